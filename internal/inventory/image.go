@@ -1,0 +1,89 @@
+package inventory
+
+// Image is one row of GET /v5/{project_id}/image/swr-repository: one tag of one
+// repository in one registry connection (or one imported local image).
+//
+// Scan fields are copies of the described manifest's scan result, kept on the
+// row so that the list query filters and sorts one table.
+type Image struct {
+	ID                  int64
+	ProjectID           string
+	EnterpriseProjectID string
+	RegistryID          int64 // 0 for local images
+	Type                ImageType
+
+	Namespace string
+	Name      string // repository name below the namespace
+	Tag       string
+
+	// Digest is the tag's manifest digest ("sha256:<hex>"): an image index
+	// for multi-arch tags.
+	Digest string
+	// ManifestDigest is the single-platform manifest the row describes: the
+	// linux/amd64 member of an index (else its first member), or Digest itself.
+	ManifestDigest string
+
+	Size             int64 // config + layers, compressed, of ManifestDigest
+	LatestUpdateTime int64 // ms: the config's created time, else first seen
+	LatestVersion    bool
+	Scannable        bool
+
+	ScanStatus       ScanStatus
+	ScanFailedDesc   string
+	LatestScanTime   int64 // ms, 0 when never scanned
+	VulNum           int32
+	UnsafeSettingNum int32
+	MaliciousFileNum int32
+
+	// From the registry connection, for shared and enterprise images.
+	DomainName   string
+	SharedStatus string
+	InstanceID   string
+	InstanceName string
+	InstanceURL  string
+
+	// Associations lists every member of a multi-arch index (empty otherwise).
+	Associations []Association
+}
+
+// Association is one platform member of a multi-arch tag.
+type Association struct {
+	Digest     string
+	Platform   string // "linux/arm64", "linux/arm/v7"
+	ScanStatus ScanStatus
+}
+
+// Filter selects rows of the list. Zero values mean "no condition", except
+// Type, which is always required. String filters are literal, case-sensitive
+// substrings.
+type Filter struct {
+	ProjectID string
+	// EnterpriseProjects restricts rows to these enterprise projects; nil
+	// means no restriction (a credential granted all of them).
+	EnterpriseProjects []string
+	Type               ImageType
+
+	Namespace    string
+	ImageName    string
+	ImageVersion string
+	InstanceName string
+	InstanceID   string // exact
+
+	LatestVersionOnly bool
+	ScanStatus        ScanStatus // "" for any
+	MaxImageSize      *int64
+
+	StartLatestUpdateTime, EndLatestUpdateTime *int64 // inclusive, ms
+	StartLatestScanTime, EndLatestScanTime     *int64 // inclusive, ms
+
+	HasVul, HasUnsafeSetting, HasMaliciousFile *bool
+
+	Offset int
+	Limit  int
+}
+
+// Page is one page of the list with the count of every matching row.
+type Page struct {
+	Total  int64
+	Images []Image
+}

@@ -1,0 +1,62 @@
+package inventory
+
+import "context"
+
+// Images reads and writes the rows of the image list.
+type Images interface {
+	// ListImages returns one page of rows matching f, ordered by
+	// latest_update_time descending then id descending, and the total count.
+	ListImages(ctx context.Context, f Filter) (Page, error)
+	// GetImage returns one row of a project.
+	GetImage(ctx context.Context, projectID string, id int64) (Image, error)
+	// ApplySync makes the rows of s.RegistryID match the snapshot, in one
+	// transaction, and recomputes latest_version for the touched repositories.
+	ApplySync(ctx context.Context, s Snapshot) (SyncResult, error)
+	// PutLocalImage adds or replaces a local_image row and its manifests.
+	PutLocalImage(ctx context.Context, img Image, manifests []Manifest) (Image, error)
+}
+
+// Registries persists registry connections.
+type Registries interface {
+	CreateRegistry(ctx context.Context, r Registry) (Registry, error) // ErrConflict on same project+addr+namespace
+	GetRegistry(ctx context.Context, projectID string, id int64) (Registry, error)
+	ListRegistries(ctx context.Context, f RegistryFilter) ([]Registry, int64, error)
+	// RegistriesByImageType returns every connection of a project whose rows
+	// have image type t: what one synchronize request covers.
+	RegistriesByImageType(ctx context.Context, projectID string, t ImageType) ([]Registry, error)
+	UpdateRegistry(ctx context.Context, r Registry) (Registry, error)
+	// DeleteRegistry removes the connection and every row synced from it.
+	DeleteRegistry(ctx context.Context, projectID string, id int64) error
+	// SetRegistryStatus records a sync's outcome on the connection.
+	SetRegistryStatus(ctx context.Context, id int64, status, failReason string, syncedAt int64) error
+}
+
+// Access persists projects, credentials, users and tokens.
+type Access interface {
+	EnsureProject(ctx context.Context, p Project) (Project, error)
+	GetProject(ctx context.Context, id string) (Project, error)
+
+	CreateCredential(ctx context.Context, c Credential) error
+	GetCredential(ctx context.Context, accessKey string) (Credential, error)
+	ListCredentials(ctx context.Context, projectID string) ([]Credential, error) // "" for all projects
+	RevokeCredential(ctx context.Context, accessKey string, at int64) error
+
+	CreateUser(ctx context.Context, u User) (User, error) // ErrConflict on same project+name
+	GetUserByName(ctx context.Context, projectID, name string) (User, error)
+	// FindUsersByName returns users of that name in any project (a Keystone
+	// request may scope the project by name or id).
+	FindUsersByName(ctx context.Context, name string) ([]User, error)
+
+	CreateToken(ctx context.Context, t Token) error
+	GetToken(ctx context.Context, hash string) (Token, error)
+	RevokeToken(ctx context.Context, hash string, at int64) error
+}
+
+// Store is everything the inventory persists. A database engine implements
+// it once; the rest of openhss depends only on the narrow interfaces above.
+type Store interface {
+	Images
+	Registries
+	Access
+	Close() error
+}
