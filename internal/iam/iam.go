@@ -7,7 +7,11 @@ package iam
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net/http"
+	"slices"
+	"strings"
+	"sync"
 	"time"
 
 	"github.com/openhss/openhss/internal/inventory"
@@ -15,11 +19,27 @@ import (
 )
 
 // Errors returned by Authenticate and friends. The HTTP layer maps
-// ErrUnauthenticated to 401 APIGW.0301 and ErrForbidden to 403 HSS.0013.
+// ErrUnauthenticated to 401 APIGW.0301, ErrForbidden to 403 HSS.0013,
+// ErrBadEnterpriseProject to 400 HSS.0001 and ErrBadRequest to 400 HSS.0002.
+// Every error wrapping one of them carries a reason meant for logs; none
+// contains a secret, a token or an expected signature.
 var (
-	ErrUnauthenticated = errors.New("incorrect IAM authentication information")
-	ErrForbidden       = errors.New("insufficient permissions")
+	ErrUnauthenticated      = errors.New("incorrect IAM authentication information")
+	ErrForbidden            = errors.New("insufficient permissions")
+	ErrBadEnterpriseProject = errors.New("invalid enterprise_project_id")
+	ErrBadRequest           = errors.New("malformed request")
+	// ErrInvalid rejects bad input to the management calls (CreateCredential,
+	// CreateUser): a project id, name, password or grant out of bounds.
+	ErrInvalid = errors.New("invalid argument")
 )
+
+// AllGrantedEPs is the enterprise_project_id value that selects every
+// enterprise project the caller is granted.
+const AllGrantedEPs = "all_granted_eps"
+
+// DefaultRegion names the region, and so every project, when Options.Region
+// is unset (API.md §1).
+const DefaultRegion = "local-1"
 
 // Principal is an authenticated caller.
 type Principal struct {
@@ -27,6 +47,9 @@ type Principal struct {
 	Grant     inventory.Grant
 	AccessKey string // set for AK/SK callers
 	UserID    int64  // set for token callers
+	// SignedProjectID is the X-Project-Id header when the caller signed it;
+	// CheckProject then also requires it to equal the path's project.
+	SignedProjectID string
 }
 
 // Options tune a Service.
@@ -37,6 +60,10 @@ type Options struct {
 	TokenTTL time.Duration
 	// Now returns the current time (tests set it).
 	Now func() time.Time
+	// Region is the server's region (default "local-1"). As on Huawei Cloud,
+	// a project is named after its region: GET /v3/projects?name=<region>
+	// and Keystone scopes by project name use it.
+	Region string
 }
 
 // Service authenticates requests and manages credentials, users and tokens.
@@ -44,12 +71,17 @@ type Service struct {
 	store inventory.Access
 	box   *secret.Box
 	opts  Options
+
+	// dummyHash is compared against when a token request names an unknown
+	// user, so that case costs the same bcrypt time as a wrong password.
+	dummyOnce sync.Once
+	dummyHash []byte
 }
 
 // New returns a Service over store, sealing secret keys with box.
 func New(store inventory.Access, box *secret.Box, opts Options) *Service {
 	if opts.MaxClockSkew == 0 {
-		opts.MaxClockSkew = 15 * time.Minute
+		opts.MaxClockSkew = DefaultMaxClockSkew
 	}
 	if opts.TokenTTL == 0 {
 		opts.TokenTTL = 24 * time.Hour
@@ -57,29 +89,158 @@ func New(store inventory.Access, box *secret.Box, opts Options) *Service {
 	if opts.Now == nil {
 		opts.Now = time.Now
 	}
+	if opts.Region == "" {
+		opts.Region = DefaultRegion
+	}
 	return &Service{store: store, box: box, opts: opts}
 }
 
+// Bounds on what Authenticate reads from headers.
+const maxTokenLen = 8192
+
 // Authenticate identifies the caller of r, whose raw body is body (already
 // read by the caller, so the body hash can be checked). It accepts an
-// X-Auth-Token or an SDK-HMAC-SHA256 Authorization header. It does not check
-// the project of the path: see Principal.Project.
+// X-Auth-Token or an SDK-HMAC-SHA256 Authorization header, not both. It does
+// not check the project of the path: see Principal.CheckProject.
+//
+// Rejections wrap ErrUnauthenticated; any other error is the server's fault
+// (store down, master key cannot open a secret) and maps to 500.
 func (s *Service) Authenticate(ctx context.Context, r *http.Request, body []byte) (Principal, error) {
-	return Principal{}, errors.New("iam: not implemented")
+	tokens := r.Header.Values("X-Auth-Token")
+	auths := r.Header.Values("Authorization")
+	switch {
+	case len(tokens) > 0 && len(auths) > 0:
+		return Principal{}, unauthenticated("send X-Auth-Token or Authorization, not both")
+	case len(tokens) > 1 || len(auths) > 1:
+		return Principal{}, unauthenticated("repeated credential header")
+	case len(tokens) == 1:
+		return s.authenticateToken(ctx, tokens[0])
+	case len(auths) == 1:
+		return s.authenticateSignature(ctx, r, body, auths[0])
+	}
+	return Principal{}, unauthenticated("no credentials: sign the request or send X-Auth-Token")
 }
 
-// CheckProject returns ErrForbidden unless p may act on projectID.
+func (s *Service) authenticateSignature(ctx context.Context, r *http.Request, body []byte, header string) (Principal, error) {
+	a, err := ParseAuthorization(header)
+	if err != nil {
+		return Principal{}, err
+	}
+	cred, err := s.store.GetCredential(ctx, a.AccessKey)
+	if errors.Is(err, inventory.ErrNotFound) {
+		return Principal{}, unauthenticated("unknown access key " + a.AccessKey)
+	}
+	if err != nil {
+		return Principal{}, fmt.Errorf("iam: look up access key: %w", err)
+	}
+	if cred.RevokedAt != 0 {
+		return Principal{}, unauthenticated("access key " + a.AccessKey + " is revoked")
+	}
+	sk, err := s.box.Open(cred.SecretSealed)
+	if err != nil {
+		return Principal{}, fmt.Errorf("iam: open secret key of %s: %w", a.AccessKey, err)
+	}
+	if err := verify(r, body, a, sk, s.opts.Now(), s.opts.MaxClockSkew); err != nil {
+		return Principal{}, err
+	}
+	p := Principal{ProjectID: cred.ProjectID, Grant: cred.Grant, AccessKey: cred.AccessKey}
+	if a.Signs(headerProjectID) {
+		p.SignedProjectID = strings.TrimSpace(r.Header.Get(headerProjectID))
+		if p.SignedProjectID == "" {
+			return Principal{}, unauthenticated("signed X-Project-Id is empty")
+		}
+	}
+	return p, nil
+}
+
+func (s *Service) authenticateToken(ctx context.Context, token string) (Principal, error) {
+	if token == "" || len(token) > maxTokenLen {
+		return Principal{}, unauthenticated("malformed X-Auth-Token")
+	}
+	t, err := s.store.GetToken(ctx, sha256Hex([]byte(token)))
+	if errors.Is(err, inventory.ErrNotFound) {
+		return Principal{}, unauthenticated("unknown token")
+	}
+	if err != nil {
+		return Principal{}, fmt.Errorf("iam: look up token: %w", err)
+	}
+	if t.RevokedAt != 0 {
+		return Principal{}, unauthenticated("token is revoked")
+	}
+	if s.opts.Now().UnixMilli() >= t.ExpiresAt {
+		return Principal{}, unauthenticated("token is expired")
+	}
+	return Principal{ProjectID: t.ProjectID, Grant: t.Grant, UserID: t.UserID}, nil
+}
+
+// CheckProject returns ErrForbidden unless p may act on projectID: the
+// credential's own project and, when the caller signed X-Project-Id, that
+// project too.
 func (p Principal) CheckProject(projectID string) error {
 	if p.ProjectID != projectID {
-		return ErrForbidden
+		return fmt.Errorf("%w: the credential is not for project %q", ErrForbidden, projectID)
+	}
+	if p.SignedProjectID != "" && p.SignedProjectID != projectID {
+		return fmt.Errorf("%w: X-Project-Id does not match the path's project", ErrForbidden)
 	}
 	return nil
 }
 
 // EnterpriseProjects resolves an enterprise_project_id parameter for p:
-// "" or "0" is the default enterprise project, "all_granted_eps" every granted
-// one (nil when the grant is All, meaning no restriction), any other id that
-// one if granted, else ErrForbidden.
+//   - "" or "0": the default enterprise project, []string{"0"}, if the grant
+//     allows "0" (or is All), else ErrForbidden: a caller granted only other
+//     enterprise projects must name one, as on HSS;
+//   - "all_granted_eps": every granted one, nil when the grant is All (no
+//     restriction), ErrForbidden when the grant is empty;
+//   - any other id: that one if granted, else ErrForbidden.
+//
+// A malformed id wraps ErrBadEnterpriseProject (400).
 func (p Principal) EnterpriseProjects(param string) ([]string, error) {
-	return nil, errors.New("iam: not implemented")
+	switch param {
+	case "", inventory.DefaultEnterpriseProject:
+		if !p.Grant.Allows(inventory.DefaultEnterpriseProject) {
+			return nil, fmt.Errorf("%w: the default enterprise project is not granted; pass enterprise_project_id", ErrForbidden)
+		}
+		return []string{inventory.DefaultEnterpriseProject}, nil
+	case AllGrantedEPs:
+		if p.Grant.All {
+			return nil, nil
+		}
+		if len(p.Grant.IDs) == 0 {
+			return nil, fmt.Errorf("%w: no enterprise project is granted", ErrForbidden)
+		}
+		return slices.Clone(p.Grant.IDs), nil
+	}
+	if !ValidEnterpriseProjectID(param) {
+		return nil, fmt.Errorf("%w: at most 64 letters, digits, '-' or '_'", ErrBadEnterpriseProject)
+	}
+	if !p.Grant.Allows(param) {
+		return nil, fmt.Errorf("%w: enterprise project %q is not granted", ErrForbidden, param)
+	}
+	return []string{param}, nil
+}
+
+// ValidEnterpriseProjectID reports whether id can name an enterprise project:
+// 1 to 64 letters, digits, '-' or '_' (HSS uses "0" and UUIDs).
+func ValidEnterpriseProjectID(id string) bool { return validID(id) }
+
+// ValidProjectID reports whether id can name a project: 1 to 64 letters,
+// digits, '-' or '_' (Huawei project ids are 32 hex digits).
+func ValidProjectID(id string) bool { return validID(id) }
+
+func validID(id string) bool {
+	if id == "" || len(id) > 64 {
+		return false
+	}
+	for i := 0; i < len(id); i++ {
+		c := id[i]
+		if !('A' <= c && c <= 'Z' || 'a' <= c && c <= 'z' || '0' <= c && c <= '9' || c == '-' || c == '_') {
+			return false
+		}
+	}
+	return true
+}
+
+func unauthenticated(reason string) error {
+	return fmt.Errorf("%w: %s", ErrUnauthenticated, reason)
 }

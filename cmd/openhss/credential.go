@@ -1,0 +1,200 @@
+package main
+
+import (
+	"bufio"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/openhss/openhss/internal/inventory"
+)
+
+// parseGrant reads --enterprise-projects: "all" or a comma-separated list.
+func parseGrant(s string) (inventory.Grant, error) {
+	s = strings.TrimSpace(s)
+	if s == "all" || s == "all_granted_eps" {
+		return inventory.Grant{All: true}, nil
+	}
+	ids := splitList(s)
+	if len(ids) == 0 {
+		return inventory.Grant{}, errors.New("--enterprise-projects: give \"all\" or a comma-separated list of ids")
+	}
+	return inventory.Grant{IDs: ids}, nil
+}
+
+func newCredentialCmd(g *globals) *cobra.Command {
+	cmd := &cobra.Command{Use: "credential", Short: "Manage AK/SK credentials"}
+
+	var project, eps, desc string
+	create := &cobra.Command{
+		Use:   "create",
+		Short: "Create an AK/SK credential (the secret key is shown once)",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			grant, err := parseGrant(eps)
+			if err != nil {
+				return err
+			}
+			a, err := g.open(cmd.Context())
+			if err != nil {
+				return err
+			}
+			defer a.Close()
+			ak, sk, err := a.iam.CreateCredential(cmd.Context(), project, grant, desc)
+			if err != nil {
+				return err
+			}
+			out := cmd.OutOrStdout()
+			if g.json {
+				return printJSON(out, map[string]string{"project_id": project, "access_key": ak, "secret_key": sk})
+			}
+			fmt.Fprintf(out, "project_id: %s\naccess_key: %s\nsecret_key: %s\n(the secret key is shown only this once)\n", project, ak, sk)
+			return nil
+		},
+	}
+	create.Flags().StringVar(&project, "project", "", "project id (required)")
+	create.Flags().StringVar(&eps, "enterprise-projects", "0", "enterprise projects granted: \"all\" or a comma-separated list")
+	create.Flags().StringVar(&desc, "description", "", "free text kept with the credential")
+	_ = create.MarkFlagRequired("project")
+
+	var listProject string
+	list := &cobra.Command{
+		Use:   "list",
+		Short: "List credentials (never their secrets)",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			a, err := g.open(cmd.Context())
+			if err != nil {
+				return err
+			}
+			defer a.Close()
+			creds, err := a.store.ListCredentials(cmd.Context(), listProject)
+			if err != nil {
+				return err
+			}
+			type row struct {
+				AccessKey          string   `json:"access_key"`
+				ProjectID          string   `json:"project_id"`
+				EnterpriseProjects []string `json:"enterprise_projects"`
+				Description        string   `json:"description"`
+				CreatedAt          int64    `json:"created_at"`
+				Revoked            bool     `json:"revoked"`
+			}
+			rows := make([]row, 0, len(creds))
+			for _, c := range creds {
+				eps := c.Grant.IDs
+				if c.Grant.All {
+					eps = []string{"all"}
+				}
+				rows = append(rows, row{c.AccessKey, c.ProjectID, eps, c.Description, c.CreatedAt, c.RevokedAt != 0})
+			}
+			out := cmd.OutOrStdout()
+			if g.json {
+				return printJSON(out, rows)
+			}
+			tw := tabwriter.NewWriter(out, 0, 4, 2, ' ', 0)
+			fmt.Fprintln(tw, "ACCESS KEY\tPROJECT\tENTERPRISE PROJECTS\tCREATED\tSTATE\tDESCRIPTION")
+			for _, r := range rows {
+				state := "active"
+				if r.Revoked {
+					state = "revoked"
+				}
+				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", r.AccessKey, r.ProjectID, strings.Join(r.EnterpriseProjects, ","),
+					time.UnixMilli(r.CreatedAt).UTC().Format(time.RFC3339), state, r.Description)
+			}
+			return tw.Flush()
+		},
+	}
+	list.Flags().StringVar(&listProject, "project", "", "only this project's credentials")
+
+	revoke := &cobra.Command{
+		Use:   "revoke ACCESS_KEY",
+		Short: "Revoke a credential",
+		Args:  cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			a, err := g.open(cmd.Context())
+			if err != nil {
+				return err
+			}
+			defer a.Close()
+			if err := a.store.RevokeCredential(cmd.Context(), args[0], time.Now().UnixMilli()); err != nil {
+				if errors.Is(err, inventory.ErrNotFound) {
+					return fmt.Errorf("no credential %s", args[0])
+				}
+				return err
+			}
+			fmt.Fprintf(cmd.OutOrStdout(), "revoked %s\n", args[0])
+			return nil
+		},
+	}
+	cmd.AddCommand(create, list, revoke)
+	return cmd
+}
+
+func newUserCmd(g *globals) *cobra.Command {
+	cmd := &cobra.Command{Use: "user", Short: "Manage users that obtain tokens (POST /v3/auth/tokens)"}
+	var name, project, eps string
+	var fromStdin bool
+	create := &cobra.Command{
+		Use:   "create",
+		Short: "Create a user; the password is read from standard input",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if !fromStdin {
+				return errors.New("give the password on standard input with --password-stdin")
+			}
+			pw, err := readSecretLine(cmd.InOrStdin())
+			if err != nil {
+				return err
+			}
+			grant, err := parseGrant(eps)
+			if err != nil {
+				return err
+			}
+			a, err := g.open(cmd.Context())
+			if err != nil {
+				return err
+			}
+			defer a.Close()
+			u, err := a.iam.CreateUser(cmd.Context(), project, name, pw, grant)
+			if err != nil {
+				return err
+			}
+			if g.json {
+				return printJSON(cmd.OutOrStdout(), map[string]any{"id": u.ID, "name": u.Name, "project_id": u.ProjectID})
+			}
+			fmt.Fprintf(cmd.OutOrStdout(), "created user %s in project %s\n", u.Name, u.ProjectID)
+			return nil
+		},
+	}
+	create.Flags().StringVar(&name, "name", "", "user name (required)")
+	create.Flags().StringVar(&project, "project", "", "project id (required)")
+	create.Flags().StringVar(&eps, "enterprise-projects", "0", "enterprise projects granted: \"all\" or a comma-separated list")
+	create.Flags().BoolVar(&fromStdin, "password-stdin", false, "read the password from standard input")
+	_ = create.MarkFlagRequired("name")
+	_ = create.MarkFlagRequired("project")
+	cmd.AddCommand(create)
+	return cmd
+}
+
+// readSecretLine reads one line (a password) from r without echoing it anywhere.
+func readSecretLine(r io.Reader) (string, error) {
+	if r == nil {
+		r = os.Stdin
+	}
+	line, err := bufio.NewReader(io.LimitReader(r, 4096)).ReadString('\n')
+	if err != nil && !errors.Is(err, io.EOF) {
+		return "", fmt.Errorf("read password: %w", err)
+	}
+	line = strings.TrimRight(line, "\r\n")
+	if line == "" {
+		return "", errors.New("empty password on standard input")
+	}
+	return line, nil
+}

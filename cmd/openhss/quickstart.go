@@ -1,0 +1,256 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/openhss/openhss/internal/demo"
+	"github.com/openhss/openhss/internal/inventory"
+	"github.com/openhss/openhss/internal/jobs"
+)
+
+// quickstartProject is the project the tour works in. Any string is a valid
+// project id for openhss; this one has the 32-hex shape Huawei Cloud uses.
+const quickstartProject = "0a1b2c3d4e5f40718293a4b5c6d7e8f9"
+
+func newQuickstartCmd(g *globals) *cobra.Command {
+	o := &serveOptions{workers: 2}
+	var exitAfter bool
+	cmd := &cobra.Command{
+		Use:   "quickstart",
+		Short: "Tour on the embedded default: sample registry, credential, sync, image list, then keep serving",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			return runQuickstart(cmd, g, o, exitAfter)
+		},
+	}
+	f := cmd.Flags()
+	f.StringVar(&o.listen, "listen", envOr("OPENHSS_LISTEN", "127.0.0.1:8080"), "address to serve the API on")
+	f.StringVar(&o.region, "region", envOr("OPENHSS_REGION", "local-1"), "region name clients must use")
+	f.BoolVar(&exitAfter, "exit", false, "stop after the tour instead of serving until Ctrl-C")
+	return cmd
+}
+
+func runQuickstart(cmd *cobra.Command, g *globals, o *serveOptions, exitAfter bool) error {
+	ctx, cancel := context.WithCancel(cmd.Context())
+	defer cancel()
+	out := cmd.OutOrStdout()
+	a, err := g.open(ctx)
+	if err != nil {
+		return err
+	}
+	defer a.Close()
+
+	reg, err := demo.StartRegistry()
+	if err != nil {
+		return err
+	}
+	defer reg.Close()
+	samples, err := demo.PushSamples(ctx, reg.Addr)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(out, "1. Started a sample registry at %s holding:\n", reg.Addr)
+	for _, s := range samples {
+		fmt.Fprintf(out, "     %-26s %s\n", s.Ref, s.Description)
+	}
+
+	ln, err := net.Listen("tcp", o.listen)
+	if err != nil {
+		return fmt.Errorf("listen on %s (is another openhss running? use --listen): %w", o.listen, err)
+	}
+	base := "http://" + ln.Addr().String()
+
+	ak, sk, err := a.iam.CreateCredential(ctx, quickstartProject, inventory.Grant{All: true}, "quickstart")
+	if err != nil {
+		return err
+	}
+	password := randomPassword()
+	userName := "demo-" + randomPassword()[:6]
+	if _, err := a.iam.CreateUser(ctx, quickstartProject, userName, password, inventory.Grant{All: true}); err != nil {
+		return err
+	}
+	fmt.Fprintf(out, "2. Created project %s, an AK/SK credential and user %q\n", quickstartProject, userName)
+
+	regID, err := a.quickstartRegistry(ctx, reg.Addr)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(out, "3. Registered the sample registry as connection %d\n", regID)
+
+	svc := a.services(o)
+	serveErr := make(chan error, 1)
+	ready := make(chan struct{})
+	go func() {
+		serveErr <- a.serveWith(ctx, ln, o, svc, func(string) { close(ready) })
+	}()
+	select {
+	case <-ready:
+	case err := <-serveErr:
+		return err
+	}
+
+	job, _, err := svc.syncer.Request(ctx, quickstartProject, inventory.PrivateImage)
+	if err != nil {
+		return err
+	}
+	j, err := pollJob(ctx, a, job.ID)
+	if err != nil {
+		return err
+	}
+	if j.State != jobs.Done {
+		return fmt.Errorf("sync failed: %s", j.Error)
+	}
+	fmt.Fprintf(out, "4. Synchronized it (job %d)\n", j.ID)
+
+	// Drive the running server the way a client would: a token, then the list.
+	token, err := fetchToken(ctx, base, quickstartProject, userName, password)
+	if err != nil {
+		return err
+	}
+	body, err := getWithToken(ctx, base+"/v5/"+quickstartProject+"/image/swr-repository?image_type=private_image&limit=50", token)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(out, "5. GET /v5/%s/image/swr-repository?image_type=private_image answered:\n\n", quickstartProject)
+	if err := printListTable(out, body); err != nil {
+		return err
+	}
+
+	fmt.Fprintf(out, `
+openhss is serving the HSS v5 API at %[1]s (data in %[2]s).
+
+With curl and a token:
+
+  TOKEN=$(curl -s -i -X POST %[1]s/v3/auth/tokens -H 'Content-Type: application/json' \
+    -d '{"auth":{"identity":{"methods":["password"],"password":{"user":{"name":"%[3]s","password":"%[4]s","domain":{"name":"%[3]s"}}}},"scope":{"project":{"id":"%[5]s"}}}}' \
+    | tr -d '\r' | awk 'tolower($1)=="x-subject-token:" {print $2}')
+  curl -s -H "X-Auth-Token: $TOKEN" '%[1]s/v5/%[5]s/image/swr-repository?image_type=private_image&latest_version=true'
+
+With the official Go SDK (github.com/huaweicloud/huaweicloud-sdk-go-v3, services/hss/v5):
+
+  auth := basic.NewCredentialsBuilder().WithAk("%[6]s").WithSk("%[7]s").WithProjectId("%[5]s").Build()
+  client := hss.NewHssClient(hss.HssClientBuilder().
+      WithRegion(region.NewRegion("%[8]s", "%[1]s")).WithCredential(auth).Build())
+  resp, err := client.ListSwrImageRepository(&model.ListSwrImageRepositoryRequest{ImageType: "private_image"})
+
+The secret key and password above are shown only this once.
+`, base, g.data, userName, password, quickstartProject, ak, sk, o.region)
+
+	if exitAfter {
+		cancel()
+		return <-serveErr
+	}
+	fmt.Fprintln(out, "\nPress Ctrl-C to stop.")
+	return <-serveErr
+}
+
+// quickstartRegistry points the tour's registry connection at addr, adding
+// it on the first run and moving it on later ones (the sample registry gets
+// a new port each time).
+func (a *app) quickstartRegistry(ctx context.Context, addr string) (int64, error) {
+	const name = "quickstart-samples"
+	regs, _, err := a.store.ListRegistries(ctx, inventory.RegistryFilter{ProjectID: quickstartProject, Name: name, Limit: 10})
+	if err != nil {
+		return 0, err
+	}
+	for _, r := range regs {
+		if r.Name == name {
+			r.Addr = addr
+			r, err = a.store.UpdateRegistry(ctx, r)
+			return r.ID, err
+		}
+	}
+	r, err := a.store.CreateRegistry(ctx, inventory.Registry{
+		ProjectID:           quickstartProject,
+		EnterpriseProjectID: inventory.DefaultEnterpriseProject,
+		Name:                name,
+		Type:                inventory.SwrPrivate,
+		APIVersion:          "v2",
+		Protocol:            "http",
+		Addr:                addr,
+		Status:              inventory.RegistryPending,
+		CreatedAt:           time.Now().UnixMilli(),
+	})
+	return r.ID, err
+}
+
+func pollJob(ctx context.Context, a *app, id int64) (jobs.Job, error) {
+	tick := time.NewTicker(50 * time.Millisecond)
+	defer tick.Stop()
+	for {
+		j, err := a.store.GetJob(ctx, id)
+		if err != nil || j.State == jobs.Done || j.State == jobs.Failed {
+			return j, err
+		}
+		select {
+		case <-ctx.Done():
+			return j, ctx.Err()
+		case <-tick.C:
+		}
+	}
+}
+
+func fetchToken(ctx context.Context, base, project, user, password string) (string, error) {
+	body, _ := json.Marshal(map[string]any{"auth": map[string]any{
+		"identity": map[string]any{"methods": []string{"password"}, "password": map[string]any{
+			"user": map[string]any{"name": user, "password": password, "domain": map[string]any{"name": user}}}},
+		"scope": map[string]any{"project": map[string]any{"id": project}},
+	}})
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, base+"/v3/auth/tokens", bytes.NewReader(body))
+	if err != nil {
+		return "", err
+	}
+	req.Header.Set("Content-Type", "application/json")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return "", err
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
+	tok := resp.Header.Get("X-Subject-Token")
+	if resp.StatusCode != http.StatusCreated || tok == "" {
+		return "", fmt.Errorf("POST /v3/auth/tokens: %s %s", resp.Status, b)
+	}
+	return tok, nil
+}
+
+func getWithToken(ctx context.Context, url, token string) ([]byte, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
+	if err != nil {
+		return nil, err
+	}
+	req.Header.Set("X-Auth-Token", token)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return nil, err
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(io.LimitReader(resp.Body, 8<<20))
+	if err != nil {
+		return nil, err
+	}
+	if resp.StatusCode != http.StatusOK {
+		return nil, fmt.Errorf("GET %s: %s %s", url, resp.Status, b)
+	}
+	return b, nil
+}
+
+func randomPassword() string {
+	b := make([]byte, 12)
+	if _, err := rand.Read(b); err != nil {
+		panic(errors.New("crypto/rand failed"))
+	}
+	return hex.EncodeToString(b)
+}

@@ -1,0 +1,176 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/spf13/cobra"
+
+	"github.com/openhss/openhss/internal/hssapi"
+	"github.com/openhss/openhss/internal/inventory"
+	"github.com/openhss/openhss/internal/jobs"
+	"github.com/openhss/openhss/internal/registry"
+)
+
+type serveOptions struct {
+	listen  string
+	region  string
+	workers int
+}
+
+func newServeCmd(g *globals) *cobra.Command {
+	o := &serveOptions{}
+	cmd := &cobra.Command{
+		Use:   "serve",
+		Short: "Run the HSS v5 API (and, unless --workers 0, the sync workers)",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			a, err := g.open(cmd.Context())
+			if err != nil {
+				return err
+			}
+			defer a.Close()
+			ln, err := net.Listen("tcp", o.listen)
+			if err != nil {
+				return fmt.Errorf("listen: %w", err)
+			}
+			return a.serveWith(cmd.Context(), ln, o, a.services(o), nil)
+		},
+	}
+	f := cmd.Flags()
+	f.StringVar(&o.listen, "listen", envOr("OPENHSS_LISTEN", "127.0.0.1:8080"), "address to serve the API on")
+	f.StringVar(&o.region, "region", envOr("OPENHSS_REGION", "local-1"), "region name clients must use")
+	f.IntVar(&o.workers, "workers", 2, "job workers in this process (0: API only)")
+	return cmd
+}
+
+// services is the wiring of one running openhss: the API and the workers
+// over one store.
+type services struct {
+	handler http.Handler
+	runner  *jobs.Runner
+	syncer  *wakingSyncer
+}
+
+func (a *app) services(o *serveOptions) *services {
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	syncer := registry.NewSyncer(a.store, a.store, a.box, registry.NewLister(registry.WithLogger(a.log)))
+	syncer.Log = a.log
+	syncer.Metrics = newSyncMetrics(reg)
+	runner := jobs.NewRunner(a.store, a.log)
+	runner.Workers = o.workers
+	runner.Handle(registry.JobKind, syncer.Handle)
+	svc := &services{runner: runner, syncer: &wakingSyncer{Syncer: syncer, wake: runner.Wake}}
+	svc.handler = hssapi.New(hssapi.Config{
+		Store:      a.store,
+		IAM:        a.iam,
+		Box:        a.box,
+		Sync:       svc.syncer,
+		Region:     o.region,
+		ParseAddr:  registry.ParseAddr,
+		Logger:     a.log,
+		Registerer: reg,
+	})
+	return svc
+}
+
+// wakingSyncer wakes this process's idle workers after queueing a sync, so
+// the sync starts at once instead of at the next poll.
+type wakingSyncer struct {
+	*registry.Syncer
+	wake func()
+}
+
+func (w *wakingSyncer) Request(ctx context.Context, projectID string, t inventory.ImageType) (jobs.Job, bool, error) {
+	j, joined, err := w.Syncer.Request(ctx, projectID, t)
+	if err == nil {
+		w.wake()
+	}
+	return j, joined, err
+}
+
+// serveWith runs the API and workers of svc on ln until ctx is cancelled,
+// then shuts down gracefully. ready, when set, is called once the server
+// accepts requests.
+func (a *app) serveWith(ctx context.Context, ln net.Listener, o *serveOptions, svc *services, ready func(addr string)) error {
+	srv := &http.Server{
+		Handler:           svc.handler,
+		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       30 * time.Second,
+		WriteTimeout:      60 * time.Second,
+		IdleTimeout:       120 * time.Second,
+	}
+	workCtx, stopWork := context.WithCancel(ctx)
+	defer stopWork()
+	workersDone := make(chan struct{})
+	go func() {
+		defer close(workersDone)
+		if o.workers > 0 {
+			svc.runner.Run(workCtx)
+		}
+	}()
+
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve(ln) }()
+	a.log.Info("openhss ready", "addr", ln.Addr().String(), "region", o.region, "workers", o.workers)
+	if ready != nil {
+		ready(ln.Addr().String())
+	}
+
+	select {
+	case err := <-errc:
+		stopWork()
+		<-workersDone
+		return fmt.Errorf("serve: %w", err)
+	case <-ctx.Done():
+	}
+	a.log.Info("shutting down")
+	shutCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 15*time.Second)
+	defer cancel()
+	err := srv.Shutdown(shutCtx)
+	stopWork()
+	<-workersDone
+	if err != nil && !errors.Is(err, http.ErrServerClosed) {
+		return fmt.Errorf("shutdown: %w", err)
+	}
+	a.log.Info("stopped")
+	return nil
+}
+
+// waitJob runs this process's workers until job id has ended, and returns
+// it. A server on the same store may take the job instead: either way the
+// job's end is seen in the store, so the command alone does the whole job on
+// the embedded default and cooperates with a running server.
+func (s *services) waitJob(ctx context.Context, a *app, id int64) (jobs.Job, error) {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		s.runner.Run(ctx)
+	}()
+	defer func() { cancel(); <-done }()
+	tick := time.NewTicker(100 * time.Millisecond)
+	defer tick.Stop()
+	for {
+		j, err := a.store.GetJob(ctx, id)
+		if err != nil {
+			return j, err
+		}
+		if j.State == jobs.Done || j.State == jobs.Failed {
+			return j, nil
+		}
+		select {
+		case <-ctx.Done():
+			return j, ctx.Err()
+		case <-tick.C:
+		}
+	}
+}

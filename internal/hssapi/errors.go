@@ -1,0 +1,54 @@
+package hssapi
+
+import (
+	"fmt"
+	"net/http"
+)
+
+// Error codes of the HSS error envelope (API.md §1). Clients match on them,
+// so they are exact copies of what Huawei's HSS and API gateway publish.
+const (
+	codeInvalidParam = "HSS.0001"
+	codeBadRequest   = "HSS.0002"
+	codeUnauthorized = "APIGW.0301"
+	codeForbidden    = "HSS.0013"
+	codeNotFound     = "HSS.0011"
+	codeConflict     = "HSS.0014"
+	codeRateLimited  = "APIGW.0308"
+	codeInternal     = "HSS.0041"
+	// A wrong method has no published HSS code: the API (method + path)
+	// does not exist, so it shares "resource not found" under status 405.
+	codeMethod = codeNotFound
+)
+
+// apiError is an error a handler answers with: a status and the HSS envelope.
+// Its message is shown to the client, so it never carries Go error text.
+type apiError struct {
+	Status int
+	Code   string
+	Msg    string
+}
+
+func (e *apiError) Error() string { return e.Code + ": " + e.Msg }
+
+func invalidParam(name, format string, args ...any) *apiError {
+	return &apiError{http.StatusBadRequest, codeInvalidParam, "invalid parameter " + name + ": " + fmt.Sprintf(format, args...)}
+}
+
+func badRequest(msg string) *apiError {
+	return &apiError{http.StatusBadRequest, codeBadRequest, msg}
+}
+
+var (
+	errUnauthenticated = &apiError{http.StatusUnauthorized, codeUnauthorized, "Incorrect IAM authentication information"}
+	errForbidden       = &apiError{http.StatusForbidden, codeForbidden, "insufficient permissions"}
+	errRateLimited     = &apiError{http.StatusTooManyRequests, codeRateLimited, "the API rate limit for this credential is exceeded"}
+	errInternal        = &apiError{http.StatusInternalServerError, codeInternal, "internal error"}
+	errRouteNotFound   = &apiError{http.StatusNotFound, codeNotFound, "no such API"}
+	errRegistryMissing = &apiError{http.StatusNotFound, codeNotFound, "registry not found"}
+	errRegistryExists  = &apiError{http.StatusConflict, codeConflict, "a registry with the same address and namespace already exists"}
+)
+
+func methodNotAllowed(method string) *apiError {
+	return &apiError{http.StatusMethodNotAllowed, codeMethod, "method " + method + " is not allowed on this API"}
+}

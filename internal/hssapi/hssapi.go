@@ -1,0 +1,125 @@
+// Package hssapi is the HTTP layer of openhss: the routes of the Huawei Cloud
+// HSS v5 image API (and the two IAM calls its SDK makes), request parsing and
+// validation, the HSS error envelope and the JSON shapes of the SDK models.
+//
+// A handler parses and validates, calls one store or domain function, and
+// writes JSON. Authentication, rate limiting, request ids, access logs and
+// metrics are middleware shared by every route.
+package hssapi
+
+import (
+	"context"
+	"log/slog"
+	"net/http"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/openhss/openhss/internal/iam"
+	"github.com/openhss/openhss/internal/inventory"
+	"github.com/openhss/openhss/internal/jobs"
+	"github.com/openhss/openhss/internal/secret"
+)
+
+// SyncRequester starts (or joins the running) synchronization of every
+// registry connection of image type t in a project. joined reports that an
+// equivalent sync was already queued or running.
+type SyncRequester interface {
+	Request(ctx context.Context, projectID string, t inventory.ImageType) (job jobs.Job, joined bool, err error)
+}
+
+// Config is what the API needs. Store, IAM and Box are required; Sync is
+// required for POST /image/synchronize (without it that route answers 500).
+type Config struct {
+	Store inventory.Store
+	IAM   *iam.Service
+	Box   *secret.Box // seals registry passwords
+	Sync  SyncRequester
+
+	// Region is the only value the optional "region" header may carry.
+	// Default "local-1". Give IAM the same (iam.Options.Region): it names
+	// projects after the region in GET /v3/projects and token scopes.
+	Region string
+	// ParseAddr validates a registry_addr ("host[:port]", no scheme, path
+	// or user) and returns its canonical form, which is what is stored, so
+	// that "Reg.Example" and "reg.example" are one address. cmd wires
+	// registry.ParseAddr; nil uses a built-in check of the same rules.
+	ParseAddr func(addr string) (string, error)
+
+	Logger *slog.Logger // default: discard
+	// Registerer receives the HTTP metrics. When it is also a
+	// prometheus.Gatherer (a *prometheus.Registry is), GET /metrics serves
+	// it; nil means a private registry served at /metrics.
+	Registerer prometheus.Registerer
+	// Now is the clock of the rate limiter and of registry created_at.
+	// Default time.Now.
+	Now func() time.Time
+	// RateLimit is the number of calls per minute one credential may make
+	// (token bucket, burst of the same size). Default 600; negative
+	// disables the limit.
+	RateLimit int
+}
+
+func (c *Config) setDefaults() {
+	if c.Region == "" {
+		c.Region = "local-1"
+	}
+	if c.ParseAddr == nil {
+		c.ParseAddr = parseAddr
+	}
+	if c.Logger == nil {
+		c.Logger = slog.New(slog.DiscardHandler)
+	}
+	if c.Registerer == nil {
+		c.Registerer = prometheus.NewRegistry()
+	}
+	if c.Now == nil {
+		c.Now = time.Now
+	}
+	if c.RateLimit == 0 {
+		c.RateLimit = 600
+	}
+}
+
+// server holds the handlers' shared state.
+type server struct {
+	cfg     Config
+	log     *slog.Logger
+	limiter *limiter
+	metrics *httpMetrics
+}
+
+// New returns the HTTP handler of the API.
+func New(cfg Config) http.Handler {
+	cfg.setDefaults()
+	s := &server{
+		cfg:     cfg,
+		log:     cfg.Logger,
+		metrics: newHTTPMetrics(cfg.Registerer),
+	}
+	if cfg.RateLimit > 0 {
+		s.limiter = newLimiter(cfg.RateLimit, time.Minute, cfg.Now)
+	}
+
+	mux := http.NewServeMux()
+	r := &router{mux: mux, s: s}
+
+	r.handle("GET", "/v5/{project_id}/image/swr-repository", s.v5(s.listImages))
+	r.handle("GET", "/v5/{project_id}/image/registries", s.v5(s.listRegistries))
+	r.handle("POST", "/v5/{project_id}/image/registries", s.v5(s.addRegistry))
+	r.handle("PUT", "/v5/{project_id}/image/registries/{id}", s.v5(s.updateRegistry))
+	r.handle("DELETE", "/v5/{project_id}/image/registries/{id}", s.v5(s.deleteRegistry))
+	r.handle("POST", "/v5/{project_id}/image/synchronize", s.v5(s.synchronize))
+
+	r.handle("GET", "/v3/projects", s.authed(s.listProjects))
+	r.handle("POST", "/v3/auth/tokens", s.public(s.issueToken))
+	r.handle("DELETE", "/v3/auth/tokens", s.authed(s.revokeToken))
+
+	r.handle("GET", "/healthz", s.public(s.healthz))
+	if g, ok := cfg.Registerer.(prometheus.Gatherer); ok {
+		r.handle("GET", "/metrics", s.public(metricsHandler(g)))
+	}
+	r.finish()
+
+	return s.outer(mux)
+}

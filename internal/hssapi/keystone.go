@@ -1,0 +1,82 @@
+package hssapi
+
+import (
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"strconv"
+
+	"github.com/openhss/openhss/internal/iam"
+	"github.com/openhss/openhss/internal/inventory"
+)
+
+type projectsResponse struct {
+	Projects []iam.ProjectRef `json:"projects"`
+}
+
+// listProjects answers the IAM lookup the SDK makes when given a region but
+// no project id: the caller's project, named after the region as on Huawei
+// Cloud. A name filter for another region matches nothing.
+func (s *server) listProjects(w http.ResponseWriter, r *http.Request, c *call) error {
+	q := &queryReader{v: r.URL.Query()}
+	name := q.text("name", maxFilterLen)
+	if q.err != nil {
+		return q.err
+	}
+	s.writeJSON(w, http.StatusOK, projectsResponse{Projects: s.cfg.IAM.ProjectsForCaller(c.Principal, name)})
+	return nil
+}
+
+// issueToken is Keystone's POST /v3/auth/tokens: 201, the token in
+// X-Subject-Token, the token's description in the body.
+func (s *server) issueToken(w http.ResponseWriter, r *http.Request, c *call) error {
+	// Password guessing is limited per client address: there is no
+	// credential yet to key the bucket on.
+	if s.limiter != nil && !s.limiter.allow("addr:"+clientHost(r)) {
+		return errRateLimited
+	}
+	token, tok, user, err := s.cfg.IAM.IssueToken(r.Context(), c.Body)
+	if err != nil {
+		if ae := iamError(err); ae != nil {
+			s.log.InfoContext(r.Context(), "token refused", "request_id", requestID(r.Context()), "reason", err.Error())
+			return ae
+		}
+		return fmt.Errorf("issue token: %w", err)
+	}
+	body, err := s.cfg.IAM.TokenBody(tok, user)
+	if err != nil {
+		return fmt.Errorf("render token: %w", err)
+	}
+	w.Header().Set("X-Subject-Token", token)
+	w.Header().Set("Content-Type", contentTypeJSON)
+	w.Header().Set("Content-Length", strconv.Itoa(len(body)))
+	w.WriteHeader(http.StatusCreated)
+	_, _ = w.Write(body)
+	return nil
+}
+
+// revokeToken is Keystone's DELETE /v3/auth/tokens: an authenticated caller
+// revokes the token named by X-Subject-Token; 204 on success.
+func (s *server) revokeToken(w http.ResponseWriter, r *http.Request, c *call) error {
+	subject := r.Header.Get("X-Subject-Token")
+	if subject == "" {
+		return invalidParam("X-Subject-Token", "is required")
+	}
+	if err := s.cfg.IAM.RevokeToken(r.Context(), subject); err != nil {
+		if errors.Is(err, inventory.ErrNotFound) {
+			return &apiError{http.StatusNotFound, codeNotFound, "token not found"}
+		}
+		return fmt.Errorf("revoke token: %w", err)
+	}
+	w.WriteHeader(http.StatusNoContent)
+	return nil
+}
+
+func clientHost(r *http.Request) string {
+	host, _, err := net.SplitHostPort(r.RemoteAddr)
+	if err != nil {
+		return r.RemoteAddr
+	}
+	return host
+}

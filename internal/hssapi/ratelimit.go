@@ -1,0 +1,66 @@
+package hssapi
+
+import (
+	"sync"
+	"time"
+)
+
+// limiter is a token bucket per key (a credential): burst calls at once,
+// refilled at burst per period.
+type limiter struct {
+	mu      sync.Mutex
+	burst   float64
+	perSec  float64
+	now     func() time.Time
+	buckets map[string]*bucket
+}
+
+type bucket struct {
+	tokens float64
+	last   time.Time
+}
+
+// sweepAt bounds the bucket map: past this many keys, full buckets (idle
+// callers) are dropped, since a new bucket starts full anyway.
+const sweepAt = 10_000
+
+func newLimiter(burst int, period time.Duration, now func() time.Time) *limiter {
+	return &limiter{
+		burst:   float64(burst),
+		perSec:  float64(burst) / period.Seconds(),
+		now:     now,
+		buckets: map[string]*bucket{},
+	}
+}
+
+func (l *limiter) allow(key string) bool {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	now := l.now()
+	if len(l.buckets) >= sweepAt {
+		for k, b := range l.buckets {
+			if l.refill(b, now) >= l.burst {
+				delete(l.buckets, k)
+			}
+		}
+	}
+	b, ok := l.buckets[key]
+	if !ok {
+		b = &bucket{tokens: l.burst, last: now}
+		l.buckets[key] = b
+	}
+	l.refill(b, now)
+	if b.tokens < 1 {
+		return false
+	}
+	b.tokens--
+	return true
+}
+
+func (l *limiter) refill(b *bucket, now time.Time) float64 {
+	if d := now.Sub(b.last); d > 0 {
+		b.tokens = min(l.burst, b.tokens+d.Seconds()*l.perSec)
+		b.last = now
+	}
+	return b.tokens
+}

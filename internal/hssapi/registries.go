@@ -1,0 +1,369 @@
+package hssapi
+
+import (
+	"errors"
+	"fmt"
+	"net/http"
+	"regexp"
+	"slices"
+	"strconv"
+	"unicode"
+	"unicode/utf8"
+
+	"github.com/openhss/openhss/internal/iam"
+	"github.com/openhss/openhss/internal/inventory"
+)
+
+// registryInfo is the SDK's RegistryInfo, every field present. The SDK types
+// id as a string, so the integer id is sent as its decimal spelling.
+type registryInfo struct {
+	ID                  string `json:"id"`
+	RegistryName        string `json:"registry_name"`
+	RegistryType        string `json:"registry_type"`
+	APIVersion          string `json:"api_version"`
+	Protocol            string `json:"protocol"`
+	RegistryAddr        string `json:"registry_addr"`
+	RegistryUsername    string `json:"registry_username"`
+	Namespace           string `json:"namespace"`
+	ConnectClusterID    string `json:"connect_cluster_id"`
+	GetScanImageChannel string `json:"get_scan_image_channel"`
+	Status              string `json:"status"`
+	FailReason          string `json:"fail_reason"`
+	ImagesNum           int32  `json:"images_num"`
+	LatestSyncTime      int64  `json:"latest_sync_time"`
+}
+
+type listRegistriesResponse struct {
+	DataList []registryInfo `json:"data_list"`
+	TotalNum int64          `json:"total_num"`
+}
+
+// addRegistryBody is the SDK's AddRegistryRequestBody.
+type addRegistryBody struct {
+	RegistryName        string  `json:"registry_name"`
+	RegistryType        string  `json:"registry_type"`
+	APIVersion          string  `json:"api_version"`
+	Protocol            string  `json:"protocol"`
+	RegistryAddr        string  `json:"registry_addr"`
+	RegistryUsername    string  `json:"registry_username"`
+	RegistryPassword    string  `json:"registry_password"`
+	Namespace           *string `json:"namespace"`
+	ConnectClusterID    string  `json:"connect_cluster_id"`
+	GetScanImageChannel string  `json:"get_scan_image_channel"`
+}
+
+// updateRegistryBody is the SDK's UpdateRegistryRequestBody: absent fields
+// keep their value. Name and type cannot change, as in HSS.
+type updateRegistryBody struct {
+	APIVersion          *string `json:"api_version"`
+	Protocol            *string `json:"protocol"`
+	RegistryAddr        *string `json:"registry_addr"`
+	RegistryUsername    *string `json:"registry_username"`
+	RegistryPassword    *string `json:"registry_password"`
+	Namespace           *string `json:"namespace"`
+	ConnectClusterID    *string `json:"connect_cluster_id"`
+	GetScanImageChannel *string `json:"get_scan_image_channel"`
+}
+
+// emptyObject is the body of AddRegistry, UpdateRegistry and DeleteRegistry
+// responses: their SDK models have no fields.
+type emptyObject struct{}
+
+func toRegistryInfo(r inventory.Registry) registryInfo {
+	return registryInfo{
+		ID:                  strconv.FormatInt(r.ID, 10),
+		RegistryName:        r.Name,
+		RegistryType:        string(r.Type),
+		APIVersion:          r.APIVersion,
+		Protocol:            r.Protocol,
+		RegistryAddr:        r.Addr,
+		RegistryUsername:    r.Username,
+		Namespace:           r.Namespace,
+		ConnectClusterID:    r.ConnectClusterID,
+		GetScanImageChannel: r.GetScanImageChannel,
+		Status:              r.Status,
+		FailReason:          r.FailReason,
+		ImagesNum:           r.ImagesNum,
+		LatestSyncTime:      r.LatestSyncTime,
+	}
+}
+
+func (s *server) listRegistries(w http.ResponseWriter, r *http.Request, c *call) error {
+	rq, aerr := parseRegistryQuery(r.URL.Query())
+	if aerr != nil {
+		return aerr
+	}
+	eps, err := s.enterpriseProjects(c.Principal, rq.EnterpriseProject)
+	if err != nil {
+		return err
+	}
+	f := rq.Filter
+	f.ProjectID = c.ProjectID
+	f.EnterpriseProjects = eps
+	regs, total, err := s.cfg.Store.ListRegistries(r.Context(), f)
+	if err != nil {
+		return fmt.Errorf("list registries: %w", err)
+	}
+	resp := listRegistriesResponse{TotalNum: total, DataList: make([]registryInfo, 0, len(regs))}
+	for _, reg := range regs {
+		resp.DataList = append(resp.DataList, toRegistryInfo(reg))
+	}
+	s.writeJSON(w, http.StatusOK, resp)
+	return nil
+}
+
+func (s *server) addRegistry(w http.ResponseWriter, r *http.Request, c *call) error {
+	ep, err := s.singleEnterpriseProject(c.Principal, r)
+	if err != nil {
+		return err
+	}
+	var b addRegistryBody
+	if aerr := decodeJSON(r, c.Body, &b); aerr != nil {
+		return aerr
+	}
+	reg := inventory.Registry{
+		ProjectID:           c.ProjectID,
+		EnterpriseProjectID: ep,
+		Name:                b.RegistryName,
+		Type:                inventory.RegistryType(b.RegistryType),
+		APIVersion:          b.APIVersion,
+		Protocol:            b.Protocol,
+		Addr:                b.RegistryAddr,
+		Username:            b.RegistryUsername,
+		ConnectClusterID:    b.ConnectClusterID,
+		GetScanImageChannel: b.GetScanImageChannel,
+		Status:              inventory.RegistryPending,
+		CreatedAt:           inventory.Millis(s.cfg.Now()),
+	}
+	if b.Namespace != nil {
+		reg.Namespace = *b.Namespace
+	}
+	if err := checkText("registry_name", reg.Name, 1, maxNameLen); err != nil {
+		return err
+	}
+	if !reg.Type.Valid() {
+		return invalidParam("registry_type", "must be one of SwrPrivate, SwrShared, SwrEnterprise, Harbor, Jfrog, Other")
+	}
+	if reg.APIVersion == "" {
+		reg.APIVersion = "V2"
+	}
+	if err := s.checkRegistry(&reg); err != nil {
+		return err
+	}
+	if err := checkText("registry_password", b.RegistryPassword, 0, maxPasswordLen); err != nil {
+		return err
+	}
+	if reg.PasswordSealed, err = s.cfg.Box.Seal(b.RegistryPassword); err != nil {
+		return fmt.Errorf("seal registry password: %w", err)
+	}
+	if _, err := s.cfg.Store.CreateRegistry(r.Context(), reg); err != nil {
+		if errors.Is(err, inventory.ErrConflict) {
+			return errRegistryExists
+		}
+		return fmt.Errorf("create registry: %w", err)
+	}
+	s.writeJSON(w, http.StatusOK, emptyObject{})
+	return nil
+}
+
+func (s *server) updateRegistry(w http.ResponseWriter, r *http.Request, c *call) error {
+	reg, err := s.scopedRegistry(r, c)
+	if err != nil {
+		return err
+	}
+	var b updateRegistryBody
+	if aerr := decodeJSON(r, c.Body, &b); aerr != nil {
+		return aerr
+	}
+	set := func(dst *string, src *string) {
+		if src != nil {
+			*dst = *src
+		}
+	}
+	set(&reg.APIVersion, b.APIVersion)
+	set(&reg.Protocol, b.Protocol)
+	set(&reg.Addr, b.RegistryAddr)
+	set(&reg.Username, b.RegistryUsername)
+	set(&reg.Namespace, b.Namespace)
+	set(&reg.ConnectClusterID, b.ConnectClusterID)
+	set(&reg.GetScanImageChannel, b.GetScanImageChannel)
+	if err := s.checkRegistry(&reg); err != nil {
+		return err
+	}
+	if b.RegistryPassword != nil {
+		if err := checkText("registry_password", *b.RegistryPassword, 0, maxPasswordLen); err != nil {
+			return err
+		}
+		if reg.PasswordSealed, err = s.cfg.Box.Seal(*b.RegistryPassword); err != nil {
+			return fmt.Errorf("seal registry password: %w", err)
+		}
+	}
+	if _, err := s.cfg.Store.UpdateRegistry(r.Context(), reg); err != nil {
+		switch {
+		case errors.Is(err, inventory.ErrConflict):
+			return errRegistryExists
+		case errors.Is(err, inventory.ErrNotFound):
+			return errRegistryMissing
+		}
+		return fmt.Errorf("update registry %d: %w", reg.ID, err)
+	}
+	s.writeJSON(w, http.StatusOK, emptyObject{})
+	return nil
+}
+
+func (s *server) deleteRegistry(w http.ResponseWriter, r *http.Request, c *call) error {
+	reg, err := s.scopedRegistry(r, c)
+	if err != nil {
+		return err
+	}
+	if err := s.cfg.Store.DeleteRegistry(r.Context(), c.ProjectID, reg.ID); err != nil {
+		if errors.Is(err, inventory.ErrNotFound) {
+			return errRegistryMissing
+		}
+		return fmt.Errorf("delete registry %d: %w", reg.ID, err)
+	}
+	s.writeJSON(w, http.StatusOK, emptyObject{})
+	return nil
+}
+
+// scopedRegistry loads the path's registry of the caller's project, inside
+// the enterprise projects the request names. A registry outside them is
+// "not found", exactly like one of another project: its existence is not
+// the caller's business.
+func (s *server) scopedRegistry(r *http.Request, c *call) (inventory.Registry, error) {
+	q, aerr := singleQueryValue(r, "enterprise_project_id")
+	if aerr != nil {
+		return inventory.Registry{}, aerr
+	}
+	eps, err := s.enterpriseProjects(c.Principal, q)
+	if err != nil {
+		return inventory.Registry{}, err
+	}
+	idText := r.PathValue("id")
+	if !validID(idText) {
+		return inventory.Registry{}, invalidParam("id", "must be a positive integer")
+	}
+	id, _ := strconv.ParseInt(idText, 10, 64)
+	reg, err := s.cfg.Store.GetRegistry(r.Context(), c.ProjectID, id)
+	if errors.Is(err, inventory.ErrNotFound) {
+		return inventory.Registry{}, errRegistryMissing
+	}
+	if err != nil {
+		return inventory.Registry{}, fmt.Errorf("get registry %d: %w", id, err)
+	}
+	if eps != nil && !slices.Contains(eps, reg.EnterpriseProjectID) {
+		return inventory.Registry{}, errRegistryMissing
+	}
+	return reg, nil
+}
+
+// singleEnterpriseProject resolves enterprise_project_id for a request
+// that creates something: it must name exactly one enterprise project.
+func (s *server) singleEnterpriseProject(p iam.Principal, r *http.Request) (string, error) {
+	q, aerr := singleQueryValue(r, "enterprise_project_id")
+	if aerr != nil {
+		return "", aerr
+	}
+	if q == "all_granted_eps" {
+		return "", invalidParam("enterprise_project_id", "a registry belongs to one enterprise project, not all_granted_eps")
+	}
+	eps, err := s.enterpriseProjects(p, q)
+	if err != nil {
+		return "", err
+	}
+	if q == "" {
+		q = inventory.DefaultEnterpriseProject
+	}
+	// A nil result means "all granted": q itself is then allowed.
+	if eps != nil && !slices.Contains(eps, q) {
+		return "", errForbidden
+	}
+	return q, nil
+}
+
+func singleQueryValue(r *http.Request, name string) (string, *apiError) {
+	q := &queryReader{v: r.URL.Query()}
+	v := q.text(name, maxEnterpriseID)
+	return v, q.err
+}
+
+// namespacePattern is an OCI repository path prefix: lowercase components
+// separated by "/", each made of alphanumerics joined by ".", "_", "__" or
+// dashes. The sync builds registry URLs from it.
+var namespacePattern = regexp.MustCompile(`^[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*(?:/[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*)*$`)
+
+// checkRegistry validates the fields that add and update share, and
+// canonicalizes the address.
+func (s *server) checkRegistry(reg *inventory.Registry) *apiError {
+	switch reg.APIVersion {
+	case "V1", "V2":
+	default:
+		return invalidParam("api_version", "must be V1 or V2")
+	}
+	switch reg.Protocol {
+	case "http", "https":
+	default:
+		return invalidParam("protocol", "must be http or https")
+	}
+	if len(reg.Addr) > maxAddrLen {
+		return invalidParam("registry_addr", "longer than %d bytes", maxAddrLen)
+	}
+	addr, err := s.cfg.ParseAddr(reg.Addr)
+	if err != nil {
+		return invalidParam("registry_addr", "%s", addrReason(err))
+	}
+	reg.Addr = addr
+	if err := checkText("registry_username", reg.Username, 0, maxUserLen); err != nil {
+		return err
+	}
+	if reg.Namespace != "" {
+		if len(reg.Namespace) > maxNamespaceLen {
+			return invalidParam("namespace", "longer than %d bytes", maxNamespaceLen)
+		}
+		if !namespacePattern.MatchString(reg.Namespace) {
+			return invalidParam("namespace", "must be a repository path prefix such as library or team/app")
+		}
+	}
+	if err := checkText("connect_cluster_id", reg.ConnectClusterID, 0, maxClusterIDLen); err != nil {
+		return err
+	}
+	switch reg.GetScanImageChannel {
+	case "", "Swr", "Other":
+	default:
+		return invalidParam("get_scan_image_channel", "must be Swr or Other")
+	}
+	return nil
+}
+
+// addrReason keeps a validator's message if it is short plain text; a
+// validator from elsewhere might wrap errors that name internals.
+func addrReason(err error) string {
+	msg := err.Error()
+	if len(msg) > 512 || !utf8.ValidString(msg) {
+		return "must be host[:port]"
+	}
+	return msg
+}
+
+// checkText enforces a length range (bytes) and refuses control characters,
+// which have no business in names, users or passwords and break logs.
+func checkText(name, v string, min, max int) *apiError {
+	if len(v) < min {
+		if min == 1 {
+			return invalidParam(name, "is required")
+		}
+		return invalidParam(name, "shorter than %d bytes", min)
+	}
+	if len(v) > max {
+		return invalidParam(name, "longer than %d bytes", max)
+	}
+	if !utf8.ValidString(v) {
+		return invalidParam(name, "not valid UTF-8")
+	}
+	for _, r := range v {
+		if unicode.IsControl(r) {
+			return invalidParam(name, "contains a control character")
+		}
+	}
+	return nil
+}

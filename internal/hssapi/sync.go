@@ -1,0 +1,58 @@
+package hssapi
+
+import (
+	"errors"
+	"fmt"
+	"net/http"
+
+	"github.com/openhss/openhss/internal/inventory"
+)
+
+type synchronizeBody struct {
+	ImageType string `json:"image_type"`
+}
+
+// synchronizeResponse is the SDK's RunImageSynchronizeResponse: unlike every
+// error body, its error_code is an integer.
+type synchronizeResponse struct {
+	ErrorCode        int32  `json:"error_code"`
+	ErrorDescription string `json:"error_description"`
+}
+
+func (s *server) synchronize(w http.ResponseWriter, r *http.Request, c *call) error {
+	// Sync covers every connection of the kind in the project; the
+	// parameter is still checked so a caller cannot name an enterprise
+	// project it was not granted.
+	q, aerr := singleQueryValue(r, "enterprise_project_id")
+	if aerr != nil {
+		return aerr
+	}
+	if _, err := s.enterpriseProjects(c.Principal, q); err != nil {
+		return err
+	}
+	var b synchronizeBody
+	if aerr := decodeJSON(r, c.Body, &b); aerr != nil {
+		return aerr
+	}
+	t := inventory.ImageType(b.ImageType)
+	switch t {
+	case inventory.PrivateImage, inventory.SharedImage, inventory.InstanceImage:
+	case "":
+		return invalidParam("image_type", "is required (private_image, shared_image or instance_image)")
+	default:
+		return invalidParam("image_type", "must be private_image, shared_image or instance_image")
+	}
+	if s.cfg.Sync == nil {
+		return errors.New("no SyncRequester configured")
+	}
+	if _, _, err := s.cfg.Sync.Request(r.Context(), c.ProjectID, t); err != nil {
+		return fmt.Errorf("request %s sync of project %s: %w", t, c.ProjectID, err)
+	}
+	s.writeJSON(w, http.StatusOK, synchronizeResponse{ErrorCode: 0, ErrorDescription: "success"})
+	return nil
+}
+
+func (s *server) healthz(w http.ResponseWriter, _ *http.Request, _ *call) error {
+	s.writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
+	return nil
+}

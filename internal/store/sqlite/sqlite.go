@@ -1,0 +1,157 @@
+// Package sqlite is openhss's embedded store: one SQLite file (WAL mode)
+// through the pure-Go modernc.org/sqlite driver. It implements
+// inventory.Store and jobs.Store.
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"embed"
+	"errors"
+	"fmt"
+	"io/fs"
+	"net/url"
+	"runtime"
+	"strings"
+
+	"github.com/pressly/goose/v3"
+	_ "modernc.org/sqlite" // registers the "sqlite" driver
+
+	"github.com/openhss/openhss/internal/inventory"
+	"github.com/openhss/openhss/internal/jobs"
+)
+
+//go:embed migrations/*.sql
+var migrations embed.FS
+
+var (
+	_ inventory.Store = (*Store)(nil)
+	_ jobs.Store      = (*Store)(nil)
+)
+
+// Store is the SQLite store. It keeps two pools on the same file: reads go
+// to a pool of several connections (WAL lets readers run beside the writer),
+// writes to a pool of one connection whose transactions begin IMMEDIATE, so
+// writers of this process queue in Go and writers of other processes wait
+// on busy_timeout instead of failing with SQLITE_BUSY halfway through.
+type Store struct {
+	read  *sql.DB
+	write *sql.DB
+	lists *listCache
+}
+
+// Open opens (creating if needed) the database file at path and applies
+// pending migrations.
+func Open(ctx context.Context, path string) (*Store, error) {
+	if path == "" {
+		return nil, errors.New("sqlite: empty database path")
+	}
+	write, err := openPool(path, "immediate", 1)
+	if err != nil {
+		return nil, err
+	}
+	// The first connection switches the file to WAL; do it before any reader
+	// opens so that the readers see WAL too.
+	if err := write.PingContext(ctx); err != nil {
+		write.Close()
+		return nil, fmt.Errorf("sqlite: open %s: %w", path, err)
+	}
+	if err := migrate(ctx, write); err != nil {
+		write.Close()
+		return nil, err
+	}
+	read, err := openPool(path, "deferred", max(4, runtime.NumCPU()))
+	if err != nil {
+		write.Close()
+		return nil, err
+	}
+	return &Store{read: read, write: write, lists: newListCache(4096)}, nil
+}
+
+func openPool(path, txlock string, conns int) (*sql.DB, error) {
+	q := url.Values{}
+	q.Add("_pragma", "busy_timeout(5000)")
+	q.Add("_pragma", "journal_mode(WAL)")
+	q.Add("_pragma", "foreign_keys(1)")
+	q.Add("_pragma", "synchronous(NORMAL)")
+	q.Add("_pragma", "cache_size(-65536)") // 64 MiB per connection, for the list's index walks
+	q.Add("_pragma", "temp_store(MEMORY)")
+	q.Add("_pragma", "mmap_size(1073741824)")
+	q.Set("_txlock", txlock)
+	db, err := sql.Open("sqlite", "file:"+path+"?"+q.Encode())
+	if err != nil {
+		return nil, fmt.Errorf("sqlite: open %s: %w", path, err)
+	}
+	db.SetMaxOpenConns(conns)
+	db.SetMaxIdleConns(conns)
+	db.SetConnMaxIdleTime(0)
+	return db, nil
+}
+
+func migrate(ctx context.Context, db *sql.DB) error {
+	fsys, err := fs.Sub(migrations, "migrations")
+	if err != nil {
+		return fmt.Errorf("sqlite: migrations: %w", err)
+	}
+	p, err := goose.NewProvider(goose.DialectSQLite3, db, fsys)
+	if err != nil {
+		return fmt.Errorf("sqlite: migrations: %w", err)
+	}
+	if _, err := p.Up(ctx); err != nil {
+		return fmt.Errorf("sqlite: migrate: %w", err)
+	}
+	return nil
+}
+
+// Close closes both pools. Committed data is durable without it: WAL
+// recovery on the next open replays whatever was not checkpointed.
+func (s *Store) Close() error {
+	// Keep the planner's statistics fresh for the next open; cheap when
+	// nothing changed.
+	_, _ = s.write.Exec("PRAGMA optimize")
+	return errors.Join(s.read.Close(), s.write.Close())
+}
+
+// inTx runs fn in one write transaction (BEGIN IMMEDIATE).
+func (s *Store) inTx(ctx context.Context, fn func(tx *sql.Tx) error) error {
+	tx, err := s.write.BeginTx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("sqlite: begin: %w", err)
+	}
+	if err := fn(tx); err != nil {
+		_ = tx.Rollback()
+		return err
+	}
+	if err := tx.Commit(); err != nil {
+		return fmt.Errorf("sqlite: commit: %w", err)
+	}
+	return nil
+}
+
+func b2i(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
+}
+
+// notFound maps sql.ErrNoRows to inventory.ErrNotFound.
+func notFound(err error, what string) error {
+	if errors.Is(err, sql.ErrNoRows) {
+		return fmt.Errorf("sqlite: %s: %w", what, inventory.ErrNotFound)
+	}
+	return fmt.Errorf("sqlite: %s: %w", what, err)
+}
+
+// isUnique reports whether err is a UNIQUE (or PRIMARY KEY) constraint
+// violation.
+func isUnique(err error) bool {
+	var se interface{ Code() int }
+	if !errors.As(err, &se) {
+		return false
+	}
+	// SQLITE_CONSTRAINT_UNIQUE 2067, SQLITE_CONSTRAINT_PRIMARYKEY 1555; the
+	// primary code (19) when extended codes are off.
+	return se.Code() == 2067 || se.Code() == 1555 ||
+		(se.Code()&0xff == 19 && strings.Contains(err.Error(), "UNIQUE"))
+}
