@@ -177,7 +177,7 @@ func (a *app) quickstartRegistry(ctx context.Context, addr string) (int64, error
 		EnterpriseProjectID: inventory.DefaultEnterpriseProject,
 		Name:                name,
 		Type:                inventory.SwrPrivate,
-		APIVersion:          "v2",
+		APIVersion:          "V2",
 		Protocol:            "http",
 		Addr:                addr,
 		Status:              inventory.RegistryPending,

@@ -83,7 +83,7 @@ func (a *app) addRegistry(cmd *cobra.Command, r inventory.Registry, password str
 		return r, err
 	}
 	r.PasswordSealed = sealed
-	r.APIVersion = "v2"
+	r.APIVersion = "V2"
 	r.Status = inventory.RegistryPending
 	r.CreatedAt = time.Now().UnixMilli()
 	created, err := a.store.CreateRegistry(ctx, r)

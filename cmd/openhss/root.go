@@ -47,6 +47,7 @@ func newRootCmd() *cobra.Command {
 		newRegistryCmd(g),
 		newSyncCmd(g),
 		newImagesCmd(g),
+		newDBCmd(g),
 	)
 	return root
 }

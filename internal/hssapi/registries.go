@@ -7,6 +7,7 @@ import (
 	"regexp"
 	"slices"
 	"strconv"
+	"strings"
 	"unicode"
 	"unicode/utf8"
 
@@ -295,6 +296,9 @@ var namespacePattern = regexp.MustCompile(`^[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)
 // checkRegistry validates the fields that add and update share, and
 // canonicalizes the address.
 func (s *server) checkRegistry(reg *inventory.Registry) *apiError {
+	// HSS documents V1 and V2; clients also send the registry API's own
+	// spelling, v2, so the case is not significant.
+	reg.APIVersion = strings.ToUpper(reg.APIVersion)
 	switch reg.APIVersion {
 	case "V1", "V2":
 	default:

@@ -32,6 +32,9 @@ type Runner struct {
 	Lease time.Duration
 	// Poll is the wait between claims when the queue is empty (default 500 ms).
 	Poll time.Duration
+	// MaxAttempts bounds how often a job is claimed (default 5): a job
+	// whose worker keeps dying under it fails instead of looping forever.
+	MaxAttempts int
 	// Now returns the current time (tests set it).
 	Now func() time.Time
 
@@ -116,6 +119,9 @@ func (r *Runner) defaults() {
 	if r.Now == nil {
 		r.Now = time.Now
 	}
+	if r.MaxAttempts <= 0 {
+		r.MaxAttempts = 5
+	}
 }
 
 func (r *Runner) work(ctx context.Context) {
@@ -145,6 +151,14 @@ func (r *Runner) runOne(ctx context.Context) (bool, error) {
 	}
 	if err != nil {
 		return false, fmt.Errorf("claim: %w", err)
+	}
+	if j.Attempts > r.MaxAttempts {
+		msg := fmt.Sprintf("gave up after %d attempts: its workers stopped without finishing it", j.Attempts-1)
+		r.log.Error("job abandoned", "job", j.ID, "kind", j.Kind, "attempts", j.Attempts-1)
+		if err := r.store.Finish(ctx, j.ID, r.owner, msg, r.Now()); err != nil && !errors.Is(err, ErrLeaseLost) {
+			return true, fmt.Errorf("finish job %d: %w", j.ID, err)
+		}
+		return true, nil
 	}
 	h := r.handlers[j.Kind]
 	jctx, cancel := context.WithCancel(ctx)

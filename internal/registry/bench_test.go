@@ -25,6 +25,7 @@ func BenchmarkSync(b *testing.B) {
 		env := newSyncEnv(b)
 		env.addRegistry(b, r.Addr(), "", "")
 		b.StartTimer()
+		start := time.Now()
 		res, err := env.syncer.Sync(context.Background(), project, inventory.PrivateImage)
 		if err != nil || res[0].Err != nil {
 			b.Fatal(err, res)
@@ -32,7 +33,7 @@ func BenchmarkSync(b *testing.B) {
 		if res[0].Changes.Added != benchRepos*benchTags {
 			b.Fatalf("added %d rows", res[0].Changes.Added)
 		}
-		b.Logf("sync: %+v in %v", res[0].Changes, res[0].Duration)
+		b.Logf("sync: %+v in %v", res[0].Changes, time.Since(start))
 	}
 }
 

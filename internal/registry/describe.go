@@ -37,7 +37,13 @@ type cached struct {
 	err  error
 }
 
-func (s *listing) resolve(ctx context.Context, repo name.Repository, digest, mediaType string) (*resolved, error) {
+// fetched is a manifest already read (by tag), saving a fetch by digest.
+type fetched struct {
+	raw       []byte
+	mediaType types.MediaType
+}
+
+func (s *listing) resolve(ctx context.Context, repo name.Repository, digest string, f *fetched) (*resolved, error) {
 	s.mu.Lock()
 	c, ok := s.cache[digest]
 	if !ok {
@@ -53,7 +59,7 @@ func (s *listing) resolve(ctx context.Context, repo name.Repository, digest, med
 			return nil, ctx.Err()
 		}
 	}
-	c.res, c.err = s.describe(ctx, repo, digest)
+	c.res, c.err = s.describe(ctx, repo, digest, f)
 	if c.err != nil {
 		// Let a later tag (perhaps in a repository it may read) try again.
 		s.mu.Lock()
@@ -76,29 +82,34 @@ type manifestDoc struct {
 	Annotations   map[string]string `json:"annotations"`
 }
 
-func (s *listing) describe(ctx context.Context, repo name.Repository, digest string) (*resolved, error) {
-	raw, mt, err := s.manifest(ctx, repo.Digest(digest))
-	if err != nil {
-		return nil, err
+func (s *listing) describe(ctx context.Context, repo name.Repository, digest string, f *fetched) (*resolved, error) {
+	if f == nil {
+		raw, mt, _, err := s.manifest(ctx, repo.Digest(digest))
+		if err != nil {
+			return nil, err
+		}
+		f = &fetched{raw, mt}
 	}
-	return describeManifest(ctx, digest, mt, raw, func(ctx context.Context, d v1.Descriptor) ([]byte, error) {
+	return describeManifest(ctx, digest, f.mediaType, f.raw, func(ctx context.Context, d v1.Descriptor) ([]byte, error) {
 		return s.blob(ctx, repo.Digest(d.Digest.String()))
 	}, func(ctx context.Context, d v1.Descriptor) (*resolved, error) {
-		return s.resolve(ctx, repo, d.Digest.String(), string(d.MediaType))
+		return s.resolve(ctx, repo, d.Digest.String(), nil)
 	})
 }
 
-func (s *listing) manifest(ctx context.Context, ref name.Digest) ([]byte, types.MediaType, error) {
+// manifest GETs a manifest by tag or digest. go-containerregistry checks
+// the body against the digest the registry claims (or the one asked for).
+func (s *listing) manifest(ctx context.Context, ref name.Reference) (raw []byte, mt types.MediaType, digest string, err error) {
 	release, err := s.acquire(ctx)
 	if err != nil {
-		return nil, "", err
+		return nil, "", "", err
 	}
 	defer release()
 	desc, err := s.puller.Get(ctx, ref)
 	if err != nil {
-		return nil, "", err
+		return nil, "", "", err
 	}
-	return desc.Manifest, desc.MediaType, nil
+	return desc.Manifest, desc.MediaType, desc.Digest.String(), nil
 }
 
 func (s *listing) blob(ctx context.Context, ref name.Digest) ([]byte, error) {

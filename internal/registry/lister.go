@@ -222,6 +222,8 @@ func (l *Lister) open(reg inventory.Registry, password string) (*listing, error)
 		remote.WithRetryBackoff(l.backoff),
 		remote.WithUserAgent("openhss"),
 		remote.WithPageSize(l.pageSize),
+		// go-containerregistry lets only 4 blob fetches run at once by default.
+		remote.WithJobs(l.concurrency),
 	}
 	p, err := remote.NewPuller(opts...)
 	if err != nil {
@@ -300,14 +302,16 @@ func (s *listing) repository(ctx context.Context, path string) repoResult {
 			continue
 		}
 		g.Go(func() error {
-			digest, mediaType, err := s.head(gctx, repo.Tag(tag))
+			// One GET per tag: it gives the digest and, for a digest not
+			// seen yet, the manifest itself.
+			raw, mediaType, digest, err := s.manifest(gctx, repo.Tag(tag))
 			if isNotFound(err) {
 				return nil // deleted since the tag list: not a tag any more
 			}
 			if err != nil {
 				return fmt.Errorf("tag %s: %w", tag, err)
 			}
-			r, err := s.resolve(gctx, repo, digest, mediaType)
+			r, err := s.resolve(gctx, repo, digest, &fetched{raw, mediaType})
 			if err != nil {
 				return fmt.Errorf("tag %s: %w", tag, err)
 			}
@@ -344,28 +348,6 @@ func (s *listing) tags(ctx context.Context, repo name.Repository) ([]string, err
 		return nil, nil
 	}
 	return tags, err
-}
-
-// head resolves a tag to its digest with one HEAD request, falling back to
-// GET for registries that omit Docker-Content-Digest on HEAD.
-func (s *listing) head(ctx context.Context, ref name.Tag) (digest, mediaType string, err error) {
-	release, err := s.acquire(ctx)
-	if err != nil {
-		return "", "", err
-	}
-	defer release()
-	d, err := s.puller.Head(ctx, ref)
-	if err == nil {
-		return d.Digest.String(), string(d.MediaType), nil
-	}
-	if isNotFound(err) || kindOf(err) != KindProtocol {
-		return "", "", err
-	}
-	desc, gerr := s.puller.Get(ctx, ref)
-	if gerr != nil {
-		return "", "", gerr
-	}
-	return desc.Digest.String(), string(desc.MediaType), nil
 }
 
 func isNotFound(err error) bool {

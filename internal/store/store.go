@@ -10,12 +10,14 @@ import (
 	"github.com/openhss/openhss/internal/inventory"
 	"github.com/openhss/openhss/internal/jobs"
 	"github.com/openhss/openhss/internal/store/sqlite"
+	"github.com/openhss/openhss/internal/vulndb"
 )
 
 // Store is everything openhss persists.
 type Store interface {
 	inventory.Store
 	jobs.Store
+	vulndb.Store
 }
 
 // Open opens the store at url: "sqlite://PATH" (or a bare path) for the

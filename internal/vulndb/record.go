@@ -41,12 +41,12 @@ type Record struct {
 	URL string `json:"url,omitempty"`
 }
 
-// Severity is one OSV severity entry. Base is the computed base score for
-// CVSS vectors (0 when the vector is not CVSS or does not parse).
+// Severity is one OSV severity entry. Base is the computed base score of a
+// CVSS vector; nil when the entry is not CVSS or its vector does not parse.
 type Severity struct {
-	Type  string  `json:"type"`
-	Score string  `json:"score"`
-	Base  float64 `json:"base,omitempty"`
+	Type  string   `json:"type"`
+	Score string   `json:"score"`
+	Base  *float64 `json:"base,omitempty"`
 }
 
 // Affected is one affected[] entry. GIT ranges are dropped at parse time.

@@ -32,11 +32,13 @@ type server struct {
 	bin     string
 }
 
-// buildBinary builds cmd/openhss once per test binary.
+// buildBinary builds cmd/openhss from the product module, with the product's
+// own go.mod, exactly as a user builds it.
 func buildBinary(t *testing.T) string {
 	t.Helper()
 	bin := filepath.Join(t.TempDir(), "openhss")
-	cmd := exec.Command("go", "build", "-o", bin, "github.com/openhss/openhss/cmd/openhss")
+	cmd := exec.Command("go", "build", "-o", bin, "./cmd/openhss")
+	cmd.Dir = filepath.Join("..", "..")
 	cmd.Stderr = os.Stderr
 	if err := cmd.Run(); err != nil {
 		t.Fatalf("build openhss: %v", err)

@@ -1,6 +1,6 @@
 module github.com/openhss/openhss/test/sdkcompat
 
-go 1.26.0
+go 1.26.3
 
 require (
 	github.com/google/go-containerregistry v0.22.1

@@ -38,6 +38,9 @@ func benchFilters() []struct {
 		{"has_vul", with(func(f *inventory.Filter) { f.HasVul = &yes })},
 		{"scan_status", with(func(f *inventory.Filter) { f.ScanStatus = inventory.ScanFailed })},
 		{"latest_version", with(func(f *inventory.Filter) { f.LatestVersionOnly = true })},
+		// Beyond the targets: substrings matching many repositories.
+		{"image_name_wide", with(func(f *inventory.Filter) { f.ImageName = "app-00" })},
+		{"namespace_wide", with(func(f *inventory.Filter) { f.Namespace = "ns-1" })},
 	}
 }
 

@@ -309,6 +309,9 @@ func (s *Store) ApplySync(ctx context.Context, snap inventory.Snapshot) (invento
 		touched := map[repoKey]bool{}
 		for _, repo := range snap.Repositories {
 			k := repoKey{repo.Namespace, repo.Name}
+			if touched[k] {
+				return fmt.Errorf("sqlite: snapshot lists repository %s/%s twice", k.namespace, k.name)
+			}
 			touched[k] = true
 			old := existing[k]
 			delete(existing, k)

@@ -13,7 +13,7 @@ import (
 const registryCols = `r.id, r.project_id, r.enterprise_project_id, r.name, r.type, r.api_version, r.protocol, r.addr,
 	r.username, r.password_sealed, r.namespace, r.connect_cluster_id, r.get_scan_image_channel, r.domain_name,
 	r.shared_expires, r.instance_id, r.instance_name, r.instance_url, r.status, r.fail_reason, r.latest_sync_time,
-	r.created_at, (SELECT count(*) FROM images i WHERE i.registry_id = r.id)`
+	r.created_at, r.images_num`
 
 func scanRegistry(row rowScanner) (inventory.Registry, error) {
 	var r inventory.Registry

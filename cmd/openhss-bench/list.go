@@ -1,0 +1,285 @@
+package main
+
+import (
+	"context"
+	"crypto/rand"
+	"fmt"
+	"io"
+	mrand "math/rand/v2"
+	"net/url"
+	"os"
+	"path/filepath"
+	"slices"
+	"time"
+
+	"github.com/openhss/openhss/internal/iam"
+	"github.com/openhss/openhss/internal/inventory"
+	"github.com/openhss/openhss/internal/secret"
+	"github.com/openhss/openhss/internal/store/sqlite"
+)
+
+// Targets of issue 2.
+const (
+	targetSeed        = 60 * time.Second
+	targetMedian      = 5 * time.Millisecond
+	targetP99         = 20 * time.Millisecond
+	targetHTTPRatio   = 0.5
+	benchProject      = "0b5e7c1a9d2f48e6a3c0b1d2e3f40516"
+	defaultEnterprise = inventory.DefaultEnterpriseProject
+)
+
+type listOptions struct {
+	Rows, Namespaces, Repos int
+
+	Iterations, Warmup int
+	Limit, DeepOffset  int
+
+	Namespace, ImageName, ScanStatus string
+
+	Clients     int
+	Duration    time.Duration
+	MaxRequests int
+
+	Dir        string    // "" for a temporary directory
+	CPUProfile string    // where to write a CPU profile of the openhss HTTP load; "" for none
+	Progress   io.Writer // progress lines; nil for none
+}
+
+type listReport struct {
+	Machine machine       `json:"machine"`
+	Seed    seedResult    `json:"seed"`
+	Queries []queryResult `json:"queries"`
+	HTTP    httpResult    `json:"http"`
+}
+
+type seedResult struct {
+	Rows       int     `json:"rows"`
+	Namespaces int     `json:"namespaces"`
+	Repos      int     `json:"repos"`
+	Seconds    float64 `json:"seconds"`
+	// CPUSeconds is user+system time of this process while seeding: on a
+	// busy machine, wall time well above it means waiting for CPU or disk.
+	CPUSeconds float64 `json:"cpu_seconds"`
+	DBBytes    int64   `json:"db_bytes"` // database file and WAL after seeding
+	Met        bool    `json:"met"`
+}
+
+// queryResult is one filter set at one offset. First is the first call of
+// the process at that filter and offset; the store caches totals and page
+// bookmarks per filter, so it is the cost a client pays once, and the
+// percentiles what it pays while it pages through the same filter.
+type queryResult struct {
+	Name     string  `json:"name"`
+	Query    string  `json:"query"` // the equivalent API query string
+	Offset   int     `json:"offset"`
+	Total    int64   `json:"total_num"`
+	Returned int     `json:"returned"`
+	FirstMs  float64 `json:"first_ms"`
+	MedianMs float64 `json:"median_ms"`
+	P90Ms    float64 `json:"p90_ms"`
+	P99Ms    float64 `json:"p99_ms"`
+	MaxMs    float64 `json:"max_ms"`
+	Calls    int     `json:"calls"`
+	Met      bool    `json:"met"` // median and p99 within target
+}
+
+// filterSet is one typical list request: image_type=private_image plus at
+// most the fields set here.
+type filterSet struct {
+	Name          string
+	Namespace     string
+	ImageName     string
+	ScanStatus    string
+	HasVul        bool
+	LatestVersion bool
+}
+
+func (o listOptions) filterSets() []filterSet {
+	return []filterSet{
+		{Name: "type only"},
+		{Name: "+ namespace", Namespace: o.Namespace},
+		{Name: "+ image_name", ImageName: o.ImageName},
+		{Name: "+ has_vul=true", HasVul: true},
+		{Name: "+ scan_status", ScanStatus: o.ScanStatus},
+		{Name: "+ latest_version=true", LatestVersion: true},
+	}
+}
+
+// filter is what the API hands the store for query(): a caller granted every
+// enterprise project who names none sees the default one.
+func (fs filterSet) filter(offset, limit int) inventory.Filter {
+	f := inventory.Filter{
+		ProjectID: benchProject, EnterpriseProjects: []string{defaultEnterprise},
+		Type:      inventory.PrivateImage,
+		Namespace: fs.Namespace, ImageName: fs.ImageName, ScanStatus: inventory.ScanStatus(fs.ScanStatus),
+		LatestVersionOnly: fs.LatestVersion,
+		Offset:            offset, Limit: limit,
+	}
+	if fs.HasVul {
+		yes := true
+		f.HasVul = &yes
+	}
+	return f
+}
+
+func (fs filterSet) query() url.Values {
+	q := url.Values{"image_type": {string(inventory.PrivateImage)}}
+	set := func(k, v string) {
+		if v != "" {
+			q.Set(k, v)
+		}
+	}
+	set("namespace", fs.Namespace)
+	set("image_name", fs.ImageName)
+	set("scan_status", fs.ScanStatus)
+	if fs.HasVul {
+		q.Set("has_vul", "true")
+	}
+	if fs.LatestVersion {
+		q.Set("latest_version", "true")
+	}
+	return q
+}
+
+func runList(ctx context.Context, o listOptions) (listReport, error) {
+	progress := func(format string, args ...any) {
+		if o.Progress != nil {
+			fmt.Fprintf(o.Progress, format+"\n", args...)
+		}
+	}
+	rep := listReport{Machine: describeMachine(time.Now())}
+
+	dir := o.Dir
+	if dir == "" {
+		tmp, err := os.MkdirTemp("", "openhss-bench-")
+		if err != nil {
+			return rep, err
+		}
+		defer os.RemoveAll(tmp)
+		dir = tmp
+	}
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return rep, err
+	}
+	path := filepath.Join(dir, "openhss.db")
+	st, err := sqlite.Open(ctx, path)
+	if err != nil {
+		return rep, err
+	}
+	defer st.Close()
+
+	progress("seeding %d rows (%d namespaces, %d repositories) into %s", o.Rows, o.Namespaces, o.Repos, path)
+	spec := sqlite.BenchSpec{ProjectID: benchProject, Rows: o.Rows, Namespaces: o.Namespaces, Repos: o.Repos}
+	start, cpu0 := time.Now(), processCPU()
+	if _, err := sqlite.SeedBench(ctx, st, spec, mrand.New(mrand.NewPCG(1, 2))); err != nil {
+		return rep, err
+	}
+	took := time.Since(start)
+	rep.Seed = seedResult{Rows: o.Rows, Namespaces: o.Namespaces, Repos: o.Repos,
+		Seconds: took.Seconds(), CPUSeconds: (processCPU() - cpu0).Seconds(),
+		DBBytes: fileSize(path) + fileSize(path+"-wal"), Met: took <= targetSeed}
+	progress("seeded in %.1f s (%.1f s CPU)", took.Seconds(), rep.Seed.CPUSeconds)
+
+	ref, err := openReference(ctx, path)
+	if err != nil {
+		return rep, err
+	}
+	defer ref.Close()
+	for _, fs := range o.filterSets() {
+		for _, offset := range []int{0, o.DeepOffset} {
+			r, err := measureList(ctx, st, ref, fs, offset, o)
+			if err != nil {
+				return rep, err
+			}
+			progress("list %-22s offset %-7d total %-7d median %.2f ms p99 %.2f ms", fs.Name, offset, r.Total, r.MedianMs, r.P99Ms)
+			rep.Queries = append(rep.Queries, r)
+		}
+	}
+
+	key := make([]byte, 32)
+	if _, err := rand.Read(key); err != nil {
+		return rep, err
+	}
+	box, err := secret.NewBox(key)
+	if err != nil {
+		return rep, err
+	}
+	ns := o.filterSets()[1]
+	progress("HTTP: %d clients for %v per server on %s", o.Clients, o.Duration, ns.query().Encode())
+	rep.HTTP, err = measureHTTP(ctx, httpSetup{store: st, iam: iam.New(st, box, iam.Options{}), box: box}, ns.query(), o)
+	if err != nil {
+		return rep, err
+	}
+	progress("HTTP: openhss %.0f req/s, bare %.0f req/s", rep.HTTP.OpenHSS.RPS, rep.HTTP.Bare.RPS)
+	rep.Machine.LoadEnd = loadAverage()
+	return rep, nil
+}
+
+// measureList times ListImages for one filter set at one offset and checks
+// the first answer's total and page against the reference.
+func measureList(ctx context.Context, st *sqlite.Store, ref *reference, fs filterSet, offset int, o listOptions) (queryResult, error) {
+	f := fs.filter(offset, o.Limit)
+	r := queryResult{Name: fs.Name, Query: fs.query().Encode(), Offset: offset}
+	call := func() (inventory.Page, time.Duration, error) {
+		start := time.Now()
+		p, err := st.ListImages(ctx, f)
+		return p, time.Since(start), err
+	}
+	page, first, err := call()
+	if err != nil {
+		return r, fmt.Errorf("list %s at offset %d: %w", fs.Name, offset, err)
+	}
+	if err := ref.check(ctx, fs, offset, o.Limit, page); err != nil {
+		return r, fmt.Errorf("list %s (%s) at offset %d: %w", fs.Name, r.Query, offset, err)
+	}
+	r.Total, r.Returned, r.FirstMs = page.Total, len(page.Images), ms(first)
+
+	for range o.Warmup {
+		if _, _, err := call(); err != nil {
+			return r, err
+		}
+	}
+	times := make([]time.Duration, 0, o.Iterations)
+	for range o.Iterations {
+		p, d, err := call()
+		if err != nil {
+			return r, err
+		}
+		if p.Total != page.Total || len(p.Images) != len(page.Images) {
+			return r, fmt.Errorf("list %s at offset %d: answer changed between calls: %d/%d rows, then %d/%d",
+				fs.Name, offset, len(page.Images), page.Total, len(p.Images), p.Total)
+		}
+		times = append(times, d)
+	}
+	q := summarize(times)
+	r.Calls = len(times)
+	r.MedianMs, r.P90Ms, r.P99Ms, r.MaxMs = q.median, q.p90, q.p99, q.max
+	r.Met = q.median <= ms(targetMedian) && q.p99 <= ms(targetP99)
+	return r, nil
+}
+
+type quantiles struct{ median, p90, p99, max float64 }
+
+// summarize returns nearest-rank quantiles in milliseconds.
+func summarize(ds []time.Duration) quantiles {
+	if len(ds) == 0 {
+		return quantiles{}
+	}
+	s := slices.Clone(ds)
+	slices.Sort(s)
+	at := func(p float64) float64 {
+		i := int(p*float64(len(s))+0.999999) - 1
+		return ms(s[min(max(i, 0), len(s)-1)])
+	}
+	return quantiles{median: at(0.50), p90: at(0.90), p99: at(0.99), max: ms(s[len(s)-1])}
+}
+
+func ms(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }
+
+func fileSize(path string) int64 {
+	fi, err := os.Stat(path)
+	if err != nil {
+		return 0
+	}
+	return fi.Size()
+}

@@ -1,0 +1,84 @@
+package main
+
+import (
+	"bufio"
+	"os"
+	"runtime"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+)
+
+// machine is what the figures were measured on.
+type machine struct {
+	Date     string `json:"date"` // UTC, RFC 3339
+	Cores    int    `json:"cores"`
+	CPU      string `json:"cpu,omitempty"`
+	RAMBytes int64  `json:"ram_bytes,omitempty"`
+	Go       string `json:"go"`
+	OS       string `json:"os"` // GOOS/GOARCH and the distribution
+	// Other work on the machine skews every figure: the 1-minute load
+	// average at the start and at the end of the run says how busy it was.
+	LoadStart float64 `json:"load1_start"`
+	LoadEnd   float64 `json:"load1_end"`
+}
+
+func describeMachine(now time.Time) machine {
+	m := machine{
+		Date:  now.UTC().Format(time.RFC3339),
+		Cores: runtime.NumCPU(),
+		Go:    runtime.Version(),
+		OS:    runtime.GOOS + "/" + runtime.GOARCH,
+	}
+	if kb, err := strconv.ParseInt(procField("/proc/meminfo", "MemTotal", ":"), 10, 64); err == nil {
+		m.RAMBytes = kb * 1024
+	}
+	m.CPU = procField("/proc/cpuinfo", "model name", ":")
+	if name := strings.Trim(procField("/etc/os-release", "PRETTY_NAME", "="), `"`); name != "" {
+		m.OS += ", " + name
+	}
+	m.LoadStart = loadAverage()
+	return m
+}
+
+// loadAverage is the 1-minute load average, 0 where /proc has none.
+func loadAverage() float64 {
+	b, err := os.ReadFile("/proc/loadavg")
+	if err != nil {
+		return 0
+	}
+	f := strings.Fields(string(b))
+	if len(f) == 0 {
+		return 0
+	}
+	v, _ := strconv.ParseFloat(f[0], 64)
+	return v
+}
+
+// procField returns the first word-trimmed value of key in a "key<sep>value"
+// file, with a trailing " kB" removed; "" when absent.
+func procField(path, key, sep string) string {
+	f, err := os.Open(path)
+	if err != nil {
+		return ""
+	}
+	defer f.Close()
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		k, v, ok := strings.Cut(sc.Text(), sep)
+		if ok && strings.TrimSpace(k) == key {
+			return strings.TrimSuffix(strings.TrimSpace(v), " kB")
+		}
+	}
+	return ""
+}
+
+// processCPU is the user and system CPU time this process has used.
+func processCPU() time.Duration {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}

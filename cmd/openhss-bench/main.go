@@ -1,0 +1,96 @@
+// Command openhss-bench measures openhss against the performance targets of
+// issue 2 and prints the figures that docs/benchmarks.md records.
+//
+//	go run ./cmd/openhss-bench list [--rows N] [--json]
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"os"
+	"os/signal"
+	"syscall"
+	"time"
+
+	"github.com/spf13/cobra"
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if err := newRootCmd().ExecuteContext(ctx); err != nil {
+		fmt.Fprintln(os.Stderr, "openhss-bench:", err)
+		os.Exit(1)
+	}
+}
+
+func newRootCmd() *cobra.Command {
+	root := &cobra.Command{
+		Use:           "openhss-bench",
+		Short:         "Benchmarks of openhss",
+		SilenceUsage:  true,
+		SilenceErrors: true,
+	}
+	root.AddCommand(newListCmd())
+	return root
+}
+
+func newListCmd() *cobra.Command {
+	o := defaultListOptions()
+	var asJSON bool
+	cmd := &cobra.Command{
+		Use:   "list",
+		Short: "Seed a fresh SQLite store and measure the image list in-process and over HTTP",
+		Long: `list seeds a fresh SQLite store in a temporary directory with synthetic
+private_image rows, then measures GET /v5/{project_id}/image/swr-repository:
+the store's list query in-process for six filter sets at two offsets (every
+total_num checked against an independent COUNT(*)), and HTTP requests/s of the
+real API against a bare net/http handler serving the same bytes.
+
+It exits non-zero when a count or page is wrong, not when a target is missed:
+misses are marked MISS in the output.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			o.Progress = cmd.ErrOrStderr()
+			rep, err := runList(cmd.Context(), o)
+			if err != nil {
+				return err
+			}
+			if asJSON {
+				enc := json.NewEncoder(cmd.OutOrStdout())
+				enc.SetIndent("", "  ")
+				return enc.Encode(rep)
+			}
+			printReport(cmd.OutOrStdout(), rep)
+			return nil
+		},
+	}
+	f := cmd.Flags()
+	f.IntVar(&o.Rows, "rows", o.Rows, "image rows to seed")
+	f.IntVar(&o.Namespaces, "namespaces", o.Namespaces, "namespaces to spread the repositories over")
+	f.IntVar(&o.Repos, "repos", o.Repos, "repositories to spread the rows over")
+	f.IntVar(&o.Iterations, "iterations", o.Iterations, "timed list calls per filter set and offset")
+	f.IntVar(&o.Warmup, "warmup", o.Warmup, "untimed list calls before the timed ones")
+	f.IntVar(&o.Limit, "limit", o.Limit, "page size (the API default is 10)")
+	f.IntVar(&o.DeepOffset, "deep-offset", o.DeepOffset, "the second offset measured")
+	f.StringVar(&o.Namespace, "namespace", o.Namespace, "namespace substring of the namespace filter sets")
+	f.StringVar(&o.ImageName, "image-name", o.ImageName, "image_name substring of the image-name filter set")
+	f.StringVar(&o.ScanStatus, "scan-status", o.ScanStatus, "scan_status of the scan-status filter set")
+	f.IntVar(&o.Clients, "clients", o.Clients, "concurrent keep-alive HTTP clients")
+	f.DurationVar(&o.Duration, "duration", o.Duration, "HTTP load time per server")
+	f.IntVar(&o.MaxRequests, "max-requests", o.MaxRequests, "HTTP requests per server at most")
+	f.StringVar(&o.Dir, "dir", "", "directory for the database (default: a new temporary directory, removed afterwards)")
+	f.StringVar(&o.CPUProfile, "cpuprofile", "", "write a CPU profile of the openhss HTTP load to this file")
+	f.BoolVar(&asJSON, "json", false, "print the report as JSON")
+	return cmd
+}
+
+func defaultListOptions() listOptions {
+	return listOptions{
+		Rows: 1_000_000, Namespaces: 20, Repos: 10_000,
+		Iterations: 200, Warmup: 20, Limit: 10, DeepOffset: 100_000,
+		Namespace: "ns-07", ImageName: "app-001", ScanStatus: "success",
+		Clients: 32, Duration: 10 * time.Second, MaxRequests: 2_000_000,
+	}
+}

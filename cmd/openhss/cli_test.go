@@ -1,0 +1,136 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"io"
+	"net/url"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/openhss/openhss/internal/hssapi"
+	"github.com/openhss/openhss/internal/registry/registrytest"
+	"github.com/openhss/openhss/internal/store"
+)
+
+// run executes the root command with args and stdin, returning its output.
+func run(t *testing.T, stdin string, args ...string) (string, error) {
+	t.Helper()
+	cmd := newRootCmd()
+	var out bytes.Buffer
+	cmd.SetOut(&out)
+	cmd.SetErr(io.Discard)
+	cmd.SetIn(strings.NewReader(stdin))
+	cmd.SetArgs(args)
+	err := cmd.ExecuteContext(context.Background())
+	return out.String(), err
+}
+
+func TestQuickstart(t *testing.T) {
+	data := t.TempDir()
+	for round := 0; round < 2; round++ { // a second run reuses the data directory
+		out, err := run(t, "", "quickstart", "--exit", "--data", data, "--listen", "127.0.0.1:0", "--log-level", "error")
+		if err != nil {
+			t.Fatalf("round %d: %v\n%s", round, err, out)
+		}
+		for _, want := range []string{
+			"total_num: 5", "demo/web:1.1", "tools/multiarch:2.0", "multi-arch (2)", "not scannable",
+			"X-Auth-Token", "WithAk(", "WithSk(",
+		} {
+			if !strings.Contains(out, want) {
+				t.Fatalf("round %d: output lacks %q:\n%s", round, want, out)
+			}
+		}
+	}
+}
+
+// TestCLIFlow drives the stateful commands on one data directory the way an
+// operator would: credential, user, registry, sync --wait, images.
+func TestCLIFlow(t *testing.T) {
+	data := t.TempDir()
+	reg := registrytest.New(t, registrytest.WithBasicAuth("robot", "s3cret-pw"))
+	t0 := time.Date(2025, 1, 2, 3, 4, 5, 0, time.UTC)
+	reg.PushImage(t, "team/api", "1.0", registrytest.ImageOptions{Created: t0})
+	reg.PushImage(t, "team/api", "1.1", registrytest.ImageOptions{Created: t0.Add(time.Hour), Layers: []map[string]string{{"v": "1.1"}}})
+	reg.PushHelmChart(t, "charts/web", "0.1.0")
+	const project = "cliproject"
+	g := []string{"--data", data, "--log-level", "error"}
+
+	out, err := run(t, "", append([]string{"credential", "create", "--project", project, "--enterprise-projects", "all", "--json"}, g...)...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var cred map[string]string
+	if err := json.Unmarshal([]byte(out), &cred); err != nil || len(cred["access_key"]) != 20 || len(cred["secret_key"]) != 40 {
+		t.Fatalf("credential create: %q %v", out, err)
+	}
+	out, err = run(t, "", append([]string{"credential", "list"}, g...)...)
+	if err != nil || !strings.Contains(out, cred["access_key"]) || strings.Contains(out, cred["secret_key"]) {
+		t.Fatalf("credential list: %v\n%s", err, out)
+	}
+	if _, err := run(t, "password-123\n", append([]string{"user", "create", "--name", "ops", "--project", project, "--password-stdin"}, g...)...); err != nil {
+		t.Fatal(err)
+	}
+	// A wrong registry password is stored, and the sync records the failure.
+	if _, err := run(t, "wrong\n", append([]string{"registry", "add", "--project", project, "--name", "bad", "--addr", reg.Addr(),
+		"--protocol", "http", "--namespace", "charts", "--username", "robot", "--password-stdin"}, g...)...); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := run(t, "s3cret-pw\n", append([]string{"registry", "add", "--project", project, "--name", "good", "--addr", reg.Addr(),
+		"--protocol", "http", "--namespace", "team", "--username", "robot", "--password-stdin"}, g...)...); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := run(t, "", append([]string{"registry", "add", "--project", project, "--name", "dup", "--addr", reg.Addr(),
+		"--protocol", "http", "--namespace", "team"}, g...)...); err == nil || !strings.Contains(err.Error(), "already exists") {
+		t.Fatalf("duplicate registry: %v", err)
+	}
+	if _, err := run(t, "", append([]string{"registry", "add", "--project", project, "--name", "x", "--addr", "http://x/y"}, g...)...); err == nil {
+		t.Fatal("registry add accepted a URL as address")
+	}
+
+	out, err = run(t, "", append([]string{"sync", "--project", project, "--wait"}, g...)...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(out, "good ("+reg.Addr()+"): success, 2 images") || !strings.Contains(out, "bad ("+reg.Addr()+"): fail, 0 images") {
+		t.Fatalf("sync --wait:\n%s", out)
+	}
+
+	out, err = run(t, "", append([]string{"images", "--project", project, "--image-name", "api", "--latest-version", "true", "--json"}, g...)...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// --json is exactly the API's response for the same query.
+	st, err := store.Open(context.Background(), "sqlite://"+data+"/openhss.db")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	want, err := hssapi.ListImagesJSON(context.Background(), st, project,
+		url.Values{"image_type": {"private_image"}, "image_name": {"api"}, "latest_version": {"true"}}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if strings.TrimSpace(out) != string(want) {
+		t.Fatalf("images --json = %s\nAPI = %s", out, want)
+	}
+	var resp struct {
+		TotalNum int `json:"total_num"`
+		DataList []struct {
+			ImageVersion string `json:"image_version"`
+		} `json:"data_list"`
+	}
+	if err := json.Unmarshal(want, &resp); err != nil || resp.TotalNum != 1 || resp.DataList[0].ImageVersion != "1.1" {
+		t.Fatalf("latest api image: %s (%v)", want, err)
+	}
+	if _, err := run(t, "", append([]string{"images", "--project", project, "--limit", "0"}, g...)...); err == nil || !strings.Contains(err.Error(), "limit") {
+		t.Fatalf("images --limit 0: %v", err)
+	}
+
+	out, err = run(t, "", append([]string{"credential", "revoke", cred["access_key"]}, g...)...)
+	if err != nil || !strings.Contains(out, "revoked") {
+		t.Fatalf("revoke: %v %s", err, out)
+	}
+}

@@ -1,0 +1,148 @@
+package main
+
+import (
+	"fmt"
+	"io"
+	"path/filepath"
+	"text/tabwriter"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/openhss/openhss/internal/vulndb"
+)
+
+func newDBCmd(g *globals) *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "db",
+		Short: "Manage the OSV vulnerability database",
+	}
+	cmd.AddCommand(newDBImportCmd(g), newDBUpdateCmd(g), newDBStatusCmd(g))
+	return cmd
+}
+
+// vulnDB opens the vulnerability database over the app's store. Downloads
+// wait in the data directory: an all.zip can be larger than /tmp.
+func (g *globals) vulnDB(a *app) (*vulndb.DB, error) {
+	return vulndb.New(a.store, vulndb.Options{Logger: a.log, TempDir: filepath.Join(g.data, "tmp")}), nil
+}
+
+func newDBImportCmd(g *globals) *cobra.Command {
+	return &cobra.Command{
+		Use:   "import PATH-OR-URL...",
+		Short: "Import OSV records: a directory of .json, an OSV all.zip, or an http(s) URL of one",
+		Args:  cobra.MinimumNArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			a, err := g.open(cmd.Context())
+			if err != nil {
+				return err
+			}
+			defer a.Close()
+			db, err := g.vulnDB(a)
+			if err != nil {
+				return err
+			}
+			var results []vulndb.ImportResult
+			for _, src := range args {
+				res, err := db.Import(cmd.Context(), src)
+				if err != nil {
+					return err
+				}
+				results = append(results, res)
+				if !g.json {
+					printImport(cmd.OutOrStdout(), res)
+				}
+			}
+			if g.json {
+				return printJSON(cmd.OutOrStdout(), results)
+			}
+			return nil
+		},
+	}
+}
+
+func newDBUpdateCmd(g *globals) *cobra.Command {
+	var baseURL string
+	var ecosystems []string
+	cmd := &cobra.Command{
+		Use:   "update",
+		Short: "Fetch <base-url>/<Ecosystem>/all.zip for each ecosystem and import it",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			a, err := g.open(cmd.Context())
+			if err != nil {
+				return err
+			}
+			defer a.Close()
+			db, err := g.vulnDB(a)
+			if err != nil {
+				return err
+			}
+			results, err := db.Update(cmd.Context(), baseURL, ecosystems)
+			if g.json {
+				if perr := printJSON(cmd.OutOrStdout(), results); perr != nil {
+					return perr
+				}
+			} else {
+				for _, res := range results {
+					printImport(cmd.OutOrStdout(), res)
+				}
+			}
+			return err
+		},
+	}
+	cmd.Flags().StringVar(&baseURL, "base-url", vulndb.DefaultBaseURL, "where <Ecosystem>/all.zip files are published")
+	cmd.Flags().StringSliceVar(&ecosystems, "ecosystem", vulndb.DefaultEcosystems, "OSV ecosystems to fetch (repeat or comma-separate)")
+	return cmd
+}
+
+func newDBStatusCmd(g *globals) *cobra.Command {
+	return &cobra.Command{
+		Use:   "status",
+		Short: "Record counts per ecosystem and the last import",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			a, err := g.open(cmd.Context())
+			if err != nil {
+				return err
+			}
+			defer a.Close()
+			db, err := g.vulnDB(a)
+			if err != nil {
+				return err
+			}
+			st, err := db.Status(cmd.Context())
+			if err != nil {
+				return err
+			}
+			if g.json {
+				return printJSON(cmd.OutOrStdout(), st)
+			}
+			return printDBStatus(cmd.OutOrStdout(), st)
+		},
+	}
+}
+
+func printImport(w io.Writer, res vulndb.ImportResult) {
+	fmt.Fprintf(w, "%s: %d records read, %d written, %d skipped as not OSV, in %s\n",
+		res.Source, res.Records, res.Written, res.Invalid, res.Duration.Round(time.Millisecond))
+}
+
+func printDBStatus(w io.Writer, st vulndb.Status) error {
+	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "ECOSYSTEM\tRECORDS")
+	for _, e := range st.Ecosystems {
+		fmt.Fprintf(tw, "%s\t%d\n", e.Ecosystem, e.Records)
+	}
+	if err := tw.Flush(); err != nil {
+		return err
+	}
+	fmt.Fprintf(w, "total: %d records (%d withdrawn)\n", st.Records, st.Withdrawn)
+	if st.LastImport == nil {
+		_, err := fmt.Fprintln(w, "last import: never")
+		return err
+	}
+	_, err := fmt.Fprintf(w, "last import: %s from %s (%d read, %d written)\n",
+		st.LastImport.Finished.Format(time.RFC3339), st.LastImport.Source, st.LastImport.Records, st.LastImport.Written)
+	return err
+}

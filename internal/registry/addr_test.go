@@ -1,0 +1,34 @@
+package registry_test
+
+import (
+	"testing"
+
+	"github.com/openhss/openhss/internal/registry"
+)
+
+func TestParseAddr(t *testing.T) {
+	for _, c := range []struct{ in, want string }{
+		{"registry.example.com", "registry.example.com"},
+		{"Registry.Example.COM:5000", "registry.example.com:5000"},
+		{"127.0.0.1:5000", "127.0.0.1:5000"},
+		{"[::1]:5000", "[::1]:5000"},
+		{"[2001:DB8::1]", "[2001:db8::1]"},
+		{"bücher.example:443", "xn--bcher-kva.example:443"},
+		{"localhost:65535", "localhost:65535"},
+		{"swr.cn-north-4.myhuaweicloud.com", "swr.cn-north-4.myhuaweicloud.com"},
+	} {
+		got, err := registry.ParseAddr(c.in)
+		if err != nil || got != c.want {
+			t.Errorf("ParseAddr(%q) = %q, %v; want %q", c.in, got, err, c.want)
+		}
+	}
+	for _, bad := range []string{
+		"", "https://registry.example.com", "registry.example.com/path", "user:pw@host", "host:0", "host:65536",
+		"host:", "host:http", "::1", "[::1", "[::1]x", "[fe80::1%eth0]:5000", "-bad.example", "a..b", "host name",
+		"host?x=1", "exa_mple.com\\x", "[127.0.0.1]:80",
+	} {
+		if got, err := registry.ParseAddr(bad); err == nil {
+			t.Errorf("ParseAddr(%q) = %q, want an error", bad, got)
+		}
+	}
+}

@@ -1,0 +1,372 @@
+package vulndb
+
+import (
+	"cmp"
+	"context"
+	"fmt"
+	"regexp"
+	"slices"
+	"strings"
+
+	"github.com/google/osv-scalibr/semantic"
+)
+
+// Package is one installed package to match.
+type Package struct {
+	// Ecosystem is an OSV ecosystem string ("Debian:12", "Alpine:v3.20",
+	// "Go", "npm", "PyPI", "Maven"...); see NormalizeEcosystem for the
+	// spellings that are accepted.
+	Ecosystem string
+	Name      string
+	Version   string
+	// SourceName is the source package (dpkg's Source: field, apk's
+	// origin). When set, records are looked up under it rather than Name:
+	// Debian, Ubuntu and Alpine records name source packages.
+	SourceName string
+	// SourceVersion is the source package's version when it differs from
+	// Version (a dpkg binNMU "+b1"); Version is used when empty.
+	SourceVersion string
+}
+
+// Finding is one vulnerability affecting one package.
+type Finding struct {
+	// Package is the index of the package in the slice given to Match.
+	Package         int             `json:"package"`
+	VulnID          string          `json:"vuln_id"`
+	Aliases         []string        `json:"aliases,omitempty"`
+	Score           float64         `json:"score"`    // CVSS base score; 0 without one
+	Severity        string          `json:"severity"` // critical, high, medium, low, none, a distribution's word, or unknown
+	RepairNecessity RepairNecessity `json:"repair_necessity"`
+	// FixedVersion is the first version that fixes the installed one; empty
+	// when no fix is published.
+	FixedVersion string `json:"fixed_version,omitempty"`
+	Summary      string `json:"summary,omitempty"`
+	Details      string `json:"details,omitempty"`
+	URL          string `json:"url,omitempty"`
+}
+
+// keysPerQuery bounds one store lookup; each key is two SQL parameters.
+const keysPerQuery = 400
+
+// Match returns the findings for pkgs, ordered by package index then
+// vulnerability id, one per (package, vulnerability).
+func (db *DB) Match(ctx context.Context, pkgs []Package) ([]Finding, error) {
+	type target struct {
+		idx     int
+		key     Key
+		version string
+	}
+	byKey := make(map[Key][]target)
+	var keys []Key
+	for i, p := range pkgs {
+		name, version := p.Name, p.Version
+		if p.SourceName != "" {
+			name = p.SourceName
+			if p.SourceVersion != "" {
+				version = p.SourceVersion
+			}
+		}
+		k := KeyFor(p.Ecosystem, name)
+		if k.Name == "" || version == "" {
+			continue
+		}
+		if _, ok := byKey[k]; !ok {
+			keys = append(keys, k)
+		}
+		byKey[k] = append(byKey[k], target{idx: i, key: k, version: version})
+	}
+
+	records := make(map[string]*Record)
+	var findings []Finding
+	for chunk := range slices.Chunk(keys, keysPerQuery) {
+		hits, err := db.store.VulnsFor(ctx, chunk)
+		if err != nil {
+			return nil, fmt.Errorf("vulndb: match: %w", err)
+		}
+		for _, h := range hits {
+			rec, ok := records[h.ID]
+			if !ok {
+				if rec, err = DecodeRecord(h.Data); err != nil {
+					return nil, fmt.Errorf("vulndb: match: %s: %w", h.ID, err)
+				}
+				records[h.ID] = rec
+			}
+			if rec.IsWithdrawn() {
+				continue
+			}
+			for _, t := range byKey[h.Key] {
+				if f, ok := matchRecord(rec, t.key, t.version); ok {
+					f.Package = t.idx
+					findings = append(findings, f)
+				}
+			}
+		}
+	}
+	slices.SortFunc(findings, func(a, b Finding) int {
+		return cmp.Or(cmp.Compare(a.Package, b.Package), cmp.Compare(a.VulnID, b.VulnID))
+	})
+	return slices.CompactFunc(findings, func(a, b Finding) bool {
+		return a.Package == b.Package && a.VulnID == b.VulnID
+	}), nil
+}
+
+// matchRecord evaluates rec's affected entries for the package under key at
+// version; the first affected entry that matches decides the finding.
+func matchRecord(rec *Record, key Key, version string) (Finding, bool) {
+	for i := range rec.Affected {
+		a := &rec.Affected[i]
+		if KeyFor(a.Ecosystem, a.Name) != key {
+			continue
+		}
+		fixed, ok := Affects(a, version)
+		if !ok {
+			continue
+		}
+		fixed = settledFix(rec, key, fixed)
+		score, label, necessity := Rate(rec, a)
+		summary := rec.Summary
+		return Finding{
+			VulnID:          rec.ID,
+			Aliases:         rec.AllAliases(),
+			Score:           score,
+			Severity:        label,
+			RepairNecessity: necessity,
+			FixedVersion:    fixed,
+			Summary:         summary,
+			Details:         rec.Details,
+			URL:             rec.URL,
+		}, true
+	}
+	return Finding{}, false
+}
+
+// settledFix follows a fix that is itself affected by another entry of the
+// same record (Go's GO-2023-2185: fixed in 1.21.4, which needed 1.21.5) to
+// the first version no entry affects; empty when that chain ends unfixed.
+func settledFix(rec *Record, key Key, fixed string) string {
+	for range 16 { // a chain longer than this would be a broken record
+		if fixed == "" {
+			return ""
+		}
+		next, affected := "", false
+		for i := range rec.Affected {
+			a := &rec.Affected[i]
+			if KeyFor(a.Ecosystem, a.Name) != key {
+				continue
+			}
+			if f, ok := Affects(a, fixed); ok {
+				next, affected = f, true
+				break
+			}
+		}
+		if !affected {
+			return fixed
+		}
+		fixed = next
+	}
+	return fixed
+}
+
+// Affects reports whether version of the package is affected by a, and the
+// version that fixes it when one is published. version is in the package's
+// own form: Go stdlib "go1.21.3" and Go module "v1.2.3" are accepted.
+func Affects(a *Affected, version string) (fixed string, affected bool) {
+	eco := ecosystemBase(NormalizeEcosystem(a.Ecosystem))
+	if eco == "Go" {
+		version = goVersion(version)
+	}
+	if a.AllVersions {
+		return "", true
+	}
+	parsedByType := map[string]semantic.Version{}
+	installed := func(typ string) semantic.Version {
+		if v, ok := parsedByType[typ]; ok {
+			return v
+		}
+		v, err := parseFor(typ, eco, version)
+		if err != nil {
+			v = nil
+		}
+		parsedByType[typ] = v
+		return v
+	}
+	for _, listed := range a.Versions {
+		if listed == version || strings.TrimPrefix(listed, "v") == strings.TrimPrefix(version, "v") {
+			return firstFixedAbove(a, eco, installed), true
+		}
+		if v := installed("ECOSYSTEM"); v != nil {
+			if c, err := v.CompareStr(listed); err == nil && c == 0 {
+				return firstFixedAbove(a, eco, installed), true
+			}
+		}
+	}
+	for _, rg := range a.Ranges {
+		v := installed(rg.Type)
+		if v == nil {
+			continue
+		}
+		if fix, ok := inRange(rg, eco, v); ok {
+			return fix, true
+		}
+	}
+	return "", false
+}
+
+func firstFixedAbove(a *Affected, eco string, installed func(string) semantic.Version) string {
+	for _, rg := range a.Ranges {
+		if v := installed(rg.Type); v != nil {
+			if fix := fixedAbove(rg, eco, v); fix != "" {
+				return fix
+			}
+		}
+	}
+	return ""
+}
+
+// parseFor parses a version for a range type: SEMVER ranges compare by
+// SemVer 2.0 whatever the ecosystem; ECOSYSTEM ranges by the ecosystem's
+// own rules (dpkg, apk, PEP 440, Maven...).
+func parseFor(typ, eco, version string) (semantic.Version, error) {
+	if typ == "SEMVER" {
+		return semantic.ParseSemverVersion(version), nil
+	}
+	return semantic.Parse(version, eco)
+}
+
+type sortedEvent struct {
+	kind    string // introduced, fixed, last_affected, limit
+	version string
+	v       semantic.Version // nil for "0" and "*"
+}
+
+// sortEvents parses and sorts a range's events by version, as the OSV
+// spec's evaluation requires; introduced "0" sorts first, limit "*" last.
+// ok is false when an event's version does not parse: such a range cannot
+// be evaluated and is skipped rather than guessed.
+func sortEvents(rg Range, eco string) (events []sortedEvent, ok bool) {
+	for _, e := range rg.Events {
+		var se sortedEvent
+		switch {
+		case e.Introduced != "":
+			se = sortedEvent{kind: "introduced", version: e.Introduced}
+		case e.Fixed != "":
+			se = sortedEvent{kind: "fixed", version: e.Fixed}
+		case e.LastAffected != "":
+			se = sortedEvent{kind: "last_affected", version: e.LastAffected}
+		case e.Limit != "":
+			se = sortedEvent{kind: "limit", version: e.Limit}
+		default:
+			continue
+		}
+		if !(se.kind == "introduced" && se.version == "0") && !(se.kind == "limit" && se.version == "*") {
+			v, err := parseFor(rg.Type, eco, se.version)
+			if err != nil {
+				return nil, false
+			}
+			se.v = v
+		}
+		events = append(events, se)
+	}
+	slices.SortStableFunc(events, compareEvents)
+	return events, true
+}
+
+func compareEvents(a, b sortedEvent) int {
+	rank := func(e sortedEvent) int {
+		switch {
+		case e.v == nil && e.kind == "introduced":
+			return -1
+		case e.v == nil:
+			return 1
+		}
+		return 0
+	}
+	if ra, rb := rank(a), rank(b); ra != 0 || rb != 0 {
+		return cmp.Compare(ra, rb)
+	}
+	c, err := a.v.Compare(b.v)
+	if err != nil {
+		return 0
+	}
+	return c
+}
+
+// inRange evaluates one range exactly as the OSV spec's pseudo-code: walk
+// the sorted events; introduced at or below v opens, fixed at or below v
+// closes, last_affected below v closes. Limit events, when present, bound
+// the range from above (v must be below one of them).
+func inRange(rg Range, eco string, v semantic.Version) (fixed string, affected bool) {
+	events, ok := sortEvents(rg, eco)
+	if !ok {
+		return "", false
+	}
+	var limited, belowLimit bool
+	for _, e := range events {
+		switch e.kind {
+		case "introduced":
+			if e.v == nil || compareTo(v, e.v) >= 0 {
+				affected = true
+			}
+		case "fixed":
+			if compareTo(v, e.v) >= 0 {
+				affected = false
+			}
+		case "last_affected":
+			if compareTo(v, e.v) > 0 {
+				affected = false
+			}
+		case "limit":
+			limited = true
+			if e.v == nil || compareTo(v, e.v) < 0 {
+				belowLimit = true
+			}
+		}
+	}
+	if !affected || (limited && !belowLimit) {
+		return "", false
+	}
+	return firstFixed(events, v), true
+}
+
+// fixedAbove is the fix for v in rg, whether or not v is in the range.
+func fixedAbove(rg Range, eco string, v semantic.Version) string {
+	events, ok := sortEvents(rg, eco)
+	if !ok {
+		return ""
+	}
+	return firstFixed(events, v)
+}
+
+func firstFixed(sorted []sortedEvent, v semantic.Version) string {
+	for _, e := range sorted {
+		if e.kind == "fixed" && compareTo(v, e.v) < 0 {
+			return e.version
+		}
+	}
+	return ""
+}
+
+// compareTo compares v with w; versions of one range share a parser, so
+// an error (different ecosystems) cannot happen and counts as equal.
+func compareTo(v, w semantic.Version) int {
+	c, _ := v.Compare(w)
+	return c
+}
+
+var goTag = regexp.MustCompile(`^go(\d+)(?:\.(\d+))?(?:\.(\d+))?(?:(rc|beta|alpha)(\d+))?`)
+
+// goVersion turns Go's own version spellings into the SemVer the Go
+// vulnerability database uses: toolchain tags ("go1.21.3" → "1.21.3",
+// "go1.21" → "1.21.0", "go1.21rc2" → "1.21.0-rc.2") and module versions
+// ("v1.2.3" → "1.2.3").
+func goVersion(v string) string {
+	if m := goTag.FindStringSubmatch(v); m != nil {
+		minor, patch := cmp.Or(m[2], "0"), cmp.Or(m[3], "0")
+		out := m[1] + "." + minor + "." + patch
+		if m[4] != "" {
+			out += "-" + m[4] + "." + m[5]
+		}
+		return out
+	}
+	return strings.TrimPrefix(v, "v")
+}
