@@ -279,7 +279,7 @@ func TestConformance(t *testing.T) {
 	}{
 		{"namespace", model.ListSwrImageRepositoryRequest{Namespace: ptr("ops")}, []string{"ops/chart:0.1.0", "ops/tool:latest"}},
 		{"image_name", model.ListSwrImageRepositoryRequest{ImageName: ptr("mul")}, []string{"team/multi:1"}},
-		{"image_version", model.ListSwrImageRepositoryRequest{ImageVersion: ptr("1.")}, []string{"team/app:1.1", "team/app:1.0"}},
+		{"image_version", model.ListSwrImageRepositoryRequest{Namespace: ptr("team"), ImageVersion: ptr("1.")}, []string{"team/app:1.1", "team/app:1.0"}},
 		{"latest_version", model.ListSwrImageRepositoryRequest{Namespace: ptr("team"), LatestVersion: ptr(true)}, []string{"team/multi:1", "team/app:2.0"}},
 		{"offset+limit", model.ListSwrImageRepositoryRequest{Offset: ptr(int32(2)), Limit: ptr(int32(2))}, wantAll[2:4]},
 		{"scan_status", model.ListSwrImageRepositoryRequest{ScanStatus: ptr("success")}, nil},

@@ -93,7 +93,10 @@ func migrate(ctx context.Context, db *sql.DB) error {
 	if err != nil {
 		return fmt.Errorf("sqlite: migrations: %w", err)
 	}
-	p, err := goose.NewProvider(goose.DialectSQLite3, db, fsys)
+	// Out of order: migrations of separate concerns (inventory 00001…,
+	// vulndb 00100…) grow independently, and a database that already ran a
+	// later one must still take an earlier one added afterwards.
+	p, err := goose.NewProvider(goose.DialectSQLite3, db, fsys, goose.WithAllowOutofOrder(true))
 	if err != nil {
 		return fmt.Errorf("sqlite: migrations: %w", err)
 	}

@@ -1,0 +1,86 @@
+// Package scanner finds out what is inside a container image: it streams
+// each layer once, applies OCI whiteouts, keeps only the files its analyzers
+// ask for (bounded in size, inside a scratch directory the scan owns), and
+// runs osv-scalibr's extractors over that small filesystem.
+//
+// The scanner never knows where an image came from: a registry tag, an OCI
+// layout and a docker archive are all a v1.Image by the time they get here.
+// What is wrong with the software it finds is the matcher's business
+// (internal/vulndb), not the scanner's.
+package scanner
+
+import (
+	"errors"
+	"fmt"
+
+	"github.com/openhss/openhss/internal/inventory"
+)
+
+// Report is what one scan of one manifest found.
+type Report struct {
+	Digest   string   // the manifest scanned
+	Layers   []string // layer digests, base first
+	OS       OSRelease
+	Packages []Package
+	// Bytes read from layers (compressed) and written to the scratch
+	// filesystem, for metrics and limits.
+	CompressedBytes, UnpackedBytes int64
+}
+
+// OSRelease is the image's /etc/os-release (or /usr/lib/os-release).
+type OSRelease struct {
+	ID         string // "debian", "alpine", "ubuntu"
+	VersionID  string // "12", "3.20.3", "24.04"
+	PrettyName string
+}
+
+// Package is one piece of software found in the image.
+type Package struct {
+	Name      string
+	Version   string
+	Ecosystem string // OSV ecosystem: "Debian:12", "Alpine:v3.20", "Go", "npm", "PyPI", "Maven"
+	// For OS packages whose vulnerability records name the source package
+	// (Debian, Ubuntu): dpkg's Source: field, and its version when it
+	// differs from Version.
+	SourceName    string
+	SourceVersion string
+	Type          string // "dpkg", "apk", "rpm", "go-module", "go-stdlib", "npm", "python", "java"
+	Path          string // where in the image it was found: "/var/lib/dpkg/status", "/usr/bin/app"
+	LayerDigest   string // the layer that last wrote Path
+	PURL          string
+}
+
+// Failure is a scan that ended without a report, with the HSS status and
+// scan_failed_desc it maps to.
+type Failure struct {
+	Status inventory.ScanStatus // DownloadFailed, ImageOversized or ScanFailed
+	Desc   string               // one of the seed's scan_failed_desc values
+	Err    error
+}
+
+func (f *Failure) Error() string { return fmt.Sprintf("%s (%s): %v", f.Status, f.Desc, f.Err) }
+func (f *Failure) Unwrap() error { return f.Err }
+
+// scan_failed_desc values, as the seed lists them.
+const (
+	DescUnknown               = "unknown_error"
+	DescAuthenticationFailed  = "authentication_failed"
+	DescDownloadFailed        = "download_failed"
+	DescImageOversized        = "image_oversized"
+	DescFailedToScanVuln      = "failed_to_scan_vulnerability"
+	DescFailedToScanFile      = "failed_to_scan_file"
+	DescFailedToScanSoftware  = "failed_to_scan_software"
+	DescFailedToCheckSecrets  = "failed_to_check_sensitive_information"
+	DescFailedToCheckBaseline = "failed_to_check_baseline"
+	DescResponseTimedOut      = "response_timed_out"
+	DescDatabaseError         = "database_error"
+)
+
+// AsFailure returns err's Failure, or a generic one for any other error.
+func AsFailure(err error) *Failure {
+	var f *Failure
+	if errors.As(err, &f) {
+		return f
+	}
+	return &Failure{Status: inventory.ScanFailed, Desc: DescUnknown, Err: err}
+}
