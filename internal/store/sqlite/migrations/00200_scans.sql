@@ -1,0 +1,74 @@
+-- +goose Up
+
+-- The software inventory of a scanned manifest. Keyed by digest, as
+-- manifests are: one scan serves every tag, registry and project that
+-- points at the content.
+CREATE TABLE sboms (
+    digest     TEXT PRIMARY KEY,
+    layers     TEXT NOT NULL DEFAULT '[]', -- JSON array of layer digests, base first
+    os_id      TEXT NOT NULL DEFAULT '',
+    os_version TEXT NOT NULL DEFAULT '',
+    os_name    TEXT NOT NULL DEFAULT '',
+    scanned_at INTEGER NOT NULL DEFAULT 0
+) WITHOUT ROWID;
+
+CREATE TABLE sbom_packages (
+    digest         TEXT NOT NULL,
+    idx            INTEGER NOT NULL,
+    name           TEXT NOT NULL,
+    version        TEXT NOT NULL DEFAULT '',
+    ecosystem      TEXT NOT NULL DEFAULT '',
+    source_name    TEXT NOT NULL DEFAULT '',
+    source_version TEXT NOT NULL DEFAULT '',
+    type           TEXT NOT NULL DEFAULT '',
+    path           TEXT NOT NULL DEFAULT '',
+    layer_digest   TEXT NOT NULL DEFAULT '',
+    purl           TEXT NOT NULL DEFAULT '',
+    PRIMARY KEY (digest, idx)
+) WITHOUT ROWID;
+
+-- What is wrong with a manifest's packages under the current vulnerability
+-- data: rewritten by every scan and every re-match, never by a pull.
+CREATE TABLE scan_findings (
+    digest           TEXT NOT NULL,
+    pkg              INTEGER NOT NULL, -- sbom_packages.idx
+    vuln_id          TEXT NOT NULL,
+    vul_type         TEXT NOT NULL,    -- linux_vul or app_vul
+    repair_necessity TEXT NOT NULL,
+    severity         TEXT NOT NULL DEFAULT '',
+    score            REAL NOT NULL DEFAULT 0,
+    fixed_version    TEXT NOT NULL DEFAULT '',
+    description      TEXT NOT NULL DEFAULT '',
+    url              TEXT NOT NULL DEFAULT '',
+    aliases          TEXT NOT NULL DEFAULT '[]',
+    PRIMARY KEY (digest, pkg, vuln_id)
+) WITHOUT ROWID;
+CREATE INDEX scan_findings_vuln ON scan_findings (digest, vuln_id);
+
+-- Where a local_image came from, so a worker can read it again.
+CREATE TABLE local_sources (
+    image_id INTEGER PRIMARY KEY,
+    path     TEXT NOT NULL,
+    ref      TEXT NOT NULL DEFAULT ''
+);
+
+-- Small facts of the scan service: the vulnerability import the stored
+-- findings were last matched against.
+CREATE TABLE scan_meta (
+    key   TEXT PRIMARY KEY,
+    value INTEGER NOT NULL
+) WITHOUT ROWID;
+
+-- Detail APIs and batch-scan find rows by the digest HSS calls image_id.
+CREATE INDEX images_digest ON images (digest);
+-- Scans in flight, for the sweep that fails those whose job is gone.
+CREATE INDEX manifests_pending ON manifests (scan_status) WHERE scan_status IN ('waiting_for_scan', 'scanning');
+
+-- +goose Down
+DROP INDEX manifests_pending;
+DROP INDEX images_digest;
+DROP TABLE scan_meta;
+DROP TABLE local_sources;
+DROP TABLE scan_findings;
+DROP TABLE sbom_packages;
+DROP TABLE sboms;

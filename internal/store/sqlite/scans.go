@@ -1,0 +1,483 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/openhss/openhss/internal/inventory"
+	"github.com/openhss/openhss/internal/scanresult"
+)
+
+var _ scanresult.Store = (*Store)(nil)
+
+// recordResult writes a scan result on the manifest and copies it onto
+// every row describing it, inside tx (SetScanResult's statements).
+func recordResult(ctx context.Context, tx *sql.Tx, digest string, r inventory.ScanResult) error {
+	if r.Status == "" {
+		r.Status = inventory.Unscan
+	}
+	_, err := tx.ExecContext(ctx, `INSERT INTO manifests (digest, scan_status, scan_failed_desc, latest_scan_time, vul_num, unsafe_setting_num, malicious_file_num)
+		VALUES (?, ?, ?, ?, ?, ?, ?)
+		ON CONFLICT (digest) DO UPDATE SET scan_status = excluded.scan_status, scan_failed_desc = excluded.scan_failed_desc,
+			latest_scan_time = excluded.latest_scan_time, vul_num = excluded.vul_num,
+			unsafe_setting_num = excluded.unsafe_setting_num, malicious_file_num = excluded.malicious_file_num`,
+		digest, string(r.Status), r.FailedDesc, r.ScanTime, r.VulNum, r.UnsafeSettingNum, r.MaliciousFileNum)
+	if err != nil {
+		return fmt.Errorf("sqlite: record scan of %s: %w", digest, err)
+	}
+	_, err = tx.ExecContext(ctx, `UPDATE images SET scan_status = ?, scan_failed_desc = ?, latest_scan_time = ?,
+			vul_num = ?, unsafe_setting_num = ?, malicious_file_num = ?
+		WHERE manifest_digest = ?`,
+		string(r.Status), r.FailedDesc, r.ScanTime, r.VulNum, r.UnsafeSettingNum, r.MaliciousFileNum, digest)
+	if err != nil {
+		return fmt.Errorf("sqlite: record scan of %s: %w", digest, err)
+	}
+	return nil
+}
+
+// SetScanStatus moves the manifest and its rows to status (waiting_for_scan,
+// scanning) without touching the previous scan's counts and time: a client
+// keeps seeing the last known vul_num while a re-scan runs.
+func (s *Store) SetScanStatus(ctx context.Context, digest string, status inventory.ScanStatus) error {
+	return s.setStatus(ctx, digest, status, "")
+}
+
+// MarkScanWaiting sets waiting_for_scan, unless the manifest is being
+// scanned right now: a request that joins a running scan must not make it
+// look queued again.
+func (s *Store) MarkScanWaiting(ctx context.Context, digest string) error {
+	return s.setStatus(ctx, digest, inventory.WaitingForScan, inventory.Scanning)
+}
+
+func (s *Store) setStatus(ctx context.Context, digest string, status, unless inventory.ScanStatus) error {
+	return s.inTx(ctx, func(tx *sql.Tx) error {
+		_, err := tx.ExecContext(ctx, `INSERT INTO manifests (digest, scan_status) VALUES (?, ?)
+			ON CONFLICT (digest) DO UPDATE SET scan_status = excluded.scan_status, scan_failed_desc = ''
+			WHERE manifests.scan_status <> ?`, digest, string(status), string(unless))
+		if err != nil {
+			return fmt.Errorf("sqlite: scan status of %s: %w", digest, err)
+		}
+		_, err = tx.ExecContext(ctx, `UPDATE images SET scan_status = ?, scan_failed_desc = ''
+			WHERE manifest_digest = ? AND scan_status <> ? AND scan_status <> ?`, string(status), digest, string(status), string(unless))
+		if err != nil {
+			return fmt.Errorf("sqlite: scan status of %s: %w", digest, err)
+		}
+		return nil
+	})
+}
+
+// SetScannable records whether a manifest can be scanned (false once it
+// proved oversized) on the manifest and its rows.
+func (s *Store) SetScannable(ctx context.Context, digest string, scannable bool) error {
+	return s.inTx(ctx, func(tx *sql.Tx) error {
+		if _, err := tx.ExecContext(ctx, `UPDATE manifests SET scannable = ? WHERE digest = ?`, b2i(scannable), digest); err != nil {
+			return fmt.Errorf("sqlite: scannable of %s: %w", digest, err)
+		}
+		if _, err := tx.ExecContext(ctx, `UPDATE images SET scannable = ? WHERE manifest_digest = ? AND scannable <> ?`,
+			b2i(scannable), digest, b2i(scannable)); err != nil {
+			return fmt.Errorf("sqlite: scannable of %s: %w", digest, err)
+		}
+		return nil
+	})
+}
+
+// SaveScan replaces the SBOM and findings of sbom.Digest and records r, in
+// one transaction.
+func (s *Store) SaveScan(ctx context.Context, sbom scanresult.SBOM, findings []scanresult.Finding, r inventory.ScanResult) error {
+	layers, err := json.Marshal(nonNil(sbom.Layers))
+	if err != nil {
+		return err
+	}
+	return s.inTx(ctx, func(tx *sql.Tx) error {
+		if err := deleteScan(ctx, tx, sbom.Digest); err != nil {
+			return err
+		}
+		_, err := tx.ExecContext(ctx, `INSERT INTO sboms (digest, layers, os_id, os_version, os_name, scanned_at) VALUES (?, ?, ?, ?, ?, ?)`,
+			sbom.Digest, string(layers), sbom.OSID, sbom.OSVersion, sbom.OSName, sbom.ScannedAt)
+		if err != nil {
+			return fmt.Errorf("sqlite: save sbom of %s: %w", sbom.Digest, err)
+		}
+		ins, err := tx.PrepareContext(ctx, `INSERT INTO sbom_packages (digest, idx, name, version, ecosystem, source_name, source_version,
+			type, path, layer_digest, purl) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`)
+		if err != nil {
+			return fmt.Errorf("sqlite: save sbom of %s: %w", sbom.Digest, err)
+		}
+		defer ins.Close()
+		for i, p := range sbom.Packages {
+			if _, err := ins.ExecContext(ctx, sbom.Digest, i, p.Name, p.Version, p.Ecosystem, p.SourceName, p.SourceVersion,
+				p.Type, p.Path, p.LayerDigest, p.PURL); err != nil {
+				return fmt.Errorf("sqlite: save package %s of %s: %w", p.Name, sbom.Digest, err)
+			}
+		}
+		if err := insertFindings(ctx, tx, sbom.Digest, sbom.Packages, findings); err != nil {
+			return err
+		}
+		return recordResult(ctx, tx, sbom.Digest, r)
+	})
+}
+
+// ClearScan removes the SBOM and findings of digest and records r.
+func (s *Store) ClearScan(ctx context.Context, digest string, r inventory.ScanResult) error {
+	return s.inTx(ctx, func(tx *sql.Tx) error {
+		if err := deleteScan(ctx, tx, digest); err != nil {
+			return err
+		}
+		return recordResult(ctx, tx, digest, r)
+	})
+}
+
+func deleteScan(ctx context.Context, tx *sql.Tx, digest string) error {
+	for _, table := range []string{"scan_findings", "sbom_packages", "sboms"} {
+		if _, err := tx.ExecContext(ctx, `DELETE FROM `+table+` WHERE digest = ?`, digest); err != nil {
+			return fmt.Errorf("sqlite: clear %s of %s: %w", table, digest, err)
+		}
+	}
+	return nil
+}
+
+// insertFindings writes findings of digest; pkgs gives each finding's
+// package type (linux_vul or app_vul). Nil pkgs reads the types from the
+// stored SBOM.
+func insertFindings(ctx context.Context, tx *sql.Tx, digest string, pkgs []scanresult.Package, findings []scanresult.Finding) error {
+	if len(findings) == 0 {
+		return nil
+	}
+	types := make(map[int]string, len(pkgs))
+	if pkgs == nil {
+		rows, err := tx.QueryContext(ctx, `SELECT idx, type FROM sbom_packages WHERE digest = ?`, digest)
+		if err != nil {
+			return fmt.Errorf("sqlite: packages of %s: %w", digest, err)
+		}
+		for rows.Next() {
+			var (
+				i int
+				t string
+			)
+			if err := rows.Scan(&i, &t); err != nil {
+				rows.Close()
+				return fmt.Errorf("sqlite: packages of %s: %w", digest, err)
+			}
+			types[i] = t
+		}
+		if err := rows.Close(); err != nil {
+			return fmt.Errorf("sqlite: packages of %s: %w", digest, err)
+		}
+	} else {
+		for i, p := range pkgs {
+			types[i] = p.Type
+		}
+	}
+	ins, err := tx.PrepareContext(ctx, `INSERT INTO scan_findings (digest, pkg, vuln_id, vul_type, repair_necessity, severity, score,
+		fixed_version, description, url, aliases) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+		ON CONFLICT (digest, pkg, vuln_id) DO NOTHING`)
+	if err != nil {
+		return fmt.Errorf("sqlite: save findings of %s: %w", digest, err)
+	}
+	defer ins.Close()
+	for _, f := range findings {
+		typ, ok := types[f.Package]
+		if !ok {
+			return fmt.Errorf("sqlite: finding %s of %s names package %d, which the SBOM does not have", f.VulnID, digest, f.Package)
+		}
+		aliases, err := json.Marshal(nonNil(f.Aliases))
+		if err != nil {
+			return err
+		}
+		if _, err := ins.ExecContext(ctx, digest, f.Package, f.VulnID, string(scanresult.TypeOf(typ)), f.RepairNecessity, f.Severity,
+			f.Score, f.FixedVersion, f.Description, f.URL, string(aliases)); err != nil {
+			return fmt.Errorf("sqlite: save finding %s of %s: %w", f.VulnID, digest, err)
+		}
+	}
+	return nil
+}
+
+// ReplaceFindings swaps the findings of digest and sets vul_num where the
+// manifest's last scan succeeded. Rows whose count does not change are not
+// written, so a re-match that changes nothing leaves the list's count cache
+// valid.
+func (s *Store) ReplaceFindings(ctx context.Context, digest string, findings []scanresult.Finding, vulNum int32) error {
+	return s.inTx(ctx, func(tx *sql.Tx) error {
+		var n int
+		if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM sboms WHERE digest = ?`, digest).Scan(&n); err != nil {
+			return fmt.Errorf("sqlite: sbom of %s: %w", digest, err)
+		}
+		if n == 0 {
+			// The manifest was re-scanned and failed since the caller read
+			// its SBOM: nothing to match any more.
+			return nil
+		}
+		if _, err := tx.ExecContext(ctx, `DELETE FROM scan_findings WHERE digest = ?`, digest); err != nil {
+			return fmt.Errorf("sqlite: clear findings of %s: %w", digest, err)
+		}
+		if err := insertFindings(ctx, tx, digest, nil, findings); err != nil {
+			return err
+		}
+		if _, err := tx.ExecContext(ctx, `UPDATE manifests SET vul_num = ? WHERE digest = ? AND scan_status = 'success' AND vul_num <> ?`,
+			vulNum, digest, vulNum); err != nil {
+			return fmt.Errorf("sqlite: vul_num of %s: %w", digest, err)
+		}
+		if _, err := tx.ExecContext(ctx, `UPDATE images SET vul_num = ? WHERE manifest_digest = ? AND scan_status = 'success' AND vul_num <> ?`,
+			vulNum, digest, vulNum); err != nil {
+			return fmt.Errorf("sqlite: vul_num of %s: %w", digest, err)
+		}
+		return nil
+	})
+}
+
+// GetSBOM returns the stored SBOM of digest.
+func (s *Store) GetSBOM(ctx context.Context, digest string) (scanresult.SBOM, error) {
+	sb := scanresult.SBOM{Digest: digest}
+	var layers string
+	err := s.read.QueryRowContext(ctx, `SELECT layers, os_id, os_version, os_name, scanned_at FROM sboms WHERE digest = ?`, digest).
+		Scan(&layers, &sb.OSID, &sb.OSVersion, &sb.OSName, &sb.ScannedAt)
+	if err != nil {
+		return sb, notFound(err, "sbom of "+digest)
+	}
+	if err := json.Unmarshal([]byte(layers), &sb.Layers); err != nil {
+		return sb, fmt.Errorf("sqlite: layers of %s: %w", digest, err)
+	}
+	rows, err := s.read.QueryContext(ctx, `SELECT name, version, ecosystem, source_name, source_version, type, path, layer_digest, purl
+		FROM sbom_packages WHERE digest = ? ORDER BY idx`, digest)
+	if err != nil {
+		return sb, fmt.Errorf("sqlite: packages of %s: %w", digest, err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var p scanresult.Package
+		if err := rows.Scan(&p.Name, &p.Version, &p.Ecosystem, &p.SourceName, &p.SourceVersion, &p.Type, &p.Path, &p.LayerDigest, &p.PURL); err != nil {
+			return sb, fmt.Errorf("sqlite: packages of %s: %w", digest, err)
+		}
+		sb.Packages = append(sb.Packages, p)
+	}
+	if err := rows.Err(); err != nil {
+		return sb, fmt.Errorf("sqlite: packages of %s: %w", digest, err)
+	}
+	return sb, nil
+}
+
+// SBOMDigests lists every digest with a stored SBOM.
+func (s *Store) SBOMDigests(ctx context.Context) ([]string, error) {
+	return s.strings(ctx, `SELECT digest FROM sboms ORDER BY digest`)
+}
+
+func (s *Store) strings(ctx context.Context, query string, args ...any) ([]string, error) {
+	rows, err := s.read.QueryContext(ctx, query, args...)
+	if err != nil {
+		return nil, fmt.Errorf("sqlite: %w", err)
+	}
+	defer rows.Close()
+	var out []string
+	for rows.Next() {
+		var d string
+		if err := rows.Scan(&d); err != nil {
+			return nil, fmt.Errorf("sqlite: %w", err)
+		}
+		out = append(out, d)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("sqlite: %w", err)
+	}
+	return out, nil
+}
+
+// necessityRank orders findings most urgent first.
+const necessityRank = `CASE f.repair_necessity WHEN 'immediate_repair' THEN 0 WHEN 'delay_repair' THEN 1 ELSE 2 END`
+
+// ListVulns returns one page of the findings of a manifest, most urgent
+// first, then by vulnerability id, package name and path.
+func (s *Store) ListVulns(ctx context.Context, f scanresult.VulnFilter) (int64, []scanresult.VulnRow, error) {
+	where := `f.digest = ?`
+	args := []any{f.Digest}
+	if f.RepairNecessity != "" {
+		where += ` AND f.repair_necessity = ?`
+		args = append(args, f.RepairNecessity)
+	}
+	if f.VulnID != "" {
+		where += ` AND instr(f.vuln_id, ?) > 0`
+		args = append(args, f.VulnID)
+	}
+	if f.AppName != "" {
+		where += ` AND instr(p.name, ?) > 0`
+		args = append(args, f.AppName)
+	}
+	if f.Type != "" {
+		where += ` AND f.vul_type = ?`
+		args = append(args, string(f.Type))
+	}
+	from := ` FROM scan_findings f JOIN sbom_packages p ON p.digest = f.digest AND p.idx = f.pkg WHERE ` + where
+	var total int64
+	if err := s.read.QueryRowContext(ctx, `SELECT count(*)`+from, args...).Scan(&total); err != nil {
+		return 0, nil, fmt.Errorf("sqlite: count findings of %s: %w", f.Digest, err)
+	}
+	rows, err := s.read.QueryContext(ctx, `SELECT f.vuln_id, f.repair_necessity, f.description, p.layer_digest, p.name, p.path, p.version,
+		f.fixed_version, f.url, f.vul_type`+from+` ORDER BY `+necessityRank+`, f.vuln_id, p.name, p.path, f.pkg LIMIT ? OFFSET ?`,
+		append(args, limitOf(f.Limit), f.Offset)...)
+	if err != nil {
+		return 0, nil, fmt.Errorf("sqlite: findings of %s: %w", f.Digest, err)
+	}
+	defer rows.Close()
+	out := []scanresult.VulnRow{}
+	for rows.Next() {
+		var (
+			r   scanresult.VulnRow
+			typ string
+		)
+		if err := rows.Scan(&r.VulnID, &r.RepairNecessity, &r.Description, &r.LayerDigest, &r.AppName, &r.AppPath, &r.Version,
+			&r.FixedVersion, &r.URL, &typ); err != nil {
+			return 0, nil, fmt.Errorf("sqlite: findings of %s: %w", f.Digest, err)
+		}
+		r.Type = scanresult.VulType(typ)
+		out = append(out, r)
+	}
+	if err := rows.Err(); err != nil {
+		return 0, nil, fmt.Errorf("sqlite: findings of %s: %w", f.Digest, err)
+	}
+	return total, out, nil
+}
+
+// ListApps returns one page of the packages of a manifest by name, version
+// and path, each with its number of distinct vulnerabilities.
+func (s *Store) ListApps(ctx context.Context, f scanresult.AppFilter) (int64, []scanresult.AppRow, error) {
+	where := `p.digest = ?`
+	args := []any{f.Digest}
+	if f.AppName != "" {
+		where += ` AND instr(p.name, ?) > 0`
+		args = append(args, f.AppName)
+	}
+	var total int64
+	if err := s.read.QueryRowContext(ctx, `SELECT count(*) FROM sbom_packages p WHERE `+where, args...).Scan(&total); err != nil {
+		return 0, nil, fmt.Errorf("sqlite: count packages of %s: %w", f.Digest, err)
+	}
+	// (digest, pkg, vuln_id) is the findings' key: count(*) per package is
+	// its number of distinct vulnerabilities.
+	rows, err := s.read.QueryContext(ctx, `SELECT p.name, p.type, p.version, p.path, p.layer_digest,
+		(SELECT count(*) FROM scan_findings f WHERE f.digest = p.digest AND f.pkg = p.idx)
+		FROM sbom_packages p WHERE `+where+` ORDER BY p.name, p.version, p.path, p.idx LIMIT ? OFFSET ?`,
+		append(args, limitOf(f.Limit), f.Offset)...)
+	if err != nil {
+		return 0, nil, fmt.Errorf("sqlite: packages of %s: %w", f.Digest, err)
+	}
+	defer rows.Close()
+	out := []scanresult.AppRow{}
+	for rows.Next() {
+		var r scanresult.AppRow
+		if err := rows.Scan(&r.Name, &r.Type, &r.Version, &r.Path, &r.LayerDigest, &r.VulNum); err != nil {
+			return 0, nil, fmt.Errorf("sqlite: packages of %s: %w", f.Digest, err)
+		}
+		out = append(out, r)
+	}
+	if err := rows.Err(); err != nil {
+		return 0, nil, fmt.Errorf("sqlite: packages of %s: %w", f.Digest, err)
+	}
+	return total, out, nil
+}
+
+// limitOf turns "no limit" (0) into SQLite's -1.
+func limitOf(n int) int {
+	if n <= 0 {
+		return -1
+	}
+	return n
+}
+
+// ImagesByDigest returns the rows of a project whose tag digest or
+// described manifest is digest: what HSS's image_id names.
+func (s *Store) ImagesByDigest(ctx context.Context, projectID, digest string) ([]inventory.Image, error) {
+	return s.images(ctx, `SELECT `+imageCols+` FROM images i WHERE i.project_id = ? AND (i.digest = ? OR i.manifest_digest = ?)
+		ORDER BY i.id`, projectID, digest, digest)
+}
+
+// ImagesByRef returns the rows of a project with exactly this type,
+// namespace, name and tag (one per registry connection that has it).
+func (s *Store) ImagesByRef(ctx context.Context, projectID string, t inventory.ImageType, namespace, name, tag string) ([]inventory.Image, error) {
+	return s.images(ctx, `SELECT `+imageCols+` FROM images i WHERE i.project_id = ? AND i.image_type = ? AND i.namespace = ?
+		AND i.name = ? AND i.tag = ? ORDER BY i.id`, projectID, string(t), namespace, name, tag)
+}
+
+func (s *Store) images(ctx context.Context, query string, args ...any) ([]inventory.Image, error) {
+	rows, err := s.read.QueryContext(ctx, query, args...)
+	if err != nil {
+		return nil, fmt.Errorf("sqlite: images: %w", err)
+	}
+	defer rows.Close()
+	now := time.Now().UnixMilli()
+	var out []inventory.Image
+	for rows.Next() {
+		img, err := scanImage(rows, now)
+		if err != nil {
+			return nil, fmt.Errorf("sqlite: images: %w", err)
+		}
+		out = append(out, img)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("sqlite: images: %w", err)
+	}
+	return out, nil
+}
+
+// SetLocalSource records the file or directory a local_image row was
+// imported from.
+func (s *Store) SetLocalSource(ctx context.Context, imageID int64, path, ref string) error {
+	return s.inTx(ctx, func(tx *sql.Tx) error {
+		_, err := tx.ExecContext(ctx, `INSERT INTO local_sources (image_id, path, ref) VALUES (?, ?, ?)
+			ON CONFLICT (image_id) DO UPDATE SET path = excluded.path, ref = excluded.ref`, imageID, path, ref)
+		if err != nil {
+			return fmt.Errorf("sqlite: local source of image %d: %w", imageID, err)
+		}
+		return nil
+	})
+}
+
+// LocalSource returns where a local_image row was imported from.
+func (s *Store) LocalSource(ctx context.Context, imageID int64) (path, ref string, err error) {
+	err = s.read.QueryRowContext(ctx, `SELECT path, ref FROM local_sources WHERE image_id = ?`, imageID).Scan(&path, &ref)
+	if err != nil {
+		return "", "", notFound(err, fmt.Sprintf("local source of image %d", imageID))
+	}
+	return path, ref, nil
+}
+
+// OrphanedScans lists manifests shown as waiting_for_scan or scanning that
+// no queued or running job of kind will ever finish (the job was given up,
+// or the database was restored without it).
+func (s *Store) OrphanedScans(ctx context.Context, kind string) ([]string, error) {
+	return s.strings(ctx, `SELECT m.digest FROM manifests m WHERE m.scan_status IN ('waiting_for_scan', 'scanning')
+		AND NOT EXISTS (SELECT 1 FROM jobs j WHERE j.kind = ? AND j.key = m.digest AND j.state IN ('queued', 'running'))
+		ORDER BY m.digest`, kind)
+}
+
+// ScanMeta reads a number the scan service keeps (0 when never set).
+func (s *Store) ScanMeta(ctx context.Context, key string) (int64, error) {
+	var v int64
+	err := s.read.QueryRowContext(ctx, `SELECT value FROM scan_meta WHERE key = ?`, key).Scan(&v)
+	if errors.Is(err, sql.ErrNoRows) {
+		return 0, nil
+	}
+	if err != nil {
+		return 0, fmt.Errorf("sqlite: scan meta %s: %w", key, err)
+	}
+	return v, nil
+}
+
+// SetScanMeta writes a number the scan service keeps.
+func (s *Store) SetScanMeta(ctx context.Context, key string, value int64) error {
+	return s.inTx(ctx, func(tx *sql.Tx) error {
+		_, err := tx.ExecContext(ctx, `INSERT INTO scan_meta (key, value) VALUES (?, ?)
+			ON CONFLICT (key) DO UPDATE SET value = excluded.value`, key, value)
+		if err != nil {
+			return fmt.Errorf("sqlite: scan meta %s: %w", key, err)
+		}
+		return nil
+	})
+}
+
+func nonNil(s []string) []string {
+	if s == nil {
+		return []string{}
+	}
+	return s
+}
