@@ -6,9 +6,13 @@ import (
 	"encoding/json"
 	"io"
 	"net/url"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/google/go-containerregistry/pkg/name"
+	"github.com/google/go-containerregistry/pkg/v1/tarball"
 
 	"github.com/openhss/openhss/internal/hssapi"
 	"github.com/openhss/openhss/internal/registry/registrytest"
@@ -90,6 +94,13 @@ func TestCLIFlow(t *testing.T) {
 		t.Fatal("registry add accepted a URL as address")
 	}
 
+	// A sync requested by a process that then exits (as if it crashed
+	// before any worker ran) is a durable job: the next --wait joins and
+	// finishes it.
+	out, err = run(t, "", append([]string{"sync", "--project", project}, g...)...)
+	if err != nil || !strings.HasPrefix(out, "queued sync job 1") {
+		t.Fatalf("sync: %v %q", err, out)
+	}
 	out, err = run(t, "", append([]string{"sync", "--project", project, "--wait"}, g...)...)
 	if err != nil {
 		t.Fatal(err)
@@ -127,6 +138,25 @@ func TestCLIFlow(t *testing.T) {
 	}
 	if _, err := run(t, "", append([]string{"images", "--project", project, "--limit", "0"}, g...)...); err == nil || !strings.Contains(err.Error(), "limit") {
 		t.Fatalf("images --limit 0: %v", err)
+	}
+
+	// A local image from a docker save tarball is a local_image row.
+	tarPath := filepath.Join(t.TempDir(), "tool.tar")
+	img := registrytest.Image(t, registrytest.ImageOptions{Created: t0, Layers: []map[string]string{{"bin/tool": "#!/bin/sh\n"}}})
+	tag, err := name.NewTag("example.com/local/tool:3.2")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := tarball.WriteToFile(tarPath, tag, img); err != nil {
+		t.Fatal(err)
+	}
+	out, err = run(t, "", append([]string{"images", "import", "--project", project, tarPath}, g...)...)
+	if err != nil || !strings.Contains(out, "imported local/tool:3.2") {
+		t.Fatalf("images import: %v %q", err, out)
+	}
+	out, err = run(t, "", append([]string{"images", "--project", project, "--type", "local_image"}, g...)...)
+	if err != nil || !strings.Contains(out, "local/tool:3.2") || !strings.Contains(out, "total_num: 1") {
+		t.Fatalf("images --type local_image: %v\n%s", err, out)
 	}
 
 	out, err = run(t, "", append([]string{"credential", "revoke", cred["access_key"]}, g...)...)

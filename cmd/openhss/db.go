@@ -1,6 +1,7 @@
 package main
 
 import (
+	"errors"
 	"fmt"
 	"io"
 	"path/filepath"
@@ -53,12 +54,33 @@ func newDBImportCmd(g *globals) *cobra.Command {
 					printImport(cmd.OutOrStdout(), res)
 				}
 			}
+			if err := rematchAfter(cmd, a, results); err != nil {
+				return err
+			}
 			if g.json {
 				return printJSON(cmd.OutOrStdout(), results)
 			}
 			return nil
 		},
 	}
+}
+
+// rematchAfter re-matches every stored inventory when an import wrote
+// records, so vul_num and the findings follow the new data at once.
+func rematchAfter(cmd *cobra.Command, a *app, results []vulndb.ImportResult) error {
+	written := 0
+	for _, r := range results {
+		written += r.Written
+	}
+	if written == 0 {
+		return nil
+	}
+	st, err := a.scanService(scanOptions{}, nil).Rematch(cmd.Context())
+	if err != nil {
+		return fmt.Errorf("re-match stored images: %w", err)
+	}
+	a.log.Info("re-matched scanned images", "images", st.Images, "findings", st.Findings, "duration", st.Duration)
+	return nil
 }
 
 func newDBUpdateCmd(g *globals) *cobra.Command {
@@ -79,6 +101,10 @@ func newDBUpdateCmd(g *globals) *cobra.Command {
 				return err
 			}
 			results, err := db.Update(cmd.Context(), baseURL, ecosystems)
+			// What was imported before a failure is matched too.
+			if rerr := rematchAfter(cmd, a, results); rerr != nil {
+				err = errors.Join(err, rerr)
+			}
 			if g.json {
 				if perr := printJSON(cmd.OutOrStdout(), results); perr != nil {
 					return perr

@@ -46,6 +46,7 @@ func newRootCmd() *cobra.Command {
 		newUserCmd(g),
 		newRegistryCmd(g),
 		newSyncCmd(g),
+		newScanCmd(g),
 		newImagesCmd(g),
 		newDBCmd(g),
 	)

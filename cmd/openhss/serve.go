@@ -11,17 +11,39 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
 
 	"github.com/openhss/openhss/internal/hssapi"
 	"github.com/openhss/openhss/internal/inventory"
 	"github.com/openhss/openhss/internal/jobs"
 	"github.com/openhss/openhss/internal/registry"
+	"github.com/openhss/openhss/internal/scanjob"
+	"github.com/openhss/openhss/internal/scanner"
+	"github.com/openhss/openhss/internal/vulndb"
 )
 
 type serveOptions struct {
 	listen  string
 	region  string
 	workers int
+	scan    scanOptions
+}
+
+// scanOptions are the limits of the scan workers.
+type scanOptions struct {
+	maxImageSize    byteSize
+	maxUnpackedSize byteSize
+	timeout         time.Duration
+	scratchDir      string // default os.TempDir()
+}
+
+// addScanFlags registers the scan workers' flags on a command that runs them.
+func addScanFlags(f *pflag.FlagSet, o *scanOptions) {
+	o.maxImageSize = scanjob.DefaultMaxImageSize
+	o.maxUnpackedSize = scanner.DefaultMaxUnpackedSize
+	f.Var(&o.maxImageSize, "max-image-size", "largest compressed image (config + layers) to scan, e.g. 10GiB; larger ones are image_oversized")
+	f.Var(&o.maxUnpackedSize, "max-unpacked-size", "largest uncompressed layer content to read while scanning, e.g. 20GiB")
+	f.DurationVar(&o.timeout, "scan-timeout", scanjob.DefaultTimeout, "time limit of one image's pull and scan")
 }
 
 func newServeCmd(g *globals) *cobra.Command {
@@ -47,6 +69,7 @@ func newServeCmd(g *globals) *cobra.Command {
 	f.StringVar(&o.listen, "listen", envOr("OPENHSS_LISTEN", "127.0.0.1:8080"), "address to serve the API on")
 	f.StringVar(&o.region, "region", envOr("OPENHSS_REGION", "local-1"), "region name clients must use")
 	f.IntVar(&o.workers, "workers", 2, "job workers in this process (0: API only)")
+	addScanFlags(f, &o.scan)
 	return cmd
 }
 
@@ -56,6 +79,7 @@ type services struct {
 	handler http.Handler
 	runner  *jobs.Runner
 	syncer  *wakingSyncer
+	scans   *scanjob.Service
 }
 
 func (a *app) services(o *serveOptions) *services {
@@ -67,18 +91,50 @@ func (a *app) services(o *serveOptions) *services {
 	runner := jobs.NewRunner(a.store, a.log)
 	runner.Workers = o.workers
 	runner.Handle(registry.JobKind, syncer.Handle)
-	svc := &services{runner: runner, syncer: &wakingSyncer{Syncer: syncer, wake: runner.Wake}}
+	scans := a.scanService(o.scan, runner.Wake)
+	runner.Handle(scanjob.JobKind, scans.Handle)
+	runner.Handle(scanjob.RematchKind, scans.HandleRematch)
+	svc := &services{runner: runner, syncer: &wakingSyncer{Syncer: syncer, wake: runner.Wake}, scans: scans}
 	svc.handler = hssapi.New(hssapi.Config{
-		Store:      a.store,
-		IAM:        a.iam,
-		Box:        a.box,
-		Sync:       svc.syncer,
-		Region:     o.region,
-		ParseAddr:  registry.ParseAddr,
-		Logger:     a.log,
-		Registerer: reg,
+		Store:       a.store,
+		IAM:         a.iam,
+		Box:         a.box,
+		Sync:        svc.syncer,
+		Scans:       scanRequester{scans},
+		ScanResults: a.store,
+		Region:      o.region,
+		ParseAddr:   registry.ParseAddr,
+		Logger:      a.log,
+		Registerer:  reg,
 	})
 	return svc
+}
+
+// scanService builds the scan service over the app's store: the scanner
+// with its limits, and the vulnerability database as matcher.
+func (a *app) scanService(o scanOptions, wake func()) *scanjob.Service {
+	sc := scanner.New(scanner.Options{
+		ScratchDir:      o.scratchDir,
+		MaxImageSize:    int64(o.maxImageSize),
+		MaxUnpackedSize: int64(o.maxUnpackedSize),
+		Logger:          a.log,
+	})
+	vdb := vulndb.New(a.store, vulndb.Options{Logger: a.log})
+	return scanjob.New(a.store, sc, vdb, scanjob.Options{
+		Box:          a.box,
+		MaxImageSize: int64(o.maxImageSize),
+		Timeout:      o.timeout,
+		Wake:         wake,
+		Log:          a.log,
+	})
+}
+
+// scanRequester adapts the scan service to the API's interface.
+type scanRequester struct{ s *scanjob.Service }
+
+func (r scanRequester) RequestScans(ctx context.Context, projectID string, images []inventory.Image) error {
+	_, err := r.s.Request(ctx, projectID, images)
+	return err
 }
 
 // wakingSyncer wakes this process's idle workers after queueing a sync, so
@@ -116,6 +172,16 @@ func (a *app) serveWith(ctx context.Context, ln net.Listener, o *serveOptions, s
 			svc.runner.Run(workCtx)
 		}
 	}()
+	maintDone := make(chan struct{})
+	go func() {
+		defer close(maintDone)
+		if o.workers > 0 && svc.scans != nil {
+			// Fail scans whose job is gone and re-match after imports made
+			// by other processes.
+			svc.scans.Maintain(workCtx, time.Minute)
+		}
+	}()
+	defer func() { stopWork(); <-maintDone }()
 
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()

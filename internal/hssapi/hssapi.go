@@ -35,6 +35,11 @@ type Config struct {
 	IAM   *iam.Service
 	Box   *secret.Box // seals registry passwords
 	Sync  SyncRequester
+	// Scans queues scans (POST /image/batch-scan) and ScanResults reads
+	// what they stored (the per-image detail APIs); without them those
+	// routes answer 500.
+	Scans       ScanRequester
+	ScanResults ScanReader
 
 	// Region is the only value the optional "region" header may carry.
 	// Default "local-1". Give IAM the same (iam.Options.Region): it names
@@ -110,6 +115,10 @@ func New(cfg Config) http.Handler {
 	r.handle("PUT", "/v5/{project_id}/image/registries/{id}", s.v5(s.updateRegistry))
 	r.handle("DELETE", "/v5/{project_id}/image/registries/{id}", s.v5(s.deleteRegistry))
 	r.handle("POST", "/v5/{project_id}/image/synchronize", s.v5(s.synchronize))
+	r.handle("POST", "/v5/{project_id}/image/batch-scan", s.v5(s.batchScan))
+	r.handle("GET", "/v5/{project_id}/image/{image_id}/vulnerabilities", s.v5(s.listImageVulns))
+	r.handle("GET", "/v5/{project_id}/image/{image_id}/apps", s.v5(s.listImageApps))
+	r.handle("GET", "/v5/{project_id}/image/{image_id}/sbom", s.v5(s.imageSBOM))
 
 	r.handle("GET", "/v3/projects", s.authed(s.listProjects))
 	r.handle("POST", "/v3/auth/tokens", s.public(s.issueToken))

@@ -91,12 +91,20 @@ func listImages(ctx context.Context, store inventory.Images, projectID string, l
 
 // ListImagesJSON answers an swr-repository query outside HTTP — the CLI's
 // `openhss images` — with the same parsing, validation, query and JSON as
-// the API, for the operator: eps nil means every enterprise project. A bad
-// parameter is an error naming it.
+// the API, for the operator: eps nil means every enterprise project, or the
+// one the query's enterprise_project_id names. A bad parameter is an error
+// naming it.
 func ListImagesJSON(ctx context.Context, store inventory.Images, projectID string, q url.Values, eps []string) ([]byte, error) {
 	lq, aerr := parseListQuery(q)
 	if aerr != nil {
 		return nil, errors.New(aerr.Msg)
+	}
+	if eps == nil {
+		switch lq.EnterpriseProject {
+		case "", "all_granted_eps":
+		default:
+			eps = []string{lq.EnterpriseProject}
+		}
 	}
 	resp, err := listImages(ctx, store, projectID, lq, eps)
 	if err != nil {

@@ -222,7 +222,23 @@ func Import(ctx context.Context, store inventory.Images, projectID, ep, path, re
 	if err != nil {
 		return inventory.Image{}, fmt.Errorf("localimage: %w", err)
 	}
+	if rec, ok := store.(SourceRecorder); ok {
+		abs, err := filepath.Abs(path)
+		if err != nil {
+			return inventory.Image{}, fmt.Errorf("localimage: %w", err)
+		}
+		if err := rec.SetLocalSource(ctx, out.ID, abs, ref); err != nil {
+			return inventory.Image{}, fmt.Errorf("localimage: %w", err)
+		}
+	}
 	return out, nil
+}
+
+// SourceRecorder is a store that remembers where a local image was
+// imported from, so that a scan can read the file again. Import records
+// the absolute path when its store is one.
+type SourceRecorder interface {
+	SetLocalSource(ctx context.Context, imageID int64, path, ref string) error
 }
 
 // Describe computes the row fields and manifests of a loaded image, with

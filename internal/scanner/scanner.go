@@ -25,6 +25,73 @@ type Report struct {
 	// Bytes read from layers (compressed) and written to the scratch
 	// filesystem, for metrics and limits.
 	CompressedBytes, UnpackedBytes int64
+
+	// Findings of the analyzers beyond the software inventory.
+	Baseline      []BaselineResult // every rule evaluated, passed or not
+	WeakPasswords []WeakPassword
+	Malware       []MalwareFinding
+	Secrets       []SecretFinding
+	// FileHashes keeps the hashes of executables and scripts, so a new
+	// malware signature can be checked against scanned images without
+	// pulling them again.
+	FileHashes []FileHash
+}
+
+// BaselineResult is the outcome of one baseline (unsafe setting) rule.
+type BaselineResult struct {
+	RuleID      string // stable: "config.runs-as-root"
+	Name        string // the rule's short name: HSS's check_rule_name
+	CheckName   string // the baseline it belongs to
+	CheckType   string
+	Severity    string // "Security", "Low", "Medium", "High"
+	Standard    string // "hw_standard" or "cn_standard"
+	Description string
+	Remediation string
+	Passed      bool
+	Evidence    string // what failed it: a path, a variable name; never a secret value
+}
+
+// WeakPassword is an account whose password is empty or in the weak list.
+// The password itself is never kept.
+type WeakPassword struct {
+	User     string
+	Type     string // "empty_password" or "weak_password"
+	Path     string // "/etc/shadow"
+	Layer    string
+	UserType string // "root", "system", "user"
+}
+
+// MalwareFinding is a file matching a malware signature or content rule.
+type MalwareFinding struct {
+	FileName    string
+	FilePath    string
+	Size        int64
+	SHA256      string
+	Rule        string // signature name or content rule id
+	Description string
+	LayerDigest string
+}
+
+// SecretFinding is sensitive information found in a file. Content is
+// masked: at most a short prefix and the length, never the secret.
+type SecretFinding struct {
+	ID          string // stable per (rule, path, line)
+	RuleID      string
+	Severity    string
+	Name        string
+	Description string
+	FilePath    string
+	Line        int
+	LayerDigest string
+	Content     string // masked
+}
+
+// FileHash is the SHA-256 of one file of the final filesystem.
+type FileHash struct {
+	Path        string
+	SHA256      string
+	Size        int64
+	LayerDigest string
 }
 
 // OSRelease is the image's /etc/os-release (or /usr/lib/os-release).

@@ -9,6 +9,7 @@ import (
 
 	"github.com/openhss/openhss/internal/inventory"
 	"github.com/openhss/openhss/internal/jobs"
+	"github.com/openhss/openhss/internal/scanresult"
 	"github.com/openhss/openhss/internal/store/sqlite"
 	"github.com/openhss/openhss/internal/vulndb"
 )
@@ -18,6 +19,24 @@ type Store interface {
 	inventory.Store
 	jobs.Store
 	vulndb.Store
+	scanresult.Store
+	Scans
+}
+
+// Scans is what the scan service and the scan APIs need of the store
+// beyond the stored results themselves (scanjob.Store, hssapi.ScanReader).
+type Scans interface {
+	SetScanResult(ctx context.Context, digest string, r inventory.ScanResult) error
+	SetScanStatus(ctx context.Context, digest string, status inventory.ScanStatus) error
+	MarkScanWaiting(ctx context.Context, digest string) error
+	SetScannable(ctx context.Context, digest string, scannable bool) error
+	ImagesByDigest(ctx context.Context, projectID, digest string) ([]inventory.Image, error)
+	ImagesByRef(ctx context.Context, projectID string, t inventory.ImageType, namespace, name, tag string) ([]inventory.Image, error)
+	SetLocalSource(ctx context.Context, imageID int64, path, ref string) error
+	LocalSource(ctx context.Context, imageID int64) (path, ref string, err error)
+	OrphanedScans(ctx context.Context, kind string) ([]string, error)
+	ScanMeta(ctx context.Context, key string) (int64, error)
+	SetScanMeta(ctx context.Context, key string, value int64) error
 }
 
 // Open opens the store at url: "sqlite://PATH" (or a bare path) for the
@@ -27,7 +46,9 @@ func Open(ctx context.Context, url string) (Store, error) {
 	case strings.HasPrefix(url, "sqlite://"):
 		return sqlite.Open(ctx, strings.TrimPrefix(url, "sqlite://"))
 	case strings.HasPrefix(url, "postgres://"), strings.HasPrefix(url, "postgresql://"):
-		return nil, fmt.Errorf("store: the PostgreSQL store is not built yet; use sqlite://PATH")
+		// internal/store/postgres implements inventory, jobs and vulndb but
+		// not yet scanresult.Store and Scans; see postgres.Open.
+		return nil, fmt.Errorf("store: the PostgreSQL store does not implement scan results yet (scanresult.Store, store.Scans); use sqlite://PATH")
 	case strings.Contains(url, "://"):
 		return nil, fmt.Errorf("store: unknown database URL scheme in %q (want sqlite:// or postgres://)", redact(url))
 	default:

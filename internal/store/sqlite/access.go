@@ -53,7 +53,7 @@ func (s *Store) EnsureProject(ctx context.Context, p inventory.Project) (invento
 // GetProject returns a project by id.
 func (s *Store) GetProject(ctx context.Context, id string) (inventory.Project, error) {
 	var p inventory.Project
-	err := s.read.QueryRowContext(ctx, `SELECT id, name, created_at FROM projects WHERE id = ?`, id).Scan(&p.ID, &p.Name, &p.CreatedAt)
+	err := s.reads.queryRow(ctx, `SELECT id, name, created_at FROM projects WHERE id = ?`, id).Scan(&p.ID, &p.Name, &p.CreatedAt)
 	if err != nil {
 		return p, notFound(err, "project "+id)
 	}
@@ -97,7 +97,7 @@ func scanCredential(r rowScanner) (inventory.Credential, error) {
 
 // GetCredential returns a credential by access key, revoked or not.
 func (s *Store) GetCredential(ctx context.Context, accessKey string) (inventory.Credential, error) {
-	c, err := scanCredential(s.read.QueryRowContext(ctx, `SELECT `+credentialCols+` FROM credentials WHERE access_key = ?`, accessKey))
+	c, err := scanCredential(s.reads.queryRow(ctx, `SELECT `+credentialCols+` FROM credentials WHERE access_key = ?`, accessKey))
 	if err != nil {
 		return c, notFound(err, "credential "+accessKey)
 	}
@@ -180,7 +180,7 @@ func scanUser(r rowScanner) (inventory.User, error) {
 
 // GetUserByName returns a project's user by name.
 func (s *Store) GetUserByName(ctx context.Context, projectID, name string) (inventory.User, error) {
-	u, err := scanUser(s.read.QueryRowContext(ctx, `SELECT `+userCols+` FROM users WHERE project_id = ? AND name = ?`, projectID, name))
+	u, err := scanUser(s.reads.queryRow(ctx, `SELECT `+userCols+` FROM users WHERE project_id = ? AND name = ?`, projectID, name))
 	if err != nil {
 		return u, notFound(err, "user "+name)
 	}
@@ -222,14 +222,19 @@ func (s *Store) CreateToken(ctx context.Context, t inventory.Token) error {
 	return nil
 }
 
-// GetToken returns a token by hash, expired or revoked or not.
+// GetToken returns a token by hash, expired or revoked or not. Rows are
+// cached for up to tokenCacheTTL (see tokenCache).
 func (s *Store) GetToken(ctx context.Context, hash string) (inventory.Token, error) {
+	if t, ok := s.tokens.get(hash); ok {
+		return t, nil
+	}
+	epoch := s.tokens.begin()
 	var (
 		t   inventory.Token
 		all int
 		ids string
 	)
-	err := s.read.QueryRowContext(ctx, `SELECT hash, user_id, project_id, grant_all, grant_ids, created_at, expires_at, revoked_at
+	err := s.reads.queryRow(ctx, `SELECT hash, user_id, project_id, grant_all, grant_ids, created_at, expires_at, revoked_at
 		FROM tokens WHERE hash = ?`, hash).Scan(&t.Hash, &t.UserID, &t.ProjectID, &all, &ids, &t.CreatedAt, &t.ExpiresAt, &t.RevokedAt)
 	if err != nil {
 		return t, notFound(err, "token")
@@ -238,10 +243,14 @@ func (s *Store) GetToken(ctx context.Context, hash string) (inventory.Token, err
 	if err != nil {
 		return t, fmt.Errorf("sqlite: token: %w", err)
 	}
+	s.tokens.put(epoch, t)
 	return t, nil
 }
 
 // RevokeToken marks a token revoked (the first revocation time is kept).
 func (s *Store) RevokeToken(ctx context.Context, hash string, at int64) error {
+	// Forget the cached row after the commit, whatever the outcome: a
+	// lookup that read the row before the commit must not store it.
+	defer s.tokens.revoked(hash)
 	return s.revoke(ctx, `UPDATE tokens SET revoked_at = CASE WHEN revoked_at = 0 THEN ? ELSE revoked_at END WHERE hash = ?`, at, hash, "token")
 }

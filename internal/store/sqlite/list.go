@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -13,18 +14,20 @@ import (
 )
 
 // ListImages returns one page of rows matching f and the count of all of
-// them. Everything runs in one read transaction, so the page, the count and
-// the generation they are cached under come from one snapshot.
+// them. The page, the count and the generation they are cached under come
+// from one snapshot.
 //
 // The page is one statement: an inner SELECT of ids walks the index matching
 // the filter in (latest_update_time DESC, id DESC) order and applies
 // OFFSET/LIMIT on index entries only; the outer SELECT reads the at most
 // Limit rows and their multi-arch members.
 //
-// Two things are cached per filter and images generation (see listCache):
-// the total, and bookmarks — the sort key of the first row of each page
-// served — so that a later request at or after that offset seeks to the
-// bookmark through the index instead of stepping over every row before it.
+// Three things are cached per filter and images generation (see listCache):
+// the total; bookmarks — the sort key of the first row of each page served —
+// so that a later request at or after that offset seeks to the bookmark
+// through the index instead of stepping over every row before it; and the
+// pages served, so that clients polling the same page cost one read of the
+// generation.
 func (s *Store) ListImages(ctx context.Context, f inventory.Filter) (inventory.Page, error) {
 	page := inventory.Page{Images: []inventory.Image{}}
 	if f.EnterpriseProjects != nil && len(f.EnterpriseProjects) == 0 {
@@ -34,20 +37,38 @@ func (s *Store) ListImages(ctx context.Context, f inventory.Filter) (inventory.P
 		f.Limit = 10
 	}
 	f.Offset = max(f.Offset, 0)
+	key := filterKey(f)
+
+	// Served before at the current generation: one statement outside a
+	// transaction is a snapshot of its own, and what was cached at that
+	// generation is what the tables still hold.
+	var gen int64
+	if err := s.reads.queryRow(ctx, genQuery).Scan(&gen); err != nil {
+		return page, fmt.Errorf("sqlite: list images: %w", err)
+	}
+	if p, ok := s.lists.get(key, gen); ok {
+		page.Total = p.total
+		if p.empty || int64(f.Offset) >= p.total {
+			return page, nil
+		}
+		if imgs, ok := s.lists.page(key, gen, f.Offset, f.Limit); ok {
+			page.Images = imgs
+			return page, nil
+		}
+	}
+
 	tx, err := s.read.BeginTx(ctx, &sql.TxOptions{ReadOnly: true})
 	if err != nil {
 		return page, fmt.Errorf("sqlite: list images: %w", err)
 	}
 	defer tx.Rollback()
 
-	var gen int64
-	if err := tx.QueryRowContext(ctx, `SELECT gen FROM images_gen WHERE one = 1`).Scan(&gen); err != nil {
+	if err := s.reads.txQueryRow(ctx, tx, genQuery).Scan(&gen); err != nil {
 		return page, fmt.Errorf("sqlite: list images: %w", err)
 	}
-	key := filterKey(f)
 	p, ok := s.lists.get(key, gen)
 	if !ok {
-		if p, err = plan(ctx, tx, f); err != nil {
+		if p, err = s.plan(ctx, tx, f); err != nil {
 			return page, err
 		}
 		s.lists.put(key, gen, p)
@@ -67,7 +88,7 @@ func (s *Store) ListImages(ctx context.Context, f inventory.Filter) (inventory.P
 		skip = f.Offset - at
 	}
 	args = append(args, f.Limit, skip)
-	rows, err := tx.QueryContext(ctx, `SELECT `+imageCols+`
+	rows, err := s.reads.txQuery(ctx, tx, `SELECT `+imageCols+`
 		FROM (SELECT i.id FROM images i WHERE `+cond+`
 		      ORDER BY i.latest_update_time DESC, i.id DESC LIMIT ? OFFSET ?) p
 		JOIN images i ON i.id = p.id
@@ -90,8 +111,12 @@ func (s *Store) ListImages(ctx context.Context, f inventory.Filter) (inventory.P
 	if len(page.Images) > 0 && f.Offset > 0 {
 		s.lists.mark(key, gen, f.Offset, bookmark{page.Images[0].LatestUpdateTime, page.Images[0].ID})
 	}
+	s.lists.putPage(key, gen, f.Offset, f.Limit, page.Images)
 	return page, nil
 }
+
+// genQuery reads the images generation (see listCache).
+const genQuery = `SELECT gen FROM images_gen WHERE one = 1`
 
 // filterKey identifies the rows f selects (paging aside).
 func filterKey(f inventory.Filter) string {
@@ -157,7 +182,7 @@ type listPlan struct {
 //
 // A filter on nothing but type, namespace, name and enterprise project is
 // counted from image_repos too, without touching images.
-func plan(ctx context.Context, tx *sql.Tx, f inventory.Filter) (listPlan, error) {
+func (s *Store) plan(ctx context.Context, tx *sql.Tx, f inventory.Filter) (listPlan, error) {
 	var (
 		p     listPlan
 		conds []string
@@ -177,7 +202,7 @@ func plan(ctx context.Context, tx *sql.Tx, f inventory.Filter) (listPlan, error)
 	}
 	repoRows := int64(-1) // rows of the resolved repositories, when resolved
 	if f.Namespace != "" || f.ImageName != "" {
-		r, err := resolveRepos(ctx, tx, f, eps)
+		r, err := s.resolveRepos(ctx, tx, f, eps)
 		if err != nil {
 			return p, err
 		}
@@ -266,11 +291,11 @@ func plan(ctx context.Context, tx *sql.Tx, f inventory.Filter) (listPlan, error)
 			q += " AND enterprise_project_id" + inList(len(eps))
 			args = append(args, eps...)
 		}
-		if err := tx.QueryRowContext(ctx, q, args...).Scan(&p.total); err != nil {
+		if err := s.reads.txQueryRow(ctx, tx, q, args...).Scan(&p.total); err != nil {
 			return p, fmt.Errorf("sqlite: count images: %w", err)
 		}
 	default:
-		if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM images i WHERE `+p.where, p.args...).Scan(&p.total); err != nil {
+		if err := s.reads.txQueryRow(ctx, tx, `SELECT count(*) FROM images i WHERE `+p.where, p.args...).Scan(&p.total); err != nil {
 			return p, fmt.Errorf("sqlite: count images: %w", err)
 		}
 	}
@@ -297,7 +322,7 @@ type resolved struct {
 // resolveRepos returns the distinct namespaces and names of the project's
 // repositories of f.Type (in eps, when not nil) matching f's namespace and
 // image name substrings, and how many rows those repositories hold.
-func resolveRepos(ctx context.Context, tx *sql.Tx, f inventory.Filter, eps []any) (resolved, error) {
+func (s *Store) resolveRepos(ctx context.Context, tx *sql.Tx, f inventory.Filter, eps []any) (resolved, error) {
 	var r resolved
 	q := `SELECT namespace, name, rows FROM image_repos
 		WHERE project_id = ? AND image_type = ? AND instr(namespace, ?) > 0 AND instr(name, ?) > 0`
@@ -306,7 +331,7 @@ func resolveRepos(ctx context.Context, tx *sql.Tx, f inventory.Filter, eps []any
 		q += " AND enterprise_project_id" + inList(len(eps))
 		args = append(args, eps...)
 	}
-	rows, err := tx.QueryContext(ctx, q, args...)
+	rows, err := s.reads.txQuery(ctx, tx, q, args...)
 	if err != nil {
 		return r, fmt.Errorf("sqlite: resolve repositories: %w", err)
 	}
@@ -333,10 +358,10 @@ func resolveRepos(ctx context.Context, tx *sql.Tx, f inventory.Filter, eps []any
 	return r, rows.Err()
 }
 
-// listCache remembers, per filter, the translated query, its total and
-// bookmarks into its order. Counting a million rows is the one expensive
-// part of a list request, and clients page through the same filter again and
-// again.
+// listCache remembers, per filter, the translated query, its total,
+// bookmarks into its order and the pages served. Counting a million rows is
+// the one expensive part of a list request, and clients page through the
+// same filter, or poll the same page, again and again.
 //
 // An entry is valid only for the images generation it was computed at:
 // images_gen is bumped by a trigger on every insert, update and delete of
@@ -345,25 +370,35 @@ func resolveRepos(ctx context.Context, tx *sql.Tx, f inventory.Filter, eps []any
 // served for data it was not computed on. The cache is bounded: when full it
 // is emptied (entries are cheap to recompute once).
 type listCache struct {
-	mu      sync.Mutex
-	max     int
-	entries map[string]*listEntry
+	mu        sync.Mutex
+	max       int
+	entries   map[string]*listEntry
+	pageRows  int // rows held in pages, over all entries
+	pageLimit int
 }
 
 type listEntry struct {
 	gen   int64
 	plan  listPlan
 	marks map[int]bookmark // offset → sort key of the row at that offset
+	pages map[pageKey][]inventory.Image
 }
+
+type pageKey struct{ offset, limit int }
 
 // bookmark is the sort key of one row.
 type bookmark struct{ time, id int64 }
 
-// maxMarks bounds the bookmarks kept per filter.
-const maxMarks = 256
+const (
+	// maxMarks bounds the bookmarks kept per filter.
+	maxMarks = 256
+	// maxPageRows bounds the rows kept in cached pages over all filters:
+	// about a kilobyte each.
+	maxPageRows = 20_000
+)
 
 func newListCache(max int) *listCache {
-	return &listCache{max: max, entries: map[string]*listEntry{}}
+	return &listCache{max: max, entries: map[string]*listEntry{}, pageLimit: maxPageRows}
 }
 
 func (c *listCache) get(key string, gen int64) (listPlan, bool) {
@@ -379,11 +414,15 @@ func (c *listCache) get(key string, gen int64) (listPlan, bool) {
 func (c *listCache) put(key string, gen int64, p listPlan) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if e, ok := c.entries[key]; ok && e.gen > gen {
-		return // a newer snapshot already planned
+	if e, ok := c.entries[key]; ok {
+		if e.gen > gen {
+			return // a newer snapshot already planned
+		}
+		c.pageRows -= pageRows(e.pages)
 	}
 	if len(c.entries) >= c.max {
 		clear(c.entries)
+		c.pageRows = 0
 	}
 	c.entries[key] = &listEntry{gen: gen, plan: p}
 }
@@ -419,4 +458,60 @@ func (c *listCache) mark(key string, gen int64, offset int, b bookmark) {
 		e.marks = map[int]bookmark{}
 	}
 	e.marks[offset] = b
+}
+
+// page returns a copy of the page cached at offset and limit.
+func (c *listCache) page(key string, gen int64, offset, limit int) ([]inventory.Image, bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	e, ok := c.entries[key]
+	if !ok || e.gen != gen {
+		return nil, false
+	}
+	imgs, ok := e.pages[pageKey{offset, limit}]
+	if !ok {
+		return nil, false
+	}
+	return slices.Clone(imgs), true
+}
+
+// putPage caches a page read at gen, unless something in it depends on more
+// than the images rows: the shared status of a shared image changes with
+// the clock, and the members of a multi-arch image come from index_members
+// and manifests, whose changes do not bump the generation.
+func (c *listCache) putPage(key string, gen int64, offset, limit int, imgs []inventory.Image) {
+	for _, img := range imgs {
+		if img.SharedStatus != "" || img.Associations != nil {
+			return
+		}
+	}
+	if len(imgs) > c.pageLimit {
+		return
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	e, ok := c.entries[key]
+	if !ok || e.gen != gen {
+		return
+	}
+	if c.pageRows+len(imgs) > c.pageLimit {
+		for _, e := range c.entries {
+			e.pages = nil
+		}
+		c.pageRows = 0
+	}
+	if e.pages == nil {
+		e.pages = map[pageKey][]inventory.Image{}
+	}
+	k := pageKey{offset, limit}
+	c.pageRows += len(imgs) - len(e.pages[k])
+	e.pages[k] = slices.Clone(imgs)
+}
+
+func pageRows(pages map[pageKey][]inventory.Image) int {
+	n := 0
+	for _, p := range pages {
+		n += len(p)
+	}
+	return n
 }

@@ -387,8 +387,13 @@ func limitOf(n int) int {
 // ImagesByDigest returns the rows of a project whose tag digest or
 // described manifest is digest: what HSS's image_id names.
 func (s *Store) ImagesByDigest(ctx context.Context, projectID, digest string) ([]inventory.Image, error) {
-	return s.images(ctx, `SELECT `+imageCols+` FROM images i WHERE i.project_id = ? AND (i.digest = ? OR i.manifest_digest = ?)
-		ORDER BY i.id`, projectID, digest, digest)
+	// Through images_manifest only: a row whose tag digest is an index
+	// describes one of the index's members.
+	return s.images(ctx, `SELECT `+imageCols+` FROM images i
+		WHERE i.project_id = ?1 AND (i.manifest_digest = ?2
+			OR i.manifest_digest IN (SELECT member_digest FROM index_members WHERE index_digest = ?2))
+		AND (i.digest = ?2 OR i.manifest_digest = ?2)
+		ORDER BY i.id`, projectID, digest)
 }
 
 // ImagesByRef returns the rows of a project with exactly this type,

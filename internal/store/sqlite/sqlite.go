@@ -38,7 +38,13 @@ type Store struct {
 	read  *sql.DB
 	write *sql.DB
 	lists *listCache
+	// reads holds prepared statements of the read pool for hot reads.
+	reads  *stmtCache
+	tokens *tokenCache
 }
+
+// maxCachedStmts bounds the prepared statements kept per pool.
+const maxCachedStmts = 128
 
 // Open opens (creating if needed) the database file at path and applies
 // pending migrations.
@@ -65,8 +71,13 @@ func Open(ctx context.Context, path string) (*Store, error) {
 		write.Close()
 		return nil, err
 	}
-	return &Store{read: read, write: write, lists: newListCache(4096)}, nil
+	return &Store{read: read, write: write, lists: newListCache(4096), reads: newStmtCache(read, maxCachedStmts),
+		tokens: newTokenCache(tokenCacheTTL, 4096)}, nil
 }
+
+// connCacheSize is each connection's page cache: 64 MiB (negative: KiB),
+// for the list's index walks.
+const connCacheSize = -65536
 
 func openPool(path, txlock string, conns int) (*sql.DB, error) {
 	q := url.Values{}
@@ -74,7 +85,7 @@ func openPool(path, txlock string, conns int) (*sql.DB, error) {
 	q.Add("_pragma", "journal_mode(WAL)")
 	q.Add("_pragma", "foreign_keys(1)")
 	q.Add("_pragma", "synchronous(NORMAL)")
-	q.Add("_pragma", "cache_size(-65536)") // 64 MiB per connection, for the list's index walks
+	q.Add("_pragma", fmt.Sprintf("cache_size(%d)", connCacheSize))
 	q.Add("_pragma", "temp_store(MEMORY)")
 	q.Add("_pragma", "mmap_size(1073741824)")
 	q.Set("_txlock", txlock)
@@ -112,6 +123,7 @@ func (s *Store) Close() error {
 	// Keep the planner's statistics fresh for the next open; cheap when
 	// nothing changed.
 	_, _ = s.write.Exec("PRAGMA optimize")
+	s.reads.close()
 	return errors.Join(s.read.Close(), s.write.Close())
 }
 

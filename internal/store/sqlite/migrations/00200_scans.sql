@@ -59,14 +59,11 @@ CREATE TABLE scan_meta (
     value INTEGER NOT NULL
 ) WITHOUT ROWID;
 
--- Detail APIs and batch-scan find rows by the digest HSS calls image_id.
-CREATE INDEX images_digest ON images (digest);
 -- Scans in flight, for the sweep that fails those whose job is gone.
 CREATE INDEX manifests_pending ON manifests (scan_status) WHERE scan_status IN ('waiting_for_scan', 'scanning');
 
 -- +goose Down
 DROP INDEX manifests_pending;
-DROP INDEX images_digest;
 DROP TABLE scan_meta;
 DROP TABLE local_sources;
 DROP TABLE scan_findings;

@@ -1,0 +1,145 @@
+package scanjob
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/openhss/openhss/internal/inventory"
+	"github.com/openhss/openhss/internal/jobs"
+	"github.com/openhss/openhss/internal/scanner"
+	"github.com/openhss/openhss/internal/scanresult"
+)
+
+// RematchStats counts what a re-match did.
+type RematchStats struct {
+	Images   int // stored inventories matched
+	Findings int // findings stored in total
+	Duration time.Duration
+}
+
+// Rematch matches every stored inventory against the current
+// vulnerability database and replaces its findings and vul_num. It reads
+// only the store: no registry or image file is touched.
+func (s *Service) Rematch(ctx context.Context) (RematchStats, error) {
+	start := s.o.Now()
+	var st RematchStats
+	// Read the import mark first: an import finishing while this runs is
+	// newer than the mark and triggers another re-match.
+	mark, err := s.lastImport(ctx)
+	if err != nil {
+		return st, err
+	}
+	digests, err := s.store.SBOMDigests(ctx)
+	if err != nil {
+		return st, fmt.Errorf("scanjob: rematch: %w", err)
+	}
+	for _, d := range digests {
+		if err := ctx.Err(); err != nil {
+			return st, err
+		}
+		sb, err := s.store.GetSBOM(ctx, d)
+		if err != nil {
+			return st, fmt.Errorf("scanjob: rematch %s: %w", d, err)
+		}
+		fs, err := s.match(ctx, sb.Packages)
+		if err != nil {
+			return st, fmt.Errorf("scanjob: rematch %s: %w", d, err)
+		}
+		n := scanresult.DistinctVulns(fs)
+		if err := s.store.ReplaceFindings(ctx, d, fs, n); err != nil {
+			return st, fmt.Errorf("scanjob: rematch %s: %w", d, err)
+		}
+		st.Images++
+		st.Findings += len(fs)
+	}
+	if err := s.store.SetScanMeta(ctx, metaRematched, mark); err != nil {
+		return st, fmt.Errorf("scanjob: rematch: %w", err)
+	}
+	st.Duration = s.o.Now().Sub(start)
+	s.o.Log.Info("re-matched stored inventories", "images", st.Images, "findings", st.Findings, "duration", st.Duration)
+	return st, nil
+}
+
+func (s *Service) lastImport(ctx context.Context) (int64, error) {
+	vs, err := s.store.VulnStatus(ctx)
+	if err != nil {
+		return 0, fmt.Errorf("scanjob: vulnerability database status: %w", err)
+	}
+	if vs.LastImport == nil {
+		return 0, nil
+	}
+	return vs.LastImport.Finished.UnixMilli(), nil
+}
+
+// RematchIfStale queues a "rematch" job when the vulnerability database
+// had an import since the stored findings were last matched (another
+// process imported, or a re-match was interrupted).
+func (s *Service) RematchIfStale(ctx context.Context) (bool, error) {
+	last, err := s.lastImport(ctx)
+	if err != nil {
+		return false, err
+	}
+	done, err := s.store.ScanMeta(ctx, metaRematched)
+	if err != nil {
+		return false, err
+	}
+	if last <= done {
+		return false, nil
+	}
+	now := inventory.Millis(s.o.Now())
+	if _, _, err := s.store.Enqueue(ctx, jobs.Job{Kind: RematchKind, Key: "all", State: jobs.Queued, CreatedAt: now, UpdatedAt: now}); err != nil {
+		return false, fmt.Errorf("scanjob: queue rematch: %w", err)
+	}
+	if s.o.Wake != nil {
+		s.o.Wake()
+	}
+	return true, nil
+}
+
+// HandleRematch runs a "rematch" job.
+func (s *Service) HandleRematch(ctx context.Context, j jobs.Job) error {
+	if j.Kind != RematchKind {
+		return fmt.Errorf("scanjob: job %d has kind %q, not %q", j.ID, j.Kind, RematchKind)
+	}
+	_, err := s.Rematch(ctx)
+	return err
+}
+
+// Sweep fails the scans shown as waiting or scanning whose job is gone
+// (the runner gave up on it after its workers kept dying), so that no row
+// stays "scanning" forever. It returns how many it failed.
+func (s *Service) Sweep(ctx context.Context) (int, error) {
+	digests, err := s.store.OrphanedScans(ctx, JobKind)
+	if err != nil {
+		return 0, fmt.Errorf("scanjob: sweep: %w", err)
+	}
+	for _, d := range digests {
+		r := inventory.ScanResult{Status: inventory.ScanFailed, FailedDesc: scanner.DescUnknown, ScanTime: inventory.Millis(s.o.Now())}
+		if err := s.store.ClearScan(ctx, d, r); err != nil {
+			return 0, fmt.Errorf("scanjob: sweep %s: %w", d, err)
+		}
+		s.o.Log.Warn("scan without a job marked failed", "digest", d)
+	}
+	return len(digests), nil
+}
+
+// Maintain sweeps orphaned scans and queues a re-match when one is due,
+// now and then every interval, until ctx ends: the serve loop's upkeep.
+func (s *Service) Maintain(ctx context.Context, every time.Duration) {
+	t := time.NewTicker(every)
+	defer t.Stop()
+	for {
+		if _, err := s.Sweep(ctx); err != nil && ctx.Err() == nil {
+			s.o.Log.Error("scan sweep", "err", err)
+		}
+		if _, err := s.RematchIfStale(ctx); err != nil && ctx.Err() == nil {
+			s.o.Log.Error("rematch check", "err", err)
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
+}

@@ -1,0 +1,394 @@
+// Package scanjob turns the scanner into the HSS feature: it queues one
+// durable "scan" job per manifest digest, pulls the image from wherever a
+// row says it lives (a registry connection or a local file), runs the
+// scanner, matches the inventory against the vulnerability database, and
+// records the outcome on every row that shares the digest. After the
+// vulnerability data changes it re-matches every stored inventory without
+// pulling anything.
+package scanjob
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"time"
+
+	v1 "github.com/google/go-containerregistry/pkg/v1"
+
+	"github.com/openhss/openhss/internal/inventory"
+	"github.com/openhss/openhss/internal/jobs"
+	"github.com/openhss/openhss/internal/registry"
+	"github.com/openhss/openhss/internal/scanner"
+	"github.com/openhss/openhss/internal/scanresult"
+	"github.com/openhss/openhss/internal/secret"
+	"github.com/openhss/openhss/internal/vulndb"
+)
+
+// Job kinds.
+const (
+	JobKind     = "scan"    // key: the manifest digest
+	RematchKind = "rematch" // key: "all"
+)
+
+// Defaults of Options.
+const (
+	DefaultMaxImageSize = 10 << 30 // compressed bytes
+	DefaultTimeout      = 30 * time.Minute
+)
+
+// metaRematched is the scan_meta key holding the finish time (ms) of the
+// newest vulnerability import the stored findings were matched against.
+const metaRematched = "rematched_import_ms"
+
+// Store is what the service needs of the store.
+type Store interface {
+	jobs.Store
+	scanresult.Store
+	GetRegistry(ctx context.Context, projectID string, id int64) (inventory.Registry, error)
+	SetScanResult(ctx context.Context, digest string, r inventory.ScanResult) error
+	SetScanStatus(ctx context.Context, digest string, status inventory.ScanStatus) error
+	MarkScanWaiting(ctx context.Context, digest string) error
+	SetScannable(ctx context.Context, digest string, scannable bool) error
+	LocalSource(ctx context.Context, imageID int64) (path, ref string, err error)
+	OrphanedScans(ctx context.Context, kind string) ([]string, error)
+	ScanMeta(ctx context.Context, key string) (int64, error)
+	SetScanMeta(ctx context.Context, key string, value int64) error
+	VulnStatus(ctx context.Context) (vulndb.Status, error)
+}
+
+// Scanner finds the software in an image (*scanner.Scanner).
+type Scanner interface {
+	Scan(ctx context.Context, img v1.Image) (*scanner.Report, error)
+}
+
+// Matcher finds the vulnerabilities of packages (*vulndb.DB).
+type Matcher interface {
+	Match(ctx context.Context, pkgs []vulndb.Package) ([]vulndb.Finding, error)
+}
+
+// Options configure a Service. Box is required for registry sources.
+type Options struct {
+	Box *secret.Box
+	// Transport carries registry requests (default registry.NewTransport()).
+	Transport http.RoundTripper
+	// MaxImageSize bounds an image's compressed size (config + layers, from
+	// its manifest); a larger one is image_oversized without a layer pulled.
+	MaxImageSize int64
+	// Timeout bounds one image's pull and scan.
+	Timeout time.Duration
+	// Wake, when set, is called after a job is queued (the local runner's
+	// Wake), so that idle workers start at once.
+	Wake func()
+	Log  *slog.Logger
+	Now  func() time.Time
+}
+
+// Service queues, runs and re-matches scans.
+type Service struct {
+	store   Store
+	scanner Scanner
+	matcher Matcher
+	o       Options
+}
+
+// New returns a Service.
+func New(store Store, sc Scanner, m Matcher, o Options) *Service {
+	if o.Transport == nil {
+		o.Transport = registry.NewTransport()
+	}
+	if o.MaxImageSize <= 0 {
+		o.MaxImageSize = DefaultMaxImageSize
+	}
+	if o.Timeout <= 0 {
+		o.Timeout = DefaultTimeout
+	}
+	if o.Log == nil {
+		o.Log = slog.New(slog.DiscardHandler)
+	}
+	if o.Now == nil {
+		o.Now = time.Now
+	}
+	return &Service{store: store, scanner: sc, matcher: m, o: o}
+}
+
+// Source is one place an image can be read from.
+type Source struct {
+	ProjectID  string `json:"project_id"`
+	RegistryID int64  `json:"registry_id,omitempty"`
+	Repository string `json:"repository,omitempty"` // "namespace/name" in the registry
+	LocalPath  string `json:"local_path,omitempty"` // OCI layout or docker archive
+	LocalRef   string `json:"local_ref,omitempty"`  // which image of the file
+}
+
+// payload is a scan job's JSON payload.
+type payload struct {
+	Digest  string   `json:"digest"`
+	Sources []Source `json:"sources"`
+}
+
+// Ticket is what Request did for one manifest digest.
+type Ticket struct {
+	Digest string
+	Job    jobs.Job
+	Joined bool // an equal scan was already queued or running
+}
+
+// Request queues one scan per distinct manifest digest of images (joining
+// any scan of that digest already queued or running) and shows
+// waiting_for_scan on every row of the digest. Each job carries every
+// source the images name, tried in order until one can be read.
+func (s *Service) Request(ctx context.Context, projectID string, images []inventory.Image) ([]Ticket, error) {
+	var order []string
+	sources := map[string][]Source{}
+	for _, img := range images {
+		d := img.ManifestDigest
+		if d == "" {
+			d = img.Digest
+		}
+		if d == "" {
+			continue
+		}
+		src, err := s.sourceOf(ctx, projectID, img)
+		if err != nil {
+			return nil, err
+		}
+		if _, ok := sources[d]; !ok {
+			order = append(order, d)
+		}
+		if !containsSource(sources[d], src) {
+			sources[d] = append(sources[d], src)
+		}
+	}
+	tickets := make([]Ticket, 0, len(order))
+	for _, d := range order {
+		p, err := json.Marshal(payload{Digest: d, Sources: sources[d]})
+		if err != nil {
+			return tickets, err
+		}
+		now := inventory.Millis(s.o.Now())
+		j, joined, err := s.store.Enqueue(ctx, jobs.Job{
+			Kind: JobKind, Key: d, ProjectID: projectID, Payload: p,
+			State: jobs.Queued, CreatedAt: now, UpdatedAt: now,
+		})
+		if err != nil {
+			return tickets, fmt.Errorf("scanjob: queue scan of %s: %w", d, err)
+		}
+		// After the job exists: the sweep for scans without a job must
+		// never see the waiting status first.
+		if err := s.store.MarkScanWaiting(ctx, d); err != nil {
+			return tickets, fmt.Errorf("scanjob: mark %s waiting: %w", d, err)
+		}
+		tickets = append(tickets, Ticket{Digest: d, Job: j, Joined: joined})
+	}
+	if len(tickets) > 0 && s.o.Wake != nil {
+		s.o.Wake()
+	}
+	return tickets, nil
+}
+
+func (s *Service) sourceOf(ctx context.Context, projectID string, img inventory.Image) (Source, error) {
+	if img.Type == inventory.LocalImage || img.RegistryID == 0 {
+		path, ref, err := s.store.LocalSource(ctx, img.ID)
+		if errors.Is(err, inventory.ErrNotFound) {
+			// Imported before sources were recorded: the scan will say
+			// download_failed rather than the request failing.
+			return Source{ProjectID: projectID}, nil
+		}
+		if err != nil {
+			return Source{}, fmt.Errorf("scanjob: source of image %d: %w", img.ID, err)
+		}
+		return Source{ProjectID: projectID, LocalPath: path, LocalRef: ref}, nil
+	}
+	repo := img.Name
+	if img.Namespace != "" {
+		repo = img.Namespace + "/" + img.Name
+	}
+	return Source{ProjectID: projectID, RegistryID: img.RegistryID, Repository: repo}, nil
+}
+
+func containsSource(list []Source, s Source) bool {
+	for _, x := range list {
+		if x == s {
+			return true
+		}
+	}
+	return false
+}
+
+// Handle runs one scan job. Every way a scan can end is recorded on the
+// manifest; the error is only for what could not be recorded, or for a
+// job interrupted from outside (runner stopping, lease lost), which is
+// then taken again.
+func (s *Service) Handle(ctx context.Context, j jobs.Job) error {
+	if j.Kind != JobKind {
+		return fmt.Errorf("scanjob: job %d has kind %q, not %q", j.ID, j.Kind, JobKind)
+	}
+	var p payload
+	if err := json.Unmarshal(j.Payload, &p); err != nil {
+		return fmt.Errorf("scanjob: job %d payload: %w", j.ID, err)
+	}
+	if p.Digest == "" {
+		p.Digest = j.Key
+	}
+	log := s.o.Log.With("job", j.ID, "digest", p.Digest)
+	if err := s.store.SetScanStatus(ctx, p.Digest, inventory.Scanning); err != nil {
+		return fmt.Errorf("scanjob: mark %s scanning: %w", p.Digest, err)
+	}
+	start := s.o.Now()
+	out := s.scan(ctx, p)
+	if ctx.Err() != nil {
+		// Not a timeout of ours: the worker is going away. Leave the job to
+		// its lease; whoever takes it next scans again.
+		return ctx.Err()
+	}
+	if err := s.record(context.WithoutCancel(ctx), p.Digest, out); err != nil {
+		return err
+	}
+	if out.failure != nil {
+		log.Warn("scan failed", "status", out.failure.Status, "desc", out.failure.Desc, "err", out.failure.Err, "duration", s.o.Now().Sub(start))
+	} else {
+		log.Info("scan finished", "packages", len(out.sbom.Packages), "vul_num", scanresult.DistinctVulns(out.findings),
+			"duration", s.o.Now().Sub(start))
+	}
+	return nil
+}
+
+// outcome is what one scan produced: an inventory and its findings, or a
+// failure.
+type outcome struct {
+	sbom     scanresult.SBOM
+	findings []scanresult.Finding
+	failure  *scanner.Failure
+}
+
+func (s *Service) scan(ctx context.Context, p payload) outcome {
+	tctx, cancel := context.WithTimeout(ctx, s.o.Timeout)
+	defer cancel()
+	timedOut := func(err error) *scanner.Failure {
+		if ctx.Err() == nil && errors.Is(tctx.Err(), context.DeadlineExceeded) {
+			return &scanner.Failure{Status: inventory.DownloadFailed, Desc: scanner.DescResponseTimedOut, Err: err}
+		}
+		return nil
+	}
+	img, err := s.open(tctx, p)
+	if err != nil {
+		if f := timedOut(err); f != nil {
+			return outcome{failure: f}
+		}
+		return outcome{failure: openFailure(err)}
+	}
+	rep, err := s.scanner.Scan(tctx, img)
+	if err != nil {
+		if f := timedOut(err); f != nil {
+			return outcome{failure: f}
+		}
+		var f *scanner.Failure
+		if errors.As(err, &f) {
+			return outcome{failure: f}
+		}
+		return outcome{failure: transferFailure(err, scanner.AsFailure(err))}
+	}
+	sb := toSBOM(p.Digest, rep, inventory.Millis(s.o.Now()))
+	findings, err := s.match(tctx, sb.Packages)
+	if err != nil {
+		if f := timedOut(err); f != nil {
+			return outcome{failure: f}
+		}
+		return outcome{failure: &scanner.Failure{Status: inventory.ScanFailed, Desc: scanner.DescFailedToScanVuln, Err: err}}
+	}
+	return outcome{sbom: sb, findings: findings}
+}
+
+// record stores an outcome. A store failure on the way is itself recorded
+// (failed + database_error) when the store still answers.
+func (s *Service) record(ctx context.Context, digest string, out outcome) error {
+	now := inventory.Millis(s.o.Now())
+	if out.failure != nil {
+		f := out.failure
+		if f.Status == inventory.ImageOversized {
+			if err := s.store.SetScannable(ctx, digest, false); err != nil {
+				return fmt.Errorf("scanjob: mark %s not scannable: %w", digest, err)
+			}
+		}
+		r := inventory.ScanResult{Status: f.Status, FailedDesc: f.Desc, ScanTime: now}
+		if err := s.store.ClearScan(ctx, digest, r); err != nil {
+			return fmt.Errorf("scanjob: record failed scan of %s: %w", digest, err)
+		}
+		return nil
+	}
+	r := inventory.ScanResult{Status: inventory.ScanSuccess, ScanTime: now, VulNum: scanresult.DistinctVulns(out.findings)}
+	if err := s.store.SaveScan(ctx, out.sbom, out.findings, r); err != nil {
+		s.o.Log.Error("save scan", "digest", digest, "err", err)
+		fail := inventory.ScanResult{Status: inventory.ScanFailed, FailedDesc: scanner.DescDatabaseError, ScanTime: now}
+		if err2 := s.store.ClearScan(ctx, digest, fail); err2 != nil {
+			return fmt.Errorf("scanjob: save scan of %s: %w", digest, errors.Join(err, err2))
+		}
+	}
+	return nil
+}
+
+func toSBOM(digest string, rep *scanner.Report, now int64) scanresult.SBOM {
+	sb := scanresult.SBOM{
+		Digest: digest, Layers: rep.Layers, ScannedAt: now,
+		OSID: rep.OS.ID, OSVersion: rep.OS.VersionID, OSName: rep.OS.PrettyName,
+		Packages: make([]scanresult.Package, 0, len(rep.Packages)),
+	}
+	for _, p := range rep.Packages {
+		sb.Packages = append(sb.Packages, scanresult.Package{
+			Name: p.Name, Version: p.Version, Ecosystem: p.Ecosystem,
+			SourceName: p.SourceName, SourceVersion: p.SourceVersion,
+			Type: p.Type, Path: p.Path, LayerDigest: p.LayerDigest, PURL: p.PURL,
+		})
+	}
+	return sb
+}
+
+// match runs the matcher over an inventory.
+func (s *Service) match(ctx context.Context, pkgs []scanresult.Package) ([]scanresult.Finding, error) {
+	in := make([]vulndb.Package, len(pkgs))
+	for i, p := range pkgs {
+		in[i] = vulndb.Package{Ecosystem: p.Ecosystem, Name: p.Name, Version: p.Version, SourceName: p.SourceName, SourceVersion: p.SourceVersion}
+	}
+	fs, err := s.matcher.Match(ctx, in)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]scanresult.Finding, 0, len(fs))
+	for _, f := range fs {
+		out = append(out, scanresult.Finding{
+			Package: f.Package, VulnID: f.VulnID, Aliases: f.Aliases,
+			RepairNecessity: string(f.RepairNecessity), Severity: f.Severity, Score: f.Score,
+			FixedVersion: f.FixedVersion, Description: description(f), URL: f.URL,
+		})
+	}
+	return out, nil
+}
+
+// maxDescription bounds a description taken from a record's details (HSS
+// shows a one-line description, not an advisory).
+const maxDescription = 512
+
+// description is the record's summary, else the start of its details.
+func description(f vulndb.Finding) string {
+	if f.Summary != "" {
+		return f.Summary
+	}
+	d := f.Details
+	for i, r := range d {
+		if r == '\n' && i > 0 {
+			d = d[:i]
+			break
+		}
+	}
+	if len(d) > maxDescription {
+		cut := maxDescription
+		for cut > 0 && d[cut]&0xC0 == 0x80 { // do not split a UTF-8 sequence
+			cut--
+		}
+		d = d[:cut] + "…"
+	}
+	return d
+}

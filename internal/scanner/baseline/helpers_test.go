@@ -1,0 +1,288 @@
+package baseline_test
+
+import (
+	"archive/tar"
+	"bytes"
+	"compress/gzip"
+	"context"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/x509"
+	"crypto/x509/pkix"
+	"encoding/pem"
+	"errors"
+	"io"
+	"io/fs"
+	"math/big"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	v1 "github.com/google/go-containerregistry/pkg/v1"
+	"github.com/google/go-containerregistry/pkg/v1/empty"
+	"github.com/google/go-containerregistry/pkg/v1/mutate"
+	"github.com/google/go-containerregistry/pkg/v1/tarball"
+
+	"github.com/openhss/openhss/internal/scanner"
+	"github.com/openhss/openhss/internal/scanner/baseline"
+)
+
+// file is one tar entry of a test layer.
+type file struct {
+	name, body string
+	typ        byte // tar.TypeReg when zero
+	link       string
+	mode       int64 // permission and setuid/setgid/sticky bits, as in a tar header
+	uid, gid   int
+}
+
+func reg(name, body string) file               { return file{name: name, body: body, mode: 0o644} }
+func regMode(name, body string, m int64) file  { return file{name: name, body: body, mode: m} }
+func dir(name string, m int64) file            { return file{name: name, typ: tar.TypeDir, mode: m} }
+func symlink(name, target string) file         { return file{name: name, typ: tar.TypeSymlink, link: target, mode: 0o777} }
+func owned(f file, uid, gid int) file          { f.uid, f.gid = uid, gid; return f }
+func whiteout(dirname, victim string) file     { return reg(dirname+"/.wh."+victim, "") }
+func exe(name string) file                     { return regMode(name, "\x7fELF\x02\x01\x01", 0o755) }
+func setuidExe(name string, bits int64) file   { return regMode(name, "\x7fELF\x02\x01\x01", bits) }
+func layerOf(t testing.TB, files ...file) v1.Layer { return layerFromTar(t, tarOf(t, files)) }
+
+func tarOf(t testing.TB, files []file) []byte {
+	t.Helper()
+	var buf bytes.Buffer
+	tw := tar.NewWriter(&buf)
+	for _, f := range files {
+		h := &tar.Header{Name: f.name, Typeflag: f.typ, Linkname: f.link, Mode: f.mode, Uid: f.uid, Gid: f.gid,
+			ModTime: time.Unix(1700000000, 0), Format: tar.FormatPAX}
+		if h.Typeflag == 0 {
+			h.Typeflag = tar.TypeReg
+			h.Size = int64(len(f.body))
+		}
+		if err := tw.WriteHeader(h); err != nil {
+			t.Fatal(err)
+		}
+		if h.Typeflag == tar.TypeReg {
+			if _, err := io.WriteString(tw, f.body); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	if err := tw.Close(); err != nil {
+		t.Fatal(err)
+	}
+	return buf.Bytes()
+}
+
+func layerFromTar(t testing.TB, raw []byte) v1.Layer {
+	t.Helper()
+	var gz bytes.Buffer
+	zw, _ := gzip.NewWriterLevel(&gz, gzip.BestSpeed)
+	if _, err := zw.Write(raw); err != nil {
+		t.Fatal(err)
+	}
+	if err := zw.Close(); err != nil {
+		t.Fatal(err)
+	}
+	b := gz.Bytes()
+	l, err := tarball.LayerFromOpener(func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(b)), nil })
+	if err != nil {
+		t.Fatal(err)
+	}
+	return l
+}
+
+// imageOf builds an image from layers, then lets edit change its
+// configuration (user, healthcheck, env, history, ports).
+func imageOf(t testing.TB, edit func(*v1.ConfigFile), layers ...v1.Layer) v1.Image {
+	t.Helper()
+	img, err := mutate.AppendLayers(empty.Image, layers...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cf, err := img.ConfigFile()
+	if err != nil {
+		t.Fatal(err)
+	}
+	cf = cf.DeepCopy()
+	cf.OS, cf.Architecture = "linux", "amd64"
+	if edit != nil {
+		edit(cf)
+	}
+	img, err = mutate.ConfigFile(img, cf)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return img
+}
+
+// hardened is the configuration of an image that passes every
+// configuration rule: a named user, a health check, a harmless
+// environment and history.
+func hardened(cf *v1.ConfigFile) {
+	cf.Config.User = "app"
+	cf.Config.Healthcheck = &v1.HealthConfig{Test: []string{"CMD", "/usr/local/bin/app", "-healthcheck"}}
+	cf.Config.Env = []string{
+		"PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
+		"DB_PASSWORD_FILE=/run/secrets/db", // a file name, not a secret
+		"API_TOKEN=",                       // declared, no value
+		"GPG_KEY=A035C8C19219BA821ECEA86B64E628F8D684696D",
+		"PASSWORD_MIN_LENGTH=12",
+	}
+	cf.Config.ExposedPorts = map[string]struct{}{"8080/tcp": {}, "2222/udp": {}}
+	cf.History = []v1.History{
+		{CreatedBy: "/bin/sh -c #(nop) ADD file:0b1c2f0e3f4a5b6c7d8e9f in / "},
+		{CreatedBy: "RUN /bin/sh -c curl -fsSLo /tmp/app.tgz https://example.com/app.tgz && echo 'abc  /tmp/app.tgz' | sha256sum -c - && tar -xzf /tmp/app.tgz # buildkit"},
+		{CreatedBy: "RUN /bin/sh -c wget -qO- https://example.com/data.tar.gz | tar -xz -C /opt # buildkit"},
+		{CreatedBy: "COPY app /usr/local/bin/app # buildkit"},
+		{CreatedBy: "ADD --chown=app:app static/ /srv/static/ # buildkit"},
+	}
+}
+
+// scanImage runs a scanner with only the baseline analyzer.
+func scanImage(t testing.TB, a *baseline.Analyzer, img v1.Image) *scanner.Report {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+	defer cancel()
+	s := scanner.New(scanner.Options{ScratchDir: t.TempDir(), Analyzers: []scanner.Analyzer{a}})
+	rep, err := s.Scan(ctx, img)
+	if err != nil {
+		t.Fatalf("scan: %v", err)
+	}
+	if len(rep.Baseline) != len(baseline.Rules()) {
+		t.Fatalf("%d baseline results, want one per rule (%d)", len(rep.Baseline), len(baseline.Rules()))
+	}
+	return rep
+}
+
+func newAnalyzer(t testing.TB, o baseline.Options) *baseline.Analyzer {
+	t.Helper()
+	a, err := baseline.New(o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return a
+}
+
+// failed lists the ids of the rules that failed, sorted.
+func failed(rep *scanner.Report) []string {
+	var ids []string
+	for _, r := range rep.Baseline {
+		if !r.Passed {
+			ids = append(ids, r.RuleID)
+		}
+	}
+	slices.Sort(ids)
+	return ids
+}
+
+func result(t testing.TB, rep *scanner.Report, id string) scanner.BaselineResult {
+	t.Helper()
+	for _, r := range rep.Baseline {
+		if r.RuleID == id {
+			return r
+		}
+	}
+	t.Fatalf("no result for %s", id)
+	return scanner.BaselineResult{}
+}
+
+// describe prints failed rules with their evidence, for failure messages.
+func describe(rep *scanner.Report) string {
+	var b strings.Builder
+	for _, r := range rep.Baseline {
+		if !r.Passed {
+			b.WriteString("\n  " + r.RuleID + ": " + r.Evidence)
+		}
+	}
+	return b.String()
+}
+
+// pemKey returns a fresh ECDSA private key in PKCS#8 PEM, and a
+// self-signed certificate for it.
+func pemKey(t testing.TB) (key, cert string) {
+	t.Helper()
+	k, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	der, err := x509.MarshalPKCS8PrivateKey(k)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tmpl := &x509.Certificate{SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "openhss-test"},
+		NotBefore: time.Unix(1700000000, 0), NotAfter: time.Unix(2000000000, 0)}
+	cder, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &k.PublicKey, k)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: der})),
+		string(pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: cder}))
+}
+
+// dirLayer writes the host directory root as a gzip layer file, with the
+// modes, owners and types the files have on disk, and returns the layer.
+func dirLayer(t testing.TB, root string) v1.Layer {
+	t.Helper()
+	out := filepath.Join(t.TempDir(), "layer.tar.gz")
+	f, err := os.Create(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	zw, _ := gzip.NewWriterLevel(f, gzip.BestSpeed)
+	tw := tar.NewWriter(zw)
+	err = filepath.WalkDir(root, func(p string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		rel, err := filepath.Rel(root, p)
+		if err != nil || rel == "." {
+			return err
+		}
+		fi, err := d.Info()
+		if err != nil {
+			return err
+		}
+		var link string
+		if fi.Mode()&fs.ModeSymlink != 0 {
+			if link, err = os.Readlink(p); err != nil {
+				return err
+			}
+		}
+		h, err := tar.FileInfoHeader(fi, link)
+		if err != nil {
+			return nil // sockets: not in an image
+		}
+		h.Name, h.Uname, h.Gname = filepath.ToSlash(rel), "", ""
+		if fi.IsDir() {
+			h.Name += "/"
+		}
+		if err := tw.WriteHeader(h); err != nil {
+			return err
+		}
+		if h.Typeflag == tar.TypeReg {
+			src, err := os.Open(p)
+			if err != nil {
+				return err
+			}
+			defer src.Close()
+			if _, err := io.Copy(tw, src); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err == nil {
+		err = errors.Join(tw.Close(), zw.Close(), f.Close())
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	l, err := tarball.LayerFromFile(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return l
+}

@@ -1,0 +1,67 @@
+package scanner_test
+
+import (
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"testing"
+
+	"github.com/openhss/openhss/internal/scanner"
+)
+
+// buildGoBinary builds a tiny program that depends on golang.org/x/text
+// v0.3.7 with the local toolchain (modules come from the module proxy).
+func buildGoBinary(t testing.TB) (binary, goVersion string) {
+	t.Helper()
+	goBin, err := exec.LookPath("go")
+	if err != nil {
+		goBin = filepath.Join(runtime.GOROOT(), "bin", "go")
+	}
+	dir := t.TempDir()
+	write := func(name, body string) {
+		if err := os.WriteFile(filepath.Join(dir, name), []byte(body), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	write("go.mod", "module example.com/oldtext\n\ngo 1.21\n\nrequire golang.org/x/text v0.3.7\n")
+	write("main.go", "package main\n\nimport (\n\t\"fmt\"\n\n\t\"golang.org/x/text/language\"\n)\n\nfunc main() { fmt.Println(language.English) }\n")
+	out := filepath.Join(dir, "oldtext")
+	cmd := exec.Command(goBin, "build", "-trimpath", "-o", out, ".")
+	cmd.Dir = dir
+	cmd.Env = append(os.Environ(), "GOFLAGS=-mod=mod", "CGO_ENABLED=0", "GOWORK=off")
+	if b, err := cmd.CombinedOutput(); err != nil {
+		t.Skipf("cannot build the test binary (no module proxy?): %v\n%s", err, b)
+	}
+	v, err := exec.Command(goBin, "env", "GOVERSION").Output()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return out, strings.TrimPrefix(strings.Fields(string(v))[0], "go")
+}
+
+func TestGoBinary(t *testing.T) {
+	bin, want := buildGoBinary(t)
+	sb := newSandbox(t)
+	img := imageOf(t,
+		layerOf(t, realFile("usr/local/bin/oldtext", bin), exe("usr/bin/script", "#!/bin/sh\necho hi\n"),
+			sized("usr/lib/libfake.so.1", strings.Repeat("\x7fELF not go", 1000), 0o644)),
+	)
+	rep, err := scan(t, sb.scanner(scanner.Options{}), img)
+	if err != nil {
+		t.Fatal(err)
+	}
+	text, ok := find(rep.Packages, "golang.org/x/text")
+	if !ok || text.Version != "0.3.7" || text.Ecosystem != "Go" || text.Type != "go-module" || text.Path != "/usr/local/bin/oldtext" {
+		t.Errorf("x/text = %+v (all: %v)", text, names(rep.Packages))
+	}
+	std, ok := find(rep.Packages, "stdlib")
+	if !ok || std.Version != want || std.Ecosystem != "Go" || std.Type != "go-stdlib" {
+		t.Errorf("stdlib = %+v, want version %s", std, want)
+	}
+	if rep.UnpackedBytes == 0 {
+		t.Error("no bytes counted")
+	}
+	sb.check(t)
+}

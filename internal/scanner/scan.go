@@ -1,0 +1,162 @@
+package scanner
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"log/slog"
+	"os"
+	"runtime/debug"
+
+	v1 "github.com/google/go-containerregistry/pkg/v1"
+
+	"github.com/openhss/openhss/internal/inventory"
+)
+
+// Defaults for Options left zero.
+const (
+	DefaultMaxImageSize    = 10 << 30
+	DefaultMaxUnpackedSize = 20 << 30
+	DefaultMaxFileSize     = 64 << 20
+	DefaultMaxFiles        = 2_000_000
+)
+
+// Options configure a Scanner. Zero values take the defaults above.
+type Options struct {
+	// ScratchDir is the parent of each scan's temporary directory, the only
+	// place a scan writes to (default os.TempDir()).
+	ScratchDir string
+	// MaxImageSize bounds the compressed size of the image: the sum the
+	// manifest declares, checked before any layer is pulled, and the bytes
+	// actually read.
+	MaxImageSize int64
+	// MaxUnpackedSize bounds the bytes decompressed while walking the
+	// layers (all of them, kept or not): a decompression bomb ends as
+	// image_oversized.
+	MaxUnpackedSize int64
+	// MaxFileSize bounds one kept file; a bigger one is skipped, not fatal.
+	MaxFileSize int64
+	// MaxFiles bounds the tar entries of one layer.
+	MaxFiles int
+	// Analyzers run after the software inventory, in the same walk.
+	Analyzers []Analyzer
+	Logger    *slog.Logger
+}
+
+// Analyzer looks at an image during a scan's single walk over its layers.
+type Analyzer interface {
+	// Name identifies the analyzer in logs and errors.
+	Name() string
+	// Wants reports whether the walk should keep the content of the file
+	// at path (io/fs form: "etc/shadow") so that Analyze can read it from
+	// Image.FS. fi comes from the tar header. Keep the answer cheap: it is
+	// asked for every regular file of every layer.
+	Wants(path string, fi fs.FileInfo) bool
+	// Analyze runs once after the walk, with the final filesystem, and adds
+	// its findings to r. An error that is not a *Failure ends the scan as
+	// failed + failed_to_scan_software.
+	Analyze(ctx context.Context, img *Image, r *Report) error
+}
+
+// Streamer is an Analyzer that also sees the bytes of every regular file of
+// every layer as they stream past (to hash them, say), without a second
+// read. Files that a higher layer replaces or deletes stream past too:
+// Analyze can tell, from Image.FS, which (path, layer) survived.
+type Streamer interface {
+	Analyzer
+	// StreamFile returns where to copy e's content, or nil to skip it. The
+	// walk closes the writer after the last byte; a write or close error
+	// fails the scan.
+	StreamFile(e *Entry) io.WriteCloser
+}
+
+// Scanner scans images. It is safe for concurrent use; each scan has its
+// own scratch directory.
+type Scanner struct {
+	opts Options
+	log  *slog.Logger
+	inv  *softwareInventory
+}
+
+// New returns a Scanner with opts' zero values defaulted.
+func New(opts Options) *Scanner {
+	if opts.ScratchDir == "" {
+		opts.ScratchDir = os.TempDir()
+	}
+	if opts.MaxImageSize <= 0 {
+		opts.MaxImageSize = DefaultMaxImageSize
+	}
+	if opts.MaxUnpackedSize <= 0 {
+		opts.MaxUnpackedSize = DefaultMaxUnpackedSize
+	}
+	if opts.MaxFileSize <= 0 {
+		opts.MaxFileSize = DefaultMaxFileSize
+	}
+	if opts.MaxFiles <= 0 {
+		opts.MaxFiles = DefaultMaxFiles
+	}
+	log := opts.Logger
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	return &Scanner{opts: opts, log: log, inv: newSoftwareInventory(opts.MaxFileSize)}
+}
+
+// Scan pulls img's layers once, base first, and returns what its analyzers
+// found. Every error is a *Failure carrying the HSS status and
+// scan_failed_desc.
+func (s *Scanner) Scan(ctx context.Context, img v1.Image) (rep *Report, err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			rep, err = nil, &Failure{Status: inventory.ScanFailed, Desc: DescFailedToScanSoftware,
+				Err: fmt.Errorf("panic: %v\n%s", p, debug.Stack())}
+		}
+		if err != nil {
+			err = AsFailure(err)
+		}
+	}()
+
+	dir, err := os.MkdirTemp(s.opts.ScratchDir, "openhss-scan-")
+	if err != nil {
+		return nil, &Failure{Status: inventory.ScanFailed, Desc: DescFailedToScanFile, Err: fmt.Errorf("scratch dir: %w", err)}
+	}
+	defer func() {
+		if rmErr := os.RemoveAll(dir); rmErr != nil {
+			s.log.Warn("scanner: remove scratch dir", "dir", dir, "err", rmErr)
+		}
+	}()
+
+	w, err := s.newWalk(ctx, img, dir)
+	if err != nil {
+		return nil, err
+	}
+	im, err := w.run()
+	if err != nil {
+		return nil, err
+	}
+	rep = &Report{Digest: im.Digest, Layers: im.Layers, CompressedBytes: w.compressed, UnpackedBytes: w.unpacked}
+	if err := s.inv.Analyze(ctx, im, rep); err != nil {
+		return nil, analyzerFailure(ctx, s.inv, err)
+	}
+	for _, a := range s.opts.Analyzers {
+		if err := a.Analyze(ctx, im, rep); err != nil {
+			return nil, analyzerFailure(ctx, a, err)
+		}
+	}
+	s.log.Debug("scanner: scanned", "digest", rep.Digest, "layers", len(rep.Layers), "packages", len(rep.Packages),
+		"compressed", rep.CompressedBytes, "unpacked", rep.UnpackedBytes, "kept_on_disk", w.blobs.disk)
+	return rep, nil
+}
+
+func analyzerFailure(ctx context.Context, a Analyzer, err error) *Failure {
+	var f *Failure
+	if errors.As(err, &f) {
+		return f
+	}
+	if ctxErr := ctx.Err(); ctxErr != nil {
+		return contextFailure(ctxErr)
+	}
+	return &Failure{Status: inventory.ScanFailed, Desc: DescFailedToScanSoftware, Err: fmt.Errorf("%s: %w", a.Name(), err)}
+}

@@ -1,0 +1,169 @@
+// Package postgres is openhss's scale-out store: PostgreSQL through pgx, for
+// several openhss processes sharing one database. It implements the same
+// interfaces, with the same semantics, as the embedded SQLite store
+// (internal/store/sqlite): inventory.Store, jobs.Store, vulndb.Store and
+// SetScanResult.
+//
+// Concurrency model. Every writer of a registry connection's rows first
+// takes that registry's row lock (SELECT ... FOR UPDATE), local images take
+// a per-project advisory lock, so the counters triggers keep per connection
+// never see two writers at once. The list's count cache is keyed by a
+// per-project generation that writers advance by inserting rows, never by
+// updating a shared one (see images_changes in the schema), so syncs of
+// different connections run in parallel.
+package postgres
+
+import (
+	"context"
+	"embed"
+	"errors"
+	"fmt"
+	"hash/fnv"
+	"io/fs"
+	"strings"
+	"unicode/utf8"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/jackc/pgx/v5/stdlib"
+	"github.com/pressly/goose/v3"
+	"github.com/pressly/goose/v3/lock"
+
+	"github.com/openhss/openhss/internal/inventory"
+	"github.com/openhss/openhss/internal/jobs"
+	"github.com/openhss/openhss/internal/vulndb"
+)
+
+//go:embed migrations/*.sql
+var migrations embed.FS
+
+var (
+	_ inventory.Store = (*Store)(nil)
+	_ jobs.Store      = (*Store)(nil)
+	_ vulndb.Store    = (*Store)(nil)
+)
+
+// Store is the PostgreSQL store: one pgx connection pool.
+type Store struct {
+	pool  *pgxpool.Pool
+	lists *listCache
+}
+
+// Open connects to the database dsn names (a postgres:// URL or a
+// key=value string; pgxpool settings such as pool_max_conns and runtime
+// parameters such as search_path are honoured) and applies pending
+// migrations. Several processes may open the same database at once: the
+// migrations run under a session advisory lock, so one applies them and the
+// others wait and find them applied.
+func Open(ctx context.Context, dsn string) (*Store, error) {
+	cfg, err := pgxpool.ParseConfig(dsn)
+	if err != nil {
+		// The parse error may quote the DSN, password included.
+		return nil, errors.New("postgres: invalid database URL")
+	}
+	pool, err := pgxpool.NewWithConfig(ctx, cfg)
+	if err != nil {
+		return nil, fmt.Errorf("postgres: connect: %w", err)
+	}
+	if err := pool.Ping(ctx); err != nil {
+		pool.Close()
+		return nil, fmt.Errorf("postgres: connect: %w", err)
+	}
+	if err := migrate(ctx, pool); err != nil {
+		pool.Close()
+		return nil, err
+	}
+	return &Store{pool: pool, lists: newListCache(4096)}, nil
+}
+
+func migrate(ctx context.Context, pool *pgxpool.Pool) error {
+	fsys, err := fs.Sub(migrations, "migrations")
+	if err != nil {
+		return fmt.Errorf("postgres: migrations: %w", err)
+	}
+	// The lock is per schema: the migrations (and goose's version table)
+	// live in the connection's current schema, so processes migrating
+	// different schemas of one database need not wait for each other.
+	var schema *string
+	if err := pool.QueryRow(ctx, `SELECT current_schema()`).Scan(&schema); err != nil {
+		return fmt.Errorf("postgres: migrations: %w", err)
+	}
+	if schema == nil {
+		return errors.New("postgres: migrations: no schema on the search_path exists")
+	}
+	h := fnv.New64a()
+	h.Write([]byte("openhss-migrate:" + *schema))
+	// Poll every second for up to ten minutes: the other process is
+	// running the same migrations and finishes in seconds.
+	locker, err := lock.NewPostgresSessionLocker(lock.WithLockID(int64(h.Sum64())), lock.WithLockTimeout(1, 600))
+	if err != nil {
+		return fmt.Errorf("postgres: migrations: %w", err)
+	}
+	db := stdlib.OpenDBFromPool(pool)
+	defer db.Close()
+	// Out of order: migrations of separate concerns (inventory 00001…,
+	// vulndb 00100…, scans 00200…) grow independently, and a database that
+	// already ran a later one must still take an earlier one added
+	// afterwards.
+	p, err := goose.NewProvider(goose.DialectPostgres, db, fsys,
+		goose.WithAllowOutofOrder(true), goose.WithSessionLocker(locker))
+	if err != nil {
+		return fmt.Errorf("postgres: migrations: %w", err)
+	}
+	if _, err := p.Up(ctx); err != nil {
+		return fmt.Errorf("postgres: migrate: %w", err)
+	}
+	return nil
+}
+
+// Close closes the pool.
+func (s *Store) Close() error {
+	s.pool.Close()
+	return nil
+}
+
+// inTx runs fn in one READ COMMITTED transaction; the callers take the row
+// locks their invariants need.
+func (s *Store) inTx(ctx context.Context, fn func(tx pgx.Tx) error) error {
+	tx, err := s.pool.Begin(ctx)
+	if err != nil {
+		return fmt.Errorf("postgres: begin: %w", err)
+	}
+	if err := fn(tx); err != nil {
+		_ = tx.Rollback(ctx)
+		return err
+	}
+	if err := tx.Commit(ctx); err != nil {
+		return fmt.Errorf("postgres: commit: %w", err)
+	}
+	return nil
+}
+
+// notFound maps pgx.ErrNoRows to inventory.ErrNotFound.
+func notFound(err error, what string) error {
+	if errors.Is(err, pgx.ErrNoRows) {
+		return fmt.Errorf("postgres: %s: %w", what, inventory.ErrNotFound)
+	}
+	return fmt.Errorf("postgres: %s: %w", what, err)
+}
+
+// isUnique reports whether err is a unique constraint violation.
+func isUnique(err error) bool {
+	var pe *pgconn.PgError
+	return errors.As(err, &pe) && pe.Code == "23505"
+}
+
+// storable reports whether PostgreSQL can hold s in a text column: valid
+// UTF-8 without NUL. Every stored string is, so a filter substring that is
+// not can match nothing (SQLite would accept it and match nothing either).
+func storable(s string) bool {
+	return utf8.ValidString(s) && strings.IndexByte(s, 0) < 0
+}
+
+// lockKey is the advisory lock id of a name.
+func lockKey(name string) int64 {
+	h := fnv.New64a()
+	h.Write([]byte(name))
+	return int64(h.Sum64())
+}
