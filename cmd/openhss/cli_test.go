@@ -15,6 +15,7 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/tarball"
 
 	"github.com/openhss/openhss/internal/hssapi"
+	"github.com/openhss/openhss/internal/inventory"
 	"github.com/openhss/openhss/internal/registry/registrytest"
 	"github.com/openhss/openhss/internal/store"
 )
@@ -40,12 +41,39 @@ func TestQuickstart(t *testing.T) {
 			t.Fatalf("round %d: %v\n%s", round, err, out)
 		}
 		for _, want := range []string{
-			"total_num: 5", "demo/web:1.1", "tools/multiarch:2.0", "multi-arch (2)", "not scannable",
+			"total_num: 6", "demo/web:1.1", "demo/goapp:1.0", "tools/multiarch:2.0", "multi-arch (2)", "not scannable",
 			"X-Auth-Token", "WithAk(", "WithSk(",
 		} {
 			if !strings.Contains(out, want) {
 				t.Fatalf("round %d: output lacks %q:\n%s", round, want, out)
 			}
+		}
+	}
+	// The tour scanned its samples against real vulnerability data: the Go
+	// program built with golang.org/x/text v0.3.7 has findings, the rest
+	// none, and every scannable row ended in success.
+	st, err := store.Open(context.Background(), "sqlite://"+filepath.Join(data, "openhss.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	page, err := st.ListImages(context.Background(), inventory.Filter{ProjectID: quickstartProject, Type: inventory.PrivateImage, Limit: 50})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, img := range page.Images {
+		ref := img.Namespace + "/" + img.Name + ":" + img.Tag
+		switch {
+		case !img.Scannable:
+			if img.ScanStatus != inventory.Unscan {
+				t.Errorf("%s: not scannable but %s", ref, img.ScanStatus)
+			}
+		case img.ScanStatus != inventory.ScanSuccess:
+			t.Errorf("%s: scan %s %s", ref, img.ScanStatus, img.ScanFailedDesc)
+		case ref == "demo/goapp:1.0" && img.VulNum == 0:
+			t.Errorf("%s: no vulnerabilities found in a program linking golang.org/x/text v0.3.7", ref)
+		case ref != "demo/goapp:1.0" && img.VulNum != 0:
+			t.Errorf("%s: %d vulnerabilities in an image without software", ref, img.VulNum)
 		}
 	}
 }

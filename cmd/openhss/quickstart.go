@@ -11,6 +11,8 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"os/exec"
+	"path/filepath"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -18,6 +20,7 @@ import (
 	"github.com/openhss/openhss/internal/demo"
 	"github.com/openhss/openhss/internal/inventory"
 	"github.com/openhss/openhss/internal/jobs"
+	"github.com/openhss/openhss/internal/vulndb"
 )
 
 // quickstartProject is the project the tour works in. Any string is a valid
@@ -57,7 +60,12 @@ func runQuickstart(cmd *cobra.Command, g *globals, o *serveOptions, exitAfter bo
 		return err
 	}
 	defer reg.Close()
-	samples, err := demo.PushSamples(ctx, reg.Addr)
+	goApp, err := demo.BuildVulnerableGoApp(ctx, filepath.Join(g.data, "quickstart"))
+	if err != nil {
+		fmt.Fprintf(out, "   (skipping the vulnerable Go sample: %v)\n", err)
+		goApp = nil
+	}
+	samples, err := demo.PushSamples(ctx, reg.Addr, goApp)
 	if err != nil {
 		return err
 	}
@@ -114,6 +122,27 @@ func runQuickstart(cmd *cobra.Command, g *globals, o *serveOptions, exitAfter bo
 	}
 	fmt.Fprintf(out, "4. Synchronized it (job %d)\n", j.ID)
 
+	src, err := a.quickstartVulnData(ctx, g)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(out, "5. Vulnerability data: %s\n", src)
+
+	images, err := allImages(ctx, a, quickstartProject, inventory.PrivateImage)
+	if err != nil {
+		return err
+	}
+	tickets, err := svc.scans.Request(ctx, quickstartProject, images)
+	if err != nil {
+		return err
+	}
+	for _, tk := range tickets {
+		if _, err := pollJob(ctx, a, tk.Job.ID); err != nil {
+			return err
+		}
+	}
+	fmt.Fprintf(out, "6. Scanned %d images (%d distinct manifests)\n", len(images), len(tickets))
+
 	// Drive the running server the way a client would: a token, then the list.
 	token, err := fetchToken(ctx, base, quickstartProject, userName, password)
 	if err != nil {
@@ -123,7 +152,7 @@ func runQuickstart(cmd *cobra.Command, g *globals, o *serveOptions, exitAfter bo
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(out, "5. GET /v5/%s/image/swr-repository?image_type=private_image answered:\n\n", quickstartProject)
+	fmt.Fprintf(out, "7. GET /v5/%s/image/swr-repository?image_type=private_image answered:\n\n", quickstartProject)
 	if err := printListTable(out, body); err != nil {
 		return err
 	}
@@ -184,6 +213,51 @@ func (a *app) quickstartRegistry(ctx context.Context, addr string) (int64, error
 		CreatedAt:           time.Now().UnixMilli(),
 	})
 	return r.ID, err
+}
+
+// goVulnDBVersion is the Go vulnerability database module the quickstart
+// falls back to when the OSV bucket cannot be reached: every machine with Go
+// reaches the Go module proxy.
+const goVulnDBVersion = "v0.0.0-20261105234957-e22db6528018"
+
+// quickstartVulnData makes sure the store holds vulnerability records for
+// the samples: the Go ecosystem from the public OSV bucket, else the Go
+// vulnerability database module through the Go module proxy. It returns
+// where the records came from.
+func (a *app) quickstartVulnData(ctx context.Context, g *globals) (string, error) {
+	vdb, err := g.vulnDB(a)
+	if err != nil {
+		return "", err
+	}
+	st, err := vdb.Status(ctx)
+	if err != nil {
+		return "", err
+	}
+	for _, e := range st.Ecosystems {
+		if e.Ecosystem == "Go" && e.Records > 0 {
+			return fmt.Sprintf("%d Go records already imported", e.Records), nil
+		}
+	}
+	uctx, cancel := context.WithTimeout(ctx, 60*time.Second)
+	res, err := vdb.Update(uctx, vulndb.DefaultBaseURL, []string{"Go"})
+	cancel()
+	if err == nil && len(res) == 1 && res[0].Records > 0 {
+		return fmt.Sprintf("%d Go records from the OSV bucket", res[0].Records), nil
+	}
+	a.log.Info("OSV bucket not reachable; using the Go vulnerability database module", "err", err)
+	out, err := exec.CommandContext(ctx, "go", "mod", "download", "-json", "golang.org/x/vulndb@"+goVulnDBVersion).Output()
+	if err != nil {
+		return "", fmt.Errorf("no vulnerability data: the OSV bucket is unreachable and go mod download golang.org/x/vulndb failed: %w", err)
+	}
+	var mod struct{ Dir string }
+	if err := json.Unmarshal(out, &mod); err != nil || mod.Dir == "" {
+		return "", fmt.Errorf("go mod download golang.org/x/vulndb: unexpected output: %v", err)
+	}
+	r, err := vdb.Import(ctx, filepath.Join(mod.Dir, "data", "osv"))
+	if err != nil {
+		return "", err
+	}
+	return fmt.Sprintf("%d Go records from golang.org/x/vulndb@%s (Go module proxy)", r.Records, goVulnDBVersion), nil
 }
 
 func pollJob(ctx context.Context, a *app, id int64) (jobs.Job, error) {

@@ -63,8 +63,10 @@ type Sample struct {
 	Description string
 }
 
-// PushSamples builds the sample images and pushes them to the registry at addr.
-func PushSamples(ctx context.Context, addr string) ([]Sample, error) {
+// PushSamples builds the sample images and pushes them to the registry at
+// addr. goApp, when not nil, is a Go binary (BuildVulnerableGoApp) shipped
+// as the image demo/goapp:1.0.
+func PushSamples(ctx context.Context, addr string, goApp []byte) ([]Sample, error) {
 	day := func(y int, m time.Month, d int) time.Time { return time.Date(y, m, d, 12, 0, 0, 0, time.UTC) }
 	var out []Sample
 	push := func(ref string, img v1.Image, desc string) error {
@@ -105,6 +107,19 @@ func PushSamples(ctx context.Context, addr string) ([]Sample, error) {
 		{"demo/web:stable", web10, "a second tag on the same digest as demo/web:1.0"},
 	} {
 		if err := push(s.ref, s.img, s.desc); err != nil {
+			return nil, err
+		}
+	}
+
+	if goApp != nil {
+		app, err := image(day(2024, 11, 5), "linux", "amd64", map[string]string{
+			"etc/os-release":         osRelease,
+			"usr/local/bin/demo-app": string(goApp),
+		})
+		if err != nil {
+			return nil, err
+		}
+		if err := push("demo/goapp:1.0", app, "a Go program built with golang.org/x/text v0.3.7 (known vulnerable)"); err != nil {
 			return nil, err
 		}
 	}
@@ -177,7 +192,7 @@ func tarLayer(files map[string]string) (v1.Layer, error) {
 	for _, name := range slices.Sorted(maps.Keys(files)) {
 		body := files[name]
 		mode := int64(0o644)
-		if bytes.HasPrefix([]byte(body), []byte("#!")) {
+		if bytes.HasPrefix([]byte(body), []byte("#!")) || bytes.HasPrefix([]byte(body), []byte("\x7fELF")) {
 			mode = 0o755
 		}
 		if err := tw.WriteHeader(&tar.Header{Name: name, Mode: mode, Size: int64(len(body)), Typeflag: tar.TypeReg}); err != nil {

@@ -14,7 +14,7 @@ func TestPushSamples(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer reg.Close()
-	samples, err := PushSamples(context.Background(), reg.Addr)
+	samples, err := PushSamples(context.Background(), reg.Addr, nil)
 	if err != nil {
 		t.Fatal(err)
 	}

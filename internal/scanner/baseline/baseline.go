@@ -39,7 +39,8 @@ const (
 
 // Options configure the analyzer. The zero value is ready to use.
 type Options struct {
-	// WeakPasswords extend the built-in dictionary of common passwords.
+	// WeakPasswords extend the built-in dictionary of common passwords;
+	// they, and the file's words, are tried before the built-in ones.
 	WeakPasswords []string
 	// WeakPasswordFile names a file of extra weak passwords, one per line
 	// (blank lines and lines starting with '#' are skipped). New reads it
@@ -81,7 +82,10 @@ func New(opts Options) (*Analyzer, error) {
 		extra = append(append([]string(nil), extra...), words...)
 	}
 	a := &Analyzer{
-		dict:   newDictionary(commonPasswords, extra),
+		// The operator's words go first: they are what is known to be used
+		// at the site, and a long list is normally a superset of the
+		// built-in one anyway. With slow hashes only the head is tried.
+		dict:   newDictionary(extra, commonPasswords),
 		setuid: map[string]bool{},
 		budget: opts.WeakPasswordBudget,
 		log:    opts.Logger,

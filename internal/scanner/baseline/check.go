@@ -9,6 +9,7 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"time"
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 
@@ -181,7 +182,7 @@ func urlHost(s string) string {
 // interpreter running a downloaded script through command or process
 // substitution.
 var pipeToShell = []*regexp.Regexp{
-	regexp.MustCompile(`\b(?:curl|wget|fetch)\b[^|;&\n]*\|\s*(?:sudo\s+(?:-\S+\s+)*)?(?:env\s+\S+=\S*\s+)*(?:/usr)?(?:/bin/)?(?:sh|bash|dash|ash|zsh|ksh|python[0-9.]*|perl|ruby)\b`),
+	regexp.MustCompile(`\b(?:curl|wget)\b[^|;&\n]*\|\s*(?:sudo\s+(?:-\S+\s+)*)?(?:env\s+\S+=\S*\s+)*(?:/usr)?(?:/bin/)?(?:sh|bash|dash|ash|zsh|ksh|python[0-9.]*|perl|ruby)\b`),
 	regexp.MustCompile(`\b(?:sh|bash|dash|ash|zsh|ksh)\s+(?:-\S+\s+)*(?:-c\s+)?["']?\$\(\s*(?:curl|wget)\b`),
 	regexp.MustCompile(`\b(?:sh|bash|dash|ash|zsh|ksh|source|\.)\s+<\(\s*(?:curl|wget)\b`),
 }
@@ -194,8 +195,6 @@ func (c *imageCheck) pipeToShell() []string {
 				tool := "curl"
 				if strings.Contains(m, "wget") {
 					tool = "wget"
-				} else if strings.Contains(m, "fetch") && !strings.Contains(m, "curl") {
-					tool = "fetch"
 				}
 				ev = append(ev, fmt.Sprintf("history step %d: %s output run by a shell", i+1, tool))
 				break
@@ -301,7 +300,7 @@ func (c *imageCheck) weakPasswords(ctx context.Context) ([]string, error) {
 	if len(targets) > 0 || skipped > 0 {
 		// Counts only: never a password, not even a rank in the list.
 		c.a.log.Info("baseline: weak password check", "digest", c.img.Digest, "accounts", len(targets),
-			"weak", len(names), "attempts", stats.attempts, "estimated", stats.spent,
+			"weak", len(names), "attempts", stats.attempts, "estimated", stats.spent.Round(time.Millisecond).String(),
 			"partial", stats.outOfBudget, "not_checked", skipped+overBudget)
 	}
 	return names, nil

@@ -40,14 +40,16 @@ type file struct {
 	uid, gid   int
 }
 
-func reg(name, body string) file               { return file{name: name, body: body, mode: 0o644} }
-func regMode(name, body string, m int64) file  { return file{name: name, body: body, mode: m} }
-func dir(name string, m int64) file            { return file{name: name, typ: tar.TypeDir, mode: m} }
-func symlink(name, target string) file         { return file{name: name, typ: tar.TypeSymlink, link: target, mode: 0o777} }
-func owned(f file, uid, gid int) file          { f.uid, f.gid = uid, gid; return f }
-func whiteout(dirname, victim string) file     { return reg(dirname+"/.wh."+victim, "") }
-func exe(name string) file                     { return regMode(name, "\x7fELF\x02\x01\x01", 0o755) }
-func setuidExe(name string, bits int64) file   { return regMode(name, "\x7fELF\x02\x01\x01", bits) }
+func reg(name, body string) file              { return file{name: name, body: body, mode: 0o644} }
+func regMode(name, body string, m int64) file { return file{name: name, body: body, mode: m} }
+func dir(name string, m int64) file           { return file{name: name, typ: tar.TypeDir, mode: m} }
+func symlink(name, target string) file {
+	return file{name: name, typ: tar.TypeSymlink, link: target, mode: 0o777}
+}
+func owned(f file, uid, gid int) file              { f.uid, f.gid = uid, gid; return f }
+func whiteout(dirname, victim string) file         { return reg(dirname+"/.wh."+victim, "") }
+func exe(name string) file                         { return regMode(name, "\x7fELF\x02\x01\x01", 0o755) }
+func setuidExe(name string, bits int64) file       { return regMode(name, "\x7fELF\x02\x01\x01", bits) }
 func layerOf(t testing.TB, files ...file) v1.Layer { return layerFromTar(t, tarOf(t, files)) }
 
 func tarOf(t testing.TB, files []file) []byte {
