@@ -32,7 +32,7 @@ func newRootCmd() *cobra.Command {
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}
-	root.AddCommand(newListCmd())
+	root.AddCommand(newListCmd(), newScanCmd(), newScanChildCmd(), newMeasureCmd())
 	return root
 }
 

@@ -49,6 +49,7 @@ func newRootCmd() *cobra.Command {
 		newScanCmd(g),
 		newImagesCmd(g),
 		newDBCmd(g),
+		newMalwareCmd(g),
 	)
 	return root
 }

@@ -111,14 +111,19 @@ func (a *app) services(o *serveOptions) *services {
 }
 
 // scanService builds the scan service over the app's store: the scanner
-// with its limits, and the vulnerability database as matcher.
+// with its limits and analyzers (baseline, malware with the store's
+// signature database, secrets), and the vulnerability database as matcher.
 func (a *app) scanService(o scanOptions, wake func()) *scanjob.Service {
-	sc := scanner.New(scanner.Options{
-		ScratchDir:      o.scratchDir,
-		MaxImageSize:    int64(o.maxImageSize),
-		MaxUnpackedSize: int64(o.maxUnpackedSize),
-		Logger:          a.log,
-	})
+	sc := &analyzingScanner{
+		opts: scanner.Options{
+			ScratchDir:      o.scratchDir,
+			MaxImageSize:    int64(o.maxImageSize),
+			MaxUnpackedSize: int64(o.maxUnpackedSize),
+			Logger:          a.log,
+		},
+		sigs: a.store,
+		log:  a.log,
+	}
 	vdb := vulndb.New(a.store, vulndb.Options{Logger: a.log})
 	return scanjob.New(a.store, sc, vdb, scanjob.Options{
 		Box:          a.box,

@@ -47,6 +47,7 @@ const metaRematched = "rematched_import_ms"
 type Store interface {
 	jobs.Store
 	scanresult.Store
+	scanresult.AnalysisStore
 	GetRegistry(ctx context.Context, projectID string, id int64) (inventory.Registry, error)
 	SetScanResult(ctx context.Context, digest string, r inventory.ScanResult) error
 	SetScanStatus(ctx context.Context, digest string, status inventory.ScanStatus) error
@@ -251,6 +252,8 @@ func (s *Service) Handle(ctx context.Context, j jobs.Job) error {
 		log.Warn("scan failed", "status", out.failure.Status, "desc", out.failure.Desc, "err", out.failure.Err, "duration", s.o.Now().Sub(start))
 	} else {
 		log.Info("scan finished", "packages", len(out.sbom.Packages), "vul_num", scanresult.DistinctVulns(out.findings),
+			"unsafe_setting_num", out.analysis.FailedRules(), "malicious_file_num", len(out.analysis.Malware),
+			"secrets", len(out.analysis.Secrets),
 			"duration", s.o.Now().Sub(start))
 	}
 	return nil
@@ -261,6 +264,7 @@ func (s *Service) Handle(ctx context.Context, j jobs.Job) error {
 type outcome struct {
 	sbom     scanresult.SBOM
 	findings []scanresult.Finding
+	analysis scanresult.Analysis
 	failure  *scanner.Failure
 }
 
@@ -299,7 +303,7 @@ func (s *Service) scan(ctx context.Context, p payload) outcome {
 		}
 		return outcome{failure: &scanner.Failure{Status: inventory.ScanFailed, Desc: scanner.DescFailedToScanVuln, Err: err}}
 	}
-	return outcome{sbom: sb, findings: findings}
+	return outcome{sbom: sb, findings: findings, analysis: toAnalysis(rep)}
 }
 
 // record stores an outcome. A store failure on the way is itself recorded
@@ -319,8 +323,9 @@ func (s *Service) record(ctx context.Context, digest string, out outcome) error 
 		}
 		return nil
 	}
-	r := inventory.ScanResult{Status: inventory.ScanSuccess, ScanTime: now, VulNum: scanresult.DistinctVulns(out.findings)}
-	if err := s.store.SaveScan(ctx, out.sbom, out.findings, r); err != nil {
+	r := inventory.ScanResult{Status: inventory.ScanSuccess, ScanTime: now, VulNum: scanresult.DistinctVulns(out.findings),
+		UnsafeSettingNum: out.analysis.FailedRules(), MaliciousFileNum: int32(len(out.analysis.Malware))}
+	if err := s.store.SaveAnalyzedScan(ctx, out.sbom, out.findings, out.analysis, r); err != nil {
 		s.o.Log.Error("save scan", "digest", digest, "err", err)
 		fail := inventory.ScanResult{Status: inventory.ScanFailed, FailedDesc: scanner.DescDatabaseError, ScanTime: now}
 		if err2 := s.store.ClearScan(ctx, digest, fail); err2 != nil {
@@ -344,6 +349,34 @@ func toSBOM(digest string, rep *scanner.Report, now int64) scanresult.SBOM {
 		})
 	}
 	return sb
+}
+
+// toAnalysis copies the analyzers' findings of rep. Weak-password
+// accounts carry no password, and secret contents are already masked by
+// the secrets analyzer: nothing here can put a secret in the store.
+func toAnalysis(rep *scanner.Report) scanresult.Analysis {
+	var a scanresult.Analysis
+	for _, b := range rep.Baseline {
+		a.Baseline = append(a.Baseline, scanresult.BaselineResult{RuleID: b.RuleID, Name: b.Name, CheckName: b.CheckName,
+			CheckType: b.CheckType, Severity: b.Severity, Standard: b.Standard, Description: b.Description,
+			Remediation: b.Remediation, Passed: b.Passed, Evidence: b.Evidence})
+	}
+	for _, w := range rep.WeakPasswords {
+		a.WeakPasswords = append(a.WeakPasswords, scanresult.WeakPassword{User: w.User, Type: w.Type, Path: w.Path,
+			LayerDigest: w.Layer, UserType: w.UserType})
+	}
+	for _, m := range rep.Malware {
+		a.Malware = append(a.Malware, scanresult.Malware{FileName: m.FileName, FilePath: m.FilePath, Size: m.Size,
+			SHA256: m.SHA256, Rule: m.Rule, Description: m.Description, LayerDigest: m.LayerDigest})
+	}
+	for _, f := range rep.Secrets {
+		a.Secrets = append(a.Secrets, scanresult.Secret{ID: f.ID, RuleID: f.RuleID, Severity: f.Severity, Name: f.Name,
+			Description: f.Description, FilePath: f.FilePath, Line: f.Line, LayerDigest: f.LayerDigest, Content: f.Content})
+	}
+	for _, h := range rep.FileHashes {
+		a.FileHashes = append(a.FileHashes, scanresult.FileHash{Path: h.Path, SHA256: h.SHA256, Size: h.Size, LayerDigest: h.LayerDigest})
+	}
+	return a
 }
 
 // match runs the matcher over an inventory.

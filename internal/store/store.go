@@ -10,6 +10,7 @@ import (
 	"github.com/openhss/openhss/internal/inventory"
 	"github.com/openhss/openhss/internal/jobs"
 	"github.com/openhss/openhss/internal/scanresult"
+	"github.com/openhss/openhss/internal/store/postgres"
 	"github.com/openhss/openhss/internal/store/sqlite"
 	"github.com/openhss/openhss/internal/vulndb"
 )
@@ -20,6 +21,7 @@ type Store interface {
 	jobs.Store
 	vulndb.Store
 	scanresult.Store
+	scanresult.AnalysisStore
 	Scans
 }
 
@@ -39,21 +41,36 @@ type Scans interface {
 	SetScanMeta(ctx context.Context, key string, value int64) error
 }
 
+var (
+	_ Store = (*sqlite.Store)(nil)
+	_ Store = (*postgres.Store)(nil)
+)
+
 // Open opens the store at url: "sqlite://PATH" (or a bare path) for the
-// embedded default.
+// embedded default, "postgres://..." or "postgresql://..." for the
+// scale-out mode. A PostgreSQL URL is handed to pgx whole: its query
+// parameters set pool options (pool_max_conns) and session parameters
+// (search_path=SCHEMA puts openhss's tables in that schema, which must
+// exist).
 func Open(ctx context.Context, url string) (Store, error) {
 	switch {
 	case strings.HasPrefix(url, "sqlite://"):
-		return sqlite.Open(ctx, strings.TrimPrefix(url, "sqlite://"))
+		return opened(sqlite.Open(ctx, strings.TrimPrefix(url, "sqlite://")))
 	case strings.HasPrefix(url, "postgres://"), strings.HasPrefix(url, "postgresql://"):
-		// internal/store/postgres implements inventory, jobs and vulndb but
-		// not yet scanresult.Store and Scans; see postgres.Open.
-		return nil, fmt.Errorf("store: the PostgreSQL store does not implement scan results yet (scanresult.Store, store.Scans); use sqlite://PATH")
+		return opened(postgres.Open(ctx, url))
 	case strings.Contains(url, "://"):
 		return nil, fmt.Errorf("store: unknown database URL scheme in %q (want sqlite:// or postgres://)", redact(url))
 	default:
-		return sqlite.Open(ctx, url)
+		return opened(sqlite.Open(ctx, url))
 	}
+}
+
+// opened returns a nil Store, not a Store holding a nil pointer, on error.
+func opened[S Store](s S, err error) (Store, error) {
+	if err != nil {
+		return nil, err
+	}
+	return s, nil
 }
 
 // redact hides a password in a database URL for error messages.

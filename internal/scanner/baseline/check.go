@@ -1,12 +1,14 @@
 package baseline
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
 	"io/fs"
 	"net/url"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -220,7 +222,7 @@ func (c *imageCheck) sshd() []string {
 	seen := map[string]bool{}
 	for _, p := range sshServers {
 		e, ok := c.img.FS.Entry(p)
-		if ok && e.Type == scanner.TypeRegular && !seen[e.Path] {
+		if ok && (e.Type == scanner.TypeRegular || e.Type == scanner.TypeSymlink) && !seen[e.Path] {
 			seen[e.Path] = true
 			ev = append(ev, "/"+e.Path+" installed")
 		}
@@ -262,8 +264,8 @@ func (c *imageCheck) extraUID0() []string {
 
 func (c *imageCheck) weakPasswords(ctx context.Context) ([]string, error) {
 	var (
-		targets             []*hashTarget
-		skipped, overBudget int
+		targets []*hashTarget
+		skipped int // hashes that cannot or will not be tried
 	)
 	for _, a := range c.accs.list {
 		if _, empty := a.emptyPassword(); empty {
@@ -273,17 +275,19 @@ func (c *imageCheck) weakPasswords(ctx context.Context) ([]string, error) {
 		v, cost, st := parseHash(h)
 		switch st {
 		case hashUsable:
+			targets = append(targets, &hashTarget{acct: a, v: v, cost: cost, own: c.a.dict.ownCandidates(a.name), dict: c.a.dict})
 		case hashLocked:
-			continue
 		default:
 			skipped++
-			continue
 		}
-		if len(targets) == maxHashedAccounts {
-			overBudget++
-			continue
-		}
-		targets = append(targets, &hashTarget{acct: a, v: v, cost: cost, own: c.a.dict.ownCandidates(a.name), dict: c.a.dict})
+	}
+	// Superusers first, so that a long file cannot push root past the cap.
+	slices.SortStableFunc(targets, func(x, y *hashTarget) int {
+		return cmp.Compare(boolRank(x.acct.uid != 0), boolRank(y.acct.uid != 0))
+	})
+	if len(targets) > maxHashedAccounts {
+		skipped += len(targets) - maxHashedAccounts
+		targets = targets[:maxHashedAccounts]
 	}
 	stats, err := crack(ctx, targets, c.a.budget)
 	if err != nil {
@@ -301,9 +305,16 @@ func (c *imageCheck) weakPasswords(ctx context.Context) ([]string, error) {
 		// Counts only: never a password, not even a rank in the list.
 		c.a.log.Info("baseline: weak password check", "digest", c.img.Digest, "accounts", len(targets),
 			"weak", len(names), "attempts", stats.attempts, "estimated", stats.spent.Round(time.Millisecond).String(),
-			"partial", stats.outOfBudget, "not_checked", skipped+overBudget)
+			"partial", stats.outOfBudget, "not_checked", skipped)
 	}
 	return names, nil
+}
+
+func boolRank(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
 }
 
 func (c *imageCheck) loginDefs() (map[string]string, bool) {

@@ -225,15 +225,18 @@ func TestHostileShadow(t *testing.T) {
 	cases := []struct {
 		name   string
 		line   func(i int) string
+		root   string // root's hash, on the last line
 		failed []string
 		weak   int
 	}{
 		{"absurd sha512 rounds", func(i int) string {
 			return fmt.Sprintf("u%06d:$6$rounds=999999999$saltsaltsalt$%s:19700::::::", i, strings.Repeat("x", 86))
-		}, nil, 0},
-		{"absurd yescrypt", func(i int) string { return fmt.Sprintf("u%06d:%s:19700::::::", i, mkpasswdYescryptAbsurd) }, nil, 0},
-		{"cheap hashes, many accounts", func(i int) string { return fmt.Sprintf("u%06d:%s:19700::::::", i, cheap) }, nil, 0},
-		{"empty passwords", func(i int) string { return fmt.Sprintf("u%06d::19700::::::", i) }, []string{baseline.RuleEmptyPassword}, 256},
+		}, "*", nil, 0},
+		{"absurd yescrypt", func(i int) string { return fmt.Sprintf("u%06d:%s:19700::::::", i, mkpasswdYescryptAbsurd) }, "*", nil, 0},
+		{"cheap hashes, many accounts", func(i int) string { return fmt.Sprintf("u%06d:%s:19700::::::", i, cheap) }, "*", nil, 0},
+		{"weak root after many accounts", func(i int) string { return fmt.Sprintf("u%06d:%s:19700::::::", i, cheap) },
+			shaCrypt(t, "$6$", "toor"), []string{baseline.RuleWeakPassword}, 1},
+		{"empty passwords", func(i int) string { return fmt.Sprintf("u%06d::19700::::::", i) }, "*", []string{baseline.RuleEmptyPassword}, 256},
 	}
 	log, logs := logBuffer()
 	a := newAnalyzer(t, baseline.Options{Logger: log})
@@ -241,11 +244,11 @@ func TestHostileShadow(t *testing.T) {
 		t.Run(c.name, func(t *testing.T) {
 			logs.Reset()
 			var b strings.Builder
-			b.WriteString("root:*:19700::::::\n")
 			for i := range n {
 				b.WriteString(c.line(i))
 				b.WriteByte('\n')
 			}
+			b.WriteString("root:" + c.root + ":19700::::::\n")
 			rep := scanImage(t, a, shadowImage(t, b.String()))
 			if got := failed(rep); !slices.Equal(got, c.failed) {
 				t.Fatalf("failed %v, want %v", got, c.failed)
@@ -253,9 +256,14 @@ func TestHostileShadow(t *testing.T) {
 			if len(rep.WeakPasswords) != c.weak {
 				t.Fatalf("%d weak password rows, want %d", len(rep.WeakPasswords), c.weak)
 			}
-			if c.weak > 0 {
+			if slices.Contains(c.failed, baseline.RuleEmptyPassword) {
 				if ev := result(t, rep, baseline.RuleEmptyPassword).Evidence; !strings.HasSuffix(ev, fmt.Sprintf("(+%d more)", n-5)) {
 					t.Errorf("evidence %q", ev)
+				}
+			}
+			if c.root != "*" {
+				if w := rep.WeakPasswords; w[0].User != "root" || w[0].Type != "weak_password" {
+					t.Errorf("weak passwords %+v, want root's", w)
 				}
 			}
 			t.Logf("log: %s", logs.String())

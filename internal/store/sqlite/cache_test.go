@@ -3,6 +3,7 @@ package sqlite
 import (
 	"context"
 	"fmt"
+	"math/rand/v2"
 	"path/filepath"
 	"testing"
 	"time"
@@ -144,7 +145,7 @@ func TestStmtCacheEvicts(t *testing.T) {
 			}
 		}
 	}
-	if n := c.order.Len(); n != 2 {
+	if n := len(c.bySQL); n != 2 {
 		t.Fatalf("%d statements cached, want 2", n)
 	}
 	var sum int
@@ -203,5 +204,58 @@ func TestTokenRevocationAcrossStores(t *testing.T) {
 	}
 	if tok, err := a.GetToken(ctx, "h2"); err != nil || tok.RevokedAt != 9 {
 		t.Fatalf("right after its own revocation: %+v, %v", tok, err)
+	}
+}
+
+// TestListConcurrentNewShapes lists, from many more goroutines than the read
+// pool has connections, filters whose statements nobody ran before: a
+// transaction must never wait for a second connection to prepare one (with
+// every connection held by such a transaction, that would hang).
+func TestListConcurrentNewShapes(t *testing.T) {
+	ctx := context.Background()
+	s := open(t, filepath.Join(t.TempDir(), "openhss.db"))
+	defer s.Close()
+	if _, err := SeedBench(ctx, s, BenchSpec{ProjectID: "p1", Rows: 400, Namespaces: 2, Repos: 20}, rand.New(rand.NewPCG(1, 2))); err != nil {
+		t.Fatal(err)
+	}
+	const workers = 32
+	errs := make(chan error, workers)
+	for w := range workers {
+		go func() {
+			// w+1 enterprise projects: a statement text of its own.
+			eps := []string{"0"}
+			for i := range w {
+				eps = append(eps, fmt.Sprint("ep-", i))
+			}
+			yes := true
+			f := inventory.Filter{ProjectID: "p1", Type: inventory.PrivateImage, EnterpriseProjects: eps, HasVul: &yes, Limit: 5}
+			p, err := s.ListImages(ctx, f)
+			if err == nil && (p.Total == 0 || len(p.Images) != 5) {
+				err = fmt.Errorf("%d projects: total %d, %d rows", len(eps), p.Total, len(p.Images))
+			}
+			errs <- err
+		}()
+	}
+	var want int64 = -1
+	for range workers {
+		if err := <-errs; err != nil {
+			t.Fatal(err)
+		}
+	}
+	// Every shape is prepared now, and answers as before.
+	for w := range workers {
+		eps := []string{"0"}
+		for i := range w {
+			eps = append(eps, fmt.Sprint("ep-", i))
+		}
+		yes := true
+		p, err := s.ListImages(ctx, inventory.Filter{ProjectID: "p1", Type: inventory.PrivateImage, EnterpriseProjects: eps, HasVul: &yes, Limit: 5, Offset: 1})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if want >= 0 && p.Total != want {
+			t.Fatalf("%d projects: total %d, want %d", len(eps), p.Total, want)
+		}
+		want = p.Total
 	}
 }

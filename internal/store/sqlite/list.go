@@ -46,23 +46,31 @@ func (s *Store) ListImages(ctx context.Context, f inventory.Filter) (inventory.P
 	if err := s.reads.queryRow(ctx, genQuery).Scan(&gen); err != nil {
 		return page, fmt.Errorf("sqlite: list images: %w", err)
 	}
-	if p, ok := s.lists.get(key, gen); ok {
-		page.Total = p.total
-		if p.empty || int64(f.Offset) >= p.total {
-			return page, nil
-		}
-		if imgs, ok := s.lists.page(key, gen, f.Offset, f.Limit); ok {
+	if total, imgs, ok := s.lists.served(key, gen, f.Offset, f.Limit); ok {
+		page.Total = total
+		if imgs != nil {
 			page.Images = imgs
-			return page, nil
 		}
+		return page, nil
 	}
 
+	page, err := s.listInTx(ctx, f, key)
+	// Statements the transaction ran unprepared, now that it holds no
+	// connection (see stmtCache).
+	s.reads.prepareMissed(ctx)
+	return page, err
+}
+
+// listInTx is ListImages in one read transaction.
+func (s *Store) listInTx(ctx context.Context, f inventory.Filter, key string) (inventory.Page, error) {
+	page := inventory.Page{Images: []inventory.Image{}}
 	tx, err := s.read.BeginTx(ctx, &sql.TxOptions{ReadOnly: true})
 	if err != nil {
 		return page, fmt.Errorf("sqlite: list images: %w", err)
 	}
 	defer tx.Rollback()
 
+	var gen int64
 	if err := s.reads.txQueryRow(ctx, tx, genQuery).Scan(&gen); err != nil {
 		return page, fmt.Errorf("sqlite: list images: %w", err)
 	}
@@ -370,7 +378,7 @@ func (s *Store) resolveRepos(ctx context.Context, tx *sql.Tx, f inventory.Filter
 // served for data it was not computed on. The cache is bounded: when full it
 // is emptied (entries are cheap to recompute once).
 type listCache struct {
-	mu        sync.Mutex
+	mu        sync.RWMutex // read-locked on the hot path, by every request
 	max       int
 	entries   map[string]*listEntry
 	pageRows  int // rows held in pages, over all entries
@@ -402,8 +410,8 @@ func newListCache(max int) *listCache {
 }
 
 func (c *listCache) get(key string, gen int64) (listPlan, bool) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
+	c.mu.RLock()
+	defer c.mu.RUnlock()
 	e, ok := c.entries[key]
 	if !ok || e.gen != gen {
 		return listPlan{}, false
@@ -429,8 +437,8 @@ func (c *listCache) put(key string, gen int64, p listPlan) {
 
 // bookmark returns the greatest bookmarked offset at or below offset.
 func (c *listCache) bookmark(key string, gen int64, offset int) (int, bookmark, bool) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
+	c.mu.RLock()
+	defer c.mu.RUnlock()
 	e, ok := c.entries[key]
 	if !ok || e.gen != gen {
 		return 0, bookmark{}, false
@@ -460,19 +468,23 @@ func (c *listCache) mark(key string, gen int64, offset int, b bookmark) {
 	e.marks[offset] = b
 }
 
-// page returns a copy of the page cached at offset and limit.
-func (c *listCache) page(key string, gen int64, offset, limit int) ([]inventory.Image, bool) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
+// served returns the total and a copy of the page at offset and limit when
+// both are cached for gen; past the end the page is nil.
+func (c *listCache) served(key string, gen int64, offset, limit int) (int64, []inventory.Image, bool) {
+	c.mu.RLock()
+	defer c.mu.RUnlock()
 	e, ok := c.entries[key]
 	if !ok || e.gen != gen {
-		return nil, false
+		return 0, nil, false
+	}
+	if e.plan.empty || int64(offset) >= e.plan.total {
+		return e.plan.total, nil, true
 	}
 	imgs, ok := e.pages[pageKey{offset, limit}]
 	if !ok {
-		return nil, false
+		return 0, nil, false
 	}
-	return slices.Clone(imgs), true
+	return e.plan.total, slices.Clone(imgs), true
 }
 
 // putPage caches a page read at gen, unless something in it depends on more

@@ -88,6 +88,12 @@ func (s *Store) SetScannable(ctx context.Context, digest string, scannable bool)
 // SaveScan replaces the SBOM and findings of sbom.Digest and records r, in
 // one transaction.
 func (s *Store) SaveScan(ctx context.Context, sbom scanresult.SBOM, findings []scanresult.Finding, r inventory.ScanResult) error {
+	return s.SaveAnalyzedScan(ctx, sbom, findings, scanresult.Analysis{}, r)
+}
+
+// SaveAnalyzedScan is SaveScan that also replaces the analysis of
+// sbom.Digest, in the same transaction.
+func (s *Store) SaveAnalyzedScan(ctx context.Context, sbom scanresult.SBOM, findings []scanresult.Finding, a scanresult.Analysis, r inventory.ScanResult) error {
 	layers, err := json.Marshal(nonNil(sbom.Layers))
 	if err != nil {
 		return err
@@ -116,6 +122,9 @@ func (s *Store) SaveScan(ctx context.Context, sbom scanresult.SBOM, findings []s
 		if err := insertFindings(ctx, tx, sbom.Digest, sbom.Packages, findings); err != nil {
 			return err
 		}
+		if err := insertAnalysis(ctx, tx, sbom.Digest, a); err != nil {
+			return err
+		}
 		return recordResult(ctx, tx, sbom.Digest, r)
 	})
 }
@@ -131,7 +140,8 @@ func (s *Store) ClearScan(ctx context.Context, digest string, r inventory.ScanRe
 }
 
 func deleteScan(ctx context.Context, tx *sql.Tx, digest string) error {
-	for _, table := range []string{"scan_findings", "sbom_packages", "sboms"} {
+	for _, table := range []string{"scan_findings", "sbom_packages", "sboms",
+		"baseline_results", "weak_passwords", "malware_findings", "secret_findings", "file_hashes"} {
 		if _, err := tx.ExecContext(ctx, `DELETE FROM `+table+` WHERE digest = ?`, digest); err != nil {
 			return fmt.Errorf("sqlite: clear %s of %s: %w", table, digest, err)
 		}

@@ -1,10 +1,10 @@
 package sqlite
 
 import (
-	"container/list"
 	"context"
 	"database/sql"
 	"sync"
+	"sync/atomic"
 )
 
 // stmtCache keeps prepared statements of one pool by SQL text, so that a hot
@@ -15,40 +15,49 @@ import (
 //
 // A *sql.Stmt prepares itself lazily on each connection it runs on and keeps
 // those driver statements until closed, so the cache holds at most
-// max × pool size SQLite statements. It is an LRU: the statement texts are a
-// small fixed set plus one per list filter shape (which conditions, how many
-// values in an IN list), and a shape not used for a while makes room.
-// Closing an evicted statement is safe while a call still uses it:
-// database/sql finalizes it once that call is done.
+// max × pool size SQLite statements. When full, the least recently used
+// statement makes room: the texts are a small fixed set plus one per list
+// filter shape (which conditions, how many values in an IN list). Closing an
+// evicted statement is safe while a call still uses it: database/sql
+// finalizes it once that call is done. Lookups only read-lock: every
+// request makes several.
 type stmtCache struct {
 	db  *sql.DB
 	max int
 
-	mu    sync.Mutex
-	order *list.List // of *cachedStmt, most recently used first
-	bySQL map[string]*list.Element
+	tick   atomic.Int64 // use counter, for LRU
+	mu     sync.RWMutex
+	bySQL  map[string]*cachedStmt
+	missed map[string]bool // run in transactions uncached, to prepare
 }
 
 type cachedStmt struct {
-	query string
-	stmt  *sql.Stmt
+	stmt *sql.Stmt
+	used atomic.Int64 // tick of the last use
 }
 
 func newStmtCache(db *sql.DB, max int) *stmtCache {
-	return &stmtCache{db: db, max: max, order: list.New(), bySQL: map[string]*list.Element{}}
+	return &stmtCache{db: db, max: max, bySQL: map[string]*cachedStmt{}, missed: map[string]bool{}}
+}
+
+// lookup returns the cached statement for query.
+func (c *stmtCache) lookup(query string) (*sql.Stmt, bool) {
+	c.mu.RLock()
+	e, ok := c.bySQL[query]
+	c.mu.RUnlock()
+	if !ok {
+		return nil, false
+	}
+	e.used.Store(c.tick.Add(1))
+	return e.stmt, true
 }
 
 // get returns the prepared statement for query, preparing it on first use.
+// The caller must not hold a connection of the pool (see txQuery).
 func (c *stmtCache) get(ctx context.Context, query string) (*sql.Stmt, error) {
-	c.mu.Lock()
-	if e, ok := c.bySQL[query]; ok {
-		c.order.MoveToFront(e)
-		st := e.Value.(*cachedStmt).stmt
-		c.mu.Unlock()
+	if st, ok := c.lookup(query); ok {
 		return st, nil
 	}
-	c.mu.Unlock()
-
 	// Prepare outside the lock: it takes a connection and may wait for one.
 	st, err := c.db.PrepareContext(ctx, query)
 	if err != nil {
@@ -57,16 +66,22 @@ func (c *stmtCache) get(ctx context.Context, query string) (*sql.Stmt, error) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if e, ok := c.bySQL[query]; ok { // prepared meanwhile by another call
-		c.order.MoveToFront(e)
 		_ = st.Close()
-		return e.Value.(*cachedStmt).stmt, nil
+		return e.stmt, nil
 	}
-	c.bySQL[query] = c.order.PushFront(&cachedStmt{query: query, stmt: st})
-	for c.order.Len() > c.max {
-		old := c.order.Remove(c.order.Back()).(*cachedStmt)
-		delete(c.bySQL, old.query)
-		_ = old.stmt.Close()
+	for len(c.bySQL) >= c.max && len(c.bySQL) > 0 {
+		oldest, at := "", int64(0)
+		for q, e := range c.bySQL {
+			if u := e.used.Load(); oldest == "" || u < at {
+				oldest, at = q, u
+			}
+		}
+		_ = c.bySQL[oldest].stmt.Close()
+		delete(c.bySQL, oldest)
 	}
+	e := &cachedStmt{stmt: st}
+	e.used.Store(c.tick.Add(1))
+	c.bySQL[query] = e
 	return st, nil
 }
 
@@ -74,14 +89,14 @@ func (c *stmtCache) get(ctx context.Context, query string) (*sql.Stmt, error) {
 func (c *stmtCache) close() {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	for e := c.order.Front(); e != nil; e = e.Next() {
-		_ = e.Value.(*cachedStmt).stmt.Close()
+	for _, e := range c.bySQL {
+		_ = e.stmt.Close()
 	}
-	c.order.Init()
 	clear(c.bySQL)
 }
 
 // queryRow runs a cached statement of the pool outside any transaction.
+// The caller must not hold a connection of the pool.
 func (c *stmtCache) queryRow(ctx context.Context, query string, args ...any) rowScanner {
 	st, err := c.get(ctx, query)
 	if err != nil {
@@ -90,7 +105,8 @@ func (c *stmtCache) queryRow(ctx context.Context, query string, args ...any) row
 	return st.QueryRowContext(ctx, args...)
 }
 
-// query runs a cached statement of the pool outside any transaction.
+// query runs a cached statement of the pool outside any transaction. The
+// caller must not hold a connection of the pool.
 func (c *stmtCache) query(ctx context.Context, query string, args ...any) (*sql.Rows, error) {
 	st, err := c.get(ctx, query)
 	if err != nil {
@@ -99,33 +115,56 @@ func (c *stmtCache) query(ctx context.Context, query string, args ...any) (*sql.
 	return st.QueryContext(ctx, args...)
 }
 
-// inTx returns the cached statement bound to tx, which must belong to the
-// cache's pool. The connection's driver statement is reused when it was
-// prepared there before.
-func (c *stmtCache) inTx(ctx context.Context, tx *sql.Tx, query string) (*sql.Stmt, error) {
-	st, err := c.get(ctx, query)
-	if err != nil {
-		return nil, err
+// Inside a transaction a statement is only ever taken from the cache, never
+// prepared into it: db.PrepareContext needs a connection of the pool, and a
+// caller holding one (its transaction's) while waiting for another
+// deadlocks once every connection is held that way. A miss runs the query
+// on the transaction unprepared and notes the text; prepareMissed, called
+// when the caller holds no connection, prepares it for the next time.
+
+// txQueryRow runs query in tx, prepared if cached.
+func (c *stmtCache) txQueryRow(ctx context.Context, tx *sql.Tx, query string, args ...any) *sql.Row {
+	if st, ok := c.lookup(query); ok {
+		return tx.StmtContext(ctx, st).QueryRowContext(ctx, args...)
 	}
-	return tx.StmtContext(ctx, st), nil
+	c.miss(query)
+	return tx.QueryRowContext(ctx, query, args...)
 }
 
-// txQueryRow runs a cached statement in tx.
-func (c *stmtCache) txQueryRow(ctx context.Context, tx *sql.Tx, query string, args ...any) rowScanner {
-	st, err := c.inTx(ctx, tx, query)
-	if err != nil {
-		return errRow{err}
-	}
-	return st.QueryRowContext(ctx, args...)
-}
-
-// txQuery runs a cached statement in tx.
+// txQuery runs query in tx, prepared if cached.
 func (c *stmtCache) txQuery(ctx context.Context, tx *sql.Tx, query string, args ...any) (*sql.Rows, error) {
-	st, err := c.inTx(ctx, tx, query)
-	if err != nil {
-		return nil, err
+	if st, ok := c.lookup(query); ok {
+		return tx.StmtContext(ctx, st).QueryContext(ctx, args...)
 	}
-	return st.QueryContext(ctx, args...)
+	c.miss(query)
+	return tx.QueryContext(ctx, query, args...)
+}
+
+func (c *stmtCache) miss(query string) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if len(c.missed) < c.max {
+		c.missed[query] = true
+	}
+}
+
+// prepareMissed prepares the statements transactions missed. The caller
+// must not hold a connection of the pool.
+func (c *stmtCache) prepareMissed(ctx context.Context) {
+	for {
+		c.mu.Lock()
+		var query string
+		for q := range c.missed {
+			query = q
+			break
+		}
+		delete(c.missed, query)
+		c.mu.Unlock()
+		if query == "" {
+			return
+		}
+		_, _ = c.get(ctx, query) // a failure shows again when the query runs
+	}
 }
 
 // errRow is a row whose Scan fails with the error that kept it from being

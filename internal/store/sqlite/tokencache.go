@@ -24,7 +24,7 @@ type tokenCache struct {
 	max int
 	now func() time.Time
 
-	mu      sync.Mutex
+	mu      sync.RWMutex
 	epoch   uint64 // bumped by every revocation
 	entries map[string]cachedToken
 }
@@ -43,8 +43,8 @@ func newTokenCache(ttl time.Duration, max int) *tokenCache {
 }
 
 func (c *tokenCache) get(hash string) (inventory.Token, bool) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
+	c.mu.RLock()
+	defer c.mu.RUnlock()
 	e, ok := c.entries[hash]
 	if !ok || !c.now().Before(e.expires) {
 		return inventory.Token{}, false
@@ -54,8 +54,8 @@ func (c *tokenCache) get(hash string) (inventory.Token, bool) {
 
 // begin returns the epoch a lookup starts in, for put.
 func (c *tokenCache) begin() uint64 {
-	c.mu.Lock()
-	defer c.mu.Unlock()
+	c.mu.RLock()
+	defer c.mu.RUnlock()
 	return c.epoch
 }
 

@@ -1,0 +1,552 @@
+package hssapi
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"slices"
+	"strings"
+
+	"github.com/openhss/openhss/internal/inventory"
+	"github.com/openhss/openhss/internal/scanner/baseline"
+	"github.com/openhss/openhss/internal/scanresult"
+)
+
+// FindingReader reads what the analyzers beyond the software inventory
+// stored for a manifest (baseline results, weak-password accounts,
+// malware, sensitive information).
+type FindingReader interface {
+	GetAnalysis(ctx context.Context, digest string) (scanresult.Analysis, error)
+}
+
+var errNoFindings = errors.New("no FindingReader configured")
+
+// maxFindingRows bounds the rows an image-less baseline query reads: the
+// risk-config and weak-password APIs without an image_id aggregate over
+// every scanned row their filters select.
+const maxFindingRows = 10000
+
+// rowSelector is the image selection of the baseline APIs: an optional
+// image_id and the list's filters.
+type rowSelector struct {
+	typ                inventory.ImageType
+	digest             string // "" when no image_id was given
+	namespace, name    string
+	version            string
+	instanceID, eps    string
+	offset, limit      int
+	versionParam       string // "image_version" or "tag_name"
+	requireImageTarget bool
+}
+
+func parseSelector(q *queryReader, versionParam string) *rowSelector {
+	sel := &rowSelector{versionParam: versionParam}
+	typ := q.text("image_type", maxFilterLen)
+	switch {
+	case typ == "":
+		q.fail(invalidParam("image_type", "is required (private_image, shared_image, local_image or instance_image)"))
+	case !inventory.ImageType(typ).Valid():
+		q.fail(invalidParam("image_type", "must be private_image, shared_image, local_image or instance_image"))
+	}
+	sel.typ = inventory.ImageType(typ)
+	if id := q.text("image_id", maxFilterLen); id != "" {
+		if !imageIDPattern.MatchString(id) {
+			q.fail(invalidParam("image_id", "must be the image's digest (hex, as image_id in the image list)"))
+		}
+		sel.digest = id
+		if !strings.Contains(id, ":") {
+			sel.digest = "sha256:" + id
+		}
+	}
+	sel.eps = q.text("enterprise_project_id", maxEnterpriseID)
+	sel.namespace = q.text("namespace", maxFilterLen)
+	sel.name = q.text("image_name", maxFilterLen)
+	sel.version = q.text(versionParam, maxFilterLen)
+	sel.instanceID = q.text("instance_id", maxFilterLen)
+	if n := q.integer("offset", 0, maxOffset); n != nil {
+		sel.offset = int(*n)
+	}
+	sel.limit = defaultLimit
+	if n := q.integer("limit", 1, maxLimit); n != nil {
+		sel.limit = int(*n)
+	}
+	return sel
+}
+
+// rows finds the successfully scanned rows sel selects within the
+// caller's enterprise projects: the rows of image_id narrowed by the
+// filters (exact match, as the detail APIs do), or without an image_id
+// every row the list's filters (substrings) select.
+func (s *server) rows(ctx context.Context, c *call, sel *rowSelector) ([]inventory.Image, error) {
+	if s.cfg.ScanResults == nil {
+		return nil, errNoResults
+	}
+	if s.cfg.Findings == nil {
+		return nil, errNoFindings
+	}
+	eps, err := s.enterpriseProjects(c.Principal, sel.eps)
+	if err != nil {
+		return nil, err
+	}
+	if sel.digest != "" {
+		rows, err := s.cfg.ScanResults.ImagesByDigest(ctx, c.ProjectID, sel.digest)
+		if err != nil {
+			return nil, fmt.Errorf("find image %s: %w", sel.digest, err)
+		}
+		rows = slices.DeleteFunc(rows, func(img inventory.Image) bool {
+			return !visible(img, eps) || img.Type != sel.typ ||
+				(sel.namespace != "" && img.Namespace != sel.namespace) ||
+				(sel.name != "" && img.Name != sel.name) ||
+				(sel.version != "" && img.Tag != sel.version) ||
+				(sel.instanceID != "" && img.InstanceID != sel.instanceID)
+		})
+		if len(rows) == 0 {
+			return nil, errImageAbsent
+		}
+		return rows, nil
+	}
+	f := inventory.Filter{ProjectID: c.ProjectID, EnterpriseProjects: eps, Type: sel.typ, Namespace: sel.namespace,
+		ImageName: sel.name, ImageVersion: sel.version, InstanceID: sel.instanceID, ScanStatus: inventory.ScanSuccess,
+		Limit: maxLimit}
+	var out []inventory.Image
+	for len(out) < maxFindingRows {
+		page, err := s.cfg.Store.ListImages(ctx, f)
+		if err != nil {
+			return nil, fmt.Errorf("list scanned images: %w", err)
+		}
+		out = append(out, page.Images...)
+		if len(page.Images) < f.Limit {
+			break
+		}
+		f.Offset += f.Limit
+	}
+	return out, nil
+}
+
+// analyses reads the analysis of each distinct manifest of rows, in the
+// rows' order.
+func (s *server) analyses(ctx context.Context, rows []inventory.Image) (map[string]scanresult.Analysis, []string, error) {
+	out := map[string]scanresult.Analysis{}
+	var order []string
+	for _, img := range rows {
+		d := scannedDigest(img)
+		if _, ok := out[d]; ok {
+			continue
+		}
+		a, err := s.cfg.Findings.GetAnalysis(ctx, d)
+		if err != nil {
+			return nil, nil, fmt.Errorf("findings of %s: %w", d, err)
+		}
+		out[d] = a
+		order = append(order, d)
+	}
+	return out, order, nil
+}
+
+// page cuts [offset, offset+limit) of n items.
+func page(n, offset, limit int) (int, int) {
+	lo := min(offset, n)
+	return lo, min(lo+limit, n)
+}
+
+// severityRank orders HSS's baseline severities.
+var severityRank = map[string]int{"Security": 0, "Low": 1, "Medium": 2, "High": 3, "Critical": 4}
+
+func checkBaselineSeverity(q *queryReader, name string) string {
+	v := q.text(name, maxFilterLen)
+	if _, ok := severityRank[v]; v != "" && !ok {
+		q.fail(invalidParam(name, "must be Security, Low, Medium, High or Critical"))
+	}
+	return v
+}
+
+func checkStandard(q *queryReader, required bool) string {
+	v := q.text("standard", maxFilterLen)
+	switch {
+	case v == "" && required:
+		q.fail(invalidParam("standard", "is required (cn_standard or hw_standard)"))
+	case v != "" && v != "cn_standard" && v != "hw_standard":
+		q.fail(invalidParam("standard", "must be cn_standard or hw_standard"))
+	}
+	return v
+}
+
+// imageRiskConfigInfo is the SDK's ImageRiskConfigsInfoResponseInfo.
+type imageRiskConfigInfo struct {
+	Severity      string `json:"severity"`
+	CheckName     string `json:"check_name"`
+	CheckType     string `json:"check_type"`
+	Standard      string `json:"standard"`
+	CheckRuleNum  int32  `json:"check_rule_num"`
+	FailedRuleNum int32  `json:"failed_rule_num"`
+	CheckTypeDesc string `json:"check_type_desc"`
+}
+
+type listRiskConfigsResponse struct {
+	TotalNum int64                 `json:"total_num"`
+	DataList []imageRiskConfigInfo `json:"data_list"`
+}
+
+// listImageRiskConfigs is ListImageRiskConfigs: per baseline (check_name)
+// the number of rules evaluated and failed over the selected images. A
+// baseline's severity is that of its most severe failed rule, "Security"
+// when every rule passed.
+func (s *server) listImageRiskConfigs(w http.ResponseWriter, r *http.Request, c *call) error {
+	q := &queryReader{v: r.URL.Query()}
+	sel := parseSelector(q, "image_version")
+	checkName := q.text("check_name", maxFilterLen)
+	severity := checkBaselineSeverity(q, "severity")
+	standard := checkStandard(q, false)
+	if q.err != nil {
+		return q.err
+	}
+	rows, err := s.rows(r.Context(), c, sel)
+	if err != nil {
+		return err
+	}
+	as, order, err := s.analyses(r.Context(), rows)
+	if err != nil {
+		return err
+	}
+	desc := map[string]string{}
+	for _, b := range baseline.Baselines() {
+		desc[b.CheckName] = b.Description
+	}
+	byCheck := map[string]*imageRiskConfigInfo{}
+	var checks []string
+	for _, d := range order {
+		for _, b := range as[d].Baseline {
+			info, ok := byCheck[b.CheckName]
+			if !ok {
+				info = &imageRiskConfigInfo{Severity: "Security", CheckName: b.CheckName, CheckType: b.CheckType,
+					Standard: b.Standard, CheckTypeDesc: desc[b.CheckName]}
+				byCheck[b.CheckName] = info
+				checks = append(checks, b.CheckName)
+			}
+			info.CheckRuleNum++
+			if !b.Passed {
+				info.FailedRuleNum++
+				if severityRank[b.Severity] > severityRank[info.Severity] {
+					info.Severity = b.Severity
+				}
+			}
+		}
+	}
+	slices.Sort(checks)
+	var list []imageRiskConfigInfo
+	for _, name := range checks {
+		info := byCheck[name]
+		if (checkName != "" && !strings.Contains(info.CheckName, checkName)) ||
+			(severity != "" && info.Severity != severity) || (standard != "" && info.Standard != standard) {
+			continue
+		}
+		list = append(list, *info)
+	}
+	lo, hi := page(len(list), sel.offset, sel.limit)
+	s.writeJSON(w, http.StatusOK, listRiskConfigsResponse{TotalNum: int64(len(list)),
+		DataList: append([]imageRiskConfigInfo{}, list[lo:hi]...)})
+	return nil
+}
+
+// imageRiskConfigRuleInfo is the SDK's ImageRiskConfigsCheckRulesResponseInfo.
+type imageRiskConfigRuleInfo struct {
+	Severity      string `json:"severity"`
+	CheckName     string `json:"check_name"`
+	CheckType     string `json:"check_type"`
+	Standard      string `json:"standard"`
+	CheckRuleName string `json:"check_rule_name"`
+	CheckRuleID   string `json:"check_rule_id"`
+	ScanResult    string `json:"scan_result"`
+}
+
+type listRiskConfigRulesResponse struct {
+	TotalNum int64                     `json:"total_num"`
+	DataList []imageRiskConfigRuleInfo `json:"data_list"`
+}
+
+// listImageRiskConfigRules is ListImageRiskConfigRules: the rules of one
+// baseline with their result. Over several images a rule failed by any of
+// them is "failed".
+func (s *server) listImageRiskConfigRules(w http.ResponseWriter, r *http.Request, c *call) error {
+	checkName := r.PathValue("check_name")
+	if aerr := checkText("check_name", checkName, 1, maxFilterLen); aerr != nil {
+		return aerr
+	}
+	q := &queryReader{v: r.URL.Query()}
+	sel := parseSelector(q, "image_version")
+	standard := checkStandard(q, true)
+	resultType := q.text("result_type", maxFilterLen)
+	if resultType != "" && resultType != "pass" && resultType != "failed" {
+		q.fail(invalidParam("result_type", "must be pass or failed"))
+	}
+	ruleName := q.text("check_rule_name", maxFilterLen)
+	severity := checkBaselineSeverity(q, "severity")
+	if q.err != nil {
+		return q.err
+	}
+	rows, err := s.rows(r.Context(), c, sel)
+	if err != nil {
+		return err
+	}
+	as, order, err := s.analyses(r.Context(), rows)
+	if err != nil {
+		return err
+	}
+	byRule := map[string]*imageRiskConfigRuleInfo{}
+	var ids []string
+	for _, d := range order {
+		for _, b := range as[d].Baseline {
+			if b.CheckName != checkName || b.Standard != standard {
+				continue
+			}
+			info, ok := byRule[b.RuleID]
+			if !ok {
+				info = &imageRiskConfigRuleInfo{Severity: b.Severity, CheckName: b.CheckName, CheckType: b.CheckType,
+					Standard: b.Standard, CheckRuleName: b.Name, CheckRuleID: b.RuleID, ScanResult: "pass"}
+				byRule[b.RuleID] = info
+				ids = append(ids, b.RuleID)
+			}
+			if !b.Passed {
+				info.ScanResult = "failed"
+			}
+		}
+	}
+	slices.Sort(ids)
+	var list []imageRiskConfigRuleInfo
+	for _, id := range ids {
+		info := byRule[id]
+		if (resultType != "" && info.ScanResult != resultType) || (severity != "" && info.Severity != severity) ||
+			(ruleName != "" && !strings.Contains(info.CheckRuleName, ruleName)) {
+			continue
+		}
+		list = append(list, *info)
+	}
+	lo, hi := page(len(list), sel.offset, sel.limit)
+	s.writeJSON(w, http.StatusOK, listRiskConfigRulesResponse{TotalNum: int64(len(list)),
+		DataList: append([]imageRiskConfigRuleInfo{}, list[lo:hi]...)})
+	return nil
+}
+
+// imageWeakPwdInfo is the SDK's ImageWeakPwdListInfoResponseInfo. The
+// password is never stored, so desensitized_weak_passwords is only ever a
+// mask.
+type imageWeakPwdInfo struct {
+	Namespace                 string `json:"namespace"`
+	ImageName                 string `json:"image_name"`
+	ImageVersion              string `json:"image_version"`
+	ImageID                   string `json:"image_id"`
+	ImageType                 string `json:"image_type"`
+	LatestScanTime            int64  `json:"latest_scan_time"`
+	UserName                  string `json:"user_name"`
+	ServiceType               string `json:"service_type"`
+	Duration                  int32  `json:"duration"`
+	DesensitizedWeakPasswords string `json:"desensitized_weak_passwords"`
+	Suggestion                string `json:"suggestion"`
+}
+
+type listWeakPwdResponse struct {
+	TotalNum int64              `json:"total_num"`
+	DataList []imageWeakPwdInfo `json:"data_list"`
+}
+
+// weakPasswordMask stands for any password: the length is not known (the
+// store keeps no password) and a fixed mask reveals nothing.
+const weakPasswordMask = "******"
+
+func (s *server) listImageWeakPwdUsers(w http.ResponseWriter, r *http.Request, c *call) error {
+	q := &queryReader{v: r.URL.Query()}
+	sel := parseSelector(q, "tag_name")
+	userName := q.text("user_name", maxFilterLen)
+	if q.err != nil {
+		return q.err
+	}
+	rows, err := s.rows(r.Context(), c, sel)
+	if err != nil {
+		return err
+	}
+	as, _, err := s.analyses(r.Context(), rows)
+	if err != nil {
+		return err
+	}
+	var list []imageWeakPwdInfo
+	for _, img := range rows {
+		for _, wp := range as[scannedDigest(img)].WeakPasswords {
+			if userName != "" && !strings.Contains(wp.User, userName) {
+				continue
+			}
+			suggestion := "Set a strong password for the account, or lock it (passwd -l " + wp.User + ")."
+			if wp.Type == "empty_password" {
+				suggestion = "The account has an empty password: set a strong one or lock it (passwd -l " + wp.User + ")."
+			}
+			list = append(list, imageWeakPwdInfo{
+				Namespace: img.Namespace, ImageName: img.Name, ImageVersion: img.Tag, ImageID: img.ImageID,
+				ImageType: string(img.Type), LatestScanTime: img.LatestScanTime, UserName: wp.User,
+				ServiceType: wp.UserType, DesensitizedWeakPasswords: weakPasswordMask, Suggestion: suggestion,
+			})
+		}
+	}
+	lo, hi := page(len(list), sel.offset, sel.limit)
+	s.writeJSON(w, http.StatusOK, listWeakPwdResponse{TotalNum: int64(len(list)), DataList: append([]imageWeakPwdInfo{}, list[lo:hi]...)})
+	return nil
+}
+
+// imageMalwareInfo is the SDK's ImageMalwareInfo.
+type imageMalwareInfo struct {
+	FileName    string `json:"file_name"`
+	FilePath    string `json:"file_path"`
+	Size        int64  `json:"size"`
+	Description string `json:"description"`
+}
+
+type listMalwareResponse struct {
+	TotalNum int64              `json:"total_num"`
+	DataList []imageMalwareInfo `json:"data_list"`
+}
+
+func (s *server) listImageMalware(w http.ResponseWriter, r *http.Request, c *call) error {
+	d, aerr := parseDetail(r, true)
+	if aerr != nil {
+		return aerr
+	}
+	fileName := d.q.text("file_name", maxFilterLen)
+	if d.q.err != nil {
+		return d.q.err
+	}
+	if s.cfg.Findings == nil {
+		return errNoFindings
+	}
+	img, err := s.image(r.Context(), c, d)
+	if err != nil {
+		return err
+	}
+	a, err := s.cfg.Findings.GetAnalysis(r.Context(), scannedDigest(img))
+	if err != nil {
+		return fmt.Errorf("malware of %s: %w", img.Digest, err)
+	}
+	var list []imageMalwareInfo
+	for _, m := range a.Malware {
+		if fileName != "" && !strings.Contains(m.FileName, fileName) {
+			continue
+		}
+		list = append(list, imageMalwareInfo{FileName: m.FileName, FilePath: m.FilePath, Size: m.Size, Description: m.Description})
+	}
+	lo, hi := page(len(list), d.offset, d.limit)
+	s.writeJSON(w, http.StatusOK, listMalwareResponse{TotalNum: int64(len(list)), DataList: append([]imageMalwareInfo{}, list[lo:hi]...)})
+	return nil
+}
+
+// imageSensitiveInfo is the SDK's ImageSensitiveInfo. content is masked
+// by the analyzer before it is stored.
+type imageSensitiveInfo struct {
+	SensitiveInfoID string `json:"sensitive_info_id"`
+	Severity        string `json:"severity"`
+	Name            string `json:"name"`
+	Description     string `json:"description"`
+	Position        string `json:"position"`
+	FilePath        string `json:"file_path"`
+	Content         string `json:"content"`
+	LatestScanTime  int64  `json:"latest_scan_time"`
+	HandleStatus    string `json:"handle_status"`
+	OperateAccept   string `json:"operate_accept"`
+}
+
+type listSensitiveResponse struct {
+	TotalNum int64                `json:"total_num"`
+	DataList []imageSensitiveInfo `json:"data_list"`
+}
+
+// listImageSensitive is ListImageSensitive. Its version parameter is
+// image_version (the other detail APIs say tag_name).
+func (s *server) listImageSensitive(w http.ResponseWriter, r *http.Request, c *call) error {
+	d, aerr := parseDetail(r, true)
+	if aerr != nil {
+		return aerr
+	}
+	if v := d.q.text("image_version", maxFilterLen); v != "" {
+		d.tag = v
+	}
+	filePath := d.q.text("file_path", maxFilterLen)
+	severity := d.q.text("severity", maxFilterLen)
+	switch severity {
+	case "", "critical", "high", "medium", "low":
+	default:
+		return invalidParam("severity", "must be critical, high, medium or low")
+	}
+	handled := false
+	switch d.q.text("handle_status", maxFilterLen) {
+	case "", "unhandled":
+	case "handled":
+		handled = true
+	default:
+		return invalidParam("handle_status", "must be unhandled or handled")
+	}
+	if d.q.err != nil {
+		return d.q.err
+	}
+	if s.cfg.Findings == nil {
+		return errNoFindings
+	}
+	img, err := s.image(r.Context(), c, d)
+	if err != nil {
+		return err
+	}
+	resp := listSensitiveResponse{DataList: []imageSensitiveInfo{}}
+	if handled { // openhss does not record handling: every finding is unhandled
+		s.writeJSON(w, http.StatusOK, resp)
+		return nil
+	}
+	a, err := s.cfg.Findings.GetAnalysis(r.Context(), scannedDigest(img))
+	if err != nil {
+		return fmt.Errorf("sensitive information of %s: %w", img.Digest, err)
+	}
+	var list []imageSensitiveInfo
+	for _, f := range a.Secrets {
+		if (filePath != "" && !strings.Contains(f.FilePath, filePath)) || (severity != "" && f.Severity != severity) {
+			continue
+		}
+		list = append(list, imageSensitiveInfo{SensitiveInfoID: f.ID, Severity: f.Severity, Name: f.Name,
+			Description: f.Description, Position: f.LayerDigest, FilePath: f.FilePath, Content: f.Content,
+			LatestScanTime: img.LatestScanTime, HandleStatus: "unhandled", OperateAccept: "false"})
+	}
+	lo, hi := page(len(list), d.offset, d.limit)
+	resp.TotalNum = int64(len(list))
+	resp.DataList = append(resp.DataList, list[lo:hi]...)
+	s.writeJSON(w, http.StatusOK, resp)
+	return nil
+}
+
+// imageAssetStatistics is the SDK's ShowImageAssetStatisticsResponse.
+type imageAssetStatistics struct {
+	LocalNum    int64 `json:"local_num"`
+	CicdNum     int64 `json:"cicd_num"`
+	RegistryNum int64 `json:"registry_num"`
+}
+
+// showImageAssetStatistics is ShowImageAssetStatistics: the project's
+// image counts. registry_num counts the rows of every registry image type
+// (private, shared, instance); openhss has no CI/CD images.
+func (s *server) showImageAssetStatistics(w http.ResponseWriter, r *http.Request, c *call) error {
+	q, aerr := singleQueryValue(r, "enterprise_project_id")
+	if aerr != nil {
+		return aerr
+	}
+	eps, err := s.enterpriseProjects(c.Principal, q)
+	if err != nil {
+		return err
+	}
+	var out imageAssetStatistics
+	for _, t := range []inventory.ImageType{inventory.LocalImage, inventory.PrivateImage, inventory.SharedImage, inventory.InstanceImage} {
+		page, err := s.cfg.Store.ListImages(r.Context(), inventory.Filter{ProjectID: c.ProjectID, EnterpriseProjects: eps, Type: t, Limit: 1})
+		if err != nil {
+			return fmt.Errorf("count %s rows: %w", t, err)
+		}
+		if t == inventory.LocalImage {
+			out.LocalNum = page.Total
+		} else {
+			out.RegistryNum += page.Total
+		}
+	}
+	s.writeJSON(w, http.StatusOK, out)
+	return nil
+}

@@ -1,0 +1,329 @@
+// Package secrets finds sensitive information (private keys, cloud and
+// service credentials, tokens) in the files of a container image with
+// gitleaks' detector and its default rules.
+//
+// Only candidate files are read: regular files of the final filesystem,
+// text (no NUL byte near the start), no larger than a limit, outside the
+// directories of binaries, documentation and package managers, and outside
+// the path allowlist (HSS's sensitive-information file path whitelist).
+// The walk keeps their content (Wants) and Analyze runs the detector over
+// them on every core.
+//
+// Findings never hold a secret: gitleaks' matches are reduced to a masked
+// form (a short prefix and the length) as soon as they are returned, and
+// nothing of them is logged.
+package secrets
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"log/slog"
+	"runtime"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+	"unicode"
+	"unicode/utf8"
+
+	"github.com/rs/zerolog"
+	"github.com/spf13/viper"
+	"github.com/zricethezav/gitleaks/v8/config"
+	"github.com/zricethezav/gitleaks/v8/detect"
+	"github.com/zricethezav/gitleaks/v8/logging"
+
+	"github.com/openhss/openhss/internal/scanner"
+)
+
+// DefaultMaxFileSize is the largest file read when Options leave it zero:
+// configuration files, scripts and key files are small.
+const DefaultMaxFileSize = 512 << 10
+
+// Options configure an Analyzer.
+type Options struct {
+	// MaxFileSize bounds the files read; larger ones are skipped.
+	MaxFileSize int64
+	// Allowlist holds paths never reported (HSS's
+	// /image/sensitive/filepath-whitelist); see NewAllowlist.
+	Allowlist []string
+	// Workers run the detector in parallel (default GOMAXPROCS).
+	Workers int
+	Logger  *slog.Logger
+}
+
+// Analyzer is a scanner.Analyzer. It holds no per-scan state: one
+// Analyzer serves any number of concurrent scans.
+type Analyzer struct {
+	opts  Options
+	log   *slog.Logger
+	allow Allowlist
+	det   *detect.Detector
+	rules int
+}
+
+// quietGitleaks silences gitleaks' package-level logger, which would
+// otherwise write to stderr and, at trace level, print secrets. It is set
+// once, before any detector exists, because it is a variable of theirs
+// that their code reads without synchronisation.
+var quietGitleaks sync.Once
+
+// New compiles gitleaks' default rules (a few hundred milliseconds) and
+// returns an Analyzer using them.
+func New(opts Options) (*Analyzer, error) {
+	quietGitleaks.Do(func() { logging.Logger = zerolog.Nop() })
+	if opts.MaxFileSize <= 0 {
+		opts.MaxFileSize = DefaultMaxFileSize
+	}
+	if opts.Workers <= 0 {
+		opts.Workers = runtime.GOMAXPROCS(0)
+	}
+	log := opts.Logger
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	allow, err := NewAllowlist(opts.Allowlist)
+	if err != nil {
+		return nil, err
+	}
+	cfg, err := defaultConfig()
+	if err != nil {
+		return nil, fmt.Errorf("gitleaks default config: %w", err)
+	}
+	det := detect.NewDetector(cfg)
+	// Decoding passes (base64, hex, percent-encoding) stay off, as in
+	// gitleaks' library default: they multiply the work per file and the
+	// false positives on distribution files.
+	det.MaxDecodeDepth = 0
+	det.IgnoreGitleaksAllow = false
+	return &Analyzer{opts: opts, log: log, allow: allow, det: det, rules: len(cfg.Rules)}, nil
+}
+
+// defaultConfig is detect.NewDetectorDefaultConfig without viper's global
+// instance, which is not safe to share.
+func defaultConfig() (config.Config, error) {
+	v := viper.New()
+	v.SetConfigType("toml")
+	if err := v.ReadConfig(strings.NewReader(config.DefaultConfig)); err != nil {
+		return config.Config{}, err
+	}
+	var vc config.ViperConfig
+	if err := v.Unmarshal(&vc); err != nil {
+		return config.Config{}, err
+	}
+	return vc.Translate()
+}
+
+// Rules is the number of detection rules in use.
+func (a *Analyzer) Rules() int { return a.rules }
+
+// Name implements scanner.Analyzer.
+func (a *Analyzer) Name() string { return "secrets" }
+
+// Wants implements scanner.Analyzer: the walk keeps the candidates.
+func (a *Analyzer) Wants(p string, fi fs.FileInfo) bool {
+	return fi.Size() > 0 && fi.Size() <= a.opts.MaxFileSize && candidatePath(p) && !a.allow.Match(p)
+}
+
+// textSniff is how much of a file must be free of NUL bytes for the file
+// to count as text.
+const textSniff = 8 << 10
+
+type job struct {
+	e     scanner.Entry
+	layer string
+}
+
+// Analyze implements scanner.Analyzer.
+func (a *Analyzer) Analyze(ctx context.Context, img *scanner.Image, r *scanner.Report) error {
+	start := time.Now()
+	var jobs []job
+	err := img.FS.Walk(func(e *scanner.Entry, kept bool) error {
+		if kept && e.Type == scanner.TypeRegular && e.Size > 0 && e.Size <= a.opts.MaxFileSize &&
+			candidatePath(e.Path) && !a.allow.Match(e.Path) {
+			jobs = append(jobs, job{e: *e, layer: img.LayerDigest(e)})
+		}
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+
+	results := make([][]scanner.SecretFinding, len(jobs))
+	var read, bytesRead int64
+	var mu sync.Mutex
+	var firstErr error
+	next := make(chan int)
+	var wg sync.WaitGroup
+	for range min(a.opts.Workers, max(len(jobs), 1)) {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			var n, nb int64
+			defer func() {
+				if p := recover(); p != nil {
+					// The message of a panic deep in a rule could quote the
+					// content: keep only that it happened.
+					err := fmt.Errorf("secrets: detector panicked")
+					mu.Lock()
+					firstErr = firstOf(firstErr, err)
+					mu.Unlock()
+					for range next { // let the feeder finish
+					}
+				}
+				mu.Lock()
+				read, bytesRead = read+n, bytesRead+nb
+				mu.Unlock()
+			}()
+			for i := range next {
+				found, size, err := a.detectFile(ctx, img, jobs[i])
+				if err != nil {
+					mu.Lock()
+					firstErr = firstOf(firstErr, err)
+					mu.Unlock()
+					continue
+				}
+				if size > 0 {
+					n++
+					nb += size
+				}
+				results[i] = found
+			}
+		}()
+	}
+	for i := range jobs {
+		if ctx.Err() != nil {
+			break
+		}
+		next <- i
+	}
+	close(next)
+	wg.Wait()
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	if firstErr != nil {
+		return firstErr
+	}
+
+	seen := map[string]bool{}
+	var out []scanner.SecretFinding
+	for _, found := range results {
+		for _, f := range found {
+			if !seen[f.ID] {
+				seen[f.ID] = true
+				out = append(out, f)
+			}
+		}
+	}
+	slices.SortFunc(out, cmpFindings)
+	r.Secrets = append(r.Secrets, out...)
+	a.log.DebugContext(ctx, "secrets: analyzed", "digest", img.Digest, "candidates", len(jobs), "text_files", read,
+		"bytes", bytesRead, "findings", len(out), "elapsed", time.Since(start))
+	return nil
+}
+
+func firstOf(first, err error) error {
+	if first != nil {
+		return first
+	}
+	return err
+}
+
+func cmpFindings(x, y scanner.SecretFinding) int {
+	if c := strings.Compare(x.FilePath, y.FilePath); c != 0 {
+		return c
+	}
+	if x.Line != y.Line {
+		return x.Line - y.Line
+	}
+	return strings.Compare(x.RuleID, y.RuleID)
+}
+
+// detectFile runs the detector over one candidate and returns its findings,
+// masked, and the bytes read (0 when the file turned out not to be text).
+func (a *Analyzer) detectFile(ctx context.Context, img *scanner.Image, j job) ([]scanner.SecretFinding, int64, error) {
+	f, err := img.FS.Open(j.e.Path)
+	if err != nil {
+		if errors.Is(err, fs.ErrNotExist) {
+			return nil, 0, nil
+		}
+		return nil, 0, fmt.Errorf("secrets: open /%s: %w", j.e.Path, err)
+	}
+	b, err := io.ReadAll(io.LimitReader(f, a.opts.MaxFileSize))
+	_ = f.Close()
+	if err != nil {
+		return nil, 0, fmt.Errorf("secrets: read /%s: %w", j.e.Path, err)
+	}
+	if !isText(b) {
+		return nil, 0, nil
+	}
+	filePath := "/" + j.e.Path
+	var out []scanner.SecretFinding
+	for _, gf := range a.det.DetectContext(ctx, detect.Fragment{Raw: string(b), FilePath: filePath, StartLine: 1}) {
+		secret := gf.Secret
+		if secret == "" {
+			secret = gf.Match
+		}
+		out = append(out, scanner.SecretFinding{
+			ID:          findingID(gf.RuleID, filePath, gf.StartLine),
+			RuleID:      gf.RuleID,
+			Severity:    Severity(gf.RuleID),
+			Name:        RuleName(gf.RuleID),
+			Description: gf.Description,
+			FilePath:    filePath,
+			Line:        gf.StartLine,
+			LayerDigest: j.layer,
+			Content:     Mask(secret),
+		})
+	}
+	return out, int64(len(b)), nil
+}
+
+func isText(b []byte) bool {
+	for _, c := range b[:min(len(b), textSniff)] {
+		if c == 0 {
+			return false
+		}
+	}
+	return true
+}
+
+// findingID is stable across scans of the same image and of any image
+// with the same file: a hash of rule, path and line, never of the secret.
+func findingID(rule, path string, line int) string {
+	sum := sha256.Sum256([]byte(rule + "\x00" + path + "\x00" + strconv.Itoa(line)))
+	return hex.EncodeToString(sum[:16])
+}
+
+// Mask reduces a secret to what may be shown: at most its first four
+// characters (fewer for a short secret: never more than a quarter of it)
+// and its length. The armour line of a PEM block is not secret and is
+// kept, so that a key shows as what it is.
+func Mask(secret string) string {
+	n := utf8.RuneCountInString(secret)
+	if strings.HasPrefix(secret, "-----BEGIN ") {
+		if end := strings.Index(secret[len("-----BEGIN "):], "-----"); end >= 0 && end < 64 {
+			head := secret[:len("-----BEGIN ")+end+5]
+			return fmt.Sprintf("%s…(%d chars)", head, n)
+		}
+	}
+	k := min(4, n/4)
+	var prefix strings.Builder
+	for _, c := range secret {
+		if k == 0 {
+			break
+		}
+		if !unicode.IsPrint(c) {
+			c = '?'
+		}
+		prefix.WriteRune(c)
+		k--
+	}
+	return fmt.Sprintf("%s…(%d chars)", prefix.String(), n)
+}

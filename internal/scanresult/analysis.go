@@ -1,0 +1,125 @@
+package scanresult
+
+import (
+	"context"
+
+	"github.com/openhss/openhss/internal/inventory"
+)
+
+// Analysis is what the analyzers beyond the software inventory found in
+// one manifest: baseline results, weak-password accounts, malicious files,
+// sensitive information, and the file hashes kept for later signature
+// checks. It is stored and replaced with the SBOM, in one transaction.
+type Analysis struct {
+	Baseline      []BaselineResult
+	WeakPasswords []WeakPassword
+	Malware       []Malware
+	Secrets       []Secret
+	FileHashes    []FileHash
+}
+
+// FailedRules counts the failed baseline rules: unsafe_setting_num.
+func (a Analysis) FailedRules() int32 {
+	var n int32
+	for _, b := range a.Baseline {
+		if !b.Passed {
+			n++
+		}
+	}
+	return n
+}
+
+// BaselineResult is one baseline rule evaluated on a manifest.
+type BaselineResult struct {
+	RuleID      string
+	Name        string // HSS check_rule_name
+	CheckName   string
+	CheckType   string
+	Severity    string
+	Standard    string
+	Description string
+	Remediation string
+	Passed      bool
+	Evidence    string // never a secret value
+}
+
+// WeakPassword is an account with an empty or weak password. The password
+// is never stored.
+type WeakPassword struct {
+	User        string
+	Type        string // "empty_password" or "weak_password"
+	Path        string
+	LayerDigest string
+	UserType    string // "root", "system", "user"
+}
+
+// Malware is a file matching a malware signature or content rule.
+type Malware struct {
+	FileName    string
+	FilePath    string
+	Size        int64
+	SHA256      string
+	Rule        string // signature name or content rule id
+	Description string
+	LayerDigest string
+}
+
+// Secret is sensitive information found in a file; Content is masked.
+type Secret struct {
+	ID          string
+	RuleID      string
+	Severity    string
+	Name        string
+	Description string
+	FilePath    string
+	Line        int
+	LayerDigest string
+	Content     string
+}
+
+// FileHash is the SHA-256 (lowercase hex) of one file of the final
+// filesystem.
+type FileHash struct {
+	Path        string
+	SHA256      string
+	Size        int64
+	LayerDigest string
+}
+
+// Signature is a stored malware hash.
+type Signature struct {
+	SHA256     string // lowercase hex
+	Name       string
+	Source     string // where it was imported from
+	ImportedAt int64  // ms
+}
+
+// HashMatch is a stored file hash that a stored signature names.
+type HashMatch struct {
+	Digest    string
+	File      FileHash
+	Signature Signature
+}
+
+// AnalysisStore persists analyses and the malware signature database.
+type AnalysisStore interface {
+	// SaveAnalyzedScan is SaveScan that also replaces the analysis of
+	// sbom.Digest, in the same transaction.
+	SaveAnalyzedScan(ctx context.Context, sbom SBOM, findings []Finding, a Analysis, r inventory.ScanResult) error
+	// GetAnalysis returns the stored analysis of digest; a digest never
+	// scanned (or whose last scan failed) has an empty one.
+	GetAnalysis(ctx context.Context, digest string) (Analysis, error)
+	// ReplaceMalware swaps the malware findings of digest and sets
+	// malicious_file_num on the manifest and its rows where the last scan
+	// succeeded.
+	ReplaceMalware(ctx context.Context, digest string, malware []Malware, num int32) error
+
+	// ImportSignatures adds signatures not yet stored (by hash) and returns
+	// how many were new.
+	ImportSignatures(ctx context.Context, sigs []Signature) (added int, err error)
+	// LookupSignatures returns the stored signatures of hashes, by hash.
+	LookupSignatures(ctx context.Context, sha256 []string) (map[string]Signature, error)
+	// HashMatches lists every stored file hash that a stored signature
+	// names, in (digest, path) order.
+	HashMatches(ctx context.Context) ([]HashMatch, error)
+}

@@ -1,0 +1,815 @@
+// Package scanstoretest is the shared suite of the scan side of a store:
+// scanresult.Store and the scan status, source and bookkeeping methods the
+// scan service and the scan APIs use (store.Scans). Every store runs it, so
+// the embedded and the scale-out store keep one set of semantics.
+package scanstoretest
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/openhss/openhss/internal/inventory"
+	"github.com/openhss/openhss/internal/inventory/storetest"
+	"github.com/openhss/openhss/internal/jobs"
+	"github.com/openhss/openhss/internal/scanresult"
+)
+
+// Store is what the suite needs: the inventory to create rows with, the
+// job queue OrphanedScans looks at, and the scan methods under test (the
+// method set of store.Scans, repeated here because the store package
+// imports the stores this suite tests).
+type Store interface {
+	inventory.Store
+	jobs.Store
+	scanresult.Store
+	scanresult.AnalysisStore
+	SetScanResult(ctx context.Context, digest string, r inventory.ScanResult) error
+	SetScanStatus(ctx context.Context, digest string, status inventory.ScanStatus) error
+	MarkScanWaiting(ctx context.Context, digest string) error
+	SetScannable(ctx context.Context, digest string, scannable bool) error
+	ImagesByDigest(ctx context.Context, projectID, digest string) ([]inventory.Image, error)
+	ImagesByRef(ctx context.Context, projectID string, t inventory.ImageType, namespace, name, tag string) ([]inventory.Image, error)
+	SetLocalSource(ctx context.Context, imageID int64, path, ref string) error
+	LocalSource(ctx context.Context, imageID int64) (path, ref string, err error)
+	OrphanedScans(ctx context.Context, kind string) ([]string, error)
+	ScanMeta(ctx context.Context, key string) (int64, error)
+	SetScanMeta(ctx context.Context, key string, value int64) error
+}
+
+// Run runs the suite; open must return a new, empty store each call (the
+// suite closes it).
+func Run(t *testing.T, open func(t *testing.T) Store) {
+	tests := []struct {
+		name string
+		fn   func(t *testing.T, e *env)
+	}{
+		{"SaveGetClear", testSaveGetClear},
+		{"SaveRollsBack", testSaveRollsBack},
+		{"ListVulns", testListVulns},
+		{"ListApps", testListApps},
+		{"ReplaceFindings", testReplaceFindings},
+		{"ScanStatus", testScanStatus},
+		{"Scannable", testScannable},
+		{"ImagesByDigestAndRef", testImagesBy},
+		{"LocalSource", testLocalSource},
+		{"OrphanedScans", testOrphanedScans},
+		{"ScanMeta", testScanMeta},
+		{"ConcurrentWriters", testConcurrentWriters},
+		{"AnalysisSaveGetClear", testAnalysisSaveGetClear},
+		{"ReplaceMalware", testReplaceMalware},
+		{"Signatures", testSignatures},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			st := open(t)
+			t.Cleanup(func() {
+				if err := st.Close(); err != nil {
+					t.Errorf("close: %v", err)
+				}
+			})
+			tc.fn(t, &env{t: t, ctx: context.Background(), st: st})
+		})
+	}
+}
+
+type env struct {
+	t   *testing.T
+	ctx context.Context
+	st  Store
+}
+
+var digest = storetest.Digest
+
+func image(d string) inventory.Manifest {
+	return inventory.Manifest{Digest: d, MediaType: "application/vnd.oci.image.manifest.v1+json",
+		Size: 100, Created: 1000, Platform: "linux/amd64", Scannable: true}
+}
+
+func tag(t, d string) inventory.TagRef { return inventory.TagRef{Tag: t, Digest: d, ManifestDigest: d} }
+
+// world is two projects, two connections of p1 and one of p2, holding
+// lib/app:1 (digest a) in all three, lib/app:2 (digest b) in the first.
+type world struct {
+	a, b       string
+	r1, r2, r3 inventory.Registry
+}
+
+func (e *env) world() world {
+	e.t.Helper()
+	w := world{a: digest("a"), b: digest("b")}
+	for _, p := range []string{"p1", "p2"} {
+		if _, err := e.st.EnsureProject(e.ctx, inventory.Project{ID: p}); err != nil {
+			e.t.Fatal(err)
+		}
+	}
+	reg := func(project, addr string) inventory.Registry {
+		r, err := e.st.CreateRegistry(e.ctx, inventory.Registry{ProjectID: project, EnterpriseProjectID: "0", Name: addr,
+			Type: inventory.Harbor, Protocol: "https", Addr: addr})
+		if err != nil {
+			e.t.Fatal(err)
+		}
+		return r
+	}
+	w.r1, w.r2, w.r3 = reg("p1", "one.example"), reg("p1", "two.example"), reg("p2", "one.example")
+	e.sync(w.r1, inventory.RepoSnapshot{Namespace: "lib", Name: "app", Tags: []inventory.TagRef{tag("1", w.a), tag("2", w.b)}})
+	e.sync(w.r2, inventory.RepoSnapshot{Namespace: "lib", Name: "app", Tags: []inventory.TagRef{tag("1", w.a)}})
+	e.sync(w.r3, inventory.RepoSnapshot{Namespace: "lib", Name: "app", Tags: []inventory.TagRef{tag("1", w.a)}})
+	return w
+}
+
+func (e *env) sync(r inventory.Registry, repos ...inventory.RepoSnapshot) {
+	e.t.Helper()
+	var ms []inventory.Manifest
+	for _, repo := range repos {
+		for _, t := range repo.Tags {
+			ms = append(ms, image(t.ManifestDigest))
+		}
+	}
+	if _, err := e.st.ApplySync(e.ctx, inventory.Snapshot{RegistryID: r.ID, SeenAt: 1, Manifests: ms, Repositories: repos}); err != nil {
+		e.t.Fatalf("ApplySync: %v", err)
+	}
+}
+
+// rows returns every private row of the project whose manifest is d.
+func (e *env) rows(project, d string) []inventory.Image {
+	e.t.Helper()
+	p, err := e.st.ListImages(e.ctx, inventory.Filter{ProjectID: project, Type: inventory.PrivateImage, Limit: 1000})
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	var out []inventory.Image
+	for _, img := range p.Images {
+		if img.ManifestDigest == d {
+			out = append(out, img)
+		}
+	}
+	return out
+}
+
+// checkRows fails unless every row of d in both projects shows status,
+// desc and vul.
+func (e *env) checkRows(d string, status inventory.ScanStatus, desc string, vul int32) {
+	e.t.Helper()
+	n := 0
+	for _, p := range []string{"p1", "p2"} {
+		for _, img := range e.rows(p, d) {
+			n++
+			if img.ScanStatus != status || img.ScanFailedDesc != desc || img.VulNum != vul {
+				e.t.Fatalf("row %d (%s) = %s %q vul %d; want %s %q vul %d", img.ID, p, img.ScanStatus, img.ScanFailedDesc, img.VulNum,
+					status, desc, vul)
+			}
+		}
+	}
+	if n == 0 {
+		e.t.Fatalf("no rows of %s", d)
+	}
+}
+
+// sbom is an inventory of d: a dpkg package, a Go module in two places
+// and an npm package.
+func sbom(d string) scanresult.SBOM {
+	return scanresult.SBOM{
+		Digest: d, Layers: []string{digest("l1"), digest("l2")}, OSID: "debian", OSVersion: "12",
+		OSName: "Debian GNU/Linux 12 (bookworm)", ScannedAt: 5000,
+		Packages: []scanresult.Package{
+			{Name: "openssl", Version: "3.0.11-1", Ecosystem: "Debian:12", SourceName: "openssl", SourceVersion: "3.0.11-1",
+				Type: "dpkg", Path: "var/lib/dpkg/status", LayerDigest: digest("l1"), PURL: "pkg:deb/debian/openssl@3.0.11-1"},
+			{Name: "golang.org/x/net", Version: "v0.1.0", Ecosystem: "Go", Type: "go-module", Path: "usr/bin/b",
+				LayerDigest: digest("l2"), PURL: "pkg:golang/golang.org/x/net@v0.1.0"},
+			{Name: "golang.org/x/net", Version: "v0.1.0", Ecosystem: "Go", Type: "go-module", Path: "usr/bin/a",
+				LayerDigest: digest("l2"), PURL: "pkg:golang/golang.org/x/net@v0.1.0"},
+			{Name: "left-pad", Version: "1.0.0", Ecosystem: "npm", Type: "npm", Path: "app/node_modules/left-pad/package.json",
+				LayerDigest: digest("l2")},
+		},
+	}
+}
+
+// findings of sbom(): two on x/net at usr/bin/b, one on each x/net
+// binary, one on openssl, one repeated.
+func findings() []scanresult.Finding {
+	return []scanresult.Finding{
+		{Package: 1, VulnID: "GO-2023-0002", RepairNecessity: "delay_repair", Severity: "MEDIUM", Score: 5.3, Description: "two",
+			URL: "https://osv.dev/GO-2023-0002", Aliases: []string{"CVE-2023-2"}},
+		{Package: 1, VulnID: "GO-2023-0001", RepairNecessity: "immediate_repair", Severity: "HIGH", Score: 7.5, FixedVersion: "v0.7.0",
+			Description: "one", URL: "https://osv.dev/GO-2023-0001", Aliases: []string{"CVE-2023-1", `GHSA-"x"`}},
+		{Package: 2, VulnID: "GO-2023-0001", RepairNecessity: "immediate_repair", Severity: "HIGH", Score: 7.5, FixedVersion: "v0.7.0",
+			Description: "one"},
+		{Package: 0, VulnID: "DEBIAN-CVE-2023-5678", RepairNecessity: "not_needed_repair", Description: "three"},
+		{Package: 2, VulnID: "GO-2023-0001", RepairNecessity: "immediate_repair", Description: "repeated"},
+	}
+}
+
+func (e *env) save(sb scanresult.SBOM, fs []scanresult.Finding) {
+	e.t.Helper()
+	r := inventory.ScanResult{Status: inventory.ScanSuccess, ScanTime: sb.ScannedAt, VulNum: scanresult.DistinctVulns(fs)}
+	if err := e.st.SaveScan(e.ctx, sb, fs, r); err != nil {
+		e.t.Fatalf("SaveScan: %v", err)
+	}
+}
+
+func (e *env) vulns(f scanresult.VulnFilter) (int64, []scanresult.VulnRow) {
+	e.t.Helper()
+	total, rows, err := e.st.ListVulns(e.ctx, f)
+	if err != nil {
+		e.t.Fatalf("ListVulns(%+v): %v", f, err)
+	}
+	if rows == nil {
+		e.t.Fatalf("ListVulns(%+v) returned nil rows, want an empty slice", f)
+	}
+	return total, rows
+}
+
+func (e *env) apps(f scanresult.AppFilter) (int64, []scanresult.AppRow) {
+	e.t.Helper()
+	total, rows, err := e.st.ListApps(e.ctx, f)
+	if err != nil {
+		e.t.Fatalf("ListApps(%+v): %v", f, err)
+	}
+	if rows == nil {
+		e.t.Fatalf("ListApps(%+v) returned nil rows, want an empty slice", f)
+	}
+	return total, rows
+}
+
+func equalSBOM(a, b scanresult.SBOM) bool {
+	return a.Digest == b.Digest && slices.Equal(a.Layers, b.Layers) && a.OSID == b.OSID && a.OSVersion == b.OSVersion &&
+		a.OSName == b.OSName && a.ScannedAt == b.ScannedAt && slices.Equal(a.Packages, b.Packages)
+}
+
+func testSaveGetClear(t *testing.T, e *env) {
+	w := e.world()
+	if _, err := e.st.GetSBOM(e.ctx, w.a); !errors.Is(err, inventory.ErrNotFound) {
+		t.Fatalf("GetSBOM before any scan: %v, want ErrNotFound", err)
+	}
+	if ds, err := e.st.SBOMDigests(e.ctx); err != nil || len(ds) != 0 {
+		t.Fatalf("SBOMDigests of an empty store = %v, %v", ds, err)
+	}
+	sb := sbom(w.a)
+	e.save(sb, findings())
+	got, err := e.st.GetSBOM(e.ctx, w.a)
+	if err != nil || !equalSBOM(got, sb) {
+		t.Fatalf("GetSBOM = %+v, %v\nwant %+v", got, err, sb)
+	}
+	e.checkRows(w.a, inventory.ScanSuccess, "", 3)
+	e.checkRows(w.b, inventory.Unscan, "", 0)
+
+	// An SBOM without packages or layers reads back empty, not nil layers.
+	empty := scanresult.SBOM{Digest: w.b, ScannedAt: 7}
+	e.save(empty, nil)
+	got, err = e.st.GetSBOM(e.ctx, w.b)
+	if err != nil || len(got.Packages) != 0 || got.Layers == nil || len(got.Layers) != 0 || got.ScannedAt != 7 {
+		t.Fatalf("empty SBOM = %+v, %v", got, err)
+	}
+	if ds, err := e.st.SBOMDigests(e.ctx); err != nil || !slices.Equal(ds, slices.Sorted(slices.Values([]string{w.a, w.b}))) {
+		t.Fatalf("SBOMDigests = %v, %v", ds, err)
+	}
+
+	// A re-scan replaces the inventory and its findings.
+	sb2 := sbom(w.a)
+	sb2.Packages = sb2.Packages[:1]
+	sb2.ScannedAt = 6000
+	e.save(sb2, findings()[3:4])
+	got, err = e.st.GetSBOM(e.ctx, w.a)
+	if err != nil || !equalSBOM(got, sb2) {
+		t.Fatalf("GetSBOM after re-scan = %+v, %v", got, err)
+	}
+	if total, rows := e.vulns(scanresult.VulnFilter{Digest: w.a}); total != 1 || rows[0].VulnID != "DEBIAN-CVE-2023-5678" {
+		t.Fatalf("findings after re-scan: %d %+v", total, rows)
+	}
+	e.checkRows(w.a, inventory.ScanSuccess, "", 1)
+
+	// A failed scan leaves nothing behind.
+	if err := e.st.ClearScan(e.ctx, w.a, inventory.ScanResult{Status: inventory.DownloadFailed, FailedDesc: "response_timed_out", ScanTime: 7000}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.st.GetSBOM(e.ctx, w.a); !errors.Is(err, inventory.ErrNotFound) {
+		t.Fatalf("GetSBOM after ClearScan: %v", err)
+	}
+	if total, _ := e.vulns(scanresult.VulnFilter{Digest: w.a}); total != 0 {
+		t.Fatalf("%d findings after ClearScan", total)
+	}
+	if total, _ := e.apps(scanresult.AppFilter{Digest: w.a}); total != 0 {
+		t.Fatalf("%d packages after ClearScan", total)
+	}
+	if ds, _ := e.st.SBOMDigests(e.ctx); !slices.Equal(ds, []string{w.b}) {
+		t.Fatalf("SBOMDigests after ClearScan = %v", ds)
+	}
+	e.checkRows(w.a, inventory.DownloadFailed, "response_timed_out", 0)
+	if img := e.rows("p1", w.a)[0]; img.LatestScanTime != 7000 {
+		t.Fatalf("latest scan time %d, want 7000", img.LatestScanTime)
+	}
+
+	// A result for a digest no row has yet waits on the manifest for the
+	// sync that brings it.
+	c := digest("c")
+	e.save(sbom(c), findings()[:1])
+	e.sync(w.r2, inventory.RepoSnapshot{Namespace: "lib", Name: "app", Tags: []inventory.TagRef{tag("1", w.a), tag("3", c)}})
+	if rows := e.rows("p1", c); len(rows) != 1 || rows[0].ScanStatus != inventory.ScanSuccess || rows[0].VulNum != 1 {
+		t.Fatalf("row synced after its scan: %+v", rows)
+	}
+}
+
+// testSaveRollsBack: a finding naming a package the SBOM lacks fails the
+// whole save; the previous scan stays as it was.
+func testSaveRollsBack(t *testing.T, e *env) {
+	w := e.world()
+	sb := sbom(w.a)
+	e.save(sb, findings())
+	bad := sbom(w.a)
+	bad.Packages = bad.Packages[:1]
+	bad.ScannedAt = 9999
+	err := e.st.SaveScan(e.ctx, bad, findings(), inventory.ScanResult{Status: inventory.ScanSuccess, VulNum: 9})
+	if err == nil {
+		t.Fatal("SaveScan accepted a finding on a package the SBOM does not have")
+	}
+	if got, err := e.st.GetSBOM(e.ctx, w.a); err != nil || !equalSBOM(got, sb) {
+		t.Fatalf("SBOM after failed save = %+v, %v", got, err)
+	}
+	if total, _ := e.vulns(scanresult.VulnFilter{Digest: w.a}); total != 4 {
+		t.Fatalf("%d findings after failed save, want 4", total)
+	}
+	e.checkRows(w.a, inventory.ScanSuccess, "", 3)
+	if err := e.st.ReplaceFindings(e.ctx, w.a, []scanresult.Finding{{Package: 17, VulnID: "X"}}, 1); err == nil {
+		t.Fatal("ReplaceFindings accepted a finding on a package the SBOM does not have")
+	}
+	if total, _ := e.vulns(scanresult.VulnFilter{Digest: w.a}); total != 4 {
+		t.Fatalf("%d findings after failed re-match, want 4", total)
+	}
+}
+
+func vulnKeys(rows []scanresult.VulnRow) []string {
+	out := []string{}
+	for _, r := range rows {
+		out = append(out, r.VulnID+"@"+r.AppPath)
+	}
+	return out
+}
+
+func testListVulns(t *testing.T, e *env) {
+	w := e.world()
+	e.save(sbom(w.a), findings())
+	// Most urgent first, then id, package name, path; the repeat is gone.
+	all := []string{"GO-2023-0001@usr/bin/a", "GO-2023-0001@usr/bin/b", "GO-2023-0002@usr/bin/b", "DEBIAN-CVE-2023-5678@var/lib/dpkg/status"}
+	total, rows := e.vulns(scanresult.VulnFilter{Digest: w.a})
+	if total != 4 || !slices.Equal(vulnKeys(rows), all) {
+		t.Fatalf("all findings: %d %v\nwant %v", total, vulnKeys(rows), all)
+	}
+	want := scanresult.VulnRow{VulnID: "GO-2023-0001", RepairNecessity: "immediate_repair", Description: "one",
+		LayerDigest: digest("l2"), AppName: "golang.org/x/net", AppPath: "usr/bin/a", Version: "v0.1.0", FixedVersion: "v0.7.0",
+		Type: scanresult.AppVul}
+	if rows[0] != want {
+		t.Fatalf("first row = %+v\nwant %+v", rows[0], want)
+	}
+	if rows[3].Type != scanresult.LinuxVul || rows[3].AppName != "openssl" {
+		t.Fatalf("dpkg finding = %+v", rows[3])
+	}
+	for _, tc := range []struct {
+		name  string
+		f     scanresult.VulnFilter
+		total int64
+		want  []string
+	}{
+		{"page", scanresult.VulnFilter{Offset: 1, Limit: 2}, 4, all[1:3]},
+		{"past the end", scanresult.VulnFilter{Offset: 10, Limit: 2}, 4, []string{}},
+		{"necessity", scanresult.VulnFilter{RepairNecessity: "delay_repair"}, 1, all[2:3]},
+		{"necessity is exact", scanresult.VulnFilter{RepairNecessity: "delay"}, 0, []string{}},
+		{"id substring", scanresult.VulnFilter{VulnID: "2023-000"}, 3, all[:3]},
+		{"id is case-sensitive", scanresult.VulnFilter{VulnID: "go-2023"}, 0, []string{}},
+		{"app substring", scanresult.VulnFilter{AppName: "x/n"}, 3, all[:3]},
+		{"app is literal", scanresult.VulnFilter{AppName: "%"}, 0, []string{}},
+		{"type linux", scanresult.VulnFilter{Type: scanresult.LinuxVul}, 1, all[3:]},
+		{"type app", scanresult.VulnFilter{Type: scanresult.AppVul, Limit: 1}, 3, all[:1]},
+		{"combined", scanresult.VulnFilter{VulnID: "0001", AppName: "net", RepairNecessity: "immediate_repair"}, 2, all[:2]},
+		{"unstorable", scanresult.VulnFilter{AppName: "\xff\x00"}, 0, []string{}},
+		{"other digest", scanresult.VulnFilter{Digest: w.b}, 0, []string{}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			f := tc.f
+			if f.Digest == "" {
+				f.Digest = w.a
+			}
+			total, rows := e.vulns(f)
+			if total != tc.total || !slices.Equal(vulnKeys(rows), tc.want) {
+				t.Fatalf("%+v: %d %v; want %d %v", f, total, vulnKeys(rows), tc.total, tc.want)
+			}
+		})
+	}
+}
+
+func appKeys(rows []scanresult.AppRow) []string {
+	out := []string{}
+	for _, r := range rows {
+		out = append(out, fmt.Sprintf("%s@%s=%d", r.Name, r.Path, r.VulNum))
+	}
+	return out
+}
+
+func testListApps(t *testing.T, e *env) {
+	w := e.world()
+	e.save(sbom(w.a), findings())
+	all := []string{"golang.org/x/net@usr/bin/a=1", "golang.org/x/net@usr/bin/b=2", "left-pad@app/node_modules/left-pad/package.json=0",
+		"openssl@var/lib/dpkg/status=1"}
+	total, rows := e.apps(scanresult.AppFilter{Digest: w.a})
+	if total != 4 || !slices.Equal(appKeys(rows), all) {
+		t.Fatalf("apps: %d %v\nwant %v", total, appKeys(rows), all)
+	}
+	want := scanresult.AppRow{Name: "openssl", Type: "dpkg", Version: "3.0.11-1", Path: "var/lib/dpkg/status", LayerDigest: digest("l1"), VulNum: 1}
+	if rows[3] != want {
+		t.Fatalf("openssl row = %+v, want %+v", rows[3], want)
+	}
+	for _, tc := range []struct {
+		f     scanresult.AppFilter
+		total int64
+		want  []string
+	}{
+		{scanresult.AppFilter{Offset: 2, Limit: 1}, 4, all[2:3]},
+		{scanresult.AppFilter{AppName: "pad"}, 1, all[2:3]},
+		{scanresult.AppFilter{AppName: "PAD"}, 0, []string{}},
+		{scanresult.AppFilter{AppName: "\xff"}, 0, []string{}},
+		{scanresult.AppFilter{AppName: "golang", Offset: 1}, 2, all[1:2]},
+	} {
+		f := tc.f
+		f.Digest = w.a
+		total, rows := e.apps(f)
+		if total != tc.total || !slices.Equal(appKeys(rows), tc.want) {
+			t.Fatalf("%+v: %d %v; want %d %v", f, total, appKeys(rows), tc.total, tc.want)
+		}
+	}
+}
+
+func testReplaceFindings(t *testing.T, e *env) {
+	w := e.world()
+	e.save(sbom(w.a), findings())
+	repl := []scanresult.Finding{{Package: 3, VulnID: "GHSA-left-pad", RepairNecessity: "delay_repair"}}
+	if err := e.st.ReplaceFindings(e.ctx, w.a, repl, 1); err != nil {
+		t.Fatal(err)
+	}
+	if total, rows := e.vulns(scanresult.VulnFilter{Digest: w.a}); total != 1 || rows[0].AppName != "left-pad" || rows[0].Type != scanresult.AppVul {
+		t.Fatalf("after re-match: %d %+v", total, rows)
+	}
+	e.checkRows(w.a, inventory.ScanSuccess, "", 1)
+	// The inventory is untouched.
+	if got, err := e.st.GetSBOM(e.ctx, w.a); err != nil || !equalSBOM(got, sbom(w.a)) {
+		t.Fatalf("SBOM after re-match = %+v, %v", got, err)
+	}
+	// A re-scan in progress keeps its status; the count follows only
+	// where the last scan succeeded.
+	if err := e.st.SetScanStatus(e.ctx, w.a, inventory.Scanning); err != nil {
+		t.Fatal(err)
+	}
+	if err := e.st.ReplaceFindings(e.ctx, w.a, nil, 0); err != nil {
+		t.Fatal(err)
+	}
+	e.checkRows(w.a, inventory.Scanning, "", 1)
+	if total, _ := e.vulns(scanresult.VulnFilter{Digest: w.a}); total != 0 {
+		t.Fatalf("%d findings after an empty re-match", total)
+	}
+	// Without an SBOM (the scan failed since the caller read it) there is
+	// nothing to match: no error, nothing written.
+	if err := e.st.ClearScan(e.ctx, w.a, inventory.ScanResult{Status: inventory.ScanFailed, FailedDesc: "unknown_error"}); err != nil {
+		t.Fatal(err)
+	}
+	if err := e.st.ReplaceFindings(e.ctx, w.a, repl, 1); err != nil {
+		t.Fatal(err)
+	}
+	if total, _ := e.vulns(scanresult.VulnFilter{Digest: w.a}); total != 0 {
+		t.Fatalf("re-match without an SBOM wrote %d findings", total)
+	}
+	e.checkRows(w.a, inventory.ScanFailed, "unknown_error", 0)
+}
+
+func testScanStatus(t *testing.T, e *env) {
+	w := e.world()
+	e.save(sbom(w.a), findings())
+	for _, step := range []struct {
+		do     func() error
+		status inventory.ScanStatus
+	}{
+		// Waiting and scanning keep the last known counts.
+		{func() error { return e.st.MarkScanWaiting(e.ctx, w.a) }, inventory.WaitingForScan},
+		{func() error { return e.st.SetScanStatus(e.ctx, w.a, inventory.Scanning) }, inventory.Scanning},
+		// A request joining a running scan does not make it look queued.
+		{func() error { return e.st.MarkScanWaiting(e.ctx, w.a) }, inventory.Scanning},
+		{func() error { return e.st.SetScanStatus(e.ctx, w.a, inventory.WaitingForScan) }, inventory.WaitingForScan},
+	} {
+		if err := step.do(); err != nil {
+			t.Fatal(err)
+		}
+		e.checkRows(w.a, step.status, "", 3)
+	}
+	if img := e.rows("p1", w.a)[0]; img.LatestScanTime != 5000 {
+		t.Fatalf("latest scan time %d after status changes, want 5000", img.LatestScanTime)
+	}
+	// A status change clears the last failure's description.
+	if err := e.st.ClearScan(e.ctx, w.b, inventory.ScanResult{Status: inventory.ScanFailed, FailedDesc: "unknown_error"}); err != nil {
+		t.Fatal(err)
+	}
+	if err := e.st.MarkScanWaiting(e.ctx, w.b); err != nil {
+		t.Fatal(err)
+	}
+	if rows := e.rows("p1", w.b); rows[0].ScanStatus != inventory.WaitingForScan || rows[0].ScanFailedDesc != "" {
+		t.Fatalf("waiting after a failure: %s %q", rows[0].ScanStatus, rows[0].ScanFailedDesc)
+	}
+	// A digest without rows keeps its status for the sync that brings
+	// them.
+	c := digest("c")
+	if err := e.st.MarkScanWaiting(e.ctx, c); err != nil {
+		t.Fatal(err)
+	}
+	e.sync(w.r3, inventory.RepoSnapshot{Namespace: "lib", Name: "app", Tags: []inventory.TagRef{tag("1", w.a), tag("9", c)}})
+	if rows := e.rows("p2", c); len(rows) != 1 || rows[0].ScanStatus != inventory.WaitingForScan {
+		t.Fatalf("row synced while its scan waits: %+v", rows)
+	}
+}
+
+func testScannable(t *testing.T, e *env) {
+	w := e.world()
+	if err := e.st.SetScannable(e.ctx, w.a, false); err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range []string{"p1", "p2"} {
+		for _, img := range e.rows(p, w.a) {
+			if img.Scannable {
+				t.Fatalf("row %d still scannable", img.ID)
+			}
+		}
+	}
+	if img := e.rows("p1", w.b)[0]; !img.Scannable {
+		t.Fatal("another digest's row lost scannable")
+	}
+	if err := e.st.SetScannable(e.ctx, w.a, true); err != nil {
+		t.Fatal(err)
+	}
+	if img := e.rows("p2", w.a)[0]; !img.Scannable {
+		t.Fatal("row not scannable again")
+	}
+	// Unknown digests are not an error.
+	if err := e.st.SetScannable(e.ctx, digest("nothing"), false); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// imageIDs are the ids of imgs in ascending order.
+func imageIDs(imgs []inventory.Image) []int64 {
+	out := []int64{}
+	for _, img := range imgs {
+		out = append(out, img.ID)
+	}
+	slices.Sort(out)
+	return out
+}
+
+func testImagesBy(t *testing.T, e *env) {
+	w := e.world()
+	idx, amd, arm := digest("index"), digest("amd64"), digest("arm64")
+	armM := image(arm)
+	armM.Platform = "linux/arm64"
+	if _, err := e.st.ApplySync(e.ctx, inventory.Snapshot{RegistryID: w.r2.ID, SeenAt: 2, Manifests: []inventory.Manifest{
+		image(w.a), image(amd), armM,
+		{Digest: idx, MediaType: "application/vnd.oci.image.index.v1+json", Members: []inventory.Association{
+			{Digest: amd, Platform: "linux/amd64"}, {Digest: arm, Platform: "linux/arm64"}}},
+	}, Repositories: []inventory.RepoSnapshot{
+		{Namespace: "lib", Name: "app", Tags: []inventory.TagRef{tag("1", w.a)}},
+		{Namespace: "lib", Name: "multi", Tags: []inventory.TagRef{{Tag: "1", Digest: idx, ManifestDigest: amd}, tag("amd", amd)}},
+	}}); err != nil {
+		t.Fatal(err)
+	}
+	p1a := e.rows("p1", w.a)
+	byDigest := func(project, d string) []int64 {
+		t.Helper()
+		imgs, err := e.st.ImagesByDigest(e.ctx, project, d)
+		if err != nil {
+			t.Fatal(err)
+		}
+		out := []int64{}
+		for _, img := range imgs {
+			out = append(out, img.ID) // in the store's order, which is by id
+		}
+		return out
+	}
+	if got, want := byDigest("p1", w.a), imageIDs(p1a); len(want) != 2 || !slices.Equal(got, want) {
+		t.Fatalf("ImagesByDigest(p1, a) = %v, want %v", got, want)
+	}
+	if got := byDigest("p2", w.a); len(got) != 1 || slices.Contains(imageIDs(p1a), got[0]) {
+		t.Fatalf("ImagesByDigest(p2, a) = %v", got)
+	}
+	multi := map[string]int64{}
+	for _, img := range e.rows("p1", amd) {
+		multi[img.Name+":"+img.Tag] = img.ID
+	}
+	// The index's digest names the row tagged with it; the member's
+	// digest names every row describing it.
+	if got := byDigest("p1", idx); !slices.Equal(got, []int64{multi["multi:1"]}) {
+		t.Fatalf("ImagesByDigest(index) = %v, want %v", got, multi["multi:1"])
+	}
+	if got, want := byDigest("p1", amd), []int64{multi["multi:1"], multi["multi:amd"]}; !slices.Equal(got, slices.Sorted(slices.Values(want))) {
+		t.Fatalf("ImagesByDigest(member) = %v, want %v", got, want)
+	}
+	if got := byDigest("p1", arm); len(got) != 0 {
+		t.Fatalf("ImagesByDigest(undescribed member) = %v", got)
+	}
+	if got := byDigest("p1", digest("nothing")); len(got) != 0 {
+		t.Fatalf("ImagesByDigest(unknown) = %v", got)
+	}
+	if got := byDigest("p1", "sha256:\xff"); len(got) != 0 {
+		t.Fatalf("ImagesByDigest(unstorable) = %v", got)
+	}
+
+	byRef := func(project string, typ inventory.ImageType, ns, name, tg string) []inventory.Image {
+		t.Helper()
+		imgs, err := e.st.ImagesByRef(e.ctx, project, typ, ns, name, tg)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return imgs
+	}
+	got := byRef("p1", inventory.PrivateImage, "lib", "app", "1")
+	if len(got) != 2 || got[0].ID > got[1].ID || !slices.Equal(imageIDs(got), imageIDs(p1a)) || got[0].RegistryID != w.r1.ID || got[1].RegistryID != w.r2.ID || got[0].Digest != w.a {
+		t.Fatalf("ImagesByRef(lib/app:1) = %+v", got)
+	}
+	if got := byRef("p1", inventory.PrivateImage, "lib", "multi", "1"); len(got) != 1 || len(got[0].Associations) != 2 {
+		t.Fatalf("ImagesByRef(lib/multi:1) = %+v", got)
+	}
+	for _, miss := range [][4]string{{"lib", "app", "3"}, {"li", "app", "1"}, {"lib", "ap", "1"}, {"lib", "app", "\xff"}} {
+		if got := byRef("p1", inventory.PrivateImage, miss[0], miss[1], miss[2]); len(got) != 0 {
+			t.Fatalf("ImagesByRef(%v) = %+v", miss, got)
+		}
+	}
+	if got := byRef("p1", inventory.SharedImage, "lib", "app", "1"); len(got) != 0 {
+		t.Fatalf("ImagesByRef of another type = %+v", got)
+	}
+}
+
+func testLocalSource(t *testing.T, e *env) {
+	if _, err := e.st.EnsureProject(e.ctx, inventory.Project{ID: "p1"}); err != nil {
+		t.Fatal(err)
+	}
+	d := digest("local")
+	img, err := e.st.PutLocalImage(e.ctx, inventory.Image{ProjectID: "p1", Namespace: "local", Name: "tool", Tag: "1", Digest: d},
+		[]inventory.Manifest{image(d)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := e.st.LocalSource(e.ctx, img.ID); !errors.Is(err, inventory.ErrNotFound) {
+		t.Fatalf("LocalSource before SetLocalSource: %v", err)
+	}
+	// File names are bytes: one that is not UTF-8 still reads back.
+	for _, src := range [][2]string{{"/srv/images/tool.tar", "example.com/local/tool:1"}, {"/srv/\xffimages/oci", ""}} {
+		if err := e.st.SetLocalSource(e.ctx, img.ID, src[0], src[1]); err != nil {
+			t.Fatal(err)
+		}
+		path, ref, err := e.st.LocalSource(e.ctx, img.ID)
+		if err != nil || path != src[0] || ref != src[1] {
+			t.Fatalf("LocalSource = %q %q %v; want %q %q", path, ref, err, src[0], src[1])
+		}
+	}
+}
+
+func testOrphanedScans(t *testing.T, e *env) {
+	ds := []string{digest("o1"), digest("o2"), digest("o3"), digest("o4"), digest("o5")}
+	orphans := func() []string {
+		t.Helper()
+		got, err := e.st.OrphanedScans(e.ctx, "scan")
+		if err != nil {
+			t.Fatal(err)
+		}
+		return got
+	}
+	if got := orphans(); len(got) != 0 {
+		t.Fatalf("orphans of an empty store: %v", got)
+	}
+	for _, d := range ds[:4] {
+		if err := e.st.MarkScanWaiting(e.ctx, d); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := e.st.SetScanStatus(e.ctx, ds[1], inventory.Scanning); err != nil {
+		t.Fatal(err)
+	}
+	if err := e.st.SetScanResult(e.ctx, ds[4], inventory.ScanResult{Status: inventory.ScanSuccess}); err != nil {
+		t.Fatal(err)
+	}
+	enqueue := func(kind, key string) jobs.Job {
+		t.Helper()
+		j, _, err := e.st.Enqueue(e.ctx, jobs.Job{Kind: kind, Key: key})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return j
+	}
+	claim := func(want jobs.Job) {
+		t.Helper()
+		c, err := e.st.Claim(e.ctx, []string{"scan"}, "w", time.Now(), time.Hour)
+		if err != nil || c.ID != want.ID {
+			t.Fatalf("claim = %+v, %v; want job %d", c, err, want.ID)
+		}
+	}
+	// ds[3]'s job ended without its handler (the runner gave up).
+	j := enqueue("scan", ds[3])
+	claim(j)
+	if err := e.st.Finish(e.ctx, j.ID, "w", "gave up", time.Now()); err != nil {
+		t.Fatal(err)
+	}
+	claim(enqueue("scan", ds[1])) // running: alive
+	enqueue("scan", ds[0])        // queued: alive
+	enqueue("sync", ds[2])        // another kind's job does not count
+	want := slices.Sorted(slices.Values([]string{ds[2], ds[3]}))
+	if got := orphans(); !slices.Equal(got, want) {
+		t.Fatalf("orphans = %v, want %v", got, want)
+	}
+}
+
+func testScanMeta(t *testing.T, e *env) {
+	if v, err := e.st.ScanMeta(e.ctx, "rematched_import_ms"); err != nil || v != 0 {
+		t.Fatalf("unset meta = %d, %v", v, err)
+	}
+	for _, v := range []int64{1_800_000_000_000, 7} {
+		if err := e.st.SetScanMeta(e.ctx, "rematched_import_ms", v); err != nil {
+			t.Fatal(err)
+		}
+		if got, err := e.st.ScanMeta(e.ctx, "rematched_import_ms"); err != nil || got != v {
+			t.Fatalf("meta = %d, %v; want %d", got, err, v)
+		}
+	}
+	if v, err := e.st.ScanMeta(e.ctx, "other"); err != nil || v != 0 {
+		t.Fatalf("other key = %d, %v", v, err)
+	}
+}
+
+// testConcurrentWriters runs scans, re-matches, status changes and syncs
+// moving the scanned tags at once. Whatever the interleaving, every call
+// succeeds and the end state is one whole scan: findings that belong to
+// the stored inventory, and a vul_num on the rows that matches them.
+func testConcurrentWriters(t *testing.T, e *env) {
+	w := e.world()
+	const rounds = 15
+	var (
+		wg   sync.WaitGroup
+		errs = make(chan error, 8*rounds)
+	)
+	run := func(fn func(i int) error) {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range rounds {
+				if err := fn(i); err != nil {
+					errs <- err
+					return
+				}
+			}
+		}()
+	}
+	// Scans of a with 1 to 4 packages, one finding per package.
+	scan := func(i int) error {
+		sb := sbom(w.a)
+		sb.Packages = sb.Packages[:1+i%4]
+		var fs []scanresult.Finding
+		for p := range sb.Packages {
+			fs = append(fs, scanresult.Finding{Package: p, VulnID: fmt.Sprintf("V-%d", p), RepairNecessity: "delay_repair"})
+		}
+		return e.st.SaveScan(e.ctx, sb, fs, inventory.ScanResult{Status: inventory.ScanSuccess, VulNum: int32(len(fs))})
+	}
+	run(scan)
+	run(scan)
+	run(func(i int) error {
+		// A re-match finding one vulnerability on package 0 (every
+		// inventory has it).
+		return e.st.ReplaceFindings(e.ctx, w.a, []scanresult.Finding{{Package: 0, VulnID: "V-0", RepairNecessity: "delay_repair"}}, 1)
+	})
+	run(func(i int) error { return e.st.MarkScanWaiting(e.ctx, w.a) })
+	// Syncs of both p1 connections flip tag 2 between a and b.
+	for _, r := range []inventory.Registry{w.r1, w.r2} {
+		run(func(i int) error {
+			d := []string{w.a, w.b}[i%2]
+			_, err := e.st.ApplySync(e.ctx, inventory.Snapshot{RegistryID: r.ID, SeenAt: int64(i), Manifests: []inventory.Manifest{image(w.a), image(d)},
+				Repositories: []inventory.RepoSnapshot{{Namespace: "lib", Name: "app", Tags: []inventory.TagRef{tag("1", w.a), tag("2", d)}}}})
+			return err
+		})
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Error(err)
+	}
+	if t.Failed() {
+		return
+	}
+	// End in a known status: one last scan.
+	if err := scan(2); err != nil {
+		t.Fatal(err)
+	}
+	sb, err := e.st.GetSBOM(e.ctx, w.a)
+	if err != nil || len(sb.Packages) != 3 {
+		t.Fatalf("final SBOM: %d packages, %v", len(sb.Packages), err)
+	}
+	total, rows := e.vulns(scanresult.VulnFilter{Digest: w.a})
+	if total != 3 || !slices.Equal(vulnKeys(rows), []string{"V-0@" + sb.Packages[0].Path, "V-1@" + sb.Packages[1].Path, "V-2@" + sb.Packages[2].Path}) {
+		t.Fatalf("final findings: %d %v", total, vulnKeys(rows))
+	}
+	e.checkRows(w.a, inventory.ScanSuccess, "", 3)
+}

@@ -1,0 +1,645 @@
+package postgres
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+
+	"github.com/openhss/openhss/internal/inventory"
+	"github.com/openhss/openhss/internal/scanresult"
+)
+
+var _ scanresult.Store = (*Store)(nil)
+
+// The scan writers below keep the SQLite store's semantics under
+// concurrency it does not have: writers of one digest's SBOM and findings
+// take a per-digest advisory lock first (SQLite's single writer serialises
+// them), and every scan write runs in scanTx, which retries a transaction
+// PostgreSQL aborted as a deadlock. A scan write locks a manifest and then
+// the rows of every connection describing it, a sync locks one
+// connection's rows in its own order; the two rarely meet, and when they
+// do one of them is simply run again.
+
+// maxTxAttempts bounds scanTx's retries of a deadlocked transaction.
+const maxTxAttempts = 5
+
+// scanTx is inTx, retried when PostgreSQL broke a deadlock or a
+// serialisation conflict by aborting it. fn must be safe to run again.
+func (s *Store) scanTx(ctx context.Context, fn func(tx pgx.Tx) error) error {
+	var err error
+	for range maxTxAttempts {
+		if err = s.inTx(ctx, fn); !retryable(err) {
+			return err
+		}
+	}
+	return err
+}
+
+// retryable reports whether err aborted a transaction that may succeed
+// when run again: deadlock_detected or serialization_failure.
+func retryable(err error) bool {
+	var pe *pgconn.PgError
+	return errors.As(err, &pe) && (pe.Code == "40P01" || pe.Code == "40001")
+}
+
+// lockDigest serialises the writers of one digest's scan data until tx
+// ends.
+func lockDigest(ctx context.Context, tx pgx.Tx, digest string) error {
+	if _, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock($1)`, lockKey("openhss-scan:"+digest)); err != nil {
+		return fmt.Errorf("postgres: lock scan of %s: %w", digest, err)
+	}
+	return nil
+}
+
+// clean makes s storable in a text column: invalid UTF-8 and NUL bytes,
+// which scanned file names and advisory texts may hold and PostgreSQL
+// cannot, become U+FFFD.
+func clean(s string) string {
+	if storable(s) {
+		return s
+	}
+	return strings.ReplaceAll(strings.ToValidUTF8(s, "\uFFFD"), "\x00", "\uFFFD")
+}
+
+func cleanAll(ss []string) []string {
+	out := make([]string, len(ss))
+	for i, s := range ss {
+		out[i] = clean(s)
+	}
+	return out
+}
+
+// recordResult writes a scan result on the manifest and copies it onto
+// every row describing it, inside tx (SetScanResult's statements).
+func recordResult(ctx context.Context, tx pgx.Tx, digest string, r inventory.ScanResult) error {
+	if r.Status == "" {
+		r.Status = inventory.Unscan
+	}
+	desc := clean(r.FailedDesc)
+	_, err := tx.Exec(ctx, `INSERT INTO manifests (digest, scan_status, scan_failed_desc, latest_scan_time, vul_num, unsafe_setting_num, malicious_file_num)
+		VALUES ($1, $2, $3, $4, $5, $6, $7)
+		ON CONFLICT (digest) DO UPDATE SET scan_status = excluded.scan_status, scan_failed_desc = excluded.scan_failed_desc,
+			latest_scan_time = excluded.latest_scan_time, vul_num = excluded.vul_num,
+			unsafe_setting_num = excluded.unsafe_setting_num, malicious_file_num = excluded.malicious_file_num`,
+		digest, string(r.Status), desc, r.ScanTime, r.VulNum, r.UnsafeSettingNum, r.MaliciousFileNum)
+	if err != nil {
+		return fmt.Errorf("postgres: record scan of %s: %w", digest, err)
+	}
+	_, err = tx.Exec(ctx, `UPDATE images SET scan_status = $1, scan_failed_desc = $2, latest_scan_time = $3,
+			vul_num = $4, unsafe_setting_num = $5, malicious_file_num = $6
+		WHERE manifest_digest = $7`,
+		string(r.Status), desc, r.ScanTime, r.VulNum, r.UnsafeSettingNum, r.MaliciousFileNum, digest)
+	if err != nil {
+		return fmt.Errorf("postgres: record scan of %s: %w", digest, err)
+	}
+	return nil
+}
+
+// SetScanStatus moves the manifest and its rows to status (waiting_for_scan,
+// scanning) without touching the previous scan's counts and time: a client
+// keeps seeing the last known vul_num while a re-scan runs.
+func (s *Store) SetScanStatus(ctx context.Context, digest string, status inventory.ScanStatus) error {
+	return s.setStatus(ctx, digest, status, "")
+}
+
+// MarkScanWaiting sets waiting_for_scan, unless the manifest is being
+// scanned right now: a request that joins a running scan must not make it
+// look queued again.
+func (s *Store) MarkScanWaiting(ctx context.Context, digest string) error {
+	return s.setStatus(ctx, digest, inventory.WaitingForScan, inventory.Scanning)
+}
+
+func (s *Store) setStatus(ctx context.Context, digest string, status, unless inventory.ScanStatus) error {
+	return s.scanTx(ctx, func(tx pgx.Tx) error {
+		// The conflicting manifest row is locked even when the WHERE
+		// leaves it alone, so the images update below sees the status it
+		// decided on.
+		_, err := tx.Exec(ctx, `INSERT INTO manifests (digest, scan_status) VALUES ($1, $2)
+			ON CONFLICT (digest) DO UPDATE SET scan_status = excluded.scan_status, scan_failed_desc = ''
+			WHERE manifests.scan_status <> $3`, digest, string(status), string(unless))
+		if err != nil {
+			return fmt.Errorf("postgres: scan status of %s: %w", digest, err)
+		}
+		_, err = tx.Exec(ctx, `UPDATE images SET scan_status = $1, scan_failed_desc = ''
+			WHERE manifest_digest = $2 AND scan_status <> $1 AND scan_status <> $3`, string(status), digest, string(unless))
+		if err != nil {
+			return fmt.Errorf("postgres: scan status of %s: %w", digest, err)
+		}
+		return nil
+	})
+}
+
+// SetScannable records whether a manifest can be scanned (false once it
+// proved oversized) on the manifest and its rows.
+func (s *Store) SetScannable(ctx context.Context, digest string, scannable bool) error {
+	return s.scanTx(ctx, func(tx pgx.Tx) error {
+		if _, err := tx.Exec(ctx, `UPDATE manifests SET scannable = $1 WHERE digest = $2`, scannable, digest); err != nil {
+			return fmt.Errorf("postgres: scannable of %s: %w", digest, err)
+		}
+		if _, err := tx.Exec(ctx, `UPDATE images SET scannable = $1 WHERE manifest_digest = $2 AND scannable <> $1`,
+			scannable, digest); err != nil {
+			return fmt.Errorf("postgres: scannable of %s: %w", digest, err)
+		}
+		return nil
+	})
+}
+
+// SaveScan replaces the SBOM and findings of sbom.Digest and records r, in
+// one transaction.
+func (s *Store) SaveScan(ctx context.Context, sbom scanresult.SBOM, findings []scanresult.Finding, r inventory.ScanResult) error {
+	return s.SaveAnalyzedScan(ctx, sbom, findings, scanresult.Analysis{}, r)
+}
+
+// SaveAnalyzedScan is SaveScan that also replaces the analysis of
+// sbom.Digest, in the same transaction.
+func (s *Store) SaveAnalyzedScan(ctx context.Context, sbom scanresult.SBOM, findings []scanresult.Finding, a scanresult.Analysis, r inventory.ScanResult) error {
+	d := sbom.Digest
+	return s.scanTx(ctx, func(tx pgx.Tx) error {
+		if err := lockDigest(ctx, tx, d); err != nil {
+			return err
+		}
+		if err := deleteScan(ctx, tx, d); err != nil {
+			return err
+		}
+		_, err := tx.Exec(ctx, `INSERT INTO sboms (digest, layers, os_id, os_version, os_name, scanned_at) VALUES ($1, $2, $3, $4, $5, $6)`,
+			d, cleanAll(sbom.Layers), clean(sbom.OSID), clean(sbom.OSVersion), clean(sbom.OSName), sbom.ScannedAt)
+		if err != nil {
+			return fmt.Errorf("postgres: save sbom of %s: %w", d, err)
+		}
+		if err := insertPackages(ctx, tx, d, sbom.Packages); err != nil {
+			return err
+		}
+		if err := insertFindings(ctx, tx, d, sbom.Packages, findings); err != nil {
+			return err
+		}
+		if err := insertAnalysis(ctx, tx, d, a); err != nil {
+			return err
+		}
+		return recordResult(ctx, tx, d, r)
+	})
+}
+
+// insertPackages writes the packages of digest, a chunk of rows per
+// statement.
+func insertPackages(ctx context.Context, tx pgx.Tx, digest string, pkgs []scanresult.Package) error {
+	for start := 0; start < len(pkgs); start += chunkRows {
+		chunk := pkgs[start:min(start+chunkRows, len(pkgs))]
+		var (
+			idx                                          []int32
+			name, version, eco, srcName, srcVersion, typ []string
+			path, layer, purl                            []string
+		)
+		for i, p := range chunk {
+			idx = append(idx, int32(start+i))
+			name = append(name, clean(p.Name))
+			version = append(version, clean(p.Version))
+			eco = append(eco, clean(p.Ecosystem))
+			srcName = append(srcName, clean(p.SourceName))
+			srcVersion = append(srcVersion, clean(p.SourceVersion))
+			typ = append(typ, clean(p.Type))
+			path = append(path, clean(p.Path))
+			layer = append(layer, clean(p.LayerDigest))
+			purl = append(purl, clean(p.PURL))
+		}
+		_, err := tx.Exec(ctx, `INSERT INTO sbom_packages (digest, idx, name, version, ecosystem, source_name, source_version,
+				type, path, layer_digest, purl)
+			SELECT $1, * FROM unnest($2::int4[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[],
+				$9::text[], $10::text[], $11::text[])`,
+			digest, idx, name, version, eco, srcName, srcVersion, typ, path, layer, purl)
+		if err != nil {
+			return fmt.Errorf("postgres: save packages of %s: %w", digest, err)
+		}
+	}
+	return nil
+}
+
+// ClearScan removes the SBOM and findings of digest and records r.
+func (s *Store) ClearScan(ctx context.Context, digest string, r inventory.ScanResult) error {
+	return s.scanTx(ctx, func(tx pgx.Tx) error {
+		if err := lockDigest(ctx, tx, digest); err != nil {
+			return err
+		}
+		if err := deleteScan(ctx, tx, digest); err != nil {
+			return err
+		}
+		return recordResult(ctx, tx, digest, r)
+	})
+}
+
+func deleteScan(ctx context.Context, tx pgx.Tx, digest string) error {
+	for _, table := range []string{"scan_findings", "sbom_packages", "sboms",
+		"baseline_results", "weak_passwords", "malware_findings", "secret_findings", "file_hashes"} {
+		if _, err := tx.Exec(ctx, `DELETE FROM `+table+` WHERE digest = $1`, digest); err != nil {
+			return fmt.Errorf("postgres: clear %s of %s: %w", table, digest, err)
+		}
+	}
+	return nil
+}
+
+// insertFindings writes findings of digest; pkgs gives each finding's
+// package type (linux_vul or app_vul). Nil pkgs reads the types from the
+// stored SBOM. A finding repeating an earlier one's (package, vulnerability)
+// is dropped, as the SQLite store's ON CONFLICT DO NOTHING drops it.
+func insertFindings(ctx context.Context, tx pgx.Tx, digest string, pkgs []scanresult.Package, findings []scanresult.Finding) error {
+	if len(findings) == 0 {
+		return nil
+	}
+	types := make(map[int]string, len(pkgs))
+	if pkgs == nil {
+		rows, err := tx.Query(ctx, `SELECT idx, type FROM sbom_packages WHERE digest = $1`, digest)
+		if err != nil {
+			return fmt.Errorf("postgres: packages of %s: %w", digest, err)
+		}
+		var (
+			i int32
+			t string
+		)
+		_, err = pgx.ForEachRow(rows, []any{&i, &t}, func() error {
+			types[int(i)] = t
+			return nil
+		})
+		if err != nil {
+			return fmt.Errorf("postgres: packages of %s: %w", digest, err)
+		}
+	} else {
+		for i, p := range pkgs {
+			types[i] = p.Type
+		}
+	}
+	type key struct {
+		pkg  int
+		vuln string
+	}
+	seen := make(map[key]bool, len(findings))
+	var (
+		pkg                                               []int32
+		vulnID, vulType, necessity, severity, fixed, desc []string
+		url                                               []string
+		score                                             []float64
+		aliases                                           []string // array literals: unnest cannot take a 2-D text[]
+	)
+	for _, f := range findings {
+		typ, ok := types[f.Package]
+		if !ok {
+			return fmt.Errorf("postgres: finding %s of %s names package %d, which the SBOM does not have", f.VulnID, digest, f.Package)
+		}
+		k := key{f.Package, clean(f.VulnID)}
+		if seen[k] {
+			continue
+		}
+		seen[k] = true
+		pkg = append(pkg, int32(f.Package))
+		vulnID = append(vulnID, k.vuln)
+		vulType = append(vulType, string(scanresult.TypeOf(typ)))
+		necessity = append(necessity, clean(f.RepairNecessity))
+		severity = append(severity, clean(f.Severity))
+		score = append(score, f.Score)
+		fixed = append(fixed, clean(f.FixedVersion))
+		desc = append(desc, clean(f.Description))
+		url = append(url, clean(f.URL))
+		aliases = append(aliases, arrayLiteral(cleanAll(f.Aliases)))
+	}
+	for start := 0; start < len(pkg); start += chunkRows {
+		end := min(start+chunkRows, len(pkg))
+		_, err := tx.Exec(ctx, `INSERT INTO scan_findings (digest, pkg, vuln_id, vul_type, repair_necessity, severity, score,
+				fixed_version, description, url, aliases)
+			SELECT $1, u.pkg, u.vuln_id, u.vul_type, u.necessity, u.severity, u.score, u.fixed, u.descr, u.url, u.aliases::text[]
+			FROM unnest($2::int4[], $3::text[], $4::text[], $5::text[], $6::text[], $7::float8[], $8::text[], $9::text[],
+				$10::text[], $11::text[]) AS u(pkg, vuln_id, vul_type, necessity, severity, score, fixed, descr, url, aliases)
+			ON CONFLICT (digest, pkg, vuln_id) DO NOTHING`,
+			digest, pkg[start:end], vulnID[start:end], vulType[start:end], necessity[start:end], severity[start:end],
+			score[start:end], fixed[start:end], desc[start:end], url[start:end], aliases[start:end])
+		if err != nil {
+			return fmt.Errorf("postgres: save findings of %s: %w", digest, err)
+		}
+	}
+	return nil
+}
+
+// arrayLiteral is the PostgreSQL text[] literal of ss.
+func arrayLiteral(ss []string) string {
+	var b strings.Builder
+	b.WriteByte('{')
+	for i, s := range ss {
+		if i > 0 {
+			b.WriteByte(',')
+		}
+		b.WriteByte('"')
+		for _, r := range s {
+			if r == '"' || r == '\\' {
+				b.WriteByte('\\')
+			}
+			b.WriteRune(r)
+		}
+		b.WriteByte('"')
+	}
+	b.WriteByte('}')
+	return b.String()
+}
+
+// ReplaceFindings swaps the findings of digest and sets vul_num where the
+// manifest's last scan succeeded. Rows whose count does not change are not
+// written, so a re-match that changes nothing leaves the list's count cache
+// valid.
+func (s *Store) ReplaceFindings(ctx context.Context, digest string, findings []scanresult.Finding, vulNum int32) error {
+	return s.scanTx(ctx, func(tx pgx.Tx) error {
+		if err := lockDigest(ctx, tx, digest); err != nil {
+			return err
+		}
+		var n int
+		if err := tx.QueryRow(ctx, `SELECT count(*) FROM sboms WHERE digest = $1`, digest).Scan(&n); err != nil {
+			return fmt.Errorf("postgres: sbom of %s: %w", digest, err)
+		}
+		if n == 0 {
+			// The manifest was re-scanned and failed since the caller read
+			// its SBOM: nothing to match any more.
+			return nil
+		}
+		if _, err := tx.Exec(ctx, `DELETE FROM scan_findings WHERE digest = $1`, digest); err != nil {
+			return fmt.Errorf("postgres: clear findings of %s: %w", digest, err)
+		}
+		if err := insertFindings(ctx, tx, digest, nil, findings); err != nil {
+			return err
+		}
+		if _, err := tx.Exec(ctx, `UPDATE manifests SET vul_num = $1 WHERE digest = $2 AND scan_status = 'success' AND vul_num <> $1`,
+			vulNum, digest); err != nil {
+			return fmt.Errorf("postgres: vul_num of %s: %w", digest, err)
+		}
+		if _, err := tx.Exec(ctx, `UPDATE images SET vul_num = $1 WHERE manifest_digest = $2 AND scan_status = 'success' AND vul_num <> $1`,
+			vulNum, digest); err != nil {
+			return fmt.Errorf("postgres: vul_num of %s: %w", digest, err)
+		}
+		return nil
+	})
+}
+
+// GetSBOM returns the stored SBOM of digest.
+func (s *Store) GetSBOM(ctx context.Context, digest string) (scanresult.SBOM, error) {
+	sb := scanresult.SBOM{Digest: digest}
+	if !storable(digest) {
+		return sb, fmt.Errorf("postgres: sbom of %q: %w", digest, inventory.ErrNotFound)
+	}
+	// One snapshot for the SBOM and its packages: a scan saved in between
+	// must not mix two inventories.
+	tx, err := s.pool.BeginTx(ctx, pgx.TxOptions{IsoLevel: pgx.RepeatableRead, AccessMode: pgx.ReadOnly})
+	if err != nil {
+		return sb, fmt.Errorf("postgres: sbom of %s: %w", digest, err)
+	}
+	defer tx.Rollback(ctx)
+	err = tx.QueryRow(ctx, `SELECT layers, os_id, os_version, os_name, scanned_at FROM sboms WHERE digest = $1`, digest).
+		Scan(&sb.Layers, &sb.OSID, &sb.OSVersion, &sb.OSName, &sb.ScannedAt)
+	if err != nil {
+		return sb, notFound(err, "sbom of "+digest)
+	}
+	if sb.Layers == nil {
+		sb.Layers = []string{}
+	}
+	rows, err := tx.Query(ctx, `SELECT name, version, ecosystem, source_name, source_version, type, path, layer_digest, purl
+		FROM sbom_packages WHERE digest = $1 ORDER BY idx`, digest)
+	if err != nil {
+		return sb, fmt.Errorf("postgres: packages of %s: %w", digest, err)
+	}
+	var p scanresult.Package
+	_, err = pgx.ForEachRow(rows, []any{&p.Name, &p.Version, &p.Ecosystem, &p.SourceName, &p.SourceVersion, &p.Type, &p.Path,
+		&p.LayerDigest, &p.PURL}, func() error {
+		sb.Packages = append(sb.Packages, p)
+		return nil
+	})
+	if err != nil {
+		return sb, fmt.Errorf("postgres: packages of %s: %w", digest, err)
+	}
+	return sb, nil
+}
+
+// SBOMDigests lists every digest with a stored SBOM.
+func (s *Store) SBOMDigests(ctx context.Context) ([]string, error) {
+	return s.strings(ctx, `SELECT digest FROM sboms ORDER BY digest`)
+}
+
+func (s *Store) strings(ctx context.Context, query string, args ...any) ([]string, error) {
+	rows, err := s.pool.Query(ctx, query, args...)
+	if err != nil {
+		return nil, fmt.Errorf("postgres: %w", err)
+	}
+	out, err := pgx.CollectRows(rows, pgx.RowTo[string])
+	if err != nil {
+		return nil, fmt.Errorf("postgres: %w", err)
+	}
+	if len(out) == 0 {
+		return nil, nil // as the SQLite store: no rows, nil slice
+	}
+	return out, nil
+}
+
+// necessityRank orders findings most urgent first.
+const necessityRank = `CASE f.repair_necessity WHEN 'immediate_repair' THEN 0 WHEN 'delay_repair' THEN 1 ELSE 2 END`
+
+// ListVulns returns one page of the findings of a manifest, most urgent
+// first, then by vulnerability id, package name and path.
+func (s *Store) ListVulns(ctx context.Context, f scanresult.VulnFilter) (int64, []scanresult.VulnRow, error) {
+	out := []scanresult.VulnRow{}
+	if !storable(f.Digest) || !storable(f.RepairNecessity) || !storable(f.VulnID) || !storable(f.AppName) || !storable(string(f.Type)) {
+		return 0, out, nil // no stored string contains one PostgreSQL cannot hold
+	}
+	var q query
+	where := `f.digest = ` + q.arg(f.Digest)
+	if f.RepairNecessity != "" {
+		where += ` AND f.repair_necessity = ` + q.arg(f.RepairNecessity)
+	}
+	if f.VulnID != "" {
+		where += ` AND strpos(f.vuln_id, ` + q.arg(f.VulnID) + `) > 0`
+	}
+	if f.AppName != "" {
+		where += ` AND strpos(p.name, ` + q.arg(f.AppName) + `) > 0`
+	}
+	if f.Type != "" {
+		where += ` AND f.vul_type = ` + q.arg(string(f.Type))
+	}
+	from := ` FROM scan_findings f JOIN sbom_packages p ON p.digest = f.digest AND p.idx = f.pkg WHERE ` + where
+	tx, err := s.pool.BeginTx(ctx, pgx.TxOptions{IsoLevel: pgx.RepeatableRead, AccessMode: pgx.ReadOnly})
+	if err != nil {
+		return 0, nil, fmt.Errorf("postgres: findings of %s: %w", f.Digest, err)
+	}
+	defer tx.Rollback(ctx)
+	var total int64
+	if err := tx.QueryRow(ctx, `SELECT count(*)`+from, q.args...).Scan(&total); err != nil {
+		return 0, nil, fmt.Errorf("postgres: count findings of %s: %w", f.Digest, err)
+	}
+	limit, offset := q.arg(limitOf(f.Limit)), q.arg(max(f.Offset, 0))
+	rows, err := tx.Query(ctx, `SELECT f.vuln_id, f.repair_necessity, f.description, p.layer_digest, p.name, p.path, p.version,
+		f.fixed_version, f.url, f.vul_type`+from+` ORDER BY `+necessityRank+`, f.vuln_id, p.name, p.path, f.pkg
+		LIMIT `+limit+` OFFSET `+offset, q.args...)
+	if err != nil {
+		return 0, nil, fmt.Errorf("postgres: findings of %s: %w", f.Digest, err)
+	}
+	var (
+		r   scanresult.VulnRow
+		typ string
+	)
+	_, err = pgx.ForEachRow(rows, []any{&r.VulnID, &r.RepairNecessity, &r.Description, &r.LayerDigest, &r.AppName, &r.AppPath,
+		&r.Version, &r.FixedVersion, &r.URL, &typ}, func() error {
+		r.Type = scanresult.VulType(typ)
+		out = append(out, r)
+		return nil
+	})
+	if err != nil {
+		return 0, nil, fmt.Errorf("postgres: findings of %s: %w", f.Digest, err)
+	}
+	return total, out, nil
+}
+
+// ListApps returns one page of the packages of a manifest by name, version
+// and path, each with its number of distinct vulnerabilities.
+func (s *Store) ListApps(ctx context.Context, f scanresult.AppFilter) (int64, []scanresult.AppRow, error) {
+	out := []scanresult.AppRow{}
+	if !storable(f.Digest) || !storable(f.AppName) {
+		return 0, out, nil
+	}
+	var q query
+	where := `p.digest = ` + q.arg(f.Digest)
+	if f.AppName != "" {
+		where += ` AND strpos(p.name, ` + q.arg(f.AppName) + `) > 0`
+	}
+	tx, err := s.pool.BeginTx(ctx, pgx.TxOptions{IsoLevel: pgx.RepeatableRead, AccessMode: pgx.ReadOnly})
+	if err != nil {
+		return 0, nil, fmt.Errorf("postgres: packages of %s: %w", f.Digest, err)
+	}
+	defer tx.Rollback(ctx)
+	var total int64
+	if err := tx.QueryRow(ctx, `SELECT count(*) FROM sbom_packages p WHERE `+where, q.args...).Scan(&total); err != nil {
+		return 0, nil, fmt.Errorf("postgres: count packages of %s: %w", f.Digest, err)
+	}
+	// (digest, pkg, vuln_id) is the findings' key: count(*) per package is
+	// its number of distinct vulnerabilities.
+	limit, offset := q.arg(limitOf(f.Limit)), q.arg(max(f.Offset, 0))
+	rows, err := tx.Query(ctx, `SELECT p.name, p.type, p.version, p.path, p.layer_digest,
+		(SELECT count(*) FROM scan_findings f WHERE f.digest = p.digest AND f.pkg = p.idx)::int4
+		FROM sbom_packages p WHERE `+where+` ORDER BY p.name, p.version, p.path, p.idx LIMIT `+limit+` OFFSET `+offset, q.args...)
+	if err != nil {
+		return 0, nil, fmt.Errorf("postgres: packages of %s: %w", f.Digest, err)
+	}
+	var r scanresult.AppRow
+	_, err = pgx.ForEachRow(rows, []any{&r.Name, &r.Type, &r.Version, &r.Path, &r.LayerDigest, &r.VulNum}, func() error {
+		out = append(out, r)
+		return nil
+	})
+	if err != nil {
+		return 0, nil, fmt.Errorf("postgres: packages of %s: %w", f.Digest, err)
+	}
+	return total, out, nil
+}
+
+// limitOf turns "no limit" (0) into NULL, PostgreSQL's LIMIT ALL.
+func limitOf(n int) *int {
+	if n <= 0 {
+		return nil
+	}
+	return &n
+}
+
+// ImagesByDigest returns the rows of a project whose tag digest or
+// described manifest is digest: what HSS's image_id names.
+func (s *Store) ImagesByDigest(ctx context.Context, projectID, digest string) ([]inventory.Image, error) {
+	if !storable(projectID) || !storable(digest) {
+		return nil, nil
+	}
+	// Through images_manifest only: a row whose tag digest is an index
+	// describes one of the index's members.
+	return s.images(ctx, `SELECT `+imageCols+` FROM images i
+		WHERE i.project_id = $1 AND (i.manifest_digest = $2
+			OR i.manifest_digest IN (SELECT member_digest FROM index_members WHERE index_digest = $2))
+		AND (i.digest = $2 OR i.manifest_digest = $2)
+		ORDER BY i.id`, projectID, digest)
+}
+
+// ImagesByRef returns the rows of a project with exactly this type,
+// namespace, name and tag (one per registry connection that has it).
+func (s *Store) ImagesByRef(ctx context.Context, projectID string, t inventory.ImageType, namespace, name, tag string) ([]inventory.Image, error) {
+	if !storable(projectID) || !storable(string(t)) || !storable(namespace) || !storable(name) || !storable(tag) {
+		return nil, nil
+	}
+	return s.images(ctx, `SELECT `+imageCols+` FROM images i WHERE i.project_id = $1 AND i.image_type = $2 AND i.namespace = $3
+		AND i.name = $4 AND i.tag = $5 ORDER BY i.id`, projectID, string(t), namespace, name, tag)
+}
+
+func (s *Store) images(ctx context.Context, query string, args ...any) ([]inventory.Image, error) {
+	rows, err := s.pool.Query(ctx, query, args...)
+	if err != nil {
+		return nil, fmt.Errorf("postgres: images: %w", err)
+	}
+	defer rows.Close()
+	now := time.Now().UnixMilli()
+	var out []inventory.Image
+	for rows.Next() {
+		img, err := scanImage(rows, now)
+		if err != nil {
+			return nil, fmt.Errorf("postgres: images: %w", err)
+		}
+		out = append(out, img)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("postgres: images: %w", err)
+	}
+	return out, nil
+}
+
+// SetLocalSource records the file or directory a local_image row was
+// imported from.
+func (s *Store) SetLocalSource(ctx context.Context, imageID int64, path, ref string) error {
+	_, err := s.pool.Exec(ctx, `INSERT INTO local_sources (image_id, path, ref) VALUES ($1, $2, $3)
+		ON CONFLICT (image_id) DO UPDATE SET path = excluded.path, ref = excluded.ref`, imageID, []byte(path), clean(ref))
+	if err != nil {
+		return fmt.Errorf("postgres: local source of image %d: %w", imageID, err)
+	}
+	return nil
+}
+
+// LocalSource returns where a local_image row was imported from.
+func (s *Store) LocalSource(ctx context.Context, imageID int64) (path, ref string, err error) {
+	var p []byte
+	err = s.pool.QueryRow(ctx, `SELECT path, ref FROM local_sources WHERE image_id = $1`, imageID).Scan(&p, &ref)
+	if err != nil {
+		return "", "", notFound(err, fmt.Sprintf("local source of image %d", imageID))
+	}
+	return string(p), ref, nil
+}
+
+// OrphanedScans lists manifests shown as waiting_for_scan or scanning that
+// no queued or running job of kind will ever finish (the job was given up,
+// or the database was restored without it).
+func (s *Store) OrphanedScans(ctx context.Context, kind string) ([]string, error) {
+	return s.strings(ctx, `SELECT m.digest FROM manifests m WHERE m.scan_status IN ('waiting_for_scan', 'scanning')
+		AND NOT EXISTS (SELECT 1 FROM jobs j WHERE j.kind = $1 AND j.key = m.digest AND j.state IN ('queued', 'running'))
+		ORDER BY m.digest`, clean(kind))
+}
+
+// ScanMeta reads a number the scan service keeps (0 when never set).
+func (s *Store) ScanMeta(ctx context.Context, key string) (int64, error) {
+	if !storable(key) {
+		return 0, nil
+	}
+	var v int64
+	err := s.pool.QueryRow(ctx, `SELECT value FROM scan_meta WHERE key = $1`, key).Scan(&v)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return 0, nil
+	}
+	if err != nil {
+		return 0, fmt.Errorf("postgres: scan meta %s: %w", key, err)
+	}
+	return v, nil
+}
+
+// SetScanMeta writes a number the scan service keeps.
+func (s *Store) SetScanMeta(ctx context.Context, key string, value int64) error {
+	_, err := s.pool.Exec(ctx, `INSERT INTO scan_meta (key, value) VALUES ($1, $2)
+		ON CONFLICT (key) DO UPDATE SET value = excluded.value`, key, value)
+	if err != nil {
+		return fmt.Errorf("postgres: scan meta %s: %w", key, err)
+	}
+	return nil
+}
