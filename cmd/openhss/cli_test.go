@@ -41,7 +41,7 @@ func TestQuickstart(t *testing.T) {
 			t.Fatalf("round %d: %v\n%s", round, err, out)
 		}
 		for _, want := range []string{
-			"total_num: 6", "demo/web:1.1", "demo/goapp:1.0", "tools/multiarch:2.0", "multi-arch (2)", "not scannable",
+			"total_num: 7", "demo/web:1.1", "demo/goapp:1.0", "demo/insecure:1.0", "tools/multiarch:2.0", "multi-arch (2)", "not scannable",
 			"X-Auth-Token", "WithAk(", "WithSk(",
 		} {
 			if !strings.Contains(out, want) {
@@ -74,6 +74,11 @@ func TestQuickstart(t *testing.T) {
 			t.Errorf("%s: no vulnerabilities found in a program linking golang.org/x/text v0.3.7", ref)
 		case ref != "demo/goapp:1.0" && img.VulNum != 0:
 			t.Errorf("%s: %d vulnerabilities in an image without software", ref, img.VulNum)
+		case ref == "demo/insecure:1.0" && (img.MaliciousFileNum == 0 || img.UnsafeSettingNum < 3):
+			t.Errorf("%s: malicious=%d unsafe=%d, want the EICAR file and the weak root password found",
+				ref, img.MaliciousFileNum, img.UnsafeSettingNum)
+		case ref != "demo/insecure:1.0" && img.MaliciousFileNum != 0:
+			t.Errorf("%s: %d malicious files in a clean sample", ref, img.MaliciousFileNum)
 		}
 	}
 }

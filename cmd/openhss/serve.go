@@ -102,6 +102,7 @@ func (a *app) services(o *serveOptions) *services {
 		Sync:        svc.syncer,
 		Scans:       scanRequester{scans},
 		ScanResults: a.store,
+		Findings:    a.store,
 		Region:      o.region,
 		ParseAddr:   registry.ParseAddr,
 		Logger:      a.log,

@@ -124,6 +124,29 @@ func PushSamples(ctx context.Context, addr string, goApp []byte) ([]Sample, erro
 		}
 	}
 
+	// A deliberately insecure image, labelled as such: findings for the
+	// malware and baseline analyzers.
+	files, err := insecureFiles()
+	if err != nil {
+		return nil, err
+	}
+	insecure, err := image(day(2024, 12, 1), "linux", "amd64", files)
+	if err != nil {
+		return nil, err
+	}
+	cf, err := insecure.ConfigFile()
+	if err != nil {
+		return nil, err
+	}
+	cf = cf.DeepCopy()
+	cf.Config.Labels = map[string]string{InsecureLabel: "deliberately insecure demo image: EICAR test file, root password 123456"}
+	if insecure, err = mutate.ConfigFile(insecure, cf); err != nil {
+		return nil, err
+	}
+	if err := push("demo/insecure:1.0", insecure, "DEMO, deliberately insecure: EICAR test file, root password 123456"); err != nil {
+		return nil, err
+	}
+
 	// A multi-arch tag: one row describing linux/amd64, both members listed.
 	amd, err := image(day(2024, 9, 10), "linux", "amd64", map[string]string{"etc/os-release": osRelease, "app/arch": "amd64\n"})
 	if err != nil {

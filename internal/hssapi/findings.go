@@ -30,18 +30,23 @@ const maxFindingRows = 10000
 // rowSelector is the image selection of the baseline APIs: an optional
 // image_id and the list's filters.
 type rowSelector struct {
-	typ                inventory.ImageType
-	digest             string // "" when no image_id was given
-	namespace, name    string
-	version            string
-	instanceID, eps    string
-	offset, limit      int
-	versionParam       string // "image_version" or "tag_name"
-	requireImageTarget bool
+	typ             inventory.ImageType
+	digest          string // "" when no image_id was given
+	namespace, name string
+	version         string
+	instanceID, eps string
+	offset, limit   int
+}
+
+// fail records the first error of a parse.
+func (q *queryReader) fail(e *apiError) {
+	if q.err == nil {
+		q.err = e
+	}
 }
 
 func parseSelector(q *queryReader, versionParam string) *rowSelector {
-	sel := &rowSelector{versionParam: versionParam}
+	sel := &rowSelector{}
 	typ := q.text("image_type", maxFilterLen)
 	switch {
 	case typ == "":
@@ -380,7 +385,7 @@ func (s *server) listImageWeakPwdUsers(w http.ResponseWriter, r *http.Request, c
 				suggestion = "The account has an empty password: set a strong one or lock it (passwd -l " + wp.User + ")."
 			}
 			list = append(list, imageWeakPwdInfo{
-				Namespace: img.Namespace, ImageName: img.Name, ImageVersion: img.Tag, ImageID: img.ImageID,
+				Namespace: img.Namespace, ImageName: img.Name, ImageVersion: img.Tag, ImageID: digestHex(img.Digest),
 				ImageType: string(img.Type), LatestScanTime: img.LatestScanTime, UserName: wp.User,
 				ServiceType: wp.UserType, DesensitizedWeakPasswords: weakPasswordMask, Suggestion: suggestion,
 			})

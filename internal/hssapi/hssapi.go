@@ -40,6 +40,10 @@ type Config struct {
 	// routes answer 500.
 	Scans       ScanRequester
 	ScanResults ScanReader
+	// Findings reads the analyzers' findings (baseline, weak passwords,
+	// malware, sensitive information); without it those routes answer
+	// 500.
+	Findings FindingReader
 
 	// Region is the only value the optional "region" header may carry.
 	// Default "local-1". Give IAM the same (iam.Options.Region): it names
@@ -119,6 +123,12 @@ func New(cfg Config) http.Handler {
 	r.handle("GET", "/v5/{project_id}/image/{image_id}/vulnerabilities", s.v5(s.listImageVulns))
 	r.handle("GET", "/v5/{project_id}/image/{image_id}/apps", s.v5(s.listImageApps))
 	r.handle("GET", "/v5/{project_id}/image/{image_id}/sbom", s.v5(s.imageSBOM))
+	r.handle("GET", "/v5/{project_id}/image/{image_id}/malwares", s.v5(s.listImageMalware))
+	r.handle("GET", "/v5/{project_id}/image/{image_id}/sensitive", s.v5(s.listImageSensitive))
+	r.handle("GET", "/v5/{project_id}/image/baseline/risk-configs", s.v5(s.listImageRiskConfigs))
+	r.handle("GET", "/v5/{project_id}/image/baseline/risk-configs/{check_name}/rules", s.v5(s.listImageRiskConfigRules))
+	r.handle("GET", "/v5/{project_id}/image/baseline/weak-password-users", s.v5(s.listImageWeakPwdUsers))
+	r.handle("GET", "/v5/{project_id}/image/asset/statistics", s.v5(s.showImageAssetStatistics))
 
 	r.handle("GET", "/v3/projects", s.authed(s.listProjects))
 	r.handle("POST", "/v3/auth/tokens", s.public(s.issueToken))

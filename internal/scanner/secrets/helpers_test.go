@@ -29,12 +29,8 @@ type file struct {
 	mode       int64
 }
 
-func reg(name, body string) file        { return file{name: name, body: body} }
-func exe(name, body string) file        { return file{name: name, body: body, mode: 0o755} }
-func symlink(name, target string) file  { return file{name: name, typ: tar.TypeSymlink, link: target} }
-func hardlink(name, target string) file { return file{name: name, typ: tar.TypeLink, link: target} }
-func whiteout(dir, victim string) file  { return reg(strings.TrimPrefix(dir+"/.wh."+victim, "/"), "") }
-func opaque(dir string) file            { return reg(dir+"/.wh..wh..opq", "") }
+func reg(name, body string) file       { return file{name: name, body: body} }
+func whiteout(dir, victim string) file { return reg(strings.TrimPrefix(dir+"/.wh."+victim, "/"), "") }
 
 func layerOf(t testing.TB, files ...file) v1.Layer {
 	t.Helper()
@@ -87,15 +83,6 @@ func gzipLayer(t testing.TB, raw []byte) v1.Layer {
 func imageOf(t testing.TB, layers ...v1.Layer) v1.Image {
 	t.Helper()
 	img, err := mutate.AppendLayers(empty.Image, layers...)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return img
-}
-
-func withConfig(t testing.TB, img v1.Image, c v1.Config) v1.Image {
-	t.Helper()
-	img, err := mutate.Config(img, c)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -259,3 +259,34 @@ func TestListConcurrentNewShapes(t *testing.T) {
 		want = p.Total
 	}
 }
+
+// TestStmtCacheEvictsUnderLoad runs more distinct statements than the cache
+// holds from many goroutines at once: a statement evicted between one
+// call's lookup and its start must not fail that call.
+func TestStmtCacheEvictsUnderLoad(t *testing.T) {
+	ctx := context.Background()
+	s := open(t, filepath.Join(t.TempDir(), "openhss.db"))
+	defer s.Close()
+	c := newStmtCache(s.read, 2)
+	defer c.close()
+	const workers = 16
+	errs := make(chan error, workers)
+	for w := range workers {
+		go func() {
+			for i := range 200 {
+				q := fmt.Sprintf(`SELECT %d + ?`, (w+i)%7)
+				var got int
+				if err := c.queryRow(ctx, q, 1).Scan(&got); err != nil || got != (w+i)%7+1 {
+					errs <- fmt.Errorf("%s: %d, %v", q, got, err)
+					return
+				}
+			}
+			errs <- nil
+		}()
+	}
+	for range workers {
+		if err := <-errs; err != nil {
+			t.Fatal(err)
+		}
+	}
+}

@@ -17,10 +17,11 @@ import (
 // those driver statements until closed, so the cache holds at most
 // max × pool size SQLite statements. When full, the least recently used
 // statement makes room: the texts are a small fixed set plus one per list
-// filter shape (which conditions, how many values in an IN list). Closing an
-// evicted statement is safe while a call still uses it: database/sql
-// finalizes it once that call is done. Lookups only read-lock: every
-// request makes several.
+// filter shape (which conditions, how many values in an IN list). An
+// evicted statement is closed once no call is between taking it from the
+// cache and starting to run it (after that, database/sql itself defers the
+// close until the call is done). Lookups only read-lock: every request makes
+// several.
 type stmtCache struct {
 	db  *sql.DB
 	max int
@@ -32,31 +33,52 @@ type stmtCache struct {
 }
 
 type cachedStmt struct {
-	stmt *sql.Stmt
-	used atomic.Int64 // tick of the last use
+	stmt    *sql.Stmt
+	used    atomic.Int64 // tick of the last use
+	takers  atomic.Int64 // calls that took it and have not started it yet
+	evicted atomic.Bool
+}
+
+// release ends a take: the caller has started its call (or given up).
+func (e *cachedStmt) release() {
+	if e.takers.Add(-1) == 0 && e.evicted.Load() {
+		_ = e.stmt.Close() // idempotent: evict may close it too
+	}
+}
+
+func (e *cachedStmt) evict() {
+	e.evicted.Store(true)
+	if e.takers.Load() == 0 {
+		_ = e.stmt.Close()
+	}
 }
 
 func newStmtCache(db *sql.DB, max int) *stmtCache {
 	return &stmtCache{db: db, max: max, bySQL: map[string]*cachedStmt{}, missed: map[string]bool{}}
 }
 
-// lookup returns the cached statement for query.
-func (c *stmtCache) lookup(query string) (*sql.Stmt, bool) {
+// take returns the cached statement for query; the caller must release it
+// once its call has started.
+func (c *stmtCache) take(query string) (*cachedStmt, bool) {
 	c.mu.RLock()
 	e, ok := c.bySQL[query]
+	if ok {
+		e.takers.Add(1)
+	}
 	c.mu.RUnlock()
 	if !ok {
 		return nil, false
 	}
 	e.used.Store(c.tick.Add(1))
-	return e.stmt, true
+	return e, true
 }
 
-// get returns the prepared statement for query, preparing it on first use.
-// The caller must not hold a connection of the pool (see txQuery).
-func (c *stmtCache) get(ctx context.Context, query string) (*sql.Stmt, error) {
-	if st, ok := c.lookup(query); ok {
-		return st, nil
+// get takes the statement for query, preparing it on first use. The caller
+// must not hold a connection of the pool (see txQuery), and must release
+// the statement.
+func (c *stmtCache) get(ctx context.Context, query string) (*cachedStmt, error) {
+	if e, ok := c.take(query); ok {
+		return e, nil
 	}
 	// Prepare outside the lock: it takes a connection and may wait for one.
 	st, err := c.db.PrepareContext(ctx, query)
@@ -67,7 +89,8 @@ func (c *stmtCache) get(ctx context.Context, query string) (*sql.Stmt, error) {
 	defer c.mu.Unlock()
 	if e, ok := c.bySQL[query]; ok { // prepared meanwhile by another call
 		_ = st.Close()
-		return e.stmt, nil
+		e.takers.Add(1)
+		return e, nil
 	}
 	for len(c.bySQL) >= c.max && len(c.bySQL) > 0 {
 		oldest, at := "", int64(0)
@@ -76,13 +99,14 @@ func (c *stmtCache) get(ctx context.Context, query string) (*sql.Stmt, error) {
 				oldest, at = q, u
 			}
 		}
-		_ = c.bySQL[oldest].stmt.Close()
+		c.bySQL[oldest].evict()
 		delete(c.bySQL, oldest)
 	}
 	e := &cachedStmt{stmt: st}
 	e.used.Store(c.tick.Add(1))
+	e.takers.Add(1)
 	c.bySQL[query] = e
-	return st, nil
+	return e, nil
 }
 
 // close closes every cached statement; the cache stays usable.
@@ -90,7 +114,7 @@ func (c *stmtCache) close() {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	for _, e := range c.bySQL {
-		_ = e.stmt.Close()
+		e.evict()
 	}
 	clear(c.bySQL)
 }
@@ -98,21 +122,23 @@ func (c *stmtCache) close() {
 // queryRow runs a cached statement of the pool outside any transaction.
 // The caller must not hold a connection of the pool.
 func (c *stmtCache) queryRow(ctx context.Context, query string, args ...any) rowScanner {
-	st, err := c.get(ctx, query)
+	e, err := c.get(ctx, query)
 	if err != nil {
 		return errRow{err}
 	}
-	return st.QueryRowContext(ctx, args...)
+	defer e.release()
+	return e.stmt.QueryRowContext(ctx, args...)
 }
 
 // query runs a cached statement of the pool outside any transaction. The
 // caller must not hold a connection of the pool.
 func (c *stmtCache) query(ctx context.Context, query string, args ...any) (*sql.Rows, error) {
-	st, err := c.get(ctx, query)
+	e, err := c.get(ctx, query)
 	if err != nil {
 		return nil, err
 	}
-	return st.QueryContext(ctx, args...)
+	defer e.release()
+	return e.stmt.QueryContext(ctx, args...)
 }
 
 // Inside a transaction a statement is only ever taken from the cache, never
@@ -124,8 +150,9 @@ func (c *stmtCache) query(ctx context.Context, query string, args ...any) (*sql.
 
 // txQueryRow runs query in tx, prepared if cached.
 func (c *stmtCache) txQueryRow(ctx context.Context, tx *sql.Tx, query string, args ...any) *sql.Row {
-	if st, ok := c.lookup(query); ok {
-		return tx.StmtContext(ctx, st).QueryRowContext(ctx, args...)
+	if e, ok := c.take(query); ok {
+		defer e.release()
+		return tx.StmtContext(ctx, e.stmt).QueryRowContext(ctx, args...)
 	}
 	c.miss(query)
 	return tx.QueryRowContext(ctx, query, args...)
@@ -133,8 +160,9 @@ func (c *stmtCache) txQueryRow(ctx context.Context, tx *sql.Tx, query string, ar
 
 // txQuery runs query in tx, prepared if cached.
 func (c *stmtCache) txQuery(ctx context.Context, tx *sql.Tx, query string, args ...any) (*sql.Rows, error) {
-	if st, ok := c.lookup(query); ok {
-		return tx.StmtContext(ctx, st).QueryContext(ctx, args...)
+	if e, ok := c.take(query); ok {
+		defer e.release()
+		return tx.StmtContext(ctx, e.stmt).QueryContext(ctx, args...)
 	}
 	c.miss(query)
 	return tx.QueryContext(ctx, query, args...)
@@ -163,7 +191,9 @@ func (c *stmtCache) prepareMissed(ctx context.Context) {
 		if query == "" {
 			return
 		}
-		_, _ = c.get(ctx, query) // a failure shows again when the query runs
+		if e, err := c.get(ctx, query); err == nil { // a failure shows again when the query runs
+			e.release()
+		}
 	}
 }
 
