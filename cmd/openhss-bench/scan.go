@@ -19,6 +19,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime/pprof"
 	"slices"
 	"sort"
 	"strings"
@@ -75,6 +76,7 @@ type scanBenchOptions struct {
 	BigImageMB  int // 0: no big image
 	Syft        string
 	InstallSyft bool
+	CPUProfile  string // of the re-match
 	Progress    io.Writer
 }
 
@@ -105,18 +107,21 @@ type scanReport struct {
 }
 
 type imageResult struct {
-	Name            string   `json:"name"`
-	Ref             string   `json:"ref"`
-	CompressedBytes int64    `json:"compressed_bytes"`
-	Layers          int      `json:"layers"`
-	OpenHSS         []run    `json:"openhss"`
-	Syft            []run    `json:"syft,omitempty"`
-	Packages        int      `json:"packages"`      // openhss
-	SyftPackages    int      `json:"syft_packages"` // syft's artifacts
-	VulNum          int32    `json:"vul_num"`
-	Digest          string   `json:"digest"`
-	OpenHSSMedian   summary  `json:"openhss_median"`
-	SyftMedian      *summary `json:"syft_median,omitempty"`
+	Name            string `json:"name"`
+	Ref             string `json:"ref"`
+	CompressedBytes int64  `json:"compressed_bytes"`
+	Layers          int    `json:"layers"`
+	OpenHSS         []run  `json:"openhss"`
+	// The same scan with issue 4's analyzers (baseline, malware, secrets),
+	// as `openhss serve` runs it now.
+	WithAnalyzers []run    `json:"openhss_with_analyzers,omitempty"`
+	Syft          []run    `json:"syft,omitempty"`
+	Packages      int      `json:"packages"`      // openhss
+	SyftPackages  int      `json:"syft_packages"` // syft's artifacts
+	VulNum        int32    `json:"vul_num"`
+	Digest        string   `json:"digest"`
+	OpenHSSMedian summary  `json:"openhss_median"`
+	SyftMedian    *summary `json:"syft_median,omitempty"`
 }
 
 // run is one child process: wall time from start to exit, and its peak
@@ -372,7 +377,7 @@ func runScanBench(ctx context.Context, o scanBenchOptions) (scanReport, error) {
 		im := &rep.Images[i]
 		for r := range o.Runs {
 			progress("openhss scan %s, run %d/%d", im.Ref, r+1, o.Runs)
-			res, ru, err := runOpenHSSChild(ctx, self, dbPath, im.Ref, dir, hex.EncodeToString(key))
+			res, ru, err := runOpenHSSChild(ctx, self, dbPath, im.Ref, dir, hex.EncodeToString(key), false)
 			if err != nil {
 				return rep, err
 			}
@@ -382,6 +387,18 @@ func runScanBench(ctx context.Context, o scanBenchOptions) (scanReport, error) {
 			ru.ScanSeconds, ru.SelfPeakRSSBytes = res.ScanSeconds, res.PeakRSSBytes
 			im.OpenHSS = append(im.OpenHSS, ru)
 			im.Packages, im.VulNum, im.Digest = res.Packages, res.VulNum, res.Digest
+		}
+		for r := range o.Runs {
+			progress("openhss scan with analyzers %s, run %d/%d", im.Ref, r+1, o.Runs)
+			res, ru, err := runOpenHSSChild(ctx, self, dbPath, im.Ref, dir, hex.EncodeToString(key), true)
+			if err != nil {
+				return rep, err
+			}
+			if res.Status != string(inventory.ScanSuccess) {
+				return rep, fmt.Errorf("scan of %s with analyzers ended %s (%s)", im.Ref, res.Status, res.FailedDesc)
+			}
+			ru.ScanSeconds, ru.SelfPeakRSSBytes = res.ScanSeconds, res.PeakRSSBytes
+			im.WithAnalyzers = append(im.WithAnalyzers, ru)
 		}
 		im.OpenHSSMedian = summarizeRuns(im.OpenHSS)
 		if syft == "" {
@@ -412,7 +429,12 @@ func runScanBench(ctx context.Context, o scanBenchOptions) (scanReport, error) {
 	}
 	before := requests.Load()
 	progress("re-match")
+	stopProfile, err := startCPUProfile(o.CPUProfile)
+	if err != nil {
+		return rep, err
+	}
 	rs, err := svc.Rematch(ctx)
+	stopProfile()
 	if err != nil {
 		return rep, err
 	}
@@ -431,6 +453,23 @@ func runScanBench(ctx context.Context, o scanBenchOptions) (scanReport, error) {
 	return rep, nil
 }
 
+// startCPUProfile profiles this process into path until the returned
+// function is called; no-op when path is empty.
+func startCPUProfile(path string) (func(), error) {
+	if path == "" {
+		return func() {}, nil
+	}
+	f, err := os.Create(path)
+	if err != nil {
+		return nil, err
+	}
+	if err := pprof.StartCPUProfile(f); err != nil {
+		f.Close()
+		return nil, err
+	}
+	return func() { pprof.StopCPUProfile(); f.Close() }, nil
+}
+
 func summarizeRuns(runs []run) summary {
 	walls := make([]float64, len(runs))
 	var s summary
@@ -445,7 +484,7 @@ func summarizeRuns(runs []run) summary {
 
 // runOpenHSSChild runs one full scan in a child process and returns its
 // result with the process's wall time, CPU time and peak RSS.
-func runOpenHSSChild(ctx context.Context, self, dbPath, ref, dir, key string) (childResult, run, error) {
+func runOpenHSSChild(ctx context.Context, self, dbPath, ref, dir, key string, analyzers bool) (childResult, run, error) {
 	var res childResult
 	scratch, err := os.MkdirTemp(dir, "scratch-")
 	if err != nil {
@@ -453,7 +492,11 @@ func runOpenHSSChild(ctx context.Context, self, dbPath, ref, dir, key string) (c
 	}
 	defer os.RemoveAll(scratch)
 	var out, errb bytes.Buffer
-	ru, err := timed(ctx, self, dir, &out, &errb, os.Environ(), self, "scan-child", "--db", dbPath, "--ref", ref, "--scratch", scratch, "--key", key)
+	args := []string{"scan-child", "--db", dbPath, "--ref", ref, "--scratch", scratch, "--key", key}
+	if analyzers {
+		args = append(args, "--analyzers")
+	}
+	ru, err := timed(ctx, self, dir, &out, &errb, os.Environ(), self, args...)
 	if err != nil {
 		return res, ru, fmt.Errorf("scan-child %s: %w\n%s", ref, err, errb.String())
 	}
@@ -555,11 +598,12 @@ func prepareSyft(ctx context.Context, o scanBenchOptions, progress func(string, 
 		return "", fmt.Sprintf("not run: %s version: %v", path, err)
 	}
 	for _, l := range strings.Split(string(out), "\n") {
-		if strings.HasPrefix(l, "Version:") {
-			return path, "syft " + strings.TrimSpace(strings.TrimPrefix(l, "Version:"))
+		if v := strings.TrimSpace(strings.TrimPrefix(l, "Version:")); strings.HasPrefix(l, "Version:") && strings.HasPrefix(v, "v") {
+			return path, "syft " + v + " (" + path + ")"
 		}
 	}
-	return path, "syft (version unknown)"
+	// `go install` builds carry no version: say which one was installed.
+	return path, fmt.Sprintf("%s (`syft version` reports none; --install-syft installs %s)", path, syftVersion)
 }
 
 func lastLines(s string, n int) string {

@@ -64,7 +64,7 @@ func TestScanBenchSmall(t *testing.T) {
 		t.Fatalf("%d images measured, want 3", len(rep.Images))
 	}
 	for _, im := range rep.Images {
-		if len(im.OpenHSS) != 1 || im.Packages == 0 || im.OpenHSS[0].MaxRSSBytes <= 0 || im.OpenHSS[0].WallSeconds <= 0 {
+		if len(im.OpenHSS) != 1 || len(im.WithAnalyzers) != 1 || im.Packages == 0 || im.OpenHSS[0].MaxRSSBytes <= 0 || im.OpenHSS[0].WallSeconds <= 0 {
 			t.Errorf("%s: %+v", im.Name, im)
 		}
 	}

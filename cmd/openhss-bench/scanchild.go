@@ -18,6 +18,9 @@ import (
 	"github.com/openhss/openhss/internal/jobs"
 	"github.com/openhss/openhss/internal/scanjob"
 	"github.com/openhss/openhss/internal/scanner"
+	"github.com/openhss/openhss/internal/scanner/baseline"
+	"github.com/openhss/openhss/internal/scanner/malware"
+	"github.com/openhss/openhss/internal/scanner/secrets"
 	"github.com/openhss/openhss/internal/secret"
 	"github.com/openhss/openhss/internal/store/sqlite"
 	"github.com/openhss/openhss/internal/vulndb"
@@ -40,12 +43,13 @@ type childResult struct {
 // the benchmark's (which holds the registry's blobs in memory).
 func newScanChildCmd() *cobra.Command {
 	var dbPath, ref, scratch, keyHex string
+	var analyzers bool
 	cmd := &cobra.Command{
 		Use:    "scan-child",
 		Hidden: true,
 		Args:   cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			res, err := scanChild(cmd.Context(), dbPath, ref, scratch, keyHex)
+			res, err := scanChild(cmd.Context(), dbPath, ref, scratch, keyHex, analyzers)
 			if err != nil {
 				return err
 			}
@@ -57,13 +61,15 @@ func newScanChildCmd() *cobra.Command {
 	f.StringVar(&ref, "ref", "", "namespace/name:tag of the row to scan")
 	f.StringVar(&scratch, "scratch", "", "scratch directory of the scanner")
 	f.StringVar(&keyHex, "key", "", "secret box key (hex)")
+	f.BoolVar(&analyzers, "analyzers", false, "also run the baseline, malware and secrets analyzers, as `openhss serve` does")
 	return cmd
 }
 
 // scanChild scans one row the way `openhss serve` does: the scan service
 // over the store, the scanner with its default limits, the vulnerability
-// database as matcher, run by the jobs runner.
-func scanChild(ctx context.Context, dbPath, ref, scratch, keyHex string) (childResult, error) {
+// database as matcher, run by the jobs runner. Without analyzers it is the
+// scan issue 3 measures (software inventory and vulnerabilities only).
+func scanChild(ctx context.Context, dbPath, ref, scratch, keyHex string, analyzers bool) (childResult, error) {
 	var res childResult
 	st, err := sqlite.Open(ctx, dbPath)
 	if err != nil {
@@ -79,7 +85,21 @@ func scanChild(ctx context.Context, dbPath, ref, scratch, keyHex string) (childR
 	if err != nil {
 		return res, err
 	}
-	sc := scanner.New(scanner.Options{ScratchDir: scratch, Logger: quiet})
+	opts := scanner.Options{ScratchDir: scratch, Logger: quiet}
+	if analyzers {
+		// As cmd/openhss/analyzers.go builds them.
+		base, err := baseline.New(baseline.Options{Logger: quiet})
+		if err != nil {
+			return res, err
+		}
+		sec, err := secrets.New(secrets.Options{Logger: quiet})
+		if err != nil {
+			return res, err
+		}
+		mal := malware.New(malware.Options{Signatures: scanjob.SignatureDB{Store: st}, Logger: quiet})
+		opts.Analyzers = []scanner.Analyzer{base, mal.ForScan(), sec}
+	}
+	sc := scanner.New(opts)
 	svc := scanjob.New(st, sc, vulndb.New(st, vulndb.Options{Logger: quiet}), scanjob.Options{Box: box, Log: quiet})
 	runner := jobs.NewRunner(st, quiet)
 	runner.Handle(scanjob.JobKind, svc.Handle)

@@ -61,6 +61,7 @@ Never run in CI: it builds binaries and may install syft.`,
 	f.IntVar(&o.BigImageMB, "big-image-mb", o.BigImageMB, "size of the big image in MiB (0: none)")
 	f.StringVar(&o.Syft, "syft", "", "syft binary (default: the cache's, then PATH)")
 	f.BoolVar(&o.InstallSyft, "install-syft", false, "go install syft@"+syftVersion+" into the cache when missing")
+	f.StringVar(&o.CPUProfile, "cpuprofile", "", "write a CPU profile of the re-match to this file")
 	f.BoolVar(&asJSON, "json", false, "print the report as JSON")
 	return cmd
 }
@@ -80,7 +81,7 @@ func printScanReport(w io.Writer, rep scanReport) {
 			name string
 			runs []run
 			pkgs int
-		}{{"openhss", im.OpenHSS, im.Packages}, {"syft", im.Syft, im.SyftPackages}} {
+		}{{"openhss", im.OpenHSS, im.Packages}, {"openhss+analyzers", im.WithAnalyzers, im.Packages}, {"syft", im.Syft, im.SyftPackages}} {
 			if len(tool.runs) == 0 {
 				continue
 			}
@@ -101,7 +102,7 @@ func printScanReport(w io.Writer, rep scanReport) {
 				}
 			}
 			vul := ""
-			if tool.name == "openhss" {
+			if tool.name != "syft" {
 				vul = fmt.Sprint(im.VulNum)
 			}
 			fmt.Fprintf(tw, "%s\t%.0f\t%d\t%s\t%s\t%s\t%s\t%s\t%s\t%d\t%s\t\n", im.Name, mib(im.CompressedBytes), im.Layers, tool.name, walls, scans, cpus, rss, hwm, tool.pkgs, vul)
