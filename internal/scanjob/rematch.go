@@ -34,6 +34,7 @@ func (s *Service) Rematch(ctx context.Context) (RematchStats, error) {
 	if err != nil {
 		return st, fmt.Errorf("scanjob: rematch: %w", err)
 	}
+	memo := matchMemo{}
 	for _, d := range digests {
 		if err := ctx.Err(); err != nil {
 			return st, err
@@ -42,7 +43,7 @@ func (s *Service) Rematch(ctx context.Context) (RematchStats, error) {
 		if err != nil {
 			return st, fmt.Errorf("scanjob: rematch %s: %w", d, err)
 		}
-		fs, err := s.match(ctx, sb.Packages)
+		fs, err := s.matchMemo(ctx, memo, sb.Packages)
 		if err != nil {
 			return st, fmt.Errorf("scanjob: rematch %s: %w", d, err)
 		}
@@ -142,4 +143,53 @@ func (s *Service) Maintain(ctx context.Context, every time.Duration) {
 		case <-t.C:
 		}
 	}
+}
+
+// pkgKey is what a match of one package depends on.
+type pkgKey struct{ ecosystem, name, version, sourceName, sourceVersion string }
+
+func keyOf(p scanresult.Package) pkgKey {
+	return pkgKey{p.Ecosystem, p.Name, p.Version, p.SourceName, p.SourceVersion}
+}
+
+// matchMemo holds, for one re-match run, the findings of every package
+// already matched. Images share most of their software (base layers, common
+// libraries), so each distinct package is matched once per run instead of
+// once per image. It is only valid while the vulnerability data does not
+// change: an import during the run makes the next re-match start afresh.
+type matchMemo map[pkgKey][]scanresult.Finding
+
+// matchMemo matches pkgs, asking the database only about packages the memo
+// has not seen, and returns findings in package order.
+func (s *Service) matchMemo(ctx context.Context, memo matchMemo, pkgs []scanresult.Package) ([]scanresult.Finding, error) {
+	var todo []scanresult.Package
+	seen := map[pkgKey]bool{}
+	for _, p := range pkgs {
+		k := keyOf(p)
+		if _, ok := memo[k]; !ok && !seen[k] {
+			seen[k] = true
+			todo = append(todo, p)
+		}
+	}
+	if len(todo) > 0 {
+		fs, err := s.match(ctx, todo)
+		if err != nil {
+			return nil, err
+		}
+		for _, p := range todo {
+			memo[keyOf(p)] = nil // matched, maybe with no findings
+		}
+		for _, f := range fs {
+			k := keyOf(todo[f.Package])
+			memo[k] = append(memo[k], f)
+		}
+	}
+	var out []scanresult.Finding
+	for i, p := range pkgs {
+		for _, f := range memo[keyOf(p)] {
+			f.Package = i
+			out = append(out, f)
+		}
+	}
+	return out, nil
 }

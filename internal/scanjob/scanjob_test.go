@@ -2,6 +2,7 @@ package scanjob_test
 
 import (
 	"context"
+	"github.com/google/go-containerregistry/pkg/v1/mutate"
 	"log/slog"
 	"net/http"
 	"os"
@@ -149,11 +150,19 @@ func TestRematchPullsNothing(t *testing.T) {
 		})
 	}))
 	push(t, reg, "team/app", "1.0", vulnImage(t))
+	// A second image with the same program and more: the re-match matches
+	// the shared packages once and must still give each image its own
+	// findings.
+	withMore, err := mutate.AppendLayers(vulnImage(t), layer(t, map[string]file{"usr/local/bin/vulnapp2": {mode: 0o755, body: vulnBinary(t)}}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	push(t, reg, "team/app", "2.0", withMore)
 	// Scanned against an empty database first: nothing to report.
 	e := newEnv(t, reg, envConfig{noVulnData: true})
 	ctx := context.Background()
 	rows := e.syncAll(t)
-	if _, err := e.svc.Request(ctx, project, []inventory.Image{rows["team/app:1.0"]}); err != nil {
+	if _, err := e.svc.Request(ctx, project, []inventory.Image{rows["team/app:1.0"], rows["team/app:2.0"]}); err != nil {
 		t.Fatal(err)
 	}
 	e.runAll(t)
@@ -183,6 +192,23 @@ func TestRematchPullsNothing(t *testing.T) {
 	}
 	if queued, err := e.svc.RematchIfStale(ctx); err != nil || queued {
 		t.Fatalf("RematchIfStale right after a re-match = %v, %v; want nothing to do", queued, err)
+	}
+
+	// What the re-match stored is what a fresh scan finds, image by image.
+	rematched := map[string][]string{}
+	for _, ref := range []string{"team/app:1.0", "team/app:2.0"} {
+		rematched[ref] = vulnIDs(t, e, e.rows(t)[ref].ManifestDigest)
+	}
+	rows = e.rows(t)
+	if _, err := e.svc.Request(ctx, project, []inventory.Image{rows["team/app:1.0"], rows["team/app:2.0"]}); err != nil {
+		t.Fatal(err)
+	}
+	e.runAll(t)
+	for ref, want := range rematched {
+		r := e.rows(t)[ref]
+		if got := vulnIDs(t, e, r.ManifestDigest); !slices.Equal(got, want) || int(r.VulNum) != len(want) {
+			t.Fatalf("%s: fresh scan finds %v (vul_num %d), the re-match stored %v", ref, got, r.VulNum, want)
+		}
 	}
 }
 
