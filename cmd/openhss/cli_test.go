@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"io"
 	"net/url"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -195,5 +196,40 @@ func TestCLIFlow(t *testing.T) {
 	out, err = run(t, "", append([]string{"credential", "revoke", cred["access_key"]}, g...)...)
 	if err != nil || !strings.Contains(out, "revoked") {
 		t.Fatalf("revoke: %v %s", err, out)
+	}
+}
+
+// TestMalwareImport reads a public-feed style hash list: valid hashes are
+// stored once, bad lines are counted and skipped, a second import adds none.
+func TestMalwareImport(t *testing.T) {
+	data := t.TempDir()
+	list := filepath.Join(t.TempDir(), "feed.txt")
+	feed := "# sha256 feed\n" +
+		"275a021bbfb6489e54d471899f7db9d1663fc695ec2fe2a2c4538aabf651fd0f eicar\n" +
+		"e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855,empty-file\n" +
+		"not-a-hash\n\n"
+	if err := os.WriteFile(list, []byte(feed), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	g := []string{"--data", data, "--log-level", "error"}
+	out, err := run(t, "", append([]string{"malware", "import", list}, g...)...)
+	if err != nil || !strings.Contains(out, "2 signatures read, 2 new, 1 invalid lines skipped") {
+		t.Fatalf("first import: %v\n%s", err, out)
+	}
+	out, err = run(t, "", append([]string{"malware", "import", list, "--json"}, g...)...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var res struct {
+		Imports []struct {
+			Read, Invalid, Added int
+		} `json:"imports"`
+	}
+	if err := json.Unmarshal([]byte(out), &res); err != nil || len(res.Imports) != 1 ||
+		res.Imports[0].Read != 2 || res.Imports[0].Added != 0 || res.Imports[0].Invalid != 1 {
+		t.Fatalf("second import --json: %v\n%s", err, out)
+	}
+	if _, err := run(t, "", append([]string{"malware", "import", filepath.Join(t.TempDir(), "missing.txt")}, g...)...); err == nil {
+		t.Fatal("import of a missing file succeeded")
 	}
 }
