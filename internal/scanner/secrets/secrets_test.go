@@ -157,7 +157,7 @@ func TestFindsMaskedSecrets(t *testing.T) {
 	ts := newSecrets(t)
 	awsCreds := fmt.Sprintf("[default]\naws_access_key_id = %s\naws_secret_access_key = %s\nregion = eu-west-1\n", ts.awsID, ts.awsSecret)
 	base := layerOf(t,
-		file{name: "root/.ssh/id_rsa", body: ts.rsaPEM, mode: 0o600},
+		file{Name: "root/.ssh/id_rsa", Body: ts.rsaPEM, Mode: 0o600},
 		reg("etc/ssl/private/server.key", ts.ecPEM),
 		reg("home/app/.ssh/id_ed25519", ts.sshPEM),
 		reg("root/.aws/credentials", awsCreds),
