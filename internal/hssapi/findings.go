@@ -188,11 +188,6 @@ type imageRiskConfigInfo struct {
 	CheckTypeDesc string `json:"check_type_desc"`
 }
 
-type listRiskConfigsResponse struct {
-	TotalNum int64                 `json:"total_num"`
-	DataList []imageRiskConfigInfo `json:"data_list"`
-}
-
 // listImageRiskConfigs is ListImageRiskConfigs: per baseline (check_name)
 // the number of rules evaluated and failed over the selected images. A
 // baseline's severity is that of its most severe failed rule, "Security"
@@ -249,7 +244,7 @@ func (s *server) listImageRiskConfigs(w http.ResponseWriter, r *http.Request, c 
 		list = append(list, *info)
 	}
 	lo, hi := page(len(list), sel.offset, sel.limit)
-	s.writeJSON(w, http.StatusOK, listRiskConfigsResponse{TotalNum: int64(len(list)),
+	s.writeJSON(w, http.StatusOK, listResponse[imageRiskConfigInfo]{TotalNum: int64(len(list)),
 		DataList: append([]imageRiskConfigInfo{}, list[lo:hi]...)})
 	return nil
 }
@@ -263,11 +258,6 @@ type imageRiskConfigRuleInfo struct {
 	CheckRuleName string `json:"check_rule_name"`
 	CheckRuleID   string `json:"check_rule_id"`
 	ScanResult    string `json:"scan_result"`
-}
-
-type listRiskConfigRulesResponse struct {
-	TotalNum int64                     `json:"total_num"`
-	DataList []imageRiskConfigRuleInfo `json:"data_list"`
 }
 
 // listImageRiskConfigRules is ListImageRiskConfigRules: the rules of one
@@ -328,7 +318,7 @@ func (s *server) listImageRiskConfigRules(w http.ResponseWriter, r *http.Request
 		list = append(list, *info)
 	}
 	lo, hi := page(len(list), sel.offset, sel.limit)
-	s.writeJSON(w, http.StatusOK, listRiskConfigRulesResponse{TotalNum: int64(len(list)),
+	s.writeJSON(w, http.StatusOK, listResponse[imageRiskConfigRuleInfo]{TotalNum: int64(len(list)),
 		DataList: append([]imageRiskConfigRuleInfo{}, list[lo:hi]...)})
 	return nil
 }
@@ -348,11 +338,6 @@ type imageWeakPwdInfo struct {
 	Duration                  int32  `json:"duration"`
 	DesensitizedWeakPasswords string `json:"desensitized_weak_passwords"`
 	Suggestion                string `json:"suggestion"`
-}
-
-type listWeakPwdResponse struct {
-	TotalNum int64              `json:"total_num"`
-	DataList []imageWeakPwdInfo `json:"data_list"`
 }
 
 // weakPasswordMask stands for any password: the length is not known (the
@@ -392,7 +377,7 @@ func (s *server) listImageWeakPwdUsers(w http.ResponseWriter, r *http.Request, c
 		}
 	}
 	lo, hi := page(len(list), sel.offset, sel.limit)
-	s.writeJSON(w, http.StatusOK, listWeakPwdResponse{TotalNum: int64(len(list)), DataList: append([]imageWeakPwdInfo{}, list[lo:hi]...)})
+	s.writeJSON(w, http.StatusOK, listResponse[imageWeakPwdInfo]{TotalNum: int64(len(list)), DataList: append([]imageWeakPwdInfo{}, list[lo:hi]...)})
 	return nil
 }
 
@@ -402,11 +387,6 @@ type imageMalwareInfo struct {
 	FilePath    string `json:"file_path"`
 	Size        int64  `json:"size"`
 	Description string `json:"description"`
-}
-
-type listMalwareResponse struct {
-	TotalNum int64              `json:"total_num"`
-	DataList []imageMalwareInfo `json:"data_list"`
 }
 
 func (s *server) listImageMalware(w http.ResponseWriter, r *http.Request, c *call) error {
@@ -437,7 +417,7 @@ func (s *server) listImageMalware(w http.ResponseWriter, r *http.Request, c *cal
 		list = append(list, imageMalwareInfo{FileName: m.FileName, FilePath: m.FilePath, Size: m.Size, Description: m.Description})
 	}
 	lo, hi := page(len(list), d.offset, d.limit)
-	s.writeJSON(w, http.StatusOK, listMalwareResponse{TotalNum: int64(len(list)), DataList: append([]imageMalwareInfo{}, list[lo:hi]...)})
+	s.writeJSON(w, http.StatusOK, listResponse[imageMalwareInfo]{TotalNum: int64(len(list)), DataList: append([]imageMalwareInfo{}, list[lo:hi]...)})
 	return nil
 }
 
@@ -454,11 +434,6 @@ type imageSensitiveInfo struct {
 	LatestScanTime  int64  `json:"latest_scan_time"`
 	HandleStatus    string `json:"handle_status"`
 	OperateAccept   string `json:"operate_accept"`
-}
-
-type listSensitiveResponse struct {
-	TotalNum int64                `json:"total_num"`
-	DataList []imageSensitiveInfo `json:"data_list"`
 }
 
 // listImageSensitive is ListImageSensitive. Its version parameter is
@@ -496,7 +471,7 @@ func (s *server) listImageSensitive(w http.ResponseWriter, r *http.Request, c *c
 	if err != nil {
 		return err
 	}
-	resp := listSensitiveResponse{DataList: []imageSensitiveInfo{}}
+	resp := listResponse[imageSensitiveInfo]{DataList: []imageSensitiveInfo{}}
 	if handled { // openhss does not record handling: every finding is unhandled
 		s.writeJSON(w, http.StatusOK, resp)
 		return nil

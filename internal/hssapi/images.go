@@ -52,9 +52,11 @@ type associateImage struct {
 	ScanStatus   string `json:"scan_status"`
 }
 
-type listImagesResponse struct {
-	TotalNum int64       `json:"total_num"`
-	DataList []imageInfo `json:"data_list"`
+// listResponse is the shape of every HSS list answer: the count of all
+// matching items and one page of them.
+type listResponse[T any] struct {
+	TotalNum int64 `json:"total_num"`
+	DataList []T   `json:"data_list"`
 }
 
 func (s *server) listImages(w http.ResponseWriter, r *http.Request, c *call) error {
@@ -74,15 +76,15 @@ func (s *server) listImages(w http.ResponseWriter, r *http.Request, c *call) err
 	return nil
 }
 
-func listImages(ctx context.Context, store inventory.Images, projectID string, lq listQuery, eps []string) (listImagesResponse, error) {
+func listImages(ctx context.Context, store inventory.Images, projectID string, lq listQuery, eps []string) (listResponse[imageInfo], error) {
 	f := lq.Filter
 	f.ProjectID = projectID
 	f.EnterpriseProjects = eps
 	page, err := store.ListImages(ctx, f)
 	if err != nil {
-		return listImagesResponse{}, fmt.Errorf("list images: %w", err)
+		return listResponse[imageInfo]{}, fmt.Errorf("list images: %w", err)
 	}
-	resp := listImagesResponse{TotalNum: page.Total, DataList: make([]imageInfo, 0, len(page.Images))}
+	resp := listResponse[imageInfo]{TotalNum: page.Total, DataList: make([]imageInfo, 0, len(page.Images))}
 	for _, img := range page.Images {
 		resp.DataList = append(resp.DataList, toImageInfo(img))
 	}

@@ -34,11 +34,6 @@ type registryInfo struct {
 	LatestSyncTime      int64  `json:"latest_sync_time"`
 }
 
-type listRegistriesResponse struct {
-	DataList []registryInfo `json:"data_list"`
-	TotalNum int64          `json:"total_num"`
-}
-
 // addRegistryBody is the SDK's AddRegistryRequestBody.
 type addRegistryBody struct {
 	RegistryName        string  `json:"registry_name"`
@@ -105,7 +100,7 @@ func (s *server) listRegistries(w http.ResponseWriter, r *http.Request, c *call)
 	if err != nil {
 		return fmt.Errorf("list registries: %w", err)
 	}
-	resp := listRegistriesResponse{TotalNum: total, DataList: make([]registryInfo, 0, len(regs))}
+	resp := listResponse[registryInfo]{TotalNum: total, DataList: make([]registryInfo, 0, len(regs))}
 	for _, reg := range regs {
 		resp.DataList = append(resp.DataList, toRegistryInfo(reg))
 	}

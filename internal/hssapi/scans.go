@@ -322,11 +322,6 @@ type imageVulInfo struct {
 	URL             string `json:"url"`
 }
 
-type listVulnsResponse struct {
-	TotalNum int64          `json:"total_num"`
-	DataList []imageVulInfo `json:"data_list"`
-}
-
 func (s *server) listImageVulns(w http.ResponseWriter, r *http.Request, c *call) error {
 	d, aerr := parseDetail(r, true)
 	if aerr != nil {
@@ -368,7 +363,7 @@ func (s *server) listImageVulns(w http.ResponseWriter, r *http.Request, c *call)
 	if err != nil {
 		return err
 	}
-	resp := listVulnsResponse{DataList: []imageVulInfo{}}
+	resp := listResponse[imageVulInfo]{DataList: []imageVulInfo{}}
 	if !handled { // openhss does not record handling: every finding is unhandled
 		f.Digest = scannedDigest(img)
 		total, rows, err := s.cfg.ScanResults.ListVulns(r.Context(), f)
@@ -397,11 +392,6 @@ type imageAppInfo struct {
 	VulNum      int32  `json:"vul_num"`
 }
 
-type listAppsResponse struct {
-	TotalNum int64          `json:"total_num"`
-	DataList []imageAppInfo `json:"data_list"`
-}
-
 func (s *server) listImageApps(w http.ResponseWriter, r *http.Request, c *call) error {
 	d, aerr := parseDetail(r, true)
 	if aerr != nil {
@@ -420,7 +410,7 @@ func (s *server) listImageApps(w http.ResponseWriter, r *http.Request, c *call) 
 	if err != nil {
 		return fmt.Errorf("list software of %s: %w", f.Digest, err)
 	}
-	resp := listAppsResponse{TotalNum: total, DataList: make([]imageAppInfo, 0, len(rows))}
+	resp := listResponse[imageAppInfo]{TotalNum: total, DataList: make([]imageAppInfo, 0, len(rows))}
 	for _, a := range rows {
 		resp.DataList = append(resp.DataList, imageAppInfo{AppName: a.Name, AppType: a.Type, AppVersion: a.Version,
 			AppPath: a.Path, LayerDigest: a.LayerDigest, VulNum: a.VulNum})
