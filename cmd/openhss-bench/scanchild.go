@@ -97,7 +97,7 @@ func scanChild(ctx context.Context, dbPath, ref, scratch, keyHex string, analyze
 			return res, err
 		}
 		mal := malware.New(malware.Options{Signatures: scanjob.SignatureDB{Store: st}, Logger: quiet})
-		opts.Analyzers = []scanner.Analyzer{base, mal.ForScan(), sec}
+		opts.Analyzers = []scanner.Analyzer{base, mal, sec}
 	}
 	sc := scanner.New(opts)
 	svc := scanjob.New(st, sc, vulndb.New(st, vulndb.Options{Logger: quiet}), scanjob.Options{Box: box, Log: quiet})

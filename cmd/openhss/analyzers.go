@@ -21,31 +21,33 @@ import (
 // analyzers. The analyzers are built on the first scan, not at start-up:
 // compiling the secret rules takes a few hundred milliseconds that
 // commands which never scan (db import, malware import) should not pay.
-// The malware analyzer keeps state for the scan in progress, so every
-// scan gets its own (ForScan) and its own scanner.Scanner around it.
+// The malware analyzer's per-scan state is the scanner's business
+// (scanner.ScanLocal), so one scanner serves every scan.
 type analyzingScanner struct {
 	opts scanner.Options // without Analyzers
 	sigs scanresult.AnalysisStore
 	log  *slog.Logger
 
-	once     sync.Once
-	err      error
-	baseline *baseline.Analyzer
-	malware  *malware.Analyzer
-	secrets  *secrets.Analyzer
+	once    sync.Once
+	err     error
+	scanner *scanner.Scanner
 }
 
 func (s *analyzingScanner) init() {
-	s.baseline, s.err = baseline.New(baseline.Options{Logger: s.log})
-	if s.err != nil {
+	b, err := baseline.New(baseline.Options{Logger: s.log})
+	if err != nil {
+		s.err = err
 		return
 	}
-	s.secrets, s.err = secrets.New(secrets.Options{Logger: s.log})
-	if s.err != nil {
-		s.err = fmt.Errorf("secrets analyzer: %w", s.err)
+	sec, err := secrets.New(secrets.Options{Logger: s.log})
+	if err != nil {
+		s.err = fmt.Errorf("secrets analyzer: %w", err)
 		return
 	}
-	s.malware = malware.New(malware.Options{Signatures: scanjob.SignatureDB{Store: s.sigs}, Logger: s.log})
+	m := malware.New(malware.Options{Signatures: scanjob.SignatureDB{Store: s.sigs}, Logger: s.log})
+	o := s.opts
+	o.Analyzers = []scanner.Analyzer{b, m, sec}
+	s.scanner = scanner.New(o)
 }
 
 // Scan implements scanjob.Scanner.
@@ -54,7 +56,5 @@ func (s *analyzingScanner) Scan(ctx context.Context, img v1.Image) (*scanner.Rep
 	if s.err != nil {
 		return nil, &scanner.Failure{Status: inventory.ScanFailed, Desc: scanner.DescFailedToScanSoftware, Err: s.err}
 	}
-	o := s.opts
-	o.Analyzers = []scanner.Analyzer{s.baseline, s.malware.ForScan(), s.secrets}
-	return scanner.New(o).Scan(ctx, img)
+	return s.scanner.Scan(ctx, img)
 }

@@ -41,7 +41,7 @@ type analyzingScanner struct {
 
 func (s *analyzingScanner) Scan(ctx context.Context, img v1.Image) (*scanner.Report, error) {
 	return scanner.New(scanner.Options{ScratchDir: s.dir,
-		Analyzers: []scanner.Analyzer{s.baseline, s.malware.ForScan(), s.secrets}}).Scan(ctx, img)
+		Analyzers: []scanner.Analyzer{s.baseline, s.malware, s.secrets}}).Scan(ctx, img)
 }
 
 // withAnalyzers swaps e's scan service for one whose scanner runs the

@@ -60,6 +60,26 @@ type Analyzer interface {
 	Analyze(ctx context.Context, img *Image, r *Report) error
 }
 
+// ScanLocal is an Analyzer that keeps state during one scan. The scanner
+// calls ForScan at the start of every scan and uses what it returns for
+// that scan only, so one Scanner can run many scans at once.
+type ScanLocal interface {
+	Analyzer
+	ForScan() Analyzer
+}
+
+// forScan returns the analyzers of one scan.
+func (s *Scanner) forScan() []Analyzer {
+	out := make([]Analyzer, len(s.opts.Analyzers))
+	for i, a := range s.opts.Analyzers {
+		if l, ok := a.(ScanLocal); ok {
+			a = l.ForScan()
+		}
+		out[i] = a
+	}
+	return out
+}
+
 // Streamer is an Analyzer that also sees the bytes of every regular file of
 // every layer as they stream past (to hash them, say), without a second
 // read. Files that a higher layer replaces or deletes stream past too:
@@ -140,7 +160,7 @@ func (s *Scanner) Scan(ctx context.Context, img v1.Image) (rep *Report, err erro
 	if err := s.inv.Analyze(ctx, im, rep); err != nil {
 		return nil, analyzerFailure(ctx, s.inv, err)
 	}
-	for _, a := range s.opts.Analyzers {
+	for _, a := range w.analyzers {
 		if err := a.Analyze(ctx, im, rep); err != nil {
 			return nil, analyzerFailure(ctx, a, err)
 		}

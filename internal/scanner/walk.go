@@ -20,12 +20,14 @@ import (
 
 // walk is one scan's single pass over an image's layers.
 type walk struct {
-	s     *Scanner
-	ctx   context.Context
-	img   v1.Image
-	blobs *blobStore
-	tree  *tree
-	buf   []byte
+	s *Scanner
+	// analyzers of this scan (see ScanLocal)
+	analyzers []Analyzer
+	ctx       context.Context
+	img       v1.Image
+	blobs     *blobStore
+	tree      *tree
+	buf       []byte
 
 	layers               []v1.Layer
 	digests              []string
@@ -35,7 +37,7 @@ type walk struct {
 
 func (s *Scanner) newWalk(ctx context.Context, img v1.Image, dir string) (*walk, error) {
 	blobs := newBlobStore(dir)
-	return &walk{s: s, ctx: ctx, img: img, blobs: blobs, tree: newTree(blobs), buf: make([]byte, 64<<10)}, nil
+	return &walk{s: s, analyzers: s.forScan(), ctx: ctx, img: img, blobs: blobs, tree: newTree(blobs), buf: make([]byte, 64<<10)}, nil
 }
 
 // run checks the declared size, walks every layer base first, and returns
@@ -286,7 +288,7 @@ func (w *walk) regular(layer int, tr *tar.Reader, e Entry, fi fs.FileInfo) error
 		writers = append(writers, sk)
 	}
 	var closers []io.WriteCloser
-	for _, a := range w.s.opts.Analyzers {
+	for _, a := range w.analyzers {
 		if st, ok := a.(Streamer); ok {
 			if wc := st.StreamFile(&n.Entry); wc != nil {
 				closers = append(closers, wc)
@@ -370,7 +372,7 @@ func (w *walk) wants(p string, fi fs.FileInfo) (keep, gated bool) {
 	if keep && !gated {
 		return true, false
 	}
-	for _, a := range w.s.opts.Analyzers {
+	for _, a := range w.analyzers {
 		if a.Wants(p, fi) {
 			return true, false
 		}
