@@ -130,11 +130,20 @@ func (w *walk) walkLayer(idx int, l v1.Layer) (err error) {
 		_ = rc.Close()
 	}()
 	cr := &countingReader{r: rc, n: &w.compressed, limit: w.s.opts.MaxImageSize}
+	var ra *readahead // decompresses ahead on its own goroutine, once started
 	// On a content error, fail reads the rest of the blob so that a digest mismatch or
 	// broken transfer shows as what it is, rather than as the garbage it
 	// made of the tar stream.
 	fail := func(err error) error {
 		return classify(w.ctx, err, func(content error) *Failure {
+			if ra != nil {
+				// The blob is read by one goroutine at a time, and what
+				// the decompressing one met first is the better answer.
+				ra.stop()
+				if ra.srcErr != nil && isTransferOrLimit(ra.srcErr) {
+					return classify(w.ctx, ra.srcErr, softwareFailure)
+				}
+			}
 			if _, derr := io.CopyBuffer(io.Discard, cr, w.buf); derr != nil && isTransferOrLimit(derr) {
 				return classify(w.ctx, derr, softwareFailure)
 			}
@@ -164,7 +173,14 @@ func (w *walk) walkLayer(idx int, l v1.Layer) (err error) {
 		defer zr.Close()
 		dec = zr
 	}
-	ur := &unpackedReader{r: dec, n: &w.unpacked, limit: w.s.opts.MaxUnpackedSize}
+	ra = newReadahead(dec)
+	defer func() {
+		// Closing the blob first unblocks a producer waiting on the
+		// network; it must be gone before the decompressor is closed.
+		_ = rc.Close()
+		ra.stop()
+	}()
+	ur := &unpackedReader{r: ra, n: &w.unpacked, limit: w.s.opts.MaxUnpackedSize}
 	tr := tar.NewReader(ur)
 	for entries := 0; ; entries++ {
 		if entries >= w.s.opts.MaxFiles {
@@ -189,6 +205,7 @@ func (w *walk) walkLayer(idx int, l v1.Layer) (err error) {
 	if _, err := io.CopyBuffer(io.Discard, ur, w.buf); err != nil {
 		return fail(err)
 	}
+	ra.stop() // at the end of the stream: the blob is this goroutine's again
 	if _, err := io.CopyBuffer(io.Discard, cr, w.buf); err != nil {
 		return fail(err)
 	}
