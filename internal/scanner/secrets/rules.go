@@ -79,7 +79,17 @@ var skipDirs = []string{
 	"var/lib/dpkg/", "var/lib/apt/", "var/lib/rpm/", "var/lib/yum/", "var/lib/dnf/", "var/lib/pacman/",
 	"var/cache/", "var/log/apt/", "lib/apk/", "etc/apk/keys/", "usr/lib/sysimage/",
 	"etc/ssl/certs/", "etc/pki/ca-trust/", "etc/pki/tls/certs/", "etc/ca-certificates/",
+	"etc/apt/trusted.gpg.d/", "etc/apt/keyrings/", "etc/pki/rpm-gpg/", // public keys of package signers
 	"proc/", "sys/", "dev/",
+}
+
+// skipFiles are the logs package managers write while an image is built:
+// package names and versions by the thousand, the largest text files of a
+// base image, and no secret of the image's own.
+var skipFiles = map[string]bool{
+	"var/log/dpkg.log": true, "var/log/bootstrap.log": true, "var/log/alternatives.log": true,
+	"var/log/apk.log": true, "var/log/yum.log": true, "var/log/dnf.log": true, "var/log/dnf.rpm.log": true,
+	"var/log/dnf.librepo.log": true, "var/log/hawkey.log": true,
 }
 
 // keepShareDirs are the few usr/share trees where applications (not the
@@ -106,6 +116,9 @@ var skipExts = map[string]bool{
 // candidatePath reports whether the file at p (io/fs form) may hold
 // secrets worth reading. It is asked for every file of every layer.
 func candidatePath(p string) bool {
+	if skipFiles[p] {
+		return false
+	}
 	for _, d := range skipDirs {
 		if strings.HasPrefix(p, d) {
 			if d == "usr/share/" {

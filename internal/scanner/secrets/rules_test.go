@@ -69,6 +69,9 @@ func TestCandidatePath(t *testing.T) {
 		"root/go/pkg/mod/example.com/m@v1/key.pem":    false,
 		"etc/ssl/certs/ca-certificates.crt":           false,
 		"etc/ssl/private/server.key":                  true,
+		"var/log/dpkg.log":                            false,
+		"var/log/app/server.log":                      true,
+		"etc/apt/trusted.gpg.d/debian.asc":            false,
 	} {
 		if got := candidatePath(p); got != want {
 			t.Errorf("candidatePath(%q) = %v", p, got)
@@ -90,6 +93,33 @@ func TestSeverityAndName(t *testing.T) {
 	} {
 		if sev, name := Severity(tt.id), RuleName(tt.id); sev != tt.sev || name != tt.name {
 			t.Errorf("%s: %q %q, want %q %q", tt.id, sev, name, tt.sev, tt.name)
+		}
+	}
+}
+
+func TestPublicKeysOnly(t *testing.T) {
+	cert := "-----BEGIN CERTIFICATE-----\nMIIBszCCAVmgAwIBAgIU\n-----END CERTIFICATE-----\n"
+	pgp := "-----BEGIN PGP PUBLIC KEY BLOCK-----\nComment: archive key\n\nmQINBGPL0BUBEAC\n=abcd\n-----END PGP PUBLIC KEY BLOCK-----\n"
+	priv := "-----BEGIN PRIVATE KEY-----\nMIGHAgEAMBMGByqGSM49\n-----END PRIVATE KEY-----\n"
+	for _, c := range []struct {
+		name string
+		body string
+		want bool
+	}{
+		{"certificate", cert, true},
+		{"CA bundle", cert + "\n" + cert, true},
+		{"keyring", pgp, true},
+		{"keyring and certificate", pgp + cert, true},
+		{"private key", priv, false},
+		{"certificate then private key", cert + priv, false},
+		{"certificate then a token", cert + "GITHUB_TOKEN=ghp_x\n", false},
+		{"text before the certificate", "# bundle\n" + cert, false},
+		{"unterminated", "-----BEGIN CERTIFICATE-----\nMIIB\n", false},
+		{"PGP private key", strings.ReplaceAll(pgp, "PUBLIC", "PRIVATE"), false},
+		{"empty", "  \n", false},
+	} {
+		if got := publicKeysOnly([]byte(c.body)); got != c.want {
+			t.Errorf("%s: publicKeysOnly = %v, want %v", c.name, got, c.want)
 		}
 	}
 }

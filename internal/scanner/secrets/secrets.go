@@ -15,6 +15,7 @@
 package secrets
 
 import (
+	"bytes"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
@@ -63,8 +64,14 @@ type Analyzer struct {
 	opts  Options
 	log   *slog.Logger
 	allow Allowlist
-	det   *detect.Detector
-	rules int
+	// ready is closed when det and rules (or compileErr) are set: the rules
+	// compile on a goroutine of their own, started by New, because the walk
+	// (which only needs Wants) can run meanwhile; Analyze waits for them.
+	ready      chan struct{}
+	det        *detect.Detector
+	rules      int
+	compileErr error
+	lineAllow  lineAllowlists // applied to det's findings; see lineAllowlists
 }
 
 // quietGitleaks silences gitleaks' package-level logger, which would
@@ -73,8 +80,9 @@ type Analyzer struct {
 // that their code reads without synchronisation.
 var quietGitleaks sync.Once
 
-// New compiles gitleaks' default rules (a few hundred milliseconds) and
-// returns an Analyzer using them.
+// New returns an Analyzer using gitleaks' default rules. Compiling them
+// takes about a tenth of a second of CPU; that happens in the background,
+// so that the first scan's walk overlaps it instead of waiting.
 func New(opts Options) (*Analyzer, error) {
 	quietGitleaks.Do(func() { logging.Logger = zerolog.Nop() })
 	if opts.MaxFileSize <= 0 {
@@ -91,17 +99,36 @@ func New(opts Options) (*Analyzer, error) {
 	if err != nil {
 		return nil, err
 	}
+	a := &Analyzer{opts: opts, log: log, allow: allow, ready: make(chan struct{})}
+	go a.compile()
+	return a, nil
+}
+
+func (a *Analyzer) compile() {
+	defer close(a.ready)
 	cfg, err := defaultConfig()
 	if err != nil {
-		return nil, fmt.Errorf("gitleaks default config: %w", err)
+		a.compileErr = fmt.Errorf("gitleaks default config: %w", err)
+		return
 	}
+	lineAllow := takeLineAllowlists(&cfg)
 	det := detect.NewDetector(cfg)
 	// Decoding passes (base64, hex, percent-encoding) stay off, as in
 	// gitleaks' library default: they multiply the work per file and the
 	// false positives on distribution files.
 	det.MaxDecodeDepth = 0
 	det.IgnoreGitleaksAllow = false
-	return &Analyzer{opts: opts, log: log, allow: allow, det: det, rules: len(cfg.Rules)}, nil
+	a.det, a.rules, a.lineAllow = det, len(cfg.Rules), lineAllow
+}
+
+// detector waits for the compiled rules.
+func (a *Analyzer) detector(ctx context.Context) (*detect.Detector, error) {
+	select {
+	case <-a.ready:
+		return a.det, a.compileErr
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
 }
 
 // defaultConfig is detect.NewDetectorDefaultConfig without viper's global
@@ -119,8 +146,12 @@ func defaultConfig() (config.Config, error) {
 	return vc.Translate()
 }
 
-// Rules is the number of detection rules in use.
-func (a *Analyzer) Rules() int { return a.rules }
+// Rules is the number of detection rules in use (0 if they failed to
+// compile, which Analyze reports).
+func (a *Analyzer) Rules() int {
+	<-a.ready
+	return a.rules
+}
 
 // Name implements scanner.Analyzer.
 func (a *Analyzer) Name() string { return "secrets" }
@@ -142,8 +173,12 @@ type job struct {
 // Analyze implements scanner.Analyzer.
 func (a *Analyzer) Analyze(ctx context.Context, img *scanner.Image, r *scanner.Report) error {
 	start := time.Now()
+	det, err := a.detector(ctx)
+	if err != nil {
+		return err
+	}
 	var jobs []job
-	err := img.FS.Walk(func(e *scanner.Entry, kept bool) error {
+	err = img.FS.Walk(func(e *scanner.Entry, kept bool) error {
 		if kept && e.Type == scanner.TypeRegular && e.Size > 0 && e.Size <= a.opts.MaxFileSize &&
 			candidatePath(e.Path) && !a.allow.Match(e.Path) {
 			jobs = append(jobs, job{e: *e, layer: img.LayerDigest(e)})
@@ -181,7 +216,7 @@ func (a *Analyzer) Analyze(ctx context.Context, img *scanner.Image, r *scanner.R
 				mu.Unlock()
 			}()
 			for i := range next {
-				found, size, err := a.detectFile(ctx, img, jobs[i])
+				found, size, err := a.detectFile(ctx, det, img, jobs[i])
 				if err != nil {
 					mu.Lock()
 					firstErr = firstOf(firstErr, err)
@@ -247,7 +282,7 @@ func cmpFindings(x, y scanner.SecretFinding) int {
 
 // detectFile runs the detector over one candidate and returns its findings,
 // masked, and the bytes read (0 when the file turned out not to be text).
-func (a *Analyzer) detectFile(ctx context.Context, img *scanner.Image, j job) ([]scanner.SecretFinding, int64, error) {
+func (a *Analyzer) detectFile(ctx context.Context, det *detect.Detector, img *scanner.Image, j job) ([]scanner.SecretFinding, int64, error) {
 	f, err := img.FS.Open(j.e.Path)
 	if err != nil {
 		if errors.Is(err, fs.ErrNotExist) {
@@ -260,12 +295,15 @@ func (a *Analyzer) detectFile(ctx context.Context, img *scanner.Image, j job) ([
 	if err != nil {
 		return nil, 0, fmt.Errorf("secrets: read /%s: %w", j.e.Path, err)
 	}
-	if !isText(b) {
+	if !isText(b) || publicKeysOnly(b) {
 		return nil, 0, nil
 	}
 	filePath := "/" + j.e.Path
 	var out []scanner.SecretFinding
-	for _, gf := range a.det.DetectContext(ctx, detect.Fragment{Raw: string(b), FilePath: filePath, StartLine: 1}) {
+	for _, gf := range det.DetectContext(ctx, detect.Fragment{Raw: string(b), FilePath: filePath, StartLine: 1}) {
+		if a.lineAllow.allowed(gf, filePath) {
+			continue
+		}
 		secret := gf.Secret
 		if secret == "" {
 			secret = gf.Match
@@ -283,6 +321,38 @@ func (a *Analyzer) detectFile(ctx context.Context, img *scanner.Image, j job) ([
 		})
 	}
 	return out, int64(len(b)), nil
+}
+
+// publicArmors are PEM and OpenPGP blocks that hold public material only.
+var publicArmors = []string{"PGP PUBLIC KEY BLOCK", "PGP SIGNATURE", "CERTIFICATE", "PUBLIC KEY", "X509 CRL"}
+
+// publicKeysOnly reports whether b is nothing but armoured public keys,
+// certificates and signatures: a keyring or CA bundle, slow for the
+// detector's generic rules (long base64 lines) and never a secret.
+func publicKeysOnly(b []byte) bool {
+	rest := bytes.TrimSpace(b)
+	if len(rest) == 0 {
+		return false
+	}
+	for len(rest) > 0 {
+		found := false
+		for _, kind := range publicArmors {
+			begin, end := "-----BEGIN "+kind+"-----", "-----END "+kind+"-----"
+			if !bytes.HasPrefix(rest, []byte(begin)) {
+				continue
+			}
+			i := bytes.Index(rest, []byte(end))
+			if i < 0 {
+				return false
+			}
+			rest, found = bytes.TrimSpace(rest[i+len(end):]), true
+			break
+		}
+		if !found {
+			return false
+		}
+	}
+	return true
 }
 
 func isText(b []byte) bool {

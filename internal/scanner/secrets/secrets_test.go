@@ -19,6 +19,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"golang.org/x/crypto/ssh"
 	"golang.org/x/sys/unix"
@@ -166,6 +167,8 @@ func TestFindsMaskedSecrets(t *testing.T) {
 		reg("root/.aws/credentials", awsCreds),
 		reg("app/.env", "# deploy settings\nAPP_ENV=production\nGITHUB_TOKEN="+ts.ghpT+"\n"),
 		reg("tmp/token.txt", "GITHUB_TOKEN="+ts.ghpT+"\n"),
+		// A certificate bundle is skipped as public, unless a key hides in it.
+		reg("etc/app/bundle.pem", "-----BEGIN CERTIFICATE-----\nMIIBszCCAVmgAwIBAgIU\n-----END CERTIFICATE-----\n"+ts.ecPEM),
 		// Never read: documentation, a binary, the allowlist, too big.
 		reg("usr/share/doc/app/example.key", ts.rsaPEM),
 		reg("opt/app/blob.dat2", "\x00\x01binary"+ts.rsaPEM),
@@ -206,6 +209,7 @@ func TestFindsMaskedSecrets(t *testing.T) {
 	}
 	want := []string{
 		"/app/.env:3 github-pat high",
+		"/etc/app/bundle.pem:4 private-key high",
 		"/etc/ssl/private/server.key:1 private-key high",
 		"/home/app/.ssh/id_ed25519:1 private-key high",
 		"/root/.aws/credentials:2 aws-access-token high",
@@ -303,3 +307,64 @@ func TestContextCancelled(t *testing.T) {
 }
 
 var _ io.Writer = (*syncBuffer)(nil)
+
+// generic-api-key's "line" allowlists, which this package applies itself,
+// still drop a candidate on the same line as an ES import; far along a
+// long line from one (more than lineContext bytes), the candidate is
+// reported where gitleaks alone would drop it.
+func TestLineAllowlists(t *testing.T) {
+	a, err := secrets.New(secrets.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	candidate := `const api_key = "Zx81Qw27Er63Ty45Ui09";`
+	img := imageOf(t, layerOf(t,
+		reg("app/plain.js", candidate+"\n"),
+		reg("app/import.js", `import { token } from "./auth"; `+candidate+"\n"),
+		reg("app/far.js", `import { token } from "./auth"; `+strings.Repeat("let x = 1; ", 300)+candidate+"\n"),
+		reg("app/mount.sh", "RUN --mount=type=secret,id=npm "+candidate+"\n"),
+	))
+	r, err := scanWith(t, img, a)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, f := range r.Secrets {
+		got = append(got, f.FilePath+" "+f.RuleID)
+	}
+	want := []string{"/app/far.js generic-api-key", "/app/plain.js generic-api-key"}
+	if !slices.Equal(got, want) {
+		t.Errorf("findings %v, want %v", got, want)
+	}
+}
+
+// One 512 KiB line dense with candidates: gitleaks alone tests its
+// line allowlists against the whole line for every candidate, which takes
+// tens of minutes; with the line cut around each match it takes seconds,
+// and a cancelled scan stops.
+func TestLongLineOfCandidates(t *testing.T) {
+	if testing.Short() {
+		t.Skip("a few seconds of detection")
+	}
+	a, err := secrets.New(secrets.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	near := "api_key=Zx81Qw27Er63Ty45Ui09;password=Pa55Wo4dXy7;token=Tk3n9Hh2Jj8Ll1Mm5;"
+	line := strings.Repeat(near, secrets.DefaultMaxFileSize/len(near)+1)[:secrets.DefaultMaxFileSize]
+	img := imageOf(t, layerOf(t, reg("app/config.env", line)))
+	start := time.Now()
+	r, err := scanWith(t, img, a)
+	if err != nil {
+		t.Fatal(err)
+	}
+	elapsed := time.Since(start)
+	t.Logf("%v, %d findings", elapsed, len(r.Secrets))
+	// About 7 s on one busy core; 32 KiB of this line took 7 s before.
+	if elapsed > time.Minute {
+		t.Errorf("took %v", elapsed)
+	}
+	if len(r.Secrets) == 0 {
+		t.Error("no finding on a line of candidates")
+	}
+}
