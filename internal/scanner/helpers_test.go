@@ -6,8 +6,11 @@ import (
 	"bytes"
 	"compress/gzip"
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"fmt"
 	"io"
+	"maps"
 	"os"
 	"path/filepath"
 	"slices"
@@ -22,6 +25,9 @@ import (
 
 	"github.com/openhss/openhss/internal/inventory"
 	"github.com/openhss/openhss/internal/scanner"
+	"github.com/openhss/openhss/internal/scanner/baseline"
+	"github.com/openhss/openhss/internal/scanner/malware"
+	"github.com/openhss/openhss/internal/scanner/secrets"
 )
 
 // file is one tar entry of a test layer.
@@ -128,15 +134,55 @@ func digestOf(t testing.TB, l v1.Layer) string {
 }
 
 // sandbox is where a hostile scan may write: its scratch directory. It
-// also holds a canary outside the scratch directory, a host file in dpkg
-// status format (so that reading it would show up as a package), and an
-// empty TMPDIR that must stay empty.
+// also holds, outside the scratch directory, a canary (a host file in dpkg
+// status format, so that reading it would show up as a package), a
+// directory of host files that the analyzers would report if they read
+// them (see hostFiles), and an empty TMPDIR that must stay empty.
 type sandbox struct {
-	parent, scratch, canary, tmp string
-	canaryBody                   string
+	parent, scratch, canary, host, tmp string
+	canaryBody                         string
 }
 
 const hostPackage = "host-canary-package"
+
+// hostFiles are written to the sandbox's host directory. Hostile images
+// aim symlinks, hard links and ../ names at them; each would show in a
+// report if it were read: a package, an account, a secret of a rule no
+// image of the tests uses (gitlab-pat), an os-release, sshd settings, a
+// file hash in the test signature set (hostSignatures).
+func hostFiles() map[string]string {
+	return map[string]string{
+		"status":      "Package: host-status-package\nStatus: install ok installed\nVersion: 1.0\n\n",
+		"passwd":      "hostuser:x:0:0:host:/root:/bin/sh\n",
+		"shadow":      "hostuser::19700:0:99999:7:::\n",
+		"secret.env":  "GITLAB_TOKEN=" + hostToken() + "\n",
+		"os-release":  "ID=hostos\nVERSION_ID=99\n",
+		"sshd_config": "PermitRootLogin yes\nPermitEmptyPasswords yes\n",
+		"eicar.com":   malware.EICAR,
+	}
+}
+
+// hostToken is a GitLab token shape, derived rather than written out so
+// that the source holds nothing that looks like a credential.
+func hostToken() string {
+	sum := sha256.Sum256([]byte("openhss host canary"))
+	return "glpat-" + hex.EncodeToString(sum[:])[:20]
+}
+
+// hostSignatures names the SHA-256 of every host file but the EICAR one
+// (which the built-in rule reports under its own name) as "host-file":
+// a malware finding of that name is a host file read.
+func hostSignatures() *malware.Set {
+	var sigs []malware.Signature
+	for _, body := range hostFiles() {
+		if body == malware.EICAR {
+			continue
+		}
+		sum := sha256.Sum256([]byte(body))
+		sigs = append(sigs, malware.Signature{SHA256: hex.EncodeToString(sum[:]), Name: "host-file"})
+	}
+	return malware.NewSet(sigs...)
+}
 
 func newSandbox(t *testing.T) *sandbox {
 	t.Helper()
@@ -145,16 +191,22 @@ func newSandbox(t *testing.T) *sandbox {
 		parent:     parent,
 		scratch:    filepath.Join(parent, "scratch"),
 		canary:     filepath.Join(parent, "canary"),
+		host:       filepath.Join(parent, "host"),
 		tmp:        filepath.Join(parent, "tmp"),
 		canaryBody: "Package: " + hostPackage + "\nStatus: install ok installed\nVersion: 1.0\n\n",
 	}
-	for _, d := range []string{sb.scratch, sb.tmp} {
+	for _, d := range []string{sb.scratch, sb.tmp, sb.host} {
 		if err := os.Mkdir(d, 0o755); err != nil {
 			t.Fatal(err)
 		}
 	}
 	if err := os.WriteFile(sb.canary, []byte(sb.canaryBody), 0o644); err != nil {
 		t.Fatal(err)
+	}
+	for name, body := range hostFiles() {
+		if err := os.WriteFile(filepath.Join(sb.host, name), []byte(body), 0o644); err != nil {
+			t.Fatal(err)
+		}
 	}
 	t.Setenv("TMPDIR", sb.tmp)
 	return sb
@@ -168,10 +220,17 @@ func (sb *sandbox) check(t *testing.T) {
 	if err != nil || string(b) != sb.canaryBody {
 		t.Errorf("canary changed: %q, %v", b, err)
 	}
+	hf := hostFiles()
+	for name, body := range hf {
+		if b, err := os.ReadFile(filepath.Join(sb.host, name)); err != nil || string(b) != body {
+			t.Errorf("host file %s changed: %q, %v", name, b, err)
+		}
+	}
+	hostNames := slices.Sorted(maps.Keys(hf))
 	for _, d := range []struct {
 		dir  string
 		want []string
-	}{{sb.parent, []string{"canary", "scratch", "tmp"}}, {sb.scratch, nil}, {sb.tmp, nil}} {
+	}{{sb.parent, []string{"canary", "host", "scratch", "tmp"}}, {sb.host, hostNames}, {sb.scratch, nil}, {sb.tmp, nil}} {
 		ents, err := os.ReadDir(d.dir)
 		if err != nil {
 			t.Fatal(err)
@@ -186,9 +245,100 @@ func (sb *sandbox) check(t *testing.T) {
 	}
 }
 
+// expand puts the sandbox's paths in a hostile case's names and link
+// targets: @PARENT@ is its absolute parent directory, @HOST@ its host
+// directory.
+func (sb *sandbox) expand(files []file) []file {
+	out := slices.Clone(files)
+	r := strings.NewReplacer("@PARENT@", sb.parent, "@HOST@", sb.host)
+	for i := range out {
+		out[i].name, out[i].link = r.Replace(out[i].name), r.Replace(out[i].link)
+	}
+	return out
+}
+
 func (sb *sandbox) scanner(o scanner.Options) *scanner.Scanner {
 	o.ScratchDir = sb.scratch
 	return scanner.New(o)
+}
+
+// scanKind is one scanner configuration every hostile image goes through.
+type scanKind struct {
+	name      string
+	analyzers []scanner.Analyzer // nil: the software inventory alone
+}
+
+// scanKinds are the bare scanner and the product's: baseline, malware and
+// secrets analyzers, built as cmd/openhss builds them, with the host files'
+// hashes as the malware signature database.
+func scanKinds(t testing.TB) []scanKind {
+	t.Helper()
+	b, err := baseline.New(baseline.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	sec, err := secrets.New(secrets.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := malware.New(malware.Options{Signatures: hostSignatures()})
+	return []scanKind{{name: "bare"}, {name: "analyzers", analyzers: []scanner.Analyzer{b, m, sec}}}
+}
+
+// options returns o with the kind's analyzers.
+func (k scanKind) options(o scanner.Options) scanner.Options {
+	o.Analyzers = k.analyzers
+	return o
+}
+
+// noHostLeak asserts that rep shows nothing of the host files (see
+// hostLeaks), and no analyzer output from the bare scanner.
+func (k scanKind) noHostLeak(t *testing.T, rep *scanner.Report) {
+	t.Helper()
+	for _, leak := range hostLeaks(rep) {
+		t.Error(leak)
+	}
+	if k.analyzers == nil && (len(rep.Baseline)+len(rep.WeakPasswords)+len(rep.Malware)+len(rep.Secrets)+len(rep.FileHashes) > 0) {
+		t.Errorf("the bare scanner reported analyzer findings")
+	}
+	if k.analyzers != nil && len(rep.Baseline) != len(baseline.Rules()) {
+		t.Errorf("%d baseline results, want one per rule (%d)", len(rep.Baseline), len(baseline.Rules()))
+	}
+}
+
+// hostLeaks lists what rep shows of the host files: a host package,
+// account, secret, os-release or file hash.
+func hostLeaks(rep *scanner.Report) []string {
+	var out []string
+	for _, p := range rep.Packages {
+		if p.Name == hostPackage || p.Name == "host-status-package" {
+			out = append(out, fmt.Sprintf("host package %+v", p))
+		}
+	}
+	if rep.OS.ID == "hostos" {
+		out = append(out, fmt.Sprintf("host os-release %+v", rep.OS))
+	}
+	for _, w := range rep.WeakPasswords {
+		if w.User == "hostuser" {
+			out = append(out, fmt.Sprintf("host account %+v", w))
+		}
+	}
+	for _, b := range rep.Baseline {
+		if strings.Contains(b.Evidence, "hostuser") {
+			out = append(out, fmt.Sprintf("host account in %s: %q", b.RuleID, b.Evidence))
+		}
+	}
+	for _, s := range rep.Secrets {
+		if s.RuleID == "gitlab-pat" {
+			out = append(out, fmt.Sprintf("host secret %+v", s))
+		}
+	}
+	for _, m := range rep.Malware {
+		if m.Rule == "host-file" {
+			out = append(out, fmt.Sprintf("host file hashed %+v", m))
+		}
+	}
+	return out
 }
 
 // wantFailure asserts err is a *Failure with status and desc.
@@ -285,6 +435,39 @@ func rawLayer(t testing.TB, raw []byte) v1.Layer {
 	}
 	b := gz.Bytes()
 	l, err := tarball.LayerFromOpener(func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(b)), nil })
+	if err != nil {
+		t.Fatal(err)
+	}
+	return l
+}
+
+// streamLayer is a gzip layer whose tar gen writes afresh each time the
+// layer is read, through a pipe, so that a layer of hundreds of megabytes
+// never sits in memory. gen must write the same entries every time.
+func streamLayer(t testing.TB, gen func(tw *tar.Writer) error) v1.Layer {
+	t.Helper()
+	l, err := tarball.LayerFromOpener(func() (io.ReadCloser, error) {
+		pr, pw := io.Pipe()
+		go func() {
+			zw, err := gzip.NewWriterLevel(pw, gzip.BestSpeed)
+			if err != nil {
+				pw.CloseWithError(err)
+				return
+			}
+			tw := tar.NewWriter(zw)
+			err = gen(tw)
+			if err == nil {
+				err = tw.Close()
+			}
+			if err == nil {
+				err = zw.Close()
+			}
+			// A reader that stopped early makes the writes fail and ends
+			// this goroutine.
+			pw.CloseWithError(err)
+		}()
+		return pr, nil
+	})
 	if err != nil {
 		t.Fatal(err)
 	}

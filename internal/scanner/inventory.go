@@ -20,7 +20,6 @@ import (
 	apkmeta "github.com/google/osv-scalibr/extractor/filesystem/os/apk/metadata"
 	"github.com/google/osv-scalibr/extractor/filesystem/os/dpkg"
 	dpkgmeta "github.com/google/osv-scalibr/extractor/filesystem/os/dpkg/metadata"
-	"github.com/google/osv-scalibr/extractor/filesystem/os/osrelease"
 	"github.com/google/osv-scalibr/extractor/filesystem/os/rpm"
 	rpmmeta "github.com/google/osv-scalibr/extractor/filesystem/os/rpm/metadata"
 	"github.com/google/osv-scalibr/extractor/filesystem/simplefileapi"
@@ -86,16 +85,17 @@ func (inv *softwareInventory) Wants(p string, fi fs.FileInfo) bool {
 	return keep
 }
 
-// Analyze reads os-release and runs every extractor on each kept file it
-// wants. A file an extractor cannot parse is logged and skipped, as
-// scalibr does; only a cancelled context ends the analysis.
+// Analyze reads os-release (see readOSRelease) and runs every extractor
+// on each kept file it wants. A file an extractor cannot parse is logged
+// and skipped, as scalibr does; only a cancelled context ends the
+// analysis.
 func (inv *softwareInventory) Analyze(ctx context.Context, im *Image, r *Report) error {
-	osr, err := osrelease.GetOSRelease(im.FS)
-	if err == nil {
+	osr := readOSRelease(im.FS)
+	if osr != nil {
 		r.OS = OSRelease{ID: osr["ID"], VersionID: osr["VERSION_ID"], PrettyName: osr["PRETTY_NAME"]}
 	}
 	var pkgs []Package
-	err = im.FS.Walk(func(e *Entry, _ bool) error {
+	err := im.FS.Walk(func(e *Entry, _ bool) error {
 		if e.Type != TypeRegular && e.Type != TypeSymlink {
 			return nil
 		}
@@ -121,7 +121,7 @@ func (inv *softwareInventory) Analyze(ctx context.Context, im *Image, r *Report)
 			if target != nil && ex.FileRequired(target) {
 				continue // the file it points to is visited under its own path
 			}
-			found, err := inv.extract(ctx, im, ex, e, fi)
+			found, err := inv.extract(ctx, im, ex, e, fi, osr)
 			if err != nil {
 				if ctx.Err() != nil {
 					return ctx.Err()
@@ -142,7 +142,7 @@ func (inv *softwareInventory) Analyze(ctx context.Context, im *Image, r *Report)
 	return nil
 }
 
-func (inv *softwareInventory) extract(ctx context.Context, im *Image, ex filesystem.Extractor, e *Entry, fi fs.FileInfo) ([]Package, error) {
+func (inv *softwareInventory) extract(ctx context.Context, im *Image, ex filesystem.Extractor, e *Entry, fi fs.FileInfo, osr map[string]string) ([]Package, error) {
 	f, err := im.FS.Open(e.Path)
 	if err != nil {
 		return nil, nil // not kept (over the size cap, or a symlink to something not kept)
@@ -172,6 +172,7 @@ func (inv *softwareInventory) extract(ctx context.Context, im *Image, ex filesys
 		if p == nil || p.Name == "" {
 			continue
 		}
+		applyOSRelease(p.Metadata, osr)
 		out = append(out, toPackage(ex.Name(), p, "/"+e.Path, layer))
 	}
 	return out, nil

@@ -1,7 +1,6 @@
 package baseline
 
 import (
-	"bufio"
 	"bytes"
 	"strconv"
 	"strings"
@@ -103,12 +102,15 @@ func parseAccounts(passwd, shadow []byte) *accounts {
 	return as
 }
 
-// eachLine calls fn for every non-empty, non-comment line.
+// eachLine calls fn for every non-empty, non-comment line. Lines have no
+// length limit (b is bounded by the file size limits): a bufio.Scanner
+// stopped at its first over-long line, so that one junk line hid every
+// account after it, as glibc's parser, which reads any length, does not.
 func eachLine(b []byte, fn func(string)) {
-	sc := bufio.NewScanner(bytes.NewReader(b))
-	sc.Buffer(make([]byte, 0, 4096), 1<<20)
-	for sc.Scan() {
-		line := strings.TrimRight(sc.Text(), "\r")
+	for len(b) > 0 {
+		raw, rest, _ := bytes.Cut(b, []byte{'\n'})
+		b = rest
+		line := strings.TrimRight(string(raw), "\r")
 		if line == "" || strings.HasPrefix(strings.TrimSpace(line), "#") {
 			continue
 		}
