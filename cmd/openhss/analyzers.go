@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"strings"
 	"sync"
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
@@ -26,7 +27,10 @@ import (
 type analyzingScanner struct {
 	opts scanner.Options // without Analyzers
 	sigs scanresult.AnalysisStore
-	log  *slog.Logger
+	// secretAllowlist is the secrets analyzer's path allowlist
+	// (--sensitive-allowlist).
+	secretAllowlist []string
+	log             *slog.Logger
 
 	once    sync.Once
 	err     error
@@ -39,7 +43,7 @@ func (s *analyzingScanner) init() {
 		s.err = err
 		return
 	}
-	sec, err := secrets.New(secrets.Options{Logger: s.log})
+	sec, err := secrets.New(secrets.Options{Allowlist: s.secretAllowlist, Logger: s.log})
 	if err != nil {
 		s.err = fmt.Errorf("secrets analyzer: %w", err)
 		return
@@ -58,3 +62,28 @@ func (s *analyzingScanner) Scan(ctx context.Context, img v1.Image) (*scanner.Rep
 	}
 	return s.scanner.Scan(ctx, img)
 }
+
+// allowlistFlag is --sensitive-allowlist: repeatable, each value a comma
+// separated list of absolute paths or path.Match globs. Every entry is
+// checked as the flag is parsed, so a bad one stops the command at start
+// rather than failing every scan once the analyzer is first built.
+type allowlistFlag struct{ list *[]string }
+
+func (f *allowlistFlag) String() string {
+	if f.list == nil {
+		return ""
+	}
+	return strings.Join(*f.list, ",")
+}
+
+func (f *allowlistFlag) Set(v string) error {
+	for _, p := range splitList(v) {
+		if _, err := secrets.NewAllowlist([]string{p}); err != nil {
+			return err
+		}
+		*f.list = append(*f.list, p)
+	}
+	return nil
+}
+
+func (f *allowlistFlag) Type() string { return "paths" }

@@ -35,6 +35,9 @@ type scanOptions struct {
 	maxUnpackedSize byteSize
 	timeout         time.Duration
 	scratchDir      string // default os.TempDir()
+	// sensitiveAllowlist holds the paths and globs the secrets analyzer
+	// never reports (checked as the flag is parsed).
+	sensitiveAllowlist []string
 }
 
 // addScanFlags registers the scan workers' flags on a command that runs them.
@@ -44,6 +47,8 @@ func addScanFlags(f *pflag.FlagSet, o *scanOptions) {
 	f.Var(&o.maxImageSize, "max-image-size", "largest compressed image (config + layers) to scan, e.g. 10GiB; larger ones are image_oversized")
 	f.Var(&o.maxUnpackedSize, "max-unpacked-size", "largest uncompressed layer content to read while scanning, e.g. 20GiB")
 	f.DurationVar(&o.timeout, "scan-timeout", scanjob.DefaultTimeout, "time limit of one image's pull and scan")
+	f.Var(&allowlistFlag{list: &o.sensitiveAllowlist}, "sensitive-allowlist",
+		"paths or globs never reported as sensitive information, e.g. /etc/ssl/private,/opt/*/test-keys (repeatable, comma separated)")
 }
 
 func newServeCmd(g *globals) *cobra.Command {
@@ -122,8 +127,9 @@ func (a *app) scanService(o scanOptions, wake func()) *scanjob.Service {
 			MaxUnpackedSize: int64(o.maxUnpackedSize),
 			Logger:          a.log,
 		},
-		sigs: a.store,
-		log:  a.log,
+		sigs:            a.store,
+		secretAllowlist: o.sensitiveAllowlist,
+		log:             a.log,
 	}
 	vdb := vulndb.New(a.store, vulndb.Options{Logger: a.log})
 	return scanjob.New(a.store, sc, vdb, scanjob.Options{
