@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math"
 	"net/http"
 	"slices"
 	"strings"
@@ -381,13 +382,19 @@ func (s *server) listImageWeakPwdUsers(w http.ResponseWriter, r *http.Request, c
 	return nil
 }
 
-// imageMalwareInfo is the SDK's ImageMalwareInfo.
+// imageMalwareInfo is the SDK's ImageMalwareInfo. size is an int32 there:
+// see sdkSize.
 type imageMalwareInfo struct {
 	FileName    string `json:"file_name"`
 	FilePath    string `json:"file_path"`
-	Size        int64  `json:"size"`
+	Size        int32  `json:"size"`
 	Description string `json:"description"`
 }
+
+// sdkSize fits a file size into the SDK's int32 size: a larger number
+// makes the SDK fail to decode the whole page, so a file of 2 GiB or more
+// reports the int32 maximum.
+func sdkSize(n int64) int32 { return int32(min(max(n, 0), math.MaxInt32)) }
 
 func (s *server) listImageMalware(w http.ResponseWriter, r *http.Request, c *call) error {
 	d, aerr := parseDetail(r, true)
@@ -414,7 +421,7 @@ func (s *server) listImageMalware(w http.ResponseWriter, r *http.Request, c *cal
 		if fileName != "" && !strings.Contains(m.FileName, fileName) {
 			continue
 		}
-		list = append(list, imageMalwareInfo{FileName: m.FileName, FilePath: m.FilePath, Size: m.Size, Description: m.Description})
+		list = append(list, imageMalwareInfo{FileName: m.FileName, FilePath: m.FilePath, Size: sdkSize(m.Size), Description: m.Description})
 	}
 	lo, hi := page(len(list), d.offset, d.limit)
 	s.writeJSON(w, http.StatusOK, listResponse[imageMalwareInfo]{TotalNum: int64(len(list)), DataList: append([]imageMalwareInfo{}, list[lo:hi]...)})

@@ -113,3 +113,33 @@ func TestFindingAPIs(t *testing.T) {
 		t.Fatalf("statistics: %s", st.Raw)
 	}
 }
+
+// TestMalwareSizeFitsSDK: the SDK decodes size as an int32 and fails the
+// whole page on a bigger number (jsoniter "ReadInt32: overflow"), so a
+// file of 2 GiB or more is reported with the int32 maximum.
+func TestMalwareSizeFitsSDK(t *testing.T) {
+	e := newEnv(t, func(c *hssapi.Config) {
+		c.ScanResults = c.Store.(hssapi.ScanReader)
+		c.Findings = c.Store.(hssapi.FindingReader)
+	})
+	a := scanresult.Analysis{Malware: []scanresult.Malware{
+		{FileName: "big.bin", FilePath: "/data/big.bin", Size: 3 << 30, Rule: "signature", Description: "known malware"},
+		{FileName: "small.sh", FilePath: "/data/small.sh", Size: 1 << 20, Rule: "signature", Description: "known malware"},
+	}}
+	r := inventory.ScanResult{Status: inventory.ScanSuccess, ScanTime: base, MaliciousFileNum: 2}
+	if err := e.store.SaveAnalyzedScan(context.Background(), scanresult.SBOM{Digest: digest("m2")}, nil, a, r); err != nil {
+		t.Fatal(err)
+	}
+	res := e.do(t, reqSpec{Target: "/v5/" + projA + "/image/" + strings.TrimPrefix(digest("m2"), "sha256:") + "/malwares?image_type=private_image"})
+	if res.Status != http.StatusOK {
+		t.Fatalf("malwares: %d %s", res.Status, res.Raw)
+	}
+	sizes := map[string]string{}
+	for _, x := range res.JSON["data_list"].([]any) {
+		m := x.(map[string]any)
+		sizes[m["file_path"].(string)] = m["size"].(json.Number).String()
+	}
+	if sizes["/data/big.bin"] != "2147483647" || sizes["/data/small.sh"] != "1048576" {
+		t.Fatalf("sizes = %v, want the int32 maximum for the 3 GiB file and the exact size of the other", sizes)
+	}
+}

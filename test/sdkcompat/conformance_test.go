@@ -143,6 +143,18 @@ func (s *server) client(t *testing.T, ak, sk, project string) *hss.HssClient {
 func ptr[T any](v T) *T { return &v }
 
 func TestMain(m *testing.M) {
+	// The go commands the tests run (build the binary, download the Go
+	// vulnerability database) keep the real module and build caches:
+	// without this the HOME below gives them empty ones, and every run
+	// downloads and compiles the whole dependency tree again (minutes).
+	if out, err := exec.Command("go", "env", "GOPATH", "GOMODCACHE", "GOCACHE").Output(); err == nil {
+		vals := strings.Split(strings.TrimSpace(string(out)), "\n")
+		for i, k := range []string{"GOPATH", "GOMODCACHE", "GOCACHE"} {
+			if i < len(vals) && os.Getenv(k) == "" && vals[i] != "" {
+				os.Setenv(k, vals[i])
+			}
+		}
+	}
 	// The SDK writes $HOME/.huaweicloud/application_id; keep it out of the
 	// real home directory.
 	home, err := os.MkdirTemp("", "sdkcompat-home")

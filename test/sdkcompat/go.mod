@@ -3,6 +3,7 @@ module github.com/openhss/openhss/test/sdkcompat
 go 1.26.3
 
 require (
+	github.com/go-crypt/crypt v0.14.15
 	github.com/google/go-containerregistry v0.22.1
 	github.com/huaweicloud/huaweicloud-sdk-go-v3 v0.1.207
 	github.com/openhss/openhss v0.0.0
@@ -21,6 +22,7 @@ require (
 	github.com/docker/go-metrics v0.1.0 // indirect
 	github.com/fatih/color v1.10.0 // indirect
 	github.com/felixge/httpsnoop v1.1.0 // indirect
+	github.com/go-crypt/x v0.4.17 // indirect
 	github.com/go-logr/logr v1.4.4 // indirect
 	github.com/go-logr/stdr v1.2.2 // indirect
 	github.com/goccy/go-yaml v1.9.8 // indirect
