@@ -76,7 +76,9 @@ type scanBenchOptions struct {
 	BigImageMB  int // 0: no big image
 	Syft        string
 	InstallSyft bool
-	CPUProfile  string // of the re-match
+	CPUProfile  string // of the first re-match
+	RematchRuns int
+	Postgres    string // also re-match on PostgreSQL at this URL
 	Progress    io.Writer
 }
 
@@ -91,19 +93,21 @@ func defaultScanBenchOptions() scanBenchOptions {
 	}
 	return scanBenchOptions{
 		Rootfs: rootfs, VulnData: filepath.Join("..", "shared", "vulndata"), CacheDir: filepath.Join(cache, "openhss-bench"),
-		Runs: 3, GoBinaries: 20, SmallImages: 50, Workers: 2, Inventories: 1000, BigImageMB: 1024,
+		Runs: 3, GoBinaries: 20, SmallImages: 50, Workers: 2, Inventories: 1000, BigImageMB: 1024, RematchRuns: 3,
 	}
 }
 
 type scanReport struct {
-	Machine    machine         `json:"machine"`
-	Images     []imageResult   `json:"images"`
-	Import     []importResult  `json:"imports"`
-	Rematch    rematchResult   `json:"rematch"`
-	Throughput throughputRes   `json:"throughput"`
-	Syft       string          `json:"syft"` // version line, or why it did not run
-	Notes      []string        `json:"notes,omitempty"`
-	Targets    []targetOutcome `json:"targets"`
+	Machine machine        `json:"machine"`
+	Images  []imageResult  `json:"images"`
+	Import  []importResult `json:"imports"`
+	Rematch rematchResult  `json:"rematch"`
+	// The same re-match on PostgreSQL, with --postgres.
+	RematchPostgres *rematchResult  `json:"rematch_postgres,omitempty"`
+	Throughput      throughputRes   `json:"throughput"`
+	Syft            string          `json:"syft"` // version line, or why it did not run
+	Notes           []string        `json:"notes,omitempty"`
+	Targets         []targetOutcome `json:"targets"`
 }
 
 type imageResult struct {
@@ -145,14 +149,6 @@ type importResult struct {
 	Records int     `json:"records"`
 	Written int     `json:"written"`
 	Seconds float64 `json:"seconds"`
-}
-
-type rematchResult struct {
-	Seeded   int     `json:"seeded"`
-	Images   int     `json:"images"`
-	Findings int     `json:"findings"`
-	Seconds  float64 `json:"seconds"`
-	Requests int64   `json:"registry_requests"`
 }
 
 type throughputRes struct {
@@ -423,23 +419,27 @@ func runScanBench(ctx context.Context, o scanBenchOptions) (scanReport, error) {
 	// Re-match of stored inventories: the real SBOMs of the scans above,
 	// copied under synthetic digests.
 	svc := scanjob.New(st, scanner.New(scanner.Options{ScratchDir: dir, Logger: quiet}), vdb, scanjob.Options{Box: box, Log: quiet})
-	progress("seeding %d inventories", o.Inventories)
-	if rep.Rematch.Seeded, err = seedInventories(ctx, st, rep.Images[:2], o.Inventories); err != nil {
-		return rep, err
+	var scanned []scanresult.SBOM
+	for _, im := range rep.Images {
+		sb, err := st.GetSBOM(ctx, im.Digest)
+		if err != nil {
+			return rep, fmt.Errorf("SBOM of %s: %w", im.Ref, err)
+		}
+		scanned = append(scanned, sb)
 	}
-	before := requests.Load()
-	progress("re-match")
-	stopProfile, err := startCPUProfile(o.CPUProfile)
+	seedFrom := scanned[:min(2, len(scanned))] // the debootstrap and Go images
+	rep.Rematch, err = measureRematch(ctx, rematchRun{store: st, svc: svc, sboms: seedFrom, n: o.Inventories, runs: o.RematchRuns,
+		profile: o.CPUProfile, requests: &requests}, "sqlite", progress)
 	if err != nil {
 		return rep, err
 	}
-	rs, err := svc.Rematch(ctx)
-	stopProfile()
-	if err != nil {
-		return rep, err
+	if o.Postgres != "" {
+		pg, err := rematchOnPostgres(ctx, o.Postgres, scanned, seedFrom, []string{goVulns, debianData}, o, dir, box, &requests, progress)
+		if err != nil {
+			return rep, fmt.Errorf("re-match on PostgreSQL: %w", err)
+		}
+		rep.RematchPostgres = &pg
 	}
-	rep.Rematch.Images, rep.Rematch.Findings, rep.Rematch.Seconds = rs.Images, rs.Findings, rs.Duration.Seconds()
-	rep.Rematch.Requests = requests.Load() - before
 
 	// Throughput: every small image queued at once, N workers.
 	progress("throughput: %d images, %d workers", len(smallRefs), o.Workers)
@@ -823,28 +823,6 @@ func push(ctx context.Context, addr, ref string, img v1.Image) error {
 	return nil
 }
 
-// seedInventories stores n copies of the real SBOMs of images (round
-// robin) under synthetic digests, as scans that found them would.
-func seedInventories(ctx context.Context, st *sqlite.Store, images []imageResult, n int) (int, error) {
-	var sboms []scanresult.SBOM
-	for _, im := range images {
-		sb, err := st.GetSBOM(ctx, im.Digest)
-		if err != nil {
-			return 0, fmt.Errorf("SBOM of %s: %w", im.Ref, err)
-		}
-		sboms = append(sboms, sb)
-	}
-	now := inventory.Millis(time.Now())
-	for i := range n {
-		sb := sboms[i%len(sboms)]
-		sb.Digest = fmt.Sprintf("sha256:%064x", i+1)
-		if err := st.SaveScan(ctx, sb, nil, inventory.ScanResult{Status: inventory.ScanSuccess, ScanTime: now}); err != nil {
-			return i, err
-		}
-	}
-	return n, nil
-}
-
 // measureThroughput queues a scan of every ref at once and runs workers
 // until every row has a final status.
 func measureThroughput(ctx context.Context, st *sqlite.Store, svc *scanjob.Service, refs []string, workers int) (throughputRes, error) {
@@ -939,8 +917,14 @@ func judge(rep scanReport) []targetOutcome {
 			break
 		}
 	}
-	out = append(out, targetOutcome{What: fmt.Sprintf("re-match of %d stored inventories", rep.Rematch.Images), Target: fmt.Sprintf("≤ %.0f s for 1,000", targetRematchSeconds),
-		Got: fmt.Sprintf("%.2f s", rep.Rematch.Seconds), Met: b(rep.Rematch.Seconds <= targetRematchSeconds && rep.Rematch.Requests == 0)})
+	for _, r := range []*rematchResult{&rep.Rematch, rep.RematchPostgres} {
+		if r == nil {
+			continue
+		}
+		out = append(out, targetOutcome{What: fmt.Sprintf("re-match of %d stored inventories (%s, median of %d)", r.Images, r.Store, len(r.Runs)),
+			Target: fmt.Sprintf("≤ %.0f s for 1,000", targetRematchSeconds),
+			Got:    fmt.Sprintf("%.2f s", r.Seconds), Met: b(r.Seconds <= targetRematchSeconds && r.Requests == 0)})
+	}
 	out = append(out, targetOutcome{What: fmt.Sprintf("throughput, %d workers, %d small images", rep.Throughput.Workers, rep.Throughput.Images), Target: "(reported)",
 		Got: fmt.Sprintf("%.0f images/minute", rep.Throughput.PerMinute)})
 	return out

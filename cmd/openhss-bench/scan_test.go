@@ -56,6 +56,9 @@ func TestScanBenchSmall(t *testing.T) {
 	o.CacheDir, o.Dir = t.TempDir(), t.TempDir()
 	o.Runs, o.GoBinaries, o.SmallImages, o.Inventories, o.BigImageMB = 1, 2, 3, 10, 2
 	o.Syft = filepath.Join(t.TempDir(), "no-syft")
+	o.RematchRuns = 2
+	// With a PostgreSQL server, the re-match is measured there too.
+	o.Postgres = os.Getenv("OPENHSS_TEST_POSTGRES")
 	rep, err := runScanBench(context.Background(), o)
 	if err != nil {
 		t.Fatal(err)
@@ -74,8 +77,16 @@ func TestScanBenchSmall(t *testing.T) {
 	if d := rep.Images[0]; d.VulNum < 2 { // DEBIAN-CVE-2005-2541 (tar) and glibc's open records
 		t.Errorf("the Debian tree has vul_num %d, want the open tar and glibc records", d.VulNum)
 	}
-	if r := rep.Rematch; r.Seeded != 10 || r.Images != 10+len(rep.Images) || r.Requests != 0 {
-		t.Errorf("re-match %+v: want 10 seeded + %d scanned and no registry request", r, len(rep.Images))
+	if r := rep.Rematch; r.Seeded != 10 || r.Images != 10+len(rep.Images) || r.Requests != 0 || len(r.Runs) != 2 || r.Findings == 0 {
+		t.Errorf("re-match %+v: want 10 seeded + %d scanned, findings, two runs and no registry request", r, len(rep.Images))
+	}
+	if pg := rep.RematchPostgres; o.Postgres != "" {
+		// The same inventories against the same data: the same findings.
+		if pg == nil || pg.Images != rep.Rematch.Images || pg.Findings != rep.Rematch.Findings || pg.Requests != 0 || len(pg.Runs) != 2 {
+			t.Errorf("re-match on PostgreSQL %+v, on SQLite %+v", pg, rep.Rematch)
+		}
+	} else if pg != nil {
+		t.Errorf("re-match on PostgreSQL without --postgres: %+v", pg)
 	}
 	if tp := rep.Throughput; tp.Failed != 0 || tp.Images != 3 || tp.PerMinute <= 0 {
 		t.Errorf("throughput %+v", tp)

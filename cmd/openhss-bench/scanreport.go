@@ -28,7 +28,8 @@ into a fresh SQLite store, syncs, and measures:
     (--syft, or --install-syft: go install github.com/anchore/syft/cmd/syft@v1.57.1);
   - db import of the whole Go vulnerability database (empty store, then again);
   - re-match of --inventories stored inventories (copies of the real SBOMs above)
-    and the registry requests it made (must be 0);
+    and the registry requests it made (must be 0), --rematch-runs times; with
+    --postgres URL, the same on a PostgreSQL store too;
   - scan throughput of --workers workers over --small-images small images.
 
 Never run in CI: it builds binaries and may install syft.`,
@@ -61,7 +62,9 @@ Never run in CI: it builds binaries and may install syft.`,
 	f.IntVar(&o.BigImageMB, "big-image-mb", o.BigImageMB, "size of the big image in MiB (0: none)")
 	f.StringVar(&o.Syft, "syft", "", "syft binary (default: the cache's, then PATH)")
 	f.BoolVar(&o.InstallSyft, "install-syft", false, "go install syft@"+syftVersion+" into the cache when missing")
-	f.StringVar(&o.CPUProfile, "cpuprofile", "", "write a CPU profile of the re-match to this file")
+	f.StringVar(&o.CPUProfile, "cpuprofile", "", "write a CPU profile of the first SQLite re-match to this file")
+	f.IntVar(&o.RematchRuns, "rematch-runs", o.RematchRuns, "timed re-matches per store, each after seeding again")
+	f.StringVar(&o.Postgres, "postgres", "", "also time the re-match on PostgreSQL at this URL (in a new schema, dropped afterwards)")
 	f.BoolVar(&asJSON, "json", false, "print the report as JSON")
 	return cmd
 }
@@ -115,8 +118,13 @@ func printScanReport(w io.Writer, rep scanReport) {
 	for _, im := range rep.Import {
 		fmt.Fprintf(w, "  %s: %d records, %d written, %.2f s\n", im.Source, im.Records, im.Written, im.Seconds)
 	}
-	r := rep.Rematch
-	fmt.Fprintf(w, "re-match  %d inventories (%d seeded), %d findings, %.2f s, %d registry requests\n", r.Images, r.Seeded, r.Findings, r.Seconds, r.Requests)
+	for _, r := range []*rematchResult{&rep.Rematch, rep.RematchPostgres} {
+		if r == nil {
+			continue
+		}
+		fmt.Fprintf(w, "re-match (%s)  %d inventories (%d seeded), %d findings, median %.2f s (runs %s s; CPU %s s), %d registry requests\n",
+			r.Store, r.Images, r.Seeded, r.Findings, r.Seconds, joinSeconds(r.Runs), joinSeconds(r.CPURuns), r.Requests)
+	}
 	t := rep.Throughput
 	fmt.Fprintf(w, "throughput %d images (%.1f MiB compressed each on average), %d workers: %.1f s, %.0f images/minute\n\n",
 		t.Images, mib(t.CompressedAvg), t.Workers, t.Seconds, t.PerMinute)
@@ -132,4 +140,16 @@ func printScanReport(w io.Writer, rep scanReport) {
 	for _, n := range rep.Notes {
 		fmt.Fprintf(w, "note: %s\n", n)
 	}
+}
+
+// joinSeconds lists figures in s as "1.23, 4.56".
+func joinSeconds(ss []float64) string {
+	out := ""
+	for i, s := range ss {
+		if i > 0 {
+			out += ", "
+		}
+		out += fmt.Sprintf("%.2f", s)
+	}
+	return out
 }

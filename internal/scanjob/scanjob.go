@@ -37,6 +37,7 @@ const (
 const (
 	DefaultMaxImageSize = 10 << 30 // compressed bytes
 	DefaultTimeout      = 30 * time.Minute
+	DefaultRematchBatch = 100
 )
 
 // metaRematched is the scan_meta key holding the finish time (ms) of the
@@ -83,8 +84,11 @@ type Options struct {
 	// Wake, when set, is called after a job is queued (the local runner's
 	// Wake), so that idle workers start at once.
 	Wake func()
-	Log  *slog.Logger
-	Now  func() time.Time
+	// RematchBatch is how many inventories a re-match writes per
+	// transaction (default DefaultRematchBatch).
+	RematchBatch int
+	Log          *slog.Logger
+	Now          func() time.Time
 }
 
 // Service queues, runs and re-matches scans.
@@ -105,6 +109,9 @@ func New(store Store, sc Scanner, m Matcher, o Options) *Service {
 	}
 	if o.Timeout <= 0 {
 		o.Timeout = DefaultTimeout
+	}
+	if o.RematchBatch <= 0 {
+		o.RematchBatch = DefaultRematchBatch
 	}
 	if o.Log == nil {
 		o.Log = slog.New(slog.DiscardHandler)

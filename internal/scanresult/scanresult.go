@@ -71,6 +71,14 @@ type Finding struct {
 	URL             string
 }
 
+// FindingsUpdate is what a re-match found for one stored inventory: its
+// findings (Package indexes its stored SBOM) and its vul_num.
+type FindingsUpdate struct {
+	Digest   string
+	Findings []Finding
+	VulNum   int32
+}
+
 // VulnRow is one row of ListImageVulnerabilities: a finding joined with its
 // package.
 type VulnRow struct {
@@ -125,10 +133,14 @@ type Store interface {
 	// ClearScan removes the SBOM and findings of digest and records r (a
 	// failed scan leaves no stale details behind).
 	ClearScan(ctx context.Context, digest string, r inventory.ScanResult) error
-	// ReplaceFindings swaps the findings of digest for a re-match and sets
-	// vul_num on the manifest and its rows (only where the last scan
-	// succeeded: a failed scan has no SBOM).
-	ReplaceFindings(ctx context.Context, digest string, findings []Finding, vulNum int32) error
+	// ReplaceFindings is a re-match's write: for each update, it swaps the
+	// findings of the digest and sets vul_num on the manifest and its rows
+	// (only where the last scan succeeded). A digest without a stored SBOM
+	// (its scan failed since the caller read it) is skipped. All updates
+	// commit together or not at all, so a re-match writes many inventories
+	// per transaction and an interrupted one leaves every image either
+	// matched again or as it was. A digest must not appear twice.
+	ReplaceFindings(ctx context.Context, updates []FindingsUpdate) error
 	// GetSBOM returns the stored SBOM of digest (inventory.ErrNotFound when
 	// there is none).
 	GetSBOM(ctx context.Context, digest string) (SBOM, error)

@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -53,6 +54,8 @@ func Run(t *testing.T, open func(t *testing.T) Store) {
 		{"ListVulns", testListVulns},
 		{"ListApps", testListApps},
 		{"ReplaceFindings", testReplaceFindings},
+		{"ReplaceFindingsBatch", testReplaceFindingsBatch},
+		{"ReplaceFindingsMany", testReplaceFindingsMany},
 		{"ScanStatus", testScanStatus},
 		{"Scannable", testScannable},
 		{"ImagesByDigestAndRef", testImagesBy},
@@ -212,6 +215,11 @@ func (e *env) save(sb scanresult.SBOM, fs []scanresult.Finding) {
 	}
 }
 
+// replace is a re-match's write of one inventory.
+func (e *env) replace(d string, fs []scanresult.Finding, vulNum int32) error {
+	return e.st.ReplaceFindings(e.ctx, []scanresult.FindingsUpdate{{Digest: d, Findings: fs, VulNum: vulNum}})
+}
+
 func (e *env) vulns(f scanresult.VulnFilter) (int64, []scanresult.VulnRow) {
 	e.t.Helper()
 	total, rows, err := e.st.ListVulns(e.ctx, f)
@@ -334,7 +342,7 @@ func testSaveRollsBack(t *testing.T, e *env) {
 		t.Fatalf("%d findings after failed save, want 4", total)
 	}
 	e.checkRows(w.a, inventory.ScanSuccess, "", 3)
-	if err := e.st.ReplaceFindings(e.ctx, w.a, []scanresult.Finding{{Package: 17, VulnID: "X"}}, 1); err == nil {
+	if err := e.replace(w.a, []scanresult.Finding{{Package: 17, VulnID: "X"}}, 1); err == nil {
 		t.Fatal("ReplaceFindings accepted a finding on a package the SBOM does not have")
 	}
 	if total, _ := e.vulns(scanresult.VulnFilter{Digest: w.a}); total != 4 {
@@ -446,7 +454,7 @@ func testReplaceFindings(t *testing.T, e *env) {
 	w := e.world()
 	e.save(sbom(w.a), findings())
 	repl := []scanresult.Finding{{Package: 3, VulnID: "GHSA-left-pad", RepairNecessity: "delay_repair"}}
-	if err := e.st.ReplaceFindings(e.ctx, w.a, repl, 1); err != nil {
+	if err := e.replace(w.a, repl, 1); err != nil {
 		t.Fatal(err)
 	}
 	if total, rows := e.vulns(scanresult.VulnFilter{Digest: w.a}); total != 1 || rows[0].AppName != "left-pad" || rows[0].Type != scanresult.AppVul {
@@ -462,7 +470,7 @@ func testReplaceFindings(t *testing.T, e *env) {
 	if err := e.st.SetScanStatus(e.ctx, w.a, inventory.Scanning); err != nil {
 		t.Fatal(err)
 	}
-	if err := e.st.ReplaceFindings(e.ctx, w.a, nil, 0); err != nil {
+	if err := e.replace(w.a, nil, 0); err != nil {
 		t.Fatal(err)
 	}
 	e.checkRows(w.a, inventory.Scanning, "", 1)
@@ -474,13 +482,138 @@ func testReplaceFindings(t *testing.T, e *env) {
 	if err := e.st.ClearScan(e.ctx, w.a, inventory.ScanResult{Status: inventory.ScanFailed, FailedDesc: "unknown_error"}); err != nil {
 		t.Fatal(err)
 	}
-	if err := e.st.ReplaceFindings(e.ctx, w.a, repl, 1); err != nil {
+	if err := e.replace(w.a, repl, 1); err != nil {
 		t.Fatal(err)
 	}
 	if total, _ := e.vulns(scanresult.VulnFilter{Digest: w.a}); total != 0 {
 		t.Fatalf("re-match without an SBOM wrote %d findings", total)
 	}
 	e.checkRows(w.a, inventory.ScanFailed, "unknown_error", 0)
+}
+
+// testReplaceFindingsBatch: one call updates several inventories, skips
+// a digest without an SBOM, and commits all or nothing.
+func testReplaceFindingsBatch(t *testing.T, e *env) {
+	w := e.world()
+	e.save(sbom(w.a), findings())
+	e.save(sbom(w.b), findings()[:1])
+	never := digest("never-scanned")
+	onA := []scanresult.Finding{{Package: 3, VulnID: "GHSA-left-pad", RepairNecessity: "delay_repair"}}
+	onB := []scanresult.Finding{
+		{Package: 0, VulnID: "DEBIAN-CVE-2024-1", RepairNecessity: "immediate_repair"},
+		{Package: 0, VulnID: "DEBIAN-CVE-2024-2", RepairNecessity: "delay_repair"},
+		{Package: 0, VulnID: "DEBIAN-CVE-2024-2", RepairNecessity: "delay_repair"}, // repeated: stored once
+	}
+	err := e.st.ReplaceFindings(e.ctx, []scanresult.FindingsUpdate{
+		{Digest: w.b, Findings: onB, VulNum: 2},
+		{Digest: never, Findings: onA, VulNum: 1},
+		{Digest: w.a, Findings: onA, VulNum: 1},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if total, rows := e.vulns(scanresult.VulnFilter{Digest: w.a}); total != 1 || !slices.Equal(vulnKeys(rows), []string{"GHSA-left-pad@app/node_modules/left-pad/package.json"}) {
+		t.Fatalf("findings of a: %d %v", total, vulnKeys(rows))
+	}
+	if total, rows := e.vulns(scanresult.VulnFilter{Digest: w.b}); total != 2 ||
+		!slices.Equal(vulnKeys(rows), []string{"DEBIAN-CVE-2024-1@var/lib/dpkg/status", "DEBIAN-CVE-2024-2@var/lib/dpkg/status"}) ||
+		rows[0].Type != scanresult.LinuxVul {
+		t.Fatalf("findings of b: %d %+v", total, rows)
+	}
+	e.checkRows(w.a, inventory.ScanSuccess, "", 1)
+	e.checkRows(w.b, inventory.ScanSuccess, "", 2)
+	if total, _ := e.vulns(scanresult.VulnFilter{Digest: never}); total != 0 {
+		t.Fatalf("a digest without an SBOM got %d findings", total)
+	}
+	if ds, err := e.st.SBOMDigests(e.ctx); err != nil || len(ds) != 2 {
+		t.Fatalf("SBOMDigests after the batch = %v, %v", ds, err)
+	}
+
+	// One bad update fails the whole call: a, first and valid, keeps what
+	// it had.
+	err = e.st.ReplaceFindings(e.ctx, []scanresult.FindingsUpdate{
+		{Digest: w.a, Findings: nil, VulNum: 0},
+		{Digest: w.b, Findings: []scanresult.Finding{{Package: 17, VulnID: "X"}}, VulNum: 1},
+	})
+	if err == nil {
+		t.Fatal("ReplaceFindings accepted a finding on a package the SBOM does not have")
+	}
+	// So does a digest given twice.
+	err = e.st.ReplaceFindings(e.ctx, []scanresult.FindingsUpdate{{Digest: w.a}, {Digest: w.b}, {Digest: w.a, Findings: onA, VulNum: 1}})
+	if err == nil {
+		t.Fatal("ReplaceFindings accepted a digest twice")
+	}
+	if total, _ := e.vulns(scanresult.VulnFilter{Digest: w.a}); total != 1 {
+		t.Fatalf("%d findings of a after failed batches, want 1", total)
+	}
+	if total, _ := e.vulns(scanresult.VulnFilter{Digest: w.b}); total != 2 {
+		t.Fatalf("%d findings of b after failed batches, want 2", total)
+	}
+	e.checkRows(w.a, inventory.ScanSuccess, "", 1)
+	e.checkRows(w.b, inventory.ScanSuccess, "", 2)
+
+	if err := e.st.ReplaceFindings(e.ctx, nil); err != nil {
+		t.Fatalf("an empty batch: %v", err)
+	}
+}
+
+// testReplaceFindingsMany: a batch of many inventories with hundreds of
+// findings each (more than any store writes per statement) stores every
+// finding on its own inventory, and apps count them per package.
+func testReplaceFindingsMany(t *testing.T, e *env) {
+	const (
+		images   = 7
+		packages = 90
+	)
+	var updates []scanresult.FindingsUpdate
+	for i := range images {
+		d := digest(fmt.Sprintf("many-%d", i))
+		sb := scanresult.SBOM{Digest: d, Layers: []string{digest("l")}, ScannedAt: 1}
+		for p := range packages {
+			typ := []string{"dpkg", "go-module"}[p%2]
+			sb.Packages = append(sb.Packages, scanresult.Package{Name: fmt.Sprintf("pkg-%03d", p), Version: "1", Type: typ,
+				Path: fmt.Sprintf("p/%03d", p), LayerDigest: digest("l")})
+		}
+		e.save(sb, nil)
+		// Image i has 1+i%3 findings on every package.
+		u := scanresult.FindingsUpdate{Digest: d}
+		for p := range packages {
+			for v := range 1 + i%3 {
+				u.Findings = append(u.Findings, scanresult.Finding{Package: p, VulnID: fmt.Sprintf("V-%d-%d", i, v),
+					RepairNecessity: "delay_repair", Description: fmt.Sprintf("%d on %d", v, p), Aliases: []string{fmt.Sprintf("CVE-%d", v)}})
+			}
+		}
+		u.VulNum = scanresult.DistinctVulns(u.Findings)
+		updates = append(updates, u)
+	}
+	if err := e.st.ReplaceFindings(e.ctx, updates); err != nil {
+		t.Fatal(err)
+	}
+	for i, u := range updates {
+		per := 1 + i%3
+		total, rows := e.vulns(scanresult.VulnFilter{Digest: u.Digest})
+		if total != int64(packages*per) || len(rows) != packages*per {
+			t.Fatalf("image %d: %d findings (%d rows), want %d", i, total, len(rows), packages*per)
+		}
+		linux := 0
+		for _, r := range rows {
+			if !strings.HasPrefix(r.VulnID, fmt.Sprintf("V-%d-", i)) {
+				t.Fatalf("image %d holds %s", i, r.VulnID)
+			}
+			if r.Type == scanresult.LinuxVul {
+				linux++
+			}
+		}
+		if linux != packages/2*per {
+			t.Fatalf("image %d: %d linux_vul findings, want %d", i, linux, packages/2*per)
+		}
+		_, apps := e.apps(scanresult.AppFilter{Digest: u.Digest})
+		for _, a := range apps {
+			if a.VulNum != int32(per) {
+				t.Fatalf("image %d: %s has %d vulnerabilities, want %d", i, a.Name, a.VulNum, per)
+			}
+		}
+	}
 }
 
 func testScanStatus(t *testing.T, e *env) {
@@ -779,7 +912,7 @@ func testConcurrentWriters(t *testing.T, e *env) {
 	run(func(i int) error {
 		// A re-match finding one vulnerability on package 0 (every
 		// inventory has it).
-		return e.st.ReplaceFindings(e.ctx, w.a, []scanresult.Finding{{Package: 0, VulnID: "V-0", RepairNecessity: "delay_repair"}}, 1)
+		return e.replace(w.a, []scanresult.Finding{{Package: 0, VulnID: "V-0", RepairNecessity: "delay_repair"}}, 1)
 	})
 	run(func(i int) error { return e.st.MarkScanWaiting(e.ctx, w.a) })
 	// Syncs of both p1 connections flip tag 2 between a and b.

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -67,6 +68,12 @@ func clean(s string) string {
 }
 
 func cleanAll(ss []string) []string {
+	if ss == nil {
+		return []string{} // an empty array, not NULL
+	}
+	if !slices.ContainsFunc(ss, func(s string) bool { return !storable(s) }) {
+		return ss // the common case, without a copy
+	}
 	out := make([]string, len(ss))
 	for i, s := range ss {
 		out[i] = clean(s)
@@ -242,48 +249,48 @@ func deleteScan(ctx context.Context, tx pgx.Tx, digest string) error {
 }
 
 // insertFindings writes findings of digest; pkgs gives each finding's
-// package type (linux_vul or app_vul). Nil pkgs reads the types from the
-// stored SBOM. A finding repeating an earlier one's (package, vulnerability)
-// is dropped, as the SQLite store's ON CONFLICT DO NOTHING drops it.
+// package type (linux_vul or app_vul). The caller holds digest's lock and
+// removed its old findings.
 func insertFindings(ctx context.Context, tx pgx.Tx, digest string, pkgs []scanresult.Package, findings []scanresult.Finding) error {
-	if len(findings) == 0 {
-		return nil
-	}
 	types := make(map[int]string, len(pkgs))
-	if pkgs == nil {
-		rows, err := tx.Query(ctx, `SELECT idx, type FROM sbom_packages WHERE digest = $1`, digest)
-		if err != nil {
-			return fmt.Errorf("postgres: packages of %s: %w", digest, err)
-		}
-		var (
-			i int32
-			t string
-		)
-		_, err = pgx.ForEachRow(rows, []any{&i, &t}, func() error {
-			types[int(i)] = t
-			return nil
-		})
-		if err != nil {
-			return fmt.Errorf("postgres: packages of %s: %w", digest, err)
-		}
-	} else {
-		for i, p := range pkgs {
-			types[i] = p.Type
-		}
+	for i, p := range pkgs {
+		types[i] = p.Type
 	}
+	var fr findingRows
+	if err := fr.add(digest, types, findings); err != nil {
+		return err
+	}
+	return fr.copy(ctx, tx)
+}
+
+// findingRows collects scan_findings rows of any digests for one COPY.
+// COPY cannot skip conflicting rows, so the writers clear a digest's
+// findings first (under its lock) and add drops a finding repeating an
+// earlier one's (package, vulnerability), as the SQLite store's ON
+// CONFLICT DO NOTHING drops it.
+type findingRows struct {
+	rows []findingRow
+	next int     // CopyFromSource's cursor
+	vals [11]any // the current row's values, reused
+}
+
+type findingRow struct {
+	digest, vulnID, vulType string
+	pkg                     int32
+	f                       *scanresult.Finding
+}
+
+// add queues findings of digest (once per digest and COPY); types gives
+// the type of each package of its SBOM. A finding naming a package the
+// SBOM lacks is an error.
+func (r *findingRows) add(digest string, types map[int]string, findings []scanresult.Finding) error {
 	type key struct {
 		pkg  int
 		vuln string
 	}
 	seen := make(map[key]bool, len(findings))
-	var (
-		pkg                                               []int32
-		vulnID, vulType, necessity, severity, fixed, desc []string
-		url                                               []string
-		score                                             []float64
-		aliases                                           []string // array literals: unnest cannot take a 2-D text[]
-	)
-	for _, f := range findings {
+	for i := range findings {
+		f := &findings[i]
 		typ, ok := types[f.Package]
 		if !ok {
 			return fmt.Errorf("postgres: finding %s of %s names package %d, which the SBOM does not have", f.VulnID, digest, f.Package)
@@ -293,89 +300,150 @@ func insertFindings(ctx context.Context, tx pgx.Tx, digest string, pkgs []scanre
 			continue
 		}
 		seen[k] = true
-		pkg = append(pkg, int32(f.Package))
-		vulnID = append(vulnID, k.vuln)
-		vulType = append(vulType, string(scanresult.TypeOf(typ)))
-		necessity = append(necessity, clean(f.RepairNecessity))
-		severity = append(severity, clean(f.Severity))
-		score = append(score, f.Score)
-		fixed = append(fixed, clean(f.FixedVersion))
-		desc = append(desc, clean(f.Description))
-		url = append(url, clean(f.URL))
-		aliases = append(aliases, arrayLiteral(cleanAll(f.Aliases)))
-	}
-	for start := 0; start < len(pkg); start += chunkRows {
-		end := min(start+chunkRows, len(pkg))
-		_, err := tx.Exec(ctx, `INSERT INTO scan_findings (digest, pkg, vuln_id, vul_type, repair_necessity, severity, score,
-				fixed_version, description, url, aliases)
-			SELECT $1, u.pkg, u.vuln_id, u.vul_type, u.necessity, u.severity, u.score, u.fixed, u.descr, u.url, u.aliases::text[]
-			FROM unnest($2::int4[], $3::text[], $4::text[], $5::text[], $6::text[], $7::float8[], $8::text[], $9::text[],
-				$10::text[], $11::text[]) AS u(pkg, vuln_id, vul_type, necessity, severity, score, fixed, descr, url, aliases)
-			ON CONFLICT (digest, pkg, vuln_id) DO NOTHING`,
-			digest, pkg[start:end], vulnID[start:end], vulType[start:end], necessity[start:end], severity[start:end],
-			score[start:end], fixed[start:end], desc[start:end], url[start:end], aliases[start:end])
-		if err != nil {
-			return fmt.Errorf("postgres: save findings of %s: %w", digest, err)
-		}
+		r.rows = append(r.rows, findingRow{digest: digest, vulnID: k.vuln, vulType: string(scanresult.TypeOf(typ)), pkg: int32(f.Package), f: f})
 	}
 	return nil
 }
 
-// arrayLiteral is the PostgreSQL text[] literal of ss.
-func arrayLiteral(ss []string) string {
-	var b strings.Builder
-	b.WriteByte('{')
-	for i, s := range ss {
-		if i > 0 {
-			b.WriteByte(',')
-		}
-		b.WriteByte('"')
-		for _, r := range s {
-			if r == '"' || r == '\\' {
-				b.WriteByte('\\')
-			}
-			b.WriteRune(r)
-		}
-		b.WriteByte('"')
-	}
-	b.WriteByte('}')
-	return b.String()
+// findingColumns are the columns of a findingRows row.
+var findingColumns = []string{"digest", "pkg", "vuln_id", "vul_type", "repair_necessity", "severity", "score",
+	"fixed_version", "description", "url", "aliases"}
+
+// Next, Values and Err make findingRows a pgx.CopyFromSource: the rows
+// are turned into values one at a time instead of all held as []any.
+func (r *findingRows) Next() bool { r.next++; return r.next <= len(r.rows) }
+func (r *findingRows) Err() error { return nil } // add checked every row
+func (r *findingRows) Values() ([]any, error) {
+	row := r.rows[r.next-1]
+	f := row.f
+	r.vals = [11]any{row.digest, row.pkg, row.vulnID, row.vulType, clean(f.RepairNecessity), clean(f.Severity), f.Score,
+		clean(f.FixedVersion), clean(f.Description), clean(f.URL), cleanAll(f.Aliases)}
+	return r.vals[:], nil
 }
 
-// ReplaceFindings swaps the findings of digest and sets vul_num where the
-// manifest's last scan succeeded. Rows whose count does not change are not
-// written, so a re-match that changes nothing leaves the list's count cache
-// valid.
-func (s *Store) ReplaceFindings(ctx context.Context, digest string, findings []scanresult.Finding, vulNum int32) error {
+// copy writes the queued rows with COPY: a re-match writes hundreds of
+// thousands of them, and COPY streams them without a statement per chunk.
+func (r *findingRows) copy(ctx context.Context, tx pgx.Tx) error {
+	if len(r.rows) == 0 {
+		return nil
+	}
+	r.next = 0
+	if _, err := tx.CopyFrom(ctx, pgx.Identifier{"scan_findings"}, findingColumns, r); err != nil {
+		return fmt.Errorf("postgres: save findings: %w", err)
+	}
+	r.rows = r.rows[:0]
+	return nil
+}
+
+// ReplaceFindings applies a re-match's updates in one transaction: for
+// each digest that still has an SBOM, its findings are swapped and
+// vul_num is set where the manifest's last scan succeeded. Rows whose
+// count does not change are not written, so a re-match that changes
+// nothing leaves the list's count cache valid.
+func (s *Store) ReplaceFindings(ctx context.Context, updates []scanresult.FindingsUpdate) error {
+	byDigest := make(map[string]scanresult.FindingsUpdate, len(updates))
+	var digests []string
+	for _, u := range updates {
+		if _, dup := byDigest[u.Digest]; dup {
+			return fmt.Errorf("postgres: replace findings: digest %s given twice", u.Digest)
+		}
+		byDigest[u.Digest] = u
+		if storable(u.Digest) { // no SBOM is stored under any other
+			digests = append(digests, u.Digest)
+		}
+	}
+	if len(digests) == 0 {
+		return nil
+	}
 	return s.scanTx(ctx, func(tx pgx.Tx) error {
-		if err := lockDigest(ctx, tx, digest); err != nil {
+		if err := lockDigests(ctx, tx, digests); err != nil {
 			return err
 		}
-		var n int
-		if err := tx.QueryRow(ctx, `SELECT count(*) FROM sboms WHERE digest = $1`, digest).Scan(&n); err != nil {
-			return fmt.Errorf("postgres: sbom of %s: %w", digest, err)
+		// Digests without an SBOM were re-scanned and failed since the
+		// caller read it: nothing to match any more.
+		rows, err := tx.Query(ctx, `SELECT digest FROM sboms WHERE digest = ANY($1) ORDER BY digest`, digests)
+		if err != nil {
+			return fmt.Errorf("postgres: sboms: %w", err)
 		}
-		if n == 0 {
-			// The manifest was re-scanned and failed since the caller read
-			// its SBOM: nothing to match any more.
+		present, err := pgx.CollectRows(rows, pgx.RowTo[string])
+		if err != nil {
+			return fmt.Errorf("postgres: sboms: %w", err)
+		}
+		if len(present) == 0 {
 			return nil
 		}
-		if _, err := tx.Exec(ctx, `DELETE FROM scan_findings WHERE digest = $1`, digest); err != nil {
-			return fmt.Errorf("postgres: clear findings of %s: %w", digest, err)
+		if _, err := tx.Exec(ctx, `DELETE FROM scan_findings WHERE digest = ANY($1)`, present); err != nil {
+			return fmt.Errorf("postgres: clear findings: %w", err)
 		}
-		if err := insertFindings(ctx, tx, digest, nil, findings); err != nil {
+		types, err := packageTypes(ctx, tx, present)
+		if err != nil {
 			return err
 		}
-		if _, err := tx.Exec(ctx, `UPDATE manifests SET vul_num = $1 WHERE digest = $2 AND scan_status = 'success' AND vul_num <> $1`,
-			vulNum, digest); err != nil {
-			return fmt.Errorf("postgres: vul_num of %s: %w", digest, err)
+		var (
+			fr     findingRows
+			vulNum = make([]int32, len(present))
+		)
+		for i, d := range present {
+			u := byDigest[d]
+			vulNum[i] = u.VulNum
+			if err := fr.add(d, types[d], u.Findings); err != nil {
+				return err
+			}
 		}
-		if _, err := tx.Exec(ctx, `UPDATE images SET vul_num = $1 WHERE manifest_digest = $2 AND scan_status = 'success' AND vul_num <> $1`,
-			vulNum, digest); err != nil {
-			return fmt.Errorf("postgres: vul_num of %s: %w", digest, err)
+		if err := fr.copy(ctx, tx); err != nil {
+			return err
+		}
+		if _, err := tx.Exec(ctx, `UPDATE manifests m SET vul_num = u.n FROM unnest($1::text[], $2::int4[]) AS u(d, n)
+			WHERE m.digest = u.d AND m.scan_status = 'success' AND m.vul_num <> u.n`, present, vulNum); err != nil {
+			return fmt.Errorf("postgres: vul_num: %w", err)
+		}
+		if _, err := tx.Exec(ctx, `UPDATE images i SET vul_num = u.n FROM unnest($1::text[], $2::int4[]) AS u(d, n)
+			WHERE i.manifest_digest = u.d AND i.scan_status = 'success' AND i.vul_num <> u.n`, present, vulNum); err != nil {
+			return fmt.Errorf("postgres: vul_num: %w", err)
 		}
 		return nil
 	})
+}
+
+// lockDigests takes the scan locks of digests, in sorted order (unnest
+// keeps the array's) so that two writers of overlapping sets do not wait
+// on each other in a cycle; were they to, scanTx runs the loser again.
+func lockDigests(ctx context.Context, tx pgx.Tx, digests []string) error {
+	sorted := slices.Sorted(slices.Values(digests))
+	keys := make([]int64, len(sorted))
+	for i, d := range sorted {
+		keys[i] = lockKey("openhss-scan:" + d)
+	}
+	if _, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock(k) FROM unnest($1::int8[]) AS k`, keys); err != nil {
+		return fmt.Errorf("postgres: lock scans: %w", err)
+	}
+	return nil
+}
+
+// packageTypes reads the type of each stored package of digests.
+func packageTypes(ctx context.Context, tx pgx.Tx, digests []string) (map[string]map[int]string, error) {
+	rows, err := tx.Query(ctx, `SELECT digest, idx, type FROM sbom_packages WHERE digest = ANY($1)`, digests)
+	if err != nil {
+		return nil, fmt.Errorf("postgres: packages: %w", err)
+	}
+	out := make(map[string]map[int]string, len(digests))
+	var (
+		d, t string
+		i    int32
+	)
+	_, err = pgx.ForEachRow(rows, []any{&d, &i, &t}, func() error {
+		m := out[d]
+		if m == nil {
+			m = map[int]string{}
+			out[d] = m
+		}
+		m[int(i)] = t
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("postgres: packages: %w", err)
+	}
+	return out, nil
 }
 
 // GetSBOM returns the stored SBOM of digest.

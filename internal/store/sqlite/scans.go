@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/openhss/openhss/internal/inventory"
@@ -150,44 +151,44 @@ func deleteScan(ctx context.Context, tx *sql.Tx, digest string) error {
 }
 
 // insertFindings writes findings of digest; pkgs gives each finding's
-// package type (linux_vul or app_vul). Nil pkgs reads the types from the
-// stored SBOM.
+// package type (linux_vul or app_vul).
 func insertFindings(ctx context.Context, tx *sql.Tx, digest string, pkgs []scanresult.Package, findings []scanresult.Finding) error {
-	if len(findings) == 0 {
-		return nil
-	}
 	types := make(map[int]string, len(pkgs))
-	if pkgs == nil {
-		rows, err := tx.QueryContext(ctx, `SELECT idx, type FROM sbom_packages WHERE digest = ?`, digest)
-		if err != nil {
-			return fmt.Errorf("sqlite: packages of %s: %w", digest, err)
-		}
-		for rows.Next() {
-			var (
-				i int
-				t string
-			)
-			if err := rows.Scan(&i, &t); err != nil {
-				rows.Close()
-				return fmt.Errorf("sqlite: packages of %s: %w", digest, err)
-			}
-			types[i] = t
-		}
-		if err := rows.Close(); err != nil {
-			return fmt.Errorf("sqlite: packages of %s: %w", digest, err)
-		}
-	} else {
-		for i, p := range pkgs {
-			types[i] = p.Type
-		}
+	for i, p := range pkgs {
+		types[i] = p.Type
 	}
-	ins, err := tx.PrepareContext(ctx, `INSERT INTO scan_findings (digest, pkg, vuln_id, vul_type, repair_necessity, severity, score,
-		fixed_version, description, url, aliases) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-		ON CONFLICT (digest, pkg, vuln_id) DO NOTHING`)
-	if err != nil {
-		return fmt.Errorf("sqlite: save findings of %s: %w", digest, err)
+	w := findingWriter{tx: tx}
+	if err := w.add(ctx, digest, types, findings); err != nil {
+		return err
 	}
-	defer ins.Close()
+	return w.flush(ctx)
+}
+
+// findingRows is how many findings one INSERT writes. A statement per
+// row made a re-match spend most of its time in the driver, once per
+// row; 11 parameters a row keeps 64 rows far under SQLite's limit of
+// 32,766.
+const findingRows = 64
+
+// insertFindingsSQL is the INSERT of n findings.
+func insertFindingsSQL(n int) string {
+	return `INSERT INTO scan_findings (digest, pkg, vuln_id, vul_type, repair_necessity, severity, score,
+		fixed_version, description, url, aliases) VALUES ` +
+		strings.TrimSuffix(strings.Repeat(`(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?), `, n), ", ") +
+		` ON CONFLICT (digest, pkg, vuln_id) DO NOTHING`
+}
+
+// findingWriter collects finding rows of any digests inside tx and
+// writes them findingRows at a time; flush writes the rest.
+type findingWriter struct {
+	tx   *sql.Tx
+	full *sql.Stmt // the INSERT of findingRows rows, prepared on first use
+	args []any
+}
+
+// add queues findings of digest; types gives the type of each package of
+// its SBOM. A finding naming a package the SBOM lacks is an error.
+func (w *findingWriter) add(ctx context.Context, digest string, types map[int]string, findings []scanresult.Finding) error {
 	for _, f := range findings {
 		typ, ok := types[f.Package]
 		if !ok {
@@ -197,45 +198,148 @@ func insertFindings(ctx context.Context, tx *sql.Tx, digest string, pkgs []scanr
 		if err != nil {
 			return err
 		}
-		if _, err := ins.ExecContext(ctx, digest, f.Package, f.VulnID, string(scanresult.TypeOf(typ)), f.RepairNecessity, f.Severity,
-			f.Score, f.FixedVersion, f.Description, f.URL, string(aliases)); err != nil {
-			return fmt.Errorf("sqlite: save finding %s of %s: %w", f.VulnID, digest, err)
+		w.args = append(w.args, digest, f.Package, f.VulnID, string(scanresult.TypeOf(typ)), f.RepairNecessity, f.Severity,
+			f.Score, f.FixedVersion, f.Description, f.URL, string(aliases))
+		if len(w.args) == findingRows*findingCols {
+			if err := w.writeFull(ctx); err != nil {
+				return err
+			}
 		}
 	}
 	return nil
 }
 
-// ReplaceFindings swaps the findings of digest and sets vul_num where the
-// manifest's last scan succeeded. Rows whose count does not change are not
-// written, so a re-match that changes nothing leaves the list's count cache
-// valid.
-func (s *Store) ReplaceFindings(ctx context.Context, digest string, findings []scanresult.Finding, vulNum int32) error {
+// findingCols is the number of parameters of one finding row.
+const findingCols = 11
+
+func (w *findingWriter) writeFull(ctx context.Context) error {
+	if w.full == nil {
+		st, err := w.tx.PrepareContext(ctx, insertFindingsSQL(findingRows))
+		if err != nil {
+			return fmt.Errorf("sqlite: save findings: %w", err)
+		}
+		w.full = st
+	}
+	if _, err := w.full.ExecContext(ctx, w.args...); err != nil {
+		return fmt.Errorf("sqlite: save findings: %w", err)
+	}
+	w.args = w.args[:0]
+	return nil
+}
+
+// flush writes the queued rows.
+func (w *findingWriter) flush(ctx context.Context) error {
+	if n := len(w.args) / findingCols; n > 0 {
+		if _, err := w.tx.ExecContext(ctx, insertFindingsSQL(n), w.args...); err != nil {
+			return fmt.Errorf("sqlite: save findings: %w", err)
+		}
+		w.args = w.args[:0]
+	}
+	return nil
+}
+
+// ReplaceFindings applies a re-match's updates in one transaction: for
+// each digest that still has an SBOM, its findings are swapped and
+// vul_num is set where the manifest's last scan succeeded. Rows whose
+// count does not change are not written, so a re-match that changes
+// nothing leaves the list's count cache valid.
+func (s *Store) ReplaceFindings(ctx context.Context, updates []scanresult.FindingsUpdate) error {
+	if err := distinctDigests(updates); err != nil {
+		return err
+	}
 	return s.inTx(ctx, func(tx *sql.Tx) error {
-		var n int
-		if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM sboms WHERE digest = ?`, digest).Scan(&n); err != nil {
-			return fmt.Errorf("sqlite: sbom of %s: %w", digest, err)
+		stmts, err := prepareAll(ctx, tx,
+			`SELECT EXISTS (SELECT 1 FROM sboms WHERE digest = ?)`,
+			`DELETE FROM scan_findings WHERE digest = ?`,
+			`SELECT idx, type FROM sbom_packages WHERE digest = ?`,
+			`UPDATE manifests SET vul_num = ?1 WHERE digest = ?2 AND scan_status = 'success' AND vul_num <> ?1`,
+			`UPDATE images SET vul_num = ?1 WHERE manifest_digest = ?2 AND scan_status = 'success' AND vul_num <> ?1`)
+		if err != nil {
+			return fmt.Errorf("sqlite: replace findings: %w", err)
 		}
-		if n == 0 {
-			// The manifest was re-scanned and failed since the caller read
-			// its SBOM: nothing to match any more.
-			return nil
+		hasSBOM, clear, pkgTypes, manifestVul, imageVul := stmts[0], stmts[1], stmts[2], stmts[3], stmts[4]
+		w := findingWriter{tx: tx}
+		for _, u := range updates {
+			var ok bool
+			if err := hasSBOM.QueryRowContext(ctx, u.Digest).Scan(&ok); err != nil {
+				return fmt.Errorf("sqlite: sbom of %s: %w", u.Digest, err)
+			}
+			if !ok {
+				// The manifest was re-scanned and failed since the caller
+				// read its SBOM: nothing to match any more.
+				continue
+			}
+			if _, err := clear.ExecContext(ctx, u.Digest); err != nil {
+				return fmt.Errorf("sqlite: clear findings of %s: %w", u.Digest, err)
+			}
+			if len(u.Findings) > 0 {
+				types, err := packageTypes(ctx, pkgTypes, u.Digest)
+				if err != nil {
+					return err
+				}
+				if err := w.add(ctx, u.Digest, types, u.Findings); err != nil {
+					return err
+				}
+			}
+			if _, err := manifestVul.ExecContext(ctx, u.VulNum, u.Digest); err != nil {
+				return fmt.Errorf("sqlite: vul_num of %s: %w", u.Digest, err)
+			}
+			if _, err := imageVul.ExecContext(ctx, u.VulNum, u.Digest); err != nil {
+				return fmt.Errorf("sqlite: vul_num of %s: %w", u.Digest, err)
+			}
 		}
-		if _, err := tx.ExecContext(ctx, `DELETE FROM scan_findings WHERE digest = ?`, digest); err != nil {
-			return fmt.Errorf("sqlite: clear findings of %s: %w", digest, err)
-		}
-		if err := insertFindings(ctx, tx, digest, nil, findings); err != nil {
-			return err
-		}
-		if _, err := tx.ExecContext(ctx, `UPDATE manifests SET vul_num = ? WHERE digest = ? AND scan_status = 'success' AND vul_num <> ?`,
-			vulNum, digest, vulNum); err != nil {
-			return fmt.Errorf("sqlite: vul_num of %s: %w", digest, err)
-		}
-		if _, err := tx.ExecContext(ctx, `UPDATE images SET vul_num = ? WHERE manifest_digest = ? AND scan_status = 'success' AND vul_num <> ?`,
-			vulNum, digest, vulNum); err != nil {
-			return fmt.Errorf("sqlite: vul_num of %s: %w", digest, err)
-		}
-		return nil
+		return w.flush(ctx)
 	})
+}
+
+// distinctDigests rejects updates naming one digest twice: which of the
+// two would win is not defined.
+func distinctDigests(updates []scanresult.FindingsUpdate) error {
+	seen := make(map[string]bool, len(updates))
+	for _, u := range updates {
+		if seen[u.Digest] {
+			return fmt.Errorf("sqlite: replace findings: digest %s given twice", u.Digest)
+		}
+		seen[u.Digest] = true
+	}
+	return nil
+}
+
+// prepareAll prepares queries in tx; they close with it.
+func prepareAll(ctx context.Context, tx *sql.Tx, queries ...string) ([]*sql.Stmt, error) {
+	out := make([]*sql.Stmt, len(queries))
+	for i, q := range queries {
+		st, err := tx.PrepareContext(ctx, q)
+		if err != nil {
+			return nil, err
+		}
+		out[i] = st
+	}
+	return out, nil
+}
+
+// packageTypes reads the type of each stored package of digest.
+func packageTypes(ctx context.Context, st *sql.Stmt, digest string) (map[int]string, error) {
+	rows, err := st.QueryContext(ctx, digest)
+	if err != nil {
+		return nil, fmt.Errorf("sqlite: packages of %s: %w", digest, err)
+	}
+	defer rows.Close()
+	types := map[int]string{}
+	for rows.Next() {
+		var (
+			i int
+			t string
+		)
+		if err := rows.Scan(&i, &t); err != nil {
+			return nil, fmt.Errorf("sqlite: packages of %s: %w", digest, err)
+		}
+		types[i] = t
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("sqlite: packages of %s: %w", digest, err)
+	}
+	return types, nil
 }
 
 // GetSBOM returns the stored SBOM of digest.

@@ -1,0 +1,155 @@
+package main
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"fmt"
+	"log/slog"
+	"net/url"
+	"slices"
+	"sync/atomic"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/openhss/openhss/internal/inventory"
+	"github.com/openhss/openhss/internal/scanjob"
+	"github.com/openhss/openhss/internal/scanner"
+	"github.com/openhss/openhss/internal/scanresult"
+	"github.com/openhss/openhss/internal/secret"
+	"github.com/openhss/openhss/internal/store/postgres"
+	"github.com/openhss/openhss/internal/vulndb"
+)
+
+type rematchResult struct {
+	Store    string    `json:"store"` // "sqlite" or "postgres"
+	Seeded   int       `json:"seeded"`
+	Images   int       `json:"images"`
+	Findings int       `json:"findings"`
+	Seconds  float64   `json:"seconds"` // median of Runs
+	Runs     []float64 `json:"runs_seconds"`
+	// CPU time of this process in each run: steadier than wall time on a
+	// busy machine (PostgreSQL's own CPU time is not in it).
+	CPURuns  []float64 `json:"runs_cpu_seconds"`
+	Requests int64     `json:"registry_requests"` // over every run
+}
+
+// seedStore is what seeding needs of a store.
+type seedStore interface {
+	SaveScan(ctx context.Context, sbom scanresult.SBOM, findings []scanresult.Finding, r inventory.ScanResult) error
+}
+
+// rematchRun is one store's re-match measurement.
+type rematchRun struct {
+	store    seedStore
+	svc      *scanjob.Service
+	sboms    []scanresult.SBOM // copied round robin under synthetic digests
+	n        int
+	runs     int
+	profile  string // CPU profile of the first run
+	requests *atomic.Int64
+}
+
+// measureRematch seeds r.n inventories and times a re-match of every
+// stored inventory, r.runs times. Each run seeds again first: seeding
+// stores the inventories without findings and with vul_num 0, as a fresh
+// vulnerability import leaves them stale, so every run does the same
+// writes (findings of every inventory, vul_num of the seeded ones).
+func measureRematch(ctx context.Context, r rematchRun, name string, progress func(string, ...any)) (rematchResult, error) {
+	res := rematchResult{Store: name}
+	for i := range max(1, r.runs) {
+		progress("%s: seeding %d inventories (run %d/%d)", name, r.n, i+1, r.runs)
+		n, err := seedInventories(ctx, r.store, r.sboms, r.n)
+		if err != nil {
+			return res, err
+		}
+		res.Seeded = n
+		before := r.requests.Load()
+		progress("%s: re-match (run %d/%d)", name, i+1, r.runs)
+		stop := func() {}
+		if i == 0 {
+			if stop, err = startCPUProfile(r.profile); err != nil {
+				return res, err
+			}
+		}
+		cpu := processCPU()
+		rs, err := r.svc.Rematch(ctx)
+		cpu = processCPU() - cpu
+		stop()
+		if err != nil {
+			return res, err
+		}
+		res.Images, res.Findings = rs.Images, rs.Findings
+		res.Runs = append(res.Runs, rs.Duration.Seconds())
+		res.CPURuns = append(res.CPURuns, cpu.Seconds())
+		res.Requests += r.requests.Load() - before
+	}
+	sorted := slices.Sorted(slices.Values(res.Runs))
+	res.Seconds = sorted[len(sorted)/2]
+	return res, nil
+}
+
+// seedInventories stores n copies of sboms (round robin) under synthetic
+// digests, as scans that found them would, without findings.
+func seedInventories(ctx context.Context, st seedStore, sboms []scanresult.SBOM, n int) (int, error) {
+	now := inventory.Millis(time.Now())
+	for i := range n {
+		sb := sboms[i%len(sboms)]
+		sb.Digest = fmt.Sprintf("sha256:%064x", i+1)
+		if err := st.SaveScan(ctx, sb, nil, inventory.ScanResult{Status: inventory.ScanSuccess, ScanTime: now}); err != nil {
+			return i, err
+		}
+	}
+	return n, nil
+}
+
+// rematchOnPostgres measures the re-match on a PostgreSQL store at dsn, in
+// a new schema dropped afterwards: the same vulnerability data, the
+// scanned images' inventories (without their findings) and n seeded
+// copies, so that it re-matches as many inventories as the SQLite run.
+func rematchOnPostgres(ctx context.Context, dsn string, scanned, seedFrom []scanresult.SBOM, vulnSources []string, o scanBenchOptions, dir string,
+	box *secret.Box, requests *atomic.Int64, progress func(string, ...any)) (rematchResult, error) {
+	b := make([]byte, 6)
+	if _, err := rand.Read(b); err != nil {
+		return rematchResult{}, err
+	}
+	schema := "openhss_bench_" + hex.EncodeToString(b)
+	conn, err := pgx.Connect(ctx, dsn)
+	if err != nil {
+		return rematchResult{}, fmt.Errorf("postgres: %w", err)
+	}
+	defer conn.Close(context.WithoutCancel(ctx))
+	if _, err := conn.Exec(ctx, `CREATE SCHEMA `+schema); err != nil {
+		return rematchResult{}, fmt.Errorf("postgres: %w", err)
+	}
+	defer conn.Exec(context.WithoutCancel(ctx), `DROP SCHEMA `+schema+` CASCADE`)
+	u, err := url.Parse(dsn)
+	if err != nil {
+		return rematchResult{}, fmt.Errorf("--postgres: %w", err)
+	}
+	q := u.Query()
+	q.Set("search_path", schema)
+	u.RawQuery = q.Encode()
+	st, err := postgres.Open(ctx, u.String())
+	if err != nil {
+		return rematchResult{}, err
+	}
+	defer st.Close()
+	quiet := slog.New(slog.DiscardHandler)
+	vdb := vulndb.New(st, vulndb.Options{Logger: quiet, TempDir: dir})
+	for _, src := range vulnSources {
+		progress("postgres: db import %s", src)
+		if _, err := vdb.Import(ctx, src); err != nil {
+			return rematchResult{}, err
+		}
+	}
+	for _, sb := range scanned {
+		if err := st.SaveScan(ctx, sb, nil, inventory.ScanResult{Status: inventory.ScanSuccess, ScanTime: sb.ScannedAt}); err != nil {
+			return rematchResult{}, err
+		}
+	}
+	svc := scanjob.New(st, scanner.New(scanner.Options{ScratchDir: dir, Logger: quiet}), vdb, scanjob.Options{Box: box, Log: quiet})
+	return measureRematch(ctx, rematchRun{store: st, svc: svc, sboms: seedFrom, n: o.Inventories, runs: o.RematchRuns, requests: requests},
+		"postgres", progress)
+}
