@@ -3,14 +3,13 @@ package postgres
 import (
 	"context"
 	"fmt"
-	"strconv"
-	"strings"
 	"sync"
 	"time"
 
 	"github.com/jackc/pgx/v5"
 
 	"github.com/openhss/openhss/internal/inventory"
+	"github.com/openhss/openhss/internal/store/sqlq"
 )
 
 // ListImages returns one page of rows matching f and the count of all of
@@ -52,7 +51,7 @@ func (s *Store) ListImages(ctx context.Context, f inventory.Filter) (inventory.P
 	if changes > maxChangeRows {
 		defer s.compactChanges(context.WithoutCancel(ctx), f.ProjectID)
 	}
-	key := filterKey(f)
+	key := sqlq.Key(f)
 	p, ok := s.lists.get(key, gen)
 	if !ok {
 		if p, err = plan(ctx, tx, f); err != nil {
@@ -65,20 +64,13 @@ func (s *Store) ListImages(ctx context.Context, f inventory.Filter) (inventory.P
 		return page, nil
 	}
 
-	q := query{args: append([]any{}, p.args...)}
-	cond := p.where
+	var from *sqlq.SortKey
 	skip := f.Offset
 	if at, mark, ok := s.lists.bookmark(key, gen, f.Offset); ok {
-		// Rows from the bookmark on, in list order: (time, id) at or below it.
-		cond += " AND (i.latest_update_time, i.id) <= (" + q.arg(mark.time) + ", " + q.arg(mark.id) + ")"
-		skip = f.Offset - at
+		from, skip = &mark, f.Offset-at
 	}
-	limit, offset := q.arg(f.Limit), q.arg(skip)
-	rows, err := tx.Query(ctx, `SELECT `+imageCols+`
-		FROM (SELECT i.id FROM images i WHERE `+cond+`
-		      ORDER BY i.latest_update_time DESC, i.id DESC LIMIT `+limit+` OFFSET `+offset+`) p
-		JOIN images i ON i.id = p.id
-		ORDER BY i.latest_update_time DESC, i.id DESC`, q.args...)
+	q, args := sqlq.ImagePage(sqlq.Postgres, imageCols, p.where, p.args, from, f.Limit, skip)
+	rows, err := tx.Query(ctx, q, args...)
 	if err != nil {
 		return page, fmt.Errorf("postgres: list images: %w", err)
 	}
@@ -95,7 +87,7 @@ func (s *Store) ListImages(ctx context.Context, f inventory.Filter) (inventory.P
 		return page, fmt.Errorf("postgres: list images: %w", err)
 	}
 	if len(page.Images) > 0 && f.Offset > 0 {
-		s.lists.mark(key, gen, f.Offset, bookmark{page.Images[0].LatestUpdateTime, page.Images[0].ID})
+		s.lists.mark(key, gen, f.Offset, sqlq.SortKey{Time: page.Images[0].LatestUpdateTime, ID: page.Images[0].ID})
 	}
 	return page, nil
 }
@@ -137,66 +129,14 @@ func filterStorable(f inventory.Filter) bool {
 	return true
 }
 
-// query accumulates positional arguments.
+// query accumulates positional arguments, for the statements written out
+// by hand (scans.go); the list filters use sqlq.Builder.
 type query struct{ args []any }
 
 // arg adds v and returns its placeholder.
 func (q *query) arg(v any) string {
 	q.args = append(q.args, v)
-	return "$" + strconv.Itoa(len(q.args))
-}
-
-// in is "= $n" for one value, "= ANY($n)" for several.
-func (q *query) in(vs []string) string {
-	if len(vs) == 1 {
-		return " = " + q.arg(vs[0])
-	}
-	return " = ANY(" + q.arg(vs) + "::text[])"
-}
-
-// filterKey identifies the rows f selects (paging aside).
-func filterKey(f inventory.Filter) string {
-	var b strings.Builder
-	str := func(v string) { b.WriteString(strconv.Quote(v)); b.WriteByte(',') }
-	ptr := func(v *int64) {
-		if v == nil {
-			b.WriteString("-,")
-			return
-		}
-		b.WriteString(strconv.FormatInt(*v, 10) + ",")
-	}
-	flag := func(v *bool) {
-		switch {
-		case v == nil:
-			b.WriteString("-,")
-		case *v:
-			b.WriteString("t,")
-		default:
-			b.WriteString("f,")
-		}
-	}
-	str(f.ProjectID)
-	str(string(f.Type))
-	if f.EnterpriseProjects == nil {
-		b.WriteString("*,")
-	} else {
-		b.WriteString(strconv.Itoa(len(f.EnterpriseProjects)) + "[")
-		for _, ep := range f.EnterpriseProjects {
-			str(ep)
-		}
-		b.WriteString("],")
-	}
-	for _, v := range []string{f.Namespace, f.ImageName, f.ImageVersion, f.InstanceName, f.InstanceID, string(f.ScanStatus)} {
-		str(v)
-	}
-	b.WriteString(strconv.FormatBool(f.LatestVersionOnly) + ",")
-	for _, v := range []*int64{f.MaxImageSize, f.StartLatestUpdateTime, f.EndLatestUpdateTime, f.StartLatestScanTime, f.EndLatestScanTime} {
-		ptr(v)
-	}
-	for _, v := range []*bool{f.HasVul, f.HasUnsafeSetting, f.HasMaliciousFile} {
-		flag(v)
-	}
-	return b.String()
+	return sqlq.Postgres.Placeholder(len(q.args))
 }
 
 // listPlan is the translated filter: a WHERE clause over images aliased i,
@@ -208,118 +148,21 @@ type listPlan struct {
 	empty bool // no row can match
 }
 
-// plan translates f and counts its rows, as the SQLite store does:
-// namespace and image name substrings are first resolved against
-// image_repos into the exact values that match, so that one namespace or
-// repository walks images_ns / images_repo in list order; a filter on
-// nothing but type, namespace, name and enterprise project is counted from
-// image_repos without touching images. Substring tests are strpos(), which
-// is literal and case-sensitive (LIKE would treat % and _ specially).
+// plan translates f (see sqlq.Images) and counts its rows, as the SQLite
+// store does: a filter on nothing but type, namespace, name and enterprise
+// project is counted from image_repos without touching images.
 func plan(ctx context.Context, tx pgx.Tx, f inventory.Filter) (listPlan, error) {
-	var (
-		p     listPlan
-		q     query
-		conds []string
-	)
-	add := func(cond string) { conds = append(conds, cond) }
-	add("i.project_id = " + q.arg(f.ProjectID))
-	add("i.image_type = " + q.arg(string(f.Type)))
-	if f.EnterpriseProjects != nil {
-		add("i.enterprise_project_id" + q.in(f.EnterpriseProjects))
+	w, err := sqlq.Images(sqlq.Postgres, f, func() (sqlq.Repos, error) { return resolveRepos(ctx, tx, f) })
+	if err != nil || w.Empty {
+		return listPlan{empty: w.Empty}, err
 	}
-	repoRows := int64(-1) // rows of the resolved repositories, when resolved
-	if f.Namespace != "" || f.ImageName != "" {
-		r, err := resolveRepos(ctx, tx, f)
-		if err != nil {
-			return p, err
-		}
-		if len(r.namespaces) == 0 {
-			p.empty = true
-			return p, nil
-		}
-		repoRows = r.rows
-		// Equality on one namespace (and one name) keeps the walk in list
-		// order; lists of values need a sort, affordable only for few rows.
-		exact := (len(r.namespaces) == 1 && len(r.names) <= 1) || r.rows <= maxSortRows
-		if exact || len(r.namespaces) == 1 {
-			add("i.namespace" + q.in(r.namespaces))
-		} else if f.Namespace != "" {
-			add("strpos(i.namespace, " + q.arg(f.Namespace) + ") > 0")
-		}
-		switch {
-		case f.ImageName == "":
-		case exact:
-			add("i.name" + q.in(r.names))
-		default:
-			add("strpos(i.name, " + q.arg(f.ImageName) + ") > 0")
-		}
-	}
-	onlyRepoConds := true
-	other := func(cond string) {
-		onlyRepoConds = false
-		add(cond)
-	}
-	if f.ImageVersion != "" {
-		other("strpos(i.tag, " + q.arg(f.ImageVersion) + ") > 0")
-	}
-	if f.InstanceName != "" {
-		other("strpos(i.instance_name, " + q.arg(f.InstanceName) + ") > 0")
-	}
-	if f.InstanceID != "" {
-		other("i.instance_id = " + q.arg(f.InstanceID))
-	}
-	// Literal conditions (not parameters) where a partial index's WHERE
-	// must match the query's for the planner to use it.
-	if f.LatestVersionOnly {
-		other("i.latest_version")
-	}
-	if f.ScanStatus != "" {
-		other("i.scan_status = " + q.arg(string(f.ScanStatus)))
-	}
-	if f.MaxImageSize != nil {
-		other("i.image_size <= " + q.arg(*f.MaxImageSize))
-	}
-	if f.StartLatestUpdateTime != nil {
-		other("i.latest_update_time >= " + q.arg(*f.StartLatestUpdateTime))
-	}
-	if f.EndLatestUpdateTime != nil {
-		other("i.latest_update_time <= " + q.arg(*f.EndLatestUpdateTime))
-	}
-	if f.StartLatestScanTime != nil || f.EndLatestScanTime != nil {
-		other("i.latest_scan_time > 0") // never scanned: outside any range
-	}
-	if f.StartLatestScanTime != nil {
-		other("i.latest_scan_time >= " + q.arg(*f.StartLatestScanTime))
-	}
-	if f.EndLatestScanTime != nil {
-		other("i.latest_scan_time <= " + q.arg(*f.EndLatestScanTime))
-	}
-	countCond := func(b *bool, col string) {
-		switch {
-		case b == nil:
-		case *b:
-			other("i." + col + " > 0")
-		default:
-			other("i.scan_status = 'success' AND i." + col + " = 0")
-		}
-	}
-	countCond(f.HasVul, "vul_num")
-	countCond(f.HasUnsafeSetting, "unsafe_setting_num")
-	countCond(f.HasMaliciousFile, "malicious_file_num")
-	p.where = strings.Join(conds, " AND ")
-	p.args = q.args
-
+	p := listPlan{where: w.Where, args: w.Args}
 	switch {
-	case onlyRepoConds && repoRows >= 0:
-		p.total = repoRows
-	case onlyRepoConds:
-		var c query
-		sql := `SELECT coalesce(sum(rows), 0)::int8 FROM image_repos WHERE project_id = ` + c.arg(f.ProjectID) +
-			` AND image_type = ` + c.arg(string(f.Type))
-		if f.EnterpriseProjects != nil {
-			sql += " AND enterprise_project_id" + c.in(f.EnterpriseProjects)
-		}
-		if err := tx.QueryRow(ctx, sql, c.args...).Scan(&p.total); err != nil {
+	case w.ReposOnly && w.Resolved:
+		p.total = w.Repos.Rows
+	case w.ReposOnly:
+		b := sqlq.RepoFilter(sqlq.Postgres, f, false)
+		if err := tx.QueryRow(ctx, `SELECT coalesce(sum(rows), 0)::int8 FROM image_repos WHERE `+b.SQL(), b.Args()...).Scan(&p.total); err != nil {
 			return p, fmt.Errorf("postgres: count images: %w", err)
 		}
 	default:
@@ -330,38 +173,19 @@ func plan(ctx context.Context, tx pgx.Tx, f inventory.Filter) (listPlan, error) 
 	return p, nil
 }
 
-// maxSortRows bounds the rows of the repositories a substring resolved to
-// that the page query may sort; past it, walking the list's own index in
-// order and testing strpos() on the covered namespace and name is cheaper.
-const maxSortRows = 5000
-
-type resolved struct {
-	namespaces, names []string
-	rows              int64
-}
-
-// resolveRepos returns the distinct namespaces and names of the project's
-// repositories of f.Type (in f.EnterpriseProjects, when not nil) matching
-// f's namespace and image name substrings, and how many rows those
-// repositories hold.
-func resolveRepos(ctx context.Context, tx pgx.Tx, f inventory.Filter) (resolved, error) {
-	var (
-		r resolved
-		q query
-	)
-	sql := `SELECT namespace, name, sum(rows)::int8 FROM image_repos
-		WHERE project_id = ` + q.arg(f.ProjectID) + ` AND image_type = ` + q.arg(string(f.Type)) +
-		` AND strpos(namespace, ` + q.arg(f.Namespace) + `) > 0 AND strpos(name, ` + q.arg(f.ImageName) + `) > 0`
-	if f.EnterpriseProjects != nil {
-		sql += " AND enterprise_project_id" + q.in(f.EnterpriseProjects)
-	}
-	sql += " GROUP BY namespace, name"
-	rows, err := tx.Query(ctx, sql, q.args...)
+// resolveRepos resolves f's namespace and image name substrings against
+// the project's repositories of f.Type (in f.EnterpriseProjects, when not
+// nil). image_repos has a row per connection too: rows are summed over
+// them.
+func resolveRepos(ctx context.Context, tx pgx.Tx, f inventory.Filter) (sqlq.Repos, error) {
+	var r sqlq.Repos
+	b := sqlq.RepoFilter(sqlq.Postgres, f, true)
+	rows, err := tx.Query(ctx, `SELECT namespace, name, sum(rows)::int8 FROM image_repos
+		WHERE `+b.SQL()+" GROUP BY namespace, name", b.Args()...)
 	if err != nil {
 		return r, fmt.Errorf("postgres: resolve repositories: %w", err)
 	}
 	defer rows.Close()
-	seenNS, seenName := map[string]bool{}, map[string]bool{}
 	for rows.Next() {
 		var (
 			ns, name string
@@ -370,15 +194,7 @@ func resolveRepos(ctx context.Context, tx pgx.Tx, f inventory.Filter) (resolved,
 		if err := rows.Scan(&ns, &name, &n); err != nil {
 			return r, fmt.Errorf("postgres: resolve repositories: %w", err)
 		}
-		r.rows += n
-		if !seenNS[ns] {
-			seenNS[ns] = true
-			r.namespaces = append(r.namespaces, ns)
-		}
-		if !seenName[name] {
-			seenName[name] = true
-			r.names = append(r.names, name)
-		}
+		r.Add(ns, name, n)
 	}
 	return r, rows.Err()
 }
@@ -403,14 +219,8 @@ type listCache struct {
 type listEntry struct {
 	gen   int64
 	plan  listPlan
-	marks map[int]bookmark // offset → sort key of the row at that offset
+	marks sqlq.Marks
 }
-
-// bookmark is the sort key of one row.
-type bookmark struct{ time, id int64 }
-
-// maxMarks bounds the bookmarks kept per filter.
-const maxMarks = 256
 
 func newListCache(max int) *listCache {
 	return &listCache{max: max, entries: map[string]*listEntry{}}
@@ -439,34 +249,22 @@ func (c *listCache) put(key string, gen int64, p listPlan) {
 }
 
 // bookmark returns the greatest bookmarked offset at or below offset.
-func (c *listCache) bookmark(key string, gen int64, offset int) (int, bookmark, bool) {
+func (c *listCache) bookmark(key string, gen int64, offset int) (int, sqlq.SortKey, bool) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	e, ok := c.entries[key]
 	if !ok || e.gen != gen {
-		return 0, bookmark{}, false
+		return 0, sqlq.SortKey{}, false
 	}
-	best, found := -1, false
-	for at := range e.marks {
-		if at <= offset && at > best {
-			best, found = at, true
-		}
-	}
-	if !found {
-		return 0, bookmark{}, false
-	}
-	return best, e.marks[best], true
+	return e.marks.Nearest(offset)
 }
 
-func (c *listCache) mark(key string, gen int64, offset int, b bookmark) {
+func (c *listCache) mark(key string, gen int64, offset int, k sqlq.SortKey) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	e, ok := c.entries[key]
 	if !ok || e.gen != gen {
 		return
 	}
-	if e.marks == nil || len(e.marks) >= maxMarks {
-		e.marks = map[int]bookmark{}
-	}
-	e.marks[offset] = b
+	e.marks.Set(offset, k)
 }

@@ -3,29 +3,13 @@ package postgres
 import (
 	"context"
 	"fmt"
-	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5"
 
 	"github.com/openhss/openhss/internal/inventory"
+	"github.com/openhss/openhss/internal/store/sqlq"
 )
-
-const registryCols = `r.id, r.project_id, r.enterprise_project_id, r.name, r.type, r.api_version, r.protocol, r.addr,
-	r.username, r.password_sealed, r.namespace, r.connect_cluster_id, r.get_scan_image_channel, r.domain_name,
-	r.shared_expires, r.instance_id, r.instance_name, r.instance_url, r.status, r.fail_reason, r.latest_sync_time,
-	r.created_at, r.images_num`
-
-func scanRegistry(row pgx.Row) (inventory.Registry, error) {
-	var r inventory.Registry
-	var typ string
-	err := row.Scan(&r.ID, &r.ProjectID, &r.EnterpriseProjectID, &r.Name, &typ, &r.APIVersion, &r.Protocol, &r.Addr,
-		&r.Username, &r.PasswordSealed, &r.Namespace, &r.ConnectClusterID, &r.GetScanImageChannel, &r.DomainName,
-		&r.SharedExpires, &r.InstanceID, &r.InstanceName, &r.InstanceURL, &r.Status, &r.FailReason, &r.LatestSyncTime,
-		&r.CreatedAt, &r.ImagesNum)
-	r.Type = inventory.RegistryType(typ)
-	return r, err
-}
 
 // CreateRegistry adds a connection; ErrConflict when the project already has
 // one with the same address and namespace.
@@ -58,7 +42,7 @@ func (s *Store) CreateRegistry(ctx context.Context, r inventory.Registry) (inven
 
 // GetRegistry returns one connection of a project.
 func (s *Store) GetRegistry(ctx context.Context, projectID string, id int64) (inventory.Registry, error) {
-	r, err := scanRegistry(s.pool.QueryRow(ctx, `SELECT `+registryCols+` FROM registries r WHERE r.id = $1 AND r.project_id = $2`, id, projectID))
+	r, err := sqlq.ScanRegistry(s.pool.QueryRow(ctx, `SELECT `+sqlq.RegistryCols+` FROM registries r WHERE r.id = $1 AND r.project_id = $2`, id, projectID))
 	if err != nil {
 		return r, notFound(err, fmt.Sprintf("registry %d", id))
 	}
@@ -68,51 +52,31 @@ func (s *Store) GetRegistry(ctx context.Context, projectID string, id int64) (in
 // ListRegistries returns a page of a project's connections, by id, and the
 // count of all matching.
 func (s *Store) ListRegistries(ctx context.Context, f inventory.RegistryFilter) ([]inventory.Registry, int64, error) {
-	var q query
-	conds := []string{"r.project_id = " + q.arg(f.ProjectID)}
-	if f.EnterpriseProjects != nil {
-		if len(f.EnterpriseProjects) == 0 {
-			return []inventory.Registry{}, 0, nil
-		}
-		conds = append(conds, "r.enterprise_project_id"+q.in(f.EnterpriseProjects))
+	if f.EnterpriseProjects != nil && len(f.EnterpriseProjects) == 0 {
+		return []inventory.Registry{}, 0, nil // granted no enterprise project: nothing to see
 	}
 	for _, v := range append([]string{f.Name, string(f.Type), f.Addr, f.Status}, f.EnterpriseProjects...) {
 		if !storable(v) {
 			return []inventory.Registry{}, 0, nil // matches no stored string
 		}
 	}
-	if f.Name != "" {
-		conds = append(conds, "strpos(r.name, "+q.arg(f.Name)+") > 0")
-	}
-	if f.ID != 0 {
-		conds = append(conds, "r.id = "+q.arg(f.ID))
-	}
-	if f.Type != "" {
-		conds = append(conds, "r.type = "+q.arg(string(f.Type)))
-	}
-	if f.Addr != "" {
-		conds = append(conds, "strpos(r.addr, "+q.arg(f.Addr)+") > 0")
-	}
-	if f.Status != "" {
-		conds = append(conds, "r.status = "+q.arg(f.Status))
-	}
-	where := strings.Join(conds, " AND ")
+	b := sqlq.Registries(sqlq.Postgres, f)
+	where := b.SQL()
 	tx, err := s.pool.BeginTx(ctx, pgx.TxOptions{IsoLevel: pgx.RepeatableRead, AccessMode: pgx.ReadOnly})
 	if err != nil {
 		return nil, 0, fmt.Errorf("postgres: list registries: %w", err)
 	}
 	defer tx.Rollback(ctx)
 	var total int64
-	if err := tx.QueryRow(ctx, `SELECT count(*) FROM registries r WHERE `+where, q.args...).Scan(&total); err != nil {
+	if err := tx.QueryRow(ctx, `SELECT count(*) FROM registries r WHERE `+where, b.Args()...).Scan(&total); err != nil {
 		return nil, 0, fmt.Errorf("postgres: count registries: %w", err)
 	}
 	var limit *int // NULL: no limit
 	if f.Limit > 0 {
 		limit = &f.Limit
 	}
-	page := query{args: q.args}
-	rows, err := tx.Query(ctx, `SELECT `+registryCols+` FROM registries r WHERE `+where+` ORDER BY r.id LIMIT `+
-		page.arg(limit)+`::int8 OFFSET `+page.arg(max(f.Offset, 0)), page.args...)
+	rows, err := tx.Query(ctx, `SELECT `+sqlq.RegistryCols+` FROM registries r WHERE `+where+` ORDER BY r.id LIMIT `+
+		b.Arg(limit)+`::int8 OFFSET `+b.Arg(max(f.Offset, 0)), b.Args()...)
 	if err != nil {
 		return nil, 0, fmt.Errorf("postgres: list registries: %w", err)
 	}
@@ -127,7 +91,7 @@ func collectRegistries(rows pgx.Rows) ([]inventory.Registry, error) {
 	defer rows.Close()
 	out := []inventory.Registry{}
 	for rows.Next() {
-		r, err := scanRegistry(rows)
+		r, err := sqlq.ScanRegistry(rows)
 		if err != nil {
 			return nil, err
 		}
@@ -139,17 +103,11 @@ func collectRegistries(rows pgx.Rows) ([]inventory.Registry, error) {
 // RegistriesByImageType returns the project's connections whose rows have
 // image type t.
 func (s *Store) RegistriesByImageType(ctx context.Context, projectID string, t inventory.ImageType) ([]inventory.Registry, error) {
-	var types []string
-	for _, rt := range []inventory.RegistryType{inventory.SwrPrivate, inventory.SwrShared, inventory.SwrEnterprise,
-		inventory.Harbor, inventory.Jfrog, inventory.OtherRegistry} {
-		if rt.ImageType() == t {
-			types = append(types, string(rt))
-		}
-	}
+	types := sqlq.RegistryTypes(t)
 	if len(types) == 0 {
 		return []inventory.Registry{}, nil
 	}
-	rows, err := s.pool.Query(ctx, `SELECT `+registryCols+` FROM registries r WHERE r.project_id = $1 AND r.type = ANY($2)
+	rows, err := s.pool.Query(ctx, `SELECT `+sqlq.RegistryCols+` FROM registries r WHERE r.project_id = $1 AND r.type = ANY($2)
 		ORDER BY r.id`, projectID, types)
 	if err != nil {
 		return nil, fmt.Errorf("postgres: registries by type: %w", err)

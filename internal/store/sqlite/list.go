@@ -5,12 +5,12 @@ import (
 	"database/sql"
 	"fmt"
 	"slices"
-	"strconv"
 	"strings"
 	"sync"
 	"time"
 
 	"github.com/openhss/openhss/internal/inventory"
+	"github.com/openhss/openhss/internal/store/sqlq"
 )
 
 // ListImages returns one page of rows matching f and the count of all of
@@ -37,7 +37,7 @@ func (s *Store) ListImages(ctx context.Context, f inventory.Filter) (inventory.P
 		f.Limit = 10
 	}
 	f.Offset = max(f.Offset, 0)
-	key := filterKey(f)
+	key := sqlq.Key(f)
 
 	// Served before at the current generation: one statement outside a
 	// transaction is a snapshot of its own, and what was cached at that
@@ -86,21 +86,13 @@ func (s *Store) listInTx(ctx context.Context, f inventory.Filter, key string) (i
 		return page, nil
 	}
 
-	args := append([]any{}, p.args...)
-	cond := p.where
+	var from *sqlq.SortKey
 	skip := f.Offset
 	if at, mark, ok := s.lists.bookmark(key, gen, f.Offset); ok {
-		// Rows from the bookmark on, in list order: (time, id) at or below it.
-		cond += " AND (i.latest_update_time, i.id) <= (?, ?)"
-		args = append(args, mark.time, mark.id)
-		skip = f.Offset - at
+		from, skip = &mark, f.Offset-at
 	}
-	args = append(args, f.Limit, skip)
-	rows, err := s.reads.txQuery(ctx, tx, `SELECT `+imageCols+`
-		FROM (SELECT i.id FROM images i WHERE `+cond+`
-		      ORDER BY i.latest_update_time DESC, i.id DESC LIMIT ? OFFSET ?) p
-		JOIN images i ON i.id = p.id
-		ORDER BY i.latest_update_time DESC, i.id DESC`, args...)
+	q, args := sqlq.ImagePage(sqlq.SQLite, imageCols, p.where, p.args, from, f.Limit, skip)
+	rows, err := s.reads.txQuery(ctx, tx, q, args...)
 	if err != nil {
 		return page, fmt.Errorf("sqlite: list images: %w", err)
 	}
@@ -117,7 +109,7 @@ func (s *Store) listInTx(ctx context.Context, f inventory.Filter, key string) (i
 		return page, fmt.Errorf("sqlite: list images: %w", err)
 	}
 	if len(page.Images) > 0 && f.Offset > 0 {
-		s.lists.mark(key, gen, f.Offset, bookmark{page.Images[0].LatestUpdateTime, page.Images[0].ID})
+		s.lists.mark(key, gen, f.Offset, sqlq.SortKey{Time: page.Images[0].LatestUpdateTime, ID: page.Images[0].ID})
 	}
 	s.lists.putPage(key, gen, f.Offset, f.Limit, page.Images)
 	return page, nil
@@ -125,51 +117,6 @@ func (s *Store) listInTx(ctx context.Context, f inventory.Filter, key string) (i
 
 // genQuery reads the images generation (see listCache).
 const genQuery = `SELECT gen FROM images_gen WHERE one = 1`
-
-// filterKey identifies the rows f selects (paging aside).
-func filterKey(f inventory.Filter) string {
-	var b strings.Builder
-	str := func(v string) { b.WriteString(strconv.Quote(v)); b.WriteByte(',') }
-	ptr := func(v *int64) {
-		if v == nil {
-			b.WriteString("-,")
-			return
-		}
-		b.WriteString(strconv.FormatInt(*v, 10) + ",")
-	}
-	flag := func(v *bool) {
-		switch {
-		case v == nil:
-			b.WriteString("-,")
-		case *v:
-			b.WriteString("t,")
-		default:
-			b.WriteString("f,")
-		}
-	}
-	str(f.ProjectID)
-	str(string(f.Type))
-	if f.EnterpriseProjects == nil {
-		b.WriteString("*,")
-	} else {
-		b.WriteString(strconv.Itoa(len(f.EnterpriseProjects)) + "[")
-		for _, ep := range f.EnterpriseProjects {
-			str(ep)
-		}
-		b.WriteString("],")
-	}
-	for _, v := range []string{f.Namespace, f.ImageName, f.ImageVersion, f.InstanceName, f.InstanceID, string(f.ScanStatus)} {
-		str(v)
-	}
-	b.WriteString(strconv.FormatBool(f.LatestVersionOnly) + ",")
-	for _, v := range []*int64{f.MaxImageSize, f.StartLatestUpdateTime, f.EndLatestUpdateTime, f.StartLatestScanTime, f.EndLatestScanTime} {
-		ptr(v)
-	}
-	for _, v := range []*bool{f.HasVul, f.HasUnsafeSetting, f.HasMaliciousFile} {
-		flag(v)
-	}
-	return b.String()
-}
 
 // listPlan is the translated filter: a WHERE clause over images aliased i,
 // its arguments, and the total it selects.
@@ -180,126 +127,21 @@ type listPlan struct {
 	empty bool // no row can match
 }
 
-// plan translates f and counts its rows.
-//
-// Substring filters on namespace and image name are first resolved against
-// image_repos (one row per repository) into the exact values that match: a
-// single namespace or repository becomes an equality that walks images_ns /
-// images_repo in list order; a few become IN lists; many stay instr()
-// conditions over images_list, where matches are dense.
-//
-// A filter on nothing but type, namespace, name and enterprise project is
-// counted from image_repos too, without touching images.
+// plan translates f (see sqlq.Images) and counts its rows. A filter on
+// nothing but type, namespace, name and enterprise project is counted from
+// image_repos (one row per repository), without touching images.
 func (s *Store) plan(ctx context.Context, tx *sql.Tx, f inventory.Filter) (listPlan, error) {
-	var (
-		p     listPlan
-		conds []string
-	)
-	add := func(cond string, args ...any) {
-		conds = append(conds, cond)
-		p.args = append(p.args, args...)
+	w, err := sqlq.Images(sqlq.SQLite, f, func() (sqlq.Repos, error) { return s.resolveRepos(ctx, tx, f) })
+	if err != nil || w.Empty {
+		return listPlan{empty: w.Empty}, err
 	}
-	add("i.project_id = ?", f.ProjectID)
-	add("i.image_type = ?", string(f.Type))
-	var eps []any
-	if f.EnterpriseProjects != nil {
-		for _, ep := range f.EnterpriseProjects {
-			eps = append(eps, ep)
-		}
-		add("i.enterprise_project_id"+inList(len(eps)), eps...)
-	}
-	repoRows := int64(-1) // rows of the resolved repositories, when resolved
-	if f.Namespace != "" || f.ImageName != "" {
-		r, err := s.resolveRepos(ctx, tx, f, eps)
-		if err != nil {
-			return p, err
-		}
-		if len(r.namespaces) == 0 {
-			p.empty = true
-			return p, nil
-		}
-		repoRows = r.rows
-		// Equality on one namespace (and one name) keeps the walk in list
-		// order; IN lists need a sort, affordable only for few rows.
-		exact := (len(r.namespaces) == 1 && len(r.names) <= 1) || r.rows <= maxSortRows
-		if exact || len(r.namespaces) == 1 {
-			add("i.namespace"+inList(len(r.namespaces)), r.namespaces...)
-		} else if f.Namespace != "" {
-			add("instr(i.namespace, ?) > 0", f.Namespace)
-		}
-		switch {
-		case f.ImageName == "":
-		case exact:
-			add("i.name"+inList(len(r.names)), r.names...)
-		default:
-			add("instr(i.name, ?) > 0", f.ImageName)
-		}
-	}
-	onlyRepoConds := true
-	other := func(cond string, args ...any) {
-		onlyRepoConds = false
-		add(cond, args...)
-	}
-	if f.ImageVersion != "" {
-		other("instr(i.tag, ?) > 0", f.ImageVersion)
-	}
-	if f.InstanceName != "" {
-		other("instr(i.instance_name, ?) > 0", f.InstanceName)
-	}
-	if f.InstanceID != "" {
-		other("i.instance_id = ?", f.InstanceID)
-	}
-	// Literal constants (not parameters) where a partial index's WHERE must
-	// match the query's for the planner to use it.
-	if f.LatestVersionOnly {
-		other("i.latest_version = 1")
-	}
-	if f.ScanStatus != "" {
-		other("i.scan_status = ?", string(f.ScanStatus))
-	}
-	if f.MaxImageSize != nil {
-		other("i.image_size <= ?", *f.MaxImageSize)
-	}
-	if f.StartLatestUpdateTime != nil {
-		other("i.latest_update_time >= ?", *f.StartLatestUpdateTime)
-	}
-	if f.EndLatestUpdateTime != nil {
-		other("i.latest_update_time <= ?", *f.EndLatestUpdateTime)
-	}
-	if f.StartLatestScanTime != nil || f.EndLatestScanTime != nil {
-		other("i.latest_scan_time > 0") // never scanned: outside any range
-	}
-	if f.StartLatestScanTime != nil {
-		other("i.latest_scan_time >= ?", *f.StartLatestScanTime)
-	}
-	if f.EndLatestScanTime != nil {
-		other("i.latest_scan_time <= ?", *f.EndLatestScanTime)
-	}
-	countCond := func(b *bool, col string) {
-		switch {
-		case b == nil:
-		case *b:
-			other("i." + col + " > 0")
-		default:
-			other("i.scan_status = 'success' AND i." + col + " = 0")
-		}
-	}
-	countCond(f.HasVul, "vul_num")
-	countCond(f.HasUnsafeSetting, "unsafe_setting_num")
-	countCond(f.HasMaliciousFile, "malicious_file_num")
-	p.where = strings.Join(conds, " AND ")
-
+	p := listPlan{where: w.Where, args: w.Args}
 	switch {
-	case onlyRepoConds && repoRows >= 0:
-		p.total = repoRows
-	case onlyRepoConds:
-		q := `SELECT coalesce(sum(rows), 0) FROM image_repos WHERE project_id = ? AND image_type = ?`
-		args := []any{f.ProjectID, string(f.Type)}
-		if eps != nil {
-			q += " AND enterprise_project_id" + inList(len(eps))
-			args = append(args, eps...)
-		}
-		if err := s.reads.txQueryRow(ctx, tx, q, args...).Scan(&p.total); err != nil {
+	case w.ReposOnly && w.Resolved:
+		p.total = w.Repos.Rows
+	case w.ReposOnly:
+		b := sqlq.RepoFilter(sqlq.SQLite, f, false)
+		if err := s.reads.txQueryRow(ctx, tx, `SELECT coalesce(sum(rows), 0) FROM image_repos WHERE `+b.SQL(), b.Args()...).Scan(&p.total); err != nil {
 			return p, fmt.Errorf("sqlite: count images: %w", err)
 		}
 	default:
@@ -310,11 +152,8 @@ func (s *Store) plan(ctx context.Context, tx *sql.Tx, f inventory.Filter) (listP
 	return p, nil
 }
 
-// maxSortRows bounds the rows of the repositories a substring resolved to
-// that the page query may sort; past it, walking the list's own index in
-// order and testing instr() on the covered namespace and name is cheaper.
-const maxSortRows = 5000
-
+// inList is " = ?" for one value and " IN (?, ?, …)" for n, for the
+// statements written out by hand (jobs.go); the list filters use sqlq.
 func inList(n int) string {
 	if n == 1 {
 		return " = ?"
@@ -322,29 +161,18 @@ func inList(n int) string {
 	return " IN (" + strings.TrimSuffix(strings.Repeat("?, ", n), ", ") + ")"
 }
 
-type resolved struct {
-	namespaces, names []any
-	rows              int64
-}
-
-// resolveRepos returns the distinct namespaces and names of the project's
-// repositories of f.Type (in eps, when not nil) matching f's namespace and
-// image name substrings, and how many rows those repositories hold.
-func (s *Store) resolveRepos(ctx context.Context, tx *sql.Tx, f inventory.Filter, eps []any) (resolved, error) {
-	var r resolved
-	q := `SELECT namespace, name, rows FROM image_repos
-		WHERE project_id = ? AND image_type = ? AND instr(namespace, ?) > 0 AND instr(name, ?) > 0`
-	args := []any{f.ProjectID, string(f.Type), f.Namespace, f.ImageName}
-	if eps != nil {
-		q += " AND enterprise_project_id" + inList(len(eps))
-		args = append(args, eps...)
-	}
-	rows, err := s.reads.txQuery(ctx, tx, q, args...)
+// resolveRepos resolves f's namespace and image name substrings against
+// the project's repositories of f.Type (in f.EnterpriseProjects, when not
+// nil).
+func (s *Store) resolveRepos(ctx context.Context, tx *sql.Tx, f inventory.Filter) (sqlq.Repos, error) {
+	var r sqlq.Repos
+	b := sqlq.RepoFilter(sqlq.SQLite, f, true)
+	rows, err := s.reads.txQuery(ctx, tx, `SELECT namespace, name, rows FROM image_repos
+		WHERE `+b.SQL(), b.Args()...)
 	if err != nil {
 		return r, fmt.Errorf("sqlite: resolve repositories: %w", err)
 	}
 	defer rows.Close()
-	seenNS, seenName := map[string]bool{}, map[string]bool{}
 	for rows.Next() {
 		var (
 			ns, name string
@@ -353,15 +181,7 @@ func (s *Store) resolveRepos(ctx context.Context, tx *sql.Tx, f inventory.Filter
 		if err := rows.Scan(&ns, &name, &n); err != nil {
 			return r, fmt.Errorf("sqlite: resolve repositories: %w", err)
 		}
-		r.rows += n
-		if !seenNS[ns] {
-			seenNS[ns] = true
-			r.namespaces = append(r.namespaces, ns)
-		}
-		if !seenName[name] {
-			seenName[name] = true
-			r.names = append(r.names, name)
-		}
+		r.Add(ns, name, n)
 	}
 	return r, rows.Err()
 }
@@ -388,22 +208,15 @@ type listCache struct {
 type listEntry struct {
 	gen   int64
 	plan  listPlan
-	marks map[int]bookmark // offset → sort key of the row at that offset
+	marks sqlq.Marks
 	pages map[pageKey][]inventory.Image
 }
 
 type pageKey struct{ offset, limit int }
 
-// bookmark is the sort key of one row.
-type bookmark struct{ time, id int64 }
-
-const (
-	// maxMarks bounds the bookmarks kept per filter.
-	maxMarks = 256
-	// maxPageRows bounds the rows kept in cached pages over all filters:
-	// about a kilobyte each.
-	maxPageRows = 20_000
-)
+// maxPageRows bounds the rows kept in cached pages over all filters: about
+// a kilobyte each.
+const maxPageRows = 20_000
 
 func newListCache(max int) *listCache {
 	return &listCache{max: max, entries: map[string]*listEntry{}, pageLimit: maxPageRows}
@@ -436,36 +249,24 @@ func (c *listCache) put(key string, gen int64, p listPlan) {
 }
 
 // bookmark returns the greatest bookmarked offset at or below offset.
-func (c *listCache) bookmark(key string, gen int64, offset int) (int, bookmark, bool) {
+func (c *listCache) bookmark(key string, gen int64, offset int) (int, sqlq.SortKey, bool) {
 	c.mu.RLock()
 	defer c.mu.RUnlock()
 	e, ok := c.entries[key]
 	if !ok || e.gen != gen {
-		return 0, bookmark{}, false
+		return 0, sqlq.SortKey{}, false
 	}
-	best, found := -1, false
-	for at := range e.marks {
-		if at <= offset && at > best {
-			best, found = at, true
-		}
-	}
-	if !found {
-		return 0, bookmark{}, false
-	}
-	return best, e.marks[best], true
+	return e.marks.Nearest(offset)
 }
 
-func (c *listCache) mark(key string, gen int64, offset int, b bookmark) {
+func (c *listCache) mark(key string, gen int64, offset int, k sqlq.SortKey) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	e, ok := c.entries[key]
 	if !ok || e.gen != gen {
 		return
 	}
-	if e.marks == nil || len(e.marks) >= maxMarks {
-		e.marks = map[int]bookmark{}
-	}
-	e.marks[offset] = b
+	e.marks.Set(offset, k)
 }
 
 // served returns the total and a copy of the page at offset and limit when

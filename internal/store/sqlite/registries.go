@@ -4,27 +4,11 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
-	"strings"
 	"time"
 
 	"github.com/openhss/openhss/internal/inventory"
+	"github.com/openhss/openhss/internal/store/sqlq"
 )
-
-const registryCols = `r.id, r.project_id, r.enterprise_project_id, r.name, r.type, r.api_version, r.protocol, r.addr,
-	r.username, r.password_sealed, r.namespace, r.connect_cluster_id, r.get_scan_image_channel, r.domain_name,
-	r.shared_expires, r.instance_id, r.instance_name, r.instance_url, r.status, r.fail_reason, r.latest_sync_time,
-	r.created_at, r.images_num`
-
-func scanRegistry(row rowScanner) (inventory.Registry, error) {
-	var r inventory.Registry
-	var typ string
-	err := row.Scan(&r.ID, &r.ProjectID, &r.EnterpriseProjectID, &r.Name, &typ, &r.APIVersion, &r.Protocol, &r.Addr,
-		&r.Username, &r.PasswordSealed, &r.Namespace, &r.ConnectClusterID, &r.GetScanImageChannel, &r.DomainName,
-		&r.SharedExpires, &r.InstanceID, &r.InstanceName, &r.InstanceURL, &r.Status, &r.FailReason, &r.LatestSyncTime,
-		&r.CreatedAt, &r.ImagesNum)
-	r.Type = inventory.RegistryType(typ)
-	return r, err
-}
 
 // CreateRegistry adds a connection; ErrConflict when the project already has
 // one with the same address and namespace.
@@ -59,7 +43,7 @@ func (s *Store) CreateRegistry(ctx context.Context, r inventory.Registry) (inven
 
 // GetRegistry returns one connection of a project.
 func (s *Store) GetRegistry(ctx context.Context, projectID string, id int64) (inventory.Registry, error) {
-	r, err := scanRegistry(s.read.QueryRowContext(ctx, `SELECT `+registryCols+` FROM registries r WHERE r.id = ? AND r.project_id = ?`, id, projectID))
+	r, err := sqlq.ScanRegistry(s.read.QueryRowContext(ctx, `SELECT `+sqlq.RegistryCols+` FROM registries r WHERE r.id = ? AND r.project_id = ?`, id, projectID))
 	if err != nil {
 		return r, notFound(err, fmt.Sprintf("registry %d", id))
 	}
@@ -69,38 +53,11 @@ func (s *Store) GetRegistry(ctx context.Context, projectID string, id int64) (in
 // ListRegistries returns a page of a project's connections, by id, and the
 // count of all matching.
 func (s *Store) ListRegistries(ctx context.Context, f inventory.RegistryFilter) ([]inventory.Registry, int64, error) {
-	conds := []string{"r.project_id = ?"}
-	args := []any{f.ProjectID}
-	if f.EnterpriseProjects != nil {
-		if len(f.EnterpriseProjects) == 0 {
-			return []inventory.Registry{}, 0, nil
-		}
-		conds = append(conds, "r.enterprise_project_id"+inList(len(f.EnterpriseProjects)))
-		for _, ep := range f.EnterpriseProjects {
-			args = append(args, ep)
-		}
+	if f.EnterpriseProjects != nil && len(f.EnterpriseProjects) == 0 {
+		return []inventory.Registry{}, 0, nil // granted no enterprise project: nothing to see
 	}
-	if f.Name != "" {
-		conds = append(conds, "instr(r.name, ?) > 0")
-		args = append(args, f.Name)
-	}
-	if f.ID != 0 {
-		conds = append(conds, "r.id = ?")
-		args = append(args, f.ID)
-	}
-	if f.Type != "" {
-		conds = append(conds, "r.type = ?")
-		args = append(args, string(f.Type))
-	}
-	if f.Addr != "" {
-		conds = append(conds, "instr(r.addr, ?) > 0")
-		args = append(args, f.Addr)
-	}
-	if f.Status != "" {
-		conds = append(conds, "r.status = ?")
-		args = append(args, f.Status)
-	}
-	where := strings.Join(conds, " AND ")
+	b := sqlq.Registries(sqlq.SQLite, f)
+	where, args := b.SQL(), b.Args()
 	tx, err := s.read.BeginTx(ctx, &sql.TxOptions{ReadOnly: true})
 	if err != nil {
 		return nil, 0, fmt.Errorf("sqlite: list registries: %w", err)
@@ -114,7 +71,7 @@ func (s *Store) ListRegistries(ctx context.Context, f inventory.RegistryFilter) 
 	if limit <= 0 {
 		limit = -1 // SQLite: no limit
 	}
-	rows, err := tx.QueryContext(ctx, `SELECT `+registryCols+` FROM registries r WHERE `+where+` ORDER BY r.id LIMIT ? OFFSET ?`,
+	rows, err := tx.QueryContext(ctx, `SELECT `+sqlq.RegistryCols+` FROM registries r WHERE `+where+` ORDER BY r.id LIMIT ? OFFSET ?`,
 		append(args, limit, max(f.Offset, 0))...)
 	if err != nil {
 		return nil, 0, fmt.Errorf("sqlite: list registries: %w", err)
@@ -122,7 +79,7 @@ func (s *Store) ListRegistries(ctx context.Context, f inventory.RegistryFilter) 
 	defer rows.Close()
 	out := []inventory.Registry{}
 	for rows.Next() {
-		r, err := scanRegistry(rows)
+		r, err := sqlq.ScanRegistry(rows)
 		if err != nil {
 			return nil, 0, fmt.Errorf("sqlite: list registries: %w", err)
 		}
@@ -134,25 +91,21 @@ func (s *Store) ListRegistries(ctx context.Context, f inventory.RegistryFilter) 
 // RegistriesByImageType returns the project's connections whose rows have
 // image type t.
 func (s *Store) RegistriesByImageType(ctx context.Context, projectID string, t inventory.ImageType) ([]inventory.Registry, error) {
-	var types []any
-	for _, rt := range []inventory.RegistryType{inventory.SwrPrivate, inventory.SwrShared, inventory.SwrEnterprise,
-		inventory.Harbor, inventory.Jfrog, inventory.OtherRegistry} {
-		if rt.ImageType() == t {
-			types = append(types, string(rt))
-		}
-	}
+	types := sqlq.RegistryTypes(t)
 	if len(types) == 0 {
 		return []inventory.Registry{}, nil
 	}
-	rows, err := s.read.QueryContext(ctx, `SELECT `+registryCols+` FROM registries r WHERE r.project_id = ? AND r.type`+
-		inList(len(types))+` ORDER BY r.id`, append([]any{projectID}, types...)...)
+	b := sqlq.New(sqlq.SQLite)
+	b.Eq("r.project_id", projectID)
+	b.In("r.type", types)
+	rows, err := s.read.QueryContext(ctx, `SELECT `+sqlq.RegistryCols+` FROM registries r WHERE `+b.SQL()+` ORDER BY r.id`, b.Args()...)
 	if err != nil {
 		return nil, fmt.Errorf("sqlite: registries by type: %w", err)
 	}
 	defer rows.Close()
 	out := []inventory.Registry{}
 	for rows.Next() {
-		r, err := scanRegistry(rows)
+		r, err := sqlq.ScanRegistry(rows)
 		if err != nil {
 			return nil, fmt.Errorf("sqlite: registries by type: %w", err)
 		}

@@ -1,0 +1,268 @@
+package sqlq
+
+import (
+	"strconv"
+	"strings"
+
+	"github.com/openhss/openhss/internal/inventory"
+)
+
+// MaxSortRows bounds the rows of the repositories a substring resolved to
+// that the page query may sort; past it, walking the list's own index in
+// order and testing the substring on the covered namespace and name is
+// cheaper.
+const MaxSortRows = 5000
+
+// Repos is what a filter's namespace and image name substrings resolve to
+// in image_repos: the distinct namespaces and names of the matching
+// repositories, in the order first read, and how many rows they hold.
+type Repos struct {
+	Namespaces, Names []string
+	Rows              int64
+
+	seenNS, seenName map[string]bool
+}
+
+// Add counts one matching image_repos row.
+func (r *Repos) Add(namespace, name string, rows int64) {
+	if r.seenNS == nil {
+		r.seenNS, r.seenName = map[string]bool{}, map[string]bool{}
+	}
+	r.Rows += rows
+	if !r.seenNS[namespace] {
+		r.seenNS[namespace] = true
+		r.Namespaces = append(r.Namespaces, namespace)
+	}
+	if !r.seenName[name] {
+		r.seenName[name] = true
+		r.Names = append(r.Names, name)
+	}
+}
+
+// RepoFilter is f's project, type and enterprise projects as conditions on
+// image_repos, and with substrings also its namespace and image name
+// substrings (both, even when empty: every string contains "").
+func RepoFilter(d Dialect, f inventory.Filter, substrings bool) *Builder {
+	b := New(d)
+	b.Eq("project_id", f.ProjectID)
+	b.Eq("image_type", string(f.Type))
+	if substrings {
+		b.Contains("namespace", f.Namespace)
+		b.Contains("name", f.ImageName)
+	}
+	if f.EnterpriseProjects != nil {
+		b.In("enterprise_project_id", f.EnterpriseProjects)
+	}
+	return b
+}
+
+// ImageWhere is an image filter translated into a condition over images
+// aliased i.
+type ImageWhere struct {
+	Where string
+	Args  []any
+	Empty bool // no row can match (Where is empty)
+	// ReposOnly: every condition is on type, namespace, name and
+	// enterprise project, so image_repos counts the rows without touching
+	// images.
+	ReposOnly bool
+	// Resolved: the substrings were resolved, and Repos.Rows is the count.
+	Resolved bool
+	Repos    Repos
+}
+
+// Images translates f (the caller has already answered a filter granting
+// no enterprise project). Namespace and image name substrings are first
+// resolved, by resolve, into the exact values that match: a single
+// namespace or repository becomes an equality that walks images_ns /
+// images_repo in list order; a few become sets; many stay substring tests
+// over images_list, where matches are dense.
+func Images(d Dialect, f inventory.Filter, resolve func() (Repos, error)) (ImageWhere, error) {
+	var w ImageWhere
+	b := New(d)
+	b.Eq("i.project_id", f.ProjectID)
+	b.Eq("i.image_type", string(f.Type))
+	if f.EnterpriseProjects != nil {
+		b.In("i.enterprise_project_id", f.EnterpriseProjects)
+	}
+	if f.Namespace != "" || f.ImageName != "" {
+		r, err := resolve()
+		if err != nil {
+			return w, err
+		}
+		if len(r.Namespaces) == 0 {
+			return ImageWhere{Empty: true, Resolved: true}, nil
+		}
+		w.Resolved, w.Repos = true, r
+		// Equality on one namespace (and one name) keeps the walk in list
+		// order; sets need a sort, affordable only for few rows.
+		exact := (len(r.Namespaces) == 1 && len(r.Names) <= 1) || r.Rows <= MaxSortRows
+		if exact || len(r.Namespaces) == 1 {
+			b.In("i.namespace", r.Namespaces)
+		} else if f.Namespace != "" {
+			b.Contains("i.namespace", f.Namespace)
+		}
+		switch {
+		case f.ImageName == "":
+		case exact:
+			b.In("i.name", r.Names)
+		default:
+			b.Contains("i.name", f.ImageName)
+		}
+	}
+	repoConds := b.Len()
+	if f.ImageVersion != "" {
+		b.Contains("i.tag", f.ImageVersion)
+	}
+	if f.InstanceName != "" {
+		b.Contains("i.instance_name", f.InstanceName)
+	}
+	if f.InstanceID != "" {
+		b.Eq("i.instance_id", f.InstanceID)
+	}
+	if f.LatestVersionOnly {
+		b.Where(d.IsTrue("i.latest_version"))
+	}
+	if f.ScanStatus != "" {
+		b.Eq("i.scan_status", string(f.ScanStatus))
+	}
+	if f.MaxImageSize != nil {
+		b.Op("i.image_size", "<=", *f.MaxImageSize)
+	}
+	if f.StartLatestUpdateTime != nil {
+		b.Op("i.latest_update_time", ">=", *f.StartLatestUpdateTime)
+	}
+	if f.EndLatestUpdateTime != nil {
+		b.Op("i.latest_update_time", "<=", *f.EndLatestUpdateTime)
+	}
+	if f.StartLatestScanTime != nil || f.EndLatestScanTime != nil {
+		b.Where("i.latest_scan_time > 0") // never scanned: outside any range
+	}
+	if f.StartLatestScanTime != nil {
+		b.Op("i.latest_scan_time", ">=", *f.StartLatestScanTime)
+	}
+	if f.EndLatestScanTime != nil {
+		b.Op("i.latest_scan_time", "<=", *f.EndLatestScanTime)
+	}
+	// Literal conditions, as IsTrue, for the partial indexes.
+	count := func(v *bool, col string) {
+		switch {
+		case v == nil:
+		case *v:
+			b.Where("i." + col + " > 0")
+		default:
+			b.Where("i.scan_status = 'success' AND i." + col + " = 0")
+		}
+	}
+	count(f.HasVul, "vul_num")
+	count(f.HasUnsafeSetting, "unsafe_setting_num")
+	count(f.HasMaliciousFile, "malicious_file_num")
+	w.ReposOnly = b.Len() == repoConds
+	w.Where, w.Args = b.SQL(), b.Args()
+	return w, nil
+}
+
+// SortKey is a row's key in list order (latest_update_time DESC, id DESC).
+type SortKey struct{ Time, ID int64 }
+
+// ImagePage is the statement reading columns cols of one page of the rows
+// where (with its args) selects, in list order: from the row of key from
+// on when from is not nil, skipping skip rows and reading at most limit.
+//
+// An inner SELECT of ids walks the index matching the filter in list order
+// and applies OFFSET/LIMIT on index entries only; the outer SELECT reads
+// the at most limit rows.
+func ImagePage(d Dialect, cols, where string, args []any, from *SortKey, limit, skip int) (string, []any) {
+	// Run on every page read that is not served from a cache: no more
+	// than the one statement string and the arguments are allocated.
+	b := Builder{d: d, args: make([]any, len(args), len(args)+4)}
+	copy(b.args, args)
+	if from != nil {
+		// Rows from the key on, in list order: (time, id) at or below it.
+		where += " AND (i.latest_update_time, i.id) <= (" + b.Arg(from.Time) + ", " + b.Arg(from.ID) + ")"
+	}
+	lim, off := b.Arg(limit), b.Arg(skip)
+	return `SELECT ` + cols + `
+		FROM (SELECT i.id FROM images i WHERE ` + where + `
+		      ORDER BY i.latest_update_time DESC, i.id DESC LIMIT ` + lim + ` OFFSET ` + off + `) p
+		JOIN images i ON i.id = p.id
+		ORDER BY i.latest_update_time DESC, i.id DESC`, b.Args()
+}
+
+// Key identifies the rows f selects (paging aside): the key of the stores'
+// caches of totals and pages per filter.
+func Key(f inventory.Filter) string {
+	var b strings.Builder
+	str := func(v string) { b.WriteString(strconv.Quote(v)); b.WriteByte(',') }
+	ptr := func(v *int64) {
+		if v == nil {
+			b.WriteString("-,")
+			return
+		}
+		b.WriteString(strconv.FormatInt(*v, 10) + ",")
+	}
+	flag := func(v *bool) {
+		switch {
+		case v == nil:
+			b.WriteString("-,")
+		case *v:
+			b.WriteString("t,")
+		default:
+			b.WriteString("f,")
+		}
+	}
+	str(f.ProjectID)
+	str(string(f.Type))
+	if f.EnterpriseProjects == nil {
+		b.WriteString("*,")
+	} else {
+		b.WriteString(strconv.Itoa(len(f.EnterpriseProjects)) + "[")
+		for _, ep := range f.EnterpriseProjects {
+			str(ep)
+		}
+		b.WriteString("],")
+	}
+	for _, v := range []string{f.Namespace, f.ImageName, f.ImageVersion, f.InstanceName, f.InstanceID, string(f.ScanStatus)} {
+		str(v)
+	}
+	b.WriteString(strconv.FormatBool(f.LatestVersionOnly) + ",")
+	for _, v := range []*int64{f.MaxImageSize, f.StartLatestUpdateTime, f.EndLatestUpdateTime, f.StartLatestScanTime, f.EndLatestScanTime} {
+		ptr(v)
+	}
+	for _, v := range []*bool{f.HasVul, f.HasUnsafeSetting, f.HasMaliciousFile} {
+		flag(v)
+	}
+	return b.String()
+}
+
+// MaxMarks bounds the marks kept per list.
+const MaxMarks = 256
+
+// Marks are the sort keys of the first rows of pages served from one list,
+// by offset: a later page at or after a marked offset is read from the
+// mark on (ImagePage's from) instead of skipping every row before it.
+type Marks map[int]SortKey
+
+// Nearest returns the greatest marked offset at or below offset and its
+// key.
+func (m Marks) Nearest(offset int) (int, SortKey, bool) {
+	best, found := -1, false
+	for at := range m {
+		if at <= offset && at > best {
+			best, found = at, true
+		}
+	}
+	if !found {
+		return 0, SortKey{}, false
+	}
+	return best, m[best], true
+}
+
+// Set marks the row at offset, first forgetting every mark when MaxMarks
+// are kept.
+func (m *Marks) Set(offset int, k SortKey) {
+	if *m == nil || len(*m) >= MaxMarks {
+		*m = Marks{}
+	}
+	(*m)[offset] = k
+}
