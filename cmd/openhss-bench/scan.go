@@ -64,22 +64,24 @@ const childEnv = "OPENHSS_BENCH_CHILD"
 var oldGoDeps = []string{"golang.org/x/text v0.3.7", "golang.org/x/net v0.0.0-20211112202133-69e39bad7dc2"}
 
 type scanBenchOptions struct {
-	Rootfs      string // debootstrapped bookworm
-	VulnData    string // ../shared/vulndata
-	CacheDir    string // Go binaries, syft
-	Dir         string // work directory (store, scratch); temporary when empty
-	Runs        int
-	GoBinaries  int
-	SmallImages int
-	Workers     int
-	Inventories int
-	BigImageMB  int // 0: no big image
-	Syft        string
-	InstallSyft bool
-	CPUProfile  string // of the first re-match
-	RematchRuns int
-	Postgres    string // also re-match on PostgreSQL at this URL
-	Progress    io.Writer
+	Rootfs       string // debootstrapped bookworm
+	VulnData     string // ../shared/vulndata
+	CacheDir     string // Go binaries, syft
+	Dir          string // work directory (store, scratch); temporary when empty
+	Runs         int
+	GoBinaries   int
+	SmallImages  int
+	Workers      int
+	Inventories  int
+	BigImageMB   int // 0: no big image
+	Syft         string
+	InstallSyft  bool
+	Trivy        string
+	InstallTrivy bool
+	CPUProfile   string // of the first re-match
+	RematchRuns  int
+	Postgres     string // also re-match on PostgreSQL at this URL
+	Progress     io.Writer
 }
 
 func defaultScanBenchOptions() scanBenchOptions {
@@ -106,6 +108,7 @@ type scanReport struct {
 	RematchPostgres *rematchResult  `json:"rematch_postgres,omitempty"`
 	Throughput      throughputRes   `json:"throughput"`
 	Syft            string          `json:"syft"` // version line, or why it did not run
+	Trivy           string          `json:"trivy"`
 	Notes           []string        `json:"notes,omitempty"`
 	Targets         []targetOutcome `json:"targets"`
 }
@@ -120,6 +123,9 @@ type imageResult struct {
 	// as `openhss serve` runs it now.
 	WithAnalyzers []run    `json:"openhss_with_analyzers,omitempty"`
 	Syft          []run    `json:"syft,omitempty"`
+	Trivy         []run    `json:"trivy,omitempty"`
+	TrivyPackages int      `json:"trivy_packages"` // trivy's CycloneDX library components
+	TrivyMedian   *summary `json:"trivy_median,omitempty"`
 	Packages      int      `json:"packages"`      // openhss
 	SyftPackages  int      `json:"syft_packages"` // syft's artifacts
 	VulNum        int32    `json:"vul_num"`
@@ -210,6 +216,8 @@ func runScanBench(ctx context.Context, o scanBenchOptions) (scanReport, error) {
 	// and must not overlap the measurements.
 	syft, syftNote := prepareSyft(ctx, o, progress)
 	rep.Syft = syftNote
+	trivy, trivyNote := prepareTrivy(ctx, o, progress)
+	rep.Trivy = trivyNote
 	progress("Go vulnerability database %s", goVulnDBVersion)
 	goVulns, err := downloadGoVulnDB(ctx)
 	if err != nil {
@@ -397,6 +405,23 @@ func runScanBench(ctx context.Context, o scanBenchOptions) (scanReport, error) {
 			im.WithAnalyzers = append(im.WithAnalyzers, ru)
 		}
 		im.OpenHSSMedian = summarizeRuns(im.OpenHSS)
+		for r := range o.Runs {
+			if trivy == "" {
+				break
+			}
+			progress("trivy %s, run %d/%d", im.Ref, r+1, o.Runs)
+			ru, n, err := runTrivy(ctx, self, trivy, addr, im.Ref, dir)
+			if err != nil {
+				rep.Notes = append(rep.Notes, fmt.Sprintf("trivy on %s failed: %v", im.Ref, err))
+				break
+			}
+			im.Trivy = append(im.Trivy, ru)
+			im.TrivyPackages = n
+		}
+		if len(im.Trivy) > 0 {
+			s := summarizeRuns(im.Trivy)
+			im.TrivyMedian = &s
+		}
 		if syft == "" {
 			continue
 		}
@@ -904,6 +929,13 @@ func judge(rep scanReport) []targetOutcome {
 						Got: fmt.Sprintf("%.2f s", h.WallSeconds), Met: b(h.WallSeconds <= aimTimeShareOfSyft*s.WallSeconds)},
 					targetOutcome{What: im.Name + ": peak RSS vs syft", Target: fmt.Sprintf("≤ %.0f MiB (½ syft's)", targetRSSShareOfSyft*mib(s.MaxRSSBytes)),
 						Got: fmt.Sprintf("%.0f MiB", mib(h.MaxRSSBytes)), Met: b(float64(h.MaxRSSBytes) <= targetRSSShareOfSyft*float64(s.MaxRSSBytes))})
+			}
+			if t := im.TrivyMedian; t != nil {
+				h := im.OpenHSSMedian
+				out = append(out, targetOutcome{What: im.Name + ": full scan time vs trivy catalogue", Target: "< trivy",
+					Got: fmt.Sprintf("%.2f s vs %.2f s (%.0f %%)", h.WallSeconds, t.WallSeconds, 100*h.WallSeconds/t.WallSeconds), Met: b(h.WallSeconds < t.WallSeconds)})
+			} else {
+				out = append(out, targetOutcome{What: im.Name + ": time against trivy", Target: "faster than trivy", Got: "trivy not run"})
 			}
 			continue
 		}

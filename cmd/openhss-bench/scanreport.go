@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"strings"
 	"text/tabwriter"
 
 	"github.com/spf13/cobra"
@@ -62,6 +63,8 @@ Never run in CI: it builds binaries and may install syft.`,
 	f.IntVar(&o.BigImageMB, "big-image-mb", o.BigImageMB, "size of the big image in MiB (0: none)")
 	f.StringVar(&o.Syft, "syft", "", "syft binary (default: the cache's, then PATH)")
 	f.BoolVar(&o.InstallSyft, "install-syft", false, "go install syft@"+syftVersion+" into the cache when missing")
+	f.StringVar(&o.Trivy, "trivy", "", "trivy binary (default: the cache's, then PATH)")
+	f.BoolVar(&o.InstallTrivy, "install-trivy", false, "go install trivy@"+trivyVersion+" into the cache when missing (GOEXPERIMENT=jsonv2)")
 	f.StringVar(&o.CPUProfile, "cpuprofile", "", "write a CPU profile of the first SQLite re-match to this file")
 	f.IntVar(&o.RematchRuns, "rematch-runs", o.RematchRuns, "timed re-matches per store, each after seeding again")
 	f.StringVar(&o.Postgres, "postgres", "", "also time the re-match on PostgreSQL at this URL (in a new schema, dropped afterwards)")
@@ -74,7 +77,8 @@ func printScanReport(w io.Writer, rep scanReport) {
 	fmt.Fprintf(w, "date      %s\n", m.Date)
 	fmt.Fprintf(w, "machine   %d cores (%s), %.1f GiB RAM, %s, %s\n", m.Cores, m.CPU, float64(m.RAMBytes)/(1<<30), m.OS, m.Go)
 	fmt.Fprintf(w, "load avg  %.2f at start, %.2f at end (1 min)\n", m.LoadStart, m.LoadEnd)
-	fmt.Fprintf(w, "syft      %s\n\n", rep.Syft)
+	fmt.Fprintf(w, "syft      %s\n", rep.Syft)
+	fmt.Fprintf(w, "trivy     %s\n\n", rep.Trivy)
 
 	fmt.Fprintln(w, "full scans (child processes; wall = process start to exit; RSS = rusage peak)")
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
@@ -84,7 +88,7 @@ func printScanReport(w io.Writer, rep scanReport) {
 			name string
 			runs []run
 			pkgs int
-		}{{"openhss", im.OpenHSS, im.Packages}, {"openhss+analyzers", im.WithAnalyzers, im.Packages}, {"syft", im.Syft, im.SyftPackages}} {
+		}{{"openhss", im.OpenHSS, im.Packages}, {"openhss+analyzers", im.WithAnalyzers, im.Packages}, {"syft", im.Syft, im.SyftPackages}, {"trivy", im.Trivy, im.TrivyPackages}} {
 			if len(tool.runs) == 0 {
 				continue
 			}
@@ -105,7 +109,7 @@ func printScanReport(w io.Writer, rep scanReport) {
 				}
 			}
 			vul := ""
-			if tool.name != "syft" {
+			if strings.HasPrefix(tool.name, "openhss") {
 				vul = fmt.Sprint(im.VulNum)
 			}
 			fmt.Fprintf(tw, "%s\t%.0f\t%d\t%s\t%s\t%s\t%s\t%s\t%s\t%d\t%s\t\n", im.Name, mib(im.CompressedBytes), im.Layers, tool.name, walls, scans, cpus, rss, hwm, tool.pkgs, vul)
