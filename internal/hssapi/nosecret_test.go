@@ -1,7 +1,6 @@
 package hssapi_test
 
 import (
-	"archive/tar"
 	"bytes"
 	"context"
 	"crypto/ecdsa"
@@ -22,12 +21,10 @@ import (
 	"testing"
 	"time"
 
-	"github.com/go-crypt/crypt/algorithm/shacrypt"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/empty"
 	"github.com/google/go-containerregistry/pkg/v1/mutate"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
-	"github.com/google/go-containerregistry/pkg/v1/tarball"
 
 	"github.com/openhss/openhss/internal/hssapi"
 	"github.com/openhss/openhss/internal/inventory"
@@ -38,6 +35,7 @@ import (
 	"github.com/openhss/openhss/internal/scanner"
 	"github.com/openhss/openhss/internal/scanner/baseline"
 	"github.com/openhss/openhss/internal/scanner/malware"
+	"github.com/openhss/openhss/internal/scanner/scannertest"
 	"github.com/openhss/openhss/internal/scanner/secrets"
 	"github.com/openhss/openhss/internal/store/sqlite"
 	"github.com/openhss/openhss/internal/vulndb"
@@ -90,51 +88,6 @@ func leaks(checks []leakCheck, body []byte) []string {
 	return found
 }
 
-type layerFile struct {
-	name, body string
-	mode       int64
-}
-
-func tarLayer(t *testing.T, files ...layerFile) v1.Layer {
-	t.Helper()
-	var buf bytes.Buffer
-	tw := tar.NewWriter(&buf)
-	for _, f := range files {
-		if f.mode == 0 {
-			f.mode = 0o644
-		}
-		if err := tw.WriteHeader(&tar.Header{Name: f.name, Mode: f.mode, Size: int64(len(f.body)), Typeflag: tar.TypeReg,
-			ModTime: time.Unix(1700000000, 0)}); err != nil {
-			t.Fatal(err)
-		}
-		if _, err := io.WriteString(tw, f.body); err != nil {
-			t.Fatal(err)
-		}
-	}
-	if err := tw.Close(); err != nil {
-		t.Fatal(err)
-	}
-	raw := buf.Bytes()
-	l, err := tarball.LayerFromOpener(func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(raw)), nil })
-	if err != nil {
-		t.Fatal(err)
-	}
-	return l
-}
-
-func sha512Crypt(t *testing.T, pw string) string {
-	t.Helper()
-	h, err := shacrypt.New(shacrypt.WithSHA512(), shacrypt.WithIterations(shacrypt.IterationsDefaultOmitted))
-	if err != nil {
-		t.Fatal(err)
-	}
-	d, err := h.Hash(pw)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return d.Encode()
-}
-
 // secretImage holds every kind of secret the scanner looks at: weak
 // passwords in /etc/shadow, a secret in Env (and in the history line that
 // set it), an AWS key pair and a PEM private key in files.
@@ -149,14 +102,14 @@ func secretImage(t *testing.T) (img v1.Image, keyPEM, rootHash string) {
 		t.Fatal(err)
 	}
 	keyPEM = string(pem.EncodeToMemory(&pem.Block{Type: "EC PRIVATE KEY", Bytes: der}))
-	rootHash = sha512Crypt(t, leakRootPassword)
-	img, err = mutate.AppendLayers(empty.Image, tarLayer(t,
-		layerFile{name: "etc/os-release", body: "ID=debian\nVERSION_ID=12\n"},
-		layerFile{name: "etc/passwd", body: "root:x:0:0:root:/root:/bin/bash\nsvc:x:999:999::/srv:/bin/sh\n"},
-		layerFile{name: "etc/shadow", mode: 0o640, body: "root:" + rootHash + ":19700:0:90:7:::\nsvc:" + sha512Crypt(t, leakSvcPassword) + ":19700:0:90:7:::\n"},
-		layerFile{name: "root/.ssh/id_ecdsa", mode: 0o600, body: keyPEM},
-		layerFile{name: "srv/app/config.env", body: "AWS_ACCESS_KEY_ID=" + leakAWSKeyID + "\nAWS_SECRET_ACCESS_KEY=" + leakAWSSecret + "\n"},
-		layerFile{name: "opt/av/eicar.com", body: malware.EICAR},
+	rootHash = scannertest.SHA512Crypt(t, leakRootPassword)
+	img, err = mutate.AppendLayers(empty.Image, scannertest.Layer(t,
+		scannertest.File{Name: "etc/os-release", Body: "ID=debian\nVERSION_ID=12\n"},
+		scannertest.File{Name: "etc/passwd", Body: "root:x:0:0:root:/root:/bin/bash\nsvc:x:999:999::/srv:/bin/sh\n"},
+		scannertest.File{Name: "etc/shadow", Mode: 0o640, Body: "root:" + rootHash + ":19700:0:90:7:::\nsvc:" + scannertest.SHA512Crypt(t, leakSvcPassword) + ":19700:0:90:7:::\n"},
+		scannertest.File{Name: "root/.ssh/id_ecdsa", Mode: 0o600, Body: keyPEM},
+		scannertest.File{Name: "srv/app/config.env", Body: "AWS_ACCESS_KEY_ID=" + leakAWSKeyID + "\nAWS_SECRET_ACCESS_KEY=" + leakAWSSecret + "\n"},
+		scannertest.File{Name: "opt/av/eicar.com", Body: malware.EICAR},
 	))
 	if err != nil {
 		t.Fatal(err)

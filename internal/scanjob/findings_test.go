@@ -16,7 +16,6 @@ import (
 	"sync/atomic"
 	"testing"
 
-	"github.com/go-crypt/crypt/algorithm/shacrypt"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/mutate"
 
@@ -26,6 +25,7 @@ import (
 	"github.com/openhss/openhss/internal/scanner"
 	"github.com/openhss/openhss/internal/scanner/baseline"
 	"github.com/openhss/openhss/internal/scanner/malware"
+	"github.com/openhss/openhss/internal/scanner/scannertest"
 	"github.com/openhss/openhss/internal/scanner/secrets"
 	"github.com/openhss/openhss/internal/scanresult"
 )
@@ -110,17 +110,9 @@ func TestAnalyzersEndToEnd(t *testing.T) {
 			h.ServeHTTP(w, r)
 		})
 	}))
-	h, err := shacrypt.New(shacrypt.WithSHA512(), shacrypt.WithIterations(5000))
-	if err != nil {
-		t.Fatal(err)
-	}
-	digest, err := h.Hash(weakPassword)
-	if err != nil {
-		t.Fatal(err)
-	}
 	key := privateKeyPEM(t)
 	keyBody := strings.Split(key, "\n")[1]
-	shadow := "root:" + digest.Encode() + ":19700:0:90:7:::\napp:!:19700:0:90:7:::\n"
+	shadow := "root:" + scannertest.SHA512Crypt(t, weakPassword) + ":19700:0:90:7:::\napp:!:19700:0:90:7:::\n"
 	base := map[string]file{
 		"etc/os-release": {body: []byte(osRelease)},
 		"etc/passwd":     {body: []byte(passwd)},

@@ -20,6 +20,8 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/mutate"
 	"github.com/google/go-containerregistry/pkg/v1/tarball"
 
+	"github.com/go-crypt/crypt/algorithm/shacrypt"
+
 	"github.com/openhss/openhss/internal/dirlayer"
 	"github.com/openhss/openhss/internal/scanner"
 )
@@ -151,4 +153,20 @@ func DebianLayer(t testing.TB) v1.Layer {
 		t.Fatal(err)
 	}
 	return l
+}
+
+// SHA512Crypt hashes pw as glibc's crypt(3) does for "$6$" (5000 rounds,
+// written out; random salt), with the crypt library the baseline analyzer
+// verifies hashes with.
+func SHA512Crypt(t testing.TB, pw string) string {
+	t.Helper()
+	h, err := shacrypt.New(shacrypt.WithSHA512(), shacrypt.WithIterations(5000))
+	if err != nil {
+		t.Fatal(err)
+	}
+	d, err := h.Hash(pw)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return d.Encode()
 }
