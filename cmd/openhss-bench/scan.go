@@ -214,9 +214,9 @@ func runScanBench(ctx context.Context, o scanBenchOptions) (scanReport, error) {
 
 	// Tools and data first: they need the network (module proxy) and time,
 	// and must not overlap the measurements.
-	syft, syftNote := prepareSyft(ctx, o, progress)
+	syft, syftNote := prepareTool(ctx, o.CacheDir, syftTool(o), progress)
 	rep.Syft = syftNote
-	trivy, trivyNote := prepareTrivy(ctx, o, progress)
+	trivy, trivyNote := prepareTool(ctx, o.CacheDir, trivyTool(o), progress)
 	rep.Trivy = trivyNote
 	progress("Go vulnerability database %s", goVulnDBVersion)
 	goVulns, err := downloadGoVulnDB(ctx)
@@ -405,40 +405,24 @@ func runScanBench(ctx context.Context, o scanBenchOptions) (scanReport, error) {
 			im.WithAnalyzers = append(im.WithAnalyzers, ru)
 		}
 		im.OpenHSSMedian = summarizeRuns(im.OpenHSS)
-		for r := range o.Runs {
-			if trivy == "" {
-				break
+		measure := func(tool, path string, catalogue func(ctx context.Context, self, bin, addr, ref, dir string) (run, int, error)) (runs []run, pkgs int, median *summary) {
+			for r := 0; path != "" && r < o.Runs; r++ {
+				progress("%s %s, run %d/%d", tool, im.Ref, r+1, o.Runs)
+				ru, n, err := catalogue(ctx, self, path, addr, im.Ref, dir)
+				if err != nil {
+					rep.Notes = append(rep.Notes, fmt.Sprintf("%s on %s failed: %v", tool, im.Ref, err))
+					break
+				}
+				runs, pkgs = append(runs, ru), n
 			}
-			progress("trivy %s, run %d/%d", im.Ref, r+1, o.Runs)
-			ru, n, err := runTrivy(ctx, self, trivy, addr, im.Ref, dir)
-			if err != nil {
-				rep.Notes = append(rep.Notes, fmt.Sprintf("trivy on %s failed: %v", im.Ref, err))
-				break
+			if len(runs) > 0 {
+				s := summarizeRuns(runs)
+				median = &s
 			}
-			im.Trivy = append(im.Trivy, ru)
-			im.TrivyPackages = n
+			return runs, pkgs, median
 		}
-		if len(im.Trivy) > 0 {
-			s := summarizeRuns(im.Trivy)
-			im.TrivyMedian = &s
-		}
-		if syft == "" {
-			continue
-		}
-		for r := range o.Runs {
-			progress("syft %s, run %d/%d", im.Ref, r+1, o.Runs)
-			ru, n, err := runSyft(ctx, self, syft, addr, im.Ref, dir)
-			if err != nil {
-				rep.Notes = append(rep.Notes, fmt.Sprintf("syft on %s failed: %v", im.Ref, err))
-				break
-			}
-			im.Syft = append(im.Syft, ru)
-			im.SyftPackages = n
-		}
-		if len(im.Syft) > 0 {
-			s := summarizeRuns(im.Syft)
-			im.SyftMedian = &s
-		}
+		im.Trivy, im.TrivyPackages, im.TrivyMedian = measure("trivy", trivy, runTrivy)
+		im.Syft, im.SyftPackages, im.SyftMedian = measure("syft", syft, runSyft)
 	}
 
 	// Re-match of stored inventories: the real SBOMs of the scans above,
@@ -589,46 +573,69 @@ func runSyft(ctx context.Context, self, syft, addr, ref, dir string) (run, int, 
 	return ru, len(doc.Artifacts), nil
 }
 
-// prepareSyft finds syft (--syft, then the cache's bin, then PATH),
-// installing it first with --install-syft. An empty path means syft will
-// not run; the note says why, or which syft runs.
-func prepareSyft(ctx context.Context, o scanBenchOptions, progress func(string, ...any)) (string, string) {
-	bin := filepath.Join(o.CacheDir, "bin")
-	path := o.Syft
+// referenceTool is a scanner the benchmark measures openhss against.
+type referenceTool struct {
+	name, module, version string
+	path                  string   // given on the command line
+	install               bool     // go install module@version when missing
+	installEnv            []string // beyond GOBIN, GOFLAGS and GOWORK
+	versionArgs           []string
+	// reported finds the version in the tool's answer to versionArgs ("":
+	// none, as in builds made by go install).
+	reported func(out string) string
+}
+
+// prepareTool finds t (its path flag, then the cache's bin, then PATH),
+// installing it first when asked to. An empty path means it will not run;
+// the note says why, or which build runs.
+func prepareTool(ctx context.Context, cacheDir string, t referenceTool, progress func(string, ...any)) (string, string) {
+	bin := filepath.Join(cacheDir, "bin")
+	path := t.path
 	if path == "" {
-		if _, err := os.Stat(filepath.Join(bin, "syft")); err == nil {
-			path = filepath.Join(bin, "syft")
+		if _, err := os.Stat(filepath.Join(bin, t.name)); err == nil {
+			path = filepath.Join(bin, t.name)
 		}
 	}
-	if path == "" && o.InstallSyft {
-		progress("go install github.com/anchore/syft/cmd/syft@%s (minutes)", syftVersion)
-		cmd := exec.CommandContext(ctx, "go", "install", "github.com/anchore/syft/cmd/syft@"+syftVersion)
-		cmd.Env = append(os.Environ(), "GOBIN="+bin, "GOFLAGS=", "GOWORK=off")
+	if path == "" && t.install {
+		progress("go install %s@%s (minutes)", t.module, t.version)
+		cmd := exec.CommandContext(ctx, "go", "install", t.module+"@"+t.version)
+		cmd.Env = append(append(os.Environ(), "GOBIN="+bin, "GOFLAGS=", "GOWORK=off"), t.installEnv...)
 		cmd.Dir = os.TempDir()
 		if out, err := cmd.CombinedOutput(); err != nil {
-			return "", fmt.Sprintf("not run: go install syft@%s failed: %v: %s", syftVersion, err, lastLines(string(out), 5))
+			return "", fmt.Sprintf("not run: go install %s@%s failed: %v: %s", t.name, t.version, err, lastLines(string(out), 5))
 		}
-		path = filepath.Join(bin, "syft")
+		path = filepath.Join(bin, t.name)
 	}
 	if path == "" {
-		if p, err := exec.LookPath("syft"); err == nil {
+		if p, err := exec.LookPath(t.name); err == nil {
 			path = p
 		}
 	}
 	if path == "" {
-		return "", "not run: no syft (pass --install-syft or --syft PATH)"
+		return "", fmt.Sprintf("not run: no %s (pass --install-%s or --%s PATH)", t.name, t.name, t.name)
 	}
-	out, err := exec.CommandContext(ctx, path, "version").Output()
+	out, err := exec.CommandContext(ctx, path, t.versionArgs...).Output()
 	if err != nil {
-		return "", fmt.Sprintf("not run: %s version: %v", path, err)
+		return "", fmt.Sprintf("not run: %s %s: %v", path, strings.Join(t.versionArgs, " "), err)
 	}
-	for _, l := range strings.Split(string(out), "\n") {
-		if v := strings.TrimSpace(strings.TrimPrefix(l, "Version:")); strings.HasPrefix(l, "Version:") && strings.HasPrefix(v, "v") {
-			return path, "syft " + v + " (" + path + ")"
-		}
+	if v := t.reported(string(out)); v != "" {
+		return path, t.name + " " + v + " (" + path + ")"
 	}
 	// `go install` builds carry no version: say which one was installed.
-	return path, fmt.Sprintf("%s (`syft version` reports none; --install-syft installs %s)", path, syftVersion)
+	return path, fmt.Sprintf("%s (reports no version; --install-%s installs %s)", path, t.name, t.version)
+}
+
+func syftTool(o scanBenchOptions) referenceTool {
+	return referenceTool{name: "syft", module: "github.com/anchore/syft/cmd/syft", version: syftVersion, path: o.Syft,
+		install: o.InstallSyft, versionArgs: []string{"version"},
+		reported: func(out string) string {
+			for _, l := range strings.Split(out, "\n") {
+				if v, ok := strings.CutPrefix(l, "Version:"); ok && strings.HasPrefix(strings.TrimSpace(v), "v") {
+					return strings.TrimSpace(v)
+				}
+			}
+			return ""
+		}}
 }
 
 func lastLines(s string, n int) string {

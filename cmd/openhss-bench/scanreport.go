@@ -26,14 +26,16 @@ into a fresh SQLite store, syncs, and measures:
     golang.org/x/text v0.3.7 and an old golang.org/x/net; with --big-image-mb, the
     root filesystem plus random files up to that size;
   - syft cataloguing the same images from the same registry, when available
-    (--syft, or --install-syft: go install github.com/anchore/syft/cmd/syft@v1.57.1);
+    (--syft, or --install-syft: go install github.com/anchore/syft/cmd/syft@v1.57.1), and trivy
+    generating a CycloneDX SBOM, its catalogue without vulnerability scanning (--trivy, or
+    --install-trivy: GOEXPERIMENT=jsonv2 go install github.com/aquasecurity/trivy/cmd/trivy@v0.74.0);
   - db import of the whole Go vulnerability database (empty store, then again);
   - re-match of --inventories stored inventories (copies of the real SBOMs above)
     and the registry requests it made (must be 0), --rematch-runs times; with
     --postgres URL, the same on a PostgreSQL store too;
   - scan throughput of --workers workers over --small-images small images.
 
-Never run in CI: it builds binaries and may install syft.`,
+Never run in CI: it builds binaries and may install syft and trivy.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			o.Progress = cmd.ErrOrStderr()
@@ -53,7 +55,7 @@ Never run in CI: it builds binaries and may install syft.`,
 	f := cmd.Flags()
 	f.StringVar(&o.Rootfs, "rootfs", o.Rootfs, "debootstrapped bookworm root filesystem (default $OPENHSS_TEST_DEBOOTSTRAP)")
 	f.StringVar(&o.VulnData, "vulndata", o.VulnData, "the shared vulnerability data directory (holds debian-12/)")
-	f.StringVar(&o.CacheDir, "cache", o.CacheDir, "where the Go binaries and syft are kept between runs")
+	f.StringVar(&o.CacheDir, "cache", o.CacheDir, "where the Go binaries, syft and trivy are kept between runs")
 	f.StringVar(&o.Dir, "dir", "", "work directory (default: a new temporary directory, removed afterwards)")
 	f.IntVar(&o.Runs, "runs", o.Runs, "measured runs per image and tool")
 	f.IntVar(&o.GoBinaries, "go-binaries", o.GoBinaries, "Go binaries in the Go image")

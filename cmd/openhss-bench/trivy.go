@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 )
@@ -58,42 +57,16 @@ func runTrivy(ctx context.Context, self, trivy, addr, ref, dir string) (run, int
 	return ru, n, nil
 }
 
-// prepareTrivy finds trivy (--trivy, then the cache's bin, then PATH),
-// installing it first with --install-trivy. An empty path means trivy
-// will not run; the note says why, or which trivy runs.
-func prepareTrivy(ctx context.Context, o scanBenchOptions, progress func(string, ...any)) (string, string) {
-	bin := filepath.Join(o.CacheDir, "bin")
-	path := o.Trivy
-	if path == "" {
-		if _, err := os.Stat(filepath.Join(bin, "trivy")); err == nil {
-			path = filepath.Join(bin, "trivy")
-		}
-	}
-	if path == "" && o.InstallTrivy {
-		progress("go install github.com/aquasecurity/trivy/cmd/trivy@%s (many minutes)", trivyVersion)
-		cmd := exec.CommandContext(ctx, "go", "install", "github.com/aquasecurity/trivy/cmd/trivy@"+trivyVersion)
-		cmd.Env = append(os.Environ(), "GOBIN="+bin, "GOFLAGS=", "GOWORK=off", "GOEXPERIMENT=jsonv2")
-		cmd.Dir = os.TempDir()
-		if out, err := cmd.CombinedOutput(); err != nil {
-			return "", fmt.Sprintf("not run: go install trivy@%s failed: %v: %s", trivyVersion, err, lastLines(string(out), 5))
-		}
-		path = filepath.Join(bin, "trivy")
-	}
-	if path == "" {
-		if p, err := exec.LookPath("trivy"); err == nil {
-			path = p
-		}
-	}
-	if path == "" {
-		return "", "not run: no trivy (pass --install-trivy or --trivy PATH)"
-	}
-	out, err := exec.CommandContext(ctx, path, "--version").Output()
-	if err != nil {
-		return "", fmt.Sprintf("not run: %s --version: %v", path, err)
-	}
-	first, _, _ := strings.Cut(strings.TrimSpace(string(out)), "\n")
-	if v := strings.TrimSpace(strings.TrimPrefix(first, "Version:")); v != "" && v != "dev" {
-		return path, "trivy " + v + " (" + path + ")"
-	}
-	return path, fmt.Sprintf("%s (`trivy --version` reports %q; --install-trivy installs %s)", path, first, trivyVersion)
+// trivyTool builds trivy with GOEXPERIMENT=jsonv2: it imports
+// encoding/json/v2.
+func trivyTool(o scanBenchOptions) referenceTool {
+	return referenceTool{name: "trivy", module: "github.com/aquasecurity/trivy/cmd/trivy", version: trivyVersion, path: o.Trivy,
+		install: o.InstallTrivy, installEnv: []string{"GOEXPERIMENT=jsonv2"}, versionArgs: []string{"--version"},
+		reported: func(out string) string {
+			first, _, _ := strings.Cut(strings.TrimSpace(out), "\n")
+			if v := strings.TrimSpace(strings.TrimPrefix(first, "Version:")); strings.HasPrefix(v, "v") || strings.HasPrefix(v, "0.") {
+				return v
+			}
+			return "" // "dev" from go install
+		}}
 }
