@@ -151,9 +151,12 @@ func (s *server) analyses(ctx context.Context, rows []inventory.Image) (map[stri
 }
 
 // page cuts [offset, offset+limit) of n items.
-func page(n, offset, limit int) (int, int) {
-	lo := min(offset, n)
-	return lo, min(lo+limit, n)
+// pageOf is the offset/limit page of a list filtered in memory, as the
+// list answer; data_list is [] rather than null when the page is empty.
+func pageOf[T any](list []T, offset, limit int) listResponse[T] {
+	lo := min(offset, len(list))
+	hi := min(lo+limit, len(list))
+	return listResponse[T]{TotalNum: int64(len(list)), DataList: append([]T{}, list[lo:hi]...)}
 }
 
 // severityRank orders HSS's baseline severities.
@@ -244,9 +247,7 @@ func (s *server) listImageRiskConfigs(w http.ResponseWriter, r *http.Request, c 
 		}
 		list = append(list, *info)
 	}
-	lo, hi := page(len(list), sel.offset, sel.limit)
-	s.writeJSON(w, http.StatusOK, listResponse[imageRiskConfigInfo]{TotalNum: int64(len(list)),
-		DataList: append([]imageRiskConfigInfo{}, list[lo:hi]...)})
+	s.writeJSON(w, http.StatusOK, pageOf(list, sel.offset, sel.limit))
 	return nil
 }
 
@@ -318,9 +319,7 @@ func (s *server) listImageRiskConfigRules(w http.ResponseWriter, r *http.Request
 		}
 		list = append(list, *info)
 	}
-	lo, hi := page(len(list), sel.offset, sel.limit)
-	s.writeJSON(w, http.StatusOK, listResponse[imageRiskConfigRuleInfo]{TotalNum: int64(len(list)),
-		DataList: append([]imageRiskConfigRuleInfo{}, list[lo:hi]...)})
+	s.writeJSON(w, http.StatusOK, pageOf(list, sel.offset, sel.limit))
 	return nil
 }
 
@@ -377,8 +376,7 @@ func (s *server) listImageWeakPwdUsers(w http.ResponseWriter, r *http.Request, c
 			})
 		}
 	}
-	lo, hi := page(len(list), sel.offset, sel.limit)
-	s.writeJSON(w, http.StatusOK, listResponse[imageWeakPwdInfo]{TotalNum: int64(len(list)), DataList: append([]imageWeakPwdInfo{}, list[lo:hi]...)})
+	s.writeJSON(w, http.StatusOK, pageOf(list, sel.offset, sel.limit))
 	return nil
 }
 
@@ -423,8 +421,7 @@ func (s *server) listImageMalware(w http.ResponseWriter, r *http.Request, c *cal
 		}
 		list = append(list, imageMalwareInfo{FileName: m.FileName, FilePath: m.FilePath, Size: sdkSize(m.Size), Description: m.Description})
 	}
-	lo, hi := page(len(list), d.offset, d.limit)
-	s.writeJSON(w, http.StatusOK, listResponse[imageMalwareInfo]{TotalNum: int64(len(list)), DataList: append([]imageMalwareInfo{}, list[lo:hi]...)})
+	s.writeJSON(w, http.StatusOK, pageOf(list, d.offset, d.limit))
 	return nil
 }
 
@@ -478,9 +475,8 @@ func (s *server) listImageSensitive(w http.ResponseWriter, r *http.Request, c *c
 	if err != nil {
 		return err
 	}
-	resp := listResponse[imageSensitiveInfo]{DataList: []imageSensitiveInfo{}}
 	if handled { // openhss does not record handling: every finding is unhandled
-		s.writeJSON(w, http.StatusOK, resp)
+		s.writeJSON(w, http.StatusOK, listResponse[imageSensitiveInfo]{DataList: []imageSensitiveInfo{}})
 		return nil
 	}
 	a, err := s.cfg.Findings.GetAnalysis(r.Context(), scannedDigest(img))
@@ -496,10 +492,7 @@ func (s *server) listImageSensitive(w http.ResponseWriter, r *http.Request, c *c
 			Description: f.Description, Position: f.LayerDigest, FilePath: f.FilePath, Content: f.Content,
 			LatestScanTime: img.LatestScanTime, HandleStatus: "unhandled", OperateAccept: "false"})
 	}
-	lo, hi := page(len(list), d.offset, d.limit)
-	resp.TotalNum = int64(len(list))
-	resp.DataList = append(resp.DataList, list[lo:hi]...)
-	s.writeJSON(w, http.StatusOK, resp)
+	s.writeJSON(w, http.StatusOK, pageOf(list, d.offset, d.limit))
 	return nil
 }
 
