@@ -151,6 +151,39 @@ func (s *server) analyses(ctx context.Context, rows []inventory.Image) (map[stri
 }
 
 // page cuts [offset, offset+limit) of n items.
+// groups aggregates one T per key, for the baseline lists that sum
+// findings over many images.
+type groups[T any] struct {
+	by   map[string]*T
+	keys []string
+}
+
+// get returns the group of key, made by init the first time.
+func (g *groups[T]) get(key string, init func() T) *T {
+	if v, ok := g.by[key]; ok {
+		return v
+	}
+	if g.by == nil {
+		g.by = map[string]*T{}
+	}
+	v := init()
+	g.by[key] = &v
+	g.keys = append(g.keys, key)
+	return &v
+}
+
+// sorted returns the groups that keep accepts, in key order.
+func (g *groups[T]) sorted(keep func(*T) bool) []T {
+	slices.Sort(g.keys)
+	var out []T
+	for _, k := range g.keys {
+		if v := g.by[k]; keep(v) {
+			out = append(out, *v)
+		}
+	}
+	return out
+}
+
 // pageOf is the offset/limit page of a list filtered in memory, as the
 // list answer; data_list is [] rather than null when the page is empty.
 func pageOf[T any](list []T, offset, limit int) listResponse[T] {
@@ -217,17 +250,13 @@ func (s *server) listImageRiskConfigs(w http.ResponseWriter, r *http.Request, c 
 	for _, b := range baseline.Baselines() {
 		desc[b.CheckName] = b.Description
 	}
-	byCheck := map[string]*imageRiskConfigInfo{}
-	var checks []string
+	var byCheck groups[imageRiskConfigInfo]
 	for _, d := range order {
 		for _, b := range as[d].Baseline {
-			info, ok := byCheck[b.CheckName]
-			if !ok {
-				info = &imageRiskConfigInfo{Severity: "Security", CheckName: b.CheckName, CheckType: b.CheckType,
+			info := byCheck.get(b.CheckName, func() imageRiskConfigInfo {
+				return imageRiskConfigInfo{Severity: "Security", CheckName: b.CheckName, CheckType: b.CheckType,
 					Standard: b.Standard, CheckTypeDesc: desc[b.CheckName]}
-				byCheck[b.CheckName] = info
-				checks = append(checks, b.CheckName)
-			}
+			})
 			info.CheckRuleNum++
 			if !b.Passed {
 				info.FailedRuleNum++
@@ -237,16 +266,10 @@ func (s *server) listImageRiskConfigs(w http.ResponseWriter, r *http.Request, c 
 			}
 		}
 	}
-	slices.Sort(checks)
-	var list []imageRiskConfigInfo
-	for _, name := range checks {
-		info := byCheck[name]
-		if (checkName != "" && !strings.Contains(info.CheckName, checkName)) ||
-			(severity != "" && info.Severity != severity) || (standard != "" && info.Standard != standard) {
-			continue
-		}
-		list = append(list, *info)
-	}
+	list := byCheck.sorted(func(info *imageRiskConfigInfo) bool {
+		return (checkName == "" || strings.Contains(info.CheckName, checkName)) &&
+			(severity == "" || info.Severity == severity) && (standard == "" || info.Standard == standard)
+	})
 	s.writeJSON(w, http.StatusOK, pageOf(list, sel.offset, sel.limit))
 	return nil
 }
@@ -290,35 +313,25 @@ func (s *server) listImageRiskConfigRules(w http.ResponseWriter, r *http.Request
 	if err != nil {
 		return err
 	}
-	byRule := map[string]*imageRiskConfigRuleInfo{}
-	var ids []string
+	var byRule groups[imageRiskConfigRuleInfo]
 	for _, d := range order {
 		for _, b := range as[d].Baseline {
 			if b.CheckName != checkName || b.Standard != standard {
 				continue
 			}
-			info, ok := byRule[b.RuleID]
-			if !ok {
-				info = &imageRiskConfigRuleInfo{Severity: b.Severity, CheckName: b.CheckName, CheckType: b.CheckType,
+			info := byRule.get(b.RuleID, func() imageRiskConfigRuleInfo {
+				return imageRiskConfigRuleInfo{Severity: b.Severity, CheckName: b.CheckName, CheckType: b.CheckType,
 					Standard: b.Standard, CheckRuleName: b.Name, CheckRuleID: b.RuleID, ScanResult: "pass"}
-				byRule[b.RuleID] = info
-				ids = append(ids, b.RuleID)
-			}
+			})
 			if !b.Passed {
 				info.ScanResult = "failed"
 			}
 		}
 	}
-	slices.Sort(ids)
-	var list []imageRiskConfigRuleInfo
-	for _, id := range ids {
-		info := byRule[id]
-		if (resultType != "" && info.ScanResult != resultType) || (severity != "" && info.Severity != severity) ||
-			(ruleName != "" && !strings.Contains(info.CheckRuleName, ruleName)) {
-			continue
-		}
-		list = append(list, *info)
-	}
+	list := byRule.sorted(func(info *imageRiskConfigRuleInfo) bool {
+		return (resultType == "" || info.ScanResult == resultType) && (severity == "" || info.Severity == severity) &&
+			(ruleName == "" || strings.Contains(info.CheckRuleName, ruleName))
+	})
 	s.writeJSON(w, http.StatusOK, pageOf(list, sel.offset, sel.limit))
 	return nil
 }
