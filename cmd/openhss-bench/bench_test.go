@@ -9,6 +9,7 @@ import (
 
 	"github.com/openhss/openhss/internal/inventory"
 	"github.com/openhss/openhss/internal/store/sqlite"
+	"github.com/openhss/openhss/internal/store/storebench"
 )
 
 func smallOptions(t *testing.T) listOptions {
@@ -96,7 +97,7 @@ func seedSmall(t *testing.T, o listOptions) (*sqlite.Store, *reference, filterSe
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { st.Close() })
-	spec := sqlite.BenchSpec{ProjectID: benchProject, Rows: o.Rows, Namespaces: o.Namespaces, Repos: o.Repos}
+	spec := storebench.Spec{ProjectID: benchProject, Rows: o.Rows, Namespaces: o.Namespaces, Repos: o.Repos}
 	if _, err := sqlite.SeedBench(ctx, st, spec, rand.New(rand.NewPCG(3, 4))); err != nil {
 		t.Fatal(err)
 	}

@@ -16,6 +16,7 @@ import (
 	"github.com/openhss/openhss/internal/inventory"
 	"github.com/openhss/openhss/internal/secret"
 	"github.com/openhss/openhss/internal/store/sqlite"
+	"github.com/openhss/openhss/internal/store/storebench"
 )
 
 // Targets of issue 2.
@@ -169,7 +170,7 @@ func runList(ctx context.Context, o listOptions) (listReport, error) {
 	defer st.Close()
 
 	progress("seeding %d rows (%d namespaces, %d repositories) into %s", o.Rows, o.Namespaces, o.Repos, path)
-	spec := sqlite.BenchSpec{ProjectID: benchProject, Rows: o.Rows, Namespaces: o.Namespaces, Repos: o.Repos}
+	spec := storebench.Spec{ProjectID: benchProject, Rows: o.Rows, Namespaces: o.Namespaces, Repos: o.Repos}
 	start, cpu0 := time.Now(), processCPU()
 	if _, err := sqlite.SeedBench(ctx, st, spec, mrand.New(mrand.NewPCG(1, 2))); err != nil {
 		return rep, err

@@ -1,120 +1,25 @@
 package sqlite
 
 import (
-	"cmp"
 	"context"
 	"database/sql"
 	"fmt"
 	"math/rand/v2"
-	"slices"
 	"strings"
 
-	"github.com/openhss/openhss/internal/inventory"
+	"github.com/openhss/openhss/internal/store/storebench"
 )
 
-// BenchSpec describes a synthetic inventory for benchmarks.
-type BenchSpec struct {
-	ProjectID  string
-	Rows       int // image rows (tags)
-	Namespaces int
-	Repos      int // repositories, spread evenly over the namespaces
-}
-
-// SeedBench bulk-inserts spec.Rows synthetic private_image rows into one new
-// registry connection of spec.ProjectID, in one transaction (a bulk load:
-// see below), and runs ANALYZE. Namespaces are "ns-NN", repositories "app-NNNNN", tags
-// "v<n>"; times spread over a year, with a realistic mix of scan statuses
-// (most scanned, a third of those with vulnerabilities) and exactly one
-// latest_version row per repository. It returns the registry's id.
-func SeedBench(ctx context.Context, s *Store, spec BenchSpec, rnd *rand.Rand) (int64, error) {
-	if spec.Namespaces <= 0 || spec.Repos < spec.Namespaces || spec.Rows < spec.Repos {
-		return 0, fmt.Errorf("sqlite: seed: need rows >= repos >= namespaces > 0")
-	}
-	if _, err := s.EnsureProject(ctx, inventory.Project{ID: spec.ProjectID, Name: spec.ProjectID}); err != nil {
-		return 0, err
-	}
-	reg, err := s.CreateRegistry(ctx, inventory.Registry{
-		ProjectID: spec.ProjectID, Name: "bench", Type: inventory.Harbor, Protocol: "https",
-		Addr: fmt.Sprintf("bench-%d.example", rnd.Int64()), Status: inventory.RegistryOK,
-	})
+// SeedBench bulk-inserts the synthetic inventory storebench.Setup lays
+// out for spec (spec.Rows private_image rows in one new registry connection
+// of spec.ProjectID) in one transaction (a bulk load: see below), and runs
+// ANALYZE. It returns the registry's id.
+func SeedBench(ctx context.Context, s *Store, spec storebench.Spec, rnd *rand.Rand) (int64, error) {
+	inv, err := storebench.Setup(ctx, s, spec, rnd)
 	if err != nil {
-		return 0, err
+		return 0, fmt.Errorf("sqlite: seed: %w", err)
 	}
-	const year = int64(365 * 24 * 3600 * 1000)
-	base := int64(1_700_000_000_000)
-	statuses := []struct {
-		s      inventory.ScanStatus
-		weight int
-	}{
-		{inventory.ScanSuccess, 70}, {inventory.Unscan, 15}, {inventory.ScanFailed, 5},
-		{inventory.WaitingForScan, 4}, {inventory.Scanning, 2}, {inventory.DownloadFailed, 2}, {inventory.ImageOversized, 2},
-	}
-	pickStatus := func() inventory.ScanStatus {
-		n := rnd.IntN(100)
-		for _, st := range statuses {
-			if n < st.weight {
-				return st.s
-			}
-			n -= st.weight
-		}
-		return inventory.ScanSuccess
-	}
-	type benchRow struct {
-		ns, name, tag, digest, status, failedDesc string
-		size, lut, scanTime                       int64
-		latest                                    bool
-		vul, unsafe, mal                          int
-	}
-	rows := make([]benchRow, 0, spec.Rows)
-	luts := make([]int64, 0, spec.Rows/spec.Repos+1)
-	for r := range spec.Repos {
-		ns := fmt.Sprintf("ns-%02d", r%spec.Namespaces)
-		name := fmt.Sprintf("app-%05d", r)
-		tags := spec.Rows / spec.Repos
-		if r < spec.Rows%spec.Repos {
-			tags++
-		}
-		luts = luts[:0]
-		latest := 0
-		for t := range tags {
-			lut := base + rnd.Int64N(year)
-			luts = append(luts, lut)
-			if lut > luts[latest] || (lut == luts[latest] && fmt.Sprint(t) > fmt.Sprint(latest)) {
-				latest = t
-			}
-		}
-		for t, lut := range luts {
-			row := benchRow{ns: ns, name: name, tag: fmt.Sprintf("v%d", t), lut: lut, latest: t == latest,
-				size: 1_000_000 + rnd.Int64N(500_000_000)}
-			st := pickStatus()
-			row.status = string(st)
-			switch st {
-			case inventory.ScanSuccess:
-				row.scanTime = lut + rnd.Int64N(7*24*3600*1000)
-				if rnd.IntN(3) == 0 {
-					row.vul = 1 + rnd.IntN(200)
-				}
-				if rnd.IntN(5) == 0 {
-					row.unsafe = 1 + rnd.IntN(10)
-				}
-				if rnd.IntN(50) == 0 {
-					row.mal = 1 + rnd.IntN(3)
-				}
-			case inventory.ScanFailed:
-				row.scanTime = lut + rnd.Int64N(7*24*3600*1000)
-				row.failedDesc = "unknown_error"
-			}
-			row.digest = fmt.Sprintf("sha256:%016x%016x%016x%016x", rnd.Uint64(), rnd.Uint64(), rnd.Uint64(), rnd.Uint64())
-			rows = append(rows, row)
-		}
-	}
-	// Rows go in in repository order, each repository's tags by time: the
-	// index builds below then sort nearly sorted input, and images_repo
-	// (the widest key) none at all. Measured: a third less CPU than time
-	// order, half of random order.
-	slices.SortFunc(rows, func(a, b benchRow) int {
-		return cmp.Or(cmp.Compare(a.ns, b.ns), cmp.Compare(a.name, b.name), cmp.Compare(a.lut, b.lut))
-	})
+	reg, rows := inv.Registry, inv.Rows
 	// A bulk load: the indexes and triggers of images are dropped, the rows
 	// inserted, the indexes rebuilt from their own DDL (sorting once is far
 	// cheaper than a million scattered b-tree inserts) and what the
@@ -178,8 +83,9 @@ func SeedBench(ctx context.Context, s *Store, spec BenchSpec, rnd *rand.Rand) (i
 			chunk := rows[start:min(start+batch, len(rows))]
 			args = args[:0]
 			for _, r := range chunk {
-				args = append(args, spec.ProjectID, reg.ID, r.ns, r.name, r.tag, r.digest, r.digest,
-					r.size, r.lut, r.lut, b2i(r.latest), r.status, r.failedDesc, r.scanTime, r.vul, r.unsafe, r.mal)
+				args = append(args, spec.ProjectID, reg.ID, r.Namespace, r.Name, r.Tag, r.Digest, r.Digest,
+					r.Size, r.LatestUpdateTime, r.LatestUpdateTime, b2i(r.Latest), string(r.Status), r.FailedDesc, r.ScanTime,
+					r.Vul, r.Unsafe, r.Malicious)
 			}
 			stmt := full
 			if len(chunk) < batch {
@@ -209,10 +115,10 @@ func SeedBench(ctx context.Context, s *Store, spec BenchSpec, rnd *rand.Rand) (i
 		defer repos.Close()
 		for start := 0; start < len(rows); {
 			end := start + 1
-			for end < len(rows) && rows[end].ns == rows[start].ns && rows[end].name == rows[start].name {
+			for end < len(rows) && rows[end].Namespace == rows[start].Namespace && rows[end].Name == rows[start].Name {
 				end++
 			}
-			if _, err := repos.ExecContext(ctx, spec.ProjectID, rows[start].ns, rows[start].name, end-start); err != nil {
+			if _, err := repos.ExecContext(ctx, spec.ProjectID, rows[start].Namespace, rows[start].Name, end-start); err != nil {
 				return fmt.Errorf("sqlite: seed: image_repos: %w", err)
 			}
 			start = end

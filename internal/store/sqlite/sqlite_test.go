@@ -12,6 +12,7 @@ import (
 	"github.com/openhss/openhss/internal/inventory"
 	"github.com/openhss/openhss/internal/inventory/storetest"
 	"github.com/openhss/openhss/internal/jobs"
+	"github.com/openhss/openhss/internal/store/storebench"
 )
 
 func open(t *testing.T, path string) *Store {
@@ -159,7 +160,7 @@ func TestSeedBench(t *testing.T) {
 	ctx := context.Background()
 	s := open(t, filepath.Join(t.TempDir(), "openhss.db"))
 	defer s.Close()
-	spec := BenchSpec{ProjectID: "bench", Rows: 3000, Namespaces: 4, Repos: 40}
+	spec := storebench.Spec{ProjectID: "bench", Rows: 3000, Namespaces: 4, Repos: 40}
 	regID, err := SeedBench(ctx, s, spec, rand.New(rand.NewPCG(1, 2)))
 	if err != nil {
 		t.Fatal(err)

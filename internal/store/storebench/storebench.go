@@ -1,0 +1,167 @@
+// Package storebench generates the synthetic inventory the SQLite and
+// PostgreSQL stores are benchmarked on. It only yields the rows: each store
+// bulk-loads them in its own dialect. Both draw from the same generator so
+// that the same seed gives the same data in either store.
+package storebench
+
+import (
+	"cmp"
+	"context"
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"slices"
+
+	"github.com/openhss/openhss/internal/inventory"
+)
+
+// Spec describes a synthetic inventory for benchmarks.
+type Spec struct {
+	ProjectID  string
+	Rows       int // image rows (tags)
+	Namespaces int
+	Repos      int // repositories, spread evenly over the namespaces
+}
+
+// Validate reports whether the spec can be laid out: every namespace gets a
+// repository and every repository a tag.
+func (s Spec) Validate() error {
+	if s.Namespaces <= 0 || s.Repos < s.Namespaces || s.Rows < s.Repos {
+		return errors.New("need rows >= repos >= namespaces > 0")
+	}
+	return nil
+}
+
+// Row is one private_image row of the synthetic inventory. The digest
+// doubles as the manifest digest; the latest update time as first seen.
+type Row struct {
+	Namespace, Name, Tag, Digest string
+	Status                       inventory.ScanStatus
+	FailedDesc                   string
+	Size                         int64
+	LatestUpdateTime             int64 // Unix ms
+	ScanTime                     int64 // Unix ms, 0 if never scanned
+	Latest                       bool  // the latest_version row of its repository
+	Vul, Unsafe, Malicious       int
+}
+
+// Inventory is what Generate yields: the registry connection to create and
+// the rows to load into it.
+type Inventory struct {
+	Registry inventory.Registry
+	Rows     []Row
+}
+
+// Generate lays out spec: one Harbor registry connection of spec.ProjectID,
+// namespaces "ns-NN", repositories "app-NNNNN", tags "v<n>"; times spread
+// over a year, with a realistic mix of scan statuses (most scanned, a third
+// of those with vulnerabilities) and exactly one latest_version row per
+// repository. The rows come sorted by repository, each repository's tags by
+// time: bulk loads then build their indexes from nearly sorted input.
+//
+// Everything is drawn from rnd, in a fixed order, so a seed fixes the data.
+func Generate(spec Spec, rnd *rand.Rand) (Inventory, error) {
+	if err := spec.Validate(); err != nil {
+		return Inventory{}, err
+	}
+	inv := Inventory{Registry: inventory.Registry{
+		ProjectID: spec.ProjectID, Name: "bench", Type: inventory.Harbor, Protocol: "https",
+		Addr: fmt.Sprintf("bench-%d.example", rnd.Int64()), Status: inventory.RegistryOK,
+	}}
+	const year = int64(365 * 24 * 3600 * 1000)
+	const week = int64(7 * 24 * 3600 * 1000)
+	base := int64(1_700_000_000_000)
+	statuses := []struct {
+		s      inventory.ScanStatus
+		weight int
+	}{
+		{inventory.ScanSuccess, 70}, {inventory.Unscan, 15}, {inventory.ScanFailed, 5},
+		{inventory.WaitingForScan, 4}, {inventory.Scanning, 2}, {inventory.DownloadFailed, 2}, {inventory.ImageOversized, 2},
+	}
+	pickStatus := func() inventory.ScanStatus {
+		n := rnd.IntN(100)
+		for _, st := range statuses {
+			if n < st.weight {
+				return st.s
+			}
+			n -= st.weight
+		}
+		return inventory.ScanSuccess
+	}
+	rows := make([]Row, 0, spec.Rows)
+	luts := make([]int64, 0, spec.Rows/spec.Repos+1)
+	for r := range spec.Repos {
+		ns := fmt.Sprintf("ns-%02d", r%spec.Namespaces)
+		name := fmt.Sprintf("app-%05d", r)
+		tags := spec.Rows / spec.Repos
+		if r < spec.Rows%spec.Repos {
+			tags++
+		}
+		luts = luts[:0]
+		latest := 0
+		for t := range tags {
+			lut := base + rnd.Int64N(year)
+			luts = append(luts, lut)
+			// Ties go to the greater tag as text, as the stores order tags.
+			if lut > luts[latest] || (lut == luts[latest] && fmt.Sprint(t) > fmt.Sprint(latest)) {
+				latest = t
+			}
+		}
+		for t, lut := range luts {
+			row := Row{Namespace: ns, Name: name, Tag: fmt.Sprintf("v%d", t), LatestUpdateTime: lut, Latest: t == latest,
+				Size: 1_000_000 + rnd.Int64N(500_000_000)}
+			row.Status = pickStatus()
+			switch row.Status {
+			case inventory.ScanSuccess:
+				row.ScanTime = lut + rnd.Int64N(week)
+				if rnd.IntN(3) == 0 {
+					row.Vul = 1 + rnd.IntN(200)
+				}
+				if rnd.IntN(5) == 0 {
+					row.Unsafe = 1 + rnd.IntN(10)
+				}
+				if rnd.IntN(50) == 0 {
+					row.Malicious = 1 + rnd.IntN(3)
+				}
+			case inventory.ScanFailed:
+				row.ScanTime = lut + rnd.Int64N(week)
+				row.FailedDesc = "unknown_error"
+			}
+			row.Digest = fmt.Sprintf("sha256:%016x%016x%016x%016x", rnd.Uint64(), rnd.Uint64(), rnd.Uint64(), rnd.Uint64())
+			rows = append(rows, row)
+		}
+	}
+	// Repository order, each repository's tags by time: the index builds of
+	// a bulk load then sort nearly sorted input, and the repository index
+	// (the widest key) none at all. Measured on SQLite: a third less CPU
+	// than time order, half of random order.
+	slices.SortFunc(rows, func(a, b Row) int {
+		return cmp.Or(cmp.Compare(a.Namespace, b.Namespace), cmp.Compare(a.Name, b.Name), cmp.Compare(a.LatestUpdateTime, b.LatestUpdateTime))
+	})
+	inv.Rows = rows
+	return inv, nil
+}
+
+// Registrar is the part of a store Setup creates the bench project and
+// registry connection through.
+type Registrar interface {
+	EnsureProject(ctx context.Context, p inventory.Project) (inventory.Project, error)
+	CreateRegistry(ctx context.Context, r inventory.Registry) (inventory.Registry, error)
+}
+
+// Setup generates spec's inventory and creates its project and registry
+// connection in st; the Registry it returns carries the connection's id.
+// The rows are left to the store to bulk-load in its own dialect.
+func Setup(ctx context.Context, st Registrar, spec Spec, rnd *rand.Rand) (Inventory, error) {
+	inv, err := Generate(spec, rnd)
+	if err != nil {
+		return Inventory{}, err
+	}
+	if _, err := st.EnsureProject(ctx, inventory.Project{ID: spec.ProjectID, Name: spec.ProjectID}); err != nil {
+		return Inventory{}, fmt.Errorf("project: %w", err)
+	}
+	if inv.Registry, err = st.CreateRegistry(ctx, inv.Registry); err != nil {
+		return Inventory{}, fmt.Errorf("registry: %w", err)
+	}
+	return inv, nil
+}
