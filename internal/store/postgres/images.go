@@ -3,7 +3,6 @@ package postgres
 import (
 	"cmp"
 	"context"
-	"encoding/json"
 	"fmt"
 	"slices"
 	"time"
@@ -11,63 +10,15 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/openhss/openhss/internal/inventory"
+	"github.com/openhss/openhss/internal/store/sqlq"
 )
 
 // imageCols are the columns of images read into an inventory.Image, in
 // scanImage's order, for a table aliased i.
-const imageCols = `i.id, i.project_id, i.enterprise_project_id, i.registry_id, i.image_type,
-	i.namespace, i.name, i.tag, i.digest, i.manifest_digest, i.image_size, i.latest_update_time,
-	i.latest_version, i.scannable, i.scan_status, i.scan_failed_desc, i.latest_scan_time,
-	i.vul_num, i.unsafe_setting_num, i.malicious_file_num, i.domain_name, i.shared_expires,
-	i.instance_id, i.instance_name, i.instance_url,
-	CASE WHEN i.is_index THEN (
-		SELECT json_agg(json_build_array(m.member_digest, m.platform, coalesce(mf.scan_status, 'unscan')) ORDER BY m.position)::text
-		FROM index_members m LEFT JOIN manifests mf ON mf.digest = m.member_digest
-		WHERE m.index_digest = i.digest
-	) END`
+const imageCols = sqlq.PostgresImageCols
 
 func scanImage(r pgx.Row, now int64) (inventory.Image, error) {
-	var (
-		img           inventory.Image
-		typ, status   string
-		sharedExpires int64
-		assoc         *string
-	)
-	err := r.Scan(&img.ID, &img.ProjectID, &img.EnterpriseProjectID, &img.RegistryID, &typ,
-		&img.Namespace, &img.Name, &img.Tag, &img.Digest, &img.ManifestDigest, &img.Size, &img.LatestUpdateTime,
-		&img.LatestVersion, &img.Scannable, &status, &img.ScanFailedDesc, &img.LatestScanTime,
-		&img.VulNum, &img.UnsafeSettingNum, &img.MaliciousFileNum, &img.DomainName, &sharedExpires,
-		&img.InstanceID, &img.InstanceName, &img.InstanceURL, &assoc)
-	if err != nil {
-		return img, err
-	}
-	img.Type = inventory.ImageType(typ)
-	img.ScanStatus = inventory.ScanStatus(status)
-	img.SharedStatus = sharedStatus(img.Type, sharedExpires, now)
-	if assoc != nil && *assoc != "" {
-		var members [][3]string
-		if err := json.Unmarshal([]byte(*assoc), &members); err != nil {
-			return img, fmt.Errorf("associations of image %d: %w", img.ID, err)
-		}
-		for _, m := range members {
-			img.Associations = append(img.Associations, inventory.Association{
-				Digest: m[0], Platform: m[1], ScanStatus: inventory.ScanStatus(m[2]),
-			})
-		}
-	}
-	return img, nil
-}
-
-// sharedStatus is computed when read, so that a share expires without a
-// write: "effective" until SharedExpires (ms, 0 = never), then "expired".
-func sharedStatus(t inventory.ImageType, expires, now int64) string {
-	if t != inventory.SharedImage {
-		return ""
-	}
-	if expires > 0 && now > expires {
-		return "expired"
-	}
-	return "effective"
+	return sqlq.ScanImage(sqlq.Postgres, r, now)
 }
 
 // GetImage returns one row of a project.
@@ -85,45 +36,22 @@ func (s *Store) GetImage(ctx context.Context, projectID string, id int64) (inven
 // store has not seen yet gets a manifest row holding only the result, so the
 // result is not lost if a sync records the manifest later.
 func (s *Store) SetScanResult(ctx context.Context, digest string, r inventory.ScanResult) error {
-	if r.Status == "" {
-		r.Status = inventory.Unscan
-	}
 	return s.inTx(ctx, func(tx pgx.Tx) error {
-		_, err := tx.Exec(ctx, `INSERT INTO manifests (digest, scan_status, scan_failed_desc, latest_scan_time, vul_num, unsafe_setting_num, malicious_file_num)
-			VALUES ($1, $2, $3, $4, $5, $6, $7)
-			ON CONFLICT (digest) DO UPDATE SET scan_status = excluded.scan_status, scan_failed_desc = excluded.scan_failed_desc,
-				latest_scan_time = excluded.latest_scan_time, vul_num = excluded.vul_num,
-				unsafe_setting_num = excluded.unsafe_setting_num, malicious_file_num = excluded.malicious_file_num`,
-			digest, string(r.Status), r.FailedDesc, r.ScanTime, r.VulNum, r.UnsafeSettingNum, r.MaliciousFileNum)
-		if err != nil {
-			return fmt.Errorf("postgres: set scan result of %s: %w", digest, err)
-		}
-		_, err = tx.Exec(ctx, `UPDATE images SET scan_status = $1, scan_failed_desc = $2, latest_scan_time = $3,
-				vul_num = $4, unsafe_setting_num = $5, malicious_file_num = $6
-			WHERE manifest_digest = $7`,
-			string(r.Status), r.FailedDesc, r.ScanTime, r.VulNum, r.UnsafeSettingNum, r.MaliciousFileNum, digest)
-		if err != nil {
-			return fmt.Errorf("postgres: set scan result of %s: %w", digest, err)
+		for _, st := range sqlq.SetScanResult(sqlq.Postgres, digest, r) {
+			if _, err := tx.Exec(ctx, st.SQL, st.Args...); err != nil {
+				return fmt.Errorf("postgres: set scan result of %s: %w", digest, err)
+			}
 		}
 		return nil
 	})
 }
 
-// manifestInfo is what a row copies from the manifest it describes.
-type manifestInfo struct {
-	size, created                 int64
-	scannable                     bool
-	status, failedDesc            string
-	scanTime                      int64
-	vul, unsafeSetting, malicious int32
-}
-
 // lookupManifests reads the manifests of digests in one query; an unknown
 // digest reads as an empty, never-scanned manifest.
-func lookupManifests(ctx context.Context, tx pgx.Tx, digests []string) (map[string]manifestInfo, error) {
-	out := make(map[string]manifestInfo, len(digests))
+func lookupManifests(ctx context.Context, tx pgx.Tx, digests []string) (map[string]sqlq.ManifestInfo, error) {
+	out := make(map[string]sqlq.ManifestInfo, len(digests))
 	for _, d := range digests {
-		out[d] = manifestInfo{status: string(inventory.Unscan)}
+		out[d] = sqlq.UnknownManifest()
 	}
 	for chunk := range slices.Chunk(digests, chunkRows) {
 		rows, err := tx.Query(ctx, `SELECT digest, size, created, scannable, scan_status, scan_failed_desc, latest_scan_time,
@@ -134,10 +62,10 @@ func lookupManifests(ctx context.Context, tx pgx.Tx, digests []string) (map[stri
 		for rows.Next() {
 			var (
 				d string
-				m manifestInfo
+				m sqlq.ManifestInfo
 			)
-			if err := rows.Scan(&d, &m.size, &m.created, &m.scannable, &m.status, &m.failedDesc, &m.scanTime,
-				&m.vul, &m.unsafeSetting, &m.malicious); err != nil {
+			if err := rows.Scan(&d, &m.Size, &m.Created, &m.Scannable, &m.Status, &m.FailedDesc, &m.ScanTime,
+				&m.Vul, &m.UnsafeSetting, &m.Malicious); err != nil {
 				rows.Close()
 				return nil, fmt.Errorf("postgres: manifests: %w", err)
 			}
@@ -254,20 +182,13 @@ func lockRegistry(ctx context.Context, tx pgx.Tx, id int64) (registryRow, error)
 	return r, nil
 }
 
-type repoKey struct{ namespace, name string }
-
-type existingRow struct {
-	id                     int64
-	digest, manifestDigest string
-}
-
 // newRow is a row to insert or a moved row's new content.
 type newRow struct {
 	id                     int64 // moved rows only
 	namespace, name, tag   string
 	digest, manifestDigest string
 	lut                    int64
-	m                      manifestInfo
+	m                      sqlq.ManifestInfo
 }
 
 // ApplySync makes the rows of s.RegistryID match the snapshot in one
@@ -293,7 +214,7 @@ func (s *Store) ApplySync(ctx context.Context, snap inventory.Snapshot) (invento
 			return err
 		}
 
-		existing := map[repoKey]map[string]existingRow{}
+		existing := sqlq.Existing{}
 		rows, err := tx.Query(ctx, `SELECT id, namespace, name, tag, digest, manifest_digest
 			FROM images WHERE registry_id = $1 AND project_id = $2`, snap.RegistryID, reg.projectID)
 		if err != nil {
@@ -301,85 +222,42 @@ func (s *Store) ApplySync(ctx context.Context, snap inventory.Snapshot) (invento
 		}
 		for rows.Next() {
 			var (
-				k   repoKey
+				k   sqlq.Repo
 				tag string
-				e   existingRow
+				e   sqlq.ExistingRow
 			)
-			if err := rows.Scan(&e.id, &k.namespace, &k.name, &tag, &e.digest, &e.manifestDigest); err != nil {
+			if err := rows.Scan(&e.ID, &k.Namespace, &k.Name, &tag, &e.Digest, &e.ManifestDigest); err != nil {
 				rows.Close()
 				return fmt.Errorf("postgres: rows of registry %d: %w", snap.RegistryID, err)
 			}
-			if existing[k] == nil {
-				existing[k] = map[string]existingRow{}
-			}
-			existing[k][tag] = e
+			existing.Add(k, tag, e)
 		}
 		if err := rows.Err(); err != nil {
 			return fmt.Errorf("postgres: rows of registry %d: %w", snap.RegistryID, err)
 		}
 
+		// The diff is collected, then written set-based.
 		var (
 			inserts, moves []newRow
 			deletes        []int64
-			touched        []repoKey
-			seen           = map[repoKey]bool{}
 		)
-		for _, repo := range snap.Repositories {
-			k := repoKey{repo.Namespace, repo.Name}
-			if seen[k] {
-				return fmt.Errorf("postgres: snapshot lists repository %s/%s twice", k.namespace, k.name)
+		counts, touched, err := sqlq.Diff(sqlq.Postgres, snap, existing, func(c sqlq.Change) error {
+			n := newRow{namespace: c.Repo.Namespace, name: c.Repo.Name, tag: c.Tag, digest: c.Digest, manifestDigest: c.ManifestDigest}
+			switch c.Kind {
+			case sqlq.Add:
+				inserts = append(inserts, n)
+			case sqlq.Move:
+				n.id = c.Old.ID
+				moves = append(moves, n)
+			default:
+				deletes = append(deletes, c.Old.ID)
 			}
-			seen[k] = true
-			touched = append(touched, k)
-			old := existing[k]
-			delete(existing, k)
-			listed := make(map[string]bool, len(repo.Tags))
-			for _, t := range repo.Tags {
-				if listed[t.Tag] {
-					continue // a registry listing a tag twice still has one tag
-				}
-				listed[t.Tag] = true
-				md := t.ManifestDigest
-				if md == "" {
-					md = t.Digest
-				}
-				e, ok := old[t.Tag]
-				if ok && e.digest == t.Digest && e.manifestDigest == md {
-					res.Unchanged++
-					continue
-				}
-				r := newRow{namespace: k.namespace, name: k.name, tag: t.Tag, digest: t.Digest, manifestDigest: md}
-				if ok {
-					r.id = e.id
-					moves = append(moves, r)
-					res.Moved++
-				} else {
-					inserts = append(inserts, r)
-					res.Added++
-				}
-			}
-			for tag, e := range old {
-				if !listed[tag] {
-					deletes = append(deletes, e.id)
-					res.Removed++
-				}
-			}
+			return nil
+		})
+		if err != nil {
+			return err
 		}
-		// Repositories no longer listed at all are gone, unless their listing
-		// failed this time.
-		failed := make(map[string]bool, len(snap.Failed))
-		for _, f := range snap.Failed {
-			failed[f] = true
-		}
-		for k, old := range existing {
-			if failed[k.namespace+"/"+k.name] {
-				continue
-			}
-			for _, e := range old {
-				deletes = append(deletes, e.id)
-				res.Removed++
-			}
-		}
+		res = counts
 
 		var digests []string
 		for _, r := range append(slices.Clip(inserts), moves...) {
@@ -394,10 +272,7 @@ func (s *Store) ApplySync(ctx context.Context, snap inventory.Snapshot) (invento
 			for i := range rs {
 				m := manifests[rs[i].manifestDigest]
 				rs[i].m = m
-				rs[i].lut = m.created
-				if rs[i].lut <= 0 {
-					rs[i].lut = snap.SeenAt
-				}
+				rs[i].lut = sqlq.UpdateTime(m, snap.SeenAt)
 			}
 		}
 		fill(inserts)
@@ -474,15 +349,15 @@ func columnsOf(rs []newRow) rowColumns {
 		c.tag = append(c.tag, r.tag)
 		c.digest = append(c.digest, r.digest)
 		c.manifestDigest = append(c.manifestDigest, r.manifestDigest)
-		c.size = append(c.size, r.m.size)
+		c.size = append(c.size, r.m.Size)
 		c.lut = append(c.lut, r.lut)
-		c.scannable = append(c.scannable, r.m.scannable)
-		c.status = append(c.status, r.m.status)
-		c.failedDesc = append(c.failedDesc, r.m.failedDesc)
-		c.scanTime = append(c.scanTime, r.m.scanTime)
-		c.vul = append(c.vul, r.m.vul)
-		c.unsafe = append(c.unsafe, r.m.unsafeSetting)
-		c.mal = append(c.mal, r.m.malicious)
+		c.scannable = append(c.scannable, r.m.Scannable)
+		c.status = append(c.status, r.m.Status)
+		c.failedDesc = append(c.failedDesc, r.m.FailedDesc)
+		c.scanTime = append(c.scanTime, r.m.ScanTime)
+		c.vul = append(c.vul, r.m.Vul)
+		c.unsafe = append(c.unsafe, r.m.UnsafeSetting)
+		c.mal = append(c.mal, r.m.Malicious)
 	}
 	return c
 }
@@ -490,12 +365,12 @@ func columnsOf(rs []newRow) rowColumns {
 // recomputeLatest sets latest_version on exactly one row of each repository
 // (greatest latest_update_time, ties broken by the bytewise greatest tag),
 // writing only rows whose flag changes.
-func recomputeLatest(ctx context.Context, tx pgx.Tx, registryID int64, projectID string, repos []repoKey) error {
+func recomputeLatest(ctx context.Context, tx pgx.Tx, registryID int64, projectID string, repos []sqlq.Repo) error {
 	for chunk := range slices.Chunk(repos, chunkRows) {
 		var ns, names []string
 		for _, k := range chunk {
-			ns = append(ns, k.namespace)
-			names = append(names, k.name)
+			ns = append(ns, k.Namespace)
+			names = append(names, k.Name)
 		}
 		_, err := tx.Exec(ctx, `WITH best AS (
 				SELECT DISTINCT ON (i.namespace, i.name) i.namespace, i.name, i.id
@@ -519,18 +394,12 @@ func recomputeLatest(ctx context.Context, tx pgx.Tx, registryID int64, projectID
 // manifests. Size, time and scan fields come from the described manifest
 // when the store knows it, else from img.
 func (s *Store) PutLocalImage(ctx context.Context, img inventory.Image, manifests []inventory.Manifest) (inventory.Image, error) {
-	if img.ProjectID == "" || img.Name == "" || img.Tag == "" || img.Digest == "" {
-		return inventory.Image{}, fmt.Errorf("postgres: local image needs project, name, tag and digest")
-	}
-	if img.EnterpriseProjectID == "" {
-		img.EnterpriseProjectID = inventory.DefaultEnterpriseProject
-	}
-	md := img.ManifestDigest
-	if md == "" {
-		md = img.Digest
+	img, md, err := sqlq.LocalImage(sqlq.Postgres, img)
+	if err != nil {
+		return inventory.Image{}, err
 	}
 	var id int64
-	err := s.inTx(ctx, func(tx pgx.Tx) error {
+	err = s.inTx(ctx, func(tx pgx.Tx) error {
 		// Local rows have no registry row to lock: a per-project lock
 		// serialises their writers instead.
 		if _, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock($1)`, lockKey("openhss-local:"+img.ProjectID)); err != nil {
@@ -543,52 +412,14 @@ func (s *Store) PutLocalImage(ctx context.Context, img inventory.Image, manifest
 		if err != nil {
 			return err
 		}
-		m := ms[md]
-		size, scannable := img.Size, img.Scannable
-		if _, known := knownManifest(manifests, md); known || m.size > 0 {
-			size, scannable = m.size, m.scannable
-		}
-		now := time.Now().UnixMilli()
-		firstSeen := img.LatestUpdateTime
-		if firstSeen <= 0 {
-			firstSeen = now
-		}
-		lut := m.created
-		if lut <= 0 {
-			lut = firstSeen
-		}
-		err = tx.QueryRow(ctx, `INSERT INTO images AS i (project_id, enterprise_project_id, registry_id, image_type,
-			namespace, name, tag, digest, manifest_digest, is_index, image_size, first_seen, latest_update_time, scannable,
-			scan_status, scan_failed_desc, latest_scan_time, vul_num, unsafe_setting_num, malicious_file_num)
-			VALUES ($1, $2, 0, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19)
-			ON CONFLICT (registry_id, project_id, namespace, name, tag) DO UPDATE SET
-				enterprise_project_id = excluded.enterprise_project_id, digest = excluded.digest,
-				manifest_digest = excluded.manifest_digest, is_index = excluded.is_index, image_size = excluded.image_size,
-				first_seen = CASE WHEN i.digest = excluded.digest THEN i.first_seen ELSE excluded.first_seen END,
-				latest_update_time = CASE WHEN i.digest = excluded.digest AND $20 <= 0 THEN i.latest_update_time ELSE excluded.latest_update_time END,
-				scannable = excluded.scannable, scan_status = excluded.scan_status, scan_failed_desc = excluded.scan_failed_desc,
-				latest_scan_time = excluded.latest_scan_time, vul_num = excluded.vul_num,
-				unsafe_setting_num = excluded.unsafe_setting_num, malicious_file_num = excluded.malicious_file_num
-			RETURNING id`,
-			img.ProjectID, img.EnterpriseProjectID, string(inventory.LocalImage), img.Namespace, img.Name, img.Tag,
-			img.Digest, md, img.Digest != md, size, firstSeen, lut, scannable,
-			m.status, m.failedDesc, m.scanTime, m.vul, m.unsafeSetting, m.malicious, m.created).Scan(&id)
-		if err != nil {
+		st := sqlq.PutLocalImage(sqlq.Postgres, img, md, ms[md], manifests, time.Now().UnixMilli())
+		if err := tx.QueryRow(ctx, st.SQL, st.Args...).Scan(&id); err != nil {
 			return fmt.Errorf("postgres: put local image %s/%s:%s: %w", img.Namespace, img.Name, img.Tag, err)
 		}
-		return recomputeLatest(ctx, tx, 0, img.ProjectID, []repoKey{{img.Namespace, img.Name}})
+		return recomputeLatest(ctx, tx, 0, img.ProjectID, []sqlq.Repo{{Namespace: img.Namespace, Name: img.Name}})
 	})
 	if err != nil {
 		return inventory.Image{}, err
 	}
 	return s.GetImage(ctx, img.ProjectID, id)
-}
-
-func knownManifest(ms []inventory.Manifest, digest string) (inventory.Manifest, bool) {
-	for _, m := range ms {
-		if m.Digest == digest {
-			return m, true
-		}
-	}
-	return inventory.Manifest{}, false
 }

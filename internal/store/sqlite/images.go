@@ -3,73 +3,21 @@ package sqlite
 import (
 	"context"
 	"database/sql"
-	"encoding/json"
 	"fmt"
 	"time"
 
 	"github.com/openhss/openhss/internal/inventory"
+	"github.com/openhss/openhss/internal/store/sqlq"
 )
 
 // imageCols are the columns of images read into an inventory.Image, in
 // scanImage's order, for a table aliased i.
-const imageCols = `i.id, i.project_id, i.enterprise_project_id, i.registry_id, i.image_type,
-	i.namespace, i.name, i.tag, i.digest, i.manifest_digest, i.image_size, i.latest_update_time,
-	i.latest_version, i.scannable, i.scan_status, i.scan_failed_desc, i.latest_scan_time,
-	i.vul_num, i.unsafe_setting_num, i.malicious_file_num, i.domain_name, i.shared_expires,
-	i.instance_id, i.instance_name, i.instance_url,
-	CASE WHEN i.is_index THEN (
-		SELECT json_group_array(json_array(m.member_digest, m.platform, coalesce(mf.scan_status, 'unscan')) ORDER BY m.position)
-		FROM index_members m LEFT JOIN manifests mf ON mf.digest = m.member_digest
-		WHERE m.index_digest = i.digest
-	) END`
+const imageCols = sqlq.SQLiteImageCols
 
 type rowScanner interface{ Scan(dest ...any) error }
 
 func scanImage(r rowScanner, now int64) (inventory.Image, error) {
-	var (
-		img           inventory.Image
-		typ, status   string
-		latest, scan  int
-		sharedExpires int64
-		assoc         sql.NullString
-	)
-	err := r.Scan(&img.ID, &img.ProjectID, &img.EnterpriseProjectID, &img.RegistryID, &typ,
-		&img.Namespace, &img.Name, &img.Tag, &img.Digest, &img.ManifestDigest, &img.Size, &img.LatestUpdateTime,
-		&latest, &scan, &status, &img.ScanFailedDesc, &img.LatestScanTime,
-		&img.VulNum, &img.UnsafeSettingNum, &img.MaliciousFileNum, &img.DomainName, &sharedExpires,
-		&img.InstanceID, &img.InstanceName, &img.InstanceURL, &assoc)
-	if err != nil {
-		return img, err
-	}
-	img.Type = inventory.ImageType(typ)
-	img.ScanStatus = inventory.ScanStatus(status)
-	img.LatestVersion = latest != 0
-	img.Scannable = scan != 0
-	img.SharedStatus = sharedStatus(img.Type, sharedExpires, now)
-	if assoc.Valid && assoc.String != "" {
-		var members [][3]string
-		if err := json.Unmarshal([]byte(assoc.String), &members); err != nil {
-			return img, fmt.Errorf("associations of image %d: %w", img.ID, err)
-		}
-		for _, m := range members {
-			img.Associations = append(img.Associations, inventory.Association{
-				Digest: m[0], Platform: m[1], ScanStatus: inventory.ScanStatus(m[2]),
-			})
-		}
-	}
-	return img, nil
-}
-
-// sharedStatus is computed when read, so that a share expires without a
-// write: "effective" until SharedExpires (ms, 0 = never), then "expired".
-func sharedStatus(t inventory.ImageType, expires, now int64) string {
-	if t != inventory.SharedImage {
-		return ""
-	}
-	if expires > 0 && now > expires {
-		return "expired"
-	}
-	return "effective"
+	return sqlq.ScanImage(sqlq.SQLite, r, now)
 }
 
 // GetImage returns one row of a project.
@@ -87,43 +35,20 @@ func (s *Store) GetImage(ctx context.Context, projectID string, id int64) (inven
 // store has not seen yet gets a manifest row holding only the result, so the
 // result is not lost if a sync records the manifest later.
 func (s *Store) SetScanResult(ctx context.Context, digest string, r inventory.ScanResult) error {
-	if r.Status == "" {
-		r.Status = inventory.Unscan
-	}
 	return s.inTx(ctx, func(tx *sql.Tx) error {
-		_, err := tx.ExecContext(ctx, `INSERT INTO manifests (digest, scan_status, scan_failed_desc, latest_scan_time, vul_num, unsafe_setting_num, malicious_file_num)
-			VALUES (?, ?, ?, ?, ?, ?, ?)
-			ON CONFLICT (digest) DO UPDATE SET scan_status = excluded.scan_status, scan_failed_desc = excluded.scan_failed_desc,
-				latest_scan_time = excluded.latest_scan_time, vul_num = excluded.vul_num,
-				unsafe_setting_num = excluded.unsafe_setting_num, malicious_file_num = excluded.malicious_file_num`,
-			digest, string(r.Status), r.FailedDesc, r.ScanTime, r.VulNum, r.UnsafeSettingNum, r.MaliciousFileNum)
-		if err != nil {
-			return fmt.Errorf("sqlite: set scan result of %s: %w", digest, err)
-		}
-		_, err = tx.ExecContext(ctx, `UPDATE images SET scan_status = ?, scan_failed_desc = ?, latest_scan_time = ?,
-				vul_num = ?, unsafe_setting_num = ?, malicious_file_num = ?
-			WHERE manifest_digest = ?`,
-			string(r.Status), r.FailedDesc, r.ScanTime, r.VulNum, r.UnsafeSettingNum, r.MaliciousFileNum, digest)
-		if err != nil {
-			return fmt.Errorf("sqlite: set scan result of %s: %w", digest, err)
+		for _, st := range sqlq.SetScanResult(sqlq.SQLite, digest, r) {
+			if _, err := tx.ExecContext(ctx, st.SQL, st.Args...); err != nil {
+				return fmt.Errorf("sqlite: set scan result of %s: %w", digest, err)
+			}
 		}
 		return nil
 	})
 }
 
-// manifestInfo is what a row copies from the manifest it describes.
-type manifestInfo struct {
-	size, created                 int64
-	scannable                     bool
-	status, failedDesc            string
-	scanTime                      int64
-	vul, unsafeSetting, malicious int32
-}
-
 // manifestLookup reads manifests within a transaction, once per digest.
 type manifestLookup struct {
 	stmt  *sql.Stmt
-	cache map[string]manifestInfo
+	cache map[string]sqlq.ManifestInfo
 }
 
 func newManifestLookup(ctx context.Context, tx *sql.Tx) (*manifestLookup, error) {
@@ -132,28 +57,28 @@ func newManifestLookup(ctx context.Context, tx *sql.Tx) (*manifestLookup, error)
 	if err != nil {
 		return nil, fmt.Errorf("sqlite: prepare manifest lookup: %w", err)
 	}
-	return &manifestLookup{stmt: stmt, cache: map[string]manifestInfo{}}, nil
+	return &manifestLookup{stmt: stmt, cache: map[string]sqlq.ManifestInfo{}}, nil
 }
 
 // get returns the manifest's info; an unknown digest reads as an empty,
 // never-scanned manifest.
-func (l *manifestLookup) get(ctx context.Context, digest string) (manifestInfo, error) {
+func (l *manifestLookup) get(ctx context.Context, digest string) (sqlq.ManifestInfo, error) {
 	if m, ok := l.cache[digest]; ok {
 		return m, nil
 	}
 	var (
-		m    manifestInfo
+		m    sqlq.ManifestInfo
 		scan int
 	)
-	err := l.stmt.QueryRowContext(ctx, digest).Scan(&m.size, &m.created, &scan, &m.status, &m.failedDesc, &m.scanTime,
-		&m.vul, &m.unsafeSetting, &m.malicious)
+	err := l.stmt.QueryRowContext(ctx, digest).Scan(&m.Size, &m.Created, &scan, &m.Status, &m.FailedDesc, &m.ScanTime,
+		&m.Vul, &m.UnsafeSetting, &m.Malicious)
 	switch {
 	case err == sql.ErrNoRows:
-		m = manifestInfo{status: string(inventory.Unscan)}
+		m = sqlq.UnknownManifest()
 	case err != nil:
 		return m, fmt.Errorf("sqlite: manifest %s: %w", digest, err)
 	}
-	m.scannable = scan != 0
+	m.Scannable = scan != 0
 	l.cache[digest] = m
 	return m, nil
 }
@@ -225,14 +150,6 @@ func loadRegistryRow(ctx context.Context, q interface {
 	return r, nil
 }
 
-type repoKey struct{ namespace, name string }
-
-type existingRow struct {
-	id                     int64
-	digest, manifestDigest string
-	firstSeen              int64
-}
-
 // ApplySync makes the rows of s.RegistryID match the snapshot in one
 // transaction.
 //
@@ -258,7 +175,7 @@ func (s *Store) ApplySync(ctx context.Context, snap inventory.Snapshot) (invento
 		}
 		defer manifests.stmt.Close()
 
-		existing := map[repoKey]map[string]existingRow{}
+		existing := sqlq.Existing{}
 		rows, err := tx.QueryContext(ctx, `SELECT id, namespace, name, tag, digest, manifest_digest, first_seen
 			FROM images WHERE registry_id = ? AND project_id = ?`, snap.RegistryID, reg.projectID)
 		if err != nil {
@@ -266,18 +183,16 @@ func (s *Store) ApplySync(ctx context.Context, snap inventory.Snapshot) (invento
 		}
 		for rows.Next() {
 			var (
-				k   repoKey
-				tag string
-				e   existingRow
+				k         sqlq.Repo
+				tag       string
+				e         sqlq.ExistingRow
+				firstSeen int64 // read, as ever, though a sync sets it anew
 			)
-			if err := rows.Scan(&e.id, &k.namespace, &k.name, &tag, &e.digest, &e.manifestDigest, &e.firstSeen); err != nil {
+			if err := rows.Scan(&e.ID, &k.Namespace, &k.Name, &tag, &e.Digest, &e.ManifestDigest, &firstSeen); err != nil {
 				rows.Close()
 				return fmt.Errorf("sqlite: rows of registry %d: %w", snap.RegistryID, err)
 			}
-			if existing[k] == nil {
-				existing[k] = map[string]existingRow{}
-			}
-			existing[k][tag] = e
+			existing.Add(k, tag, e)
 		}
 		if err := rows.Close(); err != nil {
 			return fmt.Errorf("sqlite: rows of registry %d: %w", snap.RegistryID, err)
@@ -306,83 +221,47 @@ func (s *Store) ApplySync(ctx context.Context, snap inventory.Snapshot) (invento
 		defer del.Close()
 
 		typ := reg.typ.ImageType()
-		touched := map[repoKey]bool{}
-		for _, repo := range snap.Repositories {
-			k := repoKey{repo.Namespace, repo.Name}
-			if touched[k] {
-				return fmt.Errorf("sqlite: snapshot lists repository %s/%s twice", k.namespace, k.name)
-			}
-			touched[k] = true
-			old := existing[k]
-			delete(existing, k)
-			listed := make(map[string]bool, len(repo.Tags))
-			for _, t := range repo.Tags {
-				if listed[t.Tag] {
-					continue // a registry listing a tag twice still has one tag
-				}
-				listed[t.Tag] = true
-				md := t.ManifestDigest
-				if md == "" {
-					md = t.Digest
-				}
-				e, ok := old[t.Tag]
-				if ok && e.digest == t.Digest && e.manifestDigest == md {
-					res.Unchanged++
-					continue
-				}
-				m, err := manifests.get(ctx, md)
-				if err != nil {
-					return err
-				}
-				lut := m.created
-				if lut <= 0 {
-					lut = snap.SeenAt
-				}
-				if ok {
-					_, err = move.ExecContext(ctx, t.Digest, md, b2i(t.Digest != md), m.size, snap.SeenAt, lut, b2i(m.scannable),
-						m.status, m.failedDesc, m.scanTime, m.vul, m.unsafeSetting, m.malicious, e.id)
-					if err != nil {
-						return fmt.Errorf("sqlite: update %s/%s:%s: %w", k.namespace, k.name, t.Tag, err)
+		// Each row is written as the diff reaches it, with statements
+		// prepared once per sync.
+		counts, touched, err := sqlq.Diff(sqlq.SQLite, snap, existing, func(c sqlq.Change) error {
+			k := c.Repo
+			switch c.Kind {
+			case sqlq.Remove, sqlq.RemoveRepo:
+				if _, err := del.ExecContext(ctx, c.Old.ID); err != nil {
+					if c.Kind == sqlq.RemoveRepo {
+						return fmt.Errorf("sqlite: delete %s/%s: %w", k.Namespace, k.Name, err)
 					}
-					res.Moved++
-					continue
+					return fmt.Errorf("sqlite: delete %s/%s:%s: %w", k.Namespace, k.Name, c.Tag, err)
 				}
-				_, err = ins.ExecContext(ctx, reg.projectID, reg.enterpriseProjectID, snap.RegistryID, string(typ),
-					k.namespace, k.name, t.Tag, t.Digest, md, b2i(t.Digest != md), m.size, snap.SeenAt, lut, b2i(m.scannable),
-					m.status, m.failedDesc, m.scanTime, m.vul, m.unsafeSetting, m.malicious,
-					reg.domainName, reg.sharedExpires, reg.instanceID, reg.instanceName, reg.instanceURL)
+				return nil
+			}
+			md := c.ManifestDigest
+			m, err := manifests.get(ctx, md)
+			if err != nil {
+				return err
+			}
+			lut := sqlq.UpdateTime(m, snap.SeenAt)
+			if c.Kind == sqlq.Move {
+				_, err = move.ExecContext(ctx, c.Digest, md, b2i(c.Digest != md), m.Size, snap.SeenAt, lut, b2i(m.Scannable),
+					m.Status, m.FailedDesc, m.ScanTime, m.Vul, m.UnsafeSetting, m.Malicious, c.Old.ID)
 				if err != nil {
-					return fmt.Errorf("sqlite: insert %s/%s:%s: %w", k.namespace, k.name, t.Tag, err)
+					return fmt.Errorf("sqlite: update %s/%s:%s: %w", k.Namespace, k.Name, c.Tag, err)
 				}
-				res.Added++
+				return nil
 			}
-			for tag, e := range old {
-				if listed[tag] {
-					continue
-				}
-				if _, err := del.ExecContext(ctx, e.id); err != nil {
-					return fmt.Errorf("sqlite: delete %s/%s:%s: %w", k.namespace, k.name, tag, err)
-				}
-				res.Removed++
+			_, err = ins.ExecContext(ctx, reg.projectID, reg.enterpriseProjectID, snap.RegistryID, string(typ),
+				k.Namespace, k.Name, c.Tag, c.Digest, md, b2i(c.Digest != md), m.Size, snap.SeenAt, lut, b2i(m.Scannable),
+				m.Status, m.FailedDesc, m.ScanTime, m.Vul, m.UnsafeSetting, m.Malicious,
+				reg.domainName, reg.sharedExpires, reg.instanceID, reg.instanceName, reg.instanceURL)
+			if err != nil {
+				return fmt.Errorf("sqlite: insert %s/%s:%s: %w", k.Namespace, k.Name, c.Tag, err)
 			}
+			return nil
+		})
+		if err != nil {
+			return err
 		}
-		// Repositories no longer listed at all are gone, unless their listing
-		// failed this time.
-		failed := make(map[string]bool, len(snap.Failed))
-		for _, f := range snap.Failed {
-			failed[f] = true
-		}
-		for k, old := range existing {
-			if failed[k.namespace+"/"+k.name] {
-				continue
-			}
-			for _, e := range old {
-				if _, err := del.ExecContext(ctx, e.id); err != nil {
-					return fmt.Errorf("sqlite: delete %s/%s: %w", k.namespace, k.name, err)
-				}
-				res.Removed++
-			}
-		}
+		res = counts
 		return recomputeLatest(ctx, tx, snap.RegistryID, reg.projectID, touched)
 	})
 	if err != nil {
@@ -394,7 +273,7 @@ func (s *Store) ApplySync(ctx context.Context, snap inventory.Snapshot) (invento
 // recomputeLatest sets latest_version on exactly one row of each repository
 // (greatest latest_update_time, ties broken by greatest tag), writing only
 // rows whose flag changes.
-func recomputeLatest(ctx context.Context, tx *sql.Tx, registryID int64, projectID string, repos map[repoKey]bool) error {
+func recomputeLatest(ctx context.Context, tx *sql.Tx, registryID int64, projectID string, repos []sqlq.Repo) error {
 	best, err := tx.PrepareContext(ctx, `SELECT id FROM images WHERE registry_id = ? AND project_id = ? AND namespace = ? AND name = ?
 		ORDER BY latest_update_time DESC, tag DESC LIMIT 1`)
 	if err != nil {
@@ -407,17 +286,17 @@ func recomputeLatest(ctx context.Context, tx *sql.Tx, registryID int64, projectI
 		return fmt.Errorf("sqlite: prepare latest: %w", err)
 	}
 	defer set.Close()
-	for k := range repos {
+	for _, k := range repos {
 		var id int64
-		err := best.QueryRowContext(ctx, registryID, projectID, k.namespace, k.name).Scan(&id)
+		err := best.QueryRowContext(ctx, registryID, projectID, k.Namespace, k.Name).Scan(&id)
 		if err == sql.ErrNoRows {
 			continue
 		}
 		if err != nil {
-			return fmt.Errorf("sqlite: latest of %s/%s: %w", k.namespace, k.name, err)
+			return fmt.Errorf("sqlite: latest of %s/%s: %w", k.Namespace, k.Name, err)
 		}
-		if _, err := set.ExecContext(ctx, id, registryID, projectID, k.namespace, k.name); err != nil {
-			return fmt.Errorf("sqlite: latest of %s/%s: %w", k.namespace, k.name, err)
+		if _, err := set.ExecContext(ctx, id, registryID, projectID, k.Namespace, k.Name); err != nil {
+			return fmt.Errorf("sqlite: latest of %s/%s: %w", k.Namespace, k.Name, err)
 		}
 	}
 	return nil
@@ -428,18 +307,12 @@ func recomputeLatest(ctx context.Context, tx *sql.Tx, registryID int64, projectI
 // manifests. Size, time and scan fields come from the described manifest
 // when the store knows it, else from img.
 func (s *Store) PutLocalImage(ctx context.Context, img inventory.Image, manifests []inventory.Manifest) (inventory.Image, error) {
-	if img.ProjectID == "" || img.Name == "" || img.Tag == "" || img.Digest == "" {
-		return inventory.Image{}, fmt.Errorf("sqlite: local image needs project, name, tag and digest")
-	}
-	if img.EnterpriseProjectID == "" {
-		img.EnterpriseProjectID = inventory.DefaultEnterpriseProject
-	}
-	md := img.ManifestDigest
-	if md == "" {
-		md = img.Digest
+	img, md, err := sqlq.LocalImage(sqlq.SQLite, img)
+	if err != nil {
+		return inventory.Image{}, err
 	}
 	var id int64
-	err := s.inTx(ctx, func(tx *sql.Tx) error {
+	err = s.inTx(ctx, func(tx *sql.Tx) error {
 		if err := putManifests(ctx, tx, manifests); err != nil {
 			return err
 		}
@@ -452,51 +325,14 @@ func (s *Store) PutLocalImage(ctx context.Context, img inventory.Image, manifest
 		if err != nil {
 			return err
 		}
-		size, scannable := img.Size, img.Scannable
-		if _, known := knownManifest(manifests, md); known || m.size > 0 {
-			size, scannable = m.size, m.scannable
-		}
-		now := time.Now().UnixMilli()
-		firstSeen := img.LatestUpdateTime
-		if firstSeen <= 0 {
-			firstSeen = now
-		}
-		lut := m.created
-		if lut <= 0 {
-			lut = firstSeen
-		}
-		err = tx.QueryRowContext(ctx, `INSERT INTO images (project_id, enterprise_project_id, registry_id, image_type,
-			namespace, name, tag, digest, manifest_digest, is_index, image_size, first_seen, latest_update_time, scannable,
-			scan_status, scan_failed_desc, latest_scan_time, vul_num, unsafe_setting_num, malicious_file_num)
-			VALUES (?, ?, 0, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-			ON CONFLICT (registry_id, project_id, namespace, name, tag) DO UPDATE SET
-				enterprise_project_id = excluded.enterprise_project_id, digest = excluded.digest,
-				manifest_digest = excluded.manifest_digest, is_index = excluded.is_index, image_size = excluded.image_size,
-				first_seen = CASE WHEN images.digest = excluded.digest THEN images.first_seen ELSE excluded.first_seen END,
-				latest_update_time = CASE WHEN images.digest = excluded.digest AND ? <= 0 THEN images.latest_update_time ELSE excluded.latest_update_time END,
-				scannable = excluded.scannable, scan_status = excluded.scan_status, scan_failed_desc = excluded.scan_failed_desc,
-				latest_scan_time = excluded.latest_scan_time, vul_num = excluded.vul_num,
-				unsafe_setting_num = excluded.unsafe_setting_num, malicious_file_num = excluded.malicious_file_num
-			RETURNING id`,
-			img.ProjectID, img.EnterpriseProjectID, string(inventory.LocalImage), img.Namespace, img.Name, img.Tag,
-			img.Digest, md, b2i(img.Digest != md), size, firstSeen, lut, b2i(scannable),
-			m.status, m.failedDesc, m.scanTime, m.vul, m.unsafeSetting, m.malicious, m.created).Scan(&id)
-		if err != nil {
+		st := sqlq.PutLocalImage(sqlq.SQLite, img, md, m, manifests, time.Now().UnixMilli())
+		if err := tx.QueryRowContext(ctx, st.SQL, st.Args...).Scan(&id); err != nil {
 			return fmt.Errorf("sqlite: put local image %s/%s:%s: %w", img.Namespace, img.Name, img.Tag, err)
 		}
-		return recomputeLatest(ctx, tx, 0, img.ProjectID, map[repoKey]bool{{img.Namespace, img.Name}: true})
+		return recomputeLatest(ctx, tx, 0, img.ProjectID, []sqlq.Repo{{Namespace: img.Namespace, Name: img.Name}})
 	})
 	if err != nil {
 		return inventory.Image{}, err
 	}
 	return s.GetImage(ctx, img.ProjectID, id)
-}
-
-func knownManifest(ms []inventory.Manifest, digest string) (inventory.Manifest, bool) {
-	for _, m := range ms {
-		if m.Digest == digest {
-			return m, true
-		}
-	}
-	return inventory.Manifest{}, false
 }

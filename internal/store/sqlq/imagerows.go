@@ -1,0 +1,375 @@
+package sqlq
+
+import (
+	"encoding/json"
+	"fmt"
+	"strings"
+
+	"github.com/openhss/openhss/internal/inventory"
+)
+
+// String is the store's name, which prefixes its errors.
+func (d Dialect) String() string {
+	if d == Postgres {
+		return "postgres"
+	}
+	return "sqlite"
+}
+
+// Bool is v as an argument: a bool column in PostgreSQL, 0 or 1 in SQLite.
+func (d Dialect) Bool(v bool) any {
+	if d == Postgres {
+		return v
+	}
+	if v {
+		return 1
+	}
+	return 0
+}
+
+// List binds vs and returns their placeholders, separated by ", ".
+func (b *Builder) List(vs ...any) string {
+	marks := make([]string, len(vs))
+	for i, v := range vs {
+		marks[i] = b.Arg(v)
+	}
+	return strings.Join(marks, ", ")
+}
+
+// The columns of images read into an inventory.Image, in ScanImage's order,
+// for a table aliased i: the dialects differ only in how an index's members
+// are aggregated into one JSON text.
+const (
+	imageColsHead = `i.id, i.project_id, i.enterprise_project_id, i.registry_id, i.image_type,
+	i.namespace, i.name, i.tag, i.digest, i.manifest_digest, i.image_size, i.latest_update_time,
+	i.latest_version, i.scannable, i.scan_status, i.scan_failed_desc, i.latest_scan_time,
+	i.vul_num, i.unsafe_setting_num, i.malicious_file_num, i.domain_name, i.shared_expires,
+	i.instance_id, i.instance_name, i.instance_url,
+	CASE WHEN i.is_index THEN (
+		SELECT `
+	imageColsMember = `m.member_digest, m.platform, coalesce(mf.scan_status, 'unscan')`
+	imageColsTail   = `
+		FROM index_members m LEFT JOIN manifests mf ON mf.digest = m.member_digest
+		WHERE m.index_digest = i.digest
+	) END`
+
+	SQLiteImageCols   = imageColsHead + `json_group_array(json_array(` + imageColsMember + `) ORDER BY m.position)` + imageColsTail
+	PostgresImageCols = imageColsHead + `json_agg(json_build_array(` + imageColsMember + `) ORDER BY m.position)::text` + imageColsTail
+)
+
+// boolCol is where a boolean column is read: PostgreSQL scans it into the
+// bool itself, SQLite (which stores 0 and 1) into an int first.
+type boolCol struct {
+	v *bool
+	n int
+}
+
+func (c *boolCol) dest(d Dialect) any {
+	if d == Postgres {
+		return c.v
+	}
+	return &c.n
+}
+
+func (c *boolCol) done(d Dialect) {
+	if d != Postgres {
+		*c.v = c.n != 0
+	}
+}
+
+// ScanImage reads a row of the dialect's image columns (SQLiteImageCols or
+// PostgresImageCols) at time now (ms).
+func ScanImage(d Dialect, row Scanner, now int64) (inventory.Image, error) {
+	var (
+		img           inventory.Image
+		typ, status   string
+		sharedExpires int64
+		assoc         *string
+	)
+	latest, scan := boolCol{v: &img.LatestVersion}, boolCol{v: &img.Scannable}
+	err := row.Scan(&img.ID, &img.ProjectID, &img.EnterpriseProjectID, &img.RegistryID, &typ,
+		&img.Namespace, &img.Name, &img.Tag, &img.Digest, &img.ManifestDigest, &img.Size, &img.LatestUpdateTime,
+		latest.dest(d), scan.dest(d), &status, &img.ScanFailedDesc, &img.LatestScanTime,
+		&img.VulNum, &img.UnsafeSettingNum, &img.MaliciousFileNum, &img.DomainName, &sharedExpires,
+		&img.InstanceID, &img.InstanceName, &img.InstanceURL, &assoc)
+	if err != nil {
+		return img, err
+	}
+	latest.done(d)
+	scan.done(d)
+	img.Type = inventory.ImageType(typ)
+	img.ScanStatus = inventory.ScanStatus(status)
+	img.SharedStatus = SharedStatus(img.Type, sharedExpires, now)
+	if assoc != nil && *assoc != "" {
+		var members [][3]string
+		if err := json.Unmarshal([]byte(*assoc), &members); err != nil {
+			return img, fmt.Errorf("associations of image %d: %w", img.ID, err)
+		}
+		for _, m := range members {
+			img.Associations = append(img.Associations, inventory.Association{
+				Digest: m[0], Platform: m[1], ScanStatus: inventory.ScanStatus(m[2]),
+			})
+		}
+	}
+	return img, nil
+}
+
+// SharedStatus is computed when read, so that a share expires without a
+// write: "effective" until SharedExpires (ms, 0 = never), then "expired".
+func SharedStatus(t inventory.ImageType, expires, now int64) string {
+	if t != inventory.SharedImage {
+		return ""
+	}
+	if expires > 0 && now > expires {
+		return "expired"
+	}
+	return "effective"
+}
+
+// Stmt is a statement and its arguments.
+type Stmt struct {
+	SQL  string
+	Args []any
+}
+
+// SetScanResult are the statements recording r as the newest finished scan
+// of the manifest digest, in order: the manifest row (created holding only
+// the result when the digest is not known yet, so the result is not lost
+// if a sync records the manifest later), then every image row describing it.
+func SetScanResult(d Dialect, digest string, r inventory.ScanResult) [2]Stmt {
+	if r.Status == "" {
+		r.Status = inventory.Unscan
+	}
+	up := New(d)
+	upsert := `INSERT INTO manifests (digest, scan_status, scan_failed_desc, latest_scan_time, vul_num, unsafe_setting_num, malicious_file_num)
+			VALUES (` + up.List(digest, string(r.Status), r.FailedDesc, r.ScanTime, r.VulNum, r.UnsafeSettingNum, r.MaliciousFileNum) + `)
+			ON CONFLICT (digest) DO UPDATE SET scan_status = excluded.scan_status, scan_failed_desc = excluded.scan_failed_desc,
+				latest_scan_time = excluded.latest_scan_time, vul_num = excluded.vul_num,
+				unsafe_setting_num = excluded.unsafe_setting_num, malicious_file_num = excluded.malicious_file_num`
+	set := New(d)
+	update := `UPDATE images SET scan_status = ` + set.Arg(string(r.Status)) + `, scan_failed_desc = ` + set.Arg(r.FailedDesc) +
+		`, latest_scan_time = ` + set.Arg(r.ScanTime) + `,
+				vul_num = ` + set.Arg(r.VulNum) + `, unsafe_setting_num = ` + set.Arg(r.UnsafeSettingNum) +
+		`, malicious_file_num = ` + set.Arg(r.MaliciousFileNum) + `
+			WHERE manifest_digest = ` + set.Arg(digest)
+	return [2]Stmt{{upsert, up.Args()}, {update, set.Args()}}
+}
+
+// ManifestInfo is what an image row copies from the manifest it describes.
+type ManifestInfo struct {
+	Size, Created                 int64
+	Scannable                     bool
+	Status, FailedDesc            string
+	ScanTime                      int64
+	Vul, UnsafeSetting, Malicious int32
+}
+
+// UnknownManifest is how a digest the store has no manifest row for reads:
+// an empty, never-scanned manifest.
+func UnknownManifest() ManifestInfo {
+	return ManifestInfo{Status: string(inventory.Unscan)}
+}
+
+// UpdateTime is a row's latest_update_time: the manifest's created time,
+// else (unknown or unset) fallback.
+func UpdateTime(m ManifestInfo, fallback int64) int64 {
+	if m.Created <= 0 {
+		return fallback
+	}
+	return m.Created
+}
+
+// Repo is a repository of a connection (or of a project's local images).
+type Repo struct{ Namespace, Name string }
+
+// ExistingRow is what ApplySync compares a listed tag with.
+type ExistingRow struct {
+	ID                     int64
+	Digest, ManifestDigest string
+}
+
+// Existing are the rows of a connection by repository and tag.
+type Existing map[Repo]map[string]ExistingRow
+
+// Add records the row of tag in repository k.
+func (e Existing) Add(k Repo, tag string, row ExistingRow) {
+	if e[k] == nil {
+		e[k] = map[string]ExistingRow{}
+	}
+	e[k][tag] = row
+}
+
+// ChangeKind is what a sync does to one row.
+type ChangeKind uint8
+
+const (
+	// Add inserts a row for a tag not seen before.
+	Add ChangeKind = iota + 1
+	// Move points an existing row (Old) at the tag's new digest.
+	Move
+	// Remove deletes the row (Old) of a tag no longer listed.
+	Remove
+	// RemoveRepo deletes a row (Old, Tag) of a repository no longer listed.
+	RemoveRepo
+)
+
+// Change is one row a sync writes.
+type Change struct {
+	Kind ChangeKind
+	Repo Repo
+	Tag  string
+	// Add and Move: what the tag now points at (ManifestDigest is the
+	// digest itself for a single-platform image).
+	Digest, ManifestDigest string
+	Old                    ExistingRow // Move, Remove, RemoveRepo
+}
+
+// Diff compares snap with the rows a connection has (existing, which it
+// consumes) and passes every row to write to apply, in order: per listed
+// repository its added and moved tags in listing order, then its tags no
+// longer listed; last the rows of repositories no longer listed, unless
+// their listing failed this time. It stops at the first error apply
+// returns, and returns it as is. It returns the counts and the listed
+// repositories, in listing order.
+//
+// A tag listed twice still is one tag; a repository listed twice is an
+// error.
+func Diff(d Dialect, snap inventory.Snapshot, existing Existing, apply func(Change) error) (inventory.SyncResult, []Repo, error) {
+	var (
+		res     inventory.SyncResult
+		touched []Repo
+		seen    = map[Repo]bool{}
+	)
+	for _, repo := range snap.Repositories {
+		k := Repo{repo.Namespace, repo.Name}
+		if seen[k] {
+			return res, nil, fmt.Errorf("%s: snapshot lists repository %s/%s twice", d, k.Namespace, k.Name)
+		}
+		seen[k] = true
+		touched = append(touched, k)
+		old := existing[k]
+		delete(existing, k)
+		listed := make(map[string]bool, len(repo.Tags))
+		for _, t := range repo.Tags {
+			if listed[t.Tag] {
+				continue // a registry listing a tag twice still has one tag
+			}
+			listed[t.Tag] = true
+			md := t.ManifestDigest
+			if md == "" {
+				md = t.Digest
+			}
+			e, ok := old[t.Tag]
+			if ok && e.Digest == t.Digest && e.ManifestDigest == md {
+				res.Unchanged++
+				continue
+			}
+			c := Change{Kind: Add, Repo: k, Tag: t.Tag, Digest: t.Digest, ManifestDigest: md}
+			if ok {
+				c.Kind, c.Old = Move, e
+			}
+			if err := apply(c); err != nil {
+				return res, nil, err
+			}
+			if ok {
+				res.Moved++
+			} else {
+				res.Added++
+			}
+		}
+		for tag, e := range old {
+			if listed[tag] {
+				continue
+			}
+			if err := apply(Change{Kind: Remove, Repo: k, Tag: tag, Old: e}); err != nil {
+				return res, nil, err
+			}
+			res.Removed++
+		}
+	}
+	failed := make(map[string]bool, len(snap.Failed))
+	for _, f := range snap.Failed {
+		failed[f] = true
+	}
+	for k, old := range existing {
+		if failed[k.Namespace+"/"+k.Name] {
+			continue
+		}
+		for tag, e := range old {
+			if err := apply(Change{Kind: RemoveRepo, Repo: k, Tag: tag, Old: e}); err != nil {
+				return res, nil, err
+			}
+			res.Removed++
+		}
+	}
+	return res, touched, nil
+}
+
+// LocalImage checks a local_image row to put and fills its defaults; it
+// returns the row and the digest of the manifest it describes.
+func LocalImage(d Dialect, img inventory.Image) (inventory.Image, string, error) {
+	if img.ProjectID == "" || img.Name == "" || img.Tag == "" || img.Digest == "" {
+		return inventory.Image{}, "", fmt.Errorf("%s: local image needs project, name, tag and digest", d)
+	}
+	if img.EnterpriseProjectID == "" {
+		img.EnterpriseProjectID = inventory.DefaultEnterpriseProject
+	}
+	md := img.ManifestDigest
+	if md == "" {
+		md = img.Digest
+	}
+	return img, md, nil
+}
+
+// PutLocalImage is the statement adding or replacing img (checked by
+// LocalImage) as a local_image row (registry 0; replacing keeps the id)
+// describing manifest md, read as m, with manifests the ones put with it,
+// at time now (ms); it returns the row's id. Size and scannable come from
+// the manifest when the store knows it, else from img; an unchanged digest
+// keeps its first-seen time, and its update time unless m has a created
+// time.
+func PutLocalImage(d Dialect, img inventory.Image, md string, m ManifestInfo, manifests []inventory.Manifest, now int64) Stmt {
+	size, scannable := img.Size, img.Scannable
+	if known(manifests, md) || m.Size > 0 {
+		size, scannable = m.Size, m.Scannable
+	}
+	firstSeen := img.LatestUpdateTime
+	if firstSeen <= 0 {
+		firstSeen = now
+	}
+	lut := UpdateTime(m, firstSeen)
+	// The row being replaced: SQLite names it by its table, PostgreSQL by
+	// the alias the upsert gives it.
+	into, old := "images", "images"
+	if d == Postgres {
+		into, old = "images AS i", "i"
+	}
+	b := New(d)
+	q := `INSERT INTO ` + into + ` (project_id, enterprise_project_id, registry_id, image_type,
+			namespace, name, tag, digest, manifest_digest, is_index, image_size, first_seen, latest_update_time, scannable,
+			scan_status, scan_failed_desc, latest_scan_time, vul_num, unsafe_setting_num, malicious_file_num)
+			VALUES (` + b.List(img.ProjectID, img.EnterpriseProjectID) + `, 0, ` +
+		b.List(string(inventory.LocalImage), img.Namespace, img.Name, img.Tag,
+			img.Digest, md, d.Bool(img.Digest != md), size, firstSeen, lut, d.Bool(scannable),
+			m.Status, m.FailedDesc, m.ScanTime, m.Vul, m.UnsafeSetting, m.Malicious) + `)
+			ON CONFLICT (registry_id, project_id, namespace, name, tag) DO UPDATE SET
+				enterprise_project_id = excluded.enterprise_project_id, digest = excluded.digest,
+				manifest_digest = excluded.manifest_digest, is_index = excluded.is_index, image_size = excluded.image_size,
+				first_seen = CASE WHEN ` + old + `.digest = excluded.digest THEN ` + old + `.first_seen ELSE excluded.first_seen END,
+				latest_update_time = CASE WHEN ` + old + `.digest = excluded.digest AND ` + b.Arg(m.Created) + ` <= 0 THEN ` + old + `.latest_update_time ELSE excluded.latest_update_time END,
+				scannable = excluded.scannable, scan_status = excluded.scan_status, scan_failed_desc = excluded.scan_failed_desc,
+				latest_scan_time = excluded.latest_scan_time, vul_num = excluded.vul_num,
+				unsafe_setting_num = excluded.unsafe_setting_num, malicious_file_num = excluded.malicious_file_num
+			RETURNING id`
+	return Stmt{q, b.Args()}
+}
+
+// known reports whether ms hold the manifest of digest.
+func known(ms []inventory.Manifest, digest string) bool {
+	for _, m := range ms {
+		if m.Digest == digest {
+			return true
+		}
+	}
+	return false
+}
