@@ -130,6 +130,27 @@ func (s *server) rows(ctx context.Context, c *call, sel *rowSelector) ([]invento
 	return out, nil
 }
 
+// selection is what a baseline list works on: the selected rows and the
+// analysis of each distinct manifest among them, in the rows' order.
+type selection struct {
+	rows     []inventory.Image
+	analyses map[string]scanresult.Analysis
+	digests  []string
+}
+
+// selected reads the rows sel selects and their analyses.
+func (s *server) selected(ctx context.Context, c *call, sel *rowSelector) (selection, error) {
+	rows, err := s.rows(ctx, c, sel)
+	if err != nil {
+		return selection{}, err
+	}
+	as, order, err := s.analyses(ctx, rows)
+	if err != nil {
+		return selection{}, err
+	}
+	return selection{rows: rows, analyses: as, digests: order}, nil
+}
+
 // analyses reads the analysis of each distinct manifest of rows, in the
 // rows' order.
 func (s *server) analyses(ctx context.Context, rows []inventory.Image) (map[string]scanresult.Analysis, []string, error) {
@@ -238,11 +259,7 @@ func (s *server) listImageRiskConfigs(w http.ResponseWriter, r *http.Request, c 
 	if q.err != nil {
 		return q.err
 	}
-	rows, err := s.rows(r.Context(), c, sel)
-	if err != nil {
-		return err
-	}
-	as, order, err := s.analyses(r.Context(), rows)
+	got, err := s.selected(r.Context(), c, sel)
 	if err != nil {
 		return err
 	}
@@ -251,8 +268,8 @@ func (s *server) listImageRiskConfigs(w http.ResponseWriter, r *http.Request, c 
 		desc[b.CheckName] = b.Description
 	}
 	var byCheck groups[imageRiskConfigInfo]
-	for _, d := range order {
-		for _, b := range as[d].Baseline {
+	for _, d := range got.digests {
+		for _, b := range got.analyses[d].Baseline {
 			info := byCheck.get(b.CheckName, func() imageRiskConfigInfo {
 				return imageRiskConfigInfo{Severity: "Security", CheckName: b.CheckName, CheckType: b.CheckType,
 					Standard: b.Standard, CheckTypeDesc: desc[b.CheckName]}
@@ -305,17 +322,13 @@ func (s *server) listImageRiskConfigRules(w http.ResponseWriter, r *http.Request
 	if q.err != nil {
 		return q.err
 	}
-	rows, err := s.rows(r.Context(), c, sel)
-	if err != nil {
-		return err
-	}
-	as, order, err := s.analyses(r.Context(), rows)
+	got, err := s.selected(r.Context(), c, sel)
 	if err != nil {
 		return err
 	}
 	var byRule groups[imageRiskConfigRuleInfo]
-	for _, d := range order {
-		for _, b := range as[d].Baseline {
+	for _, d := range got.digests {
+		for _, b := range got.analyses[d].Baseline {
 			if b.CheckName != checkName || b.Standard != standard {
 				continue
 			}
@@ -364,17 +377,13 @@ func (s *server) listImageWeakPwdUsers(w http.ResponseWriter, r *http.Request, c
 	if q.err != nil {
 		return q.err
 	}
-	rows, err := s.rows(r.Context(), c, sel)
-	if err != nil {
-		return err
-	}
-	as, _, err := s.analyses(r.Context(), rows)
+	got, err := s.selected(r.Context(), c, sel)
 	if err != nil {
 		return err
 	}
 	var list []imageWeakPwdInfo
-	for _, img := range rows {
-		for _, wp := range as[scannedDigest(img)].WeakPasswords {
+	for _, img := range got.rows {
+		for _, wp := range got.analyses[scannedDigest(img)].WeakPasswords {
 			if userName != "" && !strings.Contains(wp.User, userName) {
 				continue
 			}
