@@ -8,6 +8,7 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/openhss/openhss/internal/scanresult"
+	"github.com/openhss/openhss/internal/store/sqlq"
 )
 
 var _ scanresult.AnalysisStore = (*Store)(nil)
@@ -245,23 +246,13 @@ func (s *Store) LookupSignatures(ctx context.Context, hashes []string) (map[stri
 
 // HashMatches lists the stored file hashes a stored signature names.
 func (s *Store) HashMatches(ctx context.Context) ([]scanresult.HashMatch, error) {
-	rows, err := s.pool.Query(ctx, `SELECT h.digest, h.path, h.sha256, h.size, h.layer_digest, m.name, m.source, m.imported_at
-		FROM file_hashes h JOIN malware_signatures m ON m.sha256 = h.sha256 ORDER BY h.digest, h.path`)
+	rows, err := s.pool.Query(ctx, sqlq.HashMatchesQuery)
 	if err != nil {
 		return nil, fmt.Errorf("postgres: hash matches: %w", err)
 	}
 	defer rows.Close()
-	var out []scanresult.HashMatch
-	for rows.Next() {
-		var m scanresult.HashMatch
-		if err := rows.Scan(&m.Digest, &m.File.Path, &m.File.SHA256, &m.File.Size, &m.File.LayerDigest,
-			&m.Signature.Name, &m.Signature.Source, &m.Signature.ImportedAt); err != nil {
-			return nil, fmt.Errorf("postgres: hash matches: %w", err)
-		}
-		m.Signature.SHA256 = m.File.SHA256
-		out = append(out, m)
-	}
-	if err := rows.Err(); err != nil {
+	out, err := sqlq.Collect(rows, sqlq.ScanHashMatch)
+	if err != nil {
 		return nil, fmt.Errorf("postgres: hash matches: %w", err)
 	}
 	return out, nil

@@ -11,6 +11,7 @@ import (
 
 	"github.com/openhss/openhss/internal/inventory"
 	"github.com/openhss/openhss/internal/scanresult"
+	"github.com/openhss/openhss/internal/store/sqlq"
 )
 
 var _ scanresult.Store = (*Store)(nil)
@@ -524,15 +525,8 @@ func (s *Store) images(ctx context.Context, query string, args ...any) ([]invent
 	}
 	defer rows.Close()
 	now := time.Now().UnixMilli()
-	var out []inventory.Image
-	for rows.Next() {
-		img, err := scanImage(rows, now)
-		if err != nil {
-			return nil, fmt.Errorf("sqlite: images: %w", err)
-		}
-		out = append(out, img)
-	}
-	if err := rows.Err(); err != nil {
+	out, err := sqlq.Collect(rows, func(r sqlq.Scanner) (inventory.Image, error) { return sqlq.ScanImage(sqlq.SQLite, r, now) })
+	if err != nil {
 		return nil, fmt.Errorf("sqlite: images: %w", err)
 	}
 	return out, nil

@@ -14,6 +14,8 @@ package sqlq
 import (
 	"strconv"
 	"strings"
+
+	"github.com/openhss/openhss/internal/scanresult"
 )
 
 // Dialect is what differs between the SQL the two stores speak.
@@ -125,3 +127,37 @@ func (b *Builder) SQL() string { return strings.Join(b.conds, " AND ") }
 
 // Args are the arguments bound, in placeholder order.
 func (b *Builder) Args() []any { return b.args }
+
+// Rows is what pgx.Rows and *sql.Rows have in common for reading.
+type Rows interface {
+	Scanner
+	Next() bool
+	Err() error
+}
+
+// Collect reads every row left in rows with scan; the caller closes rows.
+func Collect[T any](rows Rows, scan func(Scanner) (T, error)) ([]T, error) {
+	var out []T
+	for rows.Next() {
+		v, err := scan(rows)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, v)
+	}
+	return out, rows.Err()
+}
+
+// HashMatchesQuery lists the stored file hashes a stored signature names;
+// ScanHashMatch reads its rows.
+const HashMatchesQuery = `SELECT h.digest, h.path, h.sha256, h.size, h.layer_digest, m.name, m.source, m.imported_at
+		FROM file_hashes h JOIN malware_signatures m ON m.sha256 = h.sha256 ORDER BY h.digest, h.path`
+
+// ScanHashMatch reads a row of HashMatchesQuery.
+func ScanHashMatch(row Scanner) (scanresult.HashMatch, error) {
+	var m scanresult.HashMatch
+	err := row.Scan(&m.Digest, &m.File.Path, &m.File.SHA256, &m.File.Size, &m.File.LayerDigest,
+		&m.Signature.Name, &m.Signature.Source, &m.Signature.ImportedAt)
+	m.Signature.SHA256 = m.File.SHA256
+	return m, err
+}
