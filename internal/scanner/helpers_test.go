@@ -19,14 +19,13 @@ import (
 	"time"
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
-	"github.com/google/go-containerregistry/pkg/v1/empty"
-	"github.com/google/go-containerregistry/pkg/v1/mutate"
 	"github.com/google/go-containerregistry/pkg/v1/tarball"
 
 	"github.com/openhss/openhss/internal/inventory"
 	"github.com/openhss/openhss/internal/scanner"
 	"github.com/openhss/openhss/internal/scanner/baseline"
 	"github.com/openhss/openhss/internal/scanner/malware"
+	"github.com/openhss/openhss/internal/scanner/scannertest"
 	"github.com/openhss/openhss/internal/scanner/secrets"
 )
 
@@ -94,44 +93,11 @@ type zeroReader struct{}
 
 func (zeroReader) Read(p []byte) (int, error) { clear(p); return len(p), nil }
 
-func layerOf(t testing.TB, files ...file) v1.Layer {
-	t.Helper()
-	raw := tarOf(t, files)
-	var gz bytes.Buffer
-	zw, _ := gzip.NewWriterLevel(&gz, gzip.BestSpeed)
-	if _, err := zw.Write(raw); err != nil {
-		t.Fatal(err)
-	}
-	if err := zw.Close(); err != nil {
-		t.Fatal(err)
-	}
-	compressed := gz.Bytes()
-	l, err := tarball.LayerFromOpener(func() (io.ReadCloser, error) {
-		return io.NopCloser(bytes.NewReader(compressed)), nil
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return l
-}
+func layerOf(t testing.TB, files ...file) v1.Layer { return scannertest.GzipLayer(t, tarOf(t, files)) }
 
-func imageOf(t testing.TB, layers ...v1.Layer) v1.Image {
-	t.Helper()
-	img, err := mutate.AppendLayers(empty.Image, layers...)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return img
-}
+func imageOf(t testing.TB, layers ...v1.Layer) v1.Image { return scannertest.Image(t, layers...) }
 
-func digestOf(t testing.TB, l v1.Layer) string {
-	t.Helper()
-	d, err := l.Digest()
-	if err != nil {
-		t.Fatal(err)
-	}
-	return d.String()
-}
+func digestOf(t testing.TB, l v1.Layer) string { return scannertest.Digest(t, l) }
 
 // sandbox is where a hostile scan may write: its scratch directory. It
 // also holds, outside the scratch directory, a canary (a host file in dpkg

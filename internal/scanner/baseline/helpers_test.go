@@ -29,6 +29,7 @@ import (
 
 	"github.com/openhss/openhss/internal/scanner"
 	"github.com/openhss/openhss/internal/scanner/baseline"
+	"github.com/openhss/openhss/internal/scanner/scannertest"
 )
 
 // file is one tar entry of a test layer.
@@ -50,7 +51,7 @@ func owned(f file, uid, gid int) file              { f.uid, f.gid = uid, gid; re
 func whiteout(dirname, victim string) file         { return reg(dirname+"/.wh."+victim, "") }
 func exe(name string) file                         { return regMode(name, "\x7fELF\x02\x01\x01", 0o755) }
 func setuidExe(name string, bits int64) file       { return regMode(name, "\x7fELF\x02\x01\x01", bits) }
-func layerOf(t testing.TB, files ...file) v1.Layer { return layerFromTar(t, tarOf(t, files)) }
+func layerOf(t testing.TB, files ...file) v1.Layer { return scannertest.GzipLayer(t, tarOf(t, files)) }
 
 func tarOf(t testing.TB, files []file) []byte {
 	t.Helper()
@@ -76,24 +77,6 @@ func tarOf(t testing.TB, files []file) []byte {
 		t.Fatal(err)
 	}
 	return buf.Bytes()
-}
-
-func layerFromTar(t testing.TB, raw []byte) v1.Layer {
-	t.Helper()
-	var gz bytes.Buffer
-	zw, _ := gzip.NewWriterLevel(&gz, gzip.BestSpeed)
-	if _, err := zw.Write(raw); err != nil {
-		t.Fatal(err)
-	}
-	if err := zw.Close(); err != nil {
-		t.Fatal(err)
-	}
-	b := gz.Bytes()
-	l, err := tarball.LayerFromOpener(func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(b)), nil })
-	if err != nil {
-		t.Fatal(err)
-	}
-	return l
 }
 
 // imageOf builds an image from layers, then lets edit change its
