@@ -8,6 +8,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
 	"os"
 	"os/signal"
 	"syscall"
@@ -57,13 +58,7 @@ misses are marked MISS in the output.`,
 			if err != nil {
 				return err
 			}
-			if asJSON {
-				enc := json.NewEncoder(cmd.OutOrStdout())
-				enc.SetIndent("", "  ")
-				return enc.Encode(rep)
-			}
-			printReport(cmd.OutOrStdout(), rep)
-			return nil
+			return writeReport(cmd.OutOrStdout(), asJSON, rep, printReport)
 		},
 	}
 	f := cmd.Flags()
@@ -93,4 +88,15 @@ func defaultListOptions() listOptions {
 		Namespace: "ns-07", ImageName: "app-001", ScanStatus: "success",
 		Clients: 32, Duration: 10 * time.Second, MaxRequests: 2_000_000,
 	}
+}
+
+// writeReport prints rep for people, or as indented JSON.
+func writeReport[T any](w io.Writer, asJSON bool, rep T, print func(io.Writer, T)) error {
+	if asJSON {
+		enc := json.NewEncoder(w)
+		enc.SetIndent("", "  ")
+		return enc.Encode(rep)
+	}
+	print(w, rep)
+	return nil
 }

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"encoding/json"
 	"fmt"
 	"io"
 	"strings"
@@ -43,13 +42,7 @@ Never run in CI: it builds binaries and may install syft and trivy.`,
 			if err != nil {
 				return err
 			}
-			if asJSON {
-				enc := json.NewEncoder(cmd.OutOrStdout())
-				enc.SetIndent("", "  ")
-				return enc.Encode(rep)
-			}
-			printScanReport(cmd.OutOrStdout(), rep)
-			return nil
+			return writeReport(cmd.OutOrStdout(), asJSON, rep, printScanReport)
 		},
 	}
 	f := cmd.Flags()
