@@ -36,14 +36,7 @@ func (s *Store) GetImage(ctx context.Context, projectID string, id int64) (inven
 // store has not seen yet gets a manifest row holding only the result, so the
 // result is not lost if a sync records the manifest later.
 func (s *Store) SetScanResult(ctx context.Context, digest string, r inventory.ScanResult) error {
-	return s.inTx(ctx, func(tx pgx.Tx) error {
-		for _, st := range sqlq.SetScanResult(sqlq.Postgres, digest, r) {
-			if _, err := tx.Exec(ctx, st.SQL, st.Args...); err != nil {
-				return fmt.Errorf("postgres: set scan result of %s: %w", digest, err)
-			}
-		}
-		return nil
-	})
+	return s.inTx(ctx, func(tx pgx.Tx) error { return recordResult(ctx, tx, digest, r) })
 }
 
 // lookupManifests reads the manifests of digests in one query; an unknown

@@ -83,27 +83,13 @@ func cleanAll(ss []string) []string {
 }
 
 // recordResult writes a scan result on the manifest and copies it onto
-// every row describing it, inside tx (SetScanResult's statements).
+// every row describing it, inside tx (sqlq.SetScanResult's statements).
 func recordResult(ctx context.Context, tx pgx.Tx, digest string, r inventory.ScanResult) error {
-	if r.Status == "" {
-		r.Status = inventory.Unscan
-	}
-	desc := clean(r.FailedDesc)
-	_, err := tx.Exec(ctx, `INSERT INTO manifests (digest, scan_status, scan_failed_desc, latest_scan_time, vul_num, unsafe_setting_num, malicious_file_num)
-		VALUES ($1, $2, $3, $4, $5, $6, $7)
-		ON CONFLICT (digest) DO UPDATE SET scan_status = excluded.scan_status, scan_failed_desc = excluded.scan_failed_desc,
-			latest_scan_time = excluded.latest_scan_time, vul_num = excluded.vul_num,
-			unsafe_setting_num = excluded.unsafe_setting_num, malicious_file_num = excluded.malicious_file_num`,
-		digest, string(r.Status), desc, r.ScanTime, r.VulNum, r.UnsafeSettingNum, r.MaliciousFileNum)
-	if err != nil {
-		return fmt.Errorf("postgres: record scan of %s: %w", digest, err)
-	}
-	_, err = tx.Exec(ctx, `UPDATE images SET scan_status = $1, scan_failed_desc = $2, latest_scan_time = $3,
-			vul_num = $4, unsafe_setting_num = $5, malicious_file_num = $6
-		WHERE manifest_digest = $7`,
-		string(r.Status), desc, r.ScanTime, r.VulNum, r.UnsafeSettingNum, r.MaliciousFileNum, digest)
-	if err != nil {
-		return fmt.Errorf("postgres: record scan of %s: %w", digest, err)
+	r.FailedDesc = clean(r.FailedDesc)
+	for _, st := range sqlq.SetScanResult(sqlq.Postgres, digest, r) {
+		if _, err := tx.Exec(ctx, st.SQL, st.Args...); err != nil {
+			return fmt.Errorf("postgres: record scan of %s: %w", digest, err)
+		}
 	}
 	return nil
 }

@@ -35,14 +35,7 @@ func (s *Store) GetImage(ctx context.Context, projectID string, id int64) (inven
 // store has not seen yet gets a manifest row holding only the result, so the
 // result is not lost if a sync records the manifest later.
 func (s *Store) SetScanResult(ctx context.Context, digest string, r inventory.ScanResult) error {
-	return s.inTx(ctx, func(tx *sql.Tx) error {
-		for _, st := range sqlq.SetScanResult(sqlq.SQLite, digest, r) {
-			if _, err := tx.ExecContext(ctx, st.SQL, st.Args...); err != nil {
-				return fmt.Errorf("sqlite: set scan result of %s: %w", digest, err)
-			}
-		}
-		return nil
-	})
+	return s.inTx(ctx, func(tx *sql.Tx) error { return recordResult(ctx, tx, digest, r) })
 }
 
 // manifestLookup reads manifests within a transaction, once per digest.

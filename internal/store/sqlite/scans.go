@@ -17,26 +17,12 @@ import (
 var _ scanresult.Store = (*Store)(nil)
 
 // recordResult writes a scan result on the manifest and copies it onto
-// every row describing it, inside tx (SetScanResult's statements).
+// every row describing it, inside tx (sqlq.SetScanResult's statements).
 func recordResult(ctx context.Context, tx *sql.Tx, digest string, r inventory.ScanResult) error {
-	if r.Status == "" {
-		r.Status = inventory.Unscan
-	}
-	_, err := tx.ExecContext(ctx, `INSERT INTO manifests (digest, scan_status, scan_failed_desc, latest_scan_time, vul_num, unsafe_setting_num, malicious_file_num)
-		VALUES (?, ?, ?, ?, ?, ?, ?)
-		ON CONFLICT (digest) DO UPDATE SET scan_status = excluded.scan_status, scan_failed_desc = excluded.scan_failed_desc,
-			latest_scan_time = excluded.latest_scan_time, vul_num = excluded.vul_num,
-			unsafe_setting_num = excluded.unsafe_setting_num, malicious_file_num = excluded.malicious_file_num`,
-		digest, string(r.Status), r.FailedDesc, r.ScanTime, r.VulNum, r.UnsafeSettingNum, r.MaliciousFileNum)
-	if err != nil {
-		return fmt.Errorf("sqlite: record scan of %s: %w", digest, err)
-	}
-	_, err = tx.ExecContext(ctx, `UPDATE images SET scan_status = ?, scan_failed_desc = ?, latest_scan_time = ?,
-			vul_num = ?, unsafe_setting_num = ?, malicious_file_num = ?
-		WHERE manifest_digest = ?`,
-		string(r.Status), r.FailedDesc, r.ScanTime, r.VulNum, r.UnsafeSettingNum, r.MaliciousFileNum, digest)
-	if err != nil {
-		return fmt.Errorf("sqlite: record scan of %s: %w", digest, err)
+	for _, st := range sqlq.SetScanResult(sqlq.SQLite, digest, r) {
+		if _, err := tx.ExecContext(ctx, st.SQL, st.Args...); err != nil {
+			return fmt.Errorf("sqlite: record scan of %s: %w", digest, err)
+		}
 	}
 	return nil
 }
