@@ -65,7 +65,7 @@ var oldGoDeps = []string{"golang.org/x/text v0.3.7", "golang.org/x/net v0.0.0-20
 
 type scanBenchOptions struct {
 	Rootfs       string // debootstrapped bookworm
-	VulnData     string // ../shared/vulndata
+	VulnData     string // OSV records, holds debian-12/ (the repository's testdata/osv)
 	CacheDir     string // Go binaries, syft
 	Dir          string // work directory (store, scratch); temporary when empty
 	Runs         int
@@ -94,7 +94,8 @@ func defaultScanBenchOptions() scanBenchOptions {
 		cache = os.TempDir()
 	}
 	return scanBenchOptions{
-		Rootfs: rootfs, VulnData: filepath.Join("..", "shared", "vulndata"), CacheDir: filepath.Join(cache, "openhss-bench"),
+		// The repository's own records: the benchmark is run from its root.
+		Rootfs: rootfs, VulnData: filepath.Join("testdata", "osv"), CacheDir: filepath.Join(cache, "openhss-bench"),
 		Runs: 3, GoBinaries: 20, SmallImages: 50, Workers: 2, Inventories: 1000, BigImageMB: 1024, RematchRuns: 3,
 	}
 }
@@ -197,7 +198,7 @@ func runScanBench(ctx context.Context, o scanBenchOptions) (scanReport, error) {
 	}
 	debianData := filepath.Join(o.VulnData, "debian-12")
 	if _, err := os.Stat(debianData); err != nil {
-		return rep, fmt.Errorf("--vulndata: %w", err)
+		return rep, fmt.Errorf("--vulndata %s has no debian-12/ (run from the repository root, whose testdata/osv is the default, or pass --vulndata): %w", o.VulnData, err)
 	}
 	dir := o.Dir
 	if dir == "" {

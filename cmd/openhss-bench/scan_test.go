@@ -6,6 +6,8 @@ import (
 	"os"
 	"path/filepath"
 	"testing"
+
+	"github.com/openhss/openhss/internal/osvtestdata"
 )
 
 // TestMain lets the test binary stand in for openhss-bench when the scan
@@ -52,7 +54,7 @@ func TestScanBenchSmall(t *testing.T) {
 		t.Fatal(err)
 	}
 	o := defaultScanBenchOptions()
-	o.Rootfs, o.VulnData = rootfs, filepath.Join("..", "..", "..", "shared", "vulndata")
+	o.Rootfs, o.VulnData = rootfs, osvtestdata.Dir(t)
 	o.CacheDir, o.Dir = t.TempDir(), t.TempDir()
 	o.Runs, o.GoBinaries, o.SmallImages, o.Inventories, o.BigImageMB = 1, 2, 3, 10, 2
 	o.Syft = filepath.Join(t.TempDir(), "no-syft")

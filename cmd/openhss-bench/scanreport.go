@@ -16,8 +16,9 @@ func newScanCmd() *cobra.Command {
 		Use:   "scan",
 		Short: "Measure full image scans, db import, re-match and scan throughput (issue 3)",
 		Long: `scan starts go-containerregistry's in-memory registry on 127.0.0.1, pushes
-the images below, imports the Go vulnerability database and ../shared/vulndata/debian-12
-into a fresh SQLite store, syncs, and measures:
+the images below, imports the Go vulnerability database and the Debian 12 records of
+--vulndata (default testdata/osv, the repository's test data: run from the repository
+root) into a fresh SQLite store, syncs, and measures:
 
   - full scans (pull from the registry + extract + match + store), each in a child
     process (wall time and rusage peak RSS), of: the debootstrapped bookworm root
@@ -47,7 +48,7 @@ Never run in CI: it builds binaries and may install syft and trivy.`,
 	}
 	f := cmd.Flags()
 	f.StringVar(&o.Rootfs, "rootfs", o.Rootfs, "debootstrapped bookworm root filesystem (default $OPENHSS_TEST_DEBOOTSTRAP)")
-	f.StringVar(&o.VulnData, "vulndata", o.VulnData, "the shared vulnerability data directory (holds debian-12/)")
+	f.StringVar(&o.VulnData, "vulndata", o.VulnData, "OSV test data directory holding debian-12/ (default: the repository's testdata/osv, relative to the repository root)")
 	f.StringVar(&o.CacheDir, "cache", o.CacheDir, "where the Go binaries, syft and trivy are kept between runs")
 	f.StringVar(&o.Dir, "dir", "", "work directory (default: a new temporary directory, removed afterwards)")
 	f.IntVar(&o.Runs, "runs", o.Runs, "measured runs per image and tool")

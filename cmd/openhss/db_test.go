@@ -8,6 +8,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/openhss/openhss/internal/osvtestdata"
 	"github.com/openhss/openhss/internal/vulndb"
 )
 
@@ -23,7 +24,7 @@ func runDB(t *testing.T, g *globals, args ...string) (string, error) {
 }
 
 func TestDBCommands(t *testing.T) {
-	vulndata := filepath.Join("..", "..", "..", "shared", "vulndata")
+	vulndata := osvtestdata.Dir(t)
 	g := &globals{data: t.TempDir(), logLevel: "error"}
 
 	out, err := runDB(t, g, "import", filepath.Join(vulndata, "debian-12"), filepath.Join(vulndata, "alpine"))

@@ -22,6 +22,7 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/tarball"
 
 	"github.com/openhss/openhss/internal/inventory"
+	"github.com/openhss/openhss/internal/osvtestdata"
 	"github.com/openhss/openhss/internal/scanner"
 	"github.com/openhss/openhss/internal/scanner/baseline"
 	"github.com/openhss/openhss/internal/scanner/malware"
@@ -341,12 +342,12 @@ func find(pkgs []scanner.Package, name string) (scanner.Package, bool) {
 }
 
 // debianStatus renders a dpkg status file from the real bookworm package
-// set in shared/vulndata.
+// set in testdata/osv.
 func debianStatus(t testing.TB) (string, int) {
 	t.Helper()
-	f, err := os.Open("../../../shared/vulndata/debian-12-package-set.tsv")
+	f, err := os.Open(osvtestdata.Dir(t, "debian-12-package-set.tsv"))
 	if err != nil {
-		t.Skipf("shared vulndata not available: %v", err)
+		t.Fatal(err)
 	}
 	defer f.Close()
 	var b strings.Builder

@@ -9,6 +9,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/openhss/openhss/internal/osvtestdata"
 	"github.com/openhss/openhss/internal/vulndb"
 )
 
@@ -31,13 +32,13 @@ func BenchmarkImportGoVulnDB(b *testing.B) {
 }
 
 // debianPackageSet reads the minimal bookworm install of
-// ../shared/vulndata and grows it to n packages: the real binary → source
+// testdata/osv and grows it to n packages: the real binary → source
 // rows first, then further binaries of those sources and binaries of
 // sources the data does not know (most packages of a real image have no
 // record at all).
 func debianPackageSet(tb testing.TB, n int) []vulndb.Package {
 	tb.Helper()
-	f, err := os.Open(filepath.Join(vulndata(tb, ""), "debian-12-package-set.tsv"))
+	f, err := os.Open(filepath.Join(osvtestdata.Dir(tb), "debian-12-package-set.tsv"))
 	if err != nil {
 		tb.Fatal(err)
 	}
@@ -71,7 +72,7 @@ func debianPackageSet(tb testing.TB, n int) []vulndb.Package {
 // Debian 12 records.
 func BenchmarkMatchDebian700(b *testing.B) {
 	db, _ := openDB(b)
-	mustImport(b, db, vulndata(b, "debian-12"))
+	mustImport(b, db, osvtestdata.Dir(b, "debian-12"))
 	pkgs := debianPackageSet(b, 700)
 	ctx := context.Background()
 	var findings int
@@ -89,7 +90,7 @@ func BenchmarkMatchDebian700(b *testing.B) {
 // whose source package is in the minimal install is reported for it.
 func TestDebianPackageSetOpenRecords(t *testing.T) {
 	db, _ := openDB(t)
-	dir := vulndata(t, "debian-12")
+	dir := osvtestdata.Dir(t, "debian-12")
 	mustImport(t, db, dir)
 	pkgs := debianPackageSet(t, 700)
 	sources := map[string]bool{}

@@ -11,6 +11,7 @@ import (
 	"sync/atomic"
 	"testing"
 
+	"github.com/openhss/openhss/internal/osvtestdata"
 	"github.com/openhss/openhss/internal/vulndb"
 )
 
@@ -57,7 +58,7 @@ func matchOne(t *testing.T, db *vulndb.DB, p vulndb.Package, id string) (vulndb.
 
 func TestNewerModifiedWins(t *testing.T) {
 	db, _ := openDB(t)
-	src := filepath.Join(vulndata(t, "debian-12"), "DEBIAN-CVE-2023-2650.json")
+	src := filepath.Join(osvtestdata.Dir(t, "debian-12"), "DEBIAN-CVE-2023-2650.json")
 	dir := t.TempDir()
 	pkg := vulndb.Package{Ecosystem: "Debian:12", Name: "openssl", Version: "3.0.8-1"}
 
@@ -108,7 +109,7 @@ func TestNewerModifiedWins(t *testing.T) {
 
 func TestWithdrawnNeverMatches(t *testing.T) {
 	db, st := openDB(t)
-	src := filepath.Join(vulndata(t, "debian-12"), "DEBIAN-CVE-2023-2650.json")
+	src := filepath.Join(osvtestdata.Dir(t, "debian-12"), "DEBIAN-CVE-2023-2650.json")
 	pkg := vulndb.Package{Ecosystem: "Debian:12", Name: "openssl", Version: "3.0.8-1"}
 	mustImport(t, db, src)
 	if _, ok := matchOne(t, db, pkg, "DEBIAN-CVE-2023-2650"); !ok {
@@ -140,7 +141,7 @@ func TestWithdrawnNeverMatches(t *testing.T) {
 func TestImportZipAndInvalidFiles(t *testing.T) {
 	db, _ := openDB(t)
 	zipPath := filepath.Join(t.TempDir(), "all.zip")
-	n := writeZip(t, zipPath, vulndata(t, "debian-12"), vulndata(t, "alpine"))
+	n := writeZip(t, zipPath, osvtestdata.Dir(t, "debian-12"), osvtestdata.Dir(t, "alpine"))
 	res := mustImport(t, db, zipPath)
 	if res.Records != n || res.Written != n || res.Invalid != 0 {
 		t.Fatalf("zip import = %+v, want %d", res, n)
@@ -153,7 +154,7 @@ func TestImportZipAndInvalidFiles(t *testing.T) {
 	// the rest counted and skipped.
 	dir := t.TempDir()
 	nested := filepath.Join(dir, "a", "b")
-	rewrite(t, filepath.Join(vulndata(t, "ubuntu-24.04"), "USN-6663-3.json"), nested, "USN-6663-3.json", func(map[string]any) {})
+	rewrite(t, filepath.Join(osvtestdata.Dir(t, "ubuntu-24.04"), "USN-6663-3.json"), nested, "USN-6663-3.json", func(map[string]any) {})
 	if err := os.WriteFile(filepath.Join(dir, "package.json"), []byte(`{"name": "x"}`), 0o644); err != nil {
 		t.Fatal(err)
 	}
@@ -191,8 +192,8 @@ func osvBucket(t *testing.T, zips map[string]string) (*httptest.Server, *atomic.
 func TestImportURLAndUpdate(t *testing.T) {
 	tmp := t.TempDir()
 	debZip, alpZip := filepath.Join(tmp, "debian.zip"), filepath.Join(tmp, "alpine.zip")
-	nDeb := writeZip(t, debZip, vulndata(t, "debian-12"))
-	nAlp := writeZip(t, alpZip, vulndata(t, "alpine"))
+	nDeb := writeZip(t, debZip, osvtestdata.Dir(t, "debian-12"))
+	nAlp := writeZip(t, alpZip, osvtestdata.Dir(t, "alpine"))
 	srv, requests := osvBucket(t, map[string]string{"Debian": debZip, "Alpine": alpZip})
 	ctx := context.Background()
 

@@ -13,6 +13,7 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/openhss/openhss/internal/osvtestdata"
 	"github.com/openhss/openhss/internal/store/sqlite"
 	"github.com/openhss/openhss/internal/vulndb"
 )
@@ -58,16 +59,6 @@ func goVulnDBDir(tb testing.TB) string {
 		tb.Fatalf("go mod download golang.org/x/vulndb@%s: %v", goVulnDBVersion, goVulnDB.err)
 	}
 	return goVulnDB.dir
-}
-
-// vulndata is ../shared/vulndata beside the repository.
-func vulndata(tb testing.TB, sub string) string {
-	tb.Helper()
-	dir := filepath.Join("..", "..", "..", "shared", "vulndata", sub)
-	if _, err := os.Stat(dir); err != nil {
-		tb.Fatalf("shared vulnerability data: %v (expected ../shared/vulndata beside the repository)", err)
-	}
-	return dir
 }
 
 func openDB(tb testing.TB) (*vulndb.DB, *sqlite.Store) {
@@ -239,7 +230,7 @@ func TestGoVulnDB(t *testing.T) {
 
 func TestDebian12Facts(t *testing.T) {
 	db, _ := openDB(t)
-	dir := vulndata(t, "debian-12")
+	dir := osvtestdata.Dir(t, "debian-12")
 	res := mustImport(t, db, dir)
 	if n := countJSON(t, dir); res.Records != n || n != 807 {
 		t.Fatalf("import = %+v, want 807 records", res)
@@ -304,7 +295,7 @@ func TestDebian12Facts(t *testing.T) {
 
 func TestAlpineFacts(t *testing.T) {
 	db, _ := openDB(t)
-	mustImport(t, db, vulndata(t, "alpine"))
+	mustImport(t, db, osvtestdata.Dir(t, "alpine"))
 	apk := func(origin, version string) vulndb.Package {
 		return vulndb.Package{Ecosystem: "Alpine:v3.20", Name: origin, Version: version}
 	}
@@ -348,7 +339,7 @@ func TestAlpineFacts(t *testing.T) {
 
 func TestUbuntuSeverity(t *testing.T) {
 	db, _ := openDB(t)
-	mustImport(t, db, vulndata(t, "ubuntu-24.04"))
+	mustImport(t, db, osvtestdata.Dir(t, "ubuntu-24.04"))
 	fs, err := db.Match(context.Background(), []vulndb.Package{
 		{Ecosystem: "Ubuntu:24.04", Name: "libssl3t64", Version: "3.0.13-0ubuntu3", SourceName: "openssl"},
 	})

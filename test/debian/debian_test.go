@@ -2,7 +2,7 @@
 // root filesystem built by `debootstrap --variant=minbase bookworm`, packed
 // into an image, pushed to a real registry, synced, scanned by the scan
 // service into a real SQLite store and matched against the real Debian 12
-// records of ../shared/vulndata. What must be reported is worked out here
+// records of testdata/osv. What must be reported is worked out here
 // independently, from the root filesystem's own dpkg database and the
 // record files, with dpkg's version rules written out in this file.
 package debian_test
@@ -32,6 +32,7 @@ import (
 	"github.com/openhss/openhss/internal/dirlayer"
 	"github.com/openhss/openhss/internal/inventory"
 	"github.com/openhss/openhss/internal/jobs"
+	"github.com/openhss/openhss/internal/osvtestdata"
 	"github.com/openhss/openhss/internal/registry"
 	"github.com/openhss/openhss/internal/registry/registrytest"
 	"github.com/openhss/openhss/internal/scanjob"
@@ -62,7 +63,7 @@ func TestDebootstrapBookwormEndToEnd(t *testing.T) {
 	if len(installed) < 50 {
 		t.Fatalf("%s lists %d installed packages; a minbase bookworm has about 88: incomplete debootstrap?", statusFile, len(installed))
 	}
-	dataDir := vulndataDir(t, "debian-12")
+	dataDir := osvtestdata.Dir(t, "debian-12")
 	records := readRecords(t, dataDir)
 	crossCheckWithDpkg(t, installed, records)
 
@@ -488,32 +489,6 @@ func sign(n int) int {
 		return 1
 	}
 	return 0
-}
-
-// vulndataDir is ../shared/vulndata/<sub> beside the repository root (the
-// directory of this module's go.mod).
-func vulndataDir(t *testing.T, sub string) string {
-	t.Helper()
-	dir, err := os.Getwd()
-	if err != nil {
-		t.Fatal(err)
-	}
-	for {
-		mod, err := os.ReadFile(filepath.Join(dir, "go.mod"))
-		if err == nil && bytes.HasPrefix(mod, []byte("module github.com/openhss/openhss\n")) {
-			break
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			t.Fatal("repository root (go.mod of github.com/openhss/openhss) not found above the test directory")
-		}
-		dir = parent
-	}
-	data := filepath.Join(dir, "..", "shared", "vulndata", sub)
-	if _, err := os.Stat(data); err != nil {
-		t.Fatalf("shared vulnerability data: %v (expected ../shared/vulndata beside the repository)", err)
-	}
-	return data
 }
 
 // imageOf is a linux/amd64 image of one layer.

@@ -3,18 +3,18 @@ package postgres
 import (
 	"cmp"
 	"context"
-	"os"
 	"path/filepath"
 	"slices"
 	"testing"
 	"time"
 
+	"github.com/openhss/openhss/internal/osvtestdata"
 	"github.com/openhss/openhss/internal/store/sqlite"
 	"github.com/openhss/openhss/internal/vulndb"
 )
 
 // TestVulnStoreMatchesSQLite imports the real distro records of
-// ../shared/vulndata into this store and into the SQLite store, twice (the
+// testdata/osv into this store and into the SQLite store, twice (the
 // second import writes nothing), plus one record edited to be newer, and
 // requires the two stores to agree on PutVulns counts, VulnStatus and the
 // hits of every indexed key.
@@ -30,11 +30,7 @@ func TestVulnStoreMatchesSQLite(t *testing.T) {
 
 	var dirs []string
 	for _, sub := range []string{"debian-12", "alpine", "ubuntu-24.04"} {
-		dir := filepath.Join("..", "..", "..", "..", "shared", "vulndata", sub)
-		if _, err := os.Stat(dir); err != nil {
-			t.Fatalf("shared vulnerability data: %v (expected ../shared/vulndata beside the repository)", err)
-		}
-		dirs = append(dirs, dir)
+		dirs = append(dirs, osvtestdata.Dir(t, sub))
 	}
 	stores := []vulndb.Store{pg, lite}
 	dbs := []*vulndb.DB{vulndb.New(pg, vulndb.Options{TempDir: t.TempDir()}), vulndb.New(lite, vulndb.Options{TempDir: t.TempDir()})}
