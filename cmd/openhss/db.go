@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"path/filepath"
+	"strings"
 	"text/tabwriter"
 	"time"
 
@@ -45,6 +46,14 @@ func newDBImportCmd(g *globals) *cobra.Command {
 			}
 			var results []vulndb.ImportResult
 			for _, src := range args {
+				// The last import's source is kept in the store and shown by
+				// db status, read from any directory: record a file path as
+				// an absolute one.
+				if !strings.HasPrefix(src, "http://") && !strings.HasPrefix(src, "https://") {
+					if src, err = filepath.Abs(src); err != nil {
+						return err
+					}
+				}
 				res, err := db.Import(cmd.Context(), src)
 				if err != nil {
 					return err

@@ -11,8 +11,10 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"os"
 	"os/exec"
 	"path/filepath"
+	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -60,10 +62,15 @@ func runQuickstart(cmd *cobra.Command, g *globals, o *serveOptions, exitAfter bo
 		return err
 	}
 	defer reg.Close()
+	// The tour goes on without the Go sample: the other samples show the
+	// rest of the scanner. One line says why it is missing.
 	goApp, err := demo.BuildVulnerableGoApp(ctx, filepath.Join(g.data, "quickstart"))
-	if err != nil {
-		fmt.Fprintf(out, "   (skipping the vulnerable Go sample: %v)\n", err)
-		goApp = nil
+	skipped := ""
+	switch {
+	case errors.Is(err, demo.ErrNoGo):
+		skipped = "building it needs the go command, which is not on PATH"
+	case err != nil:
+		skipped = oneLine(err.Error())
 	}
 	samples, err := demo.PushSamples(ctx, reg.Addr, goApp)
 	if err != nil {
@@ -72,6 +79,9 @@ func runQuickstart(cmd *cobra.Command, g *globals, o *serveOptions, exitAfter bo
 	fmt.Fprintf(out, "1. Started a sample registry at %s holding:\n", reg.Addr)
 	for _, s := range samples {
 		fmt.Fprintf(out, "     %-26s %s\n", s.Ref, s.Description)
+	}
+	if skipped != "" {
+		fmt.Fprintf(out, "   (skipping the vulnerable Go sample demo/goapp:1.0: %s)\n", skipped)
 	}
 
 	ln, err := net.Listen("tcp", o.listen)
@@ -157,8 +167,12 @@ func runQuickstart(cmd *cobra.Command, g *globals, o *serveOptions, exitAfter bo
 		return err
 	}
 
+	state := "is serving"
+	if exitAfter {
+		state = "served"
+	}
 	fmt.Fprintf(out, `
-openhss is serving the HSS v5 API at %[1]s (data in %[2]s).
+openhss %[9]s the HSS v5 API at %[1]s (data in %[2]s).
 
 With curl and a token:
 
@@ -175,7 +189,8 @@ With the official Go SDK (github.com/huaweicloud/huaweicloud-sdk-go-v3, services
   resp, err := client.ListSwrImageRepository(&model.ListSwrImageRepositoryRequest{ImageType: "private_image"})
 
 The secret key and password above are shown only this once.
-`, base, g.data, userName, password, quickstartProject, ak, sk, o.region)
+`, base, g.data, userName, password, quickstartProject, ak, sk, o.region, state)
+	printNextSteps(out, g.data, o, exitAfter)
 
 	if exitAfter {
 		cancel()
@@ -183,6 +198,41 @@ The secret key and password above are shown only this once.
 	}
 	fmt.Fprintln(out, "\nPress Ctrl-C to stop.")
 	return <-serveErr
+}
+
+// printNextSteps ends the tour with what to do next, in commands that work
+// from any directory: the data directory is absolute.
+func printNextSteps(w io.Writer, data string, o *serveOptions, exited bool) {
+	serve := "openhss serve"
+	if o.listen != "127.0.0.1:8080" {
+		serve += " --listen " + o.listen
+	}
+	if o.region != "local-1" {
+		serve += " --region " + o.region
+	}
+	where := "in another terminal while this one serves"
+	if exited {
+		where = "in a shell"
+	}
+	fmt.Fprintf(w, "\nNext, %s (openhss is `go run ./cmd/openhss` in the source tree):\n\n", where)
+	fmt.Fprintf(w, "  export OPENHSS_DATA=%s P=%s\n", data, quickstartProject)
+	steps := [][2]string{
+		{"openhss images --project $P", "this image list again"},
+		{"openhss registry add --project $P --name mine --addr HOST[:PORT] --username USER --password-stdin", ""},
+		{"openhss sync --project $P --wait", "list your own registry's images"},
+		{"openhss scan --project $P --all --wait", "and scan them"},
+	}
+	if exited {
+		steps = append([][2]string{{serve, "serve this data again; the credential and user above stay valid"}}, steps...)
+	}
+	for _, l := range steps {
+		if l[1] == "" {
+			fmt.Fprintf(w, "  %s\n", l[0])
+		} else {
+			fmt.Fprintf(w, "  %-40s  %s\n", l[0], l[1])
+		}
+	}
+	fmt.Fprintln(w, "\ndocs/api.md lists the API's routes; openhss --help lists every command.")
 }
 
 // quickstartRegistry points the tour's registry connection at addr, adding
@@ -222,8 +272,10 @@ const goVulnDBVersion = "v0.0.0-20261105234957-e22db6528018"
 
 // quickstartVulnData makes sure the store holds vulnerability records for
 // the samples: the Go ecosystem from the public OSV bucket, else the Go
-// vulnerability database module through the Go module proxy. It returns
-// where the records came from.
+// vulnerability database module through the Go module proxy (with the go
+// command). It returns one line: where the records came from, or why there
+// are none, in which case the tour goes on and scans for everything else.
+// Only a store failure is an error.
 func (a *app) quickstartVulnData(ctx context.Context, g *globals) (string, error) {
 	vdb, err := g.vulnDB(a)
 	if err != nil {
@@ -244,20 +296,66 @@ func (a *app) quickstartVulnData(ctx context.Context, g *globals) (string, error
 	if err == nil && len(res) == 1 && res[0].Records > 0 {
 		return fmt.Sprintf("%d Go records from the OSV bucket", res[0].Records), nil
 	}
-	a.log.Info("OSV bucket not reachable; using the Go vulnerability database module", "err", err)
-	out, err := exec.CommandContext(ctx, "go", "mod", "download", "-json", "golang.org/x/vulndb@"+goVulnDBVersion).Output()
+	// The bucket's error is long (a URL and a network error): it goes to
+	// the log, and the tour's line says what it means.
+	a.log.Info("OSV bucket not usable; using the Go vulnerability database module", "err", err)
+	none := func(why string) string {
+		return "none: the OSV bucket could not be read, and " + why +
+			"; vul_num stays 0 until `openhss db update` or `openhss db import` loads records"
+	}
+	goCmd, err := exec.LookPath("go")
 	if err != nil {
-		return "", fmt.Errorf("no vulnerability data: the OSV bucket is unreachable and go mod download golang.org/x/vulndb failed: %w", err)
+		return none("the go command, which fetches the Go vulnerability database instead, is not on PATH"), nil
 	}
-	var mod struct{ Dir string }
-	if err := json.Unmarshal(out, &mod); err != nil || mod.Dir == "" {
-		return "", fmt.Errorf("go mod download golang.org/x/vulndb: unexpected output: %v", err)
+	dir, err := downloadGoVulnDB(ctx, goCmd)
+	if err != nil {
+		return none(oneLine(err.Error())), nil
 	}
-	r, err := vdb.Import(ctx, filepath.Join(mod.Dir, "data", "osv"))
+	r, err := vdb.Import(ctx, filepath.Join(dir, "data", "osv"))
 	if err != nil {
 		return "", err
 	}
 	return fmt.Sprintf("%d Go records from golang.org/x/vulndb@%s (Go module proxy)", r.Records, goVulnDBVersion), nil
+}
+
+// downloadGoVulnDB downloads the Go vulnerability database module into the
+// module cache and returns its directory. The go command runs in an empty
+// directory of its own, outside any module or workspace the user is in, so
+// that it never reads or changes their go.mod.
+func downloadGoVulnDB(ctx context.Context, goCmd string) (string, error) {
+	dir, err := os.MkdirTemp("", "openhss-vulndb-")
+	if err != nil {
+		return "", err
+	}
+	defer os.RemoveAll(dir)
+	mod := "golang.org/x/vulndb@" + goVulnDBVersion
+	cmd := exec.CommandContext(ctx, goCmd, "mod", "download", "-json", mod)
+	cmd.Dir = dir
+	cmd.Env = append(os.Environ(), "GOWORK=off", "GOFLAGS=-mod=mod")
+	out, err := cmd.Output()
+	if err != nil {
+		// go mod download -json reports a module's failure in its JSON
+		// (Error), other failures on stderr.
+		var res struct{ Error string }
+		if json.Unmarshal(out, &res) == nil && res.Error != "" {
+			return "", fmt.Errorf("go mod download %s failed: %s", mod, res.Error)
+		}
+		var ee *exec.ExitError
+		if errors.As(err, &ee) && len(bytes.TrimSpace(ee.Stderr)) > 0 {
+			return "", fmt.Errorf("go mod download %s failed: %s", mod, oneLine(string(ee.Stderr)))
+		}
+		return "", fmt.Errorf("go mod download %s failed: %w", mod, err)
+	}
+	var res struct{ Dir string }
+	if err := json.Unmarshal(out, &res); err != nil || res.Dir == "" {
+		return "", fmt.Errorf("go mod download %s: unexpected output: %v", mod, err)
+	}
+	return res.Dir, nil
+}
+
+// oneLine folds a message onto one line: the tour reports each step in one.
+func oneLine(s string) string {
+	return strings.Join(strings.Fields(s), " ")
 }
 
 func pollJob(ctx context.Context, a *app, id int64) (jobs.Job, error) {

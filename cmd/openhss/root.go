@@ -77,20 +77,19 @@ func (g *globals) logger(w io.Writer) *slog.Logger {
 	return slog.New(slog.NewTextHandler(w, &slog.HandlerOptions{Level: lvl}))
 }
 
-// open opens the data directory and the store.
+// open resolves the paths of g, then opens the data directory and the store.
 func (g *globals) open(ctx context.Context) (*app, error) {
+	if err := g.resolvePaths(); err != nil {
+		return nil, err
+	}
 	if err := os.MkdirAll(g.data, 0o700); err != nil {
 		return nil, fmt.Errorf("data directory: %w", err)
-	}
-	dbURL := g.db
-	if dbURL == "" {
-		dbURL = "sqlite://" + filepath.Join(g.data, "openhss.db")
 	}
 	box, err := secret.LoadBox(g.data)
 	if err != nil {
 		return nil, err
 	}
-	st, err := store.Open(ctx, dbURL)
+	st, err := store.Open(ctx, g.db)
 	if err != nil {
 		return nil, err
 	}
@@ -100,6 +99,33 @@ func (g *globals) open(ctx context.Context) (*app, error) {
 		box:   box,
 		iam:   iam.New(st, box, iam.Options{}),
 	}, nil
+}
+
+// resolvePaths makes the data directory and an SQLite database path
+// absolute, and fills in the default database. The commands hand these
+// paths to other processes (the go command of the quickstart runs in a
+// directory of its own) and print them to be used from elsewhere, where a
+// relative path names another place.
+func (g *globals) resolvePaths() error {
+	data, err := filepath.Abs(g.data)
+	if err != nil {
+		return fmt.Errorf("data directory %q: %w", g.data, err)
+	}
+	g.data = data
+	// An SQLite database is "sqlite://PATH" or a bare path (store.Open);
+	// any other URL is left to store.Open.
+	path, isSQLite := strings.CutPrefix(g.db, "sqlite://")
+	switch {
+	case g.db == "":
+		g.db = "sqlite://" + filepath.Join(g.data, "openhss.db")
+	case path != "" && (isSQLite || !strings.Contains(g.db, "://")):
+		abs, err := filepath.Abs(path)
+		if err != nil {
+			return fmt.Errorf("database %q: %w", g.db, err)
+		}
+		g.db = "sqlite://" + abs
+	}
+	return nil
 }
 
 func (a *app) Close() error { return a.store.Close() }

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net"
 	"net/http"
+	"path/filepath"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -120,6 +121,13 @@ func (a *app) services(o *serveOptions) *services {
 // with its limits and analyzers (baseline, malware with the store's
 // signature database, secrets), and the vulnerability database as matcher.
 func (a *app) scanService(o scanOptions, wake func()) *scanjob.Service {
+	// Scans run for the life of the process: resolve a relative scratch
+	// directory once, against the directory the command started in.
+	if o.scratchDir != "" {
+		if abs, err := filepath.Abs(o.scratchDir); err == nil {
+			o.scratchDir = abs
+		}
+	}
 	sc := &analyzingScanner{
 		opts: scanner.Options{
 			ScratchDir:      o.scratchDir,

@@ -7,6 +7,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strings"
 )
 
 // VulnerableDeps are the deliberately old modules the demo Go program is
@@ -30,16 +31,27 @@ func main() {
 }
 `
 
+// ErrNoGo is returned by BuildVulnerableGoApp when the go command is not on
+// PATH (and no built binary is cached).
+var ErrNoGo = errors.New("the go command is not on PATH")
+
 // BuildVulnerableGoApp builds (once; the binary is cached in cacheDir) a small
 // Go program that links VulnerableDeps, with the go command of the machine.
+// A failure is one line: the go command's last line of output says why.
 func BuildVulnerableGoApp(ctx context.Context, cacheDir string) ([]byte, error) {
+	// The go command runs in a temporary source directory: a relative
+	// cacheDir would name a path under it, not under ours.
+	cacheDir, err := filepath.Abs(cacheDir)
+	if err != nil {
+		return nil, fmt.Errorf("demo program cache: %w", err)
+	}
 	bin := filepath.Join(cacheDir, "vulnerable-go-app")
 	if b, err := os.ReadFile(bin); err == nil && len(b) > 0 {
 		return b, nil
 	}
 	goCmd, err := exec.LookPath("go")
 	if err != nil {
-		return nil, errors.New("the go command is needed to build the demo program: install Go or put it on PATH")
+		return nil, ErrNoGo
 	}
 	src, err := os.MkdirTemp("", "openhss-demo-app")
 	if err != nil {
@@ -62,19 +74,33 @@ func BuildVulnerableGoApp(ctx context.Context, cacheDir string) ([]byte, error) 
 		cmd.Dir = src
 		cmd.Env = env
 		if out, err := cmd.CombinedOutput(); err != nil {
-			return fmt.Errorf("go %v: %w\n%s", args, err, out)
+			return fmt.Errorf("go %s: %w: %s", args[0], err, lastLine(out))
 		}
 		return nil
 	}
 	if err := run(append([]string{"get"}, VulnerableDeps...)...); err != nil {
 		return nil, err
 	}
-	tmp := bin + ".tmp"
-	if err := run("build", "-trimpath", "-o", tmp, "."); err != nil {
+	// Build next to the cache in a directory of its own, so that two runs
+	// on one data directory never rename each other's half-written file.
+	tmp, err := os.MkdirTemp(cacheDir, "build-")
+	if err != nil {
 		return nil, err
 	}
-	if err := os.Rename(tmp, bin); err != nil {
+	defer os.RemoveAll(tmp)
+	built := filepath.Join(tmp, "vulnerable-go-app")
+	if err := run("build", "-trimpath", "-o", built, "."); err != nil {
+		return nil, err
+	}
+	if err := os.Rename(built, bin); err != nil {
 		return nil, err
 	}
 	return os.ReadFile(bin)
+}
+
+// lastLine is the last non-empty line of a command's output: the go
+// command's reason for failing, without the lines leading to it.
+func lastLine(out []byte) string {
+	lines := strings.Split(strings.TrimSpace(string(out)), "\n")
+	return strings.TrimSpace(lines[len(lines)-1])
 }
