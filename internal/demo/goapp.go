@@ -33,7 +33,14 @@ func main() {
 // BuildVulnerableGoApp builds (once; the binary is cached in cacheDir) a small
 // Go program that links VulnerableDeps, with the go command of the machine.
 func BuildVulnerableGoApp(ctx context.Context, cacheDir string) ([]byte, error) {
-	bin := filepath.Join(cacheDir, "vulnerable-go-app")
+	return BuildGoProgram(ctx, cacheDir, "vulnerable-go-app", goAppMain, VulnerableDeps...)
+}
+
+// BuildGoProgram builds (once; the binary is cached in cacheDir under name)
+// the main package mainSrc, getting deps ("module@version") first, with the
+// go command of the machine.
+func BuildGoProgram(ctx context.Context, cacheDir, name, mainSrc string, deps ...string) ([]byte, error) {
+	bin := filepath.Join(cacheDir, name)
 	if b, err := os.ReadFile(bin); err == nil && len(b) > 0 {
 		return b, nil
 	}
@@ -50,7 +57,7 @@ func BuildVulnerableGoApp(ctx context.Context, cacheDir string) ([]byte, error) 
 	if err := os.WriteFile(filepath.Join(src, "go.mod"), []byte(gomod), 0o644); err != nil {
 		return nil, err
 	}
-	if err := os.WriteFile(filepath.Join(src, "main.go"), []byte(goAppMain), 0o644); err != nil {
+	if err := os.WriteFile(filepath.Join(src, "main.go"), []byte(mainSrc), 0o644); err != nil {
 		return nil, err
 	}
 	if err := os.MkdirAll(cacheDir, 0o755); err != nil {
@@ -66,7 +73,7 @@ func BuildVulnerableGoApp(ctx context.Context, cacheDir string) ([]byte, error) 
 		}
 		return nil
 	}
-	if err := run(append([]string{"get"}, VulnerableDeps...)...); err != nil {
+	if err := run(append([]string{"get"}, deps...)...); err != nil {
 		return nil, err
 	}
 	tmp := bin + ".tmp"
