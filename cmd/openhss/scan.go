@@ -4,10 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"strconv"
 	"strings"
-	"text/tabwriter"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -18,20 +16,46 @@ import (
 
 func newScanCmd(g *globals) *cobra.Command {
 	var (
-		project, typ string
-		all, wait    bool
-		o            = &serveOptions{}
+		project, typ, failOn     string
+		all, wait, ignoreUnfixed bool
+		o                        = &serveOptions{}
 	)
 	cmd := &cobra.Command{
 		Use:   "scan --project ID [IMAGE-REF...|--all]",
-		Short: "Queue scans of images (NS/NAME:TAG or row id); --wait runs them here if no server does and prints the results",
+		Short: "Queue scans of images (NS/NAME:TAG or row id); --wait runs them here if no server does and prints the findings",
+		Long: `Queue scans of images named by NS/NAME:TAG or row id, or of every scannable
+image of the project (--all). Without --type every image type is covered.
+
+--wait runs the scans in this process when no server does, then prints each
+image's counts and vulnerabilities. --fail-on SEVERITY turns it into a CI
+gate: the exit status is 1 when a scanned image has a vulnerability at or
+above SEVERITY (an unrated one counts as medium), 0 when none has, and 2 on
+any error, including a scan that did not succeed.`,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			t := inventory.ImageType(typ)
-			if !t.Valid() {
-				return fmt.Errorf("--type %q: want private_image, shared_image, local_image or instance_image", typ)
+			types := inventory.ImageTypes()
+			if typ != "" {
+				t := inventory.ImageType(typ)
+				if !t.Valid() {
+					return fmt.Errorf("--type %q: want private_image, shared_image, local_image or instance_image", typ)
+				}
+				types = []inventory.ImageType{t}
 			}
 			if all == (len(args) > 0) {
 				return errors.New("name images to scan, or give --all (not both)")
+			}
+			var gate *policy
+			if failOn != "" {
+				sev, err := parseSeverity(failOn)
+				if err != nil {
+					return fmt.Errorf("--fail-on: %w", err)
+				}
+				gate = &policy{threshold: sev, ignoreUnfixed: ignoreUnfixed}
+			}
+			switch {
+			case gate != nil && !wait:
+				return errors.New("--fail-on needs --wait: the policy is checked on the finished scans")
+			case ignoreUnfixed && gate == nil:
+				return errors.New("--ignore-unfixed needs --fail-on: it narrows what the policy counts")
 			}
 			a, err := g.open(cmd.Context())
 			if err != nil {
@@ -41,15 +65,15 @@ func newScanCmd(g *globals) *cobra.Command {
 			ctx := cmd.Context()
 			var images []inventory.Image
 			if all {
-				images, err = allImages(ctx, a, project, t)
+				images, err = scannableImages(ctx, a, project, types)
 			} else {
-				images, err = resolveRefs(ctx, a, project, t, args)
+				images, err = resolveRefs(ctx, a, project, types, args)
 			}
 			if err != nil {
 				return err
 			}
 			if len(images) == 0 {
-				return fmt.Errorf("project %s has no scannable %s", project, t)
+				return fmt.Errorf("project %s has no scannable %s", project, typeWords(types))
 			}
 			svc := a.services(o)
 			tickets, err := svc.scans.Request(ctx, project, images)
@@ -74,51 +98,70 @@ func newScanCmd(g *globals) *cobra.Command {
 			if err := svc.waitJobs(ctx, a, ids); err != nil {
 				return err
 			}
-			results := make([]inventory.Image, 0, len(images))
-			for _, img := range images {
-				now, err := a.store.GetImage(ctx, project, img.ID)
-				if err != nil {
-					return err
-				}
-				results = append(results, now)
+			reports, err := readReports(ctx, a, project, images)
+			if err != nil {
+				return err
 			}
 			if g.json {
-				type row struct {
-					ID             int64  `json:"id"`
-					Image          string `json:"image"`
-					Digest         string `json:"image_digest"`
-					ScanStatus     string `json:"scan_status"`
-					ScanFailedDesc string `json:"scan_failed_desc"`
-					VulNum         int32  `json:"vul_num"`
+				if err := printJSON(out, reports); err != nil {
+					return err
 				}
-				rows := []row{}
-				for _, r := range results {
-					rows = append(rows, row{r.ID, imageRef(r), r.Digest, string(r.ScanStatus), r.ScanFailedDesc, r.VulNum})
-				}
-				return printJSON(out, rows)
+			} else if err := printReports(out, reports); err != nil {
+				return err
 			}
-			return printScanResults(out, results)
+			if gate == nil {
+				return nil
+			}
+			// The blocking rows go where they cannot break the JSON document.
+			w := out
+			if g.json {
+				w = cmd.ErrOrStderr()
+			}
+			return gate.check(w, reports)
 		},
 	}
 	f := cmd.Flags()
 	f.StringVar(&project, "project", "", "project id (required)")
-	f.StringVar(&typ, "type", string(inventory.PrivateImage), "image type: private_image, shared_image, local_image, instance_image")
-	f.BoolVar(&all, "all", false, "scan every image of the type in the project")
-	f.BoolVar(&wait, "wait", false, "wait until the scans have finished and print the results")
+	f.StringVar(&typ, "type", "", "only this image type: private_image, shared_image, local_image, instance_image (default: every type)")
+	f.BoolVar(&all, "all", false, "scan every scannable image in the project (of --type, if given)")
+	f.BoolVar(&wait, "wait", false, "wait until the scans have finished and print their findings")
+	f.StringVar(&failOn, "fail-on", "", "with --wait: exit 1 if an image has a vulnerability at or above this severity (critical, high, medium, low)")
+	f.BoolVar(&ignoreUnfixed, "ignore-unfixed", false, "with --fail-on: count only vulnerabilities that have a fixed version")
 	f.IntVar(&o.workers, "workers", 2, "scan workers to run in this process while waiting")
 	addScanFlags(f, &o.scan)
 	_ = cmd.MarkFlagRequired("project")
 	return cmd
 }
 
-// resolveRefs finds the rows named by NS/NAME:TAG (every registry
-// connection that has it) or by row id. Every unknown name is reported
-// before anything is queued.
-func resolveRefs(ctx context.Context, a *app, project string, t inventory.ImageType, refs []string) ([]inventory.Image, error) {
+// typeWords names the image types a command covers, for messages.
+func typeWords(types []inventory.ImageType) string {
+	if len(types) == 1 {
+		return string(types[0])
+	}
+	return "image"
+}
+
+// resolveRefs finds the rows named by NS/NAME:TAG or by row id. A name
+// matches the rows of every registry connection that has it, within one
+// image type: a name found under several types (a synced private_image
+// and an imported local_image, say) is ambiguous, and the error lists the
+// candidates so the user can give --type or a row id. Every unknown or
+// ambiguous name is reported before anything is queued.
+func resolveRefs(ctx context.Context, a *app, project string, types []inventory.ImageType, refs []string) ([]inventory.Image, error) {
 	var (
-		out     []inventory.Image
-		missing []string
+		out       []inventory.Image
+		missing   []string
+		ambiguous []string
+		seen      = map[int64]bool{}
 	)
+	add := func(imgs ...inventory.Image) {
+		for _, img := range imgs {
+			if !seen[img.ID] {
+				seen[img.ID] = true
+				out = append(out, img)
+			}
+		}
+	}
 	for _, ref := range refs {
 		if id, err := strconv.ParseInt(ref, 10, 64); err == nil {
 			img, err := a.store.GetImage(ctx, project, id)
@@ -129,7 +172,7 @@ func resolveRefs(ctx context.Context, a *app, project string, t inventory.ImageT
 			if err != nil {
 				return nil, err
 			}
-			out = append(out, img)
+			add(img)
 			continue
 		}
 		repo, tag, ok := strings.Cut(ref, ":")
@@ -140,17 +183,75 @@ func resolveRefs(ctx context.Context, a *app, project string, t inventory.ImageT
 		if !found {
 			ns, name = "", repo
 		}
-		rows, err := a.store.ImagesByRef(ctx, project, t, ns, name, tag)
+		var rows []inventory.Image
+		kinds := 0
+		for _, t := range types {
+			got, err := a.store.ImagesByRef(ctx, project, t, ns, name, tag)
+			if err != nil {
+				return nil, err
+			}
+			if len(got) > 0 {
+				kinds++
+			}
+			rows = append(rows, got...)
+		}
+		switch {
+		case len(rows) == 0:
+			missing = append(missing, ref)
+		case kinds > 1:
+			c, err := candidates(ctx, a, project, rows)
+			if err != nil {
+				return nil, err
+			}
+			ambiguous = append(ambiguous, fmt.Sprintf("%s is %s", ref, c))
+		default:
+			add(rows...)
+		}
+	}
+	var errs []error
+	if len(missing) > 0 {
+		errs = append(errs, fmt.Errorf("no such %s in project %s: %s", typeWords(types), project, strings.Join(missing, ", ")))
+	}
+	if len(ambiguous) > 0 {
+		errs = append(errs, fmt.Errorf("ambiguous image name (give --type or a row id): %s", strings.Join(ambiguous, "; ")))
+	}
+	if len(errs) > 0 {
+		return nil, errors.Join(errs...)
+	}
+	return out, nil
+}
+
+// candidates describes the rows an ambiguous name matches: type, row id
+// and where the row comes from.
+func candidates(ctx context.Context, a *app, project string, rows []inventory.Image) (string, error) {
+	names := map[int64]string{}
+	parts := make([]string, 0, len(rows))
+	for _, img := range rows {
+		from := "imported"
+		if img.RegistryID != 0 {
+			if _, ok := names[img.RegistryID]; !ok {
+				r, err := a.store.GetRegistry(ctx, project, img.RegistryID)
+				if err != nil {
+					return "", fmt.Errorf("registry %d of image %d: %w", img.RegistryID, img.ID, err)
+				}
+				names[img.RegistryID] = fmt.Sprintf("registry %q (%s)", r.Name, r.Addr)
+			}
+			from = names[img.RegistryID]
+		}
+		parts = append(parts, fmt.Sprintf("%s id %d from %s", img.Type, img.ID, from))
+	}
+	return strings.Join(parts, ", "), nil
+}
+
+// scannableImages lists the scannable rows of every type in types.
+func scannableImages(ctx context.Context, a *app, project string, types []inventory.ImageType) ([]inventory.Image, error) {
+	var out []inventory.Image
+	for _, t := range types {
+		imgs, err := allImages(ctx, a, project, t)
 		if err != nil {
 			return nil, err
 		}
-		if len(rows) == 0 {
-			missing = append(missing, ref)
-		}
-		out = append(out, rows...)
-	}
-	if len(missing) > 0 {
-		return nil, fmt.Errorf("no such %s in project %s: %s", t, project, strings.Join(missing, ", "))
+		out = append(out, imgs...)
 	}
 	return out, nil
 }
@@ -212,15 +313,6 @@ func imageRef(img inventory.Image) string {
 		return img.Name + ":" + img.Tag
 	}
 	return img.Namespace + "/" + img.Name + ":" + img.Tag
-}
-
-func printScanResults(w io.Writer, images []inventory.Image) error {
-	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "ID\tIMAGE\tDIGEST\tSTATUS\tVULS\tREASON")
-	for _, img := range images {
-		fmt.Fprintf(tw, "%d\t%s\t%.19s\t%s\t%d\t%s\n", img.ID, imageRef(img), img.Digest, img.ScanStatus, img.VulNum, img.ScanFailedDesc)
-	}
-	return tw.Flush()
 }
 
 // byteSize is a flag value in bytes that accepts a unit: 10GiB, 512MiB,

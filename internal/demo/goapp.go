@@ -39,13 +39,20 @@ var ErrNoGo = errors.New("the go command is not on PATH")
 // Go program that links VulnerableDeps, with the go command of the machine.
 // A failure is one line: the go command's last line of output says why.
 func BuildVulnerableGoApp(ctx context.Context, cacheDir string) ([]byte, error) {
+	return BuildGoProgram(ctx, cacheDir, "vulnerable-go-app", goAppMain, VulnerableDeps...)
+}
+
+// BuildGoProgram builds (once; the binary is cached in cacheDir under name)
+// the main package mainSrc, getting deps ("module@version") first, with the
+// go command of the machine.
+func BuildGoProgram(ctx context.Context, cacheDir, name, mainSrc string, deps ...string) ([]byte, error) {
 	// The go command runs in a temporary source directory: a relative
 	// cacheDir would name a path under it, not under ours.
 	cacheDir, err := filepath.Abs(cacheDir)
 	if err != nil {
 		return nil, fmt.Errorf("demo program cache: %w", err)
 	}
-	bin := filepath.Join(cacheDir, "vulnerable-go-app")
+	bin := filepath.Join(cacheDir, name)
 	if b, err := os.ReadFile(bin); err == nil && len(b) > 0 {
 		return b, nil
 	}
@@ -62,7 +69,7 @@ func BuildVulnerableGoApp(ctx context.Context, cacheDir string) ([]byte, error) 
 	if err := os.WriteFile(filepath.Join(src, "go.mod"), []byte(gomod), 0o644); err != nil {
 		return nil, err
 	}
-	if err := os.WriteFile(filepath.Join(src, "main.go"), []byte(goAppMain), 0o644); err != nil {
+	if err := os.WriteFile(filepath.Join(src, "main.go"), []byte(mainSrc), 0o644); err != nil {
 		return nil, err
 	}
 	if err := os.MkdirAll(cacheDir, 0o755); err != nil {
@@ -78,7 +85,7 @@ func BuildVulnerableGoApp(ctx context.Context, cacheDir string) ([]byte, error) 
 		}
 		return nil
 	}
-	if err := run(append([]string{"get"}, VulnerableDeps...)...); err != nil {
+	if err := run(append([]string{"get"}, deps...)...); err != nil {
 		return nil, err
 	}
 	// Build next to the cache in a directory of its own, so that two runs
@@ -88,7 +95,7 @@ func BuildVulnerableGoApp(ctx context.Context, cacheDir string) ([]byte, error) 
 		return nil, err
 	}
 	defer os.RemoveAll(tmp)
-	built := filepath.Join(tmp, "vulnerable-go-app")
+	built := filepath.Join(tmp, name)
 	if err := run("build", "-trimpath", "-o", built, "."); err != nil {
 		return nil, err
 	}

@@ -302,15 +302,22 @@ func (s *server) image(ctx context.Context, c *call, d *detailQuery) (inventory.
 }
 
 // scannedDigest is the manifest whose scan results a row shows.
-func scannedDigest(img inventory.Image) string {
+func scannedDigest(img inventory.Image) string { return ScannedDigest(img) }
+
+// ScannedDigest is the manifest whose scan results a row shows: the
+// described manifest (a multi-arch tag's member), else the tag's digest.
+// The detail APIs, and the CLI reading the same findings, key on it.
+func ScannedDigest(img inventory.Image) string {
 	if img.ManifestDigest != "" {
 		return img.ManifestDigest
 	}
 	return img.Digest
 }
 
-// imageVulInfo is the SDK's ImageVulInfo with every field present.
-type imageVulInfo struct {
+// ImageVulInfo is the SDK's ImageVulInfo with every field present: one
+// item of ListImageVulnerabilities' data_list, and of `openhss scan --wait
+// --json`'s vulnerabilities.
+type ImageVulInfo struct {
 	VulID           string `json:"vul_id"`
 	RepairNecessity string `json:"repair_necessity"`
 	Description     string `json:"description"`
@@ -320,6 +327,15 @@ type imageVulInfo struct {
 	Version         string `json:"version"`
 	Solution        string `json:"solution"`
 	URL             string `json:"url"`
+}
+
+// VulInfo is the item ListImageVulnerabilities answers for a stored
+// finding; the CLI prints the same items.
+func VulInfo(v scanresult.VulnRow) ImageVulInfo {
+	return ImageVulInfo{
+		VulID: v.VulnID, RepairNecessity: v.RepairNecessity, Description: v.Description, Position: v.LayerDigest,
+		AppName: v.AppName, AppPath: v.AppPath, Version: v.Version, Solution: v.FixedVersion, URL: v.URL,
+	}
 }
 
 func (s *server) listImageVulns(w http.ResponseWriter, r *http.Request, c *call) error {
@@ -363,7 +379,7 @@ func (s *server) listImageVulns(w http.ResponseWriter, r *http.Request, c *call)
 	if err != nil {
 		return err
 	}
-	resp := listResponse[imageVulInfo]{DataList: []imageVulInfo{}}
+	resp := listResponse[ImageVulInfo]{DataList: []ImageVulInfo{}}
 	if !handled { // openhss does not record handling: every finding is unhandled
 		f.Digest = scannedDigest(img)
 		total, rows, err := s.cfg.ScanResults.ListVulns(r.Context(), f)
@@ -372,10 +388,7 @@ func (s *server) listImageVulns(w http.ResponseWriter, r *http.Request, c *call)
 		}
 		resp.TotalNum = total
 		for _, v := range rows {
-			resp.DataList = append(resp.DataList, imageVulInfo{
-				VulID: v.VulnID, RepairNecessity: v.RepairNecessity, Description: v.Description, Position: v.LayerDigest,
-				AppName: v.AppName, AppPath: v.AppPath, Version: v.Version, Solution: v.FixedVersion, URL: v.URL,
-			})
+			resp.DataList = append(resp.DataList, VulInfo(v))
 		}
 	}
 	s.writeJSON(w, http.StatusOK, resp)

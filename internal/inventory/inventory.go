@@ -37,6 +37,13 @@ func (t ImageType) Valid() bool {
 	return false
 }
 
+// ImageTypes lists the four HSS image types. The store's queries take one
+// type at a time (Filter.Type is required, and the indexes lead with it),
+// so a caller wanting every type loops over these.
+func ImageTypes() []ImageType {
+	return []ImageType{PrivateImage, SharedImage, LocalImage, InstanceImage}
+}
+
 // ScanStatus is the HSS scan_status of a manifest.
 type ScanStatus string
 

@@ -84,14 +84,19 @@ type FindingsUpdate struct {
 type VulnRow struct {
 	VulnID          string
 	RepairNecessity string
-	Description     string
-	LayerDigest     string
-	AppName         string
-	AppPath         string
-	Version         string
-	FixedVersion    string
-	URL             string
-	Type            VulType
+	// Severity is the finding's stored label (vulndb.Finding.Severity:
+	// critical, high, medium, low, none, a distribution's word, or
+	// unknown). HSS's item has no such field; the CLI's table and its
+	// --fail-on gate read it.
+	Severity     string
+	Description  string
+	LayerDigest  string
+	AppName      string
+	AppPath      string
+	Version      string
+	FixedVersion string
+	URL          string
+	Type         VulType
 }
 
 // VulnFilter selects findings of one manifest. String filters are literal,

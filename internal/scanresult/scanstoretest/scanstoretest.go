@@ -367,7 +367,7 @@ func testListVulns(t *testing.T, e *env) {
 	if total != 4 || !slices.Equal(vulnKeys(rows), all) {
 		t.Fatalf("all findings: %d %v\nwant %v", total, vulnKeys(rows), all)
 	}
-	want := scanresult.VulnRow{VulnID: "GO-2023-0001", RepairNecessity: "immediate_repair", Description: "one",
+	want := scanresult.VulnRow{VulnID: "GO-2023-0001", RepairNecessity: "immediate_repair", Severity: "HIGH", Description: "one",
 		LayerDigest: digest("l2"), AppName: "golang.org/x/net", AppPath: "usr/bin/a", Version: "v0.1.0", FixedVersion: "v0.7.0",
 		Type: scanresult.AppVul}
 	if rows[0] != want {

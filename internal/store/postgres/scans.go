@@ -527,7 +527,7 @@ func (s *Store) ListVulns(ctx context.Context, f scanresult.VulnFilter) (int64, 
 	}
 	limit, offset := q.arg(limitOf(f.Limit)), q.arg(max(f.Offset, 0))
 	rows, err := tx.Query(ctx, `SELECT f.vuln_id, f.repair_necessity, f.description, p.layer_digest, p.name, p.path, p.version,
-		f.fixed_version, f.url, f.vul_type`+from+` ORDER BY `+necessityRank+`, f.vuln_id, p.name, p.path, f.pkg
+		f.fixed_version, f.url, f.vul_type, f.severity`+from+` ORDER BY `+necessityRank+`, f.vuln_id, p.name, p.path, f.pkg
 		LIMIT `+limit+` OFFSET `+offset, q.args...)
 	if err != nil {
 		return 0, nil, fmt.Errorf("postgres: findings of %s: %w", f.Digest, err)
@@ -537,7 +537,7 @@ func (s *Store) ListVulns(ctx context.Context, f scanresult.VulnFilter) (int64, 
 		typ string
 	)
 	_, err = pgx.ForEachRow(rows, []any{&r.VulnID, &r.RepairNecessity, &r.Description, &r.LayerDigest, &r.AppName, &r.AppPath,
-		&r.Version, &r.FixedVersion, &r.URL, &typ}, func() error {
+		&r.Version, &r.FixedVersion, &r.URL, &typ, &r.Severity}, func() error {
 		r.Type = scanresult.VulType(typ)
 		out = append(out, r)
 		return nil

@@ -415,7 +415,7 @@ func (s *Store) ListVulns(ctx context.Context, f scanresult.VulnFilter) (int64, 
 		return 0, nil, fmt.Errorf("sqlite: count findings of %s: %w", f.Digest, err)
 	}
 	rows, err := s.read.QueryContext(ctx, `SELECT f.vuln_id, f.repair_necessity, f.description, p.layer_digest, p.name, p.path, p.version,
-		f.fixed_version, f.url, f.vul_type`+from+` ORDER BY `+necessityRank+`, f.vuln_id, p.name, p.path, f.pkg LIMIT ? OFFSET ?`,
+		f.fixed_version, f.url, f.vul_type, f.severity`+from+` ORDER BY `+necessityRank+`, f.vuln_id, p.name, p.path, f.pkg LIMIT ? OFFSET ?`,
 		append(args, limitOf(f.Limit), f.Offset)...)
 	if err != nil {
 		return 0, nil, fmt.Errorf("sqlite: findings of %s: %w", f.Digest, err)
@@ -428,7 +428,7 @@ func (s *Store) ListVulns(ctx context.Context, f scanresult.VulnFilter) (int64, 
 			typ string
 		)
 		if err := rows.Scan(&r.VulnID, &r.RepairNecessity, &r.Description, &r.LayerDigest, &r.AppName, &r.AppPath, &r.Version,
-			&r.FixedVersion, &r.URL, &typ); err != nil {
+			&r.FixedVersion, &r.URL, &typ, &r.Severity); err != nil {
 			return 0, nil, fmt.Errorf("sqlite: findings of %s: %w", f.Digest, err)
 		}
 		r.Type = scanresult.VulType(typ)
