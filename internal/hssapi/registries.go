@@ -171,6 +171,9 @@ func (s *server) updateRegistry(w http.ResponseWriter, r *http.Request, c *call)
 	if aerr := decodeJSON(r, c.Body, &b); aerr != nil {
 		return aerr
 	}
+	// The stored target, already normalised (checkRegistry ran when it
+	// was stored), to compare the updated one with.
+	stored := reg
 	set := func(dst *string, src *string) {
 		if src != nil {
 			*dst = *src
@@ -186,12 +189,25 @@ func (s *server) updateRegistry(w http.ResponseWriter, r *http.Request, c *call)
 	if err := s.checkRegistry(&reg); err != nil {
 		return err
 	}
-	if b.RegistryPassword != nil {
-		if err := checkText("registry_password", *b.RegistryPassword, 0, maxPasswordLen); err != nil {
+	password := b.RegistryPassword
+	if password == nil && newCredentialTarget(stored, reg) {
+		// The sealed password was given for the stored host, scheme and
+		// user: sending it anywhere else would hand it to whoever runs the
+		// new address. A new target needs the password given again.
+		none := ""
+		password = &none
+	}
+	if password != nil {
+		if err := checkText("registry_password", *password, 0, maxPasswordLen); err != nil {
 			return err
 		}
-		if reg.PasswordSealed, err = s.cfg.Box.Seal(*b.RegistryPassword); err != nil {
+		if reg.PasswordSealed, err = s.cfg.Box.Seal(*password); err != nil {
 			return fmt.Errorf("seal registry password: %w", err)
+		}
+		if reg.PasswordSealed == nil {
+			// Seal gives nil for "", which UpdateRegistry reads as "keep
+			// the stored password": empty, not nil, clears it.
+			reg.PasswordSealed = []byte{}
 		}
 	}
 	if _, err := s.cfg.Store.UpdateRegistry(r.Context(), reg); err != nil {
@@ -205,6 +221,16 @@ func (s *server) updateRegistry(w http.ResponseWriter, r *http.Request, c *call)
 	}
 	s.writeJSON(w, http.StatusOK, emptyObject{})
 	return nil
+}
+
+// newCredentialTarget reports whether an update points a connection's
+// credentials somewhere else: a registry address, protocol or user name
+// different from the stored one. Both are compared after checkRegistry's
+// normalisation (the address lower-cased and in ParseAddr's form), so a
+// client that sends the stored values back, in any spelling that
+// normalises to them, changes nothing.
+func newCredentialTarget(stored, updated inventory.Registry) bool {
+	return stored.Addr != updated.Addr || stored.Protocol != updated.Protocol || stored.Username != updated.Username
 }
 
 func (s *server) deleteRegistry(w http.ResponseWriter, r *http.Request, c *call) error {

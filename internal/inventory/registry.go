@@ -53,7 +53,7 @@ type Registry struct {
 	Protocol            string // "http" or "https"
 	Addr                string // host[:port]
 	Username            string
-	PasswordSealed      []byte // encrypted with the server's master key; never returned by the API
+	PasswordSealed      []byte // encrypted with the server's master key; never returned by the API. On update, nil keeps the stored one and empty clears it
 	Namespace           string // "" for every namespace
 	ConnectClusterID    string
 	GetScanImageChannel string

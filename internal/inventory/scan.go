@@ -11,3 +11,16 @@ type ScanResult struct {
 	UnsafeSettingNum int32
 	MaliciousFileNum int32
 }
+
+// ScanRequest names one project's request to scan a manifest: a scan's
+// waiting, running and failed states belong to the requesting project's
+// rows only, while a successful scan's findings are shared by digest.
+type ScanRequest struct {
+	ProjectID string
+	Digest    string
+}
+
+// ScanJobKey is the dedupe key of the scan job of a project's request: one
+// live job per project and digest. The stores' OrphanedScans build the
+// same key in SQL (project_id || '/' || manifest_digest).
+func ScanJobKey(projectID, digest string) string { return projectID + "/" + digest }

@@ -161,20 +161,21 @@ func (s *Service) HandleRematch(ctx context.Context, j jobs.Job) error {
 
 // Sweep fails the scans shown as waiting or scanning whose job is gone
 // (the runner gave up on it after its workers kept dying), so that no row
-// stays "scanning" forever. It returns how many it failed.
+// stays "scanning" forever: on the rows of the project that asked, only.
+// It returns how many (project, digest) requests it failed.
 func (s *Service) Sweep(ctx context.Context) (int, error) {
-	digests, err := s.store.OrphanedScans(ctx, JobKind)
+	orphans, err := s.store.OrphanedScans(ctx, JobKind)
 	if err != nil {
 		return 0, fmt.Errorf("scanjob: sweep: %w", err)
 	}
-	for _, d := range digests {
+	for _, o := range orphans {
 		r := inventory.ScanResult{Status: inventory.ScanFailed, FailedDesc: scanner.DescUnknown, ScanTime: inventory.Millis(s.o.Now())}
-		if err := s.store.ClearScan(ctx, d, r); err != nil {
-			return 0, fmt.Errorf("scanjob: sweep %s: %w", d, err)
+		if err := s.store.ClearScan(ctx, o.ProjectID, o.Digest, r); err != nil {
+			return 0, fmt.Errorf("scanjob: sweep %s of %s: %w", o.Digest, o.ProjectID, err)
 		}
-		s.o.Log.Warn("scan without a job marked failed", "digest", d)
+		s.o.Log.Warn("scan without a job marked failed", "project", o.ProjectID, "digest", o.Digest)
 	}
-	return len(digests), nil
+	return len(orphans), nil
 }
 
 // Maintain sweeps orphaned scans and queues a re-match when one is due,

@@ -1,10 +1,12 @@
 // Package scanjob turns the scanner into the HSS feature: it queues one
-// durable "scan" job per manifest digest, pulls the image from wherever a
-// row says it lives (a registry connection or a local file), runs the
-// scanner, matches the inventory against the vulnerability database, and
-// records the outcome on every row that shares the digest. After the
-// vulnerability data changes it re-matches every stored inventory without
-// pulling anything.
+// durable "scan" job per project and manifest digest, pulls the image from
+// wherever the project's rows say it lives (its registry connections or
+// local files), runs the scanner, matches the inventory against the
+// vulnerability database, and records the outcome. A success is shared by
+// digest (same bytes, same findings) and shows on every project's rows of
+// it; a waiting state or a failure is the requesting project's own. After
+// the vulnerability data changes it re-matches every stored inventory
+// without pulling anything.
 package scanjob
 
 import (
@@ -14,6 +16,8 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"slices"
+	"sync"
 	"time"
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
@@ -29,7 +33,7 @@ import (
 
 // Job kinds.
 const (
-	JobKind     = "scan"    // key: the manifest digest
+	JobKind     = "scan"    // key: inventory.ScanJobKey(project, manifest digest)
 	RematchKind = "rematch" // key: "all"
 )
 
@@ -51,11 +55,12 @@ type Store interface {
 	scanresult.AnalysisStore
 	GetRegistry(ctx context.Context, projectID string, id int64) (inventory.Registry, error)
 	SetScanResult(ctx context.Context, digest string, r inventory.ScanResult) error
-	SetScanStatus(ctx context.Context, digest string, status inventory.ScanStatus) error
-	MarkScanWaiting(ctx context.Context, digest string) error
-	SetScannable(ctx context.Context, digest string, scannable bool) error
+	SetScanStatus(ctx context.Context, projectID, digest string, status inventory.ScanStatus) error
+	MarkScanWaiting(ctx context.Context, projectID, digest string) error
+	SetScannable(ctx context.Context, projectID, digest string, scannable bool) error
 	LocalSource(ctx context.Context, imageID int64) (path, ref string, err error)
-	OrphanedScans(ctx context.Context, kind string) ([]string, error)
+	OrphanedScans(ctx context.Context, kind string) ([]inventory.ScanRequest, error)
+	AdoptSharedResult(ctx context.Context, projectID, digest string, since int64) (bool, error)
 	ScanMeta(ctx context.Context, key string) (int64, error)
 	SetScanMeta(ctx context.Context, key string, value int64) error
 	VulnStatus(ctx context.Context) (vulndb.Status, error)
@@ -97,6 +102,7 @@ type Service struct {
 	scanner Scanner
 	matcher Matcher
 	o       Options
+	pulls   digestLocks
 }
 
 // New returns a Service.
@@ -144,10 +150,13 @@ type Ticket struct {
 	Joined bool // an equal scan was already queued or running
 }
 
-// Request queues one scan per distinct manifest digest of images (joining
-// any scan of that digest already queued or running) and shows
-// waiting_for_scan on every row of the digest. Each job carries every
-// source the images name, tried in order until one can be read.
+// Request queues one scan per distinct manifest digest of images for
+// projectID (joining the project's scan of that digest already queued or
+// running) and shows waiting_for_scan on the project's rows of the digest,
+// and no other project's. Each job carries every source of the project the
+// images name, tried in order until one can be read: another project's
+// request for the same digest is a job of its own, tried through that
+// project's connections, so neither can fail the other.
 func (s *Service) Request(ctx context.Context, projectID string, images []inventory.Image) ([]Ticket, error) {
 	var order []string
 	sources := map[string][]Source{}
@@ -178,7 +187,7 @@ func (s *Service) Request(ctx context.Context, projectID string, images []invent
 		}
 		now := inventory.Millis(s.o.Now())
 		j, joined, err := s.store.Enqueue(ctx, jobs.Job{
-			Kind: JobKind, Key: d, ProjectID: projectID, Payload: p,
+			Kind: JobKind, Key: inventory.ScanJobKey(projectID, d), ProjectID: projectID, Payload: p,
 			State: jobs.Queued, CreatedAt: now, UpdatedAt: now,
 		})
 		if err != nil {
@@ -186,7 +195,7 @@ func (s *Service) Request(ctx context.Context, projectID string, images []invent
 		}
 		// After the job exists: the sweep for scans without a job must
 		// never see the waiting status first.
-		if err := s.store.MarkScanWaiting(ctx, d); err != nil {
+		if err := s.store.MarkScanWaiting(ctx, projectID, d); err != nil {
 			return tickets, fmt.Errorf("scanjob: mark %s waiting: %w", d, err)
 		}
 		tickets = append(tickets, Ticket{Digest: d, Job: j, Joined: joined})
@@ -241,8 +250,32 @@ func (s *Service) Handle(ctx context.Context, j jobs.Job) error {
 	if p.Digest == "" {
 		p.Digest = j.Key
 	}
-	log := s.o.Log.With("job", j.ID, "digest", p.Digest)
-	if err := s.store.SetScanStatus(ctx, p.Digest, inventory.Scanning); err != nil {
+	project := j.ProjectID
+	if project == "" && len(p.Sources) > 0 {
+		project = p.Sources[0].ProjectID
+	}
+	// Only the requesting project's sources are tried: a job never reads
+	// through another project's connection.
+	p.Sources = slices.DeleteFunc(p.Sources, func(src Source) bool { return src.ProjectID != project })
+	log := s.o.Log.With("job", j.ID, "project", project, "digest", p.Digest)
+
+	// One pull per digest at a time in this process: a second project's
+	// job for the same digest waits here, then takes the first one's
+	// success instead of pulling the same bytes again.
+	unlock, err := s.pulls.lock(ctx, p.Digest)
+	if err != nil {
+		return err
+	}
+	defer unlock()
+	adopted, err := s.store.AdoptSharedResult(ctx, project, p.Digest, j.CreatedAt)
+	if err != nil {
+		return fmt.Errorf("scanjob: shared result of %s: %w", p.Digest, err)
+	}
+	if adopted {
+		log.Info("scan shared", "reason", "the digest was scanned successfully since the request")
+		return nil
+	}
+	if err := s.store.SetScanStatus(ctx, project, p.Digest, inventory.Scanning); err != nil {
 		return fmt.Errorf("scanjob: mark %s scanning: %w", p.Digest, err)
 	}
 	start := s.o.Now()
@@ -252,7 +285,7 @@ func (s *Service) Handle(ctx context.Context, j jobs.Job) error {
 		// its lease; whoever takes it next scans again.
 		return ctx.Err()
 	}
-	if err := s.record(context.WithoutCancel(ctx), p.Digest, out); err != nil {
+	if err := s.record(context.WithoutCancel(ctx), project, p.Digest, out); err != nil {
 		return err
 	}
 	if out.failure != nil {
@@ -313,19 +346,20 @@ func (s *Service) scan(ctx context.Context, p payload) outcome {
 	return outcome{sbom: sb, findings: findings, analysis: toAnalysis(rep)}
 }
 
-// record stores an outcome. A store failure on the way is itself recorded
-// (failed + database_error) when the store still answers.
-func (s *Service) record(ctx context.Context, digest string, out outcome) error {
+// record stores an outcome: a success for every row of the digest, a
+// failure on the project's rows only. A store failure on the way is itself
+// recorded (failed + database_error) when the store still answers.
+func (s *Service) record(ctx context.Context, project, digest string, out outcome) error {
 	now := inventory.Millis(s.o.Now())
 	if out.failure != nil {
 		f := out.failure
 		if f.Status == inventory.ImageOversized {
-			if err := s.store.SetScannable(ctx, digest, false); err != nil {
+			if err := s.store.SetScannable(ctx, project, digest, false); err != nil {
 				return fmt.Errorf("scanjob: mark %s not scannable: %w", digest, err)
 			}
 		}
 		r := inventory.ScanResult{Status: f.Status, FailedDesc: f.Desc, ScanTime: now}
-		if err := s.store.ClearScan(ctx, digest, r); err != nil {
+		if err := s.store.ClearScan(ctx, project, digest, r); err != nil {
 			return fmt.Errorf("scanjob: record failed scan of %s: %w", digest, err)
 		}
 		return nil
@@ -335,7 +369,7 @@ func (s *Service) record(ctx context.Context, digest string, out outcome) error 
 	if err := s.store.SaveAnalyzedScan(ctx, out.sbom, out.findings, out.analysis, r); err != nil {
 		s.o.Log.Error("save scan", "digest", digest, "err", err)
 		fail := inventory.ScanResult{Status: inventory.ScanFailed, FailedDesc: scanner.DescDatabaseError, ScanTime: now}
-		if err2 := s.store.ClearScan(ctx, digest, fail); err2 != nil {
+		if err2 := s.store.ClearScan(ctx, project, digest, fail); err2 != nil {
 			return fmt.Errorf("scanjob: save scan of %s: %w", digest, errors.Join(err, err2))
 		}
 	}
@@ -431,4 +465,39 @@ func description(f vulndb.Finding) string {
 		d = d[:cut] + "…"
 	}
 	return d
+}
+
+// digestLocks serialises the scans of one digest within a process.
+type digestLocks struct {
+	mu   sync.Mutex
+	held map[string]chan struct{} // closed when the holder unlocks
+}
+
+// lock waits until no other scan of digest runs in this process (or ctx
+// ends) and returns the unlock.
+func (l *digestLocks) lock(ctx context.Context, digest string) (func(), error) {
+	for {
+		l.mu.Lock()
+		if l.held == nil {
+			l.held = map[string]chan struct{}{}
+		}
+		wait, busy := l.held[digest]
+		if !busy {
+			done := make(chan struct{})
+			l.held[digest] = done
+			l.mu.Unlock()
+			return func() {
+				l.mu.Lock()
+				delete(l.held, digest)
+				l.mu.Unlock()
+				close(done)
+			}, nil
+		}
+		l.mu.Unlock()
+		select {
+		case <-wait:
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		}
+	}
 }

@@ -372,7 +372,7 @@ func TestSweepFailsOrphans(t *testing.T) {
 	if err != nil || j.ID != tk[0].Job.ID {
 		t.Fatalf("claim: %+v %v", j, err)
 	}
-	if err := e.store.SetScanStatus(ctx, j.Key, inventory.Scanning); err != nil {
+	if err := e.store.SetScanStatus(ctx, j.ProjectID, tk[0].Digest, inventory.Scanning); err != nil {
 		t.Fatal(err)
 	}
 	if err := e.store.Finish(ctx, j.ID, "dead", "gave up", time.Now()); err != nil {

@@ -29,14 +29,15 @@ type Store interface {
 // beyond the stored results themselves (scanjob.Store, hssapi.ScanReader).
 type Scans interface {
 	SetScanResult(ctx context.Context, digest string, r inventory.ScanResult) error
-	SetScanStatus(ctx context.Context, digest string, status inventory.ScanStatus) error
-	MarkScanWaiting(ctx context.Context, digest string) error
-	SetScannable(ctx context.Context, digest string, scannable bool) error
+	SetScanStatus(ctx context.Context, projectID, digest string, status inventory.ScanStatus) error
+	MarkScanWaiting(ctx context.Context, projectID, digest string) error
+	SetScannable(ctx context.Context, projectID, digest string, scannable bool) error
 	ImagesByDigest(ctx context.Context, projectID, digest string) ([]inventory.Image, error)
 	ImagesByRef(ctx context.Context, projectID string, t inventory.ImageType, namespace, name, tag string) ([]inventory.Image, error)
 	SetLocalSource(ctx context.Context, imageID int64, path, ref string) error
 	LocalSource(ctx context.Context, imageID int64) (path, ref string, err error)
-	OrphanedScans(ctx context.Context, kind string) ([]string, error)
+	OrphanedScans(ctx context.Context, kind string) ([]inventory.ScanRequest, error)
+	AdoptSharedResult(ctx context.Context, projectID, digest string, since int64) (bool, error)
 	ScanMeta(ctx context.Context, key string) (int64, error)
 	SetScanMeta(ctx context.Context, key string, value int64) error
 }

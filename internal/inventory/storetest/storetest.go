@@ -348,6 +348,16 @@ func testRegistries(t *testing.T, e *env) {
 	if rows := e.all("p1", inventory.PrivateImage); len(rows) != 2 || rows[0].EnterpriseProjectID != "ep9" {
 		t.Fatalf("rows after enterprise project change: %+v", rows)
 	}
+	// An empty, not nil, sealed password clears the stored one (the API
+	// drops a password whose connection moves to another target).
+	clear := got
+	clear.PasswordSealed = []byte{}
+	if cleared, err := e.st.UpdateRegistry(ctx, clear); err != nil || len(cleared.PasswordSealed) != 0 {
+		t.Fatalf("UpdateRegistry with an empty password = %q, %v; want it cleared", cleared.PasswordSealed, err)
+	}
+	if reread, err := e.st.GetRegistry(ctx, "p1", got.ID); err != nil || len(reread.PasswordSealed) != 0 {
+		t.Fatalf("GetRegistry after clearing the password = %q, %v", reread.PasswordSealed, err)
+	}
 	upd.ProjectID = "p2"
 	_, err = e.st.UpdateRegistry(ctx, upd)
 	wantErr(t, err, inventory.ErrNotFound)

@@ -86,7 +86,7 @@ func testAnalysisSaveGetClear(t *testing.T, e *env) {
 
 	// A failed scan clears it.
 	e.saveAnalyzed(w.a, analysis())
-	if err := e.st.ClearScan(e.ctx, w.a, inventory.ScanResult{Status: inventory.ScanFailed, FailedDesc: "unknown_error"}); err != nil {
+	if err := e.clearAll(w.a, inventory.ScanResult{Status: inventory.ScanFailed, FailedDesc: "unknown_error"}); err != nil {
 		t.Fatal(err)
 	}
 	if got, err := e.st.GetAnalysis(e.ctx, w.a); err != nil || !reflect.DeepEqual(got, scanresult.Analysis{}) {
@@ -123,14 +123,14 @@ func testReplaceMalware(t *testing.T, e *env) {
 	}
 	e.checkCounts(w.a, 1, 2)
 	// During a re-scan the count stays; without an SBOM nothing is written.
-	if err := e.st.SetScanStatus(e.ctx, w.a, inventory.Scanning); err != nil {
+	if err := e.statusAll(w.a, inventory.Scanning); err != nil {
 		t.Fatal(err)
 	}
 	if err := e.st.ReplaceMalware(e.ctx, w.a, nil, 0); err != nil {
 		t.Fatal(err)
 	}
 	e.checkCounts(w.a, 1, 2)
-	if err := e.st.ClearScan(e.ctx, w.a, inventory.ScanResult{Status: inventory.ScanFailed}); err != nil {
+	if err := e.clearAll(w.a, inventory.ScanResult{Status: inventory.ScanFailed}); err != nil {
 		t.Fatal(err)
 	}
 	if err := e.st.ReplaceMalware(e.ctx, w.a, more, 2); err != nil {
@@ -178,7 +178,7 @@ func testSignatures(t *testing.T, e *env) {
 		t.Fatalf("HashMatches = %+v, want %+v", m, wantM)
 	}
 	// A failed scan's hashes are gone with it.
-	if err := e.st.ClearScan(e.ctx, w.a, inventory.ScanResult{Status: inventory.ScanFailed}); err != nil {
+	if err := e.clearAll(w.a, inventory.ScanResult{Status: inventory.ScanFailed}); err != nil {
 		t.Fatal(err)
 	}
 	if m, err := e.st.HashMatches(e.ctx); err != nil || len(m) != 0 {

@@ -30,14 +30,15 @@ type Store interface {
 	scanresult.Store
 	scanresult.AnalysisStore
 	SetScanResult(ctx context.Context, digest string, r inventory.ScanResult) error
-	SetScanStatus(ctx context.Context, digest string, status inventory.ScanStatus) error
-	MarkScanWaiting(ctx context.Context, digest string) error
-	SetScannable(ctx context.Context, digest string, scannable bool) error
+	SetScanStatus(ctx context.Context, projectID, digest string, status inventory.ScanStatus) error
+	MarkScanWaiting(ctx context.Context, projectID, digest string) error
+	SetScannable(ctx context.Context, projectID, digest string, scannable bool) error
 	ImagesByDigest(ctx context.Context, projectID, digest string) ([]inventory.Image, error)
 	ImagesByRef(ctx context.Context, projectID string, t inventory.ImageType, namespace, name, tag string) ([]inventory.Image, error)
 	SetLocalSource(ctx context.Context, imageID int64, path, ref string) error
 	LocalSource(ctx context.Context, imageID int64) (path, ref string, err error)
-	OrphanedScans(ctx context.Context, kind string) ([]string, error)
+	OrphanedScans(ctx context.Context, kind string) ([]inventory.ScanRequest, error)
+	AdoptSharedResult(ctx context.Context, projectID, digest string, since int64) (bool, error)
 	ScanMeta(ctx context.Context, key string) (int64, error)
 	SetScanMeta(ctx context.Context, key string, value int64) error
 }
@@ -57,6 +58,7 @@ func Run(t *testing.T, open func(t *testing.T) Store) {
 		{"ReplaceFindingsBatch", testReplaceFindingsBatch},
 		{"ReplaceFindingsMany", testReplaceFindingsMany},
 		{"ScanStatus", testScanStatus},
+		{"ScanStatePerProject", testScanStatePerProject},
 		{"Scannable", testScannable},
 		{"ImagesByDigestAndRef", testImagesBy},
 		{"LocalSource", testLocalSource},
@@ -171,6 +173,36 @@ func (e *env) checkRows(d string, status inventory.ScanStatus, desc string, vul 
 	if n == 0 {
 		e.t.Fatalf("no rows of %s", d)
 	}
+}
+
+// clearAll records a failed scan of d through both projects.
+func (e *env) clearAll(d string, r inventory.ScanResult) error {
+	for _, p := range []string{"p1", "p2"} {
+		if err := e.st.ClearScan(e.ctx, p, d, r); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// statusAll sets status on the rows of d of both projects.
+func (e *env) statusAll(d string, status inventory.ScanStatus) error {
+	for _, p := range []string{"p1", "p2"} {
+		if err := e.st.SetScanStatus(e.ctx, p, d, status); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// waitingAll marks the rows of d of both projects waiting.
+func (e *env) waitingAll(d string) error {
+	for _, p := range []string{"p1", "p2"} {
+		if err := e.st.MarkScanWaiting(e.ctx, p, d); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // sbom is an inventory of d: a dpkg package, a Go module in two places
@@ -292,7 +324,7 @@ func testSaveGetClear(t *testing.T, e *env) {
 	e.checkRows(w.a, inventory.ScanSuccess, "", 1)
 
 	// A failed scan leaves nothing behind.
-	if err := e.st.ClearScan(e.ctx, w.a, inventory.ScanResult{Status: inventory.DownloadFailed, FailedDesc: "response_timed_out", ScanTime: 7000}); err != nil {
+	if err := e.clearAll(w.a, inventory.ScanResult{Status: inventory.DownloadFailed, FailedDesc: "response_timed_out", ScanTime: 7000}); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := e.st.GetSBOM(e.ctx, w.a); !errors.Is(err, inventory.ErrNotFound) {
@@ -467,7 +499,7 @@ func testReplaceFindings(t *testing.T, e *env) {
 	}
 	// A re-scan in progress keeps its status; the count follows only
 	// where the last scan succeeded.
-	if err := e.st.SetScanStatus(e.ctx, w.a, inventory.Scanning); err != nil {
+	if err := e.statusAll(w.a, inventory.Scanning); err != nil {
 		t.Fatal(err)
 	}
 	if err := e.replace(w.a, nil, 0); err != nil {
@@ -479,7 +511,7 @@ func testReplaceFindings(t *testing.T, e *env) {
 	}
 	// Without an SBOM (the scan failed since the caller read it) there is
 	// nothing to match: no error, nothing written.
-	if err := e.st.ClearScan(e.ctx, w.a, inventory.ScanResult{Status: inventory.ScanFailed, FailedDesc: "unknown_error"}); err != nil {
+	if err := e.clearAll(w.a, inventory.ScanResult{Status: inventory.ScanFailed, FailedDesc: "unknown_error"}); err != nil {
 		t.Fatal(err)
 	}
 	if err := e.replace(w.a, repl, 1); err != nil {
@@ -624,11 +656,11 @@ func testScanStatus(t *testing.T, e *env) {
 		status inventory.ScanStatus
 	}{
 		// Waiting and scanning keep the last known counts.
-		{func() error { return e.st.MarkScanWaiting(e.ctx, w.a) }, inventory.WaitingForScan},
-		{func() error { return e.st.SetScanStatus(e.ctx, w.a, inventory.Scanning) }, inventory.Scanning},
+		{func() error { return e.waitingAll(w.a) }, inventory.WaitingForScan},
+		{func() error { return e.statusAll(w.a, inventory.Scanning) }, inventory.Scanning},
 		// A request joining a running scan does not make it look queued.
-		{func() error { return e.st.MarkScanWaiting(e.ctx, w.a) }, inventory.Scanning},
-		{func() error { return e.st.SetScanStatus(e.ctx, w.a, inventory.WaitingForScan) }, inventory.WaitingForScan},
+		{func() error { return e.waitingAll(w.a) }, inventory.Scanning},
+		{func() error { return e.statusAll(w.a, inventory.WaitingForScan) }, inventory.WaitingForScan},
 	} {
 		if err := step.do(); err != nil {
 			t.Fatal(err)
@@ -639,50 +671,142 @@ func testScanStatus(t *testing.T, e *env) {
 		t.Fatalf("latest scan time %d after status changes, want 5000", img.LatestScanTime)
 	}
 	// A status change clears the last failure's description.
-	if err := e.st.ClearScan(e.ctx, w.b, inventory.ScanResult{Status: inventory.ScanFailed, FailedDesc: "unknown_error"}); err != nil {
+	if err := e.st.ClearScan(e.ctx, "p1", w.b, inventory.ScanResult{Status: inventory.ScanFailed, FailedDesc: "unknown_error"}); err != nil {
 		t.Fatal(err)
 	}
-	if err := e.st.MarkScanWaiting(e.ctx, w.b); err != nil {
+	if err := e.st.MarkScanWaiting(e.ctx, "p1", w.b); err != nil {
 		t.Fatal(err)
 	}
 	if rows := e.rows("p1", w.b); rows[0].ScanStatus != inventory.WaitingForScan || rows[0].ScanFailedDesc != "" {
 		t.Fatalf("waiting after a failure: %s %q", rows[0].ScanStatus, rows[0].ScanFailedDesc)
 	}
-	// A digest without rows keeps its status for the sync that brings
-	// them.
+	// A waiting state is the project's own: it is not kept for rows a
+	// later sync brings, which another project's scan would never finish.
 	c := digest("c")
-	if err := e.st.MarkScanWaiting(e.ctx, c); err != nil {
+	if err := e.st.MarkScanWaiting(e.ctx, "p1", c); err != nil {
 		t.Fatal(err)
 	}
 	e.sync(w.r3, inventory.RepoSnapshot{Namespace: "lib", Name: "app", Tags: []inventory.TagRef{tag("1", w.a), tag("9", c)}})
-	if rows := e.rows("p2", c); len(rows) != 1 || rows[0].ScanStatus != inventory.WaitingForScan {
-		t.Fatalf("row synced while its scan waits: %+v", rows)
+	if rows := e.rows("p2", c); len(rows) != 1 || rows[0].ScanStatus != inventory.Unscan {
+		t.Fatalf("row synced while another project's scan waits: %+v", rows)
+	}
+}
+
+// testScanStatePerProject: a waiting or running state, a failure and an
+// oversized verdict through one project change that project's rows only;
+// a success is shared by digest, and the shared inventory stays while a
+// row of another project still shows it.
+func testScanStatePerProject(t *testing.T, e *env) {
+	w := e.world()
+	e.save(sbom(w.a), findings())
+	p1 := e.rows("p1", w.a)
+	stored, _ := e.vulns(scanresult.VulnFilter{Digest: w.a})
+	check := func(project string, status inventory.ScanStatus, desc string, vul int32) {
+		t.Helper()
+		for _, img := range e.rows(project, w.a) {
+			if img.ScanStatus != status || img.ScanFailedDesc != desc || img.VulNum != vul {
+				t.Fatalf("%s row %d = %s %q vul %d; want %s %q vul %d", project, img.ID, img.ScanStatus, img.ScanFailedDesc,
+					img.VulNum, status, desc, vul)
+			}
+		}
+	}
+	if err := e.st.MarkScanWaiting(e.ctx, "p2", w.a); err != nil {
+		t.Fatal(err)
+	}
+	check("p2", inventory.WaitingForScan, "", 3)
+	check("p1", inventory.ScanSuccess, "", 3)
+	if err := e.st.SetScanStatus(e.ctx, "p2", w.a, inventory.Scanning); err != nil {
+		t.Fatal(err)
+	}
+	check("p1", inventory.ScanSuccess, "", 3)
+	if err := e.st.SetScannable(e.ctx, "p2", w.a, false); err != nil {
+		t.Fatal(err)
+	}
+	if err := e.st.ClearScan(e.ctx, "p2", w.a, inventory.ScanResult{Status: inventory.DownloadFailed, FailedDesc: "authentication_failed", ScanTime: 9000}); err != nil {
+		t.Fatal(err)
+	}
+	check("p2", inventory.DownloadFailed, "authentication_failed", 0)
+	check("p1", inventory.ScanSuccess, "", 3)
+	for _, img := range e.rows("p1", w.a) {
+		if !img.Scannable || img.LatestScanTime != 5000 {
+			t.Fatalf("p1 row %d after p2's failure: scannable %v, scan time %d", img.ID, img.Scannable, img.LatestScanTime)
+		}
+	}
+	if rows := e.rows("p2", w.a); rows[0].Scannable {
+		t.Fatal("p2's oversized verdict did not reach its own row")
+	}
+	if got, err := e.st.GetSBOM(e.ctx, w.a); err != nil || !equalSBOM(got, sbom(w.a)) {
+		t.Fatalf("p1's inventory after p2's failure: %+v, %v", got, err)
+	}
+	if total, _ := e.vulns(scanresult.VulnFilter{Digest: w.a}); total != stored || total == 0 {
+		t.Fatalf("p1's findings after p2's failure: %d, want %d", total, stored)
+	}
+	// A row synced later copies the shared success, not p2's failure.
+	e.sync(w.r2, inventory.RepoSnapshot{Namespace: "lib", Name: "app", Tags: []inventory.TagRef{tag("1", w.a), tag("copy", w.a)}})
+	check("p1", inventory.ScanSuccess, "", 3)
+	if len(e.rows("p1", w.a)) != len(p1)+1 {
+		t.Fatalf("the sync did not add a row: %d rows", len(e.rows("p1", w.a)))
+	}
+	// A re-match counts on the rows that show the shared success only.
+	if err := e.replace(w.a, findings()[3:4], 1); err != nil {
+		t.Fatal(err)
+	}
+	check("p1", inventory.ScanSuccess, "", 1)
+	check("p2", inventory.DownloadFailed, "authentication_failed", 0)
+	// A project adopts a success recorded since its request, not an older one.
+	if ok, err := e.st.AdoptSharedResult(e.ctx, "p2", w.a, 5001); err != nil || ok {
+		t.Fatalf("AdoptSharedResult of an older success = %v, %v", ok, err)
+	}
+	check("p2", inventory.DownloadFailed, "authentication_failed", 0)
+	if ok, err := e.st.AdoptSharedResult(e.ctx, "p2", w.a, 5000); err != nil || !ok {
+		t.Fatalf("AdoptSharedResult = %v, %v", ok, err)
+	}
+	check("p2", inventory.ScanSuccess, "", 1)
+	// Once no row shows it, a failure removes the shared inventory, and
+	// rows synced later start unscanned.
+	for _, p := range []string{"p1", "p2"} {
+		if err := e.st.ClearScan(e.ctx, p, w.a, inventory.ScanResult{Status: inventory.ScanFailed, FailedDesc: "unknown_error"}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := e.st.GetSBOM(e.ctx, w.a); !errors.Is(err, inventory.ErrNotFound) {
+		t.Fatalf("GetSBOM after every project's failure: %v", err)
+	}
+	if ok, err := e.st.AdoptSharedResult(e.ctx, "p1", w.a, 0); err != nil || ok {
+		t.Fatalf("AdoptSharedResult without a shared result = %v, %v", ok, err)
+	}
+	e.sync(w.r3, inventory.RepoSnapshot{Namespace: "lib", Name: "app", Tags: []inventory.TagRef{tag("1", w.a), tag("new", w.a)}})
+	for _, img := range e.rows("p2", w.a) {
+		if img.Tag == "new" && img.ScanStatus != inventory.Unscan {
+			t.Fatalf("row synced after every failure: %s", img.ScanStatus)
+		}
 	}
 }
 
 func testScannable(t *testing.T, e *env) {
 	w := e.world()
-	if err := e.st.SetScannable(e.ctx, w.a, false); err != nil {
+	if err := e.st.SetScannable(e.ctx, "p1", w.a, false); err != nil {
 		t.Fatal(err)
 	}
-	for _, p := range []string{"p1", "p2"} {
-		for _, img := range e.rows(p, w.a) {
-			if img.Scannable {
-				t.Fatalf("row %d still scannable", img.ID)
-			}
+	for _, img := range e.rows("p1", w.a) {
+		if img.Scannable {
+			t.Fatalf("row %d still scannable", img.ID)
 		}
+	}
+	if img := e.rows("p2", w.a)[0]; !img.Scannable {
+		t.Fatal("another project's row lost scannable")
 	}
 	if img := e.rows("p1", w.b)[0]; !img.Scannable {
 		t.Fatal("another digest's row lost scannable")
 	}
-	if err := e.st.SetScannable(e.ctx, w.a, true); err != nil {
+	if err := e.st.SetScannable(e.ctx, "p1", w.a, true); err != nil {
 		t.Fatal(err)
 	}
-	if img := e.rows("p2", w.a)[0]; !img.Scannable {
+	if img := e.rows("p1", w.a)[0]; !img.Scannable {
 		t.Fatal("row not scannable again")
 	}
 	// Unknown digests are not an error.
-	if err := e.st.SetScannable(e.ctx, digest("nothing"), false); err != nil {
+	if err := e.st.SetScannable(e.ctx, "p1", digest("nothing"), false); err != nil {
 		t.Fatal(err)
 	}
 }
@@ -804,8 +928,11 @@ func testLocalSource(t *testing.T, e *env) {
 }
 
 func testOrphanedScans(t *testing.T, e *env) {
-	ds := []string{digest("o1"), digest("o2"), digest("o3"), digest("o4"), digest("o5")}
-	orphans := func() []string {
+	w := e.world()
+	c, d := digest("c"), digest("d")
+	e.sync(w.r1, inventory.RepoSnapshot{Namespace: "lib", Name: "app", Tags: []inventory.TagRef{tag("1", w.a), tag("2", w.b),
+		tag("3", c), tag("4", d)}})
+	orphans := func() []inventory.ScanRequest {
 		t.Helper()
 		got, err := e.st.OrphanedScans(e.ctx, "scan")
 		if err != nil {
@@ -814,22 +941,20 @@ func testOrphanedScans(t *testing.T, e *env) {
 		return got
 	}
 	if got := orphans(); len(got) != 0 {
-		t.Fatalf("orphans of an empty store: %v", got)
+		t.Fatalf("orphans of a store without scans: %v", got)
 	}
-	for _, d := range ds[:4] {
-		if err := e.st.MarkScanWaiting(e.ctx, d); err != nil {
+	reqs := []inventory.ScanRequest{{ProjectID: "p1", Digest: w.a}, {ProjectID: "p2", Digest: w.a}, {ProjectID: "p1", Digest: w.b}, {ProjectID: "p1", Digest: c}, {ProjectID: "p1", Digest: d}}
+	for _, r := range reqs {
+		if err := e.st.MarkScanWaiting(e.ctx, r.ProjectID, r.Digest); err != nil {
 			t.Fatal(err)
 		}
 	}
-	if err := e.st.SetScanStatus(e.ctx, ds[1], inventory.Scanning); err != nil {
+	if err := e.st.SetScanStatus(e.ctx, "p2", w.a, inventory.Scanning); err != nil {
 		t.Fatal(err)
 	}
-	if err := e.st.SetScanResult(e.ctx, ds[4], inventory.ScanResult{Status: inventory.ScanSuccess}); err != nil {
-		t.Fatal(err)
-	}
-	enqueue := func(kind, key string) jobs.Job {
+	enqueue := func(kind, project, key string) jobs.Job {
 		t.Helper()
-		j, _, err := e.st.Enqueue(e.ctx, jobs.Job{Kind: kind, Key: key})
+		j, _, err := e.st.Enqueue(e.ctx, jobs.Job{Kind: kind, Key: key, ProjectID: project})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -842,16 +967,19 @@ func testOrphanedScans(t *testing.T, e *env) {
 			t.Fatalf("claim = %+v, %v; want job %d", c, err, want.ID)
 		}
 	}
-	// ds[3]'s job ended without its handler (the runner gave up).
-	j := enqueue("scan", ds[3])
+	// p1's job of c ended without its handler (the runner gave up).
+	j := enqueue("scan", "p1", inventory.ScanJobKey("p1", c))
 	claim(j)
 	if err := e.st.Finish(e.ctx, j.ID, "w", "gave up", time.Now()); err != nil {
 		t.Fatal(err)
 	}
-	claim(enqueue("scan", ds[1])) // running: alive
-	enqueue("scan", ds[0])        // queued: alive
-	enqueue("sync", ds[2])        // another kind's job does not count
-	want := slices.Sorted(slices.Values([]string{ds[2], ds[3]}))
+	claim(enqueue("scan", "p2", inventory.ScanJobKey("p2", w.a))) // running: alive for p2 only
+	enqueue("scan", "p1", w.b)                                    // queued before per-project keys: alive
+	enqueue("sync", "p1", inventory.ScanJobKey("p1", d))          // another kind's job does not count
+	want := []inventory.ScanRequest{{ProjectID: "p1", Digest: w.a}, {ProjectID: "p1", Digest: c}, {ProjectID: "p1", Digest: d}}
+	slices.SortFunc(want, func(x, y inventory.ScanRequest) int {
+		return strings.Compare(x.ProjectID+" "+x.Digest, y.ProjectID+" "+y.Digest)
+	})
 	if got := orphans(); !slices.Equal(got, want) {
 		t.Fatalf("orphans = %v, want %v", got, want)
 	}
@@ -914,7 +1042,7 @@ func testConcurrentWriters(t *testing.T, e *env) {
 		// inventory has it).
 		return e.replace(w.a, []scanresult.Finding{{Package: 0, VulnID: "V-0", RepairNecessity: "delay_repair"}}, 1)
 	})
-	run(func(i int) error { return e.st.MarkScanWaiting(e.ctx, w.a) })
+	run(func(i int) error { return e.waitingAll(w.a) })
 	// Syncs of both p1 connections flip tag 2 between a and b.
 	for _, r := range []inventory.Registry{w.r1, w.r2} {
 		run(func(i int) error {

@@ -102,7 +102,7 @@ func TestSeedBench(t *testing.T) {
 	if err := s.pool.QueryRow(ctx, `SELECT count(*) FROM pg_indexes WHERE schemaname = current_schema() AND tablename = 'images'`).Scan(&indexes); err != nil {
 		t.Fatal(err)
 	}
-	if indexes != 9 {
-		t.Fatalf("%d indexes on images after seeding, want 9", indexes)
+	if indexes != 10 {
+		t.Fatalf("%d indexes on images after seeding, want 10", indexes)
 	}
 }

@@ -94,53 +94,76 @@ func recordResult(ctx context.Context, tx pgx.Tx, digest string, r inventory.Sca
 	return nil
 }
 
-// SetScanStatus moves the manifest and its rows to status (waiting_for_scan,
-// scanning) without touching the previous scan's counts and time: a client
-// keeps seeing the last known vul_num while a re-scan runs.
-func (s *Store) SetScanStatus(ctx context.Context, digest string, status inventory.ScanStatus) error {
-	return s.setStatus(ctx, digest, status, "")
+// SetScanStatus moves the rows of projectID describing digest to status
+// (waiting_for_scan, scanning) without touching the previous scan's counts
+// and time: a client keeps seeing the last known vul_num while a re-scan
+// runs. Other projects' rows and the manifest's shared result are left
+// alone.
+func (s *Store) SetScanStatus(ctx context.Context, projectID, digest string, status inventory.ScanStatus) error {
+	return s.execScan(ctx, digest, sqlq.ProjectScanStatus(sqlq.Postgres, projectID, digest, status, ""))
 }
 
-// MarkScanWaiting sets waiting_for_scan, unless the manifest is being
-// scanned right now: a request that joins a running scan must not make it
-// look queued again.
-func (s *Store) MarkScanWaiting(ctx context.Context, digest string) error {
-	return s.setStatus(ctx, digest, inventory.WaitingForScan, inventory.Scanning)
+// MarkScanWaiting sets waiting_for_scan on the project's rows, unless they
+// are being scanned right now: a request that joins a running scan must
+// not make it look queued again.
+func (s *Store) MarkScanWaiting(ctx context.Context, projectID, digest string) error {
+	return s.execScan(ctx, digest, sqlq.ProjectScanStatus(sqlq.Postgres, projectID, digest, inventory.WaitingForScan, inventory.Scanning))
 }
 
-func (s *Store) setStatus(ctx context.Context, digest string, status, unless inventory.ScanStatus) error {
+// SetScannable records whether the project's rows of a manifest can be
+// scanned (false once it proved oversized for that project's scan).
+func (s *Store) SetScannable(ctx context.Context, projectID, digest string, scannable bool) error {
+	return s.execScan(ctx, digest, sqlq.ProjectScannable(sqlq.Postgres, projectID, digest, scannable))
+}
+
+// execScan runs st under the digest's scan lock, so that it is ordered
+// with a save or clear of the same digest.
+func (s *Store) execScan(ctx context.Context, digest string, st sqlq.Stmt) error {
+	if !storable(digest) {
+		return nil // no row can describe it
+	}
 	return s.scanTx(ctx, func(tx pgx.Tx) error {
-		// The conflicting manifest row is locked even when the WHERE
-		// leaves it alone, so the images update below sees the status it
-		// decided on.
-		_, err := tx.Exec(ctx, `INSERT INTO manifests (digest, scan_status) VALUES ($1, $2)
-			ON CONFLICT (digest) DO UPDATE SET scan_status = excluded.scan_status, scan_failed_desc = ''
-			WHERE manifests.scan_status <> $3`, digest, string(status), string(unless))
-		if err != nil {
-			return fmt.Errorf("postgres: scan status of %s: %w", digest, err)
+		if err := lockDigest(ctx, tx, digest); err != nil {
+			return err
 		}
-		_, err = tx.Exec(ctx, `UPDATE images SET scan_status = $1, scan_failed_desc = ''
-			WHERE manifest_digest = $2 AND scan_status <> $1 AND scan_status <> $3`, string(status), digest, string(unless))
-		if err != nil {
-			return fmt.Errorf("postgres: scan status of %s: %w", digest, err)
+		if _, err := tx.Exec(ctx, st.SQL, st.Args...); err != nil {
+			return fmt.Errorf("postgres: scan state of %s: %w", digest, err)
 		}
 		return nil
 	})
 }
 
-// SetScannable records whether a manifest can be scanned (false once it
-// proved oversized) on the manifest and its rows.
-func (s *Store) SetScannable(ctx context.Context, digest string, scannable bool) error {
-	return s.scanTx(ctx, func(tx pgx.Tx) error {
-		if _, err := tx.Exec(ctx, `UPDATE manifests SET scannable = $1 WHERE digest = $2`, scannable, digest); err != nil {
-			return fmt.Errorf("postgres: scannable of %s: %w", digest, err)
+// AdoptSharedResult copies the shared result of digest onto the rows of
+// projectID when it is a success recorded at or after since (ms), and
+// reports whether it did: a request made before another project's scan of
+// the same bytes finished needs no pull of its own.
+func (s *Store) AdoptSharedResult(ctx context.Context, projectID, digest string, since int64) (bool, error) {
+	if !storable(digest) || !storable(projectID) {
+		return false, nil
+	}
+	adopted := false
+	err := s.scanTx(ctx, func(tx pgx.Tx) error {
+		adopted = false
+		if err := lockDigest(ctx, tx, digest); err != nil {
+			return err
 		}
-		if _, err := tx.Exec(ctx, `UPDATE images SET scannable = $1 WHERE manifest_digest = $2 AND scannable <> $1`,
-			scannable, digest); err != nil {
-			return fmt.Errorf("postgres: scannable of %s: %w", digest, err)
+		q := sqlq.FreshSharedResult(sqlq.Postgres, digest, since)
+		var r inventory.ScanResult
+		err := sqlq.ScanResultCols(tx.QueryRow(ctx, q.SQL, q.Args...), &r)
+		if errors.Is(err, pgx.ErrNoRows) {
+			return nil
 		}
+		if err != nil {
+			return fmt.Errorf("postgres: shared result of %s: %w", digest, err)
+		}
+		st := sqlq.ProjectScanResult(sqlq.Postgres, projectID, digest, r)
+		if _, err := tx.Exec(ctx, st.SQL, st.Args...); err != nil {
+			return fmt.Errorf("postgres: shared result of %s: %w", digest, err)
+		}
+		adopted = true
 		return nil
 	})
+	return adopted, err
 }
 
 // SaveScan replaces the SBOM and findings of sbom.Digest and records r, in
@@ -213,15 +236,35 @@ func insertPackages(ctx context.Context, tx pgx.Tx, digest string, pkgs []scanre
 }
 
 // ClearScan removes the SBOM and findings of digest and records r.
-func (s *Store) ClearScan(ctx context.Context, digest string, r inventory.ScanResult) error {
+func (s *Store) ClearScan(ctx context.Context, projectID, digest string, r inventory.ScanResult) error {
+	if !storable(digest) || !storable(projectID) {
+		return nil // no row can describe it
+	}
+	r.FailedDesc = clean(r.FailedDesc)
 	return s.scanTx(ctx, func(tx pgx.Tx) error {
 		if err := lockDigest(ctx, tx, digest); err != nil {
 			return err
 		}
+		st := sqlq.ProjectScanResult(sqlq.Postgres, projectID, digest, r)
+		if _, err := tx.Exec(ctx, st.SQL, st.Args...); err != nil {
+			return fmt.Errorf("postgres: record scan of %s: %w", digest, err)
+		}
+		q := sqlq.SharedResultInUse(sqlq.Postgres, digest)
+		var inUse bool
+		if err := tx.QueryRow(ctx, q.SQL, q.Args...).Scan(&inUse); err != nil {
+			return fmt.Errorf("postgres: rows of %s: %w", digest, err)
+		}
+		if inUse {
+			return nil
+		}
 		if err := deleteScan(ctx, tx, digest); err != nil {
 			return err
 		}
-		return recordResult(ctx, tx, digest, r)
+		reset := sqlq.ResetSharedResult(sqlq.Postgres, digest)
+		if _, err := tx.Exec(ctx, reset.SQL, reset.Args...); err != nil {
+			return fmt.Errorf("postgres: reset scan of %s: %w", digest, err)
+		}
+		return nil
 	})
 }
 
@@ -657,13 +700,25 @@ func (s *Store) LocalSource(ctx context.Context, imageID int64) (path, ref strin
 	return string(p), ref, nil
 }
 
-// OrphanedScans lists manifests shown as waiting_for_scan or scanning that
-// no queued or running job of kind will ever finish (the job was given up,
-// or the database was restored without it).
-func (s *Store) OrphanedScans(ctx context.Context, kind string) ([]string, error) {
-	return s.strings(ctx, `SELECT m.digest FROM manifests m WHERE m.scan_status IN ('waiting_for_scan', 'scanning')
-		AND NOT EXISTS (SELECT 1 FROM jobs j WHERE j.kind = $1 AND j.key = m.digest AND j.state IN ('queued', 'running'))
-		ORDER BY m.digest`, clean(kind))
+// OrphanedScans lists the (project, digest) requests whose rows show
+// waiting_for_scan or scanning that no queued or running job of kind will
+// ever finish (the job was given up, or the database was restored without
+// it).
+func (s *Store) OrphanedScans(ctx context.Context, kind string) ([]inventory.ScanRequest, error) {
+	q := sqlq.OrphanedScans(sqlq.Postgres, clean(kind))
+	rows, err := s.pool.Query(ctx, q.SQL, q.Args...)
+	if err != nil {
+		return nil, fmt.Errorf("postgres: orphaned scans: %w", err)
+	}
+	defer rows.Close()
+	out, err := sqlq.Collect(rows, func(r sqlq.Scanner) (inventory.ScanRequest, error) {
+		var o inventory.ScanRequest
+		return o, r.Scan(&o.ProjectID, &o.Digest)
+	})
+	if err != nil {
+		return nil, fmt.Errorf("postgres: orphaned scans: %w", err)
+	}
+	return out, nil
 }
 
 // ScanMeta reads a number the scan service keeps (0 when never set).

@@ -27,50 +27,61 @@ func recordResult(ctx context.Context, tx *sql.Tx, digest string, r inventory.Sc
 	return nil
 }
 
-// SetScanStatus moves the manifest and its rows to status (waiting_for_scan,
-// scanning) without touching the previous scan's counts and time: a client
-// keeps seeing the last known vul_num while a re-scan runs.
-func (s *Store) SetScanStatus(ctx context.Context, digest string, status inventory.ScanStatus) error {
-	return s.setStatus(ctx, digest, status, "")
+// SetScanStatus moves the rows of projectID describing digest to status
+// (waiting_for_scan, scanning) without touching the previous scan's counts
+// and time: a client keeps seeing the last known vul_num while a re-scan
+// runs. Other projects' rows and the manifest's shared result are left
+// alone.
+func (s *Store) SetScanStatus(ctx context.Context, projectID, digest string, status inventory.ScanStatus) error {
+	return s.execScan(ctx, digest, sqlq.ProjectScanStatus(sqlq.SQLite, projectID, digest, status, ""))
 }
 
-// MarkScanWaiting sets waiting_for_scan, unless the manifest is being
-// scanned right now: a request that joins a running scan must not make it
-// look queued again.
-func (s *Store) MarkScanWaiting(ctx context.Context, digest string) error {
-	return s.setStatus(ctx, digest, inventory.WaitingForScan, inventory.Scanning)
+// MarkScanWaiting sets waiting_for_scan on the project's rows, unless they
+// are being scanned right now: a request that joins a running scan must
+// not make it look queued again.
+func (s *Store) MarkScanWaiting(ctx context.Context, projectID, digest string) error {
+	return s.execScan(ctx, digest, sqlq.ProjectScanStatus(sqlq.SQLite, projectID, digest, inventory.WaitingForScan, inventory.Scanning))
 }
 
-func (s *Store) setStatus(ctx context.Context, digest string, status, unless inventory.ScanStatus) error {
+// SetScannable records whether the project's rows of a manifest can be
+// scanned (false once it proved oversized for that project's scan).
+func (s *Store) SetScannable(ctx context.Context, projectID, digest string, scannable bool) error {
+	return s.execScan(ctx, digest, sqlq.ProjectScannable(sqlq.SQLite, projectID, digest, b2i(scannable)))
+}
+
+func (s *Store) execScan(ctx context.Context, digest string, st sqlq.Stmt) error {
 	return s.inTx(ctx, func(tx *sql.Tx) error {
-		_, err := tx.ExecContext(ctx, `INSERT INTO manifests (digest, scan_status) VALUES (?, ?)
-			ON CONFLICT (digest) DO UPDATE SET scan_status = excluded.scan_status, scan_failed_desc = ''
-			WHERE manifests.scan_status <> ?`, digest, string(status), string(unless))
-		if err != nil {
-			return fmt.Errorf("sqlite: scan status of %s: %w", digest, err)
-		}
-		_, err = tx.ExecContext(ctx, `UPDATE images SET scan_status = ?, scan_failed_desc = ''
-			WHERE manifest_digest = ? AND scan_status <> ? AND scan_status <> ?`, string(status), digest, string(status), string(unless))
-		if err != nil {
-			return fmt.Errorf("sqlite: scan status of %s: %w", digest, err)
+		if _, err := tx.ExecContext(ctx, st.SQL, st.Args...); err != nil {
+			return fmt.Errorf("sqlite: scan state of %s: %w", digest, err)
 		}
 		return nil
 	})
 }
 
-// SetScannable records whether a manifest can be scanned (false once it
-// proved oversized) on the manifest and its rows.
-func (s *Store) SetScannable(ctx context.Context, digest string, scannable bool) error {
-	return s.inTx(ctx, func(tx *sql.Tx) error {
-		if _, err := tx.ExecContext(ctx, `UPDATE manifests SET scannable = ? WHERE digest = ?`, b2i(scannable), digest); err != nil {
-			return fmt.Errorf("sqlite: scannable of %s: %w", digest, err)
+// AdoptSharedResult copies the shared result of digest onto the rows of
+// projectID when it is a success recorded at or after since (ms), and
+// reports whether it did: a request made before another project's scan of
+// the same bytes finished needs no pull of its own.
+func (s *Store) AdoptSharedResult(ctx context.Context, projectID, digest string, since int64) (bool, error) {
+	adopted := false
+	err := s.inTx(ctx, func(tx *sql.Tx) error {
+		q := sqlq.FreshSharedResult(sqlq.SQLite, digest, since)
+		var r inventory.ScanResult
+		err := sqlq.ScanResultCols(tx.QueryRowContext(ctx, q.SQL, q.Args...), &r)
+		if errors.Is(err, sql.ErrNoRows) {
+			return nil
 		}
-		if _, err := tx.ExecContext(ctx, `UPDATE images SET scannable = ? WHERE manifest_digest = ? AND scannable <> ?`,
-			b2i(scannable), digest, b2i(scannable)); err != nil {
-			return fmt.Errorf("sqlite: scannable of %s: %w", digest, err)
+		if err != nil {
+			return fmt.Errorf("sqlite: shared result of %s: %w", digest, err)
 		}
+		st := sqlq.ProjectScanResult(sqlq.SQLite, projectID, digest, r)
+		if _, err := tx.ExecContext(ctx, st.SQL, st.Args...); err != nil {
+			return fmt.Errorf("sqlite: shared result of %s: %w", digest, err)
+		}
+		adopted = true
 		return nil
 	})
+	return adopted, err
 }
 
 // SaveScan replaces the SBOM and findings of sbom.Digest and records r, in
@@ -117,13 +128,33 @@ func (s *Store) SaveAnalyzedScan(ctx context.Context, sbom scanresult.SBOM, find
 	})
 }
 
-// ClearScan removes the SBOM and findings of digest and records r.
-func (s *Store) ClearScan(ctx context.Context, digest string, r inventory.ScanResult) error {
+// ClearScan records the failed scan r on the rows of projectID describing
+// digest. The stored inventory and findings of digest, and the manifest's
+// shared result, are removed only when no row of any project still shows
+// or waits to replace them: another project's failure never takes away a
+// result it did not produce.
+func (s *Store) ClearScan(ctx context.Context, projectID, digest string, r inventory.ScanResult) error {
 	return s.inTx(ctx, func(tx *sql.Tx) error {
+		st := sqlq.ProjectScanResult(sqlq.SQLite, projectID, digest, r)
+		if _, err := tx.ExecContext(ctx, st.SQL, st.Args...); err != nil {
+			return fmt.Errorf("sqlite: record scan of %s: %w", digest, err)
+		}
+		q := sqlq.SharedResultInUse(sqlq.SQLite, digest)
+		var inUse bool
+		if err := tx.QueryRowContext(ctx, q.SQL, q.Args...).Scan(&inUse); err != nil {
+			return fmt.Errorf("sqlite: rows of %s: %w", digest, err)
+		}
+		if inUse {
+			return nil
+		}
 		if err := deleteScan(ctx, tx, digest); err != nil {
 			return err
 		}
-		return recordResult(ctx, tx, digest, r)
+		reset := sqlq.ResetSharedResult(sqlq.SQLite, digest)
+		if _, err := tx.ExecContext(ctx, reset.SQL, reset.Args...); err != nil {
+			return fmt.Errorf("sqlite: reset scan of %s: %w", digest, err)
+		}
+		return nil
 	})
 }
 
@@ -540,13 +571,25 @@ func (s *Store) LocalSource(ctx context.Context, imageID int64) (path, ref strin
 	return path, ref, nil
 }
 
-// OrphanedScans lists manifests shown as waiting_for_scan or scanning that
-// no queued or running job of kind will ever finish (the job was given up,
-// or the database was restored without it).
-func (s *Store) OrphanedScans(ctx context.Context, kind string) ([]string, error) {
-	return s.strings(ctx, `SELECT m.digest FROM manifests m WHERE m.scan_status IN ('waiting_for_scan', 'scanning')
-		AND NOT EXISTS (SELECT 1 FROM jobs j WHERE j.kind = ? AND j.key = m.digest AND j.state IN ('queued', 'running'))
-		ORDER BY m.digest`, kind)
+// OrphanedScans lists the (project, digest) requests whose rows show
+// waiting_for_scan or scanning that no queued or running job of kind will
+// ever finish (the job was given up, or the database was restored without
+// it).
+func (s *Store) OrphanedScans(ctx context.Context, kind string) ([]inventory.ScanRequest, error) {
+	q := sqlq.OrphanedScans(sqlq.SQLite, kind)
+	rows, err := s.read.QueryContext(ctx, q.SQL, q.Args...)
+	if err != nil {
+		return nil, fmt.Errorf("sqlite: orphaned scans: %w", err)
+	}
+	defer rows.Close()
+	out, err := sqlq.Collect(rows, func(r sqlq.Scanner) (inventory.ScanRequest, error) {
+		var o inventory.ScanRequest
+		return o, r.Scan(&o.ProjectID, &o.Digest)
+	})
+	if err != nil {
+		return nil, fmt.Errorf("sqlite: orphaned scans: %w", err)
+	}
+	return out, nil
 }
 
 // ScanMeta reads a number the scan service keeps (0 when never set).

@@ -196,7 +196,7 @@ func TestSeedBench(t *testing.T) {
 	}
 	var indexes int
 	s.read.QueryRow(`SELECT count(*) FROM sqlite_schema WHERE tbl_name = 'images' AND type = 'index' AND sql IS NOT NULL`).Scan(&indexes)
-	if indexes != 8 {
-		t.Fatalf("%d indexes on images after seeding, want 8", indexes)
+	if indexes != 9 {
+		t.Fatalf("%d indexes on images after seeding, want 9", indexes)
 	}
 }
