@@ -11,6 +11,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -55,6 +56,10 @@ var (
 	onceBinary sync.Once
 	binary     []byte
 	binaryErr  error
+
+	onceWindows sync.Once
+	winBinary   []byte
+	windowsErr  error
 )
 
 // goVulnDB returns the data/osv directory of the Go vulnerability database
@@ -115,7 +120,8 @@ func main() {
 				return
 			}
 		}
-		env := append(os.Environ(), "GOFLAGS=-mod=mod", "CGO_ENABLED=0", "GOTOOLCHAIN=local", "GOWORK=off")
+		env := append(os.Environ(), "GOFLAGS=-mod=mod", "CGO_ENABLED=0", "GOTOOLCHAIN=local", "GOWORK=off",
+			"GOOS="+runtime.GOOS, "GOARCH="+runtime.GOARCH)
 		for _, args := range [][]string{{"mod", "tidy"}, {"build", "-trimpath", "-o", "vulnapp", "."}} {
 			cmd := exec.Command("go", args...)
 			cmd.Dir, cmd.Env = dir, env
@@ -142,6 +148,39 @@ func main() {
 		t.Fatalf("build the test binary: %v", binaryErr)
 	}
 	return binary
+}
+
+// windowsBinary cross-compiles, once, a program without imports for
+// windows/amd64: its only package is the standard library, the same
+// version as vulnapp's but for another platform.
+func windowsBinary(t *testing.T) []byte {
+	t.Helper()
+	onceWindows.Do(func() {
+		dir, err := os.MkdirTemp("", "scanjob-winapp")
+		if err != nil {
+			windowsErr = err
+			return
+		}
+		defer os.RemoveAll(dir)
+		for name, body := range map[string]string{"go.mod": "module example.com/winapp\n\ngo 1.21\n", "main.go": "package main\n\nfunc main() {}\n"} {
+			if windowsErr = os.WriteFile(filepath.Join(dir, name), []byte(body), 0o644); windowsErr != nil {
+				return
+			}
+		}
+		args := []string{"build", "-trimpath", "-o", "winapp.exe", "."}
+		cmd := exec.Command("go", args...)
+		cmd.Dir = dir
+		cmd.Env = append(os.Environ(), "GOOS=windows", "GOARCH=amd64", "CGO_ENABLED=0", "GOTOOLCHAIN=local", "GOWORK=off", "GOFLAGS=")
+		if out, err := cmd.CombinedOutput(); err != nil {
+			windowsErr = &buildError{args: args, out: string(out), err: err}
+			return
+		}
+		winBinary, windowsErr = os.ReadFile(filepath.Join(dir, "winapp.exe"))
+	})
+	if windowsErr != nil {
+		t.Fatalf("build the windows test binary: %v", windowsErr)
+	}
+	return winBinary
 }
 
 type buildError struct {
@@ -375,8 +414,10 @@ func affectedSemver(events []map[string]string, v string) bool {
 }
 
 // expectedGoVulns reads every record of the Go vulnerability database and
-// returns the ids affecting any of pkgs (module path → "vX.Y.Z").
-func expectedGoVulns(t *testing.T, dir string, pkgs map[string]string) map[string]bool {
+// returns the ids affecting any of pkgs (module path → "vX.Y.Z") in a
+// binary built for goos/goarch: an affected entry whose imports are all
+// restricted to other platforms does not count (docs/scanner.md).
+func expectedGoVulns(t *testing.T, dir string, pkgs map[string]string, goos, goarch string) map[string]bool {
 	t.Helper()
 	entries, err := os.ReadDir(dir)
 	if err != nil {
@@ -400,6 +441,12 @@ func expectedGoVulns(t *testing.T, dir string, pkgs map[string]string) map[strin
 					Type   string              `json:"type"`
 					Events []map[string]string `json:"events"`
 				} `json:"ranges"`
+				EcosystemSpecific struct {
+					Imports []struct {
+						GOOS   []string `json:"goos"`
+						GOARCH []string `json:"goarch"`
+					} `json:"imports"`
+				} `json:"ecosystem_specific"`
 			} `json:"affected"`
 		}
 		if err := json.Unmarshal(raw, &rec); err != nil {
@@ -411,6 +458,16 @@ func expectedGoVulns(t *testing.T, dir string, pkgs map[string]string) map[strin
 		for _, a := range rec.Affected {
 			v, ok := pkgs[a.Package.Name]
 			if !ok || a.Package.Ecosystem != "Go" {
+				continue
+			}
+			imports := a.EcosystemSpecific.Imports
+			built := len(imports) == 0
+			for _, im := range imports {
+				if (len(im.GOOS) == 0 || slices.Contains(im.GOOS, goos)) && (len(im.GOARCH) == 0 || slices.Contains(im.GOARCH, goarch)) {
+					built = true
+				}
+			}
+			if !built {
 				continue
 			}
 			for _, r := range a.Ranges {

@@ -198,11 +198,12 @@ func (s *Service) Maintain(ctx context.Context, every time.Duration) {
 	}
 }
 
-// pkgKey is what a match of one package depends on.
-type pkgKey struct{ ecosystem, name, version, sourceName, sourceVersion string }
+// pkgKey is what a match of one package depends on: the platform too, as
+// a Go module's findings differ between a linux and a windows binary.
+type pkgKey struct{ ecosystem, name, version, sourceName, sourceVersion, platform string }
 
 func keyOf(p scanresult.Package) pkgKey {
-	return pkgKey{p.Ecosystem, p.Name, p.Version, p.SourceName, p.SourceVersion}
+	return pkgKey{p.Ecosystem, p.Name, p.Version, p.SourceName, p.SourceVersion, p.Platform}
 }
 
 // matchMemo holds, for one re-match run, the findings of every package

@@ -386,7 +386,7 @@ func toSBOM(digest string, rep *scanner.Report, now int64) scanresult.SBOM {
 		sb.Packages = append(sb.Packages, scanresult.Package{
 			Name: p.Name, Version: p.Version, Ecosystem: p.Ecosystem,
 			SourceName: p.SourceName, SourceVersion: p.SourceVersion,
-			Type: p.Type, Path: p.Path, LayerDigest: p.LayerDigest, PURL: p.PURL,
+			Type: p.Type, Path: p.Path, LayerDigest: p.LayerDigest, PURL: p.PURL, Platform: p.Platform,
 		})
 	}
 	return sb
@@ -424,7 +424,8 @@ func toAnalysis(rep *scanner.Report) scanresult.Analysis {
 func (s *Service) match(ctx context.Context, pkgs []scanresult.Package) ([]scanresult.Finding, error) {
 	in := make([]vulndb.Package, len(pkgs))
 	for i, p := range pkgs {
-		in[i] = vulndb.Package{Ecosystem: p.Ecosystem, Name: p.Name, Version: p.Version, SourceName: p.SourceName, SourceVersion: p.SourceVersion}
+		in[i] = vulndb.Package{Ecosystem: p.Ecosystem, Name: p.Name, Version: p.Version, SourceName: p.SourceName,
+			SourceVersion: p.SourceVersion, Platform: p.Platform}
 	}
 	fs, err := s.matcher.Match(ctx, in)
 	if err != nil {

@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"runtime"
 	"slices"
 	"sort"
 	"strings"
@@ -85,7 +86,7 @@ func TestScanGoBinaryEndToEnd(t *testing.T) {
 	for m, v := range vulnDeps {
 		pkgs[m] = v
 	}
-	want := expectedGoVulns(t, goVulnDB(t), pkgs)
+	want := expectedGoVulns(t, goVulnDB(t), pkgs, runtime.GOOS, runtime.GOARCH)
 	wantIDs := make([]string, 0, len(want))
 	for id := range want {
 		wantIDs = append(wantIDs, id)
@@ -152,8 +153,12 @@ func TestRematchPullsNothing(t *testing.T) {
 	push(t, reg, "team/app", "1.0", vulnImage(t))
 	// A second image with the same program and more: the re-match matches
 	// the shared packages once and must still give each image its own
-	// findings.
-	withMore, err := mutate.AppendLayers(vulnImage(t), layer(t, map[string]file{"usr/local/bin/vulnapp2": {mode: 0o755, body: vulnBinary(t)}}))
+	// findings. Its windows program holds the same stdlib version built for
+	// another platform: a package the re-match must match on its own.
+	withMore, err := mutate.AppendLayers(vulnImage(t), layer(t, map[string]file{
+		"usr/local/bin/vulnapp2": {mode: 0o755, body: vulnBinary(t)},
+		"app/winapp.exe":         {mode: 0o755, body: windowsBinary(t)},
+	}))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -194,10 +199,22 @@ func TestRematchPullsNothing(t *testing.T) {
 		t.Fatalf("RematchIfStale right after a re-match = %v, %v; want nothing to do", queued, err)
 	}
 
-	// What the re-match stored is what a fresh scan finds, image by image.
+	// What the re-match stored is what the independent evaluation finds for
+	// each binary's platform (windows-only records on the windows program's
+	// stdlib, not on the linux one's), and what a fresh scan finds.
+	pkgs := map[string]string{"stdlib": goVersion()}
+	for m, v := range vulnDeps {
+		pkgs[m] = v
+	}
+	native := expectedGoVulns(t, goVulnDB(t), pkgs, runtime.GOOS, runtime.GOARCH)
+	windows := expectedGoVulns(t, goVulnDB(t), map[string]string{"stdlib": goVersion()}, "windows", "amd64")
+	wantIDs := map[string][]string{"team/app:1.0": sortedKeys(native), "team/app:2.0": sortedKeys(native, windows)}
 	rematched := map[string][]string{}
 	for _, ref := range []string{"team/app:1.0", "team/app:2.0"} {
 		rematched[ref] = vulnIDs(t, e, e.rows(t)[ref].ManifestDigest)
+		if !slices.Equal(rematched[ref], wantIDs[ref]) {
+			t.Fatalf("%s: the re-match stored %v\nthe independent evaluation finds %v", ref, rematched[ref], wantIDs[ref])
+		}
 	}
 	rows = e.rows(t)
 	if _, err := e.svc.Request(ctx, project, []inventory.Image{rows["team/app:1.0"], rows["team/app:2.0"]}); err != nil {
@@ -210,6 +227,18 @@ func TestRematchPullsNothing(t *testing.T) {
 			t.Fatalf("%s: fresh scan finds %v (vul_num %d), the re-match stored %v", ref, got, r.VulNum, want)
 		}
 	}
+}
+
+// sortedKeys returns the keys of the sets, deduplicated and sorted.
+func sortedKeys(sets ...map[string]bool) []string {
+	var out []string
+	for _, set := range sets {
+		for k := range set {
+			out = append(out, k)
+		}
+	}
+	slices.Sort(out)
+	return slices.Compact(out)
 }
 
 // TestFailureMapping drives each failure through a real registry and

@@ -5,6 +5,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"strings"
 	"testing"
 
@@ -62,6 +63,69 @@ func TestGoBinary(t *testing.T) {
 	}
 	if rep.UnpackedBytes == 0 {
 		t.Error("no bytes counted")
+	}
+	sb.check(t)
+}
+
+// buildTinyGo cross-compiles a program without imports for goos/goarch:
+// no module is fetched, and only the runtime is compiled for the target.
+func buildTinyGo(t testing.TB, goos, goarch string) string {
+	t.Helper()
+	goBin, err := exec.LookPath("go")
+	if err != nil {
+		goBin = filepath.Join(runtime.GOROOT(), "bin", "go")
+	}
+	dir := t.TempDir()
+	for name, body := range map[string]string{
+		"go.mod":  "module example.com/tiny\n\ngo 1.21\n",
+		"main.go": "package main\n\nfunc main() {}\n",
+	} {
+		if err := os.WriteFile(filepath.Join(dir, name), []byte(body), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	out := filepath.Join(dir, "tiny-"+goos+"-"+goarch)
+	cmd := exec.Command(goBin, "build", "-trimpath", "-o", out, ".")
+	cmd.Dir = dir
+	cmd.Env = append(os.Environ(), "GOOS="+goos, "GOARCH="+goarch, "CGO_ENABLED=0", "GOWORK=off", "GOFLAGS=")
+	if b, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("go build for %s/%s: %v\n%s", goos, goarch, err, b)
+	}
+	return out
+}
+
+// TestGoBinaryPlatform: every package of a Go binary carries the GOOS/GOARCH
+// it was built for, read from its build information, to the matcher.
+func TestGoBinaryPlatform(t *testing.T) {
+	targets := []struct{ goos, goarch, path string }{
+		{"windows", "amd64", "app/tiny.exe"},
+		{"linux", "ppc64le", "usr/local/bin/tiny"},
+	}
+	var files []file
+	for _, tc := range targets {
+		files = append(files, realFile(tc.path, buildTinyGo(t, tc.goos, tc.goarch)))
+	}
+	sb := newSandbox(t)
+	rep, err := scan(t, sb.scanner(scanner.Options{}), imageOf(t, layerOf(t, files...)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range targets {
+		want := tc.goos + "/" + tc.goarch
+		var got []string
+		for _, p := range rep.Packages {
+			if p.Path != "/"+tc.path {
+				continue
+			}
+			got = append(got, p.Name)
+			if p.Platform != want || p.VulnPackage().Platform != want {
+				t.Errorf("%s in %s: Platform %q, VulnPackage().Platform %q, want %q", p.Name, p.Path, p.Platform,
+					p.VulnPackage().Platform, want)
+			}
+		}
+		if !slices.Contains(got, "stdlib") || !slices.Contains(got, "example.com/tiny") {
+			t.Errorf("%s: packages %v, want stdlib and example.com/tiny", tc.path, got)
+		}
 	}
 	sb.check(t)
 }

@@ -3,7 +3,9 @@ package scanner
 import (
 	"cmp"
 	"context"
+	"debug/buildinfo"
 	"fmt"
+	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -167,15 +169,50 @@ func (inv *softwareInventory) extract(ctx context.Context, im *Image, ex filesys
 	if n := im.FS.t.lookup(e.Path); n != nil {
 		layer = im.LayerDigest(&n.Entry)
 	}
+	var platform string
+	if ex.Name() == gobinary.Name && len(invent.Packages) > 0 {
+		platform = goPlatform(f)
+	}
 	out := make([]Package, 0, len(invent.Packages))
 	for _, p := range invent.Packages {
 		if p == nil || p.Name == "" {
 			continue
 		}
 		applyOSRelease(p.Metadata, osr)
-		out = append(out, toPackage(ex.Name(), p, "/"+e.Path, layer))
+		pkg := toPackage(ex.Name(), p, "/"+e.Path, layer)
+		pkg.Platform = platform
+		out = append(out, pkg)
 	}
 	return out, nil
+}
+
+// goPlatform reads "GOOS/GOARCH" from the build information of the Go
+// binary f; empty when it is not recorded. The extractor has already
+// parsed it, but does not hand it out: reading it again in place (f is an
+// io.ReaderAt over the kept copy) only reads the binary's headers and
+// build-info section, never the whole file.
+func goPlatform(f fs.File) string {
+	ra, ok := f.(io.ReaderAt)
+	if !ok {
+		return ""
+	}
+	bi, err := buildinfo.Read(ra)
+	if err != nil {
+		return ""
+	}
+	var goos, goarch string
+	for _, s := range bi.Settings {
+		switch s.Key {
+		case "GOOS":
+			goos = s.Value
+		case "GOARCH":
+			goarch = s.Value
+		}
+	}
+	if goos == "" && goarch == "" {
+		return ""
+	}
+	return goos + "/" + goarch
 }
 
 func toPackage(extractorName string, p *extractor.Package, filePath, layer string) Package {
@@ -242,5 +279,6 @@ func (p Package) VulnPackage() vulndb.Package {
 		Version:       p.Version,
 		SourceName:    p.SourceName,
 		SourceVersion: p.SourceVersion,
+		Platform:      p.Platform,
 	}
 }

@@ -115,6 +115,10 @@ type Package struct {
 	Path          string // where in the image it was found: "/var/lib/dpkg/status", "/usr/bin/app"
 	LayerDigest   string // the layer that last wrote Path
 	PURL          string
+	// Platform is "GOOS/GOARCH" of the Go binary at Path, from its build
+	// information ("linux/amd64"); empty for other packages and for
+	// binaries that do not record it (built before Go 1.18).
+	Platform string
 }
 
 // Failure is a scan that ended without a report, with the HSS status and

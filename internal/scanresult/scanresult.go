@@ -38,6 +38,7 @@ type Package struct {
 	Path          string // where it was found in the image
 	LayerDigest   string // the layer that last wrote Path
 	PURL          string
+	Platform      string // "GOOS/GOARCH" of a Go binary ("linux/amd64"); empty when unknown or not Go
 }
 
 // VulType is HSS's vulnerability type of a finding.

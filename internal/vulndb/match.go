@@ -26,6 +26,10 @@ type Package struct {
 	// SourceVersion is the source package's version when it differs from
 	// Version (a dpkg binNMU "+b1"); Version is used when empty.
 	SourceVersion string
+	// Platform is "GOOS/GOARCH" of the Go binary the package was found in
+	// ("linux/amd64"); empty when unknown. Go records whose code is only
+	// built for other platforms do not match it (see Affected.AppliesTo).
+	Platform string
 }
 
 // Finding is one vulnerability affecting one package.
@@ -52,9 +56,10 @@ const keysPerQuery = 400
 // vulnerability id, one per (package, vulnerability).
 func (db *DB) Match(ctx context.Context, pkgs []Package) ([]Finding, error) {
 	type target struct {
-		idx     int
-		key     Key
-		version string
+		idx      int
+		key      Key
+		version  string
+		platform string
 	}
 	byKey := make(map[Key][]target)
 	var keys []Key
@@ -73,7 +78,7 @@ func (db *DB) Match(ctx context.Context, pkgs []Package) ([]Finding, error) {
 		if _, ok := byKey[k]; !ok {
 			keys = append(keys, k)
 		}
-		byKey[k] = append(byKey[k], target{idx: i, key: k, version: version})
+		byKey[k] = append(byKey[k], target{idx: i, key: k, version: version, platform: p.Platform})
 	}
 
 	records := make(map[string]*Record)
@@ -95,7 +100,7 @@ func (db *DB) Match(ctx context.Context, pkgs []Package) ([]Finding, error) {
 				continue
 			}
 			for _, t := range byKey[h.Key] {
-				if f, ok := matchRecord(rec, t.key, t.version); ok {
+				if f, ok := matchRecord(rec, t.key, t.version, t.platform); ok {
 					f.Package = t.idx
 					findings = append(findings, f)
 				}
@@ -111,18 +116,19 @@ func (db *DB) Match(ctx context.Context, pkgs []Package) ([]Finding, error) {
 }
 
 // matchRecord evaluates rec's affected entries for the package under key at
-// version; the first affected entry that matches decides the finding.
-func matchRecord(rec *Record, key Key, version string) (Finding, bool) {
+// version, built for platform; the first affected entry that matches decides
+// the finding.
+func matchRecord(rec *Record, key Key, version, platform string) (Finding, bool) {
 	for i := range rec.Affected {
 		a := &rec.Affected[i]
-		if KeyFor(a.Ecosystem, a.Name) != key {
+		if KeyFor(a.Ecosystem, a.Name) != key || !a.AppliesTo(platform) {
 			continue
 		}
 		fixed, ok := Affects(a, version)
 		if !ok {
 			continue
 		}
-		fixed = settledFix(rec, key, fixed)
+		fixed = settledFix(rec, key, platform, fixed)
 		score, label, necessity := Rate(rec, a)
 		summary := rec.Summary
 		return Finding{
@@ -143,7 +149,7 @@ func matchRecord(rec *Record, key Key, version string) (Finding, bool) {
 // settledFix follows a fix that is itself affected by another entry of the
 // same record (Go's GO-2023-2185: fixed in 1.21.4, which needed 1.21.5) to
 // the first version no entry affects; empty when that chain ends unfixed.
-func settledFix(rec *Record, key Key, fixed string) string {
+func settledFix(rec *Record, key Key, platform, fixed string) string {
 	for range 16 { // a chain longer than this would be a broken record
 		if fixed == "" {
 			return ""
@@ -151,7 +157,7 @@ func settledFix(rec *Record, key Key, fixed string) string {
 		next, affected := "", false
 		for i := range rec.Affected {
 			a := &rec.Affected[i]
-			if KeyFor(a.Ecosystem, a.Name) != key {
+			if KeyFor(a.Ecosystem, a.Name) != key || !a.AppliesTo(platform) {
 				continue
 			}
 			if f, ok := Affects(a, fixed); ok {
@@ -165,6 +171,36 @@ func settledFix(rec *Record, key Key, fixed string) string {
 		fixed = next
 	}
 	return fixed
+}
+
+// AppliesTo reports whether a concerns a Go binary built for platform
+// ("GOOS/GOARCH"). It does not when the platform is known and every one of
+// a's imports is restricted to other platforms: the vulnerable code is
+// then not compiled into the binary (GO-2026-5024 is in
+// golang.org/x/sys/windows, which a linux binary does not contain). An
+// entry without imports, an import without restrictions, or an unknown
+// platform (or half of one) applies. Only Go entries carry imports.
+func (a *Affected) AppliesTo(platform string) bool {
+	if len(a.Imports) == 0 || platform == "" {
+		return true
+	}
+	goos, goarch, _ := strings.Cut(platform, "/")
+	for _, im := range a.Imports {
+		if im.builtFor(goos, goarch) {
+			return true
+		}
+	}
+	return false
+}
+
+// restricted reports whether the import is limited to some platforms.
+func (im Import) restricted() bool { return len(im.GOOS) > 0 || len(im.GOARCH) > 0 }
+
+// builtFor reports whether the import's code is built for goos/goarch; an
+// empty goos or goarch is unknown and does not exclude anything.
+func (im Import) builtFor(goos, goarch string) bool {
+	return (goos == "" || len(im.GOOS) == 0 || slices.Contains(im.GOOS, goos)) &&
+		(goarch == "" || len(im.GOARCH) == 0 || slices.Contains(im.GOARCH, goarch))
 }
 
 // Affects reports whether version of the package is affected by a, and the

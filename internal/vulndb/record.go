@@ -63,6 +63,23 @@ type Affected struct {
 	// AllVersions is set when the source entry had neither ranges (of any
 	// type) nor versions: OSV tooling reads that as "every version".
 	AllVersions bool `json:"all,omitempty"`
+	// Imports are a Go entry's ecosystem_specific.imports, kept only when
+	// at least one of them is restricted to some platforms: an entry whose
+	// imports all apply everywhere matches like one without imports, and
+	// leaving them out keeps the stored form of those records unchanged.
+	// See AppliesTo.
+	Imports []Import `json:"imports,omitempty"`
+}
+
+// Import is one package of a Go module or of the standard library that
+// holds the vulnerable code, with the platforms it is restricted to: GOOS
+// and GOARCH values, each list empty when the code is in every one. The
+// record's symbols are not kept: openhss does not analyse which functions
+// a binary calls.
+type Import struct {
+	Path   string   `json:"path"`
+	GOOS   []string `json:"goos,omitempty"`
+	GOARCH []string `json:"goarch,omitempty"`
 }
 
 // Range is an ECOSYSTEM or SEMVER range.
@@ -195,6 +212,9 @@ func ParseOSV(data []byte) (*Record, error) {
 				out.Ranges = append(out.Ranges, rg)
 			}
 		}
+		if ecosystemBase(NormalizeEcosystem(out.Ecosystem)) == "Go" {
+			out.Imports = goImports(a.EcosystemSpecific)
+		}
 		r.Affected = append(r.Affected, out)
 	}
 	return r, nil
@@ -226,6 +246,26 @@ func specificRating(raw json.RawMessage) string {
 	}
 	s, _ := v.Severity.(string)
 	return firstRating(s, v.Urgency)
+}
+
+// goImports reads a Go entry's ecosystem_specific.imports, and returns
+// them only when at least one is restricted to some platforms (see
+// Affected.Imports). A shape it cannot read gives none: the entry then
+// matches on every platform, as it did before imports were read.
+func goImports(raw json.RawMessage) []Import {
+	if len(raw) == 0 || raw[0] != '{' {
+		return nil
+	}
+	var v struct {
+		Imports []Import `json:"imports"`
+	}
+	if json.Unmarshal(raw, &v) != nil {
+		return nil
+	}
+	if !slices.ContainsFunc(v.Imports, Import.restricted) {
+		return nil
+	}
+	return v.Imports
 }
 
 // ratingFromSeverities returns a qualitative score from non-CVSS severity

@@ -225,3 +225,34 @@ func TestParseOSV(t *testing.T) {
 		}
 	}
 }
+
+// TestAppliesTo covers the shapes of imports the real records in
+// testdata/osv/go do not: several imports of one entry, one of them
+// unrestricted or for this platform, and goos and goarch together.
+func TestAppliesTo(t *testing.T) {
+	win := Import{Path: "golang.org/x/sys/windows", GOOS: []string{"windows"}}
+	unix := Import{Path: "golang.org/x/sys/unix"}
+	linuxArm := Import{Path: "internal/cpu", GOOS: []string{"linux", "android"}, GOARCH: []string{"arm64"}}
+	for _, tc := range []struct {
+		name     string
+		imports  []Import
+		platform string
+		want     bool
+	}{
+		{"no imports", nil, "linux/amd64", true},
+		{"unknown platform", []Import{win}, "", true},
+		{"only other OS", []Import{win}, "linux/amd64", false},
+		{"this OS", []Import{win}, "windows/arm64", true},
+		{"one import unrestricted", []Import{win, unix}, "linux/amd64", true},
+		{"one import for this platform", []Import{win, linuxArm}, "android/arm64", true},
+		{"goos matches, goarch does not", []Import{win, linuxArm}, "linux/amd64", false},
+		{"goarch matches, goos does not", []Import{linuxArm}, "darwin/arm64", false},
+		{"arch unknown", []Import{linuxArm}, "linux/", true},
+		{"OS unknown", []Import{linuxArm}, "/amd64", false},
+	} {
+		a := Affected{Ecosystem: "Go", Name: "golang.org/x/sys", Imports: tc.imports}
+		if got := a.AppliesTo(tc.platform); got != tc.want {
+			t.Errorf("%s: AppliesTo(%q) = %v, want %v", tc.name, tc.platform, got, tc.want)
+		}
+	}
+}

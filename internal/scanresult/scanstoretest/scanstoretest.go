@@ -205,8 +205,8 @@ func (e *env) waitingAll(d string) error {
 	return nil
 }
 
-// sbom is an inventory of d: a dpkg package, a Go module in two places
-// and an npm package.
+// sbom is an inventory of d: a dpkg package, a Go module in two binaries
+// built for different platforms and an npm package.
 func sbom(d string) scanresult.SBOM {
 	return scanresult.SBOM{
 		Digest: d, Layers: []string{digest("l1"), digest("l2")}, OSID: "debian", OSVersion: "12",
@@ -215,9 +215,9 @@ func sbom(d string) scanresult.SBOM {
 			{Name: "openssl", Version: "3.0.11-1", Ecosystem: "Debian:12", SourceName: "openssl", SourceVersion: "3.0.11-1",
 				Type: "dpkg", Path: "var/lib/dpkg/status", LayerDigest: digest("l1"), PURL: "pkg:deb/debian/openssl@3.0.11-1"},
 			{Name: "golang.org/x/net", Version: "v0.1.0", Ecosystem: "Go", Type: "go-module", Path: "usr/bin/b",
-				LayerDigest: digest("l2"), PURL: "pkg:golang/golang.org/x/net@v0.1.0"},
+				LayerDigest: digest("l2"), PURL: "pkg:golang/golang.org/x/net@v0.1.0", Platform: "linux/amd64"},
 			{Name: "golang.org/x/net", Version: "v0.1.0", Ecosystem: "Go", Type: "go-module", Path: "usr/bin/a",
-				LayerDigest: digest("l2"), PURL: "pkg:golang/golang.org/x/net@v0.1.0"},
+				LayerDigest: digest("l2"), PURL: "pkg:golang/golang.org/x/net@v0.1.0", Platform: "windows/arm64"},
 			{Name: "left-pad", Version: "1.0.0", Ecosystem: "npm", Type: "npm", Path: "app/node_modules/left-pad/package.json",
 				LayerDigest: digest("l2")},
 		},

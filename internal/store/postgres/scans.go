@@ -209,7 +209,7 @@ func insertPackages(ctx context.Context, tx pgx.Tx, digest string, pkgs []scanre
 		var (
 			idx                                          []int32
 			name, version, eco, srcName, srcVersion, typ []string
-			path, layer, purl                            []string
+			path, layer, purl, platform                  []string
 		)
 		for i, p := range chunk {
 			idx = append(idx, int32(start+i))
@@ -222,12 +222,13 @@ func insertPackages(ctx context.Context, tx pgx.Tx, digest string, pkgs []scanre
 			path = append(path, clean(p.Path))
 			layer = append(layer, clean(p.LayerDigest))
 			purl = append(purl, clean(p.PURL))
+			platform = append(platform, clean(p.Platform))
 		}
 		_, err := tx.Exec(ctx, `INSERT INTO sbom_packages (digest, idx, name, version, ecosystem, source_name, source_version,
-				type, path, layer_digest, purl)
+				type, path, layer_digest, purl, platform)
 			SELECT $1, * FROM unnest($2::int4[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[],
-				$9::text[], $10::text[], $11::text[])`,
-			digest, idx, name, version, eco, srcName, srcVersion, typ, path, layer, purl)
+				$9::text[], $10::text[], $11::text[], $12::text[])`,
+			digest, idx, name, version, eco, srcName, srcVersion, typ, path, layer, purl, platform)
 		if err != nil {
 			return fmt.Errorf("postgres: save packages of %s: %w", digest, err)
 		}
@@ -497,14 +498,14 @@ func (s *Store) GetSBOM(ctx context.Context, digest string) (scanresult.SBOM, er
 	if sb.Layers == nil {
 		sb.Layers = []string{}
 	}
-	rows, err := tx.Query(ctx, `SELECT name, version, ecosystem, source_name, source_version, type, path, layer_digest, purl
-		FROM sbom_packages WHERE digest = $1 ORDER BY idx`, digest)
+	rows, err := tx.Query(ctx, `SELECT name, version, ecosystem, source_name, source_version, type, path, layer_digest, purl,
+		platform FROM sbom_packages WHERE digest = $1 ORDER BY idx`, digest)
 	if err != nil {
 		return sb, fmt.Errorf("postgres: packages of %s: %w", digest, err)
 	}
 	var p scanresult.Package
 	_, err = pgx.ForEachRow(rows, []any{&p.Name, &p.Version, &p.Ecosystem, &p.SourceName, &p.SourceVersion, &p.Type, &p.Path,
-		&p.LayerDigest, &p.PURL}, func() error {
+		&p.LayerDigest, &p.PURL, &p.Platform}, func() error {
 		sb.Packages = append(sb.Packages, p)
 		return nil
 	})

@@ -107,14 +107,14 @@ func (s *Store) SaveAnalyzedScan(ctx context.Context, sbom scanresult.SBOM, find
 			return fmt.Errorf("sqlite: save sbom of %s: %w", sbom.Digest, err)
 		}
 		ins, err := tx.PrepareContext(ctx, `INSERT INTO sbom_packages (digest, idx, name, version, ecosystem, source_name, source_version,
-			type, path, layer_digest, purl) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`)
+			type, path, layer_digest, purl, platform) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`)
 		if err != nil {
 			return fmt.Errorf("sqlite: save sbom of %s: %w", sbom.Digest, err)
 		}
 		defer ins.Close()
 		for i, p := range sbom.Packages {
 			if _, err := ins.ExecContext(ctx, sbom.Digest, i, p.Name, p.Version, p.Ecosystem, p.SourceName, p.SourceVersion,
-				p.Type, p.Path, p.LayerDigest, p.PURL); err != nil {
+				p.Type, p.Path, p.LayerDigest, p.PURL, p.Platform); err != nil {
 				return fmt.Errorf("sqlite: save package %s of %s: %w", p.Name, sbom.Digest, err)
 			}
 		}
@@ -372,15 +372,16 @@ func (s *Store) GetSBOM(ctx context.Context, digest string) (scanresult.SBOM, er
 	if err := json.Unmarshal([]byte(layers), &sb.Layers); err != nil {
 		return sb, fmt.Errorf("sqlite: layers of %s: %w", digest, err)
 	}
-	rows, err := s.read.QueryContext(ctx, `SELECT name, version, ecosystem, source_name, source_version, type, path, layer_digest, purl
-		FROM sbom_packages WHERE digest = ? ORDER BY idx`, digest)
+	rows, err := s.read.QueryContext(ctx, `SELECT name, version, ecosystem, source_name, source_version, type, path, layer_digest, purl,
+		platform FROM sbom_packages WHERE digest = ? ORDER BY idx`, digest)
 	if err != nil {
 		return sb, fmt.Errorf("sqlite: packages of %s: %w", digest, err)
 	}
 	defer rows.Close()
 	for rows.Next() {
 		var p scanresult.Package
-		if err := rows.Scan(&p.Name, &p.Version, &p.Ecosystem, &p.SourceName, &p.SourceVersion, &p.Type, &p.Path, &p.LayerDigest, &p.PURL); err != nil {
+		if err := rows.Scan(&p.Name, &p.Version, &p.Ecosystem, &p.SourceName, &p.SourceVersion, &p.Type, &p.Path, &p.LayerDigest, &p.PURL,
+			&p.Platform); err != nil {
 			return sb, fmt.Errorf("sqlite: packages of %s: %w", digest, err)
 		}
 		sb.Packages = append(sb.Packages, p)
