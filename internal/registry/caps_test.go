@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -229,6 +230,7 @@ func TestSyncOverCapChangesNothing(t *testing.T) {
 	}
 	reg := env.addRegistry(t, r.Addr(), "", "")
 	capped := registry.NewSyncer(env.store, env.store, env.box, fastLister(registry.WithMaxRepositories(3)))
+	capped.Log = slog.New(slog.DiscardHandler)
 	ctx := context.Background()
 	if res, err := capped.SyncRegistry(ctx, reg); err != nil || res.Err != nil {
 		t.Fatalf("first sync: %v %v", err, res.Err)

@@ -171,6 +171,9 @@ func (l *Lister) List(ctx context.Context, reg inventory.Registry, password stri
 	)
 	catErr := ls.catalog(gctx, func(page []string) error {
 		for _, path := range page {
+			if err := gctx.Err(); err != nil {
+				return err // a repository failed the listing: stop here
+			}
 			if reg.Namespace != "" && !strings.HasPrefix(path, reg.Namespace+"/") || kept[path] {
 				continue
 			}

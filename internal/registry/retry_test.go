@@ -3,6 +3,7 @@ package registry_test
 import (
 	"context"
 	"errors"
+	"log/slog"
 	"net/http"
 	"strings"
 	"sync"
@@ -185,6 +186,7 @@ func TestSyncRidesOutRestart(t *testing.T) {
 	}}
 	syncer := registry.NewSyncer(env.store, env.store, env.box,
 		fastLister(registry.WithRetry(registry.RetryPolicy{Sleep: s.Sleep})))
+	syncer.Log = slog.New(slog.DiscardHandler)
 	p.Down()
 	res, err := syncer.SyncRegistry(context.Background(), reg)
 	if err != nil || res.Err != nil {
