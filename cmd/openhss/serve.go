@@ -28,6 +28,7 @@ type serveOptions struct {
 	region  string
 	workers int
 	scan    scanOptions
+	sync    syncOptions
 }
 
 // scanOptions are the limits of the scan workers.
@@ -59,6 +60,9 @@ func newServeCmd(g *globals) *cobra.Command {
 		Short: "Run the HSS v5 API (and, unless --workers 0, the sync workers)",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			if err := o.sync.validate(); err != nil {
+				return err
+			}
 			a, err := g.open(cmd.Context())
 			if err != nil {
 				return err
@@ -76,6 +80,7 @@ func newServeCmd(g *globals) *cobra.Command {
 	f.StringVar(&o.region, "region", envOr("OPENHSS_REGION", "local-1"), "region name clients must use")
 	f.IntVar(&o.workers, "workers", 2, "job workers in this process (0: API only)")
 	addScanFlags(f, &o.scan)
+	addSyncFlags(f, &o.sync)
 	return cmd
 }
 
@@ -91,7 +96,7 @@ type services struct {
 func (a *app) services(o *serveOptions) *services {
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
-	syncer := registry.NewSyncer(a.store, a.store, a.box, registry.NewLister(registry.WithLogger(a.log)))
+	syncer := registry.NewSyncer(a.store, a.store, a.box, registry.NewLister(append(o.sync.listerOptions(), registry.WithLogger(a.log))...))
 	syncer.Log = a.log
 	syncer.Metrics = newSyncMetrics(reg)
 	runner := jobs.NewRunner(a.store, a.log)

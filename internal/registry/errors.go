@@ -25,6 +25,9 @@ var (
 	// ErrProtocol: the server answered, but not as a registry would
 	// (e.g. no catalog API, malformed JSON).
 	ErrProtocol = errors.New("unexpected registry response")
+	// ErrLimit: the registry holds more than this server lists for one
+	// connection (a cap of the Lister; the error wraps a *LimitError).
+	ErrLimit = errors.New("registry exceeds a listing limit")
 )
 
 // Kind classifies a SyncError.
@@ -35,6 +38,7 @@ const (
 	KindUnreachable Kind = "unreachable"
 	KindTimeout     Kind = "timeout"
 	KindProtocol    Kind = "protocol"
+	KindLimit       Kind = "limit"
 )
 
 var kindErrors = map[Kind]error{
@@ -42,6 +46,7 @@ var kindErrors = map[Kind]error{
 	KindUnreachable: ErrUnreachable,
 	KindTimeout:     ErrTimeout,
 	KindProtocol:    ErrProtocol,
+	KindLimit:       ErrLimit,
 }
 
 // SyncError is why a registry connection could not be listed. The caller
@@ -75,6 +80,10 @@ func (e *SyncError) Reason() string {
 		detail = "the registry did not answer in time while trying to " + e.Op
 	case KindUnreachable:
 		detail = "cannot reach the registry: " + shortCause(e.Err)
+	case KindLimit:
+		// The cause is this server's own message (a *LimitError), never
+		// the registry's text.
+		detail = "the registry is over a limit of this server, nothing was changed: " + e.Err.Error()
 	default:
 		detail = "unexpected answer from the registry while trying to " + e.Op + ": " + shortCause(e.Err)
 	}

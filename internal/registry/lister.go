@@ -18,6 +18,7 @@ import (
 	"regexp"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/google/go-containerregistry/pkg/authn"
@@ -37,7 +38,11 @@ type Lister struct {
 	listTimeout    time.Duration
 	concurrency    int
 	pageSize       int
-	backoff        remote.Backoff
+	retry          RetryPolicy
+	maxRepos       int
+	maxTags        int
+	maxTotalTags   int
+	maxBody        int64
 	now            func() time.Time
 	log            *slog.Logger
 }
@@ -61,9 +66,40 @@ func WithConcurrency(n int) Option { return func(l *Lister) { l.concurrency = ma
 // 1000). A registry that refuses n gets asked without it and chooses.
 func WithPageSize(n int) Option { return func(l *Lister) { l.pageSize = n } }
 
-// WithRetryBackoff sets how transient failures are retried (default: 3
-// tries, 250ms then 750ms apart).
-func WithRetryBackoff(b remote.Backoff) Option { return func(l *Lister) { l.backoff = b } }
+// WithRetry sets how requests that failed for a transient reason
+// (connection refused, timeout, 429, 5xx) are retried; the zero
+// RetryPolicy is the default (see RetryPolicy).
+func WithRetry(p RetryPolicy) Option { return func(l *Lister) { l.retry = p } }
+
+// WithMaxRepositories caps the repositories one connection lists (default
+// DefaultMaxRepositories; 0 keeps the default). A registry with more fails
+// the sync with ErrLimit and changes nothing.
+func WithMaxRepositories(n int) Option {
+	return func(l *Lister) { l.maxRepos = cmpOr(n, DefaultMaxRepositories) }
+}
+
+// WithMaxTags caps the tags of one repository (default DefaultMaxTags).
+func WithMaxTags(n int) Option { return func(l *Lister) { l.maxTags = cmpOr(n, DefaultMaxTags) } }
+
+// WithMaxTotalTags caps the tags of all repositories of one connection
+// (default DefaultMaxTotalTags).
+func WithMaxTotalTags(n int) Option {
+	return func(l *Lister) { l.maxTotalTags = cmpOr(n, DefaultMaxTotalTags) }
+}
+
+// WithMaxResponseBytes caps the body of each catalog page, tag list page
+// and manifest read (default DefaultMaxResponseBytes).
+func WithMaxResponseBytes(n int64) Option {
+	return func(l *Lister) { l.maxBody = cmpOr(n, DefaultMaxResponseBytes) }
+}
+
+// cmpOr is n, or def when n is not positive.
+func cmpOr[T int | int64](n, def T) T {
+	if n <= 0 {
+		return def
+	}
+	return n
+}
 
 // WithClock sets the clock for Snapshot.SeenAt.
 func WithClock(now func() time.Time) Option { return func(l *Lister) { l.now = now } }
@@ -79,7 +115,10 @@ func NewLister(opts ...Option) *Lister {
 		listTimeout:    30 * time.Minute,
 		concurrency:    16,
 		pageSize:       1000,
-		backoff:        remote.Backoff{Duration: 250 * time.Millisecond, Factor: 3, Jitter: 0.1, Steps: 3},
+		maxRepos:       DefaultMaxRepositories,
+		maxTags:        DefaultMaxTags,
+		maxTotalTags:   DefaultMaxTotalTags,
+		maxBody:        DefaultMaxResponseBytes,
 		now:            time.Now,
 		log:            slog.Default(),
 	}
@@ -108,6 +147,11 @@ func SplitRepository(path string) (namespace, name string) {
 // repositories under reg.Namespace when it is set). A connection that
 // cannot be read at all gives a *SyncError; a repository that fails alone
 // is listed in Snapshot.Failed and the rest is returned.
+//
+// Repositories are listed as the catalog pages arrive, so the catalog is
+// never held beyond the repositories kept. A registry over one of the
+// Lister's caps fails the whole listing with ErrLimit: a snapshot cut at
+// the cap would make the sync delete every row beyond it.
 func (l *Lister) List(ctx context.Context, reg inventory.Registry, password string) (inventory.Snapshot, error) {
 	parent := ctx
 	ctx, cancel := context.WithTimeout(ctx, l.listTimeout)
@@ -116,33 +160,68 @@ func (l *Lister) List(ctx context.Context, reg inventory.Registry, password stri
 	if err != nil {
 		return inventory.Snapshot{}, err
 	}
-	repos, err := ls.catalog(ctx)
-	if err != nil {
-		return inventory.Snapshot{}, classify(parent, reg.Addr, "list repositories", err)
-	}
-	if reg.Namespace != "" {
-		repos = slicesFilter(repos, func(r string) bool { return strings.HasPrefix(r, reg.Namespace+"/") })
-	}
-	snap := inventory.Snapshot{RegistryID: reg.ID, SeenAt: inventory.Millis(l.now())}
-	results := make([]repoResult, len(repos))
-	g, gctx := errgroup.WithContext(ctx)
+	wctx, stop := context.WithCancel(ctx)
+	defer stop()
+	g, gctx := errgroup.WithContext(wctx)
 	g.SetLimit(l.concurrency)
-	for i, path := range repos {
-		g.Go(func() error {
-			results[i] = ls.repository(gctx, path)
-			// Only the end of the listing's own time stops the others.
-			return ctx.Err()
-		})
+	var (
+		paths   []string
+		results []*repoResult
+		kept    = map[string]bool{}
+	)
+	catErr := ls.catalog(gctx, func(page []string) error {
+		for _, path := range page {
+			if err := gctx.Err(); err != nil {
+				return err // a repository failed the listing: stop here
+			}
+			if reg.Namespace != "" && !strings.HasPrefix(path, reg.Namespace+"/") || kept[path] {
+				continue
+			}
+			if len(paths) == l.maxRepos {
+				if reg.Namespace != "" {
+					return limitErrorf("the registry lists more than %d repositories under namespace %s", l.maxRepos, reg.Namespace)
+				}
+				return limitErrorf("the registry lists more than %d repositories", l.maxRepos)
+			}
+			kept[path] = true
+			res := &repoResult{}
+			paths = append(paths, path)
+			results = append(results, res)
+			g.Go(func() error {
+				*res = ls.repository(gctx, path)
+				var le *LimitError
+				if errors.As(res.err, &le) {
+					return le
+				}
+				// Only the end of the listing's own time stops the others.
+				return ctx.Err()
+			})
+		}
+		return nil
+	})
+	if catErr != nil {
+		stop() // the listing failed: the repositories under way are moot
 	}
-	if err := g.Wait(); err != nil {
-		return inventory.Snapshot{}, classify(parent, reg.Addr, "list tags", err)
+	werr := g.Wait()
+	var le *LimitError
+	switch {
+	case errors.As(werr, &le) || errors.As(catErr, &le):
+		if le.Repository != "" {
+			l.log.Warn("registry sync: repository over a limit", "registry", reg.ID, "addr", reg.Addr, "repository", le.Repository, "err", le)
+		}
+		return inventory.Snapshot{}, &SyncError{Kind: KindLimit, Addr: reg.Addr, Op: "list repositories", Err: le}
+	case catErr != nil:
+		return inventory.Snapshot{}, classify(parent, reg.Addr, "list repositories", catErr)
+	case werr != nil:
+		return inventory.Snapshot{}, classify(parent, reg.Addr, "list tags", werr)
 	}
 
+	snap := inventory.Snapshot{RegistryID: reg.ID, SeenAt: inventory.Millis(l.now())}
 	seen := map[string]bool{}
 	var firstErr error
 	for i, res := range results {
 		if res.err != nil {
-			l.log.Warn("registry sync: repository failed", "registry", reg.ID, "addr", reg.Addr, "repository", repos[i], "err", res.err)
+			l.log.Warn("registry sync: repository failed", "registry", reg.ID, "addr", reg.Addr, "repository", paths[i], "err", res.err)
 			// Failed uses inventory's "namespace/name" form, which for a
 			// single-segment repository is "/name".
 			snap.Failed = append(snap.Failed, res.repo.Namespace+"/"+res.repo.Name)
@@ -161,7 +240,7 @@ func (l *Lister) List(ctx context.Context, reg inventory.Registry, password stri
 	}
 	// When nothing could be read, the registry is the problem, not its
 	// repositories: fail the connection rather than report an empty success.
-	if len(repos) > 0 && len(snap.Failed) == len(repos) {
+	if len(results) > 0 && len(snap.Failed) == len(results) {
 		return inventory.Snapshot{}, classify(parent, reg.Addr, "list tags", firstErr)
 	}
 	return snap, nil
@@ -188,6 +267,8 @@ type listing struct {
 	options  []remote.Option
 	puller   *remote.Puller
 	sem      chan struct{}
+
+	tagCount atomic.Int64 // tags listed so far, for maxTotalTags
 
 	mu    sync.Mutex
 	cache map[string]*cached // by manifest digest, across all repositories
@@ -216,15 +297,18 @@ func (l *Lister) open(reg inventory.Registry, password string) (*listing, error)
 	if reg.Username != "" || password != "" {
 		auth = &authn.Basic{Username: reg.Username, Password: password}
 	}
-	opts := []remote.Option{
+	// Retries below go-containerregistry, which would retry neither a
+	// refused connection nor after a Retry-After; each try gets its own
+	// request deadline and body limit.
+	rt := NewRetryTransport(&limitTransport{next: ct, max: l.maxBody}, l.retry)
+	opts := append([]remote.Option{
 		remote.WithAuth(auth),
-		remote.WithTransport(ct),
-		remote.WithRetryBackoff(l.backoff),
+		remote.WithTransport(rt),
 		remote.WithUserAgent("openhss"),
 		remote.WithPageSize(l.pageSize),
 		// go-containerregistry lets only 4 blob fetches run at once by default.
 		remote.WithJobs(l.concurrency),
-	}
+	}, RemoteNoRetry()...)
 	p, err := remote.NewPuller(opts...)
 	if err != nil {
 		return nil, err
@@ -246,13 +330,54 @@ func (s *listing) acquire(ctx context.Context) (release func(), err error) {
 	}
 }
 
-func (s *listing) catalog(ctx context.Context) ([]string, error) {
+// catalog calls each with the catalog's pages, in order, until the last
+// page, an error of each, or a cap.
+func (s *listing) catalog(ctx context.Context, each func(page []string) error) error {
+	c, err := s.catalogger(ctx)
+	if err != nil {
+		return err
+	}
+	limit := s.l.maxRepos
+	if s.reg.Namespace != "" {
+		// The catalog API lists the whole registry: bound the search too.
+		limit = s.l.maxRepos * catalogScanFactor
+	}
+	read := 0
+	for c.HasNext() {
+		release, err := s.acquire(ctx)
+		if err != nil {
+			return err
+		}
+		page, err := c.Next(ctx)
+		release()
+		if err != nil {
+			return err
+		}
+		if len(page.Repos) == 0 {
+			return nil // an empty page ends the catalog, whatever its Link says
+		}
+		read += len(page.Repos)
+		if read > limit {
+			if s.reg.Namespace != "" {
+				return limitErrorf("the registry's catalog has more than %d entries to search for namespace %s", limit, s.reg.Namespace)
+			}
+			return limitErrorf("the registry lists more than %d repositories", s.l.maxRepos)
+		}
+		if err := each(page.Repos); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// catalogger reads the catalog's first page.
+func (s *listing) catalogger(ctx context.Context) (*remote.Catalogger, error) {
 	release, err := s.acquire(ctx)
 	if err != nil {
 		return nil, err
 	}
 	defer release()
-	repos, err := s.puller.Catalog(ctx, s.registry)
+	c, err := s.puller.Catalogger(ctx, s.registry)
 	if hasCode(err, transport.ErrorCode("PAGINATION_NUMBER_INVALID")) {
 		// The server's largest page is smaller than ours: let it choose
 		// and follow its Link headers.
@@ -260,9 +385,9 @@ func (s *listing) catalog(ctx context.Context) ([]string, error) {
 		if perr != nil {
 			return nil, perr
 		}
-		repos, err = p.Catalog(ctx, s.registry)
+		c, err = p.Catalogger(ctx, s.registry)
 	}
-	return repos, err
+	return c, err
 }
 
 func hasCode(err error, code transport.ErrorCode) bool {
@@ -336,31 +461,44 @@ func (s *listing) repository(ctx context.Context, path string) repoResult {
 	return out
 }
 
+// tags lists a repository's tags page by page, within the caps.
 func (s *listing) tags(ctx context.Context, repo name.Repository) ([]string, error) {
 	release, err := s.acquire(ctx)
 	if err != nil {
 		return nil, err
 	}
 	defer release()
-	tags, err := s.puller.List(ctx, repo)
+	lister, err := s.puller.Lister(ctx, repo)
 	if hasCode(err, transport.ErrorCode("NAME_UNKNOWN")) {
 		// Catalogs keep repositories whose every manifest was deleted.
 		return nil, nil
 	}
-	return tags, err
+	if err != nil {
+		return nil, err
+	}
+	var tags []string
+	for lister.HasNext() {
+		page, err := lister.Next(ctx)
+		if err != nil {
+			return nil, err
+		}
+		if len(page.Tags) == 0 {
+			break // an empty page ends the list, whatever its Link says
+		}
+		if len(tags)+len(page.Tags) > s.l.maxTags {
+			// The name stays out of the message (and so of fail_reason):
+			// it is text of the registry's. List logs it.
+			return nil, &LimitError{msg: fmt.Sprintf("a repository has more than %d tags", s.l.maxTags), Repository: repo.RepositoryStr()}
+		}
+		tags = append(tags, page.Tags...)
+	}
+	if total := s.tagCount.Add(int64(len(tags))); total > int64(s.l.maxTotalTags) {
+		return nil, limitErrorf("the registry has more than %d tags in all", s.l.maxTotalTags)
+	}
+	return tags, nil
 }
 
 func isNotFound(err error) bool {
 	var terr *transport.Error
 	return errors.As(err, &terr) && terr.StatusCode == http.StatusNotFound
-}
-
-func slicesFilter(in []string, keep func(string) bool) []string {
-	out := in[:0:0]
-	for _, s := range in {
-		if keep(s) {
-			out = append(out, s)
-		}
-	}
-	return out
 }

@@ -9,7 +9,6 @@ import (
 	"time"
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
-	"github.com/google/go-containerregistry/pkg/v1/remote"
 
 	"github.com/openhss/openhss/internal/inventory"
 	"github.com/openhss/openhss/internal/registry"
@@ -33,7 +32,7 @@ func day(s string) time.Time {
 // fastLister fails fast: tests provoke failures on purpose.
 func fastLister(opts ...registry.Option) *registry.Lister {
 	return registry.NewLister(append([]registry.Option{
-		registry.WithRetryBackoff(remote.Backoff{Duration: time.Millisecond, Factor: 1, Steps: 1}),
+		registry.WithRetry(registry.RetryPolicy{Attempts: 1}),
 		registry.WithRequestTimeout(10 * time.Second),
 		registry.WithClock(func() time.Time { return time.UnixMilli(1_700_000_000_000) }),
 	}, opts...)...)

@@ -3,6 +3,7 @@ package scanjob_test
 import (
 	"archive/tar"
 	"bytes"
+	"cmp"
 	"context"
 	"encoding/json"
 	"io"
@@ -15,6 +16,7 @@ import (
 	"sort"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -282,6 +284,7 @@ type env struct {
 	svc   *scanjob.Service
 	sync  *registry.Syncer
 	reg   inventory.Registry
+	waits atomic.Int64 // retry waits of the scans' registry requests
 }
 
 type envConfig struct {
@@ -289,6 +292,11 @@ type envConfig struct {
 	maxImageSize int64
 	timeout      time.Duration
 	noVulnData   bool
+	// addr is the connection's address (default the registry's own).
+	addr string
+	// onWait runs at each retry wait of a scan's registry request, with
+	// its number; the waits themselves are instant.
+	onWait func(n int64)
 }
 
 func newEnv(t *testing.T, reg *registrytest.Registry, c envConfig) *env {
@@ -318,16 +326,26 @@ func newEnv(t *testing.T, reg *registrytest.Registry, c envConfig) *env {
 	}
 	r, err := st.CreateRegistry(ctx, inventory.Registry{
 		ProjectID: project, EnterpriseProjectID: "0", Name: "local", Type: inventory.OtherRegistry, Protocol: "http",
-		Addr: reg.Addr(), Username: c.user, PasswordSealed: sealed, Status: inventory.RegistryPending,
+		Addr: cmp.Or(c.addr, reg.Addr()), Username: c.user, PasswordSealed: sealed, Status: inventory.RegistryPending,
 	})
 	if err != nil {
 		t.Fatal(err)
 	}
 	sc := scanner.New(scanner.Options{ScratchDir: t.TempDir(), MaxImageSize: c.maxImageSize})
-	svc := scanjob.New(st, sc, db, scanjob.Options{Box: box, MaxImageSize: c.maxImageSize, Timeout: c.timeout, Log: slog.New(slog.DiscardHandler)})
-	syncer := registry.NewSyncer(st, st, box, registry.NewLister(registry.WithLogger(slog.New(slog.DiscardHandler))))
-	syncer.Log = slog.New(slog.DiscardHandler)
-	return &env{store: st, box: box, db: db, svc: svc, sync: syncer, reg: r}
+	e := &env{store: st, box: box, db: db, reg: r}
+	// Retries wait no wall-clock time in tests.
+	retry := registry.RetryPolicy{Sleep: func(ctx context.Context, _ time.Duration) error {
+		n := e.waits.Add(1)
+		if c.onWait != nil {
+			c.onWait(n)
+		}
+		return ctx.Err()
+	}}
+	e.svc = scanjob.New(st, sc, db, scanjob.Options{Box: box, MaxImageSize: c.maxImageSize, Timeout: c.timeout,
+		Retry: retry, Log: slog.New(slog.DiscardHandler)})
+	e.sync = registry.NewSyncer(st, st, box, registry.NewLister(registry.WithLogger(slog.New(slog.DiscardHandler))))
+	e.sync.Log = slog.New(slog.DiscardHandler)
+	return e
 }
 
 // syncAll syncs the registry connection and returns the rows by

@@ -81,6 +81,10 @@ type Options struct {
 	Box *secret.Box
 	// Transport carries registry requests (default registry.NewTransport()).
 	Transport http.RoundTripper
+	// Retry says how registry requests that failed for a transient reason
+	// (refused connection, timeout, 429, 5xx) are retried before the scan
+	// is failed; the zero value is registry's default policy.
+	Retry registry.RetryPolicy
 	// MaxImageSize bounds an image's compressed size (config + layers, from
 	// its manifest); a larger one is image_oversized without a layer pulled.
 	MaxImageSize int64

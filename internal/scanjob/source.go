@@ -8,7 +8,6 @@ import (
 	"net"
 	"net/http"
 	"net/url"
-	"time"
 
 	"github.com/google/go-containerregistry/pkg/authn"
 	"github.com/google/go-containerregistry/pkg/name"
@@ -106,13 +105,15 @@ func (s *Service) openRemote(ctx context.Context, src Source, digest string) (v1
 	if reg.Username != "" || password != "" {
 		auth = &authn.Basic{Username: reg.Username, Password: password}
 	}
-	img, err := remote.Image(ref,
+	// Retried below go-containerregistry, whose own retries skip refused
+	// connections: a registry restarting must not fail the queued scans.
+	rt = registry.NewRetryTransport(rt, s.o.Retry)
+	img, err := remote.Image(ref, append([]remote.Option{
 		remote.WithContext(ctx),
 		remote.WithAuth(auth),
 		remote.WithTransport(rt),
 		remote.WithUserAgent("openhss"),
-		remote.WithRetryBackoff(remote.Backoff{Duration: 250 * time.Millisecond, Factor: 3, Jitter: 0.1, Steps: 3}),
-	)
+	}, registry.RemoteNoRetry()...)...)
 	if err != nil {
 		return nil, err
 	}
