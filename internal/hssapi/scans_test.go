@@ -44,7 +44,7 @@ func liveScanJobs(t *testing.T, e *testEnv) int {
 			return n
 		}
 		n++
-		_ = e.store.Finish(context.Background(), j.ID, "counter", "", e.clock())
+		_ = e.store.Finish(context.Background(), j.Lease(), "", e.clock())
 	}
 }
 

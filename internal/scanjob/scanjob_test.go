@@ -375,7 +375,7 @@ func TestSweepFailsOrphans(t *testing.T) {
 	if err := e.store.SetScanStatus(ctx, j.Key, inventory.Scanning); err != nil {
 		t.Fatal(err)
 	}
-	if err := e.store.Finish(ctx, j.ID, "dead", "gave up", time.Now()); err != nil {
+	if err := e.store.Finish(ctx, j.Lease(), "gave up", time.Now()); err != nil {
 		t.Fatal(err)
 	}
 	if n, err := e.svc.Sweep(ctx); err != nil || n != 1 {

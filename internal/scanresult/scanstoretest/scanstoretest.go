@@ -845,7 +845,7 @@ func testOrphanedScans(t *testing.T, e *env) {
 	// ds[3]'s job ended without its handler (the runner gave up).
 	j := enqueue("scan", ds[3])
 	claim(j)
-	if err := e.st.Finish(e.ctx, j.ID, "w", "gave up", time.Now()); err != nil {
+	if err := e.st.Finish(e.ctx, jobs.Lease{ID: j.ID, Owner: "w", Attempt: 1}, "gave up", time.Now()); err != nil {
 		t.Fatal(err)
 	}
 	claim(enqueue("scan", ds[1])) // running: alive
