@@ -117,13 +117,15 @@ func (a *app) services(o *serveOptions) *services {
 	scans := a.scanService(o.scan, runner.Wake)
 	runner.Handle(scanjob.JobKind, scans.Handle)
 	runner.Handle(scanjob.RematchKind, scans.HandleRematch)
+	scanAll := scanjob.NewScanAll(scans, a.store)
+	runner.Handle(scanjob.ScanAllKind, scanAll.Handle)
 	svc := &services{runner: runner, syncer: &wakingSyncer{Syncer: syncer, wake: runner.Wake}, scans: scans}
 	svc.handler = hssapi.New(hssapi.Config{
 		Store:       a.store,
 		IAM:         a.iam,
 		Box:         a.box,
 		Sync:        svc.syncer,
-		Scans:       scanRequester{scans},
+		Scans:       scanRequester{scans, scanAll},
 		ScanResults: a.store,
 		Findings:    a.store,
 		Region:      o.region,
@@ -167,10 +169,18 @@ func (a *app) scanService(o scanOptions, wake func()) *scanjob.Service {
 }
 
 // scanRequester adapts the scan service to the API's interface.
-type scanRequester struct{ s *scanjob.Service }
+type scanRequester struct {
+	s   *scanjob.Service
+	all *scanjob.ScanAll
+}
 
 func (r scanRequester) RequestScans(ctx context.Context, projectID string, images []inventory.Image) error {
 	_, err := r.s.Request(ctx, projectID, images)
+	return err
+}
+
+func (r scanRequester) RequestScanAll(ctx context.Context, projectID string, f inventory.Filter) error {
+	_, _, err := r.all.Request(ctx, projectID, f)
 	return err
 }
 
