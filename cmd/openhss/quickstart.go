@@ -30,7 +30,7 @@ import (
 const quickstartProject = "0a1b2c3d4e5f40718293a4b5c6d7e8f9"
 
 func newQuickstartCmd(g *globals) *cobra.Command {
-	o := &serveOptions{workers: 2}
+	o := &serveOptions{workers: 2, jobRetention: defaultJobRetention}
 	var exitAfter bool
 	cmd := &cobra.Command{
 		Use:   "quickstart",

@@ -27,9 +27,20 @@ type serveOptions struct {
 	listen  string
 	region  string
 	workers int
-	scan    scanOptions
-	sync    syncOptions
+	// jobRetention is how long ended jobs are kept before the maintenance
+	// loop deletes them; 0 keeps them for ever.
+	jobRetention time.Duration
+	scan         scanOptions
+	sync         syncOptions
 }
+
+// defaultJobRetention is --job-retention's default: a week of job history
+// (GET of a job id, the error of a failed sync or scan) is enough to look
+// into a problem; the table then stays the size of a week's work.
+const defaultJobRetention = 7 * 24 * time.Hour
+
+// jobPurgeEvery is how often the maintenance loop purges ended jobs.
+const jobPurgeEvery = time.Hour
 
 // scanOptions are the limits of the scan workers.
 type scanOptions struct {
@@ -63,6 +74,9 @@ func newServeCmd(g *globals) *cobra.Command {
 			if err := o.sync.validate(); err != nil {
 				return err
 			}
+			if o.jobRetention < 0 {
+				return fmt.Errorf("--job-retention %s: must be 0 (keep ended jobs) or positive", o.jobRetention)
+			}
 			a, err := g.open(cmd.Context())
 			if err != nil {
 				return err
@@ -79,6 +93,8 @@ func newServeCmd(g *globals) *cobra.Command {
 	f.StringVar(&o.listen, "listen", envOr("OPENHSS_LISTEN", "127.0.0.1:8080"), "address to serve the API on")
 	f.StringVar(&o.region, "region", envOr("OPENHSS_REGION", "local-1"), "region name clients must use")
 	f.IntVar(&o.workers, "workers", 2, "job workers in this process (0: API only)")
+	f.DurationVar(&o.jobRetention, "job-retention", defaultJobRetention,
+		"how long ended (done or failed) jobs are kept before they are deleted, e.g. 168h; 0 keeps them")
 	addScanFlags(f, &o.scan)
 	addSyncFlags(f, &o.sync)
 	return cmd
@@ -102,16 +118,19 @@ func (a *app) services(o *serveOptions) *services {
 	runner := jobs.NewRunner(a.store, a.log)
 	runner.Workers = o.workers
 	runner.Handle(registry.JobKind, syncer.Handle)
+	runner.HandleAbandoned(registry.JobKind, syncer.Abandon)
 	scans := a.scanService(o.scan, runner.Wake)
 	runner.Handle(scanjob.JobKind, scans.Handle)
 	runner.Handle(scanjob.RematchKind, scans.HandleRematch)
+	scanAll := scanjob.NewScanAll(scans, a.store)
+	runner.Handle(scanjob.ScanAllKind, scanAll.Handle)
 	svc := &services{runner: runner, syncer: &wakingSyncer{Syncer: syncer, wake: runner.Wake}, scans: scans}
 	svc.handler = hssapi.New(hssapi.Config{
 		Store:       a.store,
 		IAM:         a.iam,
 		Box:         a.box,
 		Sync:        svc.syncer,
-		Scans:       scanRequester{scans},
+		Scans:       scanRequester{scans, scanAll},
 		ScanResults: a.store,
 		Findings:    a.store,
 		Region:      o.region,
@@ -155,10 +174,18 @@ func (a *app) scanService(o scanOptions, wake func()) *scanjob.Service {
 }
 
 // scanRequester adapts the scan service to the API's interface.
-type scanRequester struct{ s *scanjob.Service }
+type scanRequester struct {
+	s   *scanjob.Service
+	all *scanjob.ScanAll
+}
 
 func (r scanRequester) RequestScans(ctx context.Context, projectID string, images []inventory.Image) error {
 	_, err := r.s.Request(ctx, projectID, images)
+	return err
+}
+
+func (r scanRequester) RequestScanAll(ctx context.Context, projectID string, f inventory.Filter) error {
+	_, _, err := r.all.Request(ctx, projectID, f)
 	return err
 }
 
@@ -206,7 +233,14 @@ func (a *app) serveWith(ctx context.Context, ln net.Listener, o *serveOptions, s
 			svc.scans.Maintain(workCtx, time.Minute)
 		}
 	}()
-	defer func() { stopWork(); <-maintDone }()
+	purgeDone := make(chan struct{})
+	go func() {
+		defer close(purgeDone)
+		if o.workers > 0 && o.jobRetention > 0 {
+			purgeJobs(workCtx, a, svc.runner, o.jobRetention, jobPurgeEvery)
+		}
+	}()
+	defer func() { stopWork(); <-maintDone; <-purgeDone }()
 
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
@@ -233,6 +267,23 @@ func (a *app) serveWith(ctx context.Context, ln net.Listener, o *serveOptions, s
 	}
 	a.log.Info("stopped")
 	return nil
+}
+
+// purgeJobs deletes ended jobs older than retention now and then every
+// interval, until ctx ends.
+func purgeJobs(ctx context.Context, a *app, r *jobs.Runner, retention, every time.Duration) {
+	t := time.NewTicker(every)
+	defer t.Stop()
+	for {
+		if _, err := r.Purge(ctx, retention); err != nil && ctx.Err() == nil {
+			a.log.Error("job purge", "err", err)
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
 }
 
 // waitJob runs this process's workers until job id has ended, and returns

@@ -17,6 +17,11 @@ import (
 // ScanRequester queues scans of rows (one per distinct manifest digest).
 type ScanRequester interface {
 	RequestScans(ctx context.Context, projectID string, images []inventory.Image) error
+	// RequestScanAll queues, as one job, the scans of every row of the
+	// project that f selects (f.Offset and f.Limit are ignored): listing
+	// and queueing a whole project's rows takes longer than a client
+	// waits for an answer.
+	RequestScanAll(ctx context.Context, projectID string, f inventory.Filter) error
 }
 
 // ScanReader reads what scans stored, and finds the rows the scan APIs
@@ -62,9 +67,6 @@ type batchScanItem struct {
 	InstanceURL  string `json:"instance_url"`
 }
 
-// batchScanPageSize is how many rows operate_all reads per list query.
-const batchScanPageSize = 200
-
 func (s *server) batchScan(w http.ResponseWriter, r *http.Request, c *call) error {
 	q, aerr := singleQueryValue(r, "enterprise_project_id")
 	if aerr != nil {
@@ -91,20 +93,27 @@ func (s *server) batchScan(w http.ResponseWriter, r *http.Request, c *call) erro
 	if s.cfg.Scans == nil {
 		return errNoScanner
 	}
-	var images []inventory.Image
 	switch {
 	case len(b.ImageInfoList) > 0:
-		images, err = s.resolveBatch(r.Context(), c.ProjectID, t, eps, b.ImageInfoList)
+		images, err := s.resolveBatch(r.Context(), c.ProjectID, t, eps, b.ImageInfoList)
+		if err != nil {
+			return err
+		}
+		if err := s.cfg.Scans.RequestScans(r.Context(), c.ProjectID, images); err != nil {
+			return fmt.Errorf("request scans in project %s: %w", c.ProjectID, err)
+		}
 	case b.OperateAll != nil && *b.OperateAll:
-		images, err = s.allMatching(r.Context(), c.ProjectID, t, eps, b)
+		// Validated here, listed and queued by a job: the answer does not
+		// wait for a whole project's rows.
+		f, aerr := allFilter(c.ProjectID, t, eps, b)
+		if aerr != nil {
+			return aerr
+		}
+		if err := s.cfg.Scans.RequestScanAll(r.Context(), c.ProjectID, f); err != nil {
+			return fmt.Errorf("request scan of all images in project %s: %w", c.ProjectID, err)
+		}
 	default:
 		return invalidParam("image_info_list", "is required unless operate_all is true")
-	}
-	if err != nil {
-		return err
-	}
-	if err := s.cfg.Scans.RequestScans(r.Context(), c.ProjectID, images); err != nil {
-		return fmt.Errorf("request scans in project %s: %w", c.ProjectID, err)
 	}
 	s.writeJSON(w, http.StatusOK, struct{}{})
 	return nil
@@ -153,20 +162,19 @@ func (s *server) resolveBatch(ctx context.Context, projectID string, t inventory
 	return out, nil
 }
 
-// allMatching lists every row the operate_all filters select, leaving out
-// artifacts that are not images.
-func (s *server) allMatching(ctx context.Context, projectID string, t inventory.ImageType, eps []string, b batchScanBody) ([]inventory.Image, error) {
+// allFilter checks the operate_all filters and returns the filter that
+// selects their rows.
+func allFilter(projectID string, t inventory.ImageType, eps []string, b batchScanBody) (inventory.Filter, *apiError) {
 	f := inventory.Filter{
 		ProjectID: projectID, EnterpriseProjects: eps, Type: t,
 		Namespace: b.Namespace, ImageName: b.ImageName, ImageVersion: b.ImageVersion,
 		MaxImageSize:          b.ImageSize,
 		StartLatestUpdateTime: b.StartLatestUpdateTime, EndLatestUpdateTime: b.EndLatestUpdateTime,
 		StartLatestScanTime: b.StartLatestScanTime, EndLatestScanTime: b.EndLatestScanTime,
-		Limit: batchScanPageSize,
 	}
 	for name, v := range map[string]string{"namespace": b.Namespace, "image_name": b.ImageName, "image_version": b.ImageVersion} {
 		if aerr := checkText(name, v, 0, maxFilterLen); aerr != nil {
-			return nil, aerr
+			return f, aerr
 		}
 	}
 	if b.LatestVersion != nil {
@@ -174,32 +182,17 @@ func (s *server) allMatching(ctx context.Context, projectID string, t inventory.
 	}
 	if b.ScanStatus != "" {
 		if !inventory.ScanStatus(b.ScanStatus).Valid() {
-			return nil, invalidParam("scan_status", "must be one of unscan, waiting_for_scan, scanning, success, failed, download_failed, image_oversized")
+			return f, invalidParam("scan_status", "must be one of unscan, waiting_for_scan, scanning, success, failed, download_failed, image_oversized")
 		}
 		f.ScanStatus = inventory.ScanStatus(b.ScanStatus)
 	}
 	for name, v := range map[string]*int64{"image_size": b.ImageSize, "start_latest_update_time": b.StartLatestUpdateTime,
 		"end_latest_update_time": b.EndLatestUpdateTime, "start_latest_scan_time": b.StartLatestScanTime, "end_latest_scan_time": b.EndLatestScanTime} {
 		if v != nil && *v < 0 {
-			return nil, invalidParam(name, "must not be negative")
+			return f, invalidParam(name, "must not be negative")
 		}
 	}
-	var out []inventory.Image
-	for {
-		page, err := s.cfg.Store.ListImages(ctx, f)
-		if err != nil {
-			return nil, fmt.Errorf("list images to scan: %w", err)
-		}
-		for _, img := range page.Images {
-			if !notAnImage(img) {
-				out = append(out, img)
-			}
-		}
-		if len(page.Images) < f.Limit {
-			return out, nil
-		}
-		f.Offset += f.Limit
-	}
+	return f, nil
 }
 
 // notAnImage reports rows that can never be scanned: artifacts that are not

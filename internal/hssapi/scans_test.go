@@ -17,10 +17,17 @@ import (
 	"github.com/openhss/openhss/internal/vulndb"
 )
 
+// requester is the wiring of cmd/openhss (scanRequester), over the test
+// env's real store.
 type requester struct{ s *scanjob.Service }
 
 func (r requester) RequestScans(ctx context.Context, projectID string, images []inventory.Image) error {
 	_, err := r.s.Request(ctx, projectID, images)
+	return err
+}
+
+func (r requester) RequestScanAll(ctx context.Context, projectID string, f inventory.Filter) error {
+	_, _, err := scanjob.NewScanAll(r.s, nil).Request(ctx, projectID, f) // Request lists nothing
 	return err
 }
 
@@ -44,7 +51,7 @@ func liveScanJobs(t *testing.T, e *testEnv) int {
 			return n
 		}
 		n++
-		_ = e.store.Finish(context.Background(), j.ID, "counter", "", e.clock())
+		_ = e.store.Finish(context.Background(), j.Lease(), "", e.clock())
 	}
 }
 
@@ -95,6 +102,9 @@ func TestBatchScan(t *testing.T) {
 	})})
 	if r.Status != http.StatusOK {
 		t.Fatalf("operate_all: %d %s", r.Status, r.Raw)
+	}
+	if n := runScanAll(t, e); n != 1 {
+		t.Fatalf("operate_all queued %d scan-all jobs, want 1", n)
 	}
 	if n := liveScanJobs(t, e); n != 4 {
 		t.Fatalf("operate_all namespace=team queued %d scans, want 4", n)

@@ -13,8 +13,9 @@ import (
 // ErrNoJob is returned by Claim when nothing is ready.
 var ErrNoJob = errors.New("no job ready")
 
-// ErrLeaseLost is returned by Heartbeat and Finish when the job is no longer
-// held by the caller (its lease expired and another worker took it).
+// ErrLeaseLost is returned by Heartbeat, Finish and Release when the job is
+// no longer held under the caller's lease (it expired and another claim,
+// maybe by the same process, took the job as a later attempt).
 var ErrLeaseLost = errors.New("job lease lost")
 
 // State of a job.
@@ -43,6 +44,19 @@ type Job struct {
 	UpdatedAt int64 // ms
 }
 
+// Lease names one claim of a job: the fencing token that Heartbeat, Finish
+// and Release check. Owner alone is not enough: one process leases every
+// job under one owner name, so after a stall longer than the lease its
+// second worker may claim the job again; Attempt tells the two claims apart.
+type Lease struct {
+	ID      int64
+	Owner   string
+	Attempt int
+}
+
+// Lease returns the token of the claim that returned j.
+func (j Job) Lease() Lease { return Lease{ID: j.ID, Owner: j.Owner, Attempt: j.Attempts} }
+
 // Store persists jobs. Implementations must make Enqueue and Claim atomic, so
 // that two API servers never create twin jobs and two workers never hold one
 // job at once.
@@ -51,12 +65,25 @@ type Store interface {
 	// and Key exists: then that one is returned with joined=true.
 	Enqueue(ctx context.Context, j Job) (job Job, joined bool, err error)
 	// Claim takes the oldest queued job of one of kinds, or a running one
-	// whose lease expired before now, and leases it to owner until now+lease.
+	// whose lease expired, counts an attempt and leases it to owner for
+	// lease. now is the caller's clock: a store used from one host
+	// (SQLite) judges leases by it; a store shared by hosts (PostgreSQL)
+	// judges them by its own clock, so that a host whose clock runs ahead
+	// cannot take a job another host still holds.
 	Claim(ctx context.Context, kinds []string, owner string, now time.Time, lease time.Duration) (Job, error)
-	// Heartbeat extends the lease of a job the owner holds.
-	Heartbeat(ctx context.Context, id int64, owner string, until time.Time) error
-	// Finish ends a job the owner holds: Done when errMsg is "", else Failed.
-	Finish(ctx context.Context, id int64, owner string, errMsg string, now time.Time) error
+	// Heartbeat extends the lease l to now+lease (by the clock Claim uses),
+	// if l is still the job's current claim.
+	Heartbeat(ctx context.Context, l Lease, now time.Time, lease time.Duration) error
+	// Finish ends the job of lease l, if l is still its current claim: Done
+	// when errMsg is "", else Failed.
+	Finish(ctx context.Context, l Lease, errMsg string, now time.Time) error
+	// Release gives the job of lease l back to the queue at once (a
+	// graceful stop), if l is still its current claim. The attempt is not
+	// counted: the job did not fail, its worker went away.
+	Release(ctx context.Context, l Lease, now time.Time) error
+	// PurgeJobs deletes ended (done or failed) jobs last updated before
+	// before, and returns how many.
+	PurgeJobs(ctx context.Context, before time.Time) (int64, error)
 	// GetJob returns a job by id.
 	GetJob(ctx context.Context, id int64) (Job, error)
 }

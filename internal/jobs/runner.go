@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"os"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -16,11 +17,19 @@ import (
 // stops or the job's lease is lost.
 type Handler func(ctx context.Context, j Job) error
 
+// AbandonHandler cleans up after a job the runner gives up on because its
+// workers kept stopping without finishing it (reason says so): whatever
+// state the job's handler shows as "in progress" must not stay so. It may
+// run more than once for one job (a crash between it and the job's end
+// makes the next claim give up again), so it must be idempotent.
+type AbandonHandler func(ctx context.Context, j Job, reason string) error
+
 // Runner claims jobs from a Store and runs them with their Handler, renewing
 // each job's lease while it runs.
 type Runner struct {
 	store    Store
 	handlers map[string]Handler
+	abandon  map[string]AbandonHandler
 	kinds    []string
 	owner    string
 	log      *slog.Logger
@@ -51,8 +60,10 @@ func NewRunner(store Store, log *slog.Logger) *Runner {
 	return &Runner{
 		store:    store,
 		handlers: map[string]Handler{},
+		abandon:  map[string]AbandonHandler{},
 		owner:    fmt.Sprintf("%s/%d/%s", host, os.Getpid(), randomID()),
 		log:      log,
+		Now:      time.Now,
 		wake:     make(chan struct{}, 1),
 	}
 }
@@ -61,6 +72,12 @@ func NewRunner(store Store, log *slog.Logger) *Runner {
 func (r *Runner) Handle(kind string, h Handler) {
 	r.handlers[kind] = h
 	r.kinds = append(r.kinds, kind)
+}
+
+// HandleAbandoned registers the clean-up of one job kind for when the
+// runner gives up on a job of that kind (see MaxAttempts).
+func (r *Runner) HandleAbandoned(kind string, h AbandonHandler) {
+	r.abandon[kind] = h
 }
 
 // Owner is the name this runner leases jobs under.
@@ -75,9 +92,11 @@ func (r *Runner) Wake() {
 	}
 }
 
-// Run works until ctx is cancelled. Jobs running then are abandoned without
-// being finished: their leases expire and another runner takes them again,
-// which is what a crash looks like too.
+// Run works until ctx is cancelled. A job whose handler returns an error
+// because of that is released, its attempt not counted, so that the next
+// runner (a restarted process, another server) takes it at once instead of
+// after its lease; one whose handler completed is finished as usual. Only
+// a crash leaves jobs to their leases.
 func (r *Runner) Run(ctx context.Context) {
 	r.defaults()
 	var wg sync.WaitGroup
@@ -152,22 +171,19 @@ func (r *Runner) runOne(ctx context.Context) (bool, error) {
 	if err != nil {
 		return false, fmt.Errorf("claim: %w", err)
 	}
+	lease := j.Lease()
 	if j.Attempts > r.MaxAttempts {
-		msg := fmt.Sprintf("gave up after %d attempts: its workers stopped without finishing it", j.Attempts-1)
-		r.log.Error("job abandoned", "job", j.ID, "kind", j.Kind, "attempts", j.Attempts-1)
-		if err := r.store.Finish(ctx, j.ID, r.owner, msg, r.Now()); err != nil && !errors.Is(err, ErrLeaseLost) {
-			return true, fmt.Errorf("finish job %d: %w", j.ID, err)
-		}
-		return true, nil
+		return true, r.giveUp(ctx, j)
 	}
 	h := r.handlers[j.Kind]
 	jctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 
 	hbDone := make(chan struct{})
+	var lost atomic.Bool
 	go func() {
 		defer close(hbDone)
-		r.heartbeat(jctx, cancel, j.ID)
+		r.heartbeat(jctx, cancel, lease, &lost)
 	}()
 
 	start := r.Now()
@@ -175,18 +191,31 @@ func (r *Runner) runOne(ctx context.Context) (bool, error) {
 	runErr := safeRun(jctx, h, j)
 	cancel()
 	<-hbDone
-	if ctx.Err() != nil {
-		// Stopping: leave the job to its lease, as a crash would.
+	// Finish or release with a fresh context: the job's own was cancelled
+	// above, and the runner's may be.
+	sctx, scancel := context.WithTimeout(context.WithoutCancel(ctx), r.Lease)
+	defer scancel()
+	if lost.Load() {
+		// Another claim holds the job now; whatever this attempt did is
+		// not recorded as the job's outcome.
+		r.log.Warn("job lease lost; outcome dropped", "job", j.ID, "attempt", j.Attempts)
+		return true, nil
+	}
+	if runErr != nil && ctx.Err() != nil {
+		// Stopping: give the job back for the next runner to take at once.
+		if err := r.store.Release(sctx, lease, r.Now()); err != nil && !errors.Is(err, ErrLeaseLost) {
+			return true, fmt.Errorf("release job %d: %w", j.ID, err)
+		}
+		r.log.Info("job released", "job", j.ID, "kind", j.Kind, "attempt", j.Attempts)
 		return true, nil
 	}
 	msg := ""
 	if runErr != nil {
 		msg = runErr.Error()
 	}
-	// Finish with a fresh context: the job's own was cancelled above.
-	if err := r.store.Finish(context.WithoutCancel(ctx), j.ID, r.owner, msg, r.Now()); err != nil {
+	if err := r.store.Finish(sctx, lease, msg, r.Now()); err != nil {
 		if errors.Is(err, ErrLeaseLost) {
-			r.log.Warn("job lease lost before finish", "job", j.ID)
+			r.log.Warn("job lease lost before finish; outcome dropped", "job", j.ID, "attempt", j.Attempts)
 			return true, nil
 		}
 		return true, fmt.Errorf("finish job %d: %w", j.ID, err)
@@ -195,7 +224,30 @@ func (r *Runner) runOne(ctx context.Context) (bool, error) {
 	return true, nil
 }
 
-func (r *Runner) heartbeat(ctx context.Context, cancel context.CancelFunc, id int64) {
+// giveUp fails a job claimed more than MaxAttempts times, after its kind's
+// AbandonHandler cleaned up.
+func (r *Runner) giveUp(ctx context.Context, j Job) error {
+	tries := j.Attempts - 1
+	msg := fmt.Sprintf("gave up after %d attempts: its workers stopped without finishing it", tries)
+	r.log.Error("job abandoned", "job", j.ID, "kind", j.Kind, "attempts", tries)
+	if h := r.abandon[j.Kind]; h != nil {
+		if err := h(ctx, j, msg); err != nil {
+			// Not finished: the lease expires and the next claim tries the
+			// clean-up again.
+			return fmt.Errorf("clean up abandoned job %d: %w", j.ID, err)
+		}
+	}
+	if err := r.store.Finish(ctx, j.Lease(), msg, r.Now()); err != nil && !errors.Is(err, ErrLeaseLost) {
+		return fmt.Errorf("finish job %d: %w", j.ID, err)
+	}
+	return nil
+}
+
+// heartbeat renews lease every Lease/3 until ctx ends. When the lease is
+// lost (it expired and another claim took the job, in this process or
+// another) it sets lost and cancels the handler: two attempts of one job
+// must not both run.
+func (r *Runner) heartbeat(ctx context.Context, cancel context.CancelFunc, lease Lease, lost *atomic.Bool) {
 	t := time.NewTicker(r.Lease / 3)
 	defer t.Stop()
 	for {
@@ -203,17 +255,34 @@ func (r *Runner) heartbeat(ctx context.Context, cancel context.CancelFunc, id in
 		case <-ctx.Done():
 			return
 		case <-t.C:
-			err := r.store.Heartbeat(ctx, id, r.owner, r.Now().Add(r.Lease))
+			err := r.store.Heartbeat(ctx, lease, r.Now(), r.Lease)
 			if errors.Is(err, ErrLeaseLost) {
-				r.log.Warn("job lease lost", "job", id)
+				r.log.Warn("job lease lost", "job", lease.ID, "attempt", lease.Attempt)
+				lost.Store(true)
 				cancel()
 				return
 			}
 			if err != nil && ctx.Err() == nil {
-				r.log.Error("job heartbeat", "job", id, "err", err)
+				r.log.Error("job heartbeat", "job", lease.ID, "err", err)
 			}
 		}
 	}
+}
+
+// Purge deletes the jobs that ended longer than retention ago, so the table
+// holds only recent history. It returns how many it deleted.
+func (r *Runner) Purge(ctx context.Context, retention time.Duration) (int64, error) {
+	if retention <= 0 {
+		return 0, fmt.Errorf("purge jobs: retention %s must be positive", retention)
+	}
+	n, err := r.store.PurgeJobs(ctx, r.Now().Add(-retention))
+	if err != nil {
+		return n, fmt.Errorf("purge jobs: %w", err)
+	}
+	if n > 0 {
+		r.log.Info("purged ended jobs", "jobs", n, "retention", retention)
+	}
+	return n, nil
 }
 
 // safeRun runs h and turns a panic into an error, so one bad input (a

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"log/slog"
 	"path/filepath"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -126,7 +127,7 @@ func TestAbandonedJobIsTakenAfterLease(t *testing.T) {
 		t.Fatalf("runs=%d attempts=%d, want 1 and 2", runs.Load(), got.Attempts)
 	}
 	// The dead worker's late Finish is refused.
-	if err := s.Finish(context.Background(), j.ID, "dead-worker", "", time.Now()); !errors.Is(err, jobs.ErrLeaseLost) {
+	if err := s.Finish(context.Background(), claimed.Lease(), "", time.Now()); !errors.Is(err, jobs.ErrLeaseLost) {
 		t.Fatalf("late finish by the old owner: %v", err)
 	}
 }
@@ -167,15 +168,15 @@ func TestHeartbeatKeepsLease(t *testing.T) {
 	}
 }
 
-// Stopping a runner mid-job leaves the job to its lease (as a crash does), so
-// a restarted runner completes it.
-func TestStopMidJobIsResumedAfterRestart(t *testing.T) {
+// Stopping a runner mid-job releases the job: a restarted runner (or
+// another server) takes it at once, by the real clock, instead of waiting
+// out its 30 s lease; the interrupted attempt is not counted.
+func TestStopMidJobReleasesLease(t *testing.T) {
 	s := openStore(t)
 	j := enqueue(t, s, "interrupted")
 	started := make(chan struct{})
 	ctx, cancel := context.WithCancel(context.Background())
 	r1 := jobs.NewRunner(s, quiet())
-	r1.Lease = 100 * time.Millisecond
 	r1.Poll = 10 * time.Millisecond
 	r1.Handle("test", func(ctx context.Context, _ jobs.Job) error {
 		close(started)
@@ -187,17 +188,123 @@ func TestStopMidJobIsResumedAfterRestart(t *testing.T) {
 	<-started
 	cancel()
 	<-done
-	if got, _ := s.GetJob(context.Background(), j.ID); got.State != jobs.Running {
-		t.Fatalf("after stop the job is %s, want still running under its lease", got.State)
+	got, err := s.GetJob(context.Background(), j.ID)
+	if err != nil || got.State != jobs.Queued || got.Attempts != 0 || got.Owner != "" {
+		t.Fatalf("after a graceful stop the job is %+v (%v), want queued with no attempt counted", got, err)
 	}
+	c, err := s.Claim(context.Background(), []string{"test"}, "next-process", time.Now(), 30*time.Second)
+	if err != nil || c.ID != j.ID || c.Attempts != 1 {
+		t.Fatalf("claim right after the stop = %+v, %v; want the job at once", c, err)
+	}
+}
 
-	time.Sleep(150 * time.Millisecond)
-	r2 := jobs.NewRunner(s, quiet())
-	r2.Handle("test", func(context.Context, jobs.Job) error { return nil })
-	if err := r2.RunUntilIdle(context.Background()); err != nil {
-		t.Fatal(err)
+// A handler that completes as the runner stops is finished, not released.
+func TestStopAfterHandlerCompletedFinishes(t *testing.T) {
+	s := openStore(t)
+	j := enqueue(t, s, "last")
+	ctx, cancel := context.WithCancel(context.Background())
+	r := jobs.NewRunner(s, quiet())
+	r.Handle("test", func(context.Context, jobs.Job) error {
+		cancel() // the stop arrives while the job completes
+		return nil
+	})
+	r.Run(ctx)
+	if got, _ := s.GetJob(context.Background(), j.ID); got.State != jobs.Done {
+		t.Fatalf("job completed during the stop is %s, want done", got.State)
 	}
-	waitState(t, s, j.ID, jobs.Done)
+}
+
+// msgLog passes every log message to c.
+type msgLog struct{ c chan string }
+
+func (h *msgLog) Enabled(context.Context, slog.Level) bool { return true }
+func (h *msgLog) Handle(_ context.Context, r slog.Record) error {
+	select {
+	case h.c <- r.Message:
+	default:
+	}
+	return nil
+}
+func (h *msgLog) WithAttrs([]slog.Attr) slog.Handler { return h }
+func (h *msgLog) WithGroup(string) slog.Handler      { return h }
+
+// clock is a settable clock for a runner.
+type clock struct{ ms atomic.Int64 }
+
+func newClock() *clock {
+	c := &clock{}
+	c.ms.Store(time.Now().UnixMilli())
+	return c
+}
+func (c *clock) Now() time.Time          { return time.UnixMilli(c.ms.Load()) }
+func (c *clock) Advance(d time.Duration) { c.ms.Add(d.Milliseconds()) }
+
+// A process that stalls longer than the lease (33 s against 30 s: GC,
+// swap, a suspended VM) has its other worker claim the job again as the
+// next attempt. The stalled attempt must then neither renew nor complete
+// the job: its outcome is dropped and the job's outcome is the new
+// attempt's. The work function runs once per attempt.
+func TestStalledAttemptCannotCompleteReclaimedJob(t *testing.T) {
+	s := openStore(t)
+	j := enqueue(t, s, "stall")
+	clk := newClock()
+	logs := &msgLog{c: make(chan string, 100)}
+	r := jobs.NewRunner(s, slog.New(logs))
+	r.Workers = 2
+	r.Poll = 5 * time.Millisecond
+	r.Now = clk.Now // Lease stays 30 s: no real-time heartbeat fires
+	var (
+		mu      sync.Mutex
+		calls   = map[int]int{}
+		started = make(chan int, 2)
+		release = map[int]chan struct{}{1: make(chan struct{}), 2: make(chan struct{})}
+	)
+	r.Handle("test", func(ctx context.Context, j jobs.Job) error {
+		mu.Lock()
+		calls[j.Attempts]++
+		mu.Unlock()
+		started <- j.Attempts
+		<-release[j.Attempts]
+		if j.Attempts == 1 {
+			return errors.New("stale outcome of attempt 1")
+		}
+		return nil
+	})
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	done := make(chan struct{})
+	go func() { r.Run(ctx); close(done) }()
+
+	if a := <-started; a != 1 {
+		t.Fatalf("first run is attempt %d", a)
+	}
+	clk.Advance(33 * time.Second) // the stall
+	if a := <-started; a != 2 {
+		t.Fatalf("second run is attempt %d", a)
+	}
+	// The stalled attempt wakes up and completes first: refused.
+	close(release[1])
+	for m := range logs.c {
+		if strings.HasPrefix(m, "job finished") || strings.Contains(m, "outcome dropped") {
+			break
+		}
+	}
+	// Its heartbeat, due after the stall, is refused too.
+	if err := s.Heartbeat(context.Background(), jobs.Lease{ID: j.ID, Owner: r.Owner(), Attempt: 1}, clk.Now(), 30*time.Second); !errors.Is(err, jobs.ErrLeaseLost) {
+		t.Fatalf("heartbeat of the stalled attempt: %v", err)
+	}
+	close(release[2])
+	got := waitState(t, s, j.ID, jobs.Done)
+	cancel()
+	<-done
+	if got.Error != "" || got.Attempts != 2 {
+		t.Fatalf("job = %+v; want done by attempt 2, the stale outcome dropped", got)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if calls[1] != 1 || calls[2] != 1 || len(calls) != 2 {
+		t.Fatalf("work function ran %v times per attempt, want once each", calls)
+	}
 }
 
 // A job whose workers keep dying under it is failed after MaxAttempts

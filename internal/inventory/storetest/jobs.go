@@ -4,25 +4,42 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
+	"strings"
 	"sync"
 	"testing"
 	"time"
 
+	"github.com/openhss/openhss/internal/inventory"
 	"github.com/openhss/openhss/internal/jobs"
+	"github.com/openhss/openhss/internal/registry"
 )
+
+// JobsOptions say how a store under the jobs suite keeps time.
+type JobsOptions struct {
+	// DatabaseClock is set for a store shared by hosts that sets and
+	// judges leases by its own clock, ignoring the now callers pass
+	// (PostgreSQL). Unset, the caller's now is the clock (SQLite).
+	DatabaseClock bool
+}
 
 // RunJobs runs the jobs.Store suite. newDB creates a fresh, empty database
 // and returns a function that opens a handle to it: calling that twice gives
 // two independent handles, as two processes would have (the suite closes
 // them when the store has a Close method).
-func RunJobs(t *testing.T, newDB func(t *testing.T) func(t *testing.T) jobs.Store) {
+func RunJobs(t *testing.T, newDB func(t *testing.T) func(t *testing.T) jobs.Store, o JobsOptions) {
 	tests := []struct {
 		name string
-		fn   func(t *testing.T, open func(t *testing.T) jobs.Store)
+		fn   func(t *testing.T, open func(t *testing.T) jobs.Store, o JobsOptions)
 	}{
 		{"EnqueueDedupe", testEnqueueDedupe},
 		{"ClaimOrderAndKinds", testClaimOrder},
 		{"LeaseExpiry", testLeaseExpiry},
+		{"LeaseFencedByAttempt", testLeaseFencedByAttempt},
+		{"LeaseClock", testLeaseClock},
+		{"Release", testRelease},
+		{"Purge", testPurge},
+		{"AbandonedSyncIsNotLeftSyncing", testAbandonedSync},
 		{"ConcurrentClaims", testConcurrentClaims},
 		{"ConcurrentEnqueue", testConcurrentEnqueue},
 	}
@@ -35,7 +52,7 @@ func RunJobs(t *testing.T, newDB func(t *testing.T) func(t *testing.T) jobs.Stor
 					t.Cleanup(func() { c.Close() })
 				}
 				return st
-			})
+			}, o)
 		})
 	}
 }
@@ -51,7 +68,7 @@ func enqueue(t *testing.T, st jobs.Store, kind, key string) (jobs.Job, bool) {
 	return j, joined
 }
 
-func testEnqueueDedupe(t *testing.T, open func(t *testing.T) jobs.Store) {
+func testEnqueueDedupe(t *testing.T, open func(t *testing.T) jobs.Store, _ JobsOptions) {
 	ctx := context.Background()
 	st := open(t)
 	a, joined := enqueue(t, st, "sync", "p1/private_image")
@@ -76,7 +93,7 @@ func testEnqueueDedupe(t *testing.T, open func(t *testing.T) jobs.Store) {
 	if b, joined := enqueue(t, st, "sync", "p1/private_image"); !joined || b.ID != a.ID || b.State != jobs.Running {
 		t.Fatalf("enqueue while running = %+v joined %v", b, joined)
 	}
-	if err := st.Finish(ctx, a.ID, "w1", "", t0.Add(time.Second)); err != nil {
+	if err := st.Finish(ctx, j.Lease(), "", t0.Add(time.Second)); err != nil {
 		t.Fatal(err)
 	}
 	if b, joined := enqueue(t, st, "sync", "p1/private_image"); joined || b.ID == a.ID {
@@ -91,7 +108,7 @@ func testEnqueueDedupe(t *testing.T, open func(t *testing.T) jobs.Store) {
 	}
 }
 
-func testClaimOrder(t *testing.T, open func(t *testing.T) jobs.Store) {
+func testClaimOrder(t *testing.T, open func(t *testing.T) jobs.Store, o JobsOptions) {
 	ctx := context.Background()
 	st := open(t)
 	if _, err := st.Claim(ctx, []string{"sync"}, "w", t0, time.Minute); !errors.Is(err, jobs.ErrNoJob) {
@@ -103,7 +120,7 @@ func testClaimOrder(t *testing.T, open func(t *testing.T) jobs.Store) {
 	for _, want := range []int64{s1.ID, s2.ID} {
 		j, err := st.Claim(ctx, []string{"sync", "other"}, "w", t0, time.Minute)
 		if err != nil || j.ID != want || j.State != jobs.Running || j.Owner != "w" || j.Attempts != 1 ||
-			j.LeaseTill != t0.Add(time.Minute).UnixMilli() {
+			(!o.DatabaseClock && j.LeaseTill != t0.Add(time.Minute).UnixMilli()) || j.LeaseTill <= 0 {
 			t.Fatalf("Claim = %+v, %v; want job %d", j, err, want)
 		}
 	}
@@ -117,7 +134,7 @@ func testClaimOrder(t *testing.T, open func(t *testing.T) jobs.Store) {
 	if err != nil || j.ID != c1.ID {
 		t.Fatalf("Claim(scan) = %+v, %v", j, err)
 	}
-	if err := st.Finish(ctx, j.ID, "w", "registry unreachable", t0); err != nil {
+	if err := st.Finish(ctx, j.Lease(), "registry unreachable", t0); err != nil {
 		t.Fatal(err)
 	}
 	if got, _ := st.GetJob(ctx, j.ID); got.State != jobs.Failed || got.Error != "registry unreachable" {
@@ -129,47 +146,331 @@ func testClaimOrder(t *testing.T, open func(t *testing.T) jobs.Store) {
 	}
 }
 
-func testLeaseExpiry(t *testing.T, open func(t *testing.T) jobs.Store) {
+// expire ends lease l now, by the store's own clock (a heartbeat with no
+// time left), and claims until the job is taken again: the store's clock
+// must pass the lease's last millisecond first. The suite cannot move a
+// database's clock, so it waits for it, which takes a millisecond or two.
+func expire(t *testing.T, st jobs.Store, l jobs.Lease, kind, owner string) jobs.Job {
+	t.Helper()
+	ctx := context.Background()
+	if err := st.Heartbeat(ctx, l, time.Now(), 0); err != nil {
+		t.Fatalf("Heartbeat(%+v, 0): %v", l, err)
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		j, err := st.Claim(ctx, []string{kind}, owner, time.Now(), time.Minute)
+		if err == nil {
+			return j
+		}
+		if !errors.Is(err, jobs.ErrNoJob) {
+			t.Fatalf("Claim: %v", err)
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("job %d never became claimable after its lease ended", l.ID)
+		}
+		time.Sleep(time.Millisecond)
+	}
+}
+
+func testLeaseExpiry(t *testing.T, open func(t *testing.T) jobs.Store, _ JobsOptions) {
 	ctx := context.Background()
 	st := open(t)
 	a, _ := enqueue(t, st, "sync", "x")
-	j, err := st.Claim(ctx, []string{"sync"}, "w1", t0, time.Minute)
+	j, err := st.Claim(ctx, []string{"sync"}, "w1", time.Now(), time.Minute)
 	if err != nil || j.ID != a.ID {
 		t.Fatalf("Claim = %+v, %v", j, err)
 	}
-	if _, err := st.Claim(ctx, []string{"sync"}, "w2", t0.Add(30*time.Second), time.Minute); !errors.Is(err, jobs.ErrNoJob) {
+	if _, err := st.Claim(ctx, []string{"sync"}, "w2", time.Now(), time.Minute); !errors.Is(err, jobs.ErrNoJob) {
 		t.Fatalf("Claim of a leased job: %v", err)
 	}
-	if err := st.Heartbeat(ctx, j.ID, "w1", t0.Add(2*time.Minute)); err != nil {
+	if err := st.Heartbeat(ctx, j.Lease(), time.Now(), 2*time.Minute); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := st.Claim(ctx, []string{"sync"}, "w2", t0.Add(90*time.Second), time.Minute); !errors.Is(err, jobs.ErrNoJob) {
-		t.Fatalf("Claim after heartbeat extended the lease: %v", err)
+	if got, _ := st.GetJob(ctx, j.ID); got.LeaseTill <= j.LeaseTill {
+		t.Fatalf("heartbeat left lease_till at %d (claimed with %d)", got.LeaseTill, j.LeaseTill)
 	}
-	if err := st.Heartbeat(ctx, j.ID, "w2", t0.Add(time.Hour)); !errors.Is(err, jobs.ErrLeaseLost) {
+	stranger := jobs.Lease{ID: j.ID, Owner: "w2", Attempt: j.Attempts}
+	if err := st.Heartbeat(ctx, stranger, time.Now(), time.Hour); !errors.Is(err, jobs.ErrLeaseLost) {
 		t.Fatalf("Heartbeat by a non-owner: %v", err)
 	}
-	j2, err := st.Claim(ctx, []string{"sync"}, "w2", t0.Add(3*time.Minute), time.Minute)
-	if err != nil || j2.ID != a.ID || j2.Owner != "w2" || j2.Attempts != 2 {
-		t.Fatalf("re-claim after expiry = %+v, %v", j2, err)
+	j2 := expire(t, st, j.Lease(), "sync", "w2")
+	if j2.ID != a.ID || j2.Owner != "w2" || j2.Attempts != 2 {
+		t.Fatalf("re-claim after expiry = %+v", j2)
 	}
-	if err := st.Heartbeat(ctx, j.ID, "w1", t0.Add(time.Hour)); !errors.Is(err, jobs.ErrLeaseLost) {
+	if err := st.Heartbeat(ctx, j.Lease(), time.Now(), time.Hour); !errors.Is(err, jobs.ErrLeaseLost) {
 		t.Fatalf("Heartbeat of the old owner: %v", err)
 	}
-	if err := st.Finish(ctx, j.ID, "w1", "", t0.Add(time.Hour)); !errors.Is(err, jobs.ErrLeaseLost) {
+	if err := st.Finish(ctx, j.Lease(), "", time.Now()); !errors.Is(err, jobs.ErrLeaseLost) {
 		t.Fatalf("Finish of the old owner: %v", err)
 	}
-	if err := st.Finish(ctx, j.ID, "w2", "", t0.Add(4*time.Minute)); err != nil {
+	if err := st.Finish(ctx, j2.Lease(), "", time.Now()); err != nil {
 		t.Fatal(err)
 	}
-	if err := st.Finish(ctx, j.ID, "w2", "", t0.Add(5*time.Minute)); !errors.Is(err, jobs.ErrLeaseLost) {
+	if err := st.Finish(ctx, j2.Lease(), "", time.Now()); !errors.Is(err, jobs.ErrLeaseLost) {
 		t.Fatalf("second Finish: %v", err)
+	}
+	if err := st.Finish(ctx, jobs.Lease{ID: 999999, Owner: "w2", Attempt: 1}, "", time.Now()); err == nil || errors.Is(err, jobs.ErrLeaseLost) {
+		t.Fatalf("Finish of a missing job: %v", err)
+	}
+}
+
+// testLeaseFencedByAttempt: one owner name (one process) claims a job,
+// stalls past its lease, and claims it again as the next attempt. The first
+// claim's heartbeat, finish and release must all be refused, whatever the
+// owner name says, and the second claim's outcome is the job's.
+func testLeaseFencedByAttempt(t *testing.T, open func(t *testing.T) jobs.Store, _ JobsOptions) {
+	ctx := context.Background()
+	st := open(t)
+	a, _ := enqueue(t, st, "scan", "d")
+	first, err := st.Claim(ctx, []string{"scan"}, "host/1", time.Now(), time.Minute)
+	if err != nil || first.ID != a.ID || first.Attempts != 1 {
+		t.Fatalf("Claim = %+v, %v", first, err)
+	}
+	second := expire(t, st, first.Lease(), "scan", "host/1")
+	if second.ID != a.ID || second.Attempts != 2 || second.Owner != first.Owner {
+		t.Fatalf("second claim = %+v", second)
+	}
+	stale := first.Lease()
+	if err := st.Heartbeat(ctx, stale, time.Now(), time.Hour); !errors.Is(err, jobs.ErrLeaseLost) {
+		t.Fatalf("Heartbeat of the stale attempt: %v", err)
+	}
+	if err := st.Finish(ctx, stale, "stale outcome", time.Now()); !errors.Is(err, jobs.ErrLeaseLost) {
+		t.Fatalf("Finish of the stale attempt: %v", err)
+	}
+	if err := st.Release(ctx, stale, time.Now()); !errors.Is(err, jobs.ErrLeaseLost) {
+		t.Fatalf("Release of the stale attempt: %v", err)
+	}
+	if got, _ := st.GetJob(ctx, a.ID); got.State != jobs.Running || got.Attempts != 2 || got.Error != "" {
+		t.Fatalf("after the stale attempt's calls the job is %+v", got)
+	}
+	if err := st.Heartbeat(ctx, second.Lease(), time.Now(), time.Minute); err != nil {
+		t.Fatal(err)
+	}
+	if err := st.Finish(ctx, second.Lease(), "", time.Now()); err != nil {
+		t.Fatal(err)
+	}
+	if got, _ := st.GetJob(ctx, a.ID); got.State != jobs.Done || got.Error != "" {
+		t.Fatalf("finished job = %+v", got)
+	}
+}
+
+// testLeaseClock: a store shared by hosts judges leases by its own clock,
+// so a caller whose clock runs an hour ahead cannot take a job whose lease
+// is alive; a single-host store takes the caller's clock as the time.
+func testLeaseClock(t *testing.T, open func(t *testing.T) jobs.Store, o JobsOptions) {
+	ctx := context.Background()
+	st := open(t)
+	a, _ := enqueue(t, st, "scan", "d")
+	j, err := st.Claim(ctx, []string{"scan"}, "w1", time.Now(), time.Minute)
+	if err != nil || j.ID != a.ID {
+		t.Fatalf("Claim = %+v, %v", j, err)
+	}
+	ahead := time.Now().Add(time.Hour)
+	got, err := st.Claim(ctx, []string{"scan"}, "w2", ahead, time.Minute)
+	if o.DatabaseClock {
+		if !errors.Is(err, jobs.ErrNoJob) {
+			t.Fatalf("a claimer with its clock an hour ahead took a live lease: %+v, %v", got, err)
+		}
+		// Nor does a heartbeat from a clock far behind end the lease.
+		if err := st.Heartbeat(ctx, j.Lease(), time.Now().Add(-time.Hour), time.Minute); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := st.Claim(ctx, []string{"scan"}, "w2", ahead, time.Minute); !errors.Is(err, jobs.ErrNoJob) {
+			t.Fatalf("after a heartbeat from a clock behind, a claim took the job: %v", err)
+		}
+		return
+	}
+	if err != nil || got.ID != a.ID || got.Attempts != 2 {
+		t.Fatalf("single-host store: claim at now+1h = %+v, %v; want the job", got, err)
+	}
+}
+
+// testRelease: a released job is claimable at once, its attempt not
+// counted, and the released lease is dead.
+func testRelease(t *testing.T, open func(t *testing.T) jobs.Store, _ JobsOptions) {
+	ctx := context.Background()
+	st := open(t)
+	a, _ := enqueue(t, st, "scan", "d")
+	j, err := st.Claim(ctx, []string{"scan"}, "w1", time.Now(), time.Hour)
+	if err != nil || j.ID != a.ID {
+		t.Fatalf("Claim = %+v, %v", j, err)
+	}
+	if err := st.Release(ctx, jobs.Lease{ID: j.ID, Owner: "w2", Attempt: 1}, time.Now()); !errors.Is(err, jobs.ErrLeaseLost) {
+		t.Fatalf("Release by a non-owner: %v", err)
+	}
+	if err := st.Release(ctx, j.Lease(), time.Now()); err != nil {
+		t.Fatal(err)
+	}
+	if got, _ := st.GetJob(ctx, j.ID); got.State != jobs.Queued || got.Attempts != 0 || got.Owner != "" || got.LeaseTill != 0 {
+		t.Fatalf("released job = %+v", got)
+	}
+	if err := st.Release(ctx, j.Lease(), time.Now()); !errors.Is(err, jobs.ErrLeaseLost) {
+		t.Fatalf("second Release: %v", err)
+	}
+	j2, err := st.Claim(ctx, []string{"scan"}, "w2", time.Now(), time.Hour)
+	if err != nil || j2.ID != a.ID || j2.Attempts != 1 {
+		t.Fatalf("Claim after release = %+v, %v", j2, err)
+	}
+	// A twin of a released job still joins it.
+	if b, joined := enqueue(t, st, "scan", "d"); !joined || b.ID != a.ID {
+		t.Fatalf("enqueue after release = %+v joined %v", b, joined)
+	}
+}
+
+// testPurge: ended jobs older than the cut-off go; recent and live ones
+// stay.
+func testPurge(t *testing.T, open func(t *testing.T) jobs.Store, _ JobsOptions) {
+	ctx := context.Background()
+	st := open(t)
+	day := 24 * time.Hour
+	end := func(key, errMsg string, at time.Time) jobs.Job {
+		t.Helper()
+		a, _ := enqueue(t, st, "scan", key)
+		j, err := st.Claim(ctx, []string{"scan"}, "w", time.Now(), time.Hour)
+		if err != nil || j.ID != a.ID {
+			t.Fatalf("Claim = %+v, %v", j, err)
+		}
+		if err := st.Finish(ctx, j.Lease(), errMsg, at); err != nil {
+			t.Fatal(err)
+		}
+		return j
+	}
+	oldDone := end("old-done", "", t0)
+	oldFailed := end("old-failed", "boom", t0.Add(day))
+	recent := end("recent", "", t0.Add(8*day))
+	queued, _ := enqueue(t, st, "scan", "queued")
+	running, _ := enqueue(t, st, "scan", "running")
+	if _, err := st.Claim(ctx, []string{"scan"}, "w", time.Now(), time.Hour); err != nil {
+		t.Fatal(err)
+	}
+	n, err := st.PurgeJobs(ctx, t0.Add(7*day))
+	if err != nil || n != 2 {
+		t.Fatalf("PurgeJobs = %d, %v; want 2", n, err)
+	}
+	for _, id := range []int64{oldDone.ID, oldFailed.ID} {
+		if _, err := st.GetJob(ctx, id); err == nil {
+			t.Fatalf("job %d survived the purge", id)
+		}
+	}
+	for _, id := range []int64{recent.ID, queued.ID, running.ID} {
+		if _, err := st.GetJob(ctx, id); err != nil {
+			t.Fatalf("job %d: %v", id, err)
+		}
+	}
+	// Live jobs are never purged, however old.
+	if n, err := st.PurgeJobs(ctx, time.Now().Add(1000*day)); err != nil || n != 1 {
+		t.Fatalf("second PurgeJobs = %d, %v; want only the recent ended job", n, err)
+	}
+	for _, id := range []int64{queued.ID, running.ID} {
+		if _, err := st.GetJob(ctx, id); err != nil {
+			t.Fatalf("live job %d purged: %v", id, err)
+		}
+	}
+}
+
+// syncJobStore is what the abandoned-sync test needs besides jobs.
+type syncJobStore interface {
+	jobs.Store
+	registry.SyncStore
+	CreateRegistry(ctx context.Context, r inventory.Registry) (inventory.Registry, error)
+	GetRegistry(ctx context.Context, projectID string, id int64) (inventory.Registry, error)
+}
+
+// testAbandonedSync: a sync job whose workers keep dying mid-sync (kill -9:
+// the connection shows "syncing", the job is left to its lease) is given up
+// by the runner after MaxAttempts, and then the connection must not stay
+// "syncing" forever: it is failed, saying why.
+func testAbandonedSync(t *testing.T, open func(t *testing.T) jobs.Store, _ JobsOptions) {
+	ctx := context.Background()
+	st, ok := open(t).(syncJobStore)
+	if !ok {
+		t.Skip("store keeps no registry connections")
+	}
+	reg, err := st.CreateRegistry(ctx, inventory.Registry{ProjectID: "p1", Name: "r", Type: inventory.Harbor,
+		Protocol: "https", Addr: "reg.example", Username: "u"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	done, err := st.CreateRegistry(ctx, inventory.Registry{ProjectID: "p1", Name: "r2", Type: inventory.Harbor,
+		Protocol: "https", Addr: "reg2.example", Username: "u"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	syncer := registry.NewSyncer(st, st, nil, nil)
+	syncer.Log = slog.New(slog.DiscardHandler)
+	j, _, err := syncer.Request(ctx, "p1", inventory.PrivateImage)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The second connection was synced by an earlier attempt before it
+	// died: its outcome stays.
+	if err := st.SetRegistryStatus(ctx, done.ID, inventory.RegistryOK, "", 1234); err != nil {
+		t.Fatal(err)
+	}
+	const maxAttempts = 3
+	l := jobs.Lease{}
+	for i := range maxAttempts {
+		var c jobs.Job
+		if i == 0 {
+			c, err = st.Claim(ctx, []string{registry.JobKind}, "dying", time.Now(), time.Minute)
+		} else {
+			c = expire(t, st, l, registry.JobKind, "dying")
+		}
+		if err != nil || c.ID != j.ID {
+			t.Fatalf("claim %d = %+v, %v", i+1, c, err)
+		}
+		l = c.Lease()
+		// What SyncRegistry does first; then the worker dies.
+		if err := st.SetRegistryStatus(ctx, reg.ID, inventory.RegistrySyncing, "", 0); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := st.Heartbeat(ctx, l, time.Now(), 0); err != nil {
+		t.Fatal(err)
+	}
+	r := jobs.NewRunner(st, slog.New(slog.DiscardHandler))
+	r.MaxAttempts = maxAttempts
+	r.Handle(registry.JobKind, func(context.Context, jobs.Job) error {
+		t.Error("the runner ran a job past its attempts")
+		return nil
+	})
+	r.HandleAbandoned(registry.JobKind, syncer.Abandon)
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		if err := r.RunUntilIdle(ctx); err != nil {
+			t.Fatal(err)
+		}
+		got, err := st.GetJob(ctx, j.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got.State == jobs.Failed {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("job never given up: %+v", got)
+		}
+		time.Sleep(time.Millisecond) // the store's clock passes the lease
+	}
+	got, err := st.GetJob(ctx, j.ID)
+	if err != nil || got.State != jobs.Failed || got.Error == "" {
+		t.Fatalf("given-up job = %+v, %v", got, err)
+	}
+	c, err := st.GetRegistry(ctx, "p1", reg.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Status != inventory.RegistryFailed || !strings.Contains(c.FailReason, "abandoned") {
+		t.Fatalf("connection after the sync was given up: status %q, fail_reason %q", c.Status, c.FailReason)
+	}
+	if c, _ := st.GetRegistry(ctx, "p1", done.ID); c.Status != inventory.RegistryOK || c.LatestSyncTime != 1234 {
+		t.Fatalf("a connection the job had synced was changed: %+v", c)
 	}
 }
 
 // testConcurrentClaims has workers on two handles claim until the queue is
 // empty: every job must be claimed exactly once.
-func testConcurrentClaims(t *testing.T, open func(t *testing.T) jobs.Store) {
+func testConcurrentClaims(t *testing.T, open func(t *testing.T) jobs.Store, _ JobsOptions) {
 	ctx := context.Background()
 	stores := []jobs.Store{open(t), open(t)}
 	const n = 60
@@ -204,7 +505,7 @@ func testConcurrentClaims(t *testing.T, open func(t *testing.T) jobs.Store) {
 					errs <- fmt.Errorf("job %d claimed by %s and %s", j.ID, prev, owner)
 					return
 				}
-				if err := st.Finish(ctx, j.ID, owner, "", t0); err != nil {
+				if err := st.Finish(ctx, j.Lease(), "", t0); err != nil {
 					errs <- err
 					return
 				}
@@ -223,7 +524,7 @@ func testConcurrentClaims(t *testing.T, open func(t *testing.T) jobs.Store) {
 
 // testConcurrentEnqueue has goroutines on two handles enqueue the same
 // (kind, key): exactly one job may result.
-func testConcurrentEnqueue(t *testing.T, open func(t *testing.T) jobs.Store) {
+func testConcurrentEnqueue(t *testing.T, open func(t *testing.T) jobs.Store, _ JobsOptions) {
 	ctx := context.Background()
 	stores := []jobs.Store{open(t), open(t)}
 	var (

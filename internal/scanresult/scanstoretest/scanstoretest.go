@@ -970,7 +970,7 @@ func testOrphanedScans(t *testing.T, e *env) {
 	// p1's job of c ended without its handler (the runner gave up).
 	j := enqueue("scan", "p1", inventory.ScanJobKey("p1", c))
 	claim(j)
-	if err := e.st.Finish(e.ctx, j.ID, "w", "gave up", time.Now()); err != nil {
+	if err := e.st.Finish(e.ctx, jobs.Lease{ID: j.ID, Owner: "w", Attempt: 1}, "gave up", time.Now()); err != nil {
 		t.Fatal(err)
 	}
 	claim(enqueue("scan", "p2", inventory.ScanJobKey("p2", w.a))) // running: alive for p2 only

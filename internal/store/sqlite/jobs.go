@@ -93,39 +93,79 @@ func (s *Store) Claim(ctx context.Context, kinds []string, owner string, now tim
 	return j, err
 }
 
-// Heartbeat extends the lease of a running job the owner holds.
-func (s *Store) Heartbeat(ctx context.Context, id int64, owner string, until time.Time) error {
-	return s.ownedUpdate(ctx, id, `UPDATE jobs SET lease_till = ?, updated_at = ? WHERE id = ? AND owner = ? AND state = 'running'`,
-		until.UnixMilli(), time.Now().UnixMilli(), id, owner)
+// Heartbeat extends the lease l to now+lease, if l is the job's current
+// claim. SQLite serves one host, so the caller's clock is the clock.
+func (s *Store) Heartbeat(ctx context.Context, l jobs.Lease, now time.Time, lease time.Duration) error {
+	return s.leasedUpdate(ctx, l, `UPDATE jobs SET lease_till = ?, updated_at = ?
+		WHERE id = ? AND owner = ? AND attempts = ? AND state = 'running'`,
+		now.Add(lease).UnixMilli(), now.UnixMilli(), l.ID, l.Owner, l.Attempt)
 }
 
-// Finish ends a running job the owner holds: done, or failed with errMsg.
-func (s *Store) Finish(ctx context.Context, id int64, owner string, errMsg string, now time.Time) error {
+// Finish ends the job of lease l: done, or failed with errMsg.
+func (s *Store) Finish(ctx context.Context, l jobs.Lease, errMsg string, now time.Time) error {
 	state := jobs.Done
 	if errMsg != "" {
 		state = jobs.Failed
 	}
-	return s.ownedUpdate(ctx, id, `UPDATE jobs SET state = ?, error = ?, lease_till = 0, updated_at = ?
-		WHERE id = ? AND owner = ? AND state = 'running'`, string(state), errMsg, now.UnixMilli(), id, owner)
+	return s.leasedUpdate(ctx, l, `UPDATE jobs SET state = ?, error = ?, lease_till = 0, updated_at = ?
+		WHERE id = ? AND owner = ? AND attempts = ? AND state = 'running'`,
+		string(state), errMsg, now.UnixMilli(), l.ID, l.Owner, l.Attempt)
 }
 
-// ownedUpdate runs an update guarded by owner and state; no row changed
-// means the lease is lost (or the job does not exist: ErrNotFound).
-func (s *Store) ownedUpdate(ctx context.Context, id int64, query string, args ...any) error {
+// Release puts the job of lease l back in the queue, its attempt uncounted.
+func (s *Store) Release(ctx context.Context, l jobs.Lease, now time.Time) error {
+	return s.leasedUpdate(ctx, l, `UPDATE jobs SET state = 'queued', owner = '', lease_till = 0,
+			attempts = attempts - 1, updated_at = ?
+		WHERE id = ? AND owner = ? AND attempts = ? AND state = 'running'`,
+		now.UnixMilli(), l.ID, l.Owner, l.Attempt)
+}
+
+// leasedUpdate runs an update guarded by the lease (owner and attempt) and
+// state; no row changed means the lease is lost (or the job does not
+// exist: ErrNotFound).
+func (s *Store) leasedUpdate(ctx context.Context, l jobs.Lease, query string, args ...any) error {
 	return s.inTx(ctx, func(tx *sql.Tx) error {
 		res, err := tx.ExecContext(ctx, query, args...)
 		if err != nil {
-			return fmt.Errorf("sqlite: job %d: %w", id, err)
+			return fmt.Errorf("sqlite: job %d: %w", l.ID, err)
 		}
 		if n, _ := res.RowsAffected(); n > 0 {
 			return nil
 		}
 		var one int
-		if err := tx.QueryRowContext(ctx, `SELECT 1 FROM jobs WHERE id = ?`, id).Scan(&one); err != nil {
-			return notFound(err, fmt.Sprintf("job %d", id))
+		if err := tx.QueryRowContext(ctx, `SELECT 1 FROM jobs WHERE id = ?`, l.ID).Scan(&one); err != nil {
+			return notFound(err, fmt.Sprintf("job %d", l.ID))
 		}
-		return fmt.Errorf("sqlite: job %d: %w", id, jobs.ErrLeaseLost)
+		return fmt.Errorf("sqlite: job %d attempt %d: %w", l.ID, l.Attempt, jobs.ErrLeaseLost)
 	})
+}
+
+// purgeBatch bounds the rows one purge transaction deletes, so that a first
+// purge of a large backlog never holds the write lock for long.
+const purgeBatch = 1000
+
+// PurgeJobs deletes ended jobs last updated before before, in batches.
+func (s *Store) PurgeJobs(ctx context.Context, before time.Time) (int64, error) {
+	var total int64
+	for {
+		var n int64
+		err := s.inTx(ctx, func(tx *sql.Tx) error {
+			res, err := tx.ExecContext(ctx, `DELETE FROM jobs WHERE id IN (SELECT id FROM jobs
+				WHERE state IN ('done', 'failed') AND updated_at < ? LIMIT ?)`, before.UnixMilli(), purgeBatch)
+			if err != nil {
+				return err
+			}
+			n, err = res.RowsAffected()
+			return err
+		})
+		if err != nil {
+			return total, fmt.Errorf("sqlite: purge jobs: %w", err)
+		}
+		total += n
+		if n < purgeBatch {
+			return total, nil
+		}
+	}
 }
 
 // GetJob returns a job by id (inventory.ErrNotFound when there is none).

@@ -34,7 +34,7 @@ func TestJobsStore(t *testing.T) {
 	storetest.RunJobs(t, func(t *testing.T) func(t *testing.T) jobs.Store {
 		path := filepath.Join(t.TempDir(), "openhss.db")
 		return func(t *testing.T) jobs.Store { return open(t, path) }
-	})
+	}, storetest.JobsOptions{})
 }
 
 // TestReopen closes a store without any cleanup after committed writes and
