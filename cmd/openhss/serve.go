@@ -27,7 +27,10 @@ type serveOptions struct {
 	listen  string
 	region  string
 	workers int
-	scan    scanOptions
+	// jobLease is how long a claimed job stays a worker's without a
+	// heartbeat: after a crash its jobs wait this long to run again.
+	jobLease time.Duration
+	scan     scanOptions
 }
 
 // scanOptions are the limits of the scan workers.
@@ -59,6 +62,9 @@ func newServeCmd(g *globals) *cobra.Command {
 		Short: "Run the HSS v5 API (and, unless --workers 0, the sync workers)",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			if o.jobLease < 300*time.Millisecond {
+				return fmt.Errorf("--job-lease %s: must be at least 300ms (heartbeats go every third of it)", o.jobLease)
+			}
 			a, err := g.open(cmd.Context())
 			if err != nil {
 				return err
@@ -75,6 +81,8 @@ func newServeCmd(g *globals) *cobra.Command {
 	f.StringVar(&o.listen, "listen", envOr("OPENHSS_LISTEN", "127.0.0.1:8080"), "address to serve the API on")
 	f.StringVar(&o.region, "region", envOr("OPENHSS_REGION", "local-1"), "region name clients must use")
 	f.IntVar(&o.workers, "workers", 2, "job workers in this process (0: API only)")
+	f.DurationVar(&o.jobLease, "job-lease", jobs.DefaultLease,
+		"how long a claimed job stays a worker's without a heartbeat (sent every third of it); a crashed worker's jobs run again after it")
 	addScanFlags(f, &o.scan)
 	return cmd
 }
@@ -96,6 +104,7 @@ func (a *app) services(o *serveOptions) *services {
 	syncer.Metrics = newSyncMetrics(reg)
 	runner := jobs.NewRunner(a.store, a.log)
 	runner.Workers = o.workers
+	runner.Lease = o.jobLease
 	runner.Handle(registry.JobKind, syncer.Handle)
 	scans := a.scanService(o.scan, runner.Wake)
 	runner.Handle(scanjob.JobKind, scans.Handle)
