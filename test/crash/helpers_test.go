@@ -392,9 +392,14 @@ type gate struct {
 	after   func(r *http.Request) bool
 	hit     chan string
 	release chan struct{}
+	opened  bool // release is closed
 }
 
-func newGate() *gate { return &gate{hit: make(chan string, 1), release: make(chan struct{})} }
+func newGate() *gate {
+	g := &gate{hit: make(chan string, 1), release: make(chan struct{})}
+	g.clear()
+	return g
+}
 
 // set installs a rule: requests hold picks are held; a request after picks
 // once served signals hit. Either may be nil.
@@ -402,7 +407,7 @@ func (g *gate) set(hold, after func(r *http.Request) bool) {
 	g.mu.Lock()
 	defer g.mu.Unlock()
 	g.hold, g.after = hold, after
-	g.release = make(chan struct{})
+	g.release, g.opened = make(chan struct{}), false
 	select {
 	case <-g.hit:
 	default:
@@ -414,7 +419,10 @@ func (g *gate) clear() {
 	g.mu.Lock()
 	defer g.mu.Unlock()
 	g.hold, g.after = nil, nil
-	close(g.release)
+	if !g.opened {
+		g.opened = true
+		close(g.release)
+	}
 }
 
 func (g *gate) signal(path string) {
