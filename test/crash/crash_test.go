@@ -261,7 +261,9 @@ var killPoints = []point{
 	}},
 }
 
-func isBlob(r *http.Request) bool { return r.Method == http.MethodGet && blobPath.MatchString(r.URL.Path) }
+func isBlob(r *http.Request) bool {
+	return r.Method == http.MethodGet && blobPath.MatchString(r.URL.Path)
+}
 
 // check waits (bounded) until the restarted server s has ended all work,
 // then checks the invariants, reporting each broken one.
