@@ -75,13 +75,14 @@ func newDBImportCmd(g *globals) *cobra.Command {
 }
 
 // rematchAfter re-matches every stored inventory when an import wrote
-// records, so vul_num and the findings follow the new data at once.
+// records, or completed an interrupted one (whose writes may never have
+// been matched), so vul_num and the findings follow the new data at once.
 func rematchAfter(cmd *cobra.Command, a *app, results []vulndb.ImportResult) error {
-	written := 0
+	changed := false
 	for _, r := range results {
-		written += r.Written
+		changed = changed || r.Changed()
 	}
-	if written == 0 {
+	if !changed {
 		return nil
 	}
 	st, err := a.scanService(scanOptions{}, nil).Rematch(cmd.Context())
@@ -134,7 +135,7 @@ func newDBUpdateCmd(g *globals) *cobra.Command {
 func newDBStatusCmd(g *globals) *cobra.Command {
 	return &cobra.Command{
 		Use:   "status",
-		Short: "Record counts per ecosystem and the last import",
+		Short: "Record counts per ecosystem, the last import and any import that did not complete",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			a, err := g.open(cmd.Context())
@@ -174,10 +175,17 @@ func printDBStatus(w io.Writer, st vulndb.Status) error {
 	}
 	fmt.Fprintf(w, "total: %d records (%d withdrawn)\n", st.Records, st.Withdrawn)
 	if st.LastImport == nil {
-		_, err := fmt.Fprintln(w, "last import: never")
-		return err
+		fmt.Fprintln(w, "last import: never")
+	} else {
+		fmt.Fprintf(w, "last import: %s from %s (%d read, %d written)\n",
+			st.LastImport.Finished.Format(time.RFC3339), st.LastImport.Source, st.LastImport.Records, st.LastImport.Written)
 	}
-	_, err := fmt.Fprintf(w, "last import: %s from %s (%d read, %d written)\n",
-		st.LastImport.Finished.Format(time.RFC3339), st.LastImport.Source, st.LastImport.Records, st.LastImport.Written)
-	return err
+	for _, u := range st.Unfinished {
+		fmt.Fprintf(w, "import %s: %s, started %s by %s (%d read, %d written, counted above)\n",
+			u.State, u.Source, u.Started.Format(time.RFC3339), u.Owner, u.Records, u.Written)
+		if u.State == vulndb.ImportInterrupted {
+			fmt.Fprintf(w, "  run `openhss db import %s` again to complete it\n", u.Source)
+		}
+	}
+	return nil
 }

@@ -30,8 +30,11 @@ type serveOptions struct {
 	// jobRetention is how long ended jobs are kept before the maintenance
 	// loop deletes them; 0 keeps them for ever.
 	jobRetention time.Duration
-	scan         scanOptions
-	sync         syncOptions
+	// jobLease is how long a claimed job stays a worker's without a
+	// heartbeat: after a crash its jobs wait this long to run again.
+	jobLease time.Duration
+	scan     scanOptions
+	sync     syncOptions
 }
 
 // defaultJobRetention is --job-retention's default: a week of job history
@@ -77,6 +80,9 @@ func newServeCmd(g *globals) *cobra.Command {
 			if o.jobRetention < 0 {
 				return fmt.Errorf("--job-retention %s: must be 0 (keep ended jobs) or positive", o.jobRetention)
 			}
+			if o.jobLease < 300*time.Millisecond {
+				return fmt.Errorf("--job-lease %s: must be at least 300ms (heartbeats go every third of it)", o.jobLease)
+			}
 			a, err := g.open(cmd.Context())
 			if err != nil {
 				return err
@@ -95,6 +101,8 @@ func newServeCmd(g *globals) *cobra.Command {
 	f.IntVar(&o.workers, "workers", 2, "job workers in this process (0: API only)")
 	f.DurationVar(&o.jobRetention, "job-retention", defaultJobRetention,
 		"how long ended (done or failed) jobs are kept before they are deleted, e.g. 168h; 0 keeps them")
+	f.DurationVar(&o.jobLease, "job-lease", jobs.DefaultLease,
+		"how long a claimed job stays a worker's without a heartbeat (sent every third of it); a crashed worker's jobs run again after it")
 	addScanFlags(f, &o.scan)
 	addSyncFlags(f, &o.sync)
 	return cmd
@@ -117,6 +125,7 @@ func (a *app) services(o *serveOptions) *services {
 	syncer.Metrics = newSyncMetrics(reg)
 	runner := jobs.NewRunner(a.store, a.log)
 	runner.Workers = o.workers
+	runner.Lease = o.jobLease
 	runner.Handle(registry.JobKind, syncer.Handle)
 	runner.HandleAbandoned(registry.JobKind, syncer.Abandon)
 	scans := a.scanService(o.scan, runner.Wake)

@@ -24,6 +24,9 @@ type Handler func(ctx context.Context, j Job) error
 // makes the next claim give up again), so it must be idempotent.
 type AbandonHandler func(ctx context.Context, j Job, reason string) error
 
+// DefaultLease is a Runner's Lease when none is set.
+const DefaultLease = 30 * time.Second
+
 // Runner claims jobs from a Store and runs them with their Handler, renewing
 // each job's lease while it runs.
 type Runner struct {
@@ -37,7 +40,7 @@ type Runner struct {
 	// Workers is how many jobs run at once (default 1).
 	Workers int
 	// Lease is how long a claimed job stays ours without a heartbeat
-	// (default 30 s); heartbeats are sent every Lease/3.
+	// (DefaultLease when 0); heartbeats are sent every Lease/3.
 	Lease time.Duration
 	// Poll is the wait between claims when the queue is empty (default 500 ms).
 	Poll time.Duration
@@ -130,7 +133,7 @@ func (r *Runner) defaults() {
 		r.Workers = 1
 	}
 	if r.Lease <= 0 {
-		r.Lease = 30 * time.Second
+		r.Lease = DefaultLease
 	}
 	if r.Poll <= 0 {
 		r.Poll = 500 * time.Millisecond

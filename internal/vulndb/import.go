@@ -28,18 +28,56 @@ type ImportResult struct {
 	Written  int           `json:"written"` // inserted or replaced (newer, or changed)
 	Invalid  int           `json:"invalid"` // files that were not OSV records; skipped
 	Duration time.Duration `json:"duration_ns"`
+	// Resumed is true when an earlier import of the same source had not
+	// completed: this one completed it. What that one wrote is not in
+	// Written, so a caller that follows writes (re-matching) must act on
+	// Resumed too.
+	Resumed bool `json:"resumed"`
 }
+
+// Changed reports whether the import changed the records, or completed an
+// interrupted import that did.
+func (r ImportResult) Changed() bool { return r.Written > 0 || r.Resumed }
 
 // Import reads OSV records from src — a directory of .json files (walked
 // recursively), an OSV all.zip, a single .json record, or an http(s) URL of
 // a zip — and writes them in batches. Re-importing is idempotent: a stored
 // record is replaced only by a newer (or, at equal `modified`, different)
 // copy. Files that are not OSV records are skipped and counted as Invalid.
+//
+// The import is logged in the store as running before the first write and
+// each batch adds to the log in its own transaction, so an import cut short
+// — by an error, a cancellation or kill -9 — leaves a log whose counts are
+// the records it wrote, shown by Status as interrupted. Importing the same
+// source again completes it: the records already written are skipped as
+// unchanged.
 func (db *DB) Import(ctx context.Context, src string) (ImportResult, error) {
 	started := now()
 	res := ImportResult{Source: src}
-	w := &batchWriter{db: db, ctx: ctx, res: &res}
-	var err error
+	id, unfinished, err := db.store.BeginVulnImport(ctx,
+		ImportLog{Source: src, State: ImportRunning, Owner: db.owner, Started: started})
+	if err != nil {
+		return res, fmt.Errorf("vulndb: import %s: %w", src, err)
+	}
+	if len(unfinished) > 0 {
+		res.Resumed = true
+		// The log says running for an import whose process is gone: say
+		// what happened to it.
+		var dead []int64
+		for _, u := range unfinished {
+			if u.State == ImportRunning && !db.ownerAlive(u.Owner) {
+				dead = append(dead, u.ID)
+			}
+		}
+		if len(dead) > 0 {
+			if err := db.store.FinishVulnImport(ctx, ImportInterrupted, time.Time{}, dead...); err != nil {
+				return res, fmt.Errorf("vulndb: import %s: %w", src, err)
+			}
+		}
+		db.log.Info("vulndb import completes an earlier import that did not finish", "source", src,
+			"earlier", len(unfinished))
+	}
+	w := &batchWriter{db: db, ctx: ctx, res: &res, importID: id}
 	switch {
 	case strings.HasPrefix(src, "http://"), strings.HasPrefix(src, "https://"):
 		err = db.importURL(ctx, src, w)
@@ -50,15 +88,19 @@ func (db *DB) Import(ctx context.Context, src string) (ImportResult, error) {
 		err = w.flush()
 	}
 	res.Duration = time.Since(started)
+	state := ImportComplete
+	if err != nil {
+		state = ImportInterrupted
+	}
+	// A cancelled import still records that it ended.
+	if ferr := db.store.FinishVulnImport(context.WithoutCancel(ctx), state, now(), id); ferr != nil {
+		err = errors.Join(err, ferr)
+	}
 	if err != nil {
 		return res, fmt.Errorf("vulndb: import %s: %w", src, err)
 	}
-	log := ImportLog{Source: src, Started: started, Finished: now(), Records: res.Records, Written: res.Written}
-	if err := db.store.LogVulnImport(ctx, log); err != nil {
-		return res, fmt.Errorf("vulndb: import %s: %w", src, err)
-	}
 	db.log.Info("vulndb import", "source", src, "records", res.Records, "written", res.Written,
-		"invalid", res.Invalid, "duration", res.Duration)
+		"invalid", res.Invalid, "resumed", res.Resumed, "duration", res.Duration)
 	return res, nil
 }
 
@@ -241,10 +283,11 @@ func (db *DB) importURL(ctx context.Context, u string, w *batchWriter) error {
 
 // batchWriter parses records and writes them DB.batch at a time.
 type batchWriter struct {
-	db    *DB
-	ctx   context.Context
-	res   *ImportResult
-	batch []StoredVuln
+	db       *DB
+	ctx      context.Context
+	res      *ImportResult
+	importID int64
+	batch    []StoredVuln
 }
 
 func (w *batchWriter) add(name string, data []byte) error {
@@ -266,7 +309,7 @@ func (w *batchWriter) flush() error {
 	if len(w.batch) == 0 {
 		return nil
 	}
-	n, err := w.db.store.PutVulns(w.ctx, w.batch)
+	n, err := w.db.store.PutVulns(w.ctx, w.importID, w.batch)
 	if err != nil {
 		return err
 	}

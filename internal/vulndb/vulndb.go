@@ -2,9 +2,13 @@ package vulndb
 
 import (
 	"context"
+	"errors"
 	"log/slog"
 	"net/http"
 	"os"
+	"strconv"
+	"strings"
+	"syscall"
 	"time"
 )
 
@@ -38,6 +42,8 @@ type DB struct {
 	client  *http.Client
 	tempDir string
 	batch   int
+	owner   string // "host:pid", logged with each import
+	host    string
 }
 
 // New returns a DB over store.
@@ -55,12 +61,55 @@ func New(store Store, opts Options) *DB {
 	if db.batch <= 0 {
 		db.batch = DefaultBatchSize
 	}
+	db.host, _ = os.Hostname()
+	db.owner = db.host + ":" + strconv.Itoa(os.Getpid())
 	return db
 }
 
-// Status reports record counts per ecosystem and the last import.
+// Status reports record counts per ecosystem, the last completed import
+// and the imports that did not complete. An import the log still calls
+// running whose process is gone (killed) is reported as interrupted.
 func (db *DB) Status(ctx context.Context) (Status, error) {
-	return db.store.VulnStatus(ctx)
+	st, err := db.store.VulnStatus(ctx)
+	if err != nil {
+		return st, err
+	}
+	for i, u := range st.Unfinished {
+		if u.State == ImportRunning && !db.ownerAlive(u.Owner) {
+			st.Unfinished[i].State = ImportInterrupted
+		}
+	}
+	return st, nil
+}
+
+// ownerAlive reports whether the process that logged an import as owner
+// may still run it. Only a process of this host can be checked; any other
+// owner is taken as alive.
+func (db *DB) ownerAlive(owner string) bool {
+	i := strings.LastIndexByte(owner, ':')
+	if i < 0 || owner[:i] != db.host {
+		return true
+	}
+	pid, err := strconv.Atoi(owner[i+1:])
+	if err != nil {
+		return true
+	}
+	return processAlive(pid)
+}
+
+// processAlive reports whether pid names a live process: signal 0 checks
+// without signalling. A process of another user (EPERM) is alive; where
+// the check is not supported, the answer is "alive".
+func processAlive(pid int) bool {
+	if pid == os.Getpid() {
+		return true
+	}
+	p, err := os.FindProcess(pid)
+	if err != nil {
+		return false
+	}
+	err = p.Signal(syscall.Signal(0))
+	return !errors.Is(err, os.ErrProcessDone) && !errors.Is(err, syscall.ESRCH)
 }
 
 func now() time.Time { return time.Now().UTC() }

@@ -2,7 +2,6 @@ package postgres
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"time"
 
@@ -17,8 +16,8 @@ import (
 // The batch goes in as arrays. An id listed twice cannot be upserted twice
 // by one statement, so the batch is split into rounds in which every id
 // occurs once, applied in order: the same outcome, and the same count, as
-// one upsert per record.
-func (s *Store) PutVulns(ctx context.Context, batch []vulndb.StoredVuln) (int, error) {
+// one upsert per record. The import's log grows in the same transaction.
+func (s *Store) PutVulns(ctx context.Context, importID int64, batch []vulndb.StoredVuln) (int, error) {
 	var rounds [][]vulndb.StoredVuln
 	seen := make(map[string]int, len(batch))
 	for _, v := range batch {
@@ -38,6 +37,13 @@ func (s *Store) PutVulns(ctx context.Context, batch []vulndb.StoredVuln) (int, e
 				return err
 			}
 			written += n
+		}
+		if importID != 0 {
+			_, err := tx.Exec(ctx, `UPDATE vuln_imports SET records = records + $1, written = written + $2 WHERE id = $3`,
+				len(batch), written, importID)
+			if err != nil {
+				return fmt.Errorf("postgres: put vulns: log: %w", err)
+			}
 		}
 		return nil
 	})
@@ -166,29 +172,97 @@ func (s *Store) VulnStatus(ctx context.Context) (vulndb.Status, error) {
 	if err := rows.Err(); err != nil {
 		return st, fmt.Errorf("postgres: vuln status: %w", err)
 	}
-	var last vulndb.ImportLog
-	var started, finished int64
-	err = tx.QueryRow(ctx, `SELECT source, started_at, finished_at, records, written FROM vuln_imports ORDER BY id DESC LIMIT 1`).
-		Scan(&last.Source, &started, &finished, &last.Records, &last.Written)
-	switch {
-	case errors.Is(err, pgx.ErrNoRows):
-	case err != nil:
+	last, err := scanImports(tx.Query(ctx, `SELECT `+importCols+` FROM vuln_imports
+		WHERE state = 'complete' ORDER BY id DESC LIMIT 1`))
+	if err != nil {
 		return st, fmt.Errorf("postgres: vuln status: %w", err)
-	default:
-		last.Started = time.UnixMilli(started).UTC()
-		last.Finished = time.UnixMilli(finished).UTC()
-		st.LastImport = &last
+	}
+	if len(last) > 0 {
+		st.LastImport = &last[0]
+	}
+	st.Unfinished, err = scanImports(tx.Query(ctx, `SELECT `+importCols+` FROM vuln_imports i
+		WHERE `+unfinishedImport+` ORDER BY id DESC LIMIT 100`))
+	if err != nil {
+		return st, fmt.Errorf("postgres: vuln status: %w", err)
 	}
 	return st, nil
 }
 
-// LogVulnImport implements vulndb.Store.
-func (s *Store) LogVulnImport(ctx context.Context, imp vulndb.ImportLog) error {
-	_, err := s.pool.Exec(ctx,
-		`INSERT INTO vuln_imports (source, started_at, finished_at, records, written) VALUES ($1, $2, $3, $4, $5)`,
-		imp.Source, imp.Started.UnixMilli(), imp.Finished.UnixMilli(), imp.Records, imp.Written)
+const (
+	importCols = `id, source, state, owner, started_at, finished_at, records, written`
+	// unfinishedImport selects, from vuln_imports i, the imports not
+	// complete whose source was not imported completely since.
+	unfinishedImport = `i.state <> 'complete' AND NOT EXISTS (SELECT 1 FROM vuln_imports c
+		WHERE c.source = i.source AND c.state = 'complete' AND c.id > i.id)`
+)
+
+func scanImports(rows pgx.Rows, err error) ([]vulndb.ImportLog, error) {
 	if err != nil {
-		return fmt.Errorf("postgres: log vuln import: %w", err)
+		return nil, err
+	}
+	defer rows.Close()
+	out := []vulndb.ImportLog{}
+	for rows.Next() {
+		var imp vulndb.ImportLog
+		var state string
+		var started, finished int64
+		var records, written int32
+		if err := rows.Scan(&imp.ID, &imp.Source, &state, &imp.Owner, &started, &finished, &records, &written); err != nil {
+			return nil, err
+		}
+		imp.State = vulndb.ImportState(state)
+		imp.Records, imp.Written = int(records), int(written)
+		imp.Started = msTime(started)
+		imp.Finished = msTime(finished)
+		out = append(out, imp)
+	}
+	return out, rows.Err()
+}
+
+// msTime is the UTC time of unix ms; 0 is the zero time (not finished).
+func msTime(ms int64) time.Time {
+	if ms == 0 {
+		return time.Time{}
+	}
+	return time.UnixMilli(ms).UTC()
+}
+
+// BeginVulnImport implements vulndb.Store.
+func (s *Store) BeginVulnImport(ctx context.Context, imp vulndb.ImportLog) (int64, []vulndb.ImportLog, error) {
+	var id int64
+	var unfinished []vulndb.ImportLog
+	err := s.inTx(ctx, func(tx pgx.Tx) error {
+		var err error
+		unfinished, err = scanImports(tx.Query(ctx, `SELECT `+importCols+` FROM vuln_imports i
+			WHERE i.source = $1 AND `+unfinishedImport+` ORDER BY id DESC`, imp.Source))
+		if err != nil {
+			return fmt.Errorf("postgres: begin vuln import: %w", err)
+		}
+		err = tx.QueryRow(ctx, `INSERT INTO vuln_imports (source, state, owner, started_at, finished_at, records, written)
+			VALUES ($1, $2, $3, $4, 0, 0, 0) RETURNING id`, imp.Source, string(imp.State), imp.Owner, imp.Started.UnixMilli()).Scan(&id)
+		if err != nil {
+			return fmt.Errorf("postgres: begin vuln import: %w", err)
+		}
+		return nil
+	})
+	if err != nil {
+		return 0, nil, err
+	}
+	return id, unfinished, nil
+}
+
+// FinishVulnImport implements vulndb.Store; a zero finished keeps the
+// finish time unknown.
+func (s *Store) FinishVulnImport(ctx context.Context, state vulndb.ImportState, finished time.Time, ids ...int64) error {
+	var err error
+	if finished.IsZero() {
+		_, err = s.pool.Exec(ctx, `UPDATE vuln_imports SET state = $1 WHERE id = ANY($2)`, string(state), ids)
+	} else {
+		_, err = s.pool.Exec(ctx, `UPDATE vuln_imports SET state = $1, finished_at = $2 WHERE id = ANY($3)`,
+			string(state), finished.UnixMilli(), ids)
+	}
+	if err != nil {
+		return fmt.Errorf("postgres: finish vuln import: %w", err)
 	}
 	return nil
 }

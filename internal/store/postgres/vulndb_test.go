@@ -66,7 +66,7 @@ func TestVulnStoreMatchesSQLite(t *testing.T) {
 	sameTimeOtherHash.Hash = []byte("h2")
 	batch := []vulndb.StoredVuln{newer, older, sameTimeOtherHash, sameTimeOtherHash}
 	for _, st := range stores {
-		n, err := st.PutVulns(ctx, batch)
+		n, err := st.PutVulns(ctx, 0, batch)
 		if err != nil || n != 2 {
 			t.Fatalf("%T: PutVulns = %d, %v; want 2 written", st, n, err)
 		}

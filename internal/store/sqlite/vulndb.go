@@ -14,7 +14,8 @@ var _ vulndb.Store = (*Store)(nil)
 
 // PutVulns implements vulndb.Store: one transaction per batch; a row is
 // replaced only by a later `modified`, or an equal one with other content.
-func (s *Store) PutVulns(ctx context.Context, batch []vulndb.StoredVuln) (int, error) {
+// The import's log grows in the same transaction.
+func (s *Store) PutVulns(ctx context.Context, importID int64, batch []vulndb.StoredVuln) (int, error) {
 	written := 0
 	err := s.inTx(ctx, func(tx *sql.Tx) error {
 		upsert, err := tx.PrepareContext(ctx, `
@@ -55,6 +56,13 @@ func (s *Store) PutVulns(ctx context.Context, batch []vulndb.StoredVuln) (int, e
 				if _, err := index.ExecContext(ctx, k.Ecosystem, k.Name, v.ID); err != nil {
 					return fmt.Errorf("sqlite: put vuln %s: %w", v.ID, err)
 				}
+			}
+		}
+		if importID != 0 {
+			_, err := tx.ExecContext(ctx, `UPDATE vuln_imports SET records = records + ?, written = written + ? WHERE id = ?`,
+				len(batch), written, importID)
+			if err != nil {
+				return fmt.Errorf("sqlite: put vulns: log: %w", err)
 			}
 		}
 		return nil
@@ -127,31 +135,96 @@ func (s *Store) VulnStatus(ctx context.Context) (vulndb.Status, error) {
 	if err := rows.Err(); err != nil {
 		return st, fmt.Errorf("sqlite: vuln status: %w", err)
 	}
-	var last vulndb.ImportLog
-	var started, finished int64
-	err = s.read.QueryRowContext(ctx,
-		`SELECT source, started_at, finished_at, records, written FROM vuln_imports ORDER BY id DESC LIMIT 1`).
-		Scan(&last.Source, &started, &finished, &last.Records, &last.Written)
-	switch {
-	case err == sql.ErrNoRows:
-	case err != nil:
+	last, err := scanImports(s.read.QueryContext(ctx, `SELECT `+importCols+` FROM vuln_imports
+		WHERE state = 'complete' ORDER BY id DESC LIMIT 1`))
+	if err != nil {
 		return st, fmt.Errorf("sqlite: vuln status: %w", err)
-	default:
-		last.Started = time.UnixMilli(started).UTC()
-		last.Finished = time.UnixMilli(finished).UTC()
-		st.LastImport = &last
+	}
+	if len(last) > 0 {
+		st.LastImport = &last[0]
+	}
+	st.Unfinished, err = scanImports(s.read.QueryContext(ctx, `SELECT `+importCols+` FROM vuln_imports i
+		WHERE `+unfinishedImport+` ORDER BY id DESC LIMIT 100`))
+	if err != nil {
+		return st, fmt.Errorf("sqlite: vuln status: %w", err)
 	}
 	return st, nil
 }
 
-// LogVulnImport implements vulndb.Store.
-func (s *Store) LogVulnImport(ctx context.Context, imp vulndb.ImportLog) error {
-	return s.inTx(ctx, func(tx *sql.Tx) error {
-		_, err := tx.ExecContext(ctx,
-			`INSERT INTO vuln_imports (source, started_at, finished_at, records, written) VALUES (?, ?, ?, ?, ?)`,
-			imp.Source, imp.Started.UnixMilli(), imp.Finished.UnixMilli(), imp.Records, imp.Written)
+const (
+	importCols = `id, source, state, owner, started_at, finished_at, records, written`
+	// unfinishedImport selects, from vuln_imports i, the imports not
+	// complete whose source was not imported completely since.
+	unfinishedImport = `i.state <> 'complete' AND NOT EXISTS (SELECT 1 FROM vuln_imports c
+		WHERE c.source = i.source AND c.state = 'complete' AND c.id > i.id)`
+)
+
+func scanImports(rows *sql.Rows, err error) ([]vulndb.ImportLog, error) {
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	out := []vulndb.ImportLog{}
+	for rows.Next() {
+		var imp vulndb.ImportLog
+		var started, finished int64
+		if err := rows.Scan(&imp.ID, &imp.Source, &imp.State, &imp.Owner, &started, &finished, &imp.Records, &imp.Written); err != nil {
+			return nil, err
+		}
+		imp.Started = msTime(started)
+		imp.Finished = msTime(finished)
+		out = append(out, imp)
+	}
+	return out, rows.Err()
+}
+
+// msTime is the UTC time of unix ms; 0 is the zero time (not finished).
+func msTime(ms int64) time.Time {
+	if ms == 0 {
+		return time.Time{}
+	}
+	return time.UnixMilli(ms).UTC()
+}
+
+// BeginVulnImport implements vulndb.Store.
+func (s *Store) BeginVulnImport(ctx context.Context, imp vulndb.ImportLog) (int64, []vulndb.ImportLog, error) {
+	var id int64
+	var unfinished []vulndb.ImportLog
+	err := s.inTx(ctx, func(tx *sql.Tx) error {
+		var err error
+		unfinished, err = scanImports(tx.QueryContext(ctx, `SELECT `+importCols+` FROM vuln_imports i
+			WHERE i.source = ? AND `+unfinishedImport+` ORDER BY id DESC`, imp.Source))
 		if err != nil {
-			return fmt.Errorf("sqlite: log vuln import: %w", err)
+			return fmt.Errorf("sqlite: begin vuln import: %w", err)
+		}
+		err = tx.QueryRowContext(ctx, `INSERT INTO vuln_imports (source, state, owner, started_at, finished_at, records, written)
+			VALUES (?, ?, ?, ?, 0, 0, 0) RETURNING id`, imp.Source, string(imp.State), imp.Owner, imp.Started.UnixMilli()).Scan(&id)
+		if err != nil {
+			return fmt.Errorf("sqlite: begin vuln import: %w", err)
+		}
+		return nil
+	})
+	if err != nil {
+		return 0, nil, err
+	}
+	return id, unfinished, nil
+}
+
+// FinishVulnImport implements vulndb.Store; a zero finished keeps the
+// finish time unknown.
+func (s *Store) FinishVulnImport(ctx context.Context, state vulndb.ImportState, finished time.Time, ids ...int64) error {
+	return s.inTx(ctx, func(tx *sql.Tx) error {
+		for _, id := range ids {
+			var err error
+			if finished.IsZero() {
+				_, err = tx.ExecContext(ctx, `UPDATE vuln_imports SET state = ? WHERE id = ?`, string(state), id)
+			} else {
+				_, err = tx.ExecContext(ctx, `UPDATE vuln_imports SET state = ?, finished_at = ? WHERE id = ?`,
+					string(state), finished.UnixMilli(), id)
+			}
+			if err != nil {
+				return fmt.Errorf("sqlite: finish vuln import: %w", err)
+			}
 		}
 		return nil
 	})
