@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"math/rand/v2"
 	"net/http"
+	"strings"
 	"sync/atomic"
 	"testing"
 
@@ -62,7 +63,13 @@ func scanJobKeys(t *testing.T, e *testEnv) map[string]int {
 			t.Fatal(err)
 		}
 		if j.Kind == scanjob.JobKind {
-			keys[j.Key]++
+			// A scan job is keyed by project and digest; every job here is
+			// the one project's.
+			d, ok := strings.CutPrefix(j.Key, j.ProjectID+"/")
+			if !ok {
+				t.Fatalf("scan job %d: key %q is not a key of project %s", j.ID, j.Key, j.ProjectID)
+			}
+			keys[d]++
 		}
 	}
 }
