@@ -33,7 +33,18 @@ func newLimiter(burst int, period time.Duration, now func() time.Time) *limiter 
 	}
 }
 
-func (l *limiter) allow(key string) bool {
+// allow takes a token from key's bucket; when there is none it says how
+// long until there is (the Retry-After of the 429).
+func (l *limiter) allow(key string) (bool, time.Duration) {
+	return l.take(key, true)
+}
+
+// check reports whether key's bucket holds a token, without taking it.
+func (l *limiter) check(key string) (bool, time.Duration) {
+	return l.take(key, false)
+}
+
+func (l *limiter) take(key string, consume bool) (bool, time.Duration) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	now := l.now()
@@ -51,10 +62,12 @@ func (l *limiter) allow(key string) bool {
 	}
 	l.refill(b, now)
 	if b.tokens < 1 {
-		return false
+		return false, time.Duration((1 - b.tokens) / l.perSec * float64(time.Second))
 	}
-	b.tokens--
-	return true
+	if consume {
+		b.tokens--
+	}
+	return true, 0
 }
 
 func (l *limiter) refill(b *bucket, now time.Time) float64 {
