@@ -86,12 +86,21 @@ func (g *globals) open(ctx context.Context) (*app, error) {
 	if dbURL == "" {
 		dbURL = "sqlite://" + filepath.Join(g.data, "openhss.db")
 	}
-	box, err := secret.LoadBox(g.data)
+	st, err := store.Open(ctx, dbURL)
 	if err != nil {
 		return nil, err
 	}
-	st, err := store.Open(ctx, dbURL)
+	// The master key must open what the database already holds sealed: a
+	// lost or wrong key stops the start here, instead of a fresh key making
+	// every AK/SK call and registry sync fail later.
+	sealed, err := st.AnySealedSecret(ctx)
 	if err != nil {
+		st.Close()
+		return nil, err
+	}
+	box, err := secret.LoadBox(g.data, sealed)
+	if err != nil {
+		st.Close()
 		return nil, err
 	}
 	return &app{
