@@ -2,10 +2,12 @@ package main
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"net"
 	"net/http"
+	"os"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -27,6 +29,12 @@ type serveOptions struct {
 	region  string
 	workers int
 	scan    scanOptions
+	// tlsCert and tlsKey are PEM files; with both set the API is served
+	// over HTTPS with tls (loaded at start, so a bad pair fails then).
+	tlsCert, tlsKey string
+	tls             *tls.Config
+	// tokenPurge is how often expired tokens are deleted.
+	tokenPurge time.Duration
 }
 
 // scanOptions are the limits of the scan workers.
@@ -58,6 +66,11 @@ func newServeCmd(g *globals) *cobra.Command {
 		Short: "Run the HSS v5 API (and, unless --workers 0, the sync workers)",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			cfg, err := loadTLS(o.tlsCert, o.tlsKey)
+			if err != nil {
+				return err
+			}
+			o.tls = cfg
 			a, err := g.open(cmd.Context())
 			if err != nil {
 				return err
@@ -74,8 +87,27 @@ func newServeCmd(g *globals) *cobra.Command {
 	f.StringVar(&o.listen, "listen", envOr("OPENHSS_LISTEN", "127.0.0.1:8080"), "address to serve the API on")
 	f.StringVar(&o.region, "region", envOr("OPENHSS_REGION", "local-1"), "region name clients must use")
 	f.IntVar(&o.workers, "workers", 2, "job workers in this process (0: API only)")
+	f.StringVar(&o.tlsCert, "tls-cert", os.Getenv("OPENHSS_TLS_CERT"), "PEM certificate (chain) to serve HTTPS with; needs --tls-key (env OPENHSS_TLS_CERT)")
+	f.StringVar(&o.tlsKey, "tls-key", os.Getenv("OPENHSS_TLS_KEY"), "PEM private key of --tls-cert (env OPENHSS_TLS_KEY)")
 	addScanFlags(f, &o.scan)
 	return cmd
+}
+
+// loadTLS returns the server TLS configuration of a certificate and key
+// file, nil when neither is given. Both or neither: half a pair is an
+// operator's mistake, not a request for plain HTTP.
+func loadTLS(certFile, keyFile string) (*tls.Config, error) {
+	switch {
+	case certFile == "" && keyFile == "":
+		return nil, nil
+	case certFile == "" || keyFile == "":
+		return nil, errors.New("serve: --tls-cert and --tls-key go together: give both to serve HTTPS, or neither for plain HTTP")
+	}
+	pair, err := tls.LoadX509KeyPair(certFile, keyFile)
+	if err != nil {
+		return nil, fmt.Errorf("serve: TLS certificate %s and key %s: %w", certFile, keyFile, err)
+	}
+	return &tls.Config{Certificates: []tls.Certificate{pair}, MinVersion: tls.VersionTLS12}, nil
 }
 
 // services is the wiring of one running openhss: the API and the workers
@@ -170,6 +202,7 @@ func (w *wakingSyncer) Request(ctx context.Context, projectID string, t inventor
 func (a *app) serveWith(ctx context.Context, ln net.Listener, o *serveOptions, svc *services, ready func(addr string)) error {
 	srv := &http.Server{
 		Handler:           svc.handler,
+		TLSConfig:         o.tls,
 		ReadHeaderTimeout: 10 * time.Second,
 		ReadTimeout:       30 * time.Second,
 		WriteTimeout:      60 * time.Second,
@@ -193,11 +226,25 @@ func (a *app) serveWith(ctx context.Context, ln net.Listener, o *serveOptions, s
 			svc.scans.Maintain(workCtx, time.Minute)
 		}
 	}()
-	defer func() { stopWork(); <-maintDone }()
+	purgeDone := make(chan struct{})
+	go func() {
+		defer close(purgeDone)
+		// Every process purges: an API-only fleet must not keep tokens
+		// forever, and the delete is idempotent.
+		a.purgeTokens(workCtx, o.tokenPurge)
+	}()
+	defer func() { stopWork(); <-maintDone; <-purgeDone }()
 
 	errc := make(chan error, 1)
-	go func() { errc <- srv.Serve(ln) }()
-	a.log.Info("openhss ready", "addr", ln.Addr().String(), "region", o.region, "workers", o.workers)
+	go func() {
+		if o.tls != nil {
+			// The certificate is in TLSConfig.
+			errc <- srv.ServeTLS(ln, "", "")
+			return
+		}
+		errc <- srv.Serve(ln)
+	}()
+	a.log.Info("openhss ready", "addr", ln.Addr().String(), "region", o.region, "workers", o.workers, "tls", o.tls != nil)
 	if ready != nil {
 		ready(ln.Addr().String())
 	}
@@ -249,6 +296,35 @@ func (s *services) waitJob(ctx context.Context, a *app, id int64) (jobs.Job, err
 		case <-ctx.Done():
 			return j, ctx.Err()
 		case <-tick.C:
+		}
+	}
+}
+
+// defaultTokenPurge is how often serve deletes expired tokens.
+const defaultTokenPurge = time.Hour
+
+// purgeTokens deletes expired tokens now and then every interval (default
+// defaultTokenPurge) until ctx ends: without it the token table grows by
+// one row per sign-in forever. An expired token is refused either way, so
+// deleting it changes no answer.
+func (a *app) purgeTokens(ctx context.Context, interval time.Duration) {
+	if interval <= 0 {
+		interval = defaultTokenPurge
+	}
+	t := time.NewTicker(interval)
+	defer t.Stop()
+	for {
+		n, err := a.store.PurgeExpiredTokens(ctx, time.Now().UnixMilli())
+		switch {
+		case err != nil && ctx.Err() == nil:
+			a.log.Warn("purge expired tokens", "err", err)
+		case n > 0:
+			a.log.Info("purged expired tokens", "count", n)
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
 		}
 	}
 }
