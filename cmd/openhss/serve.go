@@ -5,6 +5,7 @@ import (
 	"crypto/tls"
 	"errors"
 	"fmt"
+	"log/slog"
 	"net"
 	"net/http"
 	"os"
@@ -201,8 +202,12 @@ func (w *wakingSyncer) Request(ctx context.Context, projectID string, t inventor
 // accepts requests.
 func (a *app) serveWith(ctx context.Context, ln net.Listener, o *serveOptions, svc *services, ready func(addr string)) error {
 	srv := &http.Server{
-		Handler:           svc.handler,
-		TLSConfig:         o.tls,
+		Handler:   svc.handler,
+		TLSConfig: o.tls,
+		// The server's own messages are about single connections (a
+		// failed TLS handshake, a malformed request): any client can make
+		// them, so they stay out of the default log level, like refusals.
+		ErrorLog:          slog.NewLogLogger(a.log.Handler(), slog.LevelDebug),
 		ReadHeaderTimeout: 10 * time.Second,
 		ReadTimeout:       30 * time.Second,
 		WriteTimeout:      60 * time.Second,
