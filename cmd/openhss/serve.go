@@ -17,6 +17,7 @@ import (
 	"github.com/spf13/pflag"
 
 	"github.com/openhss/openhss/internal/hssapi"
+	"github.com/openhss/openhss/internal/iam"
 	"github.com/openhss/openhss/internal/inventory"
 	"github.com/openhss/openhss/internal/jobs"
 	"github.com/openhss/openhss/internal/registry"
@@ -36,6 +37,27 @@ type serveOptions struct {
 	tls             *tls.Config
 	// tokenPurge is how often expired tokens are deleted.
 	tokenPurge time.Duration
+	guard      guardOptions
+}
+
+// guardOptions bound what unauthenticated clients can make the server do
+// (docs/security.md); zero values take the packages' defaults.
+type guardOptions struct {
+	passwordChecks  int
+	signInFailures  int
+	signInWindow    time.Duration
+	refusalLimit    int
+	refusalBudget   int
+	refusalLogLimit int
+}
+
+func addGuardFlags(f *pflag.FlagSet, o *guardOptions) {
+	f.IntVar(&o.passwordChecks, "password-checks", iam.DefaultPasswordChecks(), "bcrypt password checks (sign-ins) running at once; more wait briefly, then get 429")
+	f.IntVar(&o.signInFailures, "signin-failures", iam.DefaultSignInFailures, "failed sign-ins per user name per --signin-window before that name gets 429")
+	f.DurationVar(&o.signInWindow, "signin-window", iam.DefaultSignInWindow, "window of --signin-failures")
+	f.IntVar(&o.refusalLimit, "refusal-limit", hssapi.DefaultRefusalLimit, "refused unauthenticated requests per client address per minute before the address gets 429 (-1: no limit; behind a proxy every client shares its address)")
+	f.IntVar(&o.refusalBudget, "refusal-budget", hssapi.DefaultRefusalBudget, "refused unauthenticated requests per minute, all addresses together, before refusals become 429 (-1: no limit)")
+	f.IntVar(&o.refusalLogLimit, "refusal-log-limit", hssapi.DefaultRefusalLogLimit, "refused requests logged per minute; the rest are counted in one line (-1: log all)")
 }
 
 // scanOptions are the limits of the scan workers.
@@ -77,6 +99,11 @@ func newServeCmd(g *globals) *cobra.Command {
 				return err
 			}
 			defer a.Close()
+			a.iam = iam.New(a.store, a.box, iam.Options{
+				PasswordChecks: o.guard.passwordChecks,
+				SignInFailures: o.guard.signInFailures,
+				SignInWindow:   o.guard.signInWindow,
+			})
 			ln, err := net.Listen("tcp", o.listen)
 			if err != nil {
 				return fmt.Errorf("listen: %w", err)
@@ -88,6 +115,7 @@ func newServeCmd(g *globals) *cobra.Command {
 	f.StringVar(&o.listen, "listen", envOr("OPENHSS_LISTEN", "127.0.0.1:8080"), "address to serve the API on")
 	f.StringVar(&o.region, "region", envOr("OPENHSS_REGION", "local-1"), "region name clients must use")
 	f.IntVar(&o.workers, "workers", 2, "job workers in this process (0: API only)")
+	addGuardFlags(f, &o.guard)
 	f.StringVar(&o.tlsCert, "tls-cert", os.Getenv("OPENHSS_TLS_CERT"), "PEM certificate (chain) to serve HTTPS with; needs --tls-key (env OPENHSS_TLS_CERT)")
 	f.StringVar(&o.tlsKey, "tls-key", os.Getenv("OPENHSS_TLS_KEY"), "PEM private key of --tls-cert (env OPENHSS_TLS_KEY)")
 	addScanFlags(f, &o.scan)
@@ -145,6 +173,10 @@ func (a *app) services(o *serveOptions) *services {
 		ParseAddr:   registry.ParseAddr,
 		Logger:      a.log,
 		Registerer:  reg,
+
+		RefusalLimit:    o.guard.refusalLimit,
+		RefusalBudget:   o.guard.refusalBudget,
+		RefusalLogLimit: o.guard.refusalLogLimit,
 	})
 	return svc
 }
