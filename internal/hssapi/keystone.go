@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net"
 	"net/http"
+	"net/netip"
 	"strconv"
 
 	"github.com/openhss/openhss/internal/iam"
@@ -86,10 +87,22 @@ func (s *server) revokeToken(w http.ResponseWriter, r *http.Request, c *call) er
 	return nil
 }
 
+// clientHost is the client's address as the limits key it: the IP, or for
+// IPv6 its /64, since one host commonly holds a whole /64 and could
+// otherwise take a fresh budget per address.
 func clientHost(r *http.Request) string {
 	host, _, err := net.SplitHostPort(r.RemoteAddr)
 	if err != nil {
 		return r.RemoteAddr
 	}
-	return host
+	ip, err := netip.ParseAddr(host)
+	if err != nil {
+		return host
+	}
+	ip = ip.Unmap()
+	if ip.Is6() {
+		p, _ := ip.Prefix(64) // cannot fail for an IPv6 address and 64
+		return p.String()
+	}
+	return ip.String()
 }

@@ -63,16 +63,18 @@ func (g *refusalGuard) blocked(addr string) (bool, time.Duration) {
 // charge counts one refusal of addr; past either budget the refusal is
 // answered 429 instead, for as long as the longer wait.
 func (g *refusalGuard) charge(addr string) (bool, time.Duration) {
-	ok, wait := true, time.Duration(0)
-	if g.perIP != nil {
-		ok, wait = g.perIP.allow("addr:" + addr)
-	}
+	// The global budget first: past it the refusal is a 429 whatever the
+	// address, and a flood from many addresses adds no per-address
+	// entries.
 	if g.global != nil {
-		gok, gwait := g.global.allow("all")
-		ok = ok && gok
-		wait = max(wait, gwait)
+		if ok, wait := g.global.allow("all"); !ok {
+			return false, wait
+		}
 	}
-	return ok, wait
+	if g.perIP != nil {
+		return g.perIP.allow("addr:" + addr)
+	}
+	return true, 0
 }
 
 // sampler lets the first max events of each interval through; it counts

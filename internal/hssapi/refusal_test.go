@@ -280,3 +280,26 @@ func TestRateLimitRetryAfter(t *testing.T) {
 		t.Fatalf("Retry-After %q; want 30 (one call of 2 per minute)", got)
 	}
 }
+
+// TestRefusalLimitPerIPv6Prefix: the addresses of one IPv6 /64 share one
+// refusal budget, so rotating addresses inside it gains nothing; another
+// /64, and an IPv4 client, have their own.
+func TestRefusalLimitPerIPv6Prefix(t *testing.T) {
+	e := newGuardEnv(t, iam.Options{}, hssapi.Config{RefusalLimit: 2})
+	for _, tc := range []struct {
+		addr string
+		want int
+	}{
+		{"[2001:db8::1]", http.StatusNotFound},
+		{"[2001:db8::2]", http.StatusNotFound},
+		{"[2001:db8::ffff:3]", http.StatusTooManyRequests},
+		{"[2001:db8:0:1::1]", http.StatusNotFound},
+		{"192.0.2.1", http.StatusNotFound},
+		{"[::ffff:192.0.2.1]", http.StatusNotFound}, // the same IPv4 client, mapped
+		{"192.0.2.1", http.StatusTooManyRequests},
+	} {
+		if w := e.get(tc.addr, "/no/such/route"); w.Code != tc.want {
+			t.Fatalf("%s: %d, want %d", tc.addr, w.Code, tc.want)
+		}
+	}
+}
