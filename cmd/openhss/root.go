@@ -85,12 +85,21 @@ func (g *globals) open(ctx context.Context) (*app, error) {
 	if err := os.MkdirAll(g.data, 0o700); err != nil {
 		return nil, fmt.Errorf("data directory: %w", err)
 	}
-	box, err := secret.LoadBox(g.data)
+	st, err := store.Open(ctx, g.db)
 	if err != nil {
 		return nil, err
 	}
-	st, err := store.Open(ctx, g.db)
+	// The master key must open what the database already holds sealed: a
+	// lost or wrong key stops the start here, instead of a fresh key making
+	// every AK/SK call and registry sync fail later.
+	sealed, err := st.AnySealedSecret(ctx)
 	if err != nil {
+		st.Close()
+		return nil, err
+	}
+	box, err := secret.LoadBox(g.data, sealed)
+	if err != nil {
+		st.Close()
 		return nil, err
 	}
 	return &app{

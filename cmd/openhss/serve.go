@@ -2,11 +2,15 @@ package main
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
+	"log/slog"
 	"net"
 	"net/http"
+	"os"
 	"path/filepath"
+	"sync"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -15,6 +19,7 @@ import (
 	"github.com/spf13/pflag"
 
 	"github.com/openhss/openhss/internal/hssapi"
+	"github.com/openhss/openhss/internal/iam"
 	"github.com/openhss/openhss/internal/inventory"
 	"github.com/openhss/openhss/internal/jobs"
 	"github.com/openhss/openhss/internal/registry"
@@ -35,6 +40,33 @@ type serveOptions struct {
 	jobLease time.Duration
 	scan     scanOptions
 	sync     syncOptions
+	// tlsCert and tlsKey are PEM files; with both set the API is served
+	// over HTTPS with tls (loaded at start, so a bad pair fails then).
+	tlsCert, tlsKey string
+	tls             *tls.Config
+	// tokenPurge is how often expired tokens are deleted.
+	tokenPurge time.Duration
+	guard      guardOptions
+}
+
+// guardOptions bound what unauthenticated clients can make the server do
+// (docs/security.md); zero values take the packages' defaults.
+type guardOptions struct {
+	passwordChecks  int
+	signInFailures  int
+	signInWindow    time.Duration
+	refusalLimit    int
+	refusalBudget   int
+	refusalLogLimit int
+}
+
+func addGuardFlags(f *pflag.FlagSet, o *guardOptions) {
+	f.IntVar(&o.passwordChecks, "password-checks", iam.DefaultPasswordChecks(), "bcrypt password checks (sign-ins) running at once; more wait briefly, then get 429")
+	f.IntVar(&o.signInFailures, "signin-failures", iam.DefaultSignInFailures, "failed sign-ins per user name per --signin-window before that name gets 429")
+	f.DurationVar(&o.signInWindow, "signin-window", iam.DefaultSignInWindow, "window of --signin-failures")
+	f.IntVar(&o.refusalLimit, "refusal-limit", hssapi.DefaultRefusalLimit, "refused unauthenticated requests per client address per minute before the address gets 429 (-1: no limit; behind a proxy every client shares its address)")
+	f.IntVar(&o.refusalBudget, "refusal-budget", hssapi.DefaultRefusalBudget, "refused unauthenticated requests per minute, all addresses together, before refusals become 429 (-1: no limit)")
+	f.IntVar(&o.refusalLogLimit, "refusal-log-limit", hssapi.DefaultRefusalLogLimit, "refused requests logged per minute; the rest are counted in one line (-1: log all)")
 }
 
 // defaultJobRetention is --job-retention's default: a week of job history
@@ -83,11 +115,21 @@ func newServeCmd(g *globals) *cobra.Command {
 			if o.jobLease < 300*time.Millisecond {
 				return fmt.Errorf("--job-lease %s: must be at least 300ms (heartbeats go every third of it)", o.jobLease)
 			}
+			cfg, err := loadTLS(o.tlsCert, o.tlsKey)
+			if err != nil {
+				return err
+			}
+			o.tls = cfg
 			a, err := g.open(cmd.Context())
 			if err != nil {
 				return err
 			}
 			defer a.Close()
+			a.iam = iam.New(a.store, a.box, iam.Options{
+				PasswordChecks: o.guard.passwordChecks,
+				SignInFailures: o.guard.signInFailures,
+				SignInWindow:   o.guard.signInWindow,
+			})
 			ln, err := net.Listen("tcp", o.listen)
 			if err != nil {
 				return fmt.Errorf("listen: %w", err)
@@ -103,9 +145,29 @@ func newServeCmd(g *globals) *cobra.Command {
 		"how long ended (done or failed) jobs are kept before they are deleted, e.g. 168h; 0 keeps them")
 	f.DurationVar(&o.jobLease, "job-lease", jobs.DefaultLease,
 		"how long a claimed job stays a worker's without a heartbeat (sent every third of it); a crashed worker's jobs run again after it")
+	addGuardFlags(f, &o.guard)
+	f.StringVar(&o.tlsCert, "tls-cert", os.Getenv("OPENHSS_TLS_CERT"), "PEM certificate (chain) to serve HTTPS with; needs --tls-key (env OPENHSS_TLS_CERT)")
+	f.StringVar(&o.tlsKey, "tls-key", os.Getenv("OPENHSS_TLS_KEY"), "PEM private key of --tls-cert (env OPENHSS_TLS_KEY)")
 	addScanFlags(f, &o.scan)
 	addSyncFlags(f, &o.sync)
 	return cmd
+}
+
+// loadTLS returns the server TLS configuration of a certificate and key
+// file, nil when neither is given. Both or neither: half a pair is an
+// operator's mistake, not a request for plain HTTP.
+func loadTLS(certFile, keyFile string) (*tls.Config, error) {
+	switch {
+	case certFile == "" && keyFile == "":
+		return nil, nil
+	case certFile == "" || keyFile == "":
+		return nil, errors.New("serve: --tls-cert and --tls-key go together: give both to serve HTTPS, or neither for plain HTTP")
+	}
+	pair, err := tls.LoadX509KeyPair(certFile, keyFile)
+	if err != nil {
+		return nil, fmt.Errorf("serve: TLS certificate %s and key %s: %w", certFile, keyFile, err)
+	}
+	return &tls.Config{Certificates: []tls.Certificate{pair}, MinVersion: tls.VersionTLS12}, nil
 }
 
 // services is the wiring of one running openhss: the API and the workers
@@ -146,6 +208,10 @@ func (a *app) services(o *serveOptions) *services {
 		ParseAddr:   registry.ParseAddr,
 		Logger:      a.log,
 		Registerer:  reg,
+
+		RefusalLimit:    o.guard.refusalLimit,
+		RefusalBudget:   o.guard.refusalBudget,
+		RefusalLogLimit: o.guard.refusalLogLimit,
 	})
 	return svc
 }
@@ -218,7 +284,12 @@ func (w *wakingSyncer) Request(ctx context.Context, projectID string, t inventor
 // accepts requests.
 func (a *app) serveWith(ctx context.Context, ln net.Listener, o *serveOptions, svc *services, ready func(addr string)) error {
 	srv := &http.Server{
-		Handler:           svc.handler,
+		Handler:   svc.handler,
+		TLSConfig: o.tls,
+		// The server's own messages are about single connections (a
+		// failed TLS handshake, a malformed request): any client can make
+		// them, so they stay out of the default log level, like refusals.
+		ErrorLog:          slog.NewLogLogger(a.log.Handler(), slog.LevelDebug),
 		ReadHeaderTimeout: 10 * time.Second,
 		ReadTimeout:       30 * time.Second,
 		WriteTimeout:      60 * time.Second,
@@ -245,15 +316,27 @@ func (a *app) serveWith(ctx context.Context, ln net.Listener, o *serveOptions, s
 	purgeDone := make(chan struct{})
 	go func() {
 		defer close(purgeDone)
+		var wg sync.WaitGroup
 		if o.workers > 0 && o.jobRetention > 0 {
-			purgeJobs(workCtx, a, svc.runner, o.jobRetention, jobPurgeEvery)
+			wg.Go(func() { purgeJobs(workCtx, a, svc.runner, o.jobRetention, jobPurgeEvery) })
 		}
+		// Every process purges tokens: an API-only fleet must not keep
+		// them forever, and the delete is idempotent.
+		a.purgeTokens(workCtx, o.tokenPurge)
+		wg.Wait()
 	}()
 	defer func() { stopWork(); <-maintDone; <-purgeDone }()
 
 	errc := make(chan error, 1)
-	go func() { errc <- srv.Serve(ln) }()
-	a.log.Info("openhss ready", "addr", ln.Addr().String(), "region", o.region, "workers", o.workers)
+	go func() {
+		if o.tls != nil {
+			// The certificate is in TLSConfig.
+			errc <- srv.ServeTLS(ln, "", "")
+			return
+		}
+		errc <- srv.Serve(ln)
+	}()
+	a.log.Info("openhss ready", "addr", ln.Addr().String(), "region", o.region, "workers", o.workers, "tls", o.tls != nil)
 	if ready != nil {
 		ready(ln.Addr().String())
 	}
@@ -322,6 +405,35 @@ func (s *services) waitJob(ctx context.Context, a *app, id int64) (jobs.Job, err
 		case <-ctx.Done():
 			return j, ctx.Err()
 		case <-tick.C:
+		}
+	}
+}
+
+// defaultTokenPurge is how often serve deletes expired tokens.
+const defaultTokenPurge = time.Hour
+
+// purgeTokens deletes expired tokens now and then every interval (default
+// defaultTokenPurge) until ctx ends: without it the token table grows by
+// one row per sign-in forever. An expired token is refused either way, so
+// deleting it changes no answer.
+func (a *app) purgeTokens(ctx context.Context, interval time.Duration) {
+	if interval <= 0 {
+		interval = defaultTokenPurge
+	}
+	t := time.NewTicker(interval)
+	defer t.Stop()
+	for {
+		n, err := a.store.PurgeExpiredTokens(ctx, time.Now().UnixMilli())
+		switch {
+		case err != nil && ctx.Err() == nil:
+			a.log.Warn("purge expired tokens", "err", err)
+		case n > 0:
+			a.log.Info("purged expired tokens", "count", n)
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
 		}
 	}
 }

@@ -3,6 +3,7 @@ package hssapi
 import (
 	"fmt"
 	"net/http"
+	"time"
 )
 
 // Error codes of the HSS error envelope (API.md §1). Clients match on them,
@@ -51,4 +52,17 @@ var (
 
 func methodNotAllowed(method string) *apiError {
 	return &apiError{http.StatusMethodNotAllowed, codeMethod, "method " + method + " is not allowed on this API"}
+}
+
+// throttled is a 429 with its Retry-After: errRateLimited plus how long the
+// caller should wait. Handlers return it; writeError sends the header.
+type throttled struct{ after time.Duration }
+
+func (t *throttled) Error() string { return errRateLimited.Error() }
+
+// retryAfterSeconds renders a wait as Retry-After's whole seconds, at least
+// one: a client told "0" would retry at once.
+func retryAfterSeconds(d time.Duration) string {
+	s := int64((d + time.Second - 1) / time.Second)
+	return fmt.Sprint(max(1, s))
 }

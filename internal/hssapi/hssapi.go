@@ -67,7 +67,26 @@ type Config struct {
 	// (token bucket, burst of the same size). Default 600; negative
 	// disables the limit.
 	RateLimit int
+	// RefusalLimit is the number of refusals (error answers to requests
+	// that have not authenticated: no or bad credentials, wrong
+	// passwords, unknown routes) one client address may get per minute;
+	// past it the address is answered 429 before any work. RefusalBudget
+	// is the same for all addresses together: past it refusals are
+	// answered 429. RefusalLogLimit is the number of refusals logged per
+	// minute; the rest are counted in one "suppressed refusals" line.
+	// Defaults DefaultRefusalLimit, DefaultRefusalBudget and
+	// DefaultRefusalLogLimit; negative disables each.
+	RefusalLimit    int
+	RefusalBudget   int
+	RefusalLogLimit int
 }
+
+// Defaults of the refusal bounds (Config).
+const (
+	DefaultRefusalLimit    = 120
+	DefaultRefusalBudget   = 1200
+	DefaultRefusalLogLimit = 60
+)
 
 func (c *Config) setDefaults() {
 	if c.Region == "" {
@@ -88,23 +107,34 @@ func (c *Config) setDefaults() {
 	if c.RateLimit == 0 {
 		c.RateLimit = 600
 	}
+	if c.RefusalLimit == 0 {
+		c.RefusalLimit = DefaultRefusalLimit
+	}
+	if c.RefusalBudget == 0 {
+		c.RefusalBudget = DefaultRefusalBudget
+	}
+	if c.RefusalLogLimit == 0 {
+		c.RefusalLogLimit = DefaultRefusalLogLimit
+	}
 }
 
 // server holds the handlers' shared state.
 type server struct {
-	cfg     Config
-	log     *slog.Logger
-	limiter *limiter
-	metrics *httpMetrics
+	cfg      Config
+	log      *slog.Logger
+	limiter  *limiter
+	refusals *refusalGuard
+	metrics  *httpMetrics
 }
 
 // New returns the HTTP handler of the API.
 func New(cfg Config) http.Handler {
 	cfg.setDefaults()
 	s := &server{
-		cfg:     cfg,
-		log:     cfg.Logger,
-		metrics: newHTTPMetrics(cfg.Registerer),
+		cfg:      cfg,
+		log:      cfg.Logger,
+		metrics:  newHTTPMetrics(cfg.Registerer),
+		refusals: newRefusalGuard(cfg),
 	}
 	if cfg.RateLimit > 0 {
 		s.limiter = newLimiter(cfg.RateLimit, time.Minute, cfg.Now)

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net"
 	"net/http"
+	"net/netip"
 	"strconv"
 
 	"github.com/openhss/openhss/internal/iam"
@@ -33,13 +34,26 @@ func (s *server) listProjects(w http.ResponseWriter, r *http.Request, c *call) e
 func (s *server) issueToken(w http.ResponseWriter, r *http.Request, c *call) error {
 	// Password guessing is limited per client address: there is no
 	// credential yet to key the bucket on.
-	if s.limiter != nil && !s.limiter.allow("addr:"+clientHost(r)) {
-		return errRateLimited
+	if s.limiter != nil {
+		if ok, wait := s.limiter.allow("addr:" + clientHost(r)); !ok {
+			return &throttled{after: wait}
+		}
 	}
 	token, tok, user, err := s.cfg.IAM.IssueToken(r.Context(), c.Body)
 	if err != nil {
+		// Busy password checks, or a user name past its failures: 429
+		// without a password check (internal/iam/signin.go).
+		if wait, ok := iam.RetryAfter(err); ok {
+			if st := stateOf(r.Context()); st != nil {
+				st.reason = err.Error()
+			}
+			return &throttled{after: wait}
+		}
 		if ae := iamError(err); ae != nil {
-			s.log.InfoContext(r.Context(), "token refused", "request_id", requestID(r.Context()), "reason", err.Error())
+			// Logged with the access line, which is sampled (refusal.go).
+			if st := stateOf(r.Context()); st != nil {
+				st.reason = err.Error()
+			}
 			return ae
 		}
 		return fmt.Errorf("issue token: %w", err)
@@ -73,10 +87,22 @@ func (s *server) revokeToken(w http.ResponseWriter, r *http.Request, c *call) er
 	return nil
 }
 
+// clientHost is the client's address as the limits key it: the IP, or for
+// IPv6 its /64, since one host commonly holds a whole /64 and could
+// otherwise take a fresh budget per address.
 func clientHost(r *http.Request) string {
 	host, _, err := net.SplitHostPort(r.RemoteAddr)
 	if err != nil {
 		return r.RemoteAddr
 	}
-	return host
+	ip, err := netip.ParseAddr(host)
+	if err != nil {
+		return host
+	}
+	ip = ip.Unmap()
+	if ip.Is6() {
+		p, _ := ip.Prefix(64) // cannot fail for an IPv6 address and 64
+		return p.String()
+	}
+	return ip.String()
 }

@@ -77,7 +77,9 @@ func (s *server) outer(mux *http.ServeMux) http.Handler {
 		}
 		w.Header().Set("X-Request-Id", id)
 		sw := &statusWriter{ResponseWriter: w}
-		r = r.WithContext(context.WithValue(r.Context(), requestIDKey, id))
+		st := &reqState{}
+		ctx := context.WithValue(r.Context(), requestIDKey, id)
+		r = r.WithContext(context.WithValue(ctx, reqStateKey, st))
 
 		defer func() {
 			if v := recover(); v != nil {
@@ -105,14 +107,31 @@ func (s *server) outer(mux *http.ServeMux) http.Handler {
 			s.metrics.duration.WithLabelValues(route, method).Observe(elapsed.Seconds())
 			// Never the headers or the body: they carry tokens, signatures
 			// and registry passwords.
-			s.log.LogAttrs(r.Context(), slog.LevelInfo, "http request",
+			attrs := []slog.Attr{
 				slog.String("request_id", id),
 				slog.String("method", r.Method),
 				slog.String("route", route),
 				slog.Int("status", status),
 				slog.Duration("duration", elapsed),
-			)
+			}
+			if st.refused {
+				if st.reason != "" {
+					// The reason is for operators only: it may name the
+					// access key.
+					attrs = append(attrs, slog.String("reason", st.reason))
+				}
+				s.logRefusal(r.Context(), attrs)
+				return
+			}
+			s.log.LogAttrs(r.Context(), slog.LevelInfo, "http request", attrs...)
 		}()
+
+		// A client that has used up its refusals is answered before any
+		// work is spent on it, whatever it asks.
+		if blocked, wait := s.refusals.blocked(clientHost(r)); blocked {
+			s.writeError(sw, r, &throttled{after: wait})
+			return
+		}
 
 		// ServeMux would answer an unclean path with a redirect and an HTML
 		// body; HSS clients only ever send clean paths, so it is not found.
@@ -186,9 +205,14 @@ func (s *server) authed(h handler) http.HandlerFunc {
 			s.writeError(w, r, s.authError(r, err))
 			return
 		}
-		if s.limiter != nil && !s.limiter.allow(principalKey(p)) {
-			s.writeError(w, r, errRateLimited)
-			return
+		if st := stateOf(r.Context()); st != nil {
+			st.authed = true
+		}
+		if s.limiter != nil {
+			if ok, wait := s.limiter.allow(principalKey(p)); !ok {
+				s.writeError(w, r, &throttled{after: wait})
+				return
+			}
 		}
 		s.finish(w, r, h(w, r, &call{Principal: p, Body: body}))
 	}
@@ -210,6 +234,11 @@ func (s *server) finish(w http.ResponseWriter, r *http.Request, err error) {
 	if err == nil {
 		return
 	}
+	var th *throttled
+	if errors.As(err, &th) {
+		s.writeError(w, r, th)
+		return
+	}
 	var ae *apiError
 	if !errors.As(err, &ae) {
 		s.log.ErrorContext(r.Context(), "internal error", "request_id", requestID(r.Context()), "err", err)
@@ -223,8 +252,10 @@ func (s *server) finish(w http.ResponseWriter, r *http.Request, err error) {
 // password.
 func (s *server) authError(r *http.Request, err error) *apiError {
 	if ae := iamError(err); ae != nil {
-		// The reason is for operators only: it may name the access key.
-		s.log.InfoContext(r.Context(), "request refused by IAM", "request_id", requestID(r.Context()), "reason", err.Error())
+		// Logged with the access line, which is sampled (refusal.go).
+		if st := stateOf(r.Context()); st != nil {
+			st.reason = err.Error()
+		}
 		return ae
 	}
 	s.log.ErrorContext(r.Context(), "authentication failed internally", "request_id", requestID(r.Context()), "err", err)
@@ -314,7 +345,24 @@ type errorBody struct {
 	ErrorMsg  string `json:"error_msg"`
 }
 
-func (s *server) writeError(w http.ResponseWriter, r *http.Request, e *apiError) {
+// writeError sends e, or a 429 in its place once the caller has spent its
+// refusals (refusal.go). err is an *apiError or a *throttled; every 429
+// carries Retry-After.
+func (s *server) writeError(w http.ResponseWriter, r *http.Request, err error) {
+	var e *apiError
+	var th *throttled
+	switch {
+	case errors.As(err, &th):
+		w.Header().Set("Retry-After", retryAfterSeconds(th.after))
+		e = errRateLimited
+	case errors.As(err, &e):
+	default:
+		e = errInternal
+	}
+	e = s.noteRefusal(w, r, e)
+	if e.Status == http.StatusTooManyRequests && w.Header().Get("Retry-After") == "" {
+		w.Header().Set("Retry-After", retryAfterSeconds(0))
+	}
 	if e.Status == http.StatusInternalServerError {
 		s.log.ErrorContext(r.Context(), "answered internal error", "request_id", requestID(r.Context()))
 	}

@@ -14,6 +14,8 @@ import (
 	"sync"
 	"time"
 
+	"golang.org/x/crypto/bcrypt"
+
 	"github.com/openhss/openhss/internal/inventory"
 	"github.com/openhss/openhss/internal/secret"
 )
@@ -64,6 +66,23 @@ type Options struct {
 	// a project is named after its region: GET /v3/projects?name=<region>
 	// and Keystone scopes by project name use it.
 	Region string
+
+	// PasswordChecks bounds the bcrypt comparisons running at once, across
+	// every sign-in (default DefaultPasswordChecks). A sign-in that finds
+	// no free check within PasswordWait (default DefaultPasswordWait) is
+	// refused with ErrThrottled.
+	PasswordChecks int
+	PasswordWait   time.Duration
+	// SignInFailures failed sign-ins per user name are allowed per
+	// SignInWindow, from any address; past that the name is refused with
+	// ErrThrottled, without a password check, until the window refills. A
+	// success resets the count. Defaults DefaultSignInFailures and
+	// DefaultSignInWindow. The count lives in this process only.
+	SignInFailures int
+	SignInWindow   time.Duration
+	// ComparePassword checks a password against its bcrypt hash; default
+	// bcrypt.CompareHashAndPassword (tests count calls through it).
+	ComparePassword func(hash, password []byte) error
 }
 
 // Service authenticates requests and manages credentials, users and tokens.
@@ -76,6 +95,8 @@ type Service struct {
 	// user, so that case costs the same bcrypt time as a wrong password.
 	dummyOnce sync.Once
 	dummyHash []byte
+
+	signIn *signInGuard
 }
 
 // New returns a Service over store, sealing secret keys with box.
@@ -92,7 +113,22 @@ func New(store inventory.Access, box *secret.Box, opts Options) *Service {
 	if opts.Region == "" {
 		opts.Region = DefaultRegion
 	}
-	return &Service{store: store, box: box, opts: opts}
+	if opts.PasswordChecks <= 0 {
+		opts.PasswordChecks = DefaultPasswordChecks()
+	}
+	if opts.PasswordWait <= 0 {
+		opts.PasswordWait = DefaultPasswordWait
+	}
+	if opts.SignInFailures <= 0 {
+		opts.SignInFailures = DefaultSignInFailures
+	}
+	if opts.SignInWindow <= 0 {
+		opts.SignInWindow = DefaultSignInWindow
+	}
+	if opts.ComparePassword == nil {
+		opts.ComparePassword = bcrypt.CompareHashAndPassword
+	}
+	return &Service{store: store, box: box, opts: opts, signIn: newSignInGuard(opts)}
 }
 
 // Bounds on what Authenticate reads from headers.

@@ -68,17 +68,35 @@ func (s *Service) IssueToken(ctx context.Context, body []byte) (token string, to
 	if err != nil {
 		return "", inventory.Token{}, inventory.User{}, err
 	}
-	user, err = s.findUser(ctx, name, scopeID, scopeName)
-	if errors.Is(err, inventory.ErrNotFound) {
-		s.burnPasswordCheck(password)
-		return "", inventory.Token{}, inventory.User{}, unauthenticated("wrong user name or password")
-	}
-	if err != nil {
+	// The failure budget is the name's, whatever address the guesses come
+	// from; a token is taken before the password check so that concurrent
+	// guesses cannot overrun it. Keyed by hash: the name is the client's
+	// and unbounded in length.
+	key := sha256Hex([]byte(name))
+	if err := s.signIn.failures.take(key); err != nil {
 		return "", inventory.Token{}, inventory.User{}, err
 	}
-	if bcrypt.CompareHashAndPassword([]byte(user.PasswordHash), []byte(password)) != nil {
+	user, err = s.findUser(ctx, name, scopeID, scopeName)
+	known := err == nil
+	if err != nil && !errors.Is(err, inventory.ErrNotFound) {
+		s.signIn.failures.refund(key)
+		return "", inventory.Token{}, inventory.User{}, err
+	}
+	// An unknown name is compared against a dummy hash so that it costs
+	// (and is bounded) like a wrong password.
+	hash := s.dummy()
+	if known {
+		hash = []byte(user.PasswordHash)
+	}
+	match, err := s.signIn.compare(ctx, s.opts.ComparePassword, hash, []byte(password))
+	if err != nil {
+		s.signIn.failures.refund(key)
+		return "", inventory.Token{}, inventory.User{}, err
+	}
+	if !known || !match {
 		return "", inventory.Token{}, inventory.User{}, unauthenticated("wrong user name or password")
 	}
+	s.signIn.failures.succeeded(key)
 
 	raw := make([]byte, 32)
 	if _, err := rand.Read(raw); err != nil {
@@ -165,13 +183,12 @@ func (s *Service) findUser(ctx context.Context, name, scopeID, scopeName string)
 	return inventory.User{}, fmt.Errorf("%w: users named %q exist in several projects; scope the token by project id", ErrBadRequest, name)
 }
 
-// burnPasswordCheck spends one bcrypt comparison so an unknown user name
-// answers as slowly as a wrong password.
-func (s *Service) burnPasswordCheck(password string) {
+// dummy returns the hash an unknown user name is compared against.
+func (s *Service) dummy() []byte {
 	s.dummyOnce.Do(func() {
 		s.dummyHash, _ = bcrypt.GenerateFromPassword([]byte("openhss-no-such-user"), bcrypt.DefaultCost)
 	})
-	_ = bcrypt.CompareHashAndPassword(s.dummyHash, []byte(password))
+	return s.dummyHash
 }
 
 // RevokeToken revokes an issued token (DELETE /v3/auth/tokens with

@@ -50,6 +50,14 @@ type Access interface {
 	CreateToken(ctx context.Context, t Token) error
 	GetToken(ctx context.Context, hash string) (Token, error)
 	RevokeToken(ctx context.Context, hash string, at int64) error
+	// PurgeExpiredTokens deletes the tokens with expires_at before the
+	// given time (ms) and returns how many it deleted.
+	PurgeExpiredTokens(ctx context.Context, before int64) (int64, error)
+
+	// AnySealedSecret returns one stored sealed value (a credential's
+	// secret key or a registry password), or nil when there is none: the
+	// master key is checked against it at start.
+	AnySealedSecret(ctx context.Context) ([]byte, error)
 }
 
 // Store is everything the inventory persists. A database engine implements

@@ -46,19 +46,45 @@ func NewBox(key []byte) (*Box, error) {
 	return &Box{aead: aead}, nil
 }
 
+// Errors of LoadBox when the database already holds sealed values: a new
+// key could not open them, so openhss refuses to start rather than answer
+// every AK/SK request and registry sync with an error.
+var (
+	ErrKeyMissing = errors.New("master key missing")
+	ErrWrongKey   = errors.New("wrong master key")
+)
+
+// sealedValues names what a master key protects, for the messages above.
+const sealedValues = "the AK/SK secret keys and registry passwords the database holds"
+
 // LoadBox returns the Box of a data directory: the key from $OPENHSS_MASTER_KEY
-// when set, else from dataDir/master.key, created (mode 0600) on first use.
-func LoadBox(dataDir string) (*Box, error) {
+// when set, else from dataDir/master.key. sealed is one value the database
+// holds sealed (AnySealedSecret), nil when it holds none: the key must open
+// it, and only then may a missing key file be created (mode 0600), as on a
+// fresh data directory.
+func LoadBox(dataDir string, sealed []byte) (*Box, error) {
+	path := filepath.Join(dataDir, KeyFile)
 	if v := strings.TrimSpace(os.Getenv(EnvKey)); v != "" {
 		key, err := base64.StdEncoding.DecodeString(v)
 		if err != nil {
 			return nil, fmt.Errorf("secret: %s is not base64: %w", EnvKey, err)
 		}
-		return NewBox(key)
+		b, err := NewBox(key)
+		if err != nil {
+			return nil, err
+		}
+		if !b.opens(sealed) {
+			return nil, fmt.Errorf("secret: %w: %s cannot open %s: set it to the key they were sealed with, or unset it to use %s",
+				ErrWrongKey, EnvKey, sealedValues, path)
+		}
+		return b, nil
 	}
-	path := filepath.Join(dataDir, KeyFile)
 	raw, err := os.ReadFile(path)
 	if errors.Is(err, os.ErrNotExist) {
+		if sealed != nil {
+			return nil, fmt.Errorf("secret: %w: %s does not exist, and a new key could not open %s: restore that file from a backup, or set %s to the base64 key they were sealed with",
+				ErrKeyMissing, path, sealedValues, EnvKey)
+		}
 		key := make([]byte, 32)
 		if _, err := rand.Read(key); err != nil {
 			return nil, fmt.Errorf("secret: %w", err)
@@ -71,7 +97,7 @@ func LoadBox(dataDir string) (*Box, error) {
 		// overwrite each other's key.
 		f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
 		if errors.Is(err, os.ErrExist) {
-			return LoadBox(dataDir)
+			return LoadBox(dataDir, sealed)
 		}
 		if err != nil {
 			return nil, fmt.Errorf("secret: %w", err)
@@ -96,7 +122,24 @@ func LoadBox(dataDir string) (*Box, error) {
 	if err != nil {
 		return nil, fmt.Errorf("secret: %s is not base64: %w", path, err)
 	}
-	return NewBox(key)
+	b, err := NewBox(key)
+	if err != nil {
+		return nil, fmt.Errorf("%w (in %s)", err, path)
+	}
+	if !b.opens(sealed) {
+		return nil, fmt.Errorf("secret: %w: %s cannot open %s: restore the %s they were sealed with from a backup, or set %s to that key",
+			ErrWrongKey, path, sealedValues, KeyFile, EnvKey)
+	}
+	return b, nil
+}
+
+// opens reports whether b opens sealed; nothing sealed opens trivially.
+func (b *Box) opens(sealed []byte) bool {
+	if len(sealed) == 0 {
+		return true
+	}
+	_, err := b.Open(sealed)
+	return err == nil
 }
 
 // Seal encrypts plain. An empty value seals to nil, so "no password" stays

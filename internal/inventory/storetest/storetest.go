@@ -28,6 +28,8 @@ func Run(t *testing.T, open func(t *testing.T) inventory.Store) {
 		fn   func(t *testing.T, e *env)
 	}{
 		{"Access", testAccess},
+		{"PurgeExpiredTokens", testPurgeExpiredTokens},
+		{"AnySealedSecret", testAnySealedSecret},
 		{"Registries", testRegistries},
 		{"ApplySyncLifecycle", testApplySync},
 		{"LatestVersionTies", testLatestVersionTies},
@@ -247,6 +249,64 @@ func testAccess(t *testing.T, e *env) {
 	}
 	_, err = e.st.GetToken(ctx, "zzz")
 	wantErr(t, err, inventory.ErrNotFound)
+}
+
+// testPurgeExpiredTokens: tokens expired before the cut are deleted,
+// revoked or not; live ones stay and still authenticate.
+func testPurgeExpiredTokens(t *testing.T, e *env) {
+	ctx := e.ctx
+	toks := []inventory.Token{
+		{Hash: "old", ExpiresAt: 100},
+		{Hash: "old-revoked", ExpiresAt: 150, RevokedAt: 120},
+		{Hash: "at-cut", ExpiresAt: 200},
+		{Hash: "live", ExpiresAt: 300},
+		{Hash: "live-revoked", ExpiresAt: 400, RevokedAt: 50},
+	}
+	for i, tok := range toks {
+		tok.UserID, tok.ProjectID, tok.CreatedAt = 1, "p1", int64(i)
+		if err := e.st.CreateToken(ctx, tok); err != nil {
+			t.Fatal(err)
+		}
+	}
+	n, err := e.st.PurgeExpiredTokens(ctx, 200)
+	if err != nil || n != 2 {
+		t.Fatalf("PurgeExpiredTokens = %d, %v; want 2", n, err)
+	}
+	for _, tok := range toks {
+		_, err := e.st.GetToken(ctx, tok.Hash)
+		gone := errors.Is(err, inventory.ErrNotFound)
+		if want := tok.ExpiresAt < 200; gone != want || (!gone && err != nil) {
+			t.Errorf("token %s (expires %d): GetToken err %v after the purge", tok.Hash, tok.ExpiresAt, err)
+		}
+	}
+	if n, err := e.st.PurgeExpiredTokens(ctx, 200); err != nil || n != 0 {
+		t.Fatalf("second purge = %d, %v", n, err)
+	}
+}
+
+// testAnySealedSecret: nil on an empty database, else one of the stored
+// sealed values, from a credential or a registry password.
+func testAnySealedSecret(t *testing.T, e *env) {
+	ctx := e.ctx
+	if v, err := e.st.AnySealedSecret(ctx); err != nil || v != nil {
+		t.Fatalf("empty database: %x, %v", v, err)
+	}
+	// A registry without a password holds nothing sealed.
+	e.project("p1")
+	e.registry("p1", "nopass.example", inventory.Harbor)
+	if v, err := e.st.AnySealedSecret(ctx); err != nil || v != nil {
+		t.Fatalf("passwordless registry: %x, %v", v, err)
+	}
+	e.registry("p1", "withpass.example", inventory.Harbor, func(r *inventory.Registry) { r.PasswordSealed = []byte{9, 9} })
+	if v, err := e.st.AnySealedSecret(ctx); err != nil || !slices.Equal(v, []byte{9, 9}) {
+		t.Fatalf("registry password: %x, %v", v, err)
+	}
+	if err := e.st.CreateCredential(ctx, inventory.Credential{AccessKey: "AK1", ProjectID: "p1", SecretSealed: []byte{7}, Grant: inventory.Grant{All: true}}); err != nil {
+		t.Fatal(err)
+	}
+	if v, err := e.st.AnySealedSecret(ctx); err != nil || (!slices.Equal(v, []byte{9, 9}) && !slices.Equal(v, []byte{7})) {
+		t.Fatalf("credential and registry: %x, %v", v, err)
+	}
 }
 
 func testRegistries(t *testing.T, e *env) {

@@ -2,6 +2,7 @@ package postgres
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"time"
 
@@ -238,4 +239,32 @@ func (s *Store) GetToken(ctx context.Context, hash string) (inventory.Token, err
 // RevokeToken marks a token revoked (the first revocation time is kept).
 func (s *Store) RevokeToken(ctx context.Context, hash string, at int64) error {
 	return s.revoke(ctx, `UPDATE tokens SET revoked_at = CASE WHEN revoked_at = 0 THEN $1 ELSE revoked_at END WHERE hash = $2`, at, hash, "token")
+}
+
+// PurgeExpiredTokens deletes the tokens that expired before the given time
+// (ms) and returns how many. Revoked ones go the same way once expired.
+func (s *Store) PurgeExpiredTokens(ctx context.Context, before int64) (int64, error) {
+	tag, err := s.pool.Exec(ctx, `DELETE FROM tokens WHERE expires_at < $1`, before)
+	if err != nil {
+		return 0, fmt.Errorf("postgres: purge expired tokens: %w", err)
+	}
+	return tag.RowsAffected(), nil
+}
+
+// AnySealedSecret returns one stored sealed value (an AK/SK secret key or a
+// registry password), or nil when the database holds none.
+func (s *Store) AnySealedSecret(ctx context.Context) ([]byte, error) {
+	var v []byte
+	err := s.pool.QueryRow(ctx, `SELECT v FROM (
+			SELECT secret_sealed AS v FROM credentials WHERE length(secret_sealed) > 0
+			UNION ALL
+			SELECT password_sealed FROM registries WHERE length(password_sealed) > 0
+		) AS sealed LIMIT 1`).Scan(&v)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("postgres: read a sealed secret: %w", err)
+	}
+	return v, nil
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"time"
 
@@ -253,4 +254,40 @@ func (s *Store) RevokeToken(ctx context.Context, hash string, at int64) error {
 	// lookup that read the row before the commit must not store it.
 	defer s.tokens.revoked(hash)
 	return s.revoke(ctx, `UPDATE tokens SET revoked_at = CASE WHEN revoked_at = 0 THEN ? ELSE revoked_at END WHERE hash = ?`, at, hash, "token")
+}
+
+// PurgeExpiredTokens deletes the tokens that expired before the given time
+// (ms) and returns how many. Revoked ones go the same way once expired.
+func (s *Store) PurgeExpiredTokens(ctx context.Context, before int64) (int64, error) {
+	var n int64
+	err := s.inTx(ctx, func(tx *sql.Tx) error {
+		res, err := tx.ExecContext(ctx, `DELETE FROM tokens WHERE expires_at < ?`, before)
+		if err != nil {
+			return err
+		}
+		n, err = res.RowsAffected()
+		return err
+	})
+	if err != nil {
+		return 0, fmt.Errorf("sqlite: purge expired tokens: %w", err)
+	}
+	return n, nil
+}
+
+// AnySealedSecret returns one stored sealed value (an AK/SK secret key or a
+// registry password), or nil when the database holds none.
+func (s *Store) AnySealedSecret(ctx context.Context) ([]byte, error) {
+	var v []byte
+	err := s.read.QueryRowContext(ctx, `SELECT v FROM (
+			SELECT secret_sealed AS v FROM credentials WHERE length(secret_sealed) > 0
+			UNION ALL
+			SELECT password_sealed FROM registries WHERE length(password_sealed) > 0
+		) LIMIT 1`).Scan(&v)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("sqlite: read a sealed secret: %w", err)
+	}
+	return v, nil
 }

@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"io/fs"
 	"net/url"
+	"os"
 	"runtime"
 	"strings"
 
@@ -52,6 +53,9 @@ func Open(ctx context.Context, path string) (*Store, error) {
 	if path == "" {
 		return nil, errors.New("sqlite: empty database path")
 	}
+	if err := restrictFiles(path); err != nil {
+		return nil, err
+	}
 	write, err := openPool(path, "immediate", 1)
 	if err != nil {
 		return nil, err
@@ -73,6 +77,36 @@ func Open(ctx context.Context, path string) (*Store, error) {
 	}
 	return &Store{read: read, write: write, lists: newListCache(4096), reads: newStmtCache(read, maxCachedStmts),
 		tokens: newTokenCache(tokenCacheTTL, 4096)}, nil
+}
+
+// restrictFiles makes the database readable by its owner only: it holds
+// password hashes, token hashes and sealed secrets. SQLite creates a new
+// file with the umask's mode (0644 usually) and gives the -wal and -shm
+// files the mode of the database file, so creating the file 0600 first
+// covers all three. Files left 0644 by an older openhss are tightened.
+func restrictFiles(path string) error {
+	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o600)
+	if err != nil {
+		return fmt.Errorf("sqlite: open %s: %w", path, err)
+	}
+	if err := f.Close(); err != nil {
+		return fmt.Errorf("sqlite: open %s: %w", path, err)
+	}
+	for _, p := range []string{path, path + "-wal", path + "-shm"} {
+		fi, err := os.Stat(p)
+		if errors.Is(err, os.ErrNotExist) {
+			continue
+		}
+		if err != nil {
+			return fmt.Errorf("sqlite: %w", err)
+		}
+		if fi.Mode().Perm()&0o077 != 0 {
+			if err := os.Chmod(p, fi.Mode().Perm()&0o700); err != nil {
+				return fmt.Errorf("sqlite: restrict %s to its owner: %w", p, err)
+			}
+		}
+	}
+	return nil
 }
 
 // connCacheSize is each connection's page cache: 64 MiB (negative: KiB),
