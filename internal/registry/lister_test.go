@@ -12,6 +12,7 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 
 	"github.com/openhss/openhss/internal/inventory"
+	"github.com/openhss/openhss/internal/netpolicy"
 	"github.com/openhss/openhss/internal/registry"
 	"github.com/openhss/openhss/internal/registry/registrytest"
 )
@@ -31,8 +32,20 @@ func day(s string) time.Time {
 }
 
 // fastLister fails fast: tests provoke failures on purpose.
+// registrytestTransport lets tests reach registrytest's registries on
+// 127.0.0.1, which the default network policy denies. Only that address:
+// other loopback addresses stay denied (ssrf_test.go uses 127.0.0.2).
+func registrytestTransport() *registry.Transport {
+	p, err := netpolicy.New(netpolicy.Options{Allow: []string{"127.0.0.1"}})
+	if err != nil {
+		panic(err)
+	}
+	return registry.NewTransport(p)
+}
+
 func fastLister(opts ...registry.Option) *registry.Lister {
 	return registry.NewLister(append([]registry.Option{
+		registry.WithTransport(registrytestTransport()),
 		registry.WithRetryBackoff(remote.Backoff{Duration: time.Millisecond, Factor: 1, Steps: 1}),
 		registry.WithRequestTimeout(10 * time.Second),
 		registry.WithClock(func() time.Time { return time.UnixMilli(1_700_000_000_000) }),
