@@ -285,8 +285,9 @@ func newEnv(t *testing.T, reg *registrytest.Registry, c envConfig) *env {
 		t.Fatal(err)
 	}
 	sc := scanner.New(scanner.Options{ScratchDir: t.TempDir(), MaxImageSize: c.maxImageSize})
-	svc := scanjob.New(st, sc, db, scanjob.Options{Box: box, MaxImageSize: c.maxImageSize, Timeout: c.timeout, Log: slog.New(slog.DiscardHandler)})
-	syncer := registry.NewSyncer(st, st, box, registry.NewLister(registry.WithLogger(slog.New(slog.DiscardHandler))))
+	rt := registrytestTransport(t)
+	svc := scanjob.New(st, sc, db, scanjob.Options{Box: box, Transport: rt, MaxImageSize: c.maxImageSize, Timeout: c.timeout, Log: slog.New(slog.DiscardHandler)})
+	syncer := registry.NewSyncer(st, st, box, registry.NewLister(registry.WithLogger(slog.New(slog.DiscardHandler)), registry.WithTransport(rt)))
 	syncer.Log = slog.New(slog.DiscardHandler)
 	return &env{store: st, box: box, db: db, svc: svc, sync: syncer, reg: r}
 }
