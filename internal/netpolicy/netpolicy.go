@@ -269,6 +269,25 @@ func (p *Policy) Check(host string, ip netip.Addr) error {
 // the deny globs for a name, the whole policy for a literal.
 func (p *Policy) CheckHost(host string) error { return p.Check(host, netip.Addr{}) }
 
+// CheckAddr checks a registry address (host[:port], bracketed IPv6) as it
+// is added: an IP literal must be allowed, and IPv4 spelt otherwise than
+// a.b.c.d is refused outright (NumericHost). A DNS name passes: what it
+// resolves to can change, so it is checked on every connection instead.
+func (p *Policy) CheckAddr(addr string) error {
+	host := addr
+	if h, _, err := net.SplitHostPort(addr); err == nil {
+		host = h
+	}
+	host = strings.Trim(host, "[]")
+	if _, err := netip.ParseAddr(host); err == nil {
+		return p.CheckHost(host)
+	}
+	if NumericHost(host) {
+		return fmt.Errorf("%q is not an IPv4 address in a.b.c.d form", host)
+	}
+	return nil
+}
+
 // CredentialHost reports whether the operator lets token servers named
 // host receive a connection's credentials.
 func (p *Policy) CredentialHost(host string) bool {

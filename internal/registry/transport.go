@@ -6,7 +6,6 @@ import (
 	"io"
 	"net"
 	"net/http"
-	"net/netip"
 	"net/url"
 	"strings"
 	"time"
@@ -98,24 +97,6 @@ func envProxies() map[string]bool {
 		out[net.JoinHostPort(u.Hostname(), port)] = true
 	}
 	return out
-}
-
-// CheckAddr applies p to the host of a registry address (host[:port], as
-// ParseAddr returns it) when that host is an IP literal. A DNS name is
-// checked on every connection instead: what it resolves to can change.
-func CheckAddr(p *netpolicy.Policy, addr string) error {
-	host := addr
-	if h, _, err := net.SplitHostPort(addr); err == nil {
-		host = h
-	}
-	host = strings.Trim(host, "[]")
-	if _, err := netip.ParseAddr(host); err == nil {
-		return p.CheckHost(host)
-	}
-	if netpolicy.NumericHost(host) {
-		return errors.New("not a canonical IP address (write IPv4 as a.b.c.d)")
-	}
-	return nil
 }
 
 // ForConnection wraps rt, a Transport, with the rules of one registry

@@ -1,11 +1,10 @@
-package registry_test
+package netpolicy_test
 
 import (
 	"errors"
 	"testing"
 
 	"github.com/openhss/openhss/internal/netpolicy"
-	"github.com/openhss/openhss/internal/registry"
 )
 
 func TestCheckAddr(t *testing.T) {
@@ -42,7 +41,7 @@ func TestCheckAddr(t *testing.T) {
 			pol  *netpolicy.Policy
 			want bool
 		}{{def, c.byDefault}, {allow, c.byAllow}} {
-			err := registry.CheckAddr(p.pol, c.addr)
+			err := p.pol.CheckAddr(c.addr)
 			if (err == nil) != p.want {
 				t.Errorf("CheckAddr(%q) = %v, want allowed=%v", c.addr, err, p.want)
 			}
