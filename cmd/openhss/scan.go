@@ -33,6 +33,10 @@ func newScanCmd(g *globals) *cobra.Command {
 			if all == (len(args) > 0) {
 				return errors.New("name images to scan, or give --all (not both)")
 			}
+			var err error
+			if o.policy, err = o.net.policy(); err != nil {
+				return err
+			}
 			a, err := g.open(cmd.Context())
 			if err != nil {
 				return err
@@ -107,6 +111,7 @@ func newScanCmd(g *globals) *cobra.Command {
 	f.BoolVar(&wait, "wait", false, "wait until the scans have finished and print the results")
 	f.IntVar(&o.workers, "workers", 2, "scan workers to run in this process while waiting")
 	addScanFlags(f, &o.scan)
+	addNetFlags(f, &o.net)
 	_ = cmd.MarkFlagRequired("project")
 	return cmd
 }

@@ -16,6 +16,7 @@ import (
 	"github.com/openhss/openhss/internal/hssapi"
 	"github.com/openhss/openhss/internal/inventory"
 	"github.com/openhss/openhss/internal/jobs"
+	"github.com/openhss/openhss/internal/netpolicy"
 	"github.com/openhss/openhss/internal/registry"
 	"github.com/openhss/openhss/internal/scanjob"
 	"github.com/openhss/openhss/internal/scanner"
@@ -27,6 +28,10 @@ type serveOptions struct {
 	region  string
 	workers int
 	scan    scanOptions
+	net     netOptions
+	// policy is net compiled (nil: the default policy); set by the
+	// command before services.
+	policy *netpolicy.Policy
 }
 
 // scanOptions are the limits of the scan workers.
@@ -58,6 +63,10 @@ func newServeCmd(g *globals) *cobra.Command {
 		Short: "Run the HSS v5 API (and, unless --workers 0, the sync workers)",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			var err error
+			if o.policy, err = o.net.policy(); err != nil {
+				return err
+			}
 			a, err := g.open(cmd.Context())
 			if err != nil {
 				return err
@@ -75,6 +84,7 @@ func newServeCmd(g *globals) *cobra.Command {
 	f.StringVar(&o.region, "region", envOr("OPENHSS_REGION", "local-1"), "region name clients must use")
 	f.IntVar(&o.workers, "workers", 2, "job workers in this process (0: API only)")
 	addScanFlags(f, &o.scan)
+	addNetFlags(f, &o.net)
 	return cmd
 }
 
@@ -90,13 +100,16 @@ type services struct {
 func (a *app) services(o *serveOptions) *services {
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
-	syncer := registry.NewSyncer(a.store, a.store, a.box, registry.NewLister(registry.WithLogger(a.log)))
+	// One transport, one connection pool and one network policy for the
+	// syncs and the scanners' pulls.
+	rt := registry.NewTransport(o.policy)
+	syncer := registry.NewSyncer(a.store, a.store, a.box, registry.NewLister(registry.WithLogger(a.log), registry.WithTransport(rt)))
 	syncer.Log = a.log
 	syncer.Metrics = newSyncMetrics(reg)
 	runner := jobs.NewRunner(a.store, a.log)
 	runner.Workers = o.workers
 	runner.Handle(registry.JobKind, syncer.Handle)
-	scans := a.scanService(o.scan, runner.Wake)
+	scans := a.scanService(o.scan, runner.Wake, rt)
 	runner.Handle(scanjob.JobKind, scans.Handle)
 	runner.Handle(scanjob.RematchKind, scans.HandleRematch)
 	svc := &services{runner: runner, syncer: &wakingSyncer{Syncer: syncer, wake: runner.Wake}, scans: scans}
@@ -110,6 +123,7 @@ func (a *app) services(o *serveOptions) *services {
 		Findings:    a.store,
 		Region:      o.region,
 		ParseAddr:   registry.ParseAddr,
+		NetPolicy:   o.policy,
 		Logger:      a.log,
 		Registerer:  reg,
 	})
@@ -119,7 +133,9 @@ func (a *app) services(o *serveOptions) *services {
 // scanService builds the scan service over the app's store: the scanner
 // with its limits and analyzers (baseline, malware with the store's
 // signature database, secrets), and the vulnerability database as matcher.
-func (a *app) scanService(o scanOptions, wake func()) *scanjob.Service {
+// rt carries the registry pulls (nil: a transport under the default
+// network policy; commands that pull nothing pass nil).
+func (a *app) scanService(o scanOptions, wake func(), rt http.RoundTripper) *scanjob.Service {
 	sc := &analyzingScanner{
 		opts: scanner.Options{
 			ScratchDir:      o.scratchDir,
@@ -134,6 +150,7 @@ func (a *app) scanService(o scanOptions, wake func()) *scanjob.Service {
 	vdb := vulndb.New(a.store, vulndb.Options{Logger: a.log})
 	return scanjob.New(a.store, sc, vdb, scanjob.Options{
 		Box:          a.box,
+		Transport:    rt,
 		MaxImageSize: int64(o.maxImageSize),
 		Timeout:      o.timeout,
 		Wake:         wake,
