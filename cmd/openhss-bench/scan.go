@@ -37,6 +37,7 @@ import (
 	"github.com/openhss/openhss/internal/dirlayer"
 	"github.com/openhss/openhss/internal/inventory"
 	"github.com/openhss/openhss/internal/jobs"
+	"github.com/openhss/openhss/internal/netpolicy"
 	"github.com/openhss/openhss/internal/registry"
 	"github.com/openhss/openhss/internal/scanjob"
 	"github.com/openhss/openhss/internal/scanner"
@@ -360,7 +361,17 @@ func runScanBench(ctx context.Context, o scanBenchOptions) (scanReport, error) {
 	if err != nil {
 		return rep, err
 	}
-	syncer := registry.NewSyncer(st, st, box, registry.NewLister(registry.WithLogger(quiet)))
+	// The benchmark's registry is on loopback, which the network policy
+	// denies: allow its address, as the quickstart does.
+	regHost, _, err := net.SplitHostPort(addr)
+	if err != nil {
+		return rep, err
+	}
+	policy, err := netpolicy.New(netpolicy.Options{Allow: []string{regHost}})
+	if err != nil {
+		return rep, err
+	}
+	syncer := registry.NewSyncer(st, st, box, registry.NewLister(registry.WithLogger(quiet), registry.WithTransport(registry.NewTransport(policy))))
 	syncer.Log = quiet
 	progress("sync")
 	if _, err := syncer.SyncRegistry(ctx, conn); err != nil {
@@ -382,7 +393,7 @@ func runScanBench(ctx context.Context, o scanBenchOptions) (scanReport, error) {
 		im := &rep.Images[i]
 		for r := range o.Runs {
 			progress("openhss scan %s, run %d/%d", im.Ref, r+1, o.Runs)
-			res, ru, err := runOpenHSSChild(ctx, self, dbPath, im.Ref, dir, hex.EncodeToString(key), false)
+			res, ru, err := runOpenHSSChild(ctx, self, dbPath, im.Ref, dir, hex.EncodeToString(key), regHost, false)
 			if err != nil {
 				return rep, err
 			}
@@ -395,7 +406,7 @@ func runScanBench(ctx context.Context, o scanBenchOptions) (scanReport, error) {
 		}
 		for r := range o.Runs {
 			progress("openhss scan with analyzers %s, run %d/%d", im.Ref, r+1, o.Runs)
-			res, ru, err := runOpenHSSChild(ctx, self, dbPath, im.Ref, dir, hex.EncodeToString(key), true)
+			res, ru, err := runOpenHSSChild(ctx, self, dbPath, im.Ref, dir, hex.EncodeToString(key), regHost, true)
 			if err != nil {
 				return rep, err
 			}
@@ -428,7 +439,8 @@ func runScanBench(ctx context.Context, o scanBenchOptions) (scanReport, error) {
 
 	// Re-match of stored inventories: the real SBOMs of the scans above,
 	// copied under synthetic digests.
-	svc := scanjob.New(st, scanner.New(scanner.Options{ScratchDir: dir, Logger: quiet}), vdb, scanjob.Options{Box: box, Log: quiet})
+	svc := scanjob.New(st, scanner.New(scanner.Options{ScratchDir: dir, Logger: quiet}), vdb,
+		scanjob.Options{Box: box, Transport: registry.NewTransport(policy), Log: quiet})
 	var scanned []scanresult.SBOM
 	for _, im := range rep.Images {
 		sb, err := st.GetSBOM(ctx, im.Digest)
@@ -494,7 +506,7 @@ func summarizeRuns(runs []run) summary {
 
 // runOpenHSSChild runs one full scan in a child process and returns its
 // result with the process's wall time, CPU time and peak RSS.
-func runOpenHSSChild(ctx context.Context, self, dbPath, ref, dir, key string, analyzers bool) (childResult, run, error) {
+func runOpenHSSChild(ctx context.Context, self, dbPath, ref, dir, key, registryAllow string, analyzers bool) (childResult, run, error) {
 	var res childResult
 	scratch, err := os.MkdirTemp(dir, "scratch-")
 	if err != nil {
@@ -502,7 +514,7 @@ func runOpenHSSChild(ctx context.Context, self, dbPath, ref, dir, key string, an
 	}
 	defer os.RemoveAll(scratch)
 	var out, errb bytes.Buffer
-	args := []string{"scan-child", "--db", dbPath, "--ref", ref, "--scratch", scratch, "--key", key}
+	args := []string{"scan-child", "--db", dbPath, "--ref", ref, "--scratch", scratch, "--key", key, "--registry-allow", registryAllow}
 	if analyzers {
 		args = append(args, "--analyzers")
 	}

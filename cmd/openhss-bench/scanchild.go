@@ -9,6 +9,7 @@ import (
 	"os"
 	"os/exec"
 	"strconv"
+	"strings"
 	"syscall"
 	"time"
 
@@ -16,6 +17,8 @@ import (
 
 	"github.com/openhss/openhss/internal/inventory"
 	"github.com/openhss/openhss/internal/jobs"
+	"github.com/openhss/openhss/internal/netpolicy"
+	"github.com/openhss/openhss/internal/registry"
 	"github.com/openhss/openhss/internal/scanjob"
 	"github.com/openhss/openhss/internal/scanner"
 	"github.com/openhss/openhss/internal/scanner/baseline"
@@ -42,14 +45,14 @@ type childResult struct {
 // measured scan, so that the scan's peak RSS is a process's own and not
 // the benchmark's (which holds the registry's blobs in memory).
 func newScanChildCmd() *cobra.Command {
-	var dbPath, ref, scratch, keyHex string
+	var dbPath, ref, scratch, keyHex, allow string
 	var analyzers bool
 	cmd := &cobra.Command{
 		Use:    "scan-child",
 		Hidden: true,
 		Args:   cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			res, err := scanChild(cmd.Context(), dbPath, ref, scratch, keyHex, analyzers)
+			res, err := scanChild(cmd.Context(), dbPath, ref, scratch, keyHex, allow, analyzers)
 			if err != nil {
 				return err
 			}
@@ -61,6 +64,7 @@ func newScanChildCmd() *cobra.Command {
 	f.StringVar(&ref, "ref", "", "namespace/name:tag of the row to scan")
 	f.StringVar(&scratch, "scratch", "", "scratch directory of the scanner")
 	f.StringVar(&keyHex, "key", "", "secret box key (hex)")
+	f.StringVar(&allow, "registry-allow", "", "network policy allowance for the benchmark's registry (comma separated, as openhss serve --registry-allow)")
 	f.BoolVar(&analyzers, "analyzers", false, "also run the baseline, malware and secrets analyzers, as `openhss serve` does")
 	return cmd
 }
@@ -69,8 +73,15 @@ func newScanChildCmd() *cobra.Command {
 // over the store, the scanner with its default limits, the vulnerability
 // database as matcher, run by the jobs runner. Without analyzers it is the
 // scan issue 3 measures (software inventory and vulnerabilities only).
-func scanChild(ctx context.Context, dbPath, ref, scratch, keyHex string, analyzers bool) (childResult, error) {
+func scanChild(ctx context.Context, dbPath, ref, scratch, keyHex, allow string, analyzers bool) (childResult, error) {
 	var res childResult
+	policy, err := netpolicy.New(netpolicy.Options{Allow: strings.Split(allow, ",")})
+	if allow == "" {
+		policy, err = netpolicy.Default(), nil
+	}
+	if err != nil {
+		return res, err
+	}
 	st, err := sqlite.Open(ctx, dbPath)
 	if err != nil {
 		return res, err
@@ -100,7 +111,7 @@ func scanChild(ctx context.Context, dbPath, ref, scratch, keyHex string, analyze
 		opts.Analyzers = []scanner.Analyzer{base, mal, sec}
 	}
 	sc := scanner.New(opts)
-	svc := scanjob.New(st, sc, vulndb.New(st, vulndb.Options{Logger: quiet}), scanjob.Options{Box: box, Log: quiet})
+	svc := scanjob.New(st, sc, vulndb.New(st, vulndb.Options{Logger: quiet}), scanjob.Options{Box: box, Transport: registry.NewTransport(policy), Log: quiet})
 	runner := jobs.NewRunner(st, quiet)
 	runner.Handle(scanjob.JobKind, svc.Handle)
 

@@ -31,17 +31,17 @@ func TestSensitiveAllowlistFlag(t *testing.T) {
 	}
 	const project = "allowproject"
 	g := []string{"--data", data, "--log-level", "error"}
-	if _, err := run(t, "", append([]string{"registry", "add", "--project", project, "--name", "r", "--addr", reg.Addr(),
+	if _, err := run(t, "", append([]string{"registry", "add", "--registry-allow", loopbackAllow, "--project", project, "--name", "r", "--addr", reg.Addr(),
 		"--protocol", "http", "--namespace", "team"}, g...)...); err != nil {
 		t.Fatal(err)
 	}
-	if out, err := run(t, "", append([]string{"sync", "--project", project, "--wait"}, g...)...); err != nil {
+	if out, err := run(t, "", append([]string{"sync", "--registry-allow", loopbackAllow, "--project", project, "--wait"}, g...)...); err != nil {
 		t.Fatalf("sync: %v\n%s", err, out)
 	}
 
 	secretPaths := func(extra ...string) []string {
 		t.Helper()
-		args := append([]string{"scan", "--project", project, "team/app:1.0", "--wait"}, extra...)
+		args := append([]string{"scan", "--registry-allow", loopbackAllow, "--project", project, "team/app:1.0", "--wait"}, extra...)
 		out, err := run(t, "", append(args, g...)...)
 		if err != nil || !strings.Contains(out, "success") {
 			t.Fatalf("scan %v: %v\n%s", extra, err, out)

@@ -112,30 +112,30 @@ func TestCLIFlow(t *testing.T) {
 		t.Fatal(err)
 	}
 	// A wrong registry password is stored, and the sync records the failure.
-	if _, err := run(t, "wrong\n", append([]string{"registry", "add", "--project", project, "--name", "bad", "--addr", reg.Addr(),
+	if _, err := run(t, "wrong\n", append([]string{"registry", "add", "--registry-allow", loopbackAllow, "--project", project, "--name", "bad", "--addr", reg.Addr(),
 		"--protocol", "http", "--namespace", "charts", "--username", "robot", "--password-stdin"}, g...)...); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := run(t, "s3cret-pw\n", append([]string{"registry", "add", "--project", project, "--name", "good", "--addr", reg.Addr(),
+	if _, err := run(t, "s3cret-pw\n", append([]string{"registry", "add", "--registry-allow", loopbackAllow, "--project", project, "--name", "good", "--addr", reg.Addr(),
 		"--protocol", "http", "--namespace", "team", "--username", "robot", "--password-stdin"}, g...)...); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := run(t, "", append([]string{"registry", "add", "--project", project, "--name", "dup", "--addr", reg.Addr(),
+	if _, err := run(t, "", append([]string{"registry", "add", "--registry-allow", loopbackAllow, "--project", project, "--name", "dup", "--addr", reg.Addr(),
 		"--protocol", "http", "--namespace", "team"}, g...)...); err == nil || !strings.Contains(err.Error(), "already exists") {
 		t.Fatalf("duplicate registry: %v", err)
 	}
-	if _, err := run(t, "", append([]string{"registry", "add", "--project", project, "--name", "x", "--addr", "http://x/y"}, g...)...); err == nil {
+	if _, err := run(t, "", append([]string{"registry", "add", "--registry-allow", loopbackAllow, "--project", project, "--name", "x", "--addr", "http://x/y"}, g...)...); err == nil {
 		t.Fatal("registry add accepted a URL as address")
 	}
 
 	// A sync requested by a process that then exits (as if it crashed
 	// before any worker ran) is a durable job: the next --wait joins and
 	// finishes it.
-	out, err = run(t, "", append([]string{"sync", "--project", project}, g...)...)
+	out, err = run(t, "", append([]string{"sync", "--registry-allow", loopbackAllow, "--project", project}, g...)...)
 	if err != nil || !strings.HasPrefix(out, "queued sync job 1") {
 		t.Fatalf("sync: %v %q", err, out)
 	}
-	out, err = run(t, "", append([]string{"sync", "--project", project, "--wait"}, g...)...)
+	out, err = run(t, "", append([]string{"sync", "--registry-allow", loopbackAllow, "--project", project, "--wait"}, g...)...)
 	if err != nil {
 		t.Fatal(err)
 	}

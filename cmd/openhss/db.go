@@ -85,7 +85,7 @@ func rematchAfter(cmd *cobra.Command, a *app, results []vulndb.ImportResult) err
 	if !changed {
 		return nil
 	}
-	st, err := a.scanService(scanOptions{}, nil).Rematch(cmd.Context())
+	st, err := a.scanService(scanOptions{}, nil, nil).Rematch(cmd.Context())
 	if err != nil {
 		return fmt.Errorf("re-match stored images: %w", err)
 	}

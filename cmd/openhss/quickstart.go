@@ -44,6 +44,7 @@ func newQuickstartCmd(g *globals) *cobra.Command {
 	f.StringVar(&o.listen, "listen", envOr("OPENHSS_LISTEN", "127.0.0.1:8080"), "address to serve the API on")
 	f.StringVar(&o.region, "region", envOr("OPENHSS_REGION", "local-1"), "region name clients must use")
 	f.BoolVar(&exitAfter, "exit", false, "stop after the tour instead of serving until Ctrl-C")
+	addNetFlags(f, &o.net)
 	return cmd
 }
 
@@ -57,11 +58,24 @@ func runQuickstart(cmd *cobra.Command, g *globals, o *serveOptions, exitAfter bo
 	}
 	defer a.Close()
 
+	if _, err := o.net.policy(); err != nil { // a bad entry fails before anything starts
+		return err
+	}
 	reg, err := demo.StartRegistry()
 	if err != nil {
 		return err
 	}
 	defer reg.Close()
+	// The sample registry is on loopback, which the network policy denies:
+	// allow its address (the policy works on addresses, not ports; the
+	// address is 127.0.0.1 and nothing else of loopback).
+	regHost, _, err := net.SplitHostPort(reg.Addr)
+	if err != nil {
+		return err
+	}
+	if o.policy, err = o.net.policy(regHost); err != nil {
+		return err
+	}
 	// The tour goes on without the Go sample: the other samples show the
 	// rest of the scanner. One line says why it is missing.
 	goApp, err := demo.BuildVulnerableGoApp(ctx, filepath.Join(g.data, "quickstart"))

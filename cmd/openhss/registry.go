@@ -17,6 +17,7 @@ func newRegistryCmd(g *globals) *cobra.Command {
 	var r inventory.Registry
 	var typ string
 	var pwStdin bool
+	var netOpts netOptions
 	add := &cobra.Command{
 		Use:   "add",
 		Short: "Add a registry connection (same effect as POST /v5/{project_id}/image/registries)",
@@ -32,6 +33,15 @@ func newRegistryCmd(g *globals) *cobra.Command {
 			addr, err := registry.ParseAddr(r.Addr)
 			if err != nil {
 				return fmt.Errorf("--addr: %w", err)
+			}
+			// The same check as POST /image/registries: an IP literal the
+			// servers' policy denies would only fail every sync.
+			policy, err := netOpts.policy()
+			if err != nil {
+				return err
+			}
+			if err := policy.CheckAddr(addr); err != nil {
+				return fmt.Errorf("--addr: %w (see --registry-allow)", err)
 			}
 			r.Addr = addr
 			password := ""
@@ -66,6 +76,7 @@ func newRegistryCmd(g *globals) *cobra.Command {
 	f.StringVar(&r.Username, "username", "", "user name for basic or token auth")
 	f.BoolVar(&pwStdin, "password-stdin", false, "read the registry password from standard input")
 	f.StringVar(&r.EnterpriseProjectID, "enterprise-project", inventory.DefaultEnterpriseProject, "enterprise project the connection belongs to")
+	addNetFlags(f, &netOpts)
 	for _, n := range []string{"project", "name", "addr"} {
 		_ = add.MarkFlagRequired(n)
 	}
@@ -96,6 +107,7 @@ func (a *app) addRegistry(cmd *cobra.Command, r inventory.Registry, password str
 func newSyncCmd(g *globals) *cobra.Command {
 	var project, imageType string
 	var wait bool
+	o := &serveOptions{workers: 1}
 	cmd := &cobra.Command{
 		Use:   "sync",
 		Short: "Synchronize the project's registries of one image type",
@@ -105,12 +117,16 @@ func newSyncCmd(g *globals) *cobra.Command {
 			if t != inventory.PrivateImage && t != inventory.SharedImage && t != inventory.InstanceImage {
 				return fmt.Errorf("--image-type %q: want private_image, shared_image or instance_image", imageType)
 			}
+			var err error
+			if o.policy, err = o.net.policy(); err != nil {
+				return err
+			}
 			a, err := g.open(cmd.Context())
 			if err != nil {
 				return err
 			}
 			defer a.Close()
-			svc := a.services(&serveOptions{workers: 1})
+			svc := a.services(o)
 			job, joined, err := svc.syncer.Request(cmd.Context(), project, t)
 			if err != nil {
 				return err
@@ -158,6 +174,7 @@ func newSyncCmd(g *globals) *cobra.Command {
 	cmd.Flags().StringVar(&project, "project", "", "project id (required)")
 	cmd.Flags().StringVar(&imageType, "image-type", string(inventory.PrivateImage), "private_image, shared_image or instance_image")
 	cmd.Flags().BoolVar(&wait, "wait", false, "wait until the sync has finished and print the registries' state")
+	addNetFlags(cmd.Flags(), &o.net)
 	_ = cmd.MarkFlagRequired("project")
 	return cmd
 }

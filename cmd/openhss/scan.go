@@ -57,6 +57,10 @@ any error, including a scan that did not succeed.`,
 			case ignoreUnfixed && gate == nil:
 				return errors.New("--ignore-unfixed needs --fail-on: it narrows what the policy counts")
 			}
+			var err error
+			if o.policy, err = o.net.policy(); err != nil {
+				return err
+			}
 			a, err := g.open(cmd.Context())
 			if err != nil {
 				return err
@@ -129,6 +133,7 @@ any error, including a scan that did not succeed.`,
 	f.BoolVar(&ignoreUnfixed, "ignore-unfixed", false, "with --fail-on: count only vulnerabilities that have a fixed version")
 	f.IntVar(&o.workers, "workers", 2, "scan workers to run in this process while waiting")
 	addScanFlags(f, &o.scan)
+	addNetFlags(f, &o.net)
 	_ = cmd.MarkFlagRequired("project")
 	return cmd
 }

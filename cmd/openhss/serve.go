@@ -22,6 +22,7 @@ import (
 	"github.com/openhss/openhss/internal/iam"
 	"github.com/openhss/openhss/internal/inventory"
 	"github.com/openhss/openhss/internal/jobs"
+	"github.com/openhss/openhss/internal/netpolicy"
 	"github.com/openhss/openhss/internal/registry"
 	"github.com/openhss/openhss/internal/scanjob"
 	"github.com/openhss/openhss/internal/scanner"
@@ -47,6 +48,10 @@ type serveOptions struct {
 	// tokenPurge is how often expired tokens are deleted.
 	tokenPurge time.Duration
 	guard      guardOptions
+	net        netOptions
+	// policy is net compiled (nil: the default policy); set by the
+	// command before services.
+	policy *netpolicy.Policy
 }
 
 // guardOptions bound what unauthenticated clients can make the server do
@@ -120,6 +125,9 @@ func newServeCmd(g *globals) *cobra.Command {
 				return err
 			}
 			o.tls = cfg
+			if o.policy, err = o.net.policy(); err != nil {
+				return err
+			}
 			a, err := g.open(cmd.Context())
 			if err != nil {
 				return err
@@ -150,6 +158,7 @@ func newServeCmd(g *globals) *cobra.Command {
 	f.StringVar(&o.tlsKey, "tls-key", os.Getenv("OPENHSS_TLS_KEY"), "PEM private key of --tls-cert (env OPENHSS_TLS_KEY)")
 	addScanFlags(f, &o.scan)
 	addSyncFlags(f, &o.sync)
+	addNetFlags(f, &o.net)
 	return cmd
 }
 
@@ -182,7 +191,10 @@ type services struct {
 func (a *app) services(o *serveOptions) *services {
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
-	syncer := registry.NewSyncer(a.store, a.store, a.box, registry.NewLister(append(o.sync.listerOptions(), registry.WithLogger(a.log))...))
+	// One transport, one connection pool and one network policy for the
+	// syncs and the scanners' pulls.
+	rt := registry.NewTransport(o.policy)
+	syncer := registry.NewSyncer(a.store, a.store, a.box, registry.NewLister(append(o.sync.listerOptions(), registry.WithLogger(a.log), registry.WithTransport(rt))...))
 	syncer.Log = a.log
 	syncer.Metrics = newSyncMetrics(reg)
 	runner := jobs.NewRunner(a.store, a.log)
@@ -190,7 +202,7 @@ func (a *app) services(o *serveOptions) *services {
 	runner.Lease = o.jobLease
 	runner.Handle(registry.JobKind, syncer.Handle)
 	runner.HandleAbandoned(registry.JobKind, syncer.Abandon)
-	scans := a.scanService(o.scan, runner.Wake)
+	scans := a.scanService(o.scan, runner.Wake, rt)
 	runner.Handle(scanjob.JobKind, scans.Handle)
 	runner.Handle(scanjob.RematchKind, scans.HandleRematch)
 	scanAll := scanjob.NewScanAll(scans, a.store)
@@ -206,6 +218,7 @@ func (a *app) services(o *serveOptions) *services {
 		Findings:    a.store,
 		Region:      o.region,
 		ParseAddr:   registry.ParseAddr,
+		NetPolicy:   o.policy,
 		Logger:      a.log,
 		Registerer:  reg,
 
@@ -219,7 +232,9 @@ func (a *app) services(o *serveOptions) *services {
 // scanService builds the scan service over the app's store: the scanner
 // with its limits and analyzers (baseline, malware with the store's
 // signature database, secrets), and the vulnerability database as matcher.
-func (a *app) scanService(o scanOptions, wake func()) *scanjob.Service {
+// rt carries the registry pulls (nil: a transport under the default
+// network policy; commands that pull nothing pass nil).
+func (a *app) scanService(o scanOptions, wake func(), rt http.RoundTripper) *scanjob.Service {
 	// Scans run for the life of the process: resolve a relative scratch
 	// directory once, against the directory the command started in.
 	if o.scratchDir != "" {
@@ -241,6 +256,7 @@ func (a *app) scanService(o scanOptions, wake func()) *scanjob.Service {
 	vdb := vulndb.New(a.store, vulndb.Options{Logger: a.log})
 	return scanjob.New(a.store, sc, vdb, scanjob.Options{
 		Box:          a.box,
+		Transport:    rt,
 		MaxImageSize: int64(o.maxImageSize),
 		Timeout:      o.timeout,
 		Wake:         wake,

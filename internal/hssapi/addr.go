@@ -6,6 +6,8 @@ import (
 	"net/netip"
 	"strconv"
 	"strings"
+
+	"github.com/openhss/openhss/internal/netpolicy"
 )
 
 // Field lengths of registry connections, as the SDK documents them.
@@ -83,6 +85,11 @@ func splitAddr(addr string) (host, port string, err error) {
 			return "", "", errors.New("must not carry an IPv6 zone")
 		}
 		return host, port, nil
+	}
+	if netpolicy.NumericHost(host) {
+		// 127.1, 2130706433, 0x7f000001: IPv4 to URL parsers and
+		// inet_aton, never a DNS name.
+		return "", "", errors.New("is not an IPv4 address in a.b.c.d form")
 	}
 	if !validHostname(host) {
 		return "", "", errors.New("has an invalid host name")

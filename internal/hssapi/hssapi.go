@@ -18,6 +18,7 @@ import (
 	"github.com/openhss/openhss/internal/iam"
 	"github.com/openhss/openhss/internal/inventory"
 	"github.com/openhss/openhss/internal/jobs"
+	"github.com/openhss/openhss/internal/netpolicy"
 	"github.com/openhss/openhss/internal/secret"
 )
 
@@ -54,6 +55,11 @@ type Config struct {
 	// that "Reg.Example" and "reg.example" are one address. cmd wires
 	// registry.ParseAddr; nil uses a built-in check of the same rules.
 	ParseAddr func(addr string) (string, error)
+	// NetPolicy is the network policy the server's registry connections
+	// run under (the one given to registry.NewTransport): a registry_addr
+	// that is an IP literal it denies is refused with 400 at add and
+	// update. Default netpolicy.Default().
+	NetPolicy *netpolicy.Policy
 
 	Logger *slog.Logger // default: discard
 	// Registerer receives the HTTP metrics. When it is also a
@@ -94,6 +100,9 @@ func (c *Config) setDefaults() {
 	}
 	if c.ParseAddr == nil {
 		c.ParseAddr = parseAddr
+	}
+	if c.NetPolicy == nil {
+		c.NetPolicy = netpolicy.Default()
 	}
 	if c.Logger == nil {
 		c.Logger = slog.New(slog.DiscardHandler)

@@ -29,6 +29,7 @@ import (
 	"github.com/openhss/openhss/internal/hssapi"
 	"github.com/openhss/openhss/internal/inventory"
 	"github.com/openhss/openhss/internal/jobs"
+	"github.com/openhss/openhss/internal/netpolicy"
 	"github.com/openhss/openhss/internal/registry"
 	"github.com/openhss/openhss/internal/registry/registrytest"
 	"github.com/openhss/openhss/internal/scanjob"
@@ -201,7 +202,14 @@ func TestNoSecretInResponsesOrLogs(t *testing.T) {
 	log := slog.New(slog.NewJSONHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 
 	var svc *scanjob.Service
+	// registrytest serves on 127.0.0.1, which the default policy denies.
+	loopback, err := netpolicy.New(netpolicy.Options{Allow: []string{"127.0.0.1"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	rt := registry.NewTransport(loopback)
 	e := newEnv(t, func(c *hssapi.Config) {
+		c.NetPolicy = loopback
 		st := c.Store.(*sqlite.Store)
 		b, err := baseline.New(baseline.Options{Logger: log})
 		if err != nil {
@@ -213,7 +221,7 @@ func TestNoSecretInResponsesOrLogs(t *testing.T) {
 		}
 		mw := malware.New(malware.Options{Signatures: scanjob.SignatureDB{Store: st}, Logger: log})
 		sc := scanner.New(scanner.Options{ScratchDir: t.TempDir(), Analyzers: []scanner.Analyzer{b, mw, sec}, Logger: log})
-		svc = scanjob.New(st, sc, vulndb.New(st, vulndb.Options{TempDir: t.TempDir(), Logger: log}), scanjob.Options{Box: c.Box, Log: log})
+		svc = scanjob.New(st, sc, vulndb.New(st, vulndb.Options{TempDir: t.TempDir(), Logger: log}), scanjob.Options{Box: c.Box, Transport: rt, Log: log})
 		c.Scans = requester{svc}
 		c.ScanResults = st
 		c.Findings = st
@@ -280,7 +288,7 @@ func TestNoSecretInResponsesOrLogs(t *testing.T) {
 	if i < 0 {
 		t.Fatalf("the added registry is not stored: %+v", regs)
 	}
-	syncer := registry.NewSyncer(e.store, e.store, e.box, registry.NewLister(registry.WithLogger(log)))
+	syncer := registry.NewSyncer(e.store, e.store, e.box, registry.NewLister(registry.WithLogger(log), registry.WithTransport(rt)))
 	syncer.Log = log
 	if res, err := syncer.SyncRegistry(ctx, regs[i]); err != nil || res.Err != nil {
 		t.Fatalf("sync: %v / %v", err, res.Err)

@@ -13,6 +13,7 @@ import (
 
 	"github.com/openhss/openhss/internal/iam"
 	"github.com/openhss/openhss/internal/inventory"
+	"github.com/openhss/openhss/internal/netpolicy"
 )
 
 // registryInfo is the SDK's RegistryInfo, every field present. The SDK types
@@ -335,6 +336,13 @@ func (s *server) checkRegistry(reg *inventory.Registry) *apiError {
 	}
 	addr, err := s.cfg.ParseAddr(reg.Addr)
 	if err != nil {
+		return invalidParam("registry_addr", "%s", addrReason(err))
+	}
+	if err := s.cfg.NetPolicy.CheckAddr(addr); err != nil {
+		if errors.Is(err, netpolicy.ErrDenied) {
+			// The rule that matched is the operator's business.
+			return invalidParam("registry_addr", "is an address this server does not connect to (network policy)")
+		}
 		return invalidParam("registry_addr", "%s", addrReason(err))
 	}
 	reg.Addr = addr

@@ -9,6 +9,8 @@ import (
 	"strings"
 
 	"golang.org/x/net/idna"
+
+	"github.com/openhss/openhss/internal/netpolicy"
 )
 
 // ParseAddr validates a registry address as a connection stores it:
@@ -16,6 +18,9 @@ import (
 // name (internationalized names are converted to their ASCII form), an
 // IPv4 address, or an IPv6 address in brackets ("[::1]:5000"). It returns
 // the address in canonical form: lower-case ASCII host, port kept as given.
+// IPv4 spelt otherwise than a.b.c.d ("127.1", "2130706433", "0x7f000001")
+// is refused (netpolicy.NumericHost). It does not apply the network
+// policy: CheckAddr does, for IP literals.
 func ParseAddr(addr string) (string, error) {
 	if addr == "" {
 		return "", errors.New("registry address is empty")
@@ -64,6 +69,12 @@ func ParseAddr(addr string) (string, error) {
 		ascii, err := idna.Lookup.ToASCII(host)
 		if err != nil {
 			return "", fmt.Errorf("registry address %q: invalid host name: %v", addr, err)
+		}
+		if netpolicy.NumericHost(host) || netpolicy.NumericHost(ascii) {
+			// "127.1", "2130706433", "0x7f000001", "0177.0.0.1": IPv4 to URL
+			// parsers and inet_aton, never a DNS name. Refused rather than
+			// canonicalized, so that what is stored is what was meant.
+			return "", fmt.Errorf("registry address %q: %q is not an IPv4 address in a.b.c.d form", addr, host)
 		}
 		if err := checkHostname(ascii); err != nil {
 			return "", fmt.Errorf("registry address %q: %v", addr, err)

@@ -32,3 +32,16 @@ func TestParseAddr(t *testing.T) {
 		}
 	}
 }
+
+// IPv4 spelt otherwise than a.b.c.d is refused: URL parsers and inet_aton
+// read "127.1" or "2130706433" as 127.0.0.1, so accepting them as host
+// names would let an address past a check of its canonical form.
+func TestParseAddrNonCanonicalIPv4(t *testing.T) {
+	for _, bad := range []string{"127.1", "127.1:5000", "2130706433", "2130706433:80", "0x7f000001", "0X7F000001:443",
+		"0177.0.0.1", "0177.0.0.1:5000", "127.0.0.01", "127.000.000.001", "0x7f.0.0.1", "127.0.1", "127.0.0.1.", "10.0.0.0x1",
+		"169.254.43518", "0xa9fea9fe", "１２７.１", "127。1"} {
+		if got, err := registry.ParseAddr(bad); err == nil {
+			t.Errorf("ParseAddr(%q) = %q, want an error", bad, got)
+		}
+	}
+}

@@ -203,7 +203,7 @@ func TestListCaps(t *testing.T) {
 	}} {
 		t.Run(tc.name, func(t *testing.T) {
 			addr := tc.h.start(t)
-			ct := &countingTransport{next: registry.NewTransport()}
+			ct := &countingTransport{next: registrytestTransport()}
 			l := fastLister(append([]registry.Option{registry.WithTransport(ct)}, tc.opts...)...)
 			_, err := l.List(context.Background(), inventory.Registry{ID: 1, Addr: addr, Protocol: "http"}, "")
 			if !errors.Is(err, registry.ErrLimit) {

@@ -6,11 +6,16 @@ import (
 	"crypto/x509"
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"net/http"
+	"net/url"
 	"strings"
+	"syscall"
 
 	"github.com/google/go-containerregistry/pkg/v1/remote/transport"
+
+	"github.com/openhss/openhss/internal/netpolicy"
 )
 
 // Sentinel errors of a failed listing; test with errors.Is. Every
@@ -28,7 +33,14 @@ var (
 	// ErrLimit: the registry holds more than this server lists for one
 	// connection (a cap of the Lister; the error wraps a *LimitError).
 	ErrLimit = errors.New("registry exceeds a listing limit")
+	// ErrDenied: the network policy refused a connection (the registry,
+	// a redirect or a token realm). It is netpolicy.ErrDenied.
+	ErrDenied = netpolicy.ErrDenied
 )
+
+// opParseAddress is the Op of a connection whose stored address or
+// protocol cannot be used (Lister.open).
+const opParseAddress = "parse address"
 
 // Kind classifies a SyncError.
 type Kind string
@@ -39,6 +51,7 @@ const (
 	KindTimeout     Kind = "timeout"
 	KindProtocol    Kind = "protocol"
 	KindLimit       Kind = "limit"
+	KindDenied      Kind = "denied"
 )
 
 var kindErrors = map[Kind]error{
@@ -47,6 +60,7 @@ var kindErrors = map[Kind]error{
 	KindTimeout:     ErrTimeout,
 	KindProtocol:    ErrProtocol,
 	KindLimit:       ErrLimit,
+	KindDenied:      ErrDenied,
 }
 
 // SyncError is why a registry connection could not be listed. The caller
@@ -65,29 +79,72 @@ func (e *SyncError) Error() string {
 // Unwrap exposes both the kind's sentinel and the cause.
 func (e *SyncError) Unwrap() []error { return []error{kindErrors[e.Kind], e.Err} }
 
-// Reason is the connection's fail_reason for this error. It starts with
-// the value HSS documents for an unreachable registry (REQUEST_API_ERROR)
-// so that clients matching on it keep working, then says what happened.
+// Reason is the connection's fail_reason for this error: the value HSS
+// documents for an unreachable registry (REQUEST_API_ERROR), so that
+// clients matching on it keep working, then a phrase of a fixed
+// vocabulary, the HTTP status when there was one, and the step. Nothing
+// the remote server wrote and no address is part of it: a tenant must not
+// learn from it what answers on an internal address (the body of an
+// internal service, whether a port is open beyond "connection failed").
+// The server log has the detail (Syncer logs the error).
+//
+// Vocabulary: denied by network policy, connection failed, TLS error,
+// timeout, authentication failed, not found, rate limited, server error,
+// bad response, invalid registry address; and for a registry over a cap
+// of the Lister, that cap in this server's own words.
 func (e *SyncError) Reason() string {
-	var detail string
-	switch e.Kind {
-	case KindAuth:
-		detail = "authentication failed: the registry refused the credentials"
-		if code := httpStatus(e.Err); code != 0 {
-			detail += fmt.Sprintf(" (HTTP %d)", code)
-		}
-	case KindTimeout:
-		detail = "the registry did not answer in time while trying to " + e.Op
-	case KindUnreachable:
-		detail = "cannot reach the registry: " + shortCause(e.Err)
-	case KindLimit:
+	if e.Kind == KindLimit {
 		// The cause is this server's own message (a *LimitError), never
 		// the registry's text.
-		detail = "the registry is over a limit of this server, nothing was changed: " + e.Err.Error()
-	default:
-		detail = "unexpected answer from the registry while trying to " + e.Op + ": " + shortCause(e.Err)
+		return "REQUEST_API_ERROR: the registry is over a limit of this server, nothing was changed: " + e.Err.Error()
 	}
-	return "REQUEST_API_ERROR: " + detail
+	code := httpStatus(e.Err)
+	phrase := e.phrase(code)
+	if code != 0 {
+		phrase += fmt.Sprintf(" (HTTP %d)", code)
+	}
+	return "REQUEST_API_ERROR: " + phrase + " while trying to " + e.Op
+}
+
+func (e *SyncError) phrase(code int) string {
+	switch e.Kind {
+	case KindDenied:
+		return "denied by network policy"
+	case KindAuth:
+		return "authentication failed"
+	case KindTimeout:
+		return "timeout"
+	case KindUnreachable:
+		switch {
+		case code == http.StatusTooManyRequests:
+			return "rate limited"
+		case code >= 500:
+			return "server error"
+		case isCertError(e.Err):
+			return "TLS error"
+		}
+		return "connection failed"
+	}
+	switch {
+	case e.Op == opParseAddress:
+		return "invalid registry address"
+	case code == http.StatusNotFound:
+		return "not found"
+	}
+	return "bad response"
+}
+
+// isCertError is a certificate the registry presented and openhss refused:
+// only a TLS server gets that far, so it says no more about the port than
+// any answer does, and it is what the operator has to fix.
+func isCertError(err error) bool {
+	var (
+		certErr *tls.CertificateVerificationError
+		hostErr x509.HostnameError
+		authErr x509.UnknownAuthorityError
+		invErr  x509.CertificateInvalidError
+	)
+	return errors.As(err, &certErr) || errors.As(err, &hostErr) || errors.As(err, &authErr) || errors.As(err, &invErr)
 }
 
 // FailReason is the fail_reason to record for an error of Lister.List or
@@ -121,6 +178,9 @@ func classify(parent context.Context, addr, op string, err error) error {
 }
 
 func kindOf(err error) Kind {
+	if errors.Is(err, netpolicy.ErrDenied) {
+		return KindDenied
+	}
 	var terr *transport.Error
 	if errors.As(err, &terr) {
 		switch {
@@ -159,6 +219,13 @@ func kindOf(err error) Kind {
 	if msg := err.Error(); strings.Contains(msg, "connection refused") || strings.Contains(msg, "no such host") {
 		return KindUnreachable
 	}
+	// A port that accepts and then closes or resets the connection (not an
+	// HTTP server) fails like one that refuses it: a fail_reason must not
+	// tell the two apart.
+	var uerr *url.Error
+	if errors.As(err, &uerr) || errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, syscall.ECONNRESET) {
+		return KindUnreachable
+	}
 	return KindProtocol
 }
 
@@ -168,16 +235,4 @@ func httpStatus(err error) int {
 		return terr.StatusCode
 	}
 	return 0
-}
-
-// shortCause keeps fail reasons to one readable line.
-func shortCause(err error) string {
-	s := err.Error()
-	if i := strings.IndexByte(s, '\n'); i >= 0 {
-		s = s[:i]
-	}
-	if len(s) > 300 {
-		s = s[:300] + "…"
-	}
-	return s
 }

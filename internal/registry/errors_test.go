@@ -104,7 +104,9 @@ func TestListUnreachable(t *testing.T) {
 		if !errors.Is(err, registry.ErrUnreachable) {
 			t.Errorf("%s: err = %v, want ErrUnreachable", proto, err)
 		}
-		if reason := registry.FailReason(err); !strings.Contains(reason, "cannot reach the registry") {
+		// The same phrase as a port that is open but does not speak HTTP
+		// (TestFailReasonPortOpenOrClosed): no port scan through it.
+		if reason := registry.FailReason(err); reason != "REQUEST_API_ERROR: connection failed while trying to list repositories" {
 			t.Errorf("%s: fail reason = %q", proto, reason)
 		}
 	}

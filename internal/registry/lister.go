@@ -28,6 +28,7 @@ import (
 	"golang.org/x/sync/errgroup"
 
 	"github.com/openhss/openhss/internal/inventory"
+	"github.com/openhss/openhss/internal/netpolicy"
 )
 
 // Lister reads registries. One Lister serves every sync: it holds the
@@ -50,7 +51,9 @@ type Lister struct {
 // Option configures a Lister.
 type Option func(*Lister)
 
-// WithTransport replaces the shared transport (default NewTransport()).
+// WithTransport replaces the shared transport (default
+// NewTransport(netpolicy.Default())). Give a *Transport: it carries the
+// network policy.
 func WithTransport(rt http.RoundTripper) Option { return func(l *Lister) { l.transport = rt } }
 
 // WithRequestTimeout bounds each HTTP request, body included (default 30s).
@@ -110,7 +113,7 @@ func WithLogger(log *slog.Logger) Option { return func(l *Lister) { l.log = log 
 // NewLister returns a Lister.
 func NewLister(opts ...Option) *Lister {
 	l := &Lister{
-		transport:      NewTransport(),
+		transport:      NewTransport(netpolicy.Default()),
 		requestTimeout: 30 * time.Second,
 		listTimeout:    30 * time.Minute,
 		concurrency:    16,
@@ -280,7 +283,7 @@ func (l *Lister) open(reg inventory.Registry, password string) (*listing, error)
 		return nil, &SyncError{Kind: KindProtocol, Addr: reg.Addr, Op: "parse address", Err: err}
 	}
 	var nopts []name.Option
-	ct := &connTransport{next: l.transport, timeout: l.requestTimeout}
+	ct := &connTransport{next: l.transport, timeout: l.requestTimeout, registry: addr}
 	switch reg.Protocol {
 	case "http":
 		nopts = append(nopts, name.Insecure)

@@ -11,6 +11,7 @@ import (
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 
 	"github.com/openhss/openhss/internal/inventory"
+	"github.com/openhss/openhss/internal/netpolicy"
 	"github.com/openhss/openhss/internal/registry"
 	"github.com/openhss/openhss/internal/registry/registrytest"
 )
@@ -29,9 +30,21 @@ func day(s string) time.Time {
 	return t
 }
 
+// registrytestTransport lets tests reach registrytest's registries on
+// 127.0.0.1, which the default network policy denies. Only that address:
+// other loopback addresses stay denied (ssrf_test.go uses 127.0.0.2).
+func registrytestTransport() *registry.Transport {
+	p, err := netpolicy.New(netpolicy.Options{Allow: []string{"127.0.0.1"}})
+	if err != nil {
+		panic(err)
+	}
+	return registry.NewTransport(p)
+}
+
 // fastLister fails fast: tests provoke failures on purpose.
 func fastLister(opts ...registry.Option) *registry.Lister {
 	return registry.NewLister(append([]registry.Option{
+		registry.WithTransport(registrytestTransport()),
 		registry.WithRetry(registry.RetryPolicy{Attempts: 1}),
 		registry.WithRequestTimeout(10 * time.Second),
 		registry.WithClock(func() time.Time { return time.UnixMilli(1_700_000_000_000) }),

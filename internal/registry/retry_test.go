@@ -132,7 +132,7 @@ func TestListRetries(t *testing.T) {
 					}
 				}
 			}
-			ct := &countingTransport{next: registry.NewTransport()}
+			ct := &countingTransport{next: registrytestTransport()}
 			l := fastLister(registry.WithTransport(ct), registry.WithRetry(registry.RetryPolicy{Attempts: attempts, Sleep: s.Sleep}))
 			snap, err := l.List(context.Background(), inventory.Registry{ID: 1, Addr: addr, Protocol: "http"}, "")
 			switch {

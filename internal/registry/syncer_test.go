@@ -208,7 +208,7 @@ func TestSyncLifecycle(t *testing.T) {
 		t.Errorf("rows changed: %d → %d", len(before), len(after))
 	}
 	got, err = env.store.GetRegistry(context.Background(), project, reg.ID)
-	if err != nil || got.Status != inventory.RegistryFailed || !strings.Contains(got.FailReason, "cannot reach the registry") {
+	if err != nil || got.Status != inventory.RegistryFailed || !strings.Contains(got.FailReason, "connection failed") {
 		t.Fatalf("registry after failed sync = %+v, %v", got, err)
 	}
 	if len(env.stats.calls) != 3 || env.stats.calls[0] != nil || env.stats.calls[2] == nil {

@@ -58,7 +58,7 @@ func withAnalyzers(t *testing.T, e *env) {
 	}
 	sc := &analyzingScanner{dir: t.TempDir(), baseline: b, secrets: sec,
 		malware: malware.New(malware.Options{Signatures: scanjob.SignatureDB{Store: e.store}})}
-	e.svc = scanjob.New(e.store, sc, e.db, scanjob.Options{Box: e.box, Log: slog.New(slog.DiscardHandler)})
+	e.svc = scanjob.New(e.store, sc, e.db, scanjob.Options{Box: e.box, Transport: registrytestTransport(t), Log: slog.New(slog.DiscardHandler)})
 }
 
 // configured sets the image config: a non-root user and a HEALTHCHECK, so

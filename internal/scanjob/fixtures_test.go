@@ -341,9 +341,10 @@ func newEnv(t *testing.T, reg *registrytest.Registry, c envConfig) *env {
 		}
 		return ctx.Err()
 	}}
-	e.svc = scanjob.New(st, sc, db, scanjob.Options{Box: box, MaxImageSize: c.maxImageSize, Timeout: c.timeout,
+	rt := registrytestTransport(t)
+	e.svc = scanjob.New(st, sc, db, scanjob.Options{Box: box, Transport: rt, MaxImageSize: c.maxImageSize, Timeout: c.timeout,
 		Retry: retry, Log: slog.New(slog.DiscardHandler)})
-	e.sync = registry.NewSyncer(st, st, box, registry.NewLister(registry.WithLogger(slog.New(slog.DiscardHandler))))
+	e.sync = registry.NewSyncer(st, st, box, registry.NewLister(registry.WithLogger(slog.New(slog.DiscardHandler)), registry.WithTransport(rt)))
 	e.sync.Log = slog.New(slog.DiscardHandler)
 	return e
 }

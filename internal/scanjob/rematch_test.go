@@ -70,7 +70,7 @@ func TestRematchInterruptedIsRedone(t *testing.T) {
 	st := &interruptingStore{Store: e.store}
 	st.failAt.Store(2)
 	svc := scanjob.New(st, scanner.New(scanner.Options{ScratchDir: t.TempDir()}), e.db,
-		scanjob.Options{Box: e.box, RematchBatch: 1, Log: slog.New(slog.DiscardHandler)})
+		scanjob.Options{Box: e.box, Transport: registrytestTransport(t), RematchBatch: 1, Log: slog.New(slog.DiscardHandler)})
 	if _, err := svc.Rematch(ctx); !errors.Is(err, errInterrupted) {
 		t.Fatalf("interrupted re-match returned %v, want %v", err, errInterrupted)
 	}

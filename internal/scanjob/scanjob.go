@@ -24,6 +24,7 @@ import (
 
 	"github.com/openhss/openhss/internal/inventory"
 	"github.com/openhss/openhss/internal/jobs"
+	"github.com/openhss/openhss/internal/netpolicy"
 	"github.com/openhss/openhss/internal/registry"
 	"github.com/openhss/openhss/internal/scanner"
 	"github.com/openhss/openhss/internal/scanresult"
@@ -79,7 +80,10 @@ type Matcher interface {
 // Options configure a Service. Box is required for registry sources.
 type Options struct {
 	Box *secret.Box
-	// Transport carries registry requests (default registry.NewTransport()).
+	// Transport carries registry requests: a *registry.Transport, which
+	// carries the network policy (default
+	// registry.NewTransport(netpolicy.Default()): loopback, link-local and
+	// metadata addresses denied).
 	Transport http.RoundTripper
 	// Retry says how registry requests that failed for a transient reason
 	// (refused connection, timeout, 429, 5xx) are retried before the scan
@@ -112,7 +116,7 @@ type Service struct {
 // New returns a Service.
 func New(store Store, sc Scanner, m Matcher, o Options) *Service {
 	if o.Transport == nil {
-		o.Transport = registry.NewTransport()
+		o.Transport = registry.NewTransport(netpolicy.Default())
 	}
 	if o.MaxImageSize <= 0 {
 		o.MaxImageSize = DefaultMaxImageSize

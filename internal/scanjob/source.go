@@ -79,15 +79,13 @@ func (s *Service) openRemote(ctx context.Context, src Source, digest string) (v1
 		return nil, err
 	}
 	var nopts []name.Option
-	rt := s.o.Transport
-	switch reg.Protocol {
-	case "http":
+	if reg.Protocol == "http" {
 		nopts = append(nopts, name.Insecure)
-	default:
-		// go-containerregistry silently falls back to plain http for
-		// loopback and private addresses; an https connection must not.
-		rt = &httpsOnly{next: rt, host: addr}
 	}
+	// The connection's rules: an https connection is never downgraded to
+	// http (go-containerregistry silently falls back for loopback and
+	// private addresses), and its credentials go to its own host only.
+	rt := registry.ForConnection(s.o.Transport, addr, reg.Protocol != "http")
 	ref, err := name.NewDigest(addr+"/"+src.Repository+"@"+digest, nopts...)
 	if err != nil {
 		return nil, err
@@ -175,17 +173,4 @@ func transferFailure(err error, def *scanner.Failure) *scanner.Failure {
 		return &scanner.Failure{Status: inventory.DownloadFailed, Desc: desc, Err: err}
 	}
 	return def
-}
-
-// httpsOnly refuses plain http to the registry host of an https connection.
-type httpsOnly struct {
-	next http.RoundTripper
-	host string
-}
-
-func (t *httpsOnly) RoundTrip(req *http.Request) (*http.Response, error) {
-	if req.URL.Scheme == "http" && req.URL.Host == t.host {
-		return nil, fmt.Errorf("refusing plain http to %s: the connection is https", t.host)
-	}
-	return t.next.RoundTrip(req)
 }

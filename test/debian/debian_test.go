@@ -32,6 +32,7 @@ import (
 	"github.com/openhss/openhss/internal/dirlayer"
 	"github.com/openhss/openhss/internal/inventory"
 	"github.com/openhss/openhss/internal/jobs"
+	"github.com/openhss/openhss/internal/netpolicy"
 	"github.com/openhss/openhss/internal/osvtestdata"
 	"github.com/openhss/openhss/internal/registry"
 	"github.com/openhss/openhss/internal/registry/registrytest"
@@ -552,10 +553,17 @@ func newEnv(t *testing.T, reg *registrytest.Registry) *env {
 	quiet := slog.New(slog.DiscardHandler)
 	db := vulndb.New(st, vulndb.Options{TempDir: t.TempDir()})
 	sc := scanner.New(scanner.Options{ScratchDir: t.TempDir()})
-	syncer := registry.NewSyncer(st, st, box, registry.NewLister(registry.WithLogger(quiet)))
+	// registrytest listens on 127.0.0.1, which the default network policy
+	// denies.
+	loopback, err := netpolicy.New(netpolicy.Options{Allow: []string{"127.0.0.1"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	rt := registry.NewTransport(loopback)
+	syncer := registry.NewSyncer(st, st, box, registry.NewLister(registry.WithLogger(quiet), registry.WithTransport(rt)))
 	syncer.Log = quiet
 	return &env{store: st, db: db, reg: r, syncer: syncer,
-		svc: scanjob.New(st, sc, db, scanjob.Options{Box: box, Log: quiet})}
+		svc: scanjob.New(st, sc, db, scanjob.Options{Box: box, Transport: rt, Log: quiet})}
 }
 
 // row returns the private_image row "namespace/name:tag".

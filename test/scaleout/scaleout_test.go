@@ -285,7 +285,10 @@ var readyLine = regexp.MustCompile(`msg="openhss ready" addr=(\S+)`)
 // and database, on a free loopback port, and stops it (SIGINT) at cleanup.
 func startServer(t *testing.T, bin, data, db, name string) *server {
 	t.Helper()
-	cmd := exec.Command(bin, "serve", "--data", data, "--db", db, "--listen", "127.0.0.1:0", "--workers", "2", "--log-level", "info")
+	// --registry-allow: the test's registry listens on 127.0.0.1, which the
+	// default network policy denies.
+	cmd := exec.Command(bin, "serve", "--data", data, "--db", db, "--listen", "127.0.0.1:0", "--workers", "2", "--log-level", "info",
+		"--registry-allow", "127.0.0.1/32")
 	stderr, err := cmd.StderrPipe()
 	if err != nil {
 		t.Fatal(err)

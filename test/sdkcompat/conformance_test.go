@@ -53,7 +53,9 @@ var readyLine = regexp.MustCompile(`msg="openhss ready" addr=(\S+)`)
 func startServer(t *testing.T, bin string) *server {
 	t.Helper()
 	data := t.TempDir()
-	cmd := exec.Command(bin, "serve", "--data", data, "--listen", "127.0.0.1:0", "--region", "local-1")
+	// --registry-allow: the tests' registries (registrytest) listen on
+	// 127.0.0.1, which the default network policy denies.
+	cmd := exec.Command(bin, "serve", "--data", data, "--listen", "127.0.0.1:0", "--region", "local-1", "--registry-allow", "127.0.0.1/32")
 	stderr, err := cmd.StderrPipe()
 	if err != nil {
 		t.Fatal(err)

@@ -8,6 +8,7 @@ package registrytest
 import (
 	"context"
 	"io"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -42,6 +43,7 @@ type config struct {
 	catalogMax int
 	middleware func(http.Handler) http.Handler
 	storageDir string
+	listen     string
 }
 
 // Option configures New.
@@ -69,6 +71,11 @@ func WithMiddleware(m func(http.Handler) http.Handler) Option {
 // WithStorageDir keeps the registry's files in dir instead of a fresh
 // temporary directory, so a populated registry can be reused.
 func WithStorageDir(dir string) Option { return func(c *config) { c.storageDir = dir } }
+
+// WithListenAddr serves the registry on addr ("127.0.0.2:0") instead of
+// 127.0.0.1: Linux routes all of 127.0.0.0/8 to the loopback interface, so
+// tests can run registries on distinct loopback addresses.
+func WithListenAddr(addr string) Option { return func(c *config) { c.listen = addr } }
 
 // New starts a registry on 127.0.0.1 and stops it when the test ends.
 func New(t testing.TB, opts ...Option) *Registry {
@@ -119,11 +126,11 @@ func New(t testing.TB, opts ...Option) *Registry {
 		direct := httptest.NewServer(app)
 		t.Cleanup(direct.Close)
 		h = c.middleware(app)
-		r.srv = httptest.NewServer(h)
+		r.srv = newServer(t, c.listen, h)
 		r.addr = strings.TrimPrefix(r.srv.URL, "http://")
 		r.direct = strings.TrimPrefix(direct.URL, "http://")
 	} else {
-		r.srv = httptest.NewServer(h)
+		r.srv = newServer(t, c.listen, h)
 		r.addr = strings.TrimPrefix(r.srv.URL, "http://")
 		r.direct = r.addr
 	}
@@ -133,6 +140,23 @@ func New(t testing.TB, opts ...Option) *Registry {
 		cancel()
 	})
 	return r
+}
+
+// newServer starts an httptest server on addr ("" for 127.0.0.1:0).
+func newServer(t testing.TB, addr string, h http.Handler) *httptest.Server {
+	t.Helper()
+	if addr == "" {
+		return httptest.NewServer(h)
+	}
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		t.Fatalf("registrytest: listen on %s: %v", addr, err)
+	}
+	srv := httptest.NewUnstartedServer(h)
+	srv.Listener.Close()
+	srv.Listener = ln
+	srv.Start()
+	return srv
 }
 
 // Addr is the registry's host:port, as a registry connection stores it.
