@@ -142,6 +142,9 @@ type jsonReport struct {
 // the findings it prints, and the --fail-on gate's exit statuses.
 func TestScanCommand(t *testing.T) {
 	vulnerable, clean, other := scanImages(t)
+	// Every command below that reaches a registry reaches registrytest's
+	// on loopback, which the default network policy denies.
+	t.Setenv("OPENHSS_REGISTRY_ALLOW", loopbackAllow)
 	data := t.TempDir()
 	g := []string{"--data", data, "--log-level", "error"}
 	const project = "scanproject"

@@ -26,6 +26,7 @@ import (
 	"github.com/openhss/openhss/internal/hssapi"
 	"github.com/openhss/openhss/internal/iam"
 	"github.com/openhss/openhss/internal/inventory"
+	"github.com/openhss/openhss/internal/netpolicy"
 	"github.com/openhss/openhss/internal/registry"
 	"github.com/openhss/openhss/internal/secret"
 	"github.com/openhss/openhss/internal/store/sqlite"
@@ -79,6 +80,22 @@ type testEnv struct {
 
 type envOption func(*hssapi.Config)
 
+// loopbackPolicy is the default network policy plus 127.0.0.1, where
+// registrytest serves (other loopback addresses stay denied).
+func loopbackPolicy(t *testing.T) *netpolicy.Policy {
+	t.Helper()
+	p, err := netpolicy.New(netpolicy.Options{Allow: []string{"127.0.0.1"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+// allowLoopback lets the API accept registries on 127.0.0.1.
+func allowLoopback(t *testing.T) envOption {
+	return func(c *hssapi.Config) { c.NetPolicy = loopbackPolicy(t) }
+}
+
 func newEnv(t *testing.T, opts ...envOption) *testEnv {
 	t.Helper()
 	ctx := context.Background()
@@ -100,7 +117,10 @@ func newEnv(t *testing.T, opts ...envOption) *testEnv {
 	}
 	clock := e.clock
 	e.iam = iam.New(st, box, iam.Options{Now: clock})
-	e.syncer = registry.NewSyncer(st, st, box, registry.NewLister())
+	// The syncer reaches registrytest's registries on 127.0.0.1, which the
+	// default network policy denies; what the API accepts at POST/PUT is
+	// Config.NetPolicy's (the default unless a test passes allowLoopback).
+	e.syncer = registry.NewSyncer(st, st, box, registry.NewLister(registry.WithTransport(registry.NewTransport(loopbackPolicy(t)))))
 	e.syncer.Log = slog.New(slog.DiscardHandler)
 
 	e.akA, e.skA = e.credential(t, projA, inventory.Grant{All: true})

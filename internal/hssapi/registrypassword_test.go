@@ -85,7 +85,7 @@ func TestUpdateRegistryDropsPasswordOnNewTarget(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			e := newEnv(t)
+			e := newEnv(t, allowLoopback(t))
 			var oldLog, newLog authLog
 			oldReg := registrytest.New(t, registrytest.WithBasicAuth("admin", secretPass), registrytest.WithMiddleware(oldLog.middleware))
 			newReg := registrytest.New(t, registrytest.WithBasicAuth("admin", "the-new-hosts-own"), registrytest.WithMiddleware(newLog.middleware))

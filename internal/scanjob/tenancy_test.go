@@ -132,8 +132,9 @@ func newTenants(t *testing.T, st store.Store, reg *registrytest.Registry, vulnDa
 		e.regs[p] = r
 	}
 	sc := scanner.New(scanner.Options{ScratchDir: t.TempDir()})
-	e.svc = scanjob.New(st, sc, db, scanjob.Options{Box: box, Log: slog.New(slog.DiscardHandler)})
-	e.syncer = registry.NewSyncer(st, st, box, registry.NewLister(registry.WithLogger(slog.New(slog.DiscardHandler))))
+	rt := registrytestTransport(t)
+	e.svc = scanjob.New(st, sc, db, scanjob.Options{Box: box, Transport: rt, Log: slog.New(slog.DiscardHandler)})
+	e.syncer = registry.NewSyncer(st, st, box, registry.NewLister(registry.WithLogger(slog.New(slog.DiscardHandler)), registry.WithTransport(rt)))
 	e.syncer.Log = slog.New(slog.DiscardHandler)
 	for p, r := range e.regs {
 		if res, err := e.syncer.SyncRegistry(ctx, r); err != nil || res.Err != nil {
