@@ -86,8 +86,12 @@ const jobPurgeEvery = time.Hour
 type scanOptions struct {
 	maxImageSize    byteSize
 	maxUnpackedSize byteSize
-	timeout         time.Duration
-	scratchDir      string // default os.TempDir()
+	// maxScratchSize and scratchLimit bound the kept files on disk, per
+	// scan and for all the process's scans (docs/scanner.md).
+	maxScratchSize byteSize
+	scratchLimit   byteSize
+	timeout        time.Duration
+	scratchDir     string // default os.TempDir()
 	// sensitiveAllowlist holds the paths and globs the secrets analyzer
 	// never reports (checked as the flag is parsed).
 	sensitiveAllowlist []string
@@ -99,6 +103,10 @@ func addScanFlags(f *pflag.FlagSet, o *scanOptions) {
 	o.maxUnpackedSize = scanner.DefaultMaxUnpackedSize
 	f.Var(&o.maxImageSize, "max-image-size", "largest compressed image (config + layers) to scan, e.g. 10GiB; larger ones are image_oversized")
 	f.Var(&o.maxUnpackedSize, "max-unpacked-size", "largest uncompressed layer content to read while scanning, e.g. 20GiB")
+	o.maxScratchSize = scanner.DefaultMaxScratchSize
+	o.scratchLimit = scanner.DefaultScratchLimit
+	f.Var(&o.maxScratchSize, "max-scratch-size", "disk space one scan may fill with the files it keeps; an image needing more is image_oversized")
+	f.Var(&o.scratchLimit, "scratch-limit", "disk space all the scans of this process may fill with kept files at once; a scan waits for room")
 	f.DurationVar(&o.timeout, "scan-timeout", scanjob.DefaultTimeout, "time limit of one image's pull and scan")
 	f.Var(&allowlistFlag{list: &o.sensitiveAllowlist}, "sensitive-allowlist",
 		"paths or globs never reported as sensitive information, e.g. /etc/ssl/private,/opt/*/test-keys (repeatable, comma separated)")
@@ -242,11 +250,18 @@ func (a *app) scanService(o scanOptions, wake func(), rt http.RoundTripper) *sca
 			o.scratchDir = abs
 		}
 	}
+	// What scans of a dead process left in the scratch directory goes
+	// now, not at this process's first scan.
+	if _, err := scanner.RemoveStaleScratch(o.scratchDir, a.log); err != nil {
+		a.log.Warn("remove stale scratch directories", "err", err)
+	}
 	sc := &analyzingScanner{
 		opts: scanner.Options{
 			ScratchDir:      o.scratchDir,
 			MaxImageSize:    int64(o.maxImageSize),
 			MaxUnpackedSize: int64(o.maxUnpackedSize),
+			MaxScratchSize:  int64(o.maxScratchSize),
+			ScratchLimit:    int64(o.scratchLimit),
 			Logger:          a.log,
 		},
 		sigs:            a.store,

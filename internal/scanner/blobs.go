@@ -2,6 +2,7 @@ package scanner
 
 import (
 	"bytes"
+	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -17,11 +18,20 @@ type blob struct {
 	data []byte // in memory
 	file string // on disk, when data is nil
 	size int64
-	refs int // hard links share a blob
+	// reserved is the scratch space the file holds, given back when it
+	// is removed
+	reserved int64
+	refs     int // hard links share a blob
 }
 
+// blobStore keeps the content of one scan's kept files. Disk space is
+// reserved from the scan's scratch account for a file's declared size
+// before its first byte is written, and given back when the file is
+// removed, so the scan never holds more than its share on disk.
 type blobStore struct {
+	ctx       context.Context
 	dir       string
+	scratch   *scratchAccount
 	memBudget int64 // bytes all in-memory blobs may hold together
 	memSmall  int64 // largest file kept in memory
 	mem       int64
@@ -29,8 +39,8 @@ type blobStore struct {
 	disk      int64 // bytes written to dir, for the report
 }
 
-func newBlobStore(dir string) *blobStore {
-	return &blobStore{dir: dir, memBudget: 32 << 20, memSmall: 256 << 10}
+func newBlobStore(ctx context.Context, dir string, scratch *scratchAccount) *blobStore {
+	return &blobStore{ctx: ctx, dir: dir, scratch: scratch, memBudget: 32 << 20, memSmall: 256 << 10}
 }
 
 // sink receives one file's content as the walk streams it. Close decides
@@ -42,6 +52,8 @@ type sink struct {
 	f     *os.File
 	name  string
 	gate  *goMagic // keep only if the content holds Go build info
+	// written is the bytes written to f, within size (reserved)
+	written int64
 }
 
 // newSink prepares to keep a file of size bytes. With gated, the file is
@@ -58,8 +70,14 @@ func (s *blobStore) newSink(size int64, gated bool) (*sink, error) {
 	}
 	s.seq++
 	k.name = filepath.Join(s.dir, strconv.Itoa(s.seq))
+	// The tar reader yields exactly the header's size: reserving it up
+	// front means a file that does not fit is refused before any write.
+	if err := s.scratch.reserve(s.ctx, size); err != nil {
+		return nil, err
+	}
 	f, err := os.OpenFile(k.name, os.O_CREATE|os.O_EXCL|os.O_WRONLY, 0o600)
 	if err != nil {
+		s.scratch.give(size)
 		return nil, fmt.Errorf("scratch file: %w", err)
 	}
 	k.f = f
@@ -73,8 +91,13 @@ func (k *sink) Write(p []byte) (int, error) {
 	if k.buf != nil {
 		return k.buf.Write(p)
 	}
+	if k.written+int64(len(p)) > k.size {
+		return 0, fmt.Errorf("scratch file: more content than the %d bytes declared", k.size)
+	}
 	n, err := k.f.Write(p)
+	k.written += int64(n)
 	k.store.disk += int64(n)
+	k.store.scratch.wrote(int64(n))
 	return n, err
 }
 
@@ -89,16 +112,13 @@ func (k *sink) finish() (*blob, error) {
 	}
 	if err != nil {
 		_ = os.Remove(k.name)
+		k.store.scratch.give(k.size)
 		if errors.Is(err, errNotKept) {
 			return nil, nil
 		}
 		return nil, err
 	}
-	st, err := os.Stat(k.name)
-	if err != nil {
-		return nil, err
-	}
-	return &blob{file: k.name, size: st.Size(), refs: 1}, nil
+	return &blob{file: k.name, size: k.written, reserved: k.size, refs: 1}, nil
 }
 
 // abort drops a partly written file.
@@ -109,6 +129,7 @@ func (k *sink) abort() {
 	}
 	_ = k.f.Close()
 	_ = os.Remove(k.name)
+	k.store.scratch.give(k.size)
 }
 
 var errNotKept = errors.New("not kept")
@@ -126,6 +147,8 @@ func (s *blobStore) release(b *blob) {
 	if b.file != "" {
 		_ = os.Remove(b.file)
 		b.file = ""
+		s.scratch.give(b.reserved)
+		b.reserved = 0
 	}
 }
 

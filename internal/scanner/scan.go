@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"os"
 	"runtime/debug"
+	"sync"
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 
@@ -40,6 +41,16 @@ type Options struct {
 	MaxFileSize int64
 	// MaxFiles bounds the tar entries of one layer.
 	MaxFiles int
+	// MaxScratchSize bounds the kept files one scan holds on disk at once
+	// (default DefaultMaxScratchSize); a scan that needs more ends as
+	// image_oversized.
+	MaxScratchSize int64
+	// ScratchLimit bounds the kept files all the concurrent scans of this
+	// Scanner hold on disk at once (default DefaultScratchLimit): a scan
+	// whose next file does not fit waits for others to give space back
+	// (see scratchPool), within its context. One Scanner per process
+	// makes it the process's limit.
+	ScratchLimit int64
 	// Analyzers run after the software inventory, in the same walk.
 	Analyzers []Analyzer
 	Logger    *slog.Logger
@@ -95,9 +106,13 @@ type Streamer interface {
 // Scanner scans images. It is safe for concurrent use; each scan has its
 // own scratch directory.
 type Scanner struct {
-	opts Options
-	log  *slog.Logger
-	inv  *softwareInventory
+	opts    Options
+	log     *slog.Logger
+	inv     *softwareInventory
+	scratch *scratchPool
+	// sweep removes the stale scratch directories of dead processes, once,
+	// before the first scan.
+	sweep sync.Once
 }
 
 // New returns a Scanner with opts' zero values defaulted.
@@ -117,12 +132,22 @@ func New(opts Options) *Scanner {
 	if opts.MaxFiles <= 0 {
 		opts.MaxFiles = DefaultMaxFiles
 	}
+	if opts.MaxScratchSize <= 0 {
+		opts.MaxScratchSize = DefaultMaxScratchSize
+	}
+	if opts.ScratchLimit <= 0 {
+		opts.ScratchLimit = DefaultScratchLimit
+	}
 	log := opts.Logger
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	return &Scanner{opts: opts, log: log, inv: newSoftwareInventory(opts.MaxFileSize)}
+	return &Scanner{opts: opts, log: log, inv: newSoftwareInventory(opts.MaxFileSize),
+		scratch: newScratchPool(opts.ScratchLimit, opts.MaxScratchSize)}
 }
+
+// Scratch reports the use of the scratch directory by this Scanner's scans.
+func (s *Scanner) Scratch() ScratchUsage { return s.scratch.usage() }
 
 // Scan pulls img's layers once, base first, and returns what its analyzers
 // found. Every error is a *Failure carrying the HSS status and
@@ -138,17 +163,24 @@ func (s *Scanner) Scan(ctx context.Context, img v1.Image) (rep *Report, err erro
 		}
 	}()
 
-	dir, err := os.MkdirTemp(s.opts.ScratchDir, "openhss-scan-")
+	s.sweep.Do(func() {
+		if _, err := RemoveStaleScratch(s.opts.ScratchDir, s.log); err != nil {
+			s.log.Warn("scanner: remove stale scratch directories", "err", err)
+		}
+	})
+	sd, err := newScratchDir(s.opts.ScratchDir)
 	if err != nil {
 		return nil, &Failure{Status: inventory.ScanFailed, Desc: DescFailedToScanFile, Err: fmt.Errorf("scratch dir: %w", err)}
 	}
+	acct := s.scratch.account()
 	defer func() {
-		if rmErr := os.RemoveAll(dir); rmErr != nil {
-			s.log.Warn("scanner: remove scratch dir", "dir", dir, "err", rmErr)
+		if rmErr := sd.remove(); rmErr != nil {
+			s.log.Warn("scanner: remove scratch dir", "dir", sd.path, "err", rmErr)
 		}
+		acct.close()
 	}()
 
-	w, err := s.newWalk(ctx, img, dir)
+	w, err := s.newWalk(ctx, img, sd.path, acct)
 	if err != nil {
 		return nil, err
 	}

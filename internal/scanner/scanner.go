@@ -35,6 +35,19 @@ type Report struct {
 	// malware signature can be checked against scanned images without
 	// pulling them again.
 	FileHashes []FileHash
+
+	// Work counts what the analyzers did, by "analyzer.counter"
+	// ("secrets.bytes", "secrets.matches"): for logs and for tests that
+	// bound work rather than time. Not stored.
+	Work map[string]int64
+}
+
+// AddWork adds n to the Work counter key.
+func (r *Report) AddWork(key string, n int64) {
+	if r.Work == nil {
+		r.Work = map[string]int64{}
+	}
+	r.Work[key] += n
 }
 
 // BaselineResult is the outcome of one baseline (unsafe setting) rule.

@@ -35,8 +35,8 @@ type walk struct {
 	skipped              int // unsafe or unsupported entries left out
 }
 
-func (s *Scanner) newWalk(ctx context.Context, img v1.Image, dir string) (*walk, error) {
-	blobs := newBlobStore(dir)
+func (s *Scanner) newWalk(ctx context.Context, img v1.Image, dir string, scratch *scratchAccount) (*walk, error) {
+	blobs := newBlobStore(ctx, dir, scratch)
 	return &walk{s: s, analyzers: s.forScan(), ctx: ctx, img: img, blobs: blobs, tree: newTree(blobs), buf: make([]byte, 64<<10)}, nil
 }
 

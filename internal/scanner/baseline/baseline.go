@@ -175,6 +175,10 @@ func (a *Analyzer) Analyze(ctx context.Context, img *scanner.Image, r *scanner.R
 		})
 	}
 	r.WeakPasswords = append(r.WeakPasswords, c.weak...)
+	// The budget is estimated work, not time: these are what the tests
+	// bound.
+	r.AddWork("baseline.weak_password.attempts", int64(c.crack.attempts))
+	r.AddWork("baseline.weak_password.estimated_us", c.crack.spent.Microseconds())
 	return nil
 }
 

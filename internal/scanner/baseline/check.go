@@ -28,6 +28,8 @@ type imageCheck struct {
 	accs *accounts
 	walk *walkFindings
 	weak []scanner.WeakPassword
+	// crack is the weak-password check's work, for Report.Work
+	crack crackStats
 }
 
 func newImageCheck(a *Analyzer, img *scanner.Image) *imageCheck {
@@ -293,6 +295,7 @@ func (c *imageCheck) weakPasswords(ctx context.Context) ([]string, error) {
 	if err != nil {
 		return nil, err
 	}
+	c.crack = stats
 	var names []string
 	for _, t := range targets {
 		if t.found {

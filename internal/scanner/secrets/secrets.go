@@ -29,6 +29,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 	"unicode"
 	"unicode/utf8"
@@ -46,10 +47,29 @@ import (
 // configuration files, scripts and key files are small.
 const DefaultMaxFileSize = 512 << 10
 
+// The work budget of one image, when Options leave it zero
+// (docs/scanner.md, "Sensitive information"). Real images read a few MiB
+// of candidates and match a handful of times; one 512 KiB line dense with
+// near-secrets costs seconds of CPU, almost all of it per match.
+const (
+	DefaultMaxBytes   = 64 << 20
+	DefaultMaxMatches = 1000
+)
+
+// Budget is the RuleID of the finding that says the analyzer stopped at
+// its work budget: the files it did not read may hold secrets.
+const Budget = "openhss-work-budget"
+
 // Options configure an Analyzer.
 type Options struct {
 	// MaxFileSize bounds the files read; larger ones are skipped.
 	MaxFileSize int64
+	// MaxBytes bounds the bytes of candidate files read per image, and
+	// MaxMatches the detector's matches (before the line allowlists) per
+	// image, which also bounds the findings. When either is reached the
+	// remaining candidates are not read and a Budget finding says so.
+	MaxBytes   int64
+	MaxMatches int
 	// Allowlist holds paths never reported (HSS's
 	// /image/sensitive/filepath-whitelist); see NewAllowlist.
 	Allowlist []string
@@ -90,6 +110,12 @@ func New(opts Options) (*Analyzer, error) {
 	}
 	if opts.Workers <= 0 {
 		opts.Workers = runtime.GOMAXPROCS(0)
+	}
+	if opts.MaxBytes <= 0 {
+		opts.MaxBytes = DefaultMaxBytes
+	}
+	if opts.MaxMatches <= 0 {
+		opts.MaxMatches = DefaultMaxMatches
 	}
 	log := opts.Logger
 	if log == nil {
@@ -193,6 +219,11 @@ func (a *Analyzer) Analyze(ctx context.Context, img *scanner.Image, r *scanner.R
 	var read, bytesRead int64
 	var mu sync.Mutex
 	var firstErr error
+	// matches counts the detector's matches; past MaxMatches no new file
+	// is started. Files already started finish: a file's matches come
+	// back from the detector all at once.
+	var matches atomic.Int64
+	var unread []int // candidates left out by the budget
 	next := make(chan int)
 	var wg sync.WaitGroup
 	for range min(a.opts.Workers, max(len(jobs), 1)) {
@@ -216,13 +247,20 @@ func (a *Analyzer) Analyze(ctx context.Context, img *scanner.Image, r *scanner.R
 				mu.Unlock()
 			}()
 			for i := range next {
-				found, size, err := a.detectFile(ctx, det, img, jobs[i])
+				if matches.Load() >= int64(a.opts.MaxMatches) {
+					mu.Lock()
+					unread = append(unread, i)
+					mu.Unlock()
+					continue
+				}
+				found, raw, size, err := a.detectFile(ctx, det, img, jobs[i])
 				if err != nil {
 					mu.Lock()
 					firstErr = firstOf(firstErr, err)
 					mu.Unlock()
 					continue
 				}
+				matches.Add(int64(raw))
 				if size > 0 {
 					n++
 					nb += size
@@ -231,10 +269,20 @@ func (a *Analyzer) Analyze(ctx context.Context, img *scanner.Image, r *scanner.R
 			}
 		}()
 	}
+	// Bytes are counted here, in walk order, from the sizes the walk
+	// recorded: the same image always reads the same files.
+	var reserved int64
 	for i := range jobs {
 		if ctx.Err() != nil {
 			break
 		}
+		if reserved+jobs[i].e.Size > a.opts.MaxBytes || matches.Load() >= int64(a.opts.MaxMatches) {
+			mu.Lock()
+			unread = append(unread, i)
+			mu.Unlock()
+			continue
+		}
+		reserved += jobs[i].e.Size
 		next <- i
 	}
 	close(next)
@@ -257,10 +305,40 @@ func (a *Analyzer) Analyze(ctx context.Context, img *scanner.Image, r *scanner.R
 		}
 	}
 	slices.SortFunc(out, cmpFindings)
+	if len(out) > a.opts.MaxMatches {
+		out = out[:a.opts.MaxMatches]
+	}
+	m := matches.Load()
+	if len(unread) > 0 || m > int64(a.opts.MaxMatches) {
+		out = append(out, a.budgetFinding(jobs, unread, bytesRead, m))
+	}
 	r.Secrets = append(r.Secrets, out...)
+	r.AddWork("secrets.files", read)
+	r.AddWork("secrets.bytes", bytesRead)
+	r.AddWork("secrets.matches", m)
+	r.AddWork("secrets.unread", int64(len(unread)))
 	a.log.DebugContext(ctx, "secrets: analyzed", "digest", img.Digest, "candidates", len(jobs), "text_files", read,
-		"bytes", bytesRead, "findings", len(out), "elapsed", time.Since(start))
+		"bytes", bytesRead, "matches", m, "unread", len(unread), "findings", len(out), "elapsed", time.Since(start))
 	return nil
+}
+
+// budgetFinding says that the work budget stopped the analysis: how much
+// was read, and the first candidate (in path order) that was not.
+func (a *Analyzer) budgetFinding(jobs []job, unread []int, bytesRead, matches int64) scanner.SecretFinding {
+	f := scanner.SecretFinding{
+		ID:       findingID(Budget, "", 0),
+		RuleID:   Budget,
+		Severity: "low",
+		Name:     "Sensitive information check incomplete",
+		Description: fmt.Sprintf("The check stopped at its work budget (%d bytes, %d matches per image): "+
+			"%d bytes read, %d matches; %d candidate files not read, which may hold sensitive information.",
+			a.opts.MaxBytes, a.opts.MaxMatches, bytesRead, matches, len(unread)),
+	}
+	if len(unread) > 0 {
+		first := slices.Min(unread)
+		f.FilePath, f.LayerDigest = "/"+jobs[first].e.Path, jobs[first].layer
+	}
+	return f
 }
 
 func firstOf(first, err error) error {
@@ -281,26 +359,28 @@ func cmpFindings(x, y scanner.SecretFinding) int {
 }
 
 // detectFile runs the detector over one candidate and returns its findings,
-// masked, and the bytes read (0 when the file turned out not to be text).
-func (a *Analyzer) detectFile(ctx context.Context, det *detect.Detector, img *scanner.Image, j job) ([]scanner.SecretFinding, int64, error) {
+// masked, the detector's matches, and the bytes read (0 when the file
+// turned out not to be text).
+func (a *Analyzer) detectFile(ctx context.Context, det *detect.Detector, img *scanner.Image, j job) ([]scanner.SecretFinding, int, int64, error) {
 	f, err := img.FS.Open(j.e.Path)
 	if err != nil {
 		if errors.Is(err, fs.ErrNotExist) {
-			return nil, 0, nil
+			return nil, 0, 0, nil
 		}
-		return nil, 0, fmt.Errorf("secrets: open /%s: %w", j.e.Path, err)
+		return nil, 0, 0, fmt.Errorf("secrets: open /%s: %w", j.e.Path, err)
 	}
 	b, err := io.ReadAll(io.LimitReader(f, a.opts.MaxFileSize))
 	_ = f.Close()
 	if err != nil {
-		return nil, 0, fmt.Errorf("secrets: read /%s: %w", j.e.Path, err)
+		return nil, 0, 0, fmt.Errorf("secrets: read /%s: %w", j.e.Path, err)
 	}
 	if !isText(b) || publicKeysOnly(b) {
-		return nil, 0, nil
+		return nil, 0, 0, nil
 	}
 	filePath := "/" + j.e.Path
 	var out []scanner.SecretFinding
-	for _, gf := range det.DetectContext(ctx, detect.Fragment{Raw: string(b), FilePath: filePath, StartLine: 1}) {
+	raw := det.DetectContext(ctx, detect.Fragment{Raw: string(b), FilePath: filePath, StartLine: 1})
+	for _, gf := range raw {
 		if a.lineAllow.allowed(gf, filePath) {
 			continue
 		}
@@ -320,7 +400,7 @@ func (a *Analyzer) detectFile(ctx context.Context, det *detect.Detector, img *sc
 			Content:     Mask(secret),
 		})
 	}
-	return out, int64(len(b)), nil
+	return out, len(raw), int64(len(b)), nil
 }
 
 // publicArmors are PEM and OpenPGP blocks that hold public material only.

@@ -19,7 +19,6 @@ import (
 	"strings"
 	"sync"
 	"testing"
-	"time"
 
 	"golang.org/x/crypto/ssh"
 	"golang.org/x/sys/unix"
@@ -339,32 +338,97 @@ func TestLineAllowlists(t *testing.T) {
 }
 
 // One 512 KiB line dense with candidates: gitleaks alone tests its
-// line allowlists against the whole line for every candidate, which takes
-// tens of minutes; with the line cut around each match it takes seconds,
-// and a cancelled scan stops.
+// line allowlists against the whole line for every candidate (tens of
+// minutes); with the line cut around each match it takes seconds. Two
+// such files: the first fills the match budget, the second is not read,
+// and a budget finding says so. Work is asserted, not time.
 func TestLongLineOfCandidates(t *testing.T) {
 	if testing.Short() {
 		t.Skip("a few seconds of detection")
 	}
-	a, err := secrets.New(secrets.Options{})
+	a, err := secrets.New(secrets.Options{Workers: 1})
 	if err != nil {
 		t.Fatal(err)
 	}
 	near := "api_key=Zx81Qw27Er63Ty45Ui09;password=Pa55Wo4dXy7;token=Tk3n9Hh2Jj8Ll1Mm5;"
 	line := strings.Repeat(near, secrets.DefaultMaxFileSize/len(near)+1)[:secrets.DefaultMaxFileSize]
-	img := imageOf(t, layerOf(t, reg("app/config.env", line)))
-	start := time.Now()
+	img := imageOf(t, layerOf(t, reg("app/config.env", line), reg("app/second.env", line)))
 	r, err := scanWith(t, img, a)
 	if err != nil {
 		t.Fatal(err)
 	}
-	elapsed := time.Since(start)
-	t.Logf("%v, %d findings", elapsed, len(r.Secrets))
-	// About 7 s on one busy core; 32 KiB of this line took 7 s before.
-	if elapsed > time.Minute {
-		t.Errorf("took %v", elapsed)
+	t.Logf("work %v, %d findings", r.Work, len(r.Secrets))
+	if got := r.Work["secrets.bytes"]; got != secrets.DefaultMaxFileSize {
+		t.Errorf("read %d bytes, want one file's (%d)", got, secrets.DefaultMaxFileSize)
 	}
-	if len(r.Secrets) == 0 {
-		t.Error("no finding on a line of candidates")
+	if r.Work["secrets.matches"] < secrets.DefaultMaxMatches || r.Work["secrets.unread"] != 1 {
+		t.Errorf("work %v: want the match budget filled by the first file and the second unread", r.Work)
+	}
+	// Findings are per (rule, file, line): one line, a finding or two,
+	// then the budget finding.
+	if len(r.Secrets) < 2 {
+		t.Fatalf("findings %+v: want the line's and the budget finding", r.Secrets)
+	}
+	if last := r.Secrets[len(r.Secrets)-1]; last.RuleID != secrets.Budget || last.FilePath != "/app/second.env" {
+		t.Errorf("last finding %+v, want the budget finding naming /app/second.env", last)
+	}
+}
+
+// The work budget per image: candidates past MaxBytes (counted in path
+// order from their sizes) or started after MaxMatches detector matches are
+// not read, the findings stop at MaxMatches, and a finding of rule Budget
+// names the first file left out.
+func TestWorkBudget(t *testing.T) {
+	ts := newSecrets(t)
+	var files []file
+	for i := range 10 {
+		// 1 KiB each, one token and a padding comment.
+		body := "GITHUB_TOKEN=" + ts.ghpT + "\n# " + strings.Repeat("x", 1024-len(ts.ghpT)-17) + "\n"
+		files = append(files, reg(fmt.Sprintf("app/conf%02d.env", i), body))
+	}
+	img := imageOf(t, layerOf(t, files...))
+	for _, tc := range []struct {
+		name                string
+		opts                secrets.Options
+		read, unread, found int64
+		firstUnread         string
+	}{
+		{"unbounded", secrets.Options{}, 10, 0, 10, ""},
+		{"bytes", secrets.Options{MaxBytes: 3*1024 + 100}, 3, 7, 3, "/app/conf03.env"},
+		{"matches", secrets.Options{MaxMatches: 4}, 4, 6, 4, "/app/conf04.env"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			tc.opts.Workers = 1 // the match budget is checked between files
+			a, err := secrets.New(tc.opts)
+			if err != nil {
+				t.Fatal(err)
+			}
+			r, err := scanWith(t, img, a)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if r.Work["secrets.files"] != tc.read || r.Work["secrets.bytes"] != tc.read*1024 || r.Work["secrets.unread"] != tc.unread {
+				t.Errorf("work %v, want %d files (%d bytes) read and %d unread", r.Work, tc.read, tc.read*1024, tc.unread)
+			}
+			var found int64
+			var budget []scanner.SecretFinding
+			for _, f := range r.Secrets {
+				if f.RuleID == secrets.Budget {
+					budget = append(budget, f)
+				} else {
+					found++
+				}
+			}
+			if found != tc.found {
+				t.Errorf("%d findings, want %d", found, tc.found)
+			}
+			switch {
+			case tc.firstUnread == "" && len(budget) != 0:
+				t.Errorf("budget finding %+v within the budget", budget)
+			case tc.firstUnread != "" && (len(budget) != 1 || budget[0].FilePath != tc.firstUnread ||
+				!strings.Contains(budget[0].Description, "not read")):
+				t.Errorf("budget findings %+v, want one naming %s", budget, tc.firstUnread)
+			}
+		})
 	}
 }
