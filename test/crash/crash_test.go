@@ -210,10 +210,11 @@ var killPoints = []point{
 		s.kill()
 	}},
 	{name: "idle-with-queued-jobs", run: func(t *testing.T, h *harness, scratch string) {
-		// An API-only server queues scans nobody runs; killed idle.
+		// An API-only server queues work nobody runs (operate_all queues
+		// one scan-all job, whose worker would queue the scans); killed idle.
 		s := h.e.serve(t, scratch, "--workers", "0")
 		s.call(t, h.ak, h.sk, http.MethodPost, "/image/batch-scan", map[string]any{"image_type": "private_image", "operate_all": true}, nil)
-		if n := h.e.count(t, `SELECT COUNT(*) FROM jobs WHERE kind = 'scan' AND state = 'queued'`); n == 0 {
+		if n := h.e.count(t, `SELECT COUNT(*) FROM jobs WHERE kind IN ('scan', 'scan-all') AND state = 'queued'`); n == 0 {
 			t.Fatal("batch-scan queued no job")
 		}
 		s.kill()
