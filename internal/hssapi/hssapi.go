@@ -44,6 +44,11 @@ type Config struct {
 	// malware, sensitive information); without it those routes answer
 	// 500.
 	Findings FindingReader
+	// Health is the store check of GET /healthz, which answers 503 when
+	// it fails or takes longer than HealthTimeout (default
+	// DefaultHealthTimeout). Nil: Store, when it is a Pinger.
+	Health        Pinger
+	HealthTimeout time.Duration
 
 	// Region is the only value the optional "region" header may carry.
 	// Default "local-1". Give IAM the same (iam.Options.Region): it names
@@ -88,6 +93,12 @@ func (c *Config) setDefaults() {
 	if c.RateLimit == 0 {
 		c.RateLimit = 600
 	}
+	if c.Health == nil {
+		c.Health, _ = c.Store.(Pinger)
+	}
+	if c.HealthTimeout <= 0 {
+		c.HealthTimeout = DefaultHealthTimeout
+	}
 }
 
 // server holds the handlers' shared state.
@@ -96,6 +107,7 @@ type server struct {
 	log     *slog.Logger
 	limiter *limiter
 	metrics *httpMetrics
+	health  *health
 }
 
 // New returns the HTTP handler of the API.
@@ -105,6 +117,7 @@ func New(cfg Config) http.Handler {
 		cfg:     cfg,
 		log:     cfg.Logger,
 		metrics: newHTTPMetrics(cfg.Registerer),
+		health:  &health{ping: cfg.Health, timeout: cfg.HealthTimeout},
 	}
 	if cfg.RateLimit > 0 {
 		s.limiter = newLimiter(cfg.RateLimit, time.Minute, cfg.Now)

@@ -23,6 +23,8 @@ type Store interface {
 	scanresult.Store
 	scanresult.AnalysisStore
 	Scans
+	// Ping checks that the database answers, within ctx (GET /healthz).
+	Ping(ctx context.Context) error
 }
 
 // Scans is what the scan service and the scan APIs need of the store
