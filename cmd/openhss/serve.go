@@ -27,7 +27,14 @@ type serveOptions struct {
 	region  string
 	workers int
 	scan    scanOptions
+	// shutdownTimeout bounds a graceful stop: requests and workers still
+	// running after it are left behind (default defaultShutdownTimeout).
+	shutdownTimeout time.Duration
 }
+
+// defaultShutdownTimeout is how long a graceful stop waits for requests
+// and workers.
+const defaultShutdownTimeout = 15 * time.Second
 
 // scanOptions are the limits of the scan workers.
 type scanOptions struct {
@@ -74,6 +81,8 @@ func newServeCmd(g *globals) *cobra.Command {
 	f.StringVar(&o.listen, "listen", envOr("OPENHSS_LISTEN", "127.0.0.1:8080"), "address to serve the API on")
 	f.StringVar(&o.region, "region", envOr("OPENHSS_REGION", "local-1"), "region name clients must use")
 	f.IntVar(&o.workers, "workers", 2, "job workers in this process (0: API only)")
+	f.DurationVar(&o.shutdownTimeout, "shutdown-timeout", defaultShutdownTimeout,
+		"how long a graceful stop (SIGTERM) waits for running requests and jobs before exiting without them")
 	addScanFlags(f, &o.scan)
 	return cmd
 }
@@ -108,6 +117,7 @@ func (a *app) services(o *serveOptions) *services {
 		Scans:       scanRequester{scans},
 		ScanResults: a.store,
 		Findings:    a.store,
+		Health:      a.store,
 		Region:      o.region,
 		ParseAddr:   registry.ParseAddr,
 		Logger:      a.log,
@@ -193,7 +203,6 @@ func (a *app) serveWith(ctx context.Context, ln net.Listener, o *serveOptions, s
 			svc.scans.Maintain(workCtx, time.Minute)
 		}
 	}()
-	defer func() { stopWork(); <-maintDone }()
 
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
@@ -202,19 +211,47 @@ func (a *app) serveWith(ctx context.Context, ln net.Listener, o *serveOptions, s
 		ready(ln.Addr().String())
 	}
 
+	timeout := o.shutdownTimeout
+	if timeout <= 0 {
+		timeout = defaultShutdownTimeout
+	}
+	// Every wait of a stop has this deadline: a worker blocked in a call
+	// that does not honour its cancelled context (a store that stopped
+	// answering, say) must not keep the process from exiting. What is
+	// left behind is what a crash would leave: jobs under their leases.
+	stopped := func(shutCtx context.Context) error {
+		stopWork()
+		for _, done := range []chan struct{}{workersDone, maintDone} {
+			select {
+			case <-done:
+			case <-shutCtx.Done():
+				a.log.Error("workers did not stop in time; exiting without them", "timeout", timeout)
+				return fmt.Errorf("shutdown: workers still running after %s", timeout)
+			}
+		}
+		return nil
+	}
 	select {
 	case err := <-errc:
-		stopWork()
-		<-workersDone
-		return fmt.Errorf("serve: %w", err)
+		shutCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), timeout)
+		defer cancel()
+		return errors.Join(fmt.Errorf("serve: %w", err), stopped(shutCtx))
 	case <-ctx.Done():
 	}
 	a.log.Info("shutting down")
-	shutCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 15*time.Second)
+	shutCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), timeout)
 	defer cancel()
+	// The workers stop while the requests drain, under the same deadline.
+	workErr := make(chan error, 1)
+	go func() { workErr <- stopped(shutCtx) }()
 	err := srv.Shutdown(shutCtx)
-	stopWork()
-	<-workersDone
+	if err != nil {
+		// Requests still running: drop their connections.
+		_ = srv.Close()
+	}
+	if werr := <-workErr; werr != nil {
+		return werr
+	}
 	if err != nil && !errors.Is(err, http.ErrServerClosed) {
 		return fmt.Errorf("shutdown: %w", err)
 	}

@@ -213,3 +213,26 @@ func TestAcquireTimeoutParameter(t *testing.T) {
 		}
 	}
 }
+
+// TestCloseWithConnectionHeld: Close returns, with an error saying why,
+// while a connection is still in use, instead of waiting for it for ever
+// (a stopping process must exit even when a call is stuck on the server).
+func TestCloseWithConnectionHeld(t *testing.T) {
+	s := open(t, newSchema(t))
+	ctx := context.Background()
+	tx, err := s.pool.Begin(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tx.Rollback(ctx)
+	closed := make(chan error, 1)
+	go func() { closed <- s.Close() }()
+	select {
+	case err := <-closed:
+		if err == nil || !strings.Contains(err.Error(), "still in use") {
+			t.Fatalf("Close with a connection held: %v, want a still-in-use error", err)
+		}
+	case <-time.After(time.Minute):
+		t.Fatal("Close waited for the held connection")
+	}
+}

@@ -21,6 +21,7 @@ import (
 	"hash/fnv"
 	"io/fs"
 	"strings"
+	"time"
 	"unicode/utf8"
 
 	"github.com/jackc/pgx/v5"
@@ -124,11 +125,27 @@ func migrate(ctx context.Context, pool *pgxpool.Pool) error {
 	return nil
 }
 
-// Close closes the pool. It waits until every acquired connection is
-// back.
+// closeTimeout bounds Close's wait for the connections in use.
+const closeTimeout = 5 * time.Second
+
+// Close closes the pool. It waits for the connections in use to come back
+// for at most closeTimeout: a caller stuck on one (a statement the server
+// never answers) must not keep a stopping process from exiting. Those are
+// then closed as they come back.
 func (s *Store) Close() error {
-	s.pool.Close()
-	return nil
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		s.pool.Close()
+	}()
+	t := time.NewTimer(closeTimeout)
+	defer t.Stop()
+	select {
+	case <-done:
+		return nil
+	case <-t.C:
+		return fmt.Errorf("postgres: close: %d connections still in use after %s", s.pool.p.Stat().AcquiredConns(), closeTimeout)
+	}
 }
 
 // Ping checks that the database answers: a connection is free within the
