@@ -35,7 +35,7 @@ func newRootCmd() *cobra.Command {
 	}
 	pf := root.PersistentFlags()
 	pf.StringVar(&g.data, "data", envOr("OPENHSS_DATA", "./openhss-data"), "data directory (env OPENHSS_DATA)")
-	pf.StringVar(&g.db, "db", os.Getenv("OPENHSS_DB"), "database URL: sqlite://PATH or postgres://... (env OPENHSS_DB; default sqlite://<data>/openhss.db)")
+	pf.StringVar(&g.db, "db", os.Getenv("OPENHSS_DB"), "database URL: sqlite://PATH or postgres://...[?pool_max_conns=N&pool_acquire_timeout=10s] (env OPENHSS_DB; default sqlite://<data>/openhss.db)")
 	pf.BoolVar(&g.json, "json", false, "print machine-readable JSON")
 	pf.StringVar(&g.logLevel, "log-level", envOr("OPENHSS_LOG_LEVEL", "info"), "log level: debug, info, warn, error")
 

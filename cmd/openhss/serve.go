@@ -52,7 +52,14 @@ type serveOptions struct {
 	// policy is net compiled (nil: the default policy); set by the
 	// command before services.
 	policy *netpolicy.Policy
+	// shutdownTimeout bounds a graceful stop: requests and workers still
+	// running after it are left behind (default defaultShutdownTimeout).
+	shutdownTimeout time.Duration
 }
+
+// defaultShutdownTimeout is how long a graceful stop waits for requests
+// and workers.
+const defaultShutdownTimeout = 15 * time.Second
 
 // guardOptions bound what unauthenticated clients can make the server do
 // (docs/security.md); zero values take the packages' defaults.
@@ -164,6 +171,8 @@ func newServeCmd(g *globals) *cobra.Command {
 	addGuardFlags(f, &o.guard)
 	f.StringVar(&o.tlsCert, "tls-cert", os.Getenv("OPENHSS_TLS_CERT"), "PEM certificate (chain) to serve HTTPS with; needs --tls-key (env OPENHSS_TLS_CERT)")
 	f.StringVar(&o.tlsKey, "tls-key", os.Getenv("OPENHSS_TLS_KEY"), "PEM private key of --tls-cert (env OPENHSS_TLS_KEY)")
+	f.DurationVar(&o.shutdownTimeout, "shutdown-timeout", defaultShutdownTimeout,
+		"how long a graceful stop (SIGTERM) waits for running requests and jobs before exiting without them")
 	addScanFlags(f, &o.scan)
 	addSyncFlags(f, &o.sync)
 	addNetFlags(f, &o.net)
@@ -224,6 +233,7 @@ func (a *app) services(o *serveOptions) *services {
 		Scans:       scanRequester{scans, scanAll},
 		ScanResults: a.store,
 		Findings:    a.store,
+		Health:      a.store,
 		Region:      o.region,
 		ParseAddr:   registry.ParseAddr,
 		NetPolicy:   o.policy,
@@ -356,7 +366,6 @@ func (a *app) serveWith(ctx context.Context, ln net.Listener, o *serveOptions, s
 		a.purgeTokens(workCtx, o.tokenPurge)
 		wg.Wait()
 	}()
-	defer func() { stopWork(); <-maintDone; <-purgeDone }()
 
 	errc := make(chan error, 1)
 	go func() {
@@ -372,19 +381,47 @@ func (a *app) serveWith(ctx context.Context, ln net.Listener, o *serveOptions, s
 		ready(ln.Addr().String())
 	}
 
+	timeout := o.shutdownTimeout
+	if timeout <= 0 {
+		timeout = defaultShutdownTimeout
+	}
+	// Every wait of a stop has this deadline: a worker blocked in a call
+	// that does not honour its cancelled context (a store that stopped
+	// answering, say) must not keep the process from exiting. What is
+	// left behind is what a crash would leave: jobs under their leases.
+	stopped := func(shutCtx context.Context) error {
+		stopWork()
+		for _, done := range []chan struct{}{workersDone, maintDone, purgeDone} {
+			select {
+			case <-done:
+			case <-shutCtx.Done():
+				a.log.Error("workers did not stop in time; exiting without them", "timeout", timeout)
+				return fmt.Errorf("shutdown: workers still running after %s", timeout)
+			}
+		}
+		return nil
+	}
 	select {
 	case err := <-errc:
-		stopWork()
-		<-workersDone
-		return fmt.Errorf("serve: %w", err)
+		shutCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), timeout)
+		defer cancel()
+		return errors.Join(fmt.Errorf("serve: %w", err), stopped(shutCtx))
 	case <-ctx.Done():
 	}
 	a.log.Info("shutting down")
-	shutCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 15*time.Second)
+	shutCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), timeout)
 	defer cancel()
+	// The workers stop while the requests drain, under the same deadline.
+	workErr := make(chan error, 1)
+	go func() { workErr <- stopped(shutCtx) }()
 	err := srv.Shutdown(shutCtx)
-	stopWork()
-	<-workersDone
+	if err != nil {
+		// Requests still running: drop their connections.
+		_ = srv.Close()
+	}
+	if werr := <-workErr; werr != nil {
+		return werr
+	}
 	if err != nil && !errors.Is(err, http.ErrServerClosed) {
 		return fmt.Errorf("shutdown: %w", err)
 	}

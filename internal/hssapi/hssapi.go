@@ -45,6 +45,11 @@ type Config struct {
 	// malware, sensitive information); without it those routes answer
 	// 500.
 	Findings FindingReader
+	// Health is the store check of GET /healthz, which answers 503 when
+	// it fails or takes longer than HealthTimeout (default
+	// DefaultHealthTimeout). Nil: Store, when it is a Pinger.
+	Health        Pinger
+	HealthTimeout time.Duration
 
 	// Region is the only value the optional "region" header may carry.
 	// Default "local-1". Give IAM the same (iam.Options.Region): it names
@@ -125,6 +130,12 @@ func (c *Config) setDefaults() {
 	if c.RefusalLogLimit == 0 {
 		c.RefusalLogLimit = DefaultRefusalLogLimit
 	}
+	if c.Health == nil {
+		c.Health, _ = c.Store.(Pinger)
+	}
+	if c.HealthTimeout <= 0 {
+		c.HealthTimeout = DefaultHealthTimeout
+	}
 }
 
 // server holds the handlers' shared state.
@@ -134,6 +145,7 @@ type server struct {
 	limiter  *limiter
 	refusals *refusalGuard
 	metrics  *httpMetrics
+	health   *health
 }
 
 // New returns the HTTP handler of the API.
@@ -144,6 +156,7 @@ func New(cfg Config) http.Handler {
 		log:      cfg.Logger,
 		metrics:  newHTTPMetrics(cfg.Registerer),
 		refusals: newRefusalGuard(cfg),
+		health:   &health{ping: cfg.Health, timeout: cfg.HealthTimeout},
 	}
 	if cfg.RateLimit > 0 {
 		s.limiter = newLimiter(cfg.RateLimit, time.Minute, cfg.Now)

@@ -51,8 +51,3 @@ func (s *server) synchronize(w http.ResponseWriter, r *http.Request, c *call) er
 	s.writeJSON(w, http.StatusOK, synchronizeResponse{ErrorCode: 0, ErrorDescription: "success"})
 	return nil
 }
-
-func (s *server) healthz(w http.ResponseWriter, _ *http.Request, _ *call) error {
-	s.writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
-	return nil
-}

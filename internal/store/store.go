@@ -23,6 +23,8 @@ type Store interface {
 	scanresult.Store
 	scanresult.AnalysisStore
 	Scans
+	// Ping checks that the database answers, within ctx (GET /healthz).
+	Ping(ctx context.Context) error
 }
 
 // Scans is what the scan service and the scan APIs need of the store
@@ -50,9 +52,10 @@ var (
 // Open opens the store at url: "sqlite://PATH" (or a bare path) for the
 // embedded default, "postgres://..." or "postgresql://..." for the
 // scale-out mode. A PostgreSQL URL is handed to pgx whole: its query
-// parameters set pool options (pool_max_conns) and session parameters
-// (search_path=SCHEMA puts openhss's tables in that schema, which must
-// exist).
+// parameters set pool options (pool_max_conns; pool_acquire_timeout, how
+// long a call waits for a free connection before failing with "database
+// pool exhausted", default 10s) and session parameters (search_path=SCHEMA
+// puts openhss's tables in that schema, which must exist).
 func Open(ctx context.Context, url string) (Store, error) {
 	switch {
 	case strings.HasPrefix(url, "sqlite://"):

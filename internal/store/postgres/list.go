@@ -37,31 +37,55 @@ func (s *Store) ListImages(ctx context.Context, f inventory.Filter) (inventory.P
 		f.Limit = 10
 	}
 	f.Offset = max(f.Offset, 0)
+	page, compact, err := s.listImages(ctx, f, page)
+	if compact && err == nil {
+		// Only now, with the list's transaction ended and its connection
+		// back in the pool: compacting takes a connection of its own, and
+		// a list that held one while waiting for another deadlocked the
+		// pool once as many lists ran at once as it has connections.
+		// Done here rather than by writers so that a write never does a
+		// reader's housekeeping in its own transaction; done at once
+		// rather than in the background so the store has no goroutine to
+		// stop. WithoutCancel: a caller gone after its answer should not
+		// leave the work half done; the timeout bounds it all the same.
+		cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), compactTimeout)
+		s.compactChanges(cctx, f.ProjectID)
+		cancel()
+	}
+	return page, err
+}
+
+// compactTimeout bounds a compaction, the wait for its connection
+// included.
+const compactTimeout = 10 * time.Second
+
+// listImages is ListImages in its one read transaction; compact reports
+// that the project has gathered more than maxChangeRows images_changes
+// rows.
+func (s *Store) listImages(ctx context.Context, f inventory.Filter, page inventory.Page) (_ inventory.Page, compact bool, _ error) {
 	tx, err := s.pool.BeginTx(ctx, pgx.TxOptions{IsoLevel: pgx.RepeatableRead, AccessMode: pgx.ReadOnly})
 	if err != nil {
-		return page, fmt.Errorf("postgres: list images: %w", err)
+		return page, false, fmt.Errorf("postgres: list images: %w", err)
 	}
 	defer tx.Rollback(ctx)
 
 	var gen, changes int64
 	if err := tx.QueryRow(ctx, `SELECT coalesce(sum(weight), 0)::int8, count(*) FROM images_changes WHERE project_id = $1`,
 		f.ProjectID).Scan(&gen, &changes); err != nil {
-		return page, fmt.Errorf("postgres: list images: %w", err)
+		return page, false, fmt.Errorf("postgres: list images: %w", err)
 	}
-	if changes > maxChangeRows {
-		defer s.compactChanges(context.WithoutCancel(ctx), f.ProjectID)
-	}
+	compact = changes > maxChangeRows
 	key := sqlq.Key(f)
 	p, ok := s.lists.get(key, gen)
 	if !ok {
 		if p, err = plan(ctx, tx, f); err != nil {
-			return page, err
+			return page, compact, err
 		}
 		s.lists.put(key, gen, p)
 	}
 	page.Total = p.total
 	if p.empty || int64(f.Offset) >= p.total {
-		return page, nil
+		return page, compact, nil
 	}
 
 	var from *sqlq.SortKey
@@ -72,24 +96,24 @@ func (s *Store) ListImages(ctx context.Context, f inventory.Filter) (inventory.P
 	q, args := sqlq.ImagePage(sqlq.Postgres, imageCols, p.where, p.args, from, f.Limit, skip)
 	rows, err := tx.Query(ctx, q, args...)
 	if err != nil {
-		return page, fmt.Errorf("postgres: list images: %w", err)
+		return page, compact, fmt.Errorf("postgres: list images: %w", err)
 	}
 	defer rows.Close()
 	now := time.Now().UnixMilli()
 	for rows.Next() {
 		img, err := scanImage(rows, now)
 		if err != nil {
-			return page, fmt.Errorf("postgres: list images: %w", err)
+			return page, compact, fmt.Errorf("postgres: list images: %w", err)
 		}
 		page.Images = append(page.Images, img)
 	}
 	if err := rows.Err(); err != nil {
-		return page, fmt.Errorf("postgres: list images: %w", err)
+		return page, compact, fmt.Errorf("postgres: list images: %w", err)
 	}
 	if len(page.Images) > 0 && f.Offset > 0 {
 		s.lists.mark(key, gen, f.Offset, sqlq.SortKey{Time: page.Images[0].LatestUpdateTime, ID: page.Images[0].ID})
 	}
-	return page, nil
+	return page, compact, nil
 }
 
 // maxChangeRows is how many images_changes rows a project may gather before

@@ -21,6 +21,7 @@ import (
 	"hash/fnv"
 	"io/fs"
 	"strings"
+	"time"
 	"unicode/utf8"
 
 	"github.com/jackc/pgx/v5"
@@ -44,15 +45,18 @@ var (
 	_ vulndb.Store    = (*Store)(nil)
 )
 
-// Store is the PostgreSQL store: one pgx connection pool.
+// Store is the PostgreSQL store: one pgx connection pool, every acquire
+// from which has a deadline (see connPool).
 type Store struct {
-	pool  *pgxpool.Pool
+	pool  *connPool
 	lists *listCache
 }
 
 // Open connects to the database dsn names (a postgres:// URL or a
 // key=value string; pgxpool settings such as pool_max_conns and runtime
-// parameters such as search_path are honoured) and applies pending
+// parameters such as search_path are honoured, and pool_acquire_timeout (a
+// duration, default DefaultAcquireTimeout) bounds every wait for a free
+// connection of the pool) and applies pending
 // migrations. Several processes may open the same database at once: the
 // migrations run under a session advisory lock, so one applies them and the
 // others wait and find them applied.
@@ -61,6 +65,10 @@ func Open(ctx context.Context, dsn string) (*Store, error) {
 	if err != nil {
 		// The parse error may quote the DSN, password included.
 		return nil, errors.New("postgres: invalid database URL")
+	}
+	timeout, err := acquireTimeout(cfg)
+	if err != nil {
+		return nil, err
 	}
 	pool, err := pgxpool.NewWithConfig(ctx, cfg)
 	if err != nil {
@@ -74,7 +82,7 @@ func Open(ctx context.Context, dsn string) (*Store, error) {
 		pool.Close()
 		return nil, err
 	}
-	return &Store{pool: pool, lists: newListCache(4096)}, nil
+	return &Store{pool: &connPool{p: pool, timeout: timeout}, lists: newListCache(4096)}, nil
 }
 
 func migrate(ctx context.Context, pool *pgxpool.Pool) error {
@@ -117,9 +125,35 @@ func migrate(ctx context.Context, pool *pgxpool.Pool) error {
 	return nil
 }
 
-// Close closes the pool.
+// closeTimeout bounds Close's wait for the connections in use.
+const closeTimeout = 5 * time.Second
+
+// Close closes the pool. It waits for the connections in use to come back
+// for at most closeTimeout: a caller stuck on one (a statement the server
+// never answers) must not keep a stopping process from exiting. Those are
+// then closed as they come back.
 func (s *Store) Close() error {
-	s.pool.Close()
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		s.pool.Close()
+	}()
+	t := time.NewTimer(closeTimeout)
+	defer t.Stop()
+	select {
+	case <-done:
+		return nil
+	case <-t.C:
+		return fmt.Errorf("postgres: close: %d connections still in use after %s", s.pool.p.Stat().AcquiredConns(), closeTimeout)
+	}
+}
+
+// Ping checks that the database answers: a connection is free within the
+// acquire timeout and a round trip on it completes within ctx.
+func (s *Store) Ping(ctx context.Context) error {
+	if err := s.pool.Ping(ctx); err != nil {
+		return fmt.Errorf("postgres: ping: %w", err)
+	}
 	return nil
 }
 

@@ -14,6 +14,7 @@ import (
 	"os"
 	"runtime"
 	"strings"
+	"time"
 
 	"github.com/pressly/goose/v3"
 	_ "modernc.org/sqlite" // registers the "sqlite" driver
@@ -155,10 +156,23 @@ func migrate(ctx context.Context, db *sql.DB) error {
 // recovery on the next open replays whatever was not checkpointed.
 func (s *Store) Close() error {
 	// Keep the planner's statistics fresh for the next open; cheap when
-	// nothing changed.
-	_, _ = s.write.Exec("PRAGMA optimize")
+	// nothing changed. Bounded: the one write connection may be held by a
+	// writer that never ends, and a stopping process must still exit.
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+	defer cancel()
+	_, _ = s.write.ExecContext(ctx, "PRAGMA optimize")
 	s.reads.close()
 	return errors.Join(s.read.Close(), s.write.Close())
+}
+
+// Ping checks that the database answers a query (on the read pool, which
+// writers never hold, so a long write does not look like an outage).
+func (s *Store) Ping(ctx context.Context) error {
+	var one int
+	if err := s.read.QueryRowContext(ctx, `SELECT 1`).Scan(&one); err != nil {
+		return fmt.Errorf("sqlite: ping: %w", err)
+	}
+	return nil
 }
 
 // inTx runs fn in one write transaction (BEGIN IMMEDIATE).
