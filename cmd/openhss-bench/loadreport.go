@@ -50,6 +50,7 @@ the rate limiter working: reported, not a failure; the client then waits
 	f := cmd.Flags()
 	f.StringVar(&o.OpenHSS, "openhss", "", "openhss binary to run (default: go build ./cmd/openhss into the work directory)")
 	f.StringVar(&o.Postgres, "postgres", "", "also run on PostgreSQL at this URL, in a new schema dropped afterwards")
+	f.BoolVar(&o.NoSQLite, "no-sqlite", false, "run on PostgreSQL (--postgres) only")
 	f.IntVar(&o.Clients, "clients", o.Clients, "concurrent clients, each with its own users and loopback address")
 	f.IntVar(&o.UsersPerClient, "users-per-client", o.UsersPerClient, "users (credentials) each client takes turns with; the API allows one 600 calls a minute")
 	f.DurationVar(&o.Duration, "duration", o.Duration, "load time per store")

@@ -34,6 +34,7 @@ import (
 type loadOptions struct {
 	OpenHSS  string // binary to run; "" builds cmd/openhss
 	Postgres string // also run on PostgreSQL at this URL (in a new schema)
+	NoSQLite bool   // run on PostgreSQL only
 	Clients  int
 	// UsersPerClient is how many users (credentials) each client takes
 	// turns with: the API allows one credential 600 calls a minute.
@@ -142,6 +143,9 @@ func runLoad(ctx context.Context, o loadOptions) (loadReport, error) {
 	if o.Clients < 1 || o.Clients > 250 {
 		return rep, fmt.Errorf("--clients %d: give 1 to 250 (one loopback address 127.0.0.x each)", o.Clients)
 	}
+	if o.NoSQLite && o.Postgres == "" {
+		return rep, errors.New("--no-sqlite needs --postgres")
+	}
 	if o.Repos < 1 || o.Tags < 1 || o.UsersPerClient < 1 {
 		return rep, errors.New("--repos, --tags and --users-per-client must be at least 1")
 	}
@@ -189,7 +193,10 @@ func runLoad(ctx context.Context, o loadOptions) (loadReport, error) {
 	}
 	rep.Images = o.Repos * o.Tags
 
-	stores := []struct{ name, db string }{{"sqlite", "sqlite://" + filepath.Join(dir, "sqlite", "openhss.db")}}
+	var stores []struct{ name, db string }
+	if !o.NoSQLite {
+		stores = append(stores, struct{ name, db string }{"sqlite", "sqlite://" + filepath.Join(dir, "sqlite", "openhss.db")})
+	}
 	if o.Postgres != "" {
 		dsn, drop, err := postgresSchema(ctx, o.Postgres)
 		if err != nil {
