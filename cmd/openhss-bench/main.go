@@ -2,6 +2,7 @@
 // issue 2 and prints the figures that docs/benchmarks.md records.
 //
 //	go run ./cmd/openhss-bench list [--rows N] [--json]
+//	go run ./cmd/openhss-bench load [--postgres URL] [--json]
 package main
 
 import (
@@ -33,7 +34,7 @@ func newRootCmd() *cobra.Command {
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}
-	root.AddCommand(newListCmd(), newScanCmd(), newScanChildCmd(), newMeasureCmd())
+	root.AddCommand(newListCmd(), newScanCmd(), newScanChildCmd(), newMeasureCmd(), newLoadCmd())
 	return root
 }
 
