@@ -107,7 +107,7 @@ func scanChild(ctx context.Context, dbPath, ref, scratch, keyHex, allow string, 
 		if err != nil {
 			return res, err
 		}
-		mal := malware.New(malware.Options{Signatures: scanjob.SignatureDB{Store: st}, Logger: quiet})
+		mal := malware.New(malware.Options{Signatures: st, Logger: quiet})
 		opts.Analyzers = []scanner.Analyzer{base, mal, sec}
 	}
 	sc := scanner.New(opts)

@@ -10,7 +10,6 @@ import (
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 
 	"github.com/openhss/openhss/internal/inventory"
-	"github.com/openhss/openhss/internal/scanjob"
 	"github.com/openhss/openhss/internal/scanner"
 	"github.com/openhss/openhss/internal/scanner/baseline"
 	"github.com/openhss/openhss/internal/scanner/malware"
@@ -48,7 +47,7 @@ func (s *analyzingScanner) init() {
 		s.err = fmt.Errorf("secrets analyzer: %w", err)
 		return
 	}
-	m := malware.New(malware.Options{Signatures: scanjob.SignatureDB{Store: s.sigs}, Logger: s.log})
+	m := malware.New(malware.Options{Signatures: s.sigs, Logger: s.log})
 	o := s.opts
 	o.Analyzers = []scanner.Analyzer{b, m, sec}
 	s.scanner = scanner.New(o)
