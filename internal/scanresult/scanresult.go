@@ -111,7 +111,7 @@ type FindingsUpdate struct {
 type VulnRow struct {
 	VulnID          string
 	RepairNecessity string
-	// Severity is the finding's stored label (vulndb.Finding.Severity:
+	// Severity is the finding's stored label (Finding.Severity:
 	// critical, high, medium, low, none, a distribution's word, or
 	// unknown). HSS's item has no such field; the CLI's table and its
 	// --fail-on gate read it.
