@@ -21,9 +21,7 @@ import (
 	"github.com/openhss/openhss/internal/registry"
 	"github.com/openhss/openhss/internal/scanjob"
 	"github.com/openhss/openhss/internal/scanner"
-	"github.com/openhss/openhss/internal/scanner/baseline"
-	"github.com/openhss/openhss/internal/scanner/malware"
-	"github.com/openhss/openhss/internal/scanner/secrets"
+	"github.com/openhss/openhss/internal/scanner/analyzers"
 	"github.com/openhss/openhss/internal/secret"
 	"github.com/openhss/openhss/internal/store/sqlite"
 	"github.com/openhss/openhss/internal/vulndb"
@@ -46,13 +44,13 @@ type childResult struct {
 // the benchmark's (which holds the registry's blobs in memory).
 func newScanChildCmd() *cobra.Command {
 	var dbPath, ref, scratch, keyHex, allow string
-	var analyzers bool
+	var withAnalyzers bool
 	cmd := &cobra.Command{
 		Use:    "scan-child",
 		Hidden: true,
 		Args:   cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			res, err := scanChild(cmd.Context(), dbPath, ref, scratch, keyHex, allow, analyzers)
+			res, err := scanChild(cmd.Context(), dbPath, ref, scratch, keyHex, allow, withAnalyzers)
 			if err != nil {
 				return err
 			}
@@ -65,7 +63,7 @@ func newScanChildCmd() *cobra.Command {
 	f.StringVar(&scratch, "scratch", "", "scratch directory of the scanner")
 	f.StringVar(&keyHex, "key", "", "secret box key (hex)")
 	f.StringVar(&allow, "registry-allow", "", "network policy allowance for the benchmark's registry (comma separated, as openhss serve --registry-allow)")
-	f.BoolVar(&analyzers, "analyzers", false, "also run the baseline, malware and secrets analyzers, as `openhss serve` does")
+	f.BoolVar(&withAnalyzers, "analyzers", false, "also run the baseline, malware and secrets analyzers, as `openhss serve` does")
 	return cmd
 }
 
@@ -73,7 +71,7 @@ func newScanChildCmd() *cobra.Command {
 // over the store, the scanner with its default limits, the vulnerability
 // database as matcher, run by the jobs runner. Without analyzers it is the
 // scan issue 3 measures (software inventory and vulnerabilities only).
-func scanChild(ctx context.Context, dbPath, ref, scratch, keyHex, allow string, analyzers bool) (childResult, error) {
+func scanChild(ctx context.Context, dbPath, ref, scratch, keyHex, allow string, withAnalyzers bool) (childResult, error) {
 	var res childResult
 	policy, err := netpolicy.New(netpolicy.Options{Allow: strings.Split(allow, ",")})
 	if allow == "" {
@@ -97,18 +95,10 @@ func scanChild(ctx context.Context, dbPath, ref, scratch, keyHex, allow string, 
 		return res, err
 	}
 	opts := scanner.Options{ScratchDir: scratch, Logger: quiet}
-	if analyzers {
-		// As cmd/openhss/analyzers.go builds them.
-		base, err := baseline.New(baseline.Options{Logger: quiet})
-		if err != nil {
+	if withAnalyzers {
+		if opts.Analyzers, err = analyzers.New(analyzers.Options{Signatures: st, Logger: quiet}); err != nil {
 			return res, err
 		}
-		sec, err := secrets.New(secrets.Options{Logger: quiet})
-		if err != nil {
-			return res, err
-		}
-		mal := malware.New(malware.Options{Signatures: scanjob.SignatureDB{Store: st}, Logger: quiet})
-		opts.Analyzers = []scanner.Analyzer{base, mal, sec}
 	}
 	sc := scanner.New(opts)
 	svc := scanjob.New(st, sc, vulndb.New(st, vulndb.Options{Logger: quiet}), scanjob.Options{Box: box, Transport: registry.NewTransport(policy), Log: quiet})

@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"fmt"
 	"log/slog"
 	"strings"
 	"sync"
@@ -10,16 +9,14 @@ import (
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 
 	"github.com/openhss/openhss/internal/inventory"
-	"github.com/openhss/openhss/internal/scanjob"
 	"github.com/openhss/openhss/internal/scanner"
-	"github.com/openhss/openhss/internal/scanner/baseline"
-	"github.com/openhss/openhss/internal/scanner/malware"
+	"github.com/openhss/openhss/internal/scanner/analyzers"
 	"github.com/openhss/openhss/internal/scanner/secrets"
 	"github.com/openhss/openhss/internal/scanresult"
 )
 
-// analyzingScanner is the scanner with the baseline, malware and secrets
-// analyzers. The analyzers are built on the first scan, not at start-up:
+// analyzingScanner is the scanner with the analyzers of
+// internal/scanner/analyzers. The analyzers are built on the first scan, not at start-up:
 // compiling the secret rules takes a few hundred milliseconds that
 // commands which never scan (db import, malware import) should not pay.
 // The malware analyzer's per-scan state is the scanner's business
@@ -38,19 +35,13 @@ type analyzingScanner struct {
 }
 
 func (s *analyzingScanner) init() {
-	b, err := baseline.New(baseline.Options{Logger: s.log})
+	as, err := analyzers.New(analyzers.Options{Signatures: s.sigs, SecretAllowlist: s.secretAllowlist, Logger: s.log})
 	if err != nil {
 		s.err = err
 		return
 	}
-	sec, err := secrets.New(secrets.Options{Allowlist: s.secretAllowlist, Logger: s.log})
-	if err != nil {
-		s.err = fmt.Errorf("secrets analyzer: %w", err)
-		return
-	}
-	m := malware.New(malware.Options{Signatures: scanjob.SignatureDB{Store: s.sigs}, Logger: s.log})
 	o := s.opts
-	o.Analyzers = []scanner.Analyzer{b, m, sec}
+	o.Analyzers = as
 	s.scanner = scanner.New(o)
 }
 

@@ -219,7 +219,7 @@ func TestNoSecretInResponsesOrLogs(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		mw := malware.New(malware.Options{Signatures: scanjob.SignatureDB{Store: st}, Logger: log})
+		mw := malware.New(malware.Options{Signatures: st, Logger: log})
 		sc := scanner.New(scanner.Options{ScratchDir: t.TempDir(), Analyzers: []scanner.Analyzer{b, mw, sec}, Logger: log})
 		svc = scanjob.New(st, sc, vulndb.New(st, vulndb.Options{TempDir: t.TempDir(), Logger: log}), scanjob.Options{Box: c.Box, Transport: rt, Log: log})
 		c.Scans = requester{svc}

@@ -163,18 +163,9 @@ func TestScanDetails(t *testing.T) {
 			{Name: "zlib1g", Version: "1:1.2.13.dfsg-1", Ecosystem: "Debian:12", Type: "dpkg", Path: "/var/lib/dpkg/status", LayerDigest: digest("l1")},
 		},
 	}
-	in := make([]vulndb.Package, len(sb.Packages))
-	for i, p := range sb.Packages {
-		in[i] = vulndb.Package{Ecosystem: p.Ecosystem, Name: p.Name, Version: p.Version}
-	}
-	found, err := db.Match(ctx, in)
+	fs, err := db.Match(ctx, sb.Packages)
 	if err != nil {
 		t.Fatal(err)
-	}
-	var fs []scanresult.Finding
-	for _, f := range found {
-		fs = append(fs, scanresult.Finding{Package: f.Package, VulnID: f.VulnID, RepairNecessity: string(f.RepairNecessity),
-			FixedVersion: f.FixedVersion, Description: f.Summary, URL: f.URL})
 	}
 	if err := e.store.SaveScan(ctx, sb, fs, inventory.ScanResult{Status: inventory.ScanSuccess, ScanTime: base, VulNum: scanresult.DistinctVulns(fs)}); err != nil {
 		t.Fatal(err)

@@ -57,7 +57,7 @@ func withAnalyzers(t *testing.T, e *env) {
 		t.Fatal(err)
 	}
 	sc := &analyzingScanner{dir: t.TempDir(), baseline: b, secrets: sec,
-		malware: malware.New(malware.Options{Signatures: scanjob.SignatureDB{Store: e.store}})}
+		malware: malware.New(malware.Options{Signatures: e.store})}
 	e.svc = scanjob.New(e.store, sc, e.db, scanjob.Options{Box: e.box, Transport: registrytestTransport(t), Log: slog.New(slog.DiscardHandler)})
 }
 

@@ -10,27 +10,6 @@ import (
 	"github.com/openhss/openhss/internal/scanresult"
 )
 
-// SignatureDB is the store's malware hash database as the malware
-// analyzer asks it (malware.Signatures).
-type SignatureDB struct {
-	Store interface {
-		LookupSignatures(ctx context.Context, sha256 []string) (map[string]scanresult.Signature, error)
-	}
-}
-
-// Lookup implements malware.Signatures.
-func (db SignatureDB) Lookup(ctx context.Context, hashes []string) (map[string]malware.Signature, error) {
-	got, err := db.Store.LookupSignatures(ctx, hashes)
-	if err != nil {
-		return nil, err
-	}
-	out := make(map[string]malware.Signature, len(got))
-	for h, sig := range got {
-		out[h] = malware.Signature{SHA256: sig.SHA256, Name: sig.Name}
-	}
-	return out, nil
-}
-
 // RecheckStats counts what a malware re-check did.
 type RecheckStats struct {
 	Matches  int // stored file hashes a signature names

@@ -226,7 +226,7 @@ func (s *Service) matchMemo(ctx context.Context, memo matchMemo, pkgs []scanresu
 		}
 	}
 	if len(todo) > 0 {
-		fs, err := s.match(ctx, todo)
+		fs, err := s.matcher.Match(ctx, todo)
 		if err != nil {
 			return nil, err
 		}

@@ -74,7 +74,7 @@ type Scanner interface {
 
 // Matcher finds the vulnerabilities of packages (*vulndb.DB).
 type Matcher interface {
-	Match(ctx context.Context, pkgs []vulndb.Package) ([]vulndb.Finding, error)
+	Match(ctx context.Context, pkgs []scanresult.Package) ([]scanresult.Finding, error)
 }
 
 // Options configure a Service. Box is required for registry sources.
@@ -343,15 +343,16 @@ func (s *Service) scan(ctx context.Context, p payload) outcome {
 		}
 		return outcome{failure: transferFailure(err, scanner.AsFailure(err))}
 	}
-	sb := toSBOM(p.Digest, rep, inventory.Millis(s.o.Now()))
-	findings, err := s.match(tctx, sb.Packages)
+	sb := rep.SBOM
+	sb.Digest, sb.ScannedAt = p.Digest, inventory.Millis(s.o.Now())
+	findings, err := s.matcher.Match(tctx, sb.Packages)
 	if err != nil {
 		if f := timedOut(err); f != nil {
 			return outcome{failure: f}
 		}
 		return outcome{failure: &scanner.Failure{Status: inventory.ScanFailed, Desc: scanner.DescFailedToScanVuln, Err: err}}
 	}
-	return outcome{sbom: sb, findings: findings, analysis: toAnalysis(rep)}
+	return outcome{sbom: sb, findings: findings, analysis: rep.Analysis}
 }
 
 // record stores an outcome: a success for every row of the digest, a
@@ -382,98 +383,6 @@ func (s *Service) record(ctx context.Context, project, digest string, out outcom
 		}
 	}
 	return nil
-}
-
-func toSBOM(digest string, rep *scanner.Report, now int64) scanresult.SBOM {
-	sb := scanresult.SBOM{
-		Digest: digest, Layers: rep.Layers, ScannedAt: now,
-		OSID: rep.OS.ID, OSVersion: rep.OS.VersionID, OSName: rep.OS.PrettyName,
-		Packages: make([]scanresult.Package, 0, len(rep.Packages)),
-	}
-	for _, p := range rep.Packages {
-		sb.Packages = append(sb.Packages, scanresult.Package{
-			Name: p.Name, Version: p.Version, Ecosystem: p.Ecosystem,
-			SourceName: p.SourceName, SourceVersion: p.SourceVersion,
-			Type: p.Type, Path: p.Path, LayerDigest: p.LayerDigest, PURL: p.PURL, Platform: p.Platform,
-		})
-	}
-	return sb
-}
-
-// toAnalysis copies the analyzers' findings of rep. Weak-password
-// accounts carry no password, and secret contents are already masked by
-// the secrets analyzer: nothing here can put a secret in the store.
-func toAnalysis(rep *scanner.Report) scanresult.Analysis {
-	var a scanresult.Analysis
-	for _, b := range rep.Baseline {
-		a.Baseline = append(a.Baseline, scanresult.BaselineResult{RuleID: b.RuleID, Name: b.Name, CheckName: b.CheckName,
-			CheckType: b.CheckType, Severity: b.Severity, Standard: b.Standard, Description: b.Description,
-			Remediation: b.Remediation, Passed: b.Passed, Evidence: b.Evidence})
-	}
-	for _, w := range rep.WeakPasswords {
-		a.WeakPasswords = append(a.WeakPasswords, scanresult.WeakPassword{User: w.User, Type: w.Type, Path: w.Path,
-			LayerDigest: w.Layer, UserType: w.UserType})
-	}
-	for _, m := range rep.Malware {
-		a.Malware = append(a.Malware, scanresult.Malware{FileName: m.FileName, FilePath: m.FilePath, Size: m.Size,
-			SHA256: m.SHA256, Rule: m.Rule, Description: m.Description, LayerDigest: m.LayerDigest})
-	}
-	for _, f := range rep.Secrets {
-		a.Secrets = append(a.Secrets, scanresult.Secret{ID: f.ID, RuleID: f.RuleID, Severity: f.Severity, Name: f.Name,
-			Description: f.Description, FilePath: f.FilePath, Line: f.Line, LayerDigest: f.LayerDigest, Content: f.Content})
-	}
-	for _, h := range rep.FileHashes {
-		a.FileHashes = append(a.FileHashes, scanresult.FileHash{Path: h.Path, SHA256: h.SHA256, Size: h.Size, LayerDigest: h.LayerDigest})
-	}
-	return a
-}
-
-// match runs the matcher over an inventory.
-func (s *Service) match(ctx context.Context, pkgs []scanresult.Package) ([]scanresult.Finding, error) {
-	in := make([]vulndb.Package, len(pkgs))
-	for i, p := range pkgs {
-		in[i] = vulndb.Package{Ecosystem: p.Ecosystem, Name: p.Name, Version: p.Version, SourceName: p.SourceName,
-			SourceVersion: p.SourceVersion, Platform: p.Platform}
-	}
-	fs, err := s.matcher.Match(ctx, in)
-	if err != nil {
-		return nil, err
-	}
-	out := make([]scanresult.Finding, 0, len(fs))
-	for _, f := range fs {
-		out = append(out, scanresult.Finding{
-			Package: f.Package, VulnID: f.VulnID, Aliases: f.Aliases,
-			RepairNecessity: string(f.RepairNecessity), Severity: f.Severity, Score: f.Score,
-			FixedVersion: f.FixedVersion, Description: description(f), URL: f.URL,
-		})
-	}
-	return out, nil
-}
-
-// maxDescription bounds a description taken from a record's details (HSS
-// shows a one-line description, not an advisory).
-const maxDescription = 512
-
-// description is the record's summary, else the start of its details.
-func description(f vulndb.Finding) string {
-	if f.Summary != "" {
-		return f.Summary
-	}
-	d := f.Details
-	for i, r := range d {
-		if r == '\n' && i > 0 {
-			d = d[:i]
-			break
-		}
-	}
-	if len(d) > maxDescription {
-		cut := maxDescription
-		for cut > 0 && d[cut]&0xC0 == 0x80 { // do not split a UTF-8 sequence
-			cut--
-		}
-		d = d[:cut] + "…"
-	}
-	return d
 }
 
 // digestLocks serialises the scans of one digest within a process.

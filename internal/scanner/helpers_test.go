@@ -28,6 +28,7 @@ import (
 	"github.com/openhss/openhss/internal/scanner/malware"
 	"github.com/openhss/openhss/internal/scanner/scannertest"
 	"github.com/openhss/openhss/internal/scanner/secrets"
+	"github.com/openhss/openhss/internal/scanresult"
 )
 
 // file is one tar entry of a test layer.
@@ -140,13 +141,13 @@ func hostToken() string {
 // (which the built-in rule reports under its own name) as "host-file":
 // a malware finding of that name is a host file read.
 func hostSignatures() *malware.Set {
-	var sigs []malware.Signature
+	var sigs []scanresult.Signature
 	for _, body := range hostFiles() {
 		if body == malware.EICAR {
 			continue
 		}
 		sum := sha256.Sum256([]byte(body))
-		sigs = append(sigs, malware.Signature{SHA256: hex.EncodeToString(sum[:]), Name: "host-file"})
+		sigs = append(sigs, scanresult.Signature{SHA256: hex.EncodeToString(sum[:]), Name: "host-file"})
 	}
 	return malware.NewSet(sigs...)
 }
@@ -282,8 +283,8 @@ func hostLeaks(rep *scanner.Report) []string {
 			out = append(out, fmt.Sprintf("host package %+v", p))
 		}
 	}
-	if rep.OS.ID == "hostos" {
-		out = append(out, fmt.Sprintf("host os-release %+v", rep.OS))
+	if rep.OSID == "hostos" {
+		out = append(out, fmt.Sprintf("host os-release %s %s", rep.OSID, rep.OSName))
 	}
 	for _, w := range rep.WeakPasswords {
 		if w.User == "hostuser" {
@@ -323,7 +324,7 @@ func wantFailure(t *testing.T, err error, status inventory.ScanStatus, desc stri
 	}
 }
 
-func names(pkgs []scanner.Package) []string {
+func names(pkgs []scanresult.Package) []string {
 	var out []string
 	for _, p := range pkgs {
 		out = append(out, p.Name+"@"+p.Version)
@@ -332,13 +333,13 @@ func names(pkgs []scanner.Package) []string {
 	return out
 }
 
-func find(pkgs []scanner.Package, name string) (scanner.Package, bool) {
+func find(pkgs []scanresult.Package, name string) (scanresult.Package, bool) {
 	for _, p := range pkgs {
 		if p.Name == name {
 			return p, true
 		}
 	}
-	return scanner.Package{}, false
+	return scanresult.Package{}, false
 }
 
 // debianStatus renders a dpkg status file from the real bookworm package

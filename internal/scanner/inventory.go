@@ -26,6 +26,7 @@ import (
 	rpmmeta "github.com/google/osv-scalibr/extractor/filesystem/os/rpm/metadata"
 	"github.com/google/osv-scalibr/extractor/filesystem/simplefileapi"
 
+	"github.com/openhss/openhss/internal/scanresult"
 	"github.com/openhss/openhss/internal/vulndb"
 )
 
@@ -35,7 +36,7 @@ type softwareInventory struct {
 	extractors []filesystem.Extractor
 }
 
-// pkgType is Package.Type for each extractor's packages.
+// pkgType is scanresult.Package.Type for each extractor's packages.
 var pkgType = map[string]string{
 	dpkg.Name: "dpkg", apk.Name: "apk", rpm.Name: "rpm", gobinary.Name: "go-module",
 	packagejson.Name: "npm", wheelegg.Name: "python", archive.Name: "java",
@@ -94,9 +95,9 @@ func (inv *softwareInventory) Wants(p string, fi fs.FileInfo) bool {
 func (inv *softwareInventory) Analyze(ctx context.Context, im *Image, r *Report) error {
 	osr := readOSRelease(im.FS)
 	if osr != nil {
-		r.OS = OSRelease{ID: osr["ID"], VersionID: osr["VERSION_ID"], PrettyName: osr["PRETTY_NAME"]}
+		r.OSID, r.OSVersion, r.OSName = osr["ID"], osr["VERSION_ID"], osr["PRETTY_NAME"]
 	}
-	var pkgs []Package
+	var pkgs []scanresult.Package
 	err := im.FS.Walk(func(e *Entry, _ bool) error {
 		if e.Type != TypeRegular && e.Type != TypeSymlink {
 			return nil
@@ -137,14 +138,14 @@ func (inv *softwareInventory) Analyze(ctx context.Context, im *Image, r *Report)
 	if err != nil {
 		return err
 	}
-	slices.SortStableFunc(pkgs, func(a, b Package) int {
+	slices.SortStableFunc(pkgs, func(a, b scanresult.Package) int {
 		return cmp.Or(cmp.Compare(a.Path, b.Path), cmp.Compare(a.Type, b.Type), cmp.Compare(a.Name, b.Name), cmp.Compare(a.Version, b.Version))
 	})
 	r.Packages = append(r.Packages, pkgs...)
 	return nil
 }
 
-func (inv *softwareInventory) extract(ctx context.Context, im *Image, ex filesystem.Extractor, e *Entry, fi fs.FileInfo, osr map[string]string) ([]Package, error) {
+func (inv *softwareInventory) extract(ctx context.Context, im *Image, ex filesystem.Extractor, e *Entry, fi fs.FileInfo, osr map[string]string) ([]scanresult.Package, error) {
 	f, err := im.FS.Open(e.Path)
 	if err != nil {
 		return nil, nil // not kept (over the size cap, or a symlink to something not kept)
@@ -173,7 +174,7 @@ func (inv *softwareInventory) extract(ctx context.Context, im *Image, ex filesys
 	if ex.Name() == gobinary.Name && len(invent.Packages) > 0 {
 		platform = goPlatform(f)
 	}
-	out := make([]Package, 0, len(invent.Packages))
+	out := make([]scanresult.Package, 0, len(invent.Packages))
 	for _, p := range invent.Packages {
 		if p == nil || p.Name == "" {
 			continue
@@ -215,8 +216,8 @@ func goPlatform(f fs.File) string {
 	return goos + "/" + goarch
 }
 
-func toPackage(extractorName string, p *extractor.Package, filePath, layer string) Package {
-	pkg := Package{
+func toPackage(extractorName string, p *extractor.Package, filePath, layer string) scanresult.Package {
+	pkg := scanresult.Package{
 		Name:        p.Name,
 		Version:     p.Version,
 		Ecosystem:   vulndb.NormalizeEcosystem(p.Ecosystem().String()),
@@ -269,16 +270,4 @@ func (f *FS) materialize(p string) (string, error) {
 	bs.mem -= n.blob.size
 	n.blob.data, n.blob.file = nil, name
 	return name, nil
-}
-
-// VulnPackage is p as the vulnerability matcher takes it.
-func (p Package) VulnPackage() vulndb.Package {
-	return vulndb.Package{
-		Ecosystem:     p.Ecosystem,
-		Name:          p.Name,
-		Version:       p.Version,
-		SourceName:    p.SourceName,
-		SourceVersion: p.SourceVersion,
-		Platform:      p.Platform,
-	}
 }

@@ -80,8 +80,8 @@ func TestOSRelease(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if rep.OS.ID != tc.id || rep.OS.VersionID != tc.version {
-				t.Errorf("OS = %+v, want %s %s", rep.OS, tc.id, tc.version)
+			if rep.OSID != tc.id || rep.OSVersion != tc.version {
+				t.Errorf("OS = %s %s, want %s %s", rep.OSID, rep.OSVersion, tc.id, tc.version)
 			}
 			if len(rep.Packages) != 1 {
 				t.Fatalf("packages %+v, want one", rep.Packages)
@@ -90,8 +90,8 @@ func TestOSRelease(t *testing.T) {
 			if p.Ecosystem != tc.ecosytem {
 				t.Errorf("ecosystem %q, want %q", p.Ecosystem, tc.ecosytem)
 			}
-			if strings.Contains(p.PURL, "hostos") || rep.OS.PrettyName == "Host OS" {
-				t.Errorf("the host's os-release was read: %+v %s", rep.OS, p.PURL)
+			if strings.Contains(p.PURL, "hostos") || rep.OSName == "Host OS" {
+				t.Errorf("the host's os-release was read: %s %s", rep.OSName, p.PURL)
 			}
 		})
 	}

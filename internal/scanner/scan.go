@@ -14,6 +14,7 @@ import (
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 
 	"github.com/openhss/openhss/internal/inventory"
+	"github.com/openhss/openhss/internal/scanresult"
 )
 
 // Defaults for Options left zero.
@@ -188,7 +189,8 @@ func (s *Scanner) Scan(ctx context.Context, img v1.Image) (rep *Report, err erro
 	if err != nil {
 		return nil, err
 	}
-	rep = &Report{Digest: im.Digest, Layers: im.Layers, CompressedBytes: w.compressed, UnpackedBytes: w.unpacked}
+	rep = &Report{SBOM: scanresult.SBOM{Digest: im.Digest, Layers: im.Layers},
+		CompressedBytes: w.compressed, UnpackedBytes: w.unpacked}
 	if err := s.inv.Analyze(ctx, im, rep); err != nil {
 		return nil, analyzerFailure(ctx, s.inv, err)
 	}

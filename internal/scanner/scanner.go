@@ -14,27 +14,24 @@ import (
 	"fmt"
 
 	"github.com/openhss/openhss/internal/inventory"
+	"github.com/openhss/openhss/internal/scanresult"
 )
 
-// Report is what one scan of one manifest found.
+// Report is what one scan of one manifest found: the software inventory
+// and the analyzers' findings, in the types the store keeps
+// (internal/scanresult), so that nothing has to copy them.
 type Report struct {
-	Digest   string   // the manifest scanned
-	Layers   []string // layer digests, base first
-	OS       OSRelease
-	Packages []Package
-	// Bytes read from layers (compressed) and written to the scratch
-	// filesystem, for metrics and limits.
-	CompressedBytes, UnpackedBytes int64
+	// SBOM is the software inventory: the manifest's Digest, its Layers
+	// (base first), its os-release and Packages. ScannedAt is left zero:
+	// the time of a scan is whoever records it to say.
+	scanresult.SBOM
+	// Analysis holds the findings of the analyzers beyond the software
+	// inventory; each appends its own.
+	scanresult.Analysis
 
-	// Findings of the analyzers beyond the software inventory.
-	Baseline      []BaselineResult // every rule evaluated, passed or not
-	WeakPasswords []WeakPassword
-	Malware       []MalwareFinding
-	Secrets       []SecretFinding
-	// FileHashes keeps the hashes of executables and scripts, so a new
-	// malware signature can be checked against scanned images without
-	// pulling them again.
-	FileHashes []FileHash
+	// Bytes read from layers (compressed) and written to the scratch
+	// filesystem, for metrics and limits. Not stored.
+	CompressedBytes, UnpackedBytes int64
 
 	// Work counts what the analyzers did, by "analyzer.counter"
 	// ("secrets.bytes", "secrets.matches"): for logs and for tests that
@@ -48,90 +45,6 @@ func (r *Report) AddWork(key string, n int64) {
 		r.Work = map[string]int64{}
 	}
 	r.Work[key] += n
-}
-
-// BaselineResult is the outcome of one baseline (unsafe setting) rule.
-type BaselineResult struct {
-	RuleID      string // stable: "config.runs-as-root"
-	Name        string // the rule's short name: HSS's check_rule_name
-	CheckName   string // the baseline it belongs to
-	CheckType   string
-	Severity    string // "Security", "Low", "Medium", "High"
-	Standard    string // "hw_standard" or "cn_standard"
-	Description string
-	Remediation string
-	Passed      bool
-	Evidence    string // what failed it: a path, a variable name; never a secret value
-}
-
-// WeakPassword is an account whose password is empty or in the weak list.
-// The password itself is never kept.
-type WeakPassword struct {
-	User     string
-	Type     string // "empty_password" or "weak_password"
-	Path     string // "/etc/shadow"
-	Layer    string
-	UserType string // "root", "system", "user"
-}
-
-// MalwareFinding is a file matching a malware signature or content rule.
-type MalwareFinding struct {
-	FileName    string
-	FilePath    string
-	Size        int64
-	SHA256      string
-	Rule        string // signature name or content rule id
-	Description string
-	LayerDigest string
-}
-
-// SecretFinding is sensitive information found in a file. Content is
-// masked: at most a short prefix and the length, never the secret.
-type SecretFinding struct {
-	ID          string // stable per (rule, path, line)
-	RuleID      string
-	Severity    string
-	Name        string
-	Description string
-	FilePath    string
-	Line        int
-	LayerDigest string
-	Content     string // masked
-}
-
-// FileHash is the SHA-256 of one file of the final filesystem.
-type FileHash struct {
-	Path        string
-	SHA256      string
-	Size        int64
-	LayerDigest string
-}
-
-// OSRelease is the image's /etc/os-release (or /usr/lib/os-release).
-type OSRelease struct {
-	ID         string // "debian", "alpine", "ubuntu"
-	VersionID  string // "12", "3.20.3", "24.04"
-	PrettyName string
-}
-
-// Package is one piece of software found in the image.
-type Package struct {
-	Name      string
-	Version   string
-	Ecosystem string // OSV ecosystem: "Debian:12", "Alpine:v3.20", "Go", "npm", "PyPI", "Maven"
-	// For OS packages whose vulnerability records name the source package
-	// (Debian, Ubuntu): dpkg's Source: field, and its version when it
-	// differs from Version.
-	SourceName    string
-	SourceVersion string
-	Type          string // "dpkg", "apk", "rpm", "go-module", "go-stdlib", "npm", "python", "java"
-	Path          string // where in the image it was found: "/var/lib/dpkg/status", "/usr/bin/app"
-	LayerDigest   string // the layer that last wrote Path
-	PURL          string
-	// Platform is "GOOS/GOARCH" of the Go binary at Path, from its build
-	// information ("linux/amd64"); empty for other packages and for
-	// binaries that do not record it (built before Go 1.18).
-	Platform string
 }
 
 // Failure is a scan that ended without a report, with the HSS status and

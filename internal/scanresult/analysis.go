@@ -9,13 +9,17 @@ import (
 // Analysis is what the analyzers beyond the software inventory found in
 // one manifest: baseline results, weak-password accounts, malicious files,
 // sensitive information, and the file hashes kept for later signature
-// checks. It is stored and replaced with the SBOM, in one transaction.
+// checks. The analyzers append to it directly (scanner.Report embeds it);
+// it is stored and replaced with the SBOM, in one transaction.
 type Analysis struct {
-	Baseline      []BaselineResult
+	Baseline      []BaselineResult // every rule evaluated, passed or not
 	WeakPasswords []WeakPassword
 	Malware       []Malware
 	Secrets       []Secret
-	FileHashes    []FileHash
+	// FileHashes keeps the hashes of executables and scripts, so a new
+	// malware signature can be checked against scanned images without
+	// pulling them again.
+	FileHashes []FileHash
 }
 
 // FailedRules counts the failed baseline rules: unsafe_setting_num.
@@ -29,26 +33,27 @@ func (a Analysis) FailedRules() int32 {
 	return n
 }
 
-// BaselineResult is one baseline rule evaluated on a manifest.
+// BaselineResult is one baseline (unsafe setting) rule evaluated on a
+// manifest.
 type BaselineResult struct {
-	RuleID      string
-	Name        string // HSS check_rule_name
-	CheckName   string
+	RuleID      string // stable: "config.runs-as-root"
+	Name        string // the rule's short name: HSS's check_rule_name
+	CheckName   string // the baseline it belongs to
 	CheckType   string
-	Severity    string
-	Standard    string
+	Severity    string // "Security", "Low", "Medium", "High"
+	Standard    string // "hw_standard" or "cn_standard"
 	Description string
 	Remediation string
 	Passed      bool
-	Evidence    string // never a secret value
+	Evidence    string // what failed it: a path, a variable name; never a secret value
 }
 
-// WeakPassword is an account with an empty or weak password. The password
-// is never stored.
+// WeakPassword is an account whose password is empty or in the weak list.
+// The password itself is never kept.
 type WeakPassword struct {
 	User        string
 	Type        string // "empty_password" or "weak_password"
-	Path        string
+	Path        string // "/etc/shadow"
 	LayerDigest string
 	UserType    string // "root", "system", "user"
 }
@@ -64,9 +69,10 @@ type Malware struct {
 	LayerDigest string
 }
 
-// Secret is sensitive information found in a file; Content is masked.
+// Secret is sensitive information found in a file. Content is masked: at
+// most a short prefix and the length, never the secret.
 type Secret struct {
-	ID          string
+	ID          string // stable per (rule, path, line)
 	RuleID      string
 	Severity    string
 	Name        string

@@ -1,6 +1,14 @@
-// Package scanresult holds what a scan leaves behind for one manifest
-// digest: its software inventory (the SBOM) and the vulnerabilities matched
-// against it, and the Store interface that persists them.
+// Package scanresult is the scan vocabulary: what a scan leaves behind
+// for one manifest digest — its software inventory (the SBOM), the
+// vulnerabilities matched against it and the analyzers' findings (see
+// Analysis) — and the Store interfaces that persist them.
+//
+// Every other package speaks these types: the scanner and its analyzers
+// produce them (scanner.Report embeds SBOM and Analysis), the matcher
+// (internal/vulndb) reads Package and writes Finding, the stores persist
+// them and the API renders them. No package keeps a look-alike type, so
+// nothing copies one into another. The package imports nothing heavier
+// than internal/inventory's plain types, so any of them can depend on it.
 //
 // The two halves change at different speeds: the inventory only when the
 // image is scanned again (content is addressed by digest, so practically
@@ -19,26 +27,36 @@ import (
 type SBOM struct {
 	Digest    string   // manifest digest, "sha256:<hex>"
 	Layers    []string // layer digests, base first
-	OSID      string   // os-release ID: "debian", "alpine"
-	OSVersion string   // os-release VERSION_ID
+	OSID      string   // os-release ID: "debian", "alpine", "ubuntu"
+	OSVersion string   // os-release VERSION_ID: "12", "3.20.3", "24.04"
 	OSName    string   // os-release PRETTY_NAME
-	ScannedAt int64    // ms
+	ScannedAt int64    // ms; set by whoever records the scan, not the scanner
 	Packages  []Package
 }
 
 // Package is one piece of software in an image. Its index in SBOM.Packages
 // is its identity within the digest (Finding.Package refers to it).
 type Package struct {
-	Name          string
-	Version       string
-	Ecosystem     string // OSV ecosystem: "Debian:12", "Go"
-	SourceName    string // dpkg Source:, when records name source packages
+	Name    string
+	Version string
+	// Ecosystem is the OSV ecosystem: "Debian:12", "Alpine:v3.20", "Go",
+	// "npm", "PyPI", "Maven" (vulndb.NormalizeEcosystem's spellings).
+	Ecosystem string
+	// For OS packages whose vulnerability records name the source package
+	// (Debian, Ubuntu, Alpine): dpkg's Source: field or apk's origin, and
+	// the source version when it differs from Version (a dpkg binNMU
+	// "+b1"). The matcher looks records up under them when set.
+	SourceName    string
 	SourceVersion string
 	Type          string // "dpkg", "apk", "rpm", "go-module", "go-stdlib", "npm", "python", "java"
-	Path          string // where it was found in the image
+	Path          string // where in the image it was found: "/var/lib/dpkg/status", "/usr/bin/app"
 	LayerDigest   string // the layer that last wrote Path
 	PURL          string
-	Platform      string // "GOOS/GOARCH" of a Go binary ("linux/amd64"); empty when unknown or not Go
+	// Platform is "GOOS/GOARCH" of the Go binary at Path, from its build
+	// information ("linux/amd64"); empty for other packages and for
+	// binaries that do not record it (built before Go 1.18). Go records
+	// whose code is only built for other platforms do not match it.
+	Platform string
 }
 
 // VulType is HSS's vulnerability type of a finding.
@@ -59,17 +77,25 @@ func TypeOf(pkgType string) VulType {
 	return AppVul
 }
 
-// Finding is one vulnerability affecting one package of an SBOM.
+// Finding is one vulnerability affecting one package of an SBOM, as the
+// matcher (vulndb.DB.Match) produces it and the stores keep it.
 type Finding struct {
-	Package         int    // index into SBOM.Packages
+	Package         int    // index into SBOM.Packages (or the slice given to the matcher)
 	VulnID          string // OSV id: "GO-2022-1059", "DEBIAN-CVE-2023-1234"
 	Aliases         []string
 	RepairNecessity string // immediate_repair, delay_repair, not_needed_repair
-	Severity        string
-	Score           float64
-	FixedVersion    string // empty when no fix is published
-	Description     string
-	URL             string
+	// Severity is critical, high, medium, low, none, a distribution's
+	// word, or unknown.
+	Severity string
+	Score    float64 // CVSS base score; 0 without one
+	// FixedVersion is the first version that fixes the installed one;
+	// empty when no fix is published.
+	FixedVersion string
+	// Description is the record's summary, else the first line of its
+	// details (bounded): HSS shows a one-line description, not an
+	// advisory.
+	Description string
+	URL         string
 }
 
 // FindingsUpdate is what a re-match found for one stored inventory: its
@@ -85,7 +111,7 @@ type FindingsUpdate struct {
 type VulnRow struct {
 	VulnID          string
 	RepairNecessity string
-	// Severity is the finding's stored label (vulndb.Finding.Severity:
+	// Severity is the finding's stored label (Finding.Severity:
 	// critical, high, medium, low, none, a distribution's word, or
 	// unknown). HSS's item has no such field; the CLI's table and its
 	// --fail-on gate read it.

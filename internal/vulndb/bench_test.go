@@ -10,6 +10,7 @@ import (
 	"testing"
 
 	"github.com/openhss/openhss/internal/osvtestdata"
+	"github.com/openhss/openhss/internal/scanresult"
 	"github.com/openhss/openhss/internal/vulndb"
 )
 
@@ -36,27 +37,27 @@ func BenchmarkImportGoVulnDB(b *testing.B) {
 // rows first, then further binaries of those sources and binaries of
 // sources the data does not know (most packages of a real image have no
 // record at all).
-func debianPackageSet(tb testing.TB, n int) []vulndb.Package {
+func debianPackageSet(tb testing.TB, n int) []scanresult.Package {
 	tb.Helper()
 	f, err := os.Open(filepath.Join(osvtestdata.Dir(tb), "debian-12-package-set.tsv"))
 	if err != nil {
 		tb.Fatal(err)
 	}
 	defer f.Close()
-	var real []vulndb.Package
+	var real []scanresult.Package
 	sc := bufio.NewScanner(f)
 	for sc.Scan() {
 		fields := strings.Fields(sc.Text())
 		if len(fields) != 4 || strings.HasPrefix(fields[0], "#") {
 			continue
 		}
-		real = append(real, vulndb.Package{Ecosystem: "Debian:12", Name: fields[0], Version: fields[1],
+		real = append(real, scanresult.Package{Ecosystem: "Debian:12", Name: fields[0], Version: fields[1],
 			SourceName: fields[2], SourceVersion: fields[3]})
 	}
 	if len(real) == 0 {
 		tb.Fatal("empty package set")
 	}
-	pkgs := append([]vulndb.Package(nil), real...)
+	pkgs := append([]scanresult.Package(nil), real...)
 	for i := 0; len(pkgs) < n; i++ {
 		p := real[i%len(real)]
 		p.Name = fmt.Sprintf("%s-extra%d", p.Name, i)

@@ -12,6 +12,7 @@ import (
 	"testing"
 
 	"github.com/openhss/openhss/internal/osvtestdata"
+	"github.com/openhss/openhss/internal/scanresult"
 	"github.com/openhss/openhss/internal/vulndb"
 )
 
@@ -42,9 +43,9 @@ func rewrite(t *testing.T, src, dir, name string, edit func(map[string]any)) str
 	return path
 }
 
-func matchOne(t *testing.T, db *vulndb.DB, p vulndb.Package, id string) (vulndb.Finding, bool) {
+func matchOne(t *testing.T, db *vulndb.DB, p scanresult.Package, id string) (scanresult.Finding, bool) {
 	t.Helper()
-	fs, err := db.Match(context.Background(), []vulndb.Package{p})
+	fs, err := db.Match(context.Background(), []scanresult.Package{p})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -53,14 +54,14 @@ func matchOne(t *testing.T, db *vulndb.DB, p vulndb.Package, id string) (vulndb.
 			return f, true
 		}
 	}
-	return vulndb.Finding{}, false
+	return scanresult.Finding{}, false
 }
 
 func TestNewerModifiedWins(t *testing.T) {
 	db, _ := openDB(t)
 	src := filepath.Join(osvtestdata.Dir(t, "debian-12"), "DEBIAN-CVE-2023-2650.json")
 	dir := t.TempDir()
-	pkg := vulndb.Package{Ecosystem: "Debian:12", Name: "openssl", Version: "3.0.8-1"}
+	pkg := scanresult.Package{Ecosystem: "Debian:12", Name: "openssl", Version: "3.0.8-1"}
 
 	orig := mustImport(t, db, src)
 	if orig.Written != 1 {
@@ -84,7 +85,7 @@ func TestNewerModifiedWins(t *testing.T) {
 	if res := mustImport(t, db, older); res.Written != 0 {
 		t.Fatalf("older copy = %+v, want skipped", res)
 	}
-	if f, ok := matchOne(t, db, pkg, "DEBIAN-CVE-2023-2650"); !ok || f.Summary != "newer copy" {
+	if f, ok := matchOne(t, db, pkg, "DEBIAN-CVE-2023-2650"); !ok || f.Description != "newer copy" {
 		t.Fatalf("after older import: %+v, %v; want the newer copy", f, ok)
 	}
 
@@ -102,7 +103,7 @@ func TestNewerModifiedWins(t *testing.T) {
 	if _, ok := matchOne(t, db, pkg, "DEBIAN-CVE-2023-2650"); ok {
 		t.Fatal("the old index entry survived a replacement")
 	}
-	if f, ok := matchOne(t, db, vulndb.Package{Ecosystem: "Debian:12", Name: "openssl-moved", Version: "3.0.8-1"}, "DEBIAN-CVE-2023-2650"); !ok || f.Summary != "moved" {
+	if f, ok := matchOne(t, db, scanresult.Package{Ecosystem: "Debian:12", Name: "openssl-moved", Version: "3.0.8-1"}, "DEBIAN-CVE-2023-2650"); !ok || f.Description != "moved" {
 		t.Fatalf("moved record: %+v, %v", f, ok)
 	}
 }
@@ -110,7 +111,7 @@ func TestNewerModifiedWins(t *testing.T) {
 func TestWithdrawnNeverMatches(t *testing.T) {
 	db, st := openDB(t)
 	src := filepath.Join(osvtestdata.Dir(t, "debian-12"), "DEBIAN-CVE-2023-2650.json")
-	pkg := vulndb.Package{Ecosystem: "Debian:12", Name: "openssl", Version: "3.0.8-1"}
+	pkg := scanresult.Package{Ecosystem: "Debian:12", Name: "openssl", Version: "3.0.8-1"}
 	mustImport(t, db, src)
 	if _, ok := matchOne(t, db, pkg, "DEBIAN-CVE-2023-2650"); !ok {
 		t.Fatal("precondition: the record matches")

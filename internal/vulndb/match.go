@@ -9,52 +9,21 @@ import (
 	"strings"
 
 	"github.com/google/osv-scalibr/semantic"
+
+	"github.com/openhss/openhss/internal/scanresult"
 )
-
-// Package is one installed package to match.
-type Package struct {
-	// Ecosystem is an OSV ecosystem string ("Debian:12", "Alpine:v3.20",
-	// "Go", "npm", "PyPI", "Maven"...); see NormalizeEcosystem for the
-	// spellings that are accepted.
-	Ecosystem string
-	Name      string
-	Version   string
-	// SourceName is the source package (dpkg's Source: field, apk's
-	// origin). When set, records are looked up under it rather than Name:
-	// Debian, Ubuntu and Alpine records name source packages.
-	SourceName string
-	// SourceVersion is the source package's version when it differs from
-	// Version (a dpkg binNMU "+b1"); Version is used when empty.
-	SourceVersion string
-	// Platform is "GOOS/GOARCH" of the Go binary the package was found in
-	// ("linux/amd64"); empty when unknown. Go records whose code is only
-	// built for other platforms do not match it (see Affected.AppliesTo).
-	Platform string
-}
-
-// Finding is one vulnerability affecting one package.
-type Finding struct {
-	// Package is the index of the package in the slice given to Match.
-	Package         int             `json:"package"`
-	VulnID          string          `json:"vuln_id"`
-	Aliases         []string        `json:"aliases,omitempty"`
-	Score           float64         `json:"score"`    // CVSS base score; 0 without one
-	Severity        string          `json:"severity"` // critical, high, medium, low, none, a distribution's word, or unknown
-	RepairNecessity RepairNecessity `json:"repair_necessity"`
-	// FixedVersion is the first version that fixes the installed one; empty
-	// when no fix is published.
-	FixedVersion string `json:"fixed_version,omitempty"`
-	Summary      string `json:"summary,omitempty"`
-	Details      string `json:"details,omitempty"`
-	URL          string `json:"url,omitempty"`
-}
 
 // keysPerQuery bounds one store lookup; each key is two SQL parameters.
 const keysPerQuery = 400
 
 // Match returns the findings for pkgs, ordered by package index then
-// vulnerability id, one per (package, vulnerability).
-func (db *DB) Match(ctx context.Context, pkgs []Package) ([]Finding, error) {
+// vulnerability id, one per (package, vulnerability); Finding.Package is
+// the index in pkgs. It reads a package's Ecosystem, Name, Version,
+// SourceName, SourceVersion and Platform: the scanner's inventory as it is
+// stored, so a re-match needs nothing but the stored SBOM. Records are
+// looked up under SourceName (and SourceVersion) when set: Debian, Ubuntu
+// and Alpine records name source packages.
+func (db *DB) Match(ctx context.Context, pkgs []scanresult.Package) ([]scanresult.Finding, error) {
 	type target struct {
 		idx      int
 		key      Key
@@ -82,7 +51,7 @@ func (db *DB) Match(ctx context.Context, pkgs []Package) ([]Finding, error) {
 	}
 
 	records := make(map[string]*Record)
-	var findings []Finding
+	var findings []scanresult.Finding
 	for chunk := range slices.Chunk(keys, keysPerQuery) {
 		hits, err := db.store.VulnsFor(ctx, chunk)
 		if err != nil {
@@ -107,10 +76,10 @@ func (db *DB) Match(ctx context.Context, pkgs []Package) ([]Finding, error) {
 			}
 		}
 	}
-	slices.SortFunc(findings, func(a, b Finding) int {
+	slices.SortFunc(findings, func(a, b scanresult.Finding) int {
 		return cmp.Or(cmp.Compare(a.Package, b.Package), cmp.Compare(a.VulnID, b.VulnID))
 	})
-	return slices.CompactFunc(findings, func(a, b Finding) bool {
+	return slices.CompactFunc(findings, func(a, b scanresult.Finding) bool {
 		return a.Package == b.Package && a.VulnID == b.VulnID
 	}), nil
 }
@@ -118,7 +87,7 @@ func (db *DB) Match(ctx context.Context, pkgs []Package) ([]Finding, error) {
 // matchRecord evaluates rec's affected entries for the package under key at
 // version, built for platform; the first affected entry that matches decides
 // the finding.
-func matchRecord(rec *Record, key Key, version, platform string) (Finding, bool) {
+func matchRecord(rec *Record, key Key, version, platform string) (scanresult.Finding, bool) {
 	for i := range rec.Affected {
 		a := &rec.Affected[i]
 		if KeyFor(a.Ecosystem, a.Name) != key || !a.AppliesTo(platform) {
@@ -130,20 +99,45 @@ func matchRecord(rec *Record, key Key, version, platform string) (Finding, bool)
 		}
 		fixed = settledFix(rec, key, platform, fixed)
 		score, label, necessity := Rate(rec, a)
-		summary := rec.Summary
-		return Finding{
+		return scanresult.Finding{
 			VulnID:          rec.ID,
 			Aliases:         rec.AllAliases(),
 			Score:           score,
 			Severity:        label,
-			RepairNecessity: necessity,
+			RepairNecessity: string(necessity),
 			FixedVersion:    fixed,
-			Summary:         summary,
-			Details:         rec.Details,
+			Description:     description(rec),
 			URL:             rec.URL,
 		}, true
 	}
-	return Finding{}, false
+	return scanresult.Finding{}, false
+}
+
+// maxDescription bounds a description taken from a record's details (HSS
+// shows a one-line description, not an advisory).
+const maxDescription = 512
+
+// description is the record's summary, else the first line of its
+// details, cut at maxDescription bytes on a character boundary.
+func description(rec *Record) string {
+	if rec.Summary != "" {
+		return rec.Summary
+	}
+	d := rec.Details
+	for i, r := range d {
+		if r == '\n' && i > 0 {
+			d = d[:i]
+			break
+		}
+	}
+	if len(d) > maxDescription {
+		cut := maxDescription
+		for cut > 0 && d[cut]&0xC0 == 0x80 { // do not split a UTF-8 sequence
+			cut--
+		}
+		d = d[:cut] + "…"
+	}
+	return d
 }
 
 // settledFix follows a fix that is itself affected by another entry of the

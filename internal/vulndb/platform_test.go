@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/openhss/openhss/internal/osvtestdata"
+	"github.com/openhss/openhss/internal/scanresult"
 	"github.com/openhss/openhss/internal/vulndb"
 )
 
@@ -26,7 +27,7 @@ func TestGoPlatform(t *testing.T) {
 		t.Fatalf("import = %+v, want the 11 records of testdata/osv/go", res)
 	}
 	// Versions affected by every record of their package in testdata.
-	pkgs := []vulndb.Package{
+	pkgs := []scanresult.Package{
 		{Ecosystem: "Go", Name: "stdlib", Version: "go1.22.0"},
 		{Ecosystem: "Go", Name: "golang.org/x/crypto", Version: "v0.0.0-20190308221718-c2843e01d9a2"},
 		{Ecosystem: "Go", Name: "golang.org/x/sys", Version: "v0.0.0-20211216021012-1d35b9e2eb4e"},

@@ -14,6 +14,7 @@ import (
 	"testing"
 
 	"github.com/openhss/openhss/internal/osvtestdata"
+	"github.com/openhss/openhss/internal/scanresult"
 	"github.com/openhss/openhss/internal/store/sqlite"
 	"github.com/openhss/openhss/internal/vulndb"
 )
@@ -126,11 +127,11 @@ func writeZip(tb testing.TB, path string, dirs ...string) int {
 }
 
 // findingsByPackage maps package index → vuln id → finding.
-func findingsByPackage(fs []vulndb.Finding) map[int]map[string]vulndb.Finding {
-	out := map[int]map[string]vulndb.Finding{}
+func findingsByPackage(fs []scanresult.Finding) map[int]map[string]scanresult.Finding {
+	out := map[int]map[string]scanresult.Finding{}
 	for _, f := range fs {
 		if out[f.Package] == nil {
-			out[f.Package] = map[string]vulndb.Finding{}
+			out[f.Package] = map[string]scanresult.Finding{}
 		}
 		out[f.Package][f.VulnID] = f
 	}
@@ -139,7 +140,7 @@ func findingsByPackage(fs []vulndb.Finding) map[int]map[string]vulndb.Finding {
 
 // fact is a hand-checked (package, version, record) fact.
 type fact struct {
-	pkg       vulndb.Package
+	pkg       scanresult.Package
 	vuln      string
 	affected  bool
 	wantFixed string // when affected
@@ -147,7 +148,7 @@ type fact struct {
 
 func checkFacts(t *testing.T, db *vulndb.DB, facts []fact) {
 	t.Helper()
-	pkgs := make([]vulndb.Package, len(facts))
+	pkgs := make([]scanresult.Package, len(facts))
 	for i, f := range facts {
 		pkgs[i] = f.pkg
 	}
@@ -188,33 +189,33 @@ func TestGoVulnDB(t *testing.T) {
 	}
 
 	checkFacts(t, db, []fact{
-		{vulndb.Package{Ecosystem: "Go", Name: "golang.org/x/text", Version: "v0.3.7"}, "GO-2022-1059", true, "0.3.8"},
-		{vulndb.Package{Ecosystem: "Go", Name: "golang.org/x/text", Version: "v0.3.8"}, "GO-2022-1059", false, ""},
+		{scanresult.Package{Ecosystem: "Go", Name: "golang.org/x/text", Version: "v0.3.7"}, "GO-2022-1059", true, "0.3.8"},
+		{scanresult.Package{Ecosystem: "Go", Name: "golang.org/x/text", Version: "v0.3.8"}, "GO-2022-1059", false, ""},
 		// GO-2023-2185 was fixed in 1.20.11/1.21.4, and those fixes were
 		// incomplete until 1.20.12/1.21.5 (a second affected entry): the
 		// solution offered is the version that fixes both.
-		{vulndb.Package{Ecosystem: "Go", Name: "stdlib", Version: "go1.21.3"}, "GO-2023-2185", true, "1.21.5"},
-		{vulndb.Package{Ecosystem: "Go", Name: "stdlib", Version: "go1.20.10"}, "GO-2023-2185", true, "1.20.12"},
-		{vulndb.Package{Ecosystem: "Go", Name: "stdlib", Version: "go1.20.11"}, "GO-2023-2185", true, "1.20.12"},
-		{vulndb.Package{Ecosystem: "Go", Name: "stdlib", Version: "go1.21.4"}, "GO-2023-2185", true, "1.21.5"},
-		{vulndb.Package{Ecosystem: "Go", Name: "stdlib", Version: "go1.21.5"}, "GO-2023-2185", false, ""},
-		{vulndb.Package{Ecosystem: "Go", Name: "stdlib", Version: "go1.21rc2"}, "GO-2023-2185", true, "1.21.5"},
-		{vulndb.Package{Ecosystem: "Go", Name: "stdlib", Version: "go1.19"}, "GO-2023-2185", true, "1.20.12"},
+		{scanresult.Package{Ecosystem: "Go", Name: "stdlib", Version: "go1.21.3"}, "GO-2023-2185", true, "1.21.5"},
+		{scanresult.Package{Ecosystem: "Go", Name: "stdlib", Version: "go1.20.10"}, "GO-2023-2185", true, "1.20.12"},
+		{scanresult.Package{Ecosystem: "Go", Name: "stdlib", Version: "go1.20.11"}, "GO-2023-2185", true, "1.20.12"},
+		{scanresult.Package{Ecosystem: "Go", Name: "stdlib", Version: "go1.21.4"}, "GO-2023-2185", true, "1.21.5"},
+		{scanresult.Package{Ecosystem: "Go", Name: "stdlib", Version: "go1.21.5"}, "GO-2023-2185", false, ""},
+		{scanresult.Package{Ecosystem: "Go", Name: "stdlib", Version: "go1.21rc2"}, "GO-2023-2185", true, "1.21.5"},
+		{scanresult.Package{Ecosystem: "Go", Name: "stdlib", Version: "go1.19"}, "GO-2023-2185", true, "1.20.12"},
 		// GO-2024-2442 is withdrawn; it named every teleport version.
-		{vulndb.Package{Ecosystem: "Go", Name: "github.com/gravitational/teleport", Version: "v1.0.0"}, "GO-2024-2442", false, ""},
+		{scanresult.Package{Ecosystem: "Go", Name: "github.com/gravitational/teleport", Version: "v1.0.0"}, "GO-2024-2442", false, ""},
 	})
 
-	fs, err := db.Match(ctx, []vulndb.Package{{Ecosystem: "Go", Name: "golang.org/x/text", Version: "v0.3.7"}})
+	fs, err := db.Match(ctx, []scanresult.Package{{Ecosystem: "Go", Name: "golang.org/x/text", Version: "v0.3.7"}})
 	if err != nil {
 		t.Fatal(err)
 	}
-	i := slices.IndexFunc(fs, func(f vulndb.Finding) bool { return f.VulnID == "GO-2022-1059" })
+	i := slices.IndexFunc(fs, func(f scanresult.Finding) bool { return f.VulnID == "GO-2022-1059" })
 	if i < 0 {
 		t.Fatalf("no GO-2022-1059 in %+v", fs)
 	}
 	f := fs[i]
 	if !slices.Contains(f.Aliases, "CVE-2022-32149") || f.URL != "https://pkg.go.dev/vuln/GO-2022-1059" ||
-		!strings.Contains(f.Summary, "Accept-Language") || f.RepairNecessity != vulndb.DelayRepair || f.Severity != "unknown" {
+		!strings.Contains(f.Description, "Accept-Language") || f.RepairNecessity != string(vulndb.DelayRepair) || f.Severity != "unknown" {
 		t.Errorf("GO-2022-1059 finding = %+v", f)
 	}
 
@@ -235,8 +236,8 @@ func TestDebian12Facts(t *testing.T) {
 	if n := countJSON(t, dir); res.Records != n || n != 807 {
 		t.Fatalf("import = %+v, want 807 records", res)
 	}
-	deb := func(source, version string) vulndb.Package {
-		return vulndb.Package{Ecosystem: "Debian:12", Name: source, Version: version}
+	deb := func(source, version string) scanresult.Package {
+		return scanresult.Package{Ecosystem: "Debian:12", Name: source, Version: version}
 	}
 	checkFacts(t, db, []fact{
 		// openssl: bookworm released with 3.0.9-1, the fix for CVE-2023-2650.
@@ -282,22 +283,22 @@ func TestDebian12Facts(t *testing.T) {
 		{deb("apt", "1.8.0~alpha3"), "DEBIAN-CVE-2019-3462", true, "1.8.0~alpha3.1"},
 		{deb("apt", "1.8.0"), "DEBIAN-CVE-2019-3462", false, ""},
 		// Binary → source: records name source packages.
-		{vulndb.Package{Ecosystem: "Debian:12", Name: "gcc-12-base", Version: "12.2.0-14", SourceName: "gcc-12"}, "DEBIAN-CVE-2022-27943", true, ""},
-		{vulndb.Package{Ecosystem: "Debian:12", Name: "libssl3", Version: "3.0.8-1", SourceName: "openssl"}, "DEBIAN-CVE-2023-2650", true, "3.0.9-1"},
-		{vulndb.Package{Ecosystem: "Debian:12", Name: "libssl3", Version: "3.0.8-1"}, "DEBIAN-CVE-2023-2650", false, ""},
+		{scanresult.Package{Ecosystem: "Debian:12", Name: "gcc-12-base", Version: "12.2.0-14", SourceName: "gcc-12"}, "DEBIAN-CVE-2022-27943", true, ""},
+		{scanresult.Package{Ecosystem: "Debian:12", Name: "libssl3", Version: "3.0.8-1", SourceName: "openssl"}, "DEBIAN-CVE-2023-2650", true, "3.0.9-1"},
+		{scanresult.Package{Ecosystem: "Debian:12", Name: "libssl3", Version: "3.0.8-1"}, "DEBIAN-CVE-2023-2650", false, ""},
 		// binNMU: the binary's "+b2" version is not the source version.
-		{vulndb.Package{Ecosystem: "Debian:12", Name: "bash", Version: "5.1-2+b2", SourceName: "bash", SourceVersion: "5.1-2"}, "DEBIAN-CVE-2022-3715", true, "5.2-1"},
+		{scanresult.Package{Ecosystem: "Debian:12", Name: "bash", Version: "5.1-2+b2", SourceName: "bash", SourceVersion: "5.1-2"}, "DEBIAN-CVE-2022-3715", true, "5.2-1"},
 		// Release spellings meet; other releases do not.
-		{vulndb.Package{Ecosystem: "Debian:12.5", Name: "openssl", Version: "3.0.8-1"}, "DEBIAN-CVE-2023-2650", true, "3.0.9-1"},
-		{vulndb.Package{Ecosystem: "Debian:11", Name: "openssl", Version: "3.0.8-1"}, "DEBIAN-CVE-2023-2650", false, ""},
+		{scanresult.Package{Ecosystem: "Debian:12.5", Name: "openssl", Version: "3.0.8-1"}, "DEBIAN-CVE-2023-2650", true, "3.0.9-1"},
+		{scanresult.Package{Ecosystem: "Debian:11", Name: "openssl", Version: "3.0.8-1"}, "DEBIAN-CVE-2023-2650", false, ""},
 	})
 }
 
 func TestAlpineFacts(t *testing.T) {
 	db, _ := openDB(t)
 	mustImport(t, db, osvtestdata.Dir(t, "alpine"))
-	apk := func(origin, version string) vulndb.Package {
-		return vulndb.Package{Ecosystem: "Alpine:v3.20", Name: origin, Version: version}
+	apk := func(origin, version string) scanresult.Package {
+		return scanresult.Package{Ecosystem: "Alpine:v3.20", Name: origin, Version: version}
 	}
 	checkFacts(t, db, []fact{
 		{apk("openssl", "3.3.0-r2"), "ALPINE-CVE-2024-4741", true, "3.3.0-r3"},
@@ -331,16 +332,16 @@ func TestAlpineFacts(t *testing.T) {
 		{apk("perl", "5.38.0-r0"), "ALPINE-CVE-2023-47038", true, "5.38.1-r0"},
 		{apk("perl", "5.38.2-r0"), "ALPINE-CVE-2023-47038", false, ""},
 		// apk origin: libcrypto3 is built from openssl.
-		{vulndb.Package{Ecosystem: "Alpine:v3.20", Name: "libcrypto3", Version: "3.3.0-r2", SourceName: "openssl"}, "ALPINE-CVE-2024-4741", true, "3.3.0-r3"},
+		{scanresult.Package{Ecosystem: "Alpine:v3.20", Name: "libcrypto3", Version: "3.3.0-r2", SourceName: "openssl"}, "ALPINE-CVE-2024-4741", true, "3.3.0-r3"},
 		// os-release spelling "3.20.3" meets "Alpine:v3.20".
-		{vulndb.Package{Ecosystem: "Alpine:3.20.3", Name: "xz", Version: "5.6.1-r1"}, "ALPINE-CVE-2024-3094", true, "5.6.1-r2"},
+		{scanresult.Package{Ecosystem: "Alpine:3.20.3", Name: "xz", Version: "5.6.1-r1"}, "ALPINE-CVE-2024-3094", true, "5.6.1-r2"},
 	})
 }
 
 func TestUbuntuSeverity(t *testing.T) {
 	db, _ := openDB(t)
 	mustImport(t, db, osvtestdata.Dir(t, "ubuntu-24.04"))
-	fs, err := db.Match(context.Background(), []vulndb.Package{
+	fs, err := db.Match(context.Background(), []scanresult.Package{
 		{Ecosystem: "Ubuntu:24.04", Name: "libssl3t64", Version: "3.0.13-0ubuntu3", SourceName: "openssl"},
 	})
 	if err != nil {
@@ -352,14 +353,14 @@ func TestUbuntuSeverity(t *testing.T) {
 		t.Fatalf("USN-6663-3 not reported: %+v", fs)
 	}
 	// usn_severity "None" says nothing about the risk: the unrated rule.
-	if f.FixedVersion != "3.0.13-0ubuntu3.1" || f.RepairNecessity != vulndb.DelayRepair || f.Score != 0 {
+	if f.FixedVersion != "3.0.13-0ubuntu3.1" || f.RepairNecessity != string(vulndb.DelayRepair) || f.Score != 0 {
 		t.Errorf("USN-6663-3 = %+v", f)
 	}
 	for id, f := range got {
-		if f.Severity == "medium" && f.RepairNecessity != vulndb.DelayRepair {
+		if f.Severity == "medium" && f.RepairNecessity != string(vulndb.DelayRepair) {
 			t.Errorf("%s: medium → %s", id, f.RepairNecessity)
 		}
-		if f.Severity == "low" && f.RepairNecessity != vulndb.NotNeededRepair {
+		if f.Severity == "low" && f.RepairNecessity != string(vulndb.NotNeededRepair) {
 			t.Errorf("%s: low → %s", id, f.RepairNecessity)
 		}
 	}

@@ -1,7 +1,9 @@
 package vulndb
 
 import (
+	"strings"
 	"testing"
+	"unicode/utf8"
 )
 
 func TestNormalizeEcosystem(t *testing.T) {
@@ -254,5 +256,30 @@ func TestAppliesTo(t *testing.T) {
 		if got := a.AppliesTo(tc.platform); got != tc.want {
 			t.Errorf("%s: AppliesTo(%q) = %v, want %v", tc.name, tc.platform, got, tc.want)
 		}
+	}
+}
+
+// TestDescription checks the one-line description a finding carries: the
+// summary, else the first line of the details, cut on a character
+// boundary.
+func TestDescription(t *testing.T) {
+	long := strings.Repeat("a", maxDescription-1) + "é and more"
+	for _, tc := range []struct {
+		name string
+		rec  Record
+		want string
+	}{
+		{"summary wins", Record{Summary: "short", Details: "long\ntext"}, "short"},
+		{"first line of details", Record{Details: "first line\nsecond line"}, "first line"},
+		{"leading newline kept", Record{Details: "\nrest"}, "\nrest"},
+		{"cut before a split character", Record{Details: long}, strings.Repeat("a", maxDescription-1) + "…"},
+		{"empty", Record{}, ""},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			got := description(&tc.rec)
+			if got != tc.want || !utf8.ValidString(got) {
+				t.Errorf("description = %q, want %q", got, tc.want)
+			}
+		})
 	}
 }

@@ -20,6 +20,7 @@ import (
 	"time"
 
 	"github.com/openhss/openhss/internal/scanner"
+	"github.com/openhss/openhss/internal/scanresult"
 )
 
 // Sizes of the files the analyzer keeps. A bigger file is left out by the
@@ -168,7 +169,7 @@ func (a *Analyzer) Analyze(ctx context.Context, img *scanner.Image, r *scanner.R
 		if err != nil {
 			return fmt.Errorf("rule %s: %w", ri.ID, err)
 		}
-		r.Baseline = append(r.Baseline, scanner.BaselineResult{
+		r.Baseline = append(r.Baseline, scanresult.BaselineResult{
 			RuleID: ri.ID, Name: ri.Name, CheckName: ri.CheckName, CheckType: ri.CheckType, Severity: ri.Severity,
 			Standard: ri.Standard, Description: ri.Description, Remediation: ri.Remediation,
 			Passed: len(ev) == 0, Evidence: evidence(ev),

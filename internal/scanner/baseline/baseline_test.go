@@ -12,8 +12,8 @@ import (
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 
-	"github.com/openhss/openhss/internal/scanner"
 	"github.com/openhss/openhss/internal/scanner/baseline"
+	"github.com/openhss/openhss/internal/scanresult"
 )
 
 const cleanPasswd = `root:x:0:0:root:/root:/bin/bash
@@ -406,7 +406,7 @@ func TestAlpineMinimal(t *testing.T) {
 	if got, want := failed(rep), []string{baseline.RuleEmptyPassword}; !slices.Equal(got, want) {
 		t.Fatalf("failed %v, want %v:%s", got, want, describe(rep))
 	}
-	if want := []scanner.WeakPassword{{User: "root", Type: "empty_password", Path: "/etc/shadow", Layer: rep.Layers[1], UserType: "root"}}; !slices.Equal(rep.WeakPasswords, want) {
+	if want := []scanresult.WeakPassword{{User: "root", Type: "empty_password", Path: "/etc/shadow", LayerDigest: rep.Layers[1], UserType: "root"}}; !slices.Equal(rep.WeakPasswords, want) {
 		t.Fatalf("weak passwords %+v, want %+v", rep.WeakPasswords, want)
 	}
 }

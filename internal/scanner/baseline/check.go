@@ -16,6 +16,7 @@ import (
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 
 	"github.com/openhss/openhss/internal/scanner"
+	"github.com/openhss/openhss/internal/scanresult"
 )
 
 // imageCheck is one image under evaluation: what the rules share, parsed
@@ -27,7 +28,7 @@ type imageCheck struct {
 	hist []v1.History
 	accs *accounts
 	walk *walkFindings
-	weak []scanner.WeakPassword
+	weak []scanresult.WeakPassword
 	// crack is the weak-password check's work, for Report.Work
 	crack crackStats
 }
@@ -251,7 +252,7 @@ func (c *imageCheck) addWeak(a *account, typ, file string) {
 	if len(c.weak) >= maxWeakPasswordRows {
 		return
 	}
-	c.weak = append(c.weak, scanner.WeakPassword{User: a.name, Type: typ, Path: file, Layer: c.layerOf(file), UserType: a.userType()})
+	c.weak = append(c.weak, scanresult.WeakPassword{User: a.name, Type: typ, Path: file, LayerDigest: c.layerOf(file), UserType: a.userType()})
 }
 
 func (c *imageCheck) extraUID0() []string {

@@ -30,6 +30,7 @@ import (
 	"github.com/openhss/openhss/internal/scanner"
 	"github.com/openhss/openhss/internal/scanner/baseline"
 	"github.com/openhss/openhss/internal/scanner/scannertest"
+	"github.com/openhss/openhss/internal/scanresult"
 )
 
 // file is one tar entry of a test layer.
@@ -163,7 +164,7 @@ func failed(rep *scanner.Report) []string {
 	return ids
 }
 
-func result(t testing.TB, rep *scanner.Report, id string) scanner.BaselineResult {
+func result(t testing.TB, rep *scanner.Report, id string) scanresult.BaselineResult {
 	t.Helper()
 	for _, r := range rep.Baseline {
 		if r.RuleID == id {
@@ -171,7 +172,7 @@ func result(t testing.TB, rep *scanner.Report, id string) scanner.BaselineResult
 		}
 	}
 	t.Fatalf("no result for %s", id)
-	return scanner.BaselineResult{}
+	return scanresult.BaselineResult{}
 }
 
 // describe prints failed rules with their evidence, for failure messages.

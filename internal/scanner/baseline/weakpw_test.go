@@ -15,8 +15,8 @@ import (
 	"github.com/go-crypt/x/yescrypt"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 
-	"github.com/openhss/openhss/internal/scanner"
 	"github.com/openhss/openhss/internal/scanner/baseline"
+	"github.com/openhss/openhss/internal/scanresult"
 )
 
 // Hashes made by libxcrypt's mkpasswd (Debian's whois package), an
@@ -128,10 +128,10 @@ func TestWeakPasswordSchemes(t *testing.T) {
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
 			rep := scanImage(t, a, shadowImage(t, "root:"+c.hash+":19700:0:99999:7:::\napp:!:19700::::::\n"))
-			var want []scanner.WeakPassword
+			var want []scanresult.WeakPassword
 			var wantFailed []string
 			if c.weak {
-				want = []scanner.WeakPassword{{User: "root", Type: "weak_password", Path: "/etc/shadow", Layer: rep.Layers[1], UserType: "root"}}
+				want = []scanresult.WeakPassword{{User: "root", Type: "weak_password", Path: "/etc/shadow", LayerDigest: rep.Layers[1], UserType: "root"}}
 				wantFailed = []string{baseline.RuleWeakPassword}
 			}
 			if !slices.Equal(rep.WeakPasswords, want) {

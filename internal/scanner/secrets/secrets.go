@@ -41,6 +41,7 @@ import (
 	"github.com/zricethezav/gitleaks/v8/logging"
 
 	"github.com/openhss/openhss/internal/scanner"
+	"github.com/openhss/openhss/internal/scanresult"
 )
 
 // DefaultMaxFileSize is the largest file read when Options leave it zero:
@@ -215,7 +216,7 @@ func (a *Analyzer) Analyze(ctx context.Context, img *scanner.Image, r *scanner.R
 		return err
 	}
 
-	results := make([][]scanner.SecretFinding, len(jobs))
+	results := make([][]scanresult.Secret, len(jobs))
 	var read, bytesRead int64
 	var mu sync.Mutex
 	var firstErr error
@@ -295,7 +296,7 @@ func (a *Analyzer) Analyze(ctx context.Context, img *scanner.Image, r *scanner.R
 	}
 
 	seen := map[string]bool{}
-	var out []scanner.SecretFinding
+	var out []scanresult.Secret
 	for _, found := range results {
 		for _, f := range found {
 			if !seen[f.ID] {
@@ -324,8 +325,8 @@ func (a *Analyzer) Analyze(ctx context.Context, img *scanner.Image, r *scanner.R
 
 // budgetFinding says that the work budget stopped the analysis: how much
 // was read, and the first candidate (in path order) that was not.
-func (a *Analyzer) budgetFinding(jobs []job, unread []int, bytesRead, matches int64) scanner.SecretFinding {
-	f := scanner.SecretFinding{
+func (a *Analyzer) budgetFinding(jobs []job, unread []int, bytesRead, matches int64) scanresult.Secret {
+	f := scanresult.Secret{
 		ID:       findingID(Budget, "", 0),
 		RuleID:   Budget,
 		Severity: "low",
@@ -348,7 +349,7 @@ func firstOf(first, err error) error {
 	return err
 }
 
-func cmpFindings(x, y scanner.SecretFinding) int {
+func cmpFindings(x, y scanresult.Secret) int {
 	if c := strings.Compare(x.FilePath, y.FilePath); c != 0 {
 		return c
 	}
@@ -361,7 +362,7 @@ func cmpFindings(x, y scanner.SecretFinding) int {
 // detectFile runs the detector over one candidate and returns its findings,
 // masked, the detector's matches, and the bytes read (0 when the file
 // turned out not to be text).
-func (a *Analyzer) detectFile(ctx context.Context, det *detect.Detector, img *scanner.Image, j job) ([]scanner.SecretFinding, int, int64, error) {
+func (a *Analyzer) detectFile(ctx context.Context, det *detect.Detector, img *scanner.Image, j job) ([]scanresult.Secret, int, int64, error) {
 	f, err := img.FS.Open(j.e.Path)
 	if err != nil {
 		if errors.Is(err, fs.ErrNotExist) {
@@ -378,7 +379,7 @@ func (a *Analyzer) detectFile(ctx context.Context, det *detect.Detector, img *sc
 		return nil, 0, 0, nil
 	}
 	filePath := "/" + j.e.Path
-	var out []scanner.SecretFinding
+	var out []scanresult.Secret
 	raw := det.DetectContext(ctx, detect.Fragment{Raw: string(b), FilePath: filePath, StartLine: 1})
 	for _, gf := range raw {
 		if a.lineAllow.allowed(gf, filePath) {
@@ -388,7 +389,7 @@ func (a *Analyzer) detectFile(ctx context.Context, det *detect.Detector, img *sc
 		if secret == "" {
 			secret = gf.Match
 		}
-		out = append(out, scanner.SecretFinding{
+		out = append(out, scanresult.Secret{
 			ID:          findingID(gf.RuleID, filePath, gf.StartLine),
 			RuleID:      gf.RuleID,
 			Severity:    Severity(gf.RuleID),

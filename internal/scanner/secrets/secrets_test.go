@@ -25,6 +25,7 @@ import (
 
 	"github.com/openhss/openhss/internal/scanner"
 	"github.com/openhss/openhss/internal/scanner/secrets"
+	"github.com/openhss/openhss/internal/scanresult"
 )
 
 // testSecrets are generated for each run, so no real credential is in the
@@ -411,7 +412,7 @@ func TestWorkBudget(t *testing.T) {
 				t.Errorf("work %v, want %d files (%d bytes) read and %d unread", r.Work, tc.read, tc.read*1024, tc.unread)
 			}
 			var found int64
-			var budget []scanner.SecretFinding
+			var budget []scanresult.Secret
 			for _, f := range r.Secrets {
 				if f.RuleID == secrets.Budget {
 					budget = append(budget, f)
