@@ -166,7 +166,7 @@ func TestBadInputChangesNothing(t *testing.T) {
 		{"region header mismatch", reqSpec{Target: list("image_type=private_image"), Header: map[string]string{"Region": "cn-north-4"}}, 400, "HSS.0001"},
 		{"unknown route", reqSpec{Target: "/v5/" + projA + "/image/nothing"}, 404, "HSS.0011"},
 		{"unclean path", reqSpec{Target: "/v5/" + projA + "/image/../image/swr-repository?image_type=private_image", NoAuth: true}, 404, "HSS.0011"},
-		{"wrong method", reqSpec{Method: "PATCH", Target: list("image_type=private_image")}, 405, "HSS.0011"},
+		{"wrong method", reqSpec{Method: "PATCH", Target: list("image_type=private_image")}, 404, "HSS.0011"},
 	}
 	if len(tests) < 40 {
 		t.Fatalf("only %d cases", len(tests))

@@ -17,9 +17,6 @@ const (
 	codeConflict     = "HSS.0014"
 	codeRateLimited  = "APIGW.0308"
 	codeInternal     = "HSS.0041"
-	// A wrong method has no published HSS code: the API (method + path)
-	// does not exist, so it shares "resource not found" under status 405.
-	codeMethod = codeNotFound
 )
 
 // apiError is an error a handler answers with: a status and the HSS envelope.
@@ -49,10 +46,6 @@ var (
 	errRegistryMissing = &apiError{http.StatusNotFound, codeNotFound, "registry not found"}
 	errRegistryExists  = &apiError{http.StatusConflict, codeConflict, "a registry with the same address and namespace already exists"}
 )
-
-func methodNotAllowed(method string) *apiError {
-	return &apiError{http.StatusMethodNotAllowed, codeMethod, "method " + method + " is not allowed on this API"}
-}
 
 // throttled is a 429 with its Retry-After: errRateLimited plus how long the
 // caller should wait. Handlers return it; writeError sends the header.

@@ -162,8 +162,7 @@ func New(cfg Config) http.Handler {
 		s.limiter = newLimiter(cfg.RateLimit, time.Minute, cfg.Now)
 	}
 
-	mux := http.NewServeMux()
-	r := &router{mux: mux, s: s}
+	r := newRouter(s)
 
 	r.handle("GET", "/v5/{project_id}/image/swr-repository", s.v5(s.listImages))
 	r.handle("GET", "/v5/{project_id}/image/registries", s.v5(s.listRegistries))
@@ -192,5 +191,5 @@ func New(cfg Config) http.Handler {
 	}
 	r.finish()
 
-	return s.outer(mux)
+	return s.outer(r.mux)
 }

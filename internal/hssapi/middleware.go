@@ -11,8 +11,6 @@ import (
 	"net/http"
 	"path"
 	"regexp"
-	"slices"
-	"sort"
 	"strconv"
 	"strings"
 	"time"
@@ -369,47 +367,65 @@ func (s *server) writeError(w http.ResponseWriter, r *http.Request, err error) {
 	s.writeJSON(w, e.Status, errorBody{ErrorCode: e.Code, ErrorMsg: e.Msg})
 }
 
-// router registers method-specific routes and one catch-all that answers
-// what ServeMux would say in plain text (404, 405) in the HSS envelope. It
-// finds 405s by asking the mux which methods a path has, rather than by
-// registering method-less fallbacks: those would conflict with later
-// routes such as GET /v5/{project_id}/image/{image_id}/vulnerabilities.
+// router registers method-specific routes and answers every other method
+// and path with 404 HSS.0011 in the HSS envelope (docs/api.md, "Unknown
+// routes"). An HSS API is a method and a path, and Huawei's gateway answers
+// any other combination as not found; a 405 would also be wrong for paths
+// such as GET /image/registries/images, which share a shape with PUT
+// /image/registries/{id} only by accident of the wildcard.
 type router struct {
-	mux     *http.ServeMux
-	s       *server
-	methods []string // every method some route uses
+	mux *http.ServeMux
+	s   *server
+	// shapes constrains wildcards by name, on every route that has them:
+	// a path whose value for the wildcard does not match is not that route.
+	// The /image/{image_id}/... routes share their first segment with
+	// literal HSS APIs (GET /image/local/apps is not the apps of image
+	// "local"), so only an image id's shape tells them apart.
+	shapes map[string]*regexp.Regexp
+}
+
+func newRouter(s *server) *router {
+	return &router{
+		mux:    http.NewServeMux(),
+		s:      s,
+		shapes: map[string]*regexp.Regexp{"image_id": imageIDPattern},
+	}
 }
 
 func (rt *router) handle(method, pattern string, h http.HandlerFunc) {
-	if !slices.Contains(rt.methods, method) {
-		rt.methods = append(rt.methods, method)
-		if method == http.MethodGet {
-			rt.methods = append(rt.methods, http.MethodHead)
+	var checks []string
+	for _, seg := range strings.Split(pattern, "/") {
+		if name, ok := strings.CutPrefix(seg, "{"); ok {
+			name = strings.TrimSuffix(name, "}")
+			if rt.shapes[name] != nil {
+				checks = append(checks, name)
+			}
 		}
-		sort.Strings(rt.methods)
+	}
+	if len(checks) > 0 {
+		inner := h
+		h = func(w http.ResponseWriter, r *http.Request) {
+			for _, name := range checks {
+				if !rt.shapes[name].MatchString(r.PathValue(name)) {
+					rt.notFound(w, r)
+					return
+				}
+			}
+			inner(w, r)
+		}
 	}
 	rt.mux.HandleFunc(method+" "+pattern, h)
 }
 
+// finish registers the catch-all. ServeMux prefers any matching pattern to
+// its own 405, and "/" matches every method and path, so everything no
+// route serves lands here.
 func (rt *router) finish() {
-	rt.mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
-		var allowed []string
-		route := ""
-		for _, m := range rt.methods {
-			probe := r.Clone(r.Context())
-			probe.Method = m
-			if _, p := rt.mux.Handler(probe); p != "/" && p != "" {
-				allowed = append(allowed, m)
-				_, route, _ = strings.Cut(p, " ")
-			}
-		}
-		if len(allowed) == 0 {
-			rt.s.writeError(w, r, errRouteNotFound)
-			return
-		}
-		// Label metrics and logs by the route the path belongs to.
-		r.Pattern = route
-		w.Header().Set("Allow", strings.Join(allowed, ", "))
-		rt.s.writeError(w, r, methodNotAllowed(r.Method))
-	})
+	rt.mux.HandleFunc("/", rt.notFound)
+}
+
+func (rt *router) notFound(w http.ResponseWriter, r *http.Request) {
+	// Logs and metrics say "unmatched", not the route a wildcard matched.
+	r.Pattern = ""
+	rt.s.writeError(w, r, errRouteNotFound)
 }
