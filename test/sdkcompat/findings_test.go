@@ -353,12 +353,12 @@ func TestFindingsConformance(t *testing.T) {
 	}}); err != nil {
 		t.Fatalf("AddRegistry: %v", err)
 	}
-	if _, err := c.RunImageSynchronize(&model.RunImageSynchronizeRequest{Body: &model.RunImageSynchronizeRequestInfo{ImageType: "private_image"}}); err != nil {
+	if _, err := runImageSynchronize(c, &model.RunImageSynchronizeRequest{Body: &model.RunImageSynchronizeRequestInfo{ImageType: "private_image"}}); err != nil {
 		t.Fatalf("RunImageSynchronize: %v", err)
 	}
 	teamRows := func() []model.PrivateImageRepositoryInfo {
 		t.Helper()
-		resp, err := c.ListSwrImageRepository(&model.ListSwrImageRepositoryRequest{ImageType: "private_image", Namespace: ptr("team"), Limit: ptr(int32(50))})
+		resp, err := listSwrImageRepository(c, &model.ListSwrImageRepositoryRequest{ImageType: "private_image", Namespace: ptr("team"), Limit: ptr(int32(50))})
 		if err != nil {
 			t.Fatalf("ListSwrImageRepository: %v", err)
 		}
@@ -379,7 +379,7 @@ func TestFindingsConformance(t *testing.T) {
 		}
 	}
 	waitRows(func(model.PrivateImageRepositoryInfo) bool { return true })
-	if _, err := c.BatchScanSwrImage(&model.BatchScanSwrImageRequest{Body: &model.BatchScanPrivateImageRequestInfo{
+	if _, err := batchScanSwrImage(c, &model.BatchScanSwrImageRequest{Body: &model.BatchScanPrivateImageRequestInfo{
 		ImageType: "private_image", OperateAll: ptr(true), Namespace: ptr("team"),
 	}}); err != nil {
 		t.Fatalf("BatchScanSwrImage: %v", err)
@@ -798,7 +798,7 @@ func TestFindingsConformance(t *testing.T) {
 	t.Run("ShowImageAssetStatistics", func(t *testing.T) {
 		total := func(typ string) int32 {
 			t.Helper()
-			resp, err := c.ListSwrImageRepository(&model.ListSwrImageRepositoryRequest{ImageType: typ})
+			resp, err := listSwrImageRepository(c, &model.ListSwrImageRepositoryRequest{ImageType: typ})
 			if err != nil {
 				t.Fatalf("ListSwrImageRepository %s: %v", typ, err)
 			}

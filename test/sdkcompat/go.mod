@@ -5,7 +5,7 @@ go 1.26.3
 require (
 	github.com/go-crypt/crypt v0.14.15
 	github.com/google/go-containerregistry v0.22.1
-	github.com/huaweicloud/huaweicloud-sdk-go-v3 v0.1.207
+	github.com/huaweicloud/huaweicloud-sdk-go-v3 v0.1.215
 	github.com/openhss/openhss v0.0.0
 )
 

@@ -113,14 +113,14 @@ func TestScanConformance(t *testing.T) {
 	}}); err != nil {
 		t.Fatalf("AddRegistry: %v", err)
 	}
-	if _, err := c.RunImageSynchronize(&model.RunImageSynchronizeRequest{Body: &model.RunImageSynchronizeRequestInfo{ImageType: "private_image"}}); err != nil {
+	if _, err := runImageSynchronize(c, &model.RunImageSynchronizeRequest{Body: &model.RunImageSynchronizeRequestInfo{ImageType: "private_image"}}); err != nil {
 		t.Fatalf("RunImageSynchronize: %v", err)
 	}
 	waitRow := func(done func(model.PrivateImageRepositoryInfo) bool) model.PrivateImageRepositoryInfo {
 		t.Helper()
 		deadline := time.Now().Add(120 * time.Second)
 		for {
-			resp, err := c.ListSwrImageRepository(&model.ListSwrImageRepositoryRequest{ImageType: "private_image", ImageName: ptr("vulnapp")})
+			resp, err := listSwrImageRepository(c, &model.ListSwrImageRepositoryRequest{ImageType: "private_image", ImageName: ptr("vulnapp")})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -136,7 +136,7 @@ func TestScanConformance(t *testing.T) {
 	waitRow(func(model.PrivateImageRepositoryInfo) bool { return true })
 
 	// An unknown image: 404 HSS.0011 naming it.
-	_, err := c.BatchScanSwrImage(&model.BatchScanSwrImageRequest{Body: &model.BatchScanPrivateImageRequestInfo{
+	_, err := batchScanSwrImage(c, &model.BatchScanSwrImageRequest{Body: &model.BatchScanPrivateImageRequestInfo{
 		ImageType:     "private_image",
 		ImageInfoList: &[]model.BatchScanSwrImageInfo{{Namespace: ptr("team"), ImageName: ptr("ghost"), ImageVersion: ptr("1")}},
 	}})
@@ -145,7 +145,7 @@ func TestScanConformance(t *testing.T) {
 		t.Fatalf("BatchScanSwrImage of an unknown image: %v", err)
 	}
 
-	if _, err := c.BatchScanSwrImage(&model.BatchScanSwrImageRequest{Body: &model.BatchScanPrivateImageRequestInfo{
+	if _, err := batchScanSwrImage(c, &model.BatchScanSwrImageRequest{Body: &model.BatchScanPrivateImageRequestInfo{
 		ImageType:     "private_image",
 		ImageInfoList: &[]model.BatchScanSwrImageInfo{{Namespace: ptr("team"), ImageName: ptr("vulnapp"), ImageVersion: ptr("1.0")}},
 	}}); err != nil {

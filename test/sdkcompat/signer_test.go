@@ -367,7 +367,7 @@ func TestSignerWithRealClient(t *testing.T) {
 
 	t.Run("list with every kind of query value", func(t *testing.T) {
 		c := newClient(t, sigAK, sigProject, sigSK)
-		_, err := c.ListSwrImageRepository(&model.ListSwrImageRepositoryRequest{
+		_, err := listSwrImageRepository(c, &model.ListSwrImageRepositoryRequest{
 			Region:              sigStr("local-1"),
 			EnterpriseProjectId: sigStr("all_granted_eps"),
 			ImageType:           "private_image",
@@ -383,7 +383,7 @@ func TestSignerWithRealClient(t *testing.T) {
 	})
 	t.Run("post with body", func(t *testing.T) {
 		c := newClient(t, sigAK, sigProject, sigSK)
-		_, err := c.RunImageSynchronize(&model.RunImageSynchronizeRequest{
+		_, err := runImageSynchronize(c, &model.RunImageSynchronizeRequest{
 			Region: sigStr("local-1"),
 			Body:   &model.RunImageSynchronizeRequestInfo{ImageType: "private_image"},
 		})
@@ -399,7 +399,7 @@ func TestSignerWithRealClient(t *testing.T) {
 		// the life of the process: a fresh key makes -count=N runs ask again.
 		ak := fmt.Sprintf("RESOLVE%013d", time.Now().UnixNano()%1e13)
 		c := newClient(t, ak, "", sigSK)
-		if _, err := c.ListSwrImageRepository(&model.ListSwrImageRepositoryRequest{ImageType: "local_image"}); err != nil {
+		if _, err := listSwrImageRepository(c, &model.ListSwrImageRepositoryRequest{ImageType: "local_image"}); err != nil {
 			t.Fatalf("ListSwrImageRepository: %v", err)
 		}
 		mu.Lock()
@@ -411,7 +411,7 @@ func TestSignerWithRealClient(t *testing.T) {
 	})
 	t.Run("wrong secret is rejected", func(t *testing.T) {
 		c := newClient(t, sigAK, sigProject, strings.ToUpper(sigSK))
-		_, err := c.ListSwrImageRepository(&model.ListSwrImageRepositoryRequest{ImageType: "private_image"})
+		_, err := listSwrImageRepository(c, &model.ListSwrImageRepositoryRequest{ImageType: "private_image"})
 		var se *sdkerr.ServiceResponseError
 		if !errors.As(err, &se) || se.StatusCode != http.StatusUnauthorized || se.ErrorCode != "APIGW.0301" {
 			t.Fatalf("ListSwrImageRepository with a wrong secret = %v", err)
