@@ -26,6 +26,7 @@ import (
 	"github.com/openhss/openhss/internal/scanner"
 	"github.com/openhss/openhss/internal/scanner/baseline"
 	"github.com/openhss/openhss/internal/scanner/malware"
+	"github.com/openhss/openhss/internal/scanner/malware/malwaretest"
 	"github.com/openhss/openhss/internal/scanner/scannertest"
 	"github.com/openhss/openhss/internal/scanner/secrets"
 )
@@ -139,7 +140,7 @@ func hostToken() string {
 // hostSignatures names the SHA-256 of every host file but the EICAR one
 // (which the built-in rule reports under its own name) as "host-file":
 // a malware finding of that name is a host file read.
-func hostSignatures() *malware.Set {
+func hostSignatures() *malwaretest.Set {
 	var sigs []malware.Signature
 	for _, body := range hostFiles() {
 		if body == malware.EICAR {
@@ -148,7 +149,7 @@ func hostSignatures() *malware.Set {
 		sum := sha256.Sum256([]byte(body))
 		sigs = append(sigs, malware.Signature{SHA256: hex.EncodeToString(sum[:]), Name: "host-file"})
 	}
-	return malware.NewSet(sigs...)
+	return malwaretest.NewSet(sigs...)
 }
 
 func newSandbox(t *testing.T) *sandbox {
