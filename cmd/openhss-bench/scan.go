@@ -47,7 +47,8 @@ import (
 	"github.com/openhss/openhss/internal/vulndb"
 )
 
-// Targets of issue 3.
+// Targets the scan benchmark is judged against (docs/benchmarks.md, Scanner,
+// Targets).
 const (
 	targetImportSeconds  = 5.0  // db import of the whole Go vulndb
 	targetRematchSeconds = 10.0 // re-match of 1,000 stored inventories
@@ -121,7 +122,7 @@ type imageResult struct {
 	CompressedBytes int64  `json:"compressed_bytes"`
 	Layers          int    `json:"layers"`
 	OpenHSS         []run  `json:"openhss"`
-	// The same scan with issue 4's analyzers (baseline, malware, secrets),
+	// The same scan with the analyzers (baseline, malware, secrets),
 	// as `openhss serve` runs it now.
 	WithAnalyzers []run    `json:"openhss_with_analyzers,omitempty"`
 	Syft          []run    `json:"syft,omitempty"`

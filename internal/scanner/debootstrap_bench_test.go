@@ -19,7 +19,7 @@ import (
 // BenchmarkDebootstrap scans the root filesystem of `debootstrap
 // --variant=minbase bookworm` (OPENHSS_TEST_DEBOOTSTRAP, built by .ci/run)
 // packed as one gzip layer, in process, without and with the three
-// analyzers: the difference is issue 4's analyzer overhead without process
+// analyzers: the difference is the analyzers' overhead without process
 // start-up and rule compilation, which a server pays once.
 func BenchmarkDebootstrap(b *testing.B) {
 	root := os.Getenv("OPENHSS_TEST_DEBOOTSTRAP")
