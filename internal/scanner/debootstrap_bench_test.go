@@ -6,9 +6,6 @@ import (
 	"path/filepath"
 	"testing"
 
-	"github.com/google/go-containerregistry/pkg/v1/empty"
-	"github.com/google/go-containerregistry/pkg/v1/mutate"
-
 	"github.com/openhss/openhss/internal/dirlayer"
 	"github.com/openhss/openhss/internal/scanner"
 	"github.com/openhss/openhss/internal/scanner/baseline"
@@ -30,10 +27,7 @@ func BenchmarkDebootstrap(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	img, err := mutate.AppendLayers(empty.Image, layer)
-	if err != nil {
-		b.Fatal(err)
-	}
+	img := imageOf(b, layer)
 	bl, err := baseline.New(baseline.Options{})
 	if err != nil {
 		b.Fatal(err)
