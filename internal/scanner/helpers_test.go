@@ -50,7 +50,6 @@ func zeros(name string, size int64) file       { return file{Name: name, Size: s
 func special(name string, typ byte) file       { return file{Name: name, Type: typ} }
 func realFile(name, hostPath string) file      { b, _ := os.ReadFile(hostPath); return exe(name, string(b)) }
 func sized(name, body string, mode int64) file { return file{Name: name, Body: body, Mode: mode} }
-func tarOf(t testing.TB, files []file) []byte  { return imagetest.Tar(t, files...) }
 
 func digestOf(t testing.TB, l v1.Layer) string { return imagetest.Digest(t, l) }
 
