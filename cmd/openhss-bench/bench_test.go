@@ -45,7 +45,7 @@ func TestListSmall(t *testing.T) {
 			t.Errorf("%s: total_num %d, want %d", q.Name, q.Total, want)
 		}
 		if q.Total <= 0 {
-			t.Errorf("%s: total_num %d, the seed should match some rows", q.Name, q.Total)
+			t.Errorf("%s: total_num %d, the seeded rows should match some", q.Name, q.Total)
 		}
 		wantRows := min(int64(o.Limit), max(0, q.Total-int64(q.Offset)))
 		if int64(q.Returned) != wantRows || q.Calls != o.Iterations {

@@ -19,7 +19,8 @@ import (
 	"github.com/openhss/openhss/internal/store/storebench"
 )
 
-// Targets of issue 2.
+// Targets the list benchmark is judged against (docs/benchmarks.md,
+// Inventory and list).
 const (
 	targetSeed        = 60 * time.Second
 	targetMedian      = 5 * time.Millisecond

@@ -1,5 +1,5 @@
-// Command openhss-bench measures openhss against the performance targets of
-// issue 2 and prints the figures that docs/benchmarks.md records.
+// Command openhss-bench measures openhss against the performance targets that
+// docs/benchmarks.md sets and prints the figures it records.
 //
 //	go run ./cmd/openhss-bench list [--rows N] [--json]
 //	go run ./cmd/openhss-bench load [--postgres URL] [--json]

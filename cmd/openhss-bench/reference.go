@@ -14,7 +14,8 @@ import (
 )
 
 // reference answers the list from the images table with plain SQL written
-// from API.md §3 alone: no index choice, no image_repos, no cache. It is the
+// from the list rules of docs/api.md alone (Query parameters, The image
+// list): no index choice, no image_repos, no cache. It is the
 // yardstick the store's answers are checked against.
 type reference struct{ db *sql.DB }
 

@@ -7,6 +7,8 @@ import (
 	"fmt"
 	"log/slog"
 	"net/url"
+	"os"
+	"runtime/pprof"
 	"slices"
 	"sync/atomic"
 	"time"
@@ -152,4 +154,50 @@ func rematchOnPostgres(ctx context.Context, dsn string, scanned, seedFrom []scan
 	svc := scanjob.New(st, scanner.New(scanner.Options{ScratchDir: dir, Logger: quiet}), vdb, scanjob.Options{Box: box, Log: quiet})
 	return measureRematch(ctx, rematchRun{store: st, svc: svc, sboms: seedFrom, n: o.Inventories, runs: o.RematchRuns, requests: requests},
 		"postgres", progress)
+}
+
+// startCPUProfile profiles this process into path until the returned
+// function is called; no-op when path is empty.
+func startCPUProfile(path string) (func(), error) {
+	if path == "" {
+		return func() {}, nil
+	}
+	f, err := os.Create(path)
+	if err != nil {
+		return nil, err
+	}
+	if err := pprof.StartCPUProfile(f); err != nil {
+		f.Close()
+		return nil, err
+	}
+	return func() { pprof.StopCPUProfile(); f.Close() }, nil
+}
+
+// measureRematches re-matches stored inventories: the real SBOMs of the
+// full scans (the debootstrap and Go images), copied under synthetic
+// digests, on SQLite and, with --postgres, on PostgreSQL.
+func (b *scanBench) measureRematches(ctx context.Context, env *scanStore, svc *scanjob.Service, requests *atomic.Int64, in scanInputs, rep *scanReport) error {
+	var scanned []scanresult.SBOM
+	for _, im := range rep.Images {
+		sb, err := env.st.GetSBOM(ctx, im.Digest)
+		if err != nil {
+			return fmt.Errorf("SBOM of %s: %w", im.Ref, err)
+		}
+		scanned = append(scanned, sb)
+	}
+	seedFrom := scanned[:min(2, len(scanned))] // the debootstrap and Go images
+	var err error
+	rep.Rematch, err = measureRematch(ctx, rematchRun{store: env.st, svc: svc, sboms: seedFrom, n: b.o.Inventories, runs: b.o.RematchRuns,
+		profile: b.o.CPUProfile, requests: requests}, "sqlite", b.progress)
+	if err != nil {
+		return err
+	}
+	if b.o.Postgres != "" {
+		pg, err := rematchOnPostgres(ctx, b.o.Postgres, scanned, seedFrom, []string{in.goVulns, in.debianData}, b.o, b.dir, env.box, requests, b.progress)
+		if err != nil {
+			return fmt.Errorf("re-match on PostgreSQL: %w", err)
+		}
+		rep.RematchPostgres = &pg
+	}
+	return nil
 }

@@ -70,7 +70,8 @@ func newScanChildCmd() *cobra.Command {
 // scanChild scans one row the way `openhss serve` does: the scan service
 // over the store, the scanner with its default limits, the vulnerability
 // database as matcher, run by the jobs runner. Without analyzers it is the
-// scan issue 3 measures (software inventory and vulnerabilities only).
+// scan of docs/benchmarks.md's Full scans (software inventory and
+// vulnerabilities only).
 func scanChild(ctx context.Context, dbPath, ref, scratch, keyHex, allow string, withAnalyzers bool) (childResult, error) {
 	var res childResult
 	policy, err := netpolicy.New(netpolicy.Options{Allow: strings.Split(allow, ",")})

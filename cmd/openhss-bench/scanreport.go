@@ -14,7 +14,7 @@ func newScanCmd() *cobra.Command {
 	var asJSON bool
 	cmd := &cobra.Command{
 		Use:   "scan",
-		Short: "Measure full image scans, db import, re-match and scan throughput (issue 3)",
+		Short: "Measure full image scans, db import, re-match and scan throughput",
 		Long: `scan starts go-containerregistry's in-memory registry on 127.0.0.1, pushes
 the images below, imports the Go vulnerability database and the Debian 12 records of
 --vulndata (default testdata/osv, the repository's test data: run from the repository

@@ -74,7 +74,7 @@ func newCredentialCmd(g *globals) *cobra.Command {
 				return err
 			}
 			defer a.Close()
-			creds, err := a.store.ListCredentials(cmd.Context(), listProject)
+			creds, err := a.iam.ListCredentials(cmd.Context(), listProject)
 			if err != nil {
 				return err
 			}
@@ -123,7 +123,7 @@ func newCredentialCmd(g *globals) *cobra.Command {
 				return err
 			}
 			defer a.Close()
-			if err := a.store.RevokeCredential(cmd.Context(), args[0], time.Now().UnixMilli()); err != nil {
+			if err := a.iam.RevokeCredential(cmd.Context(), args[0]); err != nil {
 				if errors.Is(err, inventory.ErrNotFound) {
 					return fmt.Errorf("no credential %s", args[0])
 				}

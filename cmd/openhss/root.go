@@ -17,7 +17,8 @@ import (
 	"github.com/openhss/openhss/internal/store"
 )
 
-// globals are the flags every stateful command shares (CLI.md).
+// globals are the flags every stateful command shares (--data, --db, --json):
+// where the store and the master key are, and how results are printed.
 type globals struct {
 	data     string
 	db       string

@@ -15,14 +15,13 @@ import (
 
 	"github.com/google/go-containerregistry/pkg/name"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
-	"github.com/google/go-containerregistry/pkg/v1/mutate"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 	"github.com/google/go-containerregistry/pkg/v1/tarball"
 
 	"github.com/openhss/openhss/internal/demo"
+	"github.com/openhss/openhss/internal/imagetest"
 	"github.com/openhss/openhss/internal/inventory"
 	"github.com/openhss/openhss/internal/registry/registrytest"
-	"github.com/openhss/openhss/internal/scanner/scannertest"
 	"github.com/openhss/openhss/internal/store"
 )
 
@@ -67,23 +66,13 @@ func scanImages(t *testing.T) (vulnerable, clean, other v1.Image) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	osRelease := scannertest.Reg("etc/os-release", "ID=openhss-test\nVERSION_ID=\"1\"\n")
-	image := func(files ...scannertest.File) v1.Image {
-		img := scannertest.Image(t, scannertest.Layer(t, append(files, osRelease)...))
-		cf, err := img.ConfigFile()
-		if err != nil {
-			t.Fatal(err)
-		}
-		cf = cf.DeepCopy()
-		cf.OS, cf.Architecture = "linux", "amd64"
-		if img, err = mutate.ConfigFile(img, cf); err != nil {
-			t.Fatal(err)
-		}
-		return img
+	osRelease := imagetest.Reg("etc/os-release", "ID=openhss-test\nVERSION_ID=\"1\"\n")
+	image := func(files ...imagetest.File) v1.Image {
+		return imagetest.Image(t, imagetest.Layer(t, append(files, osRelease)...))
 	}
-	vulnerable = image(scannertest.Exe("usr/local/bin/demo-app", string(goApp)), scannertest.Exe("usr/local/bin/jose-app", string(joseApp)))
-	clean = image(scannertest.Reg("srv/www/index.html", "<h1>clean</h1>\n"))
-	other = image(scannertest.Reg("srv/www/index.html", "<h1>another</h1>\n"))
+	vulnerable = image(imagetest.Exe("usr/local/bin/demo-app", string(goApp)), imagetest.Exe("usr/local/bin/jose-app", string(joseApp)))
+	clean = image(imagetest.Reg("srv/www/index.html", "<h1>clean</h1>\n"))
+	other = image(imagetest.Reg("srv/www/index.html", "<h1>another</h1>\n"))
 	return vulnerable, clean, other
 }
 

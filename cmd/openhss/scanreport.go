@@ -27,7 +27,6 @@ type scanReport struct {
 	UnsafeSettingNum int32      `json:"unsafe_setting_num"`
 	MaliciousFileNum int32      `json:"malicious_file_num"`
 	Vulnerabilities  []scanVuln `json:"vulnerabilities"`
-	img              inventory.Image
 }
 
 // scanVuln is the API's item plus the severity the table and --fail-on

@@ -3,7 +3,6 @@ package hssapi_test
 import (
 	"bytes"
 	"context"
-	"crypto/hmac"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
@@ -12,9 +11,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
-	"net/url"
 	"path/filepath"
-	"sort"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -25,6 +22,7 @@ import (
 
 	"github.com/openhss/openhss/internal/hssapi"
 	"github.com/openhss/openhss/internal/iam"
+	"github.com/openhss/openhss/internal/iam/iamtest"
 	"github.com/openhss/openhss/internal/inventory"
 	"github.com/openhss/openhss/internal/netpolicy"
 	"github.com/openhss/openhss/internal/registry"
@@ -264,72 +262,6 @@ func (e *testEnv) snapshot(t *testing.T) string {
 	return b.String()
 }
 
-// --- a test-only SDK-HMAC-SHA256 signer, written from API.md §2 ---
-
-func sdkEscape(s string) string {
-	var b strings.Builder
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		if 'A' <= c && c <= 'Z' || 'a' <= c && c <= 'z' || '0' <= c && c <= '9' || c == '_' || c == '-' || c == '~' || c == '.' {
-			b.WriteByte(c)
-		} else {
-			fmt.Fprintf(&b, "%%%02X", c)
-		}
-	}
-	return b.String()
-}
-
-func canonicalRequest(r *http.Request, body []byte, signed []string) string {
-	segs := strings.Split(r.URL.Path, "/")
-	for i, s := range segs {
-		segs[i] = sdkEscape(s)
-	}
-	uri := strings.Join(segs, "/")
-	if !strings.HasSuffix(uri, "/") {
-		uri += "/"
-	}
-	q, _ := url.ParseQuery(r.URL.RawQuery)
-	keys := make([]string, 0, len(q))
-	for k := range q {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	var pairs []string
-	for _, k := range keys {
-		vs := append([]string(nil), q[k]...)
-		sort.Strings(vs)
-		for _, v := range vs {
-			pairs = append(pairs, sdkEscape(k)+"="+sdkEscape(v))
-		}
-	}
-	var hdrs strings.Builder
-	for _, h := range signed {
-		hdrs.WriteString(h + ":" + strings.TrimSpace(r.Header.Get(h)) + "\n")
-	}
-	sum := sha256.Sum256(body)
-	return strings.Join([]string{r.Method, uri, strings.Join(pairs, "&"), hdrs.String(), strings.Join(signed, ";"), hex.EncodeToString(sum[:])}, "\n")
-}
-
-func signRequest(r *http.Request, body []byte, ak, sk string, at time.Time) {
-	date := at.UTC().Format("20060102T150405Z")
-	r.Header.Set("X-Sdk-Date", date)
-	var signed []string
-	for k := range r.Header {
-		lk := strings.ToLower(k)
-		if lk == "content-type" || lk == "authorization" {
-			continue
-		}
-		signed = append(signed, lk)
-	}
-	sort.Strings(signed)
-	crSum := sha256.Sum256([]byte(canonicalRequest(r, body, signed)))
-	sts := "SDK-HMAC-SHA256\n" + date + "\n" + hex.EncodeToString(crSum[:])
-	mac := hmac.New(sha256.New, []byte(sk))
-	mac.Write([]byte(sts))
-	r.Header.Set("Authorization", fmt.Sprintf("SDK-HMAC-SHA256 Access=%s, SignedHeaders=%s, Signature=%s",
-		ak, strings.Join(signed, ";"), hex.EncodeToString(mac.Sum(nil))))
-}
-
 // --- requests ---
 
 type reqSpec struct {
@@ -386,7 +318,9 @@ func (e *testEnv) do(t *testing.T, s reqSpec) result {
 		if at.IsZero() {
 			at = e.clock()
 		}
-		signRequest(r, s.Body, ak, sk, at)
+		if err := iamtest.SignRequest(r, s.Body, ak, sk, at); err != nil {
+			t.Fatal(err)
+		}
 	}
 	if s.Tamper != nil {
 		s.Tamper(r)

@@ -6,7 +6,8 @@ import (
 	"time"
 )
 
-// Error codes of the HSS error envelope (API.md §1). Clients match on them,
+// Error codes of the HSS error envelope (docs/api.md names which answer
+// carries which). Clients match on them,
 // so they are exact copies of what Huawei's HSS and API gateway publish.
 const (
 	codeInvalidParam = "HSS.0001"

@@ -58,8 +58,8 @@ func TestHealthzChecksStore(t *testing.T) {
 }
 
 // TestHealthzStuckPostgres: a PostgreSQL store whose only connection is
-// held by a call waiting on a lock (the state of the pool deadlock of
-// issue 9) makes /healthz answer 503 "timeout" within its timeout, and
+// held by a call waiting on a lock (the state a nested pool acquire once
+// deadlocked the pool in; docs/security.md, Availability of the store) makes /healthz answer 503 "timeout" within its timeout, and
 // 200 again once the connection is back.
 func TestHealthzStuckPostgres(t *testing.T) {
 	dsn := os.Getenv("OPENHSS_TEST_POSTGRES")

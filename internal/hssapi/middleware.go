@@ -18,7 +18,8 @@ import (
 	"github.com/openhss/openhss/internal/iam"
 )
 
-// maxBody is the largest request body read (API.md §1).
+// maxBody is the largest request body read (docs/api.md, Conventions and
+// Request bodies).
 const maxBody = 1 << 20
 
 const contentTypeJSON = "application/json;charset=UTF-8"

@@ -22,11 +22,10 @@ import (
 	"time"
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
-	"github.com/google/go-containerregistry/pkg/v1/empty"
-	"github.com/google/go-containerregistry/pkg/v1/mutate"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 
 	"github.com/openhss/openhss/internal/hssapi"
+	"github.com/openhss/openhss/internal/imagetest"
 	"github.com/openhss/openhss/internal/inventory"
 	"github.com/openhss/openhss/internal/jobs"
 	"github.com/openhss/openhss/internal/netpolicy"
@@ -104,32 +103,21 @@ func secretImage(t *testing.T) (img v1.Image, keyPEM, rootHash string) {
 	}
 	keyPEM = string(pem.EncodeToMemory(&pem.Block{Type: "EC PRIVATE KEY", Bytes: der}))
 	rootHash = scannertest.SHA512Crypt(t, leakRootPassword)
-	img, err = mutate.AppendLayers(empty.Image, scannertest.Layer(t,
-		scannertest.File{Name: "etc/os-release", Body: "ID=debian\nVERSION_ID=12\n"},
-		scannertest.File{Name: "etc/passwd", Body: "root:x:0:0:root:/root:/bin/bash\nsvc:x:999:999::/srv:/bin/sh\n"},
-		scannertest.File{Name: "etc/shadow", Mode: 0o640, Body: "root:" + rootHash + ":19700:0:90:7:::\nsvc:" + scannertest.SHA512Crypt(t, leakSvcPassword) + ":19700:0:90:7:::\n"},
-		scannertest.File{Name: "root/.ssh/id_ecdsa", Mode: 0o600, Body: keyPEM},
-		scannertest.File{Name: "srv/app/config.env", Body: "AWS_ACCESS_KEY_ID=" + leakAWSKeyID + "\nAWS_SECRET_ACCESS_KEY=" + leakAWSSecret + "\n"},
-		scannertest.File{Name: "opt/av/eicar.com", Body: malware.EICAR},
+	img = imagetest.Image(t, imagetest.Layer(t,
+		imagetest.File{Name: "etc/os-release", Body: "ID=debian\nVERSION_ID=12\n"},
+		imagetest.File{Name: "etc/passwd", Body: "root:x:0:0:root:/root:/bin/bash\nsvc:x:999:999::/srv:/bin/sh\n"},
+		imagetest.File{Name: "etc/shadow", Mode: 0o640, Body: "root:" + rootHash + ":19700:0:90:7:::\nsvc:" + scannertest.SHA512Crypt(t, leakSvcPassword) + ":19700:0:90:7:::\n"},
+		imagetest.File{Name: "root/.ssh/id_ecdsa", Mode: 0o600, Body: keyPEM},
+		imagetest.File{Name: "srv/app/config.env", Body: "AWS_ACCESS_KEY_ID=" + leakAWSKeyID + "\nAWS_SECRET_ACCESS_KEY=" + leakAWSSecret + "\n"},
+		imagetest.File{Name: "opt/av/eicar.com", Body: malware.EICAR},
 	))
-	if err != nil {
-		t.Fatal(err)
-	}
-	cf, err := img.ConfigFile()
-	if err != nil {
-		t.Fatal(err)
-	}
-	cf = cf.DeepCopy()
-	cf.OS, cf.Architecture = "linux", "amd64"
-	cf.Config.Env = []string{"PATH=/usr/bin:/bin", "DB_PASSWORD=" + leakEnvSecret}
-	cf.History = []v1.History{
-		{CreatedBy: "/bin/sh -c #(nop) ADD file:5d8fa1c0b2 in / "},
-		{CreatedBy: "/bin/sh -c #(nop)  ENV DB_PASSWORD=" + leakEnvSecret, EmptyLayer: true},
-	}
-	img, err = mutate.ConfigFile(img, cf)
-	if err != nil {
-		t.Fatal(err)
-	}
+	img = imagetest.WithConfigFile(t, img, func(cf *v1.ConfigFile) {
+		cf.Config.Env = []string{"PATH=/usr/bin:/bin", "DB_PASSWORD=" + leakEnvSecret}
+		cf.History = []v1.History{
+			{CreatedBy: "/bin/sh -c #(nop) ADD file:5d8fa1c0b2 in / "},
+			{CreatedBy: "/bin/sh -c #(nop)  ENV DB_PASSWORD=" + leakEnvSecret, EmptyLayer: true},
+		}
+	})
 	return img, keyPEM, rootHash
 }
 

@@ -8,7 +8,7 @@ import (
 	"github.com/openhss/openhss/internal/inventory"
 )
 
-// Bounds of the list parameters (API.md §3).
+// Bounds of the list parameters (docs/api.md, Query parameters).
 const (
 	maxOffset       = 2_000_000
 	maxLimit        = 200

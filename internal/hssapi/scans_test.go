@@ -33,8 +33,7 @@ func (r requester) RequestScanAll(ctx context.Context, projectID string, f inven
 
 func newScanEnv(t *testing.T) *testEnv {
 	t.Helper()
-	var e *testEnv
-	e = newEnv(t, func(c *hssapi.Config) {
+	e := newEnv(t, func(c *hssapi.Config) {
 		st := c.Store.(scanjob.Store)
 		c.Scans = requester{scanjob.New(st, nil, nil, scanjob.Options{})}
 		c.ScanResults = c.Store.(hssapi.ScanReader)

@@ -1,7 +1,6 @@
 package iam
 
 import (
-	"fmt"
 	"strings"
 )
 
@@ -25,12 +24,6 @@ type Authorization struct {
 	AccessKey     string
 	SignedHeaders []string // lowercase, in the order the client signed them
 	Signature     string   // 64 lowercase hex digits
-}
-
-// String renders a in the SDK's exact format, so that parsing it again gives a.
-func (a Authorization) String() string {
-	return fmt.Sprintf("%s Access=%s, SignedHeaders=%s, Signature=%s",
-		Algorithm, a.AccessKey, strings.Join(a.SignedHeaders, ";"), a.Signature)
 }
 
 // Signs reports whether header name (any case) is among the signed headers.

@@ -40,7 +40,7 @@ var (
 const AllGrantedEPs = "all_granted_eps"
 
 // DefaultRegion names the region, and so every project, when Options.Region
-// is unset (API.md §1).
+// is unset (docs/api.md, Conventions: `serve --region`).
 const DefaultRegion = "local-1"
 
 // Principal is an authenticated caller.
@@ -176,7 +176,7 @@ func (s *Service) authenticateSignature(ctx context.Context, r *http.Request, bo
 	if err != nil {
 		return Principal{}, fmt.Errorf("iam: open secret key of %s: %w", a.AccessKey, err)
 	}
-	if err := verify(r, body, a, sk, s.opts.Now(), s.opts.MaxClockSkew); err != nil {
+	if err := Verify(r, body, a, sk, s.opts.Now(), s.opts.MaxClockSkew); err != nil {
 		return Principal{}, err
 	}
 	p := Principal{ProjectID: cred.ProjectID, Grant: cred.Grant, AccessKey: cred.AccessKey}

@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/openhss/openhss/internal/iam/iamtest"
 	"github.com/openhss/openhss/internal/inventory"
 	"github.com/openhss/openhss/internal/secret"
 	"github.com/openhss/openhss/internal/store/sqlite"
@@ -52,7 +53,7 @@ func sdkRequest(t *testing.T, method, target, body, project, ak, sk string, at t
 		r.Header.Set("X-Project-Id", project)
 	}
 	r.Header.Set("Content-Type", "application/json;charset=UTF-8")
-	if err := SignRequest(r, []byte(body), ak, sk, at); err != nil {
+	if err := iamtest.SignRequest(r, []byte(body), ak, sk, at); err != nil {
 		t.Fatal(err)
 	}
 	return r

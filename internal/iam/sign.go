@@ -60,13 +60,10 @@ func StringToSign(canonicalRequest string, t time.Time) string {
 }
 
 // Verify checks that a is a valid signature of r (raw body body) under
-// secretKey at time now, allowing DefaultMaxClockSkew. Errors wrap
+// secretKey at time now, allowing maxSkew (DefaultMaxClockSkew unless the
+// operator set another) between X-Sdk-Date and now. Errors wrap
 // ErrUnauthenticated and never contain the secret or the expected signature.
-func Verify(r *http.Request, body []byte, a Authorization, secretKey string, now time.Time) error {
-	return verify(r, body, a, secretKey, now, DefaultMaxClockSkew)
-}
-
-func verify(r *http.Request, body []byte, a Authorization, secretKey string, now time.Time, maxSkew time.Duration) error {
+func Verify(r *http.Request, body []byte, a Authorization, secretKey string, now time.Time, maxSkew time.Duration) error {
 	if !a.Signs(headerDate) {
 		return unauthenticated("X-Sdk-Date must be a signed header")
 	}
@@ -99,35 +96,6 @@ func verify(r *http.Request, body []byte, a Authorization, secretKey string, now
 	if !hmac.Equal(got, mac(secretKey, StringToSign(cr, t))) {
 		return unauthenticated("signature does not match")
 	}
-	return nil
-}
-
-// SignRequest signs r the way the SDK's BasicCredentials do: it sets
-// X-Sdk-Date to t and an Authorization header covering every header already
-// set except Content-Type and names with '_', and not Host. Tests and
-// non-SDK clients (curl examples, end-to-end tests) use it.
-func SignRequest(r *http.Request, body []byte, accessKey, secretKey string, t time.Time) error {
-	r.Header.Set(headerDate, t.UTC().Format(DateFormat))
-	var signed []string
-	for k := range r.Header {
-		lk := strings.ToLower(k)
-		if strings.HasPrefix(lk, "content-type") || strings.Contains(k, "_") || lk == "authorization" {
-			continue
-		}
-		signed = append(signed, lk)
-	}
-	slices.Sort(signed)
-	signed = slices.Compact(signed)
-	cr, err := CanonicalRequest(r, body, signed)
-	if err != nil {
-		return err
-	}
-	a := Authorization{
-		AccessKey:     accessKey,
-		SignedHeaders: signed,
-		Signature:     hex.EncodeToString(mac(secretKey, StringToSign(cr, t))),
-	}
-	r.Header.Set("Authorization", a.String())
 	return nil
 }
 

@@ -10,6 +10,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/openhss/openhss/internal/iam/iamtest"
 )
 
 const (
@@ -52,7 +54,7 @@ func TestCanonicalRequestGolden(t *testing.T) {
 	m := hmac.New(sha256.New, []byte(testSK))
 	m.Write([]byte(sts))
 	a := Authorization{AccessKey: testAK, SignedHeaders: signed, Signature: hex.EncodeToString(m.Sum(nil))}
-	if err := Verify(r, nil, a, testSK, t0.Add(time.Minute)); err != nil {
+	if err := Verify(r, nil, a, testSK, t0.Add(time.Minute), DefaultMaxClockSkew); err != nil {
 		t.Fatalf("Verify rejected the hand-signed request: %v", err)
 	}
 }
@@ -105,7 +107,7 @@ func newSigned(t *testing.T, method, target, body string, at time.Time) (*http.R
 	r.Header.Set("X-Project-Id", "proj1")
 	r.Header.Set("Region", "local-1")
 	r.Header.Set("Content-Type", "application/json;charset=UTF-8")
-	if err := SignRequest(r, []byte(body), testAK, testSK, at); err != nil {
+	if err := iamtest.SignRequest(r, []byte(body), testAK, testSK, at); err != nil {
 		t.Fatal(err)
 	}
 	a, err := ParseAuthorization(r.Header.Get("Authorization"))
@@ -235,7 +237,7 @@ func TestVerify(t *testing.T) {
 			if tt.mutate != nil {
 				b = tt.mutate(r, b, &a)
 			}
-			err := Verify(r, b, a, testSK, t0)
+			err := Verify(r, b, a, testSK, t0, DefaultMaxClockSkew)
 			if tt.ok {
 				if err != nil {
 					t.Fatalf("Verify: %v", err)
@@ -257,7 +259,7 @@ func TestVerify(t *testing.T) {
 
 func TestVerifyWrongSecret(t *testing.T) {
 	r, b, a := newSigned(t, "GET", "http://h/v5/proj1/x", "", t0)
-	err := Verify(r, b, a, testSK+"x", t0)
+	err := Verify(r, b, a, testSK+"x", t0, DefaultMaxClockSkew)
 	if !errors.Is(err, ErrUnauthenticated) {
 		t.Fatalf("Verify with the wrong secret: %v", err)
 	}
@@ -286,11 +288,11 @@ func TestVerifySignedHost(t *testing.T) {
 		t.Fatalf("canonical request does not use r.Host:\n%s", cr)
 	}
 	a := Authorization{AccessKey: testAK, SignedHeaders: signed, Signature: hex.EncodeToString(mac(testSK, StringToSign(cr, t0)))}
-	if err := Verify(r, nil, a, testSK, t0); err != nil {
+	if err := Verify(r, nil, a, testSK, t0, DefaultMaxClockSkew); err != nil {
 		t.Fatalf("Verify: %v", err)
 	}
 	r.Host = "evil.local:8080"
-	if err := Verify(r, nil, a, testSK, t0); !errors.Is(err, ErrUnauthenticated) {
+	if err := Verify(r, nil, a, testSK, t0, DefaultMaxClockSkew); !errors.Is(err, ErrUnauthenticated) {
 		t.Fatalf("Verify after changing Host: %v", err)
 	}
 }
@@ -309,25 +311,25 @@ func TestVerifyContentSHA256(t *testing.T) {
 	}
 	t.Run("signed UNSIGNED-PAYLOAD leaves the body out", func(t *testing.T) {
 		r, a := sign(t, "UNSIGNED-PAYLOAD", true, "abc")
-		if err := Verify(r, []byte("other"), a, testSK, t0); err != nil {
+		if err := Verify(r, []byte("other"), a, testSK, t0, DefaultMaxClockSkew); err != nil {
 			t.Fatalf("Verify: %v", err)
 		}
 	})
 	t.Run("unsigned UNSIGNED-PAYLOAD is ignored", func(t *testing.T) {
 		r, a := sign(t, "UNSIGNED-PAYLOAD", false, "abc")
-		if err := Verify(r, []byte("abc"), a, testSK, t0); err != nil {
+		if err := Verify(r, []byte("abc"), a, testSK, t0, DefaultMaxClockSkew); err != nil {
 			t.Fatalf("Verify: %v", err)
 		}
-		if err := Verify(r, []byte("other"), a, testSK, t0); !errors.Is(err, ErrUnauthenticated) {
+		if err := Verify(r, []byte("other"), a, testSK, t0, DefaultMaxClockSkew); !errors.Is(err, ErrUnauthenticated) {
 			t.Fatalf("Verify of another body: %v", err)
 		}
 	})
 	t.Run("signed hash must match the body", func(t *testing.T) {
 		r, a := sign(t, sha256Hex([]byte("abc")), true, "abc")
-		if err := Verify(r, []byte("abc"), a, testSK, t0); err != nil {
+		if err := Verify(r, []byte("abc"), a, testSK, t0, DefaultMaxClockSkew); err != nil {
 			t.Fatalf("Verify: %v", err)
 		}
-		if err := Verify(r, []byte("other"), a, testSK, t0); !errors.Is(err, ErrUnauthenticated) {
+		if err := Verify(r, []byte("other"), a, testSK, t0, DefaultMaxClockSkew); !errors.Is(err, ErrUnauthenticated) {
 			t.Fatalf("Verify of another body: %v", err)
 		}
 	})

@@ -83,9 +83,6 @@ func (r *Runner) HandleAbandoned(kind string, h AbandonHandler) {
 	r.abandon[kind] = h
 }
 
-// Owner is the name this runner leases jobs under.
-func (r *Runner) Owner() string { return r.owner }
-
 // Wake makes idle workers look for work now instead of at their next poll;
 // call it after enqueueing from the same process.
 func (r *Runner) Wake() {

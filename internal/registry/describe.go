@@ -140,7 +140,7 @@ func (s *listing) blob(ctx context.Context, ref name.Digest) ([]byte, error) {
 // describeManifest turns one manifest into rows' terms. config reads a
 // config blob; member resolves a member of an index.
 //
-// Rules (API.md §3): a manifest with an OCI subject is an attachment (no
+// Rules (docs/api.md, Synchronization): a manifest with an OCI subject is an attachment (no
 // row); an index describes its linux/amd64 member, else its first, and
 // lists every member with its platform (buildx attestation members and
 // nested indexes are not members); an image manifest whose config is not a

@@ -56,24 +56,6 @@ type Option func(*Lister)
 // network policy.
 func WithTransport(rt http.RoundTripper) Option { return func(l *Lister) { l.transport = rt } }
 
-// WithRequestTimeout bounds each HTTP request, body included (default 30s).
-func WithRequestTimeout(d time.Duration) Option { return func(l *Lister) { l.requestTimeout = d } }
-
-// WithListTimeout bounds the whole listing of one connection (default 30m).
-func WithListTimeout(d time.Duration) Option { return func(l *Lister) { l.listTimeout = d } }
-
-// WithConcurrency bounds the requests in flight per listing (default 16).
-func WithConcurrency(n int) Option { return func(l *Lister) { l.concurrency = max(n, 1) } }
-
-// WithPageSize sets the n asked of catalog and tag list pages (default
-// 1000). A registry that refuses n gets asked without it and chooses.
-func WithPageSize(n int) Option { return func(l *Lister) { l.pageSize = n } }
-
-// WithRetry sets how requests that failed for a transient reason
-// (connection refused, timeout, 429, 5xx) are retried; the zero
-// RetryPolicy is the default (see RetryPolicy).
-func WithRetry(p RetryPolicy) Option { return func(l *Lister) { l.retry = p } }
-
 // WithMaxRepositories caps the repositories one connection lists (default
 // DefaultMaxRepositories; 0 keeps the default). A registry with more fails
 // the sync with ErrLimit and changes nothing.
@@ -103,9 +85,6 @@ func cmpOr[T int | int64](n, def T) T {
 	}
 	return n
 }
-
-// WithClock sets the clock for Snapshot.SeenAt.
-func WithClock(now func() time.Time) Option { return func(l *Lister) { l.now = now } }
 
 // WithLogger sets the logger (default slog.Default()).
 func WithLogger(log *slog.Logger) Option { return func(l *Lister) { l.log = log } }

@@ -19,6 +19,7 @@ import (
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/mutate"
 
+	"github.com/openhss/openhss/internal/imagetest"
 	"github.com/openhss/openhss/internal/inventory"
 	"github.com/openhss/openhss/internal/registry/registrytest"
 	"github.com/openhss/openhss/internal/scanjob"
@@ -113,22 +114,22 @@ func TestAnalyzersEndToEnd(t *testing.T) {
 	key := privateKeyPEM(t)
 	keyBody := strings.Split(key, "\n")[1]
 	shadow := "root:" + scannertest.SHA512Crypt(t, weakPassword) + ":19700:0:90:7:::\napp:!:19700:0:90:7:::\n"
-	base := map[string]file{
-		"etc/os-release": {body: []byte(osRelease)},
-		"etc/passwd":     {body: []byte(passwd)},
-		"etc/shadow":     {mode: 0o640, body: []byte("root:*:19700:0:90:7:::\napp:!:19700:0:90:7:::\n")},
+	base := []imagetest.File{
+		imagetest.Reg("etc/os-release", osRelease),
+		imagetest.Reg("etc/passwd", passwd),
+		{Name: "etc/shadow", Mode: 0o640, Body: "root:*:19700:0:90:7:::\napp:!:19700:0:90:7:::\n"},
 	}
 	risky := configured(t, image(t,
-		layer(t, base),
-		layer(t, map[string]file{
-			"etc/shadow": {mode: 0o640, body: []byte(shadow)},
-			"opt/vendor/lib/share/data/tests/av/eicar.com": {body: []byte(malware.EICAR)},
-			"root/.ssh/id_ecdsa":                           {mode: 0o600, body: []byte(key)},
-			"srv/app/config.env":                           {body: []byte("AWS_ACCESS_KEY_ID=" + awsKeyID + "\nAWS_SECRET_ACCESS_KEY=" + awsSecret + "\n")},
-			"usr/local/bin/tool.sh":                        {mode: 0o755, body: []byte(toolScript)},
-		}),
+		imagetest.Layer(t, base...),
+		imagetest.Layer(t,
+			imagetest.File{Name: "etc/shadow", Mode: 0o640, Body: shadow},
+			imagetest.Reg("opt/vendor/lib/share/data/tests/av/eicar.com", malware.EICAR),
+			imagetest.File{Name: "root/.ssh/id_ecdsa", Mode: 0o600, Body: key},
+			imagetest.Reg("srv/app/config.env", "AWS_ACCESS_KEY_ID="+awsKeyID+"\nAWS_SECRET_ACCESS_KEY="+awsSecret+"\n"),
+			imagetest.Exe("usr/local/bin/tool.sh", toolScript),
+		),
 	))
-	clean := configured(t, image(t, layer(t, base)))
+	clean := configured(t, image(t, imagetest.Layer(t, base...)))
 	push(t, reg, "team/risky", "1", risky)
 	push(t, reg, "team/clean", "1", clean)
 

@@ -1,7 +1,6 @@
 package scanjob_test
 
 import (
-	"archive/tar"
 	"bytes"
 	"cmp"
 	"context"
@@ -22,12 +21,11 @@ import (
 
 	"github.com/google/go-containerregistry/pkg/name"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
-	"github.com/google/go-containerregistry/pkg/v1/empty"
-	"github.com/google/go-containerregistry/pkg/v1/mutate"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 	"github.com/google/go-containerregistry/pkg/v1/tarball"
 	"golang.org/x/mod/semver"
 
+	"github.com/openhss/openhss/internal/imagetest"
 	"github.com/openhss/openhss/internal/inventory"
 	"github.com/openhss/openhss/internal/localimage"
 	"github.com/openhss/openhss/internal/registry"
@@ -195,71 +193,19 @@ func (e *buildError) Error() string {
 	return "go " + strings.Join(e.args, " ") + ": " + e.err.Error() + "\n" + e.out
 }
 
-// file is one tar entry of a test layer.
-type file struct {
-	mode int64
-	body []byte
-}
-
-// layer builds a gzip layer of files (sorted, fixed times).
-func layer(t *testing.T, files map[string]file) v1.Layer {
-	t.Helper()
-	names := make([]string, 0, len(files))
-	for n := range files {
-		names = append(names, n)
-	}
-	sort.Strings(names)
-	var buf bytes.Buffer
-	tw := tar.NewWriter(&buf)
-	for _, n := range names {
-		f := files[n]
-		mode := f.mode
-		if mode == 0 {
-			mode = 0o644
-		}
-		if err := tw.WriteHeader(&tar.Header{Name: n, Mode: mode, Size: int64(len(f.body)), Typeflag: tar.TypeReg, ModTime: time.Unix(0, 0)}); err != nil {
-			t.Fatal(err)
-		}
-		if _, err := tw.Write(f.body); err != nil {
-			t.Fatal(err)
-		}
-	}
-	if err := tw.Close(); err != nil {
-		t.Fatal(err)
-	}
-	raw := buf.Bytes()
-	l, err := tarball.LayerFromOpener(func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(raw)), nil })
-	if err != nil {
-		t.Fatal(err)
-	}
-	return l
-}
-
-// image builds a linux/amd64 image of layers.
+// image builds a linux/amd64 image of layers with a fixed created time.
 func image(t *testing.T, layers ...v1.Layer) v1.Image {
 	t.Helper()
-	img, err := mutate.AppendLayers(empty.Image, layers...)
-	if err != nil {
-		t.Fatal(err)
-	}
-	cf, err := img.ConfigFile()
-	if err != nil {
-		t.Fatal(err)
-	}
-	cf = cf.DeepCopy()
-	cf.OS, cf.Architecture = "linux", "amd64"
-	cf.Created = v1.Time{Time: time.Date(2025, 1, 2, 3, 4, 5, 0, time.UTC)}
-	if img, err = mutate.ConfigFile(img, cf); err != nil {
-		t.Fatal(err)
-	}
-	return img
+	return imagetest.WithConfigFile(t, imagetest.Image(t, layers...), func(cf *v1.ConfigFile) {
+		cf.Created = v1.Time{Time: time.Date(2025, 1, 2, 3, 4, 5, 0, time.UTC)}
+	})
 }
 
 // vulnImage is an Alpine-less image holding the vulnerable Go binary.
 func vulnImage(t *testing.T) v1.Image {
 	return image(t,
-		layer(t, map[string]file{"etc/os-release": {body: []byte("ID=scratchy\nVERSION_ID=1\nPRETTY_NAME=\"test\"\n")}}),
-		layer(t, map[string]file{"usr/local/bin/vulnapp": {mode: 0o755, body: vulnBinary(t)}}),
+		imagetest.Layer(t, imagetest.Reg("etc/os-release", "ID=scratchy\nVERSION_ID=1\nPRETTY_NAME=\"test\"\n")),
+		imagetest.Layer(t, imagetest.Exe("usr/local/bin/vulnapp", string(vulnBinary(t)))),
 	)
 }
 

@@ -4,6 +4,7 @@ import (
 	"log/slog"
 	"testing"
 
+	"github.com/openhss/openhss/internal/imagetest"
 	"github.com/openhss/openhss/internal/inventory"
 	"github.com/openhss/openhss/internal/netpolicy"
 	"github.com/openhss/openhss/internal/registry"
@@ -28,7 +29,7 @@ func registrytestTransport(t testing.TB) *registry.Transport {
 // is read.
 func TestPullUnderNetworkPolicy(t *testing.T) {
 	reg := registrytest.New(t)
-	small := image(t, layer(t, map[string]file{"etc/os-release": {body: []byte("ID=test\n")}}))
+	small := image(t, imagetest.Layer(t, imagetest.Reg("etc/os-release", "ID=test\n")))
 	push(t, reg, "team/app", "1", small)
 	e := newEnv(t, reg, envConfig{noVulnData: true})
 	rows := e.syncAll(t)

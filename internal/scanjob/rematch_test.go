@@ -12,6 +12,7 @@ import (
 
 	"github.com/google/go-containerregistry/pkg/v1/mutate"
 
+	"github.com/openhss/openhss/internal/imagetest"
 	"github.com/openhss/openhss/internal/inventory"
 	"github.com/openhss/openhss/internal/jobs"
 	"github.com/openhss/openhss/internal/registry/registrytest"
@@ -46,7 +47,7 @@ func TestRematchInterruptedIsRedone(t *testing.T) {
 	reg := registrytest.New(t)
 	const images = 4
 	for i := range images {
-		img, err := mutate.AppendLayers(vulnImage(t), layer(t, map[string]file{"etc/hostname": {body: fmt.Appendf(nil, "image-%d\n", i)}}))
+		img, err := mutate.AppendLayers(vulnImage(t), imagetest.Layer(t, imagetest.Reg("etc/hostname", fmt.Sprintf("image-%d\n", i))))
 		if err != nil {
 			t.Fatal(err)
 		}

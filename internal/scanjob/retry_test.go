@@ -7,6 +7,7 @@ import (
 	"sync/atomic"
 	"testing"
 
+	"github.com/openhss/openhss/internal/imagetest"
 	"github.com/openhss/openhss/internal/inventory"
 	"github.com/openhss/openhss/internal/registry/registrytest"
 )
@@ -17,7 +18,7 @@ import (
 // and the scan succeeds. A registry that stays down, or a permanent
 // answer, still fails the scan, after a bounded number of tries.
 func TestScanRidesOutRegistryRestart(t *testing.T) {
-	small := image(t, layer(t, map[string]file{"etc/os-release": {body: []byte("ID=test\n")}}))
+	small := image(t, imagetest.Layer(t, imagetest.Reg("etc/os-release", "ID=test\n")))
 	type flap struct {
 		status     int    // answer of the failing requests (0: refuse connections instead)
 		retryAfter string // Retry-After of those answers

@@ -15,6 +15,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/openhss/openhss/internal/imagetest"
 	"github.com/openhss/openhss/internal/inventory"
 	"github.com/openhss/openhss/internal/jobs"
 	"github.com/openhss/openhss/internal/registry/registrytest"
@@ -155,10 +156,10 @@ func TestRematchPullsNothing(t *testing.T) {
 	// the shared packages once and must still give each image its own
 	// findings. Its windows program holds the same stdlib version built for
 	// another platform: a package the re-match must match on its own.
-	withMore, err := mutate.AppendLayers(vulnImage(t), layer(t, map[string]file{
-		"usr/local/bin/vulnapp2": {mode: 0o755, body: vulnBinary(t)},
-		"app/winapp.exe":         {mode: 0o755, body: windowsBinary(t)},
-	}))
+	withMore, err := mutate.AppendLayers(vulnImage(t), imagetest.Layer(t,
+		imagetest.Exe("app/winapp.exe", string(windowsBinary(t))),
+		imagetest.Exe("usr/local/bin/vulnapp2", string(vulnBinary(t))),
+	))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -245,7 +246,7 @@ func sortedKeys(sets ...map[string]bool) []string {
 // checks the status and scan_failed_desc the rows end with.
 func TestFailureMapping(t *testing.T) {
 	ctx := context.Background()
-	small := image(t, layer(t, map[string]file{"etc/os-release": {body: []byte("ID=test\n")}}))
+	small := image(t, imagetest.Layer(t, imagetest.Reg("etc/os-release", "ID=test\n")))
 
 	t.Run("wrong password", func(t *testing.T) {
 		reg := registrytest.New(t, registrytest.WithBasicAuth("alice", "secret"))
@@ -385,7 +386,7 @@ func TestKilledWorkerResumes(t *testing.T) {
 // runner gave up on it) is failed by the sweep, not left forever.
 func TestSweepFailsOrphans(t *testing.T) {
 	reg := registrytest.New(t)
-	push(t, reg, "team/app", "1", image(t, layer(t, map[string]file{"a": {body: []byte("a")}})))
+	push(t, reg, "team/app", "1", image(t, imagetest.Layer(t, imagetest.Reg("a", "a"))))
 	e := newEnv(t, reg, envConfig{noVulnData: true})
 	ctx := context.Background()
 	rows := e.syncAll(t)

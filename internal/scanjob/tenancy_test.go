@@ -17,6 +17,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
+	"github.com/openhss/openhss/internal/imagetest"
 	"github.com/openhss/openhss/internal/inventory"
 	"github.com/openhss/openhss/internal/jobs"
 	"github.com/openhss/openhss/internal/registry"
@@ -256,7 +257,7 @@ func TestRequestersTriedThroughTheirOwnConnection(t *testing.T) {
 	for engine, open := range stores(t) {
 		t.Run(engine, func(t *testing.T) {
 			reg := registrytest.New(t, registrytest.WithBasicAuth("alice", "secret"))
-			push(t, reg, "team/app", "1", image(t, layer(t, map[string]file{"etc/os-release": {body: []byte("ID=test\n")}})))
+			push(t, reg, "team/app", "1", image(t, imagetest.Layer(t, imagetest.Reg("etc/os-release", "ID=test\n"))))
 			e := newTenants(t, open(t), reg, false)
 			e.breakConnection(t, "pb")
 			e.request(t, "pb")
@@ -288,7 +289,7 @@ func TestTwoProjectsAtOncePullOnce(t *testing.T) {
 						h.ServeHTTP(w, r)
 					})
 				}))
-			img := image(t, layer(t, map[string]file{"etc/os-release": {body: []byte("ID=test\n")}}))
+			img := image(t, imagetest.Layer(t, imagetest.Reg("etc/os-release", "ID=test\n")))
 			push(t, reg, "team/app", "1", img)
 			e := newTenants(t, open(t), reg, false)
 			before := blobs.Load() // the syncs read the config

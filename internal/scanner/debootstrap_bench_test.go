@@ -6,9 +6,6 @@ import (
 	"path/filepath"
 	"testing"
 
-	"github.com/google/go-containerregistry/pkg/v1/empty"
-	"github.com/google/go-containerregistry/pkg/v1/mutate"
-
 	"github.com/openhss/openhss/internal/dirlayer"
 	"github.com/openhss/openhss/internal/scanner"
 	"github.com/openhss/openhss/internal/scanner/baseline"
@@ -19,7 +16,7 @@ import (
 // BenchmarkDebootstrap scans the root filesystem of `debootstrap
 // --variant=minbase bookworm` (OPENHSS_TEST_DEBOOTSTRAP, built by .ci/run)
 // packed as one gzip layer, in process, without and with the three
-// analyzers: the difference is issue 4's analyzer overhead without process
+// analyzers: the difference is the analyzers' overhead without process
 // start-up and rule compilation, which a server pays once.
 func BenchmarkDebootstrap(b *testing.B) {
 	root := os.Getenv("OPENHSS_TEST_DEBOOTSTRAP")
@@ -30,10 +27,7 @@ func BenchmarkDebootstrap(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	img, err := mutate.AppendLayers(empty.Image, layer)
-	if err != nil {
-		b.Fatal(err)
-	}
+	img := imageOf(b, layer)
 	bl, err := baseline.New(baseline.Options{})
 	if err != nil {
 		b.Fatal(err)

@@ -3,7 +3,6 @@ package scanner_test
 import (
 	"archive/tar"
 	"bufio"
-	"bytes"
 	"compress/gzip"
 	"context"
 	"crypto/sha256"
@@ -21,85 +20,44 @@ import (
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/tarball"
 
+	"github.com/openhss/openhss/internal/imagetest"
 	"github.com/openhss/openhss/internal/inventory"
 	"github.com/openhss/openhss/internal/osvtestdata"
 	"github.com/openhss/openhss/internal/scanner"
 	"github.com/openhss/openhss/internal/scanner/baseline"
 	"github.com/openhss/openhss/internal/scanner/malware"
-	"github.com/openhss/openhss/internal/scanner/scannertest"
+	"github.com/openhss/openhss/internal/scanner/malware/malwaretest"
 	"github.com/openhss/openhss/internal/scanner/secrets"
 	"github.com/openhss/openhss/internal/scanresult"
 )
 
-// file is one tar entry of a test layer.
-type file struct {
-	name, body string
-	typ        byte // tar.TypeReg when zero
-	link       string
-	mode       int64
-	size       int64 // for a TypeReg of zeros without body
-}
+// Short local names for the shared image builder (internal/imagetest).
+type file = imagetest.File
 
-func reg(name, body string) file         { return file{name: name, body: body} }
-func symlink(name, target string) file   { return file{name: name, typ: tar.TypeSymlink, link: target} }
-func exe(name, body string) file         { return file{name: name, body: body, mode: 0o755} }
-func zeros(name string, size int64) file { return file{name: name, size: size} }
-func hardlink(name, target string) file  { return file{name: name, typ: tar.TypeLink, link: target} }
-func dir(name string) file               { return file{name: name, typ: tar.TypeDir, mode: 0o755} }
-func special(name string, typ byte) file { return file{name: name, typ: typ, mode: 0o644} }
-func whiteout(dirname, victim string) file {
-	return reg(strings.TrimPrefix(dirname+"/.wh."+victim, "/"), "")
-}
-func opaque(dirname string) file               { return reg(dirname+"/.wh..wh..opq", "") }
+var (
+	reg      = imagetest.Reg
+	symlink  = imagetest.Symlink
+	exe      = imagetest.Exe
+	hardlink = imagetest.Hardlink
+	dir      = imagetest.Dir
+	whiteout = imagetest.Whiteout
+	opaque   = imagetest.Opaque
+	layerOf  = imagetest.Layer
+	imageOf  = imagetest.Image
+	rawLayer = imagetest.GzipLayer // a gzip layer of raw (not necessarily tar) bytes
+)
+
+func zeros(name string, size int64) file       { return file{Name: name, Size: size} }
+func special(name string, typ byte) file       { return file{Name: name, Type: typ} }
 func realFile(name, hostPath string) file      { b, _ := os.ReadFile(hostPath); return exe(name, string(b)) }
-func sized(name, body string, mode int64) file { return file{name: name, body: body, mode: mode} }
+func sized(name, body string, mode int64) file { return file{Name: name, Body: body, Mode: mode} }
 
-func tarOf(t testing.TB, files []file) []byte {
-	t.Helper()
-	var buf bytes.Buffer
-	tw := tar.NewWriter(&buf)
-	for _, f := range files {
-		h := &tar.Header{Name: f.name, Typeflag: f.typ, Linkname: f.link, Mode: f.mode, ModTime: time.Unix(1700000000, 0)}
-		if h.Typeflag == 0 {
-			h.Typeflag = tar.TypeReg
-		}
-		if h.Mode == 0 {
-			h.Mode = 0o644
-		}
-		if h.Typeflag == tar.TypeReg {
-			h.Size = int64(len(f.body))
-			if f.size > 0 {
-				h.Size = f.size
-			}
-		}
-		if err := tw.WriteHeader(h); err != nil {
-			t.Fatal(err)
-		}
-		if h.Typeflag == tar.TypeReg {
-			var r io.Reader = strings.NewReader(f.body)
-			if f.size > 0 {
-				r = io.LimitReader(zeroReader{}, f.size)
-			}
-			if _, err := io.Copy(tw, r); err != nil {
-				t.Fatal(err)
-			}
-		}
-	}
-	if err := tw.Close(); err != nil {
-		t.Fatal(err)
-	}
-	return buf.Bytes()
-}
+func digestOf(t testing.TB, l v1.Layer) string { return imagetest.Digest(t, l) }
 
+// zeroReader reads zero bytes for ever (streamed layers of huge files).
 type zeroReader struct{}
 
 func (zeroReader) Read(p []byte) (int, error) { clear(p); return len(p), nil }
-
-func layerOf(t testing.TB, files ...file) v1.Layer { return scannertest.GzipLayer(t, tarOf(t, files)) }
-
-func imageOf(t testing.TB, layers ...v1.Layer) v1.Image { return scannertest.Image(t, layers...) }
-
-func digestOf(t testing.TB, l v1.Layer) string { return scannertest.Digest(t, l) }
 
 // sandbox is where a hostile scan may write: its scratch directory. It
 // also holds, outside the scratch directory, a canary (a host file in dpkg
@@ -140,7 +98,7 @@ func hostToken() string {
 // hostSignatures names the SHA-256 of every host file but the EICAR one
 // (which the built-in rule reports under its own name) as "host-file":
 // a malware finding of that name is a host file read.
-func hostSignatures() *malware.Set {
+func hostSignatures() *malwaretest.Set {
 	var sigs []scanresult.Signature
 	for _, body := range hostFiles() {
 		if body == malware.EICAR {
@@ -149,7 +107,7 @@ func hostSignatures() *malware.Set {
 		sum := sha256.Sum256([]byte(body))
 		sigs = append(sigs, scanresult.Signature{SHA256: hex.EncodeToString(sum[:]), Name: "host-file"})
 	}
-	return malware.NewSet(sigs...)
+	return malwaretest.NewSet(sigs...)
 }
 
 func newSandbox(t *testing.T) *sandbox {
@@ -220,7 +178,7 @@ func (sb *sandbox) expand(files []file) []file {
 	out := slices.Clone(files)
 	r := strings.NewReplacer("@PARENT@", sb.parent, "@HOST@", sb.host)
 	for i := range out {
-		out[i].name, out[i].link = r.Replace(out[i].name), r.Replace(out[i].link)
+		out[i].Name, out[i].Link = r.Replace(out[i].Name), r.Replace(out[i].Link)
 	}
 	return out
 }
@@ -388,25 +346,6 @@ func scan(t testing.TB, s *scanner.Scanner, img v1.Image) (*scanner.Report, erro
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
 	return s.Scan(ctx, img)
-}
-
-// rawLayer is a gzip layer holding raw (not necessarily tar) bytes.
-func rawLayer(t testing.TB, raw []byte) v1.Layer {
-	t.Helper()
-	var gz bytes.Buffer
-	zw := gzip.NewWriter(&gz)
-	if _, err := zw.Write(raw); err != nil {
-		t.Fatal(err)
-	}
-	if err := zw.Close(); err != nil {
-		t.Fatal(err)
-	}
-	b := gz.Bytes()
-	l, err := tarball.LayerFromOpener(func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(b)), nil })
-	if err != nil {
-		t.Fatal(err)
-	}
-	return l
 }
 
 // streamLayer is a gzip layer whose tar gen writes afresh each time the

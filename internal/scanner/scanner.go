@@ -51,14 +51,16 @@ func (r *Report) AddWork(key string, n int64) {
 // scan_failed_desc it maps to.
 type Failure struct {
 	Status inventory.ScanStatus // DownloadFailed, ImageOversized or ScanFailed
-	Desc   string               // one of the seed's scan_failed_desc values
+	Desc   string               // one of the Desc* values below
 	Err    error
 }
 
 func (f *Failure) Error() string { return fmt.Sprintf("%s (%s): %v", f.Status, f.Desc, f.Err) }
 func (f *Failure) Unwrap() error { return f.Err }
 
-// scan_failed_desc values, as the seed lists them.
+// scan_failed_desc values: HSS's own vocabulary, which clients match on, so
+// no other value is ever stored. docs/scanner.md (Status and failure
+// mapping) says which failure gives which.
 const (
 	DescUnknown               = "unknown_error"
 	DescAuthenticationFailed  = "authentication_failed"

@@ -273,7 +273,7 @@ func (w *walk) entry(layer int, tr *tar.Reader, hdr *tar.Header) error {
 		_, err := w.tree.put(layer, e)
 		w.skipIf(err)
 		return nil
-	case tar.TypeReg, tar.TypeRegA, tar.TypeGNUSparse:
+	case tar.TypeReg, tar.TypeGNUSparse: // archive/tar reads the legacy '\x00' flag as TypeReg (or TypeDir)
 		return w.regular(layer, tr, e, fi)
 	default: // PAX/GNU metadata entries are consumed by archive/tar; anything else is not a file
 		w.skipped++

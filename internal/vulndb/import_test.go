@@ -210,9 +210,9 @@ func TestImportURLAndUpdate(t *testing.T) {
 	})
 
 	t.Run("update", func(t *testing.T) {
-		db, st := openDB(t)
+		_, st := openDB(t)
 		tempDir := t.TempDir()
-		db = vulndb.New(st, vulndb.Options{TempDir: tempDir})
+		db := vulndb.New(st, vulndb.Options{TempDir: tempDir})
 		before := requests.Load()
 		results, err := db.Update(ctx, srv.URL, []string{"Debian", "Alpine", "Missing"})
 		if err == nil || !strings.Contains(err.Error(), "Missing") {

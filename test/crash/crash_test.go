@@ -25,7 +25,6 @@ type harness struct {
 	mu     sync.Mutex
 	pushed []string        // "team/appNN:1.0" in the registry
 	layers map[string]bool // digests of the images' layers
-	synced bool            // a sync has completed at least once
 }
 
 const firstImages, morePerSync = 24, 6

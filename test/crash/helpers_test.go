@@ -3,7 +3,6 @@ package crash
 import (
 	"bufio"
 	"bytes"
-	"context"
 	"crypto/rand"
 	"database/sql"
 	"encoding/hex"
@@ -24,7 +23,7 @@ import (
 	_ "github.com/jackc/pgx/v5/stdlib" // database/sql driver "pgx"
 	_ "modernc.org/sqlite"             // database/sql driver "sqlite"
 
-	"github.com/openhss/openhss/internal/iam"
+	"github.com/openhss/openhss/internal/iam/iamtest"
 )
 
 const project = "crashproject"
@@ -346,7 +345,7 @@ func (p *proc) try(ak, sk, method, path string, body, out any) error {
 		return err
 	}
 	req.Header.Set("Content-Type", "application/json")
-	if err := iam.SignRequest(req, raw, ak, sk, time.Now()); err != nil {
+	if err := iamtest.SignRequest(req, raw, ak, sk, time.Now()); err != nil {
 		return err
 	}
 	resp, err := http.DefaultClient.Do(req)
@@ -494,9 +493,4 @@ func goVulnDBDir(t *testing.T) string {
 		t.Fatal(err)
 	}
 	return dir
-}
-
-// ctxTimeout is a context for a bounded wait.
-func ctxTimeout(d time.Duration) (context.Context, context.CancelFunc) {
-	return context.WithTimeout(context.Background(), d)
 }

@@ -25,11 +25,10 @@ import (
 	"time"
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
-	"github.com/google/go-containerregistry/pkg/v1/empty"
-	"github.com/google/go-containerregistry/pkg/v1/mutate"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 
 	"github.com/openhss/openhss/internal/dirlayer"
+	"github.com/openhss/openhss/internal/imagetest"
 	"github.com/openhss/openhss/internal/inventory"
 	"github.com/openhss/openhss/internal/jobs"
 	"github.com/openhss/openhss/internal/netpolicy"
@@ -495,23 +494,10 @@ func sign(n int) int {
 // imageOf is a linux/amd64 image of one layer.
 func imageOf(t *testing.T, l v1.Layer) v1.Image {
 	t.Helper()
-	img, err := mutate.AppendLayers(empty.Image, l)
-	if err != nil {
-		t.Fatal(err)
-	}
-	cf, err := img.ConfigFile()
-	if err != nil {
-		t.Fatal(err)
-	}
-	cf = cf.DeepCopy()
-	cf.OS, cf.Architecture = "linux", "amd64"
-	cf.Created = v1.Time{Time: time.Date(2023, 6, 10, 0, 0, 0, 0, time.UTC)}
-	cf.Config.Cmd = []string{"/bin/bash"}
-	img, err = mutate.ConfigFile(img, cf)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return img
+	return imagetest.WithConfigFile(t, imagetest.Image(t, l), func(cf *v1.ConfigFile) {
+		cf.Created = v1.Time{Time: time.Date(2023, 6, 10, 0, 0, 0, 0, time.UTC)}
+		cf.Config.Cmd = []string{"/bin/bash"}
+	})
 }
 
 // env is one openhss over a fresh SQLite file, with a registry connection

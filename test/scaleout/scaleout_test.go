@@ -23,7 +23,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
-	"github.com/openhss/openhss/internal/iam"
+	"github.com/openhss/openhss/internal/iam/iamtest"
 	"github.com/openhss/openhss/internal/registry/registrytest"
 )
 
@@ -354,7 +354,7 @@ func (s *server) call(t *testing.T, ak, sk, method, path string, body, out any) 
 		t.Fatal(err)
 	}
 	req.Header.Set("Content-Type", "application/json")
-	if err := iam.SignRequest(req, raw, ak, sk, time.Now()); err != nil {
+	if err := iamtest.SignRequest(req, raw, ak, sk, time.Now()); err != nil {
 		t.Fatal(err)
 	}
 	resp, err := http.DefaultClient.Do(req)

@@ -168,7 +168,7 @@ func TestMain(m *testing.M) {
 }
 
 // TestConformance drives a real `openhss serve` only through the official
-// SDK: registries, synchronization, and the seed list with every filter.
+// SDK: registries, synchronization, and the image list with every filter.
 func TestConformance(t *testing.T) {
 	bin := buildBinary(t)
 	srv := startServer(t, bin)

@@ -1,9 +1,7 @@
 package sdkcompat
 
 import (
-	"archive/tar"
 	"bufio"
-	"bytes"
 	"crypto/ecdsa"
 	"crypto/elliptic"
 	"crypto/rand"
@@ -13,7 +11,6 @@ import (
 	"encoding/pem"
 	"errors"
 	"fmt"
-	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -26,13 +23,12 @@ import (
 	"github.com/go-crypt/crypt/algorithm/shacrypt"
 	"github.com/google/go-containerregistry/pkg/name"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
-	"github.com/google/go-containerregistry/pkg/v1/empty"
-	"github.com/google/go-containerregistry/pkg/v1/mutate"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 	"github.com/google/go-containerregistry/pkg/v1/tarball"
 	"github.com/huaweicloud/huaweicloud-sdk-go-v3/core/sdkerr"
 	"github.com/huaweicloud/huaweicloud-sdk-go-v3/services/hss/v5/model"
 
+	"github.com/openhss/openhss/internal/imagetest"
 	"github.com/openhss/openhss/internal/registry/registrytest"
 )
 
@@ -55,40 +51,6 @@ const (
 	eicar       = `X5O!P%@AP[4\PZX54(P^)7CC)7}$EICAR-STANDARD-ANTIVIRUS-TEST-FILE!$H+H*`
 	eicarSHA256 = "275a021bbfb6489e54d471899f7db9d1663fc695ec2fe2a2c4538aabf651fd0f"
 )
-
-// tarFile is one entry of a test layer.
-type tarFile struct {
-	name, body string
-	mode       int64 // 0644 when zero
-}
-
-func tarLayer(t *testing.T, files ...tarFile) v1.Layer {
-	t.Helper()
-	var buf bytes.Buffer
-	tw := tar.NewWriter(&buf)
-	for _, f := range files {
-		mode := f.mode
-		if mode == 0 {
-			mode = 0o644
-		}
-		h := &tar.Header{Name: f.name, Mode: mode, Size: int64(len(f.body)), Typeflag: tar.TypeReg, ModTime: time.Unix(1700000000, 0)}
-		if err := tw.WriteHeader(h); err != nil {
-			t.Fatal(err)
-		}
-		if _, err := io.WriteString(tw, f.body); err != nil {
-			t.Fatal(err)
-		}
-	}
-	if err := tw.Close(); err != nil {
-		t.Fatal(err)
-	}
-	raw := buf.Bytes()
-	l, err := tarball.LayerFromOpener(func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(raw)), nil })
-	if err != nil {
-		t.Fatal(err)
-	}
-	return l
-}
 
 // sha512Crypt hashes pw as glibc's crypt(3) does for "$6$" (5000 rounds,
 // random salt), with the crypt library the scanner itself uses.
@@ -155,47 +117,35 @@ func buildRiskyImage(t *testing.T) riskyImage {
 	key := ecPrivateKeyPEM(t)
 	rootHash := sha512Crypt(t, rootPassword)
 	shadow := "root:" + rootHash + ":19700:0:90:7:::\nsvc:" + sha512Crypt(t, svcPassword) + ":19700:0:90:7:::\napp:!:19700:0:90:7:::\n"
-	base := tarLayer(t,
-		tarFile{name: "etc/os-release", body: osRelease},
-		tarFile{name: "etc/passwd", body: passwdFile},
-		tarFile{name: "etc/shadow", body: lockedShadow, mode: 0o640},
+	base := imagetest.Layer(t,
+		imagetest.Reg("etc/os-release", osRelease),
+		imagetest.Reg("etc/passwd", passwdFile),
+		imagetest.File{Name: "etc/shadow", Body: lockedShadow, Mode: 0o640},
 	)
-	top := tarLayer(t,
-		tarFile{name: "etc/shadow", body: shadow, mode: 0o640},
+	top := imagetest.Layer(t,
+		imagetest.File{Name: "etc/shadow", Body: shadow, Mode: 0o640},
 		// password.max-days fails (99999 > 90); password.min-length passes.
-		tarFile{name: "etc/login.defs", body: "PASS_MAX_DAYS\t99999\nPASS_MIN_DAYS\t0\nPASS_MIN_LEN\t12\n"},
+		imagetest.Reg("etc/login.defs", "PASS_MAX_DAYS\t99999\nPASS_MIN_DAYS\t0\nPASS_MIN_LEN\t12\n"),
 		// ssh.permit-root-login fails; ssh.permit-empty-passwords passes.
-		tarFile{name: "etc/ssh/sshd_config", body: "Port 22\nPermitRootLogin yes\nPermitEmptyPasswords no\n"},
-		tarFile{name: "opt/av/eicar.com", body: eicar},
-		tarFile{name: "etc/profile.d/backdoor.sh", body: reverseShell, mode: 0o755},
-		tarFile{name: "root/.ssh/id_ecdsa", body: key, mode: 0o600},
-		tarFile{name: "srv/app/config.env", body: "AWS_ACCESS_KEY_ID=" + awsKeyID + "\nAWS_SECRET_ACCESS_KEY=" + awsSecretKey + "\n"},
-		tarFile{name: "opt/data/shared.txt", body: "anyone may write here\n", mode: 0o666},
+		imagetest.Reg("etc/ssh/sshd_config", "Port 22\nPermitRootLogin yes\nPermitEmptyPasswords no\n"),
+		imagetest.Reg("opt/av/eicar.com", eicar),
+		imagetest.File{Name: "etc/profile.d/backdoor.sh", Body: reverseShell, Mode: 0o755},
+		imagetest.File{Name: "root/.ssh/id_ecdsa", Body: key, Mode: 0o600},
+		imagetest.Reg("srv/app/config.env", "AWS_ACCESS_KEY_ID="+awsKeyID+"\nAWS_SECRET_ACCESS_KEY="+awsSecretKey+"\n"),
+		imagetest.File{Name: "opt/data/shared.txt", Body: "anyone may write here\n", Mode: 0o666},
 	)
-	img, err := mutate.AppendLayers(empty.Image, base, top)
-	if err != nil {
-		t.Fatal(err)
-	}
-	cf, err := img.ConfigFile()
-	if err != nil {
-		t.Fatal(err)
-	}
-	cf = cf.DeepCopy()
-	cf.OS, cf.Architecture = "linux", "amd64"
-	// No USER, no HEALTHCHECK, a secret in Env, a download piped to a
-	// shell in the history.
-	cf.Config.Env = []string{"PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin", "DB_PASSWORD=" + envSecret}
-	cf.Config.Cmd = []string{"/bin/sh"}
-	cf.History = []v1.History{
-		{CreatedBy: "/bin/sh -c #(nop) ADD file:5d8fa1c0b2 in / "},
-		{CreatedBy: "/bin/sh -c #(nop)  ENV DB_PASSWORD=" + envSecret, EmptyLayer: true},
-		{CreatedBy: "/bin/sh -c curl -fsSL https://get.example.com/setup.sh | sh"},
-		{CreatedBy: `/bin/sh -c #(nop)  CMD ["/bin/sh"]`, EmptyLayer: true},
-	}
-	img, err = mutate.ConfigFile(img, cf)
-	if err != nil {
-		t.Fatal(err)
-	}
+	img := imagetest.WithConfigFile(t, imagetest.Image(t, base, top), func(cf *v1.ConfigFile) {
+		// No USER, no HEALTHCHECK, a secret in Env, a download piped to a
+		// shell in the history.
+		cf.Config.Env = []string{"PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin", "DB_PASSWORD=" + envSecret}
+		cf.Config.Cmd = []string{"/bin/sh"}
+		cf.History = []v1.History{
+			{CreatedBy: "/bin/sh -c #(nop) ADD file:5d8fa1c0b2 in / "},
+			{CreatedBy: "/bin/sh -c #(nop)  ENV DB_PASSWORD=" + envSecret, EmptyLayer: true},
+			{CreatedBy: "/bin/sh -c curl -fsSL https://get.example.com/setup.sh | sh"},
+			{CreatedBy: `/bin/sh -c #(nop)  CMD ["/bin/sh"]`, EmptyLayer: true},
+		}
+	})
 	td, err := top.Digest()
 	if err != nil {
 		t.Fatal(err)
@@ -212,27 +162,15 @@ func buildRiskyImage(t *testing.T) riskyImage {
 // locked accounts and nothing else.
 func cleanImage(t *testing.T) v1.Image {
 	t.Helper()
-	img, err := mutate.AppendLayers(empty.Image, tarLayer(t,
-		tarFile{name: "etc/os-release", body: osRelease},
-		tarFile{name: "etc/passwd", body: passwdFile},
-		tarFile{name: "etc/shadow", body: lockedShadow, mode: 0o640},
+	img := imagetest.Image(t, imagetest.Layer(t,
+		imagetest.Reg("etc/os-release", osRelease),
+		imagetest.Reg("etc/passwd", passwdFile),
+		imagetest.File{Name: "etc/shadow", Body: lockedShadow, Mode: 0o640},
 	))
-	if err != nil {
-		t.Fatal(err)
-	}
-	cf, err := img.ConfigFile()
-	if err != nil {
-		t.Fatal(err)
-	}
-	cf = cf.DeepCopy()
-	cf.OS, cf.Architecture = "linux", "amd64"
-	cf.Config.User = "app"
-	cf.Config.Healthcheck = &v1.HealthConfig{Test: []string{"CMD", "/bin/true"}}
-	img, err = mutate.ConfigFile(img, cf)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return img
+	return imagetest.WithConfigFile(t, img, func(cf *v1.ConfigFile) {
+		cf.Config.User = "app"
+		cf.Config.Healthcheck = &v1.HealthConfig{Test: []string{"CMD", "/bin/true"}}
+	})
 }
 
 // docRule is one row of the baseline rule table of docs/scanner.md.

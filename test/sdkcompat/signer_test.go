@@ -235,7 +235,7 @@ func TestSignerAcceptsSDKRequests(t *testing.T) {
 			if a.Signs("content-type") || a.Signs("host") {
 				t.Fatalf("the SDK signed content-type or host: %+v", a.SignedHeaders)
 			}
-			if err := iam.Verify(r, body, a, sigSK, sigNow); err != nil {
+			if err := iam.Verify(r, body, a, sigSK, sigNow, iam.DefaultMaxClockSkew); err != nil {
 				t.Fatalf("Verify rejected the SDK's request %s %s: %v", r.Method, r.URL, err)
 			}
 		})
@@ -292,7 +292,7 @@ func TestSignerRejectsChangedSDKRequests(t *testing.T) {
 			if tt.mutate != nil {
 				body = tt.mutate(r, body)
 			}
-			err := iam.Verify(r, body, a, sigSK, tt.now)
+			err := iam.Verify(r, body, a, sigSK, tt.now, iam.DefaultMaxClockSkew)
 			if err == nil {
 				t.Fatal("Verify accepted the changed request")
 			}
@@ -303,7 +303,7 @@ func TestSignerRejectsChangedSDKRequests(t *testing.T) {
 	}
 	t.Run("other secret", func(t *testing.T) {
 		r, body := base.build(t)
-		if err := iam.Verify(r, body, authorization(t, r), strings.ToUpper(sigSK), sigNow); !errors.Is(err, iam.ErrUnauthenticated) {
+		if err := iam.Verify(r, body, authorization(t, r), strings.ToUpper(sigSK), sigNow, iam.DefaultMaxClockSkew); !errors.Is(err, iam.ErrUnauthenticated) {
 			t.Fatalf("Verify with another secret = %v", err)
 		}
 	})
@@ -324,7 +324,7 @@ func TestSignerWithRealClient(t *testing.T) {
 		w.Header().Set("X-Request-Id", "req-1")
 		a, err := iam.ParseAuthorization(r.Header.Get("Authorization"))
 		if err == nil {
-			err = iam.Verify(r, body, a, sigSK, time.Now())
+			err = iam.Verify(r, body, a, sigSK, time.Now(), iam.DefaultMaxClockSkew)
 		}
 		mu.Lock()
 		seen = append(seen, r.Method+" "+r.URL.Path)

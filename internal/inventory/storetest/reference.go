@@ -8,7 +8,8 @@ import (
 	"github.com/openhss/openhss/internal/inventory"
 )
 
-// Matches is the list's filter semantics (API.md §3) written plainly, the
+// Matches is the list's filter semantics (docs/api.md, Query parameters and
+// The image list) written plainly, the
 // reference the store's SQL is checked against.
 func Matches(img inventory.Image, f inventory.Filter) bool {
 	if img.ProjectID != f.ProjectID || img.Type != f.Type {

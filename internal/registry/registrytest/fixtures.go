@@ -1,13 +1,11 @@
 package registrytest
 
 import (
-	"archive/tar"
 	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
 	"io"
-	"sort"
 	"testing"
 	"time"
 
@@ -19,6 +17,8 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/static"
 	"github.com/google/go-containerregistry/pkg/v1/tarball"
 	"github.com/google/go-containerregistry/pkg/v1/types"
+
+	"github.com/openhss/openhss/internal/imagetest"
 )
 
 // Media types of artifacts that are not container images.
@@ -62,7 +62,7 @@ func Image(t testing.TB, o ImageOptions) v1.Image {
 	}
 	for _, files := range layers {
 		l, err := tarball.LayerFromOpener(func() (io.ReadCloser, error) {
-			return io.NopCloser(bytes.NewReader(tarOf(t, files))), nil
+			return io.NopCloser(bytes.NewReader(imagetest.Tar(t, imagetest.Files(files)...))), nil
 		}, tarball.WithMediaType(layerType))
 		if err != nil {
 			t.Fatal(err)
@@ -71,23 +71,16 @@ func Image(t testing.TB, o ImageOptions) v1.Image {
 			t.Fatal(err)
 		}
 	}
-	cf, err := img.ConfigFile()
-	if err != nil {
-		t.Fatal(err)
-	}
-	cf = cf.DeepCopy()
-	p := v1.Platform{OS: "linux", Architecture: "amd64"}
-	if o.Platform != nil {
-		p = *o.Platform
-	}
-	cf.OS, cf.Architecture, cf.Variant = p.OS, p.Architecture, p.Variant
-	if !o.Created.IsZero() {
-		cf.Created = v1.Time{Time: o.Created.UTC()}
-	}
-	if img, err = mutate.ConfigFile(img, cf); err != nil {
-		t.Fatal(err)
-	}
-	return img
+	return imagetest.WithConfigFile(t, img, func(cf *v1.ConfigFile) {
+		p := v1.Platform{OS: "linux", Architecture: "amd64"}
+		if o.Platform != nil {
+			p = *o.Platform
+		}
+		cf.OS, cf.Architecture, cf.Variant = p.OS, p.Architecture, p.Variant
+		if !o.Created.IsZero() {
+			cf.Created = v1.Time{Time: o.Created.UTC()}
+		}
+	})
 }
 
 // PushImage builds an image and pushes it as repo:tag.
@@ -298,33 +291,6 @@ func descriptorOf(t testing.TB, l v1.Layer) v1.Descriptor {
 	n, _ := l.Size()
 	mt, _ := l.MediaType()
 	return v1.Descriptor{MediaType: mt, Digest: d, Size: n}
-}
-
-// tarOf writes files (sorted, fixed times) as a tar stream, so that the
-// same files always give the same layer digest.
-func tarOf(t testing.TB, files map[string]string) []byte {
-	t.Helper()
-	names := make([]string, 0, len(files))
-	for n := range files {
-		names = append(names, n)
-	}
-	sort.Strings(names)
-	var buf bytes.Buffer
-	tw := tar.NewWriter(&buf)
-	for _, n := range names {
-		body := files[n]
-		hdr := &tar.Header{Name: n, Mode: 0o644, Size: int64(len(body)), Typeflag: tar.TypeReg, ModTime: time.Unix(0, 0)}
-		if err := tw.WriteHeader(hdr); err != nil {
-			t.Fatal(err)
-		}
-		if _, err := tw.Write([]byte(body)); err != nil {
-			t.Fatal(err)
-		}
-	}
-	if err := tw.Close(); err != nil {
-		t.Fatal(err)
-	}
-	return buf.Bytes()
 }
 
 type rawManifest struct {

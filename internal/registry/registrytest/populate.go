@@ -14,6 +14,8 @@ import (
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/types"
 	"golang.org/x/sync/errgroup"
+
+	"github.com/openhss/openhss/internal/imagetest"
 )
 
 // PopulateBase is the created time of tag 0 of every populated repository;
@@ -29,7 +31,7 @@ var PopulateBase = time.Date(2024, 1, 1, 0, 0, 0, 0, time.UTC)
 func (r *Registry) Populate(t testing.TB, repos, tags int) []string {
 	t.Helper()
 	p := populator{base: "http://" + r.direct, user: r.user, pass: r.pass, client: &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 32}}}
-	layer := tarOf(t, map[string]string{"etc/populated": "x\n"})
+	layer := imagetest.Tar(t, imagetest.Reg("etc/populated", "x\n"))
 	layerDesc := v1.Descriptor{MediaType: types.OCIUncompressedLayer, Size: int64(len(layer)), Digest: sha(layer)}
 	configs := make([][]byte, tags)
 	for j := range configs {
@@ -99,7 +101,7 @@ func (r *Registry) Populate(t testing.TB, repos, tags int) []string {
 func PopulatedSize(t testing.TB) int64 {
 	// Rebuild one config: they only differ in the created time, whose
 	// encoding has a fixed width for the times Populate uses.
-	layer := tarOf(t, map[string]string{"etc/populated": "x\n"})
+	layer := imagetest.Tar(t, imagetest.Reg("etc/populated", "x\n"))
 	cfg, err := json.Marshal(v1.ConfigFile{
 		Created: v1.Time{Time: PopulateBase}, OS: "linux", Architecture: "amd64",
 		RootFS: v1.RootFS{Type: "layers", DiffIDs: []v1.Hash{sha(layer)}},

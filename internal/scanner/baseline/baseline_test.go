@@ -263,7 +263,8 @@ func TestEvidenceIsBounded(t *testing.T) {
 }
 
 // bookwormRootfs is a root filesystem made by
-// `debootstrap --variant=minbase bookworm` (see .ci and TESTING.md).
+// `debootstrap --variant=minbase bookworm` (.ci/run builds one there; see
+// the README's "Run the tests").
 func bookwormRootfs(t testing.TB) string {
 	t.Helper()
 	root := os.Getenv("OPENHSS_BOOKWORM_ROOTFS")

@@ -2,8 +2,6 @@ package baseline_test
 
 import (
 	"archive/tar"
-	"bytes"
-	"compress/gzip"
 	"context"
 	"crypto/ecdsa"
 	"crypto/elliptic"
@@ -11,11 +9,7 @@ import (
 	"crypto/x509"
 	"crypto/x509/pkix"
 	"encoding/pem"
-	"errors"
-	"io"
-	"io/fs"
 	"math/big"
-	"os"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -23,85 +17,41 @@ import (
 	"time"
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
-	"github.com/google/go-containerregistry/pkg/v1/empty"
-	"github.com/google/go-containerregistry/pkg/v1/mutate"
-	"github.com/google/go-containerregistry/pkg/v1/tarball"
 
+	"github.com/openhss/openhss/internal/dirlayer"
+	"github.com/openhss/openhss/internal/imagetest"
 	"github.com/openhss/openhss/internal/scanner"
 	"github.com/openhss/openhss/internal/scanner/baseline"
-	"github.com/openhss/openhss/internal/scanner/scannertest"
 	"github.com/openhss/openhss/internal/scanresult"
 )
 
-// file is one tar entry of a test layer.
-type file struct {
-	name, body string
-	typ        byte // tar.TypeReg when zero
-	link       string
-	mode       int64 // permission and setuid/setgid/sticky bits, as in a tar header
-	uid, gid   int
-}
+// Short local names for the shared image builder (internal/imagetest).
+type file = imagetest.File
 
-func reg(name, body string) file              { return file{name: name, body: body, mode: 0o644} }
-func regMode(name, body string, m int64) file { return file{name: name, body: body, mode: m} }
-func dir(name string, m int64) file           { return file{name: name, typ: tar.TypeDir, mode: m} }
+var (
+	reg      = imagetest.Reg
+	whiteout = imagetest.Whiteout
+	layerOf  = imagetest.Layer
+)
+
+func regMode(name, body string, m int64) file { return file{Name: name, Body: body, Mode: m} }
+func dir(name string, m int64) file           { return file{Name: name, Type: tar.TypeDir, Mode: m} }
 func symlink(name, target string) file {
-	return file{name: name, typ: tar.TypeSymlink, link: target, mode: 0o777}
+	return file{Name: name, Type: tar.TypeSymlink, Link: target, Mode: 0o777}
 }
-func owned(f file, uid, gid int) file              { f.uid, f.gid = uid, gid; return f }
-func whiteout(dirname, victim string) file         { return reg(dirname+"/.wh."+victim, "") }
-func exe(name string) file                         { return regMode(name, "\x7fELF\x02\x01\x01", 0o755) }
-func setuidExe(name string, bits int64) file       { return regMode(name, "\x7fELF\x02\x01\x01", bits) }
-func layerOf(t testing.TB, files ...file) v1.Layer { return scannertest.GzipLayer(t, tarOf(t, files)) }
+func owned(f file, uid, gid int) file        { f.UID, f.GID = uid, gid; return f }
+func exe(name string) file                   { return regMode(name, "\x7fELF\x02\x01\x01", 0o755) }
+func setuidExe(name string, bits int64) file { return regMode(name, "\x7fELF\x02\x01\x01", bits) }
 
-func tarOf(t testing.TB, files []file) []byte {
-	t.Helper()
-	var buf bytes.Buffer
-	tw := tar.NewWriter(&buf)
-	for _, f := range files {
-		h := &tar.Header{Name: f.name, Typeflag: f.typ, Linkname: f.link, Mode: f.mode, Uid: f.uid, Gid: f.gid,
-			ModTime: time.Unix(1700000000, 0), Format: tar.FormatPAX}
-		if h.Typeflag == 0 {
-			h.Typeflag = tar.TypeReg
-			h.Size = int64(len(f.body))
-		}
-		if err := tw.WriteHeader(h); err != nil {
-			t.Fatal(err)
-		}
-		if h.Typeflag == tar.TypeReg {
-			if _, err := io.WriteString(tw, f.body); err != nil {
-				t.Fatal(err)
-			}
-		}
-	}
-	if err := tw.Close(); err != nil {
-		t.Fatal(err)
-	}
-	return buf.Bytes()
-}
-
-// imageOf builds an image from layers, then lets edit change its
-// configuration (user, healthcheck, env, history, ports).
+// imageOf builds a linux/amd64 image from layers, then lets edit change
+// its configuration (user, healthcheck, env, history, ports).
 func imageOf(t testing.TB, edit func(*v1.ConfigFile), layers ...v1.Layer) v1.Image {
 	t.Helper()
-	img, err := mutate.AppendLayers(empty.Image, layers...)
-	if err != nil {
-		t.Fatal(err)
+	img := imagetest.Image(t, layers...)
+	if edit == nil {
+		return img
 	}
-	cf, err := img.ConfigFile()
-	if err != nil {
-		t.Fatal(err)
-	}
-	cf = cf.DeepCopy()
-	cf.OS, cf.Architecture = "linux", "amd64"
-	if edit != nil {
-		edit(cf)
-	}
-	img, err = mutate.ConfigFile(img, cf)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return img
+	return imagetest.WithConfigFile(t, img, edit)
 }
 
 // hardened is the configuration of an image that passes every
@@ -208,65 +158,11 @@ func pemKey(t testing.TB) (key, cert string) {
 		string(pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: cder}))
 }
 
-// dirLayer writes the host directory root as a gzip layer file, with the
-// modes, owners and types the files have on disk, and returns the layer.
+// dirLayer packs the host directory root as a layer, with the modes,
+// owners and types the files have on disk.
 func dirLayer(t testing.TB, root string) v1.Layer {
 	t.Helper()
-	out := filepath.Join(t.TempDir(), "layer.tar.gz")
-	f, err := os.Create(out)
-	if err != nil {
-		t.Fatal(err)
-	}
-	zw, _ := gzip.NewWriterLevel(f, gzip.BestSpeed)
-	tw := tar.NewWriter(zw)
-	err = filepath.WalkDir(root, func(p string, d fs.DirEntry, err error) error {
-		if err != nil {
-			return err
-		}
-		rel, err := filepath.Rel(root, p)
-		if err != nil || rel == "." {
-			return err
-		}
-		fi, err := d.Info()
-		if err != nil {
-			return err
-		}
-		var link string
-		if fi.Mode()&fs.ModeSymlink != 0 {
-			if link, err = os.Readlink(p); err != nil {
-				return err
-			}
-		}
-		h, err := tar.FileInfoHeader(fi, link)
-		if err != nil {
-			return nil // sockets: not in an image
-		}
-		h.Name, h.Uname, h.Gname = filepath.ToSlash(rel), "", ""
-		if fi.IsDir() {
-			h.Name += "/"
-		}
-		if err := tw.WriteHeader(h); err != nil {
-			return err
-		}
-		if h.Typeflag == tar.TypeReg {
-			src, err := os.Open(p)
-			if err != nil {
-				return err
-			}
-			defer src.Close()
-			if _, err := io.Copy(tw, src); err != nil {
-				return err
-			}
-		}
-		return nil
-	})
-	if err == nil {
-		err = errors.Join(tw.Close(), zw.Close(), f.Close())
-	}
-	if err != nil {
-		t.Fatal(err)
-	}
-	l, err := tarball.LayerFromFile(out)
+	l, _, err := dirlayer.Layer(filepath.Join(t.TempDir(), "layer.tar.gz"), root)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -147,13 +147,3 @@ var rules = []RuleInfo{
 // Rules lists every rule the analyzer evaluates, in the order of its
 // results.
 func Rules() []RuleInfo { return append([]RuleInfo(nil), rules...) }
-
-// Rule returns the rule with id.
-func Rule(id string) (RuleInfo, bool) {
-	for _, r := range rules {
-		if r.ID == id {
-			return r, true
-		}
-	}
-	return RuleInfo{}, false
-}

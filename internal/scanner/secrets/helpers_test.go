@@ -1,16 +1,19 @@
 package secrets_test
 
-import "github.com/openhss/openhss/internal/scanner/scannertest"
+import (
+	"github.com/openhss/openhss/internal/imagetest"
+	"github.com/openhss/openhss/internal/scanner/scannertest"
+)
 
 // Short local names for the shared image-building helpers.
-type file = scannertest.File
+type file = imagetest.File
 
 var (
-	reg         = scannertest.Reg
-	whiteout    = scannertest.Whiteout
-	layerOf     = scannertest.Layer
-	imageOf     = scannertest.Image
-	digestOf    = scannertest.Digest
+	reg         = imagetest.Reg
+	whiteout    = imagetest.Whiteout
+	layerOf     = imagetest.Layer
+	imageOf     = imagetest.Image
+	digestOf    = imagetest.Digest
 	scanWith    = scannertest.Scan
 	debianLayer = scannertest.DebianLayer
 )

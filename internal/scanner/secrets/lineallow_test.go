@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"github.com/zricethezav/gitleaks/v8/detect"
+	"github.com/zricethezav/gitleaks/v8/sources"
 )
 
 // matchContext cuts gitleaks' Line of a finding around its match, on the
@@ -30,7 +31,7 @@ func TestMatchContext(t *testing.T) {
 		{"short line", "one\n" + secret(3) + "\n"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			found := det.DetectContext(context.Background(), detect.Fragment{Raw: tc.raw, FilePath: "/app/x.env", StartLine: 1})
+			found := detectFragment(context.Background(), det, sources.Fragment{Raw: tc.raw, FilePath: "/app/x.env", StartLine: 1})
 			if len(found) == 0 {
 				t.Fatal("no finding")
 			}

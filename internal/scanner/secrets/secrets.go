@@ -39,6 +39,8 @@ import (
 	"github.com/zricethezav/gitleaks/v8/config"
 	"github.com/zricethezav/gitleaks/v8/detect"
 	"github.com/zricethezav/gitleaks/v8/logging"
+	"github.com/zricethezav/gitleaks/v8/report"
+	"github.com/zricethezav/gitleaks/v8/sources"
 
 	"github.com/openhss/openhss/internal/scanner"
 	"github.com/openhss/openhss/internal/scanresult"
@@ -380,7 +382,7 @@ func (a *Analyzer) detectFile(ctx context.Context, det *detect.Detector, img *sc
 	}
 	filePath := "/" + j.e.Path
 	var out []scanresult.Secret
-	raw := det.DetectContext(ctx, detect.Fragment{Raw: string(b), FilePath: filePath, StartLine: 1})
+	raw := detectFragment(ctx, det, sources.Fragment{Raw: string(b), FilePath: filePath, StartLine: 1})
 	for _, gf := range raw {
 		if a.lineAllow.allowed(gf, filePath) {
 			continue
@@ -477,4 +479,14 @@ func Mask(secret string) string {
 		k--
 	}
 	return fmt.Sprintf("%s…(%d chars)", prefix.String(), n)
+}
+
+// detectFragment runs det over one file's fragment. gitleaks' replacement for
+// the deprecated detect.Fragment is sources.Fragment, but v8's DetectContext
+// still takes the old type (a defined copy of sources.Fragment) and its
+// DetectSource keeps every finding on the shared detector, which a detector
+// reused across scans cannot do; so this converts at the one call.
+func detectFragment(ctx context.Context, det *detect.Detector, f sources.Fragment) []report.Finding {
+	//lint:ignore SA1019 gitleaks v8.30 has no DetectContext over sources.Fragment (v9 changes the parameter type)
+	return det.DetectContext(ctx, detect.Fragment(f))
 }
