@@ -207,7 +207,7 @@ func (s *Store) ApplySync(ctx context.Context, snap inventory.Snapshot) (invento
 			return err
 		}
 
-		existing := sqlq.Existing{}
+		existing := inventory.StoredTags{}
 		rows, err := tx.Query(ctx, `SELECT id, namespace, name, tag, digest, manifest_digest
 			FROM images WHERE registry_id = $1 AND project_id = $2`, snap.RegistryID, reg.projectID)
 		if err != nil {
@@ -215,9 +215,9 @@ func (s *Store) ApplySync(ctx context.Context, snap inventory.Snapshot) (invento
 		}
 		for rows.Next() {
 			var (
-				k   sqlq.Repo
+				k   inventory.Repo
 				tag string
-				e   sqlq.ExistingRow
+				e   inventory.StoredTag
 			)
 			if err := rows.Scan(&e.ID, &k.Namespace, &k.Name, &tag, &e.Digest, &e.ManifestDigest); err != nil {
 				rows.Close()
@@ -234,12 +234,12 @@ func (s *Store) ApplySync(ctx context.Context, snap inventory.Snapshot) (invento
 			inserts, moves []newRow
 			deletes        []int64
 		)
-		counts, touched, err := sqlq.Diff(sqlq.Postgres, snap, existing, func(c sqlq.Change) error {
+		counts, touched, err := inventory.DiffSync(snap, existing, func(c inventory.TagChange) error {
 			n := newRow{namespace: c.Repo.Namespace, name: c.Repo.Name, tag: c.Tag, digest: c.Digest, manifestDigest: c.ManifestDigest}
 			switch c.Kind {
-			case sqlq.Add:
+			case inventory.TagAdded:
 				inserts = append(inserts, n)
-			case sqlq.Move:
+			case inventory.TagMoved:
 				n.id = c.Old.ID
 				moves = append(moves, n)
 			default:
@@ -265,7 +265,7 @@ func (s *Store) ApplySync(ctx context.Context, snap inventory.Snapshot) (invento
 			for i := range rs {
 				m := manifests[rs[i].manifestDigest]
 				rs[i].m = m
-				rs[i].lut = sqlq.UpdateTime(m, snap.SeenAt)
+				rs[i].lut = inventory.UpdateTime(m.Created, snap.SeenAt)
 			}
 		}
 		fill(inserts)
@@ -358,7 +358,7 @@ func columnsOf(rs []newRow) rowColumns {
 // recomputeLatest sets latest_version on exactly one row of each repository
 // (greatest latest_update_time, ties broken by the bytewise greatest tag),
 // writing only rows whose flag changes.
-func recomputeLatest(ctx context.Context, tx pgx.Tx, registryID int64, projectID string, repos []sqlq.Repo) error {
+func recomputeLatest(ctx context.Context, tx pgx.Tx, registryID int64, projectID string, repos []inventory.Repo) error {
 	for chunk := range slices.Chunk(repos, chunkRows) {
 		var ns, names []string
 		for _, k := range chunk {
@@ -387,9 +387,9 @@ func recomputeLatest(ctx context.Context, tx pgx.Tx, registryID int64, projectID
 // manifests. Size, time and scan fields come from the described manifest
 // when the store knows it, else from img.
 func (s *Store) PutLocalImage(ctx context.Context, img inventory.Image, manifests []inventory.Manifest) (inventory.Image, error) {
-	img, md, err := sqlq.LocalImage(sqlq.Postgres, img)
+	img, md, err := inventory.LocalImageDefaults(img)
 	if err != nil {
-		return inventory.Image{}, err
+		return inventory.Image{}, fmt.Errorf("postgres: %w", err)
 	}
 	var id int64
 	err = s.inTx(ctx, func(tx pgx.Tx) error {
@@ -409,7 +409,7 @@ func (s *Store) PutLocalImage(ctx context.Context, img inventory.Image, manifest
 		if err := tx.QueryRow(ctx, st.SQL, st.Args...).Scan(&id); err != nil {
 			return fmt.Errorf("postgres: put local image %s/%s:%s: %w", img.Namespace, img.Name, img.Tag, err)
 		}
-		return recomputeLatest(ctx, tx, 0, img.ProjectID, []sqlq.Repo{{Namespace: img.Namespace, Name: img.Name}})
+		return recomputeLatest(ctx, tx, 0, img.ProjectID, []inventory.Repo{{Namespace: img.Namespace, Name: img.Name}})
 	})
 	if err != nil {
 		return inventory.Image{}, err

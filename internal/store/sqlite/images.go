@@ -168,7 +168,7 @@ func (s *Store) ApplySync(ctx context.Context, snap inventory.Snapshot) (invento
 		}
 		defer manifests.stmt.Close()
 
-		existing := sqlq.Existing{}
+		existing := inventory.StoredTags{}
 		rows, err := tx.QueryContext(ctx, `SELECT id, namespace, name, tag, digest, manifest_digest, first_seen
 			FROM images WHERE registry_id = ? AND project_id = ?`, snap.RegistryID, reg.projectID)
 		if err != nil {
@@ -176,9 +176,9 @@ func (s *Store) ApplySync(ctx context.Context, snap inventory.Snapshot) (invento
 		}
 		for rows.Next() {
 			var (
-				k         sqlq.Repo
+				k         inventory.Repo
 				tag       string
-				e         sqlq.ExistingRow
+				e         inventory.StoredTag
 				firstSeen int64 // read, as ever, though a sync sets it anew
 			)
 			if err := rows.Scan(&e.ID, &k.Namespace, &k.Name, &tag, &e.Digest, &e.ManifestDigest, &firstSeen); err != nil {
@@ -216,12 +216,12 @@ func (s *Store) ApplySync(ctx context.Context, snap inventory.Snapshot) (invento
 		typ := reg.typ.ImageType()
 		// Each row is written as the diff reaches it, with statements
 		// prepared once per sync.
-		counts, touched, err := sqlq.Diff(sqlq.SQLite, snap, existing, func(c sqlq.Change) error {
+		counts, touched, err := inventory.DiffSync(snap, existing, func(c inventory.TagChange) error {
 			k := c.Repo
 			switch c.Kind {
-			case sqlq.Remove, sqlq.RemoveRepo:
+			case inventory.TagRemoved, inventory.RepoRemoved:
 				if _, err := del.ExecContext(ctx, c.Old.ID); err != nil {
-					if c.Kind == sqlq.RemoveRepo {
+					if c.Kind == inventory.RepoRemoved {
 						return fmt.Errorf("sqlite: delete %s/%s: %w", k.Namespace, k.Name, err)
 					}
 					return fmt.Errorf("sqlite: delete %s/%s:%s: %w", k.Namespace, k.Name, c.Tag, err)
@@ -233,8 +233,8 @@ func (s *Store) ApplySync(ctx context.Context, snap inventory.Snapshot) (invento
 			if err != nil {
 				return err
 			}
-			lut := sqlq.UpdateTime(m, snap.SeenAt)
-			if c.Kind == sqlq.Move {
+			lut := inventory.UpdateTime(m.Created, snap.SeenAt)
+			if c.Kind == inventory.TagMoved {
 				_, err = move.ExecContext(ctx, c.Digest, md, b2i(c.Digest != md), m.Size, snap.SeenAt, lut, b2i(m.Scannable),
 					m.Status, m.FailedDesc, m.ScanTime, m.Vul, m.UnsafeSetting, m.Malicious, c.Old.ID)
 				if err != nil {
@@ -266,7 +266,7 @@ func (s *Store) ApplySync(ctx context.Context, snap inventory.Snapshot) (invento
 // recomputeLatest sets latest_version on exactly one row of each repository
 // (greatest latest_update_time, ties broken by greatest tag), writing only
 // rows whose flag changes.
-func recomputeLatest(ctx context.Context, tx *sql.Tx, registryID int64, projectID string, repos []sqlq.Repo) error {
+func recomputeLatest(ctx context.Context, tx *sql.Tx, registryID int64, projectID string, repos []inventory.Repo) error {
 	best, err := tx.PrepareContext(ctx, `SELECT id FROM images WHERE registry_id = ? AND project_id = ? AND namespace = ? AND name = ?
 		ORDER BY latest_update_time DESC, tag DESC LIMIT 1`)
 	if err != nil {
@@ -300,9 +300,9 @@ func recomputeLatest(ctx context.Context, tx *sql.Tx, registryID int64, projectI
 // manifests. Size, time and scan fields come from the described manifest
 // when the store knows it, else from img.
 func (s *Store) PutLocalImage(ctx context.Context, img inventory.Image, manifests []inventory.Manifest) (inventory.Image, error) {
-	img, md, err := sqlq.LocalImage(sqlq.SQLite, img)
+	img, md, err := inventory.LocalImageDefaults(img)
 	if err != nil {
-		return inventory.Image{}, err
+		return inventory.Image{}, fmt.Errorf("sqlite: %w", err)
 	}
 	var id int64
 	err = s.inTx(ctx, func(tx *sql.Tx) error {
@@ -322,7 +322,7 @@ func (s *Store) PutLocalImage(ctx context.Context, img inventory.Image, manifest
 		if err := tx.QueryRowContext(ctx, st.SQL, st.Args...).Scan(&id); err != nil {
 			return fmt.Errorf("sqlite: put local image %s/%s:%s: %w", img.Namespace, img.Name, img.Tag, err)
 		}
-		return recomputeLatest(ctx, tx, 0, img.ProjectID, []sqlq.Repo{{Namespace: img.Namespace, Name: img.Name}})
+		return recomputeLatest(ctx, tx, 0, img.ProjectID, []inventory.Repo{{Namespace: img.Namespace, Name: img.Name}})
 	})
 	if err != nil {
 		return inventory.Image{}, err

@@ -1,9 +1,9 @@
 // Package sqlq holds what the SQLite and PostgreSQL stores share: the SQL
 // they both speak, built in the dialect of each (the WHERE clauses of the
 // image and registry connection lists, the image columns, the scan-result
-// and local-image statements), and the store-side logic around it that
-// does not depend on the driver (reading an image row, a sync's diff of a
-// registry snapshot against the stored rows).
+// and local-image statements), and reading rows back. Domain rules (a
+// sync's diff, shared-image status, local-image defaults) live in
+// inventory, not here.
 //
 // The text built for a filter depends only on its shape (which fields are
 // set, how many values a set holds), never on the values, which are always
