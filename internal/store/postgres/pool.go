@@ -52,11 +52,17 @@ func (c *connPool) acquire(ctx context.Context) (*pgxpool.Conn, error) {
 		return conn, nil
 	}
 	if ctx.Err() == nil && errors.Is(actx.Err(), context.DeadlineExceeded) {
-		st := c.p.Stat()
-		return nil, fmt.Errorf("%w: no connection free within %s (%d of %d in use; raise pool_max_conns or %s in the database URL)",
-			ErrPoolExhausted, c.timeout, st.AcquiredConns(), st.MaxConns(), acquireTimeoutParam)
+		return nil, c.exhausted()
 	}
 	return nil, err
+}
+
+// exhausted is the error of an acquire that found no free connection in
+// time.
+func (c *connPool) exhausted() error {
+	st := c.p.Stat()
+	return fmt.Errorf("%w: no connection free within %s (%d of %d in use; raise pool_max_conns or %s in the database URL)",
+		ErrPoolExhausted, c.timeout, st.AcquiredConns(), st.MaxConns(), acquireTimeoutParam)
 }
 
 // Exec runs sql on a pooled connection.

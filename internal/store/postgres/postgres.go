@@ -15,6 +15,7 @@ package postgres
 
 import (
 	"context"
+	"database/sql"
 	"embed"
 	"errors"
 	"fmt"
@@ -33,6 +34,7 @@ import (
 
 	"github.com/openhss/openhss/internal/inventory"
 	"github.com/openhss/openhss/internal/jobs"
+	"github.com/openhss/openhss/internal/store/sqlstore"
 	"github.com/openhss/openhss/internal/vulndb"
 )
 
@@ -48,7 +50,12 @@ var (
 // Store is the PostgreSQL store: one pgx connection pool, every acquire
 // from which has a deadline (see connPool).
 type Store struct {
+	// The operation families already written once for both engines, over
+	// db.
+	*sqlstore.Store
+
 	pool  *connPool
+	db    *sql.DB
 	lists *listCache
 }
 
@@ -82,7 +89,15 @@ func Open(ctx context.Context, dsn string) (*Store, error) {
 		pool.Close()
 		return nil, err
 	}
-	return &Store{pool: &connPool{p: pool, timeout: timeout}, lists: newListCache(4096)}, nil
+	cp := &connPool{p: pool, timeout: timeout}
+	db := openDB(cp)
+	shared, err := sqlstore.New(sqlstore.Options{Engine: engine{}, Read: db, Write: db})
+	if err != nil {
+		db.Close()
+		pool.Close()
+		return nil, err
+	}
+	return &Store{Store: shared, pool: cp, db: db, lists: newListCache(4096)}, nil
 }
 
 func migrate(ctx context.Context, pool *pgxpool.Pool) error {
@@ -136,6 +151,7 @@ func (s *Store) Close() error {
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
+		_ = s.db.Close() // holds no connection of its own: returns at once
 		s.pool.Close()
 	}()
 	t := time.NewTimer(closeTimeout)

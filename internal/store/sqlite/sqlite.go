@@ -21,6 +21,7 @@ import (
 
 	"github.com/openhss/openhss/internal/inventory"
 	"github.com/openhss/openhss/internal/jobs"
+	"github.com/openhss/openhss/internal/store/sqlstore"
 )
 
 //go:embed migrations/*.sql
@@ -37,6 +38,9 @@ var (
 // writers of this process queue in Go and writers of other processes wait
 // on busy_timeout instead of failing with SQLITE_BUSY halfway through.
 type Store struct {
+	// The operation families already written once for both engines.
+	*sqlstore.Store
+
 	read  *sql.DB
 	write *sql.DB
 	lists *listCache
@@ -76,7 +80,13 @@ func Open(ctx context.Context, path string) (*Store, error) {
 		write.Close()
 		return nil, err
 	}
-	return &Store{read: read, write: write, lists: newListCache(4096), reads: newStmtCache(read, maxCachedStmts),
+	shared, err := sqlstore.New(sqlstore.Options{Engine: engine{}, Read: read, Write: write})
+	if err != nil {
+		read.Close()
+		write.Close()
+		return nil, err
+	}
+	return &Store{Store: shared, read: read, write: write, lists: newListCache(4096), reads: newStmtCache(read, maxCachedStmts),
 		tokens: newTokenCache(tokenCacheTTL, 4096)}, nil
 }
 

@@ -1,0 +1,70 @@
+package postgres
+
+import (
+	"context"
+	"database/sql"
+	"database/sql/driver"
+	"errors"
+	"time"
+
+	"github.com/jackc/pgx/v5/stdlib"
+
+	"github.com/openhss/openhss/internal/store/sqlq"
+	"github.com/openhss/openhss/internal/store/sqlstore"
+)
+
+// engine is what PostgreSQL does its own way for sqlstore.
+type engine struct{}
+
+var _ sqlstore.Engine = engine{}
+
+func (engine) Dialect() sqlq.Dialect { return sqlq.Postgres }
+
+func (engine) IsUnique(err error) bool { return isUnique(err) }
+
+func (engine) Storable(s string) bool { return storable(s) }
+
+// dbNowMs is the database's clock in ms. Leases are set and judged by it,
+// never by the caller's clock: hosts sharing the database may disagree
+// about the time, and a host whose clock runs ahead must not take a job
+// whose lease another host keeps renewing. clock_timestamp(), not now():
+// now() is the start of the transaction.
+const dbNowMs = `(extract(epoch FROM clock_timestamp()) * 1000)::bigint`
+
+func (engine) LeaseNow(*sqlq.Builder, time.Time) string { return dbNowMs }
+
+func (engine) SkipLocked() string { return " FOR UPDATE SKIP LOCKED" }
+
+func (engine) ForUpdate() string { return " FOR UPDATE" }
+
+// openDB is a database/sql handle over the store's pool. database/sql keeps
+// no connection of its own (no idle ones, no limit), so it never queues a
+// caller: every connection it asks for is acquired from pgxpool by
+// boundedConnector, under the pool's acquire deadline. Closing the handle
+// leaves the pool open.
+func openDB(c *connPool) *sql.DB {
+	db := sql.OpenDB(boundedConnector{Connector: stdlib.GetPoolConnector(c.p), pool: c})
+	db.SetMaxIdleConns(0)
+	db.SetMaxOpenConns(0)
+	return db
+}
+
+// boundedConnector acquires pgxpool connections for database/sql with the
+// acquire deadline of connPool.acquire.
+type boundedConnector struct {
+	driver.Connector
+	pool *connPool
+}
+
+func (b boundedConnector) Connect(ctx context.Context) (driver.Conn, error) {
+	actx, cancel := context.WithTimeout(ctx, b.pool.timeout)
+	defer cancel()
+	conn, err := b.Connector.Connect(actx)
+	if err == nil {
+		return conn, nil
+	}
+	if ctx.Err() == nil && errors.Is(actx.Err(), context.DeadlineExceeded) {
+		return nil, b.pool.exhausted()
+	}
+	return nil, err
+}

@@ -1,0 +1,164 @@
+// Package sqlstore is openhss's one store implementation over database/sql,
+// for both engines: SQLite (modernc.org/sqlite) and PostgreSQL (pgx through
+// its stdlib adapter, with pgxpool underneath). The queries, transactions,
+// caches and error mapping are written here once; an Engine says what
+// really differs between the two.
+//
+// # Shape
+//
+// One file per operation family (jobs.go, registries.go, …), as claircore
+// lays out its datastore. Statements are written in the SQL both engines
+// speak: $n placeholders (modernc reads $n as the nth argument, as
+// PostgreSQL does), CAST(x AS BIGINT) rather than ::int8, and conditions
+// built with sqlq.Builder, which knows the dialect's spelling of sets and
+// substrings. A statement takes its placeholders either all from one
+// Builder or all written by hand, never both: SQLite numbers a bare ? after
+// the highest $n seen, so mixing them misnumbers arguments.
+//
+// # Engine
+//
+// Engine is kept small on purpose, as database/sql/driver keeps its optional
+// capabilities small: the engine's name (error prefix), its SQL dialect,
+// error classification (unique violation), which strings it can store, and
+// the job queue's two differences: the clock leases are judged by (the
+// caller's on SQLite, which serves one host; the database's on PostgreSQL,
+// whose hosts may disagree) and how a claimer skips rows another claimer
+// holds (FOR UPDATE SKIP LOCKED on PostgreSQL; SQLite has one writer, so
+// there is nothing to skip). Migrations stay per engine, in the engine's
+// package, because their SQL differs.
+//
+// # Pools and waits
+//
+// Reads go to Options.Read, writes (every transaction) to Options.Write.
+// SQLite passes two pools on one file (readers beside the single writer of
+// WAL mode); PostgreSQL passes one *sql.DB for both, opened over its
+// pgxpool with no connection limit and no idle connections of its own, so
+// database/sql never queues a caller: every wait for a connection is
+// pgxpool's, under the engine package's acquire deadline, and a store whose
+// connections are all held fails with "database pool exhausted" instead of
+// stalling.
+//
+// The rule no pool can enforce: no code path holds a connection (a
+// transaction, or rows being read) while it asks for a second one.
+package sqlstore
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/openhss/openhss/internal/inventory"
+	"github.com/openhss/openhss/internal/store/sqlq"
+)
+
+// Engine is what differs between the databases the store runs on.
+type Engine interface {
+	// Dialect is the engine's SQL spelling for sqlq builders; its String
+	// prefixes the store's errors ("sqlite: …", "postgres: …").
+	Dialect() sqlq.Dialect
+	// IsUnique reports whether err is a unique (or primary key) violation.
+	IsUnique(err error) bool
+	// Storable reports whether a text column can hold s. A filter value
+	// that is not storable matches nothing: PostgreSQL refuses invalid
+	// UTF-8 and NUL, where SQLite would store and compare anything.
+	Storable(s string) bool
+	// LeaseNow is the SQL expression of "now" in ms that job leases are
+	// set and judged by. An engine trusting the caller's clock binds now
+	// with b; one judging by the database's clock ignores it.
+	LeaseNow(b *sqlq.Builder, now time.Time) string
+	// SkipLocked follows the job claim's candidate query: how a claimer
+	// passes over rows another open transaction has locked.
+	SkipLocked() string
+	// ForUpdate follows a SELECT of a row the transaction then writes
+	// rules for (a registry connection before its rows change), so that
+	// concurrent writers of the same row queue; "" where transactions
+	// already run one at a time.
+	ForUpdate() string
+}
+
+// Options configure a Store.
+type Options struct {
+	Engine Engine
+	// Read serves reads outside transactions; Write serves transactions.
+	// They may be the same pool.
+	Read, Write *sql.DB
+}
+
+// Store implements the store interfaces over database/sql.
+type Store struct {
+	eng         Engine
+	d           sqlq.Dialect
+	read, write *sql.DB
+}
+
+// New returns a store over the pools of o. It does not own them: the
+// engine package that opened them closes them.
+func New(o Options) (*Store, error) {
+	switch {
+	case o.Engine == nil:
+		return nil, errors.New("sqlstore: no engine")
+	case o.Read == nil || o.Write == nil:
+		return nil, errors.New("sqlstore: need a read and a write pool")
+	}
+	return &Store{eng: o.Engine, d: o.Engine.Dialect(), read: o.Read, write: o.Write}, nil
+}
+
+// inTx runs fn in one write transaction (BEGIN IMMEDIATE on SQLite, READ
+// COMMITTED on PostgreSQL; callers take the row locks they need).
+func (s *Store) inTx(ctx context.Context, fn func(tx *sql.Tx) error) error {
+	tx, err := s.write.BeginTx(ctx, nil)
+	if err != nil {
+		return s.errf("begin: %w", err)
+	}
+	if err := fn(tx); err != nil {
+		_ = tx.Rollback()
+		return err
+	}
+	if err := tx.Commit(); err != nil {
+		return s.errf("commit: %w", err)
+	}
+	return nil
+}
+
+// errf is an error of the store, prefixed with the engine's name.
+func (s *Store) errf(format string, args ...any) error {
+	return fmt.Errorf(s.d.String()+": "+format, args...)
+}
+
+// notFound maps sql.ErrNoRows to inventory.ErrNotFound; what names the
+// thing looked up.
+func (s *Store) notFound(err error, what string) error {
+	if errors.Is(err, sql.ErrNoRows) {
+		return s.errf("%s: %w", what, inventory.ErrNotFound)
+	}
+	return s.errf("%s: %w", what, err)
+}
+
+// storable reports whether every one of vs can be stored (see
+// Engine.Storable).
+func (s *Store) storable(vs ...string) bool {
+	for _, v := range vs {
+		if !s.eng.Storable(v) {
+			return false
+		}
+	}
+	return true
+}
+
+// collect reads every row of rows with scan and closes rows; an empty
+// result is an empty slice, not nil (the API renders [] either way, the
+// conformance suites compare).
+func collect[T any](rows *sql.Rows, scan func(sqlq.Scanner) (T, error)) ([]T, error) {
+	defer rows.Close()
+	out := []T{}
+	for rows.Next() {
+		v, err := scan(rows)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, v)
+	}
+	return out, rows.Err()
+}
