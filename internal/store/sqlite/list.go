@@ -5,7 +5,6 @@ import (
 	"database/sql"
 	"fmt"
 	"slices"
-	"strings"
 	"sync"
 	"time"
 
@@ -150,15 +149,6 @@ func (s *Store) plan(ctx context.Context, tx *sql.Tx, f inventory.Filter) (listP
 		}
 	}
 	return p, nil
-}
-
-// inList is " = ?" for one value and " IN (?, ?, …)" for n, for the
-// statements written out by hand (jobs.go); the list filters use sqlq.
-func inList(n int) string {
-	if n == 1 {
-		return " = ?"
-	}
-	return " IN (" + strings.TrimSuffix(strings.Repeat("?, ", n), ", ") + ")"
 }
 
 // resolveRepos resolves f's namespace and image name substrings against
