@@ -6,7 +6,6 @@ import (
 	"math/rand/v2"
 	"path/filepath"
 	"testing"
-	"time"
 
 	"github.com/openhss/openhss/internal/inventory"
 	"github.com/openhss/openhss/internal/inventory/storetest"
@@ -125,87 +124,9 @@ func TestListCachedPageIsACopy(t *testing.T) {
 	}
 }
 
-// TestStmtCacheEvicts runs more distinct statements than the cache holds,
-// each several times, with an evicted statement's rows still open.
-func TestStmtCacheEvicts(t *testing.T) {
-	ctx := context.Background()
-	s := open(t, filepath.Join(t.TempDir(), "openhss.db"))
-	defer s.Close()
-	c := newStmtCache(s.read, 2)
-	defer c.close()
-
-	held, err := c.query(ctx, `SELECT 1 UNION ALL SELECT 2`)
-	if err != nil {
-		t.Fatal(err)
-	}
-	for round := range 3 {
-		for i := range 5 {
-			var got int
-			if err := c.queryRow(ctx, fmt.Sprintf(`SELECT %d + ?`, i), round).Scan(&got); err != nil || got != i+round {
-				t.Fatalf("round %d, statement %d: %d, %v", round, i, got, err)
-			}
-		}
-	}
-	if n := len(c.bySQL); n != 2 {
-		t.Fatalf("%d statements cached, want 2", n)
-	}
-	var sum int
-	for held.Next() {
-		var v int
-		if err := held.Scan(&v); err != nil {
-			t.Fatal(err)
-		}
-		sum += v
-	}
-	if err := held.Close(); err != nil || sum != 3 {
-		t.Fatalf("rows of an evicted statement: sum %d, %v", sum, err)
-	}
-}
-
 func withOffset(f inventory.Filter, offset int) inventory.Filter {
 	f.Offset = offset
 	return f
-}
-
-// TestTokenRevocationAcrossStores revokes through a second store on the same
-// file: the first store, which has the token cached, sees the revocation
-// once tokenCacheTTL has passed, and at once after its own revocation.
-func TestTokenRevocationAcrossStores(t *testing.T) {
-	ctx := context.Background()
-	path := filepath.Join(t.TempDir(), "openhss.db")
-	a, b := open(t, path), open(t, path)
-	defer a.Close()
-	defer b.Close()
-	now := time.Unix(1000, 0)
-	a.tokens.now = func() time.Time { return now }
-
-	for _, hash := range []string{"h1", "h2"} {
-		if err := b.CreateToken(ctx, inventory.Token{Hash: hash, UserID: 1, ProjectID: "p1", ExpiresAt: 1 << 50,
-			Grant: inventory.Grant{IDs: []string{"ep1"}}}); err != nil {
-			t.Fatal(err)
-		}
-		if tok, err := a.GetToken(ctx, hash); err != nil || tok.RevokedAt != 0 || tok.Grant.IDs[0] != "ep1" {
-			t.Fatalf("GetToken(%s) = %+v, %v", hash, tok, err)
-		}
-	}
-	// The caller's copy is its own.
-	tok, _ := a.GetToken(ctx, "h1")
-	tok.Grant.IDs[0] = "scribbled"
-
-	if err := b.RevokeToken(ctx, "h1", 7); err != nil {
-		t.Fatal(err)
-	}
-	now = now.Add(tokenCacheTTL)
-	if tok, err := a.GetToken(ctx, "h1"); err != nil || tok.RevokedAt != 7 || tok.Grant.IDs[0] != "ep1" {
-		t.Fatalf("after another store's revocation and the TTL: %+v, %v", tok, err)
-	}
-
-	if err := a.RevokeToken(ctx, "h2", 9); err != nil {
-		t.Fatal(err)
-	}
-	if tok, err := a.GetToken(ctx, "h2"); err != nil || tok.RevokedAt != 9 {
-		t.Fatalf("right after its own revocation: %+v, %v", tok, err)
-	}
 }
 
 // TestListConcurrentNewShapes lists, from many more goroutines than the read
@@ -258,36 +179,5 @@ func TestListConcurrentNewShapes(t *testing.T) {
 			t.Fatalf("%d projects: total %d, want %d", len(eps), p.Total, want)
 		}
 		want = p.Total
-	}
-}
-
-// TestStmtCacheEvictsUnderLoad runs more distinct statements than the cache
-// holds from many goroutines at once: a statement evicted between one
-// call's lookup and its start must not fail that call.
-func TestStmtCacheEvictsUnderLoad(t *testing.T) {
-	ctx := context.Background()
-	s := open(t, filepath.Join(t.TempDir(), "openhss.db"))
-	defer s.Close()
-	c := newStmtCache(s.read, 2)
-	defer c.close()
-	const workers = 16
-	errs := make(chan error, workers)
-	for w := range workers {
-		go func() {
-			for i := range 200 {
-				q := fmt.Sprintf(`SELECT %d + ?`, (w+i)%7)
-				var got int
-				if err := c.queryRow(ctx, q, 1).Scan(&got); err != nil || got != (w+i)%7+1 {
-					errs <- fmt.Errorf("%s: %d, %v", q, got, err)
-					return
-				}
-			}
-			errs <- nil
-		}()
-	}
-	for range workers {
-		if err := <-errs; err != nil {
-			t.Fatal(err)
-		}
 	}
 }

@@ -22,7 +22,7 @@ func scanImage(r rowScanner, now int64) (inventory.Image, error) {
 
 // GetImage returns one row of a project.
 func (s *Store) GetImage(ctx context.Context, projectID string, id int64) (inventory.Image, error) {
-	row := s.reads.queryRow(ctx, `SELECT `+imageCols+` FROM images i WHERE i.id = ? AND i.project_id = ?`, id, projectID)
+	row := s.reads.QueryRow(ctx, `SELECT `+imageCols+` FROM images i WHERE i.id = ? AND i.project_id = ?`, id, projectID)
 	img, err := scanImage(row, time.Now().UnixMilli())
 	if err != nil {
 		return img, notFound(err, fmt.Sprintf("image %d", id))

@@ -42,7 +42,7 @@ func (s *Store) ListImages(ctx context.Context, f inventory.Filter) (inventory.P
 	// transaction is a snapshot of its own, and what was cached at that
 	// generation is what the tables still hold.
 	var gen int64
-	if err := s.reads.queryRow(ctx, genQuery).Scan(&gen); err != nil {
+	if err := s.reads.QueryRow(ctx, genQuery).Scan(&gen); err != nil {
 		return page, fmt.Errorf("sqlite: list images: %w", err)
 	}
 	if total, imgs, ok := s.lists.served(key, gen, f.Offset, f.Limit); ok {
@@ -56,7 +56,7 @@ func (s *Store) ListImages(ctx context.Context, f inventory.Filter) (inventory.P
 	page, err := s.listInTx(ctx, f, key)
 	// Statements the transaction ran unprepared, now that it holds no
 	// connection (see stmtCache).
-	s.reads.prepareMissed(ctx)
+	s.reads.PrepareMissed(ctx)
 	return page, err
 }
 
@@ -70,7 +70,7 @@ func (s *Store) listInTx(ctx context.Context, f inventory.Filter, key string) (i
 	defer tx.Rollback()
 
 	var gen int64
-	if err := s.reads.txQueryRow(ctx, tx, genQuery).Scan(&gen); err != nil {
+	if err := s.reads.TxQueryRow(ctx, tx, genQuery).Scan(&gen); err != nil {
 		return page, fmt.Errorf("sqlite: list images: %w", err)
 	}
 	p, ok := s.lists.get(key, gen)
@@ -91,7 +91,7 @@ func (s *Store) listInTx(ctx context.Context, f inventory.Filter, key string) (i
 		from, skip = &mark, f.Offset-at
 	}
 	q, args := sqlq.ImagePage(sqlq.SQLite, imageCols, p.where, p.args, from, f.Limit, skip)
-	rows, err := s.reads.txQuery(ctx, tx, q, args...)
+	rows, err := s.reads.TxQuery(ctx, tx, q, args...)
 	if err != nil {
 		return page, fmt.Errorf("sqlite: list images: %w", err)
 	}
@@ -140,11 +140,11 @@ func (s *Store) plan(ctx context.Context, tx *sql.Tx, f inventory.Filter) (listP
 		p.total = w.Repos.Rows
 	case w.ReposOnly:
 		b := sqlq.RepoFilter(sqlq.SQLite, f, false)
-		if err := s.reads.txQueryRow(ctx, tx, `SELECT coalesce(sum(rows), 0) FROM image_repos WHERE `+b.SQL(), b.Args()...).Scan(&p.total); err != nil {
+		if err := s.reads.TxQueryRow(ctx, tx, `SELECT coalesce(sum(rows), 0) FROM image_repos WHERE `+b.SQL(), b.Args()...).Scan(&p.total); err != nil {
 			return p, fmt.Errorf("sqlite: count images: %w", err)
 		}
 	default:
-		if err := s.reads.txQueryRow(ctx, tx, `SELECT count(*) FROM images i WHERE `+p.where, p.args...).Scan(&p.total); err != nil {
+		if err := s.reads.TxQueryRow(ctx, tx, `SELECT count(*) FROM images i WHERE `+p.where, p.args...).Scan(&p.total); err != nil {
 			return p, fmt.Errorf("sqlite: count images: %w", err)
 		}
 	}
@@ -157,7 +157,7 @@ func (s *Store) plan(ctx context.Context, tx *sql.Tx, f inventory.Filter) (listP
 func (s *Store) resolveRepos(ctx context.Context, tx *sql.Tx, f inventory.Filter) (sqlq.Repos, error) {
 	var r sqlq.Repos
 	b := sqlq.RepoFilter(sqlq.SQLite, f, true)
-	rows, err := s.reads.txQuery(ctx, tx, `SELECT namespace, name, rows FROM image_repos
+	rows, err := s.reads.TxQuery(ctx, tx, `SELECT namespace, name, rows FROM image_repos
 		WHERE `+b.SQL(), b.Args()...)
 	if err != nil {
 		return r, fmt.Errorf("sqlite: resolve repositories: %w", err)

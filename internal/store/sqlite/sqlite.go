@@ -45,8 +45,7 @@ type Store struct {
 	write *sql.DB
 	lists *listCache
 	// reads holds prepared statements of the read pool for hot reads.
-	reads  *stmtCache
-	tokens *tokenCache
+	reads *sqlstore.StmtCache
 }
 
 // maxCachedStmts bounds the prepared statements kept per pool.
@@ -80,14 +79,14 @@ func Open(ctx context.Context, path string) (*Store, error) {
 		write.Close()
 		return nil, err
 	}
-	shared, err := sqlstore.New(sqlstore.Options{Engine: engine{}, Read: read, Write: write})
+	reads := sqlstore.NewStmtCache(read, maxCachedStmts)
+	shared, err := sqlstore.New(sqlstore.Options{Engine: engine{}, Read: read, Write: write, Stmts: reads})
 	if err != nil {
 		read.Close()
 		write.Close()
 		return nil, err
 	}
-	return &Store{Store: shared, read: read, write: write, lists: newListCache(4096), reads: newStmtCache(read, maxCachedStmts),
-		tokens: newTokenCache(tokenCacheTTL, 4096)}, nil
+	return &Store{Store: shared, read: read, write: write, lists: newListCache(4096), reads: reads}, nil
 }
 
 // restrictFiles makes the database readable by its owner only: it holds
@@ -171,7 +170,7 @@ func (s *Store) Close() error {
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
 	defer cancel()
 	_, _ = s.write.ExecContext(ctx, "PRAGMA optimize")
-	s.reads.close()
+	s.reads.Close()
 	return errors.Join(s.read.Close(), s.write.Close())
 }
 

@@ -48,6 +48,25 @@ func (d Dialect) IsTrue(col string) string {
 	return col + " = 1"
 }
 
+// StringsFromJSON is the SQL storing a JSON array of strings, the text
+// bound at arg, in a column holding a set of strings: the JSON text itself
+// in SQLite, a text[] in PostgreSQL.
+func (d Dialect) StringsFromJSON(arg string) string {
+	if d == Postgres {
+		return "ARRAY(SELECT json_array_elements_text(CAST(" + arg + " AS json)))"
+	}
+	return arg
+}
+
+// StringsToJSON is the SQL reading a column written by StringsFromJSON
+// back as JSON array text, so that both engines scan one string.
+func (d Dialect) StringsToJSON(col string) string {
+	if d == Postgres {
+		return "array_to_json(" + col + ")::text"
+	}
+	return col
+}
+
 // contains is the function finding a substring: both are literal and
 // case-sensitive, where LIKE would treat % and _ specially (and is
 // case-insensitive in SQLite).

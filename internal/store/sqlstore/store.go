@@ -27,6 +27,14 @@
 // there is nothing to skip). Migrations stay per engine, in the engine's
 // package, because their SQL differs.
 //
+// # Caches
+//
+// The token cache (tokencache.go) and the list's page cache work the
+// same on both engines. A token revocation made through this Store is exact
+// at once; one made by another process is seen within tokenCacheTTL (2 s)
+// on either engine. Hot reads on SQLite go through StmtCache (prepared once
+// per connection); pgx caches its prepared statements itself.
+//
 // # Pools and waits
 //
 // Reads go to Options.Read, writes (every transaction) to Options.Write.
@@ -84,6 +92,9 @@ type Options struct {
 	// Read serves reads outside transactions; Write serves transactions.
 	// They may be the same pool.
 	Read, Write *sql.DB
+	// Stmts, if set, prepares the hot reads of Read once per connection
+	// (SQLite; pgx caches its statements itself).
+	Stmts *StmtCache
 }
 
 // Store implements the store interfaces over database/sql.
@@ -91,6 +102,8 @@ type Store struct {
 	eng         Engine
 	d           sqlq.Dialect
 	read, write *sql.DB
+	stmts       *StmtCache // nil: none
+	tokens      *tokenCache
 }
 
 // New returns a store over the pools of o. It does not own them: the
@@ -102,7 +115,17 @@ func New(o Options) (*Store, error) {
 	case o.Read == nil || o.Write == nil:
 		return nil, errors.New("sqlstore: need a read and a write pool")
 	}
-	return &Store{eng: o.Engine, d: o.Engine.Dialect(), read: o.Read, write: o.Write}, nil
+	return &Store{eng: o.Engine, d: o.Engine.Dialect(), read: o.Read, write: o.Write, stmts: o.Stmts,
+		tokens: newTokenCache(tokenCacheTTL, 4096)}, nil
+}
+
+// queryRow runs a hot read outside any transaction, prepared once per
+// connection where the engine wants it.
+func (s *Store) queryRow(ctx context.Context, query string, args ...any) sqlq.Scanner {
+	if s.stmts != nil {
+		return s.stmts.QueryRow(ctx, query, args...)
+	}
+	return s.read.QueryRowContext(ctx, query, args...)
 }
 
 // inTx runs fn in one write transaction (BEGIN IMMEDIATE on SQLite, READ
