@@ -7,6 +7,7 @@ import (
 	"errors"
 	"time"
 
+	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/stdlib"
 
 	"github.com/openhss/openhss/internal/store/sqlq"
@@ -67,4 +68,15 @@ func (b boundedConnector) Connect(ctx context.Context) (driver.Conn, error) {
 		return nil, b.pool.exhausted()
 	}
 	return nil, err
+}
+
+// Retryable: deadlock_detected or serialization_failure.
+func (engine) Retryable(err error) bool {
+	var pe *pgconn.PgError
+	return errors.As(err, &pe) && (pe.Code == "40P01" || pe.Code == "40001")
+}
+
+// XactLock is a transaction-scoped advisory lock on name's hash.
+func (engine) XactLock(name string) (string, []any) {
+	return `SELECT pg_advisory_xact_lock($1)`, []any{lockKey(name)}
 }

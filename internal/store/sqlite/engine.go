@@ -29,3 +29,10 @@ func (engine) SkipLocked() string { return "" }
 // ForUpdate is nothing: every write transaction begins IMMEDIATE, so it
 // already runs alone.
 func (engine) ForUpdate() string { return "" }
+
+// Retryable: SQLite aborts no transaction to break a deadlock; its writers
+// queue for the one write lock.
+func (engine) Retryable(error) bool { return false }
+
+// XactLock is nothing: write transactions already run one at a time.
+func (engine) XactLock(string) (string, []any) { return "", nil }

@@ -55,6 +55,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/openhss/openhss/internal/inventory"
@@ -79,6 +80,14 @@ type Engine interface {
 	// SkipLocked follows the job claim's candidate query: how a claimer
 	// passes over rows another open transaction has locked.
 	SkipLocked() string
+	// Retryable reports whether err aborted a transaction that may succeed
+	// when run again (PostgreSQL broke a deadlock or a serialization
+	// conflict by aborting it); scan writers run again, a few times.
+	Retryable(err error) bool
+	// XactLock is the statement taking a lock on name until the
+	// transaction ends, serialising the writers of one digest's scan data;
+	// "" where write transactions already run one at a time.
+	XactLock(name string) (query string, args []any)
 	// ForUpdate follows a SELECT of a row the transaction then writes
 	// rules for (a registry connection before its rows change), so that
 	// concurrent writers of the same row queue; "" where transactions
@@ -143,6 +152,47 @@ func (s *Store) inTx(ctx context.Context, fn func(tx *sql.Tx) error) error {
 		return s.errf("commit: %w", err)
 	}
 	return nil
+}
+
+// maxTxAttempts bounds scanTx's runs of a transaction the engine aborted.
+const maxTxAttempts = 5
+
+// scanTx is inTx, run again when the engine aborted the transaction in a
+// way that may not happen again (Engine.Retryable). fn must be safe to run
+// again. A scan write locks a manifest and then the rows of every
+// connection describing it, a sync locks one connection's rows in its own
+// order; the two rarely meet, and when they do one of them runs again.
+func (s *Store) scanTx(ctx context.Context, fn func(tx *sql.Tx) error) error {
+	var err error
+	for range maxTxAttempts {
+		if err = s.inTx(ctx, fn); !s.eng.Retryable(err) {
+			return err
+		}
+	}
+	return err
+}
+
+// lockDigest serialises the writers of one digest's scan data until tx
+// ends (Engine.XactLock).
+func (s *Store) lockDigest(ctx context.Context, tx *sql.Tx, digest string) error {
+	q, args := s.eng.XactLock("openhss-scan:" + digest)
+	if q == "" {
+		return nil
+	}
+	if _, err := tx.ExecContext(ctx, q, args...); err != nil {
+		return s.errf("lock scan of %s: %w", digest, err)
+	}
+	return nil
+}
+
+// text is v as a text column can hold it: on an engine that cannot store
+// every string (Engine.Storable), invalid UTF-8 and NUL bytes, which
+// scanned file names and advisory texts may hold, become U+FFFD.
+func (s *Store) text(v string) string {
+	if s.eng.Storable(v) {
+		return v
+	}
+	return strings.ReplaceAll(strings.ToValidUTF8(v, "\uFFFD"), "\x00", "\uFFFD")
 }
 
 // errf is an error of the store, prefixed with the engine's name.
