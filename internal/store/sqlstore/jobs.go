@@ -25,11 +25,12 @@ func scanJob(r sqlq.Scanner) (jobs.Job, error) {
 }
 
 // Enqueue adds a queued job unless a queued or running job with the same
-// kind and key exists (then that one is returned, joined). The partial
-// unique index jobs_live decides: the INSERT ... ON CONFLICT DO NOTHING of
-// a second enqueuer (waiting for the first one's transaction on
-// PostgreSQL, for the write lock on SQLite) inserts nothing, and reading
-// the live job follows in the same transaction.
+// kind and key exists (then that one is returned, joined). The live job is
+// looked for first, so joining writes nothing (nor spends an id); the
+// partial unique index jobs_live decides a race between enqueuers: the
+// INSERT ... ON CONFLICT DO NOTHING of the second one (waiting for the
+// first one's transaction on PostgreSQL; SQLite's IMMEDIATE transactions
+// never race) inserts nothing, and the next round reads the live job.
 func (s *Store) Enqueue(ctx context.Context, j jobs.Job) (jobs.Job, bool, error) {
 	if j.Kind == "" {
 		return jobs.Job{}, false, s.errf("enqueue: job needs a kind")
@@ -37,42 +38,41 @@ func (s *Store) Enqueue(ctx context.Context, j jobs.Job) (jobs.Job, bool, error)
 	if j.CreatedAt == 0 {
 		j.CreatedAt = time.Now().UnixMilli()
 	}
-	// On PostgreSQL the live job found by the conflict may finish before
-	// it is read (READ COMMITTED reads the newest rows); then the next
-	// round inserts. Bounded only as a guard against a bug.
+	// A live job may also finish between the conflict and the next read;
+	// then the round after inserts. Bounded only as a guard against a bug.
 	for range 100 {
 		var (
-			out   jobs.Job
-			found bool
+			out    jobs.Job
+			joined bool
 		)
 		err := s.inTx(ctx, func(tx *sql.Tx) error {
 			var err error
+			out, err = scanJob(tx.QueryRowContext(ctx, `SELECT `+jobCols+` FROM jobs
+				WHERE kind = $1 AND key = $2 AND state IN ('queued', 'running')`, j.Kind, j.Key))
+			if err == nil {
+				joined = true
+				return nil
+			}
+			if !errors.Is(err, sql.ErrNoRows) {
+				return s.errf("enqueue: %w", err)
+			}
 			out, err = scanJob(tx.QueryRowContext(ctx, `INSERT INTO jobs (kind, key, project_id, payload, state, attempts, created_at, updated_at)
 				VALUES ($1, $2, $3, $4, 'queued', 0, $5, $5)
 				ON CONFLICT (kind, key) WHERE state IN ('queued', 'running') DO NOTHING
 				RETURNING `+jobCols, j.Kind, j.Key, j.ProjectID, j.Payload, j.CreatedAt))
-			if err == nil {
-				return nil
+			if errors.Is(err, sql.ErrNoRows) {
+				return nil // another enqueuer won: read its job next round
 			}
-			if !errors.Is(err, sql.ErrNoRows) {
+			if err != nil {
 				return s.errf("enqueue: %w", err)
 			}
-			out, err = scanJob(tx.QueryRowContext(ctx, `SELECT `+jobCols+` FROM jobs
-				WHERE kind = $1 AND key = $2 AND state IN ('queued', 'running')`, j.Kind, j.Key))
-			if err == nil {
-				found = true
-				return nil
-			}
-			if !errors.Is(err, sql.ErrNoRows) {
-				return s.errf("enqueue: %w", err)
-			}
-			return nil // vanished: try again
+			return nil
 		})
 		if err != nil {
 			return jobs.Job{}, false, err
 		}
 		if out.ID != 0 {
-			return out, found, nil
+			return out, joined, nil
 		}
 	}
 	return jobs.Job{}, false, s.errf("enqueue %s/%s: live job kept vanishing", j.Kind, j.Key)
