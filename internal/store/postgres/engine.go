@@ -5,8 +5,10 @@ import (
 	"database/sql"
 	"database/sql/driver"
 	"errors"
+	"fmt"
 	"time"
 
+	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/stdlib"
 
@@ -76,7 +78,45 @@ func (engine) Retryable(err error) bool {
 	return errors.As(err, &pe) && (pe.Code == "40P01" || pe.Code == "40001")
 }
 
-// XactLock is a transaction-scoped advisory lock on name's hash.
-func (engine) XactLock(name string) (string, []any) {
-	return `SELECT pg_advisory_xact_lock($1)`, []any{lockKey(name)}
+// XactLock takes transaction-scoped advisory locks on the names' hashes,
+// in the names' order (unnest keeps the array's).
+func (engine) XactLock(names ...string) (string, []any) {
+	if len(names) == 1 {
+		return `SELECT pg_advisory_xact_lock($1)`, []any{lockKey(names[0])}
+	}
+	keys := make([]int64, len(names))
+	for i, n := range names {
+		keys[i] = lockKey(n)
+	}
+	return `SELECT pg_advisory_xact_lock(k) FROM unnest($1::int8[]) AS k`, []any{keys}
+}
+
+var _ sqlstore.Copier = engine{}
+
+// CopyRows loads src with COPY on the transaction's connection: a
+// re-match writes hundreds of thousands of findings, and COPY streams them
+// without a statement per chunk.
+func (engine) CopyRows(ctx context.Context, conn *sql.Conn, table string, cols []string, src sqlstore.RowSource) error {
+	return conn.Raw(func(dc any) error {
+		c, ok := dc.(*stdlib.Conn)
+		if !ok {
+			return fmt.Errorf("copy into %s: driver connection is a %T, not pgx's", table, dc)
+		}
+		_, err := c.Conn().CopyFrom(ctx, pgx.Identifier{table}, cols, &copySource{src: src, row: make([]any, len(cols))})
+		return err
+	})
+}
+
+// copySource is a RowSource as a pgx.CopyFromSource.
+type copySource struct {
+	src  sqlstore.RowSource
+	next int
+	row  []any
+}
+
+func (c *copySource) Next() bool { c.next++; return c.next <= c.src.Len() }
+func (c *copySource) Err() error { return nil }
+func (c *copySource) Values() ([]any, error) {
+	c.src.Row(c.next-1, c.row)
+	return c.row, nil
 }

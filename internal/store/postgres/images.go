@@ -31,14 +31,6 @@ func (s *Store) GetImage(ctx context.Context, projectID string, id int64) (inven
 	return img, nil
 }
 
-// SetScanResult records the newest finished scan of a manifest and copies it
-// onto every row describing that manifest, in one transaction. A digest the
-// store has not seen yet gets a manifest row holding only the result, so the
-// result is not lost if a sync records the manifest later.
-func (s *Store) SetScanResult(ctx context.Context, digest string, r inventory.ScanResult) error {
-	return s.inTx(ctx, func(tx pgx.Tx) error { return recordResult(ctx, tx, digest, r) })
-}
-
 // lookupManifests reads the manifests of digests in one query; an unknown
 // digest reads as an empty, never-scanned manifest.
 func lookupManifests(ctx context.Context, tx pgx.Tx, digests []string) (map[string]sqlq.ManifestInfo, error) {

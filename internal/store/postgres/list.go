@@ -153,16 +153,6 @@ func filterStorable(f inventory.Filter) bool {
 	return true
 }
 
-// query accumulates positional arguments, for the statements written out
-// by hand (scans.go); the list filters use sqlq.Builder.
-type query struct{ args []any }
-
-// arg adds v and returns its placeholder.
-func (q *query) arg(v any) string {
-	q.args = append(q.args, v)
-	return sqlq.Postgres.Placeholder(len(q.args))
-}
-
 // listPlan is the translated filter: a WHERE clause over images aliased i,
 // its arguments, and the total it selects.
 type listPlan struct {

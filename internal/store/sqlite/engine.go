@@ -35,4 +35,4 @@ func (engine) ForUpdate() string { return "" }
 func (engine) Retryable(error) bool { return false }
 
 // XactLock is nothing: write transactions already run one at a time.
-func (engine) XactLock(string) (string, []any) { return "", nil }
+func (engine) XactLock(...string) (string, []any) { return "", nil }

@@ -30,14 +30,6 @@ func (s *Store) GetImage(ctx context.Context, projectID string, id int64) (inven
 	return img, nil
 }
 
-// SetScanResult records the newest finished scan of a manifest and copies it
-// onto every row describing that manifest, in one transaction. A digest the
-// store has not seen yet gets a manifest row holding only the result, so the
-// result is not lost if a sync records the manifest later.
-func (s *Store) SetScanResult(ctx context.Context, digest string, r inventory.ScanResult) error {
-	return s.inTx(ctx, func(tx *sql.Tx) error { return recordResult(ctx, tx, digest, r) })
-}
-
 // manifestLookup reads manifests within a transaction, once per digest.
 type manifestLookup struct {
 	stmt  *sql.Stmt

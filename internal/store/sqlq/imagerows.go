@@ -57,6 +57,15 @@ const (
 	PostgresImageCols = imageColsHead + `json_agg(json_build_array(` + imageColsMember + `) ORDER BY m.position)::text` + imageColsTail
 )
 
+// ImageCols are the dialect's image columns (SQLiteImageCols or
+// PostgresImageCols), read by ScanImage.
+func (d Dialect) ImageCols() string {
+	if d == Postgres {
+		return PostgresImageCols
+	}
+	return SQLiteImageCols
+}
+
 // boolCol is where a boolean column is read: PostgreSQL scans it into the
 // bool itself, SQLite (which stores 0 and 1) into an int first.
 type boolCol struct {

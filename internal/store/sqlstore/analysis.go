@@ -3,11 +3,68 @@ package sqlstore
 import (
 	"context"
 	"database/sql"
+	"slices"
 	"strings"
 
 	"github.com/openhss/openhss/internal/scanresult"
 	"github.com/openhss/openhss/internal/store/sqlq"
 )
+
+// insertAnalysis writes the analysis of digest inside tx (the caller holds
+// the digest's lock and has deleted the previous one). Duplicates of a key
+// are dropped (ON CONFLICT DO NOTHING): the first one is kept.
+func (s *Store) insertAnalysis(ctx context.Context, tx *sql.Tx, digest string, a scanresult.Analysis) error {
+	t := s.text
+	for _, b := range a.Baseline {
+		if _, err := tx.ExecContext(ctx, `INSERT INTO baseline_results (digest, rule_id, name, check_name, check_type, severity,
+			standard, description, remediation, passed, evidence) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)
+			ON CONFLICT (digest, rule_id) DO NOTHING`,
+			digest, t(b.RuleID), t(b.Name), t(b.CheckName), t(b.CheckType), t(b.Severity), t(b.Standard),
+			t(b.Description), t(b.Remediation), b.Passed, t(b.Evidence)); err != nil {
+			return s.errf("save baseline result %s of %s: %w", b.RuleID, digest, err)
+		}
+	}
+	for _, w := range a.WeakPasswords {
+		if _, err := tx.ExecContext(ctx, `INSERT INTO weak_passwords (digest, user_name, path, type, layer_digest, user_type)
+			VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (digest, user_name, path) DO NOTHING`,
+			digest, t(w.User), t(w.Path), t(w.Type), t(w.LayerDigest), t(w.UserType)); err != nil {
+			return s.errf("save weak password user of %s: %w", digest, err)
+		}
+	}
+	if err := s.insertMalware(ctx, tx, digest, a.Malware); err != nil {
+		return err
+	}
+	for _, f := range a.Secrets {
+		if _, err := tx.ExecContext(ctx, `INSERT INTO secret_findings (digest, id, rule_id, severity, name, description, file_path,
+			line, layer_digest, content) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) ON CONFLICT (digest, id) DO NOTHING`,
+			digest, t(f.ID), t(f.RuleID), t(f.Severity), t(f.Name), t(f.Description), t(f.FilePath),
+			int32(f.Line), t(f.LayerDigest), t(f.Content)); err != nil {
+			return s.errf("save sensitive information of %s: %w", digest, err)
+		}
+	}
+	for chunk := range slices.Chunk(a.FileHashes, min(s.d.MaxRows(5), 5000)) {
+		digests := make([]string, len(chunk))
+		var (
+			path, sum, layer []string
+			size             []int64
+		)
+		for i, h := range chunk {
+			digests[i] = digest
+			path = append(path, t(h.Path))
+			sum = append(sum, strings.ToLower(t(h.SHA256)))
+			size = append(size, h.Size)
+			layer = append(layer, t(h.LayerDigest))
+		}
+		b := sqlq.New(s.d)
+		if _, err := tx.ExecContext(ctx, `INSERT INTO file_hashes (digest, path, sha256, size, layer_digest) `+
+			b.Rows(sqlq.Col{Type: "text", Values: digests}, sqlq.Col{Type: "text", Values: path}, sqlq.Col{Type: "text", Values: sum},
+				sqlq.Col{Type: "int8", Values: size}, sqlq.Col{Type: "text", Values: layer})+`
+			ON CONFLICT (digest, path) DO NOTHING`, b.Args()...); err != nil {
+			return s.errf("save file hashes of %s: %w", digest, err)
+		}
+	}
+	return nil
+}
 
 func (s *Store) insertMalware(ctx context.Context, tx *sql.Tx, digest string, ms []scanresult.Malware) error {
 	t := s.text
@@ -94,8 +151,8 @@ func (s *Store) GetAnalysis(ctx context.Context, digest string) (scanresult.Anal
 // malicious_file_num where the last scan succeeded (a digest without a
 // stored SBOM is left alone: its scan failed or was replaced).
 func (s *Store) ReplaceMalware(ctx context.Context, digest string, ms []scanresult.Malware, num int32) error {
-	return s.scanTx(ctx, func(tx *sql.Tx) error {
-		if err := s.lockDigest(ctx, tx, digest); err != nil {
+	return s.scanTx(ctx, func(tx *sql.Tx, _ *sql.Conn) error {
+		if err := s.lockDigests(ctx, tx, digest); err != nil {
 			return err
 		}
 		var n int
@@ -180,7 +237,7 @@ func (s *Store) LookupSignatures(ctx context.Context, hashes []string) (map[stri
 		byLower[l] = h
 		lower = append(lower, l)
 	}
-	for chunk := range chunks(lower, s.d.MaxRows(1)) {
+	for chunk := range slices.Chunk(lower, s.d.MaxRows(1)) {
 		b := sqlq.New(s.d)
 		b.In("sha256", chunk)
 		rows, err := s.read.QueryContext(ctx, `SELECT sha256, name, source, imported_at FROM malware_signatures WHERE `+b.SQL(), b.Args()...)

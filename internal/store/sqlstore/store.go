@@ -55,6 +55,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -84,10 +85,10 @@ type Engine interface {
 	// when run again (PostgreSQL broke a deadlock or a serialization
 	// conflict by aborting it); scan writers run again, a few times.
 	Retryable(err error) bool
-	// XactLock is the statement taking a lock on name until the
-	// transaction ends, serialising the writers of one digest's scan data;
-	// "" where write transactions already run one at a time.
-	XactLock(name string) (query string, args []any)
+	// XactLock is the statement taking locks on names, in their order,
+	// until the transaction ends, serialising the writers of one digest's
+	// scan data; "" where write transactions already run one at a time.
+	XactLock(names ...string) (query string, args []any)
 	// ForUpdate follows a SELECT of a row the transaction then writes
 	// rules for (a registry connection before its rows change), so that
 	// concurrent writers of the same row queue; "" where transactions
@@ -154,6 +155,27 @@ func (s *Store) inTx(ctx context.Context, fn func(tx *sql.Tx) error) error {
 	return nil
 }
 
+// Copier is an optional Engine capability, kept apart as database/sql/driver
+// keeps its optional ones: loading many rows faster than INSERT statements
+// (PostgreSQL's COPY). Without it the store inserts them in multi-row
+// statements. Rows must not conflict with stored ones: COPY cannot skip a
+// conflicting row.
+type Copier interface {
+	// CopyRows loads src into table's columns cols through conn, inside
+	// the transaction open on conn.
+	CopyRows(ctx context.Context, conn *sql.Conn, table string, cols []string, src RowSource) error
+}
+
+// RowSource yields rows to load, one at a time, so that a large load is
+// never held as [][]any. Values are plain Go values in the column's type
+// (string, int32, int64, float64, bool, []byte); a set of strings is a
+// []string.
+type RowSource interface {
+	Len() int
+	// Row writes row i's values into dst, one per column.
+	Row(i int, dst []any)
+}
+
 // maxTxAttempts bounds scanTx's runs of a transaction the engine aborted.
 const maxTxAttempts = 5
 
@@ -162,25 +184,54 @@ const maxTxAttempts = 5
 // again. A scan write locks a manifest and then the rows of every
 // connection describing it, a sync locks one connection's rows in its own
 // order; the two rarely meet, and when they do one of them runs again.
-func (s *Store) scanTx(ctx context.Context, fn func(tx *sql.Tx) error) error {
+//
+// fn gets the transaction's connection too, for Copier.
+func (s *Store) scanTx(ctx context.Context, fn func(tx *sql.Tx, conn *sql.Conn) error) error {
 	var err error
 	for range maxTxAttempts {
-		if err = s.inTx(ctx, fn); !s.eng.Retryable(err) {
+		if err = s.connTx(ctx, fn); !s.eng.Retryable(err) {
 			return err
 		}
 	}
 	return err
 }
 
-// lockDigest serialises the writers of one digest's scan data until tx
-// ends (Engine.XactLock).
-func (s *Store) lockDigest(ctx context.Context, tx *sql.Tx, digest string) error {
-	q, args := s.eng.XactLock("openhss-scan:" + digest)
-	if q == "" {
+// connTx is inTx on a connection of its own, which fn gets too.
+func (s *Store) connTx(ctx context.Context, fn func(tx *sql.Tx, conn *sql.Conn) error) error {
+	conn, err := s.write.Conn(ctx)
+	if err != nil {
+		return s.errf("begin: %w", err)
+	}
+	defer conn.Close()
+	tx, err := conn.BeginTx(ctx, nil)
+	if err != nil {
+		return s.errf("begin: %w", err)
+	}
+	if err := fn(tx, conn); err != nil {
+		_ = tx.Rollback()
+		return err
+	}
+	if err := tx.Commit(); err != nil {
+		return s.errf("commit: %w", err)
+	}
+	return nil
+}
+
+// lockDigests serialises the writers of digests' scan data until tx ends
+// (Engine.XactLock). The locks are taken in sorted order, so that two
+// writers of overlapping sets do not wait on each other in a cycle; were
+// they to, scanTx runs the loser again.
+func (s *Store) lockDigests(ctx context.Context, tx *sql.Tx, digests ...string) error {
+	names := make([]string, len(digests))
+	for i, d := range slices.Sorted(slices.Values(digests)) {
+		names[i] = "openhss-scan:" + d
+	}
+	q, args := s.eng.XactLock(names...)
+	if q == "" || len(names) == 0 {
 		return nil
 	}
 	if _, err := tx.ExecContext(ctx, q, args...); err != nil {
-		return s.errf("lock scan of %s: %w", digest, err)
+		return s.errf("lock scans: %w", err)
 	}
 	return nil
 }

@@ -3,6 +3,7 @@ package sqlstore
 import (
 	"context"
 	"database/sql"
+	"slices"
 	"time"
 
 	"github.com/openhss/openhss/internal/store/sqlq"
@@ -32,7 +33,7 @@ func (s *Store) PutVulns(ctx context.Context, importID int64, batch []vulndb.Sto
 	err := s.inTx(ctx, func(tx *sql.Tx) error {
 		written = 0
 		for _, round := range rounds {
-			for chunk := range chunks(round, s.d.MaxRows(5)) {
+			for chunk := range slices.Chunk(round, s.d.MaxRows(5)) {
 				n, err := s.putVulnRound(ctx, tx, chunk)
 				if err != nil {
 					return err
@@ -53,19 +54,6 @@ func (s *Store) PutVulns(ctx context.Context, importID int64, batch []vulndb.Sto
 		return 0, err
 	}
 	return written, nil
-}
-
-// chunks yields vs in slices of at most n.
-func chunks[T any](vs []T, n int) func(func([]T) bool) {
-	return func(yield func([]T) bool) {
-		for len(vs) > 0 {
-			k := min(n, len(vs))
-			if !yield(vs[:k]) {
-				return
-			}
-			vs = vs[k:]
-		}
-	}
 }
 
 func (s *Store) putVulnRound(ctx context.Context, tx *sql.Tx, round []vulndb.StoredVuln) (int, error) {
