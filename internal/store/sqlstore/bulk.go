@@ -4,7 +4,6 @@ import (
 	"context"
 	"database/sql"
 	"encoding/json"
-	"strconv"
 	"strings"
 )
 
@@ -85,7 +84,10 @@ func (s *Store) insertRows(ctx context.Context, tx *sql.Tx, table string, cols [
 	return nil
 }
 
-// insertSQL is the INSERT of rows rows into table's cols.
+// insertSQL is the INSERT of rows rows into table's cols. Its placeholders
+// are the dialect's: SQLite binds a bare ? by position, where a $n is a
+// named parameter whose name it looks up in a list, once per parameter, a
+// cost that grows with the square of a long statement's parameters.
 func (s *Store) insertSQL(table string, cols []string, sets []bool, rows int) string {
 	var q strings.Builder
 	q.WriteString("INSERT INTO " + table + " (" + strings.Join(cols, ", ") + ") VALUES ")
@@ -100,7 +102,7 @@ func (s *Store) insertSQL(table string, cols []string, sets []bool, rows int) st
 				q.WriteString(", ")
 			}
 			n++
-			mark := "$" + strconv.Itoa(n)
+			mark := s.d.Placeholder(n)
 			if sets[c] {
 				mark = s.d.StringsFromJSON(mark)
 			}

@@ -9,7 +9,9 @@
 // One file per operation family (jobs.go, registries.go, …), as claircore
 // lays out its datastore. Statements are written in the SQL both engines
 // speak: $n placeholders (modernc reads $n as the nth argument, as
-// PostgreSQL does), CAST(x AS BIGINT) rather than ::int8, and conditions
+// PostgreSQL does; statements of many arguments take sqlq's placeholders
+// instead, a bare ? in SQLite, which binds $n by a name lookup per
+// argument), CAST(x AS BIGINT) rather than ::int8, and conditions
 // built with sqlq.Builder, which knows the dialect's spelling of sets and
 // substrings. A statement takes its placeholders either all from one
 // Builder or all written by hand, never both: SQLite numbers a bare ? after
