@@ -120,3 +120,25 @@ func (c *copySource) Values() ([]any, error) {
 	c.src.Row(c.next-1, c.row)
 	return c.row, nil
 }
+
+// ListGeneration is the project's sum of images_changes weights: writers
+// add rows (weight 1 per statement) instead of updating one shared
+// counter, so syncs of different connections never wait on each other.
+func (engine) ListGeneration(projectID string) (string, []any) {
+	return `SELECT CAST(coalesce(sum(weight), 0) AS BIGINT), count(*) FROM images_changes WHERE project_id = $1`, []any{projectID}
+}
+
+var _ sqlstore.ChangeCompactor = engine{}
+
+// CompactChanges replaces a project's images_changes rows by one row of
+// their summed weight, in tx, so the generation (the sum) is unchanged in
+// every snapshot. One compactor per project at a time: the others skip.
+func (engine) CompactChanges(ctx context.Context, tx *sql.Tx, projectID string) error {
+	var locked bool
+	if err := tx.QueryRowContext(ctx, `SELECT pg_try_advisory_xact_lock($1)`, lockKey("openhss-compact:"+projectID)).Scan(&locked); err != nil || !locked {
+		return fmt.Errorf("postgres: compact changes: not locked (%v)", err)
+	}
+	_, err := tx.ExecContext(ctx, `WITH d AS (DELETE FROM images_changes WHERE project_id = $1 RETURNING weight)
+		INSERT INTO images_changes (project_id, weight) SELECT $1, sum(weight) FROM d HAVING count(*) > 0`, projectID)
+	return err
+}

@@ -54,9 +54,8 @@ type Store struct {
 	// db.
 	*sqlstore.Store
 
-	pool  *connPool
-	db    *sql.DB
-	lists *listCache
+	pool *connPool
+	db   *sql.DB
 }
 
 // Open connects to the database dsn names (a postgres:// URL or a
@@ -97,7 +96,7 @@ func Open(ctx context.Context, dsn string) (*Store, error) {
 		pool.Close()
 		return nil, err
 	}
-	return &Store{Store: shared, pool: cp, db: db, lists: newListCache(4096)}, nil
+	return &Store{Store: shared, pool: cp, db: db}, nil
 }
 
 func migrate(ctx context.Context, pool *pgxpool.Pool) error {

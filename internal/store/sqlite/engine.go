@@ -36,3 +36,9 @@ func (engine) Retryable(error) bool { return false }
 
 // XactLock is nothing: write transactions already run one at a time.
 func (engine) XactLock(...string) (string, []any) { return "", nil }
+
+// ListGeneration is images_gen, one counter for the whole database that a
+// trigger bumps on every change of images.
+func (engine) ListGeneration(string) (string, []any) {
+	return `SELECT gen, 0 FROM images_gen WHERE one = 1`, nil
+}

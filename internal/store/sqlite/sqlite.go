@@ -43,7 +43,6 @@ type Store struct {
 
 	read  *sql.DB
 	write *sql.DB
-	lists *listCache
 	// reads holds prepared statements of the read pool for hot reads.
 	reads *sqlstore.StmtCache
 }
@@ -86,7 +85,7 @@ func Open(ctx context.Context, path string) (*Store, error) {
 		write.Close()
 		return nil, err
 	}
-	return &Store{Store: shared, read: read, write: write, lists: newListCache(4096), reads: reads}, nil
+	return &Store{Store: shared, read: read, write: write, reads: reads}, nil
 }
 
 // restrictFiles makes the database readable by its owner only: it holds

@@ -91,6 +91,11 @@ type Engine interface {
 	// until the transaction ends, serialising the writers of one digest's
 	// scan data; "" where write transactions already run one at a time.
 	XactLock(names ...string) (query string, args []any)
+	// ListGeneration is the query reading, in one row, the images
+	// generation of projectID that the list cache keys its entries by (a
+	// number every committed change of the project's images increases) and
+	// how many rows it is made of (see ChangeCompactor; 0 if none).
+	ListGeneration(projectID string) (query string, args []any)
 	// ForUpdate follows a SELECT of a row the transaction then writes
 	// rules for (a registry connection before its rows change), so that
 	// concurrent writers of the same row queue; "" where transactions
@@ -116,6 +121,7 @@ type Store struct {
 	read, write *sql.DB
 	stmts       *StmtCache // nil: none
 	tokens      *tokenCache
+	lists       *listCache
 }
 
 // New returns a store over the pools of o. It does not own them: the
@@ -128,7 +134,7 @@ func New(o Options) (*Store, error) {
 		return nil, errors.New("sqlstore: need a read and a write pool")
 	}
 	return &Store{eng: o.Engine, d: o.Engine.Dialect(), read: o.Read, write: o.Write, stmts: o.Stmts,
-		tokens: newTokenCache(tokenCacheTTL, 4096)}, nil
+		tokens: newTokenCache(tokenCacheTTL, 4096), lists: newListCache(4096)}, nil
 }
 
 // queryRow runs a hot read outside any transaction, prepared once per
@@ -138,6 +144,23 @@ func (s *Store) queryRow(ctx context.Context, query string, args ...any) sqlq.Sc
 		return s.stmts.QueryRow(ctx, query, args...)
 	}
 	return s.read.QueryRowContext(ctx, query, args...)
+}
+
+// txQueryRow runs a hot read in tx, prepared where the engine wants it and
+// the statement is cached already (see StmtCache).
+func (s *Store) txQueryRow(ctx context.Context, tx *sql.Tx, query string, args ...any) *sql.Row {
+	if s.stmts != nil {
+		return s.stmts.TxQueryRow(ctx, tx, query, args...)
+	}
+	return tx.QueryRowContext(ctx, query, args...)
+}
+
+// txQuery is txQueryRow for several rows.
+func (s *Store) txQuery(ctx context.Context, tx *sql.Tx, query string, args ...any) (*sql.Rows, error) {
+	if s.stmts != nil {
+		return s.stmts.TxQuery(ctx, tx, query, args...)
+	}
+	return tx.QueryContext(ctx, query, args...)
 }
 
 // inTx runs fn in one write transaction (BEGIN IMMEDIATE on SQLite, READ

@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"fmt"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -13,24 +14,25 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/openhss/openhss/internal/inventory"
+	"github.com/openhss/openhss/internal/inventory/storetest"
 	"github.com/openhss/openhss/internal/store/postgres"
 	"github.com/openhss/openhss/internal/store/sqlite"
 	"github.com/openhss/openhss/internal/store/sqlstore"
 )
 
-// tokenStore is what the token test needs of an engine's store.
-type tokenStore interface {
-	CreateToken(ctx context.Context, t inventory.Token) error
-	GetToken(ctx context.Context, hash string) (inventory.Token, error)
-	RevokeToken(ctx context.Context, hash string, at int64) error
+// engineStore is what these tests need of an engine's store.
+type engineStore interface {
+	inventory.Store
+	SetScanResult(ctx context.Context, digest string, r inventory.ScanResult) error
 }
 
 // engines opens two stores on one database per engine (two processes, as
 // far as either can tell) and returns, per engine, the stores and the
 // shared Store of the first, whose clock the test sets.
-func engines(t *testing.T) map[string]func(t *testing.T) (a, b tokenStore, shared *sqlstore.Store) {
-	return map[string]func(t *testing.T) (tokenStore, tokenStore, *sqlstore.Store){
-		"sqlite": func(t *testing.T) (tokenStore, tokenStore, *sqlstore.Store) {
+func engines(t *testing.T) map[string]func(t *testing.T) (a, b engineStore, shared *sqlstore.Store) {
+	t.Helper()
+	return map[string]func(t *testing.T) (engineStore, engineStore, *sqlstore.Store){
+		"sqlite": func(t *testing.T) (engineStore, engineStore, *sqlstore.Store) {
 			path := filepath.Join(t.TempDir(), "openhss.db")
 			a, err := sqlite.Open(context.Background(), path)
 			if err != nil {
@@ -44,7 +46,7 @@ func engines(t *testing.T) map[string]func(t *testing.T) (a, b tokenStore, share
 			t.Cleanup(func() { b.Close() })
 			return a, b, a.Store
 		},
-		"postgres": func(t *testing.T) (tokenStore, tokenStore, *sqlstore.Store) {
+		"postgres": func(t *testing.T) (engineStore, engineStore, *sqlstore.Store) {
 			dsn := postgresSchema(t)
 			a, err := postgres.Open(context.Background(), dsn)
 			if err != nil {
@@ -144,4 +146,94 @@ func TestTokenRevocationAcrossStores(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestListCacheSeesOtherWriters lists through one store while a second store
+// on the same database, on each engine, (another process, as far as the first can tell) changes
+// the rows: every answer after a change reflects it, whether the first
+// store had cached the total, the bookmarks and the page or not.
+func TestListCacheSeesOtherWriters(t *testing.T) {
+	for name, open := range engines(t) {
+		t.Run(name, func(t *testing.T) { testListCacheSeesOtherWriters(t, open) })
+	}
+}
+
+func testListCacheSeesOtherWriters(t *testing.T, open func(t *testing.T) (a, b engineStore, shared *sqlstore.Store)) {
+	ctx := context.Background()
+	reader, writer, _ := open(t)
+
+	if _, err := writer.EnsureProject(ctx, inventory.Project{ID: "p1"}); err != nil {
+		t.Fatal(err)
+	}
+	reg, err := writer.CreateRegistry(ctx, inventory.Registry{ProjectID: "p1", Type: inventory.Harbor, Addr: "r.example"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	sync := func(tags int) {
+		t.Helper()
+		snap := inventory.Snapshot{RegistryID: reg.ID, SeenAt: 1}
+		repo := inventory.RepoSnapshot{Namespace: "lib", Name: "app"}
+		for i := range tags {
+			d := storetest.Digest(fmt.Sprint("cache-", i))
+			snap.Manifests = append(snap.Manifests, inventory.Manifest{Digest: d, Size: 1, Created: int64(1000 + i)})
+			repo.Tags = append(repo.Tags, inventory.TagRef{Tag: fmt.Sprint("t", i), Digest: d, ManifestDigest: d})
+		}
+		snap.Repositories = []inventory.RepoSnapshot{repo}
+		if _, err := writer.ApplySync(ctx, snap); err != nil {
+			t.Fatal(err)
+		}
+	}
+	list := func(f inventory.Filter) inventory.Page {
+		t.Helper()
+		p, err := reader.ListImages(ctx, f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	base := inventory.Filter{ProjectID: "p1", Type: inventory.PrivateImage, EnterpriseProjects: []string{"0"}, Limit: 3}
+	success := base
+	success.ScanStatus = inventory.ScanSuccess
+
+	sync(10)
+	for range 3 { // fill every cache: total, bookmark, page
+		if p := list(base); p.Total != 10 || len(p.Images) != 3 || p.Images[0].Tag != "t9" {
+			t.Fatalf("before changes: %+v", p)
+		}
+		if p := list(withOffset(base, 3)); len(p.Images) != 3 || p.Images[0].Tag != "t6" {
+			t.Fatalf("offset 3 before changes: %+v", p)
+		}
+		if p := list(success); p.Total != 0 || len(p.Images) != 0 {
+			t.Fatalf("success before scans: %+v", p)
+		}
+	}
+
+	// A scan result changes a cached page's row and another filter's total.
+	d := storetest.Digest("cache-9")
+	if err := writer.SetScanResult(ctx, d, inventory.ScanResult{Status: inventory.ScanSuccess, ScanTime: 5, VulNum: 4}); err != nil {
+		t.Fatal(err)
+	}
+	if p := list(base); p.Images[0].ScanStatus != inventory.ScanSuccess || p.Images[0].VulNum != 4 {
+		t.Fatalf("after scan result: first row %+v", p.Images[0])
+	}
+	if p := list(success); p.Total != 1 || len(p.Images) != 1 || p.Images[0].Digest != d {
+		t.Fatalf("success after scan result: %+v", p)
+	}
+
+	// A sync removes rows: totals, bookmarks and pages all move.
+	sync(5)
+	if p := list(base); p.Total != 5 || len(p.Images) != 3 || p.Images[0].Tag != "t4" {
+		t.Fatalf("after shrinking sync: %+v", p)
+	}
+	if p := list(withOffset(base, 3)); p.Total != 5 || len(p.Images) != 2 || p.Images[0].Tag != "t1" {
+		t.Fatalf("offset 3 after shrinking sync: %+v", p)
+	}
+	if p := list(success); p.Total != 0 {
+		t.Fatalf("success after the scanned tag vanished: %+v", p)
+	}
+}
+
+func withOffset(f inventory.Filter, offset int) inventory.Filter {
+	f.Offset = offset
+	return f
 }
