@@ -189,14 +189,6 @@ func (s *Store) inTx(ctx context.Context, fn func(tx pgx.Tx) error) error {
 	return nil
 }
 
-// notFound maps pgx.ErrNoRows to inventory.ErrNotFound.
-func notFound(err error, what string) error {
-	if errors.Is(err, pgx.ErrNoRows) {
-		return fmt.Errorf("postgres: %s: %w", what, inventory.ErrNotFound)
-	}
-	return fmt.Errorf("postgres: %s: %w", what, err)
-}
-
 // isUnique reports whether err is a unique constraint violation.
 func isUnique(err error) bool {
 	var pe *pgconn.PgError

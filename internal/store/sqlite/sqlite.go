@@ -206,14 +206,6 @@ func b2i(b bool) int {
 	return 0
 }
 
-// notFound maps sql.ErrNoRows to inventory.ErrNotFound.
-func notFound(err error, what string) error {
-	if errors.Is(err, sql.ErrNoRows) {
-		return fmt.Errorf("sqlite: %s: %w", what, inventory.ErrNotFound)
-	}
-	return fmt.Errorf("sqlite: %s: %w", what, err)
-}
-
 // isUnique reports whether err is a UNIQUE (or PRIMARY KEY) constraint
 // violation.
 func isUnique(err error) bool {

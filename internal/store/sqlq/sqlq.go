@@ -138,6 +138,23 @@ func (b *Builder) In(col string, vs []string) {
 	}
 }
 
+// InInts is In for integer columns: "IN (?, …)" in SQLite, "= ANY($n::int8[])"
+// in PostgreSQL.
+func (b *Builder) InInts(col string, vs []int64) {
+	switch {
+	case len(vs) == 1:
+		b.Eq(col, vs[0])
+	case b.d == Postgres:
+		b.Where(col + " = ANY(" + b.Arg(vs) + "::int8[])")
+	default:
+		marks := make([]string, len(vs))
+		for i, v := range vs {
+			marks[i] = b.Arg(v)
+		}
+		b.Where(col + " IN (" + strings.Join(marks, ", ") + ")")
+	}
+}
+
 // Len is how many conditions have been added.
 func (b *Builder) Len() int { return len(b.conds) }
 
