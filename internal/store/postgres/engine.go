@@ -3,7 +3,6 @@ package postgres
 import (
 	"context"
 	"database/sql"
-	"database/sql/driver"
 	"errors"
 	"fmt"
 	"time"
@@ -39,38 +38,6 @@ func (engine) LeaseNow(*sqlq.Builder, time.Time) string { return dbNowMs }
 func (engine) SkipLocked() string { return " FOR UPDATE SKIP LOCKED" }
 
 func (engine) ForUpdate() string { return " FOR UPDATE" }
-
-// openDB is a database/sql handle over the store's pool. database/sql keeps
-// no connection of its own (no idle ones, no limit), so it never queues a
-// caller: every connection it asks for is acquired from pgxpool by
-// boundedConnector, under the pool's acquire deadline. Closing the handle
-// leaves the pool open.
-func openDB(c *connPool) *sql.DB {
-	db := sql.OpenDB(boundedConnector{Connector: stdlib.GetPoolConnector(c.p), pool: c})
-	db.SetMaxIdleConns(0)
-	db.SetMaxOpenConns(0)
-	return db
-}
-
-// boundedConnector acquires pgxpool connections for database/sql with the
-// acquire deadline of connPool.acquire.
-type boundedConnector struct {
-	driver.Connector
-	pool *connPool
-}
-
-func (b boundedConnector) Connect(ctx context.Context) (driver.Conn, error) {
-	actx, cancel := context.WithTimeout(ctx, b.pool.timeout)
-	defer cancel()
-	conn, err := b.Connector.Connect(actx)
-	if err == nil {
-		return conn, nil
-	}
-	if ctx.Err() == nil && errors.Is(actx.Err(), context.DeadlineExceeded) {
-		return nil, b.pool.exhausted()
-	}
-	return nil, err
-}
 
 // Retryable: deadlock_detected or serialization_failure.
 func (engine) Retryable(err error) bool {

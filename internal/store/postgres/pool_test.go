@@ -91,7 +91,7 @@ func TestConcurrentListsPastCompaction(t *testing.T) {
 	defer cancel()
 	for round := range rounds {
 		var n int64
-		if err := s.pool.QueryRow(ctx, `SELECT count(*) FROM images_changes WHERE project_id = 'p1'`).Scan(&n); err != nil {
+		if err := s.pool.p.QueryRow(ctx, `SELECT count(*) FROM images_changes WHERE project_id = 'p1'`).Scan(&n); err != nil {
 			t.Fatal(err)
 		}
 		if round == 0 && n <= sqlstore.MaxChangeRows {
@@ -158,7 +158,7 @@ func TestPoolExhausted(t *testing.T) {
 	ctx := context.Background()
 	var held []pgx.Tx
 	for range 2 {
-		tx, err := s.pool.Begin(ctx)
+		tx, err := s.pool.p.Begin(ctx)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -221,7 +221,7 @@ func TestAcquireTimeoutParameter(t *testing.T) {
 func TestCloseWithConnectionHeld(t *testing.T) {
 	s := open(t, newSchema(t))
 	ctx := context.Background()
-	tx, err := s.pool.Begin(ctx)
+	tx, err := s.pool.p.Begin(ctx)
 	if err != nil {
 		t.Fatal(err)
 	}

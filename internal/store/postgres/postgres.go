@@ -25,7 +25,6 @@ import (
 	"time"
 	"unicode/utf8"
 
-	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/jackc/pgx/v5/stdlib"
@@ -151,7 +150,7 @@ func (s *Store) Close() error {
 	go func() {
 		defer close(done)
 		_ = s.db.Close() // holds no connection of its own: returns at once
-		s.pool.Close()
+		s.pool.p.Close()
 	}()
 	t := time.NewTimer(closeTimeout)
 	defer t.Stop()
@@ -161,32 +160,6 @@ func (s *Store) Close() error {
 	case <-t.C:
 		return fmt.Errorf("postgres: close: %d connections still in use after %s", s.pool.p.Stat().AcquiredConns(), closeTimeout)
 	}
-}
-
-// Ping checks that the database answers: a connection is free within the
-// acquire timeout and a round trip on it completes within ctx.
-func (s *Store) Ping(ctx context.Context) error {
-	if err := s.pool.Ping(ctx); err != nil {
-		return fmt.Errorf("postgres: ping: %w", err)
-	}
-	return nil
-}
-
-// inTx runs fn in one READ COMMITTED transaction; the callers take the row
-// locks their invariants need.
-func (s *Store) inTx(ctx context.Context, fn func(tx pgx.Tx) error) error {
-	tx, err := s.pool.Begin(ctx)
-	if err != nil {
-		return fmt.Errorf("postgres: begin: %w", err)
-	}
-	if err := fn(tx); err != nil {
-		_ = tx.Rollback(ctx)
-		return err
-	}
-	if err := tx.Commit(ctx); err != nil {
-		return fmt.Errorf("postgres: commit: %w", err)
-	}
-	return nil
 }
 
 // isUnique reports whether err is a unique constraint violation.

@@ -137,6 +137,18 @@ func New(o Options) (*Store, error) {
 		tokens: newTokenCache(tokenCacheTTL, 4096), lists: newListCache(4096)}, nil
 }
 
+// Ping checks that the database answers a query within ctx, on the read
+// pool (which writers never hold on SQLite, so a long write does not look
+// like an outage; on PostgreSQL a connection must be free within the
+// acquire timeout).
+func (s *Store) Ping(ctx context.Context) error {
+	var one int
+	if err := s.read.QueryRowContext(ctx, `SELECT 1`).Scan(&one); err != nil {
+		return s.errf("ping: %w", err)
+	}
+	return nil
+}
+
 // queryRow runs a hot read outside any transaction, prepared once per
 // connection where the engine wants it.
 func (s *Store) queryRow(ctx context.Context, query string, args ...any) sqlq.Scanner {
