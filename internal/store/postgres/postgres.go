@@ -1,13 +1,14 @@
-// Package postgres is openhss's scale-out store: PostgreSQL through pgx, for
-// several openhss processes sharing one database. It implements the same
-// interfaces, with the same semantics, as the embedded SQLite store
-// (internal/store/sqlite): inventory.Store, jobs.Store, vulndb.Store and
-// SetScanResult.
+// Package postgres is openhss's scale-out store: PostgreSQL, for several
+// openhss processes sharing one database. The queries are sqlstore's,
+// written once for both engines; this package opens the database (pgxpool
+// under database/sql through pgx's stdlib, with a deadline on every wait
+// for a connection: pool.go), applies its migrations (migrations/, SQL of
+// its own) and says what PostgreSQL does its own way (engine.go).
 //
 // Concurrency model. Every writer of a registry connection's rows first
 // takes that registry's row lock (SELECT ... FOR UPDATE), local images take
 // a per-project advisory lock, so the counters triggers keep per connection
-// never see two writers at once. The list's count cache is keyed by a
+// never see two writers at once. The list's cache is keyed by a
 // per-project generation that writers advance by inserting rows, never by
 // updating a shared one (see images_changes in the schema), so syncs of
 // different connections run in parallel.
@@ -49,8 +50,7 @@ var (
 // Store is the PostgreSQL store: one pgx connection pool, every acquire
 // from which has a deadline (see connPool).
 type Store struct {
-	// The operation families already written once for both engines, over
-	// db.
+	// Every operation, over db.
 	*sqlstore.Store
 
 	pool *connPool

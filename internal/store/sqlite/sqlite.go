@@ -1,6 +1,9 @@
 // Package sqlite is openhss's embedded store: one SQLite file (WAL mode)
-// through the pure-Go modernc.org/sqlite driver. It implements
-// inventory.Store and jobs.Store.
+// through the pure-Go modernc.org/sqlite driver. The queries are
+// sqlstore's, written once for both engines; this package opens the file
+// (a read pool beside a one-connection write pool, prepared hot reads),
+// applies its migrations (migrations/, SQL of its own) and says what
+// SQLite does its own way (engine.go).
 package sqlite
 
 import (
@@ -38,7 +41,7 @@ var (
 // writers of this process queue in Go and writers of other processes wait
 // on busy_timeout instead of failing with SQLITE_BUSY halfway through.
 type Store struct {
-	// The operation families already written once for both engines.
+	// Every operation, over read and write.
 	*sqlstore.Store
 
 	read  *sql.DB
@@ -171,22 +174,6 @@ func (s *Store) Close() error {
 	_, _ = s.write.ExecContext(ctx, "PRAGMA optimize")
 	s.reads.Close()
 	return errors.Join(s.read.Close(), s.write.Close())
-}
-
-// inTx runs fn in one write transaction (BEGIN IMMEDIATE).
-func (s *Store) inTx(ctx context.Context, fn func(tx *sql.Tx) error) error {
-	tx, err := s.write.BeginTx(ctx, nil)
-	if err != nil {
-		return fmt.Errorf("sqlite: begin: %w", err)
-	}
-	if err := fn(tx); err != nil {
-		_ = tx.Rollback()
-		return err
-	}
-	if err := tx.Commit(); err != nil {
-		return fmt.Errorf("sqlite: commit: %w", err)
-	}
-	return nil
 }
 
 func b2i(b bool) int {

@@ -6,36 +6,48 @@
 //
 // # Shape
 //
-// One file per operation family (jobs.go, registries.go, …), as claircore
-// lays out its datastore. Statements are written in the SQL both engines
-// speak: $n placeholders (modernc reads $n as the nth argument, as
-// PostgreSQL does; statements of many arguments take sqlq's placeholders
-// instead, a bare ? in SQLite, which binds $n by a name lookup per
-// argument), CAST(x AS BIGINT) rather than ::int8, and conditions
-// built with sqlq.Builder, which knows the dialect's spelling of sets and
-// substrings. A statement takes its placeholders either all from one
-// Builder or all written by hand, never both: SQLite numbers a bare ? after
-// the highest $n seen, so mixing them misnumbers arguments.
+// One file per operation family, as claircore lays out its datastore:
+// jobs.go, registries.go, access.go (projects, credentials, users,
+// tokens), images.go (syncs, local images), list.go, scans.go, analysis.go,
+// vulndb.go; bulk.go loads many rows; stmts.go and tokencache.go are the
+// caches. A new query goes in its family's file, written once; a new table
+// needs a migration in each engine's migrations/ folder.
+//
+// Statements are written in the SQL both engines speak: $n placeholders
+// (modernc reads $n as the nth argument, as PostgreSQL does; statements of
+// many arguments take sqlq's placeholders instead, a bare ? in SQLite,
+// which binds $n by a name lookup per argument), CAST(x AS BIGINT) rather
+// than ::int8, and conditions and bulk rows built with sqlq.Builder, which
+// knows the dialect's spelling of sets, substrings and row sources. A
+// statement takes its placeholders either all from one Builder or all
+// written by hand, never both, and binds a Builder's arguments in the order
+// of the text: SQLite numbers a bare ? after the ones before it.
 //
 // # Engine
 //
-// Engine is kept small on purpose, as database/sql/driver keeps its optional
-// capabilities small: the engine's name (error prefix), its SQL dialect,
-// error classification (unique violation), which strings it can store, and
-// the job queue's two differences: the clock leases are judged by (the
-// caller's on SQLite, which serves one host; the database's on PostgreSQL,
-// whose hosts may disagree) and how a claimer skips rows another claimer
-// holds (FOR UPDATE SKIP LOCKED on PostgreSQL; SQLite has one writer, so
-// there is nothing to skip). Migrations stay per engine, in the engine's
-// package, because their SQL differs.
+// Engine is kept small on purpose, and its optional capabilities apart
+// (Copier: COPY on PostgreSQL; ChangeCompactor), as database/sql/driver
+// keeps its own: the dialect (error prefix, SQL spelling), error
+// classification (unique violation; a transaction worth running again),
+// which strings it can store, the job queue's two differences (the clock
+// leases are judged by: the caller's on SQLite, which serves one host, the
+// database's on PostgreSQL, whose hosts may disagree; and FOR UPDATE SKIP
+// LOCKED), row and advisory locks (nothing on SQLite, whose write
+// transactions run one at a time), and the list cache's generation.
+// Migrations stay per engine, in the engine's package, because their SQL
+// differs.
 //
 // # Caches
 //
-// The token cache (tokencache.go) and the list's page cache work the
-// same on both engines. A token revocation made through this Store is exact
-// at once; one made by another process is seen within tokenCacheTTL (2 s)
-// on either engine. Hot reads on SQLite go through StmtCache (prepared once
-// per connection); pgx caches its prepared statements itself.
+// The token cache (tokencache.go) and the list's cache of totals,
+// bookmarks and pages (list.go) work the same on both engines. A token
+// revocation made through this Store is exact at once; one made by another
+// process is seen within tokenCacheTTL (2 s) on either engine. The list
+// cache is exact: an entry serves only the generation it was computed at,
+// and the generation moves with every committed change of images, by any
+// process (images_gen on SQLite; the project's sum of images_changes on
+// PostgreSQL). Hot reads on SQLite go through StmtCache (prepared once per
+// connection); pgx caches its prepared statements itself.
 //
 // # Pools and waits
 //
