@@ -127,11 +127,7 @@ func (s *Store) SaveScan(ctx context.Context, sbom scanresult.SBOM, findings []s
 // sbom.Digest, in the same transaction.
 func (s *Store) SaveAnalyzedScan(ctx context.Context, sbom scanresult.SBOM, findings []scanresult.Finding, a scanresult.Analysis, r inventory.ScanResult) error {
 	d := sbom.Digest
-	layers := make([]string, len(sbom.Layers))
-	for i, l := range sbom.Layers {
-		layers[i] = s.text(l)
-	}
-	layersJSON, err := json.Marshal(layers)
+	layersJSON, err := json.Marshal(nonNil(s.texts(sbom.Layers)))
 	if err != nil {
 		return err
 	}
@@ -284,12 +280,8 @@ func (r *findingRows) Len() int { return len(r.rows) }
 func (r *findingRows) Row(i int, dst []any) {
 	row, t := &r.rows[i], r.s.text
 	f := row.f
-	aliases := make([]string, len(f.Aliases))
-	for i, a := range f.Aliases {
-		aliases[i] = t(a)
-	}
 	dst[0], dst[1], dst[2], dst[3], dst[4], dst[5], dst[6], dst[7], dst[8], dst[9], dst[10] = row.digest, row.pkg, row.vulnID,
-		row.vulType, t(f.RepairNecessity), t(f.Severity), f.Score, t(f.FixedVersion), t(f.Description), t(f.URL), aliases
+		row.vulType, t(f.RepairNecessity), t(f.Severity), f.Score, t(f.FixedVersion), t(f.Description), t(f.URL), nonNil(r.s.texts(f.Aliases))
 }
 
 // ReplaceFindings applies a re-match's updates in one transaction: for
@@ -432,8 +424,9 @@ func (s *Store) GetSBOM(ctx context.Context, digest string) (scanresult.SBOM, er
 		return sb, s.errf("sbom of %s: %w", digest, err)
 	}
 	defer tx.Rollback()
+	// Through the statement cache: a re-match reads every SBOM.
 	var layers string
-	err = tx.QueryRowContext(ctx, `SELECT `+s.d.StringsToJSON("layers")+`, os_id, os_version, os_name, scanned_at
+	err = s.txQueryRow(ctx, tx, `SELECT `+s.d.StringsToJSON("layers")+`, os_id, os_version, os_name, scanned_at
 		FROM sboms WHERE digest = $1`, digest).Scan(&layers, &sb.OSID, &sb.OSVersion, &sb.OSName, &sb.ScannedAt)
 	if err != nil {
 		return sb, s.notFound(err, "sbom of "+digest)
@@ -441,7 +434,7 @@ func (s *Store) GetSBOM(ctx context.Context, digest string) (scanresult.SBOM, er
 	if err := json.Unmarshal([]byte(layers), &sb.Layers); err != nil {
 		return sb, s.errf("layers of %s: %w", digest, err)
 	}
-	rows, err := tx.QueryContext(ctx, `SELECT name, version, ecosystem, source_name, source_version, type, path, layer_digest, purl,
+	rows, err := s.txQuery(ctx, tx, `SELECT name, version, ecosystem, source_name, source_version, type, path, layer_digest, purl,
 		platform FROM sbom_packages WHERE digest = $1 ORDER BY idx`, digest)
 	if err != nil {
 		return sb, s.errf("packages of %s: %w", digest, err)
@@ -457,6 +450,11 @@ func (s *Store) GetSBOM(ctx context.Context, digest string) (scanresult.SBOM, er
 	}
 	if err := rows.Err(); err != nil {
 		return sb, s.errf("packages of %s: %w", digest, err)
+	}
+	if s.stmts != nil {
+		rows.Close()
+		tx.Rollback()
+		s.stmts.PrepareMissed(ctx) // the connection is back: prepare what the transaction missed
 	}
 	return sb, nil
 }

@@ -295,6 +295,21 @@ func (s *Store) text(v string) string {
 	return strings.ReplaceAll(strings.ToValidUTF8(v, "\uFFFD"), "\x00", "\uFFFD")
 }
 
+// texts is vs as text columns can hold them (see text): vs itself, without
+// a copy, in the common case of strings that need no change.
+func (s *Store) texts(vs []string) []string {
+	for i, v := range vs {
+		if !s.eng.Storable(v) {
+			out := slices.Clone(vs)
+			for j := i; j < len(out); j++ {
+				out[j] = s.text(out[j])
+			}
+			return out
+		}
+	}
+	return vs
+}
+
 // errf is an error of the store, prefixed with the engine's name.
 func (s *Store) errf(format string, args ...any) error {
 	return fmt.Errorf(s.d.String()+": "+format, args...)
