@@ -1,5 +1,7 @@
 package inventory
 
+import "errors"
+
 // Image is one row of GET /v5/{project_id}/image/swr-repository: one tag of one
 // repository in one registry connection (or one imported local image).
 //
@@ -86,4 +88,45 @@ type Filter struct {
 type Page struct {
 	Total  int64
 	Images []Image
+}
+
+// Shared image statuses (Image.SharedStatus).
+const (
+	SharedEffective = "effective"
+	SharedExpired   = "expired"
+)
+
+// SharedStatus is a shared image's status at now (ms): computed when read,
+// so that a share expires without a write. "effective" until expires (ms,
+// 0 = never), then "expired"; "" for the other image types.
+func SharedStatus(t ImageType, expires, now int64) string {
+	if t != SharedImage {
+		return ""
+	}
+	if expires > 0 && now > expires {
+		return SharedExpired
+	}
+	return SharedEffective
+}
+
+// ErrIncompleteLocalImage is the error of a local image missing one of the
+// fields that identify it.
+var ErrIncompleteLocalImage = errors.New("local image needs project, name, tag and digest")
+
+// LocalImageDefaults checks a local image to put and fills its defaults: the
+// default enterprise project. It also returns the digest of the manifest the
+// row describes: ManifestDigest, else Digest itself (a single-platform
+// image).
+func LocalImageDefaults(img Image) (Image, string, error) {
+	if img.ProjectID == "" || img.Name == "" || img.Tag == "" || img.Digest == "" {
+		return Image{}, "", ErrIncompleteLocalImage
+	}
+	if img.EnterpriseProjectID == "" {
+		img.EnterpriseProjectID = DefaultEnterpriseProject
+	}
+	md := img.ManifestDigest
+	if md == "" {
+		md = img.Digest
+	}
+	return img, md, nil
 }

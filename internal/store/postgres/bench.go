@@ -27,7 +27,7 @@ func SeedBench(ctx context.Context, s *Store, spec storebench.Spec, rnd *rand.Ra
 	// each instead of a million scattered inserts), in one transaction so
 	// no reader sees the table without them. The statement triggers run for
 	// the COPY as for any insert and bring the counters up to date.
-	err = s.inTx(ctx, func(tx pgx.Tx) error {
+	err = pgx.BeginFunc(ctx, s.pool.p, func(tx pgx.Tx) error {
 		if _, err := tx.Exec(ctx, `SET LOCAL maintenance_work_mem = '256MB'`); err != nil {
 			return err
 		}
@@ -79,7 +79,7 @@ func SeedBench(ctx context.Context, s *Store, spec storebench.Spec, rnd *rand.Ra
 	}
 	// Statistics for the planner, and a visibility map so that the list's
 	// id walks are index-only scans.
-	if _, err := s.pool.Exec(ctx, `VACUUM (ANALYZE) images`); err != nil {
+	if _, err := s.pool.p.Exec(ctx, `VACUUM (ANALYZE) images`); err != nil {
 		return 0, fmt.Errorf("postgres: vacuum: %w", err)
 	}
 	return reg.ID, nil

@@ -99,7 +99,7 @@ func TestSeedBench(t *testing.T) {
 		t.Fatalf("registry after emptying sync: %+v, %v", reg, err)
 	}
 	var indexes int
-	if err := s.pool.QueryRow(ctx, `SELECT count(*) FROM pg_indexes WHERE schemaname = current_schema() AND tablename = 'images'`).Scan(&indexes); err != nil {
+	if err := s.pool.p.QueryRow(ctx, `SELECT count(*) FROM pg_indexes WHERE schemaname = current_schema() AND tablename = 'images'`).Scan(&indexes); err != nil {
 		t.Fatal(err)
 	}
 	if indexes != 10 {

@@ -15,6 +15,7 @@ import (
 
 	"github.com/openhss/openhss/internal/inventory"
 	"github.com/openhss/openhss/internal/inventory/storetest"
+	"github.com/openhss/openhss/internal/store/sqlstore"
 )
 
 // withParams sets query parameters of a postgres:// DSN (the tests' DSN is
@@ -90,11 +91,11 @@ func TestConcurrentListsPastCompaction(t *testing.T) {
 	defer cancel()
 	for round := range rounds {
 		var n int64
-		if err := s.pool.QueryRow(ctx, `SELECT count(*) FROM images_changes WHERE project_id = 'p1'`).Scan(&n); err != nil {
+		if err := s.pool.p.QueryRow(ctx, `SELECT count(*) FROM images_changes WHERE project_id = 'p1'`).Scan(&n); err != nil {
 			t.Fatal(err)
 		}
-		if round == 0 && n <= maxChangeRows {
-			t.Fatalf("%d images_changes rows: the test needs more than %d", n, maxChangeRows)
+		if round == 0 && n <= sqlstore.MaxChangeRows {
+			t.Fatalf("%d images_changes rows: the test needs more than %d", n, sqlstore.MaxChangeRows)
 		}
 		var (
 			wg   sync.WaitGroup
@@ -136,7 +137,7 @@ func TestConcurrentListsPastCompaction(t *testing.T) {
 		}
 		// Push the project past the threshold again: one more image, put
 		// again and again with a new digest.
-		for i := range maxChangeRows + 1 {
+		for i := range sqlstore.MaxChangeRows + 1 {
 			img := inventory.Image{ProjectID: "p1", Type: inventory.LocalImage, Namespace: "local", Name: fmt.Sprintf("more%d", round),
 				Tag: "v1", Digest: storetest.Digest(fmt.Sprintf("more%d/%d", round, i))}
 			if _, err := s.PutLocalImage(ctx, img, nil); err != nil {
@@ -157,7 +158,7 @@ func TestPoolExhausted(t *testing.T) {
 	ctx := context.Background()
 	var held []pgx.Tx
 	for range 2 {
-		tx, err := s.pool.Begin(ctx)
+		tx, err := s.pool.p.Begin(ctx)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -220,7 +221,7 @@ func TestAcquireTimeoutParameter(t *testing.T) {
 func TestCloseWithConnectionHeld(t *testing.T) {
 	s := open(t, newSchema(t))
 	ctx := context.Background()
-	tx, err := s.pool.Begin(ctx)
+	tx, err := s.pool.p.Begin(ctx)
 	if err != nil {
 		t.Fatal(err)
 	}

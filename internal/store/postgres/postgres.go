@@ -1,13 +1,14 @@
-// Package postgres is openhss's scale-out store: PostgreSQL through pgx, for
-// several openhss processes sharing one database. It implements the same
-// interfaces, with the same semantics, as the embedded SQLite store
-// (internal/store/sqlite): inventory.Store, jobs.Store, vulndb.Store and
-// SetScanResult.
+// Package postgres is openhss's scale-out store: PostgreSQL, for several
+// openhss processes sharing one database. The queries are sqlstore's,
+// written once for both engines; this package opens the database (pgxpool
+// under database/sql through pgx's stdlib, with a deadline on every wait
+// for a connection: pool.go), applies its migrations (migrations/, SQL of
+// its own) and says what PostgreSQL does its own way (engine.go).
 //
 // Concurrency model. Every writer of a registry connection's rows first
 // takes that registry's row lock (SELECT ... FOR UPDATE), local images take
 // a per-project advisory lock, so the counters triggers keep per connection
-// never see two writers at once. The list's count cache is keyed by a
+// never see two writers at once. The list's cache is keyed by a
 // per-project generation that writers advance by inserting rows, never by
 // updating a shared one (see images_changes in the schema), so syncs of
 // different connections run in parallel.
@@ -15,6 +16,7 @@ package postgres
 
 import (
 	"context"
+	"database/sql"
 	"embed"
 	"errors"
 	"fmt"
@@ -24,7 +26,6 @@ import (
 	"time"
 	"unicode/utf8"
 
-	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/jackc/pgx/v5/stdlib"
@@ -33,6 +34,7 @@ import (
 
 	"github.com/openhss/openhss/internal/inventory"
 	"github.com/openhss/openhss/internal/jobs"
+	"github.com/openhss/openhss/internal/store/sqlstore"
 	"github.com/openhss/openhss/internal/vulndb"
 )
 
@@ -48,8 +50,11 @@ var (
 // Store is the PostgreSQL store: one pgx connection pool, every acquire
 // from which has a deadline (see connPool).
 type Store struct {
-	pool  *connPool
-	lists *listCache
+	// Every operation, over db.
+	*sqlstore.Store
+
+	pool *connPool
+	db   *sql.DB
 }
 
 // Open connects to the database dsn names (a postgres:// URL or a
@@ -82,7 +87,15 @@ func Open(ctx context.Context, dsn string) (*Store, error) {
 		pool.Close()
 		return nil, err
 	}
-	return &Store{pool: &connPool{p: pool, timeout: timeout}, lists: newListCache(4096)}, nil
+	cp := &connPool{p: pool, timeout: timeout}
+	db := openDB(cp)
+	shared, err := sqlstore.New(sqlstore.Options{Engine: engine{}, Read: db, Write: db})
+	if err != nil {
+		db.Close()
+		pool.Close()
+		return nil, err
+	}
+	return &Store{Store: shared, pool: cp, db: db}, nil
 }
 
 func migrate(ctx context.Context, pool *pgxpool.Pool) error {
@@ -136,7 +149,8 @@ func (s *Store) Close() error {
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
-		s.pool.Close()
+		_ = s.db.Close() // holds no connection of its own: returns at once
+		s.pool.p.Close()
 	}()
 	t := time.NewTimer(closeTimeout)
 	defer t.Stop()
@@ -146,40 +160,6 @@ func (s *Store) Close() error {
 	case <-t.C:
 		return fmt.Errorf("postgres: close: %d connections still in use after %s", s.pool.p.Stat().AcquiredConns(), closeTimeout)
 	}
-}
-
-// Ping checks that the database answers: a connection is free within the
-// acquire timeout and a round trip on it completes within ctx.
-func (s *Store) Ping(ctx context.Context) error {
-	if err := s.pool.Ping(ctx); err != nil {
-		return fmt.Errorf("postgres: ping: %w", err)
-	}
-	return nil
-}
-
-// inTx runs fn in one READ COMMITTED transaction; the callers take the row
-// locks their invariants need.
-func (s *Store) inTx(ctx context.Context, fn func(tx pgx.Tx) error) error {
-	tx, err := s.pool.Begin(ctx)
-	if err != nil {
-		return fmt.Errorf("postgres: begin: %w", err)
-	}
-	if err := fn(tx); err != nil {
-		_ = tx.Rollback(ctx)
-		return err
-	}
-	if err := tx.Commit(ctx); err != nil {
-		return fmt.Errorf("postgres: commit: %w", err)
-	}
-	return nil
-}
-
-// notFound maps pgx.ErrNoRows to inventory.ErrNotFound.
-func notFound(err error, what string) error {
-	if errors.Is(err, pgx.ErrNoRows) {
-		return fmt.Errorf("postgres: %s: %w", what, inventory.ErrNotFound)
-	}
-	return fmt.Errorf("postgres: %s: %w", what, err)
 }
 
 // isUnique reports whether err is a unique constraint violation.

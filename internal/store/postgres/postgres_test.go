@@ -134,7 +134,7 @@ func TestConcurrentOpen(t *testing.T) {
 		t.Fatal(err)
 	}
 	var applied, distinct int
-	err = stores[0].pool.QueryRow(context.Background(),
+	err = stores[0].pool.p.QueryRow(context.Background(),
 		`SELECT count(*), count(DISTINCT version_id) FROM goose_db_version WHERE version_id > 0`).Scan(&applied, &distinct)
 	if err != nil {
 		t.Fatal(err)

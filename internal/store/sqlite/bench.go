@@ -37,7 +37,7 @@ func SeedBench(ctx context.Context, s *Store, spec storebench.Spec, rnd *rand.Ra
 		return 0, fmt.Errorf("sqlite: seed: %w", err)
 	}
 	defer execAll(context.WithoutCancel(ctx), s.write, `PRAGMA threads = 0`, `PRAGMA temp_store = MEMORY`)
-	err = s.inTx(ctx, func(tx *sql.Tx) error {
+	err = inTx(ctx, s.write, func(tx *sql.Tx) error {
 		type ddl struct{ typ, name, sql string }
 		var saved []ddl
 		rs, err := tx.QueryContext(ctx, `SELECT type, name, sql FROM sqlite_schema
@@ -148,4 +148,18 @@ func execAll(ctx context.Context, db *sql.DB, stmts ...string) error {
 		}
 	}
 	return nil
+}
+
+// inTx runs fn in one transaction of db (BEGIN IMMEDIATE on the write
+// pool).
+func inTx(ctx context.Context, db *sql.DB, fn func(tx *sql.Tx) error) error {
+	tx, err := db.BeginTx(ctx, nil)
+	if err != nil {
+		return err
+	}
+	if err := fn(tx); err != nil {
+		_ = tx.Rollback()
+		return err
+	}
+	return tx.Commit()
 }

@@ -6,94 +6,11 @@ import (
 	"math/rand/v2"
 	"path/filepath"
 	"testing"
-	"time"
 
 	"github.com/openhss/openhss/internal/inventory"
 	"github.com/openhss/openhss/internal/inventory/storetest"
 	"github.com/openhss/openhss/internal/store/storebench"
 )
-
-// TestListCacheSeesOtherWriters lists through one store while a second store
-// on the same file (another process, as far as the first can tell) changes
-// the rows: every answer after a change reflects it, whether the first
-// store had cached the total, the bookmarks and the page or not.
-func TestListCacheSeesOtherWriters(t *testing.T) {
-	ctx := context.Background()
-	path := filepath.Join(t.TempDir(), "openhss.db")
-	reader, writer := open(t, path), open(t, path)
-	defer reader.Close()
-	defer writer.Close()
-
-	if _, err := writer.EnsureProject(ctx, inventory.Project{ID: "p1"}); err != nil {
-		t.Fatal(err)
-	}
-	reg, err := writer.CreateRegistry(ctx, inventory.Registry{ProjectID: "p1", Type: inventory.Harbor, Addr: "r.example"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	sync := func(tags int) {
-		t.Helper()
-		snap := inventory.Snapshot{RegistryID: reg.ID, SeenAt: 1}
-		repo := inventory.RepoSnapshot{Namespace: "lib", Name: "app"}
-		for i := range tags {
-			d := storetest.Digest(fmt.Sprint("cache-", i))
-			snap.Manifests = append(snap.Manifests, inventory.Manifest{Digest: d, Size: 1, Created: int64(1000 + i)})
-			repo.Tags = append(repo.Tags, inventory.TagRef{Tag: fmt.Sprint("t", i), Digest: d, ManifestDigest: d})
-		}
-		snap.Repositories = []inventory.RepoSnapshot{repo}
-		if _, err := writer.ApplySync(ctx, snap); err != nil {
-			t.Fatal(err)
-		}
-	}
-	list := func(f inventory.Filter) inventory.Page {
-		t.Helper()
-		p, err := reader.ListImages(ctx, f)
-		if err != nil {
-			t.Fatal(err)
-		}
-		return p
-	}
-	base := inventory.Filter{ProjectID: "p1", Type: inventory.PrivateImage, EnterpriseProjects: []string{"0"}, Limit: 3}
-	success := base
-	success.ScanStatus = inventory.ScanSuccess
-
-	sync(10)
-	for range 3 { // fill every cache: total, bookmark, page
-		if p := list(base); p.Total != 10 || len(p.Images) != 3 || p.Images[0].Tag != "t9" {
-			t.Fatalf("before changes: %+v", p)
-		}
-		if p := list(withOffset(base, 3)); len(p.Images) != 3 || p.Images[0].Tag != "t6" {
-			t.Fatalf("offset 3 before changes: %+v", p)
-		}
-		if p := list(success); p.Total != 0 || len(p.Images) != 0 {
-			t.Fatalf("success before scans: %+v", p)
-		}
-	}
-
-	// A scan result changes a cached page's row and another filter's total.
-	d := storetest.Digest("cache-9")
-	if err := writer.SetScanResult(ctx, d, inventory.ScanResult{Status: inventory.ScanSuccess, ScanTime: 5, VulNum: 4}); err != nil {
-		t.Fatal(err)
-	}
-	if p := list(base); p.Images[0].ScanStatus != inventory.ScanSuccess || p.Images[0].VulNum != 4 {
-		t.Fatalf("after scan result: first row %+v", p.Images[0])
-	}
-	if p := list(success); p.Total != 1 || len(p.Images) != 1 || p.Images[0].Digest != d {
-		t.Fatalf("success after scan result: %+v", p)
-	}
-
-	// A sync removes rows: totals, bookmarks and pages all move.
-	sync(5)
-	if p := list(base); p.Total != 5 || len(p.Images) != 3 || p.Images[0].Tag != "t4" {
-		t.Fatalf("after shrinking sync: %+v", p)
-	}
-	if p := list(withOffset(base, 3)); p.Total != 5 || len(p.Images) != 2 || p.Images[0].Tag != "t1" {
-		t.Fatalf("offset 3 after shrinking sync: %+v", p)
-	}
-	if p := list(success); p.Total != 0 {
-		t.Fatalf("success after the scanned tag vanished: %+v", p)
-	}
-}
 
 // TestListCachedPageIsACopy changes a page the caller got and lists again:
 // the cache must not hand out its own slice.
@@ -122,89 +39,6 @@ func TestListCachedPageIsACopy(t *testing.T) {
 			t.Fatalf("page %+v, %v", p, err)
 		}
 		p.Images[0].Tag = "scribbled"
-	}
-}
-
-// TestStmtCacheEvicts runs more distinct statements than the cache holds,
-// each several times, with an evicted statement's rows still open.
-func TestStmtCacheEvicts(t *testing.T) {
-	ctx := context.Background()
-	s := open(t, filepath.Join(t.TempDir(), "openhss.db"))
-	defer s.Close()
-	c := newStmtCache(s.read, 2)
-	defer c.close()
-
-	held, err := c.query(ctx, `SELECT 1 UNION ALL SELECT 2`)
-	if err != nil {
-		t.Fatal(err)
-	}
-	for round := range 3 {
-		for i := range 5 {
-			var got int
-			if err := c.queryRow(ctx, fmt.Sprintf(`SELECT %d + ?`, i), round).Scan(&got); err != nil || got != i+round {
-				t.Fatalf("round %d, statement %d: %d, %v", round, i, got, err)
-			}
-		}
-	}
-	if n := len(c.bySQL); n != 2 {
-		t.Fatalf("%d statements cached, want 2", n)
-	}
-	var sum int
-	for held.Next() {
-		var v int
-		if err := held.Scan(&v); err != nil {
-			t.Fatal(err)
-		}
-		sum += v
-	}
-	if err := held.Close(); err != nil || sum != 3 {
-		t.Fatalf("rows of an evicted statement: sum %d, %v", sum, err)
-	}
-}
-
-func withOffset(f inventory.Filter, offset int) inventory.Filter {
-	f.Offset = offset
-	return f
-}
-
-// TestTokenRevocationAcrossStores revokes through a second store on the same
-// file: the first store, which has the token cached, sees the revocation
-// once tokenCacheTTL has passed, and at once after its own revocation.
-func TestTokenRevocationAcrossStores(t *testing.T) {
-	ctx := context.Background()
-	path := filepath.Join(t.TempDir(), "openhss.db")
-	a, b := open(t, path), open(t, path)
-	defer a.Close()
-	defer b.Close()
-	now := time.Unix(1000, 0)
-	a.tokens.now = func() time.Time { return now }
-
-	for _, hash := range []string{"h1", "h2"} {
-		if err := b.CreateToken(ctx, inventory.Token{Hash: hash, UserID: 1, ProjectID: "p1", ExpiresAt: 1 << 50,
-			Grant: inventory.Grant{IDs: []string{"ep1"}}}); err != nil {
-			t.Fatal(err)
-		}
-		if tok, err := a.GetToken(ctx, hash); err != nil || tok.RevokedAt != 0 || tok.Grant.IDs[0] != "ep1" {
-			t.Fatalf("GetToken(%s) = %+v, %v", hash, tok, err)
-		}
-	}
-	// The caller's copy is its own.
-	tok, _ := a.GetToken(ctx, "h1")
-	tok.Grant.IDs[0] = "scribbled"
-
-	if err := b.RevokeToken(ctx, "h1", 7); err != nil {
-		t.Fatal(err)
-	}
-	now = now.Add(tokenCacheTTL)
-	if tok, err := a.GetToken(ctx, "h1"); err != nil || tok.RevokedAt != 7 || tok.Grant.IDs[0] != "ep1" {
-		t.Fatalf("after another store's revocation and the TTL: %+v, %v", tok, err)
-	}
-
-	if err := a.RevokeToken(ctx, "h2", 9); err != nil {
-		t.Fatal(err)
-	}
-	if tok, err := a.GetToken(ctx, "h2"); err != nil || tok.RevokedAt != 9 {
-		t.Fatalf("right after its own revocation: %+v, %v", tok, err)
 	}
 }
 
@@ -258,36 +92,5 @@ func TestListConcurrentNewShapes(t *testing.T) {
 			t.Fatalf("%d projects: total %d, want %d", len(eps), p.Total, want)
 		}
 		want = p.Total
-	}
-}
-
-// TestStmtCacheEvictsUnderLoad runs more distinct statements than the cache
-// holds from many goroutines at once: a statement evicted between one
-// call's lookup and its start must not fail that call.
-func TestStmtCacheEvictsUnderLoad(t *testing.T) {
-	ctx := context.Background()
-	s := open(t, filepath.Join(t.TempDir(), "openhss.db"))
-	defer s.Close()
-	c := newStmtCache(s.read, 2)
-	defer c.close()
-	const workers = 16
-	errs := make(chan error, workers)
-	for w := range workers {
-		go func() {
-			for i := range 200 {
-				q := fmt.Sprintf(`SELECT %d + ?`, (w+i)%7)
-				var got int
-				if err := c.queryRow(ctx, q, 1).Scan(&got); err != nil || got != (w+i)%7+1 {
-					errs <- fmt.Errorf("%s: %d, %v", q, got, err)
-					return
-				}
-			}
-			errs <- nil
-		}()
-	}
-	for range workers {
-		if err := <-errs; err != nil {
-			t.Fatal(err)
-		}
 	}
 }

@@ -1,6 +1,9 @@
 // Package sqlite is openhss's embedded store: one SQLite file (WAL mode)
-// through the pure-Go modernc.org/sqlite driver. It implements
-// inventory.Store and jobs.Store.
+// through the pure-Go modernc.org/sqlite driver. The queries are
+// sqlstore's, written once for both engines; this package opens the file
+// (a read pool beside a one-connection write pool, prepared hot reads),
+// applies its migrations (migrations/, SQL of its own) and says what
+// SQLite does its own way (engine.go).
 package sqlite
 
 import (
@@ -21,6 +24,7 @@ import (
 
 	"github.com/openhss/openhss/internal/inventory"
 	"github.com/openhss/openhss/internal/jobs"
+	"github.com/openhss/openhss/internal/store/sqlstore"
 )
 
 //go:embed migrations/*.sql
@@ -37,12 +41,13 @@ var (
 // writers of this process queue in Go and writers of other processes wait
 // on busy_timeout instead of failing with SQLITE_BUSY halfway through.
 type Store struct {
+	// Every operation, over read and write.
+	*sqlstore.Store
+
 	read  *sql.DB
 	write *sql.DB
-	lists *listCache
 	// reads holds prepared statements of the read pool for hot reads.
-	reads  *stmtCache
-	tokens *tokenCache
+	reads *sqlstore.StmtCache
 }
 
 // maxCachedStmts bounds the prepared statements kept per pool.
@@ -76,8 +81,14 @@ func Open(ctx context.Context, path string) (*Store, error) {
 		write.Close()
 		return nil, err
 	}
-	return &Store{read: read, write: write, lists: newListCache(4096), reads: newStmtCache(read, maxCachedStmts),
-		tokens: newTokenCache(tokenCacheTTL, 4096)}, nil
+	reads := sqlstore.NewStmtCache(read, maxCachedStmts)
+	shared, err := sqlstore.New(sqlstore.Options{Engine: engine{}, Read: read, Write: write, Stmts: reads})
+	if err != nil {
+		read.Close()
+		write.Close()
+		return nil, err
+	}
+	return &Store{Store: shared, read: read, write: write, reads: reads}, nil
 }
 
 // restrictFiles makes the database readable by its owner only: it holds
@@ -161,34 +172,8 @@ func (s *Store) Close() error {
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
 	defer cancel()
 	_, _ = s.write.ExecContext(ctx, "PRAGMA optimize")
-	s.reads.close()
+	s.reads.Close()
 	return errors.Join(s.read.Close(), s.write.Close())
-}
-
-// Ping checks that the database answers a query (on the read pool, which
-// writers never hold, so a long write does not look like an outage).
-func (s *Store) Ping(ctx context.Context) error {
-	var one int
-	if err := s.read.QueryRowContext(ctx, `SELECT 1`).Scan(&one); err != nil {
-		return fmt.Errorf("sqlite: ping: %w", err)
-	}
-	return nil
-}
-
-// inTx runs fn in one write transaction (BEGIN IMMEDIATE).
-func (s *Store) inTx(ctx context.Context, fn func(tx *sql.Tx) error) error {
-	tx, err := s.write.BeginTx(ctx, nil)
-	if err != nil {
-		return fmt.Errorf("sqlite: begin: %w", err)
-	}
-	if err := fn(tx); err != nil {
-		_ = tx.Rollback()
-		return err
-	}
-	if err := tx.Commit(); err != nil {
-		return fmt.Errorf("sqlite: commit: %w", err)
-	}
-	return nil
 }
 
 func b2i(b bool) int {
@@ -196,14 +181,6 @@ func b2i(b bool) int {
 		return 1
 	}
 	return 0
-}
-
-// notFound maps sql.ErrNoRows to inventory.ErrNotFound.
-func notFound(err error, what string) error {
-	if errors.Is(err, sql.ErrNoRows) {
-		return fmt.Errorf("sqlite: %s: %w", what, inventory.ErrNotFound)
-	}
-	return fmt.Errorf("sqlite: %s: %w", what, err)
 }
 
 // isUnique reports whether err is a UNIQUE (or PRIMARY KEY) constraint

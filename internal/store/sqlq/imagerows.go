@@ -57,6 +57,15 @@ const (
 	PostgresImageCols = imageColsHead + `json_agg(json_build_array(` + imageColsMember + `) ORDER BY m.position)::text` + imageColsTail
 )
 
+// ImageCols are the dialect's image columns (SQLiteImageCols or
+// PostgresImageCols), read by ScanImage.
+func (d Dialect) ImageCols() string {
+	if d == Postgres {
+		return PostgresImageCols
+	}
+	return SQLiteImageCols
+}
+
 // boolCol is where a boolean column is read: PostgreSQL scans it into the
 // bool itself, SQLite (which stores 0 and 1) into an int first.
 type boolCol struct {
@@ -99,7 +108,7 @@ func ScanImage(d Dialect, row Scanner, now int64) (inventory.Image, error) {
 	scan.done(d)
 	img.Type = inventory.ImageType(typ)
 	img.ScanStatus = inventory.ScanStatus(status)
-	img.SharedStatus = SharedStatus(img.Type, sharedExpires, now)
+	img.SharedStatus = inventory.SharedStatus(img.Type, sharedExpires, now)
 	if assoc != nil && *assoc != "" {
 		var members [][3]string
 		if err := json.Unmarshal([]byte(*assoc), &members); err != nil {
@@ -112,18 +121,6 @@ func ScanImage(d Dialect, row Scanner, now int64) (inventory.Image, error) {
 		}
 	}
 	return img, nil
-}
-
-// SharedStatus is computed when read, so that a share expires without a
-// write: "effective" until SharedExpires (ms, 0 = never), then "expired".
-func SharedStatus(t inventory.ImageType, expires, now int64) string {
-	if t != inventory.SharedImage {
-		return ""
-	}
-	if expires > 0 && now > expires {
-		return "expired"
-	}
-	return "effective"
 }
 
 // Stmt is a statement and its arguments.
@@ -170,159 +167,8 @@ func UnknownManifest() ManifestInfo {
 	return ManifestInfo{Status: string(inventory.Unscan)}
 }
 
-// UpdateTime is a row's latest_update_time: the manifest's created time,
-// else (unknown or unset) fallback.
-func UpdateTime(m ManifestInfo, fallback int64) int64 {
-	if m.Created <= 0 {
-		return fallback
-	}
-	return m.Created
-}
-
-// Repo is a repository of a connection (or of a project's local images).
-type Repo struct{ Namespace, Name string }
-
-// ExistingRow is what ApplySync compares a listed tag with.
-type ExistingRow struct {
-	ID                     int64
-	Digest, ManifestDigest string
-}
-
-// Existing are the rows of a connection by repository and tag.
-type Existing map[Repo]map[string]ExistingRow
-
-// Add records the row of tag in repository k.
-func (e Existing) Add(k Repo, tag string, row ExistingRow) {
-	if e[k] == nil {
-		e[k] = map[string]ExistingRow{}
-	}
-	e[k][tag] = row
-}
-
-// ChangeKind is what a sync does to one row.
-type ChangeKind uint8
-
-const (
-	// Add inserts a row for a tag not seen before.
-	Add ChangeKind = iota + 1
-	// Move points an existing row (Old) at the tag's new digest.
-	Move
-	// Remove deletes the row (Old) of a tag no longer listed.
-	Remove
-	// RemoveRepo deletes a row (Old, Tag) of a repository no longer listed.
-	RemoveRepo
-)
-
-// Change is one row a sync writes.
-type Change struct {
-	Kind ChangeKind
-	Repo Repo
-	Tag  string
-	// Add and Move: what the tag now points at (ManifestDigest is the
-	// digest itself for a single-platform image).
-	Digest, ManifestDigest string
-	Old                    ExistingRow // Move, Remove, RemoveRepo
-}
-
-// Diff compares snap with the rows a connection has (existing, which it
-// consumes) and passes every row to write to apply, in order: per listed
-// repository its added and moved tags in listing order, then its tags no
-// longer listed; last the rows of repositories no longer listed, unless
-// their listing failed this time. It stops at the first error apply
-// returns, and returns it as is. It returns the counts and the listed
-// repositories, in listing order.
-//
-// A tag listed twice still is one tag; a repository listed twice is an
-// error.
-func Diff(d Dialect, snap inventory.Snapshot, existing Existing, apply func(Change) error) (inventory.SyncResult, []Repo, error) {
-	var (
-		res     inventory.SyncResult
-		touched []Repo
-		seen    = map[Repo]bool{}
-	)
-	for _, repo := range snap.Repositories {
-		k := Repo{repo.Namespace, repo.Name}
-		if seen[k] {
-			return res, nil, fmt.Errorf("%s: snapshot lists repository %s/%s twice", d, k.Namespace, k.Name)
-		}
-		seen[k] = true
-		touched = append(touched, k)
-		old := existing[k]
-		delete(existing, k)
-		listed := make(map[string]bool, len(repo.Tags))
-		for _, t := range repo.Tags {
-			if listed[t.Tag] {
-				continue // a registry listing a tag twice still has one tag
-			}
-			listed[t.Tag] = true
-			md := t.ManifestDigest
-			if md == "" {
-				md = t.Digest
-			}
-			e, ok := old[t.Tag]
-			if ok && e.Digest == t.Digest && e.ManifestDigest == md {
-				res.Unchanged++
-				continue
-			}
-			c := Change{Kind: Add, Repo: k, Tag: t.Tag, Digest: t.Digest, ManifestDigest: md}
-			if ok {
-				c.Kind, c.Old = Move, e
-			}
-			if err := apply(c); err != nil {
-				return res, nil, err
-			}
-			if ok {
-				res.Moved++
-			} else {
-				res.Added++
-			}
-		}
-		for tag, e := range old {
-			if listed[tag] {
-				continue
-			}
-			if err := apply(Change{Kind: Remove, Repo: k, Tag: tag, Old: e}); err != nil {
-				return res, nil, err
-			}
-			res.Removed++
-		}
-	}
-	failed := make(map[string]bool, len(snap.Failed))
-	for _, f := range snap.Failed {
-		failed[f] = true
-	}
-	for k, old := range existing {
-		if failed[k.Namespace+"/"+k.Name] {
-			continue
-		}
-		for tag, e := range old {
-			if err := apply(Change{Kind: RemoveRepo, Repo: k, Tag: tag, Old: e}); err != nil {
-				return res, nil, err
-			}
-			res.Removed++
-		}
-	}
-	return res, touched, nil
-}
-
-// LocalImage checks a local_image row to put and fills its defaults; it
-// returns the row and the digest of the manifest it describes.
-func LocalImage(d Dialect, img inventory.Image) (inventory.Image, string, error) {
-	if img.ProjectID == "" || img.Name == "" || img.Tag == "" || img.Digest == "" {
-		return inventory.Image{}, "", fmt.Errorf("%s: local image needs project, name, tag and digest", d)
-	}
-	if img.EnterpriseProjectID == "" {
-		img.EnterpriseProjectID = inventory.DefaultEnterpriseProject
-	}
-	md := img.ManifestDigest
-	if md == "" {
-		md = img.Digest
-	}
-	return img, md, nil
-}
-
 // PutLocalImage is the statement adding or replacing img (checked by
-// LocalImage) as a local_image row (registry 0; replacing keeps the id)
+// inventory.LocalImageDefaults) as a local_image row (registry 0; replacing keeps the id)
 // describing manifest md, read as m, with manifests the ones put with it,
 // at time now (ms); it returns the row's id. Size and scannable come from
 // the manifest when the store knows it, else from img; an unchanged digest
@@ -337,7 +183,7 @@ func PutLocalImage(d Dialect, img inventory.Image, md string, m ManifestInfo, ma
 	if firstSeen <= 0 {
 		firstSeen = now
 	}
-	lut := UpdateTime(m, firstSeen)
+	lut := inventory.UpdateTime(m.Created, firstSeen)
 	// The row being replaced: SQLite names it by its table, PostgreSQL by
 	// the alias the upsert gives it.
 	into, old := "images", "images"

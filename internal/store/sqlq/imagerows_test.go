@@ -1,7 +1,6 @@
 package sqlq
 
 import (
-	"errors"
 	"reflect"
 	"regexp"
 	"strings"
@@ -82,90 +81,4 @@ func TestPutLocalImageDerivations(t *testing.T) {
 			}
 		})
 	}
-}
-
-func TestLocalImage(t *testing.T) {
-	full := inventory.Image{ProjectID: "p", Name: "n", Tag: "t", Digest: "d"}
-	got, md, err := LocalImage(Postgres, full)
-	if err != nil || md != "d" || got.EnterpriseProjectID != inventory.DefaultEnterpriseProject {
-		t.Errorf("LocalImage(%+v) = %+v, %q, %v", full, got, md, err)
-	}
-	full.ManifestDigest, full.EnterpriseProjectID = "m", "ep"
-	if got, md, _ := LocalImage(SQLite, full); md != "m" || got.EnterpriseProjectID != "ep" {
-		t.Errorf("LocalImage(%+v) = %+v, %q", full, got, md)
-	}
-	for _, missing := range []func(*inventory.Image){
-		func(i *inventory.Image) { i.ProjectID = "" },
-		func(i *inventory.Image) { i.Name = "" },
-		func(i *inventory.Image) { i.Tag = "" },
-		func(i *inventory.Image) { i.Digest = "" },
-	} {
-		img := full
-		missing(&img)
-		if _, _, err := LocalImage(SQLite, img); err == nil || !strings.HasPrefix(err.Error(), "sqlite: ") {
-			t.Errorf("LocalImage(%+v) = %v, want a sqlite: error", img, err)
-		}
-	}
-}
-
-func TestDiff(t *testing.T) {
-	tags := func(ts ...inventory.TagRef) []inventory.TagRef { return ts }
-	existing := func() Existing {
-		e := Existing{}
-		e.Add(Repo{"a", "x"}, "same", ExistingRow{ID: 1, Digest: "d1", ManifestDigest: "d1"})
-		e.Add(Repo{"a", "x"}, "moved", ExistingRow{ID: 2, Digest: "d2", ManifestDigest: "d2"})
-		e.Add(Repo{"a", "x"}, "gone", ExistingRow{ID: 3, Digest: "d3", ManifestDigest: "d3"})
-		e.Add(Repo{"b", "y"}, "t", ExistingRow{ID: 4, Digest: "d4", ManifestDigest: "d4"})
-		e.Add(Repo{"c", "z"}, "t", ExistingRow{ID: 5, Digest: "d5", ManifestDigest: "d5"})
-		return e
-	}
-	snap := inventory.Snapshot{
-		Repositories: []inventory.RepoSnapshot{
-			{Namespace: "a", Name: "x", Tags: tags(
-				inventory.TagRef{Tag: "new", Digest: "i", ManifestDigest: "m"},
-				inventory.TagRef{Tag: "same", Digest: "d1"},
-				inventory.TagRef{Tag: "moved", Digest: "d9"},
-				inventory.TagRef{Tag: "new", Digest: "other"}, // listed twice: the first listing counts
-			)},
-			{Namespace: "n", Name: "w", Tags: tags(inventory.TagRef{Tag: "t", Digest: "e"})},
-		},
-		Failed: []string{"c/z"},
-	}
-	var got []Change
-	res, touched, err := Diff(SQLite, snap, existing(), func(c Change) error { got = append(got, c); return nil })
-	if err != nil {
-		t.Fatal(err)
-	}
-	want := []Change{
-		{Kind: Add, Repo: Repo{"a", "x"}, Tag: "new", Digest: "i", ManifestDigest: "m"},
-		{Kind: Move, Repo: Repo{"a", "x"}, Tag: "moved", Digest: "d9", ManifestDigest: "d9", Old: ExistingRow{2, "d2", "d2"}},
-		{Kind: Remove, Repo: Repo{"a", "x"}, Tag: "gone", Old: ExistingRow{3, "d3", "d3"}},
-		{Kind: Add, Repo: Repo{"n", "w"}, Tag: "t", Digest: "e", ManifestDigest: "e"},
-		{Kind: RemoveRepo, Repo: Repo{"b", "y"}, Tag: "t", Old: ExistingRow{4, "d4", "d4"}},
-	}
-	if !reflect.DeepEqual(got, want) {
-		t.Errorf("changes =\n%+v\nwant\n%+v", got, want)
-	}
-	if wantRes := (inventory.SyncResult{Added: 2, Moved: 1, Removed: 2, Unchanged: 1}); res != wantRes {
-		t.Errorf("result = %+v, want %+v", res, wantRes)
-	}
-	if wantTouched := []Repo{{"a", "x"}, {"n", "w"}}; !reflect.DeepEqual(touched, wantTouched) {
-		t.Errorf("touched = %v, want %v", touched, wantTouched)
-	}
-
-	t.Run("apply error stops", func(t *testing.T) {
-		boom := errors.New("boom")
-		calls := 0
-		_, _, err := Diff(Postgres, snap, existing(), func(Change) error { calls++; return boom })
-		if !errors.Is(err, boom) || calls != 1 {
-			t.Errorf("err = %v after %d calls, want boom after 1", err, calls)
-		}
-	})
-	t.Run("repository listed twice", func(t *testing.T) {
-		twice := inventory.Snapshot{Repositories: []inventory.RepoSnapshot{{Namespace: "a", Name: "x"}, {Namespace: "a", Name: "x"}}}
-		_, _, err := Diff(Postgres, twice, Existing{}, func(Change) error { return nil })
-		if err == nil || err.Error() != "postgres: snapshot lists repository a/x twice" {
-			t.Errorf("err = %v", err)
-		}
-	})
 }

@@ -1,9 +1,9 @@
 // Package sqlq holds what the SQLite and PostgreSQL stores share: the SQL
 // they both speak, built in the dialect of each (the WHERE clauses of the
 // image and registry connection lists, the image columns, the scan-result
-// and local-image statements), and the store-side logic around it that
-// does not depend on the driver (reading an image row, a sync's diff of a
-// registry snapshot against the stored rows).
+// and local-image statements), and reading rows back. Domain rules (a
+// sync's diff, shared-image status, local-image defaults) live in
+// inventory, not here.
 //
 // The text built for a filter depends only on its shape (which fields are
 // set, how many values a set holds), never on the values, which are always
@@ -46,6 +46,25 @@ func (d Dialect) IsTrue(col string) string {
 		return col
 	}
 	return col + " = 1"
+}
+
+// StringsFromJSON is the SQL storing a JSON array of strings, the text
+// bound at arg, in a column holding a set of strings: the JSON text itself
+// in SQLite, a text[] in PostgreSQL.
+func (d Dialect) StringsFromJSON(arg string) string {
+	if d == Postgres {
+		return "ARRAY(SELECT json_array_elements_text(CAST(" + arg + " AS json)))"
+	}
+	return arg
+}
+
+// StringsToJSON is the SQL reading a column written by StringsFromJSON
+// back as JSON array text, so that both engines scan one string.
+func (d Dialect) StringsToJSON(col string) string {
+	if d == Postgres {
+		return "array_to_json(" + col + ")::text"
+	}
+	return col
 }
 
 // contains is the function finding a substring: both are literal and
@@ -110,6 +129,23 @@ func (b *Builder) In(col string, vs []string) {
 		b.Eq(col, vs[0])
 	case b.d == Postgres:
 		b.Where(col + " = ANY(" + b.Arg(vs) + "::text[])")
+	default:
+		marks := make([]string, len(vs))
+		for i, v := range vs {
+			marks[i] = b.Arg(v)
+		}
+		b.Where(col + " IN (" + strings.Join(marks, ", ") + ")")
+	}
+}
+
+// InInts is In for integer columns: "IN (?, …)" in SQLite, "= ANY($n::int8[])"
+// in PostgreSQL.
+func (b *Builder) InInts(col string, vs []int64) {
+	switch {
+	case len(vs) == 1:
+		b.Eq(col, vs[0])
+	case b.d == Postgres:
+		b.Where(col + " = ANY(" + b.Arg(vs) + "::int8[])")
 	default:
 		marks := make([]string, len(vs))
 		for i, v := range vs {

@@ -498,3 +498,30 @@ func TestMarks(t *testing.T) {
 		t.Error("old marks survived the bound")
 	}
 }
+
+func TestRows(t *testing.T) {
+	cols := []Col{{"text", []string{"a", "b"}}, {"int8", []int64{1, 2}}}
+	cases := []struct {
+		d        Dialect
+		wantSQL  string
+		wantArgs []any
+	}{
+		{SQLite, "VALUES (?, ?), (?, ?)", []any{"a", int64(1), "b", int64(2)}},
+		{Postgres, "SELECT * FROM unnest($2::text[], $3::int8[])", []any{"x", []string{"a", "b"}, []int64{1, 2}}},
+	}
+	for _, c := range cases {
+		b := New(c.d)
+		if c.d == Postgres {
+			b.Arg("x") // numbering goes on after arguments bound before
+		}
+		if got := b.Rows(cols...); got != c.wantSQL {
+			t.Errorf("%s: Rows = %q, want %q", c.d, got, c.wantSQL)
+		}
+		if !reflect.DeepEqual(b.Args(), c.wantArgs) {
+			t.Errorf("%s: args = %#v, want %#v", c.d, b.Args(), c.wantArgs)
+		}
+	}
+	if n := SQLite.MaxRows(5); n*5 > sqliteMaxArgs || (n+1)*5 <= sqliteMaxArgs {
+		t.Errorf("SQLite.MaxRows(5) = %d", n)
+	}
+}

@@ -1,17 +1,22 @@
-package sqlite
+package sqlstore
 
 import (
 	"context"
 	"database/sql"
 	"sync"
 	"sync/atomic"
+
+	"github.com/openhss/openhss/internal/store/sqlq"
 )
 
-// stmtCache keeps prepared statements of one pool by SQL text, so that a hot
+// StmtCache keeps prepared statements of one pool by SQL text, so that a hot
 // read is parsed and planned once per pooled connection instead of once per
 // call: neither database/sql nor modernc.org/sqlite caches statements run
 // through Query/Exec, and compiling the list's page query costs more than
-// running it.
+// running it. PostgreSQL needs none: pgx caches the statements of each
+// connection by their text itself (and a *sql.Stmt over pgxpool would
+// prepare and deallocate on every call, database/sql keeping no idle
+// connection there).
 //
 // A *sql.Stmt prepares itself lazily on each connection it runs on and keeps
 // those driver statements until closed, so the cache holds at most
@@ -20,9 +25,9 @@ import (
 // filter shape (which conditions, how many values in an IN list). An
 // evicted statement is closed once no call is between taking it from the
 // cache and starting to run it (after that, database/sql itself defers the
-// close until the call is done). Lookups only read-lock: every request makes
+// Close until the call is done). Lookups only read-lock: every request makes
 // several.
-type stmtCache struct {
+type StmtCache struct {
 	db  *sql.DB
 	max int
 
@@ -53,13 +58,13 @@ func (e *cachedStmt) evict() {
 	}
 }
 
-func newStmtCache(db *sql.DB, max int) *stmtCache {
-	return &stmtCache{db: db, max: max, bySQL: map[string]*cachedStmt{}, missed: map[string]bool{}}
+func NewStmtCache(db *sql.DB, max int) *StmtCache {
+	return &StmtCache{db: db, max: max, bySQL: map[string]*cachedStmt{}, missed: map[string]bool{}}
 }
 
 // take returns the cached statement for query; the caller must release it
 // once its call has started.
-func (c *stmtCache) take(query string) (*cachedStmt, bool) {
+func (c *StmtCache) take(query string) (*cachedStmt, bool) {
 	c.mu.RLock()
 	e, ok := c.bySQL[query]
 	if ok {
@@ -74,9 +79,9 @@ func (c *stmtCache) take(query string) (*cachedStmt, bool) {
 }
 
 // get takes the statement for query, preparing it on first use. The caller
-// must not hold a connection of the pool (see txQuery), and must release
+// must not hold a connection of the pool (see TxQuery), and must release
 // the statement.
-func (c *stmtCache) get(ctx context.Context, query string) (*cachedStmt, error) {
+func (c *StmtCache) get(ctx context.Context, query string) (*cachedStmt, error) {
 	if e, ok := c.take(query); ok {
 		return e, nil
 	}
@@ -109,8 +114,8 @@ func (c *stmtCache) get(ctx context.Context, query string) (*cachedStmt, error) 
 	return e, nil
 }
 
-// close closes every cached statement; the cache stays usable.
-func (c *stmtCache) close() {
+// Close closes every cached statement; the cache stays usable.
+func (c *StmtCache) Close() {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	for _, e := range c.bySQL {
@@ -119,9 +124,9 @@ func (c *stmtCache) close() {
 	clear(c.bySQL)
 }
 
-// queryRow runs a cached statement of the pool outside any transaction.
+// QueryRow runs a cached statement of the pool outside any transaction.
 // The caller must not hold a connection of the pool.
-func (c *stmtCache) queryRow(ctx context.Context, query string, args ...any) rowScanner {
+func (c *StmtCache) QueryRow(ctx context.Context, query string, args ...any) sqlq.Scanner {
 	e, err := c.get(ctx, query)
 	if err != nil {
 		return errRow{err}
@@ -130,9 +135,9 @@ func (c *stmtCache) queryRow(ctx context.Context, query string, args ...any) row
 	return e.stmt.QueryRowContext(ctx, args...)
 }
 
-// query runs a cached statement of the pool outside any transaction. The
+// Query runs a cached statement of the pool outside any transaction. The
 // caller must not hold a connection of the pool.
-func (c *stmtCache) query(ctx context.Context, query string, args ...any) (*sql.Rows, error) {
+func (c *StmtCache) Query(ctx context.Context, query string, args ...any) (*sql.Rows, error) {
 	e, err := c.get(ctx, query)
 	if err != nil {
 		return nil, err
@@ -145,11 +150,11 @@ func (c *stmtCache) query(ctx context.Context, query string, args ...any) (*sql.
 // prepared into it: db.PrepareContext needs a connection of the pool, and a
 // caller holding one (its transaction's) while waiting for another
 // deadlocks once every connection is held that way. A miss runs the query
-// on the transaction unprepared and notes the text; prepareMissed, called
+// on the transaction unprepared and notes the text; PrepareMissed, called
 // when the caller holds no connection, prepares it for the next time.
 
-// txQueryRow runs query in tx, prepared if cached.
-func (c *stmtCache) txQueryRow(ctx context.Context, tx *sql.Tx, query string, args ...any) *sql.Row {
+// TxQueryRow runs query in tx, prepared if cached.
+func (c *StmtCache) TxQueryRow(ctx context.Context, tx *sql.Tx, query string, args ...any) *sql.Row {
 	if e, ok := c.take(query); ok {
 		defer e.release()
 		return tx.StmtContext(ctx, e.stmt).QueryRowContext(ctx, args...)
@@ -158,8 +163,8 @@ func (c *stmtCache) txQueryRow(ctx context.Context, tx *sql.Tx, query string, ar
 	return tx.QueryRowContext(ctx, query, args...)
 }
 
-// txQuery runs query in tx, prepared if cached.
-func (c *stmtCache) txQuery(ctx context.Context, tx *sql.Tx, query string, args ...any) (*sql.Rows, error) {
+// TxQuery runs query in tx, prepared if cached.
+func (c *StmtCache) TxQuery(ctx context.Context, tx *sql.Tx, query string, args ...any) (*sql.Rows, error) {
 	if e, ok := c.take(query); ok {
 		defer e.release()
 		return tx.StmtContext(ctx, e.stmt).QueryContext(ctx, args...)
@@ -168,7 +173,7 @@ func (c *stmtCache) txQuery(ctx context.Context, tx *sql.Tx, query string, args 
 	return tx.QueryContext(ctx, query, args...)
 }
 
-func (c *stmtCache) miss(query string) {
+func (c *StmtCache) miss(query string) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if len(c.missed) < c.max {
@@ -176,9 +181,9 @@ func (c *stmtCache) miss(query string) {
 	}
 }
 
-// prepareMissed prepares the statements transactions missed. The caller
+// PrepareMissed prepares the statements transactions missed. The caller
 // must not hold a connection of the pool.
-func (c *stmtCache) prepareMissed(ctx context.Context) {
+func (c *StmtCache) PrepareMissed(ctx context.Context) {
 	for {
 		c.mu.Lock()
 		var query string

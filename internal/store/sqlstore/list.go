@@ -1,11 +1,9 @@
-package sqlite
+package sqlstore
 
 import (
 	"context"
 	"database/sql"
-	"fmt"
 	"slices"
-	"strings"
 	"sync"
 	"time"
 
@@ -27,11 +25,15 @@ import (
 // so that a later request at or after that offset seeks to the bookmark
 // through the index instead of stepping over every row before it; and the
 // pages served, so that clients polling the same page cost one read of the
-// generation.
+// generation. The generation is the engine's (Engine.ListGeneration).
 func (s *Store) ListImages(ctx context.Context, f inventory.Filter) (inventory.Page, error) {
 	page := inventory.Page{Images: []inventory.Image{}}
 	if f.EnterpriseProjects != nil && len(f.EnterpriseProjects) == 0 {
 		return page, nil // granted no enterprise project: nothing to see
+	}
+	if !s.storable(append([]string{f.ProjectID, string(f.Type), f.Namespace, f.ImageName, f.ImageVersion, f.InstanceName,
+		f.InstanceID, string(f.ScanStatus)}, f.EnterpriseProjects...)...) {
+		return page, nil // no stored string contains one the engine cannot hold
 	}
 	if f.Limit <= 0 {
 		f.Limit = 10
@@ -42,9 +44,10 @@ func (s *Store) ListImages(ctx context.Context, f inventory.Filter) (inventory.P
 	// Served before at the current generation: one statement outside a
 	// transaction is a snapshot of its own, and what was cached at that
 	// generation is what the tables still hold.
-	var gen int64
-	if err := s.reads.queryRow(ctx, genQuery).Scan(&gen); err != nil {
-		return page, fmt.Errorf("sqlite: list images: %w", err)
+	genQuery, genArgs := s.eng.ListGeneration(f.ProjectID)
+	var gen, changes int64
+	if err := s.queryRow(ctx, genQuery, genArgs...).Scan(&gen, &changes); err != nil {
+		return page, s.errf("list images: %w", err)
 	}
 	if total, imgs, ok := s.lists.served(key, gen, f.Offset, f.Limit); ok {
 		page.Total = total
@@ -54,36 +57,72 @@ func (s *Store) ListImages(ctx context.Context, f inventory.Filter) (inventory.P
 		return page, nil
 	}
 
-	page, err := s.listInTx(ctx, f, key)
-	// Statements the transaction ran unprepared, now that it holds no
-	// connection (see stmtCache).
-	s.reads.prepareMissed(ctx)
+	page, changes, err := s.listInTx(ctx, f, key)
+	// Only now, with the list's transaction ended and its connection back
+	// in the pool, the work that takes a connection of its own: a list that
+	// held one while waiting for another deadlocked the pool once as many
+	// lists ran at once as it has connections.
+	if s.stmts != nil {
+		// Statements the transaction ran unprepared (see StmtCache).
+		s.stmts.PrepareMissed(ctx)
+	}
+	if c, ok := s.eng.(ChangeCompactor); ok && err == nil && changes > MaxChangeRows {
+		// Done here rather than by writers so that a write never does a
+		// reader's housekeeping in its own transaction; done at once
+		// rather than in the background so the store has no goroutine to
+		// stop. WithoutCancel: a caller gone after its answer should not
+		// leave the work half done; the timeout bounds it all the same.
+		cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), compactTimeout)
+		_ = s.inTx(cctx, func(tx *sql.Tx) error { return c.CompactChanges(cctx, tx, f.ProjectID) })
+		cancel()
+	}
 	return page, err
 }
 
-// listInTx is ListImages in one read transaction.
-func (s *Store) listInTx(ctx context.Context, f inventory.Filter, key string) (inventory.Page, error) {
+// ChangeCompactor is an optional Engine capability: an engine whose list
+// generation is made of rows that writers add (PostgreSQL's
+// images_changes, so that writers never update one shared row) folds them
+// together once a list has seen more than MaxChangeRows, keeping the
+// generation's value in every snapshot. Best effort: a failure only leaves
+// the rows for next time.
+type ChangeCompactor interface {
+	CompactChanges(ctx context.Context, tx *sql.Tx, projectID string) error
+}
+
+// MaxChangeRows is how many generation rows (see ChangeCompactor) a
+// project may gather before a list compacts them.
+const MaxChangeRows = 128
+
+// compactTimeout bounds a compaction, the wait for its connection
+// included.
+const compactTimeout = 10 * time.Second
+
+// listInTx is ListImages in one read transaction (REPEATABLE READ where
+// the engine knows levels: one snapshot for the generation, the count and
+// the page); changes is the generation's row count (ChangeCompactor).
+func (s *Store) listInTx(ctx context.Context, f inventory.Filter, key string) (_ inventory.Page, changes int64, _ error) {
 	page := inventory.Page{Images: []inventory.Image{}}
-	tx, err := s.read.BeginTx(ctx, &sql.TxOptions{ReadOnly: true})
+	tx, err := s.read.BeginTx(ctx, &sql.TxOptions{ReadOnly: true, Isolation: sql.LevelRepeatableRead})
 	if err != nil {
-		return page, fmt.Errorf("sqlite: list images: %w", err)
+		return page, 0, s.errf("list images: %w", err)
 	}
 	defer tx.Rollback()
 
+	genQuery, genArgs := s.eng.ListGeneration(f.ProjectID)
 	var gen int64
-	if err := s.reads.txQueryRow(ctx, tx, genQuery).Scan(&gen); err != nil {
-		return page, fmt.Errorf("sqlite: list images: %w", err)
+	if err := s.txQueryRow(ctx, tx, genQuery, genArgs...).Scan(&gen, &changes); err != nil {
+		return page, 0, s.errf("list images: %w", err)
 	}
 	p, ok := s.lists.get(key, gen)
 	if !ok {
 		if p, err = s.plan(ctx, tx, f); err != nil {
-			return page, err
+			return page, changes, err
 		}
 		s.lists.put(key, gen, p)
 	}
 	page.Total = p.total
 	if p.empty || int64(f.Offset) >= p.total {
-		return page, nil
+		return page, changes, nil
 	}
 
 	var from *sqlq.SortKey
@@ -91,32 +130,42 @@ func (s *Store) listInTx(ctx context.Context, f inventory.Filter, key string) (i
 	if at, mark, ok := s.lists.bookmark(key, gen, f.Offset); ok {
 		from, skip = &mark, f.Offset-at
 	}
-	q, args := sqlq.ImagePage(sqlq.SQLite, imageCols, p.where, p.args, from, f.Limit, skip)
-	rows, err := s.reads.txQuery(ctx, tx, q, args...)
+	q, args := sqlq.ImagePage(s.d, s.d.ImageCols(), p.where, p.args, from, f.Limit, skip)
+	rows, err := s.txQuery(ctx, tx, q, args...)
 	if err != nil {
-		return page, fmt.Errorf("sqlite: list images: %w", err)
+		return page, changes, s.errf("list images: %w", err)
 	}
 	defer rows.Close()
 	now := time.Now().UnixMilli()
 	for rows.Next() {
-		img, err := scanImage(rows, now)
+		img, err := sqlq.ScanImage(s.d, rows, now)
 		if err != nil {
-			return page, fmt.Errorf("sqlite: list images: %w", err)
+			return page, changes, s.errf("list images: %w", err)
 		}
 		page.Images = append(page.Images, img)
 	}
 	if err := rows.Err(); err != nil {
-		return page, fmt.Errorf("sqlite: list images: %w", err)
+		return page, changes, s.errf("list images: %w", err)
 	}
 	if len(page.Images) > 0 && f.Offset > 0 {
 		s.lists.mark(key, gen, f.Offset, sqlq.SortKey{Time: page.Images[0].LatestUpdateTime, ID: page.Images[0].ID})
 	}
 	s.lists.putPage(key, gen, f.Offset, f.Limit, page.Images)
-	return page, nil
+	return page, changes, nil
 }
 
-// genQuery reads the images generation (see listCache).
-const genQuery = `SELECT gen FROM images_gen WHERE one = 1`
+// ListPlan is the WHERE clause over images aliased i, and its arguments,
+// that f becomes at the current generation: what a test of the query plans
+// of the list needs (EXPLAIN of its count and page).
+func (s *Store) ListPlan(ctx context.Context, f inventory.Filter) (where string, args []any, err error) {
+	tx, err := s.read.BeginTx(ctx, &sql.TxOptions{ReadOnly: true, Isolation: sql.LevelRepeatableRead})
+	if err != nil {
+		return "", nil, s.errf("list plan: %w", err)
+	}
+	defer tx.Rollback()
+	p, err := s.plan(ctx, tx, f)
+	return p.where, p.args, err
+}
 
 // listPlan is the translated filter: a WHERE clause over images aliased i,
 // its arguments, and the total it selects.
@@ -129,9 +178,10 @@ type listPlan struct {
 
 // plan translates f (see sqlq.Images) and counts its rows. A filter on
 // nothing but type, namespace, name and enterprise project is counted from
-// image_repos (one row per repository), without touching images.
+// image_repos (one row per repository, per connection on PostgreSQL),
+// without touching images.
 func (s *Store) plan(ctx context.Context, tx *sql.Tx, f inventory.Filter) (listPlan, error) {
-	w, err := sqlq.Images(sqlq.SQLite, f, func() (sqlq.Repos, error) { return s.resolveRepos(ctx, tx, f) })
+	w, err := sqlq.Images(s.d, f, func() (sqlq.Repos, error) { return s.resolveRepos(ctx, tx, f) })
 	if err != nil || w.Empty {
 		return listPlan{empty: w.Empty}, err
 	}
@@ -140,37 +190,28 @@ func (s *Store) plan(ctx context.Context, tx *sql.Tx, f inventory.Filter) (listP
 	case w.ReposOnly && w.Resolved:
 		p.total = w.Repos.Rows
 	case w.ReposOnly:
-		b := sqlq.RepoFilter(sqlq.SQLite, f, false)
-		if err := s.reads.txQueryRow(ctx, tx, `SELECT coalesce(sum(rows), 0) FROM image_repos WHERE `+b.SQL(), b.Args()...).Scan(&p.total); err != nil {
-			return p, fmt.Errorf("sqlite: count images: %w", err)
+		b := sqlq.RepoFilter(s.d, f, false)
+		if err := s.txQueryRow(ctx, tx, `SELECT CAST(coalesce(sum(rows), 0) AS BIGINT) FROM image_repos WHERE `+b.SQL(), b.Args()...).Scan(&p.total); err != nil {
+			return p, s.errf("count images: %w", err)
 		}
 	default:
-		if err := s.reads.txQueryRow(ctx, tx, `SELECT count(*) FROM images i WHERE `+p.where, p.args...).Scan(&p.total); err != nil {
-			return p, fmt.Errorf("sqlite: count images: %w", err)
+		if err := s.txQueryRow(ctx, tx, `SELECT count(*) FROM images i WHERE `+p.where, p.args...).Scan(&p.total); err != nil {
+			return p, s.errf("count images: %w", err)
 		}
 	}
 	return p, nil
 }
 
-// inList is " = ?" for one value and " IN (?, ?, …)" for n, for the
-// statements written out by hand (jobs.go); the list filters use sqlq.
-func inList(n int) string {
-	if n == 1 {
-		return " = ?"
-	}
-	return " IN (" + strings.TrimSuffix(strings.Repeat("?, ", n), ", ") + ")"
-}
-
 // resolveRepos resolves f's namespace and image name substrings against
 // the project's repositories of f.Type (in f.EnterpriseProjects, when not
-// nil).
+// nil); sqlq.Repos sums a repository's rows over its image_repos rows.
 func (s *Store) resolveRepos(ctx context.Context, tx *sql.Tx, f inventory.Filter) (sqlq.Repos, error) {
 	var r sqlq.Repos
-	b := sqlq.RepoFilter(sqlq.SQLite, f, true)
-	rows, err := s.reads.txQuery(ctx, tx, `SELECT namespace, name, rows FROM image_repos
+	b := sqlq.RepoFilter(s.d, f, true)
+	rows, err := s.txQuery(ctx, tx, `SELECT namespace, name, rows FROM image_repos
 		WHERE `+b.SQL(), b.Args()...)
 	if err != nil {
-		return r, fmt.Errorf("sqlite: resolve repositories: %w", err)
+		return r, s.errf("resolve repositories: %w", err)
 	}
 	defer rows.Close()
 	for rows.Next() {
@@ -179,7 +220,7 @@ func (s *Store) resolveRepos(ctx context.Context, tx *sql.Tx, f inventory.Filter
 			n        int64
 		)
 		if err := rows.Scan(&ns, &name, &n); err != nil {
-			return r, fmt.Errorf("sqlite: resolve repositories: %w", err)
+			return r, s.errf("resolve repositories: %w", err)
 		}
 		r.Add(ns, name, n)
 	}
@@ -191,10 +232,11 @@ func (s *Store) resolveRepos(ctx context.Context, tx *sql.Tx, f inventory.Filter
 // the one expensive part of a list request, and clients page through the
 // same filter, or poll the same page, again and again.
 //
-// An entry is valid only for the images generation it was computed at:
-// images_gen is bumped by a trigger on every insert, update and delete of
-// images, inside the writing transaction, by any process, and a list reads
-// the generation in the same snapshot as the rows. So nothing cached is ever
+// An entry is valid only for the images generation it was computed at: the
+// generation (Engine.ListGeneration) grows with every committed insert,
+// update and delete of images, inside the writing transaction, by any
+// process, and a list reads the generation in the same snapshot as the
+// rows. So nothing cached is ever
 // served for data it was not computed on. The cache is bounded: when full it
 // is emptied (entries are cheap to recompute once).
 type listCache struct {

@@ -1,4 +1,4 @@
-package sqlite
+package sqlstore
 
 import (
 	"slices"
@@ -15,8 +15,10 @@ import (
 // Revocation stays exact within the process: RevokeToken drops the entry
 // once its transaction has committed, and a lookup that raced with a
 // revocation does not store what it read. A revocation made by another
-// process (or another Store on the same file) is seen after at most
-// tokenCacheTTL. Expiry is unaffected: the caller compares expires_at with
+// process (or another Store on the same database) is seen after at most
+// tokenCacheTTL, on either engine: nothing notifies this cache of another
+// process's writes (a generation read, as the list cache makes, would cost
+// the very round trip the cache saves). Expiry is unaffected: the caller compares expires_at with
 // its clock on every request. Unknown tokens are not cached, so a token
 // issued by another process works at once.
 type tokenCache struct {

@@ -1,0 +1,293 @@
+package sqlstore
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/openhss/openhss/internal/inventory"
+	"github.com/openhss/openhss/internal/store/sqlq"
+)
+
+// grantIDs is a grant's ids as the JSON text bound for the grant_ids
+// column (see sqlq.Dialect.StringsFromJSON): never null.
+func grantIDs(g inventory.Grant) string {
+	ids := g.IDs
+	if ids == nil {
+		ids = []string{}
+	}
+	b, _ := json.Marshal(ids) // a []string always marshals
+	return string(b)
+}
+
+// readGrant turns the stored columns back into a Grant; no ids read as nil.
+func readGrant(all bool, ids string) (inventory.Grant, error) {
+	g := inventory.Grant{All: all}
+	if err := json.Unmarshal([]byte(ids), &g.IDs); err != nil {
+		return g, fmt.Errorf("grant: %w", err)
+	}
+	if len(g.IDs) == 0 {
+		g.IDs = nil
+	}
+	return g, nil
+}
+
+// EnsureProject creates the project unless it exists, and returns the stored
+// one.
+func (s *Store) EnsureProject(ctx context.Context, p inventory.Project) (inventory.Project, error) {
+	if p.ID == "" {
+		return p, s.errf("project needs an id")
+	}
+	if p.CreatedAt == 0 {
+		p.CreatedAt = time.Now().UnixMilli()
+	}
+	_, err := s.write.ExecContext(ctx, `INSERT INTO projects (id, name, created_at) VALUES ($1, $2, $3) ON CONFLICT (id) DO NOTHING`,
+		p.ID, p.Name, p.CreatedAt)
+	if err != nil {
+		return p, s.errf("ensure project %s: %w", p.ID, err)
+	}
+	return s.GetProject(ctx, p.ID)
+}
+
+// GetProject returns a project by id.
+func (s *Store) GetProject(ctx context.Context, id string) (inventory.Project, error) {
+	var p inventory.Project
+	if !s.storable(id) {
+		return p, s.errf("project: %w", inventory.ErrNotFound)
+	}
+	err := s.queryRow(ctx, `SELECT id, name, created_at FROM projects WHERE id = $1`, id).Scan(&p.ID, &p.Name, &p.CreatedAt)
+	if err != nil {
+		return p, s.notFound(err, "project "+id)
+	}
+	return p, nil
+}
+
+// CreateCredential stores an AK/SK pair; ErrConflict when the access key
+// exists.
+func (s *Store) CreateCredential(ctx context.Context, c inventory.Credential) error {
+	_, err := s.write.ExecContext(ctx, `INSERT INTO credentials (access_key, project_id, secret_sealed, grant_all, grant_ids,
+		description, created_at, revoked_at) VALUES ($1, $2, $3, $4, `+s.d.StringsFromJSON("$5")+`, $6, $7, $8)`,
+		c.AccessKey, c.ProjectID, c.SecretSealed, c.Grant.All, grantIDs(c.Grant), c.Description, c.CreatedAt, c.RevokedAt)
+	if s.eng.IsUnique(err) {
+		return s.errf("credential %s: %w", c.AccessKey, inventory.ErrConflict)
+	}
+	if err != nil {
+		return s.errf("create credential: %w", err)
+	}
+	return nil
+}
+
+func (s *Store) credentialCols() string {
+	return `access_key, project_id, secret_sealed, grant_all, ` + s.d.StringsToJSON("grant_ids") + `, description, created_at, revoked_at`
+}
+
+func scanCredential(r sqlq.Scanner) (inventory.Credential, error) {
+	var (
+		c   inventory.Credential
+		all bool
+		ids string
+	)
+	if err := r.Scan(&c.AccessKey, &c.ProjectID, &c.SecretSealed, &all, &ids, &c.Description, &c.CreatedAt, &c.RevokedAt); err != nil {
+		return c, err
+	}
+	g, err := readGrant(all, ids)
+	c.Grant = g
+	return c, err
+}
+
+// GetCredential returns a credential by access key, revoked or not.
+func (s *Store) GetCredential(ctx context.Context, accessKey string) (inventory.Credential, error) {
+	if !s.storable(accessKey) {
+		return inventory.Credential{}, s.errf("credential: %w", inventory.ErrNotFound)
+	}
+	c, err := scanCredential(s.queryRow(ctx, `SELECT `+s.credentialCols()+` FROM credentials WHERE access_key = $1`, accessKey))
+	if err != nil {
+		return c, s.notFound(err, "credential "+accessKey)
+	}
+	return c, nil
+}
+
+// ListCredentials returns the credentials of a project ("" for all), oldest
+// first.
+func (s *Store) ListCredentials(ctx context.Context, projectID string) ([]inventory.Credential, error) {
+	if !s.storable(projectID) {
+		return []inventory.Credential{}, nil
+	}
+	rows, err := s.read.QueryContext(ctx, `SELECT `+s.credentialCols()+` FROM credentials
+		WHERE $1 = '' OR project_id = $1 ORDER BY created_at, access_key`, projectID)
+	if err != nil {
+		return nil, s.errf("list credentials: %w", err)
+	}
+	out, err := collect(rows, scanCredential)
+	if err != nil {
+		return nil, s.errf("list credentials: %w", err)
+	}
+	return out, nil
+}
+
+// RevokeCredential marks a credential revoked at the given time (the first
+// revocation time is kept).
+func (s *Store) RevokeCredential(ctx context.Context, accessKey string, at int64) error {
+	return s.revoke(ctx, `UPDATE credentials SET revoked_at = CASE WHEN revoked_at = 0 THEN $1 ELSE revoked_at END WHERE access_key = $2`, at, accessKey, "credential")
+}
+
+func (s *Store) revoke(ctx context.Context, query string, at int64, key, what string) error {
+	if !s.storable(key) {
+		return s.errf("%s: %w", what, inventory.ErrNotFound)
+	}
+	res, err := s.write.ExecContext(ctx, query, at, key)
+	if err != nil {
+		return s.errf("revoke %s: %w", what, err)
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		return s.errf("%s: %w", what, inventory.ErrNotFound)
+	}
+	return nil
+}
+
+// CreateUser stores a user; ErrConflict on the same project and name.
+func (s *Store) CreateUser(ctx context.Context, u inventory.User) (inventory.User, error) {
+	if u.CreatedAt == 0 {
+		u.CreatedAt = time.Now().UnixMilli()
+	}
+	err := s.write.QueryRowContext(ctx, `INSERT INTO users (project_id, name, password_hash, grant_all, grant_ids, created_at)
+		VALUES ($1, $2, $3, $4, `+s.d.StringsFromJSON("$5")+`, $6) RETURNING id`,
+		u.ProjectID, u.Name, u.PasswordHash, u.Grant.All, grantIDs(u.Grant), u.CreatedAt).Scan(&u.ID)
+	if s.eng.IsUnique(err) {
+		return inventory.User{}, s.errf("user %s: %w", u.Name, inventory.ErrConflict)
+	}
+	if err != nil {
+		return inventory.User{}, s.errf("create user: %w", err)
+	}
+	return u, nil
+}
+
+func (s *Store) userCols() string {
+	return `id, project_id, name, password_hash, grant_all, ` + s.d.StringsToJSON("grant_ids") + `, created_at`
+}
+
+func scanUser(r sqlq.Scanner) (inventory.User, error) {
+	var (
+		u   inventory.User
+		all bool
+		ids string
+	)
+	if err := r.Scan(&u.ID, &u.ProjectID, &u.Name, &u.PasswordHash, &all, &ids, &u.CreatedAt); err != nil {
+		return u, err
+	}
+	g, err := readGrant(all, ids)
+	u.Grant = g
+	return u, err
+}
+
+// GetUserByName returns a project's user by name.
+func (s *Store) GetUserByName(ctx context.Context, projectID, name string) (inventory.User, error) {
+	if !s.storable(projectID, name) {
+		return inventory.User{}, s.errf("user: %w", inventory.ErrNotFound)
+	}
+	u, err := scanUser(s.queryRow(ctx, `SELECT `+s.userCols()+` FROM users WHERE project_id = $1 AND name = $2`, projectID, name))
+	if err != nil {
+		return u, s.notFound(err, "user "+name)
+	}
+	return u, nil
+}
+
+// FindUsersByName returns the users of that name in every project, by id.
+func (s *Store) FindUsersByName(ctx context.Context, name string) ([]inventory.User, error) {
+	if !s.storable(name) {
+		return []inventory.User{}, nil
+	}
+	rows, err := s.read.QueryContext(ctx, `SELECT `+s.userCols()+` FROM users WHERE name = $1 ORDER BY id`, name)
+	if err != nil {
+		return nil, s.errf("find users: %w", err)
+	}
+	out, err := collect(rows, scanUser)
+	if err != nil {
+		return nil, s.errf("find users: %w", err)
+	}
+	return out, nil
+}
+
+// CreateToken stores an issued token by its hash.
+func (s *Store) CreateToken(ctx context.Context, t inventory.Token) error {
+	_, err := s.write.ExecContext(ctx, `INSERT INTO tokens (hash, user_id, project_id, grant_all, grant_ids, created_at, expires_at, revoked_at)
+		VALUES ($1, $2, $3, $4, `+s.d.StringsFromJSON("$5")+`, $6, $7, $8)`,
+		t.Hash, t.UserID, t.ProjectID, t.Grant.All, grantIDs(t.Grant), t.CreatedAt, t.ExpiresAt, t.RevokedAt)
+	if s.eng.IsUnique(err) {
+		return s.errf("token: %w", inventory.ErrConflict)
+	}
+	if err != nil {
+		return s.errf("create token: %w", err)
+	}
+	return nil
+}
+
+// GetToken returns a token by hash, expired or revoked or not. Rows are
+// cached for up to tokenCacheTTL (see tokenCache).
+func (s *Store) GetToken(ctx context.Context, hash string) (inventory.Token, error) {
+	if t, ok := s.tokens.get(hash); ok {
+		return t, nil
+	}
+	var (
+		t   inventory.Token
+		all bool
+		ids string
+	)
+	if !s.storable(hash) {
+		return t, s.errf("token: %w", inventory.ErrNotFound)
+	}
+	epoch := s.tokens.begin()
+	err := s.queryRow(ctx, `SELECT hash, user_id, project_id, grant_all, `+s.d.StringsToJSON("grant_ids")+`, created_at, expires_at, revoked_at
+		FROM tokens WHERE hash = $1`, hash).Scan(&t.Hash, &t.UserID, &t.ProjectID, &all, &ids, &t.CreatedAt, &t.ExpiresAt, &t.RevokedAt)
+	if err != nil {
+		return t, s.notFound(err, "token")
+	}
+	if t.Grant, err = readGrant(all, ids); err != nil {
+		return t, s.errf("token: %w", err)
+	}
+	s.tokens.put(epoch, t)
+	return t, nil
+}
+
+// RevokeToken marks a token revoked (the first revocation time is kept).
+func (s *Store) RevokeToken(ctx context.Context, hash string, at int64) error {
+	// Forget the cached row after the commit, whatever the outcome: a
+	// lookup that read the row before the commit must not store it.
+	defer s.tokens.revoked(hash)
+	return s.revoke(ctx, `UPDATE tokens SET revoked_at = CASE WHEN revoked_at = 0 THEN $1 ELSE revoked_at END WHERE hash = $2`, at, hash, "token")
+}
+
+// PurgeExpiredTokens deletes the tokens that expired before the given time
+// (ms) and returns how many. Revoked ones go the same way once expired.
+func (s *Store) PurgeExpiredTokens(ctx context.Context, before int64) (int64, error) {
+	res, err := s.write.ExecContext(ctx, `DELETE FROM tokens WHERE expires_at < $1`, before)
+	if err != nil {
+		return 0, s.errf("purge expired tokens: %w", err)
+	}
+	n, err := res.RowsAffected()
+	if err != nil {
+		return 0, s.errf("purge expired tokens: %w", err)
+	}
+	return n, nil
+}
+
+// AnySealedSecret returns one stored sealed value (an AK/SK secret key or a
+// registry password), or nil when the database holds none.
+func (s *Store) AnySealedSecret(ctx context.Context) ([]byte, error) {
+	var v []byte
+	err := s.read.QueryRowContext(ctx, `SELECT v FROM (
+			SELECT secret_sealed AS v FROM credentials WHERE length(secret_sealed) > 0
+			UNION ALL
+			SELECT password_sealed FROM registries WHERE length(password_sealed) > 0
+		) AS sealed LIMIT 1`).Scan(&v)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, s.errf("read a sealed secret: %w", err)
+	}
+	return v, nil
+}

@@ -1,0 +1,200 @@
+package sqlstore
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/openhss/openhss/internal/jobs"
+	"github.com/openhss/openhss/internal/store/sqlq"
+)
+
+const jobCols = `id, kind, key, project_id, payload, state, attempts, owner, lease_till, error, created_at, updated_at`
+
+func scanJob(r sqlq.Scanner) (jobs.Job, error) {
+	var (
+		j     jobs.Job
+		state string
+	)
+	err := r.Scan(&j.ID, &j.Kind, &j.Key, &j.ProjectID, &j.Payload, &state, &j.Attempts, &j.Owner, &j.LeaseTill,
+		&j.Error, &j.CreatedAt, &j.UpdatedAt)
+	j.State = jobs.State(state)
+	return j, err
+}
+
+// Enqueue adds a queued job unless a queued or running job with the same
+// kind and key exists (then that one is returned, joined). The live job is
+// looked for first, so joining writes nothing (nor spends an id); the
+// partial unique index jobs_live decides a race between enqueuers: the
+// INSERT ... ON CONFLICT DO NOTHING of the second one (waiting for the
+// first one's transaction on PostgreSQL; SQLite's IMMEDIATE transactions
+// never race) inserts nothing, and the next round reads the live job.
+func (s *Store) Enqueue(ctx context.Context, j jobs.Job) (jobs.Job, bool, error) {
+	if j.Kind == "" {
+		return jobs.Job{}, false, s.errf("enqueue: job needs a kind")
+	}
+	if j.CreatedAt == 0 {
+		j.CreatedAt = time.Now().UnixMilli()
+	}
+	// A live job may also finish between the conflict and the next read;
+	// then the round after inserts. Bounded only as a guard against a bug.
+	for range 100 {
+		var (
+			out    jobs.Job
+			joined bool
+		)
+		err := s.inTx(ctx, func(tx *sql.Tx) error {
+			var err error
+			out, err = scanJob(tx.QueryRowContext(ctx, `SELECT `+jobCols+` FROM jobs
+				WHERE kind = $1 AND key = $2 AND state IN ('queued', 'running')`, j.Kind, j.Key))
+			if err == nil {
+				joined = true
+				return nil
+			}
+			if !errors.Is(err, sql.ErrNoRows) {
+				return s.errf("enqueue: %w", err)
+			}
+			out, err = scanJob(tx.QueryRowContext(ctx, `INSERT INTO jobs (kind, key, project_id, payload, state, attempts, created_at, updated_at)
+				VALUES ($1, $2, $3, $4, 'queued', 0, $5, $5)
+				ON CONFLICT (kind, key) WHERE state IN ('queued', 'running') DO NOTHING
+				RETURNING `+jobCols, j.Kind, j.Key, j.ProjectID, j.Payload, j.CreatedAt))
+			if errors.Is(err, sql.ErrNoRows) {
+				return nil // another enqueuer won: read its job next round
+			}
+			if err != nil {
+				return s.errf("enqueue: %w", err)
+			}
+			return nil
+		})
+		if err != nil {
+			return jobs.Job{}, false, err
+		}
+		if out.ID != 0 {
+			return out, joined, nil
+		}
+	}
+	return jobs.Job{}, false, s.errf("enqueue %s/%s: live job kept vanishing", j.Kind, j.Key)
+}
+
+// Claim leases the oldest ready job of the kinds: queued, or running with a
+// lease that expired (by the engine's lease clock; now stamps updated_at).
+// One UPDATE ... RETURNING in a transaction: SQLite runs it alone (one
+// writer, BEGIN IMMEDIATE); PostgreSQL
+// locks the candidate FOR UPDATE SKIP LOCKED, so concurrent claimers each
+// take a different job instead of queueing behind one row, and re-checks
+// the locked row, so a job another claimer just took is never taken again.
+func (s *Store) Claim(ctx context.Context, kinds []string, owner string, now time.Time, lease time.Duration) (jobs.Job, error) {
+	if len(kinds) == 0 {
+		return jobs.Job{}, jobs.ErrNoJob
+	}
+	b := sqlq.New(s.d)
+	set := `UPDATE jobs SET state = 'running', owner = ` + b.Arg(owner) + `, lease_till = ` + s.eng.LeaseNow(b, now) +
+		` + ` + b.Arg(lease.Milliseconds()) + `, attempts = attempts + 1, updated_at = ` + b.Arg(now.UnixMilli())
+	w := sqlq.New(s.d, b.Args()...)
+	w.In("kind", kinds)
+	w.Where(`state IN ('queued', 'running')`)
+	w.Where(`(state = 'queued' OR lease_till < ` + s.eng.LeaseNow(w, now) + `)`)
+	var j jobs.Job
+	err := s.inTx(ctx, func(tx *sql.Tx) error {
+		var err error
+		j, err = scanJob(tx.QueryRowContext(ctx, set+` WHERE id = (SELECT id FROM jobs WHERE `+w.SQL()+
+			` ORDER BY id LIMIT 1`+s.eng.SkipLocked()+`) RETURNING `+jobCols, w.Args()...))
+		if errors.Is(err, sql.ErrNoRows) {
+			return jobs.ErrNoJob
+		}
+		if err != nil {
+			return s.errf("claim: %w", err)
+		}
+		return nil
+	})
+	return j, err
+}
+
+// Heartbeat extends the lease l to now+lease by the engine's lease clock,
+// if l is the job's current claim.
+func (s *Store) Heartbeat(ctx context.Context, l jobs.Lease, now time.Time, lease time.Duration) error {
+	b := sqlq.New(s.d)
+	q := `UPDATE jobs SET lease_till = ` + s.eng.LeaseNow(b, now) + ` + ` + b.Arg(lease.Milliseconds()) +
+		`, updated_at = ` + b.Arg(now.UnixMilli())
+	return s.leasedUpdate(ctx, l, b, q)
+}
+
+// Finish ends the job of lease l: done, or failed with errMsg.
+func (s *Store) Finish(ctx context.Context, l jobs.Lease, errMsg string, now time.Time) error {
+	state := jobs.Done
+	if errMsg != "" {
+		state = jobs.Failed
+	}
+	b := sqlq.New(s.d)
+	q := `UPDATE jobs SET state = ` + b.Arg(string(state)) + `, error = ` + b.Arg(errMsg) +
+		`, lease_till = 0, updated_at = ` + b.Arg(now.UnixMilli())
+	return s.leasedUpdate(ctx, l, b, q)
+}
+
+// Release puts the job of lease l back in the queue, its attempt uncounted.
+func (s *Store) Release(ctx context.Context, l jobs.Lease, now time.Time) error {
+	b := sqlq.New(s.d)
+	q := `UPDATE jobs SET state = 'queued', owner = '', lease_till = 0, attempts = attempts - 1, updated_at = ` +
+		b.Arg(now.UnixMilli())
+	return s.leasedUpdate(ctx, l, b, q)
+}
+
+// leasedUpdate runs the update set (its arguments bound in b) guarded by
+// the lease (owner and attempt) and state; no row changed means the lease
+// is lost (or the job does not exist: ErrNotFound).
+func (s *Store) leasedUpdate(ctx context.Context, l jobs.Lease, b *sqlq.Builder, set string) error {
+	b.Eq("id", l.ID)
+	b.Eq("owner", l.Owner)
+	b.Eq("attempts", l.Attempt)
+	b.Where(`state = 'running'`)
+	return s.inTx(ctx, func(tx *sql.Tx) error {
+		res, err := tx.ExecContext(ctx, set+` WHERE `+b.SQL(), b.Args()...)
+		if err != nil {
+			return s.errf("job %d: %w", l.ID, err)
+		}
+		if n, _ := res.RowsAffected(); n > 0 {
+			return nil
+		}
+		var one int
+		if err := tx.QueryRowContext(ctx, `SELECT 1 FROM jobs WHERE id = $1`, l.ID).Scan(&one); err != nil {
+			return s.notFound(err, fmt.Sprintf("job %d", l.ID))
+		}
+		return s.errf("job %d attempt %d: %w", l.ID, l.Attempt, jobs.ErrLeaseLost)
+	})
+}
+
+// purgeBatch bounds the rows one purge statement deletes, so that a first
+// purge of a large backlog never holds the write lock (SQLite) or many row
+// locks (PostgreSQL) for long.
+const purgeBatch = 1000
+
+// PurgeJobs deletes ended jobs last updated before before, in batches.
+func (s *Store) PurgeJobs(ctx context.Context, before time.Time) (int64, error) {
+	var total int64
+	for {
+		res, err := s.write.ExecContext(ctx, `DELETE FROM jobs WHERE id IN (SELECT id FROM jobs
+			WHERE state IN ('done', 'failed') AND updated_at < $1 LIMIT $2)`, before.UnixMilli(), purgeBatch)
+		if err != nil {
+			return total, s.errf("purge jobs: %w", err)
+		}
+		n, err := res.RowsAffected()
+		if err != nil {
+			return total, s.errf("purge jobs: %w", err)
+		}
+		total += n
+		if n < purgeBatch {
+			return total, nil
+		}
+	}
+}
+
+// GetJob returns a job by id (inventory.ErrNotFound when there is none).
+func (s *Store) GetJob(ctx context.Context, id int64) (jobs.Job, error) {
+	j, err := scanJob(s.read.QueryRowContext(ctx, `SELECT `+jobCols+` FROM jobs WHERE id = $1`, id))
+	if err != nil {
+		return j, s.notFound(err, fmt.Sprintf("job %d", id))
+	}
+	return j, nil
+}

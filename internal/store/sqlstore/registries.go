@@ -1,0 +1,220 @@
+package sqlstore
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"math"
+	"time"
+
+	"github.com/openhss/openhss/internal/inventory"
+	"github.com/openhss/openhss/internal/store/sqlq"
+)
+
+// CreateRegistry adds a connection; ErrConflict when the project already has
+// one with the same address and namespace.
+func (s *Store) CreateRegistry(ctx context.Context, r inventory.Registry) (inventory.Registry, error) {
+	if r.EnterpriseProjectID == "" {
+		r.EnterpriseProjectID = inventory.DefaultEnterpriseProject
+	}
+	if r.Status == "" {
+		r.Status = inventory.RegistryPending
+	}
+	if r.CreatedAt == 0 {
+		r.CreatedAt = time.Now().UnixMilli()
+	}
+	var id int64
+	err := s.write.QueryRowContext(ctx, `INSERT INTO registries (project_id, enterprise_project_id, name, type, api_version,
+		protocol, addr, username, password_sealed, namespace, connect_cluster_id, get_scan_image_channel, domain_name,
+		shared_expires, instance_id, instance_name, instance_url, status, fail_reason, latest_sync_time, created_at)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21) RETURNING id`,
+		r.ProjectID, r.EnterpriseProjectID, r.Name, string(r.Type), r.APIVersion, r.Protocol, r.Addr, r.Username,
+		r.PasswordSealed, r.Namespace, r.ConnectClusterID, r.GetScanImageChannel, r.DomainName, r.SharedExpires,
+		r.InstanceID, r.InstanceName, r.InstanceURL, r.Status, r.FailReason, r.LatestSyncTime, r.CreatedAt).Scan(&id)
+	if s.eng.IsUnique(err) {
+		return inventory.Registry{}, s.errf("registry %s/%s: %w", r.Addr, r.Namespace, inventory.ErrConflict)
+	}
+	if err != nil {
+		return inventory.Registry{}, s.errf("create registry: %w", err)
+	}
+	return s.GetRegistry(ctx, r.ProjectID, id)
+}
+
+// GetRegistry returns one connection of a project.
+func (s *Store) GetRegistry(ctx context.Context, projectID string, id int64) (inventory.Registry, error) {
+	r, err := sqlq.ScanRegistry(s.read.QueryRowContext(ctx, `SELECT `+sqlq.RegistryCols+` FROM registries r
+		WHERE r.id = $1 AND r.project_id = $2`, id, projectID))
+	if err != nil {
+		return r, s.notFound(err, fmt.Sprintf("registry %d", id))
+	}
+	return r, nil
+}
+
+// ListRegistries returns a page of a project's connections, by id, and the
+// count of all matching, both from one snapshot.
+func (s *Store) ListRegistries(ctx context.Context, f inventory.RegistryFilter) ([]inventory.Registry, int64, error) {
+	if f.EnterpriseProjects != nil && len(f.EnterpriseProjects) == 0 {
+		return []inventory.Registry{}, 0, nil // granted no enterprise project: nothing to see
+	}
+	if !s.storable(append([]string{f.Name, string(f.Type), f.Addr, f.Status}, f.EnterpriseProjects...)...) {
+		return []inventory.Registry{}, 0, nil // matches no stored string
+	}
+	b := sqlq.Registries(s.d, f)
+	where := b.SQL()
+	tx, err := s.read.BeginTx(ctx, &sql.TxOptions{ReadOnly: true, Isolation: sql.LevelRepeatableRead})
+	if err != nil {
+		return nil, 0, s.errf("list registries: %w", err)
+	}
+	defer tx.Rollback()
+	var total int64
+	if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM registries r WHERE `+where, b.Args()...).Scan(&total); err != nil {
+		return nil, 0, s.errf("count registries: %w", err)
+	}
+	limit := int64(math.MaxInt64) // no limit, in either dialect
+	if f.Limit > 0 {
+		limit = int64(f.Limit)
+	}
+	rows, err := tx.QueryContext(ctx, `SELECT `+sqlq.RegistryCols+` FROM registries r WHERE `+where+` ORDER BY r.id LIMIT `+
+		b.Arg(limit)+` OFFSET `+b.Arg(max(f.Offset, 0)), b.Args()...)
+	if err != nil {
+		return nil, 0, s.errf("list registries: %w", err)
+	}
+	out, err := collect(rows, sqlq.ScanRegistry)
+	if err != nil {
+		return nil, 0, s.errf("list registries: %w", err)
+	}
+	return out, total, nil
+}
+
+// RegistriesByImageType returns the project's connections whose rows have
+// image type t.
+func (s *Store) RegistriesByImageType(ctx context.Context, projectID string, t inventory.ImageType) ([]inventory.Registry, error) {
+	types := sqlq.RegistryTypes(t)
+	if len(types) == 0 {
+		return []inventory.Registry{}, nil
+	}
+	b := sqlq.New(s.d)
+	b.Eq("r.project_id", projectID)
+	b.In("r.type", types)
+	rows, err := s.read.QueryContext(ctx, `SELECT `+sqlq.RegistryCols+` FROM registries r WHERE `+b.SQL()+` ORDER BY r.id`, b.Args()...)
+	if err != nil {
+		return nil, s.errf("registries by type: %w", err)
+	}
+	out, err := collect(rows, sqlq.ScanRegistry)
+	if err != nil {
+		return nil, s.errf("registries by type: %w", err)
+	}
+	return out, nil
+}
+
+// registryRow is what rows copy from their registry connection.
+type registryRow struct {
+	projectID, enterpriseProjectID string
+	typ                            inventory.RegistryType
+	domainName                     string
+	sharedExpires                  int64
+	instanceID, instanceName       string
+	instanceURL                    string
+}
+
+// lockRegistry reads a connection in tx and, where writers run
+// concurrently, holds its row lock until tx ends: every writer of a
+// connection's rows takes it first, so the counters the triggers keep per
+// connection never see two writers at once.
+func (s *Store) lockRegistry(ctx context.Context, tx *sql.Tx, id int64) (registryRow, error) {
+	var r registryRow
+	err := tx.QueryRowContext(ctx, `SELECT project_id, enterprise_project_id, type, domain_name, shared_expires,
+		instance_id, instance_name, instance_url FROM registries WHERE id = $1`+s.eng.ForUpdate(), id).
+		Scan(&r.projectID, &r.enterpriseProjectID, &r.typ, &r.domainName, &r.sharedExpires, &r.instanceID, &r.instanceName, &r.instanceURL)
+	if err != nil {
+		return r, s.notFound(err, fmt.Sprintf("registry %d", id))
+	}
+	return r, nil
+}
+
+// UpdateRegistry replaces a connection's settings (not its status, sync time
+// or creation time) and copies the fields rows carry onto its rows. A nil
+// PasswordSealed keeps the stored password (passwords are write-only).
+// Changing the type to one of another image type is refused (ErrConflict):
+// rows would change list, which a sync, not an edit, should decide.
+func (s *Store) UpdateRegistry(ctx context.Context, r inventory.Registry) (inventory.Registry, error) {
+	if r.EnterpriseProjectID == "" {
+		r.EnterpriseProjectID = inventory.DefaultEnterpriseProject
+	}
+	err := s.inTx(ctx, func(tx *sql.Tx) error {
+		old, err := s.lockRegistry(ctx, tx, r.ID)
+		if err != nil {
+			return err
+		}
+		if old.projectID != r.ProjectID {
+			return s.errf("registry %d: %w", r.ID, inventory.ErrNotFound)
+		}
+		if r.Type == "" {
+			r.Type = old.typ
+		}
+		if r.Type.ImageType() != old.typ.ImageType() {
+			return s.errf("registry %d: type %s → %s changes image type: %w", r.ID, old.typ, r.Type, inventory.ErrConflict)
+		}
+		_, err = tx.ExecContext(ctx, `UPDATE registries SET enterprise_project_id = $1, name = $2, type = $3, api_version = $4,
+			protocol = $5, addr = $6, username = $7, password_sealed = coalesce($8, password_sealed), namespace = $9,
+			connect_cluster_id = $10, get_scan_image_channel = $11, domain_name = $12, shared_expires = $13, instance_id = $14,
+			instance_name = $15, instance_url = $16 WHERE id = $17`,
+			r.EnterpriseProjectID, r.Name, string(r.Type), r.APIVersion, r.Protocol, r.Addr, r.Username, r.PasswordSealed,
+			r.Namespace, r.ConnectClusterID, r.GetScanImageChannel, r.DomainName, r.SharedExpires, r.InstanceID,
+			r.InstanceName, r.InstanceURL, r.ID)
+		if s.eng.IsUnique(err) {
+			return s.errf("registry %s/%s: %w", r.Addr, r.Namespace, inventory.ErrConflict)
+		}
+		if err != nil {
+			return s.errf("update registry %d: %w", r.ID, err)
+		}
+		// Only rows that differ: an unchanged edit writes nothing, and so
+		// moves no list generation.
+		_, err = tx.ExecContext(ctx, `UPDATE images SET enterprise_project_id = $1, domain_name = $2, shared_expires = $3,
+			instance_id = $4, instance_name = $5, instance_url = $6
+			WHERE registry_id = $7 AND project_id = $8
+				AND (enterprise_project_id, domain_name, shared_expires, instance_id, instance_name, instance_url)
+				IS DISTINCT FROM ($1, $2, $3, $4, $5, $6)`,
+			r.EnterpriseProjectID, r.DomainName, r.SharedExpires, r.InstanceID, r.InstanceName, r.InstanceURL, r.ID, r.ProjectID)
+		if err != nil {
+			return s.errf("update rows of registry %d: %w", r.ID, err)
+		}
+		return nil
+	})
+	if err != nil {
+		return inventory.Registry{}, err
+	}
+	return s.GetRegistry(ctx, r.ProjectID, r.ID)
+}
+
+// DeleteRegistry removes the connection and every row synced from it.
+func (s *Store) DeleteRegistry(ctx context.Context, projectID string, id int64) error {
+	return s.inTx(ctx, func(tx *sql.Tx) error {
+		res, err := tx.ExecContext(ctx, `DELETE FROM registries WHERE id = $1 AND project_id = $2`, id, projectID)
+		if err != nil {
+			return s.errf("delete registry %d: %w", id, err)
+		}
+		if n, _ := res.RowsAffected(); n == 0 {
+			return s.errf("registry %d: %w", id, inventory.ErrNotFound)
+		}
+		if _, err := tx.ExecContext(ctx, `DELETE FROM images WHERE registry_id = $1 AND project_id = $2`, id, projectID); err != nil {
+			return s.errf("delete rows of registry %d: %w", id, err)
+		}
+		return nil
+	})
+}
+
+// SetRegistryStatus records a sync's outcome on the connection; syncedAt
+// (ms) 0 keeps the last sync time.
+func (s *Store) SetRegistryStatus(ctx context.Context, id int64, status, failReason string, syncedAt int64) error {
+	res, err := s.write.ExecContext(ctx, `UPDATE registries SET status = $1, fail_reason = $2,
+		latest_sync_time = CASE WHEN CAST($3 AS BIGINT) > 0 THEN CAST($3 AS BIGINT) ELSE latest_sync_time END WHERE id = $4`,
+		status, failReason, syncedAt, id)
+	if err != nil {
+		return s.errf("registry %d status: %w", id, err)
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		return s.errf("registry %d: %w", id, inventory.ErrNotFound)
+	}
+	return nil
+}

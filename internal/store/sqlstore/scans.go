@@ -1,0 +1,696 @@
+package sqlstore
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"math"
+	"slices"
+	"time"
+
+	"github.com/openhss/openhss/internal/inventory"
+	"github.com/openhss/openhss/internal/scanresult"
+	"github.com/openhss/openhss/internal/store/sqlq"
+)
+
+var (
+	_ scanresult.Store         = (*Store)(nil)
+	_ scanresult.AnalysisStore = (*Store)(nil)
+)
+
+// The scan writers keep one digest's SBOM, findings and analysis
+// consistent under concurrent writers: each takes the digest's lock first
+// (Engine.XactLock; SQLite's single writer needs none) and runs in scanTx,
+// which runs a transaction the engine aborted to break a deadlock again.
+
+// recordResult writes a scan result on the manifest and copies it onto
+// every row describing it, inside tx (sqlq.SetScanResult's statements).
+func (s *Store) recordResult(ctx context.Context, tx *sql.Tx, digest string, r inventory.ScanResult) error {
+	r.FailedDesc = s.text(r.FailedDesc)
+	for _, st := range sqlq.SetScanResult(s.d, digest, r) {
+		if _, err := tx.ExecContext(ctx, st.SQL, st.Args...); err != nil {
+			return s.errf("record scan of %s: %w", digest, err)
+		}
+	}
+	return nil
+}
+
+// SetScanResult records the newest finished scan of a manifest and copies it
+// onto every row describing that manifest, in one transaction. A digest the
+// store has not seen yet gets a manifest row holding only the result, so the
+// result is not lost if a sync records the manifest later.
+func (s *Store) SetScanResult(ctx context.Context, digest string, r inventory.ScanResult) error {
+	return s.inTx(ctx, func(tx *sql.Tx) error { return s.recordResult(ctx, tx, digest, r) })
+}
+
+// SetScanStatus moves the rows of projectID describing digest to status
+// (waiting_for_scan, scanning) without touching the previous scan's counts
+// and time: a client keeps seeing the last known vul_num while a re-scan
+// runs. Other projects' rows and the manifest's shared result are left
+// alone.
+func (s *Store) SetScanStatus(ctx context.Context, projectID, digest string, status inventory.ScanStatus) error {
+	return s.execScan(ctx, digest, sqlq.ProjectScanStatus(s.d, projectID, digest, status, ""))
+}
+
+// MarkScanWaiting sets waiting_for_scan on the project's rows, unless they
+// are being scanned right now: a request that joins a running scan must
+// not make it look queued again.
+func (s *Store) MarkScanWaiting(ctx context.Context, projectID, digest string) error {
+	return s.execScan(ctx, digest, sqlq.ProjectScanStatus(s.d, projectID, digest, inventory.WaitingForScan, inventory.Scanning))
+}
+
+// SetScannable records whether the project's rows of a manifest can be
+// scanned (false once it proved oversized for that project's scan).
+func (s *Store) SetScannable(ctx context.Context, projectID, digest string, scannable bool) error {
+	return s.execScan(ctx, digest, sqlq.ProjectScannable(s.d, projectID, digest, scannable))
+}
+
+// execScan runs st under the digest's scan lock, so that it is ordered
+// with a save or clear of the same digest.
+func (s *Store) execScan(ctx context.Context, digest string, st sqlq.Stmt) error {
+	if !s.storable(digest) {
+		return nil // no row can describe it
+	}
+	return s.scanTx(ctx, func(tx *sql.Tx, _ *sql.Conn) error {
+		if err := s.lockDigests(ctx, tx, digest); err != nil {
+			return err
+		}
+		if _, err := tx.ExecContext(ctx, st.SQL, st.Args...); err != nil {
+			return s.errf("scan state of %s: %w", digest, err)
+		}
+		return nil
+	})
+}
+
+// AdoptSharedResult copies the shared result of digest onto the rows of
+// projectID when it is a success recorded at or after since (ms), and
+// reports whether it did: a request made before another project's scan of
+// the same bytes finished needs no pull of its own.
+func (s *Store) AdoptSharedResult(ctx context.Context, projectID, digest string, since int64) (bool, error) {
+	if !s.storable(digest, projectID) {
+		return false, nil
+	}
+	adopted := false
+	err := s.scanTx(ctx, func(tx *sql.Tx, _ *sql.Conn) error {
+		adopted = false
+		if err := s.lockDigests(ctx, tx, digest); err != nil {
+			return err
+		}
+		q := sqlq.FreshSharedResult(s.d, digest, since)
+		var r inventory.ScanResult
+		err := sqlq.ScanResultCols(tx.QueryRowContext(ctx, q.SQL, q.Args...), &r)
+		if errors.Is(err, sql.ErrNoRows) {
+			return nil
+		}
+		if err != nil {
+			return s.errf("shared result of %s: %w", digest, err)
+		}
+		st := sqlq.ProjectScanResult(s.d, projectID, digest, r)
+		if _, err := tx.ExecContext(ctx, st.SQL, st.Args...); err != nil {
+			return s.errf("shared result of %s: %w", digest, err)
+		}
+		adopted = true
+		return nil
+	})
+	return adopted, err
+}
+
+// SaveScan replaces the SBOM and findings of sbom.Digest and records r, in
+// one transaction.
+func (s *Store) SaveScan(ctx context.Context, sbom scanresult.SBOM, findings []scanresult.Finding, r inventory.ScanResult) error {
+	return s.SaveAnalyzedScan(ctx, sbom, findings, scanresult.Analysis{}, r)
+}
+
+// SaveAnalyzedScan is SaveScan that also replaces the analysis of
+// sbom.Digest, in the same transaction.
+func (s *Store) SaveAnalyzedScan(ctx context.Context, sbom scanresult.SBOM, findings []scanresult.Finding, a scanresult.Analysis, r inventory.ScanResult) error {
+	d := sbom.Digest
+	layersJSON, err := json.Marshal(nonNil(s.texts(sbom.Layers)))
+	if err != nil {
+		return err
+	}
+	types := make(map[int]string, len(sbom.Packages))
+	for i, p := range sbom.Packages {
+		types[i] = p.Type
+	}
+	var fr findingRows
+	if err := fr.add(s, d, types, findings); err != nil {
+		return err
+	}
+	return s.scanTx(ctx, func(tx *sql.Tx, conn *sql.Conn) error {
+		if err := s.lockDigests(ctx, tx, d); err != nil {
+			return err
+		}
+		if err := s.deleteScan(ctx, tx, d); err != nil {
+			return err
+		}
+		_, err := tx.ExecContext(ctx, `INSERT INTO sboms (digest, layers, os_id, os_version, os_name, scanned_at)
+			VALUES ($1, `+s.d.StringsFromJSON("$2")+`, $3, $4, $5, $6)`,
+			d, string(layersJSON), s.text(sbom.OSID), s.text(sbom.OSVersion), s.text(sbom.OSName), sbom.ScannedAt)
+		if err != nil {
+			return s.errf("save sbom of %s: %w", d, err)
+		}
+		if err := s.load(ctx, tx, conn, "sbom_packages", packageColumns, packageRows{s: s, digest: d, pkgs: sbom.Packages}); err != nil {
+			return err
+		}
+		if err := s.load(ctx, tx, conn, "scan_findings", findingColumns, &fr); err != nil {
+			return err
+		}
+		if err := s.insertAnalysis(ctx, tx, d, a); err != nil {
+			return err
+		}
+		return s.recordResult(ctx, tx, d, r)
+	})
+}
+
+// packageColumns are the columns of a packageRows row.
+var packageColumns = []string{"digest", "idx", "name", "version", "ecosystem", "source_name", "source_version",
+	"type", "path", "layer_digest", "purl", "platform"}
+
+// packageRows are the sbom_packages rows of an SBOM, a RowSource.
+type packageRows struct {
+	s      *Store
+	digest string
+	pkgs   []scanresult.Package
+}
+
+func (r packageRows) Len() int { return len(r.pkgs) }
+func (r packageRows) Row(i int, dst []any) {
+	p, t := &r.pkgs[i], r.s.text
+	dst[0], dst[1], dst[2], dst[3], dst[4], dst[5], dst[6], dst[7], dst[8], dst[9], dst[10], dst[11] = r.digest, int32(i),
+		t(p.Name), t(p.Version), t(p.Ecosystem), t(p.SourceName), t(p.SourceVersion), t(p.Type), t(p.Path),
+		t(p.LayerDigest), t(p.PURL), t(p.Platform)
+}
+
+// ClearScan records the failed scan r on the rows of projectID describing
+// digest. The stored inventory and findings of digest, and the manifest's
+// shared result, are removed only when no row of any project still shows
+// or waits to replace them: another project's failure never takes away a
+// result it did not produce.
+func (s *Store) ClearScan(ctx context.Context, projectID, digest string, r inventory.ScanResult) error {
+	if !s.storable(digest, projectID) {
+		return nil // no row can describe it
+	}
+	r.FailedDesc = s.text(r.FailedDesc)
+	return s.scanTx(ctx, func(tx *sql.Tx, _ *sql.Conn) error {
+		if err := s.lockDigests(ctx, tx, digest); err != nil {
+			return err
+		}
+		st := sqlq.ProjectScanResult(s.d, projectID, digest, r)
+		if _, err := tx.ExecContext(ctx, st.SQL, st.Args...); err != nil {
+			return s.errf("record scan of %s: %w", digest, err)
+		}
+		q := sqlq.SharedResultInUse(s.d, digest)
+		var inUse bool
+		if err := tx.QueryRowContext(ctx, q.SQL, q.Args...).Scan(&inUse); err != nil {
+			return s.errf("rows of %s: %w", digest, err)
+		}
+		if inUse {
+			return nil
+		}
+		if err := s.deleteScan(ctx, tx, digest); err != nil {
+			return err
+		}
+		reset := sqlq.ResetSharedResult(s.d, digest)
+		if _, err := tx.ExecContext(ctx, reset.SQL, reset.Args...); err != nil {
+			return s.errf("reset scan of %s: %w", digest, err)
+		}
+		return nil
+	})
+}
+
+func (s *Store) deleteScan(ctx context.Context, tx *sql.Tx, digest string) error {
+	for _, table := range []string{"scan_findings", "sbom_packages", "sboms",
+		"baseline_results", "weak_passwords", "malware_findings", "secret_findings", "file_hashes"} {
+		if _, err := tx.ExecContext(ctx, `DELETE FROM `+table+` WHERE digest = $1`, digest); err != nil {
+			return s.errf("clear %s of %s: %w", table, digest, err)
+		}
+	}
+	return nil
+}
+
+// findingRows collects scan_findings rows of any digests for one load, a
+// RowSource. A load cannot skip conflicting rows (COPY), so the writers
+// clear a digest's findings first (under its lock) and add drops a finding
+// repeating an earlier one's (package, vulnerability).
+type findingRows struct {
+	s    *Store
+	rows []findingRow
+}
+
+type findingRow struct {
+	digest, vulnID, vulType string
+	pkg                     int32
+	f                       *scanresult.Finding
+}
+
+// findingColumns are the columns of a findingRows row.
+var findingColumns = []string{"digest", "pkg", "vuln_id", "vul_type", "repair_necessity", "severity", "score",
+	"fixed_version", "description", "url", "aliases"}
+
+// add queues findings of digest (once per digest and load); types gives
+// the type of each package of its SBOM. A finding naming a package the
+// SBOM lacks is an error.
+func (r *findingRows) add(s *Store, digest string, types map[int]string, findings []scanresult.Finding) error {
+	r.s = s
+	type key struct {
+		pkg  int
+		vuln string
+	}
+	seen := make(map[key]bool, len(findings))
+	for i := range findings {
+		f := &findings[i]
+		typ, ok := types[f.Package]
+		if !ok {
+			return s.errf("finding %s of %s names package %d, which the SBOM does not have", f.VulnID, digest, f.Package)
+		}
+		k := key{f.Package, s.text(f.VulnID)}
+		if seen[k] {
+			continue
+		}
+		seen[k] = true
+		r.rows = append(r.rows, findingRow{digest: digest, vulnID: k.vuln, vulType: string(scanresult.TypeOf(typ)), pkg: int32(f.Package), f: f})
+	}
+	return nil
+}
+
+func (r *findingRows) Len() int { return len(r.rows) }
+func (r *findingRows) Row(i int, dst []any) {
+	row, t := &r.rows[i], r.s.text
+	f := row.f
+	dst[0], dst[1], dst[2], dst[3], dst[4], dst[5], dst[6], dst[7], dst[8], dst[9], dst[10] = row.digest, row.pkg, row.vulnID,
+		row.vulType, t(f.RepairNecessity), t(f.Severity), f.Score, t(f.FixedVersion), t(f.Description), t(f.URL), nonNil(r.s.texts(f.Aliases))
+}
+
+// ReplaceFindings applies a re-match's updates in one transaction: for
+// each digest that still has an SBOM, its findings are swapped and
+// vul_num is set where the manifest's last scan succeeded. Rows whose
+// count does not change are not written, so a re-match that changes
+// nothing leaves the list's count cache valid.
+func (s *Store) ReplaceFindings(ctx context.Context, updates []scanresult.FindingsUpdate) error {
+	byDigest := make(map[string]scanresult.FindingsUpdate, len(updates))
+	var digests []string
+	for _, u := range updates {
+		if _, dup := byDigest[u.Digest]; dup {
+			return s.errf("replace findings: digest %s given twice", u.Digest)
+		}
+		byDigest[u.Digest] = u
+		if s.storable(u.Digest) { // no SBOM is stored under any other
+			digests = append(digests, u.Digest)
+		}
+	}
+	if len(digests) == 0 {
+		return nil
+	}
+	slices.Sort(digests)
+	return s.scanTx(ctx, func(tx *sql.Tx, conn *sql.Conn) error {
+		if err := s.lockDigests(ctx, tx, digests...); err != nil {
+			return err
+		}
+		var (
+			fr      findingRows
+			present []string
+			vulNum  []int32
+		)
+		for chunk := range slices.Chunk(digests, s.d.MaxRows(1)) {
+			// Digests without an SBOM were re-scanned and failed since
+			// the caller read it: nothing to match any more.
+			b := sqlq.New(s.d)
+			b.In("digest", chunk)
+			rows, err := tx.QueryContext(ctx, `SELECT digest FROM sboms WHERE `+b.SQL()+` ORDER BY digest`, b.Args()...)
+			if err != nil {
+				return s.errf("sboms: %w", err)
+			}
+			have, err := collect(rows, func(r sqlq.Scanner) (d string, err error) { return d, r.Scan(&d) })
+			if err != nil {
+				return s.errf("sboms: %w", err)
+			}
+			if len(have) == 0 {
+				continue
+			}
+			b = sqlq.New(s.d)
+			b.In("digest", have)
+			if _, err := tx.ExecContext(ctx, `DELETE FROM scan_findings WHERE `+b.SQL(), b.Args()...); err != nil {
+				return s.errf("clear findings: %w", err)
+			}
+			types, err := s.packageTypes(ctx, tx, have)
+			if err != nil {
+				return err
+			}
+			for _, d := range have {
+				u := byDigest[d]
+				if err := fr.add(s, d, types[d], u.Findings); err != nil {
+					return err
+				}
+				present = append(present, d)
+				vulNum = append(vulNum, u.VulNum)
+			}
+		}
+		if len(present) == 0 {
+			return nil
+		}
+		if err := s.load(ctx, tx, conn, "scan_findings", findingColumns, &fr); err != nil {
+			return err
+		}
+		return s.setVulNums(ctx, tx, present, vulNum)
+	})
+}
+
+// setVulNums sets vul_num n[i] on the manifest digests[i] and the rows
+// describing it, where its last scan succeeded and the count differs.
+func (s *Store) setVulNums(ctx context.Context, tx *sql.Tx, digests []string, n []int32) error {
+	step := s.d.MaxRows(2)
+	for lo := 0; lo < len(digests); lo += step {
+		hi := min(lo+step, len(digests))
+		for _, target := range [][2]string{{"manifests", "digest"}, {"images", "manifest_digest"}} {
+			table, col := target[0], target[1]
+			b := sqlq.New(s.d)
+			// IN (SELECT ...) walks the table's index on col for each
+			// digest on both engines, where a join could scan the table.
+			q := `WITH u(d, n) AS (` + b.Rows(sqlq.Col{Type: "text", Values: digests[lo:hi]}, sqlq.Col{Type: "int4", Values: n[lo:hi]}) + `)
+				UPDATE ` + table + ` SET vul_num = (SELECT u.n FROM u WHERE u.d = ` + table + `.` + col + `)
+				WHERE ` + col + ` IN (SELECT d FROM u) AND scan_status = 'success'
+					AND vul_num <> (SELECT u.n FROM u WHERE u.d = ` + table + `.` + col + `)`
+			if _, err := tx.ExecContext(ctx, q, b.Args()...); err != nil {
+				return s.errf("vul_num: %w", err)
+			}
+		}
+	}
+	return nil
+}
+
+// packageTypes reads the type of each stored package of digests.
+func (s *Store) packageTypes(ctx context.Context, tx *sql.Tx, digests []string) (map[string]map[int]string, error) {
+	b := sqlq.New(s.d)
+	b.In("digest", digests)
+	rows, err := tx.QueryContext(ctx, `SELECT digest, idx, type FROM sbom_packages WHERE `+b.SQL(), b.Args()...)
+	if err != nil {
+		return nil, s.errf("packages: %w", err)
+	}
+	defer rows.Close()
+	out := make(map[string]map[int]string, len(digests))
+	for rows.Next() {
+		var (
+			d, t string
+			i    int
+		)
+		if err := rows.Scan(&d, &i, &t); err != nil {
+			return nil, s.errf("packages: %w", err)
+		}
+		m := out[d]
+		if m == nil {
+			m = map[int]string{}
+			out[d] = m
+		}
+		m[i] = t
+	}
+	if err := rows.Err(); err != nil {
+		return nil, s.errf("packages: %w", err)
+	}
+	return out, nil
+}
+
+// GetSBOM returns the stored SBOM of digest, read in one snapshot: a scan
+// saved in between must not mix two inventories.
+func (s *Store) GetSBOM(ctx context.Context, digest string) (scanresult.SBOM, error) {
+	sb := scanresult.SBOM{Digest: digest}
+	if !s.storable(digest) {
+		return sb, s.errf("sbom of %q: %w", digest, inventory.ErrNotFound)
+	}
+	tx, err := s.read.BeginTx(ctx, &sql.TxOptions{ReadOnly: true, Isolation: sql.LevelRepeatableRead})
+	if err != nil {
+		return sb, s.errf("sbom of %s: %w", digest, err)
+	}
+	defer tx.Rollback()
+	// Through the statement cache: a re-match reads every SBOM.
+	var layers string
+	err = s.txQueryRow(ctx, tx, `SELECT `+s.d.StringsToJSON("layers")+`, os_id, os_version, os_name, scanned_at
+		FROM sboms WHERE digest = $1`, digest).Scan(&layers, &sb.OSID, &sb.OSVersion, &sb.OSName, &sb.ScannedAt)
+	if err != nil {
+		return sb, s.notFound(err, "sbom of "+digest)
+	}
+	if err := json.Unmarshal([]byte(layers), &sb.Layers); err != nil {
+		return sb, s.errf("layers of %s: %w", digest, err)
+	}
+	rows, err := s.txQuery(ctx, tx, `SELECT name, version, ecosystem, source_name, source_version, type, path, layer_digest, purl,
+		platform FROM sbom_packages WHERE digest = $1 ORDER BY idx`, digest)
+	if err != nil {
+		return sb, s.errf("packages of %s: %w", digest, err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var p scanresult.Package
+		if err := rows.Scan(&p.Name, &p.Version, &p.Ecosystem, &p.SourceName, &p.SourceVersion, &p.Type, &p.Path, &p.LayerDigest, &p.PURL,
+			&p.Platform); err != nil {
+			return sb, s.errf("packages of %s: %w", digest, err)
+		}
+		sb.Packages = append(sb.Packages, p)
+	}
+	if err := rows.Err(); err != nil {
+		return sb, s.errf("packages of %s: %w", digest, err)
+	}
+	if s.stmts != nil {
+		rows.Close()
+		tx.Rollback()
+		s.stmts.PrepareMissed(ctx) // the connection is back: prepare what the transaction missed
+	}
+	return sb, nil
+}
+
+// SBOMDigests lists every digest with a stored SBOM (nil for none).
+func (s *Store) SBOMDigests(ctx context.Context) ([]string, error) {
+	rows, err := s.read.QueryContext(ctx, `SELECT digest FROM sboms ORDER BY digest`)
+	if err != nil {
+		return nil, s.errf("sbom digests: %w", err)
+	}
+	defer rows.Close()
+	out, err := sqlq.Collect(rows, func(r sqlq.Scanner) (d string, err error) { return d, r.Scan(&d) })
+	if err != nil {
+		return nil, s.errf("sbom digests: %w", err)
+	}
+	return out, nil
+}
+
+// necessityRank orders findings most urgent first.
+const necessityRank = `CASE f.repair_necessity WHEN 'immediate_repair' THEN 0 WHEN 'delay_repair' THEN 1 ELSE 2 END`
+
+// limitOf is n as a LIMIT argument, "no limit" (0) as the largest one,
+// which both engines read as no limit.
+func limitOf(n int) int64 {
+	if n <= 0 {
+		return math.MaxInt64
+	}
+	return int64(n)
+}
+
+// ListVulns returns one page of the findings of a manifest, most urgent
+// first, then by vulnerability id, package name and path.
+func (s *Store) ListVulns(ctx context.Context, f scanresult.VulnFilter) (int64, []scanresult.VulnRow, error) {
+	out := []scanresult.VulnRow{}
+	if !s.storable(f.Digest, f.RepairNecessity, f.VulnID, f.AppName, string(f.Type)) {
+		return 0, out, nil // no stored string contains one the engine cannot hold
+	}
+	b := sqlq.New(s.d)
+	b.Eq("f.digest", f.Digest)
+	if f.RepairNecessity != "" {
+		b.Eq("f.repair_necessity", f.RepairNecessity)
+	}
+	if f.VulnID != "" {
+		b.Contains("f.vuln_id", f.VulnID)
+	}
+	if f.AppName != "" {
+		b.Contains("p.name", f.AppName)
+	}
+	if f.Type != "" {
+		b.Eq("f.vul_type", string(f.Type))
+	}
+	from := ` FROM scan_findings f JOIN sbom_packages p ON p.digest = f.digest AND p.idx = f.pkg WHERE ` + b.SQL()
+	tx, err := s.read.BeginTx(ctx, &sql.TxOptions{ReadOnly: true, Isolation: sql.LevelRepeatableRead})
+	if err != nil {
+		return 0, nil, s.errf("findings of %s: %w", f.Digest, err)
+	}
+	defer tx.Rollback()
+	var total int64
+	if err := tx.QueryRowContext(ctx, `SELECT count(*)`+from, b.Args()...).Scan(&total); err != nil {
+		return 0, nil, s.errf("count findings of %s: %w", f.Digest, err)
+	}
+	page := `SELECT f.vuln_id, f.repair_necessity, f.description, p.layer_digest, p.name, p.path, p.version,
+		f.fixed_version, f.url, f.vul_type, f.severity` + from + ` ORDER BY ` + necessityRank + `, f.vuln_id, p.name, p.path, f.pkg
+		LIMIT ` + b.Arg(limitOf(f.Limit)) + ` OFFSET ` + b.Arg(max(f.Offset, 0))
+	rows, err := tx.QueryContext(ctx, page, b.Args()...)
+	if err != nil {
+		return 0, nil, s.errf("findings of %s: %w", f.Digest, err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var (
+			r   scanresult.VulnRow
+			typ string
+		)
+		if err := rows.Scan(&r.VulnID, &r.RepairNecessity, &r.Description, &r.LayerDigest, &r.AppName, &r.AppPath, &r.Version,
+			&r.FixedVersion, &r.URL, &typ, &r.Severity); err != nil {
+			return 0, nil, s.errf("findings of %s: %w", f.Digest, err)
+		}
+		r.Type = scanresult.VulType(typ)
+		out = append(out, r)
+	}
+	if err := rows.Err(); err != nil {
+		return 0, nil, s.errf("findings of %s: %w", f.Digest, err)
+	}
+	return total, out, nil
+}
+
+// ListApps returns one page of the packages of a manifest by name, version
+// and path, each with its number of distinct vulnerabilities.
+func (s *Store) ListApps(ctx context.Context, f scanresult.AppFilter) (int64, []scanresult.AppRow, error) {
+	out := []scanresult.AppRow{}
+	if !s.storable(f.Digest, f.AppName) {
+		return 0, out, nil
+	}
+	b := sqlq.New(s.d)
+	b.Eq("p.digest", f.Digest)
+	if f.AppName != "" {
+		b.Contains("p.name", f.AppName)
+	}
+	where := b.SQL()
+	tx, err := s.read.BeginTx(ctx, &sql.TxOptions{ReadOnly: true, Isolation: sql.LevelRepeatableRead})
+	if err != nil {
+		return 0, nil, s.errf("packages of %s: %w", f.Digest, err)
+	}
+	defer tx.Rollback()
+	var total int64
+	if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM sbom_packages p WHERE `+where, b.Args()...).Scan(&total); err != nil {
+		return 0, nil, s.errf("count packages of %s: %w", f.Digest, err)
+	}
+	// (digest, pkg, vuln_id) is the findings' key: count(*) per package is
+	// its number of distinct vulnerabilities.
+	rows, err := tx.QueryContext(ctx, `SELECT p.name, p.type, p.version, p.path, p.layer_digest,
+		(SELECT count(*) FROM scan_findings f WHERE f.digest = p.digest AND f.pkg = p.idx)
+		FROM sbom_packages p WHERE `+where+` ORDER BY p.name, p.version, p.path, p.idx
+		LIMIT `+b.Arg(limitOf(f.Limit))+` OFFSET `+b.Arg(max(f.Offset, 0)), b.Args()...)
+	if err != nil {
+		return 0, nil, s.errf("packages of %s: %w", f.Digest, err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var r scanresult.AppRow
+		if err := rows.Scan(&r.Name, &r.Type, &r.Version, &r.Path, &r.LayerDigest, &r.VulNum); err != nil {
+			return 0, nil, s.errf("packages of %s: %w", f.Digest, err)
+		}
+		out = append(out, r)
+	}
+	if err := rows.Err(); err != nil {
+		return 0, nil, s.errf("packages of %s: %w", f.Digest, err)
+	}
+	return total, out, nil
+}
+
+// ImagesByDigest returns the rows of a project whose tag digest or
+// described manifest is digest: what HSS's image_id names.
+func (s *Store) ImagesByDigest(ctx context.Context, projectID, digest string) ([]inventory.Image, error) {
+	if !s.storable(projectID, digest) {
+		return nil, nil
+	}
+	// Through images_manifest only: a row whose tag digest is an index
+	// describes one of the index's members.
+	return s.images(ctx, `SELECT `+s.d.ImageCols()+` FROM images i
+		WHERE i.project_id = $1 AND (i.manifest_digest = $2
+			OR i.manifest_digest IN (SELECT member_digest FROM index_members WHERE index_digest = $2))
+		AND (i.digest = $2 OR i.manifest_digest = $2)
+		ORDER BY i.id`, projectID, digest)
+}
+
+// ImagesByRef returns the rows of a project with exactly this type,
+// namespace, name and tag (one per registry connection that has it).
+func (s *Store) ImagesByRef(ctx context.Context, projectID string, t inventory.ImageType, namespace, name, tag string) ([]inventory.Image, error) {
+	if !s.storable(projectID, string(t), namespace, name, tag) {
+		return nil, nil
+	}
+	return s.images(ctx, `SELECT `+s.d.ImageCols()+` FROM images i WHERE i.project_id = $1 AND i.image_type = $2
+		AND i.namespace = $3 AND i.name = $4 AND i.tag = $5 ORDER BY i.id`, projectID, string(t), namespace, name, tag)
+}
+
+func (s *Store) images(ctx context.Context, query string, args ...any) ([]inventory.Image, error) {
+	rows, err := s.read.QueryContext(ctx, query, args...)
+	if err != nil {
+		return nil, s.errf("images: %w", err)
+	}
+	defer rows.Close()
+	now := time.Now().UnixMilli()
+	out, err := sqlq.Collect(rows, func(r sqlq.Scanner) (inventory.Image, error) { return sqlq.ScanImage(s.d, r, now) })
+	if err != nil {
+		return nil, s.errf("images: %w", err)
+	}
+	return out, nil
+}
+
+// SetLocalSource records the file or directory a local_image row was
+// imported from. The path is kept as bytes: a file name need not be
+// UTF-8.
+func (s *Store) SetLocalSource(ctx context.Context, imageID int64, path, ref string) error {
+	_, err := s.write.ExecContext(ctx, `INSERT INTO local_sources (image_id, path, ref) VALUES ($1, $2, $3)
+		ON CONFLICT (image_id) DO UPDATE SET path = excluded.path, ref = excluded.ref`, imageID, []byte(path), s.text(ref))
+	if err != nil {
+		return s.errf("local source of image %d: %w", imageID, err)
+	}
+	return nil
+}
+
+// LocalSource returns where a local_image row was imported from.
+func (s *Store) LocalSource(ctx context.Context, imageID int64) (path, ref string, err error) {
+	var p []byte
+	err = s.read.QueryRowContext(ctx, `SELECT path, ref FROM local_sources WHERE image_id = $1`, imageID).Scan(&p, &ref)
+	if err != nil {
+		return "", "", s.notFound(err, fmt.Sprintf("local source of image %d", imageID))
+	}
+	return string(p), ref, nil
+}
+
+// OrphanedScans lists the (project, digest) requests whose rows show
+// waiting_for_scan or scanning that no queued or running job of kind will
+// ever finish (the job was given up, or the database was restored without
+// it).
+func (s *Store) OrphanedScans(ctx context.Context, kind string) ([]inventory.ScanRequest, error) {
+	q := sqlq.OrphanedScans(s.d, s.text(kind))
+	rows, err := s.read.QueryContext(ctx, q.SQL, q.Args...)
+	if err != nil {
+		return nil, s.errf("orphaned scans: %w", err)
+	}
+	defer rows.Close()
+	out, err := sqlq.Collect(rows, func(r sqlq.Scanner) (inventory.ScanRequest, error) {
+		var o inventory.ScanRequest
+		return o, r.Scan(&o.ProjectID, &o.Digest)
+	})
+	if err != nil {
+		return nil, s.errf("orphaned scans: %w", err)
+	}
+	return out, nil
+}
+
+// ScanMeta reads a number the scan service keeps (0 when never set).
+func (s *Store) ScanMeta(ctx context.Context, key string) (int64, error) {
+	if !s.storable(key) {
+		return 0, nil
+	}
+	var v int64
+	err := s.read.QueryRowContext(ctx, `SELECT value FROM scan_meta WHERE key = $1`, key).Scan(&v)
+	if errors.Is(err, sql.ErrNoRows) {
+		return 0, nil
+	}
+	if err != nil {
+		return 0, s.errf("scan meta %s: %w", key, err)
+	}
+	return v, nil
+}
+
+// SetScanMeta writes a number the scan service keeps.
+func (s *Store) SetScanMeta(ctx context.Context, key string, value int64) error {
+	_, err := s.write.ExecContext(ctx, `INSERT INTO scan_meta (key, value) VALUES ($1, $2)
+		ON CONFLICT (key) DO UPDATE SET value = excluded.value`, key, value)
+	if err != nil {
+		return s.errf("scan meta %s: %w", key, err)
+	}
+	return nil
+}

@@ -1,0 +1,352 @@
+// Package sqlstore is openhss's one store implementation over database/sql,
+// for both engines: SQLite (modernc.org/sqlite) and PostgreSQL (pgx through
+// its stdlib adapter, with pgxpool underneath). The queries, transactions,
+// caches and error mapping are written here once; an Engine says what
+// really differs between the two.
+//
+// # Shape
+//
+// One file per operation family, as claircore lays out its datastore:
+// jobs.go, registries.go, access.go (projects, credentials, users,
+// tokens), images.go (syncs, local images), list.go, scans.go, analysis.go,
+// vulndb.go; bulk.go loads many rows; stmts.go and tokencache.go are the
+// caches. A new query goes in its family's file, written once; a new table
+// needs a migration in each engine's migrations/ folder.
+//
+// Statements are written in the SQL both engines speak: $n placeholders
+// (modernc reads $n as the nth argument, as PostgreSQL does; statements of
+// many arguments take sqlq's placeholders instead, a bare ? in SQLite,
+// which binds $n by a name lookup per argument), CAST(x AS BIGINT) rather
+// than ::int8, and conditions and bulk rows built with sqlq.Builder, which
+// knows the dialect's spelling of sets, substrings and row sources. A
+// statement takes its placeholders either all from one Builder or all
+// written by hand, never both, and binds a Builder's arguments in the order
+// of the text: SQLite numbers a bare ? after the ones before it.
+//
+// # Engine
+//
+// Engine is kept small on purpose, and its optional capabilities apart
+// (Copier: COPY on PostgreSQL; ChangeCompactor), as database/sql/driver
+// keeps its own: the dialect (error prefix, SQL spelling), error
+// classification (unique violation; a transaction worth running again),
+// which strings it can store, the job queue's two differences (the clock
+// leases are judged by: the caller's on SQLite, which serves one host, the
+// database's on PostgreSQL, whose hosts may disagree; and FOR UPDATE SKIP
+// LOCKED), row and advisory locks (nothing on SQLite, whose write
+// transactions run one at a time), and the list cache's generation.
+// Migrations stay per engine, in the engine's package, because their SQL
+// differs.
+//
+// # Caches
+//
+// The token cache (tokencache.go) and the list's cache of totals,
+// bookmarks and pages (list.go) work the same on both engines. A token
+// revocation made through this Store is exact at once; one made by another
+// process is seen within tokenCacheTTL (2 s) on either engine. The list
+// cache is exact: an entry serves only the generation it was computed at,
+// and the generation moves with every committed change of images, by any
+// process (images_gen on SQLite; the project's sum of images_changes on
+// PostgreSQL). Hot reads on SQLite go through StmtCache (prepared once per
+// connection); pgx caches its prepared statements itself.
+//
+// # Pools and waits
+//
+// Reads go to Options.Read, writes (every transaction) to Options.Write.
+// SQLite passes two pools on one file (readers beside the single writer of
+// WAL mode); PostgreSQL passes one *sql.DB for both, opened over its
+// pgxpool with no connection limit and no idle connections of its own, so
+// database/sql never queues a caller: every wait for a connection is
+// pgxpool's, under the engine package's acquire deadline, and a store whose
+// connections are all held fails with "database pool exhausted" instead of
+// stalling.
+//
+// The rule no pool can enforce: no code path holds a connection (a
+// transaction, or rows being read) while it asks for a second one.
+package sqlstore
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/openhss/openhss/internal/inventory"
+	"github.com/openhss/openhss/internal/store/sqlq"
+)
+
+// Engine is what differs between the databases the store runs on.
+type Engine interface {
+	// Dialect is the engine's SQL spelling for sqlq builders; its String
+	// prefixes the store's errors ("sqlite: …", "postgres: …").
+	Dialect() sqlq.Dialect
+	// IsUnique reports whether err is a unique (or primary key) violation.
+	IsUnique(err error) bool
+	// Storable reports whether a text column can hold s. A filter value
+	// that is not storable matches nothing: PostgreSQL refuses invalid
+	// UTF-8 and NUL, where SQLite would store and compare anything.
+	Storable(s string) bool
+	// LeaseNow is the SQL expression of "now" in ms that job leases are
+	// set and judged by. An engine trusting the caller's clock binds now
+	// with b; one judging by the database's clock ignores it.
+	LeaseNow(b *sqlq.Builder, now time.Time) string
+	// SkipLocked follows the job claim's candidate query: how a claimer
+	// passes over rows another open transaction has locked.
+	SkipLocked() string
+	// Retryable reports whether err aborted a transaction that may succeed
+	// when run again (PostgreSQL broke a deadlock or a serialization
+	// conflict by aborting it); scan writers run again, a few times.
+	Retryable(err error) bool
+	// XactLock is the statement taking locks on names, in their order,
+	// until the transaction ends, serialising the writers of one digest's
+	// scan data; "" where write transactions already run one at a time.
+	XactLock(names ...string) (query string, args []any)
+	// ListGeneration is the query reading, in one row, the images
+	// generation of projectID that the list cache keys its entries by (a
+	// number every committed change of the project's images increases) and
+	// how many rows it is made of (see ChangeCompactor; 0 if none).
+	ListGeneration(projectID string) (query string, args []any)
+	// ForUpdate follows a SELECT of a row the transaction then writes
+	// rules for (a registry connection before its rows change), so that
+	// concurrent writers of the same row queue; "" where transactions
+	// already run one at a time.
+	ForUpdate() string
+}
+
+// Options configure a Store.
+type Options struct {
+	Engine Engine
+	// Read serves reads outside transactions; Write serves transactions.
+	// They may be the same pool.
+	Read, Write *sql.DB
+	// Stmts, if set, prepares the hot reads of Read once per connection
+	// (SQLite; pgx caches its statements itself).
+	Stmts *StmtCache
+}
+
+// Store implements the store interfaces over database/sql.
+type Store struct {
+	eng         Engine
+	d           sqlq.Dialect
+	read, write *sql.DB
+	stmts       *StmtCache // nil: none
+	tokens      *tokenCache
+	lists       *listCache
+}
+
+// New returns a store over the pools of o. It does not own them: the
+// engine package that opened them closes them.
+func New(o Options) (*Store, error) {
+	switch {
+	case o.Engine == nil:
+		return nil, errors.New("sqlstore: no engine")
+	case o.Read == nil || o.Write == nil:
+		return nil, errors.New("sqlstore: need a read and a write pool")
+	}
+	return &Store{eng: o.Engine, d: o.Engine.Dialect(), read: o.Read, write: o.Write, stmts: o.Stmts,
+		tokens: newTokenCache(tokenCacheTTL, 4096), lists: newListCache(4096)}, nil
+}
+
+// Ping checks that the database answers a query within ctx, on the read
+// pool (which writers never hold on SQLite, so a long write does not look
+// like an outage; on PostgreSQL a connection must be free within the
+// acquire timeout).
+func (s *Store) Ping(ctx context.Context) error {
+	var one int
+	if err := s.read.QueryRowContext(ctx, `SELECT 1`).Scan(&one); err != nil {
+		return s.errf("ping: %w", err)
+	}
+	return nil
+}
+
+// queryRow runs a hot read outside any transaction, prepared once per
+// connection where the engine wants it.
+func (s *Store) queryRow(ctx context.Context, query string, args ...any) sqlq.Scanner {
+	if s.stmts != nil {
+		return s.stmts.QueryRow(ctx, query, args...)
+	}
+	return s.read.QueryRowContext(ctx, query, args...)
+}
+
+// txQueryRow runs a hot read in tx, prepared where the engine wants it and
+// the statement is cached already (see StmtCache).
+func (s *Store) txQueryRow(ctx context.Context, tx *sql.Tx, query string, args ...any) *sql.Row {
+	if s.stmts != nil {
+		return s.stmts.TxQueryRow(ctx, tx, query, args...)
+	}
+	return tx.QueryRowContext(ctx, query, args...)
+}
+
+// txQuery is txQueryRow for several rows.
+func (s *Store) txQuery(ctx context.Context, tx *sql.Tx, query string, args ...any) (*sql.Rows, error) {
+	if s.stmts != nil {
+		return s.stmts.TxQuery(ctx, tx, query, args...)
+	}
+	return tx.QueryContext(ctx, query, args...)
+}
+
+// inTx runs fn in one write transaction (BEGIN IMMEDIATE on SQLite, READ
+// COMMITTED on PostgreSQL; callers take the row locks they need).
+func (s *Store) inTx(ctx context.Context, fn func(tx *sql.Tx) error) error {
+	tx, err := s.write.BeginTx(ctx, nil)
+	if err != nil {
+		return s.errf("begin: %w", err)
+	}
+	if err := fn(tx); err != nil {
+		_ = tx.Rollback()
+		return err
+	}
+	if err := tx.Commit(); err != nil {
+		return s.errf("commit: %w", err)
+	}
+	return nil
+}
+
+// Copier is an optional Engine capability, kept apart as database/sql/driver
+// keeps its optional ones: loading many rows faster than INSERT statements
+// (PostgreSQL's COPY). Without it the store inserts them in multi-row
+// statements. Rows must not conflict with stored ones: COPY cannot skip a
+// conflicting row.
+type Copier interface {
+	// CopyRows loads src into table's columns cols through conn, inside
+	// the transaction open on conn.
+	CopyRows(ctx context.Context, conn *sql.Conn, table string, cols []string, src RowSource) error
+}
+
+// RowSource yields rows to load, one at a time, so that a large load is
+// never held as [][]any. Values are plain Go values in the column's type
+// (string, int32, int64, float64, bool, []byte); a set of strings is a
+// []string.
+type RowSource interface {
+	Len() int
+	// Row writes row i's values into dst, one per column.
+	Row(i int, dst []any)
+}
+
+// maxTxAttempts bounds scanTx's runs of a transaction the engine aborted.
+const maxTxAttempts = 5
+
+// scanTx is inTx, run again when the engine aborted the transaction in a
+// way that may not happen again (Engine.Retryable). fn must be safe to run
+// again. A scan write locks a manifest and then the rows of every
+// connection describing it, a sync locks one connection's rows in its own
+// order; the two rarely meet, and when they do one of them runs again.
+//
+// fn gets the transaction's connection too, for Copier.
+func (s *Store) scanTx(ctx context.Context, fn func(tx *sql.Tx, conn *sql.Conn) error) error {
+	var err error
+	for range maxTxAttempts {
+		if err = s.connTx(ctx, fn); !s.eng.Retryable(err) {
+			return err
+		}
+	}
+	return err
+}
+
+// connTx is inTx on a connection of its own, which fn gets too.
+func (s *Store) connTx(ctx context.Context, fn func(tx *sql.Tx, conn *sql.Conn) error) error {
+	conn, err := s.write.Conn(ctx)
+	if err != nil {
+		return s.errf("begin: %w", err)
+	}
+	defer conn.Close()
+	tx, err := conn.BeginTx(ctx, nil)
+	if err != nil {
+		return s.errf("begin: %w", err)
+	}
+	if err := fn(tx, conn); err != nil {
+		_ = tx.Rollback()
+		return err
+	}
+	if err := tx.Commit(); err != nil {
+		return s.errf("commit: %w", err)
+	}
+	return nil
+}
+
+// lockDigests serialises the writers of digests' scan data until tx ends
+// (Engine.XactLock). The locks are taken in sorted order, so that two
+// writers of overlapping sets do not wait on each other in a cycle; were
+// they to, scanTx runs the loser again.
+func (s *Store) lockDigests(ctx context.Context, tx *sql.Tx, digests ...string) error {
+	names := make([]string, len(digests))
+	for i, d := range slices.Sorted(slices.Values(digests)) {
+		names[i] = "openhss-scan:" + d
+	}
+	q, args := s.eng.XactLock(names...)
+	if q == "" || len(names) == 0 {
+		return nil
+	}
+	if _, err := tx.ExecContext(ctx, q, args...); err != nil {
+		return s.errf("lock scans: %w", err)
+	}
+	return nil
+}
+
+// text is v as a text column can hold it: on an engine that cannot store
+// every string (Engine.Storable), invalid UTF-8 and NUL bytes, which
+// scanned file names and advisory texts may hold, become U+FFFD.
+func (s *Store) text(v string) string {
+	if s.eng.Storable(v) {
+		return v
+	}
+	return strings.ReplaceAll(strings.ToValidUTF8(v, "\uFFFD"), "\x00", "\uFFFD")
+}
+
+// texts is vs as text columns can hold them (see text): vs itself, without
+// a copy, in the common case of strings that need no change.
+func (s *Store) texts(vs []string) []string {
+	for i, v := range vs {
+		if !s.eng.Storable(v) {
+			out := slices.Clone(vs)
+			for j := i; j < len(out); j++ {
+				out[j] = s.text(out[j])
+			}
+			return out
+		}
+	}
+	return vs
+}
+
+// errf is an error of the store, prefixed with the engine's name.
+func (s *Store) errf(format string, args ...any) error {
+	return fmt.Errorf(s.d.String()+": "+format, args...)
+}
+
+// notFound maps sql.ErrNoRows to inventory.ErrNotFound; what names the
+// thing looked up.
+func (s *Store) notFound(err error, what string) error {
+	if errors.Is(err, sql.ErrNoRows) {
+		return s.errf("%s: %w", what, inventory.ErrNotFound)
+	}
+	return s.errf("%s: %w", what, err)
+}
+
+// storable reports whether every one of vs can be stored (see
+// Engine.Storable).
+func (s *Store) storable(vs ...string) bool {
+	for _, v := range vs {
+		if !s.eng.Storable(v) {
+			return false
+		}
+	}
+	return true
+}
+
+// collect reads every row of rows with scan and closes rows; an empty
+// result is an empty slice, not nil (the API renders [] either way, the
+// conformance suites compare).
+func collect[T any](rows *sql.Rows, scan func(sqlq.Scanner) (T, error)) ([]T, error) {
+	defer rows.Close()
+	out := []T{}
+	for rows.Next() {
+		v, err := scan(rows)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, v)
+	}
+	return out, rows.Err()
+}
