@@ -27,7 +27,6 @@ import (
 	"github.com/google/osv-scalibr/extractor/filesystem/simplefileapi"
 
 	"github.com/openhss/openhss/internal/scanresult"
-	"github.com/openhss/openhss/internal/vulndb"
 )
 
 // softwareInventory is the built-in analyzer: osv-scalibr's extractors run
@@ -220,7 +219,7 @@ func toPackage(extractorName string, p *extractor.Package, filePath, layer strin
 	pkg := scanresult.Package{
 		Name:        p.Name,
 		Version:     p.Version,
-		Ecosystem:   vulndb.NormalizeEcosystem(p.Ecosystem().String()),
+		Ecosystem:   scanresult.NormalizeEcosystem(p.Ecosystem().String()),
 		Type:        pkgType[extractorName],
 		Path:        filePath,
 		LayerDigest: layer,

@@ -40,7 +40,7 @@ type Package struct {
 	Name    string
 	Version string
 	// Ecosystem is the OSV ecosystem: "Debian:12", "Alpine:v3.20", "Go",
-	// "npm", "PyPI", "Maven" (vulndb.NormalizeEcosystem's spellings).
+	// "npm", "PyPI", "Maven" (NormalizeEcosystem's spellings).
 	Ecosystem string
 	// For OS packages whose vulnerability records name the source package
 	// (Debian, Ubuntu, Alpine): dpkg's Source: field or apk's origin, and

@@ -201,7 +201,7 @@ func (im Import) builtFor(goos, goarch string) bool {
 // version that fixes it when one is published. version is in the package's
 // own form: Go stdlib "go1.21.3" and Go module "v1.2.3" are accepted.
 func Affects(a *Affected, version string) (fixed string, affected bool) {
-	eco := ecosystemBase(NormalizeEcosystem(a.Ecosystem))
+	eco := ecosystemBase(scanresult.NormalizeEcosystem(a.Ecosystem))
 	if eco == "Go" {
 		version = goVersion(version)
 	}

@@ -14,6 +14,8 @@ import (
 	"slices"
 	"strings"
 	"time"
+
+	"github.com/openhss/openhss/internal/scanresult"
 )
 
 // Record is one OSV vulnerability in the compact form openhss stores.
@@ -212,7 +214,7 @@ func ParseOSV(data []byte) (*Record, error) {
 				out.Ranges = append(out.Ranges, rg)
 			}
 		}
-		if ecosystemBase(NormalizeEcosystem(out.Ecosystem)) == "Go" {
+		if ecosystemBase(scanresult.NormalizeEcosystem(out.Ecosystem)) == "Go" {
 			out.Imports = goImports(a.EcosystemSpecific)
 		}
 		r.Affected = append(r.Affected, out)
