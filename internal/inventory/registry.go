@@ -32,13 +32,42 @@ func (t RegistryType) ImageType() ImageType {
 	return PrivateImage
 }
 
-// Registry connection states, as shown in RegistryInfo.status.
+// Registry connection states as stored. The API shows the SDK's three
+// values instead (APIRegistryStatus): the store keeps pending and syncing
+// apart because only a connection left "syncing" by a dead worker is
+// failed as abandoned.
 const (
 	RegistryPending = "pending" // added, never synced
 	RegistrySyncing = "syncing"
 	RegistryOK      = "success"
 	RegistryFailed  = "fail"
 )
+
+// RegistryAccessing is the SDK's RegistryInfo.status for a connection
+// whose sync has not ended: stored pending or syncing.
+const RegistryAccessing = "accessing"
+
+// APIRegistryStatus is the SDK's status (success, fail or accessing) of a
+// connection with the stored status s. docs/api.md records the mapping.
+func APIRegistryStatus(s string) string {
+	switch s {
+	case RegistryPending, RegistrySyncing:
+		return RegistryAccessing
+	}
+	return s
+}
+
+// StoredRegistryStatuses are the stored statuses an SDK status filter
+// (success, fail or accessing) stands for; nil when it is none of them.
+func StoredRegistryStatuses(api string) []string {
+	switch api {
+	case RegistryOK, RegistryFailed:
+		return []string{api}
+	case RegistryAccessing:
+		return []string{RegistryPending, RegistrySyncing}
+	}
+	return nil
+}
 
 // Registry is a connection to one OCI/Docker registry (optionally limited to
 // one namespace) owned by one project and enterprise project.
@@ -81,7 +110,16 @@ type RegistryFilter struct {
 	Type               RegistryType
 	Addr               string // substring
 	Status             string
+	Statuses           []string // stored statuses, any of them; nil for any
 	Offset, Limit      int
+}
+
+// RegistryStatsFilter selects the connections ListRegistryStatistics
+// counts.
+type RegistryStatsFilter struct {
+	ProjectID          string
+	EnterpriseProjects []string       // nil: no restriction
+	Types              []RegistryType // nil: every type
 }
 
 // Manifest is what a sync learned about one manifest digest. Content is

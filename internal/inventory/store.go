@@ -27,6 +27,13 @@ type Registries interface {
 	UpdateRegistry(ctx context.Context, r Registry) (Registry, error)
 	// DeleteRegistry removes the connection and every row synced from it.
 	DeleteRegistry(ctx context.Context, projectID string, id int64) error
+	// DeleteRegistries removes the connections and their rows in one
+	// transaction, all or none: ErrNotFound, deleting nothing, when any id
+	// is not a connection of the project in enterpriseProjects (nil: any).
+	DeleteRegistries(ctx context.Context, projectID string, enterpriseProjects []string, ids []int64) error
+	// CountRegistriesByStatus counts the matching connections per stored
+	// status.
+	CountRegistriesByStatus(ctx context.Context, f RegistryStatsFilter) (map[string]int64, error)
 	// SetRegistryStatus records a sync's outcome on the connection.
 	SetRegistryStatus(ctx context.Context, id int64, status, failReason string, syncedAt int64) error
 }

@@ -31,6 +31,8 @@ func Run(t *testing.T, open func(t *testing.T) inventory.Store) {
 		{"PurgeExpiredTokens", testPurgeExpiredTokens},
 		{"AnySealedSecret", testAnySealedSecret},
 		{"Registries", testRegistries},
+		{"DeleteRegistries", testDeleteRegistries},
+		{"CountRegistries", testCountRegistries},
 		{"ApplySyncLifecycle", testApplySync},
 		{"LatestVersionTies", testLatestVersionTies},
 		{"Filters", testFilters},

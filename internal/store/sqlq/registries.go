@@ -47,6 +47,9 @@ func Registries(d Dialect, f inventory.RegistryFilter) *Builder {
 	if f.Status != "" {
 		b.Eq("r.status", f.Status)
 	}
+	if f.Statuses != nil {
+		b.In("r.status", f.Statuses)
+	}
 	return b
 }
 
