@@ -157,12 +157,12 @@ func newSyncCmd(g *globals) *cobra.Command {
 				}
 				rows := []row{}
 				for _, r := range regs {
-					rows = append(rows, row{r.ID, r.Name, r.Status, r.FailReason, r.ImagesNum})
+					rows = append(rows, row{r.ID, r.Name, inventory.APIRegistryStatus(r.Status), r.FailReason, r.ImagesNum})
 				}
 				return printJSON(out, rows)
 			}
 			for _, r := range regs {
-				line := fmt.Sprintf("registry %d %s (%s): %s, %d images", r.ID, r.Name, r.Addr, r.Status, r.ImagesNum)
+				line := fmt.Sprintf("registry %d %s (%s): %s, %d images", r.ID, r.Name, r.Addr, inventory.APIRegistryStatus(r.Status), r.ImagesNum)
 				if r.FailReason != "" {
 					line += ": " + r.FailReason
 				}

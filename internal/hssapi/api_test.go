@@ -51,7 +51,7 @@ func TestRegistriesCRUD(t *testing.T) {
 	want := map[string]any{
 		"registry_name": "my harbor", "registry_type": "Harbor", "api_version": "V2", "protocol": "http",
 		"registry_addr": "harbor.internal:5000", "registry_username": "robot$ci", "namespace": "team",
-		"connect_cluster_id": "c-1", "get_scan_image_channel": "Swr", "status": "pending", "fail_reason": "",
+		"connect_cluster_id": "c-1", "get_scan_image_channel": "Swr", "status": "accessing", "fail_reason": "",
 	}
 	for k, v := range want {
 		if got[k] != v {
@@ -89,7 +89,7 @@ func TestRegistriesCRUD(t *testing.T) {
 		"?registry_type=SwrEnterprise": 1,
 		"?registry_addr=internal":      1,
 		"?registry_addr=example.com":   2,
-		"?status=pending":              3,
+		"?status=accessing":            3,
 		"?status=success":              0,
 		"?limit=1":                     1,
 		"?offset=2":                    1,

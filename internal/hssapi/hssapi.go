@@ -167,6 +167,8 @@ func New(cfg Config) http.Handler {
 	r.handle("GET", "/v5/{project_id}/image/swr-repository", s.v5(s.listImages))
 	r.handle("GET", "/v5/{project_id}/image/registries", s.v5(s.listRegistries))
 	r.handle("POST", "/v5/{project_id}/image/registries", s.v5(s.addRegistry))
+	r.handle("GET", "/v5/{project_id}/image/registries/statistics", s.v5(s.listRegistryStatistics))
+	r.handle("POST", "/v5/{project_id}/image/registries/batch-delete", s.v5(s.batchDeleteRegistries))
 	r.handle("PUT", "/v5/{project_id}/image/registries/{id}", s.v5(s.updateRegistry))
 	r.handle("DELETE", "/v5/{project_id}/image/registries/{id}", s.v5(s.deleteRegistry))
 	r.handle("POST", "/v5/{project_id}/image/synchronize", s.v5(s.synchronize))

@@ -193,16 +193,6 @@ type registryQuery struct {
 	EnterpriseProject string
 }
 
-// registryStatus reports whether s is a connection status a list may
-// filter on.
-func registryStatus(s string) bool {
-	switch s {
-	case inventory.RegistryPending, inventory.RegistrySyncing, inventory.RegistryOK, inventory.RegistryFailed:
-		return true
-	}
-	return false
-}
-
 func parseRegistryQuery(v url.Values) (registryQuery, *apiError) {
 	q := &queryReader{v: v}
 	var rq registryQuery
@@ -224,10 +214,12 @@ func parseRegistryQuery(v url.Values) (registryQuery, *apiError) {
 		f.Type = inventory.RegistryType(s)
 	}
 	if s, ok := q.raw("status"); ok && s != "" {
-		if !registryStatus(s) {
-			return registryQuery{}, invalidParam("status", "must be one of pending, syncing, success, fail")
+		// The SDK's values; accessing stands for the stored pending and
+		// syncing (inventory.APIRegistryStatus).
+		f.Statuses = inventory.StoredRegistryStatuses(s)
+		if f.Statuses == nil {
+			return registryQuery{}, invalidParam("status", "must be one of success, fail, accessing")
 		}
-		f.Status = s
 	}
 	if n := q.integer("offset", 0, maxOffset); n != nil {
 		f.Offset = int(*n)

@@ -216,13 +216,15 @@ func TestParseRegistryQuery(t *testing.T) {
 	if aerr != nil {
 		t.Fatal(aerr)
 	}
-	want := inventory.RegistryFilter{Name: "n", ID: 12, Type: inventory.Harbor, Addr: "h:5000", Status: "fail", Offset: 3, Limit: 20}
+	want := inventory.RegistryFilter{Name: "n", ID: 12, Type: inventory.Harbor, Addr: "h:5000", Statuses: []string{"fail"}, Offset: 3, Limit: 20}
 	if !reflect.DeepEqual(good.Filter, want) {
 		t.Fatalf("got %+v want %+v", good.Filter, want)
 	}
 	for _, bad := range []url.Values{
 		{"registry_id": {"abc"}}, {"registry_id": {"0"}}, {"registry_id": {"-1"}}, {"registry_id": {"007"}},
 		{"registry_type": {"harbor"}}, {"registry_type": {"Harbor,Jfrog"}}, {"status": {"ok"}},
+		// The stored statuses are not the SDK's: accessing stands for both.
+		{"status": {"pending"}}, {"status": {"syncing"}}, {"status": {"Accessing"}},
 		{"limit": {"0"}}, {"offset": {"x"}}, {"registry_name": {strings.Repeat("n", 129)}},
 	} {
 		if _, aerr := parseRegistryQuery(bad); aerr == nil || aerr.Code != codeInvalidParam {

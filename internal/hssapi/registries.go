@@ -78,7 +78,7 @@ func toRegistryInfo(r inventory.Registry) registryInfo {
 		Namespace:           r.Namespace,
 		ConnectClusterID:    r.ConnectClusterID,
 		GetScanImageChannel: r.GetScanImageChannel,
-		Status:              r.Status,
+		Status:              inventory.APIRegistryStatus(r.Status),
 		FailReason:          r.FailReason,
 		ImagesNum:           r.ImagesNum,
 		LatestSyncTime:      r.LatestSyncTime,

@@ -64,8 +64,8 @@ func TestUnknownRoutes(t *testing.T) {
 		// Unserved SDK operations whose path fits PUT/DELETE
 		// /image/registries/{id}: a ServeMux answers them 405.
 		{"ListRegistryImages", reqSpec{Target: v5 + "registries/images?limit=10"}},
-		{"ListRegistryStatistics", reqSpec{Target: v5 + "registries/statistics"}},
-		{"BatchDeleteRegistry", reqSpec{Method: "POST", Target: v5 + "registries/batch-delete", Body: []byte(`{"ids":[1]}`)}},
+		{"ShowImageUploadCommand", reqSpec{Target: v5 + "registries/image-upload-command?registry_addr=a&namespace=n&username=u&password=p"}},
+		{"POST under registries/{id}", reqSpec{Method: "POST", Target: v5 + "registries/batch-sync", Body: []byte(`{"ids":["1"]}`)}},
 		{"ListRegistryImages without credentials", reqSpec{Target: v5 + "registries/images", NoAuth: true}},
 		// ListLocalImageAppInfo fits GET /image/{image_id}/apps.
 		{"ListLocalImageAppInfo", reqSpec{Target: v5 + "local/apps?limit=10"}},
