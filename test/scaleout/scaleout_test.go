@@ -78,13 +78,13 @@ func TestTwoServersOneDatabase(t *testing.T) {
 		} `json:"data_list"`
 	}
 	b.call(t, ak, sk, http.MethodGet, "/image/registries", nil, &regs)
-	if regs.TotalNum != 1 || regs.DataList[0].Status != "pending" {
+	if regs.TotalNum != 1 || regs.DataList[0].Status != "accessing" {
 		t.Fatalf("B's registries after A added one: %+v", regs)
 	}
 	b.call(t, ak, sk, http.MethodPost, "/image/synchronize", map[string]any{"image_type": "private_image"}, nil)
 	waitFor(t, "the sync to finish", func() bool {
 		a.call(t, ak, sk, http.MethodGet, "/image/registries", nil, &regs)
-		return regs.DataList[0].Status != "pending" && regs.DataList[0].Status != "syncing"
+		return regs.DataList[0].Status != "accessing"
 	})
 	if r := regs.DataList[0]; r.Status != "success" || r.ImagesNum != images || r.LatestSyncTime == 0 {
 		t.Fatalf("registry after sync: %+v", r)

@@ -343,10 +343,9 @@ func TestConformance(t *testing.T) {
 
 	// SDK operations openhss does not serve get the HSS not-found error the
 	// SDK parses, whatever served route their path resembles: ListRegistryImages
-	// and BatchDeleteRegistry fit PUT/DELETE /image/registries/{id}, and
+	// and ShowImageUploadCommand fit PUT/DELETE /image/registries/{id}, and
 	// ListLocalImageAppInfo fits GET /image/{image_id}/apps (docs/api.md,
-	// "Unknown routes"). Nothing changes: the connection BatchDeleteRegistry
-	// names is deleted for real at the end of this test.
+	// "Unknown routes").
 	t.Run("unserved operation", func(t *testing.T) {
 		calls := []struct {
 			op   string
@@ -356,8 +355,9 @@ func TestConformance(t *testing.T) {
 				_, err := c.ListRegistryImages(&model.ListRegistryImagesRequest{Limit: ptr(int32(10))})
 				return err
 			}},
-			{"BatchDeleteRegistry", func() error {
-				_, err := c.BatchDeleteRegistry(&model.BatchDeleteRegistryRequest{Body: &model.BatchDeleteRegistryRequestBody{Ids: []string{regID}}})
+			{"ShowImageUploadCommand", func() error {
+				_, err := c.ShowImageUploadCommand(&model.ShowImageUploadCommandRequest{RegistryAddr: reg.Addr(),
+					Namespace: "team", Username: "u", Password: "p"})
 				return err
 			}},
 			{"ListLocalImageAppInfo", func() error {
