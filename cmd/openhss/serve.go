@@ -243,6 +243,12 @@ func (a *app) services(o *serveOptions) *services {
 		RefusalLimit:    o.guard.refusalLimit,
 		RefusalBudget:   o.guard.refusalBudget,
 		RefusalLogLimit: o.guard.refusalLogLimit,
+
+		// The default is the list the scans skip; the API shows it as
+		// default_path and hides the findings under it and under the
+		// project's own list.
+		Whitelists:       a.store,
+		SensitiveDefault: o.scan.sensitiveAllowlist,
 	})
 	return svc
 }

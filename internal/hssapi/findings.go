@@ -505,9 +505,13 @@ func (s *server) listImageSensitive(w http.ResponseWriter, r *http.Request, c *c
 	if err != nil {
 		return fmt.Errorf("sensitive information of %s: %w", img.Digest, err)
 	}
+	hidden, err := s.sensitiveFilter(r, c.ProjectID)
+	if err != nil {
+		return err
+	}
 	var list []imageSensitiveInfo
 	for _, f := range a.Secrets {
-		if (filePath != "" && !strings.Contains(f.FilePath, filePath)) || (severity != "" && f.Severity != severity) {
+		if (filePath != "" && !strings.Contains(f.FilePath, filePath)) || (severity != "" && f.Severity != severity) || hidden.Match(f.FilePath) {
 			continue
 		}
 		list = append(list, imageSensitiveInfo{SensitiveInfoID: f.ID, Severity: f.Severity, Name: f.Name,

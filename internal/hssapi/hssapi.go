@@ -19,6 +19,7 @@ import (
 	"github.com/openhss/openhss/internal/inventory"
 	"github.com/openhss/openhss/internal/jobs"
 	"github.com/openhss/openhss/internal/netpolicy"
+	"github.com/openhss/openhss/internal/scanresult"
 	"github.com/openhss/openhss/internal/secret"
 )
 
@@ -45,6 +46,13 @@ type Config struct {
 	// malware, sensitive information); without it those routes answer
 	// 500.
 	Findings FindingReader
+	// Whitelists stores each project's sensitive path whitelist
+	// (/image/sensitive/filepath-whitelist); without it those routes
+	// answer 500. SensitiveDefault is the server-wide default list
+	// (--sensitive-allowlist), shown as default_path and applied with the
+	// project's own list to the sensitive findings a project reads.
+	Whitelists       scanresult.PathWhitelistStore
+	SensitiveDefault []string
 	// Health is the store check of GET /healthz, which answers 503 when
 	// it fails or takes longer than HealthTimeout (default
 	// DefaultHealthTimeout). Nil: Store, when it is a Pinger.
@@ -182,6 +190,10 @@ func New(cfg Config) http.Handler {
 	r.handle("GET", "/v5/{project_id}/image/baseline/risk-configs/{check_name}/rules", s.v5(s.listImageRiskConfigRules))
 	r.handle("GET", "/v5/{project_id}/image/baseline/weak-password-users", s.v5(s.listImageWeakPwdUsers))
 	r.handle("GET", "/v5/{project_id}/image/asset/statistics", s.v5(s.showImageAssetStatistics))
+	r.handle("GET", "/v5/{project_id}/image/sensitive/filepath-whitelist", s.v5(s.showFilePathWhitelist))
+	r.handle("POST", "/v5/{project_id}/image/sensitive/filepath-whitelist", s.v5(s.changeFilePathWhitelist))
+	r.handle("GET", "/v5/{project_id}/image/sensitive/filepath_whitelist", s.v5(s.showFilePathWhitelist))
+	r.handle("POST", "/v5/{project_id}/image/sensitive/filepath_whitelist", s.v5(s.changeFilePathWhitelist))
 
 	r.handle("GET", "/v3/projects", s.authed(s.listProjects))
 	r.handle("POST", "/v3/auth/tokens", s.public(s.issueToken))

@@ -213,6 +213,7 @@ func TestNoSecretInResponsesOrLogs(t *testing.T) {
 		c.Scans = requester{svc}
 		c.ScanResults = st
 		c.Findings = st
+		c.Whitelists = st
 		c.Logger = log
 	})
 
@@ -314,6 +315,8 @@ func TestNoSecretInResponsesOrLogs(t *testing.T) {
 		{"/v5/{project_id}/image/baseline/weak-password-users", v5 + "baseline/weak-password-users" + q + "&image_id=" + id},
 		{"/v5/{project_id}/image/baseline/weak-password-users", v5 + "baseline/weak-password-users?image_type=private_image"},
 		{"/v5/{project_id}/image/asset/statistics", v5 + "asset/statistics"},
+		{"/v5/{project_id}/image/sensitive/filepath-whitelist", v5 + "sensitive/filepath-whitelist"},
+		{"/v5/{project_id}/image/sensitive/filepath_whitelist", v5 + "sensitive/filepath_whitelist"},
 		{"/v3/projects", "/v3/projects"},
 		{"/healthz", "/healthz"},
 		{"/metrics", "/metrics"},

@@ -49,13 +49,15 @@ func buildBinary(t *testing.T) string {
 var readyLine = regexp.MustCompile(`msg="openhss ready" addr=(\S+)`)
 
 // startServer runs `openhss serve` on a free loopback port with a fresh data
-// directory, and stops it (SIGTERM) when the test ends.
-func startServer(t *testing.T, bin string) *server {
+// directory, and stops it (SIGTERM) when the test ends. extra are more
+// serve flags.
+func startServer(t *testing.T, bin string, extra ...string) *server {
 	t.Helper()
 	data := t.TempDir()
 	// --registry-allow: the tests' registries (registrytest) listen on
 	// 127.0.0.1, which the default network policy denies.
-	cmd := exec.Command(bin, "serve", "--data", data, "--listen", "127.0.0.1:0", "--region", "local-1", "--registry-allow", "127.0.0.1/32")
+	args := append([]string{"serve", "--data", data, "--listen", "127.0.0.1:0", "--region", "local-1", "--registry-allow", "127.0.0.1/32"}, extra...)
+	cmd := exec.Command(bin, args...)
 	stderr, err := cmd.StderrPipe()
 	if err != nil {
 		t.Fatal(err)

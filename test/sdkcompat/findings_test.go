@@ -659,6 +659,8 @@ func TestFindingsConformance(t *testing.T) {
 		wantSDKError(t, err, 404, "HSS.0011")
 	})
 
+	t.Run("SensitivePathWhitelist", func(t *testing.T) { checkWhitelistHidesSensitive(t, c, riskyID, "/root/.ssh") })
+
 	t.Run("ListImageSensitive", func(t *testing.T) {
 		resp, err := c.ListImageSensitive(&model.ListImageSensitiveRequest{ImageType: "private_image", ImageId: riskyID, Limit: ptr(int32(100))})
 		if err != nil {

@@ -1,9 +1,10 @@
 package secrets
 
 import (
-	"fmt"
 	"path"
 	"strings"
+
+	"github.com/openhss/openhss/internal/pathallow"
 )
 
 // Severities, as HSS's sensitive information API spells them.
@@ -150,56 +151,8 @@ func candidateName(p string) bool {
 }
 
 // Allowlist is a set of paths never reported: HSS's sensitive-information
-// file path whitelist. An entry is an absolute path ("/etc/ssl/private"),
-// matching that file or everything under that directory, or a path.Match
-// pattern ("/opt/*/test-keys", "/srv/*.pem") matching a path or one of its
-// parent directories.
-type Allowlist struct {
-	prefixes []string
-	globs    []string
-}
+// file path whitelist (see pathallow.List for what an entry matches).
+type Allowlist = pathallow.List
 
 // NewAllowlist checks and normalises patterns; a leading "/" is optional.
-func NewAllowlist(patterns []string) (Allowlist, error) {
-	var a Allowlist
-	for _, p := range patterns {
-		p = strings.TrimSpace(p)
-		if p == "" {
-			continue
-		}
-		clean := strings.TrimPrefix(path.Clean("/"+p), "/")
-		if clean == "" {
-			return Allowlist{}, fmt.Errorf("allowlist entry %q covers the whole image", p)
-		}
-		if strings.ContainsAny(clean, "*?[\\") {
-			if _, err := path.Match(clean, ""); err != nil {
-				return Allowlist{}, fmt.Errorf("allowlist entry %q: %w", p, err)
-			}
-			a.globs = append(a.globs, clean)
-			continue
-		}
-		a.prefixes = append(a.prefixes, clean)
-	}
-	return a, nil
-}
-
-// Match reports whether p (absolute or io/fs form) is allowlisted.
-func (a Allowlist) Match(p string) bool {
-	p = strings.TrimPrefix(p, "/")
-	for _, pre := range a.prefixes {
-		if p == pre || (strings.HasPrefix(p, pre) && p[len(pre)] == '/') {
-			return true
-		}
-	}
-	for _, g := range a.globs {
-		for q := p; q != "." && q != ""; q = path.Dir(q) {
-			if ok, _ := path.Match(g, q); ok {
-				return true
-			}
-		}
-	}
-	return false
-}
-
-// Empty reports whether a allows nothing.
-func (a Allowlist) Empty() bool { return len(a.prefixes) == 0 && len(a.globs) == 0 }
+func NewAllowlist(patterns []string) (Allowlist, error) { return pathallow.New(patterns) }
