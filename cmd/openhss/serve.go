@@ -235,7 +235,6 @@ func (a *app) services(o *serveOptions) *services {
 		Findings:    a.store,
 		Health:      a.store,
 		Region:      o.region,
-		ParseAddr:   registry.ParseAddr,
 		NetPolicy:   o.policy,
 		Logger:      a.log,
 		Registerer:  reg,

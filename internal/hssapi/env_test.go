@@ -135,7 +135,6 @@ func newEnv(t *testing.T, opts ...envOption) *testEnv {
 		IAM:        e.iam,
 		Box:        box,
 		Sync:       e.syncer,
-		ParseAddr:  registry.ParseAddr,
 		Logger:     slog.New(slog.NewJSONHandler(e.logs, nil)),
 		Registerer: e.reg,
 		Now:        clock,

@@ -55,11 +55,6 @@ type Config struct {
 	// Default "local-1". Give IAM the same (iam.Options.Region): it names
 	// projects after the region in GET /v3/projects and token scopes.
 	Region string
-	// ParseAddr validates a registry_addr ("host[:port]", no scheme, path
-	// or user) and returns its canonical form, which is what is stored, so
-	// that "Reg.Example" and "reg.example" are one address. cmd wires
-	// registry.ParseAddr; nil uses a built-in check of the same rules.
-	ParseAddr func(addr string) (string, error)
 	// NetPolicy is the network policy the server's registry connections
 	// run under (the one given to registry.NewTransport): a registry_addr
 	// that is an IP literal it denies is refused with 400 at add and
@@ -102,9 +97,6 @@ const (
 func (c *Config) setDefaults() {
 	if c.Region == "" {
 		c.Region = "local-1"
-	}
-	if c.ParseAddr == nil {
-		c.ParseAddr = parseAddr
 	}
 	if c.NetPolicy == nil {
 		c.NetPolicy = netpolicy.Default()
