@@ -208,7 +208,11 @@ func runList(ctx context.Context, o listOptions) (listReport, error) {
 	}
 	ns := o.filterSets()[1]
 	progress("HTTP: %d clients for %v per server on %s", o.Clients, o.Duration, ns.query().Encode())
-	rep.HTTP, err = measureHTTP(ctx, httpSetup{store: st, iam: iam.New(st, box, iam.Options{}), box: box}, ns.query(), o)
+	svc, err := iam.New(iam.Options{Store: st, Box: box})
+	if err != nil {
+		return rep, err
+	}
+	rep.HTTP, err = measureHTTP(ctx, httpSetup{store: st, iam: svc, box: box}, ns.query(), o)
 	if err != nil {
 		return rep, err
 	}

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"net"
 	"net/http"
 	"net/url"
@@ -18,8 +19,12 @@ import (
 	"github.com/openhss/openhss/internal/hssapi"
 	"github.com/openhss/openhss/internal/iam"
 	"github.com/openhss/openhss/internal/inventory"
+	"github.com/openhss/openhss/internal/registry"
+	"github.com/openhss/openhss/internal/scanjob"
+	"github.com/openhss/openhss/internal/scanner"
 	"github.com/openhss/openhss/internal/secret"
 	"github.com/openhss/openhss/internal/store/sqlite"
+	"github.com/openhss/openhss/internal/vulndb"
 )
 
 type httpResult struct {
@@ -47,6 +52,54 @@ type httpSetup struct {
 	box   *secret.Box
 }
 
+// handler is the API over s, wired as `openhss serve` wires it (the
+// benchmark's load reaches only the list).
+func (s httpSetup) handler() (http.Handler, error) {
+	quiet := slog.New(slog.DiscardHandler)
+	lister, err := registry.NewLister(registry.ListerOptions{Logger: quiet})
+	if err != nil {
+		return nil, err
+	}
+	syncer, err := registry.NewSyncer(registry.SyncerOptions{Store: s.store, Queue: s.store, Box: s.box, Lister: lister, Logger: quiet})
+	if err != nil {
+		return nil, err
+	}
+	vdb, err := vulndb.New(vulndb.Options{Store: s.store, Logger: quiet})
+	if err != nil {
+		return nil, err
+	}
+	sc, err := scanner.New(scanner.Options{Logger: quiet})
+	if err != nil {
+		return nil, err
+	}
+	scans, err := scanjob.New(scanjob.Options{Store: s.store, Scanner: sc, Matcher: vdb, Box: s.box, Log: quiet})
+	if err != nil {
+		return nil, err
+	}
+	all, err := scanjob.NewScanAll(scanjob.ScanAllOptions{Service: scans, Lister: s.store})
+	if err != nil {
+		return nil, err
+	}
+	return hssapi.New(hssapi.Config{Store: s.store, IAM: s.iam, Box: s.box, Sync: syncer,
+		Scans: scanRequester{scans, all}, ScanResults: s.store, Findings: s.store, RateLimit: -1})
+}
+
+// scanRequester adapts the scan service to the API's interface.
+type scanRequester struct {
+	s   *scanjob.Service
+	all *scanjob.ScanAll
+}
+
+func (r scanRequester) RequestScans(ctx context.Context, projectID string, images []inventory.Image) error {
+	_, err := r.s.Request(ctx, projectID, images)
+	return err
+}
+
+func (r scanRequester) RequestScanAll(ctx context.Context, projectID string, f inventory.Filter) error {
+	_, _, err := r.all.Request(ctx, projectID, f)
+	return err
+}
+
 const (
 	benchUser     = "bench"
 	benchPassword = "bench-password-0123"
@@ -60,7 +113,11 @@ func measureHTTP(ctx context.Context, s httpSetup, query url.Values, o listOptio
 	if _, err := s.iam.CreateUser(ctx, benchProject, benchUser, benchPassword, inventory.Grant{All: true}); err != nil {
 		return res, err
 	}
-	api, err := serve(hssapi.New(hssapi.Config{Store: s.store, IAM: s.iam, Box: s.box, RateLimit: -1}))
+	h, err := s.handler()
+	if err != nil {
+		return res, err
+	}
+	api, err := serve(h)
 	if err != nil {
 		return res, err
 	}

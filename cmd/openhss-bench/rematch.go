@@ -139,7 +139,10 @@ func rematchOnPostgres(ctx context.Context, dsn string, scanned, seedFrom []scan
 	}
 	defer st.Close()
 	quiet := slog.New(slog.DiscardHandler)
-	vdb := vulndb.New(st, vulndb.Options{Logger: quiet, TempDir: dir})
+	vdb, err := vulndb.New(vulndb.Options{Store: st, Logger: quiet, TempDir: dir})
+	if err != nil {
+		return rematchResult{}, err
+	}
 	for _, src := range vulnSources {
 		progress("postgres: db import %s", src)
 		if _, err := vdb.Import(ctx, src); err != nil {
@@ -151,7 +154,14 @@ func rematchOnPostgres(ctx context.Context, dsn string, scanned, seedFrom []scan
 			return rematchResult{}, err
 		}
 	}
-	svc := scanjob.New(st, scanner.New(scanner.Options{ScratchDir: dir, Logger: quiet}), vdb, scanjob.Options{Box: box, Log: quiet})
+	sc, err := scanner.New(scanner.Options{ScratchDir: dir, Logger: quiet})
+	if err != nil {
+		return rematchResult{}, err
+	}
+	svc, err := scanjob.New(scanjob.Options{Store: st, Scanner: sc, Matcher: vdb, Box: box, Log: quiet})
+	if err != nil {
+		return rematchResult{}, err
+	}
 	return measureRematch(ctx, rematchRun{store: st, svc: svc, sboms: seedFrom, n: o.Inventories, runs: o.RematchRuns, requests: requests},
 		"postgres", progress)
 }

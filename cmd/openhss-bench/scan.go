@@ -200,7 +200,10 @@ func runScanBench(ctx context.Context, o scanBenchOptions) (scanReport, error) {
 	if err := b.measureFullScans(ctx, env, reg.addr, in, &rep); err != nil {
 		return rep, err
 	}
-	svc := env.scanService(b.dir)
+	svc, err := env.scanService(b.dir)
+	if err != nil {
+		return rep, err
+	}
 	if err := b.measureRematches(ctx, env, svc, reg.requests, in, &rep); err != nil {
 		return rep, err
 	}

@@ -85,7 +85,9 @@ func (b *scanBench) openStore(ctx context.Context, addr string, in scanInputs, r
 		}
 	}()
 	quiet := slog.New(slog.DiscardHandler)
-	env.vdb = vulndb.New(env.st, vulndb.Options{Logger: quiet, TempDir: b.dir})
+	if env.vdb, err = vulndb.New(vulndb.Options{Store: env.st, Logger: quiet, TempDir: b.dir}); err != nil {
+		return nil, err
+	}
 	for _, src := range []string{in.goVulns, in.goVulns, in.debianData} {
 		b.progress("db import %s", src)
 		start := time.Now()
@@ -134,8 +136,14 @@ func (b *scanBench) syncRegistry(ctx context.Context, env *scanStore, addr strin
 		return err
 	}
 	quiet := slog.New(slog.DiscardHandler)
-	syncer := registry.NewSyncer(env.st, env.st, env.box, registry.NewLister(registry.WithLogger(quiet), registry.WithTransport(registry.NewTransport(env.policy))))
-	syncer.Log = quiet
+	lister, err := registry.NewLister(registry.ListerOptions{Transport: registry.NewTransport(env.policy), Logger: quiet})
+	if err != nil {
+		return err
+	}
+	syncer, err := registry.NewSyncer(registry.SyncerOptions{Store: env.st, Queue: env.st, Box: env.box, Lister: lister, Logger: quiet})
+	if err != nil {
+		return err
+	}
 	b.progress("sync")
 	_, err = syncer.SyncRegistry(ctx, conn)
 	return err
@@ -143,8 +151,12 @@ func (b *scanBench) syncRegistry(ctx context.Context, env *scanStore, addr strin
 
 // scanService is the scan service `openhss serve` runs, over env, with
 // scratch space in dir.
-func (env *scanStore) scanService(dir string) *scanjob.Service {
+func (env *scanStore) scanService(dir string) (*scanjob.Service, error) {
 	quiet := slog.New(slog.DiscardHandler)
-	return scanjob.New(env.st, scanner.New(scanner.Options{ScratchDir: dir, Logger: quiet}), env.vdb,
-		scanjob.Options{Box: env.box, Transport: registry.NewTransport(env.policy), Log: quiet})
+	sc, err := scanner.New(scanner.Options{ScratchDir: dir, Logger: quiet})
+	if err != nil {
+		return nil, err
+	}
+	return scanjob.New(scanjob.Options{Store: env.st, Scanner: sc, Matcher: env.vdb, Box: env.box,
+		Transport: registry.NewTransport(env.policy), Log: quiet})
 }

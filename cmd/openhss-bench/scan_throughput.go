@@ -25,9 +25,10 @@ func measureThroughput(ctx context.Context, st *sqlite.Store, svc *scanjob.Servi
 		}
 		rows = append(rows, img)
 	}
-	runner := jobs.NewRunner(st, slog.New(slog.DiscardHandler))
-	runner.Workers = workers
-	runner.Poll = 20 * time.Millisecond
+	runner, err := jobs.NewRunner(jobs.RunnerOptions{Store: st, Logger: slog.New(slog.DiscardHandler), Workers: workers, Poll: 20 * time.Millisecond})
+	if err != nil {
+		return res, err
+	}
 	runner.Handle(scanjob.JobKind, svc.Handle)
 	rctx, stop := context.WithCancel(ctx)
 	defer stop()

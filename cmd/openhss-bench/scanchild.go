@@ -101,9 +101,22 @@ func scanChild(ctx context.Context, dbPath, ref, scratch, keyHex, allow string, 
 			return res, err
 		}
 	}
-	sc := scanner.New(opts)
-	svc := scanjob.New(st, sc, vulndb.New(st, vulndb.Options{Logger: quiet}), scanjob.Options{Box: box, Transport: registry.NewTransport(policy), Log: quiet})
-	runner := jobs.NewRunner(st, quiet)
+	sc, err := scanner.New(opts)
+	if err != nil {
+		return res, err
+	}
+	vdb, err := vulndb.New(vulndb.Options{Store: st, Logger: quiet})
+	if err != nil {
+		return res, err
+	}
+	svc, err := scanjob.New(scanjob.Options{Store: st, Scanner: sc, Matcher: vdb, Box: box, Transport: registry.NewTransport(policy), Log: quiet})
+	if err != nil {
+		return res, err
+	}
+	runner, err := jobs.NewRunner(jobs.RunnerOptions{Store: st, Logger: quiet})
+	if err != nil {
+		return res, err
+	}
 	runner.Handle(scanjob.JobKind, svc.Handle)
 
 	start := time.Now()

@@ -42,7 +42,7 @@ func (s *analyzingScanner) init() {
 	}
 	o := s.opts
 	o.Analyzers = as
-	s.scanner = scanner.New(o)
+	s.scanner, s.err = scanner.New(o)
 }
 
 // Scan implements scanjob.Scanner.

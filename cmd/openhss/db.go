@@ -26,7 +26,7 @@ func newDBCmd(g *globals) *cobra.Command {
 // vulnDB opens the vulnerability database over the app's store. Downloads
 // wait in the data directory: an all.zip can be larger than /tmp.
 func (g *globals) vulnDB(a *app) (*vulndb.DB, error) {
-	return vulndb.New(a.store, vulndb.Options{Logger: a.log, TempDir: filepath.Join(g.data, "tmp")}), nil
+	return vulndb.New(vulndb.Options{Store: a.store, Logger: a.log, TempDir: filepath.Join(g.data, "tmp")})
 }
 
 func newDBImportCmd(g *globals) *cobra.Command {
@@ -85,7 +85,11 @@ func rematchAfter(cmd *cobra.Command, a *app, results []vulndb.ImportResult) err
 	if !changed {
 		return nil
 	}
-	st, err := a.scanService(scanOptions{}, nil, nil).Rematch(cmd.Context())
+	scans, err := a.scanService(scanOptions{}, nil, nil)
+	if err != nil {
+		return err
+	}
+	st, err := scans.Rematch(cmd.Context())
 	if err != nil {
 		return fmt.Errorf("re-match stored images: %w", err)
 	}

@@ -121,7 +121,10 @@ func runQuickstart(cmd *cobra.Command, g *globals, o *serveOptions, exitAfter bo
 	}
 	fmt.Fprintf(out, "3. Registered the sample registry as connection %d\n", regID)
 
-	svc := a.services(o)
+	svc, err := a.services(o)
+	if err != nil {
+		return err
+	}
 	serveErr := make(chan error, 1)
 	ready := make(chan struct{})
 	go func() {

@@ -126,7 +126,10 @@ func newSyncCmd(g *globals) *cobra.Command {
 				return err
 			}
 			defer a.Close()
-			svc := a.services(o)
+			svc, err := a.services(o)
+			if err != nil {
+				return err
+			}
 			job, joined, err := svc.syncer.Request(cmd.Context(), project, t)
 			if err != nil {
 				return err

@@ -103,11 +103,16 @@ func (g *globals) open(ctx context.Context) (*app, error) {
 		st.Close()
 		return nil, err
 	}
+	svc, err := iam.New(iam.Options{Store: st, Box: box})
+	if err != nil {
+		st.Close()
+		return nil, err
+	}
 	return &app{
 		log:   g.logger(os.Stderr),
 		store: st,
 		box:   box,
-		iam:   iam.New(st, box, iam.Options{}),
+		iam:   svc,
 	}, nil
 }
 

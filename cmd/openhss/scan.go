@@ -79,7 +79,10 @@ any error, including a scan that did not succeed.`,
 			if len(images) == 0 {
 				return fmt.Errorf("project %s has no scannable %s", project, typeWords(types))
 			}
-			svc := a.services(o)
+			svc, err := a.services(o)
+			if err != nil {
+				return err
+			}
 			tickets, err := svc.scans.Request(ctx, project, images)
 			if err != nil {
 				return err

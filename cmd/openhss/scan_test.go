@@ -359,7 +359,11 @@ func apiVulns(t *testing.T, data, project string, img inventory.Image) []map[str
 		t.Fatal(err)
 	}
 	defer a.Close()
-	srv := httptest.NewServer(a.services(&serveOptions{region: "local-1"}).handler)
+	svc, err := a.services(&serveOptions{region: "local-1"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(svc.handler)
 	defer srv.Close()
 	ctx := context.Background()
 	token, err := fetchToken(ctx, srv.URL, project, "auditor", "auditor-pw-123")

@@ -148,16 +148,24 @@ func newServeCmd(g *globals) *cobra.Command {
 				return err
 			}
 			defer a.Close()
-			a.iam = iam.New(a.store, a.box, iam.Options{
+			if a.iam, err = iam.New(iam.Options{
+				Store:          a.store,
+				Box:            a.box,
 				PasswordChecks: o.guard.passwordChecks,
 				SignInFailures: o.guard.signInFailures,
 				SignInWindow:   o.guard.signInWindow,
-			})
+			}); err != nil {
+				return err
+			}
+			svc, err := a.services(o)
+			if err != nil {
+				return err
+			}
 			ln, err := net.Listen("tcp", o.listen)
 			if err != nil {
 				return fmt.Errorf("listen: %w", err)
 			}
-			return a.serveWith(cmd.Context(), ln, o, a.services(o), nil)
+			return a.serveWith(cmd.Context(), ln, o, svc, nil)
 		},
 	}
 	f := cmd.Flags()
@@ -205,27 +213,45 @@ type services struct {
 	scans   *scanjob.Service
 }
 
-func (a *app) services(o *serveOptions) *services {
+// services builds them; an error is a missing dependency or a bad
+// option, found before anything listens or runs.
+func (a *app) services(o *serveOptions) (*services, error) {
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	// One transport, one connection pool and one network policy for the
 	// syncs and the scanners' pulls.
 	rt := registry.NewTransport(o.policy)
-	syncer := registry.NewSyncer(a.store, a.store, a.box, registry.NewLister(append(o.sync.listerOptions(), registry.WithLogger(a.log), registry.WithTransport(rt))...))
-	syncer.Log = a.log
-	syncer.Metrics = newSyncMetrics(reg)
-	runner := jobs.NewRunner(a.store, a.log)
-	runner.Workers = o.workers
-	runner.Lease = o.jobLease
+	lo := o.sync.listerOptions()
+	lo.Transport, lo.Logger = rt, a.log
+	lister, err := registry.NewLister(lo)
+	if err != nil {
+		return nil, err
+	}
+	syncer, err := registry.NewSyncer(registry.SyncerOptions{
+		Store: a.store, Queue: a.store, Box: a.box, Lister: lister, Metrics: newSyncMetrics(reg), Logger: a.log,
+	})
+	if err != nil {
+		return nil, err
+	}
+	runner, err := jobs.NewRunner(jobs.RunnerOptions{Store: a.store, Logger: a.log, Workers: o.workers, Lease: o.jobLease})
+	if err != nil {
+		return nil, err
+	}
 	runner.Handle(registry.JobKind, syncer.Handle)
 	runner.HandleAbandoned(registry.JobKind, syncer.Abandon)
-	scans := a.scanService(o.scan, runner.Wake, rt)
+	scans, err := a.scanService(o.scan, runner.Wake, rt)
+	if err != nil {
+		return nil, err
+	}
 	runner.Handle(scanjob.JobKind, scans.Handle)
 	runner.Handle(scanjob.RematchKind, scans.HandleRematch)
-	scanAll := scanjob.NewScanAll(scans, a.store)
+	scanAll, err := scanjob.NewScanAll(scanjob.ScanAllOptions{Service: scans, Lister: a.store})
+	if err != nil {
+		return nil, err
+	}
 	runner.Handle(scanjob.ScanAllKind, scanAll.Handle)
 	svc := &services{runner: runner, syncer: &wakingSyncer{Syncer: syncer, wake: runner.Wake}, scans: scans}
-	svc.handler = hssapi.New(hssapi.Config{
+	svc.handler, err = hssapi.New(hssapi.Config{
 		Store:       a.store,
 		IAM:         a.iam,
 		Box:         a.box,
@@ -235,7 +261,6 @@ func (a *app) services(o *serveOptions) *services {
 		Findings:    a.store,
 		Health:      a.store,
 		Region:      o.region,
-		ParseAddr:   registry.ParseAddr,
 		NetPolicy:   o.policy,
 		Logger:      a.log,
 		Registerer:  reg,
@@ -250,7 +275,10 @@ func (a *app) services(o *serveOptions) *services {
 		Whitelists:       a.store,
 		SensitiveDefault: o.scan.sensitiveAllowlist,
 	})
-	return svc
+	if err != nil {
+		return nil, err
+	}
+	return svc, nil
 }
 
 // scanService builds the scan service over the app's store: the scanner
@@ -258,7 +286,7 @@ func (a *app) services(o *serveOptions) *services {
 // signature database, secrets), and the vulnerability database as matcher.
 // rt carries the registry pulls (nil: a transport under the default
 // network policy; commands that pull nothing pass nil).
-func (a *app) scanService(o scanOptions, wake func(), rt http.RoundTripper) *scanjob.Service {
+func (a *app) scanService(o scanOptions, wake func(), rt http.RoundTripper) (*scanjob.Service, error) {
 	// Scans run for the life of the process: resolve a relative scratch
 	// directory once, against the directory the command started in.
 	if o.scratchDir != "" {
@@ -284,8 +312,14 @@ func (a *app) scanService(o scanOptions, wake func(), rt http.RoundTripper) *sca
 		secretAllowlist: o.sensitiveAllowlist,
 		log:             a.log,
 	}
-	vdb := vulndb.New(a.store, vulndb.Options{Logger: a.log})
-	return scanjob.New(a.store, sc, vdb, scanjob.Options{
+	vdb, err := vulndb.New(vulndb.Options{Store: a.store, Logger: a.log})
+	if err != nil {
+		return nil, err
+	}
+	return scanjob.New(scanjob.Options{
+		Store:        a.store,
+		Scanner:      sc,
+		Matcher:      vdb,
 		Box:          a.box,
 		Transport:    rt,
 		MaxImageSize: int64(o.maxImageSize),

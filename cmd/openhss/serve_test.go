@@ -21,7 +21,10 @@ func TestServeStopsWithStuckWorker(t *testing.T) {
 		t.Fatal(err)
 	}
 	o := &serveOptions{workers: 1, region: "local-1", shutdownTimeout: 200 * time.Millisecond}
-	svc := a.services(o)
+	svc, err := a.services(o)
+	if err != nil {
+		t.Fatal(err)
+	}
 	started, release := make(chan struct{}), make(chan struct{})
 	defer close(release) // lets the abandoned worker end with the test
 	svc.runner.Handle("stuck", func(context.Context, jobs.Job) error {

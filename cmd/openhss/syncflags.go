@@ -31,13 +31,13 @@ func addSyncFlags(f *pflag.FlagSet, o *syncOptions) {
 		"largest catalog page, tag list page or manifest read from a registry, e.g. 4MiB")
 }
 
-// listerOptions are the registry.Lister options for o.
-func (o syncOptions) listerOptions() []registry.Option {
-	return []registry.Option{
-		registry.WithMaxRepositories(o.maxRepositories),
-		registry.WithMaxTags(o.maxTags),
-		registry.WithMaxTotalTags(o.maxTotalTags),
-		registry.WithMaxResponseBytes(int64(o.maxResponseBytes)),
+// listerOptions are the registry.Lister caps of o.
+func (o syncOptions) listerOptions() registry.ListerOptions {
+	return registry.ListerOptions{
+		MaxRepositories:  o.maxRepositories,
+		MaxTags:          o.maxTags,
+		MaxTotalTags:     o.maxTotalTags,
+		MaxResponseBytes: int64(o.maxResponseBytes),
 	}
 }
 

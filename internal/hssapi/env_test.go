@@ -114,12 +114,16 @@ func newEnv(t *testing.T, opts ...envOption) *testEnv {
 		regs: map[string]inventory.Registry{},
 	}
 	clock := e.clock
-	e.iam = iam.New(st, box, iam.Options{Now: clock})
+	e.iam, err = iam.New(iam.Options{Store: st, Box: box, Now: clock})
+	if err != nil {
+		t.Fatal(err)
+	}
 	// The syncer reaches registrytest's registries on 127.0.0.1, which the
 	// default network policy denies; what the API accepts at POST/PUT is
 	// Config.NetPolicy's (the default unless a test passes allowLoopback).
-	e.syncer = registry.NewSyncer(st, st, box, registry.NewLister(registry.WithTransport(registry.NewTransport(loopbackPolicy(t)))))
-	e.syncer.Log = slog.New(slog.DiscardHandler)
+	rt := registry.NewTransport(loopbackPolicy(t))
+	quiet := slog.New(slog.DiscardHandler)
+	e.syncer = newSyncer(t, st, box, rt, quiet)
 
 	e.akA, e.skA = e.credential(t, projA, inventory.Grant{All: true})
 	e.akEP, e.skEP = e.credential(t, projA, inventory.Grant{IDs: []string{"ep1"}})
@@ -131,19 +135,21 @@ func newEnv(t *testing.T, opts ...envOption) *testEnv {
 	e.seed(t)
 
 	cfg := hssapi.Config{
-		Store:      st,
-		IAM:        e.iam,
-		Box:        box,
-		Sync:       e.syncer,
-		ParseAddr:  registry.ParseAddr,
-		Logger:     slog.New(slog.NewJSONHandler(e.logs, nil)),
-		Registerer: e.reg,
-		Now:        clock,
+		Store:       st,
+		IAM:         e.iam,
+		Box:         box,
+		Sync:        e.syncer,
+		Scans:       newRequester(t, newScanService(t, st, box, rt, quiet), st, 0, 0),
+		ScanResults: st,
+		Findings:    st,
+		Logger:      slog.New(slog.NewJSONHandler(e.logs, nil)),
+		Registerer:  e.reg,
+		Now:         clock,
 	}
 	for _, o := range opts {
 		o(&cfg)
 	}
-	srv := httptest.NewServer(hssapi.New(cfg))
+	srv := httptest.NewServer(newHandler(t, cfg))
 	t.Cleanup(srv.Close)
 	e.url = srv.URL
 	return e

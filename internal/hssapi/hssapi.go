@@ -9,6 +9,7 @@ package hssapi
 
 import (
 	"context"
+	"fmt"
 	"log/slog"
 	"net/http"
 	"time"
@@ -30,21 +31,39 @@ type SyncRequester interface {
 	Request(ctx context.Context, projectID string, t inventory.ImageType) (job jobs.Job, joined bool, err error)
 }
 
-// Config is what the API needs. Store, IAM and Box are required; Sync is
-// required for POST /image/synchronize (without it that route answers 500).
+// ImageLister reads the image list (GET swr-repository, and the CLI's
+// `openhss images` through ListImagesJSON).
+type ImageLister interface {
+	ListImages(ctx context.Context, f inventory.Filter) (inventory.Page, error)
+}
+
+// Store is what the API needs of the inventory: the image list and the
+// registry connections' CRUD. Syncs write rows through the SyncRequester,
+// never through the API.
+type Store interface {
+	ImageLister
+	ListRegistries(ctx context.Context, f inventory.RegistryFilter) ([]inventory.Registry, int64, error)
+	GetRegistry(ctx context.Context, projectID string, id int64) (inventory.Registry, error)
+	CreateRegistry(ctx context.Context, r inventory.Registry) (inventory.Registry, error)
+	UpdateRegistry(ctx context.Context, r inventory.Registry) (inventory.Registry, error)
+	DeleteRegistry(ctx context.Context, projectID string, id int64) error
+}
+
+// Config is what the API needs. Store, IAM, Box, Sync, Scans, ScanResults
+// and Findings are required: New refuses a Config without one, so that a
+// server never starts with a route that can only answer 500.
 type Config struct {
-	Store inventory.Store
+	Store Store
 	IAM   *iam.Service
 	Box   *secret.Box // seals registry passwords
-	Sync  SyncRequester
+	// Sync starts syncs (POST /image/synchronize).
+	Sync SyncRequester
 	// Scans queues scans (POST /image/batch-scan) and ScanResults reads
-	// what they stored (the per-image detail APIs); without them those
-	// routes answer 500.
+	// what they stored (the per-image detail APIs).
 	Scans       ScanRequester
 	ScanResults ScanReader
 	// Findings reads the analyzers' findings (baseline, weak passwords,
-	// malware, sensitive information); without it those routes answer
-	// 500.
+	// malware, sensitive information).
 	Findings FindingReader
 	// Whitelists stores each project's sensitive path whitelist
 	// (/image/sensitive/filepath-whitelist); without it those routes
@@ -63,11 +82,6 @@ type Config struct {
 	// Default "local-1". Give IAM the same (iam.Options.Region): it names
 	// projects after the region in GET /v3/projects and token scopes.
 	Region string
-	// ParseAddr validates a registry_addr ("host[:port]", no scheme, path
-	// or user) and returns its canonical form, which is what is stored, so
-	// that "Reg.Example" and "reg.example" are one address. cmd wires
-	// registry.ParseAddr; nil uses a built-in check of the same rules.
-	ParseAddr func(addr string) (string, error)
 	// NetPolicy is the network policy the server's registry connections
 	// run under (the one given to registry.NewTransport): a registry_addr
 	// that is an IP literal it denies is refused with 400 at add and
@@ -111,9 +125,6 @@ func (c *Config) setDefaults() {
 	if c.Region == "" {
 		c.Region = "local-1"
 	}
-	if c.ParseAddr == nil {
-		c.ParseAddr = parseAddr
-	}
 	if c.NetPolicy == nil {
 		c.NetPolicy = netpolicy.Default()
 	}
@@ -156,8 +167,27 @@ type server struct {
 	health   *health
 }
 
+// check refuses a Config without one of its dependencies.
+func (c *Config) check() error {
+	for _, d := range []struct {
+		name    string
+		missing bool
+	}{
+		{"Store", c.Store == nil}, {"IAM", c.IAM == nil}, {"Box", c.Box == nil}, {"Sync", c.Sync == nil},
+		{"Scans", c.Scans == nil}, {"ScanResults", c.ScanResults == nil}, {"Findings", c.Findings == nil},
+	} {
+		if d.missing {
+			return fmt.Errorf("hssapi: Config.%s is required", d.name)
+		}
+	}
+	return nil
+}
+
 // New returns the HTTP handler of the API.
-func New(cfg Config) http.Handler {
+func New(cfg Config) (http.Handler, error) {
+	if err := cfg.check(); err != nil {
+		return nil, err
+	}
 	cfg.setDefaults()
 	s := &server{
 		cfg:      cfg,
@@ -205,5 +235,5 @@ func New(cfg Config) http.Handler {
 	}
 	r.finish()
 
-	return s.outer(r.mux)
+	return s.outer(r.mux), nil
 }

@@ -76,7 +76,7 @@ func (s *server) listImages(w http.ResponseWriter, r *http.Request, c *call) err
 	return nil
 }
 
-func listImages(ctx context.Context, store inventory.Images, projectID string, lq listQuery, eps []string) (listResponse[imageInfo], error) {
+func listImages(ctx context.Context, store ImageLister, projectID string, lq listQuery, eps []string) (listResponse[imageInfo], error) {
 	f := lq.Filter
 	f.ProjectID = projectID
 	f.EnterpriseProjects = eps
@@ -96,7 +96,7 @@ func listImages(ctx context.Context, store inventory.Images, projectID string, l
 // the API, for the operator: eps nil means every enterprise project, or the
 // one the query's enterprise_project_id names. A bad parameter is an error
 // naming it.
-func ListImagesJSON(ctx context.Context, store inventory.Images, projectID string, q url.Values, eps []string) ([]byte, error) {
+func ListImagesJSON(ctx context.Context, store ImageLister, projectID string, q url.Values, eps []string) ([]byte, error) {
 	lq, aerr := parseListQuery(q)
 	if aerr != nil {
 		return nil, errors.New(aerr.Msg)

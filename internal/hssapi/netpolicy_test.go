@@ -8,7 +8,6 @@ import (
 	"github.com/openhss/openhss/internal/hssapi"
 	"github.com/openhss/openhss/internal/inventory"
 	"github.com/openhss/openhss/internal/netpolicy"
-	"github.com/openhss/openhss/internal/registry"
 )
 
 // deniedSpellings are addresses the default network policy denies, in
@@ -24,41 +23,36 @@ var deniedSpellings = []string{
 // POST and PUT refuse a registry_addr that is an IP literal in a denied
 // range, whatever its spelling, with 400 HSS.0001, and store nothing.
 func TestRegistryAddrDeniedLiterals(t *testing.T) {
-	for _, parse := range []struct {
-		name string
-		fn   func(string) (string, error)
-	}{{"built-in parser", nil}, {"registry.ParseAddr", registry.ParseAddr}} {
-		e := newEnv(t, func(c *hssapi.Config) { c.ParseAddr = parse.fn })
-		regPath := "/v5/" + projA + "/image/registries"
-		r1 := strconv.FormatInt(e.regs["r1"].ID, 10)
-		before := e.snapshot(t)
-		for _, addr := range deniedSpellings {
-			post := e.do(t, reqSpec{Method: http.MethodPost, Target: regPath, Body: jsonBody(t, map[string]any{
-				"registry_name": "ssrf", "registry_type": "Other", "api_version": "V2", "protocol": "http",
-				"registry_addr": addr,
-			})})
-			if post.Status != http.StatusBadRequest || post.JSON["error_code"] != "HSS.0001" {
-				t.Errorf("%s: POST %q: %d %s, want 400 HSS.0001", parse.name, addr, post.Status, post.Raw)
-			}
-			put := e.do(t, reqSpec{Method: http.MethodPut, Target: regPath + "/" + r1, Body: jsonBody(t, map[string]any{
-				"registry_addr": addr,
-			})})
-			if put.Status != http.StatusBadRequest || put.JSON["error_code"] != "HSS.0001" {
-				t.Errorf("%s: PUT %q: %d %s, want 400 HSS.0001", parse.name, addr, put.Status, put.Raw)
-			}
+	e := newEnv(t)
+	regPath := "/v5/" + projA + "/image/registries"
+	r1 := strconv.FormatInt(e.regs["r1"].ID, 10)
+	before := e.snapshot(t)
+	for _, addr := range deniedSpellings {
+		post := e.do(t, reqSpec{Method: http.MethodPost, Target: regPath, Body: jsonBody(t, map[string]any{
+			"registry_name": "ssrf", "registry_type": "Other", "api_version": "V2", "protocol": "http",
+			"registry_addr": addr,
+		})})
+		if post.Status != http.StatusBadRequest || post.JSON["error_code"] != "HSS.0001" {
+			t.Errorf("POST %q: %d %s, want 400 HSS.0001", addr, post.Status, post.Raw)
 		}
-		if after := e.snapshot(t); after != before {
-			t.Errorf("%s: refused requests changed the store", parse.name)
+		put := e.do(t, reqSpec{Method: http.MethodPut, Target: regPath + "/" + r1, Body: jsonBody(t, map[string]any{
+			"registry_addr": addr,
+		})})
+		if put.Status != http.StatusBadRequest || put.JSON["error_code"] != "HSS.0001" {
+			t.Errorf("PUT %q: %d %s, want 400 HSS.0001", addr, put.Status, put.Raw)
 		}
-		// Private and public addresses, and names, are accepted.
-		for i, addr := range []string{"10.0.0.5:5000", "192.168.1.2", "[fd12::1]:443", "registry.example.com", "localhost:5000"} {
-			post := e.do(t, reqSpec{Method: http.MethodPost, Target: regPath, Body: jsonBody(t, map[string]any{
-				"registry_name": "ok" + strconv.Itoa(i), "registry_type": "Other", "api_version": "V2", "protocol": "http",
-				"registry_addr": addr,
-			})})
-			if post.Status != http.StatusOK {
-				t.Errorf("%s: POST %q: %d %s, want 200", parse.name, addr, post.Status, post.Raw)
-			}
+	}
+	if after := e.snapshot(t); after != before {
+		t.Error("refused requests changed the store")
+	}
+	// Private and public addresses, and names, are accepted.
+	for i, addr := range []string{"10.0.0.5:5000", "192.168.1.2", "[fd12::1]:443", "registry.example.com", "localhost:5000"} {
+		post := e.do(t, reqSpec{Method: http.MethodPost, Target: regPath, Body: jsonBody(t, map[string]any{
+			"registry_name": "ok" + strconv.Itoa(i), "registry_type": "Other", "api_version": "V2", "protocol": "http",
+			"registry_addr": addr,
+		})})
+		if post.Status != http.StatusOK {
+			t.Errorf("POST %q: %d %s, want 200", addr, post.Status, post.Raw)
 		}
 	}
 }
@@ -70,7 +64,7 @@ func TestRegistryAddrOperatorPolicy(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	e := newEnv(t, func(c *hssapi.Config) { c.ParseAddr = registry.ParseAddr; c.NetPolicy = p })
+	e := newEnv(t, func(c *hssapi.Config) { c.NetPolicy = p })
 	regPath := "/v5/" + projA + "/image/registries"
 	for addr, want := range map[string]int{
 		"127.0.0.1:5000": 200, "[::ffff:127.0.0.1]:5001": 200, "127.0.0.2:5000": 400, "127.1:5002": 400,

@@ -19,7 +19,6 @@ import (
 	"slices"
 	"strings"
 	"testing"
-	"time"
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
@@ -27,18 +26,15 @@ import (
 	"github.com/openhss/openhss/internal/hssapi"
 	"github.com/openhss/openhss/internal/imagetest"
 	"github.com/openhss/openhss/internal/inventory"
-	"github.com/openhss/openhss/internal/jobs"
 	"github.com/openhss/openhss/internal/netpolicy"
 	"github.com/openhss/openhss/internal/registry"
 	"github.com/openhss/openhss/internal/registry/registrytest"
 	"github.com/openhss/openhss/internal/scanjob"
-	"github.com/openhss/openhss/internal/scanner"
 	"github.com/openhss/openhss/internal/scanner/baseline"
 	"github.com/openhss/openhss/internal/scanner/malware"
 	"github.com/openhss/openhss/internal/scanner/scannertest"
 	"github.com/openhss/openhss/internal/scanner/secrets"
 	"github.com/openhss/openhss/internal/store/sqlite"
-	"github.com/openhss/openhss/internal/vulndb"
 )
 
 // The secrets planted in the image (and the registry's password). The
@@ -207,10 +203,12 @@ func TestNoSecretInResponsesOrLogs(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		mw := malware.New(malware.Options{Signatures: st, Logger: log})
-		sc := scanner.New(scanner.Options{ScratchDir: t.TempDir(), Analyzers: []scanner.Analyzer{b, mw, sec}, Logger: log})
-		svc = scanjob.New(st, sc, vulndb.New(st, vulndb.Options{TempDir: t.TempDir(), Logger: log}), scanjob.Options{Box: c.Box, Transport: rt, Log: log})
-		c.Scans = requester{svc}
+		mw, err := malware.New(malware.Options{Signatures: st, Logger: log})
+		if err != nil {
+			t.Fatal(err)
+		}
+		svc = newScanService(t, st, c.Box, rt, log, b, mw, sec)
+		c.Scans = newRequester(t, svc, st, 0, 0)
 		c.ScanResults = st
 		c.Findings = st
 		c.Whitelists = st
@@ -277,8 +275,7 @@ func TestNoSecretInResponsesOrLogs(t *testing.T) {
 	if i < 0 {
 		t.Fatalf("the added registry is not stored: %+v", regs)
 	}
-	syncer := registry.NewSyncer(e.store, e.store, e.box, registry.NewLister(registry.WithLogger(log), registry.WithTransport(rt)))
-	syncer.Log = log
+	syncer := newSyncer(t, e.store, e.box, rt, log)
 	if res, err := syncer.SyncRegistry(ctx, regs[i]); err != nil || res.Err != nil {
 		t.Fatalf("sync: %v / %v", err, res.Err)
 	}
@@ -288,9 +285,8 @@ func TestNoSecretInResponsesOrLogs(t *testing.T) {
 	if scan.Status != http.StatusOK {
 		t.Fatalf("batch-scan: %d %s", scan.Status, scan.Raw)
 	}
-	runner := jobs.NewRunner(e.store, log)
+	runner := newRunner(t, e.store, log)
 	runner.Handle(scanjob.JobKind, svc.Handle)
-	runner.Poll = 10 * time.Millisecond
 	if err := runner.RunUntilIdle(ctx); err != nil {
 		t.Fatal(err)
 	}

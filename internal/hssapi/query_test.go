@@ -232,27 +232,3 @@ func TestParseRegistryQuery(t *testing.T) {
 		}
 	}
 }
-
-func TestParseAddr(t *testing.T) {
-	for in, want := range map[string]string{
-		"registry.example.com": "registry.example.com",
-		"127.0.0.1:5000":       "127.0.0.1:5000",
-		"localhost:65535":      "localhost:65535",
-		"[::1]:5000":           "[::1]:5000",
-		"[0:0::1]":             "[::1]",
-		"10.0.0.1":             "10.0.0.1",
-		"My-Harbor.LOCAL:443":  "my-harbor.local:443",
-	} {
-		got, err := parseAddr(in)
-		if err != nil || got != want {
-			t.Errorf("parseAddr(%q) = %q, %v; want %q", in, got, err, want)
-		}
-	}
-	for _, bad := range []string{"", "http://x", "https://x:5000", "host:99999", "host:0", "host:", "host:abc", "a/b", "user@host",
-		"user:pw@host", "host?x", "host#x", "::1", "[::1", "-bad.com", "bad-.com", "a..b", "under_score.com", "sp ace", "host:+80",
-		strings.Repeat("a", 257), "[fe80::1%25eth0]:5000"} {
-		if got, err := parseAddr(bad); err == nil {
-			t.Errorf("%q accepted as %q", bad, got)
-		}
-	}
-}

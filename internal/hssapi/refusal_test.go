@@ -20,6 +20,8 @@ import (
 	"github.com/openhss/openhss/internal/hssapi"
 	"github.com/openhss/openhss/internal/iam"
 	"github.com/openhss/openhss/internal/inventory"
+	"github.com/openhss/openhss/internal/netpolicy"
+	"github.com/openhss/openhss/internal/registry"
 	"github.com/openhss/openhss/internal/secret"
 	"github.com/openhss/openhss/internal/store/sqlite"
 )
@@ -69,13 +71,22 @@ func newGuardEnv(t *testing.T, iamOpts iam.Options, cfg hssapi.Config) *guardEnv
 	clock := func() time.Time { return e.now.Add(time.Duration(e.skew.Load())) }
 	iamOpts.Now = clock
 	iamOpts.ComparePassword = e.cmp.compare
-	svc := iam.New(st, box, iamOpts)
+	iamOpts.Store, iamOpts.Box = st, box
+	svc, err := iam.New(iamOpts)
+	if err != nil {
+		t.Fatal(err)
+	}
 	if _, err := svc.CreateUser(ctx, projA, "alice", "correct-horse", inventory.Grant{All: true}); err != nil {
 		t.Fatal(err)
 	}
+	quiet := slog.New(slog.DiscardHandler)
+	rt := registry.NewTransport(netpolicy.Default())
 	cfg.Store, cfg.IAM, cfg.Box, cfg.Now = st, svc, box, clock
+	cfg.Sync = newSyncer(t, st, box, rt, quiet)
+	cfg.Scans = newRequester(t, newScanService(t, st, box, rt, quiet), st, 0, 0)
+	cfg.ScanResults, cfg.Findings = st, st
 	cfg.Logger = slog.New(slog.NewJSONHandler(e.logs, nil))
-	e.h = hssapi.New(cfg)
+	e.h = newHandler(t, cfg)
 	return e
 }
 

@@ -14,6 +14,7 @@ import (
 	"github.com/openhss/openhss/internal/iam"
 	"github.com/openhss/openhss/internal/inventory"
 	"github.com/openhss/openhss/internal/netpolicy"
+	"github.com/openhss/openhss/internal/registry"
 )
 
 // registryInfo is the SDK's RegistryInfo, every field present. The SDK types
@@ -227,7 +228,7 @@ func (s *server) updateRegistry(w http.ResponseWriter, r *http.Request, c *call)
 // newCredentialTarget reports whether an update points a connection's
 // credentials somewhere else: a registry address, protocol or user name
 // different from the stored one. Both are compared after checkRegistry's
-// normalisation (the address lower-cased and in ParseAddr's form), so a
+// normalisation (the address in registry.ParseAddr's canonical form), so a
 // client that sends the stored values back, in any spelling that
 // normalises to them, changes nothing.
 func newCredentialTarget(stored, updated inventory.Registry) bool {
@@ -334,7 +335,9 @@ func (s *server) checkRegistry(reg *inventory.Registry) *apiError {
 	if len(reg.Addr) > maxAddrLen {
 		return invalidParam("registry_addr", "longer than %d bytes", maxAddrLen)
 	}
-	addr, err := s.cfg.ParseAddr(reg.Addr)
+	// registry.ParseAddr is the one parser of addresses: what is stored
+	// here is what the syncer and the scanner connect to.
+	addr, err := registry.ParseAddr(reg.Addr)
 	if err != nil {
 		return invalidParam("registry_addr", "%s", addrReason(err))
 	}

@@ -20,7 +20,7 @@ import (
 
 // listCounting counts the list queries the API makes of the real store.
 type listCounting struct {
-	inventory.Store
+	hssapi.Store
 	lists *atomic.Int64
 }
 
@@ -33,11 +33,11 @@ func (s listCounting) ListImages(ctx context.Context, f inventory.Filter) (inven
 // how many it ran.
 func runScanAll(t *testing.T, e *testEnv) int {
 	t.Helper()
-	svc := scanjob.New(e.store, nil, nil, scanjob.Options{})
-	r := jobs.NewRunner(e.store, slog.New(slog.DiscardHandler))
+	quiet := slog.New(slog.DiscardHandler)
+	svc := newScanService(t, e.store, e.box, nil, quiet)
+	r := newRunner(t, e.store, quiet)
 	var ran int
-	all := scanjob.NewScanAll(svc, e.store)
-	all.Page, all.Batch = 700, 300 // pages and batches that do not divide the rows
+	all := newRequester(t, svc, e.store, 700, 300).all // pages and batches that do not divide the rows
 	r.Handle(scanjob.ScanAllKind, func(ctx context.Context, j jobs.Job) error {
 		ran++
 		return all.Handle(ctx, j)
@@ -85,8 +85,6 @@ func TestBatchScanAllAnswersBeforeListing(t *testing.T) {
 	}
 	var lists atomic.Int64
 	e := newEnv(t, func(c *hssapi.Config) {
-		c.Scans = requester{scanjob.New(c.Store.(scanjob.Store), nil, nil, scanjob.Options{})}
-		c.ScanResults = c.Store.(hssapi.ScanReader)
 		c.Store = listCounting{Store: c.Store, lists: &lists}
 	})
 	ctx := context.Background()

@@ -35,7 +35,6 @@ type ScanReader interface {
 }
 
 var (
-	errNoScanner   = errors.New("no ScanRequester configured")
 	errNoResults   = errors.New("no ScanReader configured")
 	errImageAbsent = &apiError{http.StatusNotFound, codeNotFound, "image not found"}
 )
@@ -86,12 +85,6 @@ func (s *server) batchScan(w http.ResponseWriter, r *http.Request, c *call) erro
 	}
 	if !t.Valid() {
 		return invalidParam("image_type", "must be private_image, shared_image, instance_image or local_image")
-	}
-	if s.cfg.ScanResults == nil {
-		return errNoResults
-	}
-	if s.cfg.Scans == nil {
-		return errNoScanner
 	}
 	switch {
 	case len(b.ImageInfoList) > 0:
@@ -269,9 +262,6 @@ func parseDetail(r *http.Request, typeRequired bool) (*detailQuery, *apiError) {
 // digest, narrowed by the optional type, namespace, name, tag and instance,
 // within the caller's enterprise projects.
 func (s *server) image(ctx context.Context, c *call, d *detailQuery) (inventory.Image, error) {
-	if s.cfg.ScanResults == nil {
-		return inventory.Image{}, errNoResults
-	}
 	eps, err := s.enterpriseProjects(c.Principal, d.eps)
 	if err != nil {
 		return inventory.Image{}, err

@@ -10,7 +10,6 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/openhss/openhss/internal/hssapi"
 	"github.com/openhss/openhss/internal/inventory"
 	"github.com/openhss/openhss/internal/scanjob"
 	"github.com/openhss/openhss/internal/scanresult"
@@ -19,7 +18,10 @@ import (
 
 // requester is the wiring of cmd/openhss (scanRequester), over the test
 // env's real store.
-type requester struct{ s *scanjob.Service }
+type requester struct {
+	s   *scanjob.Service
+	all *scanjob.ScanAll
+}
 
 func (r requester) RequestScans(ctx context.Context, projectID string, images []inventory.Image) error {
 	_, err := r.s.Request(ctx, projectID, images)
@@ -27,18 +29,13 @@ func (r requester) RequestScans(ctx context.Context, projectID string, images []
 }
 
 func (r requester) RequestScanAll(ctx context.Context, projectID string, f inventory.Filter) error {
-	_, _, err := scanjob.NewScanAll(r.s, nil).Request(ctx, projectID, f) // Request lists nothing
+	_, _, err := r.all.Request(ctx, projectID, f)
 	return err
 }
 
 func newScanEnv(t *testing.T) *testEnv {
 	t.Helper()
-	e := newEnv(t, func(c *hssapi.Config) {
-		st := c.Store.(scanjob.Store)
-		c.Scans = requester{scanjob.New(st, nil, nil, scanjob.Options{})}
-		c.ScanResults = c.Store.(hssapi.ScanReader)
-	})
-	return e
+	return newEnv(t)
 }
 
 func liveScanJobs(t *testing.T, e *testEnv) int {
@@ -150,7 +147,10 @@ func goVulnDBDir(t *testing.T) string {
 func TestScanDetails(t *testing.T) {
 	e := newScanEnv(t)
 	ctx := context.Background()
-	db := vulndb.New(e.store, vulndb.Options{TempDir: t.TempDir()})
+	db, err := vulndb.New(vulndb.Options{Store: e.store, TempDir: t.TempDir()})
+	if err != nil {
+		t.Fatal(err)
+	}
 	if _, err := db.Import(ctx, goVulnDBDir(t)); err != nil {
 		t.Fatal(err)
 	}

@@ -1,7 +1,6 @@
 package hssapi
 
 import (
-	"errors"
 	"fmt"
 	"net/http"
 
@@ -41,9 +40,6 @@ func (s *server) synchronize(w http.ResponseWriter, r *http.Request, c *call) er
 		return invalidParam("image_type", "is required (private_image, shared_image or instance_image)")
 	default:
 		return invalidParam("image_type", "must be private_image, shared_image or instance_image")
-	}
-	if s.cfg.Sync == nil {
-		return errors.New("no SyncRequester configured")
 	}
 	if _, _, err := s.cfg.Sync.Request(r.Context(), c.ProjectID, t); err != nil {
 		return fmt.Errorf("request %s sync of project %s: %w", t, c.ProjectID, err)

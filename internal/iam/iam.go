@@ -54,8 +54,12 @@ type Principal struct {
 	SignedProjectID string
 }
 
-// Options tune a Service.
+// Options configure a Service. Store and Box are required.
 type Options struct {
+	// Store holds credentials, users and tokens.
+	Store inventory.Access
+	// Box seals and opens secret keys.
+	Box *secret.Box
 	// MaxClockSkew is how far X-Sdk-Date may be from the server clock (15 min).
 	MaxClockSkew time.Duration
 	// TokenTTL is the lifetime of issued tokens (24 h).
@@ -99,8 +103,14 @@ type Service struct {
 	signIn *signInGuard
 }
 
-// New returns a Service over store, sealing secret keys with box.
-func New(store inventory.Access, box *secret.Box, opts Options) *Service {
+// New returns a Service over opts.Store, sealing secret keys with opts.Box.
+func New(opts Options) (*Service, error) {
+	switch {
+	case opts.Store == nil:
+		return nil, errors.New("iam: Options.Store is required")
+	case opts.Box == nil:
+		return nil, errors.New("iam: Options.Box is required")
+	}
 	if opts.MaxClockSkew == 0 {
 		opts.MaxClockSkew = DefaultMaxClockSkew
 	}
@@ -128,7 +138,7 @@ func New(store inventory.Access, box *secret.Box, opts Options) *Service {
 	if opts.ComparePassword == nil {
 		opts.ComparePassword = bcrypt.CompareHashAndPassword
 	}
-	return &Service{store: store, box: box, opts: opts, signIn: newSignInGuard(opts)}
+	return &Service{store: opts.Store, box: opts.Box, opts: opts, signIn: newSignInGuard(opts)}, nil
 }
 
 // Bounds on what Authenticate reads from headers.

@@ -39,8 +39,32 @@ func newTestService(t *testing.T) *testService {
 		t.Fatal(err)
 	}
 	ts := &testService{store: st, now: t0}
-	ts.Service = New(st, box, Options{Now: func() time.Time { return ts.now }})
+	ts.Service, err = New(Options{Store: st, Box: box, Now: func() time.Time { return ts.now }})
+	if err != nil {
+		t.Fatal(err)
+	}
 	return ts
+}
+
+// New refuses a Service without its store or box: the mistake shows at
+// start, not as a nil dereference at the first signed request.
+func TestNewRequiresStoreAndBox(t *testing.T) {
+	ts := newTestService(t)
+	for _, tc := range []struct {
+		name string
+		o    Options
+		ok   bool
+	}{
+		{"no store", Options{Box: ts.box}, false},
+		{"no box", Options{Store: ts.store}, false},
+		{"neither", Options{}, false},
+		{"both", Options{Store: ts.store, Box: ts.box}, true},
+	} {
+		svc, err := New(tc.o)
+		if tc.ok != (err == nil) || tc.ok != (svc != nil) {
+			t.Errorf("%s: New = %v, %v; want ok=%v", tc.name, svc, err, tc.ok)
+		}
+	}
 }
 
 // sdkRequest is a request shaped like the SDK's: user-agent, x-project-id and

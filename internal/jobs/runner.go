@@ -1,6 +1,7 @@
 package jobs
 
 import (
+	"cmp"
 	"context"
 	"crypto/rand"
 	"encoding/hex"
@@ -37,6 +38,19 @@ type Runner struct {
 	owner    string
 	log      *slog.Logger
 
+	workers     int
+	lease       time.Duration
+	poll        time.Duration
+	maxAttempts int
+	now         func() time.Time
+
+	wake chan struct{}
+}
+
+// RunnerOptions configure a Runner. Store is required.
+type RunnerOptions struct {
+	Store  Store
+	Logger *slog.Logger // default slog.Default()
 	// Workers is how many jobs run at once (default 1).
 	Workers int
 	// Lease is how long a claimed job stays ours without a heartbeat
@@ -47,28 +61,40 @@ type Runner struct {
 	// MaxAttempts bounds how often a job is claimed (default 5): a job
 	// whose worker keeps dying under it fails instead of looping forever.
 	MaxAttempts int
-	// Now returns the current time (tests set it).
+	// Now returns the current time (default time.Now; tests set it).
 	Now func() time.Time
-
-	wake chan struct{}
 }
 
-// NewRunner returns a Runner over store. Register handlers with Handle before
-// Run.
-func NewRunner(store Store, log *slog.Logger) *Runner {
-	if log == nil {
-		log = slog.Default()
+// NewRunner returns a Runner over o.Store. Register handlers with Handle
+// before Run.
+func NewRunner(o RunnerOptions) (*Runner, error) {
+	if o.Store == nil {
+		return nil, errors.New("jobs: RunnerOptions.Store is required")
+	}
+	if o.Workers < 0 || o.Lease < 0 || o.Poll < 0 || o.MaxAttempts < 0 {
+		return nil, fmt.Errorf("jobs: negative runner option (workers %d, lease %s, poll %s, max attempts %d)",
+			o.Workers, o.Lease, o.Poll, o.MaxAttempts)
+	}
+	if o.Logger == nil {
+		o.Logger = slog.Default()
+	}
+	if o.Now == nil {
+		o.Now = time.Now
 	}
 	host, _ := os.Hostname()
 	return &Runner{
-		store:    store,
-		handlers: map[string]Handler{},
-		abandon:  map[string]AbandonHandler{},
-		owner:    fmt.Sprintf("%s/%d/%s", host, os.Getpid(), randomID()),
-		log:      log,
-		Now:      time.Now,
-		wake:     make(chan struct{}, 1),
-	}
+		store:       o.Store,
+		handlers:    map[string]Handler{},
+		abandon:     map[string]AbandonHandler{},
+		owner:       fmt.Sprintf("%s/%d/%s", host, os.Getpid(), randomID()),
+		log:         o.Logger,
+		workers:     cmp.Or(o.Workers, 1),
+		lease:       cmp.Or(o.Lease, DefaultLease),
+		poll:        cmp.Or(o.Poll, 500*time.Millisecond),
+		maxAttempts: cmp.Or(o.MaxAttempts, 5),
+		now:         o.Now,
+		wake:        make(chan struct{}, 1),
+	}, nil
 }
 
 // Handle registers the handler of one job kind.
@@ -78,7 +104,7 @@ func (r *Runner) Handle(kind string, h Handler) {
 }
 
 // HandleAbandoned registers the clean-up of one job kind for when the
-// runner gives up on a job of that kind (see MaxAttempts).
+// runner gives up on a job of that kind (see RunnerOptions.MaxAttempts).
 func (r *Runner) HandleAbandoned(kind string, h AbandonHandler) {
 	r.abandon[kind] = h
 }
@@ -98,9 +124,8 @@ func (r *Runner) Wake() {
 // after its lease; one whose handler completed is finished as usual. Only
 // a crash leaves jobs to their leases.
 func (r *Runner) Run(ctx context.Context) {
-	r.defaults()
 	var wg sync.WaitGroup
-	for i := 0; i < r.Workers; i++ {
+	for i := 0; i < r.workers; i++ {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
@@ -113,7 +138,6 @@ func (r *Runner) Run(ctx context.Context) {
 // RunUntilIdle works until no job of the registered kinds is ready, then
 // returns: the CLI's "--wait" without a server.
 func (r *Runner) RunUntilIdle(ctx context.Context) error {
-	r.defaults()
 	for {
 		ran, err := r.runOne(ctx)
 		if err != nil {
@@ -122,24 +146,6 @@ func (r *Runner) RunUntilIdle(ctx context.Context) error {
 		if !ran {
 			return nil
 		}
-	}
-}
-
-func (r *Runner) defaults() {
-	if r.Workers <= 0 {
-		r.Workers = 1
-	}
-	if r.Lease <= 0 {
-		r.Lease = DefaultLease
-	}
-	if r.Poll <= 0 {
-		r.Poll = 500 * time.Millisecond
-	}
-	if r.Now == nil {
-		r.Now = time.Now
-	}
-	if r.MaxAttempts <= 0 {
-		r.MaxAttempts = 5
 	}
 }
 
@@ -152,7 +158,7 @@ func (r *Runner) work(ctx context.Context) {
 		if ran {
 			continue
 		}
-		t := time.NewTimer(r.Poll)
+		t := time.NewTimer(r.poll)
 		select {
 		case <-ctx.Done():
 		case <-r.wake:
@@ -164,7 +170,7 @@ func (r *Runner) work(ctx context.Context) {
 
 // runOne claims and runs at most one job; it reports whether it ran one.
 func (r *Runner) runOne(ctx context.Context) (bool, error) {
-	j, err := r.store.Claim(ctx, r.kinds, r.owner, r.Now(), r.Lease)
+	j, err := r.store.Claim(ctx, r.kinds, r.owner, r.now(), r.lease)
 	if errors.Is(err, ErrNoJob) {
 		return false, nil
 	}
@@ -172,7 +178,7 @@ func (r *Runner) runOne(ctx context.Context) (bool, error) {
 		return false, fmt.Errorf("claim: %w", err)
 	}
 	lease := j.Lease()
-	if j.Attempts > r.MaxAttempts {
+	if j.Attempts > r.maxAttempts {
 		return true, r.giveUp(ctx, j)
 	}
 	h := r.handlers[j.Kind]
@@ -186,14 +192,14 @@ func (r *Runner) runOne(ctx context.Context) (bool, error) {
 		r.heartbeat(jctx, cancel, lease, &lost)
 	}()
 
-	start := r.Now()
+	start := r.now()
 	r.log.Info("job started", "job", j.ID, "kind", j.Kind, "key", j.Key, "attempt", j.Attempts)
 	runErr := safeRun(jctx, h, j)
 	cancel()
 	<-hbDone
 	// Finish or release with a fresh context: the job's own was cancelled
 	// above, and the runner's may be.
-	sctx, scancel := context.WithTimeout(context.WithoutCancel(ctx), r.Lease)
+	sctx, scancel := context.WithTimeout(context.WithoutCancel(ctx), r.lease)
 	defer scancel()
 	if lost.Load() {
 		// Another claim holds the job now; whatever this attempt did is
@@ -203,7 +209,7 @@ func (r *Runner) runOne(ctx context.Context) (bool, error) {
 	}
 	if runErr != nil && ctx.Err() != nil {
 		// Stopping: give the job back for the next runner to take at once.
-		if err := r.store.Release(sctx, lease, r.Now()); err != nil && !errors.Is(err, ErrLeaseLost) {
+		if err := r.store.Release(sctx, lease, r.now()); err != nil && !errors.Is(err, ErrLeaseLost) {
 			return true, fmt.Errorf("release job %d: %w", j.ID, err)
 		}
 		r.log.Info("job released", "job", j.ID, "kind", j.Kind, "attempt", j.Attempts)
@@ -213,14 +219,14 @@ func (r *Runner) runOne(ctx context.Context) (bool, error) {
 	if runErr != nil {
 		msg = runErr.Error()
 	}
-	if err := r.store.Finish(sctx, lease, msg, r.Now()); err != nil {
+	if err := r.store.Finish(sctx, lease, msg, r.now()); err != nil {
 		if errors.Is(err, ErrLeaseLost) {
 			r.log.Warn("job lease lost before finish; outcome dropped", "job", j.ID, "attempt", j.Attempts)
 			return true, nil
 		}
 		return true, fmt.Errorf("finish job %d: %w", j.ID, err)
 	}
-	r.log.Info("job finished", "job", j.ID, "kind", j.Kind, "err", msg, "duration", r.Now().Sub(start))
+	r.log.Info("job finished", "job", j.ID, "kind", j.Kind, "err", msg, "duration", r.now().Sub(start))
 	return true, nil
 }
 
@@ -237,7 +243,7 @@ func (r *Runner) giveUp(ctx context.Context, j Job) error {
 			return fmt.Errorf("clean up abandoned job %d: %w", j.ID, err)
 		}
 	}
-	if err := r.store.Finish(ctx, j.Lease(), msg, r.Now()); err != nil && !errors.Is(err, ErrLeaseLost) {
+	if err := r.store.Finish(ctx, j.Lease(), msg, r.now()); err != nil && !errors.Is(err, ErrLeaseLost) {
 		return fmt.Errorf("finish job %d: %w", j.ID, err)
 	}
 	return nil
@@ -248,14 +254,14 @@ func (r *Runner) giveUp(ctx context.Context, j Job) error {
 // another) it sets lost and cancels the handler: two attempts of one job
 // must not both run.
 func (r *Runner) heartbeat(ctx context.Context, cancel context.CancelFunc, lease Lease, lost *atomic.Bool) {
-	t := time.NewTicker(r.Lease / 3)
+	t := time.NewTicker(r.lease / 3)
 	defer t.Stop()
 	for {
 		select {
 		case <-ctx.Done():
 			return
 		case <-t.C:
-			err := r.store.Heartbeat(ctx, lease, r.Now(), r.Lease)
+			err := r.store.Heartbeat(ctx, lease, r.now(), r.lease)
 			if errors.Is(err, ErrLeaseLost) {
 				r.log.Warn("job lease lost", "job", lease.ID, "attempt", lease.Attempt)
 				lost.Store(true)
@@ -275,7 +281,7 @@ func (r *Runner) Purge(ctx context.Context, retention time.Duration) (int64, err
 	if retention <= 0 {
 		return 0, fmt.Errorf("purge jobs: retention %s must be positive", retention)
 	}
-	n, err := r.store.PurgeJobs(ctx, r.Now().Add(-retention))
+	n, err := r.store.PurgeJobs(ctx, r.now().Add(-retention))
 	if err != nil {
 		return n, fmt.Errorf("purge jobs: %w", err)
 	}

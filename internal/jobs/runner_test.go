@@ -61,8 +61,14 @@ func TestRunnerRunsAndRecordsOutcome(t *testing.T) {
 	bad := enqueue(t, s, "bad")
 	boom := enqueue(t, s, "boom")
 
-	r := jobs.NewRunner(s, quiet())
-	r.Poll = 10 * time.Millisecond
+	r, err := jobs.NewRunner(jobs.RunnerOptions{
+		Store:  s,
+		Logger: quiet(),
+		Poll:   10 * time.Millisecond,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
 	var seen sync.Map
 	r.Handle("test", func(ctx context.Context, j jobs.Job) error {
 		seen.Store(j.Key, true)
@@ -104,8 +110,14 @@ func TestAbandonedJobIsTakenAfterLease(t *testing.T) {
 		t.Fatalf("claim: %v %v", claimed, err)
 	}
 
-	r := jobs.NewRunner(s, quiet())
-	r.Poll = 20 * time.Millisecond
+	r, err := jobs.NewRunner(jobs.RunnerOptions{
+		Store:  s,
+		Logger: quiet(),
+		Poll:   20 * time.Millisecond,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
 	var runs atomic.Int32
 	r.Handle("test", func(ctx context.Context, j jobs.Job) error {
 		runs.Add(1)
@@ -151,9 +163,15 @@ func TestHeartbeatKeepsLease(t *testing.T) {
 	defer cancel()
 	var wg sync.WaitGroup
 	for i := 0; i < 2; i++ {
-		r := jobs.NewRunner(s, quiet())
-		r.Lease = 150 * time.Millisecond
-		r.Poll = 10 * time.Millisecond
+		r, err := jobs.NewRunner(jobs.RunnerOptions{
+			Store:  s,
+			Logger: quiet(),
+			Lease:  150 * time.Millisecond,
+			Poll:   10 * time.Millisecond,
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
 		r.Handle("test", handler)
 		wg.Add(1)
 		go func() { defer wg.Done(); r.Run(ctx) }()
@@ -176,8 +194,14 @@ func TestStopMidJobReleasesLease(t *testing.T) {
 	j := enqueue(t, s, "interrupted")
 	started := make(chan struct{})
 	ctx, cancel := context.WithCancel(context.Background())
-	r1 := jobs.NewRunner(s, quiet())
-	r1.Poll = 10 * time.Millisecond
+	r1, err := jobs.NewRunner(jobs.RunnerOptions{
+		Store:  s,
+		Logger: quiet(),
+		Poll:   10 * time.Millisecond,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
 	r1.Handle("test", func(ctx context.Context, _ jobs.Job) error {
 		close(started)
 		<-ctx.Done()
@@ -203,7 +227,13 @@ func TestStopAfterHandlerCompletedFinishes(t *testing.T) {
 	s := openStore(t)
 	j := enqueue(t, s, "last")
 	ctx, cancel := context.WithCancel(context.Background())
-	r := jobs.NewRunner(s, quiet())
+	r, err := jobs.NewRunner(jobs.RunnerOptions{
+		Store:  s,
+		Logger: quiet(),
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
 	r.Handle("test", func(context.Context, jobs.Job) error {
 		cancel() // the stop arrives while the job completes
 		return nil
@@ -249,10 +279,16 @@ func TestStalledAttemptCannotCompleteReclaimedJob(t *testing.T) {
 	j := enqueue(t, s, "stall")
 	clk := newClock()
 	logs := &msgLog{c: make(chan string, 100)}
-	r := jobs.NewRunner(s, slog.New(logs))
-	r.Workers = 2
-	r.Poll = 5 * time.Millisecond
-	r.Now = clk.Now // Lease stays 30 s: no real-time heartbeat fires
+	r, err := jobs.NewRunner(jobs.RunnerOptions{
+		Store:   s,
+		Logger:  slog.New(logs),
+		Workers: 2,
+		Poll:    5 * time.Millisecond,
+		Now:     clk.Now, // Lease stays 30 s: no real-time heartbeat fires
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
 	var (
 		mu      sync.Mutex
 		calls   = map[int]int{}
@@ -319,9 +355,15 @@ func TestPoisonJobGivesUp(t *testing.T) {
 		}
 		now = now.Add(time.Second)
 	}
-	r := jobs.NewRunner(s, quiet())
-	r.MaxAttempts = 3
-	r.Now = func() time.Time { return now }
+	r, err := jobs.NewRunner(jobs.RunnerOptions{
+		Store:       s,
+		Logger:      quiet(),
+		MaxAttempts: 3,
+		Now:         func() time.Time { return now },
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
 	var runs atomic.Int32
 	r.Handle("test", func(context.Context, jobs.Job) error { runs.Add(1); return nil })
 	if err := r.RunUntilIdle(context.Background()); err != nil {
@@ -330,5 +372,26 @@ func TestPoisonJobGivesUp(t *testing.T) {
 	got := waitState(t, s, j.ID, jobs.Failed)
 	if runs.Load() != 0 || got.Error == "" {
 		t.Fatalf("runs=%d error=%q", runs.Load(), got.Error)
+	}
+}
+
+// A runner without a store, or with a negative setting, is refused by
+// NewRunner: the mistake shows at start, not as a panic at the first claim.
+func TestNewRunnerRefusesMissingStore(t *testing.T) {
+	s := openStore(t)
+	for _, tc := range []struct {
+		name string
+		o    jobs.RunnerOptions
+		ok   bool
+	}{
+		{"no store", jobs.RunnerOptions{}, false},
+		{"negative workers", jobs.RunnerOptions{Store: s, Workers: -1}, false},
+		{"negative lease", jobs.RunnerOptions{Store: s, Lease: -time.Second}, false},
+		{"store only", jobs.RunnerOptions{Store: s}, true},
+	} {
+		r, err := jobs.NewRunner(tc.o)
+		if tc.ok != (err == nil) || tc.ok != (r != nil) {
+			t.Errorf("%s: NewRunner = %v, %v; want ok=%v", tc.name, r, err, tc.ok)
+		}
 	}
 }

@@ -23,7 +23,7 @@ func (s *Syncer) Abandon(ctx context.Context, j jobs.Job, reason string) error {
 	var p syncPayload
 	if err := json.Unmarshal(j.Payload, &p); err != nil {
 		// Nothing can be cleaned up after a job that never could run.
-		s.Log.Error("abandoned sync job has a bad payload", "job", j.ID, "err", err)
+		s.log.Error("abandoned sync job has a bad payload", "job", j.ID, "err", err)
 		return nil
 	}
 	if p.ProjectID == "" {
@@ -38,10 +38,10 @@ func (s *Syncer) Abandon(ctx context.Context, j jobs.Job, reason string) error {
 		if reg.Status != inventory.RegistrySyncing {
 			continue
 		}
-		if err := s.store.SetRegistryStatus(ctx, reg.ID, inventory.RegistryFailed, failReason, inventory.Millis(s.Now())); err != nil {
+		if err := s.store.SetRegistryStatus(ctx, reg.ID, inventory.RegistryFailed, failReason, inventory.Millis(s.now())); err != nil {
 			return fmt.Errorf("registry: fail abandoned sync of %d: %w", reg.ID, err)
 		}
-		s.Log.Warn("registry sync abandoned", "registry", reg.ID, "project", reg.ProjectID, "job", j.ID, "reason", reason)
+		s.log.Warn("registry sync abandoned", "registry", reg.ID, "project", reg.ProjectID, "job", j.ID, "reason", reason)
 	}
 	return nil
 }

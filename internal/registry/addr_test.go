@@ -1,6 +1,7 @@
 package registry_test
 
 import (
+	"strings"
 	"testing"
 
 	"github.com/openhss/openhss/internal/registry"
@@ -16,6 +17,9 @@ func TestParseAddr(t *testing.T) {
 		{"bücher.example:443", "xn--bcher-kva.example:443"},
 		{"localhost:65535", "localhost:65535"},
 		{"swr.cn-north-4.myhuaweicloud.com", "swr.cn-north-4.myhuaweicloud.com"},
+		{"[0:0::1]", "[::1]"},
+		{"10.0.0.1", "10.0.0.1"},
+		{"My-Harbor.LOCAL:443", "my-harbor.local:443"},
 	} {
 		got, err := registry.ParseAddr(c.in)
 		if err != nil || got != c.want {
@@ -25,7 +29,8 @@ func TestParseAddr(t *testing.T) {
 	for _, bad := range []string{
 		"", "https://registry.example.com", "registry.example.com/path", "user:pw@host", "host:0", "host:65536",
 		"host:", "host:http", "::1", "[::1", "[::1]x", "[fe80::1%eth0]:5000", "-bad.example", "a..b", "host name",
-		"host?x=1", "exa_mple.com\\x", "[127.0.0.1]:80",
+		"host?x=1", "exa_mple.com\\x", "[127.0.0.1]:80", "http://x", "https://x:5000", "host:99999", "host:abc", "a/b",
+		"user@host", "host#x", "bad-.com", "sp ace", "host:+80", strings.Repeat("a", 257), "[fe80::1%25eth0]:5000",
 	} {
 		if got, err := registry.ParseAddr(bad); err == nil {
 			t.Errorf("ParseAddr(%q) = %q, want an error", bad, got)

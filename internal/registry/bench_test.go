@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/openhss/openhss/internal/inventory"
+	"github.com/openhss/openhss/internal/registry"
 	"github.com/openhss/openhss/internal/registry/registrytest"
 )
 
@@ -43,7 +44,7 @@ func BenchmarkList(b *testing.B) {
 	r.Populate(b, benchRepos, benchTags)
 	size := registrytest.PopulatedSize(b)
 	for b.Loop() {
-		snap, err := fastLister().List(context.Background(), connection(r), "")
+		snap, err := fastLister(b, registry.ListerOptions{}).List(context.Background(), connection(r), "")
 		if err != nil {
 			b.Fatal(err)
 		}

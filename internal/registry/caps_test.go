@@ -140,7 +140,7 @@ func TestListCaps(t *testing.T) {
 	for _, tc := range []struct {
 		name       string
 		h          *hostile
-		opts       []registry.Option
+		opts       registry.ListerOptions
 		wantReason string
 		check      func(t *testing.T, h *hostile, read int64)
 	}{{
@@ -161,7 +161,7 @@ func TestListCaps(t *testing.T) {
 		// 100 pages of 100 repositories (10,000) against a cap of 250.
 		name:       "more repositories than the cap",
 		h:          &hostile{catalogPages: 100, pageSize: 100},
-		opts:       []registry.Option{registry.WithMaxRepositories(250), registry.WithPageSize(100)},
+		opts:       registry.ListerOptions{MaxRepositories: 250, PageSize: 100},
 		wantReason: "the registry lists more than 250 repositories",
 		check: func(t *testing.T, h *hostile, read int64) {
 			// Pages 1-3 (300 > 250); the third page's repositories are
@@ -177,7 +177,7 @@ func TestListCaps(t *testing.T) {
 		// One repository with 100 pages of 100 tags against a cap of 250.
 		name:       "more tags than the cap",
 		h:          &hostile{catalogPages: 1, pageSize: 1, tagPages: 100, tagSize: 100},
-		opts:       []registry.Option{registry.WithMaxTags(250), registry.WithPageSize(100)},
+		opts:       registry.ListerOptions{MaxTags: 250, PageSize: 100},
 		wantReason: "a repository has more than 250 tags",
 		check: func(t *testing.T, h *hostile, read int64) {
 			if got := h.tagCalls.Load(); got != 3 {
@@ -191,7 +191,7 @@ func TestListCaps(t *testing.T) {
 		// 20 repositories of 100 tags each against a total of 250.
 		name:       "more tags in all than the cap",
 		h:          &hostile{catalogPages: 1, pageSize: 20, tagPages: 5, tagSize: 20},
-		opts:       []registry.Option{registry.WithMaxTotalTags(250), registry.WithConcurrency(1)},
+		opts:       registry.ListerOptions{MaxTotalTags: 250, Concurrency: 1},
 		wantReason: "the registry has more than 250 tags in all",
 		check: func(t *testing.T, h *hostile, read int64) {
 			// With one request at a time: 2 repositories (200 tags) pass,
@@ -204,7 +204,9 @@ func TestListCaps(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			addr := tc.h.start(t)
 			ct := &countingTransport{next: registrytestTransport()}
-			l := fastLister(append([]registry.Option{registry.WithTransport(ct)}, tc.opts...)...)
+			o := tc.opts
+			o.Transport = ct
+			l := fastLister(t, o)
 			_, err := l.List(context.Background(), inventory.Registry{ID: 1, Addr: addr, Protocol: "http"}, "")
 			if !errors.Is(err, registry.ErrLimit) {
 				t.Fatalf("err = %v, want ErrLimit (server sent %d bytes, %d catalog pages, %d tag lists, %d manifests)",
@@ -229,8 +231,8 @@ func TestSyncOverCapChangesNothing(t *testing.T) {
 		r.PushImage(t, repo, "v1", registrytest.ImageOptions{})
 	}
 	reg := env.addRegistry(t, r.Addr(), "", "")
-	capped := registry.NewSyncer(env.store, env.store, env.box, fastLister(registry.WithMaxRepositories(3)))
-	capped.Log = slog.New(slog.DiscardHandler)
+	capped := newSyncer(t, registry.SyncerOptions{Store: env.store, Queue: env.store, Box: env.box,
+		Lister: fastLister(t, registry.ListerOptions{MaxRepositories: 3}), Logger: slog.New(slog.DiscardHandler)})
 	ctx := context.Background()
 	if res, err := capped.SyncRegistry(ctx, reg); err != nil || res.Err != nil {
 		t.Fatalf("first sync: %v %v", err, res.Err)

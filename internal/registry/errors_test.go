@@ -19,7 +19,7 @@ func TestListNamespace(t *testing.T) {
 	f := newFixture(t)
 	conn := connection(f.reg)
 	conn.Namespace = "library"
-	got, err := fastLister().List(context.Background(), conn, "")
+	got, err := fastLister(t, registry.ListerOptions{}).List(context.Background(), conn, "")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -68,7 +68,7 @@ func TestListBasicAuth(t *testing.T) {
 	conn := connection(r)
 	conn.Username = "robot"
 
-	got, err := fastLister().List(context.Background(), conn, "s3cret")
+	got, err := fastLister(t, registry.ListerOptions{}).List(context.Background(), conn, "s3cret")
 	if err != nil {
 		t.Fatalf("right credentials: %v", err)
 	}
@@ -79,7 +79,7 @@ func TestListBasicAuth(t *testing.T) {
 
 	for _, c := range []struct{ user, pass string }{{"robot", "wrong"}, {"nobody", "s3cret"}, {"", ""}} {
 		conn.Username = c.user
-		_, err := fastLister().List(context.Background(), conn, c.pass)
+		_, err := fastLister(t, registry.ListerOptions{}).List(context.Background(), conn, c.pass)
 		var se *registry.SyncError
 		if !errors.Is(err, registry.ErrAuth) || !errors.As(err, &se) || se.Kind != registry.KindAuth {
 			t.Errorf("user %q password %q: err = %v, want ErrAuth", c.user, c.pass, err)
@@ -100,7 +100,7 @@ func TestListUnreachable(t *testing.T) {
 	l.Close() // nothing listens there now
 	for _, proto := range []string{"http", "https"} {
 		conn := inventory.Registry{ID: 1, Addr: addr, Protocol: proto}
-		_, err = fastLister().List(context.Background(), conn, "")
+		_, err = fastLister(t, registry.ListerOptions{}).List(context.Background(), conn, "")
 		if !errors.Is(err, registry.ErrUnreachable) {
 			t.Errorf("%s: err = %v, want ErrUnreachable", proto, err)
 		}
@@ -119,7 +119,7 @@ func TestListHTTPSIsNotDowngraded(t *testing.T) {
 	r.PushImage(t, "a/b", "v1", registrytest.ImageOptions{})
 	conn := connection(r)
 	conn.Protocol = "https"
-	_, err := fastLister().List(context.Background(), conn, "")
+	_, err := fastLister(t, registry.ListerOptions{}).List(context.Background(), conn, "")
 	if !errors.Is(err, registry.ErrUnreachable) {
 		t.Fatalf("err = %v, want ErrUnreachable", err)
 	}
@@ -138,12 +138,12 @@ func TestListTimeout(t *testing.T) {
 	}
 	r := registrytest.New(t, registrytest.WithMiddleware(slow))
 	r.PushImage(t, "a/b", "v1", registrytest.ImageOptions{})
-	_, err := fastLister(registry.WithRequestTimeout(200*time.Millisecond)).List(context.Background(), connection(r), "")
+	_, err := fastLister(t, registry.ListerOptions{RequestTimeout: 200 * time.Millisecond}).List(context.Background(), connection(r), "")
 	if !errors.Is(err, registry.ErrTimeout) {
 		t.Fatalf("err = %v, want ErrTimeout", err)
 	}
 	// The whole-listing limit gives the same error.
-	_, err = fastLister(registry.WithListTimeout(200*time.Millisecond)).List(context.Background(), connection(r), "")
+	_, err = fastLister(t, registry.ListerOptions{ListTimeout: 200 * time.Millisecond}).List(context.Background(), connection(r), "")
 	if !errors.Is(err, registry.ErrTimeout) {
 		t.Fatalf("list timeout: err = %v, want ErrTimeout", err)
 	}
@@ -168,7 +168,7 @@ func TestListRepositoryFailure(t *testing.T) {
 	r.PushImage(t, "bad/repo", "v1", registrytest.ImageOptions{})
 	r.PushImage(t, "single", "v1", registrytest.ImageOptions{})
 
-	got, err := fastLister().List(context.Background(), connection(r), "")
+	got, err := fastLister(t, registry.ListerOptions{}).List(context.Background(), connection(r), "")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -185,7 +185,7 @@ func TestListRepositoryFailure(t *testing.T) {
 	}
 
 	failAll.Store(true)
-	_, err = fastLister().List(context.Background(), connection(r), "")
+	_, err = fastLister(t, registry.ListerOptions{}).List(context.Background(), connection(r), "")
 	if !errors.Is(err, registry.ErrUnreachable) {
 		t.Fatalf("every repository failing: err = %v, want ErrUnreachable", err)
 	}

@@ -10,6 +10,7 @@
 package registry
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -48,66 +49,83 @@ type Lister struct {
 	log            *slog.Logger
 }
 
-// Option configures a Lister.
-type Option func(*Lister)
-
-// WithTransport replaces the shared transport (default
-// NewTransport(netpolicy.Default())). Give a *Transport: it carries the
-// network policy.
-func WithTransport(rt http.RoundTripper) Option { return func(l *Lister) { l.transport = rt } }
-
-// WithMaxRepositories caps the repositories one connection lists (default
-// DefaultMaxRepositories; 0 keeps the default). A registry with more fails
-// the sync with ErrLimit and changes nothing.
-func WithMaxRepositories(n int) Option {
-	return func(l *Lister) { l.maxRepos = cmpOr(n, DefaultMaxRepositories) }
+// ListerOptions configure a Lister. Every field is optional: the zero
+// value lists through NewTransport(netpolicy.Default()) with the default
+// limits. A negative limit is an error.
+type ListerOptions struct {
+	// Transport is the shared transport (default
+	// NewTransport(netpolicy.Default())). Give a *Transport: it carries
+	// the network policy.
+	Transport http.RoundTripper
+	// MaxRepositories caps the repositories one connection lists (default
+	// DefaultMaxRepositories). A registry with more fails the sync with
+	// ErrLimit and changes nothing.
+	MaxRepositories int
+	// MaxTags caps the tags of one repository (default DefaultMaxTags).
+	MaxTags int
+	// MaxTotalTags caps the tags of all repositories of one connection
+	// (default DefaultMaxTotalTags).
+	MaxTotalTags int
+	// MaxResponseBytes caps the body of each catalog page, tag list page
+	// and manifest read (default DefaultMaxResponseBytes).
+	MaxResponseBytes int64
+	// RequestTimeout bounds each HTTP request, body included (default 30s).
+	RequestTimeout time.Duration
+	// ListTimeout bounds the whole listing of one connection (default 30m).
+	ListTimeout time.Duration
+	// Concurrency bounds the requests in flight per listing (default 16).
+	Concurrency int
+	// PageSize is the n asked of catalog and tag list pages (default
+	// 1000). A registry that refuses n gets asked without it and chooses.
+	PageSize int
+	// Retry says how requests that failed for a transient reason
+	// (connection refused, timeout, 429, 5xx) are retried; the zero
+	// RetryPolicy is the default (see RetryPolicy).
+	Retry RetryPolicy
+	// Now is the clock of Snapshot.SeenAt (default time.Now).
+	Now    func() time.Time
+	Logger *slog.Logger // default slog.Default()
 }
-
-// WithMaxTags caps the tags of one repository (default DefaultMaxTags).
-func WithMaxTags(n int) Option { return func(l *Lister) { l.maxTags = cmpOr(n, DefaultMaxTags) } }
-
-// WithMaxTotalTags caps the tags of all repositories of one connection
-// (default DefaultMaxTotalTags).
-func WithMaxTotalTags(n int) Option {
-	return func(l *Lister) { l.maxTotalTags = cmpOr(n, DefaultMaxTotalTags) }
-}
-
-// WithMaxResponseBytes caps the body of each catalog page, tag list page
-// and manifest read (default DefaultMaxResponseBytes).
-func WithMaxResponseBytes(n int64) Option {
-	return func(l *Lister) { l.maxBody = cmpOr(n, DefaultMaxResponseBytes) }
-}
-
-// cmpOr is n, or def when n is not positive.
-func cmpOr[T int | int64](n, def T) T {
-	if n <= 0 {
-		return def
-	}
-	return n
-}
-
-// WithLogger sets the logger (default slog.Default()).
-func WithLogger(log *slog.Logger) Option { return func(l *Lister) { l.log = log } }
 
 // NewLister returns a Lister.
-func NewLister(opts ...Option) *Lister {
+func NewLister(o ListerOptions) (*Lister, error) {
+	for _, v := range []struct {
+		name string
+		n    int64
+	}{
+		{"MaxRepositories", int64(o.MaxRepositories)}, {"MaxTags", int64(o.MaxTags)},
+		{"MaxTotalTags", int64(o.MaxTotalTags)}, {"MaxResponseBytes", o.MaxResponseBytes},
+		{"RequestTimeout", int64(o.RequestTimeout)}, {"ListTimeout", int64(o.ListTimeout)},
+		{"Concurrency", int64(o.Concurrency)}, {"PageSize", int64(o.PageSize)},
+	} {
+		if v.n < 0 {
+			return nil, fmt.Errorf("registry: ListerOptions.%s %d is negative", v.name, v.n)
+		}
+	}
 	l := &Lister{
-		transport:      NewTransport(netpolicy.Default()),
-		requestTimeout: 30 * time.Second,
-		listTimeout:    30 * time.Minute,
-		concurrency:    16,
-		pageSize:       1000,
-		maxRepos:       DefaultMaxRepositories,
-		maxTags:        DefaultMaxTags,
-		maxTotalTags:   DefaultMaxTotalTags,
-		maxBody:        DefaultMaxResponseBytes,
-		now:            time.Now,
-		log:            slog.Default(),
+		transport:      o.Transport,
+		requestTimeout: cmp.Or(o.RequestTimeout, 30*time.Second),
+		listTimeout:    cmp.Or(o.ListTimeout, 30*time.Minute),
+		concurrency:    cmp.Or(o.Concurrency, 16),
+		pageSize:       cmp.Or(o.PageSize, 1000),
+		retry:          o.Retry,
+		maxRepos:       cmp.Or(o.MaxRepositories, DefaultMaxRepositories),
+		maxTags:        cmp.Or(o.MaxTags, DefaultMaxTags),
+		maxTotalTags:   cmp.Or(o.MaxTotalTags, DefaultMaxTotalTags),
+		maxBody:        cmp.Or(o.MaxResponseBytes, DefaultMaxResponseBytes),
+		now:            o.Now,
+		log:            o.Logger,
 	}
-	for _, o := range opts {
-		o(l)
+	if l.transport == nil {
+		l.transport = NewTransport(netpolicy.Default())
 	}
-	return l
+	if l.now == nil {
+		l.now = time.Now
+	}
+	if l.log == nil {
+		l.log = slog.Default()
+	}
+	return l, nil
 }
 
 // attachmentTag matches tags that carry supply-chain attachments rather

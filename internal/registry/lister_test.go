@@ -41,14 +41,38 @@ func registrytestTransport() *registry.Transport {
 	return registry.NewTransport(p)
 }
 
-// fastLister fails fast: tests provoke failures on purpose.
-func fastLister(opts ...registry.Option) *registry.Lister {
-	return registry.NewLister(append([]registry.Option{
-		registry.WithTransport(registrytestTransport()),
-		registry.WithRetry(registry.RetryPolicy{Attempts: 1}),
-		registry.WithRequestTimeout(10 * time.Second),
-		registry.WithClock(func() time.Time { return time.UnixMilli(1_700_000_000_000) }),
-	}, opts...)...)
+// fastLister fails fast: tests provoke failures on purpose. The fields of
+// o left zero get the test transport, one try per request, a 10 s request
+// timeout and a fixed clock.
+func fastLister(t testing.TB, o registry.ListerOptions) *registry.Lister {
+	t.Helper()
+	if o.Transport == nil {
+		o.Transport = registrytestTransport()
+	}
+	if o.Retry.Attempts == 0 && o.Retry.Sleep == nil {
+		o.Retry = registry.RetryPolicy{Attempts: 1}
+	}
+	if o.RequestTimeout == 0 {
+		o.RequestTimeout = 10 * time.Second
+	}
+	if o.Now == nil {
+		o.Now = func() time.Time { return time.UnixMilli(1_700_000_000_000) }
+	}
+	l, err := registry.NewLister(o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return l
+}
+
+// newSyncer is registry.NewSyncer(o), failing t when it refuses o.
+func newSyncer(t testing.TB, o registry.SyncerOptions) *registry.Syncer {
+	t.Helper()
+	s, err := registry.NewSyncer(o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s
 }
 
 func connection(r *registrytest.Registry) inventory.Registry {
@@ -257,7 +281,7 @@ func diffSnapshots(t *testing.T, got, want inventory.Snapshot) {
 
 func TestListSnapshot(t *testing.T) {
 	f := newFixture(t)
-	got, err := fastLister().List(context.Background(), connection(f.reg), "")
+	got, err := fastLister(t, registry.ListerOptions{}).List(context.Background(), connection(f.reg), "")
 	if err != nil {
 		t.Fatal(err)
 	}

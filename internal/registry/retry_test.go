@@ -133,7 +133,7 @@ func TestListRetries(t *testing.T) {
 				}
 			}
 			ct := &countingTransport{next: registrytestTransport()}
-			l := fastLister(registry.WithTransport(ct), registry.WithRetry(registry.RetryPolicy{Attempts: attempts, Sleep: s.Sleep}))
+			l := fastLister(t, registry.ListerOptions{Transport: ct, Retry: registry.RetryPolicy{Attempts: attempts, Sleep: s.Sleep}})
 			snap, err := l.List(context.Background(), inventory.Registry{ID: 1, Addr: addr, Protocol: "http"}, "")
 			switch {
 			case tc.want == nil && err != nil:
@@ -184,9 +184,8 @@ func TestSyncRidesOutRestart(t *testing.T) {
 			p.Up()
 		}
 	}}
-	syncer := registry.NewSyncer(env.store, env.store, env.box,
-		fastLister(registry.WithRetry(registry.RetryPolicy{Sleep: s.Sleep})))
-	syncer.Log = slog.New(slog.DiscardHandler)
+	syncer := newSyncer(t, registry.SyncerOptions{Store: env.store, Queue: env.store, Box: env.box,
+		Lister: fastLister(t, registry.ListerOptions{Retry: registry.RetryPolicy{Sleep: s.Sleep}}), Logger: slog.New(slog.DiscardHandler)})
 	p.Down()
 	res, err := syncer.SyncRegistry(context.Background(), reg)
 	if err != nil || res.Err != nil {

@@ -19,13 +19,13 @@ import (
 )
 
 // policyLister is fastLister over a transport guarded by the policy of o.
-func policyLister(t *testing.T, o netpolicy.Options, opts ...registry.Option) *registry.Lister {
+func policyLister(t *testing.T, o netpolicy.Options) *registry.Lister {
 	t.Helper()
 	p, err := netpolicy.New(o)
 	if err != nil {
 		t.Fatal(err)
 	}
-	return fastLister(append([]registry.Option{registry.WithTransport(registry.NewTransport(p))}, opts...)...)
+	return fastLister(t, registry.ListerOptions{Transport: registry.NewTransport(p)})
 }
 
 // recorder is an HTTP server on 127.0.0.1 that records what reaches it.
@@ -96,7 +96,11 @@ func TestPolicyLoopbackAlias(t *testing.T) {
 		t.Fatalf("127.0.0.1 with only 127.0.0.2 allowed: err = %v, want ErrDenied", err)
 	}
 	// The default Lister is guarded too.
-	if _, err := registry.NewLister().List(context.Background(), connection(r), ""); !errors.Is(err, netpolicy.ErrDenied) {
+	def, err := registry.NewLister(registry.ListerOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := def.List(context.Background(), connection(r), ""); !errors.Is(err, netpolicy.ErrDenied) {
 		t.Fatalf("default lister: err = %v, want ErrDenied", err)
 	}
 }
@@ -291,7 +295,7 @@ func TestFailReasonPortOpenOrClosed(t *testing.T) {
 	var reasons []string
 	for _, addr := range []string{open, closed} {
 		for _, proto := range []string{"http", "https"} {
-			_, err := fastLister().List(context.Background(), inventory.Registry{ID: 1, Addr: addr, Protocol: proto}, "")
+			_, err := fastLister(t, registry.ListerOptions{}).List(context.Background(), inventory.Registry{ID: 1, Addr: addr, Protocol: proto}, "")
 			reasons = append(reasons, registry.FailReason(err))
 		}
 	}

@@ -29,26 +29,59 @@ type Metrics interface {
 	SyncDone(registryID int64, res inventory.SyncResult, err error, d time.Duration)
 }
 
+// Queue holds sync requests (jobs.Store's Enqueue).
+type Queue interface {
+	Enqueue(ctx context.Context, j jobs.Job) (job jobs.Job, joined bool, err error)
+}
+
 // Syncer keeps the rows of a project's registry connections in step with
 // the registries.
 type Syncer struct {
-	store  SyncStore
-	queue  jobs.Store
-	box    *secret.Box
-	lister *Lister
-
-	// Metrics, when set, is told about every connection synced.
-	Metrics Metrics
-	// Log defaults to slog.Default().
-	Log *slog.Logger
-	// Now defaults to time.Now.
-	Now func() time.Time
+	store   SyncStore
+	queue   Queue
+	box     *secret.Box
+	lister  *Lister
+	metrics Metrics
+	log     *slog.Logger
+	now     func() time.Time
 }
 
-// NewSyncer returns a Syncer. box opens the connections' sealed passwords;
-// queue holds sync requests (it may be nil if Request is never called).
-func NewSyncer(store SyncStore, queue jobs.Store, box *secret.Box, lister *Lister) *Syncer {
-	return &Syncer{store: store, queue: queue, box: box, lister: lister, Log: slog.Default(), Now: time.Now}
+// SyncerOptions configure a Syncer. Store, Queue, Box and Lister are
+// required.
+type SyncerOptions struct {
+	Store SyncStore
+	// Queue holds sync requests (Request enqueues, the job runner hands
+	// them to Handle).
+	Queue Queue
+	// Box opens the connections' sealed passwords.
+	Box    *secret.Box
+	Lister *Lister
+	// Metrics, when set, is told about every connection synced.
+	Metrics Metrics
+	Logger  *slog.Logger     // default slog.Default()
+	Now     func() time.Time // default time.Now
+}
+
+// NewSyncer returns a Syncer.
+func NewSyncer(o SyncerOptions) (*Syncer, error) {
+	switch {
+	case o.Store == nil:
+		return nil, errors.New("registry: SyncerOptions.Store is required")
+	case o.Queue == nil:
+		return nil, errors.New("registry: SyncerOptions.Queue is required")
+	case o.Box == nil:
+		return nil, errors.New("registry: SyncerOptions.Box is required")
+	case o.Lister == nil:
+		return nil, errors.New("registry: SyncerOptions.Lister is required")
+	}
+	s := &Syncer{store: o.Store, queue: o.Queue, box: o.Box, lister: o.Lister, metrics: o.Metrics, log: o.Logger, now: o.Now}
+	if s.log == nil {
+		s.log = slog.Default()
+	}
+	if s.now == nil {
+		s.now = time.Now
+	}
+	return s, nil
 }
 
 // Result is the outcome of syncing one registry connection.
@@ -81,7 +114,7 @@ func (s *Syncer) Request(ctx context.Context, projectID string, imageType invent
 	if err != nil {
 		return jobs.Job{}, false, err
 	}
-	now := inventory.Millis(s.Now())
+	now := inventory.Millis(s.now())
 	j, joined, err := s.queue.Enqueue(ctx, jobs.Job{
 		Kind:      JobKind,
 		Key:       projectID + "/" + string(imageType),
@@ -145,14 +178,14 @@ func (s *Syncer) Sync(ctx context.Context, projectID string, imageType inventory
 // status success or fail. A registry failure is in Result.Err and on the
 // connection; the returned error is for store failures.
 func (s *Syncer) SyncRegistry(ctx context.Context, reg inventory.Registry) (Result, error) {
-	start := s.Now()
+	start := s.now()
 	res := Result{Registry: reg}
-	log := s.Log.With("registry", reg.ID, "addr", reg.Addr, "project", reg.ProjectID)
+	log := s.log.With("registry", reg.ID, "addr", reg.Addr, "project", reg.ProjectID)
 	if err := s.store.SetRegistryStatus(ctx, reg.ID, inventory.RegistrySyncing, "", reg.LatestSyncTime); err != nil {
 		return res, fmt.Errorf("registry: mark %d syncing: %w", reg.ID, err)
 	}
 	finish := func(err error) (Result, error) {
-		res.Duration = s.Now().Sub(start)
+		res.Duration = s.now().Sub(start)
 		res.Err = err
 		status, reason := inventory.RegistryOK, ""
 		if err != nil {
@@ -163,14 +196,14 @@ func (s *Syncer) SyncRegistry(ctx context.Context, reg inventory.Registry) (Resu
 				"removed", res.Changes.Removed, "unchanged", res.Changes.Unchanged,
 				"failed_repositories", len(res.Failed), "duration", res.Duration)
 		}
-		if s.Metrics != nil {
-			s.Metrics.SyncDone(reg.ID, res.Changes, err, res.Duration)
+		if s.metrics != nil {
+			s.metrics.SyncDone(reg.ID, res.Changes, err, res.Duration)
 		}
 		// Record the outcome even when ctx was cancelled mid-sync, so that
 		// the connection does not stay "syncing".
 		sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
 		defer cancel()
-		if serr := s.store.SetRegistryStatus(sctx, reg.ID, status, reason, inventory.Millis(s.Now())); serr != nil {
+		if serr := s.store.SetRegistryStatus(sctx, reg.ID, status, reason, inventory.Millis(s.now())); serr != nil {
 			return res, fmt.Errorf("registry: record sync of %d: %w", reg.ID, serr)
 		}
 		return res, nil

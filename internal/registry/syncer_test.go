@@ -73,9 +73,8 @@ func newSyncEnv(t testing.TB) *syncEnv {
 	}
 	c := &clock{now: time.UnixMilli(1_700_000_000_000)}
 	m := &metrics{}
-	s := registry.NewSyncer(st, st, box, fastLister(registry.WithClock(c.Now)))
-	s.Now = c.Now
-	s.Metrics = m
+	s := newSyncer(t, registry.SyncerOptions{Store: st, Queue: st, Box: box,
+		Lister: fastLister(t, registry.ListerOptions{Now: c.Now}), Metrics: m, Now: c.Now})
 	return &syncEnv{store: st, syncer: s, box: box, clock: c, stats: m}
 }
 
@@ -302,4 +301,36 @@ func TestRequestAndHandle(t *testing.T) {
 
 func registryJob(kind string, payload []byte) jobs.Job {
 	return jobs.Job{ID: 99, Kind: kind, Payload: payload}
+}
+
+// NewSyncer refuses a Syncer without one of its dependencies, and
+// NewLister a negative limit: the mistake shows at start, not as a nil
+// dereference in the first sync job.
+func TestNewRefusesMissingDependencies(t *testing.T) {
+	env := newSyncEnv(t)
+	l := fastLister(t, registry.ListerOptions{})
+	full := registry.SyncerOptions{Store: env.store, Queue: env.store, Box: env.box, Lister: l}
+	for _, tc := range []struct {
+		name string
+		edit func(o *registry.SyncerOptions)
+		ok   bool
+	}{
+		{"no store", func(o *registry.SyncerOptions) { o.Store = nil }, false},
+		{"no queue", func(o *registry.SyncerOptions) { o.Queue = nil }, false},
+		{"no box", func(o *registry.SyncerOptions) { o.Box = nil }, false},
+		{"no lister", func(o *registry.SyncerOptions) { o.Lister = nil }, false},
+		{"all", func(*registry.SyncerOptions) {}, true},
+	} {
+		o := full
+		tc.edit(&o)
+		s, err := registry.NewSyncer(o)
+		if tc.ok != (err == nil) || tc.ok != (s != nil) {
+			t.Errorf("NewSyncer, %s: %v, %v; want ok=%v", tc.name, s, err, tc.ok)
+		}
+	}
+	for _, o := range []registry.ListerOptions{{MaxRepositories: -1}, {MaxResponseBytes: -1}, {PageSize: -1}, {RequestTimeout: -time.Second}} {
+		if l, err := registry.NewLister(o); err == nil {
+			t.Errorf("NewLister(%+v) = %v, want an error", o, l)
+		}
+	}
 }

@@ -41,8 +41,12 @@ type analyzingScanner struct {
 }
 
 func (s *analyzingScanner) Scan(ctx context.Context, img v1.Image) (*scanner.Report, error) {
-	return scanner.New(scanner.Options{ScratchDir: s.dir,
-		Analyzers: []scanner.Analyzer{s.baseline, s.malware, s.secrets}}).Scan(ctx, img)
+	sc, err := scanner.New(scanner.Options{ScratchDir: s.dir,
+		Analyzers: []scanner.Analyzer{s.baseline, s.malware, s.secrets}})
+	if err != nil {
+		return nil, err
+	}
+	return sc.Scan(ctx, img)
 }
 
 // withAnalyzers swaps e's scan service for one whose scanner runs the
@@ -57,9 +61,13 @@ func withAnalyzers(t *testing.T, e *env) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	sc := &analyzingScanner{dir: t.TempDir(), baseline: b, secrets: sec,
-		malware: malware.New(malware.Options{Signatures: e.store})}
-	e.svc = scanjob.New(e.store, sc, e.db, scanjob.Options{Box: e.box, Transport: registrytestTransport(t), Log: slog.New(slog.DiscardHandler)})
+	m, err := malware.New(malware.Options{Signatures: e.store})
+	if err != nil {
+		t.Fatal(err)
+	}
+	sc := &analyzingScanner{dir: t.TempDir(), baseline: b, secrets: sec, malware: m}
+	e.svc = newService(t, scanjob.Options{Store: e.store, Scanner: sc, Matcher: e.db, Box: e.box,
+		Transport: registrytestTransport(t), Log: slog.New(slog.DiscardHandler)})
 }
 
 // configured sets the image config: a non-root user and a HEALTHCHECK, so

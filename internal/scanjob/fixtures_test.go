@@ -32,6 +32,7 @@ import (
 	"github.com/openhss/openhss/internal/registry/registrytest"
 	"github.com/openhss/openhss/internal/scanjob"
 	"github.com/openhss/openhss/internal/scanner"
+	"github.com/openhss/openhss/internal/scanner/scannertest"
 	"github.com/openhss/openhss/internal/secret"
 	"github.com/openhss/openhss/internal/store/sqlite"
 	"github.com/openhss/openhss/internal/vulndb"
@@ -257,7 +258,7 @@ func newEnv(t *testing.T, reg *registrytest.Registry, c envConfig) *env {
 	if err != nil {
 		t.Fatal(err)
 	}
-	db := vulndb.New(st, vulndb.Options{TempDir: t.TempDir()})
+	db := newVulnDB(t, st)
 	if !c.noVulnData {
 		if _, err := db.Import(ctx, goVulnDB(t)); err != nil {
 			t.Fatal(err)
@@ -277,7 +278,7 @@ func newEnv(t *testing.T, reg *registrytest.Registry, c envConfig) *env {
 	if err != nil {
 		t.Fatal(err)
 	}
-	sc := scanner.New(scanner.Options{ScratchDir: t.TempDir(), MaxImageSize: c.maxImageSize})
+	sc := scannertest.New(t, scanner.Options{ScratchDir: t.TempDir(), MaxImageSize: c.maxImageSize})
 	e := &env{store: st, box: box, db: db, reg: r}
 	// Retries wait no wall-clock time in tests.
 	retry := registry.RetryPolicy{Sleep: func(ctx context.Context, _ time.Duration) error {
@@ -288,10 +289,9 @@ func newEnv(t *testing.T, reg *registrytest.Registry, c envConfig) *env {
 		return ctx.Err()
 	}}
 	rt := registrytestTransport(t)
-	e.svc = scanjob.New(st, sc, db, scanjob.Options{Box: box, Transport: rt, MaxImageSize: c.maxImageSize, Timeout: c.timeout,
-		Retry: retry, Log: slog.New(slog.DiscardHandler)})
-	e.sync = registry.NewSyncer(st, st, box, registry.NewLister(registry.WithLogger(slog.New(slog.DiscardHandler)), registry.WithTransport(rt)))
-	e.sync.Log = slog.New(slog.DiscardHandler)
+	e.svc = newService(t, scanjob.Options{Store: st, Scanner: sc, Matcher: db, Box: box, Transport: rt,
+		MaxImageSize: c.maxImageSize, Timeout: c.timeout, Retry: retry, Log: slog.New(slog.DiscardHandler)})
+	e.sync = newSyncer(t, st, box, rt)
 	return e
 }
 
@@ -322,7 +322,7 @@ func (e *env) rows(t *testing.T) map[string]inventory.Image {
 // runner returns a jobs runner with the scan handlers.
 func (e *env) runAll(t *testing.T) {
 	t.Helper()
-	r := e.runner()
+	r := e.runner(t, 0)
 	if err := r.RunUntilIdle(context.Background()); err != nil {
 		t.Fatal(err)
 	}

@@ -4,6 +4,8 @@ import (
 	"log/slog"
 	"testing"
 
+	"github.com/openhss/openhss/internal/scanner/scannertest"
+
 	"github.com/openhss/openhss/internal/imagetest"
 	"github.com/openhss/openhss/internal/inventory"
 	"github.com/openhss/openhss/internal/netpolicy"
@@ -34,7 +36,7 @@ func TestPullUnderNetworkPolicy(t *testing.T) {
 	e := newEnv(t, reg, envConfig{noVulnData: true})
 	rows := e.syncAll(t)
 
-	sc := scanner.New(scanner.Options{ScratchDir: t.TempDir()})
-	e.svc = scanjob.New(e.store, sc, e.db, scanjob.Options{Box: e.box, Log: slog.New(slog.DiscardHandler)})
+	sc := scannertest.New(t, scanner.Options{ScratchDir: t.TempDir()})
+	e.svc = newService(t, scanjob.Options{Store: e.store, Scanner: sc, Matcher: e.db, Box: e.box, Log: slog.New(slog.DiscardHandler)})
 	checkOutcome(t, e, rows["team/app:1"], inventory.DownloadFailed, scanner.DescDownloadFailed, true)
 }

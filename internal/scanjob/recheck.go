@@ -25,7 +25,7 @@ type RecheckStats struct {
 func (s *Service) RecheckMalware(ctx context.Context) (RecheckStats, error) {
 	start := s.o.Now()
 	var st RecheckStats
-	matches, err := s.store.HashMatches(ctx)
+	matches, err := s.recheck.HashMatches(ctx)
 	if err != nil {
 		return st, fmt.Errorf("scanjob: malware re-check: %w", err)
 	}
@@ -42,7 +42,7 @@ func (s *Service) RecheckMalware(ctx context.Context) (RecheckStats, error) {
 		if err := ctx.Err(); err != nil {
 			return st, err
 		}
-		a, err := s.store.GetAnalysis(ctx, d)
+		a, err := s.recheck.GetAnalysis(ctx, d)
 		if err != nil {
 			return st, fmt.Errorf("scanjob: malware re-check of %s: %w", d, err)
 		}
@@ -50,7 +50,7 @@ func (s *Service) RecheckMalware(ctx context.Context) (RecheckStats, error) {
 		if !changed {
 			continue
 		}
-		if err := s.store.ReplaceMalware(ctx, d, found, int32(len(found))); err != nil {
+		if err := s.recheck.ReplaceMalware(ctx, d, found, int32(len(found))); err != nil {
 			return st, fmt.Errorf("scanjob: malware re-check of %s: %w", d, err)
 		}
 		st.Images++

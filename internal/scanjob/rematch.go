@@ -36,7 +36,7 @@ func (s *Service) Rematch(ctx context.Context) (RematchStats, error) {
 	if err != nil {
 		return st, err
 	}
-	digests, err := s.store.SBOMDigests(ctx)
+	digests, err := s.rematch.SBOMDigests(ctx)
 	if err != nil {
 		return st, fmt.Errorf("scanjob: rematch: %w", err)
 	}
@@ -49,7 +49,7 @@ func (s *Service) Rematch(ctx context.Context) (RematchStats, error) {
 	// goroutine, measured no faster on SQLite or PostgreSQL: the writes
 	// are most of the time.)
 	err = s.matchBatches(ctx, digests, func(b []scanresult.FindingsUpdate) error {
-		if err := s.store.ReplaceFindings(ctx, b); err != nil {
+		if err := s.rematch.ReplaceFindings(ctx, b); err != nil {
 			return fmt.Errorf("scanjob: rematch %s…%s: %w", b[0].Digest, b[len(b)-1].Digest, err)
 		}
 		st.Images += len(b)
@@ -61,7 +61,7 @@ func (s *Service) Rematch(ctx context.Context) (RematchStats, error) {
 	if err != nil {
 		return st, err
 	}
-	if err := s.store.SetScanMeta(ctx, metaRematched, mark); err != nil {
+	if err := s.rematch.SetScanMeta(ctx, metaRematched, mark); err != nil {
 		return st, fmt.Errorf("scanjob: rematch: %w", err)
 	}
 	st.Duration = s.o.Now().Sub(start)
@@ -89,7 +89,7 @@ func (s *Service) matchBatches(ctx context.Context, digests []string, write func
 		if err := ctx.Err(); err != nil {
 			return err
 		}
-		sb, err := s.store.GetSBOM(ctx, d)
+		sb, err := s.rematch.GetSBOM(ctx, d)
 		if errors.Is(err, inventory.ErrNotFound) {
 			continue // its scan failed since the listing: nothing to match
 		}
@@ -115,7 +115,7 @@ func (s *Service) matchBatches(ctx context.Context, digests []string, write func
 }
 
 func (s *Service) lastImport(ctx context.Context) (int64, error) {
-	vs, err := s.store.VulnStatus(ctx)
+	vs, err := s.rematch.VulnStatus(ctx)
 	if err != nil {
 		return 0, fmt.Errorf("scanjob: vulnerability database status: %w", err)
 	}
@@ -133,7 +133,7 @@ func (s *Service) RematchIfStale(ctx context.Context) (bool, error) {
 	if err != nil {
 		return false, err
 	}
-	done, err := s.store.ScanMeta(ctx, metaRematched)
+	done, err := s.rematch.ScanMeta(ctx, metaRematched)
 	if err != nil {
 		return false, err
 	}
@@ -141,7 +141,7 @@ func (s *Service) RematchIfStale(ctx context.Context) (bool, error) {
 		return false, nil
 	}
 	now := inventory.Millis(s.o.Now())
-	if _, _, err := s.store.Enqueue(ctx, jobs.Job{Kind: RematchKind, Key: "all", State: jobs.Queued, CreatedAt: now, UpdatedAt: now}); err != nil {
+	if _, _, err := s.rematch.Enqueue(ctx, jobs.Job{Kind: RematchKind, Key: "all", State: jobs.Queued, CreatedAt: now, UpdatedAt: now}); err != nil {
 		return false, fmt.Errorf("scanjob: queue rematch: %w", err)
 	}
 	if s.o.Wake != nil {
@@ -164,13 +164,13 @@ func (s *Service) HandleRematch(ctx context.Context, j jobs.Job) error {
 // stays "scanning" forever: on the rows of the project that asked, only.
 // It returns how many (project, digest) requests it failed.
 func (s *Service) Sweep(ctx context.Context) (int, error) {
-	orphans, err := s.store.OrphanedScans(ctx, JobKind)
+	orphans, err := s.sweep.OrphanedScans(ctx, JobKind)
 	if err != nil {
 		return 0, fmt.Errorf("scanjob: sweep: %w", err)
 	}
 	for _, o := range orphans {
 		r := inventory.ScanResult{Status: inventory.ScanFailed, FailedDesc: scanner.DescUnknown, ScanTime: inventory.Millis(s.o.Now())}
-		if err := s.store.ClearScan(ctx, o.ProjectID, o.Digest, r); err != nil {
+		if err := s.sweep.ClearScan(ctx, o.ProjectID, o.Digest, r); err != nil {
 			return 0, fmt.Errorf("scanjob: sweep %s of %s: %w", o.Digest, o.ProjectID, err)
 		}
 		s.o.Log.Warn("scan without a job marked failed", "project", o.ProjectID, "digest", o.Digest)

@@ -8,16 +8,15 @@ import (
 	"slices"
 	"sync/atomic"
 	"testing"
-	"time"
 
 	"github.com/google/go-containerregistry/pkg/v1/mutate"
 
 	"github.com/openhss/openhss/internal/imagetest"
 	"github.com/openhss/openhss/internal/inventory"
-	"github.com/openhss/openhss/internal/jobs"
 	"github.com/openhss/openhss/internal/registry/registrytest"
 	"github.com/openhss/openhss/internal/scanjob"
 	"github.com/openhss/openhss/internal/scanner"
+	"github.com/openhss/openhss/internal/scanner/scannertest"
 	"github.com/openhss/openhss/internal/scanresult"
 	"github.com/openhss/openhss/internal/store/sqlite"
 )
@@ -70,8 +69,8 @@ func TestRematchInterruptedIsRedone(t *testing.T) {
 
 	st := &interruptingStore{Store: e.store}
 	st.failAt.Store(2)
-	svc := scanjob.New(st, scanner.New(scanner.Options{ScratchDir: t.TempDir()}), e.db,
-		scanjob.Options{Box: e.box, Transport: registrytestTransport(t), RematchBatch: 1, Log: slog.New(slog.DiscardHandler)})
+	svc := newService(t, scanjob.Options{Store: st, Scanner: scannertest.New(t, scanner.Options{ScratchDir: t.TempDir()}), Matcher: e.db,
+		Box: e.box, Transport: registrytestTransport(t), RematchBatch: 1, Log: slog.New(slog.DiscardHandler)})
 	if _, err := svc.Rematch(ctx); !errors.Is(err, errInterrupted) {
 		t.Fatalf("interrupted re-match returned %v, want %v", err, errInterrupted)
 	}
@@ -95,9 +94,8 @@ func TestRematchInterruptedIsRedone(t *testing.T) {
 	// The job that queued runs the re-match again, batch by batch.
 	st.failAt.Store(0)
 	calls := st.calls.Load()
-	r := jobs.NewRunner(e.store, slog.New(slog.DiscardHandler))
+	r := newRunner(t, e.store, 0)
 	r.Handle(scanjob.RematchKind, svc.HandleRematch)
-	r.Poll = 10 * time.Millisecond
 	if err := r.RunUntilIdle(ctx); err != nil {
 		t.Fatal(err)
 	}

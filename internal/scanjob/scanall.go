@@ -6,6 +6,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"slices"
 
@@ -38,15 +39,34 @@ type ImageLister interface {
 // timeout. The request queues one job carrying the filter and answers; the
 // job lists the rows and queues their scans in batches.
 type ScanAll struct {
-	svc  *Service
-	list ImageLister
+	svc         *Service
+	list        ImageLister
+	page, batch int
+}
+
+// ScanAllOptions configure a ScanAll. Service and Lister are required.
+type ScanAllOptions struct {
+	// Service queues the scans (and the scan-all job itself).
+	Service *Service
+	// Lister lists the rows the filter selects.
+	Lister ImageLister
 	// Page and Batch default to DefaultScanAllPage and DefaultScanAllBatch.
 	Page, Batch int
 }
 
-// NewScanAll returns the scan-all queue of svc, listing rows with list.
-func NewScanAll(svc *Service, list ImageLister) *ScanAll {
-	return &ScanAll{svc: svc, list: list, Page: DefaultScanAllPage, Batch: DefaultScanAllBatch}
+// NewScanAll returns the scan-all queue of o.Service, listing rows with
+// o.Lister.
+func NewScanAll(o ScanAllOptions) (*ScanAll, error) {
+	switch {
+	case o.Service == nil:
+		return nil, errors.New("scanjob: ScanAllOptions.Service is required")
+	case o.Lister == nil:
+		return nil, errors.New("scanjob: ScanAllOptions.Lister is required")
+	case o.Page < 0 || o.Batch < 0:
+		return nil, fmt.Errorf("scanjob: negative scan-all page %d or batch %d", o.Page, o.Batch)
+	}
+	return &ScanAll{svc: o.Service, list: o.Lister,
+		page: cmp.Or(o.Page, DefaultScanAllPage), batch: cmp.Or(o.Batch, DefaultScanAllBatch)}, nil
 }
 
 // scanAllPayload is a scan-all job's JSON payload.
@@ -64,7 +84,7 @@ func (a *ScanAll) Request(ctx context.Context, projectID string, f inventory.Fil
 	}
 	sum := sha256.Sum256(p)
 	now := inventory.Millis(a.svc.o.Now())
-	j, joined, err := a.svc.store.Enqueue(ctx, jobs.Job{
+	j, joined, err := a.svc.scans.Enqueue(ctx, jobs.Job{
 		Kind: ScanAllKind, Key: projectID + "/" + hex.EncodeToString(sum[:16]), ProjectID: projectID, Payload: p,
 		State: jobs.Queued, CreatedAt: now, UpdatedAt: now,
 	})
@@ -95,7 +115,7 @@ func (a *ScanAll) Handle(ctx context.Context, j jobs.Job) error {
 	if f.ProjectID == "" || f.ProjectID != j.ProjectID {
 		return fmt.Errorf("scanjob: job %d: filter of project %q in a job of project %q", j.ID, f.ProjectID, j.ProjectID)
 	}
-	f.Offset, f.Limit = 0, max(a.Page, 1)
+	f.Offset, f.Limit = 0, a.page
 	var rows []inventory.Image
 	for {
 		page, err := a.list.ListImages(ctx, f)
@@ -123,7 +143,7 @@ func (a *ScanAll) Handle(ctx context.Context, j jobs.Job) error {
 	queued := 0
 	for start := 0; start < len(rows); {
 		end, digests := start, 0
-		for end < len(rows) && (digests < max(a.Batch, 1) || scanDigest(rows[end]) == scanDigest(rows[end-1])) {
+		for end < len(rows) && (digests < a.batch || scanDigest(rows[end]) == scanDigest(rows[end-1])) {
 			if end == start || scanDigest(rows[end]) != scanDigest(rows[end-1]) {
 				digests++
 			}

@@ -49,22 +49,63 @@ const (
 // newest vulnerability import the stored findings were matched against.
 const metaRematched = "rematched_import_ms"
 
-// Store is what the service needs of the store.
-type Store interface {
-	jobs.Store
-	scanresult.Store
-	scanresult.AnalysisStore
-	GetRegistry(ctx context.Context, projectID string, id int64) (inventory.Registry, error)
-	SetScanResult(ctx context.Context, digest string, r inventory.ScanResult) error
-	SetScanStatus(ctx context.Context, projectID, digest string, status inventory.ScanStatus) error
+// The service's parts each need a few of the store's methods; each part
+// declares its role here, and Service holds the store once per role, so
+// that what a part can touch is what its role says (the way io.Reader and
+// io.Writer split a file). store.Store satisfies every role.
+
+// Queue adds jobs (jobs.Store's Enqueue): scan requests, the re-match and
+// the scan-all jobs.
+type Queue interface {
+	Enqueue(ctx context.Context, j jobs.Job) (job jobs.Job, joined bool, err error)
+}
+
+// ScanStore is what queueing and running one scan needs: the rows' waiting
+// and scanning states, the image's sources, and the outcome's record.
+type ScanStore interface {
+	Queue
 	MarkScanWaiting(ctx context.Context, projectID, digest string) error
+	SetScanStatus(ctx context.Context, projectID, digest string, status inventory.ScanStatus) error
 	SetScannable(ctx context.Context, projectID, digest string, scannable bool) error
-	LocalSource(ctx context.Context, imageID int64) (path, ref string, err error)
-	OrphanedScans(ctx context.Context, kind string) ([]inventory.ScanRequest, error)
 	AdoptSharedResult(ctx context.Context, projectID, digest string, since int64) (bool, error)
+	GetRegistry(ctx context.Context, projectID string, id int64) (inventory.Registry, error)
+	LocalSource(ctx context.Context, imageID int64) (path, ref string, err error)
+	SaveAnalyzedScan(ctx context.Context, sbom scanresult.SBOM, findings []scanresult.Finding, a scanresult.Analysis, r inventory.ScanResult) error
+	ClearScan(ctx context.Context, projectID, digest string, r inventory.ScanResult) error
+}
+
+// RematchStore is what re-matching the stored inventories against the
+// vulnerability database needs.
+type RematchStore interface {
+	Queue
+	SBOMDigests(ctx context.Context) ([]string, error)
+	GetSBOM(ctx context.Context, digest string) (scanresult.SBOM, error)
+	ReplaceFindings(ctx context.Context, updates []scanresult.FindingsUpdate) error
+	VulnStatus(ctx context.Context) (vulndb.Status, error)
 	ScanMeta(ctx context.Context, key string) (int64, error)
 	SetScanMeta(ctx context.Context, key string, value int64) error
-	VulnStatus(ctx context.Context) (vulndb.Status, error)
+}
+
+// RecheckStore is what re-checking the stored file hashes against the
+// malware signatures needs.
+type RecheckStore interface {
+	HashMatches(ctx context.Context) ([]scanresult.HashMatch, error)
+	GetAnalysis(ctx context.Context, digest string) (scanresult.Analysis, error)
+	ReplaceMalware(ctx context.Context, digest string, malware []scanresult.Malware, num int32) error
+}
+
+// SweepStore is what the maintenance sweep of orphaned scan states needs.
+type SweepStore interface {
+	OrphanedScans(ctx context.Context, kind string) ([]inventory.ScanRequest, error)
+	ClearScan(ctx context.Context, projectID, digest string, r inventory.ScanResult) error
+}
+
+// Store is every role: what New takes.
+type Store interface {
+	ScanStore
+	RematchStore
+	RecheckStore
+	SweepStore
 }
 
 // Scanner finds the software in an image (*scanner.Scanner).
@@ -77,8 +118,13 @@ type Matcher interface {
 	Match(ctx context.Context, pkgs []scanresult.Package) ([]scanresult.Finding, error)
 }
 
-// Options configure a Service. Box is required for registry sources.
+// Options configure a Service. Store, Scanner, Matcher and Box are
+// required.
 type Options struct {
+	Store   Store
+	Scanner Scanner
+	Matcher Matcher
+	// Box opens the sealed passwords of registry sources.
 	Box *secret.Box
 	// Transport carries registry requests: a *registry.Transport, which
 	// carries the network policy (default
@@ -106,7 +152,11 @@ type Options struct {
 
 // Service queues, runs and re-matches scans.
 type Service struct {
-	store   Store
+	// The store, once per role (see Store).
+	scans   ScanStore
+	rematch RematchStore
+	recheck RecheckStore
+	sweep   SweepStore
 	scanner Scanner
 	matcher Matcher
 	o       Options
@@ -114,7 +164,20 @@ type Service struct {
 }
 
 // New returns a Service.
-func New(store Store, sc Scanner, m Matcher, o Options) *Service {
+func New(o Options) (*Service, error) {
+	switch {
+	case o.Store == nil:
+		return nil, errors.New("scanjob: Options.Store is required")
+	case o.Scanner == nil:
+		return nil, errors.New("scanjob: Options.Scanner is required")
+	case o.Matcher == nil:
+		return nil, errors.New("scanjob: Options.Matcher is required")
+	case o.Box == nil:
+		return nil, errors.New("scanjob: Options.Box is required")
+	case o.MaxImageSize < 0 || o.Timeout < 0 || o.RematchBatch < 0:
+		return nil, fmt.Errorf("scanjob: negative option (max image size %d, timeout %s, re-match batch %d)",
+			o.MaxImageSize, o.Timeout, o.RematchBatch)
+	}
 	if o.Transport == nil {
 		o.Transport = registry.NewTransport(netpolicy.Default())
 	}
@@ -133,7 +196,8 @@ func New(store Store, sc Scanner, m Matcher, o Options) *Service {
 	if o.Now == nil {
 		o.Now = time.Now
 	}
-	return &Service{store: store, scanner: sc, matcher: m, o: o}
+	return &Service{scans: o.Store, rematch: o.Store, recheck: o.Store, sweep: o.Store,
+		scanner: o.Scanner, matcher: o.Matcher, o: o}, nil
 }
 
 // Source is one place an image can be read from.
@@ -194,7 +258,7 @@ func (s *Service) Request(ctx context.Context, projectID string, images []invent
 			return tickets, err
 		}
 		now := inventory.Millis(s.o.Now())
-		j, joined, err := s.store.Enqueue(ctx, jobs.Job{
+		j, joined, err := s.scans.Enqueue(ctx, jobs.Job{
 			Kind: JobKind, Key: inventory.ScanJobKey(projectID, d), ProjectID: projectID, Payload: p,
 			State: jobs.Queued, CreatedAt: now, UpdatedAt: now,
 		})
@@ -203,7 +267,7 @@ func (s *Service) Request(ctx context.Context, projectID string, images []invent
 		}
 		// After the job exists: the sweep for scans without a job must
 		// never see the waiting status first.
-		if err := s.store.MarkScanWaiting(ctx, projectID, d); err != nil {
+		if err := s.scans.MarkScanWaiting(ctx, projectID, d); err != nil {
 			return tickets, fmt.Errorf("scanjob: mark %s waiting: %w", d, err)
 		}
 		tickets = append(tickets, Ticket{Digest: d, Job: j, Joined: joined})
@@ -216,7 +280,7 @@ func (s *Service) Request(ctx context.Context, projectID string, images []invent
 
 func (s *Service) sourceOf(ctx context.Context, projectID string, img inventory.Image) (Source, error) {
 	if img.Type == inventory.LocalImage || img.RegistryID == 0 {
-		path, ref, err := s.store.LocalSource(ctx, img.ID)
+		path, ref, err := s.scans.LocalSource(ctx, img.ID)
 		if errors.Is(err, inventory.ErrNotFound) {
 			// Imported before sources were recorded: the scan will say
 			// download_failed rather than the request failing.
@@ -275,7 +339,7 @@ func (s *Service) Handle(ctx context.Context, j jobs.Job) error {
 		return err
 	}
 	defer unlock()
-	adopted, err := s.store.AdoptSharedResult(ctx, project, p.Digest, j.CreatedAt)
+	adopted, err := s.scans.AdoptSharedResult(ctx, project, p.Digest, j.CreatedAt)
 	if err != nil {
 		return fmt.Errorf("scanjob: shared result of %s: %w", p.Digest, err)
 	}
@@ -283,7 +347,7 @@ func (s *Service) Handle(ctx context.Context, j jobs.Job) error {
 		log.Info("scan shared", "reason", "the digest was scanned successfully since the request")
 		return nil
 	}
-	if err := s.store.SetScanStatus(ctx, project, p.Digest, inventory.Scanning); err != nil {
+	if err := s.scans.SetScanStatus(ctx, project, p.Digest, inventory.Scanning); err != nil {
 		return fmt.Errorf("scanjob: mark %s scanning: %w", p.Digest, err)
 	}
 	start := s.o.Now()
@@ -363,22 +427,22 @@ func (s *Service) record(ctx context.Context, project, digest string, out outcom
 	if out.failure != nil {
 		f := out.failure
 		if f.Status == inventory.ImageOversized {
-			if err := s.store.SetScannable(ctx, project, digest, false); err != nil {
+			if err := s.scans.SetScannable(ctx, project, digest, false); err != nil {
 				return fmt.Errorf("scanjob: mark %s not scannable: %w", digest, err)
 			}
 		}
 		r := inventory.ScanResult{Status: f.Status, FailedDesc: f.Desc, ScanTime: now}
-		if err := s.store.ClearScan(ctx, project, digest, r); err != nil {
+		if err := s.scans.ClearScan(ctx, project, digest, r); err != nil {
 			return fmt.Errorf("scanjob: record failed scan of %s: %w", digest, err)
 		}
 		return nil
 	}
 	r := inventory.ScanResult{Status: inventory.ScanSuccess, ScanTime: now, VulNum: scanresult.DistinctVulns(out.findings),
 		UnsafeSettingNum: out.analysis.FailedRules(), MaliciousFileNum: int32(len(out.analysis.Malware))}
-	if err := s.store.SaveAnalyzedScan(ctx, out.sbom, out.findings, out.analysis, r); err != nil {
+	if err := s.scans.SaveAnalyzedScan(ctx, out.sbom, out.findings, out.analysis, r); err != nil {
 		s.o.Log.Error("save scan", "digest", digest, "err", err)
 		fail := inventory.ScanResult{Status: inventory.ScanFailed, FailedDesc: scanner.DescDatabaseError, ScanTime: now}
-		if err2 := s.store.ClearScan(ctx, project, digest, fail); err2 != nil {
+		if err2 := s.scans.ClearScan(ctx, project, digest, fail); err2 != nil {
 			return fmt.Errorf("scanjob: save scan of %s: %w", digest, errors.Join(err, err2))
 		}
 	}

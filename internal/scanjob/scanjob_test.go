@@ -2,8 +2,6 @@ package scanjob_test
 
 import (
 	"context"
-	"github.com/google/go-containerregistry/pkg/v1/mutate"
-	"log/slog"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -15,6 +13,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/google/go-containerregistry/pkg/v1/mutate"
+
 	"github.com/openhss/openhss/internal/imagetest"
 	"github.com/openhss/openhss/internal/inventory"
 	"github.com/openhss/openhss/internal/jobs"
@@ -23,11 +23,10 @@ import (
 	"github.com/openhss/openhss/internal/scanresult"
 )
 
-func (e *env) runner() *jobs.Runner {
-	r := jobs.NewRunner(e.store, slog.New(slog.DiscardHandler))
+func (e *env) runner(t testing.TB, lease time.Duration) *jobs.Runner {
+	r := newRunner(t, e.store, lease)
 	r.Handle(scanjob.JobKind, e.svc.Handle)
 	r.Handle(scanjob.RematchKind, e.svc.HandleRematch)
-	r.Poll = 10 * time.Millisecond
 	return r
 }
 
@@ -352,8 +351,7 @@ func TestKilledWorkerResumes(t *testing.T) {
 	}
 	hold.Store(true) // the sync read the config; from now on layers hang
 
-	first := e.runner()
-	first.Lease = time.Hour // heartbeats never matter: it is killed first
+	first := e.runner(t, time.Hour) // heartbeats never matter: it is killed first
 	runCtx, kill := context.WithCancel(ctx)
 	done := make(chan struct{})
 	go func() { defer close(done); first.Run(runCtx) }()
@@ -369,7 +367,7 @@ func TestKilledWorkerResumes(t *testing.T) {
 	}
 
 	// A restarted process takes it without waiting for a lease.
-	second := e.runner()
+	second := e.runner(t, 0)
 	if err := second.RunUntilIdle(ctx); err != nil {
 		t.Fatal(err)
 	}

@@ -70,7 +70,7 @@ func (s *Service) openSource(ctx context.Context, src Source, digest string) (v1
 }
 
 func (s *Service) openRemote(ctx context.Context, src Source, digest string) (v1.Image, error) {
-	reg, err := s.store.GetRegistry(ctx, src.ProjectID, src.RegistryID)
+	reg, err := s.scans.GetRegistry(ctx, src.ProjectID, src.RegistryID)
 	if err != nil {
 		return nil, fmt.Errorf("registry connection %d: %w", src.RegistryID, err)
 	}

@@ -13,21 +13,19 @@ import (
 	"strings"
 	"sync/atomic"
 	"testing"
-	"time"
 
 	"github.com/jackc/pgx/v5"
 
 	"github.com/openhss/openhss/internal/imagetest"
 	"github.com/openhss/openhss/internal/inventory"
-	"github.com/openhss/openhss/internal/jobs"
 	"github.com/openhss/openhss/internal/registry"
 	"github.com/openhss/openhss/internal/registry/registrytest"
 	"github.com/openhss/openhss/internal/scanjob"
 	"github.com/openhss/openhss/internal/scanner"
+	"github.com/openhss/openhss/internal/scanner/scannertest"
 	"github.com/openhss/openhss/internal/scanresult"
 	"github.com/openhss/openhss/internal/secret"
 	"github.com/openhss/openhss/internal/store"
-	"github.com/openhss/openhss/internal/vulndb"
 )
 
 // stores opens a new, empty store of each engine the test can reach:
@@ -107,7 +105,7 @@ func newTenants(t *testing.T, st store.Store, reg *registrytest.Registry, vulnDa
 	if err != nil {
 		t.Fatal(err)
 	}
-	db := vulndb.New(st, vulndb.Options{TempDir: t.TempDir()})
+	db := newVulnDB(t, st)
 	if vulnData {
 		if _, err := db.Import(ctx, goVulnDB(t)); err != nil {
 			t.Fatal(err)
@@ -132,11 +130,10 @@ func newTenants(t *testing.T, st store.Store, reg *registrytest.Registry, vulnDa
 		}
 		e.regs[p] = r
 	}
-	sc := scanner.New(scanner.Options{ScratchDir: t.TempDir()})
+	sc := scannertest.New(t, scanner.Options{ScratchDir: t.TempDir()})
 	rt := registrytestTransport(t)
-	e.svc = scanjob.New(st, sc, db, scanjob.Options{Box: box, Transport: rt, Log: slog.New(slog.DiscardHandler)})
-	e.syncer = registry.NewSyncer(st, st, box, registry.NewLister(registry.WithLogger(slog.New(slog.DiscardHandler)), registry.WithTransport(rt)))
-	e.syncer.Log = slog.New(slog.DiscardHandler)
+	e.svc = newService(t, scanjob.Options{Store: st, Scanner: sc, Matcher: db, Box: box, Transport: rt, Log: slog.New(slog.DiscardHandler)})
+	e.syncer = newSyncer(t, st, box, rt)
 	for p, r := range e.regs {
 		if res, err := e.syncer.SyncRegistry(ctx, r); err != nil || res.Err != nil {
 			t.Fatalf("sync of %s: %v / %v", p, err, res.Err)
@@ -167,9 +164,8 @@ func (e *tenants) request(t *testing.T, project string) {
 
 func (e *tenants) runAll(t *testing.T) {
 	t.Helper()
-	r := jobs.NewRunner(e.st, slog.New(slog.DiscardHandler))
+	r := newRunner(t, e.st, 0)
 	r.Handle(scanjob.JobKind, e.svc.Handle)
-	r.Poll = 10 * time.Millisecond
 	if err := r.RunUntilIdle(context.Background()); err != nil {
 		t.Fatal(err)
 	}

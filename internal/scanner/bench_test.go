@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/openhss/openhss/internal/scanner"
+	"github.com/openhss/openhss/internal/scanner/scannertest"
 )
 
 // BenchmarkScan scans a synthetic image: a base layer with a 700-package
@@ -33,7 +34,7 @@ func BenchmarkScan(b *testing.B) {
 		upper = append(upper, reg(fmt.Sprintf("usr/share/doc/p%d/file%d.txt", i%300, i), "rewritten"))
 	}
 	img := imageOf(b, layerOf(b, base...), layerOf(b, upper...))
-	s := scanner.New(scanner.Options{ScratchDir: b.TempDir()})
+	s := scannertest.New(b, scanner.Options{ScratchDir: b.TempDir()})
 	b.ReportAllocs()
 	b.ResetTimer()
 	for b.Loop() {

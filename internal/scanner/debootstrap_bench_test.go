@@ -10,6 +10,7 @@ import (
 	"github.com/openhss/openhss/internal/scanner"
 	"github.com/openhss/openhss/internal/scanner/baseline"
 	"github.com/openhss/openhss/internal/scanner/malware"
+	"github.com/openhss/openhss/internal/scanner/scannertest"
 	"github.com/openhss/openhss/internal/scanner/secrets"
 )
 
@@ -42,12 +43,12 @@ func BenchmarkDebootstrap(b *testing.B) {
 	}{
 		{"bare", nil},
 		{"baseline", []scanner.Analyzer{bl}},
-		{"malware", []scanner.Analyzer{malware.New(malware.Options{})}},
+		{"malware", []scanner.Analyzer{newMalware(b, malware.Options{})}},
 		{"secrets", []scanner.Analyzer{sec}},
-		{"all", []scanner.Analyzer{bl, malware.New(malware.Options{}), sec}},
+		{"all", []scanner.Analyzer{bl, newMalware(b, malware.Options{}), sec}},
 	} {
 		b.Run(c.name, func(b *testing.B) {
-			s := scanner.New(scanner.Options{ScratchDir: b.TempDir(), Analyzers: c.analyzers})
+			s := scannertest.New(b, scanner.Options{ScratchDir: b.TempDir(), Analyzers: c.analyzers})
 			for b.Loop() {
 				rep, err := s.Scan(context.Background(), img)
 				if err != nil {

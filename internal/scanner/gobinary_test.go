@@ -45,7 +45,7 @@ func TestGoBinary(t *testing.T) {
 		layerOf(t, realFile("usr/local/bin/oldtext", bin), exe("usr/bin/script", "#!/bin/sh\necho hi\n"),
 			sized("usr/lib/libfake.so.1", strings.Repeat("\x7fELF not go", 1000), 0o644)),
 	)
-	rep, err := scan(t, sb.scanner(scanner.Options{}), img)
+	rep, err := scan(t, sb.scanner(t, scanner.Options{}), img)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -99,7 +99,7 @@ func TestGoBinaryPlatform(t *testing.T) {
 		files = append(files, realFile(tc.path, buildTinyGo(t, tc.goos, tc.goarch)))
 	}
 	sb := newSandbox(t)
-	rep, err := scan(t, sb.scanner(scanner.Options{}), imageOf(t, layerOf(t, files...)))
+	rep, err := scan(t, sb.scanner(t, scanner.Options{}), imageOf(t, layerOf(t, files...)))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -27,6 +27,7 @@ import (
 	"github.com/openhss/openhss/internal/scanner/baseline"
 	"github.com/openhss/openhss/internal/scanner/malware"
 	"github.com/openhss/openhss/internal/scanner/malware/malwaretest"
+	"github.com/openhss/openhss/internal/scanner/scannertest"
 	"github.com/openhss/openhss/internal/scanner/secrets"
 	"github.com/openhss/openhss/internal/scanresult"
 )
@@ -183,9 +184,9 @@ func (sb *sandbox) expand(files []file) []file {
 	return out
 }
 
-func (sb *sandbox) scanner(o scanner.Options) *scanner.Scanner {
+func (sb *sandbox) scanner(t testing.TB, o scanner.Options) *scanner.Scanner {
 	o.ScratchDir = sb.scratch
-	return scanner.New(o)
+	return scannertest.New(t, o)
 }
 
 // scanKind is one scanner configuration every hostile image goes through.
@@ -207,7 +208,10 @@ func scanKinds(t testing.TB) []scanKind {
 	if err != nil {
 		t.Fatal(err)
 	}
-	m := malware.New(malware.Options{Signatures: hostSignatures()})
+	m, err := malware.New(malware.Options{Signatures: hostSignatures()})
+	if err != nil {
+		t.Fatal(err)
+	}
 	return []scanKind{{name: "bare"}, {name: "analyzers", analyzers: []scanner.Analyzer{b, m, sec}}}
 }
 
@@ -379,4 +383,14 @@ func streamLayer(t testing.TB, gen func(tw *tar.Writer) error) v1.Layer {
 		t.Fatal(err)
 	}
 	return l
+}
+
+// newMalware returns malware.New(o), failing t when New refuses o.
+func newMalware(t testing.TB, o malware.Options) *malware.Analyzer {
+	t.Helper()
+	a, err := malware.New(o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return a
 }

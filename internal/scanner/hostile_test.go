@@ -169,7 +169,7 @@ func TestHostileEntriesAreContained(t *testing.T) {
 			for _, tc := range cases {
 				t.Run(tc.name, func(t *testing.T) {
 					sb := newSandbox(t)
-					rep, err := scan(t, sb.scanner(k.options(scanner.Options{})), imageOf(t, layerOf(t, sb.expand(tc.files)...)))
+					rep, err := scan(t, sb.scanner(t, k.options(scanner.Options{})), imageOf(t, layerOf(t, sb.expand(tc.files)...)))
 					if err != nil {
 						t.Fatalf("scan: %v", err)
 					}
@@ -248,7 +248,7 @@ func eachKind(t *testing.T, fn func(t *testing.T, k scanKind, sb *sandbox)) {
 func TestGzipBomb(t *testing.T) {
 	img := imageOf(t, layerOf(t, zeros("bomb", 64<<20), reg("var/lib/dpkg/status", "Package: a\n")))
 	eachKind(t, func(t *testing.T, k scanKind, sb *sandbox) {
-		_, err := scan(t, sb.scanner(k.options(scanner.Options{MaxUnpackedSize: 4 << 20})), img)
+		_, err := scan(t, sb.scanner(t, k.options(scanner.Options{MaxUnpackedSize: 4 << 20})), img)
 		wantFailure(t, err, inventory.ImageOversized, scanner.DescImageOversized)
 	})
 }
@@ -256,7 +256,7 @@ func TestGzipBomb(t *testing.T) {
 func TestDeclaredSizeOverLimit(t *testing.T) {
 	img := imageOf(t, layerOf(t, reg("a", strings.Repeat("x", 4096))))
 	eachKind(t, func(t *testing.T, k scanKind, sb *sandbox) {
-		_, err := scan(t, sb.scanner(k.options(scanner.Options{MaxImageSize: 100})), img)
+		_, err := scan(t, sb.scanner(t, k.options(scanner.Options{MaxImageSize: 100})), img)
 		wantFailure(t, err, inventory.ImageOversized, scanner.DescImageOversized)
 	})
 }
@@ -268,7 +268,7 @@ func TestEntryCountOverLimit(t *testing.T) {
 	}
 	img := imageOf(t, layerOf(t, files...))
 	eachKind(t, func(t *testing.T, k scanKind, sb *sandbox) {
-		_, err := scan(t, sb.scanner(k.options(scanner.Options{MaxFiles: 10})), img)
+		_, err := scan(t, sb.scanner(t, k.options(scanner.Options{MaxFiles: 10})), img)
 		wantFailure(t, err, inventory.ImageOversized, scanner.DescImageOversized)
 	})
 }
@@ -278,7 +278,7 @@ func TestFileOverSizeCapIsSkipped(t *testing.T) {
 	big := "Package: big\nStatus: install ok installed\nVersion: 1\nDescription: " + strings.Repeat("x", 8<<10) + "\n\n"
 	img := imageOf(t, layerOf(t, reg("var/lib/dpkg/status", big), reg("app/node_modules/a/package.json", `{"name":"a","version":"1.0.0"}`)))
 	eachKind(t, func(t *testing.T, k scanKind, sb *sandbox) {
-		rep, err := scan(t, sb.scanner(k.options(scanner.Options{MaxFileSize: 4 << 10})), img)
+		rep, err := scan(t, sb.scanner(t, k.options(scanner.Options{MaxFileSize: 4 << 10})), img)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -294,7 +294,7 @@ func TestCorruptLayerIsFailedToScan(t *testing.T) {
 	// fine, the content is not.
 	img := imageOf(t, rawLayer(t, []byte(strings.Repeat("not a tar archive ", 100))))
 	eachKind(t, func(t *testing.T, k scanKind, sb *sandbox) {
-		_, err := scan(t, sb.scanner(k.options(scanner.Options{})), img)
+		_, err := scan(t, sb.scanner(t, k.options(scanner.Options{})), img)
 		wantFailure(t, err, inventory.ScanFailed, scanner.DescFailedToScanSoftware)
 	})
 }
@@ -311,7 +311,7 @@ func TestHundredThousandFiles(t *testing.T) {
 	img := imageOf(t, layerOf(t, files...))
 	eachKind(t, func(t *testing.T, k scanKind, sb *sandbox) {
 		start := time.Now()
-		rep, err := scan(t, sb.scanner(k.options(scanner.Options{})), img)
+		rep, err := scan(t, sb.scanner(t, k.options(scanner.Options{})), img)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -359,7 +359,7 @@ func TestRegistryScan(t *testing.T) {
 	push(t, r, "debian", imageOf(t, layerOf(t, reg("usr/lib/os-release", bookwormOSRelease),
 		symlink("etc/os-release", "../usr/lib/os-release"), reg("var/lib/dpkg/status", status))))
 	eachKind(t, func(t *testing.T, k scanKind, sb *sandbox) {
-		rep, err := pullAndScan(t, sb.scanner(k.options(scanner.Options{})), r, "debian", time.Minute)
+		rep, err := pullAndScan(t, sb.scanner(t, k.options(scanner.Options{})), r, "debian", time.Minute)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -444,7 +444,7 @@ func TestRegistryFailures(t *testing.T) {
 				sb := newSandbox(t)
 				r := registrytest.New(t, registrytest.WithMiddleware(tc.middleware))
 				push(t, r, "app", img)
-				_, err := pullAndScan(t, sb.scanner(k.options(scanner.Options{})), r, "app", tc.timeout)
+				_, err := pullAndScan(t, sb.scanner(t, k.options(scanner.Options{})), r, "app", tc.timeout)
 				wantFailure(t, err, tc.status, tc.desc)
 				sb.check(t)
 			})
@@ -465,7 +465,7 @@ func TestRegistryFailures(t *testing.T) {
 			if resp.StatusCode != http.StatusAccepted {
 				t.Fatalf("DELETE blob: %s", resp.Status)
 			}
-			_, err = pullAndScan(t, sb.scanner(k.options(scanner.Options{})), r, "app", time.Minute)
+			_, err = pullAndScan(t, sb.scanner(t, k.options(scanner.Options{})), r, "app", time.Minute)
 			wantFailure(t, err, inventory.DownloadFailed, scanner.DescDownloadFailed)
 			sb.check(t)
 		})
@@ -474,7 +474,7 @@ func TestRegistryFailures(t *testing.T) {
 			sb := newSandbox(t)
 			r := registrytest.New(t, registrytest.WithBasicAuth("alice", "secret"))
 			push(t, r, "app", img)
-			_, err := pullAndScan(t, sb.scanner(k.options(scanner.Options{})), r, "app", time.Minute,
+			_, err := pullAndScan(t, sb.scanner(t, k.options(scanner.Options{})), r, "app", time.Minute,
 				remote.WithAuth(&authn.Basic{Username: "alice", Password: "wrong"}))
 			wantFailure(t, err, inventory.DownloadFailed, scanner.DescAuthenticationFailed)
 			sb.check(t)
@@ -490,7 +490,7 @@ func TestRegistryFailures(t *testing.T) {
 				t.Fatal(err)
 			}
 			r.Close()
-			_, err = sb.scanner(k.options(scanner.Options{})).Scan(context.Background(), pulled)
+			_, err = sb.scanner(t, k.options(scanner.Options{})).Scan(context.Background(), pulled)
 			wantFailure(t, err, inventory.DownloadFailed, scanner.DescDownloadFailed)
 			sb.check(t)
 		})
@@ -539,7 +539,7 @@ func TestHostLeakChecksSeeHostFiles(t *testing.T) {
 	))
 	k := scanKinds(t)[1]
 	sb := newSandbox(t)
-	rep, err := scan(t, sb.scanner(k.options(scanner.Options{})), img)
+	rep, err := scan(t, sb.scanner(t, k.options(scanner.Options{})), img)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -649,7 +649,7 @@ func TestHugeFilesForTheAnalyzers(t *testing.T) {
 				var before, after runtime.MemStats
 				runtime.GC()
 				runtime.ReadMemStats(&before)
-				s := sb.scanner(k.options(scanner.Options{}))
+				s := sb.scanner(t, k.options(scanner.Options{}))
 				rep, err := scan(t, s, img)
 				runtime.ReadMemStats(&after)
 				if err != nil {
@@ -735,7 +735,7 @@ func TestShadowOfExpensiveHashes(t *testing.T) {
 	shadow.WriteString("root:" + yescrypt123456 + ":19700:0:99999:7:::\n")
 	img := imageOf(t, layerOf(t, reg("etc/passwd", passwd.String()), sized("etc/shadow", shadow.String(), 0o640)))
 	eachKind(t, func(t *testing.T, k scanKind, sb *sandbox) {
-		rep, err := scan(t, sb.scanner(k.options(scanner.Options{})), img)
+		rep, err := scan(t, sb.scanner(t, k.options(scanner.Options{})), img)
 		if err != nil {
 			t.Fatal(err)
 		}

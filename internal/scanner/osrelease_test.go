@@ -1,6 +1,7 @@
 package scanner_test
 
 import (
+	"github.com/openhss/openhss/internal/scanner/scannertest"
 	"os"
 	"path/filepath"
 	"strings"
@@ -76,7 +77,7 @@ func TestOSRelease(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			rep, err := scan(t, scanner.New(scanner.Options{ScratchDir: t.TempDir()}), imageOf(t, layerOf(t, tc.files...)))
+			rep, err := scan(t, scannertest.New(t, scanner.Options{ScratchDir: t.TempDir()}), imageOf(t, layerOf(t, tc.files...)))
 			if err != nil {
 				t.Fatal(err)
 			}

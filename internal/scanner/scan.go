@@ -116,8 +116,25 @@ type Scanner struct {
 	sweep sync.Once
 }
 
-// New returns a Scanner with opts' zero values defaulted.
-func New(opts Options) *Scanner {
+// New returns a Scanner with opts' zero values defaulted. A nil analyzer
+// or a negative limit is an error: it would otherwise fail every scan.
+func New(opts Options) (*Scanner, error) {
+	for i, a := range opts.Analyzers {
+		if a == nil {
+			return nil, fmt.Errorf("scanner: Options.Analyzers[%d] is nil", i)
+		}
+	}
+	for _, v := range []struct {
+		name string
+		n    int64
+	}{
+		{"MaxImageSize", opts.MaxImageSize}, {"MaxUnpackedSize", opts.MaxUnpackedSize}, {"MaxFileSize", opts.MaxFileSize},
+		{"MaxFiles", int64(opts.MaxFiles)}, {"MaxScratchSize", opts.MaxScratchSize}, {"ScratchLimit", opts.ScratchLimit},
+	} {
+		if v.n < 0 {
+			return nil, fmt.Errorf("scanner: Options.%s %d is negative", v.name, v.n)
+		}
+	}
 	if opts.ScratchDir == "" {
 		opts.ScratchDir = os.TempDir()
 	}
@@ -144,7 +161,7 @@ func New(opts Options) *Scanner {
 		log = slog.New(slog.DiscardHandler)
 	}
 	return &Scanner{opts: opts, log: log, inv: newSoftwareInventory(opts.MaxFileSize),
-		scratch: newScratchPool(opts.ScratchLimit, opts.MaxScratchSize)}
+		scratch: newScratchPool(opts.ScratchLimit, opts.MaxScratchSize)}, nil
 }
 
 // Scratch reports the use of the scratch directory by this Scanner's scans.

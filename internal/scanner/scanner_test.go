@@ -1,6 +1,7 @@
 package scanner_test
 
 import (
+	"github.com/openhss/openhss/internal/scanner/scannertest"
 	"slices"
 	"testing"
 
@@ -14,7 +15,7 @@ func TestDebianImage(t *testing.T) {
 		symlink("etc/os-release", "../usr/lib/os-release"),
 		reg("var/lib/dpkg/status", status),
 	)
-	rep, err := scan(t, scanner.New(scanner.Options{ScratchDir: t.TempDir()}), imageOf(t, base))
+	rep, err := scan(t, scannertest.New(t, scanner.Options{ScratchDir: t.TempDir()}), imageOf(t, base))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -61,7 +62,7 @@ func TestAlpineImage(t *testing.T) {
 		reg("etc/os-release", "NAME=\"Alpine Linux\"\nID=alpine\nVERSION_ID=3.20.3\nPRETTY_NAME=\"Alpine Linux v3.20\"\n"),
 		reg("lib/apk/db/installed", installed),
 	))
-	rep, err := scan(t, scanner.New(scanner.Options{ScratchDir: t.TempDir()}), img)
+	rep, err := scan(t, scannertest.New(t, scanner.Options{ScratchDir: t.TempDir()}), img)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -83,7 +84,7 @@ func TestDistrolessStatusD(t *testing.T) {
 		reg("var/lib/dpkg/status.d/libc6.md5sums", "d41d8cd98f00b204e9800998ecf8427e  usr/lib/x\n"),
 		reg("var/lib/dpkg/status.d/libssl3", "Package: libssl3\nVersion: 3.0.9-1\nArchitecture: amd64\nSource: openssl\n"),
 	))
-	rep, err := scan(t, scanner.New(scanner.Options{ScratchDir: t.TempDir()}), img)
+	rep, err := scan(t, scannertest.New(t, scanner.Options{ScratchDir: t.TempDir()}), img)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -102,7 +103,7 @@ func TestLanguagePackages(t *testing.T) {
 		reg("usr/lib/python3/dist-packages/requests-2.25.0.dist-info/METADATA",
 			"Metadata-Version: 2.1\nName: requests\nVersion: 2.25.0\nSummary: HTTP\n"),
 	))
-	rep, err := scan(t, scanner.New(scanner.Options{ScratchDir: t.TempDir()}), img)
+	rep, err := scan(t, scannertest.New(t, scanner.Options{ScratchDir: t.TempDir()}), img)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -144,7 +145,7 @@ func TestWhiteoutsAndLayers(t *testing.T) {
 	l3 := layerOf(t,
 		reg("opt/b/node_modules/again/package.json", pkgJSON("again")), // recreated after the whiteout
 	)
-	rep, err := scan(t, scanner.New(scanner.Options{ScratchDir: t.TempDir()}), imageOf(t, l1, l2, l3))
+	rep, err := scan(t, scannertest.New(t, scanner.Options{ScratchDir: t.TempDir()}), imageOf(t, l1, l2, l3))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -172,7 +173,7 @@ func TestWhiteoutSameLayer(t *testing.T) {
 	} {
 		l1 := layerOf(t, reg("app/node_modules/p/package.json", `{"name":"p","version":"1.0.0"}`),
 			reg("app/node_modules/q/package.json", `{"name":"q","version":"1.0.0"}`))
-		rep, err := scan(t, scanner.New(scanner.Options{ScratchDir: t.TempDir()}), imageOf(t, l1, layerOf(t, order...)))
+		rep, err := scan(t, scannertest.New(t, scanner.Options{ScratchDir: t.TempDir()}), imageOf(t, l1, layerOf(t, order...)))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -188,7 +189,7 @@ func TestSymlinkedDirectories(t *testing.T) {
 	l1 := layerOf(t, dir("usr/lib"), symlink("lib", "usr/lib"), reg("usr/lib/os-release", bookwormOSRelease),
 		symlink("etc/os-release", "/lib/os-release"))
 	l2 := layerOf(t, reg("lib/apk/db/installed", "P:musl\nV:1.2.5-r0\no:musl\n\n"))
-	rep, err := scan(t, scanner.New(scanner.Options{ScratchDir: t.TempDir()}), imageOf(t, l1, l2))
+	rep, err := scan(t, scannertest.New(t, scanner.Options{ScratchDir: t.TempDir()}), imageOf(t, l1, l2))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -198,5 +199,26 @@ func TestSymlinkedDirectories(t *testing.T) {
 	p, ok := find(rep.Packages, "musl")
 	if !ok || p.Path != "/usr/lib/apk/db/installed" || p.LayerDigest != digestOf(t, l2) {
 		t.Errorf("packages %+v", rep.Packages)
+	}
+}
+
+// New refuses a nil analyzer and negative limits: each would fail every
+// scan (a nil dereference, or every image oversized) instead of the start.
+func TestNewRefusesBadOptions(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		o    scanner.Options
+		ok   bool
+	}{
+		{"nil analyzer", scanner.Options{Analyzers: []scanner.Analyzer{nil}}, false},
+		{"negative image size", scanner.Options{MaxImageSize: -1}, false},
+		{"negative files", scanner.Options{MaxFiles: -1}, false},
+		{"negative scratch limit", scanner.Options{ScratchLimit: -1}, false},
+		{"zero value", scanner.Options{}, true},
+	} {
+		s, err := scanner.New(tc.o)
+		if tc.ok != (err == nil) || tc.ok != (s != nil) {
+			t.Errorf("%s: New = %v, %v; want ok=%v", tc.name, s, err, tc.ok)
+		}
 	}
 }

@@ -37,7 +37,7 @@ func TestScratchBudget(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			sb := newSandbox(t)
-			s := sb.scanner(tc.opts)
+			s := sb.scanner(t, tc.opts)
 			_, err := scan(t, s, img)
 			wantFailure(t, err, inventory.ImageOversized, scanner.DescImageOversized)
 			u := s.Scratch()
@@ -56,7 +56,7 @@ func TestScratchBudget(t *testing.T) {
 	}
 	t.Run("within the budget", func(t *testing.T) {
 		sb := newSandbox(t)
-		s := sb.scanner(scanner.Options{MaxScratchSize: 16 << 20, ScratchLimit: 16 << 20})
+		s := sb.scanner(t, scanner.Options{MaxScratchSize: 16 << 20, ScratchLimit: 16 << 20})
 		if _, err := scan(t, s, img); err != nil {
 			t.Fatal(err)
 		}
@@ -99,7 +99,7 @@ func TestStaleScratchRemoved(t *testing.T) {
 	}
 
 	img := imageOf(t, layerOf(t, reg("var/lib/dpkg/status", "Package: a\nStatus: install ok installed\nVersion: 1\n\n")))
-	if _, err := scan(t, sb.scanner(scanner.Options{}), img); err != nil {
+	if _, err := scan(t, sb.scanner(t, scanner.Options{}), img); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := os.Stat(dead); !os.IsNotExist(err) {
@@ -126,7 +126,7 @@ func TestScratchOfRunningScanKept(t *testing.T) {
 	sb := newSandbox(t)
 	a := &sweepingAnalyzer{root: sb.scratch}
 	img := imageOf(t, layerOf(t, zeros("app/big.jar", 1<<20)))
-	if _, err := scan(t, sb.scanner(scanner.Options{Analyzers: []scanner.Analyzer{a}}), img); err != nil {
+	if _, err := scan(t, sb.scanner(t, scanner.Options{Analyzers: []scanner.Analyzer{a}}), img); err != nil {
 		t.Fatal(err)
 	}
 	if a.removed != 0 || a.read != 1<<20 {

@@ -15,7 +15,11 @@ import (
 	"github.com/openhss/openhss/internal/vulndb"
 )
 
-// Store is everything openhss persists.
+// Store is everything openhss persists: the union the binary opens. Its
+// consumers each declare the narrow role they use, in their own package
+// (hssapi.Store, scanjob.ScanStore, registry.SyncStore, ...);
+// cmd/openhss/roles.go checks at compile time that Store satisfies every
+// one, since this package must not import its consumers.
 type Store interface {
 	inventory.Store
 	jobs.Store
@@ -29,7 +33,8 @@ type Store interface {
 }
 
 // Scans is what the scan service and the scan APIs need of the store
-// beyond the stored results themselves (scanjob.Store, hssapi.ScanReader).
+// beyond the stored results themselves (the roles of scanjob, and
+// hssapi.ScanReader).
 type Scans interface {
 	SetScanResult(ctx context.Context, digest string, r inventory.ScanResult) error
 	SetScanStatus(ctx context.Context, projectID, digest string, status inventory.ScanStatus) error

@@ -212,7 +212,10 @@ func TestImportURLAndUpdate(t *testing.T) {
 	t.Run("update", func(t *testing.T) {
 		_, st := openDB(t)
 		tempDir := t.TempDir()
-		db := vulndb.New(st, vulndb.Options{TempDir: tempDir})
+		db, err := vulndb.New(vulndb.Options{Store: st, TempDir: tempDir})
+		if err != nil {
+			t.Fatal(err)
+		}
 		before := requests.Load()
 		results, err := db.Update(ctx, srv.URL, []string{"Debian", "Alpine", "Missing"})
 		if err == nil || !strings.Contains(err.Error(), "Missing") {

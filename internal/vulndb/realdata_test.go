@@ -69,7 +69,31 @@ func openDB(tb testing.TB) (*vulndb.DB, *sqlite.Store) {
 		tb.Fatal(err)
 	}
 	tb.Cleanup(func() { st.Close() })
-	return vulndb.New(st, vulndb.Options{TempDir: tb.TempDir()}), st
+	db, err := vulndb.New(vulndb.Options{Store: st, TempDir: tb.TempDir()})
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return db, st
+}
+
+// New refuses a DB without its store, or with a negative batch size: the
+// mistake shows at start, not as a nil dereference in the first import.
+func TestNewRefusesMissingStore(t *testing.T) {
+	_, st := openDB(t)
+	for _, tc := range []struct {
+		name string
+		o    vulndb.Options
+		ok   bool
+	}{
+		{"no store", vulndb.Options{}, false},
+		{"negative batch", vulndb.Options{Store: st, BatchSize: -1}, false},
+		{"store", vulndb.Options{Store: st}, true},
+	} {
+		db, err := vulndb.New(tc.o)
+		if tc.ok != (err == nil) || tc.ok != (db != nil) {
+			t.Errorf("%s: New = %v, %v; want ok=%v", tc.name, db, err, tc.ok)
+		}
+	}
 }
 
 func mustImport(tb testing.TB, db *vulndb.DB, src string) vulndb.ImportResult {

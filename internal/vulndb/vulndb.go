@@ -3,6 +3,7 @@ package vulndb
 import (
 	"context"
 	"errors"
+	"fmt"
 	"log/slog"
 	"net/http"
 	"os"
@@ -23,8 +24,9 @@ var DefaultEcosystems = []string{"Alpine", "Debian", "Ubuntu", "Go", "npm", "PyP
 // DefaultBatchSize is how many records one store transaction writes.
 const DefaultBatchSize = 1000
 
-// Options configure a DB. The zero value works.
+// Options configure a DB. Store is required.
 type Options struct {
+	Store  Store
 	Logger *slog.Logger
 	// HTTPClient fetches URL imports; http.DefaultClient when nil.
 	HTTPClient *http.Client
@@ -46,9 +48,15 @@ type DB struct {
 	host    string
 }
 
-// New returns a DB over store.
-func New(store Store, opts Options) *DB {
-	db := &DB{store: store, log: opts.Logger, client: opts.HTTPClient, tempDir: opts.TempDir, batch: opts.BatchSize}
+// New returns a DB over opts.Store.
+func New(opts Options) (*DB, error) {
+	if opts.Store == nil {
+		return nil, errors.New("vulndb: Options.Store is required")
+	}
+	if opts.BatchSize < 0 {
+		return nil, fmt.Errorf("vulndb: Options.BatchSize %d is negative", opts.BatchSize)
+	}
+	db := &DB{store: opts.Store, log: opts.Logger, client: opts.HTTPClient, tempDir: opts.TempDir, batch: opts.BatchSize}
 	if db.log == nil {
 		db.log = slog.New(slog.DiscardHandler)
 	}
@@ -63,7 +71,7 @@ func New(store Store, opts Options) *DB {
 	}
 	db.host, _ = os.Hostname()
 	db.owner = db.host + ":" + strconv.Itoa(os.Getpid())
-	return db
+	return db, nil
 }
 
 // Status reports record counts per ecosystem, the last completed import

@@ -37,6 +37,7 @@ import (
 	"github.com/openhss/openhss/internal/registry/registrytest"
 	"github.com/openhss/openhss/internal/scanjob"
 	"github.com/openhss/openhss/internal/scanner"
+	"github.com/openhss/openhss/internal/scanner/scannertest"
 	"github.com/openhss/openhss/internal/scanresult"
 	"github.com/openhss/openhss/internal/secret"
 	"github.com/openhss/openhss/internal/store/sqlite"
@@ -123,7 +124,10 @@ func TestDebootstrapBookwormEndToEnd(t *testing.T) {
 	if _, err := e.svc.Request(ctx, project, []inventory.Image{row}); err != nil {
 		t.Fatal(err)
 	}
-	runner := jobs.NewRunner(e.store, slog.New(slog.DiscardHandler))
+	runner, err := jobs.NewRunner(jobs.RunnerOptions{Store: e.store, Logger: slog.New(slog.DiscardHandler)})
+	if err != nil {
+		t.Fatal(err)
+	}
 	runner.Handle(scanjob.JobKind, e.svc.Handle)
 	if err := runner.RunUntilIdle(ctx); err != nil {
 		t.Fatal(err)
@@ -537,8 +541,11 @@ func newEnv(t *testing.T, reg *registrytest.Registry) *env {
 		t.Fatal(err)
 	}
 	quiet := slog.New(slog.DiscardHandler)
-	db := vulndb.New(st, vulndb.Options{TempDir: t.TempDir()})
-	sc := scanner.New(scanner.Options{ScratchDir: t.TempDir()})
+	db, err := vulndb.New(vulndb.Options{Store: st, TempDir: t.TempDir()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	sc := scannertest.New(t, scanner.Options{ScratchDir: t.TempDir()})
 	// registrytest listens on 127.0.0.1, which the default network policy
 	// denies.
 	loopback, err := netpolicy.New(netpolicy.Options{Allow: []string{"127.0.0.1"}})
@@ -546,10 +553,19 @@ func newEnv(t *testing.T, reg *registrytest.Registry) *env {
 		t.Fatal(err)
 	}
 	rt := registry.NewTransport(loopback)
-	syncer := registry.NewSyncer(st, st, box, registry.NewLister(registry.WithLogger(quiet), registry.WithTransport(rt)))
-	syncer.Log = quiet
-	return &env{store: st, db: db, reg: r, syncer: syncer,
-		svc: scanjob.New(st, sc, db, scanjob.Options{Box: box, Transport: rt, Log: quiet})}
+	lister, err := registry.NewLister(registry.ListerOptions{Transport: rt, Logger: quiet})
+	if err != nil {
+		t.Fatal(err)
+	}
+	syncer, err := registry.NewSyncer(registry.SyncerOptions{Store: st, Queue: st, Box: box, Lister: lister, Logger: quiet})
+	if err != nil {
+		t.Fatal(err)
+	}
+	svc, err := scanjob.New(scanjob.Options{Store: st, Scanner: sc, Matcher: db, Box: box, Transport: rt, Log: quiet})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return &env{store: st, db: db, reg: r, syncer: syncer, svc: svc}
 }
 
 // row returns the private_image row "namespace/name:tag".

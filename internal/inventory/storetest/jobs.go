@@ -13,6 +13,7 @@ import (
 	"github.com/openhss/openhss/internal/inventory"
 	"github.com/openhss/openhss/internal/jobs"
 	"github.com/openhss/openhss/internal/registry"
+	"github.com/openhss/openhss/internal/secret"
 )
 
 // JobsOptions say how a store under the jobs suite keeps time.
@@ -396,8 +397,20 @@ func testAbandonedSync(t *testing.T, open func(t *testing.T) jobs.Store, _ JobsO
 	if err != nil {
 		t.Fatal(err)
 	}
-	syncer := registry.NewSyncer(st, st, nil, nil)
-	syncer.Log = slog.New(slog.DiscardHandler)
+	// The box and lister are never used: no sync runs, the job is abandoned.
+	box, err := secret.NewBox(make([]byte, 32))
+	if err != nil {
+		t.Fatal(err)
+	}
+	lister, err := registry.NewLister(registry.ListerOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	syncer, err := registry.NewSyncer(registry.SyncerOptions{Store: st, Queue: st, Box: box, Lister: lister,
+		Logger: slog.New(slog.DiscardHandler)})
+	if err != nil {
+		t.Fatal(err)
+	}
 	j, _, err := syncer.Request(ctx, "p1", inventory.PrivateImage)
 	if err != nil {
 		t.Fatal(err)
@@ -428,8 +441,10 @@ func testAbandonedSync(t *testing.T, open func(t *testing.T) jobs.Store, _ JobsO
 	if err := st.Heartbeat(ctx, l, time.Now(), 0); err != nil {
 		t.Fatal(err)
 	}
-	r := jobs.NewRunner(st, slog.New(slog.DiscardHandler))
-	r.MaxAttempts = maxAttempts
+	r, err := jobs.NewRunner(jobs.RunnerOptions{Store: st, Logger: slog.New(slog.DiscardHandler), MaxAttempts: maxAttempts})
+	if err != nil {
+		t.Fatal(err)
+	}
 	r.Handle(registry.JobKind, func(context.Context, jobs.Job) error {
 		t.Error("the runner ran a job past its attempts")
 		return nil

@@ -38,7 +38,10 @@ func New(o Options) ([]scanner.Analyzer, error) {
 	if err != nil {
 		return nil, fmt.Errorf("baseline analyzer: %w", err)
 	}
-	m := malware.New(malware.Options{Signatures: o.Signatures, Logger: o.Logger})
+	m, err := malware.New(malware.Options{Signatures: o.Signatures, Logger: o.Logger})
+	if err != nil {
+		return nil, fmt.Errorf("malware analyzer: %w", err)
+	}
 	sec, err := secrets.New(secrets.Options{Allowlist: o.SecretAllowlist, Logger: o.Logger})
 	if err != nil {
 		return nil, fmt.Errorf("secrets analyzer: %w", err)

@@ -9,6 +9,7 @@ import (
 
 	"github.com/openhss/openhss/internal/scanner"
 	"github.com/openhss/openhss/internal/scanner/baseline"
+	"github.com/openhss/openhss/internal/scanner/scannertest"
 )
 
 // BenchmarkDebianRootfs scans the debootstrapped bookworm image with and
@@ -22,7 +23,7 @@ func BenchmarkDebianRootfs(b *testing.B) {
 		analyzers []scanner.Analyzer
 	}{{"inventory-only", nil}, {"with-baseline", []scanner.Analyzer{a}}} {
 		b.Run(bc.name, func(b *testing.B) {
-			s := scanner.New(scanner.Options{ScratchDir: b.TempDir(), Analyzers: bc.analyzers})
+			s := scannertest.New(b, scanner.Options{ScratchDir: b.TempDir(), Analyzers: bc.analyzers})
 			a.total, a.n = 0, 0
 			for b.Loop() {
 				scanOnce(b, s, img, len(bc.analyzers) > 0)
@@ -63,7 +64,7 @@ func scanOnce(b *testing.B, s *scanner.Scanner, img v1.Image, withBaseline bool)
 // the whole budget is spent.
 func BenchmarkWeakPasswordBudget(b *testing.B) {
 	img := shadowImage(b, "root:"+yescryptHash(b, randomPassword(b))+":19700::::::\n")
-	s := scanner.New(scanner.Options{ScratchDir: b.TempDir(), Analyzers: []scanner.Analyzer{newAnalyzer(b, baseline.Options{})}})
+	s := scannertest.New(b, scanner.Options{ScratchDir: b.TempDir(), Analyzers: []scanner.Analyzer{newAnalyzer(b, baseline.Options{})}})
 	for b.Loop() {
 		scanOnce(b, s, img, true)
 	}

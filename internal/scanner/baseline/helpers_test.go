@@ -22,6 +22,7 @@ import (
 	"github.com/openhss/openhss/internal/imagetest"
 	"github.com/openhss/openhss/internal/scanner"
 	"github.com/openhss/openhss/internal/scanner/baseline"
+	"github.com/openhss/openhss/internal/scanner/scannertest"
 	"github.com/openhss/openhss/internal/scanresult"
 )
 
@@ -82,7 +83,7 @@ func scanImage(t testing.TB, a *baseline.Analyzer, img v1.Image) *scanner.Report
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()
-	s := scanner.New(scanner.Options{ScratchDir: t.TempDir(), Analyzers: []scanner.Analyzer{a}})
+	s := scannertest.New(t, scanner.Options{ScratchDir: t.TempDir(), Analyzers: []scanner.Analyzer{a}})
 	rep, err := s.Scan(ctx, img)
 	if err != nil {
 		t.Fatalf("scan: %v", err)

@@ -23,7 +23,17 @@ func Scan(t testing.TB, img v1.Image, analyzers ...scanner.Analyzer) (*scanner.R
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()
-	return scanner.New(scanner.Options{ScratchDir: t.TempDir(), Analyzers: analyzers}).Scan(ctx, img)
+	return New(t, scanner.Options{ScratchDir: t.TempDir(), Analyzers: analyzers}).Scan(ctx, img)
+}
+
+// New returns scanner.New(o), failing t when New refuses o.
+func New(t testing.TB, o scanner.Options) *scanner.Scanner {
+	t.Helper()
+	s, err := scanner.New(o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s
 }
 
 // RootfsEnv names the directory of a root filesystem built by

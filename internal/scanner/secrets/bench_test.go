@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/openhss/openhss/internal/scanner"
+	"github.com/openhss/openhss/internal/scanner/scannertest"
 	"github.com/openhss/openhss/internal/scanner/secrets"
 )
 
@@ -48,7 +49,7 @@ func BenchmarkSyntheticTree(b *testing.B) {
 	} {
 		b.Run(bc.name, func(b *testing.B) {
 			for b.Loop() {
-				r, err := scanner.New(scanner.Options{ScratchDir: b.TempDir(), Analyzers: bc.analyzers}).Scan(context.Background(), img)
+				r, err := scannertest.New(b, scanner.Options{ScratchDir: b.TempDir(), Analyzers: bc.analyzers}).Scan(context.Background(), img)
 				if err != nil {
 					b.Fatal(err)
 				}
@@ -77,7 +78,7 @@ func BenchmarkDebianScan(b *testing.B) {
 	} {
 		b.Run(bc.name, func(b *testing.B) {
 			for b.Loop() {
-				if _, err := scanner.New(scanner.Options{ScratchDir: b.TempDir(), Analyzers: bc.analyzers}).Scan(context.Background(), img); err != nil {
+				if _, err := scannertest.New(b, scanner.Options{ScratchDir: b.TempDir(), Analyzers: bc.analyzers}).Scan(context.Background(), img); err != nil {
 					b.Fatal(err)
 				}
 			}

@@ -24,6 +24,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/openhss/openhss/internal/scanner"
+	"github.com/openhss/openhss/internal/scanner/scannertest"
 	"github.com/openhss/openhss/internal/scanner/secrets"
 	"github.com/openhss/openhss/internal/scanresult"
 )
@@ -300,7 +301,7 @@ func TestContextCancelled(t *testing.T) {
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
-	_, err = scanner.New(scanner.Options{ScratchDir: t.TempDir(), Analyzers: []scanner.Analyzer{a}}).Scan(ctx, imageOf(t, layerOf(t, files...)))
+	_, err = scannertest.New(t, scanner.Options{ScratchDir: t.TempDir(), Analyzers: []scanner.Analyzer{a}}).Scan(ctx, imageOf(t, layerOf(t, files...)))
 	if err == nil {
 		t.Fatal("scan with a cancelled context succeeded")
 	}

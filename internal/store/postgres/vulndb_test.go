@@ -33,7 +33,14 @@ func TestVulnStoreMatchesSQLite(t *testing.T) {
 		dirs = append(dirs, osvtestdata.Dir(t, sub))
 	}
 	stores := []vulndb.Store{pg, lite}
-	dbs := []*vulndb.DB{vulndb.New(pg, vulndb.Options{TempDir: t.TempDir()}), vulndb.New(lite, vulndb.Options{TempDir: t.TempDir()})}
+	var dbs []*vulndb.DB
+	for _, st := range stores {
+		db, err := vulndb.New(vulndb.Options{Store: st, TempDir: t.TempDir()})
+		if err != nil {
+			t.Fatal(err)
+		}
+		dbs = append(dbs, db)
+	}
 	for round := range 2 {
 		for _, dir := range dirs {
 			var written [2]int
