@@ -47,6 +47,8 @@ type Store interface {
 	CreateRegistry(ctx context.Context, r inventory.Registry) (inventory.Registry, error)
 	UpdateRegistry(ctx context.Context, r inventory.Registry) (inventory.Registry, error)
 	DeleteRegistry(ctx context.Context, projectID string, id int64) error
+	DeleteRegistries(ctx context.Context, projectID string, enterpriseProjects []string, ids []int64) error
+	CountRegistriesByStatus(ctx context.Context, f inventory.RegistryStatsFilter) (map[string]int64, error)
 }
 
 // Config is what the API needs. Store, IAM, Box, Sync, Scans, ScanResults

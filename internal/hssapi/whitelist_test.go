@@ -3,22 +3,19 @@ package hssapi_test
 import (
 	"context"
 	"encoding/json"
+	"log/slog"
 	"net/http"
 	"slices"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/openhss/openhss/internal/hssapi"
 	"github.com/openhss/openhss/internal/inventory"
-	"github.com/openhss/openhss/internal/jobs"
 	"github.com/openhss/openhss/internal/registry"
 	"github.com/openhss/openhss/internal/registry/registrytest"
 	"github.com/openhss/openhss/internal/scanjob"
-	"github.com/openhss/openhss/internal/scanner"
 	"github.com/openhss/openhss/internal/scanner/secrets"
 	"github.com/openhss/openhss/internal/store/sqlite"
-	"github.com/openhss/openhss/internal/vulndb"
 )
 
 // serverDefault is the --sensitive-allowlist of the tests' server.
@@ -154,9 +151,8 @@ func TestWhitelistHidesScannedSecret(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		sc := scanner.New(scanner.Options{ScratchDir: t.TempDir(), Analyzers: []scanner.Analyzer{sec}})
-		svc = scanjob.New(st, sc, vulndb.New(st, vulndb.Options{TempDir: t.TempDir()}), scanjob.Options{Box: c.Box, Transport: rt})
-		c.Scans = requester{svc}
+		svc = newScanService(t, st, c.Box, rt, slog.New(slog.DiscardHandler), sec)
+		c.Scans = newRequester(t, svc, st, 0, 0)
 		c.ScanResults = st
 		c.Findings = st
 	})
@@ -193,9 +189,8 @@ func TestWhitelistHidesScannedSecret(t *testing.T) {
 			t.Fatalf("batch-scan: %d %s", scan.Status, scan.Raw)
 		}
 	}
-	runner := jobs.NewRunner(e.store, nil)
+	runner := newRunner(t, e.store, slog.New(slog.DiscardHandler))
 	runner.Handle(scanjob.JobKind, svc.Handle)
-	runner.Poll = 10 * time.Millisecond
 	if err := runner.RunUntilIdle(ctx); err != nil {
 		t.Fatal(err)
 	}
