@@ -22,6 +22,7 @@ type Store interface {
 	vulndb.Store
 	scanresult.Store
 	scanresult.AnalysisStore
+	scanresult.FindingsAggregator
 	Scans
 	// Ping checks that the database answers, within ctx (GET /healthz).
 	Ping(ctx context.Context) error

@@ -29,6 +29,7 @@ type Store interface {
 	jobs.Store
 	scanresult.Store
 	scanresult.AnalysisStore
+	scanresult.FindingsAggregator
 	SetScanResult(ctx context.Context, digest string, r inventory.ScanResult) error
 	SetScanStatus(ctx context.Context, projectID, digest string, status inventory.ScanStatus) error
 	MarkScanWaiting(ctx context.Context, projectID, digest string) error
@@ -68,6 +69,7 @@ func Run(t *testing.T, open func(t *testing.T) Store) {
 		{"AnalysisSaveGetClear", testAnalysisSaveGetClear},
 		{"ReplaceMalware", testReplaceMalware},
 		{"Signatures", testSignatures},
+		{"FindingsAggregation", testFindingsAggregation},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

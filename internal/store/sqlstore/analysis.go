@@ -80,7 +80,7 @@ func (s *Store) insertMalware(ctx context.Context, tx *sql.Tx, digest string, ms
 // GetAnalysis returns the stored analysis of digest, read in one snapshot.
 func (s *Store) GetAnalysis(ctx context.Context, digest string) (scanresult.Analysis, error) {
 	var a scanresult.Analysis
-	tx, err := s.read.BeginTx(ctx, &sql.TxOptions{ReadOnly: true, Isolation: sql.LevelRepeatableRead})
+	tx, err := s.snapshot(ctx)
 	if err != nil {
 		return a, s.errf("analysis of %s: %w", digest, err)
 	}

@@ -86,6 +86,15 @@ func (d Dialect) StringsToJSON(col string) string {
 	return col
 }
 
+// bytewise is col ordered by its bytes, as Go sorts strings: PostgreSQL
+// columns not declared COLLATE "C" sort by the database's collation.
+func (d Dialect) bytewise(col string) string {
+	if d == Postgres {
+		return col + ` COLLATE "C"`
+	}
+	return col
+}
+
 // contains is the function finding a substring: both are literal and
 // case-sensitive, where LIKE would treat % and _ specially (and is
 // case-insensitive in SQLite).

@@ -27,12 +27,8 @@ import (
 // generation. The generation is the engine's (Dialect.listGeneration).
 func (s *Store) ListImages(ctx context.Context, f inventory.Filter) (inventory.Page, error) {
 	page := inventory.Page{Images: []inventory.Image{}}
-	if f.EnterpriseProjects != nil && len(f.EnterpriseProjects) == 0 {
-		return page, nil // granted no enterprise project: nothing to see
-	}
-	if !s.storable(append([]string{f.ProjectID, string(f.Type), f.Namespace, f.ImageName, f.ImageVersion, f.InstanceName,
-		f.InstanceID, string(f.ScanStatus)}, f.EnterpriseProjects...)...) {
-		return page, nil // no stored string contains one the engine cannot hold
+	if !s.canMatch(f) {
+		return page, nil
 	}
 	if f.Limit <= 0 {
 		f.Limit = 10
@@ -79,6 +75,15 @@ func (s *Store) ListImages(ctx context.Context, f inventory.Filter) (inventory.P
 	return page, err
 }
 
+// canMatch reports whether any row can match f: not when it grants no
+// enterprise project, nor when it holds a string the engine cannot store
+// (no stored string contains it).
+func (s *Store) canMatch(f inventory.Filter) bool {
+	return (f.EnterpriseProjects == nil || len(f.EnterpriseProjects) > 0) &&
+		s.storable(append([]string{f.ProjectID, string(f.Type), f.Namespace, f.ImageName, f.ImageVersion, f.InstanceName,
+			f.InstanceID, string(f.ScanStatus)}, f.EnterpriseProjects...)...)
+}
+
 // MaxChangeRows is how many generation rows (PostgreSQL's images_changes,
 // see Dialect.listGeneration) a project may gather before a list compacts
 // them (compactChanges).
@@ -93,7 +98,7 @@ const compactTimeout = 10 * time.Second
 // the page); changes is the generation's row count (see MaxChangeRows).
 func (s *Store) listInTx(ctx context.Context, f inventory.Filter, key string) (_ inventory.Page, changes int64, _ error) {
 	page := inventory.Page{Images: []inventory.Image{}}
-	tx, err := s.read.BeginTx(ctx, &sql.TxOptions{ReadOnly: true, Isolation: sql.LevelRepeatableRead})
+	tx, err := s.snapshot(ctx)
 	if err != nil {
 		return page, 0, s.errf("list images: %w", err)
 	}
@@ -149,7 +154,7 @@ func (s *Store) listInTx(ctx context.Context, f inventory.Filter, key string) (_
 // that f becomes at the current generation: what a test of the query plans
 // of the list needs (EXPLAIN of its count and page).
 func (s *Store) ListPlan(ctx context.Context, f inventory.Filter) (where string, args []any, err error) {
-	tx, err := s.read.BeginTx(ctx, &sql.TxOptions{ReadOnly: true, Isolation: sql.LevelRepeatableRead})
+	tx, err := s.snapshot(ctx)
 	if err != nil {
 		return "", nil, s.errf("list plan: %w", err)
 	}
@@ -167,12 +172,12 @@ type listPlan struct {
 	empty bool // no row can match
 }
 
-// plan translates f (see Images) and counts its rows. A filter on
+// plan translates f (see imageWhere) and counts its rows. A filter on
 // nothing but type, namespace, name and enterprise project is counted from
 // image_repos (one row per repository, per connection on PostgreSQL),
 // without touching images.
 func (s *Store) plan(ctx context.Context, tx *sql.Tx, f inventory.Filter) (listPlan, error) {
-	w, err := Images(s.d, f, func() (Repos, error) { return s.resolveRepos(ctx, tx, f) })
+	w, err := imageWhere(s.d, f, func() (Repos, error) { return s.resolveRepos(ctx, tx, f) })
 	if err != nil || w.Empty {
 		return listPlan{empty: w.Empty}, err
 	}

@@ -71,13 +71,13 @@ type ImageWhere struct {
 	Repos    Repos
 }
 
-// Images translates f (the caller has already answered a filter granting
+// imageWhere translates f (the caller has already answered a filter granting
 // no enterprise project). Namespace and image name substrings are first
 // resolved, by resolve, into the exact values that match: a single
 // namespace or repository becomes an equality that walks images_ns /
 // images_repo in list order; a few become sets; many stay substring tests
 // over images_list, where matches are dense.
-func Images(d Dialect, f inventory.Filter, resolve func() (Repos, error)) (ImageWhere, error) {
+func imageWhere(d Dialect, f inventory.Filter, resolve func() (Repos, error)) (ImageWhere, error) {
 	var w ImageWhere
 	b := newBuilder(d)
 	b.Eq("i.project_id", f.ProjectID)

@@ -60,7 +60,7 @@ func (s *Store) ListRegistries(ctx context.Context, f inventory.RegistryFilter) 
 	}
 	b := Registries(s.d, f)
 	where := b.SQL()
-	tx, err := s.read.BeginTx(ctx, &sql.TxOptions{ReadOnly: true, Isolation: sql.LevelRepeatableRead})
+	tx, err := s.snapshot(ctx)
 	if err != nil {
 		return nil, 0, s.errf("list registries: %w", err)
 	}

@@ -418,7 +418,7 @@ func (s *Store) GetSBOM(ctx context.Context, digest string) (scanresult.SBOM, er
 	if !s.storable(digest) {
 		return sb, s.errf("sbom of %q: %w", digest, inventory.ErrNotFound)
 	}
-	tx, err := s.read.BeginTx(ctx, &sql.TxOptions{ReadOnly: true, Isolation: sql.LevelRepeatableRead})
+	tx, err := s.snapshot(ctx)
 	if err != nil {
 		return sb, s.errf("sbom of %s: %w", digest, err)
 	}
@@ -506,7 +506,7 @@ func (s *Store) ListVulns(ctx context.Context, f scanresult.VulnFilter) (int64, 
 		b.Eq("f.vul_type", string(f.Type))
 	}
 	from := ` FROM scan_findings f JOIN sbom_packages p ON p.digest = f.digest AND p.idx = f.pkg WHERE ` + b.SQL()
-	tx, err := s.read.BeginTx(ctx, &sql.TxOptions{ReadOnly: true, Isolation: sql.LevelRepeatableRead})
+	tx, err := s.snapshot(ctx)
 	if err != nil {
 		return 0, nil, s.errf("findings of %s: %w", f.Digest, err)
 	}
@@ -554,7 +554,7 @@ func (s *Store) ListApps(ctx context.Context, f scanresult.AppFilter) (int64, []
 		b.Contains("p.name", f.AppName)
 	}
 	where := b.SQL()
-	tx, err := s.read.BeginTx(ctx, &sql.TxOptions{ReadOnly: true, Isolation: sql.LevelRepeatableRead})
+	tx, err := s.snapshot(ctx)
 	if err != nil {
 		return 0, nil, s.errf("packages of %s: %w", f.Digest, err)
 	}

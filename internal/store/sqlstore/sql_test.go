@@ -166,7 +166,7 @@ func TestImagesResolvedShapes(t *testing.T) {
 				tc.mod(&f)
 			}
 			calls := 0
-			w, err := Images(tc.d, f, func() (Repos, error) { calls++; return tc.repos, nil })
+			w, err := imageWhere(tc.d, f, func() (Repos, error) { calls++; return tc.repos, nil })
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -196,12 +196,12 @@ func repos(t *testing.T, rows int64, nsNames ...string) Repos {
 
 func TestImagesUnresolvable(t *testing.T) {
 	f := inventory.Filter{ProjectID: "p", Type: inventory.PrivateImage, Namespace: "x"}
-	w, err := Images(SQLite, f, func() (Repos, error) { return Repos{}, nil })
+	w, err := imageWhere(SQLite, f, func() (Repos, error) { return Repos{}, nil })
 	if err != nil || !w.Empty || w.Where != "" {
 		t.Fatalf("no repository matches: got %+v, %v; want Empty", w, err)
 	}
 	boom := errors.New("boom")
-	if _, err := Images(SQLite, f, func() (Repos, error) { return Repos{}, boom }); !errors.Is(err, boom) {
+	if _, err := imageWhere(SQLite, f, func() (Repos, error) { return Repos{}, boom }); !errors.Is(err, boom) {
 		t.Fatalf("resolve error: got %v, want %v", err, boom)
 	}
 }
@@ -221,7 +221,7 @@ func TestImagesTextDependsOnShapeOnly(t *testing.T) {
 			var texts []string
 			for v := range 2 {
 				f := randomFilter(rnd, shape)
-				w, err := Images(d, f, func() (Repos, error) {
+				w, err := imageWhere(d, f, func() (Repos, error) {
 					var r Repos
 					for i := range max(nsN, nameN) {
 						r.Add("ns"+strconv.Itoa(min(i, nsN-1))+"-"+strconv.Itoa(v), "n"+strconv.Itoa(min(i, nameN-1))+"-"+strconv.Itoa(v), 0)

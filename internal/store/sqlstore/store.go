@@ -154,6 +154,12 @@ func (s *Store) txQuery(ctx context.Context, tx *sql.Tx, query string, args ...a
 	return tx.QueryContext(ctx, query, args...)
 }
 
+// snapshot begins a read-only transaction whose reads all see one
+// snapshot (REPEATABLE READ where the engine knows levels).
+func (s *Store) snapshot(ctx context.Context) (*sql.Tx, error) {
+	return s.read.BeginTx(ctx, &sql.TxOptions{ReadOnly: true, Isolation: sql.LevelRepeatableRead})
+}
+
 // inTx runs fn in one write transaction (BEGIN IMMEDIATE on SQLite, READ
 // COMMITTED on PostgreSQL; callers take the row locks they need).
 func (s *Store) inTx(ctx context.Context, fn func(tx *sql.Tx) error) error {

@@ -154,7 +154,7 @@ func (s *Store) VulnsFor(ctx context.Context, keys []vulndb.Key) ([]vulndb.Hit, 
 // VulnStatus implements vulndb.Store, from one snapshot.
 func (s *Store) VulnStatus(ctx context.Context) (vulndb.Status, error) {
 	var st vulndb.Status
-	tx, err := s.read.BeginTx(ctx, &sql.TxOptions{ReadOnly: true, Isolation: sql.LevelRepeatableRead})
+	tx, err := s.snapshot(ctx)
 	if err != nil {
 		return st, s.errf("vuln status: %w", err)
 	}
