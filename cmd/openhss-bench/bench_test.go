@@ -98,7 +98,7 @@ func seedSmall(t *testing.T, o listOptions) (*sqlite.Store, *reference, filterSe
 	}
 	t.Cleanup(func() { st.Close() })
 	spec := storebench.Spec{ProjectID: benchProject, Rows: o.Rows, Namespaces: o.Namespaces, Repos: o.Repos}
-	if _, err := sqlite.SeedBench(ctx, st, spec, rand.New(rand.NewPCG(3, 4))); err != nil {
+	if _, err := st.SeedBench(ctx, spec, rand.New(rand.NewPCG(3, 4))); err != nil {
 		t.Fatal(err)
 	}
 	ref, err := openReference(ctx, path)

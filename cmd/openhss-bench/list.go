@@ -173,7 +173,7 @@ func runList(ctx context.Context, o listOptions) (listReport, error) {
 	progress("seeding %d rows (%d namespaces, %d repositories) into %s", o.Rows, o.Namespaces, o.Repos, path)
 	spec := storebench.Spec{ProjectID: benchProject, Rows: o.Rows, Namespaces: o.Namespaces, Repos: o.Repos}
 	start, cpu0 := time.Now(), processCPU()
-	if _, err := sqlite.SeedBench(ctx, st, spec, mrand.New(mrand.NewPCG(1, 2))); err != nil {
+	if _, err := st.SeedBench(ctx, spec, mrand.New(mrand.NewPCG(1, 2))); err != nil {
 		return rep, err
 	}
 	took := time.Since(start)

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"math"
 	"net/http"
-	"slices"
 	"strings"
 
 	"github.com/openhss/openhss/internal/inventory"
@@ -16,17 +15,14 @@ import (
 
 // FindingReader reads what the analyzers beyond the software inventory
 // stored for a manifest (baseline results, weak-password accounts,
-// malware, sensitive information).
+// malware, sensitive information), and aggregates the baseline lists over
+// many images in the store.
 type FindingReader interface {
 	GetAnalysis(ctx context.Context, digest string) (scanresult.Analysis, error)
+	scanresult.FindingsAggregator
 }
 
 var errNoFindings = errors.New("no FindingReader configured")
-
-// maxFindingRows bounds the rows an image-less baseline query reads: the
-// risk-config and weak-password APIs without an image_id aggregate over
-// every scanned row their filters select.
-const maxFindingRows = 10000
 
 // rowSelector is the image selection of the baseline APIs: an optional
 // image_id and the list's filters.
@@ -80,129 +76,42 @@ func parseSelector(q *queryReader, versionParam string) *rowSelector {
 	return sel
 }
 
-// rows finds the successfully scanned rows sel selects within the
-// caller's enterprise projects: the rows of image_id narrowed by the
-// filters (exact match, as the detail APIs do), or without an image_id
-// every row the list's filters (substrings) select.
-func (s *server) rows(ctx context.Context, c *call, sel *rowSelector) ([]inventory.Image, error) {
+// selection is the rows sel selects within the caller's enterprise
+// projects: the rows of image_id narrowed by the filters (exact match, as
+// the detail APIs do), or without an image_id every successfully scanned
+// row the list's filters (substrings) select.
+func (s *server) selection(ctx context.Context, c *call, sel *rowSelector) (scanresult.RowSelection, error) {
 	if s.cfg.ScanResults == nil {
-		return nil, errNoResults
+		return scanresult.RowSelection{}, errNoResults
 	}
 	if s.cfg.Findings == nil {
-		return nil, errNoFindings
+		return scanresult.RowSelection{}, errNoFindings
 	}
 	eps, err := s.enterpriseProjects(c.Principal, sel.eps)
 	if err != nil {
-		return nil, err
+		return scanresult.RowSelection{}, err
 	}
-	if sel.digest != "" {
-		rows, err := s.cfg.ScanResults.ImagesByDigest(ctx, c.ProjectID, sel.digest)
-		if err != nil {
-			return nil, fmt.Errorf("find image %s: %w", sel.digest, err)
-		}
-		rows = slices.DeleteFunc(rows, func(img inventory.Image) bool {
-			return !visible(img, eps) || img.Type != sel.typ ||
-				(sel.namespace != "" && img.Namespace != sel.namespace) ||
-				(sel.name != "" && img.Name != sel.name) ||
-				(sel.version != "" && img.Tag != sel.version) ||
-				(sel.instanceID != "" && img.InstanceID != sel.instanceID)
-		})
-		if len(rows) == 0 {
-			return nil, errImageAbsent
-		}
-		return rows, nil
+	if sel.digest == "" {
+		return scanresult.RowSelection{Filter: inventory.Filter{ProjectID: c.ProjectID, EnterpriseProjects: eps,
+			Type: sel.typ, Namespace: sel.namespace, ImageName: sel.name, ImageVersion: sel.version,
+			InstanceID: sel.instanceID, ScanStatus: inventory.ScanSuccess}}, nil
 	}
-	f := inventory.Filter{ProjectID: c.ProjectID, EnterpriseProjects: eps, Type: sel.typ, Namespace: sel.namespace,
-		ImageName: sel.name, ImageVersion: sel.version, InstanceID: sel.instanceID, ScanStatus: inventory.ScanSuccess,
-		Limit: maxLimit}
-	var out []inventory.Image
-	for len(out) < maxFindingRows {
-		page, err := s.cfg.Store.ListImages(ctx, f)
-		if err != nil {
-			return nil, fmt.Errorf("list scanned images: %w", err)
-		}
-		out = append(out, page.Images...)
-		if len(page.Images) < f.Limit {
-			break
-		}
-		f.Offset += f.Limit
-	}
-	return out, nil
-}
-
-// selection is what a baseline list works on: the selected rows and the
-// analysis of each distinct manifest among them, in the rows' order.
-type selection struct {
-	rows     []inventory.Image
-	analyses map[string]scanresult.Analysis
-	digests  []string
-}
-
-// selected reads the rows sel selects and their analyses.
-func (s *server) selected(ctx context.Context, c *call, sel *rowSelector) (selection, error) {
-	rows, err := s.rows(ctx, c, sel)
+	rows, err := s.cfg.ScanResults.ImagesByDigest(ctx, c.ProjectID, sel.digest)
 	if err != nil {
-		return selection{}, err
+		return scanresult.RowSelection{}, fmt.Errorf("find image %s: %w", sel.digest, err)
 	}
-	as, order, err := s.analyses(ctx, rows)
-	if err != nil {
-		return selection{}, err
-	}
-	return selection{rows: rows, analyses: as, digests: order}, nil
-}
-
-// analyses reads the analysis of each distinct manifest of rows, in the
-// rows' order.
-func (s *server) analyses(ctx context.Context, rows []inventory.Image) (map[string]scanresult.Analysis, []string, error) {
-	out := map[string]scanresult.Analysis{}
-	var order []string
+	ids := []int64{}
 	for _, img := range rows {
-		d := scannedDigest(img)
-		if _, ok := out[d]; ok {
-			continue
-		}
-		a, err := s.cfg.Findings.GetAnalysis(ctx, d)
-		if err != nil {
-			return nil, nil, fmt.Errorf("findings of %s: %w", d, err)
-		}
-		out[d] = a
-		order = append(order, d)
-	}
-	return out, order, nil
-}
-
-// page cuts [offset, offset+limit) of n items.
-// groups aggregates one T per key, for the baseline lists that sum
-// findings over many images.
-type groups[T any] struct {
-	by   map[string]*T
-	keys []string
-}
-
-// get returns the group of key, made by init the first time.
-func (g *groups[T]) get(key string, init func() T) *T {
-	if v, ok := g.by[key]; ok {
-		return v
-	}
-	if g.by == nil {
-		g.by = map[string]*T{}
-	}
-	v := init()
-	g.by[key] = &v
-	g.keys = append(g.keys, key)
-	return &v
-}
-
-// sorted returns the groups that keep accepts, in key order.
-func (g *groups[T]) sorted(keep func(*T) bool) []T {
-	slices.Sort(g.keys)
-	var out []T
-	for _, k := range g.keys {
-		if v := g.by[k]; keep(v) {
-			out = append(out, *v)
+		if visible(img, eps) && img.Type == sel.typ &&
+			(sel.namespace == "" || img.Namespace == sel.namespace) && (sel.name == "" || img.Name == sel.name) &&
+			(sel.version == "" || img.Tag == sel.version) && (sel.instanceID == "" || img.InstanceID == sel.instanceID) {
+			ids = append(ids, img.ID)
 		}
 	}
-	return out
+	if len(ids) == 0 {
+		return scanresult.RowSelection{}, errImageAbsent
+	}
+	return scanresult.RowSelection{Filter: inventory.Filter{ProjectID: c.ProjectID}, IDs: ids}, nil
 }
 
 // pageOf is the offset/limit page of a list filtered in memory, as the
@@ -259,35 +168,25 @@ func (s *server) listImageRiskConfigs(w http.ResponseWriter, r *http.Request, c 
 	if q.err != nil {
 		return q.err
 	}
-	got, err := s.selected(r.Context(), c, sel)
+	rs, err := s.selection(r.Context(), c, sel)
 	if err != nil {
 		return err
+	}
+	total, configs, err := s.cfg.Findings.RiskConfigs(r.Context(), rs, scanresult.RiskConfigFilter{CheckName: checkName,
+		Severity: severity, Standard: standard, Offset: sel.offset, Limit: sel.limit})
+	if err != nil {
+		return fmt.Errorf("risk configs: %w", err)
 	}
 	desc := map[string]string{}
 	for _, b := range baseline.Baselines() {
 		desc[b.CheckName] = b.Description
 	}
-	var byCheck groups[imageRiskConfigInfo]
-	for _, d := range got.digests {
-		for _, b := range got.analyses[d].Baseline {
-			info := byCheck.get(b.CheckName, func() imageRiskConfigInfo {
-				return imageRiskConfigInfo{Severity: "Security", CheckName: b.CheckName, CheckType: b.CheckType,
-					Standard: b.Standard, CheckTypeDesc: desc[b.CheckName]}
-			})
-			info.CheckRuleNum++
-			if !b.Passed {
-				info.FailedRuleNum++
-				if severityRank[b.Severity] > severityRank[info.Severity] {
-					info.Severity = b.Severity
-				}
-			}
-		}
+	list := make([]imageRiskConfigInfo, 0, len(configs))
+	for _, rc := range configs {
+		list = append(list, imageRiskConfigInfo{Severity: rc.Severity, CheckName: rc.CheckName, CheckType: rc.CheckType,
+			Standard: rc.Standard, CheckRuleNum: rc.Rules, FailedRuleNum: rc.Failed, CheckTypeDesc: desc[rc.CheckName]})
 	}
-	list := byCheck.sorted(func(info *imageRiskConfigInfo) bool {
-		return (checkName == "" || strings.Contains(info.CheckName, checkName)) &&
-			(severity == "" || info.Severity == severity) && (standard == "" || info.Standard == standard)
-	})
-	s.writeJSON(w, http.StatusOK, pageOf(list, sel.offset, sel.limit))
+	s.writeJSON(w, http.StatusOK, listResponse[imageRiskConfigInfo]{TotalNum: total, DataList: list})
 	return nil
 }
 
@@ -322,30 +221,25 @@ func (s *server) listImageRiskConfigRules(w http.ResponseWriter, r *http.Request
 	if q.err != nil {
 		return q.err
 	}
-	got, err := s.selected(r.Context(), c, sel)
+	rs, err := s.selection(r.Context(), c, sel)
 	if err != nil {
 		return err
 	}
-	var byRule groups[imageRiskConfigRuleInfo]
-	for _, d := range got.digests {
-		for _, b := range got.analyses[d].Baseline {
-			if b.CheckName != checkName || b.Standard != standard {
-				continue
-			}
-			info := byRule.get(b.RuleID, func() imageRiskConfigRuleInfo {
-				return imageRiskConfigRuleInfo{Severity: b.Severity, CheckName: b.CheckName, CheckType: b.CheckType,
-					Standard: b.Standard, CheckRuleName: b.Name, CheckRuleID: b.RuleID, ScanResult: "pass"}
-			})
-			if !b.Passed {
-				info.ScanResult = "failed"
-			}
-		}
+	total, rules, err := s.cfg.Findings.RiskConfigRules(r.Context(), rs, scanresult.RiskRuleFilter{CheckName: checkName,
+		Standard: standard, Result: resultType, Severity: severity, RuleName: ruleName, Offset: sel.offset, Limit: sel.limit})
+	if err != nil {
+		return fmt.Errorf("risk config rules: %w", err)
 	}
-	list := byRule.sorted(func(info *imageRiskConfigRuleInfo) bool {
-		return (resultType == "" || info.ScanResult == resultType) && (severity == "" || info.Severity == severity) &&
-			(ruleName == "" || strings.Contains(info.CheckRuleName, ruleName))
-	})
-	s.writeJSON(w, http.StatusOK, pageOf(list, sel.offset, sel.limit))
+	list := make([]imageRiskConfigRuleInfo, 0, len(rules))
+	for _, rr := range rules {
+		info := imageRiskConfigRuleInfo{Severity: rr.Severity, CheckName: rr.CheckName, CheckType: rr.CheckType,
+			Standard: rr.Standard, CheckRuleName: rr.Name, CheckRuleID: rr.RuleID, ScanResult: "pass"}
+		if rr.Failed {
+			info.ScanResult = "failed"
+		}
+		list = append(list, info)
+	}
+	s.writeJSON(w, http.StatusOK, listResponse[imageRiskConfigRuleInfo]{TotalNum: total, DataList: list})
 	return nil
 }
 
@@ -377,28 +271,28 @@ func (s *server) listImageWeakPwdUsers(w http.ResponseWriter, r *http.Request, c
 	if q.err != nil {
 		return q.err
 	}
-	got, err := s.selected(r.Context(), c, sel)
+	rs, err := s.selection(r.Context(), c, sel)
 	if err != nil {
 		return err
 	}
-	var list []imageWeakPwdInfo
-	for _, img := range got.rows {
-		for _, wp := range got.analyses[scannedDigest(img)].WeakPasswords {
-			if userName != "" && !strings.Contains(wp.User, userName) {
-				continue
-			}
-			suggestion := "Set a strong password for the account, or lock it (passwd -l " + wp.User + ")."
-			if wp.Type == "empty_password" {
-				suggestion = "The account has an empty password: set a strong one or lock it (passwd -l " + wp.User + ")."
-			}
-			list = append(list, imageWeakPwdInfo{
-				Namespace: img.Namespace, ImageName: img.Name, ImageVersion: img.Tag, ImageID: digestHex(img.Digest),
-				ImageType: string(img.Type), LatestScanTime: img.LatestScanTime, UserName: wp.User,
-				ServiceType: wp.UserType, DesensitizedWeakPasswords: weakPasswordMask, Suggestion: suggestion,
-			})
-		}
+	total, users, err := s.cfg.Findings.WeakPasswordUsers(r.Context(), rs,
+		scanresult.WeakPasswordFilter{User: userName, Offset: sel.offset, Limit: sel.limit})
+	if err != nil {
+		return fmt.Errorf("weak passwords: %w", err)
 	}
-	s.writeJSON(w, http.StatusOK, pageOf(list, sel.offset, sel.limit))
+	list := make([]imageWeakPwdInfo, 0, len(users))
+	for _, wp := range users {
+		suggestion := "Set a strong password for the account, or lock it (passwd -l " + wp.User + ")."
+		if wp.WeakPassword.Type == "empty_password" {
+			suggestion = "The account has an empty password: set a strong one or lock it (passwd -l " + wp.User + ")."
+		}
+		list = append(list, imageWeakPwdInfo{
+			Namespace: wp.Namespace, ImageName: wp.Name, ImageVersion: wp.Tag, ImageID: digestHex(wp.Digest),
+			ImageType: string(wp.Type), LatestScanTime: wp.LatestScanTime, UserName: wp.User,
+			ServiceType: wp.UserType, DesensitizedWeakPasswords: weakPasswordMask, Suggestion: suggestion,
+		})
+	}
+	s.writeJSON(w, http.StatusOK, listResponse[imageWeakPwdInfo]{TotalNum: total, DataList: list})
 	return nil
 }
 

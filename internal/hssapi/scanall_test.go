@@ -14,7 +14,6 @@ import (
 	"github.com/openhss/openhss/internal/inventory"
 	"github.com/openhss/openhss/internal/jobs"
 	"github.com/openhss/openhss/internal/scanjob"
-	"github.com/openhss/openhss/internal/store/sqlite"
 	"github.com/openhss/openhss/internal/store/storebench"
 )
 
@@ -89,7 +88,7 @@ func TestBatchScanAllAnswersBeforeListing(t *testing.T) {
 	})
 	ctx := context.Background()
 	const rows = 20_000
-	if _, err := sqlite.SeedBench(ctx, e.store, storebench.Spec{ProjectID: projA, Rows: rows, Namespaces: 20, Repos: 2_000},
+	if _, err := e.store.SeedBench(ctx, storebench.Spec{ProjectID: projA, Rows: rows, Namespaces: 20, Repos: 2_000},
 		rand.New(rand.NewPCG(9, 9))); err != nil {
 		t.Fatal(err)
 	}

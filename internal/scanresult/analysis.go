@@ -129,3 +129,82 @@ type AnalysisStore interface {
 	// names, in (digest, path) order.
 	HashMatches(ctx context.Context) ([]HashMatch, error)
 }
+
+// RowSelection selects the image rows a findings list aggregates over:
+// the analyses of their distinct manifests (a row shows its described
+// manifest's, else its tag's).
+type RowSelection struct {
+	// Filter selects rows as inventory.Store.ListImages does, its paging
+	// aside.
+	Filter inventory.Filter
+	// IDs, when not nil, selects exactly these rows of Filter.ProjectID
+	// instead (rows the caller chose, such as those of one image_id).
+	IDs []int64
+}
+
+// RiskConfigFilter narrows and pages RiskConfigs.
+type RiskConfigFilter struct {
+	CheckName string // substring of the baseline's name
+	Severity  string // the baseline's severity (see RiskConfig), exact
+	Standard  string // exact
+	Offset    int
+	Limit     int // 0: all
+}
+
+// RiskConfig is one baseline (check_name) over the selected manifests:
+// its rules evaluated and failed, counted once per manifest, and its
+// severity, that of its most severe failed rule ("Security" when none
+// failed; severities rank Security < Low < Medium < High < Critical, any
+// other counts as Security). A baseline's type and standard are its
+// rules' (the least, should they differ).
+type RiskConfig struct {
+	CheckName, CheckType, Standard, Severity string
+	Rules, Failed                            int32
+}
+
+// RiskRuleFilter selects and pages RiskConfigRules.
+type RiskRuleFilter struct {
+	CheckName, Standard string // the baseline, exact
+	Result              string // "pass" or "failed"; "" for both
+	Severity            string // exact
+	RuleName            string // substring
+	Offset              int
+	Limit               int // 0: all
+}
+
+// RiskRule is one rule of a baseline over the selected manifests: failed
+// when any of them failed it. Its name, type and severity are the least
+// over the manifests, should they differ.
+type RiskRule struct {
+	RuleID, Name, CheckName, CheckType, Standard, Severity string
+	Failed                                                 bool
+}
+
+// WeakPasswordFilter narrows and pages WeakPasswordUsers.
+type WeakPasswordFilter struct {
+	User   string // substring of the account name
+	Offset int
+	Limit  int // 0: all
+}
+
+// WeakPasswordRow is a weak-password account of a selected row's
+// manifest, with the row it was found through.
+type WeakPasswordRow struct {
+	Namespace, Name, Tag, Digest string
+	Type                         inventory.ImageType
+	LatestScanTime               int64
+	WeakPassword
+}
+
+// FindingsAggregator answers the baseline lists over many images in the
+// store, one query each over the selected rows' distinct manifests, paged
+// in the query: reading every analysis to sum it in the caller costs a
+// read per manifest of everything stored for it. Each returns the total
+// of the unpaged list and one page, ordered by check name, by rule id,
+// and by row (list order; id order for RowSelection.IDs) then account
+// and path, respectively.
+type FindingsAggregator interface {
+	RiskConfigs(ctx context.Context, sel RowSelection, f RiskConfigFilter) (int64, []RiskConfig, error)
+	RiskConfigRules(ctx context.Context, sel RowSelection, f RiskRuleFilter) (int64, []RiskRule, error)
+	WeakPasswordUsers(ctx context.Context, sel RowSelection, f WeakPasswordFilter) (int64, []WeakPasswordRow, error)
+}

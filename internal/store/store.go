@@ -27,6 +27,7 @@ type Store interface {
 	scanresult.Store
 	scanresult.AnalysisStore
 	scanresult.PathWhitelistStore
+	scanresult.FindingsAggregator
 	Scans
 	// Ping checks that the database answers, within ctx (GET /healthz).
 	Ping(ctx context.Context) error

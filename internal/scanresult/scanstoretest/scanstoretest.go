@@ -30,6 +30,7 @@ type Store interface {
 	scanresult.Store
 	scanresult.AnalysisStore
 	scanresult.PathWhitelistStore
+	scanresult.FindingsAggregator
 	SetScanResult(ctx context.Context, digest string, r inventory.ScanResult) error
 	SetScanStatus(ctx context.Context, projectID, digest string, status inventory.ScanStatus) error
 	MarkScanWaiting(ctx context.Context, projectID, digest string) error
@@ -70,6 +71,7 @@ func Run(t *testing.T, open func(t *testing.T) Store) {
 		{"ReplaceMalware", testReplaceMalware},
 		{"Signatures", testSignatures},
 		{"PathWhitelist", testPathWhitelist},
+		{"FindingsAggregation", testFindingsAggregation},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

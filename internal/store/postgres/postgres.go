@@ -3,7 +3,8 @@
 // written once for both engines; this package opens the database (pgxpool
 // under database/sql through pgx's stdlib, with a deadline on every wait
 // for a connection: pool.go), applies its migrations (migrations/, SQL of
-// its own) and says what PostgreSQL does its own way (engine.go).
+// its own) and loads bulk rows with COPY (copy.go); every other way
+// PostgreSQL differs is sqlstore.Postgres's (sqlstore/dialect.go).
 //
 // Concurrency model. Every writer of a registry connection's rows first
 // takes that registry's row lock (SELECT ... FOR UPDATE), local images take
@@ -22,11 +23,8 @@ import (
 	"fmt"
 	"hash/fnv"
 	"io/fs"
-	"strings"
 	"time"
-	"unicode/utf8"
 
-	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/jackc/pgx/v5/stdlib"
 	"github.com/pressly/goose/v3"
@@ -89,7 +87,7 @@ func Open(ctx context.Context, dsn string) (*Store, error) {
 	}
 	cp := &connPool{p: pool, timeout: timeout}
 	db := openDB(cp)
-	shared, err := sqlstore.New(sqlstore.Options{Engine: engine{}, Read: db, Write: db})
+	shared, err := sqlstore.New(sqlstore.Options{Dialect: sqlstore.Postgres, Copy: copyRows, Read: db, Write: db})
 	if err != nil {
 		db.Close()
 		pool.Close()
@@ -160,24 +158,4 @@ func (s *Store) Close() error {
 	case <-t.C:
 		return fmt.Errorf("postgres: close: %d connections still in use after %s", s.pool.p.Stat().AcquiredConns(), closeTimeout)
 	}
-}
-
-// isUnique reports whether err is a unique constraint violation.
-func isUnique(err error) bool {
-	var pe *pgconn.PgError
-	return errors.As(err, &pe) && pe.Code == "23505"
-}
-
-// storable reports whether PostgreSQL can hold s in a text column: valid
-// UTF-8 without NUL. Every stored string is, so a filter substring that is
-// not can match nothing (SQLite would accept it and match nothing either).
-func storable(s string) bool {
-	return utf8.ValidString(s) && strings.IndexByte(s, 0) < 0
-}
-
-// lockKey is the advisory lock id of a name.
-func lockKey(name string) int64 {
-	h := fnv.New64a()
-	h.Write([]byte(name))
-	return int64(h.Sum64())
 }

@@ -24,7 +24,7 @@ func TestListPlans(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "openhss.db")
 	s := open(t, path)
 	defer s.Close()
-	if _, err := SeedBench(ctx, s, storebench.Spec{ProjectID: "p1", Rows: 4000, Namespaces: 4, Repos: 40}, rand.New(rand.NewPCG(1, 2))); err != nil {
+	if _, err := s.SeedBench(ctx, storebench.Spec{ProjectID: "p1", Rows: 4000, Namespaces: 4, Repos: 40}, rand.New(rand.NewPCG(1, 2))); err != nil {
 		t.Fatal(err)
 	}
 	yes := true

@@ -2,8 +2,8 @@
 // through the pure-Go modernc.org/sqlite driver. The queries are
 // sqlstore's, written once for both engines; this package opens the file
 // (a read pool beside a one-connection write pool, prepared hot reads),
-// applies its migrations (migrations/, SQL of its own) and says what
-// SQLite does its own way (engine.go).
+// applies its migrations (migrations/, SQL of its own); what SQLite does
+// its own way is sqlstore.SQLite's (sqlstore/dialect.go).
 package sqlite
 
 import (
@@ -16,7 +16,6 @@ import (
 	"net/url"
 	"os"
 	"runtime"
-	"strings"
 	"time"
 
 	"github.com/pressly/goose/v3"
@@ -82,7 +81,7 @@ func Open(ctx context.Context, path string) (*Store, error) {
 		return nil, err
 	}
 	reads := sqlstore.NewStmtCache(read, maxCachedStmts)
-	shared, err := sqlstore.New(sqlstore.Options{Engine: engine{}, Read: read, Write: write, Stmts: reads})
+	shared, err := sqlstore.New(sqlstore.Options{Dialect: sqlstore.SQLite, Read: read, Write: write, Stmts: reads})
 	if err != nil {
 		read.Close()
 		write.Close()
@@ -174,24 +173,4 @@ func (s *Store) Close() error {
 	_, _ = s.write.ExecContext(ctx, "PRAGMA optimize")
 	s.reads.Close()
 	return errors.Join(s.read.Close(), s.write.Close())
-}
-
-func b2i(b bool) int {
-	if b {
-		return 1
-	}
-	return 0
-}
-
-// isUnique reports whether err is a UNIQUE (or PRIMARY KEY) constraint
-// violation.
-func isUnique(err error) bool {
-	var se interface{ Code() int }
-	if !errors.As(err, &se) {
-		return false
-	}
-	// SQLITE_CONSTRAINT_UNIQUE 2067, SQLITE_CONSTRAINT_PRIMARYKEY 1555; the
-	// primary code (19) when extended codes are off.
-	return se.Code() == 2067 || se.Code() == 1555 ||
-		(se.Code()&0xff == 19 && strings.Contains(err.Error(), "UNIQUE"))
 }

@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"io/fs"
-	"math/rand/v2"
 	"path/filepath"
 	"testing"
 	"time"
@@ -12,7 +11,6 @@ import (
 	"github.com/openhss/openhss/internal/inventory"
 	"github.com/openhss/openhss/internal/inventory/storetest"
 	"github.com/openhss/openhss/internal/jobs"
-	"github.com/openhss/openhss/internal/store/storebench"
 )
 
 func open(t *testing.T, path string) *Store {
@@ -150,53 +148,5 @@ func TestApplySyncLarge(t *testing.T) {
 		if img.Tag != "t98" {
 			t.Fatalf("latest of %s/%s is %s, want t98", img.Namespace, img.Name, img.Tag)
 		}
-	}
-}
-
-// TestSeedBench checks the bulk loader leaves a store the list and the
-// triggers agree on: every row counted, one latest row per repository, and
-// indexes and triggers back in place for the writes that follow.
-func TestSeedBench(t *testing.T) {
-	ctx := context.Background()
-	s := open(t, filepath.Join(t.TempDir(), "openhss.db"))
-	defer s.Close()
-	spec := storebench.Spec{ProjectID: "bench", Rows: 3000, Namespaces: 4, Repos: 40}
-	regID, err := SeedBench(ctx, s, spec, rand.New(rand.NewPCG(1, 2)))
-	if err != nil {
-		t.Fatal(err)
-	}
-	base := inventory.Filter{ProjectID: "bench", Type: inventory.PrivateImage, Limit: 1 << 20}
-	all, err := s.ListImages(ctx, base)
-	if err != nil || all.Total != 3000 || len(all.Images) != 3000 {
-		t.Fatalf("total %d, %d rows, %v", all.Total, len(all.Images), err)
-	}
-	latest := base
-	latest.LatestVersionOnly = true
-	if reg, err := s.GetRegistry(ctx, "bench", regID); err != nil || reg.ImagesNum != 3000 {
-		t.Fatalf("registry after seeding: %+v, %v", reg, err)
-	}
-	if p, _ := s.ListImages(ctx, latest); p.Total != 40 {
-		t.Fatalf("latest rows %d, want 40", p.Total)
-	}
-	ns := base
-	ns.Namespace = "ns-01"
-	if p, _ := s.ListImages(ctx, ns); p.Total != 750 || len(p.Images) != 750 {
-		t.Fatalf("ns-01: total %d, %d rows", p.Total, len(p.Images))
-	}
-	// Triggers are back: a sync that empties the registry leaves no row and
-	// no repository count behind.
-	if _, err := s.ApplySync(ctx, inventory.Snapshot{RegistryID: regID, SeenAt: 1}); err != nil {
-		t.Fatal(err)
-	}
-	if p, _ := s.ListImages(ctx, ns); p.Total != 0 {
-		t.Fatalf("after emptying sync: %d", p.Total)
-	}
-	if reg, err := s.GetRegistry(ctx, "bench", regID); err != nil || reg.ImagesNum != 0 {
-		t.Fatalf("registry after emptying sync: %+v, %v", reg, err)
-	}
-	var indexes int
-	s.read.QueryRow(`SELECT count(*) FROM sqlite_schema WHERE tbl_name = 'images' AND type = 'index' AND sql IS NOT NULL`).Scan(&indexes)
-	if indexes != 9 {
-		t.Fatalf("%d indexes on images after seeding, want 9", indexes)
 	}
 }

@@ -9,11 +9,10 @@ import (
 	"time"
 
 	"github.com/openhss/openhss/internal/inventory"
-	"github.com/openhss/openhss/internal/store/sqlq"
 )
 
 // grantIDs is a grant's ids as the JSON text bound for the grant_ids
-// column (see sqlq.Dialect.StringsFromJSON): never null.
+// column (see Dialect.StringsFromJSON): never null.
 func grantIDs(g inventory.Grant) string {
 	ids := g.IDs
 	if ids == nil {
@@ -71,7 +70,7 @@ func (s *Store) CreateCredential(ctx context.Context, c inventory.Credential) er
 	_, err := s.write.ExecContext(ctx, `INSERT INTO credentials (access_key, project_id, secret_sealed, grant_all, grant_ids,
 		description, created_at, revoked_at) VALUES ($1, $2, $3, $4, `+s.d.StringsFromJSON("$5")+`, $6, $7, $8)`,
 		c.AccessKey, c.ProjectID, c.SecretSealed, c.Grant.All, grantIDs(c.Grant), c.Description, c.CreatedAt, c.RevokedAt)
-	if s.eng.IsUnique(err) {
+	if s.d.isUnique(err) {
 		return s.errf("credential %s: %w", c.AccessKey, inventory.ErrConflict)
 	}
 	if err != nil {
@@ -84,7 +83,7 @@ func (s *Store) credentialCols() string {
 	return `access_key, project_id, secret_sealed, grant_all, ` + s.d.StringsToJSON("grant_ids") + `, description, created_at, revoked_at`
 }
 
-func scanCredential(r sqlq.Scanner) (inventory.Credential, error) {
+func scanCredential(r rowScanner) (inventory.Credential, error) {
 	var (
 		c   inventory.Credential
 		all bool
@@ -156,7 +155,7 @@ func (s *Store) CreateUser(ctx context.Context, u inventory.User) (inventory.Use
 	err := s.write.QueryRowContext(ctx, `INSERT INTO users (project_id, name, password_hash, grant_all, grant_ids, created_at)
 		VALUES ($1, $2, $3, $4, `+s.d.StringsFromJSON("$5")+`, $6) RETURNING id`,
 		u.ProjectID, u.Name, u.PasswordHash, u.Grant.All, grantIDs(u.Grant), u.CreatedAt).Scan(&u.ID)
-	if s.eng.IsUnique(err) {
+	if s.d.isUnique(err) {
 		return inventory.User{}, s.errf("user %s: %w", u.Name, inventory.ErrConflict)
 	}
 	if err != nil {
@@ -169,7 +168,7 @@ func (s *Store) userCols() string {
 	return `id, project_id, name, password_hash, grant_all, ` + s.d.StringsToJSON("grant_ids") + `, created_at`
 }
 
-func scanUser(r sqlq.Scanner) (inventory.User, error) {
+func scanUser(r rowScanner) (inventory.User, error) {
 	var (
 		u   inventory.User
 		all bool
@@ -216,7 +215,7 @@ func (s *Store) CreateToken(ctx context.Context, t inventory.Token) error {
 	_, err := s.write.ExecContext(ctx, `INSERT INTO tokens (hash, user_id, project_id, grant_all, grant_ids, created_at, expires_at, revoked_at)
 		VALUES ($1, $2, $3, $4, `+s.d.StringsFromJSON("$5")+`, $6, $7, $8)`,
 		t.Hash, t.UserID, t.ProjectID, t.Grant.All, grantIDs(t.Grant), t.CreatedAt, t.ExpiresAt, t.RevokedAt)
-	if s.eng.IsUnique(err) {
+	if s.d.isUnique(err) {
 		return s.errf("token: %w", inventory.ErrConflict)
 	}
 	if err != nil {

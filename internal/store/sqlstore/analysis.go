@@ -7,7 +7,6 @@ import (
 	"strings"
 
 	"github.com/openhss/openhss/internal/scanresult"
-	"github.com/openhss/openhss/internal/store/sqlq"
 )
 
 // insertAnalysis writes the analysis of digest inside tx (the caller holds
@@ -55,10 +54,10 @@ func (s *Store) insertAnalysis(ctx context.Context, tx *sql.Tx, digest string, a
 			size = append(size, h.Size)
 			layer = append(layer, t(h.LayerDigest))
 		}
-		b := sqlq.New(s.d)
+		b := newBuilder(s.d)
 		if _, err := tx.ExecContext(ctx, `INSERT INTO file_hashes (digest, path, sha256, size, layer_digest) `+
-			b.Rows(sqlq.Col{Type: "text", Values: digests}, sqlq.Col{Type: "text", Values: path}, sqlq.Col{Type: "text", Values: sum},
-				sqlq.Col{Type: "int8", Values: size}, sqlq.Col{Type: "text", Values: layer})+`
+			b.Rows(col{Type: "text", Values: digests}, col{Type: "text", Values: path}, col{Type: "text", Values: sum},
+				col{Type: "int8", Values: size}, col{Type: "text", Values: layer})+`
 			ON CONFLICT (digest, path) DO NOTHING`, b.Args()...); err != nil {
 			return s.errf("save file hashes of %s: %w", digest, err)
 		}
@@ -81,12 +80,12 @@ func (s *Store) insertMalware(ctx context.Context, tx *sql.Tx, digest string, ms
 // GetAnalysis returns the stored analysis of digest, read in one snapshot.
 func (s *Store) GetAnalysis(ctx context.Context, digest string) (scanresult.Analysis, error) {
 	var a scanresult.Analysis
-	tx, err := s.read.BeginTx(ctx, &sql.TxOptions{ReadOnly: true, Isolation: sql.LevelRepeatableRead})
+	tx, err := s.snapshot(ctx)
 	if err != nil {
 		return a, s.errf("analysis of %s: %w", digest, err)
 	}
 	defer func() { _ = tx.Rollback() }()
-	each := func(query string, scan func(sqlq.Scanner) error) error {
+	each := func(query string, scan func(rowScanner) error) error {
 		rows, err := tx.QueryContext(ctx, query, digest)
 		if err != nil {
 			return s.errf("analysis of %s: %w", digest, err)
@@ -103,7 +102,7 @@ func (s *Store) GetAnalysis(ctx context.Context, digest string) (scanresult.Anal
 		return nil
 	}
 	err = each(`SELECT rule_id, name, check_name, check_type, severity, standard, description, remediation, passed, evidence
-		FROM baseline_results WHERE digest = $1 ORDER BY rule_id`, func(r sqlq.Scanner) error {
+		FROM baseline_results WHERE digest = $1 ORDER BY rule_id`, func(r rowScanner) error {
 		var b scanresult.BaselineResult
 		err := r.Scan(&b.RuleID, &b.Name, &b.CheckName, &b.CheckType, &b.Severity, &b.Standard, &b.Description, &b.Remediation, &b.Passed, &b.Evidence)
 		a.Baseline = append(a.Baseline, b)
@@ -111,7 +110,7 @@ func (s *Store) GetAnalysis(ctx context.Context, digest string) (scanresult.Anal
 	})
 	if err == nil {
 		err = each(`SELECT user_name, path, type, layer_digest, user_type FROM weak_passwords WHERE digest = $1 ORDER BY user_name, path`,
-			func(r sqlq.Scanner) error {
+			func(r rowScanner) error {
 				var w scanresult.WeakPassword
 				err := r.Scan(&w.User, &w.Path, &w.Type, &w.LayerDigest, &w.UserType)
 				a.WeakPasswords = append(a.WeakPasswords, w)
@@ -120,7 +119,7 @@ func (s *Store) GetAnalysis(ctx context.Context, digest string) (scanresult.Anal
 	}
 	if err == nil {
 		err = each(`SELECT file_path, rule, file_name, size, sha256, description, layer_digest FROM malware_findings
-			WHERE digest = $1 ORDER BY file_path, rule`, func(r sqlq.Scanner) error {
+			WHERE digest = $1 ORDER BY file_path, rule`, func(r rowScanner) error {
 			var m scanresult.Malware
 			err := r.Scan(&m.FilePath, &m.Rule, &m.FileName, &m.Size, &m.SHA256, &m.Description, &m.LayerDigest)
 			a.Malware = append(a.Malware, m)
@@ -129,7 +128,7 @@ func (s *Store) GetAnalysis(ctx context.Context, digest string) (scanresult.Anal
 	}
 	if err == nil {
 		err = each(`SELECT id, rule_id, severity, name, description, file_path, line, layer_digest, content FROM secret_findings
-			WHERE digest = $1 ORDER BY file_path, line, id`, func(r sqlq.Scanner) error {
+			WHERE digest = $1 ORDER BY file_path, line, id`, func(r rowScanner) error {
 			var f scanresult.Secret
 			err := r.Scan(&f.ID, &f.RuleID, &f.Severity, &f.Name, &f.Description, &f.FilePath, &f.Line, &f.LayerDigest, &f.Content)
 			a.Secrets = append(a.Secrets, f)
@@ -137,7 +136,7 @@ func (s *Store) GetAnalysis(ctx context.Context, digest string) (scanresult.Anal
 		})
 	}
 	if err == nil {
-		err = each(`SELECT path, sha256, size, layer_digest FROM file_hashes WHERE digest = $1 ORDER BY path`, func(r sqlq.Scanner) error {
+		err = each(`SELECT path, sha256, size, layer_digest FROM file_hashes WHERE digest = $1 ORDER BY path`, func(r rowScanner) error {
 			var h scanresult.FileHash
 			err := r.Scan(&h.Path, &h.SHA256, &h.Size, &h.LayerDigest)
 			a.FileHashes = append(a.FileHashes, h)
@@ -205,10 +204,10 @@ func (s *Store) ImportSignatures(ctx context.Context, sigs []scanresult.Signatur
 		step := min(s.d.MaxRows(4), 5000)
 		for lo := 0; lo < len(sum); lo += step {
 			hi := min(lo+step, len(sum))
-			b := sqlq.New(s.d)
+			b := newBuilder(s.d)
 			res, err := tx.ExecContext(ctx, `INSERT INTO malware_signatures (sha256, name, source, imported_at) `+
-				b.Rows(sqlq.Col{Type: "text", Values: sum[lo:hi]}, sqlq.Col{Type: "text", Values: name[lo:hi]},
-					sqlq.Col{Type: "text", Values: source[lo:hi]}, sqlq.Col{Type: "int8", Values: at[lo:hi]})+`
+				b.Rows(col{Type: "text", Values: sum[lo:hi]}, col{Type: "text", Values: name[lo:hi]},
+					col{Type: "text", Values: source[lo:hi]}, col{Type: "int8", Values: at[lo:hi]})+`
 				ON CONFLICT (sha256) DO NOTHING`, b.Args()...)
 			if err != nil {
 				return s.errf("import signatures: %w", err)
@@ -238,13 +237,13 @@ func (s *Store) LookupSignatures(ctx context.Context, hashes []string) (map[stri
 		lower = append(lower, l)
 	}
 	for chunk := range slices.Chunk(lower, s.d.MaxRows(1)) {
-		b := sqlq.New(s.d)
+		b := newBuilder(s.d)
 		b.In("sha256", chunk)
 		rows, err := s.read.QueryContext(ctx, `SELECT sha256, name, source, imported_at FROM malware_signatures WHERE `+b.SQL(), b.Args()...)
 		if err != nil {
 			return nil, s.errf("look up signatures: %w", err)
 		}
-		sigs, err := collect(rows, func(r sqlq.Scanner) (sig scanresult.Signature, err error) {
+		sigs, err := collect(rows, func(r rowScanner) (sig scanresult.Signature, err error) {
 			return sig, r.Scan(&sig.SHA256, &sig.Name, &sig.Source, &sig.ImportedAt)
 		})
 		if err != nil {
@@ -259,12 +258,17 @@ func (s *Store) LookupSignatures(ctx context.Context, hashes []string) (map[stri
 
 // HashMatches lists the stored file hashes a stored signature names.
 func (s *Store) HashMatches(ctx context.Context) ([]scanresult.HashMatch, error) {
-	rows, err := s.read.QueryContext(ctx, sqlq.HashMatchesQuery)
+	rows, err := s.read.QueryContext(ctx, `SELECT h.digest, h.path, h.sha256, h.size, h.layer_digest, m.name, m.source,
+		m.imported_at FROM file_hashes h JOIN malware_signatures m ON m.sha256 = h.sha256 ORDER BY h.digest, h.path`)
 	if err != nil {
 		return nil, s.errf("hash matches: %w", err)
 	}
-	defer rows.Close()
-	out, err := sqlq.Collect(rows, sqlq.ScanHashMatch)
+	out, err := collect(rows, func(r rowScanner) (m scanresult.HashMatch, err error) {
+		err = r.Scan(&m.Digest, &m.File.Path, &m.File.SHA256, &m.File.Size, &m.File.LayerDigest,
+			&m.Signature.Name, &m.Signature.Source, &m.Signature.ImportedAt)
+		m.Signature.SHA256 = m.File.SHA256
+		return m, err
+	})
 	if err != nil {
 		return nil, s.errf("hash matches: %w", err)
 	}

@@ -7,15 +7,15 @@ import (
 	"strings"
 )
 
-// load writes the rows of src into table: through the engine's Copier when
-// it has one, else in multi-row INSERTs. Either way a row conflicting with
+// load writes the rows of src into table: through Options.Copy when the
+// engine has it, else in multi-row INSERTs. Either way a row conflicting with
 // another or with a stored one is an error: callers drop duplicates first.
 func (s *Store) load(ctx context.Context, tx *sql.Tx, conn *sql.Conn, table string, cols []string, src RowSource) error {
 	if src.Len() == 0 {
 		return nil
 	}
-	if c, ok := s.eng.(Copier); ok {
-		if err := c.CopyRows(ctx, conn, table, cols, src); err != nil {
+	if s.copy != nil {
+		if err := s.copy(ctx, conn, table, cols, src); err != nil {
 			return s.errf("save %s: %w", table, err)
 		}
 		return nil

@@ -65,36 +65,43 @@ func engines(t *testing.T) map[string]func(t *testing.T) (a, b engineStore, shar
 
 // postgresSchema returns a DSN of OPENHSS_TEST_POSTGRES using a fresh
 // schema, dropped at cleanup; it skips the test when the variable is unset.
-func postgresSchema(t *testing.T) string {
-	t.Helper()
+func postgresSchema(tb testing.TB) string { return postgresSchemaNamed(tb, "") }
+
+// postgresSchemaNamed is postgresSchema in the schema keep, created if
+// missing and kept, unless keep is "".
+func postgresSchemaNamed(tb testing.TB, keep string) string {
+	tb.Helper()
 	dsn := os.Getenv("OPENHSS_TEST_POSTGRES")
 	if dsn == "" {
-		t.Skip("OPENHSS_TEST_POSTGRES is not set (e.g. postgres://postgres@127.0.0.1:5432/test?sslmode=disable): skipping")
+		tb.Skip("OPENHSS_TEST_POSTGRES is not set (e.g. postgres://postgres@127.0.0.1:5432/test?sslmode=disable): skipping")
 	}
 	ctx := context.Background()
 	conn, err := pgx.Connect(ctx, dsn)
 	if err != nil {
-		t.Fatal(err)
+		tb.Fatal(err)
 	}
 	defer conn.Close(ctx)
-	b := make([]byte, 6)
-	rand.Read(b)
-	schema := "openhss_test_" + hex.EncodeToString(b)
-	if _, err := conn.Exec(ctx, `CREATE SCHEMA `+schema); err != nil {
-		t.Fatal(err)
+	schema := keep
+	if keep == "" {
+		b := make([]byte, 6)
+		rand.Read(b)
+		schema = "openhss_test_" + hex.EncodeToString(b)
+		tb.Cleanup(func() {
+			conn, err := pgx.Connect(ctx, dsn)
+			if err != nil {
+				tb.Errorf("drop schema %s: %v", schema, err)
+				return
+			}
+			defer conn.Close(ctx)
+			_, _ = conn.Exec(ctx, `DROP SCHEMA `+schema+` CASCADE`)
+		})
 	}
-	t.Cleanup(func() {
-		conn, err := pgx.Connect(ctx, dsn)
-		if err != nil {
-			t.Errorf("drop schema %s: %v", schema, err)
-			return
-		}
-		defer conn.Close(ctx)
-		_, _ = conn.Exec(ctx, `DROP SCHEMA `+schema+` CASCADE`)
-	})
+	if _, err := conn.Exec(ctx, `CREATE SCHEMA IF NOT EXISTS `+pgx.Identifier{schema}.Sanitize()); err != nil {
+		tb.Fatal(err)
+	}
 	u, err := url.Parse(dsn)
 	if err != nil {
-		t.Fatal(err)
+		tb.Fatal(err)
 	}
 	q := u.Query()
 	q.Set("search_path", schema)

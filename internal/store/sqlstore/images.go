@@ -9,13 +9,12 @@ import (
 	"time"
 
 	"github.com/openhss/openhss/internal/inventory"
-	"github.com/openhss/openhss/internal/store/sqlq"
 )
 
 // GetImage returns one row of a project.
 func (s *Store) GetImage(ctx context.Context, projectID string, id int64) (inventory.Image, error) {
 	row := s.queryRow(ctx, `SELECT `+s.d.ImageCols()+` FROM images i WHERE i.id = $1 AND i.project_id = $2`, id, projectID)
-	img, err := sqlq.ScanImage(s.d, row, time.Now().UnixMilli())
+	img, err := ScanImage(s.d, row, time.Now().UnixMilli())
 	if err != nil {
 		return img, s.notFound(err, fmt.Sprintf("image %d", id))
 	}
@@ -34,13 +33,13 @@ func (s *Store) bulkRows(cols int) int {
 
 // lookupManifests reads the manifests of digests, a chunk per query; an
 // unknown digest reads as an empty, never-scanned manifest.
-func (s *Store) lookupManifests(ctx context.Context, tx *sql.Tx, digests []string) (map[string]sqlq.ManifestInfo, error) {
-	out := make(map[string]sqlq.ManifestInfo, len(digests))
+func (s *Store) lookupManifests(ctx context.Context, tx *sql.Tx, digests []string) (map[string]ManifestInfo, error) {
+	out := make(map[string]ManifestInfo, len(digests))
 	for _, d := range digests {
-		out[d] = sqlq.UnknownManifest()
+		out[d] = UnknownManifest()
 	}
 	for chunk := range slices.Chunk(digests, s.bulkRows(1)) {
-		b := sqlq.New(s.d)
+		b := newBuilder(s.d)
 		b.In("digest", chunk)
 		rows, err := tx.QueryContext(ctx, `SELECT digest, size, created, scannable, scan_status, scan_failed_desc, latest_scan_time,
 			vul_num, unsafe_setting_num, malicious_file_num FROM manifests WHERE `+b.SQL(), b.Args()...)
@@ -50,7 +49,7 @@ func (s *Store) lookupManifests(ctx context.Context, tx *sql.Tx, digests []strin
 		for rows.Next() {
 			var (
 				d string
-				m sqlq.ManifestInfo
+				m ManifestInfo
 			)
 			if err := rows.Scan(&d, &m.Size, &m.Created, &m.Scannable, &m.Status, &m.FailedDesc, &m.ScanTime,
 				&m.Vul, &m.UnsafeSetting, &m.Malicious); err != nil {
@@ -115,13 +114,13 @@ func (s *Store) putManifests(ctx context.Context, tx *sql.Tx, ms []inventory.Man
 				memberPl = append(memberPl, a.Platform)
 			}
 		}
-		b := sqlq.New(s.d)
+		b := newBuilder(s.d)
 		// WHERE true: SQLite reads an upsert after INSERT ... SELECT only
 		// past a WHERE clause.
 		_, err := tx.ExecContext(ctx, `INSERT INTO manifests (digest, media_type, artifact_type, size, created, platform, scannable)
-			SELECT * FROM (`+b.Rows(sqlq.Col{Type: "text", Values: digest}, sqlq.Col{Type: "text", Values: media},
-			sqlq.Col{Type: "text", Values: artifact}, sqlq.Col{Type: "int8", Values: size}, sqlq.Col{Type: "int8", Values: created},
-			sqlq.Col{Type: "text", Values: platform}, sqlq.Col{Type: "bool", Values: scannable})+`) AS m WHERE true
+			SELECT * FROM (`+b.Rows(col{Type: "text", Values: digest}, col{Type: "text", Values: media},
+			col{Type: "text", Values: artifact}, col{Type: "int8", Values: size}, col{Type: "int8", Values: created},
+			col{Type: "text", Values: platform}, col{Type: "bool", Values: scannable})+`) AS m WHERE true
 			ON CONFLICT (digest) DO UPDATE SET media_type = excluded.media_type, artifact_type = excluded.artifact_type,
 				size = excluded.size, created = excluded.created, platform = excluded.platform, scannable = excluded.scannable`,
 			b.Args()...)
@@ -131,17 +130,17 @@ func (s *Store) putManifests(ctx context.Context, tx *sql.Tx, ms []inventory.Man
 		if len(withMembers) == 0 {
 			continue
 		}
-		del := sqlq.New(s.d)
+		del := newBuilder(s.d)
 		del.In("index_digest", withMembers)
 		if _, err := tx.ExecContext(ctx, `DELETE FROM index_members WHERE `+del.SQL(), del.Args()...); err != nil {
 			return s.errf("index members: %w", err)
 		}
 		for lo := 0; lo < len(memberIdx); lo += s.bulkRows(4) {
 			hi := min(lo+s.bulkRows(4), len(memberIdx))
-			b := sqlq.New(s.d)
+			b := newBuilder(s.d)
 			_, err = tx.ExecContext(ctx, `INSERT INTO index_members (index_digest, position, member_digest, platform) `+
-				b.Rows(sqlq.Col{Type: "text", Values: memberIdx[lo:hi]}, sqlq.Col{Type: "int4", Values: pos[lo:hi]},
-					sqlq.Col{Type: "text", Values: memberDigest[lo:hi]}, sqlq.Col{Type: "text", Values: memberPl[lo:hi]}),
+				b.Rows(col{Type: "text", Values: memberIdx[lo:hi]}, col{Type: "int4", Values: pos[lo:hi]},
+					col{Type: "text", Values: memberDigest[lo:hi]}, col{Type: "text", Values: memberPl[lo:hi]}),
 				b.Args()...)
 			if err != nil {
 				return s.errf("index members: %w", err)
@@ -157,7 +156,7 @@ type newRow struct {
 	namespace, name, tag   string
 	digest, manifestDigest string
 	lut                    int64
-	m                      sqlq.ManifestInfo
+	m                      ManifestInfo
 }
 
 // ApplySync makes the rows of s.RegistryID match the snapshot in one
@@ -171,7 +170,7 @@ type newRow struct {
 // Repositories missing from the snapshot lose their rows unless listed in
 // Failed.
 //
-// The connection's row is locked first (Engine.ForUpdate), so writers of
+// The connection's row is locked first (Dialect.forUpdate), so writers of
 // one connection's rows run one at a time. The writes are set-based, a few
 // thousand rows per statement: one round trip per chunk, not per tag.
 func (s *Store) ApplySync(ctx context.Context, snap inventory.Snapshot) (inventory.SyncResult, error) {
@@ -266,7 +265,7 @@ func (s *Store) ApplySync(ctx context.Context, snap inventory.Snapshot) (invento
 func (s *Store) deleteImageRows(ctx context.Context, tx *sql.Tx, registryID int64, ids []int64) error {
 	slices.Sort(ids)
 	for chunk := range slices.Chunk(ids, s.bulkRows(1)) {
-		b := sqlq.New(s.d)
+		b := newBuilder(s.d)
 		b.InInts("id", chunk)
 		if _, err := tx.ExecContext(ctx, `DELETE FROM images WHERE `+b.SQL(), b.Args()...); err != nil {
 			return s.errf("delete rows of registry %d: %w", registryID, err)
@@ -309,8 +308,8 @@ func columnsOf(rs []newRow) rowColumns {
 
 // scanCols are the manifest-derived columns of rowColumns, in the order
 // of moveImageRows' and insertImageRows' u.
-func (c rowColumns) scanCols() []sqlq.Col {
-	return []sqlq.Col{{Type: "int8", Values: c.size}, {Type: "int8", Values: c.lut}, {Type: "bool", Values: c.scannable},
+func (c rowColumns) scanCols() []col {
+	return []col{{Type: "int8", Values: c.size}, {Type: "int8", Values: c.lut}, {Type: "bool", Values: c.scannable},
 		{Type: "text", Values: c.status}, {Type: "text", Values: c.failedDesc}, {Type: "int8", Values: c.scanTime},
 		{Type: "int4", Values: c.vul}, {Type: "int4", Values: c.unsafe}, {Type: "int4", Values: c.mal}}
 }
@@ -319,8 +318,8 @@ func (s *Store) moveImageRows(ctx context.Context, tx *sql.Tx, snap inventory.Sn
 	slices.SortFunc(moves, func(a, b newRow) int { return cmp.Compare(a.id, b.id) })
 	for chunk := range slices.Chunk(moves, s.bulkRows(12)) {
 		c := columnsOf(chunk)
-		b := sqlq.New(s.d)
-		u := b.Rows(append([]sqlq.Col{{Type: "int8", Values: c.id}, {Type: "text", Values: c.digest},
+		b := newBuilder(s.d)
+		u := b.Rows(append([]col{{Type: "int8", Values: c.id}, {Type: "text", Values: c.digest},
 			{Type: "text", Values: c.manifestDigest}}, c.scanCols()...)...)
 		_, err := tx.ExecContext(ctx, `WITH u (id, digest, manifest_digest, size, lut, scannable, status, failed_desc, scan_time,
 				vul, unsafe, mal) AS (`+u+`)
@@ -340,8 +339,8 @@ func (s *Store) insertImageRows(ctx context.Context, tx *sql.Tx, snap inventory.
 	typ := reg.typ.ImageType()
 	for chunk := range slices.Chunk(inserts, s.bulkRows(14)) {
 		c := columnsOf(chunk)
-		b := sqlq.New(s.d)
-		u := b.Rows(append([]sqlq.Col{{Type: "text", Values: c.namespace}, {Type: "text", Values: c.name},
+		b := newBuilder(s.d)
+		u := b.Rows(append([]col{{Type: "text", Values: c.namespace}, {Type: "text", Values: c.name},
 			{Type: "text", Values: c.tag}, {Type: "text", Values: c.digest}, {Type: "text", Values: c.manifestDigest}},
 			c.scanCols()...)...)
 		q := `WITH u (namespace, name, tag, digest, manifest_digest, size, lut, scannable, status, failed_desc, scan_time,
@@ -376,12 +375,12 @@ func (s *Store) recomputeLatest(ctx context.Context, tx *sql.Tx, registryID int6
 			ns = append(ns, k.Namespace)
 			names = append(names, k.Name)
 		}
-		repoRows := func(b *sqlq.Builder) string {
-			return b.Rows(sqlq.Col{Type: "text", Values: ns}, sqlq.Col{Type: "text", Values: names})
+		repoRows := func(b *builder) string {
+			return b.Rows(col{Type: "text", Values: ns}, col{Type: "text", Values: names})
 		}
 		// Arguments are bound in the order of the text: a SQLite ? is a
 		// parameter of its own each time.
-		b := sqlq.New(s.d)
+		b := newBuilder(s.d)
 		q := `WITH r (namespace, name) AS (` + repoRows(b) + `)
 			SELECT (SELECT i.id FROM images i
 				WHERE i.registry_id = ` + b.Arg(registryID) + ` AND i.project_id = ` + b.Arg(projectID) + `
@@ -406,13 +405,13 @@ func (s *Store) recomputeLatest(ctx context.Context, tx *sql.Tx, registryID int6
 			return s.errf("latest versions: %w", err)
 		}
 
-		clear := sqlq.New(s.d)
+		clear := newBuilder(s.d)
 		q = `WITH r (namespace, name) AS (` + repoRows(clear) + `)
 			UPDATE images SET latest_version = ` + clear.Arg(false) + `
 			WHERE registry_id = ` + clear.Arg(registryID) + ` AND project_id = ` + clear.Arg(projectID) + `
 				AND (namespace, name) IN (SELECT namespace, name FROM r) AND ` + s.d.IsTrue("latest_version")
 		if len(best) > 0 {
-			keep := sqlq.New(s.d, clear.Args()...)
+			keep := newBuilder(s.d, clear.Args()...)
 			keep.InInts("id", best)
 			q += ` AND NOT (` + keep.SQL() + `)`
 			clear = keep
@@ -423,7 +422,7 @@ func (s *Store) recomputeLatest(ctx context.Context, tx *sql.Tx, registryID int6
 		if len(best) == 0 {
 			continue
 		}
-		set := sqlq.New(s.d)
+		set := newBuilder(s.d)
 		q = `UPDATE images SET latest_version = ` + set.Arg(true) + ` WHERE `
 		set.InInts("id", best)
 		if _, err := tx.ExecContext(ctx, q+set.SQL()+` AND NOT (`+s.d.IsTrue("latest_version")+`)`, set.Args()...); err != nil {
@@ -446,7 +445,7 @@ func (s *Store) PutLocalImage(ctx context.Context, img inventory.Image, manifest
 	err = s.inTx(ctx, func(tx *sql.Tx) error {
 		// Local rows have no registry row to lock: a per-project lock
 		// serialises their writers instead.
-		if q, args := s.eng.XactLock("openhss-local:" + img.ProjectID); q != "" {
+		if q, args := s.d.xactLock("openhss-local:" + img.ProjectID); q != "" {
 			if _, err := tx.ExecContext(ctx, q, args...); err != nil {
 				return s.errf("lock local images: %w", err)
 			}
@@ -458,7 +457,7 @@ func (s *Store) PutLocalImage(ctx context.Context, img inventory.Image, manifest
 		if err != nil {
 			return err
 		}
-		st := sqlq.PutLocalImage(s.d, img, md, ms[md], manifests, time.Now().UnixMilli())
+		st := PutLocalImage(s.d, img, md, ms[md], manifests, time.Now().UnixMilli())
 		if err := tx.QueryRowContext(ctx, st.SQL, st.Args...).Scan(&id); err != nil {
 			return s.errf("put local image %s/%s:%s: %w", img.Namespace, img.Name, img.Tag, err)
 		}

@@ -8,12 +8,11 @@ import (
 	"time"
 
 	"github.com/openhss/openhss/internal/jobs"
-	"github.com/openhss/openhss/internal/store/sqlq"
 )
 
 const jobCols = `id, kind, key, project_id, payload, state, attempts, owner, lease_till, error, created_at, updated_at`
 
-func scanJob(r sqlq.Scanner) (jobs.Job, error) {
+func scanJob(r rowScanner) (jobs.Job, error) {
 	var (
 		j     jobs.Job
 		state string
@@ -89,18 +88,18 @@ func (s *Store) Claim(ctx context.Context, kinds []string, owner string, now tim
 	if len(kinds) == 0 {
 		return jobs.Job{}, jobs.ErrNoJob
 	}
-	b := sqlq.New(s.d)
-	set := `UPDATE jobs SET state = 'running', owner = ` + b.Arg(owner) + `, lease_till = ` + s.eng.LeaseNow(b, now) +
+	b := newBuilder(s.d)
+	set := `UPDATE jobs SET state = 'running', owner = ` + b.Arg(owner) + `, lease_till = ` + s.d.leaseNow(b, now) +
 		` + ` + b.Arg(lease.Milliseconds()) + `, attempts = attempts + 1, updated_at = ` + b.Arg(now.UnixMilli())
-	w := sqlq.New(s.d, b.Args()...)
+	w := newBuilder(s.d, b.Args()...)
 	w.In("kind", kinds)
 	w.Where(`state IN ('queued', 'running')`)
-	w.Where(`(state = 'queued' OR lease_till < ` + s.eng.LeaseNow(w, now) + `)`)
+	w.Where(`(state = 'queued' OR lease_till < ` + s.d.leaseNow(w, now) + `)`)
 	var j jobs.Job
 	err := s.inTx(ctx, func(tx *sql.Tx) error {
 		var err error
 		j, err = scanJob(tx.QueryRowContext(ctx, set+` WHERE id = (SELECT id FROM jobs WHERE `+w.SQL()+
-			` ORDER BY id LIMIT 1`+s.eng.SkipLocked()+`) RETURNING `+jobCols, w.Args()...))
+			` ORDER BY id LIMIT 1`+s.d.skipLocked()+`) RETURNING `+jobCols, w.Args()...))
 		if errors.Is(err, sql.ErrNoRows) {
 			return jobs.ErrNoJob
 		}
@@ -115,8 +114,8 @@ func (s *Store) Claim(ctx context.Context, kinds []string, owner string, now tim
 // Heartbeat extends the lease l to now+lease by the engine's lease clock,
 // if l is the job's current claim.
 func (s *Store) Heartbeat(ctx context.Context, l jobs.Lease, now time.Time, lease time.Duration) error {
-	b := sqlq.New(s.d)
-	q := `UPDATE jobs SET lease_till = ` + s.eng.LeaseNow(b, now) + ` + ` + b.Arg(lease.Milliseconds()) +
+	b := newBuilder(s.d)
+	q := `UPDATE jobs SET lease_till = ` + s.d.leaseNow(b, now) + ` + ` + b.Arg(lease.Milliseconds()) +
 		`, updated_at = ` + b.Arg(now.UnixMilli())
 	return s.leasedUpdate(ctx, l, b, q)
 }
@@ -127,7 +126,7 @@ func (s *Store) Finish(ctx context.Context, l jobs.Lease, errMsg string, now tim
 	if errMsg != "" {
 		state = jobs.Failed
 	}
-	b := sqlq.New(s.d)
+	b := newBuilder(s.d)
 	q := `UPDATE jobs SET state = ` + b.Arg(string(state)) + `, error = ` + b.Arg(errMsg) +
 		`, lease_till = 0, updated_at = ` + b.Arg(now.UnixMilli())
 	return s.leasedUpdate(ctx, l, b, q)
@@ -135,7 +134,7 @@ func (s *Store) Finish(ctx context.Context, l jobs.Lease, errMsg string, now tim
 
 // Release puts the job of lease l back in the queue, its attempt uncounted.
 func (s *Store) Release(ctx context.Context, l jobs.Lease, now time.Time) error {
-	b := sqlq.New(s.d)
+	b := newBuilder(s.d)
 	q := `UPDATE jobs SET state = 'queued', owner = '', lease_till = 0, attempts = attempts - 1, updated_at = ` +
 		b.Arg(now.UnixMilli())
 	return s.leasedUpdate(ctx, l, b, q)
@@ -144,7 +143,7 @@ func (s *Store) Release(ctx context.Context, l jobs.Lease, now time.Time) error 
 // leasedUpdate runs the update set (its arguments bound in b) guarded by
 // the lease (owner and attempt) and state; no row changed means the lease
 // is lost (or the job does not exist: ErrNotFound).
-func (s *Store) leasedUpdate(ctx context.Context, l jobs.Lease, b *sqlq.Builder, set string) error {
+func (s *Store) leasedUpdate(ctx context.Context, l jobs.Lease, b *builder, set string) error {
 	b.Eq("id", l.ID)
 	b.Eq("owner", l.Owner)
 	b.Eq("attempts", l.Attempt)

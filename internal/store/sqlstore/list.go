@@ -8,7 +8,6 @@ import (
 	"time"
 
 	"github.com/openhss/openhss/internal/inventory"
-	"github.com/openhss/openhss/internal/store/sqlq"
 )
 
 // ListImages returns one page of rows matching f and the count of all of
@@ -25,26 +24,22 @@ import (
 // so that a later request at or after that offset seeks to the bookmark
 // through the index instead of stepping over every row before it; and the
 // pages served, so that clients polling the same page cost one read of the
-// generation. The generation is the engine's (Engine.ListGeneration).
+// generation. The generation is the engine's (Dialect.listGeneration).
 func (s *Store) ListImages(ctx context.Context, f inventory.Filter) (inventory.Page, error) {
 	page := inventory.Page{Images: []inventory.Image{}}
-	if f.EnterpriseProjects != nil && len(f.EnterpriseProjects) == 0 {
-		return page, nil // granted no enterprise project: nothing to see
-	}
-	if !s.storable(append([]string{f.ProjectID, string(f.Type), f.Namespace, f.ImageName, f.ImageVersion, f.InstanceName,
-		f.InstanceID, string(f.ScanStatus)}, f.EnterpriseProjects...)...) {
-		return page, nil // no stored string contains one the engine cannot hold
+	if !s.canMatch(f) {
+		return page, nil
 	}
 	if f.Limit <= 0 {
 		f.Limit = 10
 	}
 	f.Offset = max(f.Offset, 0)
-	key := sqlq.Key(f)
+	key := Key(f)
 
 	// Served before at the current generation: one statement outside a
 	// transaction is a snapshot of its own, and what was cached at that
 	// generation is what the tables still hold.
-	genQuery, genArgs := s.eng.ListGeneration(f.ProjectID)
+	genQuery, genArgs := s.d.listGeneration(f.ProjectID)
 	var gen, changes int64
 	if err := s.queryRow(ctx, genQuery, genArgs...).Scan(&gen, &changes); err != nil {
 		return page, s.errf("list images: %w", err)
@@ -66,31 +61,32 @@ func (s *Store) ListImages(ctx context.Context, f inventory.Filter) (inventory.P
 		// Statements the transaction ran unprepared (see StmtCache).
 		s.stmts.PrepareMissed(ctx)
 	}
-	if c, ok := s.eng.(ChangeCompactor); ok && err == nil && changes > MaxChangeRows {
+	if s.d == Postgres && err == nil && changes > MaxChangeRows {
 		// Done here rather than by writers so that a write never does a
 		// reader's housekeeping in its own transaction; done at once
 		// rather than in the background so the store has no goroutine to
 		// stop. WithoutCancel: a caller gone after its answer should not
 		// leave the work half done; the timeout bounds it all the same.
+		// Best effort: a failure only leaves the rows for next time.
 		cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), compactTimeout)
-		_ = s.inTx(cctx, func(tx *sql.Tx) error { return c.CompactChanges(cctx, tx, f.ProjectID) })
+		_ = s.inTx(cctx, func(tx *sql.Tx) error { return compactChanges(cctx, tx, f.ProjectID) })
 		cancel()
 	}
 	return page, err
 }
 
-// ChangeCompactor is an optional Engine capability: an engine whose list
-// generation is made of rows that writers add (PostgreSQL's
-// images_changes, so that writers never update one shared row) folds them
-// together once a list has seen more than MaxChangeRows, keeping the
-// generation's value in every snapshot. Best effort: a failure only leaves
-// the rows for next time.
-type ChangeCompactor interface {
-	CompactChanges(ctx context.Context, tx *sql.Tx, projectID string) error
+// canMatch reports whether any row can match f: not when it grants no
+// enterprise project, nor when it holds a string the engine cannot store
+// (no stored string contains it).
+func (s *Store) canMatch(f inventory.Filter) bool {
+	return (f.EnterpriseProjects == nil || len(f.EnterpriseProjects) > 0) &&
+		s.storable(append([]string{f.ProjectID, string(f.Type), f.Namespace, f.ImageName, f.ImageVersion, f.InstanceName,
+			f.InstanceID, string(f.ScanStatus)}, f.EnterpriseProjects...)...)
 }
 
-// MaxChangeRows is how many generation rows (see ChangeCompactor) a
-// project may gather before a list compacts them.
+// MaxChangeRows is how many generation rows (PostgreSQL's images_changes,
+// see Dialect.listGeneration) a project may gather before a list compacts
+// them (compactChanges).
 const MaxChangeRows = 128
 
 // compactTimeout bounds a compaction, the wait for its connection
@@ -99,16 +95,16 @@ const compactTimeout = 10 * time.Second
 
 // listInTx is ListImages in one read transaction (REPEATABLE READ where
 // the engine knows levels: one snapshot for the generation, the count and
-// the page); changes is the generation's row count (ChangeCompactor).
+// the page); changes is the generation's row count (see MaxChangeRows).
 func (s *Store) listInTx(ctx context.Context, f inventory.Filter, key string) (_ inventory.Page, changes int64, _ error) {
 	page := inventory.Page{Images: []inventory.Image{}}
-	tx, err := s.read.BeginTx(ctx, &sql.TxOptions{ReadOnly: true, Isolation: sql.LevelRepeatableRead})
+	tx, err := s.snapshot(ctx)
 	if err != nil {
 		return page, 0, s.errf("list images: %w", err)
 	}
 	defer tx.Rollback()
 
-	genQuery, genArgs := s.eng.ListGeneration(f.ProjectID)
+	genQuery, genArgs := s.d.listGeneration(f.ProjectID)
 	var gen int64
 	if err := s.txQueryRow(ctx, tx, genQuery, genArgs...).Scan(&gen, &changes); err != nil {
 		return page, 0, s.errf("list images: %w", err)
@@ -125,12 +121,12 @@ func (s *Store) listInTx(ctx context.Context, f inventory.Filter, key string) (_
 		return page, changes, nil
 	}
 
-	var from *sqlq.SortKey
+	var from *SortKey
 	skip := f.Offset
 	if at, mark, ok := s.lists.bookmark(key, gen, f.Offset); ok {
 		from, skip = &mark, f.Offset-at
 	}
-	q, args := sqlq.ImagePage(s.d, s.d.ImageCols(), p.where, p.args, from, f.Limit, skip)
+	q, args := ImagePage(s.d, s.d.ImageCols(), p.where, p.args, from, f.Limit, skip)
 	rows, err := s.txQuery(ctx, tx, q, args...)
 	if err != nil {
 		return page, changes, s.errf("list images: %w", err)
@@ -138,7 +134,7 @@ func (s *Store) listInTx(ctx context.Context, f inventory.Filter, key string) (_
 	defer rows.Close()
 	now := time.Now().UnixMilli()
 	for rows.Next() {
-		img, err := sqlq.ScanImage(s.d, rows, now)
+		img, err := ScanImage(s.d, rows, now)
 		if err != nil {
 			return page, changes, s.errf("list images: %w", err)
 		}
@@ -148,7 +144,7 @@ func (s *Store) listInTx(ctx context.Context, f inventory.Filter, key string) (_
 		return page, changes, s.errf("list images: %w", err)
 	}
 	if len(page.Images) > 0 && f.Offset > 0 {
-		s.lists.mark(key, gen, f.Offset, sqlq.SortKey{Time: page.Images[0].LatestUpdateTime, ID: page.Images[0].ID})
+		s.lists.mark(key, gen, f.Offset, SortKey{Time: page.Images[0].LatestUpdateTime, ID: page.Images[0].ID})
 	}
 	s.lists.putPage(key, gen, f.Offset, f.Limit, page.Images)
 	return page, changes, nil
@@ -158,7 +154,7 @@ func (s *Store) listInTx(ctx context.Context, f inventory.Filter, key string) (_
 // that f becomes at the current generation: what a test of the query plans
 // of the list needs (EXPLAIN of its count and page).
 func (s *Store) ListPlan(ctx context.Context, f inventory.Filter) (where string, args []any, err error) {
-	tx, err := s.read.BeginTx(ctx, &sql.TxOptions{ReadOnly: true, Isolation: sql.LevelRepeatableRead})
+	tx, err := s.snapshot(ctx)
 	if err != nil {
 		return "", nil, s.errf("list plan: %w", err)
 	}
@@ -176,12 +172,12 @@ type listPlan struct {
 	empty bool // no row can match
 }
 
-// plan translates f (see sqlq.Images) and counts its rows. A filter on
+// plan translates f (see imageWhere) and counts its rows. A filter on
 // nothing but type, namespace, name and enterprise project is counted from
 // image_repos (one row per repository, per connection on PostgreSQL),
 // without touching images.
 func (s *Store) plan(ctx context.Context, tx *sql.Tx, f inventory.Filter) (listPlan, error) {
-	w, err := sqlq.Images(s.d, f, func() (sqlq.Repos, error) { return s.resolveRepos(ctx, tx, f) })
+	w, err := imageWhere(s.d, f, func() (Repos, error) { return s.resolveRepos(ctx, tx, f) })
 	if err != nil || w.Empty {
 		return listPlan{empty: w.Empty}, err
 	}
@@ -190,7 +186,7 @@ func (s *Store) plan(ctx context.Context, tx *sql.Tx, f inventory.Filter) (listP
 	case w.ReposOnly && w.Resolved:
 		p.total = w.Repos.Rows
 	case w.ReposOnly:
-		b := sqlq.RepoFilter(s.d, f, false)
+		b := RepoFilter(s.d, f, false)
 		if err := s.txQueryRow(ctx, tx, `SELECT CAST(coalesce(sum(rows), 0) AS BIGINT) FROM image_repos WHERE `+b.SQL(), b.Args()...).Scan(&p.total); err != nil {
 			return p, s.errf("count images: %w", err)
 		}
@@ -204,10 +200,10 @@ func (s *Store) plan(ctx context.Context, tx *sql.Tx, f inventory.Filter) (listP
 
 // resolveRepos resolves f's namespace and image name substrings against
 // the project's repositories of f.Type (in f.EnterpriseProjects, when not
-// nil); sqlq.Repos sums a repository's rows over its image_repos rows.
-func (s *Store) resolveRepos(ctx context.Context, tx *sql.Tx, f inventory.Filter) (sqlq.Repos, error) {
-	var r sqlq.Repos
-	b := sqlq.RepoFilter(s.d, f, true)
+// nil); Repos sums a repository's rows over its image_repos rows.
+func (s *Store) resolveRepos(ctx context.Context, tx *sql.Tx, f inventory.Filter) (Repos, error) {
+	var r Repos
+	b := RepoFilter(s.d, f, true)
 	rows, err := s.txQuery(ctx, tx, `SELECT namespace, name, rows FROM image_repos
 		WHERE `+b.SQL(), b.Args()...)
 	if err != nil {
@@ -233,7 +229,7 @@ func (s *Store) resolveRepos(ctx context.Context, tx *sql.Tx, f inventory.Filter
 // same filter, or poll the same page, again and again.
 //
 // An entry is valid only for the images generation it was computed at: the
-// generation (Engine.ListGeneration) grows with every committed insert,
+// generation (Dialect.listGeneration) grows with every committed insert,
 // update and delete of images, inside the writing transaction, by any
 // process, and a list reads the generation in the same snapshot as the
 // rows. So nothing cached is ever
@@ -250,7 +246,7 @@ type listCache struct {
 type listEntry struct {
 	gen   int64
 	plan  listPlan
-	marks sqlq.Marks
+	marks Marks
 	pages map[pageKey][]inventory.Image
 }
 
@@ -291,17 +287,17 @@ func (c *listCache) put(key string, gen int64, p listPlan) {
 }
 
 // bookmark returns the greatest bookmarked offset at or below offset.
-func (c *listCache) bookmark(key string, gen int64, offset int) (int, sqlq.SortKey, bool) {
+func (c *listCache) bookmark(key string, gen int64, offset int) (int, SortKey, bool) {
 	c.mu.RLock()
 	defer c.mu.RUnlock()
 	e, ok := c.entries[key]
 	if !ok || e.gen != gen {
-		return 0, sqlq.SortKey{}, false
+		return 0, SortKey{}, false
 	}
 	return e.marks.Nearest(offset)
 }
 
-func (c *listCache) mark(key string, gen int64, offset int, k sqlq.SortKey) {
+func (c *listCache) mark(key string, gen int64, offset int, k SortKey) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	e, ok := c.entries[key]

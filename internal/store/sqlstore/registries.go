@@ -8,7 +8,6 @@ import (
 	"time"
 
 	"github.com/openhss/openhss/internal/inventory"
-	"github.com/openhss/openhss/internal/store/sqlq"
 )
 
 // CreateRegistry adds a connection; ErrConflict when the project already has
@@ -31,7 +30,7 @@ func (s *Store) CreateRegistry(ctx context.Context, r inventory.Registry) (inven
 		r.ProjectID, r.EnterpriseProjectID, r.Name, string(r.Type), r.APIVersion, r.Protocol, r.Addr, r.Username,
 		r.PasswordSealed, r.Namespace, r.ConnectClusterID, r.GetScanImageChannel, r.DomainName, r.SharedExpires,
 		r.InstanceID, r.InstanceName, r.InstanceURL, r.Status, r.FailReason, r.LatestSyncTime, r.CreatedAt).Scan(&id)
-	if s.eng.IsUnique(err) {
+	if s.d.isUnique(err) {
 		return inventory.Registry{}, s.errf("registry %s/%s: %w", r.Addr, r.Namespace, inventory.ErrConflict)
 	}
 	if err != nil {
@@ -42,7 +41,7 @@ func (s *Store) CreateRegistry(ctx context.Context, r inventory.Registry) (inven
 
 // GetRegistry returns one connection of a project.
 func (s *Store) GetRegistry(ctx context.Context, projectID string, id int64) (inventory.Registry, error) {
-	r, err := sqlq.ScanRegistry(s.read.QueryRowContext(ctx, `SELECT `+sqlq.RegistryCols+` FROM registries r
+	r, err := ScanRegistry(s.read.QueryRowContext(ctx, `SELECT `+RegistryCols+` FROM registries r
 		WHERE r.id = $1 AND r.project_id = $2`, id, projectID))
 	if err != nil {
 		return r, s.notFound(err, fmt.Sprintf("registry %d", id))
@@ -59,9 +58,9 @@ func (s *Store) ListRegistries(ctx context.Context, f inventory.RegistryFilter) 
 	if !s.storable(append([]string{f.Name, string(f.Type), f.Addr, f.Status}, f.EnterpriseProjects...)...) {
 		return []inventory.Registry{}, 0, nil // matches no stored string
 	}
-	b := sqlq.Registries(s.d, f)
+	b := Registries(s.d, f)
 	where := b.SQL()
-	tx, err := s.read.BeginTx(ctx, &sql.TxOptions{ReadOnly: true, Isolation: sql.LevelRepeatableRead})
+	tx, err := s.snapshot(ctx)
 	if err != nil {
 		return nil, 0, s.errf("list registries: %w", err)
 	}
@@ -74,12 +73,12 @@ func (s *Store) ListRegistries(ctx context.Context, f inventory.RegistryFilter) 
 	if f.Limit > 0 {
 		limit = int64(f.Limit)
 	}
-	rows, err := tx.QueryContext(ctx, `SELECT `+sqlq.RegistryCols+` FROM registries r WHERE `+where+` ORDER BY r.id LIMIT `+
+	rows, err := tx.QueryContext(ctx, `SELECT `+RegistryCols+` FROM registries r WHERE `+where+` ORDER BY r.id LIMIT `+
 		b.Arg(limit)+` OFFSET `+b.Arg(max(f.Offset, 0)), b.Args()...)
 	if err != nil {
 		return nil, 0, s.errf("list registries: %w", err)
 	}
-	out, err := collect(rows, sqlq.ScanRegistry)
+	out, err := collect(rows, ScanRegistry)
 	if err != nil {
 		return nil, 0, s.errf("list registries: %w", err)
 	}
@@ -89,18 +88,18 @@ func (s *Store) ListRegistries(ctx context.Context, f inventory.RegistryFilter) 
 // RegistriesByImageType returns the project's connections whose rows have
 // image type t.
 func (s *Store) RegistriesByImageType(ctx context.Context, projectID string, t inventory.ImageType) ([]inventory.Registry, error) {
-	types := sqlq.RegistryTypes(t)
+	types := RegistryTypes(t)
 	if len(types) == 0 {
 		return []inventory.Registry{}, nil
 	}
-	b := sqlq.New(s.d)
+	b := newBuilder(s.d)
 	b.Eq("r.project_id", projectID)
 	b.In("r.type", types)
-	rows, err := s.read.QueryContext(ctx, `SELECT `+sqlq.RegistryCols+` FROM registries r WHERE `+b.SQL()+` ORDER BY r.id`, b.Args()...)
+	rows, err := s.read.QueryContext(ctx, `SELECT `+RegistryCols+` FROM registries r WHERE `+b.SQL()+` ORDER BY r.id`, b.Args()...)
 	if err != nil {
 		return nil, s.errf("registries by type: %w", err)
 	}
-	out, err := collect(rows, sqlq.ScanRegistry)
+	out, err := collect(rows, ScanRegistry)
 	if err != nil {
 		return nil, s.errf("registries by type: %w", err)
 	}
@@ -124,7 +123,7 @@ type registryRow struct {
 func (s *Store) lockRegistry(ctx context.Context, tx *sql.Tx, id int64) (registryRow, error) {
 	var r registryRow
 	err := tx.QueryRowContext(ctx, `SELECT project_id, enterprise_project_id, type, domain_name, shared_expires,
-		instance_id, instance_name, instance_url FROM registries WHERE id = $1`+s.eng.ForUpdate(), id).
+		instance_id, instance_name, instance_url FROM registries WHERE id = $1`+s.d.forUpdate(), id).
 		Scan(&r.projectID, &r.enterpriseProjectID, &r.typ, &r.domainName, &r.sharedExpires, &r.instanceID, &r.instanceName, &r.instanceURL)
 	if err != nil {
 		return r, s.notFound(err, fmt.Sprintf("registry %d", id))
@@ -162,7 +161,7 @@ func (s *Store) UpdateRegistry(ctx context.Context, r inventory.Registry) (inven
 			r.EnterpriseProjectID, r.Name, string(r.Type), r.APIVersion, r.Protocol, r.Addr, r.Username, r.PasswordSealed,
 			r.Namespace, r.ConnectClusterID, r.GetScanImageChannel, r.DomainName, r.SharedExpires, r.InstanceID,
 			r.InstanceName, r.InstanceURL, r.ID)
-		if s.eng.IsUnique(err) {
+		if s.d.isUnique(err) {
 			return s.errf("registry %s/%s: %w", r.Addr, r.Namespace, inventory.ErrConflict)
 		}
 		if err != nil {

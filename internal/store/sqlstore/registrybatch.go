@@ -6,7 +6,6 @@ import (
 	"slices"
 
 	"github.com/openhss/openhss/internal/inventory"
-	"github.com/openhss/openhss/internal/store/sqlq"
 )
 
 // DeleteRegistries removes the connections and every row synced from them
@@ -24,7 +23,7 @@ func (s *Store) DeleteRegistries(ctx context.Context, projectID string, enterpri
 		return s.errf("registries %v: %w", ids, inventory.ErrNotFound)
 	}
 	return s.inTx(ctx, func(tx *sql.Tx) error {
-		b := sqlq.New(s.d)
+		b := newBuilder(s.d)
 		b.Eq("project_id", projectID)
 		if enterpriseProjects != nil {
 			b.In("enterprise_project_id", enterpriseProjects)
@@ -42,7 +41,7 @@ func (s *Store) DeleteRegistries(ctx context.Context, projectID string, enterpri
 			// inTx rolls back: the ones that did match stay.
 			return s.errf("registries %v: %d of %d found: %w", ids, n, len(ids), inventory.ErrNotFound)
 		}
-		rows := sqlq.New(s.d)
+		rows := newBuilder(s.d)
 		rows.Eq("project_id", projectID)
 		rows.InInts("registry_id", ids)
 		if _, err := tx.ExecContext(ctx, `DELETE FROM images WHERE `+rows.SQL(), rows.Args()...); err != nil {
@@ -66,7 +65,7 @@ func (s *Store) CountRegistriesByStatus(ctx context.Context, f inventory.Registr
 	if !s.storable(append(append([]string{f.ProjectID}, f.EnterpriseProjects...), types...)...) {
 		return out, nil // matches no stored string
 	}
-	b := sqlq.New(s.d)
+	b := newBuilder(s.d)
 	b.Eq("project_id", f.ProjectID)
 	if f.EnterpriseProjects != nil {
 		b.In("enterprise_project_id", f.EnterpriseProjects)

@@ -12,7 +12,6 @@ import (
 
 	"github.com/openhss/openhss/internal/inventory"
 	"github.com/openhss/openhss/internal/scanresult"
-	"github.com/openhss/openhss/internal/store/sqlq"
 )
 
 var (
@@ -22,14 +21,14 @@ var (
 
 // The scan writers keep one digest's SBOM, findings and analysis
 // consistent under concurrent writers: each takes the digest's lock first
-// (Engine.XactLock; SQLite's single writer needs none) and runs in scanTx,
+// (Dialect.xactLock; SQLite's single writer needs none) and runs in scanTx,
 // which runs a transaction the engine aborted to break a deadlock again.
 
 // recordResult writes a scan result on the manifest and copies it onto
-// every row describing it, inside tx (sqlq.SetScanResult's statements).
+// every row describing it, inside tx (SetScanResult's statements).
 func (s *Store) recordResult(ctx context.Context, tx *sql.Tx, digest string, r inventory.ScanResult) error {
 	r.FailedDesc = s.text(r.FailedDesc)
-	for _, st := range sqlq.SetScanResult(s.d, digest, r) {
+	for _, st := range SetScanResult(s.d, digest, r) {
 		if _, err := tx.ExecContext(ctx, st.SQL, st.Args...); err != nil {
 			return s.errf("record scan of %s: %w", digest, err)
 		}
@@ -51,25 +50,25 @@ func (s *Store) SetScanResult(ctx context.Context, digest string, r inventory.Sc
 // runs. Other projects' rows and the manifest's shared result are left
 // alone.
 func (s *Store) SetScanStatus(ctx context.Context, projectID, digest string, status inventory.ScanStatus) error {
-	return s.execScan(ctx, digest, sqlq.ProjectScanStatus(s.d, projectID, digest, status, ""))
+	return s.execScan(ctx, digest, ProjectScanStatus(s.d, projectID, digest, status, ""))
 }
 
 // MarkScanWaiting sets waiting_for_scan on the project's rows, unless they
 // are being scanned right now: a request that joins a running scan must
 // not make it look queued again.
 func (s *Store) MarkScanWaiting(ctx context.Context, projectID, digest string) error {
-	return s.execScan(ctx, digest, sqlq.ProjectScanStatus(s.d, projectID, digest, inventory.WaitingForScan, inventory.Scanning))
+	return s.execScan(ctx, digest, ProjectScanStatus(s.d, projectID, digest, inventory.WaitingForScan, inventory.Scanning))
 }
 
 // SetScannable records whether the project's rows of a manifest can be
 // scanned (false once it proved oversized for that project's scan).
 func (s *Store) SetScannable(ctx context.Context, projectID, digest string, scannable bool) error {
-	return s.execScan(ctx, digest, sqlq.ProjectScannable(s.d, projectID, digest, scannable))
+	return s.execScan(ctx, digest, ProjectScannable(s.d, projectID, digest, scannable))
 }
 
 // execScan runs st under the digest's scan lock, so that it is ordered
 // with a save or clear of the same digest.
-func (s *Store) execScan(ctx context.Context, digest string, st sqlq.Stmt) error {
+func (s *Store) execScan(ctx context.Context, digest string, st Stmt) error {
 	if !s.storable(digest) {
 		return nil // no row can describe it
 	}
@@ -98,16 +97,16 @@ func (s *Store) AdoptSharedResult(ctx context.Context, projectID, digest string,
 		if err := s.lockDigests(ctx, tx, digest); err != nil {
 			return err
 		}
-		q := sqlq.FreshSharedResult(s.d, digest, since)
+		q := FreshSharedResult(s.d, digest, since)
 		var r inventory.ScanResult
-		err := sqlq.ScanResultCols(tx.QueryRowContext(ctx, q.SQL, q.Args...), &r)
+		err := ScanResultCols(tx.QueryRowContext(ctx, q.SQL, q.Args...), &r)
 		if errors.Is(err, sql.ErrNoRows) {
 			return nil
 		}
 		if err != nil {
 			return s.errf("shared result of %s: %w", digest, err)
 		}
-		st := sqlq.ProjectScanResult(s.d, projectID, digest, r)
+		st := ProjectScanResult(s.d, projectID, digest, r)
 		if _, err := tx.ExecContext(ctx, st.SQL, st.Args...); err != nil {
 			return s.errf("shared result of %s: %w", digest, err)
 		}
@@ -198,11 +197,11 @@ func (s *Store) ClearScan(ctx context.Context, projectID, digest string, r inven
 		if err := s.lockDigests(ctx, tx, digest); err != nil {
 			return err
 		}
-		st := sqlq.ProjectScanResult(s.d, projectID, digest, r)
+		st := ProjectScanResult(s.d, projectID, digest, r)
 		if _, err := tx.ExecContext(ctx, st.SQL, st.Args...); err != nil {
 			return s.errf("record scan of %s: %w", digest, err)
 		}
-		q := sqlq.SharedResultInUse(s.d, digest)
+		q := SharedResultInUse(s.d, digest)
 		var inUse bool
 		if err := tx.QueryRowContext(ctx, q.SQL, q.Args...).Scan(&inUse); err != nil {
 			return s.errf("rows of %s: %w", digest, err)
@@ -213,7 +212,7 @@ func (s *Store) ClearScan(ctx context.Context, projectID, digest string, r inven
 		if err := s.deleteScan(ctx, tx, digest); err != nil {
 			return err
 		}
-		reset := sqlq.ResetSharedResult(s.d, digest)
+		reset := ResetSharedResult(s.d, digest)
 		if _, err := tx.ExecContext(ctx, reset.SQL, reset.Args...); err != nil {
 			return s.errf("reset scan of %s: %w", digest, err)
 		}
@@ -317,20 +316,20 @@ func (s *Store) ReplaceFindings(ctx context.Context, updates []scanresult.Findin
 		for chunk := range slices.Chunk(digests, s.d.MaxRows(1)) {
 			// Digests without an SBOM were re-scanned and failed since
 			// the caller read it: nothing to match any more.
-			b := sqlq.New(s.d)
+			b := newBuilder(s.d)
 			b.In("digest", chunk)
 			rows, err := tx.QueryContext(ctx, `SELECT digest FROM sboms WHERE `+b.SQL()+` ORDER BY digest`, b.Args()...)
 			if err != nil {
 				return s.errf("sboms: %w", err)
 			}
-			have, err := collect(rows, func(r sqlq.Scanner) (d string, err error) { return d, r.Scan(&d) })
+			have, err := collect(rows, func(r rowScanner) (d string, err error) { return d, r.Scan(&d) })
 			if err != nil {
 				return s.errf("sboms: %w", err)
 			}
 			if len(have) == 0 {
 				continue
 			}
-			b = sqlq.New(s.d)
+			b = newBuilder(s.d)
 			b.In("digest", have)
 			if _, err := tx.ExecContext(ctx, `DELETE FROM scan_findings WHERE `+b.SQL(), b.Args()...); err != nil {
 				return s.errf("clear findings: %w", err)
@@ -365,14 +364,14 @@ func (s *Store) setVulNums(ctx context.Context, tx *sql.Tx, digests []string, n 
 	for lo := 0; lo < len(digests); lo += step {
 		hi := min(lo+step, len(digests))
 		for _, target := range [][2]string{{"manifests", "digest"}, {"images", "manifest_digest"}} {
-			table, col := target[0], target[1]
-			b := sqlq.New(s.d)
-			// IN (SELECT ...) walks the table's index on col for each
+			table, key := target[0], target[1]
+			b := newBuilder(s.d)
+			// IN (SELECT ...) walks the table's index on key for each
 			// digest on both engines, where a join could scan the table.
-			q := `WITH u(d, n) AS (` + b.Rows(sqlq.Col{Type: "text", Values: digests[lo:hi]}, sqlq.Col{Type: "int4", Values: n[lo:hi]}) + `)
-				UPDATE ` + table + ` SET vul_num = (SELECT u.n FROM u WHERE u.d = ` + table + `.` + col + `)
-				WHERE ` + col + ` IN (SELECT d FROM u) AND scan_status = 'success'
-					AND vul_num <> (SELECT u.n FROM u WHERE u.d = ` + table + `.` + col + `)`
+			q := `WITH u(d, n) AS (` + b.Rows(col{Type: "text", Values: digests[lo:hi]}, col{Type: "int4", Values: n[lo:hi]}) + `)
+				UPDATE ` + table + ` SET vul_num = (SELECT u.n FROM u WHERE u.d = ` + table + `.` + key + `)
+				WHERE ` + key + ` IN (SELECT d FROM u) AND scan_status = 'success'
+					AND vul_num <> (SELECT u.n FROM u WHERE u.d = ` + table + `.` + key + `)`
 			if _, err := tx.ExecContext(ctx, q, b.Args()...); err != nil {
 				return s.errf("vul_num: %w", err)
 			}
@@ -383,7 +382,7 @@ func (s *Store) setVulNums(ctx context.Context, tx *sql.Tx, digests []string, n 
 
 // packageTypes reads the type of each stored package of digests.
 func (s *Store) packageTypes(ctx context.Context, tx *sql.Tx, digests []string) (map[string]map[int]string, error) {
-	b := sqlq.New(s.d)
+	b := newBuilder(s.d)
 	b.In("digest", digests)
 	rows, err := tx.QueryContext(ctx, `SELECT digest, idx, type FROM sbom_packages WHERE `+b.SQL(), b.Args()...)
 	if err != nil {
@@ -419,7 +418,7 @@ func (s *Store) GetSBOM(ctx context.Context, digest string) (scanresult.SBOM, er
 	if !s.storable(digest) {
 		return sb, s.errf("sbom of %q: %w", digest, inventory.ErrNotFound)
 	}
-	tx, err := s.read.BeginTx(ctx, &sql.TxOptions{ReadOnly: true, Isolation: sql.LevelRepeatableRead})
+	tx, err := s.snapshot(ctx)
 	if err != nil {
 		return sb, s.errf("sbom of %s: %w", digest, err)
 	}
@@ -466,7 +465,7 @@ func (s *Store) SBOMDigests(ctx context.Context) ([]string, error) {
 		return nil, s.errf("sbom digests: %w", err)
 	}
 	defer rows.Close()
-	out, err := sqlq.Collect(rows, func(r sqlq.Scanner) (d string, err error) { return d, r.Scan(&d) })
+	out, err := collect(rows, func(r rowScanner) (d string, err error) { return d, r.Scan(&d) })
 	if err != nil {
 		return nil, s.errf("sbom digests: %w", err)
 	}
@@ -492,7 +491,7 @@ func (s *Store) ListVulns(ctx context.Context, f scanresult.VulnFilter) (int64, 
 	if !s.storable(f.Digest, f.RepairNecessity, f.VulnID, f.AppName, string(f.Type)) {
 		return 0, out, nil // no stored string contains one the engine cannot hold
 	}
-	b := sqlq.New(s.d)
+	b := newBuilder(s.d)
 	b.Eq("f.digest", f.Digest)
 	if f.RepairNecessity != "" {
 		b.Eq("f.repair_necessity", f.RepairNecessity)
@@ -507,7 +506,7 @@ func (s *Store) ListVulns(ctx context.Context, f scanresult.VulnFilter) (int64, 
 		b.Eq("f.vul_type", string(f.Type))
 	}
 	from := ` FROM scan_findings f JOIN sbom_packages p ON p.digest = f.digest AND p.idx = f.pkg WHERE ` + b.SQL()
-	tx, err := s.read.BeginTx(ctx, &sql.TxOptions{ReadOnly: true, Isolation: sql.LevelRepeatableRead})
+	tx, err := s.snapshot(ctx)
 	if err != nil {
 		return 0, nil, s.errf("findings of %s: %w", f.Digest, err)
 	}
@@ -549,13 +548,13 @@ func (s *Store) ListApps(ctx context.Context, f scanresult.AppFilter) (int64, []
 	if !s.storable(f.Digest, f.AppName) {
 		return 0, out, nil
 	}
-	b := sqlq.New(s.d)
+	b := newBuilder(s.d)
 	b.Eq("p.digest", f.Digest)
 	if f.AppName != "" {
 		b.Contains("p.name", f.AppName)
 	}
 	where := b.SQL()
-	tx, err := s.read.BeginTx(ctx, &sql.TxOptions{ReadOnly: true, Isolation: sql.LevelRepeatableRead})
+	tx, err := s.snapshot(ctx)
 	if err != nil {
 		return 0, nil, s.errf("packages of %s: %w", f.Digest, err)
 	}
@@ -619,7 +618,7 @@ func (s *Store) images(ctx context.Context, query string, args ...any) ([]invent
 	}
 	defer rows.Close()
 	now := time.Now().UnixMilli()
-	out, err := sqlq.Collect(rows, func(r sqlq.Scanner) (inventory.Image, error) { return sqlq.ScanImage(s.d, r, now) })
+	out, err := collect(rows, func(r rowScanner) (inventory.Image, error) { return ScanImage(s.d, r, now) })
 	if err != nil {
 		return nil, s.errf("images: %w", err)
 	}
@@ -653,13 +652,13 @@ func (s *Store) LocalSource(ctx context.Context, imageID int64) (path, ref strin
 // ever finish (the job was given up, or the database was restored without
 // it).
 func (s *Store) OrphanedScans(ctx context.Context, kind string) ([]inventory.ScanRequest, error) {
-	q := sqlq.OrphanedScans(s.d, s.text(kind))
+	q := OrphanedScans(s.d, s.text(kind))
 	rows, err := s.read.QueryContext(ctx, q.SQL, q.Args...)
 	if err != nil {
 		return nil, s.errf("orphaned scans: %w", err)
 	}
 	defer rows.Close()
-	out, err := sqlq.Collect(rows, func(r sqlq.Scanner) (inventory.ScanRequest, error) {
+	out, err := collect(rows, func(r rowScanner) (inventory.ScanRequest, error) {
 		var o inventory.ScanRequest
 		return o, r.Scan(&o.ProjectID, &o.Digest)
 	})

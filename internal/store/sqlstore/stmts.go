@@ -5,8 +5,6 @@ import (
 	"database/sql"
 	"sync"
 	"sync/atomic"
-
-	"github.com/openhss/openhss/internal/store/sqlq"
 )
 
 // StmtCache keeps prepared statements of one pool by SQL text, so that a hot
@@ -126,7 +124,7 @@ func (c *StmtCache) Close() {
 
 // QueryRow runs a cached statement of the pool outside any transaction.
 // The caller must not hold a connection of the pool.
-func (c *StmtCache) QueryRow(ctx context.Context, query string, args ...any) sqlq.Scanner {
+func (c *StmtCache) QueryRow(ctx context.Context, query string, args ...any) rowScanner {
 	e, err := c.get(ctx, query)
 	if err != nil {
 		return errRow{err}

@@ -1,41 +1,41 @@
 // Package sqlstore is openhss's one store implementation over database/sql,
 // for both engines: SQLite (modernc.org/sqlite) and PostgreSQL (pgx through
 // its stdlib adapter, with pgxpool underneath). The queries, transactions,
-// caches and error mapping are written here once; an Engine says what
-// really differs between the two.
+// caches and error mapping are written here once; the Dialect says what
+// really differs between the two engines.
 //
 // # Shape
 //
 // One file per operation family, as claircore lays out its datastore:
 // jobs.go, registries.go, access.go (projects, credentials, users,
 // tokens), images.go (syncs, local images), list.go, scans.go, analysis.go,
-// vulndb.go; bulk.go loads many rows; stmts.go and tokencache.go are the
-// caches. A new query goes in its family's file, written once; a new table
-// needs a migration in each engine's migrations/ folder.
+// findings.go, vulndb.go; bulk.go loads many rows, bench.go seeds the
+// benchmarks; stmts.go and tokencache.go are the caches. A new query goes
+// in its family's file, written once; a new table needs a migration in each
+// engine's migrations/ folder.
 //
 // Statements are written in the SQL both engines speak: $n placeholders
 // (modernc reads $n as the nth argument, as PostgreSQL does; statements of
-// many arguments take sqlq's placeholders instead, a bare ? in SQLite,
+// many arguments take a builder's placeholders instead, a bare ? in SQLite,
 // which binds $n by a name lookup per argument), CAST(x AS BIGINT) rather
-// than ::int8, and conditions and bulk rows built with sqlq.Builder, which
-// knows the dialect's spelling of sets, substrings and row sources. A
-// statement takes its placeholders either all from one Builder or all
-// written by hand, never both, and binds a Builder's arguments in the order
-// of the text: SQLite numbers a bare ? after the ones before it.
+// than ::int8, and conditions and bulk rows built with a builder
+// (builder.go), which knows the dialect's spelling of sets, substrings and
+// row sources. A statement takes its placeholders either all from one
+// builder or all written by hand, never both, and binds a builder's
+// arguments in the order of the text: SQLite numbers a bare ? after the
+// ones before it.
 //
-// # Engine
+// # Dialect
 //
-// Engine is kept small on purpose, and its optional capabilities apart
-// (Copier: COPY on PostgreSQL; ChangeCompactor), as database/sql/driver
-// keeps its own: the dialect (error prefix, SQL spelling), error
-// classification (unique violation; a transaction worth running again),
-// which strings it can store, the job queue's two differences (the clock
-// leases are judged by: the caller's on SQLite, which serves one host, the
-// database's on PostgreSQL, whose hosts may disagree; and FOR UPDATE SKIP
-// LOCKED), row and advisory locks (nothing on SQLite, whose write
-// transactions run one at a time), and the list cache's generation.
-// Migrations stay per engine, in the engine's package, because their SQL
-// differs.
+// The engine is a value, not an interface: Options.Dialect names it, and
+// dialect.go holds every difference as one method with both spellings side
+// by side (placeholders and sets, error classification, the job queue's
+// lease clock and FOR UPDATE SKIP LOCKED, row and advisory locks, which
+// strings a text column holds, the list cache's generation). The one
+// capability needing a driver's own API, COPY on PostgreSQL, is an optional
+// function (Options.Copy), as database/sql/driver keeps its optional
+// capabilities apart. Migrations stay per engine, in the engine's package,
+// because their SQL differs.
 //
 // # Caches
 //
@@ -71,53 +71,20 @@ import (
 	"fmt"
 	"slices"
 	"strings"
-	"time"
 
 	"github.com/openhss/openhss/internal/inventory"
-	"github.com/openhss/openhss/internal/store/sqlq"
 )
-
-// Engine is what differs between the databases the store runs on.
-type Engine interface {
-	// Dialect is the engine's SQL spelling for sqlq builders; its String
-	// prefixes the store's errors ("sqlite: …", "postgres: …").
-	Dialect() sqlq.Dialect
-	// IsUnique reports whether err is a unique (or primary key) violation.
-	IsUnique(err error) bool
-	// Storable reports whether a text column can hold s. A filter value
-	// that is not storable matches nothing: PostgreSQL refuses invalid
-	// UTF-8 and NUL, where SQLite would store and compare anything.
-	Storable(s string) bool
-	// LeaseNow is the SQL expression of "now" in ms that job leases are
-	// set and judged by. An engine trusting the caller's clock binds now
-	// with b; one judging by the database's clock ignores it.
-	LeaseNow(b *sqlq.Builder, now time.Time) string
-	// SkipLocked follows the job claim's candidate query: how a claimer
-	// passes over rows another open transaction has locked.
-	SkipLocked() string
-	// Retryable reports whether err aborted a transaction that may succeed
-	// when run again (PostgreSQL broke a deadlock or a serialization
-	// conflict by aborting it); scan writers run again, a few times.
-	Retryable(err error) bool
-	// XactLock is the statement taking locks on names, in their order,
-	// until the transaction ends, serialising the writers of one digest's
-	// scan data; "" where write transactions already run one at a time.
-	XactLock(names ...string) (query string, args []any)
-	// ListGeneration is the query reading, in one row, the images
-	// generation of projectID that the list cache keys its entries by (a
-	// number every committed change of the project's images increases) and
-	// how many rows it is made of (see ChangeCompactor; 0 if none).
-	ListGeneration(projectID string) (query string, args []any)
-	// ForUpdate follows a SELECT of a row the transaction then writes
-	// rules for (a registry connection before its rows change), so that
-	// concurrent writers of the same row queue; "" where transactions
-	// already run one at a time.
-	ForUpdate() string
-}
 
 // Options configure a Store.
 type Options struct {
-	Engine Engine
+	// Dialect is the engine the pools are open on (dialect.go).
+	Dialect Dialect
+	// Copy, if set, loads many rows faster than INSERT statements
+	// (PostgreSQL's COPY): src into table's columns cols through conn,
+	// inside the transaction open on conn. Rows must not conflict with
+	// stored ones: COPY cannot skip a conflicting row. Without it the store
+	// inserts them in multi-row statements.
+	Copy func(ctx context.Context, conn *sql.Conn, table string, cols []string, src RowSource) error
 	// Read serves reads outside transactions; Write serves transactions.
 	// They may be the same pool.
 	Read, Write *sql.DB
@@ -128,8 +95,8 @@ type Options struct {
 
 // Store implements the store interfaces over database/sql.
 type Store struct {
-	eng         Engine
-	d           sqlq.Dialect
+	d           Dialect
+	copy        func(ctx context.Context, conn *sql.Conn, table string, cols []string, src RowSource) error // nil: none
 	read, write *sql.DB
 	stmts       *StmtCache // nil: none
 	tokens      *tokenCache
@@ -140,12 +107,12 @@ type Store struct {
 // engine package that opened them closes them.
 func New(o Options) (*Store, error) {
 	switch {
-	case o.Engine == nil:
-		return nil, errors.New("sqlstore: no engine")
+	case o.Dialect != SQLite && o.Dialect != Postgres:
+		return nil, errors.New("sqlstore: no dialect")
 	case o.Read == nil || o.Write == nil:
 		return nil, errors.New("sqlstore: need a read and a write pool")
 	}
-	return &Store{eng: o.Engine, d: o.Engine.Dialect(), read: o.Read, write: o.Write, stmts: o.Stmts,
+	return &Store{d: o.Dialect, copy: o.Copy, read: o.Read, write: o.Write, stmts: o.Stmts,
 		tokens: newTokenCache(tokenCacheTTL, 4096), lists: newListCache(4096)}, nil
 }
 
@@ -163,7 +130,7 @@ func (s *Store) Ping(ctx context.Context) error {
 
 // queryRow runs a hot read outside any transaction, prepared once per
 // connection where the engine wants it.
-func (s *Store) queryRow(ctx context.Context, query string, args ...any) sqlq.Scanner {
+func (s *Store) queryRow(ctx context.Context, query string, args ...any) rowScanner {
 	if s.stmts != nil {
 		return s.stmts.QueryRow(ctx, query, args...)
 	}
@@ -187,6 +154,12 @@ func (s *Store) txQuery(ctx context.Context, tx *sql.Tx, query string, args ...a
 	return tx.QueryContext(ctx, query, args...)
 }
 
+// snapshot begins a read-only transaction whose reads all see one
+// snapshot (REPEATABLE READ where the engine knows levels).
+func (s *Store) snapshot(ctx context.Context) (*sql.Tx, error) {
+	return s.read.BeginTx(ctx, &sql.TxOptions{ReadOnly: true, Isolation: sql.LevelRepeatableRead})
+}
+
 // inTx runs fn in one write transaction (BEGIN IMMEDIATE on SQLite, READ
 // COMMITTED on PostgreSQL; callers take the row locks they need).
 func (s *Store) inTx(ctx context.Context, fn func(tx *sql.Tx) error) error {
@@ -194,7 +167,13 @@ func (s *Store) inTx(ctx context.Context, fn func(tx *sql.Tx) error) error {
 	if err != nil {
 		return s.errf("begin: %w", err)
 	}
-	if err := fn(tx); err != nil {
+	return s.end(tx, fn(tx))
+}
+
+// end commits tx when err (its work's) is nil, else rolls it back and
+// returns err.
+func (s *Store) end(tx *sql.Tx, err error) error {
+	if err != nil {
 		_ = tx.Rollback()
 		return err
 	}
@@ -202,17 +181,6 @@ func (s *Store) inTx(ctx context.Context, fn func(tx *sql.Tx) error) error {
 		return s.errf("commit: %w", err)
 	}
 	return nil
-}
-
-// Copier is an optional Engine capability, kept apart as database/sql/driver
-// keeps its optional ones: loading many rows faster than INSERT statements
-// (PostgreSQL's COPY). Without it the store inserts them in multi-row
-// statements. Rows must not conflict with stored ones: COPY cannot skip a
-// conflicting row.
-type Copier interface {
-	// CopyRows loads src into table's columns cols through conn, inside
-	// the transaction open on conn.
-	CopyRows(ctx context.Context, conn *sql.Conn, table string, cols []string, src RowSource) error
 }
 
 // RowSource yields rows to load, one at a time, so that a large load is
@@ -229,16 +197,16 @@ type RowSource interface {
 const maxTxAttempts = 5
 
 // scanTx is inTx, run again when the engine aborted the transaction in a
-// way that may not happen again (Engine.Retryable). fn must be safe to run
+// way that may not happen again (Dialect.retryable). fn must be safe to run
 // again. A scan write locks a manifest and then the rows of every
 // connection describing it, a sync locks one connection's rows in its own
 // order; the two rarely meet, and when they do one of them runs again.
 //
-// fn gets the transaction's connection too, for Copier.
+// fn gets the transaction's connection too, for Options.Copy.
 func (s *Store) scanTx(ctx context.Context, fn func(tx *sql.Tx, conn *sql.Conn) error) error {
 	var err error
 	for range maxTxAttempts {
-		if err = s.connTx(ctx, fn); !s.eng.Retryable(err) {
+		if err = s.connTx(ctx, fn); !s.d.retryable(err) {
 			return err
 		}
 	}
@@ -252,22 +220,20 @@ func (s *Store) connTx(ctx context.Context, fn func(tx *sql.Tx, conn *sql.Conn) 
 		return s.errf("begin: %w", err)
 	}
 	defer conn.Close()
+	return s.connTxOn(ctx, conn, func(tx *sql.Tx) error { return fn(tx, conn) })
+}
+
+// connTxOn is inTx on conn.
+func (s *Store) connTxOn(ctx context.Context, conn *sql.Conn, fn func(tx *sql.Tx) error) error {
 	tx, err := conn.BeginTx(ctx, nil)
 	if err != nil {
 		return s.errf("begin: %w", err)
 	}
-	if err := fn(tx, conn); err != nil {
-		_ = tx.Rollback()
-		return err
-	}
-	if err := tx.Commit(); err != nil {
-		return s.errf("commit: %w", err)
-	}
-	return nil
+	return s.end(tx, fn(tx))
 }
 
 // lockDigests serialises the writers of digests' scan data until tx ends
-// (Engine.XactLock). The locks are taken in sorted order, so that two
+// (Dialect.xactLock). The locks are taken in sorted order, so that two
 // writers of overlapping sets do not wait on each other in a cycle; were
 // they to, scanTx runs the loser again.
 func (s *Store) lockDigests(ctx context.Context, tx *sql.Tx, digests ...string) error {
@@ -275,7 +241,7 @@ func (s *Store) lockDigests(ctx context.Context, tx *sql.Tx, digests ...string) 
 	for i, d := range slices.Sorted(slices.Values(digests)) {
 		names[i] = "openhss-scan:" + d
 	}
-	q, args := s.eng.XactLock(names...)
+	q, args := s.d.xactLock(names...)
 	if q == "" || len(names) == 0 {
 		return nil
 	}
@@ -286,10 +252,10 @@ func (s *Store) lockDigests(ctx context.Context, tx *sql.Tx, digests ...string) 
 }
 
 // text is v as a text column can hold it: on an engine that cannot store
-// every string (Engine.Storable), invalid UTF-8 and NUL bytes, which
+// every string (Dialect.storable), invalid UTF-8 and NUL bytes, which
 // scanned file names and advisory texts may hold, become U+FFFD.
 func (s *Store) text(v string) string {
-	if s.eng.Storable(v) {
+	if s.d.storable(v) {
 		return v
 	}
 	return strings.ReplaceAll(strings.ToValidUTF8(v, "\uFFFD"), "\x00", "\uFFFD")
@@ -299,7 +265,7 @@ func (s *Store) text(v string) string {
 // a copy, in the common case of strings that need no change.
 func (s *Store) texts(vs []string) []string {
 	for i, v := range vs {
-		if !s.eng.Storable(v) {
+		if !s.d.storable(v) {
 			out := slices.Clone(vs)
 			for j := i; j < len(out); j++ {
 				out[j] = s.text(out[j])
@@ -325,10 +291,10 @@ func (s *Store) notFound(err error, what string) error {
 }
 
 // storable reports whether every one of vs can be stored (see
-// Engine.Storable).
+// Dialect.storable).
 func (s *Store) storable(vs ...string) bool {
 	for _, v := range vs {
-		if !s.eng.Storable(v) {
+		if !s.d.storable(v) {
 			return false
 		}
 	}
@@ -338,7 +304,7 @@ func (s *Store) storable(vs ...string) bool {
 // collect reads every row of rows with scan and closes rows; an empty
 // result is an empty slice, not nil (the API renders [] either way, the
 // conformance suites compare).
-func collect[T any](rows *sql.Rows, scan func(sqlq.Scanner) (T, error)) ([]T, error) {
+func collect[T any](rows *sql.Rows, scan func(rowScanner) (T, error)) ([]T, error) {
 	defer rows.Close()
 	out := []T{}
 	for rows.Next() {

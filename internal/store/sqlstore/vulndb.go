@@ -6,14 +6,13 @@ import (
 	"slices"
 	"time"
 
-	"github.com/openhss/openhss/internal/store/sqlq"
 	"github.com/openhss/openhss/internal/vulndb"
 )
 
 // PutVulns implements vulndb.Store: one transaction per batch; a row is
 // replaced only by a later `modified`, or an equal one with other content.
 //
-// The batch goes in as bulk rows (sqlq.Builder.Rows). An id listed twice
+// The batch goes in as bulk rows (builder.Rows). An id listed twice
 // cannot be upserted twice by one statement, so the batch is split into
 // rounds in which every id occurs once, applied in order: the same
 // outcome, and the same count, as one upsert per record. The import's log
@@ -73,10 +72,10 @@ func (s *Store) putVulnRound(ctx context.Context, tx *sql.Tx, round []vulndb.Sto
 		data = append(data, v.Data)
 		byID[v.ID] = v
 	}
-	b := sqlq.New(s.d)
+	b := newBuilder(s.d)
 	rows, err := tx.QueryContext(ctx, `INSERT INTO vulns AS v (id, modified, withdrawn, hash, data) `+
-		b.Rows(sqlq.Col{Type: "text", Values: ids}, sqlq.Col{Type: "int8", Values: modified}, sqlq.Col{Type: "bool", Values: withdrawn},
-			sqlq.Col{Type: "bytea", Values: hashes}, sqlq.Col{Type: "bytea", Values: data})+`
+		b.Rows(col{Type: "text", Values: ids}, col{Type: "int8", Values: modified}, col{Type: "bool", Values: withdrawn},
+			col{Type: "bytea", Values: hashes}, col{Type: "bytea", Values: data})+`
 		ON CONFLICT (id) DO UPDATE SET
 			modified = excluded.modified, withdrawn = excluded.withdrawn,
 			hash = excluded.hash, data = excluded.data
@@ -86,14 +85,14 @@ func (s *Store) putVulnRound(ctx context.Context, tx *sql.Tx, round []vulndb.Sto
 	if err != nil {
 		return 0, s.errf("put vulns: %w", err)
 	}
-	written, err := collect(rows, func(r sqlq.Scanner) (id string, err error) { return id, r.Scan(&id) })
+	written, err := collect(rows, func(r rowScanner) (id string, err error) { return id, r.Scan(&id) })
 	if err != nil {
 		return 0, s.errf("put vulns: %w", err)
 	}
 	if len(written) == 0 {
 		return 0, nil
 	}
-	del := sqlq.New(s.d)
+	del := newBuilder(s.d)
 	del.In("vuln_id", written)
 	if _, err := tx.ExecContext(ctx, `DELETE FROM vuln_affected WHERE `+del.SQL(), del.Args()...); err != nil {
 		return 0, s.errf("put vulns: %w", err)
@@ -108,10 +107,10 @@ func (s *Store) putVulnRound(ctx context.Context, tx *sql.Tx, round []vulndb.Sto
 	}
 	for lo := 0; lo < len(vids); lo += s.d.MaxRows(3) {
 		hi := min(lo+s.d.MaxRows(3), len(vids))
-		b := sqlq.New(s.d)
+		b := newBuilder(s.d)
 		_, err = tx.ExecContext(ctx, `INSERT INTO vuln_affected (ecosystem, name, vuln_id) `+
-			b.Rows(sqlq.Col{Type: "text", Values: eco[lo:hi]}, sqlq.Col{Type: "text", Values: names[lo:hi]},
-				sqlq.Col{Type: "text", Values: vids[lo:hi]})+` ON CONFLICT DO NOTHING`, b.Args()...)
+			b.Rows(col{Type: "text", Values: eco[lo:hi]}, col{Type: "text", Values: names[lo:hi]},
+				col{Type: "text", Values: vids[lo:hi]})+` ON CONFLICT DO NOTHING`, b.Args()...)
 		if err != nil {
 			return 0, s.errf("put vulns: %w", err)
 		}
@@ -133,15 +132,15 @@ func (s *Store) VulnsFor(ctx context.Context, keys []vulndb.Key) ([]vulndb.Hit, 
 	}
 	for lo := 0; lo < len(eco); lo += s.d.MaxRows(2) {
 		hi := min(lo+s.d.MaxRows(2), len(eco))
-		b := sqlq.New(s.d)
+		b := newBuilder(s.d)
 		rows, err := s.read.QueryContext(ctx, `SELECT a.ecosystem, a.name, v.id, v.data
 			FROM vuln_affected a JOIN vulns v ON v.id = a.vuln_id
 			WHERE NOT (`+s.d.IsTrue("v.withdrawn")+`) AND (a.ecosystem, a.name) IN (`+
-			b.Rows(sqlq.Col{Type: "text", Values: eco[lo:hi]}, sqlq.Col{Type: "text", Values: names[lo:hi]})+`)`, b.Args()...)
+			b.Rows(col{Type: "text", Values: eco[lo:hi]}, col{Type: "text", Values: names[lo:hi]})+`)`, b.Args()...)
 		if err != nil {
 			return nil, s.errf("vulns for: %w", err)
 		}
-		more, err := collect(rows, func(r sqlq.Scanner) (h vulndb.Hit, err error) {
+		more, err := collect(rows, func(r rowScanner) (h vulndb.Hit, err error) {
 			return h, r.Scan(&h.Key.Ecosystem, &h.Key.Name, &h.ID, &h.Data)
 		})
 		if err != nil {
@@ -155,7 +154,7 @@ func (s *Store) VulnsFor(ctx context.Context, keys []vulndb.Key) ([]vulndb.Hit, 
 // VulnStatus implements vulndb.Store, from one snapshot.
 func (s *Store) VulnStatus(ctx context.Context) (vulndb.Status, error) {
 	var st vulndb.Status
-	tx, err := s.read.BeginTx(ctx, &sql.TxOptions{ReadOnly: true, Isolation: sql.LevelRepeatableRead})
+	tx, err := s.snapshot(ctx)
 	if err != nil {
 		return st, s.errf("vuln status: %w", err)
 	}
@@ -169,7 +168,7 @@ func (s *Store) VulnStatus(ctx context.Context) (vulndb.Status, error) {
 	if err != nil {
 		return st, s.errf("vuln status: %w", err)
 	}
-	st.Ecosystems, err = collect(rows, func(r sqlq.Scanner) (c vulndb.EcosystemCount, err error) {
+	st.Ecosystems, err = collect(rows, func(r rowScanner) (c vulndb.EcosystemCount, err error) {
 		return c, r.Scan(&c.Ecosystem, &c.Records)
 	})
 	if err != nil {
@@ -203,7 +202,7 @@ func scanImports(rows *sql.Rows, err error) ([]vulndb.ImportLog, error) {
 	if err != nil {
 		return nil, err
 	}
-	return collect(rows, func(r sqlq.Scanner) (vulndb.ImportLog, error) {
+	return collect(rows, func(r rowScanner) (vulndb.ImportLog, error) {
 		var (
 			imp               vulndb.ImportLog
 			started, finished int64

@@ -3,8 +3,6 @@ package sqlstore
 import (
 	"context"
 	"database/sql"
-
-	"github.com/openhss/openhss/internal/store/sqlq"
 )
 
 // SensitivePathWhitelist returns projectID's own sensitive-information file
@@ -17,7 +15,7 @@ func (s *Store) SensitivePathWhitelist(ctx context.Context, projectID string) ([
 	if err != nil {
 		return nil, s.errf("sensitive path whitelist of %s: %w", projectID, err)
 	}
-	out, err := collect(rows, func(r sqlq.Scanner) (string, error) {
+	out, err := collect(rows, func(r rowScanner) (string, error) {
 		var p string
 		err := r.Scan(&p)
 		return p, err

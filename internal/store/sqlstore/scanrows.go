@@ -1,4 +1,4 @@
-package sqlq
+package sqlstore
 
 import "github.com/openhss/openhss/internal/inventory"
 
@@ -12,7 +12,7 @@ import "github.com/openhss/openhss/internal/inventory"
 // (waiting_for_scan, scanning), leaving rows already in status or in unless
 // alone and the previous scan's counts and time as they are.
 func ProjectScanStatus(d Dialect, projectID, digest string, status, unless inventory.ScanStatus) Stmt {
-	b := New(d)
+	b := newBuilder(d)
 	q := `UPDATE images SET scan_status = ` + b.Arg(string(status)) + `, scan_failed_desc = ''
 		WHERE manifest_digest = ` + b.Arg(digest) + ` AND project_id = ` + b.Arg(projectID) + `
 		AND scan_status <> ` + b.Arg(string(status)) + ` AND scan_status <> ` + b.Arg(string(unless))
@@ -24,7 +24,7 @@ func ProjectScanResult(d Dialect, projectID, digest string, r inventory.ScanResu
 	if r.Status == "" {
 		r.Status = inventory.Unscan
 	}
-	b := New(d)
+	b := newBuilder(d)
 	q := `UPDATE images SET scan_status = ` + b.Arg(string(r.Status)) + `, scan_failed_desc = ` + b.Arg(r.FailedDesc) +
 		`, latest_scan_time = ` + b.Arg(r.ScanTime) + `, vul_num = ` + b.Arg(r.VulNum) +
 		`, unsafe_setting_num = ` + b.Arg(r.UnsafeSettingNum) + `, malicious_file_num = ` + b.Arg(r.MaliciousFileNum) + `
@@ -35,7 +35,7 @@ func ProjectScanResult(d Dialect, projectID, digest string, r inventory.ScanResu
 // ProjectScannable sets scannable (given as the dialect stores booleans) on
 // the rows of projectID describing digest.
 func ProjectScannable(d Dialect, projectID, digest string, scannable any) Stmt {
-	b := New(d)
+	b := newBuilder(d)
 	v := b.Arg(scannable)
 	q := `UPDATE images SET scannable = ` + v + ` WHERE manifest_digest = ` + b.Arg(digest) +
 		` AND project_id = ` + b.Arg(projectID) + ` AND scannable <> ` + b.Arg(scannable)
@@ -47,7 +47,7 @@ func ProjectScannable(d Dialect, projectID, digest string, scannable any) Stmt {
 // scan of another project must not remove the stored inventory and
 // findings it reads.
 func SharedResultInUse(d Dialect, digest string) Stmt {
-	b := New(d)
+	b := newBuilder(d)
 	return Stmt{`SELECT EXISTS (SELECT 1 FROM images WHERE manifest_digest = ` + b.Arg(digest) +
 		` AND scan_status IN ('success', 'waiting_for_scan', 'scanning'))`, b.Args()}
 }
@@ -56,7 +56,7 @@ func SharedResultInUse(d Dialect, digest string) Stmt {
 // row, once no row uses it and its inventory is removed: a row synced
 // later starts unscanned.
 func ResetSharedResult(d Dialect, digest string) Stmt {
-	b := New(d)
+	b := newBuilder(d)
 	return Stmt{`UPDATE manifests SET scan_status = 'unscan', scan_failed_desc = '', latest_scan_time = 0, vul_num = 0,
 		unsafe_setting_num = 0, malicious_file_num = 0 WHERE digest = ` + b.Arg(digest), b.Args()}
 }
@@ -66,7 +66,7 @@ func ResetSharedResult(d Dialect, digest string) Stmt {
 // scan_status, scan_failed_desc, latest_scan_time, vul_num,
 // unsafe_setting_num, malicious_file_num; no row otherwise.
 func FreshSharedResult(d Dialect, digest string, since int64) Stmt {
-	b := New(d)
+	b := newBuilder(d)
 	return Stmt{`SELECT m.scan_status, m.scan_failed_desc, m.latest_scan_time, m.vul_num, m.unsafe_setting_num, m.malicious_file_num
 		FROM manifests m WHERE m.digest = ` + b.Arg(digest) + ` AND m.scan_status = 'success'
 		AND m.latest_scan_time >= ` + b.Arg(since) + ` AND EXISTS (SELECT 1 FROM sboms s WHERE s.digest = m.digest)`, b.Args()}
@@ -78,7 +78,7 @@ func FreshSharedResult(d Dialect, digest string, since int64) Stmt {
 // queued before scan jobs were per project is keyed by the digest alone
 // and carries its project.
 func OrphanedScans(d Dialect, kind string) Stmt {
-	b := New(d)
+	b := newBuilder(d)
 	return Stmt{`SELECT DISTINCT i.project_id, i.manifest_digest FROM images i
 		WHERE i.scan_status IN ('waiting_for_scan', 'scanning')
 		AND NOT EXISTS (SELECT 1 FROM jobs j WHERE j.kind = ` + b.Arg(kind) + ` AND j.state IN ('queued', 'running')
@@ -88,7 +88,7 @@ func OrphanedScans(d Dialect, kind string) Stmt {
 }
 
 // ScanResultCols scans FreshSharedResult's columns into r.
-func ScanResultCols(row Scanner, r *inventory.ScanResult) error {
+func ScanResultCols(row rowScanner, r *inventory.ScanResult) error {
 	var status string
 	if err := row.Scan(&status, &r.FailedDesc, &r.ScanTime, &r.VulNum, &r.UnsafeSettingNum, &r.MaliciousFileNum); err != nil {
 		return err

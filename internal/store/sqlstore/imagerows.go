@@ -1,40 +1,11 @@
-package sqlq
+package sqlstore
 
 import (
 	"encoding/json"
 	"fmt"
-	"strings"
 
 	"github.com/openhss/openhss/internal/inventory"
 )
-
-// String is the store's name, which prefixes its errors.
-func (d Dialect) String() string {
-	if d == Postgres {
-		return "postgres"
-	}
-	return "sqlite"
-}
-
-// Bool is v as an argument: a bool column in PostgreSQL, 0 or 1 in SQLite.
-func (d Dialect) Bool(v bool) any {
-	if d == Postgres {
-		return v
-	}
-	if v {
-		return 1
-	}
-	return 0
-}
-
-// List binds vs and returns their placeholders, separated by ", ".
-func (b *Builder) List(vs ...any) string {
-	marks := make([]string, len(vs))
-	for i, v := range vs {
-		marks[i] = b.Arg(v)
-	}
-	return strings.Join(marks, ", ")
-}
 
 // The columns of images read into an inventory.Image, in ScanImage's order,
 // for a table aliased i: the dialects differ only in how an index's members
@@ -88,7 +59,7 @@ func (c *boolCol) done(d Dialect) {
 
 // ScanImage reads a row of the dialect's image columns (SQLiteImageCols or
 // PostgresImageCols) at time now (ms).
-func ScanImage(d Dialect, row Scanner, now int64) (inventory.Image, error) {
+func ScanImage(d Dialect, row rowScanner, now int64) (inventory.Image, error) {
 	var (
 		img           inventory.Image
 		typ, status   string
@@ -137,13 +108,13 @@ func SetScanResult(d Dialect, digest string, r inventory.ScanResult) [2]Stmt {
 	if r.Status == "" {
 		r.Status = inventory.Unscan
 	}
-	up := New(d)
+	up := newBuilder(d)
 	upsert := `INSERT INTO manifests (digest, scan_status, scan_failed_desc, latest_scan_time, vul_num, unsafe_setting_num, malicious_file_num)
 			VALUES (` + up.List(digest, string(r.Status), r.FailedDesc, r.ScanTime, r.VulNum, r.UnsafeSettingNum, r.MaliciousFileNum) + `)
 			ON CONFLICT (digest) DO UPDATE SET scan_status = excluded.scan_status, scan_failed_desc = excluded.scan_failed_desc,
 				latest_scan_time = excluded.latest_scan_time, vul_num = excluded.vul_num,
 				unsafe_setting_num = excluded.unsafe_setting_num, malicious_file_num = excluded.malicious_file_num`
-	set := New(d)
+	set := newBuilder(d)
 	update := `UPDATE images SET scan_status = ` + set.Arg(string(r.Status)) + `, scan_failed_desc = ` + set.Arg(r.FailedDesc) +
 		`, latest_scan_time = ` + set.Arg(r.ScanTime) + `,
 				vul_num = ` + set.Arg(r.VulNum) + `, unsafe_setting_num = ` + set.Arg(r.UnsafeSettingNum) +
@@ -190,7 +161,7 @@ func PutLocalImage(d Dialect, img inventory.Image, md string, m ManifestInfo, ma
 	if d == Postgres {
 		into, old = "images AS i", "i"
 	}
-	b := New(d)
+	b := newBuilder(d)
 	q := `INSERT INTO ` + into + ` (project_id, enterprise_project_id, registry_id, image_type,
 			namespace, name, tag, digest, manifest_digest, is_index, image_size, first_seen, latest_update_time, scannable,
 			scan_status, scan_failed_desc, latest_scan_time, vul_num, unsafe_setting_num, malicious_file_num)

@@ -1,4 +1,4 @@
-package sqlq
+package sqlstore
 
 import (
 	"errors"
@@ -13,7 +13,7 @@ import (
 )
 
 func TestBuilder(t *testing.T) {
-	every := func(b *Builder) { // each kind of condition
+	every := func(b *builder) { // each kind of condition
 		b.Eq("a", "x")
 		b.Contains("b", "y")
 		b.In("c", []string{"1"})
@@ -25,7 +25,7 @@ func TestBuilder(t *testing.T) {
 		name     string
 		d        Dialect
 		prior    []any
-		build    func(b *Builder)
+		build    func(b *builder)
 		wantSQL  string
 		wantArgs []any
 	}{
@@ -49,7 +49,7 @@ func TestBuilder(t *testing.T) {
 			name:     "postgres after prior arguments",
 			d:        Postgres,
 			prior:    []any{"p", "t"},
-			build:    func(b *Builder) { b.Eq("x", 1) },
+			build:    func(b *builder) { b.Eq("x", 1) },
 			wantSQL:  "x = $3",
 			wantArgs: []any{"p", "t", 1},
 		},
@@ -57,14 +57,14 @@ func TestBuilder(t *testing.T) {
 			name:     "sqlite after prior arguments",
 			d:        SQLite,
 			prior:    []any{"p"},
-			build:    func(b *Builder) { b.Eq("x", 1) },
+			build:    func(b *builder) { b.Eq("x", 1) },
 			wantSQL:  "x = ?",
 			wantArgs: []any{"p", 1},
 		},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			b := New(tc.d, tc.prior...)
+			b := newBuilder(tc.d, tc.prior...)
 			tc.build(b)
 			if got := b.SQL(); got != tc.wantSQL {
 				t.Errorf("SQL = %q, want %q", got, tc.wantSQL)
@@ -81,7 +81,7 @@ func TestBuilder(t *testing.T) {
 func TestNewCopiesPriorArgs(t *testing.T) {
 	prior := make([]any, 1, 4)
 	prior[0] = "p"
-	b := New(SQLite, prior...)
+	b := newBuilder(SQLite, prior...)
 	b.Arg("x")
 	if got := prior[:2][1]; got != nil {
 		t.Fatalf("New wrote %v into the caller's arguments", got)
@@ -166,7 +166,7 @@ func TestImagesResolvedShapes(t *testing.T) {
 				tc.mod(&f)
 			}
 			calls := 0
-			w, err := Images(tc.d, f, func() (Repos, error) { calls++; return tc.repos, nil })
+			w, err := imageWhere(tc.d, f, func() (Repos, error) { calls++; return tc.repos, nil })
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -196,12 +196,12 @@ func repos(t *testing.T, rows int64, nsNames ...string) Repos {
 
 func TestImagesUnresolvable(t *testing.T) {
 	f := inventory.Filter{ProjectID: "p", Type: inventory.PrivateImage, Namespace: "x"}
-	w, err := Images(SQLite, f, func() (Repos, error) { return Repos{}, nil })
+	w, err := imageWhere(SQLite, f, func() (Repos, error) { return Repos{}, nil })
 	if err != nil || !w.Empty || w.Where != "" {
 		t.Fatalf("no repository matches: got %+v, %v; want Empty", w, err)
 	}
 	boom := errors.New("boom")
-	if _, err := Images(SQLite, f, func() (Repos, error) { return Repos{}, boom }); !errors.Is(err, boom) {
+	if _, err := imageWhere(SQLite, f, func() (Repos, error) { return Repos{}, boom }); !errors.Is(err, boom) {
 		t.Fatalf("resolve error: got %v, want %v", err, boom)
 	}
 }
@@ -221,7 +221,7 @@ func TestImagesTextDependsOnShapeOnly(t *testing.T) {
 			var texts []string
 			for v := range 2 {
 				f := randomFilter(rnd, shape)
-				w, err := Images(d, f, func() (Repos, error) {
+				w, err := imageWhere(d, f, func() (Repos, error) {
 					var r Repos
 					for i := range max(nsN, nameN) {
 						r.Add("ns"+strconv.Itoa(min(i, nsN-1))+"-"+strconv.Itoa(v), "n"+strconv.Itoa(min(i, nameN-1))+"-"+strconv.Itoa(v), 0)
@@ -500,7 +500,7 @@ func TestMarks(t *testing.T) {
 }
 
 func TestRows(t *testing.T) {
-	cols := []Col{{"text", []string{"a", "b"}}, {"int8", []int64{1, 2}}}
+	cols := []col{{"text", []string{"a", "b"}}, {"int8", []int64{1, 2}}}
 	cases := []struct {
 		d        Dialect
 		wantSQL  string
@@ -510,7 +510,7 @@ func TestRows(t *testing.T) {
 		{Postgres, "SELECT * FROM unnest($2::text[], $3::int8[])", []any{"x", []string{"a", "b"}, []int64{1, 2}}},
 	}
 	for _, c := range cases {
-		b := New(c.d)
+		b := newBuilder(c.d)
 		if c.d == Postgres {
 			b.Arg("x") // numbering goes on after arguments bound before
 		}

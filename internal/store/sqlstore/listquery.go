@@ -1,4 +1,4 @@
-package sqlq
+package sqlstore
 
 import (
 	"strconv"
@@ -42,8 +42,8 @@ func (r *Repos) Add(namespace, name string, rows int64) {
 // RepoFilter is f's project, type and enterprise projects as conditions on
 // image_repos, and with substrings also its namespace and image name
 // substrings (both, even when empty: every string contains "").
-func RepoFilter(d Dialect, f inventory.Filter, substrings bool) *Builder {
-	b := New(d)
+func RepoFilter(d Dialect, f inventory.Filter, substrings bool) *builder {
+	b := newBuilder(d)
 	b.Eq("project_id", f.ProjectID)
 	b.Eq("image_type", string(f.Type))
 	if substrings {
@@ -71,15 +71,15 @@ type ImageWhere struct {
 	Repos    Repos
 }
 
-// Images translates f (the caller has already answered a filter granting
+// imageWhere translates f (the caller has already answered a filter granting
 // no enterprise project). Namespace and image name substrings are first
 // resolved, by resolve, into the exact values that match: a single
 // namespace or repository becomes an equality that walks images_ns /
 // images_repo in list order; a few become sets; many stay substring tests
 // over images_list, where matches are dense.
-func Images(d Dialect, f inventory.Filter, resolve func() (Repos, error)) (ImageWhere, error) {
+func imageWhere(d Dialect, f inventory.Filter, resolve func() (Repos, error)) (ImageWhere, error) {
 	var w ImageWhere
-	b := New(d)
+	b := newBuilder(d)
 	b.Eq("i.project_id", f.ProjectID)
 	b.Eq("i.image_type", string(f.Type))
 	if f.EnterpriseProjects != nil {
@@ -175,7 +175,7 @@ type SortKey struct{ Time, ID int64 }
 func ImagePage(d Dialect, cols, where string, args []any, from *SortKey, limit, skip int) (string, []any) {
 	// Run on every page read that is not served from a cache: no more
 	// than the one statement string and the arguments are allocated.
-	b := Builder{d: d, args: make([]any, len(args), len(args)+4)}
+	b := builder{d: d, args: make([]any, len(args), len(args)+4)}
 	copy(b.args, args)
 	if from != nil {
 		// Rows from the key on, in list order: (time, id) at or below it.

@@ -1,4 +1,4 @@
-package sqlq
+package sqlstore
 
 import "github.com/openhss/openhss/internal/inventory"
 
@@ -8,12 +8,12 @@ const RegistryCols = `r.id, r.project_id, r.enterprise_project_id, r.name, r.typ
 	r.shared_expires, r.instance_id, r.instance_name, r.instance_url, r.status, r.fail_reason, r.latest_sync_time,
 	r.created_at, r.images_num`
 
-// Scanner is a row of either store's driver (*sql.Row, *sql.Rows, pgx.Row,
+// rowScanner is a row of either store's driver (*sql.Row, *sql.Rows, pgx.Row,
 // pgx.Rows).
-type Scanner interface{ Scan(dest ...any) error }
+type rowScanner interface{ Scan(dest ...any) error }
 
 // ScanRegistry reads a row of RegistryCols.
-func ScanRegistry(row Scanner) (inventory.Registry, error) {
+func ScanRegistry(row rowScanner) (inventory.Registry, error) {
 	var r inventory.Registry
 	var typ string
 	err := row.Scan(&r.ID, &r.ProjectID, &r.EnterpriseProjectID, &r.Name, &typ, &r.APIVersion, &r.Protocol, &r.Addr,
@@ -26,8 +26,8 @@ func ScanRegistry(row Scanner) (inventory.Registry, error) {
 
 // Registries translates f into conditions over registries aliased r (the
 // caller has already answered a filter granting no enterprise project).
-func Registries(d Dialect, f inventory.RegistryFilter) *Builder {
-	b := New(d)
+func Registries(d Dialect, f inventory.RegistryFilter) *builder {
+	b := newBuilder(d)
 	b.Eq("r.project_id", f.ProjectID)
 	if f.EnterpriseProjects != nil {
 		b.In("r.enterprise_project_id", f.EnterpriseProjects)

@@ -1,0 +1,221 @@
+package sqlstore
+
+import (
+	"context"
+	"database/sql"
+
+	"github.com/openhss/openhss/internal/scanresult"
+)
+
+var _ scanresult.FindingsAggregator = (*Store)(nil)
+
+// The baseline lists over many images: each is one query over the
+// selected rows' distinct manifests, grouped and paged in SQL, with the
+// unpaged total read in the same statement (count(*) OVER ()).
+
+// scannedDigest is the manifest whose analysis a row of images aliased i
+// shows: the described manifest (a multi-arch tag's member), else the
+// tag's digest.
+const scannedDigest = `CASE WHEN i.manifest_digest <> '' THEN i.manifest_digest ELSE i.digest END`
+
+// severityRank ranks the baseline severity in col: Security (and any
+// unknown) 0, Low 1, Medium 2, High 3, Critical 4.
+func severityRank(col string) string {
+	return `CASE ` + col + ` WHEN 'Low' THEN 1 WHEN 'Medium' THEN 2 WHEN 'High' THEN 3 WHEN 'Critical' THEN 4 ELSE 0 END`
+}
+
+// severities are the names of the ranks of severityRank.
+var severities = []string{"Security", "Low", "Medium", "High", "Critical"}
+
+// selectRows is the condition over images aliased i selecting the rows of
+// sel, bound in a new builder (first in the statement's text), and its
+// order; ok is false when no row can match.
+func (s *Store) selectRows(ctx context.Context, tx *sql.Tx, sel scanresult.RowSelection) (b *builder, order string, ok bool, err error) {
+	f := sel.Filter
+	if sel.IDs != nil {
+		b = newBuilder(s.d)
+		b.Eq("i.project_id", f.ProjectID)
+		if len(sel.IDs) > 0 {
+			b.InInts("i.id", sel.IDs)
+		}
+		return b, "i.id", len(sel.IDs) > 0 && s.storable(f.ProjectID), nil
+	}
+	if !s.canMatch(f) {
+		return nil, "", false, nil
+	}
+	w, err := imageWhere(s.d, f, func() (Repos, error) { return s.resolveRepos(ctx, tx, f) })
+	if err != nil || w.Empty {
+		return nil, "", false, err
+	}
+	b = newBuilder(s.d, w.Args...)
+	b.Where(w.Where)
+	return b, "i.latest_update_time DESC, i.id DESC", true, nil
+}
+
+// aggregate runs in one read snapshot the statement
+// "with SELECT cols, count(*) OVER () rest LIMIT … OFFSET …", rest ending
+// in its ORDER BY, whose arguments are bound in b, calling scan on each
+// row; it returns the unpaged total. A page past the end has no row to
+// carry the total: it is then counted alone.
+func (s *Store) aggregate(ctx context.Context, tx *sql.Tx, b *builder, with, cols, rest string, offset, limit int,
+	scan func(rowScanner, *int64) error) (int64, error) {
+	n := len(b.Args())
+	q := with + ` SELECT ` + cols + `, count(*) OVER () ` + rest + ` LIMIT ` + b.Arg(limitOf(limit)) + ` OFFSET ` + b.Arg(max(offset, 0))
+	rows, err := tx.QueryContext(ctx, q, b.Args()...)
+	if err != nil {
+		return 0, err
+	}
+	var total int64
+	read, err := collect(rows, func(r rowScanner) (bool, error) { return true, scan(r, &total) })
+	if err != nil || len(read) > 0 || offset <= 0 {
+		return total, err
+	}
+	err = tx.QueryRowContext(ctx, with+` SELECT count(*) FROM (SELECT 1 `+rest+`) AS c`, b.Args()[:n]...).Scan(&total)
+	return total, err
+}
+
+// RiskConfigs implements scanresult.FindingsAggregator: per baseline, the
+// rules evaluated and failed over the selected rows' manifests.
+func (s *Store) RiskConfigs(ctx context.Context, sel scanresult.RowSelection, f scanresult.RiskConfigFilter) (int64, []scanresult.RiskConfig, error) {
+	out := []scanresult.RiskConfig{}
+	if !s.storable(f.CheckName, f.Severity, f.Standard) {
+		return 0, out, nil
+	}
+	tx, err := s.snapshot(ctx)
+	if err != nil {
+		return 0, nil, s.errf("risk configs: %w", err)
+	}
+	defer tx.Rollback()
+	b, _, ok, err := s.selectRows(ctx, tx, sel)
+	if err != nil || !ok {
+		return 0, out, err
+	}
+	with := `WITH g AS (SELECT check_name, min(check_type) AS check_type, min(standard) AS standard, count(*) AS rules,
+			sum(CASE WHEN ` + s.d.IsTrue("passed") + ` THEN 0 ELSE 1 END) AS failed,
+			max(CASE WHEN ` + s.d.IsTrue("passed") + ` THEN 0 ELSE ` + severityRank("severity") + ` END) AS worst
+		FROM baseline_results WHERE digest IN (SELECT ` + scannedDigest + ` FROM images i WHERE ` + b.SQL() + `)
+		GROUP BY check_name)`
+	c := newBuilder(s.d, b.Args()...)
+	c.Where("true")
+	if f.CheckName != "" {
+		c.Contains("check_name", f.CheckName)
+	}
+	if f.Severity != "" {
+		rank := 0
+		for i, name := range severities {
+			if name == f.Severity {
+				rank = i
+			}
+		}
+		if rank == 0 && f.Severity != severities[0] {
+			return 0, out, nil // no baseline has another severity
+		}
+		c.Eq("worst", rank)
+	}
+	if f.Standard != "" {
+		c.Eq("standard", f.Standard)
+	}
+	total, err := s.aggregate(ctx, tx, c, with, `check_name, check_type, standard, rules, failed, worst`,
+		`FROM g WHERE `+c.SQL()+` ORDER BY `+s.d.bytewise("check_name"), f.Offset, f.Limit,
+		func(r rowScanner, total *int64) error {
+			var (
+				rc   scanresult.RiskConfig
+				rank int
+			)
+			err := r.Scan(&rc.CheckName, &rc.CheckType, &rc.Standard, &rc.Rules, &rc.Failed, &rank, total)
+			rc.Severity = severities[min(max(rank, 0), len(severities)-1)]
+			out = append(out, rc)
+			return err
+		})
+	if err != nil {
+		return 0, nil, s.errf("risk configs: %w", err)
+	}
+	return total, out, nil
+}
+
+// RiskConfigRules implements scanresult.FindingsAggregator: the rules of
+// one baseline over the selected rows' manifests.
+func (s *Store) RiskConfigRules(ctx context.Context, sel scanresult.RowSelection, f scanresult.RiskRuleFilter) (int64, []scanresult.RiskRule, error) {
+	out := []scanresult.RiskRule{}
+	if !s.storable(f.CheckName, f.Standard, f.Severity, f.RuleName) {
+		return 0, out, nil
+	}
+	tx, err := s.snapshot(ctx)
+	if err != nil {
+		return 0, nil, s.errf("risk config rules: %w", err)
+	}
+	defer tx.Rollback()
+	b, _, ok, err := s.selectRows(ctx, tx, sel)
+	if err != nil || !ok {
+		return 0, out, err
+	}
+	digests := `SELECT ` + scannedDigest + ` FROM images i WHERE ` + b.SQL()
+	c := newBuilder(s.d, b.Args()...)
+	with := `WITH g AS (SELECT rule_id, min(name) AS name, min(check_type) AS check_type, min(severity) AS severity,
+			max(CASE WHEN ` + s.d.IsTrue("passed") + ` THEN 0 ELSE 1 END) AS failed
+		FROM baseline_results WHERE digest IN (` + digests + `) AND check_name = ` + c.Arg(f.CheckName) +
+		` AND standard = ` + c.Arg(f.Standard) + ` GROUP BY rule_id)`
+	c.Where("true")
+	switch f.Result {
+	case "pass":
+		c.Where("failed = 0")
+	case "failed":
+		c.Where("failed = 1")
+	}
+	if f.Severity != "" {
+		c.Eq("severity", f.Severity)
+	}
+	if f.RuleName != "" {
+		c.Contains("name", f.RuleName)
+	}
+	total, err := s.aggregate(ctx, tx, c, with, `rule_id, name, check_type, severity, failed`,
+		`FROM g WHERE `+c.SQL()+` ORDER BY rule_id`, f.Offset, f.Limit,
+		func(r rowScanner, total *int64) error {
+			rr := scanresult.RiskRule{CheckName: f.CheckName, Standard: f.Standard}
+			var failed int
+			err := r.Scan(&rr.RuleID, &rr.Name, &rr.CheckType, &rr.Severity, &failed, total)
+			rr.Failed = failed != 0
+			out = append(out, rr)
+			return err
+		})
+	if err != nil {
+		return 0, nil, s.errf("risk config rules: %w", err)
+	}
+	return total, out, nil
+}
+
+// WeakPasswordUsers implements scanresult.FindingsAggregator: the
+// weak-password accounts of each selected row's manifest.
+func (s *Store) WeakPasswordUsers(ctx context.Context, sel scanresult.RowSelection, f scanresult.WeakPasswordFilter) (int64, []scanresult.WeakPasswordRow, error) {
+	out := []scanresult.WeakPasswordRow{}
+	if !s.storable(f.User) {
+		return 0, out, nil
+	}
+	tx, err := s.snapshot(ctx)
+	if err != nil {
+		return 0, nil, s.errf("weak passwords: %w", err)
+	}
+	defer tx.Rollback()
+	b, order, ok, err := s.selectRows(ctx, tx, sel)
+	if err != nil || !ok {
+		return 0, out, err
+	}
+	if f.User != "" {
+		b.Contains("w.user_name", f.User)
+	}
+	total, err := s.aggregate(ctx, tx, b, "", `i.namespace, i.name, i.tag, i.digest, i.image_type, i.latest_scan_time,
+			w.user_name, w.type, w.path, w.layer_digest, w.user_type`,
+		`FROM images i JOIN weak_passwords w ON w.digest = `+scannedDigest+` WHERE `+b.SQL()+`
+		ORDER BY `+order+`, w.user_name, w.path`, f.Offset, f.Limit,
+		func(r rowScanner, total *int64) error {
+			var w scanresult.WeakPasswordRow
+			err := r.Scan(&w.Namespace, &w.Name, &w.Tag, &w.Digest, &w.Type, &w.LatestScanTime,
+				&w.User, &w.WeakPassword.Type, &w.Path, &w.LayerDigest, &w.UserType, total)
+			out = append(out, w)
+			return err
+		})
+	if err != nil {
+		return 0, nil, s.errf("weak passwords: %w", err)
+	}
+	return total, out, nil
+}
