@@ -207,6 +207,7 @@ func New(cfg Config) (http.Handler, error) {
 	r.handle("GET", "/v5/{project_id}/image/swr-repository", s.v5(s.listImages))
 	r.handle("GET", "/v5/{project_id}/image/registries", s.v5(s.listRegistries))
 	r.handle("POST", "/v5/{project_id}/image/registries", s.v5(s.addRegistry))
+	r.handle("GET", "/v5/{project_id}/image/registries/images", s.v5(s.listRegistryImages))
 	r.handle("GET", "/v5/{project_id}/image/registries/statistics", s.v5(s.listRegistryStatistics))
 	r.handle("POST", "/v5/{project_id}/image/registries/batch-delete", s.v5(s.batchDeleteRegistries))
 	r.handle("PUT", "/v5/{project_id}/image/registries/{id}", s.v5(s.updateRegistry))

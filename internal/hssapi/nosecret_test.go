@@ -300,6 +300,7 @@ func TestNoSecretInResponsesOrLogs(t *testing.T) {
 		{"/v5/{project_id}/image/swr-repository", v5 + "swr-repository" + q + "&limit=200"},
 		{"/v5/{project_id}/image/registries", v5 + "registries"},
 		{"/v5/{project_id}/image/registries/statistics", v5 + "registries/statistics"},
+		{"/v5/{project_id}/image/registries/images", v5 + "registries/images" + q + "&limit=200"},
 		{"/v5/{project_id}/image/{image_id}/vulnerabilities", v5 + id + "/vulnerabilities" + q},
 		{"/v5/{project_id}/image/{image_id}/apps", v5 + id + "/apps" + q},
 		{"/v5/{project_id}/image/{image_id}/sbom", v5 + id + "/sbom?format=cyclonedx"},

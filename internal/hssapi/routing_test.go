@@ -63,10 +63,9 @@ func TestUnknownRoutes(t *testing.T) {
 	}{
 		// Unserved SDK operations whose path fits PUT/DELETE
 		// /image/registries/{id}: a ServeMux answers them 405.
-		{"ListRegistryImages", reqSpec{Target: v5 + "registries/images?limit=10"}},
 		{"ShowImageUploadCommand", reqSpec{Target: v5 + "registries/image-upload-command?registry_addr=a&namespace=n&username=u&password=p"}},
 		{"POST under registries/{id}", reqSpec{Method: "POST", Target: v5 + "registries/batch-sync", Body: []byte(`{"ids":["1"]}`)}},
-		{"ListRegistryImages without credentials", reqSpec{Target: v5 + "registries/images", NoAuth: true}},
+		{"ShowImageUploadCommand without credentials", reqSpec{Target: v5 + "registries/image-upload-command", NoAuth: true}},
 		// ListLocalImageAppInfo fits GET /image/{image_id}/apps.
 		{"ListLocalImageAppInfo", reqSpec{Target: v5 + "local/apps?limit=10"}},
 		{"a word where an image id goes", reqSpec{Target: v5 + "nothing/vulnerabilities?image_type=private_image"}},

@@ -53,6 +53,8 @@ type Association struct {
 	Digest     string
 	Platform   string // "linux/arm64", "linux/arm/v7"
 	ScanStatus ScanStatus
+	// The member manifest's scan counts (0 until it is scanned).
+	VulNum, UnsafeSettingNum, MaliciousFileNum int32
 }
 
 // Filter selects rows of the list. Zero values mean "no condition", except
@@ -79,6 +81,30 @@ type Filter struct {
 	StartLatestScanTime, EndLatestScanTime     *int64 // inclusive, ms
 
 	HasVul, HasUnsafeSetting, HasMaliciousFile *bool
+
+	// The filters and order of ListRegistryImages (GET
+	// /image/registries/images); the swr-repository list leaves them zero.
+	// Type may be empty there: every image type.
+
+	// RegistryName is a literal substring of the owning connection's name
+	// (local images have none, so any non-empty value excludes them).
+	RegistryName string
+	// RegistryTypes restricts rows to connections of these types (the
+	// API's image_type harbor and jfrog); nil for any.
+	RegistryTypes []RegistryType
+	// StartLatestSyncTime and EndLatestSyncTime bound the owning
+	// connection's latest sync time (inclusive, ms); a never-synced
+	// connection (0) and local images are outside any range.
+	StartLatestSyncTime, EndLatestSyncTime *int64
+	// Risky: a vulnerability, failed baseline item or malicious file
+	// (true), or a successful scan with none (false).
+	Risky *bool
+	// MultiArch: the tag is a multi-architecture image index.
+	MultiArch *bool
+	// SortByScanTime orders by latest_scan_time (never scanned = 0), then
+	// id, ascending unless SortDesc; otherwise the list order is
+	// latest_update_time DESC, id DESC.
+	SortByScanTime, SortDesc bool
 
 	Offset int
 	Limit  int

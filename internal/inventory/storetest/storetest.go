@@ -42,6 +42,7 @@ func Run(t *testing.T, open func(t *testing.T) inventory.Store) {
 		{"SharedAndInstanceRows", testSharedAndInstance},
 		{"LocalImages", testLocalImages},
 		{"PaginationProperty", testPaginationProperty},
+		{"RegistryImages", testRegistryImages},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

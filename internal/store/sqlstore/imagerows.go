@@ -3,6 +3,7 @@ package sqlstore
 import (
 	"encoding/json"
 	"fmt"
+	"strconv"
 
 	"github.com/openhss/openhss/internal/inventory"
 )
@@ -18,8 +19,10 @@ const (
 	i.instance_id, i.instance_name, i.instance_url,
 	CASE WHEN i.is_index THEN (
 		SELECT `
-	imageColsMember = `m.member_digest, m.platform, coalesce(mf.scan_status, 'unscan')`
-	imageColsTail   = `
+	imageColsMember = `m.member_digest, m.platform, coalesce(mf.scan_status, 'unscan'),
+		CAST(coalesce(mf.vul_num, 0) AS TEXT), CAST(coalesce(mf.unsafe_setting_num, 0) AS TEXT),
+		CAST(coalesce(mf.malicious_file_num, 0) AS TEXT)`
+	imageColsTail = `
 		FROM index_members m LEFT JOIN manifests mf ON mf.digest = m.member_digest
 		WHERE m.index_digest = i.digest
 	) END`
@@ -81,13 +84,22 @@ func ScanImage(d Dialect, row rowScanner, now int64) (inventory.Image, error) {
 	img.ScanStatus = inventory.ScanStatus(status)
 	img.SharedStatus = inventory.SharedStatus(img.Type, sharedExpires, now)
 	if assoc != nil && *assoc != "" {
-		var members [][3]string
+		var members [][6]string
 		if err := json.Unmarshal([]byte(*assoc), &members); err != nil {
 			return img, fmt.Errorf("associations of image %d: %w", img.ID, err)
 		}
 		for _, m := range members {
+			var n [3]int32
+			for i, v := range m[3:] {
+				x, err := strconv.ParseInt(v, 10, 32)
+				if err != nil {
+					return img, fmt.Errorf("associations of image %d: %w", img.ID, err)
+				}
+				n[i] = int32(x)
+			}
 			img.Associations = append(img.Associations, inventory.Association{
 				Digest: m[0], Platform: m[1], ScanStatus: inventory.ScanStatus(m[2]),
+				VulNum: n[0], UnsafeSettingNum: n[1], MaliciousFileNum: n[2],
 			})
 		}
 	}

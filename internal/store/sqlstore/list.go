@@ -44,7 +44,9 @@ func (s *Store) ListImages(ctx context.Context, f inventory.Filter) (inventory.P
 	if err := s.queryRow(ctx, genQuery, genArgs...).Scan(&gen, &changes); err != nil {
 		return page, s.errf("list images: %w", err)
 	}
-	if total, imgs, ok := s.lists.served(key, gen, f.Offset, f.Limit); ok {
+	if RegistryDependent(f) {
+		// Not cached: see RegistryDependent.
+	} else if total, imgs, ok := s.lists.served(key, gen, f.Offset, f.Limit); ok {
 		page.Total = total
 		if imgs != nil {
 			page.Images = imgs
@@ -81,7 +83,7 @@ func (s *Store) ListImages(ctx context.Context, f inventory.Filter) (inventory.P
 func (s *Store) canMatch(f inventory.Filter) bool {
 	return (f.EnterpriseProjects == nil || len(f.EnterpriseProjects) > 0) &&
 		s.storable(append([]string{f.ProjectID, string(f.Type), f.Namespace, f.ImageName, f.ImageVersion, f.InstanceName,
-			f.InstanceID, string(f.ScanStatus)}, f.EnterpriseProjects...)...)
+			f.InstanceID, string(f.ScanStatus), f.RegistryName}, f.EnterpriseProjects...)...)
 }
 
 // MaxChangeRows is how many generation rows (PostgreSQL's images_changes,
@@ -109,13 +111,24 @@ func (s *Store) listInTx(ctx context.Context, f inventory.Filter, key string) (_
 	if err := s.txQueryRow(ctx, tx, genQuery, genArgs...).Scan(&gen, &changes); err != nil {
 		return page, 0, s.errf("list images: %w", err)
 	}
-	p, ok := s.lists.get(key, gen)
+	cached := !RegistryDependent(f)
+	var (
+		p  listPlan
+		ok bool
+	)
+	if cached {
+		p, ok = s.lists.get(key, gen)
+	}
 	if !ok {
 		if p, err = s.plan(ctx, tx, f); err != nil {
 			return page, changes, err
 		}
-		s.lists.put(key, gen, p)
+		if cached {
+			s.lists.put(key, gen, p)
+		}
 	}
+	// Bookmarks are keys in the default order only.
+	marked := cached && !f.SortByScanTime
 	page.Total = p.total
 	if p.empty || int64(f.Offset) >= p.total {
 		return page, changes, nil
@@ -123,10 +136,10 @@ func (s *Store) listInTx(ctx context.Context, f inventory.Filter, key string) (_
 
 	var from *SortKey
 	skip := f.Offset
-	if at, mark, ok := s.lists.bookmark(key, gen, f.Offset); ok {
+	if at, mark, ok := s.lists.bookmark(key, gen, f.Offset); ok && marked {
 		from, skip = &mark, f.Offset-at
 	}
-	q, args := ImagePage(s.d, s.d.ImageCols(), p.where, p.args, from, f.Limit, skip)
+	q, args := imagePage(s.d, s.d.ImageCols(), p.where, p.args, from, f.Limit, skip, Order(f))
 	rows, err := s.txQuery(ctx, tx, q, args...)
 	if err != nil {
 		return page, changes, s.errf("list images: %w", err)
@@ -143,10 +156,12 @@ func (s *Store) listInTx(ctx context.Context, f inventory.Filter, key string) (_
 	if err := rows.Err(); err != nil {
 		return page, changes, s.errf("list images: %w", err)
 	}
-	if len(page.Images) > 0 && f.Offset > 0 {
+	if marked && len(page.Images) > 0 && f.Offset > 0 {
 		s.lists.mark(key, gen, f.Offset, SortKey{Time: page.Images[0].LatestUpdateTime, ID: page.Images[0].ID})
 	}
-	s.lists.putPage(key, gen, f.Offset, f.Limit, page.Images)
+	if cached {
+		s.lists.putPage(key, gen, f.Offset, f.Limit, page.Images)
+	}
 	return page, changes, nil
 }
 

@@ -45,7 +45,9 @@ func (r *Repos) Add(namespace, name string, rows int64) {
 func RepoFilter(d Dialect, f inventory.Filter, substrings bool) *builder {
 	b := newBuilder(d)
 	b.Eq("project_id", f.ProjectID)
-	b.Eq("image_type", string(f.Type))
+	if f.Type != "" {
+		b.Eq("image_type", string(f.Type))
+	}
 	if substrings {
 		b.Contains("namespace", f.Namespace)
 		b.Contains("name", f.ImageName)
@@ -81,9 +83,14 @@ func imageWhere(d Dialect, f inventory.Filter, resolve func() (Repos, error)) (I
 	var w ImageWhere
 	b := newBuilder(d)
 	b.Eq("i.project_id", f.ProjectID)
-	b.Eq("i.image_type", string(f.Type))
+	if f.Type != "" {
+		b.Eq("i.image_type", string(f.Type))
+	}
 	if f.EnterpriseProjects != nil {
 		b.In("i.enterprise_project_id", f.EnterpriseProjects)
+	}
+	if f.RegistryTypes != nil && len(f.RegistryTypes) == 0 {
+		return ImageWhere{Empty: true}, nil
 	}
 	if f.Namespace != "" || f.ImageName != "" {
 		r, err := resolve()
@@ -157,9 +164,65 @@ func imageWhere(d Dialect, f inventory.Filter, resolve func() (Repos, error)) (I
 	count(f.HasVul, "vul_num")
 	count(f.HasUnsafeSetting, "unsafe_setting_num")
 	count(f.HasMaliciousFile, "malicious_file_num")
+	switch {
+	case f.Risky == nil:
+	case *f.Risky:
+		b.Where("(i.vul_num > 0 OR i.unsafe_setting_num > 0 OR i.malicious_file_num > 0)")
+	default:
+		b.Where("i.scan_status = 'success' AND i.vul_num = 0 AND i.unsafe_setting_num = 0 AND i.malicious_file_num = 0")
+	}
+	switch {
+	case f.MultiArch == nil:
+	case *f.MultiArch:
+		b.Where(d.IsTrue("i.is_index"))
+	default:
+		b.Where("NOT " + d.IsTrue("i.is_index"))
+	}
+	registryWhere(b, f)
 	w.ReposOnly = b.Len() == repoConds
 	w.Where, w.Args = b.SQL(), b.Args()
 	return w, nil
+}
+
+// RegistryDependent reports whether f has a condition on the owning
+// connection (name, type, sync time). Such conditions read registries at
+// query time, and registries' changes (a rename, a sync) do not move the
+// images generation, so the list neither caches nor bookmarks them.
+func RegistryDependent(f inventory.Filter) bool {
+	return f.RegistryName != "" || f.RegistryTypes != nil || f.StartLatestSyncTime != nil || f.EndLatestSyncTime != nil
+}
+
+// registryWhere adds f's conditions on the owning connection as one
+// uncorrelated subquery over the project's registries: a project has few
+// connections, and images_tag (registry_id, project_id, …) finds their
+// rows.
+func registryWhere(b *builder, f inventory.Filter) {
+	if !RegistryDependent(f) {
+		return
+	}
+	sub := newBuilder(b.d, b.args...)
+	sub.Eq("r.project_id", f.ProjectID)
+	if f.RegistryName != "" {
+		sub.Contains("r.name", f.RegistryName)
+	}
+	if len(f.RegistryTypes) > 0 {
+		ts := make([]string, len(f.RegistryTypes))
+		for i, t := range f.RegistryTypes {
+			ts[i] = string(t)
+		}
+		sub.In("r.type", ts)
+	}
+	if f.StartLatestSyncTime != nil || f.EndLatestSyncTime != nil {
+		sub.Where("r.latest_sync_time > 0") // never synced: outside any range
+	}
+	if f.StartLatestSyncTime != nil {
+		sub.Op("r.latest_sync_time", ">=", *f.StartLatestSyncTime)
+	}
+	if f.EndLatestSyncTime != nil {
+		sub.Op("r.latest_sync_time", "<=", *f.EndLatestSyncTime)
+	}
+	b.args = sub.args
+	b.Where("i.registry_id IN (SELECT r.id FROM registries r WHERE " + sub.SQL() + ")")
 }
 
 // SortKey is a row's key in list order (latest_update_time DESC, id DESC).
@@ -173,6 +236,32 @@ type SortKey struct{ Time, ID int64 }
 // and applies OFFSET/LIMIT on index entries only; the outer SELECT reads
 // the at most limit rows.
 func ImagePage(d Dialect, cols, where string, args []any, from *SortKey, limit, skip int) (string, []any) {
+	return imagePage(d, cols, where, args, from, limit, skip, listOrder)
+}
+
+// The orders of the list: the default one, and ListRegistryImages'
+// sort_key=latest_scan_time (never-scanned rows have 0), ascending or
+// descending, with id as the tie-breaker in the same direction.
+const (
+	listOrder     = "i.latest_update_time DESC, i.id DESC"
+	scanOrderAsc  = "i.latest_scan_time ASC, i.id ASC"
+	scanOrderDesc = "i.latest_scan_time DESC, i.id DESC"
+)
+
+// Order is f's ORDER BY over images aliased i.
+func Order(f inventory.Filter) string {
+	switch {
+	case !f.SortByScanTime:
+		return listOrder
+	case f.SortDesc:
+		return scanOrderDesc
+	}
+	return scanOrderAsc
+}
+
+// imagePage is ImagePage in an order (listOrder, or a scan-time order with
+// from nil: bookmarks are keys in listOrder).
+func imagePage(d Dialect, cols, where string, args []any, from *SortKey, limit, skip int, order string) (string, []any) {
 	// Run on every page read that is not served from a cache: no more
 	// than the one statement string and the arguments are allocated.
 	b := builder{d: d, args: make([]any, len(args), len(args)+4)}
@@ -184,9 +273,9 @@ func ImagePage(d Dialect, cols, where string, args []any, from *SortKey, limit, 
 	lim, off := b.Arg(limit), b.Arg(skip)
 	return `SELECT ` + cols + `
 		FROM (SELECT i.id FROM images i WHERE ` + where + `
-		      ORDER BY i.latest_update_time DESC, i.id DESC LIMIT ` + lim + ` OFFSET ` + off + `) p
+		      ORDER BY ` + order + ` LIMIT ` + lim + ` OFFSET ` + off + `) p
 		JOIN images i ON i.id = p.id
-		ORDER BY i.latest_update_time DESC, i.id DESC`, b.Args()
+		ORDER BY ` + order, b.Args()
 }
 
 // Key identifies the rows f selects (paging aside): the key of the stores'
@@ -232,6 +321,23 @@ func Key(f inventory.Filter) string {
 	for _, v := range []*bool{f.HasVul, f.HasUnsafeSetting, f.HasMaliciousFile} {
 		flag(v)
 	}
+	// ListRegistryImages' fields: their zero values add a constant suffix,
+	// so every swr-repository key stays distinct from every other.
+	str(f.RegistryName)
+	if f.RegistryTypes == nil {
+		b.WriteString("*,")
+	} else {
+		b.WriteString(strconv.Itoa(len(f.RegistryTypes)) + "[")
+		for _, t := range f.RegistryTypes {
+			str(string(t))
+		}
+		b.WriteString("],")
+	}
+	ptr(f.StartLatestSyncTime)
+	ptr(f.EndLatestSyncTime)
+	flag(f.Risky)
+	flag(f.MultiArch)
+	b.WriteString(strconv.FormatBool(f.SortByScanTime) + "," + strconv.FormatBool(f.SortDesc))
 	return b.String()
 }
 
