@@ -120,6 +120,11 @@ func parseRegistryImagesQuery(v url.Values) (listQuery, *apiError) {
 			return listQuery{}, invalidParam("sort_dir", "needs sort_key")
 		}
 	}
+	// Not answered yet rather than ignored: ignoring it would list every
+	// row as if it matched (docs/api.md).
+	if _, ok := q.raw("severity_level"); ok {
+		return listQuery{}, invalidParam("severity_level", "is not supported by this server yet")
+	}
 	if b := q.boolean("latest_version"); b != nil {
 		f.LatestVersionOnly = *b
 	}

@@ -260,6 +260,7 @@ func TestListRegistryImagesBadInput(t *testing.T) {
 		"image_version=" + strings.Repeat("v", 65),
 		"registry_name=a&registry_name=b",
 		"registry_name=%00",
+		"severity_level=High",
 	} {
 		t.Run(q, func(t *testing.T) {
 			before := e.snapshot(t)

@@ -343,9 +343,90 @@ func TestConformance(t *testing.T) {
 		}
 	})
 
+	// ListRegistryImages, the successor of ListSwrImageRepository: the
+	// same rows with their connection, filtered and sorted.
+	t.Run("ListRegistryImages", func(t *testing.T) {
+		regImages := func(t *testing.T, r model.ListRegistryImagesRequest) []model.RegistryImagesInfo {
+			t.Helper()
+			if r.Limit == nil {
+				r.Limit = ptr(int32(50))
+			}
+			resp, err := c.ListRegistryImages(&r)
+			if err != nil {
+				t.Fatalf("ListRegistryImages: %v", err)
+			}
+			if resp.TotalNum == nil || resp.DataList == nil || int(*resp.TotalNum) != len(*resp.DataList) {
+				t.Fatalf("response = %+v", resp)
+			}
+			return *resp.DataList
+		}
+		rows := regImages(t, model.ListRegistryImagesRequest{})
+		if len(rows) != 6 {
+			t.Fatalf("rows = %d, want 6", len(rows))
+		}
+		for _, r := range rows {
+			if *r.RegistryId != regID || *r.RegistryName != "local" || *r.RegistryType != "Other" || *r.LatestSyncTime <= 0 ||
+				r.ScanFailedCode == nil || r.SeverityLevel == nil {
+				t.Fatalf("row = %s", dump(r))
+			}
+			multi := *r.Namespace+"/"+*r.ImageName == "team/multi"
+			if *r.IsMultipleArch != multi || len(*r.AssociationImages) != map[bool]int{true: 2}[multi] {
+				t.Fatalf("row = %s", dump(r))
+			}
+			for _, a := range *r.AssociationImages {
+				if *a.Id != *r.Id || *a.ImageId == "" || a.VulNum == nil || a.UnsafeSettingNum == nil || a.MaliciousFileNum == nil {
+					t.Fatalf("association = %s", dump(a))
+				}
+			}
+		}
+		future := time.Now().Add(time.Hour).UnixMilli()
+		for _, tc := range []struct {
+			name string
+			req  model.ListRegistryImagesRequest
+			want int
+		}{
+			{"registry_name", model.ListRegistryImagesRequest{RegistryName: ptr("oca")}, 6},
+			{"registry_name is case-sensitive", model.ListRegistryImagesRequest{RegistryName: ptr("LOCAL")}, 0},
+			{"image_type", model.ListRegistryImagesRequest{ImageType: ptr("private_image")}, 6},
+			{"image_type harbor", model.ListRegistryImagesRequest{ImageType: ptr("harbor")}, 0},
+			{"is_multarch", model.ListRegistryImagesRequest{IsMultarch: ptr(true)}, 1},
+			{"synced since", model.ListRegistryImagesRequest{StartLatestSyncTime: ptr(int64(1))}, 6},
+			{"synced later", model.ListRegistryImagesRequest{StartLatestSyncTime: ptr(future)}, 0},
+			{"namespace and risky", model.ListRegistryImagesRequest{Namespace: ptr("ops"), Risky: ptr(true)}, 0},
+		} {
+			if got := regImages(t, tc.req); len(got) != tc.want {
+				t.Errorf("%s: %d rows, want %d", tc.name, len(got), tc.want)
+			}
+		}
+		key := func(rs []model.RegistryImagesInfo) []int64 {
+			var out []int64
+			for _, r := range rs {
+				out = append(out, *r.LatestScanTime, *r.Id)
+			}
+			return out
+		}
+		asc := key(regImages(t, model.ListRegistryImagesRequest{SortKey: ptr("latest_scan_time"), SortDir: ptr("asc")}))
+		for i := 2; i < len(asc); i += 2 {
+			if asc[i] < asc[i-2] || (asc[i] == asc[i-2] && asc[i+1] < asc[i-1]) {
+				t.Fatalf("ascending (latest_scan_time, id) = %v", asc)
+			}
+		}
+		desc := key(regImages(t, model.ListRegistryImagesRequest{SortKey: ptr("latest_scan_time"), SortDir: ptr("desc")}))
+		for i := 0; i < len(asc); i += 2 {
+			if j := len(desc) - 2 - i; desc[j] != asc[i] || desc[j+1] != asc[i+1] {
+				t.Fatalf("desc %v is not the reverse of asc %v", desc, asc)
+			}
+		}
+		_, err := c.ListRegistryImages(&model.ListRegistryImagesRequest{SortKey: ptr("image_size")})
+		var se *sdkerr.ServiceResponseError
+		if !errors.As(err, &se) || se.StatusCode != 400 || se.ErrorCode != "HSS.0001" {
+			t.Fatalf("bad sort_key: %v", err)
+		}
+	})
+
 	// SDK operations openhss does not serve get the HSS not-found error the
-	// SDK parses, whatever served route their path resembles: ListRegistryImages
-	// and ShowImageUploadCommand fit PUT/DELETE /image/registries/{id}, and
+	// SDK parses, whatever served route their path resembles:
+	// ShowImageUploadCommand fits PUT/DELETE /image/registries/{id}, and
 	// ListLocalImageAppInfo fits GET /image/{image_id}/apps (docs/api.md,
 	// "Unknown routes").
 	t.Run("unserved operation", func(t *testing.T) {
@@ -353,8 +434,8 @@ func TestConformance(t *testing.T) {
 			op   string
 			call func() error
 		}{
-			{"ListRegistryImages", func() error {
-				_, err := c.ListRegistryImages(&model.ListRegistryImagesRequest{Limit: ptr(int32(10))})
+			{"ListImageWhiteLists", func() error {
+				_, err := c.ListImageWhiteLists(&model.ListImageWhiteListsRequest{GlobalImageType: "registry", Type: "vul"})
 				return err
 			}},
 			{"ShowImageUploadCommand", func() error {
