@@ -8,6 +8,7 @@ import (
 	"net/url"
 
 	"github.com/openhss/openhss/internal/inventory"
+	"github.com/openhss/openhss/internal/scanresult"
 )
 
 // Bounds of ListRegistryImages' text filters, as the SDK documents them
@@ -120,10 +121,13 @@ func parseRegistryImagesQuery(v url.Values) (listQuery, *apiError) {
 			return listQuery{}, invalidParam("sort_dir", "needs sort_key")
 		}
 	}
-	// Not answered yet rather than ignored: ignoring it would list every
-	// row as if it matched (docs/api.md).
-	if _, ok := q.raw("severity_level"); ok {
-		return listQuery{}, invalidParam("severity_level", "is not supported by this server yet")
+	if s, ok := q.raw("severity_level"); ok && s != "" {
+		switch s {
+		case scanresult.LevelSecurity, scanresult.LevelLow, scanresult.LevelMedium, scanresult.LevelHigh:
+			f.SeverityLevel = s
+		default:
+			return listQuery{}, invalidParam("severity_level", "must be Security, Low, Medium or High")
+		}
 	}
 	if b := q.boolean("latest_version"); b != nil {
 		f.LatestVersionOnly = *b
@@ -254,6 +258,7 @@ func toRegistryImageInfo(img inventory.Image, reg inventory.Registry) registryIm
 		InstanceName:      old.InstanceName,
 		InstanceID:        old.InstanceID,
 		InstanceURL:       old.InstanceURL,
+		SeverityLevel:     img.SeverityLevel,
 		AssociationImages: make([]associateImagesInfo, 0, len(img.Associations)),
 	}
 	if reg.ID != 0 {

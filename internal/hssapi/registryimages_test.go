@@ -13,11 +13,20 @@ import (
 
 const regImagesPath = "/v5/" + projA + "/image/registries/images"
 
-// regImagesEnv is the seed with the connections' sync times set: r1 at
-// base+100, r3 at base+200, r2 never synced.
+// regImagesEnv is the seed with the connections' sync times set (r1 at
+// base+100, r3 at base+200, r2 never synced) and severity levels on m1
+// (High) and m2 (Security), as a scan saving findings records them.
 func regImagesEnv(t *testing.T) *testEnv {
 	t.Helper()
 	e := newEnv(t)
+	for d, r := range map[string]inventory.ScanResult{
+		"m1": {Status: inventory.ScanSuccess, ScanTime: base + 10, VulNum: 3, SeverityLevel: "High"},
+		"m2": {Status: inventory.ScanSuccess, ScanTime: base + 40, SeverityLevel: "Security"},
+	} {
+		if err := e.store.SetScanResult(context.Background(), digest(d), r); err != nil {
+			t.Fatal(err)
+		}
+	}
 	for name, at := range map[string]int64{"r1": base + 100, "r3": base + 200} {
 		if err := e.store.SetRegistryStatus(context.Background(), e.regs[name].ID, inventory.RegistryOK, "", at); err != nil {
 			t.Fatal(err)
@@ -89,6 +98,11 @@ func TestListRegistryImagesFilters(t *testing.T) {
 		{"risky=true", []string{"library/nginx:1.25", "team/a_b:v1"}},
 		{"risky=false", []string{"library/nginx:1.26", "library/nginx:latest"}},
 		{"is_multarch=true", []string{"library/multi:v2"}},
+		// severity_level: exact, on rows whose scan recorded one.
+		{"severity_level=High", []string{"library/nginx:1.25"}},
+		{"severity_level=Security", []string{"library/nginx:1.26", "library/nginx:latest"}},
+		{"severity_level=Low", nil},
+		{"severity_level=High&risky=false", nil},
 		{"is_multarch=false", slices.DeleteFunc(slices.Clone(all), func(s string) bool { return s == "library/multi:v2" })},
 		// The seed's filters still apply.
 		{"image_type=private_image&namespace=team&scan_status=success", []string{"team/a_b:v1"}},
@@ -168,6 +182,12 @@ func TestListRegistryImagesFields(t *testing.T) {
 			m["unsafe_setting_num"] == nil || m["malicious_file_num"] == nil {
 			t.Errorf("association %d = %v", i, m)
 		}
+	}
+	if got := byName["library/nginx:1.25"]["severity_level"]; got != "High" {
+		t.Errorf("severity_level = %v", got)
+	}
+	if got := byName["team/50%off:v1"]["severity_level"]; got != "" {
+		t.Errorf("never scanned severity_level = %v", got)
 	}
 	if got := byName["team/axb:v1"]["scan_failed_code"]; got != "unknown_error" {
 		t.Errorf("failed scan_failed_code = %v", got)
@@ -260,7 +280,8 @@ func TestListRegistryImagesBadInput(t *testing.T) {
 		"image_version=" + strings.Repeat("v", 65),
 		"registry_name=a&registry_name=b",
 		"registry_name=%00",
-		"severity_level=High",
+		"severity_level=high",
+		"severity_level=Critical",
 	} {
 		t.Run(q, func(t *testing.T) {
 			before := e.snapshot(t)

@@ -36,6 +36,7 @@ type Image struct {
 	VulNum           int32
 	UnsafeSettingNum int32
 	MaliciousFileNum int32
+	SeverityLevel    string // as ScanResult.SeverityLevel
 
 	// From the registry connection, for shared and enterprise images.
 	DomainName   string
@@ -101,6 +102,8 @@ type Filter struct {
 	Risky *bool
 	// MultiArch: the tag is a multi-architecture image index.
 	MultiArch *bool
+	// SeverityLevel is exact: Security, Low, Medium or High ("" for any).
+	SeverityLevel string
 	// SortByScanTime orders by latest_scan_time (never scanned = 0), then
 	// id, ascending unless SortDesc; otherwise the list order is
 	// latest_update_time DESC, id DESC.

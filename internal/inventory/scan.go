@@ -10,6 +10,9 @@ type ScanResult struct {
 	VulNum           int32
 	UnsafeSettingNum int32
 	MaliciousFileNum int32
+	// SeverityLevel is Security, Low, Medium or High once a scan has
+	// succeeded (scanresult.SeverityLevel), "" otherwise.
+	SeverityLevel string
 }
 
 // ScanRequest names one project's request to scan a manifest: a scan's

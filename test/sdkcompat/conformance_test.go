@@ -379,6 +379,12 @@ func TestConformance(t *testing.T) {
 				}
 			}
 		}
+		high := 0
+		for _, r := range rows {
+			if *r.SeverityLevel == "High" {
+				high++
+			}
+		}
 		future := time.Now().Add(time.Hour).UnixMilli()
 		for _, tc := range []struct {
 			name string
@@ -393,6 +399,7 @@ func TestConformance(t *testing.T) {
 			{"synced since", model.ListRegistryImagesRequest{StartLatestSyncTime: ptr(int64(1))}, 6},
 			{"synced later", model.ListRegistryImagesRequest{StartLatestSyncTime: ptr(future)}, 0},
 			{"namespace and risky", model.ListRegistryImagesRequest{Namespace: ptr("ops"), Risky: ptr(true)}, 0},
+			{"severity_level", model.ListRegistryImagesRequest{SeverityLevel: ptr("High")}, high},
 		} {
 			if got := regImages(t, tc.req); len(got) != tc.want {
 				t.Errorf("%s: %d rows, want %d", tc.name, len(got), tc.want)

@@ -34,8 +34,8 @@ func testRegistryImages(t *testing.T, e *env) {
 		Repositories: []inventory.RepoSnapshot{repo("ns", "b", tag("v1", m3))}})
 	e.sync(inventory.Snapshot{RegistryID: ent.ID, SeenAt: 1, Manifests: []inventory.Manifest{image(m4, 40, 1)},
 		Repositories: []inventory.RepoSnapshot{repo("corp", "c", tag("v1", m4))}})
-	e.scan(m1, inventory.ScanResult{Status: inventory.ScanSuccess, ScanTime: 300, VulNum: 2})
-	e.scan(m2, inventory.ScanResult{Status: inventory.ScanSuccess, ScanTime: 100})
+	e.scan(m1, inventory.ScanResult{Status: inventory.ScanSuccess, ScanTime: 300, VulNum: 2, SeverityLevel: "High"})
+	e.scan(m2, inventory.ScanResult{Status: inventory.ScanSuccess, ScanTime: 100, SeverityLevel: "Security"})
 	e.scan(m3, inventory.ScanResult{Status: inventory.ScanFailed, ScanTime: 200, FailedDesc: "x"})
 	e.scan(arm, inventory.ScanResult{Status: inventory.ScanSuccess, ScanTime: 5, VulNum: 4, UnsafeSettingNum: 1, MaliciousFileNum: 2})
 	for id, at := range map[int64]int64{harbor.ID: 1000, jfrog.ID: 2000} { // ent never synced
@@ -71,12 +71,19 @@ func testRegistryImages(t *testing.T, e *env) {
 		{"not risky", with(func(f *inventory.Filter) { f.Risky = &no }), []string{"ns/a:v2"}},
 		{"multi-arch", with(func(f *inventory.Filter) { f.MultiArch = &yes }), []string{"ns/a:multi"}},
 		{"single-platform", with(func(f *inventory.Filter) { f.MultiArch = &no }), []string{"corp/c:v1", "ns/a:v1", "ns/a:v2", "ns/b:v1"}},
+		{"severity", with(func(f *inventory.Filter) { f.SeverityLevel = "High" }), []string{"ns/a:v1"}},
+		{"severity other", with(func(f *inventory.Filter) { f.SeverityLevel = "Security" }), []string{"ns/a:v2"}},
+		{"severity none", with(func(f *inventory.Filter) { f.SeverityLevel = "Low" }), nil},
 		{"every type again", base, []string{"corp/c:v1", "ns/a:multi", "ns/a:v1", "ns/a:v2", "ns/b:v1"}},
 	} {
 		p := e.list(tc.f)
 		if got := sorted(keys(p.Images)); !slices.Equal(got, sorted(tc.want)) || p.Total != int64(len(tc.want)) {
 			t.Errorf("%s: rows %q (total %d), want %q", tc.name, got, p.Total, tc.want)
 		}
+	}
+
+	if got := byKey(e.list(base).Images)["ns/a:v1"].SeverityLevel; got != "High" {
+		t.Errorf("severity level = %q", got)
 	}
 
 	// Members carry their own scan counts.

@@ -72,6 +72,7 @@ func Run(t *testing.T, open func(t *testing.T) Store) {
 		{"Signatures", testSignatures},
 		{"PathWhitelist", testPathWhitelist},
 		{"FindingsAggregation", testFindingsAggregation},
+		{"SeverityLevel", testSeverityLevel},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

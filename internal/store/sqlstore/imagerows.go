@@ -16,7 +16,7 @@ const (
 	i.namespace, i.name, i.tag, i.digest, i.manifest_digest, i.image_size, i.latest_update_time,
 	i.latest_version, i.scannable, i.scan_status, i.scan_failed_desc, i.latest_scan_time,
 	i.vul_num, i.unsafe_setting_num, i.malicious_file_num, i.domain_name, i.shared_expires,
-	i.instance_id, i.instance_name, i.instance_url,
+	i.instance_id, i.instance_name, i.instance_url, i.severity_level,
 	CASE WHEN i.is_index THEN (
 		SELECT `
 	imageColsMember = `m.member_digest, m.platform, coalesce(mf.scan_status, 'unscan'),
@@ -74,7 +74,7 @@ func ScanImage(d Dialect, row rowScanner, now int64) (inventory.Image, error) {
 		&img.Namespace, &img.Name, &img.Tag, &img.Digest, &img.ManifestDigest, &img.Size, &img.LatestUpdateTime,
 		latest.dest(d), scan.dest(d), &status, &img.ScanFailedDesc, &img.LatestScanTime,
 		&img.VulNum, &img.UnsafeSettingNum, &img.MaliciousFileNum, &img.DomainName, &sharedExpires,
-		&img.InstanceID, &img.InstanceName, &img.InstanceURL, &assoc)
+		&img.InstanceID, &img.InstanceName, &img.InstanceURL, &img.SeverityLevel, &assoc)
 	if err != nil {
 		return img, err
 	}
@@ -121,16 +121,17 @@ func SetScanResult(d Dialect, digest string, r inventory.ScanResult) [2]Stmt {
 		r.Status = inventory.Unscan
 	}
 	up := newBuilder(d)
-	upsert := `INSERT INTO manifests (digest, scan_status, scan_failed_desc, latest_scan_time, vul_num, unsafe_setting_num, malicious_file_num)
-			VALUES (` + up.List(digest, string(r.Status), r.FailedDesc, r.ScanTime, r.VulNum, r.UnsafeSettingNum, r.MaliciousFileNum) + `)
+	upsert := `INSERT INTO manifests (digest, scan_status, scan_failed_desc, latest_scan_time, vul_num, unsafe_setting_num, malicious_file_num, severity_level)
+			VALUES (` + up.List(digest, string(r.Status), r.FailedDesc, r.ScanTime, r.VulNum, r.UnsafeSettingNum, r.MaliciousFileNum, r.SeverityLevel) + `)
 			ON CONFLICT (digest) DO UPDATE SET scan_status = excluded.scan_status, scan_failed_desc = excluded.scan_failed_desc,
 				latest_scan_time = excluded.latest_scan_time, vul_num = excluded.vul_num,
-				unsafe_setting_num = excluded.unsafe_setting_num, malicious_file_num = excluded.malicious_file_num`
+				unsafe_setting_num = excluded.unsafe_setting_num, malicious_file_num = excluded.malicious_file_num,
+				severity_level = excluded.severity_level`
 	set := newBuilder(d)
 	update := `UPDATE images SET scan_status = ` + set.Arg(string(r.Status)) + `, scan_failed_desc = ` + set.Arg(r.FailedDesc) +
 		`, latest_scan_time = ` + set.Arg(r.ScanTime) + `,
 				vul_num = ` + set.Arg(r.VulNum) + `, unsafe_setting_num = ` + set.Arg(r.UnsafeSettingNum) +
-		`, malicious_file_num = ` + set.Arg(r.MaliciousFileNum) + `
+		`, malicious_file_num = ` + set.Arg(r.MaliciousFileNum) + `, severity_level = ` + set.Arg(r.SeverityLevel) + `
 			WHERE manifest_digest = ` + set.Arg(digest)
 	return [2]Stmt{{upsert, up.Args()}, {update, set.Args()}}
 }
@@ -142,6 +143,7 @@ type ManifestInfo struct {
 	Status, FailedDesc            string
 	ScanTime                      int64
 	Vul, UnsafeSetting, Malicious int32
+	Severity                      string
 }
 
 // UnknownManifest is how a digest the store has no manifest row for reads:
@@ -176,11 +178,11 @@ func PutLocalImage(d Dialect, img inventory.Image, md string, m ManifestInfo, ma
 	b := newBuilder(d)
 	q := `INSERT INTO ` + into + ` (project_id, enterprise_project_id, registry_id, image_type,
 			namespace, name, tag, digest, manifest_digest, is_index, image_size, first_seen, latest_update_time, scannable,
-			scan_status, scan_failed_desc, latest_scan_time, vul_num, unsafe_setting_num, malicious_file_num)
+			scan_status, scan_failed_desc, latest_scan_time, vul_num, unsafe_setting_num, malicious_file_num, severity_level)
 			VALUES (` + b.List(img.ProjectID, img.EnterpriseProjectID) + `, 0, ` +
 		b.List(string(inventory.LocalImage), img.Namespace, img.Name, img.Tag,
 			img.Digest, md, d.Bool(img.Digest != md), size, firstSeen, lut, d.Bool(scannable),
-			m.Status, m.FailedDesc, m.ScanTime, m.Vul, m.UnsafeSetting, m.Malicious) + `)
+			m.Status, m.FailedDesc, m.ScanTime, m.Vul, m.UnsafeSetting, m.Malicious, m.Severity) + `)
 			ON CONFLICT (registry_id, project_id, namespace, name, tag) DO UPDATE SET
 				enterprise_project_id = excluded.enterprise_project_id, digest = excluded.digest,
 				manifest_digest = excluded.manifest_digest, is_index = excluded.is_index, image_size = excluded.image_size,
@@ -188,7 +190,8 @@ func PutLocalImage(d Dialect, img inventory.Image, md string, m ManifestInfo, ma
 				latest_update_time = CASE WHEN ` + old + `.digest = excluded.digest AND ` + b.Arg(m.Created) + ` <= 0 THEN ` + old + `.latest_update_time ELSE excluded.latest_update_time END,
 				scannable = excluded.scannable, scan_status = excluded.scan_status, scan_failed_desc = excluded.scan_failed_desc,
 				latest_scan_time = excluded.latest_scan_time, vul_num = excluded.vul_num,
-				unsafe_setting_num = excluded.unsafe_setting_num, malicious_file_num = excluded.malicious_file_num
+				unsafe_setting_num = excluded.unsafe_setting_num, malicious_file_num = excluded.malicious_file_num,
+				severity_level = excluded.severity_level
 			RETURNING id`
 	return Stmt{q, b.Args()}
 }

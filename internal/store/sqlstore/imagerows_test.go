@@ -30,19 +30,19 @@ func marks(t *testing.T, d Dialect, q string) int {
 
 func TestWriteStatements(t *testing.T) {
 	img := inventory.Image{ProjectID: "p", EnterpriseProjectID: "ep", Namespace: "ns", Name: "n", Tag: "t", Digest: "idx"}
-	m := ManifestInfo{Size: 5, Created: 9, Scannable: true, Status: "success", Vul: 1, UnsafeSetting: 2, Malicious: 3}
+	m := ManifestInfo{Size: 5, Created: 9, Scannable: true, Status: "success", Vul: 1, UnsafeSetting: 2, Malicious: 3, Severity: "High"}
 	for _, d := range []Dialect{SQLite, Postgres} {
-		scan := SetScanResult(d, "sha256:a", inventory.ScanResult{FailedDesc: "f", ScanTime: 7, VulNum: 1, UnsafeSettingNum: 2, MaliciousFileNum: 3})
+		scan := SetScanResult(d, "sha256:a", inventory.ScanResult{FailedDesc: "f", ScanTime: 7, VulNum: 1, UnsafeSettingNum: 2, MaliciousFileNum: 3, SeverityLevel: "Low"})
 		local := PutLocalImage(d, img, "sha256:m", m, nil, 100)
 		cases := []struct {
 			name string
 			st   Stmt
 			want []any
 		}{
-			{"manifest scan result", scan[0], []any{"sha256:a", "unscan", "f", int64(7), int32(1), int32(2), int32(3)}},
-			{"image scan result", scan[1], []any{"unscan", "f", int64(7), int32(1), int32(2), int32(3), "sha256:a"}},
+			{"manifest scan result", scan[0], []any{"sha256:a", "unscan", "f", int64(7), int32(1), int32(2), int32(3), "Low"}},
+			{"image scan result", scan[1], []any{"unscan", "f", int64(7), int32(1), int32(2), int32(3), "Low", "sha256:a"}},
 			{"local image", local, []any{"p", "ep", "local_image", "ns", "n", "t", "idx", "sha256:m", d.Bool(true),
-				int64(5), int64(100), int64(9), d.Bool(true), "success", "", int64(0), int32(1), int32(2), int32(3), int64(9)}},
+				int64(5), int64(100), int64(9), d.Bool(true), "success", "", int64(0), int32(1), int32(2), int32(3), "High", int64(9)}},
 		}
 		for _, c := range cases {
 			t.Run(d.String()+"/"+c.name, func(t *testing.T) {

@@ -42,7 +42,7 @@ func (s *Store) lookupManifests(ctx context.Context, tx *sql.Tx, digests []strin
 		b := newBuilder(s.d)
 		b.In("digest", chunk)
 		rows, err := tx.QueryContext(ctx, `SELECT digest, size, created, scannable, scan_status, scan_failed_desc, latest_scan_time,
-			vul_num, unsafe_setting_num, malicious_file_num FROM manifests WHERE `+b.SQL(), b.Args()...)
+			vul_num, unsafe_setting_num, malicious_file_num, severity_level FROM manifests WHERE `+b.SQL(), b.Args()...)
 		if err != nil {
 			return nil, s.errf("manifests: %w", err)
 		}
@@ -52,7 +52,7 @@ func (s *Store) lookupManifests(ctx context.Context, tx *sql.Tx, digests []strin
 				m ManifestInfo
 			)
 			if err := rows.Scan(&d, &m.Size, &m.Created, &m.Scannable, &m.Status, &m.FailedDesc, &m.ScanTime,
-				&m.Vul, &m.UnsafeSetting, &m.Malicious); err != nil {
+				&m.Vul, &m.UnsafeSetting, &m.Malicious, &m.Severity); err != nil {
 				rows.Close()
 				return nil, s.errf("manifests: %w", err)
 			}
@@ -280,7 +280,7 @@ type rowColumns struct {
 	namespace, name, tag, digest, manifestDigest []string
 	size, lut, scanTime                          []int64
 	scannable                                    []bool
-	status, failedDesc                           []string
+	status, failedDesc, severity                 []string
 	vul, unsafe, mal                             []int32
 }
 
@@ -302,6 +302,7 @@ func columnsOf(rs []newRow) rowColumns {
 		c.vul = append(c.vul, r.m.Vul)
 		c.unsafe = append(c.unsafe, r.m.UnsafeSetting)
 		c.mal = append(c.mal, r.m.Malicious)
+		c.severity = append(c.severity, r.m.Severity)
 	}
 	return c
 }
@@ -311,22 +312,24 @@ func columnsOf(rs []newRow) rowColumns {
 func (c rowColumns) scanCols() []col {
 	return []col{{Type: "int8", Values: c.size}, {Type: "int8", Values: c.lut}, {Type: "bool", Values: c.scannable},
 		{Type: "text", Values: c.status}, {Type: "text", Values: c.failedDesc}, {Type: "int8", Values: c.scanTime},
-		{Type: "int4", Values: c.vul}, {Type: "int4", Values: c.unsafe}, {Type: "int4", Values: c.mal}}
+		{Type: "int4", Values: c.vul}, {Type: "int4", Values: c.unsafe}, {Type: "int4", Values: c.mal},
+		{Type: "text", Values: c.severity}}
 }
 
 func (s *Store) moveImageRows(ctx context.Context, tx *sql.Tx, snap inventory.Snapshot, moves []newRow) error {
 	slices.SortFunc(moves, func(a, b newRow) int { return cmp.Compare(a.id, b.id) })
-	for chunk := range slices.Chunk(moves, s.bulkRows(12)) {
+	for chunk := range slices.Chunk(moves, s.bulkRows(13)) {
 		c := columnsOf(chunk)
 		b := newBuilder(s.d)
 		u := b.Rows(append([]col{{Type: "int8", Values: c.id}, {Type: "text", Values: c.digest},
 			{Type: "text", Values: c.manifestDigest}}, c.scanCols()...)...)
 		_, err := tx.ExecContext(ctx, `WITH u (id, digest, manifest_digest, size, lut, scannable, status, failed_desc, scan_time,
-				vul, unsafe, mal) AS (`+u+`)
+				vul, unsafe, mal, severity) AS (`+u+`)
 			UPDATE images SET digest = u.digest, manifest_digest = u.manifest_digest,
 				is_index = u.digest <> u.manifest_digest, image_size = u.size, first_seen = `+b.Arg(snap.SeenAt)+`,
 				latest_update_time = u.lut, scannable = u.scannable, scan_status = u.status, scan_failed_desc = u.failed_desc,
-				latest_scan_time = u.scan_time, vul_num = u.vul, unsafe_setting_num = u.unsafe, malicious_file_num = u.mal
+				latest_scan_time = u.scan_time, vul_num = u.vul, unsafe_setting_num = u.unsafe, malicious_file_num = u.mal,
+				severity_level = u.severity
 			FROM u WHERE images.id = u.id`, b.Args()...)
 		if err != nil {
 			return s.errf("update rows of registry %d: %w", snap.RegistryID, err)
@@ -337,21 +340,21 @@ func (s *Store) moveImageRows(ctx context.Context, tx *sql.Tx, snap inventory.Sn
 
 func (s *Store) insertImageRows(ctx context.Context, tx *sql.Tx, snap inventory.Snapshot, reg registryRow, inserts []newRow) error {
 	typ := reg.typ.ImageType()
-	for chunk := range slices.Chunk(inserts, s.bulkRows(14)) {
+	for chunk := range slices.Chunk(inserts, s.bulkRows(15)) {
 		c := columnsOf(chunk)
 		b := newBuilder(s.d)
 		u := b.Rows(append([]col{{Type: "text", Values: c.namespace}, {Type: "text", Values: c.name},
 			{Type: "text", Values: c.tag}, {Type: "text", Values: c.digest}, {Type: "text", Values: c.manifestDigest}},
 			c.scanCols()...)...)
 		q := `WITH u (namespace, name, tag, digest, manifest_digest, size, lut, scannable, status, failed_desc, scan_time,
-				vul, unsafe, mal) AS (` + u + `)
+				vul, unsafe, mal, severity) AS (` + u + `)
 			INSERT INTO images (project_id, enterprise_project_id, registry_id, image_type,
 				namespace, name, tag, digest, manifest_digest, is_index, image_size, first_seen, latest_update_time, scannable,
-				scan_status, scan_failed_desc, latest_scan_time, vul_num, unsafe_setting_num, malicious_file_num,
+				scan_status, scan_failed_desc, latest_scan_time, vul_num, unsafe_setting_num, malicious_file_num, severity_level,
 				domain_name, shared_expires, instance_id, instance_name, instance_url)
 			SELECT ` + b.List(reg.projectID, reg.enterpriseProjectID, snap.RegistryID, string(typ)) + `,
 				u.namespace, u.name, u.tag, u.digest, u.manifest_digest, u.digest <> u.manifest_digest,
-				u.size, ` + b.Arg(snap.SeenAt) + `, u.lut, u.scannable, u.status, u.failed_desc, u.scan_time, u.vul, u.unsafe, u.mal,
+				u.size, ` + b.Arg(snap.SeenAt) + `, u.lut, u.scannable, u.status, u.failed_desc, u.scan_time, u.vul, u.unsafe, u.mal, u.severity,
 				` + b.List(reg.domainName, reg.sharedExpires, reg.instanceID, reg.instanceName, reg.instanceURL) + `
 			FROM u`
 		if _, err := tx.ExecContext(ctx, q, b.Args()...); err != nil {

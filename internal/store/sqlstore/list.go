@@ -83,7 +83,7 @@ func (s *Store) ListImages(ctx context.Context, f inventory.Filter) (inventory.P
 func (s *Store) canMatch(f inventory.Filter) bool {
 	return (f.EnterpriseProjects == nil || len(f.EnterpriseProjects) > 0) &&
 		s.storable(append([]string{f.ProjectID, string(f.Type), f.Namespace, f.ImageName, f.ImageVersion, f.InstanceName,
-			f.InstanceID, string(f.ScanStatus), f.RegistryName}, f.EnterpriseProjects...)...)
+			f.InstanceID, string(f.ScanStatus), f.RegistryName, f.SeverityLevel}, f.EnterpriseProjects...)...)
 }
 
 // MaxChangeRows is how many generation rows (PostgreSQL's images_changes,

@@ -178,6 +178,9 @@ func imageWhere(d Dialect, f inventory.Filter, resolve func() (Repos, error)) (I
 	default:
 		b.Where("NOT " + d.IsTrue("i.is_index"))
 	}
+	if f.SeverityLevel != "" {
+		b.Eq("i.severity_level", f.SeverityLevel)
+	}
 	registryWhere(b, f)
 	w.ReposOnly = b.Len() == repoConds
 	w.Where, w.Args = b.SQL(), b.Args()
@@ -337,6 +340,7 @@ func Key(f inventory.Filter) string {
 	ptr(f.EndLatestSyncTime)
 	flag(f.Risky)
 	flag(f.MultiArch)
+	str(f.SeverityLevel)
 	b.WriteString(strconv.FormatBool(f.SortByScanTime) + "," + strconv.FormatBool(f.SortDesc))
 	return b.String()
 }

@@ -27,7 +27,8 @@ func ProjectScanResult(d Dialect, projectID, digest string, r inventory.ScanResu
 	b := newBuilder(d)
 	q := `UPDATE images SET scan_status = ` + b.Arg(string(r.Status)) + `, scan_failed_desc = ` + b.Arg(r.FailedDesc) +
 		`, latest_scan_time = ` + b.Arg(r.ScanTime) + `, vul_num = ` + b.Arg(r.VulNum) +
-		`, unsafe_setting_num = ` + b.Arg(r.UnsafeSettingNum) + `, malicious_file_num = ` + b.Arg(r.MaliciousFileNum) + `
+		`, unsafe_setting_num = ` + b.Arg(r.UnsafeSettingNum) + `, malicious_file_num = ` + b.Arg(r.MaliciousFileNum) +
+		`, severity_level = ` + b.Arg(r.SeverityLevel) + `
 		WHERE manifest_digest = ` + b.Arg(digest) + ` AND project_id = ` + b.Arg(projectID)
 	return Stmt{q, b.Args()}
 }
@@ -58,17 +59,17 @@ func SharedResultInUse(d Dialect, digest string) Stmt {
 func ResetSharedResult(d Dialect, digest string) Stmt {
 	b := newBuilder(d)
 	return Stmt{`UPDATE manifests SET scan_status = 'unscan', scan_failed_desc = '', latest_scan_time = 0, vul_num = 0,
-		unsafe_setting_num = 0, malicious_file_num = 0 WHERE digest = ` + b.Arg(digest), b.Args()}
+		unsafe_setting_num = 0, malicious_file_num = 0, severity_level = '' WHERE digest = ` + b.Arg(digest), b.Args()}
 }
 
 // FreshSharedResult reads the shared result of digest when it is a success
 // recorded at or after since (ms) whose inventory is stored: columns
 // scan_status, scan_failed_desc, latest_scan_time, vul_num,
-// unsafe_setting_num, malicious_file_num; no row otherwise.
+// unsafe_setting_num, malicious_file_num, severity_level; no row otherwise.
 func FreshSharedResult(d Dialect, digest string, since int64) Stmt {
 	b := newBuilder(d)
-	return Stmt{`SELECT m.scan_status, m.scan_failed_desc, m.latest_scan_time, m.vul_num, m.unsafe_setting_num, m.malicious_file_num
-		FROM manifests m WHERE m.digest = ` + b.Arg(digest) + ` AND m.scan_status = 'success'
+	return Stmt{`SELECT m.scan_status, m.scan_failed_desc, m.latest_scan_time, m.vul_num, m.unsafe_setting_num, m.malicious_file_num,
+		m.severity_level FROM manifests m WHERE m.digest = ` + b.Arg(digest) + ` AND m.scan_status = 'success'
 		AND m.latest_scan_time >= ` + b.Arg(since) + ` AND EXISTS (SELECT 1 FROM sboms s WHERE s.digest = m.digest)`, b.Args()}
 }
 
@@ -90,7 +91,7 @@ func OrphanedScans(d Dialect, kind string) Stmt {
 // ScanResultCols scans FreshSharedResult's columns into r.
 func ScanResultCols(row rowScanner, r *inventory.ScanResult) error {
 	var status string
-	if err := row.Scan(&status, &r.FailedDesc, &r.ScanTime, &r.VulNum, &r.UnsafeSettingNum, &r.MaliciousFileNum); err != nil {
+	if err := row.Scan(&status, &r.FailedDesc, &r.ScanTime, &r.VulNum, &r.UnsafeSettingNum, &r.MaliciousFileNum, &r.SeverityLevel); err != nil {
 		return err
 	}
 	r.Status = inventory.ScanStatus(status)

@@ -126,6 +126,11 @@ func (s *Store) SaveScan(ctx context.Context, sbom scanresult.SBOM, findings []s
 // sbom.Digest, in the same transaction.
 func (s *Store) SaveAnalyzedScan(ctx context.Context, sbom scanresult.SBOM, findings []scanresult.Finding, a scanresult.Analysis, r inventory.ScanResult) error {
 	d := sbom.Digest
+	if r.Status == inventory.ScanSuccess {
+		// Derived here, from the findings saved with it, so that the
+		// level always agrees with them (and re-matches keep it so).
+		r.SeverityLevel = scanresult.SeverityLevel(findings)
+	}
 	layersJSON, err := json.Marshal(nonNil(s.texts(sbom.Layers)))
 	if err != nil {
 		return err
@@ -312,6 +317,7 @@ func (s *Store) ReplaceFindings(ctx context.Context, updates []scanresult.Findin
 			fr      findingRows
 			present []string
 			vulNum  []int32
+			levels  []string
 		)
 		for chunk := range slices.Chunk(digests, s.d.MaxRows(1)) {
 			// Digests without an SBOM were re-scanned and failed since
@@ -345,6 +351,7 @@ func (s *Store) ReplaceFindings(ctx context.Context, updates []scanresult.Findin
 				}
 				present = append(present, d)
 				vulNum = append(vulNum, u.VulNum)
+				levels = append(levels, scanresult.SeverityLevel(u.Findings))
 			}
 		}
 		if len(present) == 0 {
@@ -353,14 +360,15 @@ func (s *Store) ReplaceFindings(ctx context.Context, updates []scanresult.Findin
 		if err := s.load(ctx, tx, conn, "scan_findings", findingColumns, &fr); err != nil {
 			return err
 		}
-		return s.setVulNums(ctx, tx, present, vulNum)
+		return s.setVulNums(ctx, tx, present, vulNum, levels)
 	})
 }
 
-// setVulNums sets vul_num n[i] on the manifest digests[i] and the rows
-// describing it, where its last scan succeeded and the count differs.
-func (s *Store) setVulNums(ctx context.Context, tx *sql.Tx, digests []string, n []int32) error {
-	step := s.d.MaxRows(2)
+// setVulNums sets vul_num n[i] and severity_level levels[i] on the
+// manifest digests[i] and the rows describing it, where its last scan
+// succeeded and either differs.
+func (s *Store) setVulNums(ctx context.Context, tx *sql.Tx, digests []string, n []int32, levels []string) error {
+	step := s.d.MaxRows(3)
 	for lo := 0; lo < len(digests); lo += step {
 		hi := min(lo+step, len(digests))
 		for _, target := range [][2]string{{"manifests", "digest"}, {"images", "manifest_digest"}} {
@@ -368,10 +376,13 @@ func (s *Store) setVulNums(ctx context.Context, tx *sql.Tx, digests []string, n 
 			b := newBuilder(s.d)
 			// IN (SELECT ...) walks the table's index on key for each
 			// digest on both engines, where a join could scan the table.
-			q := `WITH u(d, n) AS (` + b.Rows(col{Type: "text", Values: digests[lo:hi]}, col{Type: "int4", Values: n[lo:hi]}) + `)
-				UPDATE ` + table + ` SET vul_num = (SELECT u.n FROM u WHERE u.d = ` + table + `.` + key + `)
+			q := `WITH u(d, n, l) AS (` + b.Rows(col{Type: "text", Values: digests[lo:hi]}, col{Type: "int4", Values: n[lo:hi]},
+				col{Type: "text", Values: levels[lo:hi]}) + `)
+				UPDATE ` + table + ` SET vul_num = (SELECT u.n FROM u WHERE u.d = ` + table + `.` + key + `),
+					severity_level = (SELECT u.l FROM u WHERE u.d = ` + table + `.` + key + `)
 				WHERE ` + key + ` IN (SELECT d FROM u) AND scan_status = 'success'
-					AND vul_num <> (SELECT u.n FROM u WHERE u.d = ` + table + `.` + key + `)`
+					AND (vul_num <> (SELECT u.n FROM u WHERE u.d = ` + table + `.` + key + `)
+						OR severity_level <> (SELECT u.l FROM u WHERE u.d = ` + table + `.` + key + `))`
 			if _, err := tx.ExecContext(ctx, q, b.Args()...); err != nil {
 				return s.errf("vul_num: %w", err)
 			}
