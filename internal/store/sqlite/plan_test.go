@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/openhss/openhss/internal/inventory"
+	"github.com/openhss/openhss/internal/store/sqlstore"
 	"github.com/openhss/openhss/internal/store/storebench"
 )
 
@@ -39,6 +40,11 @@ func TestListPlans(t *testing.T) {
 		f     inventory.Filter
 		index string
 	}{
+		// ListRegistryImages' shapes (00800).
+		{"severity_level", with(func(f *inventory.Filter) { f.SeverityLevel = "High" }), "images_severity"},
+		{"every type", with(func(f *inventory.Filter) { f.Type = "" }), "images_all_types"},
+		{"sort by scan time", with(func(f *inventory.Filter) { f.SortByScanTime = true }), "images_scan_order"},
+		{"sort by scan time desc", with(func(f *inventory.Filter) { f.SortByScanTime, f.SortDesc = true, true }), "images_scan_order"},
 		{"type only", base, "images_list"},
 		{"namespace", with(func(f *inventory.Filter) { f.Namespace = "ns-01" }), "images_ns"},
 		{"image_name", with(func(f *inventory.Filter) { f.ImageName = "app-00001" }), "images_repo"},
@@ -65,9 +71,10 @@ func TestListPlans(t *testing.T) {
 				t.Fatal(err)
 			}
 			queries := map[string]string{
-				"page": `SELECT i.id FROM images i WHERE ` + where + ` ORDER BY i.latest_update_time DESC, i.id DESC LIMIT 10 OFFSET 100`,
+				"page": `SELECT i.id FROM images i WHERE ` + where + ` ORDER BY ` + sqlstore.Order(tc.f) + ` LIMIT 10 OFFSET 100`,
 			}
-			if tc.name != "type only" && tc.name != "namespace" && tc.name != "image_name" {
+			if tc.name != "type only" && tc.name != "namespace" && tc.name != "image_name" && tc.name != "every type" &&
+				!tc.f.SortByScanTime {
 				queries["count"] = `SELECT count(*) FROM images i WHERE ` + where // counted from image_repos otherwise
 			}
 			for what, q := range queries {

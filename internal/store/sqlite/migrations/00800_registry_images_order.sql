@@ -4,8 +4,10 @@
 -- latest_scan_time walks this index in either direction (never-scanned
 -- rows hold 0), and its image_type is optional, so a list of every type
 -- walks the list order without the type column leading.
-CREATE INDEX images_scan_order ON images (project_id, image_type, latest_scan_time, id);
-CREATE INDEX images_all_types ON images (project_id, latest_update_time DESC, id DESC);
+-- enterprise_project_id trails, as in every list index (00003): counts and
+-- page walks stay index-only.
+CREATE INDEX images_scan_order ON images (project_id, image_type, latest_scan_time, id, enterprise_project_id);
+CREATE INDEX images_all_types ON images (project_id, latest_update_time DESC, id DESC, enterprise_project_id);
 
 -- The image's severity_level (Security, Low, Medium, High; '' until a scan
 -- succeeds): the most urgent repair necessity of its findings, kept on
@@ -13,7 +15,8 @@ CREATE INDEX images_all_types ON images (project_id, latest_update_time DESC, id
 -- filter is an index walk rather than an aggregate over the findings.
 ALTER TABLE manifests ADD COLUMN severity_level TEXT NOT NULL DEFAULT '';
 ALTER TABLE images ADD COLUMN severity_level TEXT NOT NULL DEFAULT '';
-CREATE INDEX images_severity ON images (project_id, image_type, severity_level, latest_update_time DESC, id DESC);
+CREATE INDEX images_severity ON images (project_id, image_type, severity_level, latest_update_time DESC, id DESC,
+    enterprise_project_id);
 
 -- Results saved before the column existed.
 UPDATE manifests SET severity_level = CASE
