@@ -31,14 +31,17 @@ func TestListSmall(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(rep.Queries) != 12 {
-		t.Fatalf("%d query results, want 12", len(rep.Queries))
+	if n := 2 * len(o.filterSets()); len(rep.Queries) != n {
+		t.Fatalf("%d query results, want %d", len(rep.Queries), n)
 	}
 	exact := map[string]int64{
-		"type only":             2000,
-		"+ namespace":           2000 / 4,   // 25 repositories of 20 tags
-		"+ image_name":          10 * 20,    // 10 repositories of 20 tags
-		"+ latest_version=true": int64(100), // one per repository
+		"type only":                       2000,
+		"+ namespace":                     2000 / 4,   // 25 repositories of 20 tags
+		"+ image_name":                    10 * 20,    // 10 repositories of 20 tags
+		"+ latest_version=true":           int64(100), // one per repository
+		"registry images, every type":     2000,
+		"registry images, scan time asc":  2000,
+		"registry images, scan time desc": 2000,
 	}
 	for _, q := range rep.Queries {
 		if want, ok := exact[q.Name]; ok && q.Total != want {
@@ -59,6 +62,22 @@ func TestListSmall(t *testing.T) {
 	}
 	if rep.HTTP.ResponseBytes == 0 || rep.Machine.Cores == 0 {
 		t.Errorf("empty report parts: %+v", rep)
+	}
+}
+
+// TestListSmallUncached: with --uncached every warm-up and timed call
+// follows a write to images, and the answers still match the reference.
+func TestListSmallUncached(t *testing.T) {
+	o := smallOptions(t)
+	o.Uncached = true
+	rep, err := runList(context.Background(), o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, q := range rep.Queries {
+		if q.Writes != o.Warmup+o.Iterations {
+			t.Errorf("%s at %d: %d writes, want %d", q.Name, q.Offset, q.Writes, o.Warmup+o.Iterations)
+		}
 	}
 }
 

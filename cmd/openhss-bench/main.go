@@ -47,7 +47,9 @@ func newListCmd() *cobra.Command {
 		Long: `list seeds a fresh SQLite store in a temporary directory with synthetic
 private_image rows, then measures GET /v5/{project_id}/image/swr-repository:
 the store's list query in-process for six filter sets at two offsets (every
-total_num checked against an independent COUNT(*)), and HTTP requests/s of the
+total_num checked against an independent COUNT(*)) — the last three are
+ListRegistryImages' shapes (every image type; sort_key=latest_scan_time in both
+directions) — and HTTP requests/s of the
 real API against a bare net/http handler serving the same bytes.
 
 It exits non-zero when a count or page is wrong, not when a target is missed:
@@ -73,6 +75,7 @@ misses are marked MISS in the output.`,
 	f.StringVar(&o.Namespace, "namespace", o.Namespace, "namespace substring of the namespace filter sets")
 	f.StringVar(&o.ImageName, "image-name", o.ImageName, "image_name substring of the image-name filter set")
 	f.StringVar(&o.ScanStatus, "scan-status", o.ScanStatus, "scan_status of the scan-status filter set")
+	f.BoolVar(&o.Uncached, "uncached", o.Uncached, "write to images before every list call, so that none is served from the store's caches")
 	f.IntVar(&o.Clients, "clients", o.Clients, "concurrent keep-alive HTTP clients")
 	f.DurationVar(&o.Duration, "duration", o.Duration, "HTTP load time per server")
 	f.IntVar(&o.MaxRequests, "max-requests", o.MaxRequests, "HTTP requests per server at most")

@@ -37,8 +37,12 @@ func openReference(ctx context.Context, path string) (*reference, error) {
 func (r *reference) Close() error { return r.db.Close() }
 
 func (fs filterSet) where() (string, []any) {
-	conds := []string{"project_id = ?", "image_type = ?", "enterprise_project_id = ?"}
-	args := []any{benchProject, string(inventory.PrivateImage), defaultEnterprise}
+	conds := []string{"project_id = ?", "enterprise_project_id = ?"}
+	args := []any{benchProject, defaultEnterprise}
+	if !fs.AllTypes {
+		conds = append(conds, "image_type = ?")
+		args = append(args, string(inventory.PrivateImage))
+	}
 	if fs.Namespace != "" {
 		conds = append(conds, "instr(namespace, ?) > 0")
 		args = append(args, fs.Namespace)
@@ -71,8 +75,16 @@ func (r *reference) check(ctx context.Context, fs filterSet, offset, limit int, 
 	if page.Total != total {
 		return fmt.Errorf("total_num %d, but COUNT(*) says %d", page.Total, total)
 	}
+	// The API's orders (docs/api.md, ListRegistryImages).
+	order := "latest_update_time DESC, id DESC"
+	switch fs.SortScan {
+	case "asc":
+		order = "latest_scan_time, id"
+	case "desc":
+		order = "latest_scan_time DESC, id DESC"
+	}
 	rows, err := r.db.QueryContext(ctx, `SELECT id FROM images WHERE `+where+`
-		ORDER BY latest_update_time DESC, id DESC LIMIT ? OFFSET ?`, append(args, limit, offset)...)
+		ORDER BY `+order+` LIMIT ? OFFSET ?`, append(args, limit, offset)...)
 	if err != nil {
 		return fmt.Errorf("reference page: %w", err)
 	}

@@ -20,10 +20,10 @@ func printReport(w io.Writer, rep listReport) {
 	fmt.Fprintf(w, "list query in-process (store.ListImages), every total_num and page checked against COUNT(*) and ORDER BY on images\n")
 	fmt.Fprintf(w, "target: median ≤ %.0f ms and p99 ≤ %.0f ms\n", ms(targetMedian), ms(targetP99))
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintln(tw, "filter set\toffset\ttotal_num\trows\tfirst ms\tmedian ms\tp90 ms\tp99 ms\tmax ms\tcalls\ttarget\t")
+	fmt.Fprintln(tw, "filter set\toffset\ttotal_num\trows\tfirst ms\tmedian ms\tp90 ms\tp99 ms\tmax ms\tcalls\twrites\ttarget\t")
 	for _, q := range rep.Queries {
-		fmt.Fprintf(tw, "%s\t%d\t%d\t%d\t%.2f\t%.2f\t%.2f\t%.2f\t%.2f\t%d\t%s\t\n",
-			q.Name, q.Offset, q.Total, q.Returned, q.FirstMs, q.MedianMs, q.P90Ms, q.P99Ms, q.MaxMs, q.Calls, mark(q.Met))
+		fmt.Fprintf(tw, "%s\t%d\t%d\t%d\t%.2f\t%.2f\t%.2f\t%.2f\t%.2f\t%d\t%d\t%s\t\n",
+			q.Name, q.Offset, q.Total, q.Returned, q.FirstMs, q.MedianMs, q.P90Ms, q.P99Ms, q.MaxMs, q.Calls, q.Writes, mark(q.Met))
 	}
 	tw.Flush()
 	fmt.Fprintln(w)
