@@ -12,6 +12,7 @@ import (
 	"github.com/openhss/openhss/internal/scanresult"
 	"github.com/openhss/openhss/internal/store/postgres"
 	"github.com/openhss/openhss/internal/store/sqlite"
+	"github.com/openhss/openhss/internal/tasks"
 	"github.com/openhss/openhss/internal/vulndb"
 )
 
@@ -27,6 +28,7 @@ type Store interface {
 	scanresult.Store
 	scanresult.AnalysisStore
 	scanresult.PathWhitelistStore
+	tasks.Store
 	Scans
 	// Ping checks that the database answers, within ctx (GET /healthz).
 	Ping(ctx context.Context) error
