@@ -28,8 +28,8 @@ func (r requester) RequestScans(ctx context.Context, projectID string, images []
 	return err
 }
 
-func (r requester) RequestScanAll(ctx context.Context, projectID string, f inventory.Filter) error {
-	_, _, err := r.all.Request(ctx, projectID, f)
+func (r requester) RequestScanAll(ctx context.Context, projectID, taskID string, f inventory.Filter) error {
+	_, _, err := r.all.RequestTask(ctx, projectID, taskID, f)
 	return err
 }
 

@@ -8,6 +8,8 @@ package tasks
 import (
 	"context"
 	"errors"
+
+	"github.com/openhss/openhss/internal/inventory"
 )
 
 // Type is what a task does (ListImageScanTask's `type`).
@@ -150,7 +152,7 @@ type ItemFilter struct {
 	ProjectID, TaskID string
 	RegistryName      string   // substring
 	RegistryTypes     []string // any of them; empty: all
-	State             string   // "" for any
+	States            []string // any of them; empty: all
 	Offset, Limit     int
 }
 
@@ -198,4 +200,24 @@ type Store interface {
 	// cancelling its pending items, and returns them: ErrNotFound when it
 	// is not the project's, ErrEnded (changing nothing) when it had ended.
 	EndTask(ctx context.Context, projectID, id string, s State, reason string, at int64) ([]Item, error)
+}
+
+// ScanItems are the scan task items of image rows: one per row with a
+// digest to scan (the manifest digest, or the digest of a row without one),
+// the digest the scan job of the row runs under; a row without any is
+// never scanned and is left out.
+func ScanItems(rows []inventory.Image) []Item {
+	out := make([]Item, 0, len(rows))
+	for _, img := range rows {
+		d := img.ManifestDigest
+		if d == "" {
+			d = img.Digest
+		}
+		if d == "" {
+			continue
+		}
+		out = append(out, Item{RefID: img.ID, Digest: d, RegistryID: img.RegistryID,
+			Namespace: img.Namespace, ImageName: img.Name, ImageVersion: img.Tag})
+	}
+	return out
 }

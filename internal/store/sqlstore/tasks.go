@@ -215,8 +215,8 @@ func (s *Store) ListTaskItems(ctx context.Context, f tasks.ItemFilter) ([]tasks.
 	if len(f.RegistryTypes) > 0 {
 		b.In("registry_type", f.RegistryTypes)
 	}
-	if f.State != "" {
-		b.Eq("state", f.State)
+	if len(f.States) > 0 {
+		b.In("state", f.States)
 	}
 	var total int64
 	if err := s.read.QueryRowContext(ctx, `SELECT COUNT(*) FROM task_items WHERE `+b.SQL(), b.Args()...).Scan(&total); err != nil {

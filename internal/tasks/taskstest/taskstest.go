@@ -132,7 +132,7 @@ func testSyncItems(t *testing.T, ctx context.Context, st Store) {
 		items[0].FailedReason != "unreachable" || items[1].State != tasks.ItemSuccess || items[1].FinishedAt != 20 {
 		t.Fatalf("items = %d %+v", total, items)
 	}
-	failed, total, err := st.ListTaskItems(ctx, tasks.ItemFilter{ProjectID: "p1", TaskID: a.ID, State: tasks.ItemFailed, Limit: 10})
+	failed, total, err := st.ListTaskItems(ctx, tasks.ItemFilter{ProjectID: "p1", TaskID: a.ID, States: []string{tasks.ItemFailed}, Limit: 10})
 	if err != nil || total != 1 || len(failed) != 1 || failed[0].RefID != 1 {
 		t.Fatalf("failed items = %d %+v, %v", total, failed, err)
 	}
