@@ -224,6 +224,8 @@ func New(cfg Config) (http.Handler, error) {
 	r.handle("GET", "/v5/{project_id}/image/tasks", s.v5(s.listTasks))
 	r.handle("POST", "/v5/{project_id}/image/image-sync/tasks", s.v5(s.createSyncTask))
 	r.handle("GET", "/v5/{project_id}/image/image-sync/tasks/{task_id}/registries", s.v5(s.listAssociateRegistries))
+	r.handle("POST", "/v5/{project_id}/image/image-scan/tasks", s.v5(s.createScanTask))
+	r.handle("PUT", "/v5/{project_id}/image/image-scan/tasks/{task_id}/stop", s.v5(s.stopScanTask))
 	r.handle("GET", "/v5/{project_id}/image/{image_id}/vulnerabilities", s.v5(s.listImageVulns))
 	r.handle("GET", "/v5/{project_id}/image/{image_id}/apps", s.v5(s.listImageApps))
 	r.handle("GET", "/v5/{project_id}/image/{image_id}/sbom", s.v5(s.imageSBOM))

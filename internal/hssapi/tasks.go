@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/openhss/openhss/internal/inventory"
+	"github.com/openhss/openhss/internal/registry"
 	"github.com/openhss/openhss/internal/tasks"
 )
 
@@ -22,6 +23,8 @@ type TaskStore interface {
 	ListTaskItems(ctx context.Context, f tasks.ItemFilter) ([]tasks.Item, int64, error)
 	EndTask(ctx context.Context, projectID, id string, s tasks.State, reason string, at int64) ([]tasks.Item, error)
 	RegistriesByImageType(ctx context.Context, projectID string, t inventory.ImageType) ([]inventory.Registry, error)
+	// GetImage finds the rows CreateManualImageScanTask names by id.
+	GetImage(ctx context.Context, projectID string, id int64) (inventory.Image, error)
 }
 
 // Bounds of the task APIs.
@@ -496,5 +499,194 @@ func (s *server) listAssociateRegistries(w http.ResponseWriter, r *http.Request,
 		})
 	}
 	s.writeJSON(w, http.StatusOK, out)
+	return nil
+}
+
+// stopScanTask is StopImageScanTask: the task ends as stopped (-1), its
+// pending items are cancelled, and the queued scans no other running task
+// waits for are cancelled; scans already running end as they would.
+func (s *server) stopScanTask(w http.ResponseWriter, r *http.Request, c *call) error {
+	q, aerr := singleQueryValue(r, "enterprise_project_id")
+	if aerr != nil {
+		return aerr
+	}
+	if _, err := s.enterpriseProjects(c.Principal, q); err != nil {
+		return err
+	}
+	task, err := s.taskOf(r, c.ProjectID, tasks.Scan)
+	if err != nil {
+		return err
+	}
+	errEnded := invalidParam("task_id", "the task has already ended")
+	if task.Ended() {
+		return errEnded
+	}
+	ctx := r.Context()
+	items, err := s.cfg.Tasks.EndTask(ctx, c.ProjectID, task.ID, tasks.Stopped, "stopped by the client", inventory.Millis(s.cfg.Now()))
+	switch {
+	case errors.Is(err, tasks.ErrEnded):
+		return errEnded
+	case errors.Is(err, tasks.ErrNotFound):
+		return errTaskAbsent
+	case err != nil:
+		return fmt.Errorf("stop task %s: %w", task.ID, err)
+	}
+	var digests []string
+	seen := map[string]bool{}
+	for _, it := range items {
+		if it.Digest != "" && !seen[it.Digest] {
+			seen[it.Digest] = true
+			digests = append(digests, it.Digest)
+		}
+	}
+	if _, err := s.cfg.Scans.CancelScans(context.WithoutCancel(ctx), c.ProjectID, digests); err != nil {
+		return fmt.Errorf("cancel the scans of task %s: %w", task.ID, err)
+	}
+	s.writeJSON(w, http.StatusOK, struct{}{})
+	return nil
+}
+
+// createScanTaskBody is the SDK's CreateManualImageScanTaskReqInfo.
+type createScanTaskBody struct {
+	ScanScope *int64 `json:"scan_scope"`
+	RateLimit *int64 `json:"rate_limit"`
+	IsAll     *bool  `json:"is_all"`
+	QueryInfo *struct {
+		Namespace             string `json:"namespace"`
+		ImageName             string `json:"image_name"`
+		ImageVersion          string `json:"image_version"`
+		ImageType             string `json:"image_type"`
+		ScanStatus            string `json:"scan_status"`
+		HasVul                *bool  `json:"has_vul"`
+		ImageSize             *int64 `json:"image_size"`
+		StartLatestUpdateTime *int64 `json:"start_latest_update_time"`
+		EndLatestUpdateTime   *int64 `json:"end_latest_update_time"`
+		StartLatestScanTime   *int64 `json:"start_latest_scan_time"`
+		EndLatestScanTime     *int64 `json:"end_latest_scan_time"`
+	} `json:"query_info"`
+	ImageInfo []struct {
+		ID *int64 `json:"id"`
+	} `json:"image_info"`
+}
+
+// maxScanTaskImages bounds image_info.
+const maxScanTaskImages = 1000
+
+// createScanTask is CreateManualImageScanTask: a manual scan task over the
+// rows image_info names (by their ListRegistryImages id) or, with is_all,
+// every row of one image type that query_info selects.
+func (s *server) createScanTask(w http.ResponseWriter, r *http.Request, c *call) error {
+	q := &queryReader{v: r.URL.Query()}
+	ep := q.text("enterprise_project_id", maxEnterpriseID)
+	global := q.text("global_image_type", 32)
+	if q.err != nil {
+		return q.err
+	}
+	switch global {
+	case "", "registry":
+	case "local", "local_image":
+		return invalidParam("global_image_type", "local (node) images are not served: only registry")
+	default:
+		return invalidParam("global_image_type", "must be registry or local")
+	}
+	eps, err := s.enterpriseProjects(c.Principal, ep)
+	if err != nil {
+		return err
+	}
+	var b createScanTaskBody
+	if aerr := decodeJSON(r, c.Body, &b); aerr != nil {
+		return aerr
+	}
+	t := tasks.Task{ProjectID: c.ProjectID, Type: tasks.Scan, Kind: tasks.Manual, ScanScope: scanScopeAll}
+	if b.ScanScope != nil {
+		if *b.ScanScope < 1 || *b.ScanScope > maxScanScope {
+			return invalidParam("scan_scope", "must be a bitmask between 1 and %d", maxScanScope)
+		}
+		t.ScanScope = int32(*b.ScanScope)
+	}
+	if b.RateLimit != nil {
+		if *b.RateLimit < 0 || *b.RateLimit > 1000 {
+			return invalidParam("rate_limit", "must be between 0 and 1000")
+		}
+		t.RateLimit = int32(*b.RateLimit)
+	}
+	ctx := r.Context()
+	if b.IsAll != nil && *b.IsAll {
+		if b.QueryInfo == nil || b.QueryInfo.ImageType == "" {
+			return invalidParam("query_info.image_type", "is required with is_all (private_image, shared_image or instance_image)")
+		}
+		qi := b.QueryInfo
+		typ := inventory.ImageType(qi.ImageType)
+		if !registry.Syncable(typ) {
+			return invalidParam("query_info.image_type", "must be private_image, shared_image or instance_image")
+		}
+		f, aerr := allFilter(c.ProjectID, typ, eps, batchScanBody{
+			Namespace: qi.Namespace, ImageName: qi.ImageName, ImageVersion: qi.ImageVersion, ScanStatus: qi.ScanStatus,
+			ImageSize: qi.ImageSize, StartLatestUpdateTime: qi.StartLatestUpdateTime, EndLatestUpdateTime: qi.EndLatestUpdateTime,
+			StartLatestScanTime: qi.StartLatestScanTime, EndLatestScanTime: qi.EndLatestScanTime,
+		})
+		if aerr != nil {
+			return aerr
+		}
+		f.HasVul = qi.HasVul
+		t.IsAll, t.Listing = true, true
+		err := s.startTask(ctx, t, nil, func(created tasks.Task) error {
+			if err := s.cfg.Scans.RequestScanAll(ctx, c.ProjectID, created.ID, f); err != nil {
+				return fmt.Errorf("request scan of all images in project %s: %w", c.ProjectID, err)
+			}
+			return nil
+		})
+		if err != nil {
+			return err
+		}
+		s.writeJSON(w, http.StatusOK, struct{}{})
+		return nil
+	}
+	if len(b.ImageInfo) == 0 {
+		return invalidParam("image_info", "must name at least one image unless is_all is true")
+	}
+	if len(b.ImageInfo) > maxScanTaskImages {
+		return invalidParam("image_info", "names %d images, more than %d", len(b.ImageInfo), maxScanTaskImages)
+	}
+	var (
+		rows    []inventory.Image
+		missing []string
+		seen    = map[int64]bool{}
+	)
+	for i, ii := range b.ImageInfo {
+		field := fmt.Sprintf("image_info[%d].id", i)
+		if ii.ID == nil || *ii.ID <= 0 {
+			return invalidParam(field, "is required: the image's id in ListRegistryImages")
+		}
+		if seen[*ii.ID] {
+			return invalidParam(field, "image %d is named twice", *ii.ID)
+		}
+		seen[*ii.ID] = true
+		img, err := s.cfg.Tasks.GetImage(ctx, c.ProjectID, *ii.ID)
+		if errors.Is(err, inventory.ErrNotFound) || (err == nil && (!visible(img, eps) || img.Type == inventory.LocalImage)) {
+			missing = append(missing, strconv.FormatInt(*ii.ID, 10))
+			continue
+		}
+		if err != nil {
+			return fmt.Errorf("image %d: %w", *ii.ID, err)
+		}
+		if notAnImage(img) {
+			return invalidParam(field, "image %d is not a container image and cannot be scanned", img.ID)
+		}
+		rows = append(rows, img)
+	}
+	if len(missing) > 0 {
+		return &apiError{http.StatusNotFound, codeNotFound, "images not found: " + strings.Join(missing, ", ")}
+	}
+	err = s.startTask(ctx, t, tasks.ScanItems(rows), func(tasks.Task) error {
+		if err := s.cfg.Scans.RequestScans(ctx, c.ProjectID, rows); err != nil {
+			return fmt.Errorf("request scans in project %s: %w", c.ProjectID, err)
+		}
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	s.writeJSON(w, http.StatusOK, struct{}{})
 	return nil
 }

@@ -10,6 +10,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/openhss/openhss/internal/inventory"
 	"github.com/openhss/openhss/internal/jobs"
 	"github.com/openhss/openhss/internal/registry"
 	"github.com/openhss/openhss/internal/registry/registrytest"
@@ -264,4 +265,136 @@ func num(v any) float64 {
 	}
 	f, _ := n.Float64()
 	return f
+}
+
+// scannableRows returns two scannable private rows of project A with
+// different manifest digests.
+func scannableRows(t *testing.T, e *testEnv) []inventory.Image {
+	t.Helper()
+	page, err := e.store.ListImages(context.Background(), inventory.Filter{ProjectID: projA, Type: inventory.PrivateImage, Limit: 200})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out []inventory.Image
+	seen := map[string]bool{}
+	for _, img := range page.Images {
+		if img.Scannable && img.ManifestDigest != "" && !seen[img.ManifestDigest] {
+			seen[img.ManifestDigest] = true
+			out = append(out, img)
+		}
+	}
+	if len(out) < 2 {
+		t.Fatalf("seeded scannable rows: %d", len(out))
+	}
+	return out[:2]
+}
+
+func TestCreateAndStopScanTask(t *testing.T) {
+	e := newEnv(t)
+	ctx := context.Background()
+	rows := scannableRows(t, e)
+	v5 := "/v5/" + projA + "/image/"
+	create := func(ids ...int64) string {
+		t.Helper()
+		var info []map[string]any
+		for _, id := range ids {
+			info = append(info, map[string]any{"id": id})
+		}
+		r := e.do(t, reqSpec{Method: http.MethodPost, Target: v5 + "image-scan/tasks",
+			Body: jsonBody(t, map[string]any{"image_info": info, "rate_limit": 5})})
+		if r.Status != http.StatusOK {
+			t.Fatalf("create scan task: %d %s", r.Status, r.Raw)
+		}
+		list, _, err := e.store.ListTasks(ctx, tasks.Filter{ProjectID: projA, Type: tasks.Scan, Limit: 1})
+		if err != nil || len(list) != 1 || list[0].RateLimit != 5 || list[0].ScanScope != 0x7fffffff || list[0].TotalNum != int32(len(ids)) {
+			t.Fatalf("created task: %+v, %v", list, err)
+		}
+		return list[0].ID
+	}
+	// Two tasks wait for the first digest; only the first waits for the
+	// second.
+	first := create(rows[0].ID, rows[1].ID)
+	second := create(rows[0].ID)
+	stop := func(id string, rs reqSpec) result {
+		rs.Method, rs.Target = http.MethodPut, v5+"image-scan/tasks/"+id+"/stop"
+		return e.do(t, rs)
+	}
+	if r := stop(first, reqSpec{}); r.Status != http.StatusOK {
+		t.Fatalf("stop: %d %s", r.Status, r.Raw)
+	}
+	got, err := e.store.GetTask(ctx, projA, first)
+	if err != nil || got.Status() != -1 || got.EndTime == 0 {
+		t.Fatalf("stopped task = %+v, %v", got, err)
+	}
+	list := e.do(t, reqSpec{Target: v5 + "tasks?type=image_scan&task_id=" + first})
+	if num(list.JSON["data_list"].([]any)[0].(map[string]any)["task_status"]) != -1 {
+		t.Fatalf("listed stopped task: %s", list.Raw)
+	}
+	// The second digest's scan is cancelled and its rows are not waiting;
+	// the first digest's scan stays queued for the second task.
+	for _, img := range rows {
+		imgs, err := e.store.ImagesByDigest(ctx, projA, img.ManifestDigest)
+		if err != nil {
+			t.Fatal(err)
+		}
+		want := inventory.WaitingForScan
+		if img.ID == rows[1].ID {
+			want = inventory.Unscan
+		}
+		for _, x := range imgs {
+			if x.ScanStatus != want {
+				t.Fatalf("row %d of %s: %s, want %s", x.ID, x.ManifestDigest, x.ScanStatus, want)
+			}
+		}
+	}
+	before := taskState(t, e)
+	bad := []struct {
+		name   string
+		req    reqSpec
+		status int
+		code   string
+	}{
+		{"stop: ended task", reqSpec{Method: http.MethodPut, Target: v5 + "image-scan/tasks/" + first + "/stop"}, 400, "HSS.0001"},
+		{"stop: unknown task", reqSpec{Method: http.MethodPut, Target: v5 + "image-scan/tasks/NOSUCHTASK/stop"}, 404, "HSS.0011"},
+		{"stop: another project's task", reqSpec{Method: http.MethodPut, Target: "/v5/" + projB + "/image/image-scan/tasks/" + second + "/stop", AK: e.akB, SK: e.skB}, 404, "HSS.0011"},
+		{"create: no image", reqSpec{Method: http.MethodPost, Target: v5 + "image-scan/tasks", Body: []byte(`{}`)}, 400, "HSS.0001"},
+		{"create: image without id", reqSpec{Method: http.MethodPost, Target: v5 + "image-scan/tasks", Body: []byte(`{"image_info":[{"image_name":"x"}]}`)}, 400, "HSS.0001"},
+		{"create: unknown image", reqSpec{Method: http.MethodPost, Target: v5 + "image-scan/tasks", Body: []byte(`{"image_info":[{"id":` + itoa(rows[0].ID) + `},{"id":99999999}]}`)}, 404, "HSS.0011"},
+		{"create: image named twice", reqSpec{Method: http.MethodPost, Target: v5 + "image-scan/tasks", Body: []byte(`{"image_info":[{"id":` + itoa(rows[0].ID) + `},{"id":` + itoa(rows[0].ID) + `}]}`)}, 400, "HSS.0001"},
+		{"create: another project's image", reqSpec{Method: http.MethodPost, Target: "/v5/" + projB + "/image/image-scan/tasks", AK: e.akB, SK: e.skB, Body: []byte(`{"image_info":[{"id":` + itoa(rows[0].ID) + `}]}`)}, 404, "HSS.0011"},
+		{"create: is_all without image_type", reqSpec{Method: http.MethodPost, Target: v5 + "image-scan/tasks", Body: []byte(`{"is_all":true}`)}, 400, "HSS.0001"},
+		{"create: is_all with a bad image_type", reqSpec{Method: http.MethodPost, Target: v5 + "image-scan/tasks", Body: []byte(`{"is_all":true,"query_info":{"image_type":"local_image"}}`)}, 400, "HSS.0001"},
+		{"create: scan_scope 0", reqSpec{Method: http.MethodPost, Target: v5 + "image-scan/tasks", Body: []byte(`{"scan_scope":0,"image_info":[{"id":` + itoa(rows[0].ID) + `}]}`)}, 400, "HSS.0001"},
+		{"create: rate_limit 1001", reqSpec{Method: http.MethodPost, Target: v5 + "image-scan/tasks", Body: []byte(`{"rate_limit":1001,"image_info":[{"id":` + itoa(rows[0].ID) + `}]}`)}, 400, "HSS.0001"},
+		{"create: local images", reqSpec{Method: http.MethodPost, Target: v5 + "image-scan/tasks?global_image_type=local", Body: []byte(`{"image_info":[{"id":` + itoa(rows[0].ID) + `}]}`)}, 400, "HSS.0001"},
+	}
+	for _, tc := range bad {
+		t.Run(tc.name, func(t *testing.T) {
+			wantError(t, e.do(t, tc.req), tc.status, tc.code)
+			if after := taskState(t, e); after != before {
+				t.Fatalf("tasks changed:\n%s\nwant\n%s", after, before)
+			}
+		})
+	}
+	// What is queued: the first digest's scan only, once.
+	if n := liveScanJobs(t, e); n != 1 {
+		t.Fatalf("queued scans after the stop = %d, want 1 (the digest the second task waits for)", n)
+	}
+
+	// is_all: a listing task the scan-all job fills.
+	if r := e.do(t, reqSpec{Method: http.MethodPost, Target: v5 + "image-scan/tasks",
+		Body: []byte(`{"is_all":true,"query_info":{"image_type":"private_image","namespace":"team"}}`)}); r.Status != http.StatusOK {
+		t.Fatalf("is_all: %d %s", r.Status, r.Raw)
+	}
+	all, _, err := e.store.ListTasks(ctx, tasks.Filter{ProjectID: projA, Type: tasks.Scan, Limit: 1})
+	if err != nil || !all[0].IsAll || !all[0].Listing || all[0].TotalNum != 0 {
+		t.Fatalf("is_all task: %+v, %v", all, err)
+	}
+	if n := runScanAll(t, e); n != 1 {
+		t.Fatalf("scan-all jobs = %d", n)
+	}
+	got, err = e.store.GetTask(ctx, projA, all[0].ID)
+	if err != nil || got.Listing || got.TotalNum == 0 {
+		t.Fatalf("is_all task after its job: %+v, %v", got, err)
+	}
 }

@@ -107,6 +107,7 @@ type SweepStore interface {
 type TaskStore interface {
 	FinishTaskItems(ctx context.Context, f tasks.Finish) (int64, error)
 	AddTaskItems(ctx context.Context, projectID, taskID string, items []tasks.Item, last bool, at int64) error
+	CancelTaskScans(ctx context.Context, projectID, kind string, digests []string, at int64) ([]string, error)
 }
 
 // Store is every role: what New takes.
@@ -470,6 +471,27 @@ func (s *Service) record(ctx context.Context, project, digest string, out outcom
 		return fail, nil
 	}
 	return r, nil
+}
+
+// Cancel cancels the queued scans of digests in projectID that no running
+// scan task of the project waits for (its task was just stopped), and
+// shows the project's rows of each digest cancelled as unscan again (their
+// previous counts kept): nothing will scan them. A scan already running is
+// left to end. It returns the digests cancelled.
+func (s *Service) Cancel(ctx context.Context, projectID string, digests []string) ([]string, error) {
+	if s.o.Tasks == nil || len(digests) == 0 {
+		return nil, nil
+	}
+	cancelled, err := s.o.Tasks.CancelTaskScans(ctx, projectID, JobKind, digests, inventory.Millis(s.o.Now()))
+	if err != nil {
+		return nil, fmt.Errorf("scanjob: cancel scans in project %s: %w", projectID, err)
+	}
+	for _, d := range cancelled {
+		if err := s.scans.SetScanStatus(ctx, projectID, d, inventory.Unscan); err != nil {
+			return cancelled, fmt.Errorf("scanjob: mark cancelled scan of %s: %w", d, err)
+		}
+	}
+	return cancelled, nil
 }
 
 // finishTasks marks the scan of digest, recorded as r, on the pending items

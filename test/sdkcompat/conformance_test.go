@@ -366,8 +366,8 @@ func TestConformance(t *testing.T) {
 				_, err := c.ListLocalImageAppInfo(&model.ListLocalImageAppInfoRequest{ImageId: "sha256:" + strings.Repeat("a", 64)})
 				return err
 			}},
-			{"StopImageScanTask", func() error {
-				_, err := c.StopImageScanTask(&model.StopImageScanTaskRequest{TaskId: "NOSUCHTASK"})
+			{"ListImageLocal", func() error {
+				_, err := c.ListImageLocal(&model.ListImageLocalRequest{})
 				return err
 			}},
 		}

@@ -1,6 +1,9 @@
 package sdkcompat
 
 import (
+	"net/http"
+	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -122,5 +125,75 @@ func TestTasksConformance(t *testing.T) {
 		t.Fatalf("project B's sync tasks: %s, %v", dump(resp), err)
 	}
 	_, err = cb.ListAssociateRegistries(&model.ListAssociateRegistriesRequest{TaskId: *task.TaskId})
+	wantSDKError(t, err, 404, "HSS.0011")
+}
+
+// TestScanTaskConformance drives CreateManualImageScanTask and
+// StopImageScanTask through the official SDK: a scan held at its layer
+// download keeps the task running until the client stops it.
+func TestScanTaskConformance(t *testing.T) {
+	var hold atomic.Bool
+	release := make(chan struct{})
+	reg := registrytest.New(t, registrytest.WithMiddleware(func(h http.Handler) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			if hold.Load() && strings.Contains(r.URL.Path, "/blobs/") {
+				<-release
+			}
+			h.ServeHTTP(w, r)
+		})
+	}))
+	reg.PushImage(t, "team/app", "1.0", registrytest.ImageOptions{Created: time.Date(2025, 3, 1, 0, 0, 0, 0, time.UTC)})
+	bin := buildBinary(t)
+	srv := startServer(t, bin)
+	// Registered last, so run first: the held downloads end before the
+	// server and the registry stop (each waits for its requests).
+	t.Cleanup(func() { close(release) })
+	const project = "0a1b2c3d4e5f60718293a4b5c6d7e8f9"
+	ak, sk := srv.credential(t, project, "all")
+	c := srv.client(t, ak, sk, project)
+	if _, err := c.AddRegistry(&model.AddRegistryRequest{Body: &model.AddRegistryRequestBody{
+		RegistryName: "held", RegistryType: "Other", ApiVersion: "V2", Protocol: "http", RegistryAddr: reg.Addr(),
+	}}); err != nil {
+		t.Fatalf("AddRegistry: %v", err)
+	}
+	if _, err := c.CreateImageSynchronizeTask(&model.CreateImageSynchronizeTaskRequest{
+		Body: &model.CreateImageSynchronizeTaskRequestInfo{SyncAllRegistries: true}}); err != nil {
+		t.Fatalf("CreateImageSynchronizeTask: %v", err)
+	}
+	endedTask(t, c, "image_sync", "manualSync")
+	rows, err := listSwrImageRepository(c, &model.ListSwrImageRepositoryRequest{ImageType: "private_image", ImageName: ptr("app")})
+	if err != nil || rows.DataList == nil || len(*rows.DataList) != 1 {
+		t.Fatalf("ListSwrImageRepository: %s, %v", dump(rows), err)
+	}
+	id := *(*rows.DataList)[0].Id
+	hold.Store(true)
+
+	_, err = c.CreateManualImageScanTask(&model.CreateManualImageScanTaskRequest{Body: &model.CreateManualImageScanTaskReqInfo{
+		ImageInfo: &[]model.CreateManualImageScanTaskReqInfoImageInfo{{Id: ptr(id + 1000)}}}})
+	wantSDKError(t, err, 404, "HSS.0011")
+	if _, err := c.CreateManualImageScanTask(&model.CreateManualImageScanTaskRequest{Body: &model.CreateManualImageScanTaskReqInfo{
+		RateLimit: ptr(int32(10)),
+		ImageInfo: &[]model.CreateManualImageScanTaskReqInfoImageInfo{{Id: ptr(id), ImageName: ptr("app"), ImageVersion: ptr("1.0"),
+			Namespace: ptr("team"), RegistryType: ptr("Other")}}}}); err != nil {
+		t.Fatalf("CreateManualImageScanTask: %v", err)
+	}
+	resp, err := c.ListImageScanTask(&model.ListImageScanTaskRequest{Type: "image_scan", TaskStatus: ptr("scanning")})
+	if err != nil || *resp.TotalNum != 1 {
+		t.Fatalf("running scan tasks: %s, %v", dump(resp), err)
+	}
+	task := (*resp.DataList)[0]
+	if *task.TaskType != "manual" || *task.RateLimit != 10 || *task.TotalNum != 1 || *task.TaskStatus != 0 {
+		t.Fatalf("scan task = %s", dump(task))
+	}
+	if _, err := c.StopImageScanTask(&model.StopImageScanTaskRequest{TaskId: *task.TaskId}); err != nil {
+		t.Fatalf("StopImageScanTask: %v", err)
+	}
+	resp, err = c.ListImageScanTask(&model.ListImageScanTaskRequest{Type: "image_scan", TaskId: task.TaskId})
+	if err != nil || *resp.TotalNum != 1 || *(*resp.DataList)[0].TaskStatus != -1 || *(*resp.DataList)[0].EndTime == 0 {
+		t.Fatalf("stopped task: %s, %v", dump(resp), err)
+	}
+	_, err = c.StopImageScanTask(&model.StopImageScanTaskRequest{TaskId: *task.TaskId})
+	wantSDKError(t, err, 400, "HSS.0001")
+	_, err = c.StopImageScanTask(&model.StopImageScanTaskRequest{TaskId: "NOSUCHTASK"})
 	wantSDKError(t, err, 404, "HSS.0011")
 }

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"strings"
 
+	"github.com/openhss/openhss/internal/inventory"
 	"github.com/openhss/openhss/internal/store/sqlq"
 	"github.com/openhss/openhss/internal/tasks"
 )
@@ -45,8 +46,9 @@ func (s *Store) CreateTask(ctx context.Context, t tasks.Task, items []tasks.Item
 	t.State, t.EndTime, t.FailedReason = tasks.Running, 0, ""
 	t.TotalNum, t.SuccessNum, t.FailedNum, t.RiskyNum = 0, 0, 0, 0
 	err := s.inTx(ctx, func(tx *sql.Tx) error {
-		if _, err := tx.ExecContext(ctx, `INSERT INTO tasks (`+taskCols+`)
-			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, 0, 0, 0, 0, $12, 0, '')`,
+		if _, err := tx.ExecContext(ctx, `INSERT INTO tasks (`+taskCols+`, seq)
+			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, 0, 0, 0, 0, $12, 0, '',
+			(SELECT COALESCE(MAX(seq), 0) + 1 FROM tasks))`,
 			t.ID, t.ProjectID, string(t.Type), string(t.Kind), s.text(t.Name), t.ImageType, string(t.State), t.Listing,
 			t.ScanScope, t.RateLimit, t.IsAll, t.BeginTime); err != nil {
 			return s.errf("create task: %w", err)
@@ -181,7 +183,7 @@ func (s *Store) ListTasks(ctx context.Context, f tasks.Filter) ([]tasks.Task, in
 	if err := s.read.QueryRowContext(ctx, `SELECT COUNT(*) FROM tasks WHERE `+b.SQL(), b.Args()...).Scan(&total); err != nil {
 		return nil, 0, s.errf("count tasks: %w", err)
 	}
-	q := `SELECT ` + taskCols + ` FROM tasks WHERE ` + b.SQL() + ` ORDER BY begin_time DESC, id DESC` + taskPage(b, f.Offset, f.Limit)
+	q := `SELECT ` + taskCols + ` FROM tasks WHERE ` + b.SQL() + ` ORDER BY begin_time DESC, seq DESC, id DESC` + taskPage(b, f.Offset, f.Limit)
 	rows, err := s.read.QueryContext(ctx, q, b.Args()...)
 	if err != nil {
 		return nil, 0, s.errf("list tasks: %w", err)
@@ -345,4 +347,36 @@ func (s *Store) EndTask(ctx context.Context, projectID, id string, st tasks.Stat
 		return nil, err
 	}
 	return cancelled, nil
+}
+
+// CancelTaskScans fails the queued scan jobs of the digests that no running
+// scan task of the project waits for any more (after EndTask), in one
+// transaction, and returns the digests it cancelled.
+func (s *Store) CancelTaskScans(ctx context.Context, projectID, kind string, digests []string, at int64) ([]string, error) {
+	var cancelled []string
+	err := s.inTx(ctx, func(tx *sql.Tx) error {
+		cancelled = nil
+		for _, d := range digests {
+			var waited bool
+			if err := tx.QueryRowContext(ctx, `SELECT EXISTS (SELECT 1 FROM task_items i JOIN tasks t ON t.id = i.task_id
+				WHERE t.project_id = $1 AND t.type = 'image_scan' AND t.state = 'running'
+				AND i.digest = $2 AND i.state = 'pending')`, projectID, d).Scan(&waited); err != nil {
+				return s.errf("tasks waiting for %s: %w", d, err)
+			}
+			if waited {
+				continue
+			}
+			res, err := tx.ExecContext(ctx, `UPDATE jobs SET state = 'failed', error = 'cancelled: its scan task was stopped',
+				lease_till = 0, updated_at = $4 WHERE kind = $1 AND key = $2 AND state = 'queued' AND project_id = $3`,
+				kind, inventory.ScanJobKey(projectID, d), projectID, at)
+			if err != nil {
+				return s.errf("cancel scan of %s: %w", d, err)
+			}
+			if n, _ := res.RowsAffected(); n > 0 {
+				cancelled = append(cancelled, d)
+			}
+		}
+		return nil
+	})
+	return cancelled, err
 }

@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/openhss/openhss/internal/inventory"
+	"github.com/openhss/openhss/internal/jobs"
 	"github.com/openhss/openhss/internal/tasks"
 )
 
@@ -18,6 +19,7 @@ type Store interface {
 	tasks.Store
 	inventory.Store
 	SetScanResult(ctx context.Context, digest string, r inventory.ScanResult) error
+	jobs.Store
 }
 
 // Run runs the suite; open must return a new, empty store each call (the
@@ -33,6 +35,8 @@ func Run(t *testing.T, open func(t *testing.T) Store) {
 		{"ListFiltersAndProjects", testList},
 		{"EndTask", testEndTask},
 		{"BadTaskStoresNothing", testBadTask},
+		{"CancelTaskScans", testCancelScans},
+		{"SameMillisecondNewestFirst", testSameMillisecond},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -340,6 +344,64 @@ func testBadTask(t *testing.T, ctx context.Context, st Store) {
 	for _, ty := range []tasks.Type{tasks.Sync, tasks.Scan} {
 		if _, total, err := st.ListTasks(ctx, tasks.Filter{ProjectID: "p1", Type: ty, Limit: 10}); err != nil || total != 0 {
 			t.Fatalf("%s tasks after bad creates: %d, %v", ty, total, err)
+		}
+	}
+}
+
+func testCancelScans(t *testing.T, ctx context.Context, st Store) {
+	enqueue := func(project, d string) jobs.Job {
+		t.Helper()
+		j, _, err := st.Enqueue(ctx, jobs.Job{Kind: "scan", Key: inventory.ScanJobKey(project, d), ProjectID: project, CreatedAt: 1})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return j
+	}
+	ja, jb, jc := enqueue("p1", "sha256:a"), enqueue("p1", "sha256:b"), enqueue("p2", "sha256:b")
+	scan := func(digests ...string) tasks.Task {
+		var items []tasks.Item
+		for i, d := range digests {
+			items = append(items, tasks.Item{RefID: int64(i + 1), Digest: d})
+		}
+		return create(t, ctx, st, tasks.Task{ProjectID: "p1", Type: tasks.Scan, Kind: tasks.Manual, Name: "s",
+			ImageType: "registry", BeginTime: 1}, items)
+	}
+	stopped, other := scan("sha256:a", "sha256:b"), scan("sha256:a")
+	if _, err := st.EndTask(ctx, "p1", stopped.ID, tasks.Stopped, "", 2); err != nil {
+		t.Fatal(err)
+	}
+	got, err := st.CancelTaskScans(ctx, "p1", "scan", []string{"sha256:a", "sha256:b"}, 3)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// sha256:a is still awaited by the other task; p2's job is p2's.
+	if len(got) != 1 || got[0] != "sha256:b" {
+		t.Fatalf("cancelled %v; want [sha256:b]", got)
+	}
+	for _, tc := range []struct {
+		j    jobs.Job
+		want jobs.State
+	}{{ja, jobs.Queued}, {jb, jobs.Failed}, {jc, jobs.Queued}} {
+		j, err := st.GetJob(ctx, tc.j.ID)
+		if err != nil || j.State != tc.want {
+			t.Fatalf("job %s: %s, %v; want %s", j.Key, j.State, err, tc.want)
+		}
+	}
+	check(t, get(t, ctx, st, "p1", other.ID), counts{tasks.Running, 0, 1, 0, 0, 0})
+}
+
+func testSameMillisecond(t *testing.T, ctx context.Context, st Store) {
+	var ids []string
+	for range 5 {
+		ids = append(ids, create(t, ctx, st, syncTask("p1", 7), nil).ID)
+	}
+	got, _, err := st.ListTasks(ctx, tasks.Filter{ProjectID: "p1", Type: tasks.Sync, Limit: 10})
+	if err != nil || len(got) != 5 {
+		t.Fatalf("ListTasks: %d, %v", len(got), err)
+	}
+	for i, tk := range got {
+		if tk.ID != ids[4-i] {
+			t.Fatalf("order %d: %s; want the tasks newest first %v", i, tk.ID, ids)
 		}
 	}
 }

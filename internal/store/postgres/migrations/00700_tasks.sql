@@ -21,9 +21,11 @@ CREATE TABLE tasks (
     risky_num     INTEGER NOT NULL DEFAULT 0,
     begin_time    BIGINT NOT NULL,
     end_time      BIGINT NOT NULL DEFAULT 0,
-    failed_reason TEXT NOT NULL DEFAULT ''
+    failed_reason TEXT NOT NULL DEFAULT '',
+    -- Creation order, for tasks begun in the same millisecond.
+    seq           BIGINT NOT NULL DEFAULT 0
 );
-CREATE INDEX tasks_list ON tasks (project_id, type, begin_time DESC, id DESC);
+CREATE INDEX tasks_list ON tasks (project_id, type, begin_time DESC, seq DESC);
 
 -- ref_id is the registry connection (sync) or the image row (scan); seq
 -- keeps the order items were added in.
