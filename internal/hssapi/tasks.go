@@ -10,7 +10,6 @@ import (
 	"time"
 
 	"github.com/openhss/openhss/internal/inventory"
-	"github.com/openhss/openhss/internal/registry"
 	"github.com/openhss/openhss/internal/tasks"
 )
 
@@ -617,7 +616,7 @@ func (s *server) createScanTask(w http.ResponseWriter, r *http.Request, c *call)
 		}
 		qi := b.QueryInfo
 		typ := inventory.ImageType(qi.ImageType)
-		if !registry.Syncable(typ) {
+		if typ != inventory.PrivateImage && typ != inventory.SharedImage && typ != inventory.InstanceImage {
 			return invalidParam("query_info.image_type", "must be private_image, shared_image or instance_image")
 		}
 		f, aerr := allFilter(c.ProjectID, typ, eps, batchScanBody{
