@@ -20,15 +20,18 @@ var (
 	_ hssapi.ScanReader    = store.Store(nil)
 	_ hssapi.FindingReader = store.Store(nil)
 	_ hssapi.Pinger        = store.Store(nil)
+	_ hssapi.TaskStore     = store.Store(nil)
 
 	_ scanjob.ScanStore    = store.Store(nil)
 	_ scanjob.RematchStore = store.Store(nil)
 	_ scanjob.RecheckStore = store.Store(nil)
 	_ scanjob.SweepStore   = store.Store(nil)
 	_ scanjob.ImageLister  = store.Store(nil)
+	_ scanjob.TaskStore    = store.Store(nil)
 
-	_ registry.SyncStore = store.Store(nil)
-	_ registry.Queue     = store.Store(nil)
+	_ registry.SyncStore    = store.Store(nil)
+	_ registry.Queue        = store.Store(nil)
+	_ registry.TaskRecorder = store.Store(nil)
 
 	_ jobs.Store         = store.Store(nil)
 	_ vulndb.Store       = store.Store(nil)

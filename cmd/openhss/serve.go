@@ -340,8 +340,12 @@ func (r scanRequester) RequestScans(ctx context.Context, projectID string, image
 	return err
 }
 
-func (r scanRequester) RequestScanAll(ctx context.Context, projectID string, f inventory.Filter) error {
-	_, _, err := r.all.Request(ctx, projectID, f)
+func (r scanRequester) CancelScans(ctx context.Context, projectID string, digests []string) ([]string, error) {
+	return r.s.Cancel(ctx, projectID, digests)
+}
+
+func (r scanRequester) RequestScanAll(ctx context.Context, projectID, taskID string, f inventory.Filter) error {
+	_, _, err := r.all.RequestTask(ctx, projectID, taskID, f)
 	return err
 }
 

@@ -142,6 +142,7 @@ func newEnv(t *testing.T, opts ...envOption) *testEnv {
 		Scans:       newRequester(t, newScanService(t, st, box, rt, quiet), st, 0, 0),
 		ScanResults: st,
 		Findings:    st,
+		Tasks:       st,
 		Logger:      slog.New(slog.NewJSONHandler(e.logs, nil)),
 		Registerer:  e.reg,
 		Now:         clock,

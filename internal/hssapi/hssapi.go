@@ -74,6 +74,10 @@ type Config struct {
 	// project's own list to the sensitive findings a project reads.
 	Whitelists       scanresult.PathWhitelistStore
 	SensitiveDefault []string
+	// Tasks stores the sync and scan tasks (/image/tasks and the task
+	// routes; the deprecated synchronize and batch-scan create tasks
+	// too). Default: Store, when it is a TaskStore; required.
+	Tasks TaskStore
 	// Health is the store check of GET /healthz, which answers 503 when
 	// it fails or takes longer than HealthTimeout (default
 	// DefaultHealthTimeout). Nil: Store, when it is a Pinger.
@@ -177,6 +181,7 @@ func (c *Config) check() error {
 	}{
 		{"Store", c.Store == nil}, {"IAM", c.IAM == nil}, {"Box", c.Box == nil}, {"Sync", c.Sync == nil},
 		{"Scans", c.Scans == nil}, {"ScanResults", c.ScanResults == nil}, {"Findings", c.Findings == nil},
+		{"Tasks", c.Tasks == nil},
 	} {
 		if d.missing {
 			return fmt.Errorf("hssapi: Config.%s is required", d.name)
@@ -187,6 +192,9 @@ func (c *Config) check() error {
 
 // New returns the HTTP handler of the API.
 func New(cfg Config) (http.Handler, error) {
+	if cfg.Tasks == nil {
+		cfg.Tasks, _ = cfg.Store.(TaskStore)
+	}
 	if err := cfg.check(); err != nil {
 		return nil, err
 	}
@@ -214,6 +222,11 @@ func New(cfg Config) (http.Handler, error) {
 	r.handle("DELETE", "/v5/{project_id}/image/registries/{id}", s.v5(s.deleteRegistry))
 	r.handle("POST", "/v5/{project_id}/image/synchronize", s.v5(s.synchronize))
 	r.handle("POST", "/v5/{project_id}/image/batch-scan", s.v5(s.batchScan))
+	r.handle("GET", "/v5/{project_id}/image/tasks", s.v5(s.listTasks))
+	r.handle("POST", "/v5/{project_id}/image/image-sync/tasks", s.v5(s.createSyncTask))
+	r.handle("GET", "/v5/{project_id}/image/image-sync/tasks/{task_id}/registries", s.v5(s.listAssociateRegistries))
+	r.handle("POST", "/v5/{project_id}/image/image-scan/tasks", s.v5(s.createScanTask))
+	r.handle("PUT", "/v5/{project_id}/image/image-scan/tasks/{task_id}/stop", s.v5(s.stopScanTask))
 	r.handle("GET", "/v5/{project_id}/image/{image_id}/vulnerabilities", s.v5(s.listImageVulns))
 	r.handle("GET", "/v5/{project_id}/image/{image_id}/apps", s.v5(s.listImageApps))
 	r.handle("GET", "/v5/{project_id}/image/{image_id}/sbom", s.v5(s.imageSBOM))

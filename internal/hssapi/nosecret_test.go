@@ -35,6 +35,7 @@ import (
 	"github.com/openhss/openhss/internal/scanner/scannertest"
 	"github.com/openhss/openhss/internal/scanner/secrets"
 	"github.com/openhss/openhss/internal/store/sqlite"
+	"github.com/openhss/openhss/internal/tasks"
 )
 
 // The secrets planted in the image (and the registry's password). The
@@ -291,6 +292,16 @@ func TestNoSecretInResponsesOrLogs(t *testing.T) {
 		t.Fatal(err)
 	}
 
+	// A sync task over the connection, for the task routes.
+	if st := e.do(t, reqSpec{Method: http.MethodPost, Target: "/v5/" + projA + "/image/image-sync/tasks",
+		Body: jsonBody(t, map[string]any{"sync_all_registries": true})}); st.Status != http.StatusOK {
+		t.Fatalf("create sync task: %d %s", st.Status, st.Raw)
+	}
+	syncTasks, _, err := e.store.ListTasks(ctx, tasks.Filter{ProjectID: projA, Type: tasks.Sync, Limit: 1})
+	if err != nil || len(syncTasks) != 1 {
+		t.Fatalf("sync tasks: %+v, %v", syncTasks, err)
+	}
+
 	// Every GET route, with the parameters that make it answer about this
 	// image. Each target names its route pattern.
 	v5 := "/v5/" + projA + "/image/"
@@ -312,6 +323,9 @@ func TestNoSecretInResponsesOrLogs(t *testing.T) {
 		{"/v5/{project_id}/image/baseline/weak-password-users", v5 + "baseline/weak-password-users" + q + "&image_id=" + id},
 		{"/v5/{project_id}/image/baseline/weak-password-users", v5 + "baseline/weak-password-users?image_type=private_image"},
 		{"/v5/{project_id}/image/asset/statistics", v5 + "asset/statistics"},
+		{"/v5/{project_id}/image/tasks", v5 + "tasks?type=image_scan"},
+		{"/v5/{project_id}/image/tasks", v5 + "tasks?type=image_sync"},
+		{"/v5/{project_id}/image/image-sync/tasks/{task_id}/registries", v5 + "image-sync/tasks/" + syncTasks[0].ID + "/registries"},
 		{"/v5/{project_id}/image/sensitive/filepath-whitelist", v5 + "sensitive/filepath-whitelist"},
 		{"/v5/{project_id}/image/sensitive/filepath_whitelist", v5 + "sensitive/filepath_whitelist"},
 		{"/v3/projects", "/v3/projects"},

@@ -128,13 +128,14 @@ func TestBatchScanAllAnswersBeforeListing(t *testing.T) {
 	if got := scanJobKeys(t, e); len(got) != 0 {
 		t.Fatalf("the request queued %d scans itself, want one scan-all job", len(got))
 	}
-	// Asked again before a worker ran: joined, not a second job.
+	// Asked again before a worker ran: a second task, so a second scan-all
+	// job (each lists its task's items), whose scans join the first's.
 	if r := e.do(t, reqSpec{Method: http.MethodPost, Target: "/v5/" + projA + "/image/batch-scan",
 		Body: jsonBody(t, map[string]any{"image_type": "private_image", "operate_all": true})}); r.Status != http.StatusOK {
 		t.Fatalf("second operate_all: %d %s", r.Status, r.Raw)
 	}
-	if n := runScanAll(t, e); n != 1 {
-		t.Fatalf("%d scan-all jobs ran, want 1", n)
+	if n := runScanAll(t, e); n != 2 {
+		t.Fatalf("%d scan-all jobs ran, want 2 (one per task)", n)
 	}
 	got := scanJobKeys(t, e)
 	for d, n := range got {

@@ -12,7 +12,12 @@ import (
 
 	"github.com/openhss/openhss/internal/inventory"
 	"github.com/openhss/openhss/internal/scanresult"
+	"github.com/openhss/openhss/internal/tasks"
 )
+
+// scanScopeAll is the scan_scope of a scan of every risk type: what every
+// openhss scan does.
+const scanScopeAll = 0x7fffffff
 
 // ScanRequester queues scans of rows (one per distinct manifest digest).
 type ScanRequester interface {
@@ -20,8 +25,13 @@ type ScanRequester interface {
 	// RequestScanAll queues, as one job, the scans of every row of the
 	// project that f selects (f.Offset and f.Limit are ignored): listing
 	// and queueing a whole project's rows takes longer than a client
-	// waits for an answer.
-	RequestScanAll(ctx context.Context, projectID string, f inventory.Filter) error
+	// waits for an answer. The job adds the rows to the scan task taskID
+	// (created listing) as its items.
+	RequestScanAll(ctx context.Context, projectID, taskID string, f inventory.Filter) error
+	// CancelScans cancels the queued scans of digests in the project that
+	// no running scan task waits for any more, and returns those it
+	// cancelled (StopImageScanTask).
+	CancelScans(ctx context.Context, projectID string, digests []string) ([]string, error)
 }
 
 // ScanReader reads what scans stored, and finds the rows the scan APIs
@@ -92,8 +102,15 @@ func (s *server) batchScan(w http.ResponseWriter, r *http.Request, c *call) erro
 		if err != nil {
 			return err
 		}
-		if err := s.cfg.Scans.RequestScans(r.Context(), c.ProjectID, images); err != nil {
-			return fmt.Errorf("request scans in project %s: %w", c.ProjectID, err)
+		err = s.startTask(r.Context(), tasks.Task{ProjectID: c.ProjectID, Type: tasks.Scan, Kind: tasks.Manual,
+			ScanScope: scanScopeAll}, tasks.ScanItems(images), func(tasks.Task) error {
+			if err := s.cfg.Scans.RequestScans(r.Context(), c.ProjectID, images); err != nil {
+				return fmt.Errorf("request scans in project %s: %w", c.ProjectID, err)
+			}
+			return nil
+		})
+		if err != nil {
+			return err
 		}
 	case b.OperateAll != nil && *b.OperateAll:
 		// Validated here, listed and queued by a job: the answer does not
@@ -102,8 +119,15 @@ func (s *server) batchScan(w http.ResponseWriter, r *http.Request, c *call) erro
 		if aerr != nil {
 			return aerr
 		}
-		if err := s.cfg.Scans.RequestScanAll(r.Context(), c.ProjectID, f); err != nil {
-			return fmt.Errorf("request scan of all images in project %s: %w", c.ProjectID, err)
+		err := s.startTask(r.Context(), tasks.Task{ProjectID: c.ProjectID, Type: tasks.Scan, Kind: tasks.Manual,
+			ScanScope: scanScopeAll, IsAll: true, Listing: true}, nil, func(t tasks.Task) error {
+			if err := s.cfg.Scans.RequestScanAll(r.Context(), c.ProjectID, t.ID, f); err != nil {
+				return fmt.Errorf("request scan of all images in project %s: %w", c.ProjectID, err)
+			}
+			return nil
+		})
+		if err != nil {
+			return err
 		}
 	default:
 		return invalidParam("image_info_list", "is required unless operate_all is true")

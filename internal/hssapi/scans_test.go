@@ -28,8 +28,12 @@ func (r requester) RequestScans(ctx context.Context, projectID string, images []
 	return err
 }
 
-func (r requester) RequestScanAll(ctx context.Context, projectID string, f inventory.Filter) error {
-	_, _, err := r.all.Request(ctx, projectID, f)
+func (r requester) CancelScans(ctx context.Context, projectID string, digests []string) ([]string, error) {
+	return r.s.Cancel(ctx, projectID, digests)
+}
+
+func (r requester) RequestScanAll(ctx context.Context, projectID, taskID string, f inventory.Filter) error {
+	_, _, err := r.all.RequestTask(ctx, projectID, taskID, f)
 	return err
 }
 

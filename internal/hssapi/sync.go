@@ -5,6 +5,7 @@ import (
 	"net/http"
 
 	"github.com/openhss/openhss/internal/inventory"
+	"github.com/openhss/openhss/internal/tasks"
 )
 
 type synchronizeBody struct {
@@ -41,8 +42,21 @@ func (s *server) synchronize(w http.ResponseWriter, r *http.Request, c *call) er
 	default:
 		return invalidParam("image_type", "must be private_image, shared_image or instance_image")
 	}
-	if _, _, err := s.cfg.Sync.Request(r.Context(), c.ProjectID, t); err != nil {
-		return fmt.Errorf("request %s sync of project %s: %w", t, c.ProjectID, err)
+	// A manualSync task over the type's connections (docs/api.md, Tasks).
+	ctx := r.Context()
+	regs, err := s.cfg.Tasks.RegistriesByImageType(ctx, c.ProjectID, t)
+	if err != nil {
+		return fmt.Errorf("registries of project %s: %w", c.ProjectID, err)
+	}
+	err = s.startTask(ctx, tasks.Task{ProjectID: c.ProjectID, Type: tasks.Sync, Kind: tasks.ManualSync}, syncItems(regs),
+		func(tasks.Task) error {
+			if _, _, err := s.cfg.Sync.Request(ctx, c.ProjectID, t); err != nil {
+				return fmt.Errorf("request %s sync of project %s: %w", t, c.ProjectID, err)
+			}
+			return nil
+		})
+	if err != nil {
+		return err
 	}
 	s.writeJSON(w, http.StatusOK, synchronizeResponse{ErrorCode: 0, ErrorDescription: "success"})
 	return nil

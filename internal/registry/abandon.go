@@ -35,6 +35,11 @@ func (s *Syncer) Abandon(ctx context.Context, j jobs.Job, reason string) error {
 	}
 	failReason := fmt.Sprintf("sync abandoned after %d attempts", j.Attempts-1)
 	for _, reg := range regs {
+		// The job's tasks end: every connection it did not finish fails
+		// on them (a finished one's items are no longer pending).
+		if err := s.finishTasks(ctx, reg, false, failReason, inventory.Millis(s.now())); err != nil {
+			return err
+		}
 		if reg.Status != inventory.RegistrySyncing {
 			continue
 		}

@@ -11,6 +11,7 @@ import (
 	"github.com/openhss/openhss/internal/inventory"
 	"github.com/openhss/openhss/internal/jobs"
 	"github.com/openhss/openhss/internal/secret"
+	"github.com/openhss/openhss/internal/tasks"
 )
 
 // JobKind is the jobs.Job Kind of sync requests.
@@ -21,6 +22,12 @@ type SyncStore interface {
 	RegistriesByImageType(ctx context.Context, projectID string, t inventory.ImageType) ([]inventory.Registry, error)
 	SetRegistryStatus(ctx context.Context, id int64, status, failReason string, syncedAt int64) error
 	ApplySync(ctx context.Context, s inventory.Snapshot) (inventory.SyncResult, error)
+}
+
+// TaskRecorder marks a connection's sync, as it ends, on the pending items
+// of the sync tasks that cover it (tasks.Store's FinishTaskItems).
+type TaskRecorder interface {
+	FinishTaskItems(ctx context.Context, f tasks.Finish) (int64, error)
 }
 
 // Metrics receives one call per registry connection synced. err is nil on
@@ -42,6 +49,7 @@ type Syncer struct {
 	box     *secret.Box
 	lister  *Lister
 	metrics Metrics
+	tasks   TaskRecorder
 	log     *slog.Logger
 	now     func() time.Time
 }
@@ -58,8 +66,12 @@ type SyncerOptions struct {
 	Lister *Lister
 	// Metrics, when set, is told about every connection synced.
 	Metrics Metrics
-	Logger  *slog.Logger     // default slog.Default()
-	Now     func() time.Time // default time.Now
+	// Tasks, when set, is told about every connection synced, so that the
+	// sync tasks covering it progress. Default: Store, when it is a
+	// TaskRecorder (the binary's store is).
+	Tasks  TaskRecorder
+	Logger *slog.Logger     // default slog.Default()
+	Now    func() time.Time // default time.Now
 }
 
 // NewSyncer returns a Syncer.
@@ -74,7 +86,11 @@ func NewSyncer(o SyncerOptions) (*Syncer, error) {
 	case o.Lister == nil:
 		return nil, errors.New("registry: SyncerOptions.Lister is required")
 	}
-	s := &Syncer{store: o.Store, queue: o.Queue, box: o.Box, lister: o.Lister, metrics: o.Metrics, log: o.Logger, now: o.Now}
+	s := &Syncer{store: o.Store, queue: o.Queue, box: o.Box, lister: o.Lister, metrics: o.Metrics, tasks: o.Tasks,
+		log: o.Logger, now: o.Now}
+	if s.tasks == nil {
+		s.tasks, _ = o.Store.(TaskRecorder)
+	}
 	if s.log == nil {
 		s.log = slog.Default()
 	}
@@ -203,8 +219,12 @@ func (s *Syncer) SyncRegistry(ctx context.Context, reg inventory.Registry) (Resu
 		// the connection does not stay "syncing".
 		sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
 		defer cancel()
-		if serr := s.store.SetRegistryStatus(sctx, reg.ID, status, reason, inventory.Millis(s.now())); serr != nil {
+		at := inventory.Millis(s.now())
+		if serr := s.store.SetRegistryStatus(sctx, reg.ID, status, reason, at); serr != nil {
 			return res, fmt.Errorf("registry: record sync of %d: %w", reg.ID, serr)
+		}
+		if serr := s.finishTasks(sctx, reg, err == nil, reason, at); serr != nil {
+			return res, serr
 		}
 		return res, nil
 	}
@@ -225,4 +245,18 @@ func (s *Syncer) SyncRegistry(ctx context.Context, reg inventory.Registry) (Resu
 		return r, errors.Join(err, serr)
 	}
 	return finish(nil)
+}
+
+// finishTasks marks the end of reg's sync on the pending items of the
+// project's running sync tasks that cover it.
+func (s *Syncer) finishTasks(ctx context.Context, reg inventory.Registry, ok bool, reason string, at int64) error {
+	if s.tasks == nil {
+		return nil
+	}
+	_, err := s.tasks.FinishTaskItems(ctx, tasks.Finish{ProjectID: reg.ProjectID, Type: tasks.Sync, RefID: reg.ID,
+		OK: ok, Reason: reason, At: at})
+	if err != nil {
+		return fmt.Errorf("registry: record sync of %d on its tasks: %w", reg.ID, err)
+	}
+	return nil
 }

@@ -12,6 +12,7 @@ import (
 
 	"github.com/openhss/openhss/internal/inventory"
 	"github.com/openhss/openhss/internal/jobs"
+	"github.com/openhss/openhss/internal/tasks"
 )
 
 // ScanAllKind is the job kind of "scan every row a filter selects"
@@ -72,13 +73,23 @@ func NewScanAll(o ScanAllOptions) (*ScanAll, error) {
 // scanAllPayload is a scan-all job's JSON payload.
 type scanAllPayload struct {
 	Filter inventory.Filter `json:"filter"`
+	// TaskID is the scan task the job lists its rows into ("" for none).
+	TaskID string `json:"task_id,omitempty"`
 }
 
 // Request queues a scan of every row of projectID that f selects (f's
 // paging is ignored), or joins the same request already queued or running.
 func (a *ScanAll) Request(ctx context.Context, projectID string, f inventory.Filter) (jobs.Job, bool, error) {
+	return a.RequestTask(ctx, projectID, "", f)
+}
+
+// RequestTask is Request for the scan task taskID, still listing: the job
+// adds the rows it selects to the task as its items, and ends the
+// listing. A task's job is its own (its key holds the task), never joined
+// by another task's; the scans it queues are joined as usual.
+func (a *ScanAll) RequestTask(ctx context.Context, projectID, taskID string, f inventory.Filter) (jobs.Job, bool, error) {
 	f.ProjectID, f.Offset, f.Limit = projectID, 0, 0
-	p, err := json.Marshal(scanAllPayload{Filter: f})
+	p, err := json.Marshal(scanAllPayload{Filter: f, TaskID: taskID})
 	if err != nil {
 		return jobs.Job{}, false, fmt.Errorf("scanjob: scan-all payload: %w", err)
 	}
@@ -130,7 +141,7 @@ func (a *ScanAll) Handle(ctx context.Context, j jobs.Job) error {
 			// hundreds of MB.
 			rows = append(rows, inventory.Image{
 				ID: img.ID, Type: img.Type, RegistryID: img.RegistryID,
-				Namespace: img.Namespace, Name: img.Name,
+				Namespace: img.Namespace, Name: img.Name, Tag: img.Tag,
 				Digest: img.Digest, ManifestDigest: img.ManifestDigest,
 			})
 		}
@@ -140,6 +151,19 @@ func (a *ScanAll) Handle(ctx context.Context, j jobs.Job) error {
 		f.Offset += f.Limit
 	}
 	slices.SortStableFunc(rows, func(x, y inventory.Image) int { return cmp.Compare(scanDigest(x), scanDigest(y)) })
+	if p.TaskID != "" && a.svc.o.Tasks != nil {
+		// The items exist before their scans are queued, so that no scan
+		// can end unseen by the task.
+		err := a.svc.o.Tasks.AddTaskItems(ctx, j.ProjectID, p.TaskID, tasks.ScanItems(rows), true, inventory.Millis(a.svc.o.Now()))
+		if errors.Is(err, tasks.ErrEnded) || errors.Is(err, tasks.ErrNotFound) {
+			// Stopped (or gone) before its listing: nothing to queue.
+			a.svc.o.Log.Info("scan-all of an ended task", "job", j.ID, "task", p.TaskID)
+			return nil
+		}
+		if err != nil {
+			return fmt.Errorf("scanjob: scan-all job %d: items of task %s: %w", j.ID, p.TaskID, err)
+		}
+	}
 	queued := 0
 	for start := 0; start < len(rows); {
 		end, digests := start, 0

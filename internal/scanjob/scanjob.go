@@ -29,6 +29,7 @@ import (
 	"github.com/openhss/openhss/internal/scanner"
 	"github.com/openhss/openhss/internal/scanresult"
 	"github.com/openhss/openhss/internal/secret"
+	"github.com/openhss/openhss/internal/tasks"
 	"github.com/openhss/openhss/internal/vulndb"
 )
 
@@ -100,6 +101,15 @@ type SweepStore interface {
 	ClearScan(ctx context.Context, projectID, digest string, r inventory.ScanResult) error
 }
 
+// TaskStore is what keeping scan tasks up to date needs: marking a scan's
+// end on the items of the tasks waiting for it, and adding the items a
+// scan-all job lists (tasks.Store's methods).
+type TaskStore interface {
+	FinishTaskItems(ctx context.Context, f tasks.Finish) (int64, error)
+	AddTaskItems(ctx context.Context, projectID, taskID string, items []tasks.Item, last bool, at int64) error
+	CancelTaskScans(ctx context.Context, projectID, kind string, digests []string, at int64) ([]string, error)
+}
+
 // Store is every role: what New takes.
 type Store interface {
 	ScanStore
@@ -146,8 +156,12 @@ type Options struct {
 	// RematchBatch is how many inventories a re-match writes per
 	// transaction (default DefaultRematchBatch).
 	RematchBatch int
-	Log          *slog.Logger
-	Now          func() time.Time
+	// Tasks, when set, is told about every scan that ends, so that the
+	// scan tasks waiting for it progress. Default: Store, when it is a
+	// TaskStore (the binary's store is).
+	Tasks TaskStore
+	Log   *slog.Logger
+	Now   func() time.Time
 }
 
 // Service queues, runs and re-matches scans.
@@ -195,6 +209,9 @@ func New(o Options) (*Service, error) {
 	}
 	if o.Now == nil {
 		o.Now = time.Now
+	}
+	if o.Tasks == nil {
+		o.Tasks, _ = o.Store.(TaskStore)
 	}
 	return &Service{scans: o.Store, rematch: o.Store, recheck: o.Store, sweep: o.Store,
 		scanner: o.Scanner, matcher: o.Matcher, o: o}, nil
@@ -345,7 +362,8 @@ func (s *Service) Handle(ctx context.Context, j jobs.Job) error {
 	}
 	if adopted {
 		log.Info("scan shared", "reason", "the digest was scanned successfully since the request")
-		return nil
+		return s.finishTasks(context.WithoutCancel(ctx), project, p.Digest,
+			inventory.ScanResult{Status: inventory.ScanSuccess, ScanTime: inventory.Millis(s.o.Now())})
 	}
 	if err := s.scans.SetScanStatus(ctx, project, p.Digest, inventory.Scanning); err != nil {
 		return fmt.Errorf("scanjob: mark %s scanning: %w", p.Digest, err)
@@ -357,7 +375,11 @@ func (s *Service) Handle(ctx context.Context, j jobs.Job) error {
 		// its lease; whoever takes it next scans again.
 		return ctx.Err()
 	}
-	if err := s.record(context.WithoutCancel(ctx), project, p.Digest, out); err != nil {
+	recorded, err := s.record(context.WithoutCancel(ctx), project, p.Digest, out)
+	if err != nil {
+		return err
+	}
+	if err := s.finishTasks(context.WithoutCancel(ctx), project, p.Digest, recorded); err != nil {
 		return err
 	}
 	if out.failure != nil {
@@ -421,21 +443,22 @@ func (s *Service) scan(ctx context.Context, p payload) outcome {
 
 // record stores an outcome: a success for every row of the digest, a
 // failure on the project's rows only. A store failure on the way is itself
-// recorded (failed + database_error) when the store still answers.
-func (s *Service) record(ctx context.Context, project, digest string, out outcome) error {
+// recorded (failed + database_error) when the store still answers. It
+// returns the result it recorded.
+func (s *Service) record(ctx context.Context, project, digest string, out outcome) (inventory.ScanResult, error) {
 	now := inventory.Millis(s.o.Now())
 	if out.failure != nil {
 		f := out.failure
 		if f.Status == inventory.ImageOversized {
 			if err := s.scans.SetScannable(ctx, project, digest, false); err != nil {
-				return fmt.Errorf("scanjob: mark %s not scannable: %w", digest, err)
+				return inventory.ScanResult{}, fmt.Errorf("scanjob: mark %s not scannable: %w", digest, err)
 			}
 		}
 		r := inventory.ScanResult{Status: f.Status, FailedDesc: f.Desc, ScanTime: now}
 		if err := s.scans.ClearScan(ctx, project, digest, r); err != nil {
-			return fmt.Errorf("scanjob: record failed scan of %s: %w", digest, err)
+			return inventory.ScanResult{}, fmt.Errorf("scanjob: record failed scan of %s: %w", digest, err)
 		}
-		return nil
+		return r, nil
 	}
 	r := inventory.ScanResult{Status: inventory.ScanSuccess, ScanTime: now, VulNum: scanresult.DistinctVulns(out.findings),
 		UnsafeSettingNum: out.analysis.FailedRules(), MaliciousFileNum: int32(len(out.analysis.Malware))}
@@ -443,8 +466,49 @@ func (s *Service) record(ctx context.Context, project, digest string, out outcom
 		s.o.Log.Error("save scan", "digest", digest, "err", err)
 		fail := inventory.ScanResult{Status: inventory.ScanFailed, FailedDesc: scanner.DescDatabaseError, ScanTime: now}
 		if err2 := s.scans.ClearScan(ctx, project, digest, fail); err2 != nil {
-			return fmt.Errorf("scanjob: save scan of %s: %w", digest, errors.Join(err, err2))
+			return inventory.ScanResult{}, fmt.Errorf("scanjob: save scan of %s: %w", digest, errors.Join(err, err2))
 		}
+		return fail, nil
+	}
+	return r, nil
+}
+
+// Cancel cancels the queued scans of digests in projectID that no running
+// scan task of the project waits for (its task was just stopped), and
+// shows the project's rows of each digest cancelled as unscan again (their
+// previous counts kept): nothing will scan them. A scan already running is
+// left to end. It returns the digests cancelled.
+func (s *Service) Cancel(ctx context.Context, projectID string, digests []string) ([]string, error) {
+	if s.o.Tasks == nil || len(digests) == 0 {
+		return nil, nil
+	}
+	cancelled, err := s.o.Tasks.CancelTaskScans(ctx, projectID, JobKind, digests, inventory.Millis(s.o.Now()))
+	if err != nil {
+		return nil, fmt.Errorf("scanjob: cancel scans in project %s: %w", projectID, err)
+	}
+	for _, d := range cancelled {
+		if err := s.scans.SetScanStatus(ctx, projectID, d, inventory.Unscan); err != nil {
+			return cancelled, fmt.Errorf("scanjob: mark cancelled scan of %s: %w", d, err)
+		}
+	}
+	return cancelled, nil
+}
+
+// finishTasks marks the scan of digest, recorded as r, on the pending items
+// of the project's running scan tasks waiting for it. A failure's reason is
+// the scan's failed description (its status when it has none).
+func (s *Service) finishTasks(ctx context.Context, project, digest string, r inventory.ScanResult) error {
+	if s.o.Tasks == nil {
+		return nil
+	}
+	reason := r.FailedDesc
+	if reason == "" && r.Status != inventory.ScanSuccess {
+		reason = string(r.Status)
+	}
+	_, err := s.o.Tasks.FinishTaskItems(ctx, tasks.Finish{ProjectID: project, Type: tasks.Scan, Digest: digest,
+		OK: r.Status == inventory.ScanSuccess, Reason: reason, At: r.ScanTime})
+	if err != nil {
+		return fmt.Errorf("scanjob: record scan of %s on its tasks: %w", digest, err)
 	}
 	return nil
 }

@@ -12,6 +12,7 @@ import (
 	"github.com/openhss/openhss/internal/scanresult"
 	"github.com/openhss/openhss/internal/store/postgres"
 	"github.com/openhss/openhss/internal/store/sqlite"
+	"github.com/openhss/openhss/internal/tasks"
 	"github.com/openhss/openhss/internal/vulndb"
 )
 
@@ -28,6 +29,7 @@ type Store interface {
 	scanresult.AnalysisStore
 	scanresult.PathWhitelistStore
 	scanresult.FindingsAggregator
+	tasks.Store
 	Scans
 	// Ping checks that the database answers, within ctx (GET /healthz).
 	Ping(ctx context.Context) error

@@ -454,8 +454,8 @@ func TestConformance(t *testing.T) {
 				_, err := c.ListLocalImageAppInfo(&model.ListLocalImageAppInfoRequest{ImageId: "sha256:" + strings.Repeat("a", 64)})
 				return err
 			}},
-			{"ListImageScanTask", func() error {
-				_, err := c.ListImageScanTask(&model.ListImageScanTaskRequest{Type: "scan"})
+			{"ListImageLocal", func() error {
+				_, err := c.ListImageLocal(&model.ListImageLocalRequest{})
 				return err
 			}},
 		}
