@@ -427,11 +427,7 @@ type imageAssetStatistics struct {
 // image counts. registry_num counts the rows of every registry image type
 // (private, shared, instance); openhss has no CI/CD images.
 func (s *server) showImageAssetStatistics(w http.ResponseWriter, r *http.Request, c *call) error {
-	q, aerr := singleQueryValue(r, "enterprise_project_id")
-	if aerr != nil {
-		return aerr
-	}
-	eps, err := s.enterpriseProjects(c.Principal, q)
+	eps, err := s.requestEnterpriseProjects(r, c.Principal)
 	if err != nil {
 		return err
 	}

@@ -115,6 +115,16 @@ func ListImagesJSON(ctx context.Context, store ImageLister, projectID string, q 
 	return json.Marshal(resp)
 }
 
+// requestEnterpriseProjects resolves the request's one
+// enterprise_project_id query parameter for p (see enterpriseProjects).
+func (s *server) requestEnterpriseProjects(r *http.Request, p iam.Principal) ([]string, error) {
+	q, aerr := singleQueryValue(r, "enterprise_project_id")
+	if aerr != nil {
+		return nil, aerr
+	}
+	return s.enterpriseProjects(p, q)
+}
+
 // enterpriseProjects resolves an enterprise_project_id parameter; nil
 // means every enterprise project of the project.
 func (s *server) enterpriseProjects(p iam.Principal, param string) ([]string, error) {

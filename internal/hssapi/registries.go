@@ -255,11 +255,7 @@ func (s *server) deleteRegistry(w http.ResponseWriter, r *http.Request, c *call)
 // "not found", exactly like one of another project: its existence is not
 // the caller's business.
 func (s *server) scopedRegistry(r *http.Request, c *call) (inventory.Registry, error) {
-	q, aerr := singleQueryValue(r, "enterprise_project_id")
-	if aerr != nil {
-		return inventory.Registry{}, aerr
-	}
-	eps, err := s.enterpriseProjects(c.Principal, q)
+	eps, err := s.requestEnterpriseProjects(r, c.Principal)
 	if err != nil {
 		return inventory.Registry{}, err
 	}

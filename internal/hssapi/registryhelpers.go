@@ -32,11 +32,7 @@ type registryStatistics struct {
 // batchDeleteRegistries deletes every named connection of the caller's
 // project, or none: docs/api.md ("BatchDeleteRegistry").
 func (s *server) batchDeleteRegistries(w http.ResponseWriter, r *http.Request, c *call) error {
-	q, aerr := singleQueryValue(r, "enterprise_project_id")
-	if aerr != nil {
-		return aerr
-	}
-	eps, err := s.enterpriseProjects(c.Principal, q)
+	eps, err := s.requestEnterpriseProjects(r, c.Principal)
 	if err != nil {
 		return err
 	}

@@ -77,11 +77,7 @@ type batchScanItem struct {
 }
 
 func (s *server) batchScan(w http.ResponseWriter, r *http.Request, c *call) error {
-	q, aerr := singleQueryValue(r, "enterprise_project_id")
-	if aerr != nil {
-		return aerr
-	}
-	eps, err := s.enterpriseProjects(c.Principal, q)
+	eps, err := s.requestEnterpriseProjects(r, c.Principal)
 	if err != nil {
 		return err
 	}

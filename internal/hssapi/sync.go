@@ -23,11 +23,7 @@ func (s *server) synchronize(w http.ResponseWriter, r *http.Request, c *call) er
 	// Sync covers every connection of the kind in the project; the
 	// parameter is still checked so a caller cannot name an enterprise
 	// project it was not granted.
-	q, aerr := singleQueryValue(r, "enterprise_project_id")
-	if aerr != nil {
-		return aerr
-	}
-	if _, err := s.enterpriseProjects(c.Principal, q); err != nil {
+	if _, err := s.requestEnterpriseProjects(r, c.Principal); err != nil {
 		return err
 	}
 	var b synchronizeBody

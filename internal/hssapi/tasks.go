@@ -98,11 +98,7 @@ type createSyncTaskBody struct {
 // per image type, so a connection not named but of a named one's image
 // type is synced too; the task covers only the named ones.
 func (s *server) createSyncTask(w http.ResponseWriter, r *http.Request, c *call) error {
-	q, aerr := singleQueryValue(r, "enterprise_project_id")
-	if aerr != nil {
-		return aerr
-	}
-	eps, err := s.enterpriseProjects(c.Principal, q)
+	eps, err := s.requestEnterpriseProjects(r, c.Principal)
 	if err != nil {
 		return err
 	}
@@ -505,11 +501,7 @@ func (s *server) listAssociateRegistries(w http.ResponseWriter, r *http.Request,
 // pending items are cancelled, and the queued scans no other running task
 // waits for are cancelled; scans already running end as they would.
 func (s *server) stopScanTask(w http.ResponseWriter, r *http.Request, c *call) error {
-	q, aerr := singleQueryValue(r, "enterprise_project_id")
-	if aerr != nil {
-		return aerr
-	}
-	if _, err := s.enterpriseProjects(c.Principal, q); err != nil {
+	if _, err := s.requestEnterpriseProjects(r, c.Principal); err != nil {
 		return err
 	}
 	task, err := s.taskOf(r, c.ProjectID, tasks.Scan)

@@ -75,11 +75,7 @@ func (s *server) showFilePathWhitelist(w http.ResponseWriter, r *http.Request, c
 // ChangeFilePathWhiteDetail): customized_path replaces the project's list
 // whole; [] clears it. Every entry is checked before anything is stored.
 func (s *server) changeFilePathWhitelist(w http.ResponseWriter, r *http.Request, c *call) error {
-	ep, aerr := singleQueryValue(r, "enterprise_project_id")
-	if aerr != nil {
-		return aerr
-	}
-	if _, err := s.enterpriseProjects(c.Principal, ep); err != nil {
+	if _, err := s.requestEnterpriseProjects(r, c.Principal); err != nil {
 		return err
 	}
 	var req changeFilePathWhitelist
