@@ -145,16 +145,27 @@ func parseListQuery(v url.Values) (listQuery, *apiError) {
 	f.InstanceName = q.text("instance_name", maxFilterLen)
 	f.InstanceID = q.text("instance_id", maxFilterLen)
 
-	if b := q.boolean("latest_version"); b != nil {
-		f.LatestVersionOnly = *b
-	}
 	if s, ok := q.raw("scan_status"); ok {
 		if !inventory.ScanStatus(s).Valid() {
 			return listQuery{}, invalidParam("scan_status", "must be one of unscan, waiting_for_scan, scanning, success, failed, download_failed, image_oversized")
 		}
 		f.ScanStatus = inventory.ScanStatus(s)
 	}
-	f.MaxImageSize = q.integer("image_size", 0, maxInt64)
+	if aerr := readImageFilters(q, f, maxInt64); aerr != nil {
+		return listQuery{}, aerr
+	}
+	return lq, nil
+}
+
+// readImageFilters reads the filters and paging the seed list and
+// ListRegistryImages share, then checks every time range f holds
+// (ListRegistryImages reads its sync-time range before calling).
+// maxSize bounds image_size.
+func readImageFilters(q *queryReader, f *inventory.Filter, maxSize int64) *apiError {
+	if b := q.boolean("latest_version"); b != nil {
+		f.LatestVersionOnly = *b
+	}
+	f.MaxImageSize = q.integer("image_size", 0, maxSize)
 	f.StartLatestUpdateTime = q.integer("start_latest_update_time", 0, maxInt64)
 	f.EndLatestUpdateTime = q.integer("end_latest_update_time", 0, maxInt64)
 	f.StartLatestScanTime = q.integer("start_latest_scan_time", 0, maxInt64)
@@ -172,15 +183,21 @@ func parseListQuery(v url.Values) (listQuery, *apiError) {
 		f.Limit = int(*n)
 	}
 	if q.err != nil {
-		return listQuery{}, q.err
+		return q.err
 	}
-	if after(f.StartLatestUpdateTime, f.EndLatestUpdateTime) {
-		return listQuery{}, invalidParam("start_latest_update_time", "is after end_latest_update_time")
+	for _, r := range []struct {
+		name       string
+		start, end *int64
+	}{
+		{"latest_update_time", f.StartLatestUpdateTime, f.EndLatestUpdateTime},
+		{"latest_scan_time", f.StartLatestScanTime, f.EndLatestScanTime},
+		{"latest_sync_time", f.StartLatestSyncTime, f.EndLatestSyncTime},
+	} {
+		if after(r.start, r.end) {
+			return invalidParam("start_"+r.name, "is after end_%s", r.name)
+		}
 	}
-	if after(f.StartLatestScanTime, f.EndLatestScanTime) {
-		return listQuery{}, invalidParam("start_latest_scan_time", "is after end_latest_scan_time")
-	}
-	return lq, nil
+	return nil
 }
 
 func after(start, end *int64) bool {

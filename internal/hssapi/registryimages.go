@@ -129,49 +129,18 @@ func parseRegistryImagesQuery(v url.Values) (listQuery, *apiError) {
 			return listQuery{}, invalidParam("severity_level", "must be Security, Low, Medium or High")
 		}
 	}
-	if b := q.boolean("latest_version"); b != nil {
-		f.LatestVersionOnly = *b
-	}
 	if s, ok := q.raw("scan_status"); ok && s != "" {
 		if !inventory.ScanStatus(s).Valid() {
 			return listQuery{}, invalidParam("scan_status", "must be one of unscan, waiting_for_scan, scanning, success, failed, download_failed, image_oversized")
 		}
 		f.ScanStatus = inventory.ScanStatus(s)
 	}
-	f.MaxImageSize = q.integer("image_size", 0, maxRegImagesSize)
-	f.StartLatestUpdateTime = q.integer("start_latest_update_time", 0, maxInt64)
-	f.EndLatestUpdateTime = q.integer("end_latest_update_time", 0, maxInt64)
-	f.StartLatestScanTime = q.integer("start_latest_scan_time", 0, maxInt64)
-	f.EndLatestScanTime = q.integer("end_latest_scan_time", 0, maxInt64)
 	f.StartLatestSyncTime = q.integer("start_latest_sync_time", 0, maxInt64)
 	f.EndLatestSyncTime = q.integer("end_latest_sync_time", 0, maxInt64)
-	f.HasVul = q.boolean("has_vul")
-	f.HasUnsafeSetting = q.boolean("has_unsafe_setting")
-	f.HasMaliciousFile = q.boolean("has_malicious_file")
 	f.Risky = q.boolean("risky")
 	f.MultiArch = q.boolean("is_multarch")
-
-	if n := q.integer("offset", 0, maxOffset); n != nil {
-		f.Offset = int(*n)
-	}
-	f.Limit = defaultLimit
-	if n := q.integer("limit", 1, maxLimit); n != nil {
-		f.Limit = int(*n)
-	}
-	if q.err != nil {
-		return listQuery{}, q.err
-	}
-	for _, r := range []struct {
-		name       string
-		start, end *int64
-	}{
-		{"latest_update_time", f.StartLatestUpdateTime, f.EndLatestUpdateTime},
-		{"latest_scan_time", f.StartLatestScanTime, f.EndLatestScanTime},
-		{"latest_sync_time", f.StartLatestSyncTime, f.EndLatestSyncTime},
-	} {
-		if after(r.start, r.end) {
-			return listQuery{}, invalidParam("start_"+r.name, "is after end_%s", r.name)
-		}
+	if aerr := readImageFilters(q, f, maxRegImagesSize); aerr != nil {
+		return listQuery{}, aerr
 	}
 	return lq, nil
 }
