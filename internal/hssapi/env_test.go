@@ -143,6 +143,7 @@ func newEnv(t *testing.T, opts ...envOption) *testEnv {
 		ScanResults: st,
 		Findings:    st,
 		Tasks:       st,
+		Whitelists:  st,
 		Logger:      slog.New(slog.NewJSONHandler(e.logs, nil)),
 		Registerer:  e.reg,
 		Now:         clock,

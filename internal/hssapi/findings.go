@@ -2,7 +2,6 @@ package hssapi
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"math"
 	"net/http"
@@ -21,8 +20,6 @@ type FindingReader interface {
 	GetAnalysis(ctx context.Context, digest string) (scanresult.Analysis, error)
 	scanresult.FindingsAggregator
 }
-
-var errNoFindings = errors.New("no FindingReader configured")
 
 // rowSelector is the image selection of the baseline APIs: an optional
 // image_id and the list's filters.
@@ -81,12 +78,6 @@ func parseSelector(q *queryReader, versionParam string) *rowSelector {
 // the detail APIs do), or without an image_id every successfully scanned
 // row the list's filters (substrings) select.
 func (s *server) selection(ctx context.Context, c *call, sel *rowSelector) (scanresult.RowSelection, error) {
-	if s.cfg.ScanResults == nil {
-		return scanresult.RowSelection{}, errNoResults
-	}
-	if s.cfg.Findings == nil {
-		return scanresult.RowSelection{}, errNoFindings
-	}
 	eps, err := s.enterpriseProjects(c.Principal, sel.eps)
 	if err != nil {
 		return scanresult.RowSelection{}, err
@@ -319,9 +310,6 @@ func (s *server) listImageMalware(w http.ResponseWriter, r *http.Request, c *cal
 	if d.q.err != nil {
 		return d.q.err
 	}
-	if s.cfg.Findings == nil {
-		return errNoFindings
-	}
 	img, err := s.image(r.Context(), c, d)
 	if err != nil {
 		return err
@@ -383,9 +371,6 @@ func (s *server) listImageSensitive(w http.ResponseWriter, r *http.Request, c *c
 	}
 	if d.q.err != nil {
 		return d.q.err
-	}
-	if s.cfg.Findings == nil {
-		return errNoFindings
 	}
 	img, err := s.image(r.Context(), c, d)
 	if err != nil {

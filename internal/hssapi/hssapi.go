@@ -68,8 +68,8 @@ type Config struct {
 	// malware, sensitive information).
 	Findings FindingReader
 	// Whitelists stores each project's sensitive path whitelist
-	// (/image/sensitive/filepath-whitelist); without it those routes
-	// answer 500. SensitiveDefault is the server-wide default list
+	// (/image/sensitive/filepath-whitelist); Store when it is one.
+	// SensitiveDefault is the server-wide default list
 	// (--sensitive-allowlist), shown as default_path and applied with the
 	// project's own list to the sensitive findings a project reads.
 	Whitelists       scanresult.PathWhitelistStore
@@ -181,7 +181,7 @@ func (c *Config) check() error {
 	}{
 		{"Store", c.Store == nil}, {"IAM", c.IAM == nil}, {"Box", c.Box == nil}, {"Sync", c.Sync == nil},
 		{"Scans", c.Scans == nil}, {"ScanResults", c.ScanResults == nil}, {"Findings", c.Findings == nil},
-		{"Tasks", c.Tasks == nil},
+		{"Tasks", c.Tasks == nil}, {"Whitelists", c.Whitelists == nil},
 	} {
 		if d.missing {
 			return fmt.Errorf("hssapi: Config.%s is required", d.name)
@@ -194,6 +194,9 @@ func (c *Config) check() error {
 func New(cfg Config) (http.Handler, error) {
 	if cfg.Tasks == nil {
 		cfg.Tasks, _ = cfg.Store.(TaskStore)
+	}
+	if cfg.Whitelists == nil {
+		cfg.Whitelists, _ = cfg.Store.(scanresult.PathWhitelistStore)
 	}
 	if err := cfg.check(); err != nil {
 		return nil, err

@@ -44,10 +44,7 @@ type ScanReader interface {
 	GetSBOM(ctx context.Context, digest string) (scanresult.SBOM, error)
 }
 
-var (
-	errNoResults   = errors.New("no ScanReader configured")
-	errImageAbsent = &apiError{http.StatusNotFound, codeNotFound, "image not found"}
-)
+var errImageAbsent = &apiError{http.StatusNotFound, codeNotFound, "image not found"}
 
 // batchScanBody is the SDK's BatchScanPrivateImageRequestInfo.
 type batchScanBody struct {

@@ -36,8 +36,6 @@ type changeFilePathWhitelist struct {
 	CustomizedPath *[]string `json:"customized_path"`
 }
 
-var errNoWhitelist = fmt.Errorf("hssapi: Config.Whitelists is not set")
-
 // showFilePathWhitelist is ShowFilePathWhiteLists (and the deprecated
 // ShowFilePathWhiteDetail): the server-wide default list and the project's
 // own. file_path keeps the entries containing it, in both lists.
@@ -50,9 +48,6 @@ func (s *server) showFilePathWhitelist(w http.ResponseWriter, r *http.Request, c
 	}
 	if _, err := s.enterpriseProjects(c.Principal, ep); err != nil {
 		return err
-	}
-	if s.cfg.Whitelists == nil {
-		return errNoWhitelist
 	}
 	custom, err := s.cfg.Whitelists.SensitivePathWhitelist(r.Context(), c.ProjectID)
 	if err != nil {
@@ -88,9 +83,6 @@ func (s *server) changeFilePathWhitelist(w http.ResponseWriter, r *http.Request,
 	paths, aerr := checkWhitelist(*req.CustomizedPath)
 	if aerr != nil {
 		return aerr
-	}
-	if s.cfg.Whitelists == nil {
-		return errNoWhitelist
 	}
 	if err := s.cfg.Whitelists.SetSensitivePathWhitelist(r.Context(), c.ProjectID, paths); err != nil {
 		return fmt.Errorf("set sensitive path whitelist: %w", err)

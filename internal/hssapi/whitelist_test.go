@@ -21,8 +21,7 @@ import (
 // serverDefault is the --sensitive-allowlist of the tests' server.
 var serverDefault = []string{"/etc/ssl/private", "/opt/*/test-keys"}
 
-func withWhitelists(c *hssapi.Config) {
-	c.Whitelists = c.Store.(*sqlite.Store)
+func withServerDefault(c *hssapi.Config) {
 	c.SensitiveDefault = serverDefault
 }
 
@@ -44,7 +43,7 @@ func whitelistOf(t *testing.T, e *testEnv, target, ak, sk string) (def, custom [
 }
 
 func TestFilePathWhitelist(t *testing.T) {
-	e := newEnv(t, withWhitelists)
+	e := newEnv(t, withServerDefault)
 	for _, route := range []string{"filepath-whitelist", "filepath_whitelist"} {
 		t.Run(route, func(t *testing.T) {
 			other := map[string]string{"filepath-whitelist": "filepath_whitelist", "filepath_whitelist": "filepath-whitelist"}[route]
@@ -90,7 +89,7 @@ func TestFilePathWhitelist(t *testing.T) {
 // TestFilePathWhitelistBadInput: every refused POST answers 400 with its
 // code and leaves the stored list as it was.
 func TestFilePathWhitelistBadInput(t *testing.T) {
-	e := newEnv(t, withWhitelists)
+	e := newEnv(t, withServerDefault)
 	path := "/v5/" + projA + "/image/sensitive/filepath-whitelist"
 	kept := []string{"/kept/one", "/kept/*.pem"}
 	if r := e.do(t, reqSpec{Method: http.MethodPost, Target: path, Body: jsonBody(t, map[string]any{"customized_path": kept})}); r.Status != http.StatusOK {
@@ -145,7 +144,7 @@ func TestWhitelistHidesScannedSecret(t *testing.T) {
 	ctx := context.Background()
 	var svc *scanjob.Service
 	rt := registry.NewTransport(loopbackPolicy(t))
-	e := newEnv(t, allowLoopback(t), withWhitelists, func(c *hssapi.Config) {
+	e := newEnv(t, allowLoopback(t), withServerDefault, func(c *hssapi.Config) {
 		st := c.Store.(*sqlite.Store)
 		sec, err := secrets.New(secrets.Options{})
 		if err != nil {
