@@ -67,6 +67,7 @@ type ScanStore interface {
 	Queue
 	MarkScanWaiting(ctx context.Context, projectID, digest string) error
 	SetScanStatus(ctx context.Context, projectID, digest string, status inventory.ScanStatus) error
+	RestoreScanStatus(ctx context.Context, projectID, digest string) error
 	SetScannable(ctx context.Context, projectID, digest string, scannable bool) error
 	AdoptSharedResult(ctx context.Context, projectID, digest string, since int64) (bool, error)
 	GetRegistry(ctx context.Context, projectID string, id int64) (inventory.Registry, error)
@@ -473,11 +474,13 @@ func (s *Service) record(ctx context.Context, project, digest string, out outcom
 	return r, nil
 }
 
-// Cancel cancels the queued scans of digests in projectID that no running
-// scan task of the project waits for (its task was just stopped), and
-// shows the project's rows of each digest cancelled as unscan again (their
-// previous counts kept): nothing will scan them. A scan already running is
-// left to end. It returns the digests cancelled.
+// Cancel cancels the scans of digests in projectID that no running scan
+// task of the project waits for (its task was just stopped): queued ones at
+// once; running ones are failed in the queue, so their worker loses the
+// lease at its next heartbeat (a third of the lease) and stops there
+// without recording anything. The project's rows of each digest cancelled
+// show the status they had before the scan was asked for (unscan when they
+// had none), their counts kept. It returns the digests cancelled.
 func (s *Service) Cancel(ctx context.Context, projectID string, digests []string) ([]string, error) {
 	if s.o.Tasks == nil || len(digests) == 0 {
 		return nil, nil
@@ -487,8 +490,8 @@ func (s *Service) Cancel(ctx context.Context, projectID string, digests []string
 		return nil, fmt.Errorf("scanjob: cancel scans in project %s: %w", projectID, err)
 	}
 	for _, d := range cancelled {
-		if err := s.scans.SetScanStatus(ctx, projectID, d, inventory.Unscan); err != nil {
-			return cancelled, fmt.Errorf("scanjob: mark cancelled scan of %s: %w", d, err)
+		if err := s.scans.RestoreScanStatus(ctx, projectID, d); err != nil {
+			return cancelled, fmt.Errorf("scanjob: restore the scan status of %s: %w", d, err)
 		}
 	}
 	return cancelled, nil

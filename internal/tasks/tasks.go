@@ -200,10 +200,11 @@ type Store interface {
 	// cancelling its pending items, and returns them: ErrNotFound when it
 	// is not the project's, ErrEnded (changing nothing) when it had ended.
 	EndTask(ctx context.Context, projectID, id string, s State, reason string, at int64) ([]Item, error)
-	// CancelTaskScans cancels (fails, saying so) the queued jobs of kind
-	// keyed inventory.ScanJobKey(projectID, digest) of the digests no
-	// running scan task of the project still waits for, and returns the
-	// digests whose job it cancelled. A running job is left to end.
+	// CancelTaskScans cancels (fails, saying so) the queued and running
+	// jobs of kind keyed inventory.ScanJobKey(projectID, digest) of the
+	// digests no running scan task of the project still waits for, and
+	// returns the digests whose job it cancelled. A running job's worker
+	// stops at its next heartbeat, when it finds its lease gone.
 	CancelTaskScans(ctx context.Context, projectID, kind string, digests []string, at int64) ([]string, error)
 }
 

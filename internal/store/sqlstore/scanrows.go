@@ -10,12 +10,32 @@ import "github.com/openhss/openhss/internal/inventory"
 
 // ProjectScanStatus moves the rows of projectID describing digest to status
 // (waiting_for_scan, scanning), leaving rows already in status or in unless
-// alone and the previous scan's counts and time as they are.
+// alone and the previous scan's counts and time as they are. A row leaving
+// a settled status keeps it in prev_scan_status (and its failure in
+// prev_scan_failed_desc), so that a scan cancelled before it ran can put
+// the row back as it was (ProjectScanRestore).
 func ProjectScanStatus(d Dialect, projectID, digest string, status, unless inventory.ScanStatus) Stmt {
 	b := newBuilder(d)
-	q := `UPDATE images SET scan_status = ` + b.Arg(string(status)) + `, scan_failed_desc = ''
+	q := `UPDATE images SET scan_status = ` + b.Arg(string(status)) + `, scan_failed_desc = '',
+		prev_scan_status = CASE WHEN ` + pendingScan + ` THEN prev_scan_status ELSE scan_status END,
+		prev_scan_failed_desc = CASE WHEN ` + pendingScan + ` THEN prev_scan_failed_desc ELSE scan_failed_desc END
 		WHERE manifest_digest = ` + b.Arg(digest) + ` AND project_id = ` + b.Arg(projectID) + `
 		AND scan_status <> ` + b.Arg(string(status)) + ` AND scan_status <> ` + b.Arg(string(unless))
+	return Stmt{q, b.Args()}
+}
+
+// pendingScan is true of a row whose scan is queued or running.
+const pendingScan = `scan_status IN ('waiting_for_scan', 'scanning')`
+
+// ProjectScanRestore puts the project's rows of digest still waiting for or
+// running a scan back to the status they had before it was asked for (unscan
+// when they had none): the scan was cancelled and will not record anything.
+// Their counts and scan time were never changed.
+func ProjectScanRestore(d Dialect, projectID, digest string) Stmt {
+	b := newBuilder(d)
+	q := `UPDATE images SET scan_status = CASE WHEN prev_scan_status = '' THEN 'unscan' ELSE prev_scan_status END,
+		scan_failed_desc = prev_scan_failed_desc
+		WHERE manifest_digest = ` + b.Arg(digest) + ` AND project_id = ` + b.Arg(projectID) + ` AND ` + pendingScan
 	return Stmt{q, b.Args()}
 }
 

@@ -53,6 +53,13 @@ func (s *Store) SetScanStatus(ctx context.Context, projectID, digest string, sta
 	return s.execScan(ctx, digest, ProjectScanStatus(s.d, projectID, digest, status, ""))
 }
 
+// RestoreScanStatus puts the project's rows of digest that wait for or run
+// a scan back to the status they had before it was asked for (a stopped
+// task cancelled it): see ProjectScanRestore.
+func (s *Store) RestoreScanStatus(ctx context.Context, projectID, digest string) error {
+	return s.execScan(ctx, digest, ProjectScanRestore(s.d, projectID, digest))
+}
+
 // MarkScanWaiting sets waiting_for_scan on the project's rows, unless they
 // are being scanned right now: a request that joins a running scan must
 // not make it look queued again.

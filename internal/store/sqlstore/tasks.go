@@ -348,9 +348,11 @@ func (s *Store) EndTask(ctx context.Context, projectID, id string, st tasks.Stat
 	return cancelled, nil
 }
 
-// CancelTaskScans fails the queued scan jobs of the digests that no running
-// scan task of the project waits for any more (after EndTask), in one
-// transaction, and returns the digests it cancelled.
+// CancelTaskScans fails the queued and running scan jobs of the digests
+// that no running scan task of the project waits for any more (after
+// EndTask), in one transaction, and returns the digests it cancelled. A
+// running job's worker finds its lease gone at its next heartbeat and
+// stops (jobs.Runner).
 func (s *Store) CancelTaskScans(ctx context.Context, projectID, kind string, digests []string, at int64) ([]string, error) {
 	var cancelled []string
 	err := s.inTx(ctx, func(tx *sql.Tx) error {
@@ -366,7 +368,8 @@ func (s *Store) CancelTaskScans(ctx context.Context, projectID, kind string, dig
 				continue
 			}
 			res, err := tx.ExecContext(ctx, `UPDATE jobs SET state = 'failed', error = 'cancelled: its scan task was stopped',
-				lease_till = 0, updated_at = $4 WHERE kind = $1 AND key = $2 AND state = 'queued' AND project_id = $3`,
+				lease_till = 0, updated_at = $4 WHERE kind = $1 AND key = $2 AND state IN ('queued', 'running')
+				AND project_id = $3`,
 				kind, inventory.ScanJobKey(projectID, d), projectID, at)
 			if err != nil {
 				return s.errf("cancel scan of %s: %w", d, err)

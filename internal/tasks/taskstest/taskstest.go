@@ -5,7 +5,9 @@ package taskstest
 import (
 	"context"
 	"errors"
+	"slices"
 	"testing"
+	"time"
 
 	"github.com/openhss/openhss/internal/inventory"
 	"github.com/openhss/openhss/internal/jobs"
@@ -357,6 +359,12 @@ func testCancelScans(t *testing.T, ctx context.Context, st Store) {
 		}
 		return j
 	}
+	// sha256:r's job is running: cancelled too, its worker losing the lease.
+	enqueue("p1", "sha256:r")
+	jr, err := st.Claim(ctx, []string{"scan"}, "worker-1", time.UnixMilli(2), time.Minute)
+	if err != nil || jr.Key != inventory.ScanJobKey("p1", "sha256:r") {
+		t.Fatalf("Claim: %+v, %v", jr, err)
+	}
 	ja, jb, jc := enqueue("p1", "sha256:a"), enqueue("p1", "sha256:b"), enqueue("p2", "sha256:b")
 	scan := func(digests ...string) tasks.Task {
 		var items []tasks.Item
@@ -366,22 +374,25 @@ func testCancelScans(t *testing.T, ctx context.Context, st Store) {
 		return create(t, ctx, st, tasks.Task{ProjectID: "p1", Type: tasks.Scan, Kind: tasks.Manual, Name: "s",
 			ImageType: "registry", BeginTime: 1}, items)
 	}
-	stopped, other := scan("sha256:a", "sha256:b"), scan("sha256:a")
+	stopped, other := scan("sha256:a", "sha256:b", "sha256:r"), scan("sha256:a")
 	if _, err := st.EndTask(ctx, "p1", stopped.ID, tasks.Stopped, "", 2); err != nil {
 		t.Fatal(err)
 	}
-	got, err := st.CancelTaskScans(ctx, "p1", "scan", []string{"sha256:a", "sha256:b"}, 3)
+	got, err := st.CancelTaskScans(ctx, "p1", "scan", []string{"sha256:a", "sha256:b", "sha256:r"}, 3)
 	if err != nil {
 		t.Fatal(err)
 	}
 	// sha256:a is still awaited by the other task; p2's job is p2's.
-	if len(got) != 1 || got[0] != "sha256:b" {
-		t.Fatalf("cancelled %v; want [sha256:b]", got)
+	if !slices.Equal(got, []string{"sha256:b", "sha256:r"}) {
+		t.Fatalf("cancelled %v; want [sha256:b sha256:r]", got)
+	}
+	if err := st.Heartbeat(ctx, jr.Lease(), time.UnixMilli(4), time.Minute); !errors.Is(err, jobs.ErrLeaseLost) {
+		t.Fatalf("heartbeat of the cancelled running job: %v; want ErrLeaseLost", err)
 	}
 	for _, tc := range []struct {
 		j    jobs.Job
 		want jobs.State
-	}{{ja, jobs.Queued}, {jb, jobs.Failed}, {jc, jobs.Queued}} {
+	}{{ja, jobs.Queued}, {jb, jobs.Failed}, {jc, jobs.Queued}, {jr, jobs.Failed}} {
 		j, err := st.GetJob(ctx, tc.j.ID)
 		if err != nil || j.State != tc.want {
 			t.Fatalf("job %s: %s, %v; want %s", j.Key, j.State, err, tc.want)
