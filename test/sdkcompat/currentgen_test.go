@@ -1,7 +1,6 @@
 package sdkcompat
 
 import (
-	"os/exec"
 	"slices"
 	"strings"
 	"testing"
@@ -48,14 +47,7 @@ func imageRefs(rows []model.RegistryImagesInfo) []string {
 // (risky, severity_level, sort_key=latest_scan_time) against the rows'
 // own fields.
 func TestCurrentGenerationSurface(t *testing.T) {
-	bin := buildBinary(t)
-	srv := startServer(t, bin)
-	if out, err := exec.Command(bin, "db", "import", "--data", srv.dataDir, goVulnDB(t)).CombinedOutput(); err != nil {
-		t.Fatalf("db import: %v\n%s", err, out)
-	}
-	const project = "0a1b2c3d4e5f60718293a4b5c6d7e8f9"
-	ak, sk := srv.credential(t, project, "all")
-	c := srv.client(t, ak, sk, project)
+	c := scanningServer(t)
 
 	reg := registrytest.New(t)
 	for ref, img := range map[string]v1.Image{
