@@ -9,10 +9,10 @@
 // One file per operation family, as claircore lays out its datastore:
 // jobs.go, registries.go, access.go (projects, credentials, users,
 // tokens), images.go (syncs, local images), list.go, scans.go, analysis.go,
-// findings.go, vulndb.go; bulk.go loads many rows, bench.go seeds the
-// benchmarks; stmts.go and tokencache.go are the caches. A new query goes
-// in its family's file, written once; a new table needs a migration in each
-// engine's migrations/ folder.
+// findings.go, vulndb.go; bulk.go loads many rows (LoadImages, the
+// benchmarks' seeded images, too); stmts.go and tokencache.go are the
+// caches. A new query goes in its family's file, written once; a new table
+// needs a migration in each engine's migrations/ folder.
 //
 // Statements are written in the SQL both engines speak: $n placeholders
 // (modernc reads $n as the nth argument, as PostgreSQL does; statements of
