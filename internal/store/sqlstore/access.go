@@ -115,12 +115,8 @@ func (s *Store) ListCredentials(ctx context.Context, projectID string) ([]invent
 	if !s.storable(projectID) {
 		return []inventory.Credential{}, nil
 	}
-	rows, err := s.read.QueryContext(ctx, `SELECT `+s.credentialCols()+` FROM credentials
+	out, err := queryAll(ctx, s.read, scanCredential, `SELECT `+s.credentialCols()+` FROM credentials
 		WHERE $1 = '' OR project_id = $1 ORDER BY created_at, access_key`, projectID)
-	if err != nil {
-		return nil, s.errf("list credentials: %w", err)
-	}
-	out, err := collect(rows, scanCredential)
 	if err != nil {
 		return nil, s.errf("list credentials: %w", err)
 	}
@@ -199,11 +195,7 @@ func (s *Store) FindUsersByName(ctx context.Context, name string) ([]inventory.U
 	if !s.storable(name) {
 		return []inventory.User{}, nil
 	}
-	rows, err := s.read.QueryContext(ctx, `SELECT `+s.userCols()+` FROM users WHERE name = $1 ORDER BY id`, name)
-	if err != nil {
-		return nil, s.errf("find users: %w", err)
-	}
-	out, err := collect(rows, scanUser)
+	out, err := queryAll(ctx, s.read, scanUser, `SELECT `+s.userCols()+` FROM users WHERE name = $1 ORDER BY id`, name)
 	if err != nil {
 		return nil, s.errf("find users: %w", err)
 	}

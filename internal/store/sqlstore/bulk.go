@@ -153,11 +153,8 @@ func (s *Store) LoadImages(ctx context.Context, n int, image func(i int) invento
 		}
 	}()
 	err = s.connTxOn(ctx, conn, func(tx *sql.Tx) error {
-		rows, err := tx.QueryContext(ctx, s.d.imageIndexes())
-		if err != nil {
-			return s.errf("load images: indexes: %w", err)
-		}
-		indexes, err := collect(rows, func(r rowScanner) (i [2]string, err error) { return i, r.Scan(&i[0], &i[1]) })
+		indexes, err := queryAll(ctx, tx, func(r rowScanner) (i [2]string, err error) { return i, r.Scan(&i[0], &i[1]) },
+			s.d.imageIndexes())
 		if err != nil {
 			return s.errf("load images: indexes: %w", err)
 		}

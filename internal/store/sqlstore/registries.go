@@ -4,7 +4,6 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
-	"math"
 	"time"
 
 	"github.com/openhss/openhss/internal/inventory"
@@ -69,16 +68,8 @@ func (s *Store) ListRegistries(ctx context.Context, f inventory.RegistryFilter) 
 	if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM registries r WHERE `+where, b.Args()...).Scan(&total); err != nil {
 		return nil, 0, s.errf("count registries: %w", err)
 	}
-	limit := int64(math.MaxInt64) // no limit, in either dialect
-	if f.Limit > 0 {
-		limit = int64(f.Limit)
-	}
-	rows, err := tx.QueryContext(ctx, `SELECT `+RegistryCols+` FROM registries r WHERE `+where+` ORDER BY r.id LIMIT `+
-		b.Arg(limit)+` OFFSET `+b.Arg(max(f.Offset, 0)), b.Args()...)
-	if err != nil {
-		return nil, 0, s.errf("list registries: %w", err)
-	}
-	out, err := collect(rows, ScanRegistry)
+	out, err := queryAll(ctx, tx, ScanRegistry, `SELECT `+RegistryCols+` FROM registries r WHERE `+where+` ORDER BY r.id LIMIT `+
+		b.Arg(limitOf(f.Limit))+` OFFSET `+b.Arg(max(f.Offset, 0)), b.Args()...)
 	if err != nil {
 		return nil, 0, s.errf("list registries: %w", err)
 	}
@@ -95,11 +86,7 @@ func (s *Store) RegistriesByImageType(ctx context.Context, projectID string, t i
 	b := newBuilder(s.d)
 	b.Eq("r.project_id", projectID)
 	b.In("r.type", types)
-	rows, err := s.read.QueryContext(ctx, `SELECT `+RegistryCols+` FROM registries r WHERE `+b.SQL()+` ORDER BY r.id`, b.Args()...)
-	if err != nil {
-		return nil, s.errf("registries by type: %w", err)
-	}
-	out, err := collect(rows, ScanRegistry)
+	out, err := queryAll(ctx, s.read, ScanRegistry, `SELECT `+RegistryCols+` FROM registries r WHERE `+b.SQL()+` ORDER BY r.id`, b.Args()...)
 	if err != nil {
 		return nil, s.errf("registries by type: %w", err)
 	}

@@ -146,12 +146,18 @@ func (s *Store) txQueryRow(ctx context.Context, tx *sql.Tx, query string, args .
 	return tx.QueryRowContext(ctx, query, args...)
 }
 
-// txQuery is txQueryRow for several rows.
-func (s *Store) txQuery(ctx context.Context, tx *sql.Tx, query string, args ...any) (*sql.Rows, error) {
-	if s.stmts != nil {
-		return s.stmts.TxQuery(ctx, tx, query, args...)
+// cachedTx is tx whose queries go through the statement cache, as
+// txQueryRow's do.
+type cachedTx struct {
+	s  *Store
+	tx *sql.Tx
+}
+
+func (c cachedTx) QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error) {
+	if c.s.stmts != nil {
+		return c.s.stmts.TxQuery(ctx, c.tx, query, args...)
 	}
-	return tx.QueryContext(ctx, query, args...)
+	return c.tx.QueryContext(ctx, query, args...)
 }
 
 // snapshot begins a read-only transaction whose reads all see one
@@ -315,4 +321,36 @@ func collect[T any](rows *sql.Rows, scan func(rowScanner) (T, error)) ([]T, erro
 		out = append(out, v)
 	}
 	return out, rows.Err()
+}
+
+// scanString reads a row of one text column.
+func scanString(r rowScanner) (v string, err error) { return v, r.Scan(&v) }
+
+// querier is a pool, a transaction or a cachedTx.
+type querier interface {
+	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
+}
+
+// queryEach runs query on q and calls fn on each row.
+func queryEach(ctx context.Context, q querier, fn func(rowScanner) error, query string, args ...any) error {
+	rows, err := q.QueryContext(ctx, query, args...)
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		if err := fn(rows); err != nil {
+			return err
+		}
+	}
+	return rows.Err()
+}
+
+// queryAll runs query on q and reads its rows with scan, as collect does.
+func queryAll[T any](ctx context.Context, q querier, scan func(rowScanner) (T, error), query string, args ...any) ([]T, error) {
+	rows, err := q.QueryContext(ctx, query, args...)
+	if err != nil {
+		return nil, err
+	}
+	return collect(rows, scan)
 }
