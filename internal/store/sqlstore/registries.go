@@ -29,11 +29,8 @@ func (s *Store) CreateRegistry(ctx context.Context, r inventory.Registry) (inven
 		r.ProjectID, r.EnterpriseProjectID, r.Name, string(r.Type), r.APIVersion, r.Protocol, r.Addr, r.Username,
 		r.PasswordSealed, r.Namespace, r.ConnectClusterID, r.GetScanImageChannel, r.DomainName, r.SharedExpires,
 		r.InstanceID, r.InstanceName, r.InstanceURL, r.Status, r.FailReason, r.LatestSyncTime, r.CreatedAt).Scan(&id)
-	if s.d.isUnique(err) {
-		return inventory.Registry{}, s.errf("registry %s/%s: %w", r.Addr, r.Namespace, inventory.ErrConflict)
-	}
-	if err != nil {
-		return inventory.Registry{}, s.errf("create registry: %w", err)
+	if err := s.conflict(err, "registry "+r.Addr+"/"+r.Namespace, "create registry"); err != nil {
+		return inventory.Registry{}, err
 	}
 	return s.GetRegistry(ctx, r.ProjectID, id)
 }
@@ -58,22 +55,9 @@ func (s *Store) ListRegistries(ctx context.Context, f inventory.RegistryFilter) 
 		return []inventory.Registry{}, 0, nil // matches no stored string
 	}
 	b := Registries(s.d, f)
-	where := b.SQL()
-	tx, err := s.snapshot(ctx)
-	if err != nil {
-		return nil, 0, s.errf("list registries: %w", err)
-	}
-	defer tx.Rollback()
-	var total int64
-	if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM registries r WHERE `+where, b.Args()...).Scan(&total); err != nil {
-		return nil, 0, s.errf("count registries: %w", err)
-	}
-	out, err := queryAll(ctx, tx, ScanRegistry, `SELECT `+RegistryCols+` FROM registries r WHERE `+where+` ORDER BY r.id LIMIT `+
-		b.Arg(limitOf(f.Limit))+` OFFSET `+b.Arg(max(f.Offset, 0)), b.Args()...)
-	if err != nil {
-		return nil, 0, s.errf("list registries: %w", err)
-	}
-	return out, total, nil
+	total, out, err := pageOf(ctx, s, "list registries", b, RegistryCols, `FROM registries r WHERE `+b.SQL(), "r.id",
+		f.Offset, f.Limit, ScanRegistry)
+	return out, total, err
 }
 
 // RegistriesByImageType returns the project's connections whose rows have
@@ -148,11 +132,8 @@ func (s *Store) UpdateRegistry(ctx context.Context, r inventory.Registry) (inven
 			r.EnterpriseProjectID, r.Name, string(r.Type), r.APIVersion, r.Protocol, r.Addr, r.Username, r.PasswordSealed,
 			r.Namespace, r.ConnectClusterID, r.GetScanImageChannel, r.DomainName, r.SharedExpires, r.InstanceID,
 			r.InstanceName, r.InstanceURL, r.ID)
-		if s.d.isUnique(err) {
-			return s.errf("registry %s/%s: %w", r.Addr, r.Namespace, inventory.ErrConflict)
-		}
-		if err != nil {
-			return s.errf("update registry %d: %w", r.ID, err)
+		if err := s.conflict(err, "registry "+r.Addr+"/"+r.Namespace, fmt.Sprintf("update registry %d", r.ID)); err != nil {
+			return err
 		}
 		// Only rows that differ: an unchanged edit writes nothing, and so
 		// moves no list generation.

@@ -481,7 +481,7 @@ func (s *Store) GetSBOM(ctx context.Context, digest string) (scanresult.SBOM, er
 	return sb, nil
 }
 
-// SBOMDigests lists every digest with a stored SBOM (nil for none).
+// SBOMDigests lists every digest with a stored SBOM.
 func (s *Store) SBOMDigests(ctx context.Context) ([]string, error) {
 	out, err := queryAll(ctx, s.read, scanString, `SELECT digest FROM sboms ORDER BY digest`)
 	if err != nil {
@@ -505,9 +505,8 @@ func limitOf(n int) int64 {
 // ListVulns returns one page of the findings of a manifest, most urgent
 // first, then by vulnerability id, package name and path.
 func (s *Store) ListVulns(ctx context.Context, f scanresult.VulnFilter) (int64, []scanresult.VulnRow, error) {
-	out := []scanresult.VulnRow{}
 	if !s.storable(f.Digest, f.RepairNecessity, f.VulnID, f.AppName, string(f.Type)) {
-		return 0, out, nil // no stored string contains one the engine cannot hold
+		return 0, []scanresult.VulnRow{}, nil // no stored string contains one the engine cannot hold
 	}
 	b := newBuilder(s.d)
 	b.Eq("f.digest", f.Digest)
@@ -523,63 +522,35 @@ func (s *Store) ListVulns(ctx context.Context, f scanresult.VulnFilter) (int64, 
 	if f.Type != "" {
 		b.Eq("f.vul_type", string(f.Type))
 	}
-	from := ` FROM scan_findings f JOIN sbom_packages p ON p.digest = f.digest AND p.idx = f.pkg WHERE ` + b.SQL()
-	tx, err := s.snapshot(ctx)
-	if err != nil {
-		return 0, nil, s.errf("findings of %s: %w", f.Digest, err)
-	}
-	defer tx.Rollback()
-	var total int64
-	if err := tx.QueryRowContext(ctx, `SELECT count(*)`+from, b.Args()...).Scan(&total); err != nil {
-		return 0, nil, s.errf("count findings of %s: %w", f.Digest, err)
-	}
-	page := `SELECT f.vuln_id, f.repair_necessity, f.description, p.layer_digest, p.name, p.path, p.version,
-		f.fixed_version, f.url, f.vul_type, f.severity` + from + ` ORDER BY ` + necessityRank + `, f.vuln_id, p.name, p.path, f.pkg
-		LIMIT ` + b.Arg(limitOf(f.Limit)) + ` OFFSET ` + b.Arg(max(f.Offset, 0))
-	out, err = queryAll(ctx, tx, func(row rowScanner) (r scanresult.VulnRow, err error) {
-		return r, row.Scan(&r.VulnID, &r.RepairNecessity, &r.Description, &r.LayerDigest, &r.AppName, &r.AppPath, &r.Version,
-			&r.FixedVersion, &r.URL, &r.Type, &r.Severity)
-	}, page, b.Args()...)
-	if err != nil {
-		return 0, nil, s.errf("findings of %s: %w", f.Digest, err)
-	}
-	return total, out, nil
+	return pageOf(ctx, s, "findings of "+f.Digest, b, `f.vuln_id, f.repair_necessity, f.description, p.layer_digest, p.name,
+		p.path, p.version, f.fixed_version, f.url, f.vul_type, f.severity`,
+		`FROM scan_findings f JOIN sbom_packages p ON p.digest = f.digest AND p.idx = f.pkg WHERE `+b.SQL(),
+		necessityRank+`, f.vuln_id, p.name, p.path, f.pkg`, f.Offset, f.Limit,
+		func(row rowScanner) (r scanresult.VulnRow, err error) {
+			return r, row.Scan(&r.VulnID, &r.RepairNecessity, &r.Description, &r.LayerDigest, &r.AppName, &r.AppPath, &r.Version,
+				&r.FixedVersion, &r.URL, &r.Type, &r.Severity)
+		})
 }
 
 // ListApps returns one page of the packages of a manifest by name, version
 // and path, each with its number of distinct vulnerabilities.
 func (s *Store) ListApps(ctx context.Context, f scanresult.AppFilter) (int64, []scanresult.AppRow, error) {
-	out := []scanresult.AppRow{}
 	if !s.storable(f.Digest, f.AppName) {
-		return 0, out, nil
+		return 0, []scanresult.AppRow{}, nil
 	}
 	b := newBuilder(s.d)
 	b.Eq("p.digest", f.Digest)
 	if f.AppName != "" {
 		b.Contains("p.name", f.AppName)
 	}
-	where := b.SQL()
-	tx, err := s.snapshot(ctx)
-	if err != nil {
-		return 0, nil, s.errf("packages of %s: %w", f.Digest, err)
-	}
-	defer tx.Rollback()
-	var total int64
-	if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM sbom_packages p WHERE `+where, b.Args()...).Scan(&total); err != nil {
-		return 0, nil, s.errf("count packages of %s: %w", f.Digest, err)
-	}
 	// (digest, pkg, vuln_id) is the findings' key: count(*) per package is
 	// its number of distinct vulnerabilities.
-	out, err = queryAll(ctx, tx, func(row rowScanner) (r scanresult.AppRow, err error) {
-		return r, row.Scan(&r.Name, &r.Type, &r.Version, &r.Path, &r.LayerDigest, &r.VulNum)
-	}, `SELECT p.name, p.type, p.version, p.path, p.layer_digest,
-		(SELECT count(*) FROM scan_findings f WHERE f.digest = p.digest AND f.pkg = p.idx)
-		FROM sbom_packages p WHERE `+where+` ORDER BY p.name, p.version, p.path, p.idx
-		LIMIT `+b.Arg(limitOf(f.Limit))+` OFFSET `+b.Arg(max(f.Offset, 0)), b.Args()...)
-	if err != nil {
-		return 0, nil, s.errf("packages of %s: %w", f.Digest, err)
-	}
-	return total, out, nil
+	return pageOf(ctx, s, "packages of "+f.Digest, b, `p.name, p.type, p.version, p.path, p.layer_digest,
+		(SELECT count(*) FROM scan_findings f WHERE f.digest = p.digest AND f.pkg = p.idx)`,
+		`FROM sbom_packages p WHERE `+b.SQL(), `p.name, p.version, p.path, p.idx`, f.Offset, f.Limit,
+		func(row rowScanner) (r scanresult.AppRow, err error) {
+			return r, row.Scan(&r.Name, &r.Type, &r.Version, &r.Path, &r.LayerDigest, &r.VulNum)
+		})
 }
 
 // ImagesByDigest returns the rows of a project whose tag digest or

@@ -25,29 +25,15 @@
 // arguments in the order of the text: SQLite numbers a bare ? after the
 // ones before it.
 //
-// # Dialect
+// # Dialect and caches
 //
-// The engine is a value, not an interface: Options.Dialect names it, and
-// dialect.go holds every difference as one method with both spellings side
-// by side (placeholders and sets, error classification, the job queue's
-// lease clock and FOR UPDATE SKIP LOCKED, row and advisory locks, which
-// strings a text column holds, the list cache's generation). The one
-// capability needing a driver's own API, COPY on PostgreSQL, is an optional
-// function (Options.Copy), as database/sql/driver keeps its optional
-// capabilities apart. Migrations stay per engine, in the engine's package,
-// because their SQL differs.
-//
-// # Caches
-//
-// The token cache (tokencache.go) and the list's cache of totals,
-// bookmarks and pages (list.go) work the same on both engines. A token
-// revocation made through this Store is exact at once; one made by another
-// process is seen within tokenCacheTTL (2 s) on either engine. The list
-// cache is exact: an entry serves only the generation it was computed at,
-// and the generation moves with every committed change of images, by any
-// process (images_gen on SQLite; the project's sum of images_changes on
-// PostgreSQL). Hot reads on SQLite go through StmtCache (prepared once per
-// connection); pgx caches its prepared statements itself.
+// The engine is a value, not an interface (Dialect, dialect.go: every
+// difference one method, both spellings side by side); COPY, the one
+// capability needing a driver's own API, is the optional Options.Copy.
+// Migrations stay per engine, in the engine's package. The token cache
+// (tokencache.go), the list cache (list.go) and the statement cache
+// (stmts.go) state their bounds where they are defined; they work the same
+// on both engines.
 //
 // # Pools and waits
 //
@@ -296,6 +282,18 @@ func (s *Store) notFound(err error, what string) error {
 	return s.errf("%s: %w", what, err)
 }
 
+// conflict maps a unique violation to inventory.ErrConflict, what naming
+// the clash, and any other error to one of op; nil stays nil.
+func (s *Store) conflict(err error, what, op string) error {
+	switch {
+	case err == nil:
+		return nil
+	case s.d.isUnique(err):
+		return s.errf("%s: %w", what, inventory.ErrConflict)
+	}
+	return s.errf("%s: %w", op, err)
+}
+
 // storable reports whether every one of vs can be stored (see
 // Dialect.storable).
 func (s *Store) storable(vs ...string) bool {
@@ -344,6 +342,31 @@ func queryEach(ctx context.Context, q querier, fn func(rowScanner) error, query 
 		}
 	}
 	return rows.Err()
+}
+
+// pageOf reads, from one snapshot, how many rows from (a FROM ... WHERE
+// whose arguments b holds) selects, and one page of them in order: columns
+// cols, read by scan. what names the read in errors.
+func pageOf[T any](ctx context.Context, s *Store, what string, b *builder, cols, from, order string, offset, limit int,
+	scan func(rowScanner) (T, error)) (int64, []T, error) {
+	tx, err := s.snapshot(ctx)
+	if err != nil {
+		return 0, nil, s.errf("%s: %w", what, err)
+	}
+	defer tx.Rollback()
+	var (
+		total int64
+		out   []T
+	)
+	err = tx.QueryRowContext(ctx, `SELECT count(*) `+from, b.Args()...).Scan(&total)
+	if err == nil {
+		out, err = queryAll(ctx, tx, scan, `SELECT `+cols+` `+from+` ORDER BY `+order+
+			` LIMIT `+b.Arg(limitOf(limit))+` OFFSET `+b.Arg(max(offset, 0)), b.Args()...)
+	}
+	if err != nil {
+		return 0, nil, s.errf("%s: %w", what, err)
+	}
+	return total, out, nil
 }
 
 // queryAll runs query on q and reads its rows with scan, as collect does.
