@@ -14,7 +14,7 @@ import (
 // GetImage returns one row of a project.
 func (s *Store) GetImage(ctx context.Context, projectID string, id int64) (inventory.Image, error) {
 	row := s.queryRow(ctx, `SELECT `+s.d.ImageCols()+` FROM images i WHERE i.id = $1 AND i.project_id = $2`, id, projectID)
-	img, err := ScanImage(s.d, row, time.Now().UnixMilli())
+	img, err := ScanImage(row, time.Now().UnixMilli())
 	if err != nil {
 		return img, s.notFound(err, fmt.Sprintf("image %d", id))
 	}

@@ -141,7 +141,7 @@ func (s *Store) listInTx(ctx context.Context, f inventory.Filter, key string) (_
 	}
 	q, args := imagePage(s.d, s.d.ImageCols(), p.where, p.args, from, f.Limit, skip, Order(f))
 	now := time.Now().UnixMilli()
-	page.Images, err = queryAll(ctx, cachedTx{s, tx}, func(r rowScanner) (inventory.Image, error) { return ScanImage(s.d, r, now) },
+	page.Images, err = queryAll(ctx, cachedTx{s, tx}, func(r rowScanner) (inventory.Image, error) { return ScanImage(r, now) },
 		q, args...)
 	if err != nil {
 		return page, changes, s.errf("list images: %w", err)

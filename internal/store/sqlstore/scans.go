@@ -580,7 +580,7 @@ func (s *Store) ImagesByRef(ctx context.Context, projectID string, t inventory.I
 
 func (s *Store) images(ctx context.Context, query string, args ...any) ([]inventory.Image, error) {
 	now := time.Now().UnixMilli()
-	out, err := queryAll(ctx, s.read, func(r rowScanner) (inventory.Image, error) { return ScanImage(s.d, r, now) }, query, args...)
+	out, err := queryAll(ctx, s.read, func(r rowScanner) (inventory.Image, error) { return ScanImage(r, now) }, query, args...)
 	if err != nil {
 		return nil, s.errf("images: %w", err)
 	}
