@@ -151,13 +151,12 @@ func (s *Store) ReplaceMalware(ctx context.Context, digest string, ms []scanresu
 		if err := s.insertMalware(ctx, tx, digest, ms); err != nil {
 			return err
 		}
-		if _, err := tx.ExecContext(ctx, `UPDATE manifests SET malicious_file_num = $1 WHERE digest = $2 AND scan_status = 'success'
-			AND malicious_file_num <> $1`, num, digest); err != nil {
-			return s.errf("malicious_file_num of %s: %w", digest, err)
-		}
-		if _, err := tx.ExecContext(ctx, `UPDATE images SET malicious_file_num = $1 WHERE manifest_digest = $2 AND scan_status = 'success'
-			AND malicious_file_num <> $1`, num, digest); err != nil {
-			return s.errf("malicious_file_num of %s: %w", digest, err)
+		// The manifest, then every row describing it.
+		for _, t := range [][2]string{{"manifests", "digest"}, {"images", "manifest_digest"}} {
+			if _, err := tx.ExecContext(ctx, `UPDATE `+t[0]+` SET malicious_file_num = $1 WHERE `+t[1]+` = $2
+				AND scan_status = 'success' AND malicious_file_num <> $1`, num, digest); err != nil {
+				return s.errf("malicious_file_num of %s: %w", digest, err)
+			}
 		}
 		return nil
 	})
