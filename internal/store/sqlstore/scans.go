@@ -59,12 +59,18 @@ func (s *Store) SetScanStatus(ctx context.Context, projectID, digest string, sta
 	return s.projectStatus(ctx, projectID, digest, status, "")
 }
 
-// RestoreScanStatus puts the project's rows of digest that wait for or run
-// a scan back to the status they had before it was asked for (a stopped
-// task cancelled it): see ProjectScanRestore.
+// RestoreScanStatus puts the project's rows of digest still waiting for or
+// running a scan back to the status they had before it was asked for
+// (unscan when they had none): a stopped task cancelled the scan, which will
+// record nothing. Their counts and scan time were never changed.
 func (s *Store) RestoreScanStatus(ctx context.Context, projectID, digest string) error {
-	return s.execScan(ctx, digest, ProjectScanRestore(s.d, projectID, digest))
+	return s.execScan(ctx, digest, `UPDATE images SET scan_failed_desc = prev_scan_failed_desc,
+		scan_status = CASE WHEN prev_scan_status = '' THEN 'unscan' ELSE prev_scan_status END
+		WHERE manifest_digest = $1 AND project_id = $2 AND `+pendingScan, digest, projectID)
 }
+
+// pendingScan is true of a row whose scan is queued or running.
+const pendingScan = `scan_status IN ('waiting_for_scan', 'scanning')`
 
 // MarkScanWaiting sets waiting_for_scan on the project's rows, unless they
 // are being scanned right now: a request that joins a running scan must
@@ -75,9 +81,13 @@ func (s *Store) MarkScanWaiting(ctx context.Context, projectID, digest string) e
 
 // projectStatus moves the rows of projectID describing digest to status,
 // leaving rows already in status or in unless alone and the previous
-// scan's counts and time as they are.
+// scan's counts and time as they are. A row leaving a settled status keeps
+// it in prev_scan_status (its failure in prev_scan_failed_desc) for
+// RestoreScanStatus.
 func (s *Store) projectStatus(ctx context.Context, projectID, digest string, status, unless inventory.ScanStatus) error {
-	return s.execScan(ctx, digest, `UPDATE images SET scan_status = $1, scan_failed_desc = ''
+	return s.execScan(ctx, digest, `UPDATE images SET scan_status = $1, scan_failed_desc = '',
+		prev_scan_status = CASE WHEN `+pendingScan+` THEN prev_scan_status ELSE scan_status END,
+		prev_scan_failed_desc = CASE WHEN `+pendingScan+` THEN prev_scan_failed_desc ELSE scan_failed_desc END
 		WHERE manifest_digest = $2 AND project_id = $3 AND scan_status <> $1 AND scan_status <> $4`,
 		string(status), digest, projectID, string(unless))
 }
