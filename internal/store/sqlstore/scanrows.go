@@ -63,14 +63,16 @@ func ResetSharedResult(d Dialect, digest string) Stmt {
 }
 
 // FreshSharedResult reads the shared result of digest when it is a success
-// recorded at or after since (ms) whose inventory is stored: columns
+// recorded at or after since (ms) by a scan of every part parts selects
+// (scanresult.Scope.Parts), whose inventory is stored: columns
 // scan_status, scan_failed_desc, latest_scan_time, vul_num,
 // unsafe_setting_num, malicious_file_num, severity_level; no row otherwise.
-func FreshSharedResult(d Dialect, digest string, since int64) Stmt {
+func FreshSharedResult(d Dialect, digest string, since int64, parts int32) Stmt {
 	b := newBuilder(d)
 	return Stmt{`SELECT m.scan_status, m.scan_failed_desc, m.latest_scan_time, m.vul_num, m.unsafe_setting_num, m.malicious_file_num,
 		m.severity_level FROM manifests m WHERE m.digest = ` + b.Arg(digest) + ` AND m.scan_status = 'success'
-		AND m.latest_scan_time >= ` + b.Arg(since) + ` AND EXISTS (SELECT 1 FROM sboms s WHERE s.digest = m.digest)`, b.Args()}
+		AND m.latest_scan_time >= ` + b.Arg(since) + ` AND (m.scan_scope & ` + b.Arg(parts) + `) = ` + b.Arg(parts) + `
+		AND EXISTS (SELECT 1 FROM sboms s WHERE s.digest = m.digest)`, b.Args()}
 }
 
 // OrphanedScans lists (project, digest) pairs whose rows show
