@@ -321,3 +321,42 @@ func TestSweepFailsTaskItems(t *testing.T) {
 		t.Fatalf("task after the sweep: %+v; want finished with the item failed", got)
 	}
 }
+
+// TestLateTaskWiderScope: a task asking for every part joins a scan of
+// vulnerabilities only while it pulls. Its item is not ended by that scan:
+// the job scans again for the parts it lacked, and both tasks end with
+// their item a success, the row showing every part.
+func TestLateTaskWiderScope(t *testing.T) {
+	gate := newBlobGate()
+	reg := registrytest.New(t, registrytest.WithMiddleware(gate.middleware))
+	push(t, reg, "team/risky", "1", riskyImage(t))
+	e := scopeEnv(t, reg)
+	row := e.syncAll(t)["team/risky:1"]
+
+	gate.armed.Store(true)
+	narrow := scanTask(t, e, scanresult.ScopeVulnerabilities, row)
+	ctx, stop := context.WithCancel(context.Background())
+	r := e.runner(t, 0)
+	done := make(chan struct{})
+	go func() { defer close(done); r.Run(ctx) }()
+	t.Cleanup(func() { stop(); <-done })
+	select {
+	case <-gate.held:
+	case <-time.After(time.Minute):
+		t.Fatal("the scan never asked for a blob")
+	}
+	wide := scanTask(t, e, scanresult.ScopeAll, row)
+	close(gate.release)
+	for _, tk := range []tasks.Task{narrow, wide} {
+		waitFor(t, "task "+tk.ID, func() bool {
+			got, err := e.store.GetTask(context.Background(), project, tk.ID)
+			return err == nil && got.Ended()
+		})
+		taskDone(t, e, tk)
+	}
+	s := stateOf(t, e, "team/risky:1")
+	if s.row.VulNum == 0 || s.row.UnsafeSettingNum == 0 || s.row.MaliciousFileNum == 0 || len(s.analysis.Secrets) == 0 {
+		t.Fatalf("after both tasks: vul %d, unsafe %d, malicious %d, %s; want every part found",
+			s.row.VulNum, s.row.UnsafeSettingNum, s.row.MaliciousFileNum, summary(s.analysis))
+	}
+}
