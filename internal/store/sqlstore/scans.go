@@ -229,21 +229,27 @@ func (s *Store) keepOtherParts(ctx context.Context, tx *sql.Tx, scope scanresult
 	var prev inventory.ScanResult
 	q := FreshSharedResult(s.d, digest, 0, 0)
 	err := ScanResultCols(tx.QueryRowContext(ctx, q.SQL, q.Args...), &prev)
-	if errors.Is(err, sql.ErrNoRows) {
+	saveSBOM := scope.Has(scanresult.ScopeVulnerabilities)
+	switch {
+	case errors.Is(err, sql.ErrNoRows):
 		// Nothing successful is stored (a failure's leftovers, if any,
-		// are not a result): the other parts start empty.
-		return true, s.deleteScan(ctx, tx, digest)
-	}
-	if err != nil {
-		return false, s.errf("last scan of %s: %w", digest, err)
-	}
-	for _, p := range scopeTables {
-		if !scope.Has(p.part) {
-			continue
+		// are not a result): the other parts start empty and 0.
+		prev = inventory.ScanResult{SeverityLevel: scanresult.SeverityLevel(nil)}
+		if err := s.deleteScan(ctx, tx, digest); err != nil {
+			return false, err
 		}
-		for _, table := range p.tables {
-			if _, err := tx.ExecContext(ctx, `DELETE FROM `+table+` WHERE digest = $1`, digest); err != nil {
-				return false, s.errf("clear %s of %s: %w", table, digest, err)
+		saveSBOM = true
+	case err != nil:
+		return false, s.errf("last scan of %s: %w", digest, err)
+	default:
+		for _, p := range scopeTables {
+			if !scope.Has(p.part) {
+				continue
+			}
+			for _, table := range p.tables {
+				if _, err := tx.ExecContext(ctx, `DELETE FROM `+table+` WHERE digest = $1`, digest); err != nil {
+					return false, s.errf("clear %s of %s: %w", table, digest, err)
+				}
 			}
 		}
 	}
@@ -256,7 +262,7 @@ func (s *Store) keepOtherParts(ctx context.Context, tx *sql.Tx, scope scanresult
 	if !scope.Has(scanresult.ScopeMalware) {
 		r.MaliciousFileNum = prev.MaliciousFileNum
 	}
-	return scope.Has(scanresult.ScopeVulnerabilities), nil
+	return saveSBOM, nil
 }
 
 // packageColumns are the columns of a packageRows row.
