@@ -17,11 +17,13 @@ import (
 	"github.com/openhss/openhss/internal/jobs"
 	"github.com/openhss/openhss/internal/registry/registrytest"
 	"github.com/openhss/openhss/internal/scanjob"
+	"github.com/openhss/openhss/internal/scanner"
 	"github.com/openhss/openhss/internal/scanner/baseline"
 	"github.com/openhss/openhss/internal/scanner/malware"
 	"github.com/openhss/openhss/internal/scanner/scannertest"
 	"github.com/openhss/openhss/internal/scanner/secrets"
 	"github.com/openhss/openhss/internal/scanresult"
+	"github.com/openhss/openhss/internal/store/sqlite"
 	"github.com/openhss/openhss/internal/tasks"
 )
 
@@ -358,5 +360,47 @@ func TestLateTaskWiderScope(t *testing.T) {
 	if s.row.VulNum == 0 || s.row.UnsafeSettingNum == 0 || s.row.MaliciousFileNum == 0 || len(s.analysis.Secrets) == 0 {
 		t.Fatalf("after both tasks: vul %d, unsafe %d, malicious %d, %s; want every part found",
 			s.row.VulNum, s.row.UnsafeSettingNum, s.row.MaliciousFileNum, summary(s.analysis))
+	}
+}
+
+// brokenWrites is the real store whose scan results cannot be written (a
+// disk full, a lost database): only the task writes get through.
+type brokenWrites struct{ *sqlite.Store }
+
+func (brokenWrites) SaveScopedScan(context.Context, scanresult.Scope, scanresult.SBOM, []scanresult.Finding, scanresult.Analysis, inventory.ScanResult) error {
+	return errors.New("disk full")
+}
+
+func (brokenWrites) ClearScan(context.Context, string, string, inventory.ScanResult) error {
+	return errors.New("disk full")
+}
+
+// TestFailedScanJobFailsTaskItems: a scan job that cannot record its scan
+// returns an error, which fails the job for good; the items of the tasks
+// waiting for it are failed as it ends (database_error), not left pending.
+func TestFailedScanJobFailsTaskItems(t *testing.T) {
+	reg := registrytest.New(t)
+	push(t, reg, "team/app", "1", image(t, imagetest.Layer(t, imagetest.Reg("etc/motd", "hi\n"))))
+	e := newEnv(t, reg, envConfig{noVulnData: true})
+	ctx := context.Background()
+	row := e.syncAll(t)["team/app:1"]
+	tk := scanTask(t, e, scanresult.ScopeAll, row)
+	svc := newService(t, scanjob.Options{Store: brokenWrites{e.store}, Scanner: scannertest.New(t, scanner.Options{ScratchDir: t.TempDir()}),
+		Matcher: e.db, Box: e.box, Transport: registrytestTransport(t), Log: slog.New(slog.DiscardHandler)})
+	r := newRunner(t, e.store, 0)
+	r.Handle(scanjob.JobKind, svc.Handle)
+	if err := r.RunUntilIdle(ctx); err != nil {
+		t.Fatal(err)
+	}
+	got, err := e.store.GetTask(ctx, project, tk.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.State != tasks.Finished || got.FailedNum != 1 {
+		t.Fatalf("task after its scan job failed: %+v; want finished with the item failed", got)
+	}
+	items, _, err := e.store.ListTaskItems(ctx, tasks.ItemFilter{ProjectID: project, TaskID: tk.ID})
+	if err != nil || len(items) != 1 || items[0].FailedReason != "database_error" {
+		t.Fatalf("items = %+v, %v; want one failed with database_error", items, err)
 	}
 }
