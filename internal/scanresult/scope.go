@@ -46,9 +46,6 @@ func (s Scope) Parts() Scope {
 	return out
 }
 
-// Covers reports whether every part s selects is one of done's.
-func (done Scope) Covers(s Scope) bool { return s.Parts()&^done.Parts() == 0 }
-
 // Complete reports whether s selects every part.
 func (s Scope) Complete() bool { return s.Parts() == ScopeAll.Parts() }
 

@@ -32,16 +32,7 @@ func TestScope(t *testing.T) {
 			if got := tc.s.Complete(); got != tc.all {
 				t.Errorf("Complete() = %v, want %v", got, tc.all)
 			}
-			if !scanresult.ScopeAll.Covers(tc.s) {
-				t.Errorf("ScopeAll does not cover %#x", tc.s)
-			}
 		})
-	}
-	if scanresult.ScopeVulnerabilities.Covers(scanresult.ScopeBaseline) {
-		t.Error("vulnerabilities covers baseline")
-	}
-	if !(scanresult.ScopeVulnerabilities | scanresult.ScopeBaseline).Covers(0x00011000) {
-		t.Error("vulnerabilities+baseline does not cover one bit of each")
 	}
 	a := scanresult.Analysis{Baseline: []scanresult.BaselineResult{{}}, WeakPasswords: []scanresult.WeakPassword{{}},
 		Malware: []scanresult.Malware{{}}, FileHashes: []scanresult.FileHash{{}}, Secrets: []scanresult.Secret{{}}}
