@@ -42,6 +42,7 @@ type Store interface {
 	LocalSource(ctx context.Context, imageID int64) (path, ref string, err error)
 	OrphanedScans(ctx context.Context, kind string) ([]inventory.ScanRequest, error)
 	AdoptSharedResult(ctx context.Context, projectID, digest string, since int64) (bool, error)
+	AdoptSharedScope(ctx context.Context, projectID, digest string, since int64, scope scanresult.Scope) (bool, error)
 	ScanMeta(ctx context.Context, key string) (int64, error)
 	SetScanMeta(ctx context.Context, key string, value int64) error
 }
@@ -70,6 +71,7 @@ func Run(t *testing.T, open func(t *testing.T) Store) {
 		{"ScanMeta", testScanMeta},
 		{"ConcurrentWriters", testConcurrentWriters},
 		{"AnalysisSaveGetClear", testAnalysisSaveGetClear},
+		{"ScopedSave", testScopedSave},
 		{"ReplaceMalware", testReplaceMalware},
 		{"Signatures", testSignatures},
 		{"PathWhitelist", testPathWhitelist},

@@ -121,6 +121,13 @@ func (s *Store) execScan(ctx context.Context, digest string, query string, args 
 // reports whether it did: a request made before another project's scan of
 // the same bytes finished needs no pull of its own.
 func (s *Store) AdoptSharedResult(ctx context.Context, projectID, digest string, since int64) (bool, error) {
+	return s.AdoptSharedScope(ctx, projectID, digest, since, scanresult.ScopeAll)
+}
+
+// AdoptSharedScope is AdoptSharedResult of a result whose scan ran every
+// part scope selects: a result of fewer parts holds older findings of the
+// others.
+func (s *Store) AdoptSharedScope(ctx context.Context, projectID, digest string, since int64, scope scanresult.Scope) (bool, error) {
 	if !s.storable(digest, projectID) {
 		return false, nil
 	}
@@ -130,14 +137,7 @@ func (s *Store) AdoptSharedResult(ctx context.Context, projectID, digest string,
 		if err := s.lockDigests(ctx, tx, digest); err != nil {
 			return err
 		}
-		// The manifest's result when it is a success recorded at or after
-		// since whose inventory is stored.
-		var r inventory.ScanResult
-		err := tx.QueryRowContext(ctx, `SELECT m.scan_status, m.scan_failed_desc, m.latest_scan_time, m.vul_num,
-			m.unsafe_setting_num, m.malicious_file_num, m.severity_level FROM manifests m
-			WHERE m.digest = $1 AND m.scan_status = 'success' AND m.latest_scan_time >= $2
-				AND EXISTS (SELECT 1 FROM sboms s WHERE s.digest = m.digest)`, digest, since).
-			Scan(&r.Status, &r.FailedDesc, &r.ScanTime, &r.VulNum, &r.UnsafeSettingNum, &r.MaliciousFileNum, &r.SeverityLevel)
+		r, err := s.freshShared(ctx, tx, digest, since, scope.Parts())
 		if errors.Is(err, sql.ErrNoRows) {
 			return nil
 		}
@@ -153,6 +153,20 @@ func (s *Store) AdoptSharedResult(ctx context.Context, projectID, digest string,
 	return adopted, err
 }
 
+// freshShared reads the shared result of digest when it is a success
+// recorded at or after since (ms) by a scan of every part parts selects
+// (scanresult.Scope.Parts), whose inventory is stored; sql.ErrNoRows
+// otherwise.
+func (s *Store) freshShared(ctx context.Context, tx *sql.Tx, digest string, since int64, parts scanresult.Scope) (inventory.ScanResult, error) {
+	var r inventory.ScanResult
+	err := tx.QueryRowContext(ctx, `SELECT m.scan_status, m.scan_failed_desc, m.latest_scan_time, m.vul_num,
+		m.unsafe_setting_num, m.malicious_file_num, m.severity_level FROM manifests m
+		WHERE m.digest = $1 AND m.scan_status = 'success' AND m.latest_scan_time >= $2 AND (m.scan_scope & $3) = $3
+			AND EXISTS (SELECT 1 FROM sboms s WHERE s.digest = m.digest)`, digest, since, int32(parts)).
+		Scan(&r.Status, &r.FailedDesc, &r.ScanTime, &r.VulNum, &r.UnsafeSettingNum, &r.MaliciousFileNum, &r.SeverityLevel)
+	return r, err
+}
+
 // SaveScan replaces the SBOM and findings of sbom.Digest and records r, in
 // one transaction.
 func (s *Store) SaveScan(ctx context.Context, sbom scanresult.SBOM, findings []scanresult.Finding, r inventory.ScanResult) error {
@@ -162,7 +176,24 @@ func (s *Store) SaveScan(ctx context.Context, sbom scanresult.SBOM, findings []s
 // SaveAnalyzedScan is SaveScan that also replaces the analysis of
 // sbom.Digest, in the same transaction.
 func (s *Store) SaveAnalyzedScan(ctx context.Context, sbom scanresult.SBOM, findings []scanresult.Finding, a scanresult.Analysis, r inventory.ScanResult) error {
+	return s.SaveScopedScan(ctx, scanresult.ScopeAll, sbom, findings, a, r)
+}
+
+// SaveScopedScan is SaveAnalyzedScan of a scan of the parts scope selects
+// (docs/scanner.md, Scan scope): it replaces only their stored results
+// and counts, and keeps the other parts' as the last successful scan left
+// them (none and 0 when there was none). Without vulnerabilities, sbom's
+// packages and findings are ignored: the stored inventory stays, or, when
+// there is none, the image's layers are stored without packages (so
+// vul_num is 0 until a scan with vulnerabilities). The manifest records
+// which parts the scan ran (AdoptSharedScope).
+func (s *Store) SaveScopedScan(ctx context.Context, scope scanresult.Scope, sbom scanresult.SBOM, findings []scanresult.Finding, a scanresult.Analysis, r inventory.ScanResult) error {
 	d := sbom.Digest
+	vulns := scope.Has(scanresult.ScopeVulnerabilities)
+	if !vulns {
+		sbom.Packages, findings = nil, nil
+	}
+	a = scope.Keep(a)
 	if r.Status == inventory.ScanSuccess {
 		// Derived here, from the findings saved with it, so that the
 		// level always agrees with them (and re-matches keep it so).
@@ -184,26 +215,96 @@ func (s *Store) SaveAnalyzedScan(ctx context.Context, sbom scanresult.SBOM, find
 		if err := s.lockDigests(ctx, tx, d); err != nil {
 			return err
 		}
-		if err := s.deleteScan(ctx, tx, d); err != nil {
-			return err
+		saveSBOM := true
+		if scope.Complete() {
+			if err := s.deleteScan(ctx, tx, d); err != nil {
+				return err
+			}
+		} else {
+			var err error
+			if saveSBOM, err = s.keepOtherParts(ctx, tx, scope, d, &r); err != nil {
+				return err
+			}
 		}
-		_, err := tx.ExecContext(ctx, `INSERT INTO sboms (digest, layers, os_id, os_version, os_name, scanned_at)
-			VALUES ($1, `+s.d.StringsFromJSON("$2")+`, $3, $4, $5, $6)`,
-			d, string(layersJSON), s.text(sbom.OSID), s.text(sbom.OSVersion), s.text(sbom.OSName), sbom.ScannedAt)
-		if err != nil {
-			return s.errf("save sbom of %s: %w", d, err)
-		}
-		if err := s.load(ctx, tx, conn, "sbom_packages", packageColumns, packageRows{s: s, digest: d, pkgs: sbom.Packages}); err != nil {
-			return err
-		}
-		if err := s.load(ctx, tx, conn, "scan_findings", findingColumns, &fr); err != nil {
-			return err
+		if saveSBOM {
+			_, err := tx.ExecContext(ctx, `INSERT INTO sboms (digest, layers, os_id, os_version, os_name, scanned_at)
+				VALUES ($1, `+s.d.StringsFromJSON("$2")+`, $3, $4, $5, $6)`,
+				d, string(layersJSON), s.text(sbom.OSID), s.text(sbom.OSVersion), s.text(sbom.OSName), sbom.ScannedAt)
+			if err != nil {
+				return s.errf("save sbom of %s: %w", d, err)
+			}
+			if err := s.load(ctx, tx, conn, "sbom_packages", packageColumns, packageRows{s: s, digest: d, pkgs: sbom.Packages}); err != nil {
+				return err
+			}
+			if err := s.load(ctx, tx, conn, "scan_findings", findingColumns, &fr); err != nil {
+				return err
+			}
 		}
 		if err := s.insertAnalysis(ctx, tx, d, a); err != nil {
 			return err
 		}
-		return s.recordResult(ctx, tx, d, r)
+		if err := s.recordResult(ctx, tx, d, r); err != nil {
+			return err
+		}
+		if _, err := tx.ExecContext(ctx, `UPDATE manifests SET scan_scope = $2 WHERE digest = $1`, d, int32(scope.Parts())); err != nil {
+			return s.errf("scan scope of %s: %w", d, err)
+		}
+		return nil
 	})
+}
+
+// scopeTables are the tables of each part's stored results.
+var scopeTables = []struct {
+	part   scanresult.Scope
+	tables []string
+}{
+	{scanresult.ScopeVulnerabilities, []string{"scan_findings", "sbom_packages", "sboms"}},
+	{scanresult.ScopeBaseline, []string{"baseline_results", "weak_passwords"}},
+	{scanresult.ScopeMalware, []string{"malware_findings", "file_hashes"}},
+	{scanresult.ScopeSecrets, []string{"secret_findings"}},
+}
+
+// keepOtherParts prepares the save of a scan of some parts of digest
+// inside tx: it deletes the stored results of the parts scope selects,
+// sets r's counts of the other parts to those of the last successful scan
+// (0 and nothing kept when there is none), and reports whether an SBOM is
+// to be saved (the scan has vulnerabilities, or none is stored).
+func (s *Store) keepOtherParts(ctx context.Context, tx *sql.Tx, scope scanresult.Scope, digest string, r *inventory.ScanResult) (bool, error) {
+	prev, err := s.freshShared(ctx, tx, digest, 0, 0)
+	saveSBOM := scope.Has(scanresult.ScopeVulnerabilities)
+	switch {
+	case errors.Is(err, sql.ErrNoRows):
+		// Nothing successful is stored (a failure's leftovers, if any,
+		// are not a result): the other parts start empty and 0.
+		prev = inventory.ScanResult{SeverityLevel: scanresult.SeverityLevel(nil)}
+		if err := s.deleteScan(ctx, tx, digest); err != nil {
+			return false, err
+		}
+		saveSBOM = true
+	case err != nil:
+		return false, s.errf("last scan of %s: %w", digest, err)
+	default:
+		for _, p := range scopeTables {
+			if !scope.Has(p.part) {
+				continue
+			}
+			for _, table := range p.tables {
+				if _, err := tx.ExecContext(ctx, `DELETE FROM `+table+` WHERE digest = $1`, digest); err != nil {
+					return false, s.errf("clear %s of %s: %w", table, digest, err)
+				}
+			}
+		}
+	}
+	if !scope.Has(scanresult.ScopeVulnerabilities) {
+		r.VulNum, r.SeverityLevel = prev.VulNum, prev.SeverityLevel
+	}
+	if !scope.Has(scanresult.ScopeBaseline) {
+		r.UnsafeSettingNum = prev.UnsafeSettingNum
+	}
+	if !scope.Has(scanresult.ScopeMalware) {
+		r.MaliciousFileNum = prev.MaliciousFileNum
+	}
+	return saveSBOM, nil
 }
 
 // packageColumns are the columns of a packageRows row.
