@@ -1,0 +1,15 @@
+-- +goose Up
+
+-- A job's not-before time (ms; 0: none): a rate-limited scan task spaces
+-- its scans by it (docs/api.md, "Tasks"). Claim takes queued jobs in
+-- (not_before, id) order and only up to its now, so the index leads with
+-- the kind and then not_before: the delayed jobs lie past the range a
+-- claim reads, never filtered row by row.
+ALTER TABLE jobs ADD COLUMN not_before INTEGER NOT NULL DEFAULT 0;
+DROP INDEX jobs_ready;
+CREATE INDEX jobs_ready ON jobs (kind, not_before, id) WHERE state IN ('queued', 'running');
+
+-- +goose Down
+DROP INDEX jobs_ready;
+CREATE INDEX jobs_ready ON jobs (state, kind, id);
+ALTER TABLE jobs DROP COLUMN not_before;
