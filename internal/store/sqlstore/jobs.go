@@ -94,7 +94,8 @@ func (s *Store) Enqueue(ctx context.Context, j jobs.Job) (jobs.Job, bool, error)
 // see jobs.Store), or running with a lease that expired (by the engine's
 // lease clock; now stamps updated_at). The order keeps the walk of
 // jobs_ready (kind, not_before, id) short: undelayed jobs hold 0 and come
-// first, and the delayed ones past now are outside the range read.
+// first, and the delayed ones past now are outside the range read (SQLite
+// reads the same index under the name jobs_claim).
 // One UPDATE ... RETURNING in a transaction: SQLite runs it alone (one
 // writer, BEGIN IMMEDIATE); PostgreSQL
 // locks the candidate FOR UPDATE SKIP LOCKED, so concurrent claimers each
