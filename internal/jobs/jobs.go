@@ -73,10 +73,10 @@ type Store interface {
 	// Claim takes a queued job of one of kinds whose NotBefore is not after
 	// now (the undelayed ones first, oldest first; then by NotBefore), or a
 	// running one whose lease expired, counts an attempt and leases it to
-	// owner for lease. NotBefore is judged by now on every store: it spaces
-	// work, it guards nothing, so hosts' clocks disagreeing by seconds
-	// does no harm. For leases, now is the caller's clock: a store used from one host
-	// (SQLite) judges leases by it; a store shared by hosts (PostgreSQL)
+	// owner for lease. NotBefore is judged by now on every store: it
+	// spaces work, it guards nothing, so hosts' clocks disagreeing by
+	// seconds do no harm. Leases differ: a store used from one host
+	// (SQLite) judges them by now; a store shared by hosts (PostgreSQL)
 	// judges them by its own clock, so that a host whose clock runs ahead
 	// cannot take a job another host still holds.
 	Claim(ctx context.Context, kinds []string, owner string, now time.Time, lease time.Duration) (Job, error)
