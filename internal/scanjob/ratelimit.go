@@ -67,15 +67,16 @@ func (sp *spacing) notBefore(ctx context.Context, src Source) (int64, error) {
 	limited, ok := sp.limited[src.RegistryID]
 	if !ok {
 		reg, err := sp.s.scans.GetRegistry(ctx, src.ProjectID, src.RegistryID)
-		if errors.Is(err, inventory.ErrNotFound) {
+		switch {
+		case errors.Is(err, inventory.ErrNotFound):
 			// Deleted since the rows were read: its scan fails at once
 			// (download_failed), with no pull to space.
-			err, reg.Type = nil, inventory.SwrPrivate
-		}
-		if err != nil {
+			limited = false
+		case err != nil:
 			return 0, fmt.Errorf("scanjob: registry connection %d: %w", src.RegistryID, err)
+		default:
+			limited = rateLimited(reg.Type)
 		}
-		limited = rateLimited(reg.Type)
 		sp.limited[src.RegistryID] = limited
 	}
 	if !limited {
