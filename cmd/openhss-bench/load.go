@@ -90,8 +90,8 @@ type scanRequester struct {
 	all *scanjob.ScanAll
 }
 
-func (r scanRequester) RequestScans(ctx context.Context, projectID string, images []inventory.Image) error {
-	_, err := r.s.Request(ctx, projectID, images)
+func (r scanRequester) RequestScans(ctx context.Context, projectID, taskID string, images []inventory.Image) error {
+	_, err := r.s.RequestTask(ctx, projectID, taskID, images)
 	return err
 }
 

@@ -22,6 +22,7 @@ import (
 	"github.com/openhss/openhss/internal/demo"
 	"github.com/openhss/openhss/internal/inventory"
 	"github.com/openhss/openhss/internal/jobs"
+	"github.com/openhss/openhss/internal/tasks"
 	"github.com/openhss/openhss/internal/vulndb"
 )
 
@@ -30,7 +31,7 @@ import (
 const quickstartProject = "0a1b2c3d4e5f40718293a4b5c6d7e8f9"
 
 func newQuickstartCmd(g *globals) *cobra.Command {
-	o := &serveOptions{workers: 2, jobRetention: defaultJobRetention}
+	o := &serveOptions{workers: 2, jobRetention: defaultJobRetention, taskTimeout: tasks.DefaultTimeout}
 	var exitAfter bool
 	cmd := &cobra.Command{
 		Use:   "quickstart",

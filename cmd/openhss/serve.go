@@ -26,6 +26,7 @@ import (
 	"github.com/openhss/openhss/internal/registry"
 	"github.com/openhss/openhss/internal/scanjob"
 	"github.com/openhss/openhss/internal/scanner"
+	"github.com/openhss/openhss/internal/tasks"
 	"github.com/openhss/openhss/internal/vulndb"
 )
 
@@ -55,7 +56,14 @@ type serveOptions struct {
 	// shutdownTimeout bounds a graceful stop: requests and workers still
 	// running after it are left behind (default defaultShutdownTimeout).
 	shutdownTimeout time.Duration
+	// taskTimeout is how long a sync or scan task may run before it ends
+	// timed out; 0: never.
+	taskTimeout time.Duration
 }
+
+// taskSweepEvery is how often the workers look for tasks past
+// --task-timeout.
+const taskSweepEvery = time.Minute
 
 // defaultShutdownTimeout is how long a graceful stop waits for requests
 // and workers.
@@ -132,6 +140,9 @@ func newServeCmd(g *globals) *cobra.Command {
 			if o.jobRetention < 0 {
 				return fmt.Errorf("--job-retention %s: must be 0 (keep ended jobs) or positive", o.jobRetention)
 			}
+			if o.taskTimeout < 0 {
+				return fmt.Errorf("--task-timeout %s: must be 0 (never) or positive", o.taskTimeout)
+			}
 			if o.jobLease < 300*time.Millisecond {
 				return fmt.Errorf("--job-lease %s: must be at least 300ms (heartbeats go every third of it)", o.jobLease)
 			}
@@ -176,6 +187,8 @@ func newServeCmd(g *globals) *cobra.Command {
 		"how long ended (done or failed) jobs are kept before they are deleted, e.g. 168h; 0 keeps them")
 	f.DurationVar(&o.jobLease, "job-lease", jobs.DefaultLease,
 		"how long a claimed job stays a worker's without a heartbeat (sent every third of it); a crashed worker's jobs run again after it")
+	f.DurationVar(&o.taskTimeout, "task-timeout", tasks.DefaultTimeout,
+		"how long a sync or scan task may run before it ends timed out (task_status -2, its queued scans cancelled), e.g. 48h; 0: never")
 	addGuardFlags(f, &o.guard)
 	f.StringVar(&o.tlsCert, "tls-cert", os.Getenv("OPENHSS_TLS_CERT"), "PEM certificate (chain) to serve HTTPS with; needs --tls-key (env OPENHSS_TLS_CERT)")
 	f.StringVar(&o.tlsKey, "tls-key", os.Getenv("OPENHSS_TLS_KEY"), "PEM private key of --tls-cert (env OPENHSS_TLS_KEY)")
@@ -211,6 +224,8 @@ type services struct {
 	runner  *jobs.Runner
 	syncer  *wakingSyncer
 	scans   *scanjob.Service
+	// timeouts sweeps the tasks past --task-timeout (nil: never).
+	timeouts *tasks.Timeouts
 }
 
 // services builds them; an error is a missing dependency or a bad
@@ -252,6 +267,12 @@ func (a *app) services(o *serveOptions) (*services, error) {
 	}
 	runner.Handle(scanjob.ScanAllKind, scanAll.Handle)
 	svc := &services{runner: runner, syncer: &wakingSyncer{Syncer: syncer, wake: runner.Wake}, scans: scans}
+	if o.taskTimeout > 0 {
+		if svc.timeouts, err = tasks.NewTimeouts(tasks.TimeoutOptions{Store: a.store, Timeout: o.taskTimeout,
+			CancelScans: scans.Cancel, Log: a.log}); err != nil {
+			return nil, err
+		}
+	}
 	svc.handler, err = hssapi.New(hssapi.Config{
 		Store:       a.store,
 		IAM:         a.iam,
@@ -336,8 +357,8 @@ type scanRequester struct {
 	all *scanjob.ScanAll
 }
 
-func (r scanRequester) RequestScans(ctx context.Context, projectID string, images []inventory.Image) error {
-	_, err := r.s.Request(ctx, projectID, images)
+func (r scanRequester) RequestScans(ctx context.Context, projectID, taskID string, images []inventory.Image) error {
+	_, err := r.s.RequestTask(ctx, projectID, taskID, images)
 	return err
 }
 
@@ -405,6 +426,11 @@ func (a *app) serveWith(ctx context.Context, ln net.Listener, o *serveOptions, s
 		var wg sync.WaitGroup
 		if o.workers > 0 && o.jobRetention > 0 {
 			wg.Go(func() { purgeJobs(workCtx, a, svc.runner, o.jobRetention, jobPurgeEvery) })
+		}
+		if o.workers > 0 && svc.timeouts != nil {
+			// Every worker process sweeps: the store times each task out
+			// once (docs/api.md, "Tasks").
+			wg.Go(func() { svc.timeouts.Run(workCtx, taskSweepEvery) })
 		}
 		// Every process purges tokens: an API-only fleet must not keep
 		// them forever, and the delete is idempotent.

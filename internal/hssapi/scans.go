@@ -22,7 +22,9 @@ const scanScopeAll = 0x7fffffff
 
 // ScanRequester queues scans of rows (one per distinct manifest digest).
 type ScanRequester interface {
-	RequestScans(ctx context.Context, projectID string, images []inventory.Image) error
+	// RequestScans queues the scans of images for the scan task taskID,
+	// spaced as the task's rate_limit says (docs/api.md, "Tasks").
+	RequestScans(ctx context.Context, projectID, taskID string, images []inventory.Image) error
 	// RequestScanAll queues, as one job, the scans of every row of the
 	// project that f selects (f.Offset and f.Limit are ignored): listing
 	// and queueing a whole project's rows takes longer than a client
@@ -97,8 +99,8 @@ func (s *server) batchScan(w http.ResponseWriter, r *http.Request, c *call) erro
 			return err
 		}
 		err = s.startTask(r.Context(), tasks.Task{ProjectID: c.ProjectID, Type: tasks.Scan, Kind: tasks.Manual,
-			ScanScope: scanScopeAll}, tasks.ScanItems(images), func(tasks.Task) error {
-			if err := s.cfg.Scans.RequestScans(r.Context(), c.ProjectID, images); err != nil {
+			ScanScope: scanScopeAll}, tasks.ScanItems(images), func(created tasks.Task) error {
+			if err := s.cfg.Scans.RequestScans(r.Context(), c.ProjectID, created.ID, images); err != nil {
 				return fmt.Errorf("request scans in project %s: %w", c.ProjectID, err)
 			}
 			return nil

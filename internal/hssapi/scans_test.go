@@ -23,8 +23,8 @@ type requester struct {
 	all *scanjob.ScanAll
 }
 
-func (r requester) RequestScans(ctx context.Context, projectID string, images []inventory.Image) error {
-	_, err := r.s.Request(ctx, projectID, images)
+func (r requester) RequestScans(ctx context.Context, projectID, taskID string, images []inventory.Image) error {
+	_, err := r.s.RequestTask(ctx, projectID, taskID, images)
 	return err
 }
 

@@ -676,8 +676,8 @@ func (s *server) createScanTask(w http.ResponseWriter, r *http.Request, c *call)
 	if len(missing) > 0 {
 		return &apiError{http.StatusNotFound, codeNotFound, "images not found: " + strings.Join(missing, ", ")}
 	}
-	err = s.startTask(ctx, t, tasks.ScanItems(rows), func(tasks.Task) error {
-		if err := s.cfg.Scans.RequestScans(ctx, c.ProjectID, rows); err != nil {
+	err = s.startTask(ctx, t, tasks.ScanItems(rows), func(created tasks.Task) error {
+		if err := s.cfg.Scans.RequestScans(ctx, c.ProjectID, created.ID, rows); err != nil {
 			return fmt.Errorf("request scans in project %s: %w", c.ProjectID, err)
 		}
 		return nil

@@ -42,6 +42,10 @@ type Job struct {
 	Error     string
 	CreatedAt int64 // ms
 	UpdatedAt int64 // ms
+	// NotBefore (ms; 0: none) is when the job may first be claimed: a
+	// rate-limited scan task spaces its scans by it (docs/api.md,
+	// "Tasks"). It is stored, so a restart keeps the spacing.
+	NotBefore int64
 }
 
 // Lease names one claim of a job: the fencing token that Heartbeat, Finish
@@ -62,12 +66,17 @@ func (j Job) Lease() Lease { return Lease{ID: j.ID, Owner: j.Owner, Attempt: j.A
 // job at once.
 type Store interface {
 	// Enqueue adds a job, unless a queued or running job with the same Kind
-	// and Key exists: then that one is returned with joined=true.
+	// and Key exists: then that one is returned with joined=true, and a
+	// queued one's NotBefore is lowered to j's when j's is earlier (a
+	// request that wants the work now never waits behind a delayed one).
 	Enqueue(ctx context.Context, j Job) (job Job, joined bool, err error)
-	// Claim takes the oldest queued job of one of kinds, or a running one
-	// whose lease expired, counts an attempt and leases it to owner for
-	// lease. now is the caller's clock: a store used from one host
-	// (SQLite) judges leases by it; a store shared by hosts (PostgreSQL)
+	// Claim takes a queued job of one of kinds whose NotBefore is not after
+	// now (the undelayed ones first, oldest first; then by NotBefore), or a
+	// running one whose lease expired, counts an attempt and leases it to
+	// owner for lease. NotBefore is judged by now on every store: it
+	// spaces work, it guards nothing, so hosts' clocks disagreeing by
+	// seconds do no harm. Leases differ: a store used from one host
+	// (SQLite) judges them by now; a store shared by hosts (PostgreSQL)
 	// judges them by its own clock, so that a host whose clock runs ahead
 	// cannot take a job another host still holds.
 	Claim(ctx context.Context, kinds []string, owner string, now time.Time, lease time.Duration) (Job, error)

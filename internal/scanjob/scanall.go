@@ -164,6 +164,12 @@ func (a *ScanAll) Handle(ctx context.Context, j jobs.Job) error {
 			return fmt.Errorf("scanjob: scan-all job %d: items of task %s: %w", j.ID, p.TaskID, err)
 		}
 	}
+	// One spacing for every batch: the task's i-th rate-limited image is
+	// counted across them.
+	sp, err := a.svc.spacingOf(ctx, j.ProjectID, p.TaskID)
+	if err != nil {
+		return fmt.Errorf("scanjob: scan-all job %d: %w", j.ID, err)
+	}
 	queued := 0
 	for start := 0; start < len(rows); {
 		end, digests := start, 0
@@ -173,7 +179,7 @@ func (a *ScanAll) Handle(ctx context.Context, j jobs.Job) error {
 			}
 			end++
 		}
-		tk, err := a.svc.Request(ctx, j.ProjectID, rows[start:end])
+		tk, err := a.svc.request(ctx, j.ProjectID, rows[start:end], sp)
 		if err != nil {
 			return fmt.Errorf("scanjob: scan-all job %d: %w", j.ID, err)
 		}

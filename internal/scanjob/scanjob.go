@@ -110,6 +110,8 @@ type TaskStore interface {
 	FinishTaskItems(ctx context.Context, f tasks.Finish) (int64, error)
 	AddTaskItems(ctx context.Context, projectID, taskID string, items []tasks.Item, last bool, at int64) error
 	CancelTaskScans(ctx context.Context, projectID, kind string, digests []string, at int64) ([]string, error)
+	// GetTask reads a task's rate_limit (see RequestTask).
+	GetTask(ctx context.Context, projectID, id string) (tasks.Task, error)
 }
 
 // Store is every role: what New takes.
@@ -250,6 +252,12 @@ type Ticket struct {
 // request for the same digest is a job of its own, tried through that
 // project's connections, so neither can fail the other.
 func (s *Service) Request(ctx context.Context, projectID string, images []inventory.Image) ([]Ticket, error) {
+	return s.request(ctx, projectID, images, nil)
+}
+
+// request is Request, each new job not claimed before what sp says (nil:
+// at once).
+func (s *Service) request(ctx context.Context, projectID string, images []inventory.Image, sp *spacing) ([]Ticket, error) {
 	var order []string
 	sources := map[string][]Source{}
 	for _, img := range images {
@@ -277,10 +285,14 @@ func (s *Service) Request(ctx context.Context, projectID string, images []invent
 		if err != nil {
 			return tickets, err
 		}
+		nb, err := sp.notBefore(ctx, sources[d][0])
+		if err != nil {
+			return tickets, err
+		}
 		now := inventory.Millis(s.o.Now())
 		j, joined, err := s.scans.Enqueue(ctx, jobs.Job{
 			Kind: JobKind, Key: inventory.ScanJobKey(projectID, d), ProjectID: projectID, Payload: p,
-			State: jobs.Queued, CreatedAt: now, UpdatedAt: now,
+			State: jobs.Queued, CreatedAt: now, UpdatedAt: now, NotBefore: nb,
 		})
 		if err != nil {
 			return tickets, fmt.Errorf("scanjob: queue scan of %s: %w", d, err)

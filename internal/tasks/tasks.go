@@ -50,13 +50,19 @@ func (k Kind) ValidFor(t Type) bool {
 type State string
 
 // States. Running until every item ended (Finished), unless stopped by a
-// client or failed as a whole (Error: its items could not be queued).
+// client, failed as a whole (Error: its items could not be queued) or
+// timed out (still running past the server's task timeout).
 const (
 	Running  State = "running"
 	Finished State = "finished"
 	Stopped  State = "stopped"
 	Failed   State = "error"
+	TimedOut State = "timed_out"
 )
+
+// TimedOutReason is the failed_reason of a timed-out task and of its items
+// that had not ended.
+const TimedOutReason = "task timed out"
 
 // Item states.
 const (
@@ -88,13 +94,16 @@ type Task struct {
 }
 
 // Status is the SDK's task_status: 100 finished, 0–99 the share of items
-// ended, -1 stopped, -3 error. A task still listing its items is 0.
+// ended, -1 stopped, -2 timed out, -3 error. A task still listing its
+// items is 0.
 func (t Task) Status() int32 {
 	switch t.State {
 	case Finished:
 		return 100
 	case Stopped:
 		return -1
+	case TimedOut:
+		return -2
 	case Failed:
 		return -3
 	}
@@ -216,6 +225,18 @@ type Store interface {
 	// returns the digests whose job it cancelled. A running job's worker
 	// stops at its next heartbeat, when it finds its lease gone.
 	CancelTaskScans(ctx context.Context, projectID, kind string, digests []string, at int64) ([]string, error)
+	// TimeOutTasks ends as TimedOut every running task (of any project)
+	// begun before cutoff (ms), failing its pending items with
+	// TimedOutReason at at, and returns those tasks with the items it
+	// failed. Each task times out once however many servers sweep at
+	// once: a conditional update on its state decides.
+	TimeOutTasks(ctx context.Context, cutoff, at int64) ([]Expired, error)
+}
+
+// Expired is a task TimeOutTasks ended, with the items it failed.
+type Expired struct {
+	Task  Task
+	Items []Item
 }
 
 // ScanItems are the scan task items of image rows: one per row with a

@@ -35,6 +35,8 @@ func RunJobs(t *testing.T, newDB func(t *testing.T) func(t *testing.T) jobs.Stor
 	}{
 		{"EnqueueDedupe", testEnqueueDedupe},
 		{"ClaimOrderAndKinds", testClaimOrder},
+		{"NotBefore", testNotBefore},
+		{"JoinLowersNotBefore", testJoinLowersNotBefore},
 		{"LeaseExpiry", testLeaseExpiry},
 		{"LeaseFencedByAttempt", testLeaseFencedByAttempt},
 		{"LeaseClock", testLeaseClock},
@@ -144,6 +146,106 @@ func testClaimOrder(t *testing.T, open func(t *testing.T) jobs.Store, o JobsOpti
 	// Finished jobs are never claimed again.
 	if _, err := st.Claim(ctx, []string{"scan"}, "w", t0.Add(time.Hour), time.Minute); !errors.Is(err, jobs.ErrNoJob) {
 		t.Fatalf("Claim after finish: %v", err)
+	}
+}
+
+// testNotBefore: a delayed job is not claimed before its not_before by
+// the claimer's clock (on every store: the spacing guards nothing, see
+// jobs.Store), undelayed jobs go first, and delayed ones then go in
+// not_before order, whatever their ids.
+func testNotBefore(t *testing.T, open func(t *testing.T) jobs.Store, _ JobsOptions) {
+	ctx := context.Background()
+	st := open(t)
+	at := func(key string, nb time.Time) jobs.Job {
+		t.Helper()
+		j, joined, err := st.Enqueue(ctx, jobs.Job{Kind: "scan", Key: key, ProjectID: "p1", NotBefore: nb.UnixMilli()})
+		if err != nil || joined || j.NotBefore != nb.UnixMilli() {
+			t.Fatalf("Enqueue(%s, not before %d) = %+v joined %v, %v", key, nb.UnixMilli(), j, joined, err)
+		}
+		return j
+	}
+	late := at("late", t0.Add(time.Hour))
+	early := at("early", t0.Add(30*time.Minute))
+	now, _ := enqueue(t, st, "scan", "now")
+	if now.NotBefore != 0 {
+		t.Fatalf("undelayed job has not_before %d", now.NotBefore)
+	}
+	claim := func(at time.Time) (jobs.Job, error) {
+		return st.Claim(ctx, []string{"scan", "sync"}, "w", at, 24*time.Hour)
+	}
+	for _, step := range []struct {
+		at   time.Time
+		want int64 // 0: nothing ready
+	}{
+		{t0, now.ID},
+		{t0, 0},
+		{t0.Add(30*time.Minute - time.Millisecond), 0},
+		{t0.Add(2 * time.Hour), early.ID}, // both ready: the earlier not_before first
+		{t0.Add(2 * time.Hour), late.ID},
+		{t0.Add(3 * time.Hour), 0},
+	} {
+		j, err := claim(step.at)
+		if step.want == 0 {
+			if !errors.Is(err, jobs.ErrNoJob) {
+				t.Fatalf("Claim at %s = %+v, %v; want nothing ready", step.at.Sub(t0), j, err)
+			}
+			continue
+		}
+		if err != nil || j.ID != step.want {
+			t.Fatalf("Claim at %s = %+v, %v; want job %d", step.at.Sub(t0), j, err, step.want)
+		}
+	}
+	// A released delayed job keeps its not_before.
+	d := at("released", t0.Add(5*time.Hour))
+	j, err := claim(t0.Add(5 * time.Hour))
+	if err != nil || j.ID != d.ID {
+		t.Fatalf("Claim = %+v, %v", j, err)
+	}
+	if err := st.Release(ctx, j.Lease(), t0.Add(5*time.Hour)); err != nil {
+		t.Fatal(err)
+	}
+	if j, err := claim(t0.Add(4 * time.Hour)); !errors.Is(err, jobs.ErrNoJob) {
+		t.Fatalf("released delayed job claimed before its not_before: %+v, %v", j, err)
+	}
+	if got, _ := st.GetJob(ctx, d.ID); got.NotBefore != t0.Add(5*time.Hour).UnixMilli() || got.State != jobs.Queued {
+		t.Fatalf("released delayed job = %+v", got)
+	}
+}
+
+// testJoinLowersNotBefore: joining a queued job lowers its not_before to
+// the joiner's, never raises it; a running job is joined unchanged.
+func testJoinLowersNotBefore(t *testing.T, open func(t *testing.T) jobs.Store, _ JobsOptions) {
+	ctx := context.Background()
+	st := open(t)
+	join := func(nb int64) jobs.Job {
+		t.Helper()
+		j, _, err := st.Enqueue(ctx, jobs.Job{Kind: "scan", Key: "d", ProjectID: "p1", NotBefore: nb})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return j
+	}
+	hour := t0.Add(time.Hour).UnixMilli()
+	a := join(t0.Add(2 * time.Hour).UnixMilli())
+	for _, step := range []struct{ join, want int64 }{
+		{t0.Add(3 * time.Hour).UnixMilli(), t0.Add(2 * time.Hour).UnixMilli()}, // later: unchanged
+		{hour, hour}, // earlier: lowered
+		{0, 0},       // undelayed: now
+		{hour, 0},    // and never raised again
+	} {
+		j := join(step.join)
+		got, err := st.GetJob(ctx, a.ID)
+		if err != nil || j.ID != a.ID || j.NotBefore != step.want || got.NotBefore != step.want {
+			t.Fatalf("join with not_before %d = %+v, stored %+v, %v; want job %d not before %d",
+				step.join, j, got, err, a.ID, step.want)
+		}
+	}
+	if _, err := st.Claim(ctx, []string{"scan"}, "w", t0, time.Hour); err != nil {
+		t.Fatal(err)
+	}
+	b := join(t0.Add(time.Hour).UnixMilli())
+	if got, _ := st.GetJob(ctx, a.ID); b.ID != a.ID || got.NotBefore != 0 || got.State != jobs.Running {
+		t.Fatalf("join of a running job = %+v, stored %+v", b, got)
 	}
 }
 

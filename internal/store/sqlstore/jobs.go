@@ -10,7 +10,7 @@ import (
 	"github.com/openhss/openhss/internal/jobs"
 )
 
-const jobCols = `id, kind, key, project_id, payload, state, attempts, owner, lease_till, error, created_at, updated_at`
+const jobCols = `id, kind, key, project_id, payload, state, attempts, owner, lease_till, error, created_at, updated_at, not_before`
 
 func scanJob(r rowScanner) (jobs.Job, error) {
 	var (
@@ -18,7 +18,7 @@ func scanJob(r rowScanner) (jobs.Job, error) {
 		state string
 	)
 	err := r.Scan(&j.ID, &j.Kind, &j.Key, &j.ProjectID, &j.Payload, &state, &j.Attempts, &j.Owner, &j.LeaseTill,
-		&j.Error, &j.CreatedAt, &j.UpdatedAt)
+		&j.Error, &j.CreatedAt, &j.UpdatedAt, &j.NotBefore)
 	j.State = jobs.State(state)
 	return j, err
 }
@@ -30,6 +30,7 @@ func scanJob(r rowScanner) (jobs.Job, error) {
 // INSERT ... ON CONFLICT DO NOTHING of the second one (waiting for the
 // first one's transaction on PostgreSQL; SQLite's IMMEDIATE transactions
 // never race) inserts nothing, and the next round reads the live job.
+// Joining a queued job writes only to lower its not_before to j's.
 func (s *Store) Enqueue(ctx context.Context, j jobs.Job) (jobs.Job, bool, error) {
 	if j.Kind == "" {
 		return jobs.Job{}, false, s.errf("enqueue: job needs a kind")
@@ -37,6 +38,7 @@ func (s *Store) Enqueue(ctx context.Context, j jobs.Job) (jobs.Job, bool, error)
 	if j.CreatedAt == 0 {
 		j.CreatedAt = time.Now().UnixMilli()
 	}
+	j.NotBefore = max(j.NotBefore, 0)
 	// A live job may also finish between the conflict and the next read;
 	// then the round after inserts. Bounded only as a guard against a bug.
 	for range 100 {
@@ -50,15 +52,25 @@ func (s *Store) Enqueue(ctx context.Context, j jobs.Job) (jobs.Job, bool, error)
 				WHERE kind = $1 AND key = $2 AND state IN ('queued', 'running')`, j.Kind, j.Key))
 			if err == nil {
 				joined = true
+				if out.State != jobs.Queued || out.NotBefore <= j.NotBefore {
+					return nil
+				}
+				// Conditional: a claim may have taken the job since the
+				// read, or another joiner lowered it further.
+				if _, err := tx.ExecContext(ctx, `UPDATE jobs SET not_before = $2
+					WHERE id = $1 AND state = 'queued' AND not_before > $2`, out.ID, j.NotBefore); err != nil {
+					return s.errf("enqueue: %w", err)
+				}
+				out.NotBefore = j.NotBefore
 				return nil
 			}
 			if !errors.Is(err, sql.ErrNoRows) {
 				return s.errf("enqueue: %w", err)
 			}
-			out, err = scanJob(tx.QueryRowContext(ctx, `INSERT INTO jobs (kind, key, project_id, payload, state, attempts, created_at, updated_at)
-				VALUES ($1, $2, $3, $4, 'queued', 0, $5, $5)
+			out, err = scanJob(tx.QueryRowContext(ctx, `INSERT INTO jobs (kind, key, project_id, payload, state, attempts, created_at, updated_at, not_before)
+				VALUES ($1, $2, $3, $4, 'queued', 0, $5, $5, $6)
 				ON CONFLICT (kind, key) WHERE state IN ('queued', 'running') DO NOTHING
-				RETURNING `+jobCols, j.Kind, j.Key, j.ProjectID, j.Payload, j.CreatedAt))
+				RETURNING `+jobCols, j.Kind, j.Key, j.ProjectID, j.Payload, j.CreatedAt, j.NotBefore))
 			if errors.Is(err, sql.ErrNoRows) {
 				return nil // another enqueuer won: read its job next round
 			}
@@ -77,8 +89,13 @@ func (s *Store) Enqueue(ctx context.Context, j jobs.Job) (jobs.Job, bool, error)
 	return jobs.Job{}, false, s.errf("enqueue %s/%s: live job kept vanishing", j.Kind, j.Key)
 }
 
-// Claim leases the oldest ready job of the kinds: queued, or running with a
-// lease that expired (by the engine's lease clock; now stamps updated_at).
+// Claim leases the first ready job of the kinds in (not_before, id) order:
+// queued with not_before up to now (the caller's clock on both engines:
+// see jobs.Store), or running with a lease that expired (by the engine's
+// lease clock; now stamps updated_at). The order keeps the walk of
+// jobs_ready (kind, not_before, id) short: undelayed jobs hold 0 and come
+// first, and the delayed ones past now are outside the range read (SQLite
+// reads the same index under the name jobs_claim).
 // One UPDATE ... RETURNING in a transaction: SQLite runs it alone (one
 // writer, BEGIN IMMEDIATE); PostgreSQL
 // locks the candidate FOR UPDATE SKIP LOCKED, so concurrent claimers each
@@ -94,12 +111,13 @@ func (s *Store) Claim(ctx context.Context, kinds []string, owner string, now tim
 	w := newBuilder(s.d, b.Args()...)
 	w.In("kind", kinds)
 	w.Where(`state IN ('queued', 'running')`)
+	w.Op("not_before", "<=", now.UnixMilli())
 	w.Where(`(state = 'queued' OR lease_till < ` + s.d.leaseNow(w, now) + `)`)
 	var j jobs.Job
 	err := s.inTx(ctx, func(tx *sql.Tx) error {
 		var err error
 		j, err = scanJob(tx.QueryRowContext(ctx, set+` WHERE id = (SELECT id FROM jobs WHERE `+w.SQL()+
-			` ORDER BY id LIMIT 1`+s.d.skipLocked()+`) RETURNING `+jobCols, w.Args()...))
+			` ORDER BY not_before, id LIMIT 1`+s.d.skipLocked()+`) RETURNING `+jobCols, w.Args()...))
 		if errors.Is(err, sql.ErrNoRows) {
 			return jobs.ErrNoJob
 		}

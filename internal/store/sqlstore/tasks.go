@@ -407,3 +407,89 @@ func (s *Store) CancelTaskScans(ctx context.Context, projectID, kind string, dig
 	})
 	return cancelled, err
 }
+
+// timeOutBatch bounds the tasks one TimeOutTasks round reads.
+const timeOutBatch = 100
+
+// TimeOutTasks times out the running tasks begun before cutoff, one
+// transaction each: the UPDATE guarded by state = 'running' is what makes
+// a task time out once with several servers sweeping (on PostgreSQL the
+// second waits for the first's row lock, then matches nothing). The
+// candidates come from the partial index tasks_running.
+func (s *Store) TimeOutTasks(ctx context.Context, cutoff, at int64) ([]tasks.Expired, error) {
+	var out []tasks.Expired
+	after := ""
+	for {
+		rows, err := s.read.QueryContext(ctx, `SELECT id FROM tasks WHERE state = 'running' AND `+timeOutStart+` < $1
+			AND id > $2 ORDER BY id LIMIT $3`, cutoff, after, timeOutBatch)
+		if err != nil {
+			return out, s.errf("tasks to time out: %w", err)
+		}
+		ids, err := collect(rows, func(r rowScanner) (string, error) {
+			var id string
+			return id, r.Scan(&id)
+		})
+		if err != nil {
+			return out, s.errf("tasks to time out: %w", err)
+		}
+		for _, id := range ids {
+			e, ok, err := s.timeOut(ctx, id, cutoff, at)
+			if err != nil {
+				return out, err
+			}
+			if ok {
+				out = append(out, e)
+			}
+		}
+		if len(ids) < timeOutBatch {
+			return out, nil
+		}
+		after = ids[len(ids)-1]
+	}
+}
+
+// timeOutStart is when a task's timeout starts to run: its begin time,
+// plus for a rate-limited task the time its spacing takes (total_num
+// images at rate_limit an hour), so that keeping its rate never times it
+// out (docs/api.md, Tasks).
+const timeOutStart = `(begin_time + CASE WHEN rate_limit > 0 THEN total_num * 3600000 / rate_limit ELSE 0 END)`
+
+// timeOut times out one task, unless it ended (or another server timed it
+// out) since it was read.
+func (s *Store) timeOut(ctx context.Context, id string, cutoff, at int64) (tasks.Expired, bool, error) {
+	var e tasks.Expired
+	ok := false
+	err := s.inTx(ctx, func(tx *sql.Tx) error {
+		e, ok = tasks.Expired{}, false // a retried transaction starts over
+		res, err := tx.ExecContext(ctx, `UPDATE tasks SET state = $2, failed_reason = $3, end_time = $4, listing = $5
+			WHERE id = $1 AND state = 'running' AND `+timeOutStart+` < $6`,
+			id, string(tasks.TimedOut), tasks.TimedOutReason, at, false, cutoff)
+		if err != nil {
+			return s.errf("time out task %s: %w", id, err)
+		}
+		if n, _ := res.RowsAffected(); n == 0 {
+			return nil
+		}
+		rows, err := tx.QueryContext(ctx, `SELECT `+itemCols+` FROM task_items WHERE task_id = $1 AND state = 'pending'
+			ORDER BY seq`, id)
+		if err != nil {
+			return s.errf("items of task %s: %w", id, err)
+		}
+		if e.Items, err = collect(rows, scanItem); err != nil {
+			return s.errf("items of task %s: %w", id, err)
+		}
+		if _, err := tx.ExecContext(ctx, `UPDATE task_items SET state = 'failed', failed_reason = $2, finished_at = $3
+			WHERE task_id = $1 AND state = 'pending'`, id, tasks.TimedOutReason, at); err != nil {
+			return s.errf("fail items of task %s: %w", id, err)
+		}
+		if err := s.recount(ctx, tx, id, at); err != nil {
+			return err
+		}
+		if e.Task, err = scanTask(tx.QueryRowContext(ctx, `SELECT `+taskCols+` FROM tasks WHERE id = $1`, id)); err != nil {
+			return s.errf("task %s: %w", id, err)
+		}
+		ok = true
+		return nil
+	})
+	return e, ok, err
+}

@@ -5,7 +5,9 @@ package taskstest
 import (
 	"context"
 	"errors"
+	"fmt"
 	"slices"
+	"sync"
 	"testing"
 	"time"
 
@@ -40,6 +42,8 @@ func Run(t *testing.T, open func(t *testing.T) Store) {
 		{"CancelTaskScans", testCancelScans},
 		{"SameMillisecondNewestFirst", testSameMillisecond},
 		{"WaitingScanScope", testWaitingScanScope},
+		{"TimeOut", testTimeOut},
+		{"TimeOutOnce", testTimeOutOnce},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -481,4 +485,126 @@ func testWaitingScanScope(t *testing.T, ctx context.Context, st Store) {
 	finish(t, ctx, st, tasks.Finish{ProjectID: "p1", Type: tasks.Scan, Digest: d2, OK: false, Reason: "x", At: 12}, 1)
 	check("d2 ended", "p1", d2, want{0, false})
 	check("other project untouched", "p2", d1, want{malware, true})
+}
+
+// testTimeOut: the running tasks of every project begun before the
+// cut-off end timed out (-2), their pending items failed saying so (ended
+// ones kept), and nothing else changes; a later scan end leaves them be,
+// and the digests they waited for are no longer waited for.
+func testTimeOut(t *testing.T, ctx context.Context, st Store) {
+	scan := create(t, ctx, st, tasks.Task{ProjectID: "p1", Type: tasks.Scan, Kind: tasks.Manual, Name: "s",
+		ImageType: "registry", BeginTime: 10}, []tasks.Item{{RefID: 1, Digest: "sha256:a"}, {RefID: 2, Digest: "sha256:b"}})
+	finish(t, ctx, st, tasks.Finish{ProjectID: "p1", Type: tasks.Scan, Digest: "sha256:a", OK: true, At: 11}, 1)
+	syn := create(t, ctx, st, syncTask("p2", 20), regItems(1))
+	young := create(t, ctx, st, syncTask("p1", 100), regItems(2))
+	done := create(t, ctx, st, syncTask("p1", 5), nil)
+	stopped := create(t, ctx, st, syncTask("p1", 6), regItems(3))
+	if _, err := st.EndTask(ctx, "p1", stopped.ID, tasks.Stopped, "", 7); err != nil {
+		t.Fatal(err)
+	}
+	// Begun first, but its 4 images at 2 an hour take 2 h of spacing: its
+	// timeout runs from begin + 2 h.
+	rated := create(t, ctx, st, tasks.Task{ProjectID: "p1", Type: tasks.Scan, Kind: tasks.Manual, Name: "rated",
+		ImageType: "registry", RateLimit: 2, BeginTime: 1}, []tasks.Item{{RefID: 1, Digest: "sha256:r1"},
+		{RefID: 2, Digest: "sha256:r2"}, {RefID: 3, Digest: "sha256:r3"}, {RefID: 4, Digest: "sha256:r4"}})
+	job, _, err := st.Enqueue(ctx, jobs.Job{Kind: "scan", Key: inventory.ScanJobKey("p1", "sha256:b"), ProjectID: "p1"})
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	got, err := st.TimeOutTasks(ctx, 100, 500)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ended := map[string][]string{}
+	for _, e := range got {
+		for _, it := range e.Items {
+			ended[e.Task.ID] = append(ended[e.Task.ID], fmt.Sprint(it.RefID, it.Digest))
+		}
+		if e.Task.State != tasks.TimedOut || e.Task.Status() != -2 || e.Task.FailedReason != tasks.TimedOutReason {
+			t.Fatalf("timed-out task returned as %+v", e.Task)
+		}
+	}
+	if len(got) != 2 || fmt.Sprint(ended[scan.ID]) != "[2sha256:b]" || fmt.Sprint(ended[syn.ID]) != "[1]" {
+		t.Fatalf("TimeOutTasks = %+v; want the scan task (item 2) and p2's sync task (item 1)", got)
+	}
+	check(t, get(t, ctx, st, "p1", scan.ID), counts{tasks.TimedOut, -2, 2, 1, 1, 500})
+	check(t, get(t, ctx, st, "p2", syn.ID), counts{tasks.TimedOut, -2, 1, 0, 1, 500})
+	check(t, get(t, ctx, st, "p1", young.ID), counts{tasks.Running, 0, 1, 0, 0, 0})
+	check(t, get(t, ctx, st, "p1", rated.ID), counts{tasks.Running, 0, 4, 0, 0, 0})
+	check(t, get(t, ctx, st, "p1", done.ID), counts{tasks.Finished, 100, 0, 0, 0, 5})
+	check(t, get(t, ctx, st, "p1", stopped.ID), counts{tasks.Stopped, -1, 1, 0, 0, 7})
+	items, _, err := st.ListTaskItems(ctx, tasks.ItemFilter{ProjectID: "p1", TaskID: scan.ID, States: []string{tasks.ItemFailed}, Limit: 10})
+	if err != nil || len(items) != 1 || items[0].RefID != 2 || items[0].FailedReason != tasks.TimedOutReason || items[0].FinishedAt != 500 {
+		t.Fatalf("failed items = %+v, %v", items, err)
+	}
+	// A timed-out task is an ended one for the list.
+	yes := true
+	list, total, err := st.ListTasks(ctx, tasks.Filter{ProjectID: "p1", Type: tasks.Scan, Ended: &yes, Limit: 10})
+	if err != nil || total != 1 || list[0].ID != scan.ID {
+		t.Fatalf("ended scan tasks = %d %+v, %v", total, list, err)
+	}
+	// Its digest's scan ending later changes nothing; its queued scan is
+	// no longer waited for.
+	finish(t, ctx, st, tasks.Finish{ProjectID: "p1", Type: tasks.Scan, Digest: "sha256:b", OK: true, At: 600}, 0)
+	if c, err := st.CancelTaskScans(ctx, "p1", "scan", []string{"sha256:b"}, 700); err != nil || len(c) != 1 {
+		t.Fatalf("CancelTaskScans after the timeout = %v, %v; want sha256:b cancelled", c, err)
+	}
+	if j, _ := st.GetJob(ctx, job.ID); j.State != jobs.Failed {
+		t.Fatalf("scan job of the timed-out task = %+v", j)
+	}
+	// The young task times out at its own cut-off, the others never again.
+	got, err = st.TimeOutTasks(ctx, 101, 800)
+	if err != nil || len(got) != 1 || got[0].Task.ID != young.ID {
+		t.Fatalf("second TimeOutTasks = %+v, %v; want only the young task", got, err)
+	}
+	check(t, get(t, ctx, st, "p1", scan.ID), counts{tasks.TimedOut, -2, 2, 1, 1, 500})
+	// The rate-limited one once its cut-off passes begin + its spacing.
+	if got, err := st.TimeOutTasks(ctx, 1+2*3600000, 900); err != nil || len(got) != 0 {
+		t.Fatalf("TimeOutTasks at the end of the spacing = %+v, %v; want none", got, err)
+	}
+	if got, err := st.TimeOutTasks(ctx, 2+2*3600000, 900); err != nil || len(got) != 1 || got[0].Task.ID != rated.ID {
+		t.Fatalf("TimeOutTasks after the spacing = %+v, %v; want the rate-limited task", got, err)
+	}
+}
+
+// testTimeOutOnce: sweepers racing on one store time each task out once.
+func testTimeOutOnce(t *testing.T, ctx context.Context, st Store) {
+	const n = 30
+	for i := range n {
+		create(t, ctx, st, syncTask(fmt.Sprint("p", i%3), int64(i+1)), regItems(int64(i%5+1)))
+	}
+	var (
+		wg   sync.WaitGroup
+		mu   sync.Mutex
+		seen = map[string]int{}
+		errs = make(chan error, 4)
+	)
+	for range 4 {
+		wg.Go(func() {
+			got, err := st.TimeOutTasks(ctx, 1000, 2000)
+			if err != nil {
+				errs <- err
+				return
+			}
+			mu.Lock()
+			defer mu.Unlock()
+			for _, e := range got {
+				seen[e.Task.ID]++
+			}
+		})
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Fatal(err)
+	}
+	if len(seen) != n {
+		t.Fatalf("%d tasks timed out; want %d", len(seen), n)
+	}
+	for id, k := range seen {
+		if k != 1 {
+			t.Fatalf("task %s timed out %d times", id, k)
+		}
+	}
 }
