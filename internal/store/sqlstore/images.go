@@ -150,6 +150,43 @@ func (s *Store) putManifests(ctx context.Context, tx *sql.Tx, ms []inventory.Man
 	return nil
 }
 
+// StoredTags returns the rows a connection has, by repository and tag: what
+// a sync lists against, so that a tag still at its stored digest costs the
+// registry one HEAD request and nothing more (docs/benchmarks.md, Registry
+// sync).
+func (s *Store) StoredTags(ctx context.Context, projectID string, registryID int64) (inventory.StoredTags, error) {
+	return s.storedTags(ctx, s.read, projectID, registryID)
+}
+
+// storedTags reads the rows of a connection through q (the store, or the
+// transaction of ApplySync).
+func (s *Store) storedTags(ctx context.Context, q interface {
+	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
+}, projectID string, registryID int64) (inventory.StoredTags, error) {
+	out := inventory.StoredTags{}
+	rows, err := q.QueryContext(ctx, `SELECT id, namespace, name, tag, digest, manifest_digest
+		FROM images WHERE registry_id = $1 AND project_id = $2`, registryID, projectID)
+	if err != nil {
+		return nil, s.errf("rows of registry %d: %w", registryID, err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var (
+			k   inventory.Repo
+			tag string
+			e   inventory.StoredTag
+		)
+		if err := rows.Scan(&e.ID, &k.Namespace, &k.Name, &tag, &e.Digest, &e.ManifestDigest); err != nil {
+			return nil, s.errf("rows of registry %d: %w", registryID, err)
+		}
+		out.Add(k, tag, e)
+	}
+	if err := rows.Close(); err != nil {
+		return nil, s.errf("rows of registry %d: %w", registryID, err)
+	}
+	return out, nil
+}
+
 // newRow is a row to insert or a moved row's new content.
 type newRow struct {
 	id                     int64 // moved rows only
@@ -185,26 +222,9 @@ func (s *Store) ApplySync(ctx context.Context, snap inventory.Snapshot) (invento
 			return err
 		}
 
-		existing := inventory.StoredTags{}
-		rows, err := tx.QueryContext(ctx, `SELECT id, namespace, name, tag, digest, manifest_digest
-			FROM images WHERE registry_id = $1 AND project_id = $2`, snap.RegistryID, reg.projectID)
+		existing, err := s.storedTags(ctx, tx, reg.projectID, snap.RegistryID)
 		if err != nil {
-			return s.errf("rows of registry %d: %w", snap.RegistryID, err)
-		}
-		for rows.Next() {
-			var (
-				k   inventory.Repo
-				tag string
-				e   inventory.StoredTag
-			)
-			if err := rows.Scan(&e.ID, &k.Namespace, &k.Name, &tag, &e.Digest, &e.ManifestDigest); err != nil {
-				rows.Close()
-				return s.errf("rows of registry %d: %w", snap.RegistryID, err)
-			}
-			existing.Add(k, tag, e)
-		}
-		if err := rows.Close(); err != nil {
-			return s.errf("rows of registry %d: %w", snap.RegistryID, err)
+			return err
 		}
 
 		// The diff is collected, then written set-based.
