@@ -232,7 +232,9 @@ func (s *Store) ApplySync(ctx context.Context, snap inventory.Snapshot) (invento
 			inserts, moves []newRow
 			deletes        []int64
 		)
+		changed := map[inventory.Repo]bool{}
 		counts, touched, err := inventory.DiffSync(snap, existing, func(c inventory.TagChange) error {
+			changed[c.Repo] = true
 			n := newRow{namespace: c.Repo.Namespace, name: c.Repo.Name, tag: c.Tag, digest: c.Digest, manifestDigest: c.ManifestDigest}
 			switch c.Kind {
 			case inventory.TagAdded:
@@ -274,6 +276,10 @@ func (s *Store) ApplySync(ctx context.Context, snap inventory.Snapshot) (invento
 		if err := s.insertImageRows(ctx, tx, snap, reg, inserts); err != nil {
 			return err
 		}
+		// latest_version only moves in a repository whose rows changed: a
+		// re-sync of an unchanged registry rewrites no row (docs/benchmarks.md,
+		// Registry sync).
+		touched = slices.DeleteFunc(touched, func(k inventory.Repo) bool { return !changed[k] })
 		return s.recomputeLatest(ctx, tx, snap.RegistryID, reg.projectID, touched)
 	})
 	if err != nil {
