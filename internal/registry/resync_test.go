@@ -160,3 +160,56 @@ func sameRows(a, b map[string]inventory.Image) bool {
 	}
 	return true
 }
+
+// noHeadDigest drops Docker-Content-Digest from the answers to manifest
+// HEADs, as some registries do.
+func noHeadDigest(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Method == http.MethodHead && strings.Contains(r.URL.Path, "/manifests/") {
+			w = &dropHeader{ResponseWriter: w, name: "Docker-Content-Digest"}
+		}
+		next.ServeHTTP(w, r)
+	})
+}
+
+type dropHeader struct {
+	http.ResponseWriter
+	name string
+}
+
+func (d *dropHeader) WriteHeader(code int) {
+	d.Header().Del(d.name)
+	d.ResponseWriter.WriteHeader(code)
+}
+
+func (d *dropHeader) Write(b []byte) (int, error) {
+	d.Header().Del(d.name)
+	return d.ResponseWriter.Write(b)
+}
+
+// TestResyncHeadWithoutDigest: a registry whose HEAD answers carry no
+// digest is re-synced with a GET per tag instead, and nothing changes.
+func TestResyncHeadWithoutDigest(t *testing.T) {
+	counter := newRequestCounter()
+	r := registrytest.New(t, registrytest.WithMiddleware(func(h http.Handler) http.Handler { return counter.middleware(noHeadDigest(h)) }))
+	r.Populate(t, 3, 4)
+	env := newSyncEnv(t)
+	env.addRegistry(t, r.Addr(), "", "")
+	if res := env.sync(t); res[0].Err != nil || res[0].Changes.Added != 12 {
+		t.Fatalf("first sync: %+v", res[0])
+	}
+	before := env.rows(t)
+	counter.take()
+	res := env.sync(t)
+	if res[0].Err != nil || res[0].Changes != (inventory.SyncResult{Unchanged: 12}) {
+		t.Fatalf("re-sync: %+v", res[0])
+	}
+	kinds, _ := counter.take()
+	t.Logf("re-sync: %v", kinds)
+	if kinds[reqManifestHead] != 12 || kinds[reqManifestGet] != 12 || kinds[reqBlob] != 0 {
+		t.Errorf("re-sync requests %v, want a HEAD then a GET per tag and no blob", kinds)
+	}
+	if after := env.rows(t); !sameRows(before, after) {
+		t.Errorf("re-sync changed rows")
+	}
+}
