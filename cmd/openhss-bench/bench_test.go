@@ -7,9 +7,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/openhss/openhss/internal/benchseed"
 	"github.com/openhss/openhss/internal/inventory"
 	"github.com/openhss/openhss/internal/store/sqlite"
-	"github.com/openhss/openhss/internal/store/storebench"
 )
 
 func smallOptions(t *testing.T) listOptions {
@@ -24,7 +24,7 @@ func smallOptions(t *testing.T) listOptions {
 
 // TestListSmall runs the whole benchmark at small scale. runList itself
 // fails when a total or a page differs from the reference; the expected
-// totals here follow from SeedBench's layout.
+// totals here follow from benchseed.Seed's layout.
 func TestListSmall(t *testing.T) {
 	o := smallOptions(t)
 	rep, err := runList(context.Background(), o)
@@ -116,8 +116,8 @@ func seedSmall(t *testing.T, o listOptions) (*sqlite.Store, *reference, filterSe
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { st.Close() })
-	spec := storebench.Spec{ProjectID: benchProject, Rows: o.Rows, Namespaces: o.Namespaces, Repos: o.Repos}
-	if _, err := st.SeedBench(ctx, spec, rand.New(rand.NewPCG(3, 4))); err != nil {
+	spec := benchseed.Spec{ProjectID: benchProject, Rows: o.Rows, Namespaces: o.Namespaces, Repos: o.Repos}
+	if _, err := benchseed.Seed(ctx, st, spec, rand.New(rand.NewPCG(3, 4))); err != nil {
 		t.Fatal(err)
 	}
 	ref, err := openReference(ctx, path)

@@ -12,11 +12,11 @@ import (
 	"slices"
 	"time"
 
+	"github.com/openhss/openhss/internal/benchseed"
 	"github.com/openhss/openhss/internal/iam"
 	"github.com/openhss/openhss/internal/inventory"
 	"github.com/openhss/openhss/internal/secret"
 	"github.com/openhss/openhss/internal/store/sqlite"
-	"github.com/openhss/openhss/internal/store/storebench"
 )
 
 // Targets the list benchmark is judged against (docs/benchmarks.md,
@@ -198,9 +198,9 @@ func runList(ctx context.Context, o listOptions) (listReport, error) {
 	defer st.Close()
 
 	progress("seeding %d rows (%d namespaces, %d repositories) into %s", o.Rows, o.Namespaces, o.Repos, path)
-	spec := storebench.Spec{ProjectID: benchProject, Rows: o.Rows, Namespaces: o.Namespaces, Repos: o.Repos}
+	spec := benchseed.Spec{ProjectID: benchProject, Rows: o.Rows, Namespaces: o.Namespaces, Repos: o.Repos}
 	start, cpu0 := time.Now(), processCPU()
-	if _, err := st.SeedBench(ctx, spec, mrand.New(mrand.NewPCG(1, 2))); err != nil {
+	if _, err := benchseed.Seed(ctx, st, spec, mrand.New(mrand.NewPCG(1, 2))); err != nil {
 		return rep, err
 	}
 	took := time.Since(start)

@@ -45,13 +45,13 @@ func (s *analyzingScanner) init() {
 	s.scanner, s.err = scanner.New(o)
 }
 
-// Scan implements scanjob.Scanner.
-func (s *analyzingScanner) Scan(ctx context.Context, img v1.Image) (*scanner.Report, error) {
+// ScanScope implements scanjob.Scanner.
+func (s *analyzingScanner) ScanScope(ctx context.Context, img v1.Image, scope scanresult.Scope) (*scanner.Report, error) {
 	s.once.Do(s.init)
 	if s.err != nil {
 		return nil, &scanner.Failure{Status: inventory.ScanFailed, Desc: scanner.DescFailedToScanSoftware, Err: s.err}
 	}
-	return s.scanner.Scan(ctx, img)
+	return s.scanner.ScanScope(ctx, img, scope)
 }
 
 // allowlistFlag is --sensitive-allowlist: repeatable, each value a comma

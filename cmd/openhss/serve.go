@@ -244,6 +244,7 @@ func (a *app) services(o *serveOptions) (*services, error) {
 		return nil, err
 	}
 	runner.Handle(scanjob.JobKind, scans.Handle)
+	runner.HandleAbandoned(scanjob.JobKind, scans.Abandon)
 	runner.Handle(scanjob.RematchKind, scans.HandleRematch)
 	scanAll, err := scanjob.NewScanAll(scanjob.ScanAllOptions{Service: scans, Lister: a.store})
 	if err != nil {

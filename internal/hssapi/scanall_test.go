@@ -10,11 +10,11 @@ import (
 	"sync/atomic"
 	"testing"
 
+	"github.com/openhss/openhss/internal/benchseed"
 	"github.com/openhss/openhss/internal/hssapi"
 	"github.com/openhss/openhss/internal/inventory"
 	"github.com/openhss/openhss/internal/jobs"
 	"github.com/openhss/openhss/internal/scanjob"
-	"github.com/openhss/openhss/internal/store/storebench"
 )
 
 // listCounting counts the list queries the API makes of the real store.
@@ -88,7 +88,7 @@ func TestBatchScanAllAnswersBeforeListing(t *testing.T) {
 	})
 	ctx := context.Background()
 	const rows = 20_000
-	if _, err := e.store.SeedBench(ctx, storebench.Spec{ProjectID: projA, Rows: rows, Namespaces: 20, Repos: 2_000},
+	if _, err := benchseed.Seed(ctx, e.store, benchseed.Spec{ProjectID: projA, Rows: rows, Namespaces: 20, Repos: 2_000},
 		rand.New(rand.NewPCG(9, 9))); err != nil {
 		t.Fatal(err)
 	}

@@ -15,8 +15,9 @@ import (
 	"github.com/openhss/openhss/internal/tasks"
 )
 
-// scanScopeAll is the scan_scope of a scan of every risk type: what every
-// openhss scan does.
+// scanScopeAll is the scan_scope of a scan of every risk type: the
+// deprecated batch-scan's tasks and CreateManualImageScanTask's default
+// (docs/api.md, Tasks).
 const scanScopeAll = 0x7fffffff
 
 // ScanRequester queues scans of rows (one per distinct manifest digest).

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/openhss/openhss/internal/inventory"
+	"github.com/openhss/openhss/internal/scanresult"
 	"github.com/openhss/openhss/internal/tasks"
 )
 
@@ -592,6 +593,12 @@ func (s *server) createScanTask(w http.ResponseWriter, r *http.Request, c *call)
 	if b.ScanScope != nil {
 		if *b.ScanScope < 1 || *b.ScanScope > maxScanScope {
 			return invalidParam("scan_scope", "must be a bitmask between 1 and %d", maxScanScope)
+		}
+		// A part is selected by any bit of its group; a mask of bits
+		// outside every group would scan nothing (docs/api.md, Tasks).
+		if scanresult.Scope(*b.ScanScope).Parts() == 0 {
+			return invalidParam("scan_scope", "selects no part: set a bit of 0x000f0000 (vulnerabilities), 0x0000f000 (baseline), "+
+				"0x00000f00 (malware), 0x000000f0 (sensitive information) or 0x0000000f (software compliance)")
 		}
 		t.ScanScope = int32(*b.ScanScope)
 	}

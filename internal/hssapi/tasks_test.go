@@ -355,6 +355,8 @@ func TestCreateAndStopScanTask(t *testing.T) {
 		{"create: is_all without image_type", reqSpec{Method: http.MethodPost, Target: v5 + "image-scan/tasks", Body: []byte(`{"is_all":true}`)}, 400, "HSS.0001"},
 		{"create: is_all with a bad image_type", reqSpec{Method: http.MethodPost, Target: v5 + "image-scan/tasks", Body: []byte(`{"is_all":true,"query_info":{"image_type":"local_image"}}`)}, 400, "HSS.0001"},
 		{"create: scan_scope 0", reqSpec{Method: http.MethodPost, Target: v5 + "image-scan/tasks", Body: []byte(`{"scan_scope":0,"image_info":[{"id":` + itoa(rows[0].ID) + `}]}`)}, 400, "HSS.0001"},
+		{"create: scan_scope of no part", reqSpec{Method: http.MethodPost, Target: v5 + "image-scan/tasks", Body: []byte(`{"scan_scope":1048576,"image_info":[{"id":` + itoa(rows[0].ID) + `}]}`)}, 400, "HSS.0001"},
+		{"create: scan_scope negative", reqSpec{Method: http.MethodPost, Target: v5 + "image-scan/tasks", Body: []byte(`{"scan_scope":-1,"image_info":[{"id":` + itoa(rows[0].ID) + `}]}`)}, 400, "HSS.0001"},
 		{"create: rate_limit 1001", reqSpec{Method: http.MethodPost, Target: v5 + "image-scan/tasks", Body: []byte(`{"rate_limit":1001,"image_info":[{"id":` + itoa(rows[0].ID) + `}]}`)}, 400, "HSS.0001"},
 		{"create: local images", reqSpec{Method: http.MethodPost, Target: v5 + "image-scan/tasks?global_image_type=local", Body: []byte(`{"image_info":[{"id":` + itoa(rows[0].ID) + `}]}`)}, 400, "HSS.0001"},
 	}

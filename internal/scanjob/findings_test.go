@@ -40,13 +40,13 @@ type analyzingScanner struct {
 	secrets  *secrets.Analyzer
 }
 
-func (s *analyzingScanner) Scan(ctx context.Context, img v1.Image) (*scanner.Report, error) {
+func (s *analyzingScanner) ScanScope(ctx context.Context, img v1.Image, scope scanresult.Scope) (*scanner.Report, error) {
 	sc, err := scanner.New(scanner.Options{ScratchDir: s.dir,
 		Analyzers: []scanner.Analyzer{s.baseline, s.malware, s.secrets}})
 	if err != nil {
 		return nil, err
 	}
-	return sc.Scan(ctx, img)
+	return sc.ScanScope(ctx, img, scope)
 }
 
 // withAnalyzers swaps e's scan service for one whose scanner runs the

@@ -173,6 +173,10 @@ func (s *Service) Sweep(ctx context.Context) (int, error) {
 		if err := s.sweep.ClearScan(ctx, o.ProjectID, o.Digest, r); err != nil {
 			return 0, fmt.Errorf("scanjob: sweep %s of %s: %w", o.Digest, o.ProjectID, err)
 		}
+		// The tasks waiting for it end too: no job will mark them.
+		if err := s.finishTasks(ctx, o.ProjectID, o.Digest, r, 0); err != nil {
+			return 0, fmt.Errorf("scanjob: sweep %s of %s: %w", o.Digest, o.ProjectID, err)
+		}
 		s.o.Log.Warn("scan without a job marked failed", "project", o.ProjectID, "digest", o.Digest)
 	}
 	return len(orphans), nil

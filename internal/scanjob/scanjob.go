@@ -67,11 +67,12 @@ type ScanStore interface {
 	Queue
 	MarkScanWaiting(ctx context.Context, projectID, digest string) error
 	SetScanStatus(ctx context.Context, projectID, digest string, status inventory.ScanStatus) error
+	RestoreScanStatus(ctx context.Context, projectID, digest string) error
 	SetScannable(ctx context.Context, projectID, digest string, scannable bool) error
-	AdoptSharedResult(ctx context.Context, projectID, digest string, since int64) (bool, error)
+	AdoptSharedScope(ctx context.Context, projectID, digest string, since int64, scope scanresult.Scope) (bool, error)
 	GetRegistry(ctx context.Context, projectID string, id int64) (inventory.Registry, error)
 	LocalSource(ctx context.Context, imageID int64) (path, ref string, err error)
-	SaveAnalyzedScan(ctx context.Context, sbom scanresult.SBOM, findings []scanresult.Finding, a scanresult.Analysis, r inventory.ScanResult) error
+	SaveScopedScan(ctx context.Context, scope scanresult.Scope, sbom scanresult.SBOM, findings []scanresult.Finding, a scanresult.Analysis, r inventory.ScanResult) error
 	ClearScan(ctx context.Context, projectID, digest string, r inventory.ScanResult) error
 }
 
@@ -101,10 +102,11 @@ type SweepStore interface {
 	ClearScan(ctx context.Context, projectID, digest string, r inventory.ScanResult) error
 }
 
-// TaskStore is what keeping scan tasks up to date needs: marking a scan's
-// end on the items of the tasks waiting for it, and adding the items a
-// scan-all job lists (tasks.Store's methods).
+// TaskStore is what keeping scan tasks up to date needs: the parts the
+// tasks waiting for a scan ask for, marking a scan's end on their items,
+// and adding the items a scan-all job lists (tasks.Store's methods).
 type TaskStore interface {
+	WaitingScanScope(ctx context.Context, projectID, digest string) (int32, bool, error)
 	FinishTaskItems(ctx context.Context, f tasks.Finish) (int64, error)
 	AddTaskItems(ctx context.Context, projectID, taskID string, items []tasks.Item, last bool, at int64) error
 	CancelTaskScans(ctx context.Context, projectID, kind string, digests []string, at int64) ([]string, error)
@@ -118,9 +120,10 @@ type Store interface {
 	SweepStore
 }
 
-// Scanner finds the software in an image (*scanner.Scanner).
+// Scanner finds the software in an image and runs the analyzers of the
+// parts a scan's scope selects (*scanner.Scanner).
 type Scanner interface {
-	Scan(ctx context.Context, img v1.Image) (*scanner.Report, error)
+	ScanScope(ctx context.Context, img v1.Image, scope scanresult.Scope) (*scanner.Report, error)
 }
 
 // Matcher finds the vulnerabilities of packages (*vulndb.DB).
@@ -327,8 +330,16 @@ func containsSource(list []Source, s Source) bool {
 // Handle runs one scan job. Every way a scan can end is recorded on the
 // manifest; the error is only for what could not be recorded, or for a
 // job interrupted from outside (runner stopping, lease lost), which is
-// then taken again.
-func (s *Service) Handle(ctx context.Context, j jobs.Job) error {
+// then taken again. An error of the first kind ends the job for good, so
+// the items of the tasks waiting for it are failed first (best effort:
+// Sweep fails them too once it finds the rows without a job).
+//
+// The parts scanned are decided here, not when the job was queued: tasks
+// asking for one digest share its job, which runs the union of their
+// scan_scope (every part when no task waits: a scan not made by a task).
+// A task that joins while the scan runs and wants a part it did not run
+// stays pending, and the job scans again for the missing parts only.
+func (s *Service) Handle(ctx context.Context, j jobs.Job) (err error) {
 	if j.Kind != JobKind {
 		return fmt.Errorf("scanjob: job %d has kind %q, not %q", j.ID, j.Kind, JobKind)
 	}
@@ -347,6 +358,15 @@ func (s *Service) Handle(ctx context.Context, j jobs.Job) error {
 	// through another project's connection.
 	p.Sources = slices.DeleteFunc(p.Sources, func(src Source) bool { return src.ProjectID != project })
 	log := s.o.Log.With("job", j.ID, "project", project, "digest", p.Digest)
+	defer func() {
+		if err == nil || ctx.Err() != nil {
+			return
+		}
+		r := inventory.ScanResult{Status: inventory.ScanFailed, FailedDesc: scanner.DescDatabaseError, ScanTime: inventory.Millis(s.o.Now())}
+		if ferr := s.finishTasks(context.WithoutCancel(ctx), project, p.Digest, r, 0); ferr != nil {
+			log.Error("fail the tasks of a failed scan job", "err", ferr)
+		}
+	}()
 
 	// One pull per digest at a time in this process: a second project's
 	// job for the same digest waits here, then takes the first one's
@@ -356,31 +376,88 @@ func (s *Service) Handle(ctx context.Context, j jobs.Job) error {
 		return err
 	}
 	defer unlock()
-	adopted, err := s.scans.AdoptSharedResult(ctx, project, p.Digest, j.CreatedAt)
+	var (
+		done scanresult.Scope
+		last inventory.ScanResult
+	)
+	// Each round runs parts no earlier round ran, so there are at most as
+	// many rounds as parts, plus one.
+	for round := 0; ; round++ {
+		want, waiting, err := s.waitingScope(ctx, project, p.Digest)
+		if err != nil {
+			return err
+		}
+		if !waiting {
+			if round > 0 {
+				return nil
+			}
+			want = scanresult.ScopeAll
+		}
+		need := want.Parts() &^ done.Parts()
+		if round > 0 && need == 0 {
+			// Items added since the last round's end, all covered by it.
+			return s.finishTasks(context.WithoutCancel(ctx), project, p.Digest, last, done)
+		}
+		if round == 0 {
+			need = want
+		}
+		rlog := log.With("scan_scope", fmt.Sprintf("%#x", int32(need)))
+		r, ok, err := s.scanRound(ctx, j, project, p, need, rlog)
+		if err != nil || !ok {
+			return err
+		}
+		done |= need
+		last = r
+	}
+}
+
+// waitingScope is the union of the scan_scope of the project's tasks
+// waiting for digest, and whether any does.
+func (s *Service) waitingScope(ctx context.Context, project, digest string) (scanresult.Scope, bool, error) {
+	if s.o.Tasks == nil {
+		return scanresult.ScopeAll, false, nil
+	}
+	scope, waiting, err := s.o.Tasks.WaitingScanScope(ctx, project, digest)
 	if err != nil {
-		return fmt.Errorf("scanjob: shared result of %s: %w", p.Digest, err)
+		return 0, false, fmt.Errorf("scanjob: scan scope of %s: %w", digest, err)
+	}
+	return scanresult.Scope(scope), waiting, nil
+}
+
+// scanRound scans the parts scope selects (or adopts another project's
+// fresh result of them), records the outcome, and marks it on the items
+// of the tasks it covers. ok is false when the scan failed: every waiting
+// item is then marked failed, and the job is over.
+func (s *Service) scanRound(ctx context.Context, j jobs.Job, project string, p payload, scope scanresult.Scope, log *slog.Logger) (inventory.ScanResult, bool, error) {
+	adopted, err := s.scans.AdoptSharedScope(ctx, project, p.Digest, j.CreatedAt, scope)
+	if err != nil {
+		return inventory.ScanResult{}, false, fmt.Errorf("scanjob: shared result of %s: %w", p.Digest, err)
 	}
 	if adopted {
 		log.Info("scan shared", "reason", "the digest was scanned successfully since the request")
-		return s.finishTasks(context.WithoutCancel(ctx), project, p.Digest,
-			inventory.ScanResult{Status: inventory.ScanSuccess, ScanTime: inventory.Millis(s.o.Now())})
+		r := inventory.ScanResult{Status: inventory.ScanSuccess, ScanTime: inventory.Millis(s.o.Now())}
+		return r, true, s.finishTasks(context.WithoutCancel(ctx), project, p.Digest, r, scope)
 	}
 	if err := s.scans.SetScanStatus(ctx, project, p.Digest, inventory.Scanning); err != nil {
-		return fmt.Errorf("scanjob: mark %s scanning: %w", p.Digest, err)
+		return inventory.ScanResult{}, false, fmt.Errorf("scanjob: mark %s scanning: %w", p.Digest, err)
 	}
 	start := s.o.Now()
-	out := s.scan(ctx, p)
+	out := s.scan(ctx, p, scope)
 	if ctx.Err() != nil {
 		// Not a timeout of ours: the worker is going away. Leave the job to
 		// its lease; whoever takes it next scans again.
-		return ctx.Err()
+		return inventory.ScanResult{}, false, ctx.Err()
 	}
-	recorded, err := s.record(context.WithoutCancel(ctx), project, p.Digest, out)
+	recorded, err := s.record(context.WithoutCancel(ctx), project, p.Digest, scope, out)
 	if err != nil {
-		return err
+		return inventory.ScanResult{}, false, err
 	}
-	if err := s.finishTasks(context.WithoutCancel(ctx), project, p.Digest, recorded); err != nil {
-		return err
+	covered := scope
+	if recorded.Status != inventory.ScanSuccess {
+		covered = scanresult.ScopeAll // a failure ends every waiting item
+	}
+	if err := s.finishTasks(context.WithoutCancel(ctx), project, p.Digest, recorded, covered); err != nil {
+		return inventory.ScanResult{}, false, err
 	}
 	if out.failure != nil {
 		log.Warn("scan failed", "status", out.failure.Status, "desc", out.failure.Desc, "err", out.failure.Err, "duration", s.o.Now().Sub(start))
@@ -390,7 +467,7 @@ func (s *Service) Handle(ctx context.Context, j jobs.Job) error {
 			"secrets", len(out.analysis.Secrets),
 			"duration", s.o.Now().Sub(start))
 	}
-	return nil
+	return recorded, recorded.Status == inventory.ScanSuccess, nil
 }
 
 // outcome is what one scan produced: an inventory and its findings, or a
@@ -402,7 +479,7 @@ type outcome struct {
 	failure  *scanner.Failure
 }
 
-func (s *Service) scan(ctx context.Context, p payload) outcome {
+func (s *Service) scan(ctx context.Context, p payload, scope scanresult.Scope) outcome {
 	tctx, cancel := context.WithTimeout(ctx, s.o.Timeout)
 	defer cancel()
 	timedOut := func(err error) *scanner.Failure {
@@ -418,7 +495,7 @@ func (s *Service) scan(ctx context.Context, p payload) outcome {
 		}
 		return outcome{failure: openFailure(err)}
 	}
-	rep, err := s.scanner.Scan(tctx, img)
+	rep, err := s.scanner.ScanScope(tctx, img, scope)
 	if err != nil {
 		if f := timedOut(err); f != nil {
 			return outcome{failure: f}
@@ -431,6 +508,9 @@ func (s *Service) scan(ctx context.Context, p payload) outcome {
 	}
 	sb := rep.SBOM
 	sb.Digest, sb.ScannedAt = p.Digest, inventory.Millis(s.o.Now())
+	if !scope.Has(scanresult.ScopeVulnerabilities) {
+		return outcome{sbom: sb, analysis: rep.Analysis}
+	}
 	findings, err := s.matcher.Match(tctx, sb.Packages)
 	if err != nil {
 		if f := timedOut(err); f != nil {
@@ -441,11 +521,12 @@ func (s *Service) scan(ctx context.Context, p payload) outcome {
 	return outcome{sbom: sb, findings: findings, analysis: rep.Analysis}
 }
 
-// record stores an outcome: a success for every row of the digest, a
-// failure on the project's rows only. A store failure on the way is itself
-// recorded (failed + database_error) when the store still answers. It
-// returns the result it recorded.
-func (s *Service) record(ctx context.Context, project, digest string, out outcome) (inventory.ScanResult, error) {
+// record stores an outcome of a scan of scope: a success for every row of
+// the digest (the parts scope leaves out keep their stored results and
+// counts), a failure on the project's rows only. A store failure on the
+// way is itself recorded (failed + database_error) when the store still
+// answers. It returns the result it recorded.
+func (s *Service) record(ctx context.Context, project, digest string, scope scanresult.Scope, out outcome) (inventory.ScanResult, error) {
 	now := inventory.Millis(s.o.Now())
 	if out.failure != nil {
 		f := out.failure
@@ -462,7 +543,7 @@ func (s *Service) record(ctx context.Context, project, digest string, out outcom
 	}
 	r := inventory.ScanResult{Status: inventory.ScanSuccess, ScanTime: now, VulNum: scanresult.DistinctVulns(out.findings),
 		UnsafeSettingNum: out.analysis.FailedRules(), MaliciousFileNum: int32(len(out.analysis.Malware))}
-	if err := s.scans.SaveAnalyzedScan(ctx, out.sbom, out.findings, out.analysis, r); err != nil {
+	if err := s.scans.SaveScopedScan(ctx, scope, out.sbom, out.findings, out.analysis, r); err != nil {
 		s.o.Log.Error("save scan", "digest", digest, "err", err)
 		fail := inventory.ScanResult{Status: inventory.ScanFailed, FailedDesc: scanner.DescDatabaseError, ScanTime: now}
 		if err2 := s.scans.ClearScan(ctx, project, digest, fail); err2 != nil {
@@ -473,11 +554,13 @@ func (s *Service) record(ctx context.Context, project, digest string, out outcom
 	return r, nil
 }
 
-// Cancel cancels the queued scans of digests in projectID that no running
-// scan task of the project waits for (its task was just stopped), and
-// shows the project's rows of each digest cancelled as unscan again (their
-// previous counts kept): nothing will scan them. A scan already running is
-// left to end. It returns the digests cancelled.
+// Cancel cancels the scans of digests in projectID that no running scan
+// task of the project waits for (its task was just stopped): queued ones at
+// once; running ones are failed in the queue, so their worker loses the
+// lease at its next heartbeat (a third of the lease) and stops there
+// without recording anything. The project's rows of each digest cancelled
+// show the status they had before the scan was asked for (unscan when they
+// had none), their counts kept. It returns the digests cancelled.
 func (s *Service) Cancel(ctx context.Context, projectID string, digests []string) ([]string, error) {
 	if s.o.Tasks == nil || len(digests) == 0 {
 		return nil, nil
@@ -487,17 +570,18 @@ func (s *Service) Cancel(ctx context.Context, projectID string, digests []string
 		return nil, fmt.Errorf("scanjob: cancel scans in project %s: %w", projectID, err)
 	}
 	for _, d := range cancelled {
-		if err := s.scans.SetScanStatus(ctx, projectID, d, inventory.Unscan); err != nil {
-			return cancelled, fmt.Errorf("scanjob: mark cancelled scan of %s: %w", d, err)
+		if err := s.scans.RestoreScanStatus(ctx, projectID, d); err != nil {
+			return cancelled, fmt.Errorf("scanjob: restore the scan status of %s: %w", d, err)
 		}
 	}
 	return cancelled, nil
 }
 
 // finishTasks marks the scan of digest, recorded as r, on the pending items
-// of the project's running scan tasks waiting for it. A failure's reason is
-// the scan's failed description (its status when it has none).
-func (s *Service) finishTasks(ctx context.Context, project, digest string, r inventory.ScanResult) error {
+// of the project's running scan tasks waiting for it whose scan_scope the
+// parts done cover (0: every task). A failure's reason is the scan's
+// failed description (its status when it has none).
+func (s *Service) finishTasks(ctx context.Context, project, digest string, r inventory.ScanResult, done scanresult.Scope) error {
 	if s.o.Tasks == nil {
 		return nil
 	}
@@ -506,11 +590,20 @@ func (s *Service) finishTasks(ctx context.Context, project, digest string, r inv
 		reason = string(r.Status)
 	}
 	_, err := s.o.Tasks.FinishTaskItems(ctx, tasks.Finish{ProjectID: project, Type: tasks.Scan, Digest: digest,
-		OK: r.Status == inventory.ScanSuccess, Reason: reason, At: r.ScanTime})
+		OK: r.Status == inventory.ScanSuccess, Reason: reason, At: r.ScanTime, Missing: missing(done)})
 	if err != nil {
 		return fmt.Errorf("scanjob: record scan of %s on its tasks: %w", digest, err)
 	}
 	return nil
+}
+
+// missing is Finish.Missing of a scan of the parts done: the bits of every
+// part it did not run (none for 0, "every task").
+func missing(done scanresult.Scope) int32 {
+	if done == 0 {
+		return 0
+	}
+	return int32(scanresult.ScopeAll.Parts() &^ done.Parts())
 }
 
 // digestLocks serialises the scans of one digest within a process.

@@ -80,14 +80,25 @@ type ScanLocal interface {
 	ForScan() Analyzer
 }
 
-// forScan returns the analyzers of one scan.
-func (s *Scanner) forScan() []Analyzer {
-	out := make([]Analyzer, len(s.opts.Analyzers))
-	for i, a := range s.opts.Analyzers {
+// Scoped is an Analyzer that is one part of a scan's scope
+// (scanresult.Scope): it runs only in the scans that select its part. An
+// analyzer that is not Scoped runs in every scan.
+type Scoped interface {
+	Analyzer
+	Scope() scanresult.Scope
+}
+
+// forScan returns the analyzers of one scan of scope.
+func (s *Scanner) forScan(scope scanresult.Scope) []Analyzer {
+	out := make([]Analyzer, 0, len(s.opts.Analyzers))
+	for _, a := range s.opts.Analyzers {
+		if sc, ok := a.(Scoped); ok && !scope.Has(sc.Scope()) {
+			continue
+		}
 		if l, ok := a.(ScanLocal); ok {
 			a = l.ForScan()
 		}
-		out[i] = a
+		out = append(out, a)
 	}
 	return out
 }
@@ -170,7 +181,17 @@ func (s *Scanner) Scratch() ScratchUsage { return s.scratch.usage() }
 // Scan pulls img's layers once, base first, and returns what its analyzers
 // found. Every error is a *Failure carrying the HSS status and
 // scan_failed_desc.
-func (s *Scanner) Scan(ctx context.Context, img v1.Image) (rep *Report, err error) {
+func (s *Scanner) Scan(ctx context.Context, img v1.Image) (*Report, error) {
+	return s.ScanScope(ctx, img, scanresult.ScopeAll)
+}
+
+// ScanScope is Scan of the parts scope selects: the software inventory
+// only with scanresult.ScopeVulnerabilities (the matcher's input), and
+// only the Scoped analyzers of a selected part. The walk keeps only the
+// files those ask for, so a scan of fewer parts keeps fewer files; the
+// layers are read all the same. A Report of a scan without the inventory
+// has the manifest's Digest and Layers and no Packages.
+func (s *Scanner) ScanScope(ctx context.Context, img v1.Image, scope scanresult.Scope) (rep *Report, err error) {
 	defer func() {
 		if p := recover(); p != nil {
 			rep, err = nil, &Failure{Status: inventory.ScanFailed, Desc: DescFailedToScanSoftware,
@@ -198,7 +219,7 @@ func (s *Scanner) Scan(ctx context.Context, img v1.Image) (rep *Report, err erro
 		acct.close()
 	}()
 
-	w, err := s.newWalk(ctx, img, sd.path, acct)
+	w, err := s.newWalk(ctx, img, sd.path, acct, scope)
 	if err != nil {
 		return nil, err
 	}
@@ -208,8 +229,10 @@ func (s *Scanner) Scan(ctx context.Context, img v1.Image) (rep *Report, err erro
 	}
 	rep = &Report{SBOM: scanresult.SBOM{Digest: im.Digest, Layers: im.Layers},
 		CompressedBytes: w.compressed, UnpackedBytes: w.unpacked}
-	if err := s.inv.Analyze(ctx, im, rep); err != nil {
-		return nil, analyzerFailure(ctx, s.inv, err)
+	if w.inventory {
+		if err := s.inv.Analyze(ctx, im, rep); err != nil {
+			return nil, analyzerFailure(ctx, s.inv, err)
+		}
 	}
 	for _, a := range w.analyzers {
 		if err := a.Analyze(ctx, im, rep); err != nil {

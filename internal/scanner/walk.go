@@ -16,6 +16,8 @@ import (
 	"github.com/klauspost/compress/zstd"
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
+
+	"github.com/openhss/openhss/internal/scanresult"
 )
 
 // walk is one scan's single pass over an image's layers.
@@ -23,6 +25,9 @@ type walk struct {
 	s *Scanner
 	// analyzers of this scan (see ScanLocal)
 	analyzers []Analyzer
+	// inventory: the software inventory runs (the scope selects
+	// vulnerabilities).
+	inventory bool
 	ctx       context.Context
 	img       v1.Image
 	blobs     *blobStore
@@ -35,9 +40,9 @@ type walk struct {
 	skipped              int // unsafe or unsupported entries left out
 }
 
-func (s *Scanner) newWalk(ctx context.Context, img v1.Image, dir string, scratch *scratchAccount) (*walk, error) {
+func (s *Scanner) newWalk(ctx context.Context, img v1.Image, dir string, scratch *scratchAccount, scope scanresult.Scope) (*walk, error) {
 	blobs := newBlobStore(ctx, dir, scratch)
-	return &walk{s: s, analyzers: s.forScan(), ctx: ctx, img: img, blobs: blobs, tree: newTree(blobs), buf: make([]byte, 64<<10)}, nil
+	return &walk{s: s, analyzers: s.forScan(scope), inventory: scope.Has(scanresult.ScopeVulnerabilities), ctx: ctx, img: img, blobs: blobs, tree: newTree(blobs), buf: make([]byte, 64<<10)}, nil
 }
 
 // run checks the declared size, walks every layer base first, and returns
@@ -385,7 +390,9 @@ func (w *walk) hardlink(layer int, e Entry, linkname string) error {
 // wants asks the analyzers whether to keep a file; gated means only the
 // Go binary extractor asked, so the walk keeps it only if it is one.
 func (w *walk) wants(p string, fi fs.FileInfo) (keep, gated bool) {
-	keep, gated = w.s.inv.wants(p, fi)
+	if w.inventory {
+		keep, gated = w.s.inv.wants(p, fi)
+	}
 	if keep && !gated {
 		return true, false
 	}

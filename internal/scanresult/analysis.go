@@ -112,6 +112,10 @@ type AnalysisStore interface {
 	// SaveAnalyzedScan is SaveScan that also replaces the analysis of
 	// sbom.Digest, in the same transaction.
 	SaveAnalyzedScan(ctx context.Context, sbom SBOM, findings []Finding, a Analysis, r inventory.ScanResult) error
+	// SaveScopedScan is SaveAnalyzedScan of a scan of the parts scope
+	// selects: the other parts' stored results and counts stay as the
+	// last successful scan left them (docs/scanner.md, Scan scope).
+	SaveScopedScan(ctx context.Context, scope Scope, sbom SBOM, findings []Finding, a Analysis, r inventory.ScanResult) error
 	// GetAnalysis returns the stored analysis of digest; a digest never
 	// scanned (or whose last scan failed) has an empty one.
 	GetAnalysis(ctx context.Context, digest string) (Analysis, error)

@@ -41,6 +41,7 @@ type Store interface {
 type Scans interface {
 	SetScanResult(ctx context.Context, digest string, r inventory.ScanResult) error
 	SetScanStatus(ctx context.Context, projectID, digest string, status inventory.ScanStatus) error
+	RestoreScanStatus(ctx context.Context, projectID, digest string) error
 	MarkScanWaiting(ctx context.Context, projectID, digest string) error
 	SetScannable(ctx context.Context, projectID, digest string, scannable bool) error
 	ImagesByDigest(ctx context.Context, projectID, digest string) ([]inventory.Image, error)
@@ -49,6 +50,7 @@ type Scans interface {
 	LocalSource(ctx context.Context, imageID int64) (path, ref string, err error)
 	OrphanedScans(ctx context.Context, kind string) ([]inventory.ScanRequest, error)
 	AdoptSharedResult(ctx context.Context, projectID, digest string, since int64) (bool, error)
+	AdoptSharedScope(ctx context.Context, projectID, digest string, since int64, scope scanresult.Scope) (bool, error)
 	ScanMeta(ctx context.Context, key string) (int64, error)
 	SetScanMeta(ctx context.Context, key string, value int64) error
 }

@@ -169,6 +169,10 @@ type Finish struct {
 	OK     bool
 	Reason string
 	At     int64
+	// Missing, when not 0, are the scan_scope bits of the parts the scan
+	// did not run: the items of a task whose scan_scope has any of them
+	// stay pending (its scan is not done; see WaitingScanScope).
+	Missing int32
 }
 
 // ErrNotFound is the error of a task that is not one of the project's.
@@ -200,10 +204,17 @@ type Store interface {
 	// cancelling its pending items, and returns them: ErrNotFound when it
 	// is not the project's, ErrEnded (changing nothing) when it had ended.
 	EndTask(ctx context.Context, projectID, id string, s State, reason string, at int64) ([]Item, error)
-	// CancelTaskScans cancels (fails, saying so) the queued jobs of kind
-	// keyed inventory.ScanJobKey(projectID, digest) of the digests no
-	// running scan task of the project still waits for, and returns the
-	// digests whose job it cancelled. A running job is left to end.
+	// WaitingScanScope returns the union (bitwise OR) of the scan_scope
+	// of the project's running scan tasks that have a pending item of
+	// digest, and whether there is any such task: the parts the scan of
+	// digest is to run, decided when it runs, as tasks asking for one
+	// digest share one scan job.
+	WaitingScanScope(ctx context.Context, projectID, digest string) (scope int32, waiting bool, err error)
+	// CancelTaskScans cancels (fails, saying so) the queued and running
+	// jobs of kind keyed inventory.ScanJobKey(projectID, digest) of the
+	// digests no running scan task of the project still waits for, and
+	// returns the digests whose job it cancelled. A running job's worker
+	// stops at its next heartbeat, when it finds its lease gone.
 	CancelTaskScans(ctx context.Context, projectID, kind string, digests []string, at int64) ([]string, error)
 }
 

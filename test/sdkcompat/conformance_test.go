@@ -398,6 +398,8 @@ func TestConformance(t *testing.T) {
 			{"is_multarch", model.ListRegistryImagesRequest{IsMultarch: ptr(true)}, 1},
 			{"synced since", model.ListRegistryImagesRequest{StartLatestSyncTime: ptr(int64(1))}, 6},
 			{"synced later", model.ListRegistryImagesRequest{StartLatestSyncTime: ptr(future)}, 0},
+			{"synced before", model.ListRegistryImagesRequest{EndLatestSyncTime: ptr(future)}, 6},
+			{"synced before the epoch's first millisecond", model.ListRegistryImagesRequest{EndLatestSyncTime: ptr(int64(1))}, 0},
 			{"namespace and risky", model.ListRegistryImagesRequest{Namespace: ptr("ops"), Risky: ptr(true)}, 0},
 			{"severity_level", model.ListRegistryImagesRequest{SeverityLevel: ptr("High")}, high},
 		} {

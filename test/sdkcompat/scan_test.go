@@ -13,6 +13,7 @@ import (
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 	"github.com/huaweicloud/huaweicloud-sdk-go-v3/core/sdkerr"
+	hss "github.com/huaweicloud/huaweicloud-sdk-go-v3/services/hss/v5"
 	"github.com/huaweicloud/huaweicloud-sdk-go-v3/services/hss/v5/model"
 
 	"github.com/openhss/openhss/internal/imagetest"
@@ -64,10 +65,11 @@ func goVulnDB(t *testing.T) string {
 	return filepath.Join(info.Dir, "data", "osv")
 }
 
-// TestScanConformance drives a scan through the official SDK:
-// BatchScanSwrImage, then ListImageVulnerabilities and ListImageApps on the
-// result.
-func TestScanConformance(t *testing.T) {
+// scanningServer starts `openhss serve` with the Go vulnerability database
+// imported and returns a client of one project granted every enterprise
+// project.
+func scanningServer(t *testing.T) *hss.HssClient {
+	t.Helper()
 	bin := buildBinary(t)
 	srv := startServer(t, bin)
 	if out, err := exec.Command(bin, "db", "import", "--data", srv.dataDir, goVulnDB(t)).CombinedOutput(); err != nil {
@@ -75,7 +77,14 @@ func TestScanConformance(t *testing.T) {
 	}
 	const project = "0a1b2c3d4e5f60718293a4b5c6d7e8f9"
 	ak, sk := srv.credential(t, project, "all")
-	c := srv.client(t, ak, sk, project)
+	return srv.client(t, ak, sk, project)
+}
+
+// TestScanConformance drives a scan through the official SDK:
+// BatchScanSwrImage, then ListImageVulnerabilities and ListImageApps on the
+// result.
+func TestScanConformance(t *testing.T) {
+	c := scanningServer(t)
 
 	reg := registrytest.New(t)
 	img := vulnAppImage(t)

@@ -1,8 +1,10 @@
 package sdkcompat
 
 import (
+	"maps"
 	"net/http"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -129,22 +131,42 @@ func TestTasksConformance(t *testing.T) {
 }
 
 // TestScanTaskConformance drives CreateManualImageScanTask and
-// StopImageScanTask through the official SDK: a scan held at its layer
-// download keeps the task running until the client stops it.
+// StopImageScanTask through the official SDK. One worker takes the first
+// image of a task and is held at its layer download (a gate in the
+// registry); the other images wait in the queue. Stopping the task ends
+// it (-1) at once, the queued images are never pulled, the running scan
+// stops at its next heartbeat, and every row shows the status it had
+// before: a success stays a success with its counts, the others unscan.
 func TestScanTaskConformance(t *testing.T) {
 	var hold atomic.Bool
 	release := make(chan struct{})
+	var mu sync.Mutex
+	pulled := map[string]int{} // repository -> manifest and blob requests while held
 	reg := registrytest.New(t, registrytest.WithMiddleware(func(h http.Handler) http.Handler {
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-			if hold.Load() && strings.Contains(r.URL.Path, "/blobs/") {
-				<-release
+			if hold.Load() {
+				if repo, _, ok := strings.Cut(strings.TrimPrefix(r.URL.Path, "/v2/"), "/manifests/"); ok {
+					mu.Lock()
+					pulled[repo]++
+					mu.Unlock()
+				}
+				if repo, _, ok := strings.Cut(strings.TrimPrefix(r.URL.Path, "/v2/"), "/blobs/"); ok {
+					mu.Lock()
+					pulled[repo]++
+					mu.Unlock()
+					<-release
+				}
 			}
 			h.ServeHTTP(w, r)
 		})
 	}))
-	reg.PushImage(t, "team/app", "1.0", registrytest.ImageOptions{Created: time.Date(2025, 3, 1, 0, 0, 0, 0, time.UTC)})
+	for i, repo := range []string{"team/app", "team/b", "team/c", "team/done"} {
+		reg.PushImage(t, repo, "1.0", registrytest.ImageOptions{Created: time.Date(2025, 3, 1+i, 0, 0, 0, 0, time.UTC)})
+	}
 	bin := buildBinary(t)
-	srv := startServer(t, bin)
+	// One worker, so that one scan runs and the rest queue; a short lease,
+	// so that the running scan's next heartbeat comes within a second.
+	srv := startServer(t, bin, "--workers", "1", "--job-lease", "3s")
 	// Registered last, so run first: the held downloads end before the
 	// server and the registry stop (each waits for its requests).
 	t.Cleanup(func() { close(release) })
@@ -161,20 +183,39 @@ func TestScanTaskConformance(t *testing.T) {
 		t.Fatalf("CreateImageSynchronizeTask: %v", err)
 	}
 	endedTask(t, c, "image_sync", "manualSync")
-	rows, err := listSwrImageRepository(c, &model.ListSwrImageRepositoryRequest{ImageType: "private_image", ImageName: ptr("app")})
-	if err != nil || rows.DataList == nil || len(*rows.DataList) != 1 {
-		t.Fatalf("ListSwrImageRepository: %s, %v", dump(rows), err)
+	rowsByName := func() map[string]model.RegistryImagesInfo {
+		t.Helper()
+		out := map[string]model.RegistryImagesInfo{}
+		for _, r := range registryImages(t, c, model.ListRegistryImagesRequest{}) {
+			out[*r.ImageName] = r
+		}
+		return out
 	}
-	id := *(*rows.DataList)[0].Id
+	rows := rowsByName()
+	if len(rows) != 4 {
+		t.Fatalf("rows = %s", dump(rows))
+	}
+	// team/done is scanned before the gate closes: its success must
+	// survive the stopped task.
+	if _, err := c.CreateManualImageScanTask(&model.CreateManualImageScanTaskRequest{Body: &model.CreateManualImageScanTaskReqInfo{
+		ImageInfo: &[]model.CreateManualImageScanTaskReqInfoImageInfo{{Id: rows["done"].Id}}}}); err != nil {
+		t.Fatalf("CreateManualImageScanTask: %v", err)
+	}
+	endedTask(t, c, "image_scan", "manual")
+	done := rowsByName()["done"]
+	if *done.ScanStatus != "success" || *done.LatestScanTime == 0 {
+		t.Fatalf("team/done after its scan: %s", dump(done))
+	}
 	hold.Store(true)
 
-	_, err = c.CreateManualImageScanTask(&model.CreateManualImageScanTaskRequest{Body: &model.CreateManualImageScanTaskReqInfo{
-		ImageInfo: &[]model.CreateManualImageScanTaskReqInfoImageInfo{{Id: ptr(id + 1000)}}}})
+	_, err := c.CreateManualImageScanTask(&model.CreateManualImageScanTaskRequest{Body: &model.CreateManualImageScanTaskReqInfo{
+		ImageInfo: &[]model.CreateManualImageScanTaskReqInfoImageInfo{{Id: ptr(*rows["app"].Id + 1000)}}}})
 	wantSDKError(t, err, 404, "HSS.0011")
 	if _, err := c.CreateManualImageScanTask(&model.CreateManualImageScanTaskRequest{Body: &model.CreateManualImageScanTaskReqInfo{
 		RateLimit: ptr(int32(10)),
-		ImageInfo: &[]model.CreateManualImageScanTaskReqInfoImageInfo{{Id: ptr(id), ImageName: ptr("app"), ImageVersion: ptr("1.0"),
-			Namespace: ptr("team"), RegistryType: ptr("Other")}}}}); err != nil {
+		ImageInfo: &[]model.CreateManualImageScanTaskReqInfoImageInfo{
+			{Id: rows["app"].Id, ImageName: ptr("app"), ImageVersion: ptr("1.0"), Namespace: ptr("team"), RegistryType: ptr("Other")},
+			{Id: rows["b"].Id}, {Id: rows["c"].Id}, {Id: rows["done"].Id}}}}); err != nil {
 		t.Fatalf("CreateManualImageScanTask: %v", err)
 	}
 	resp, err := c.ListImageScanTask(&model.ListImageScanTaskRequest{Type: "image_scan", TaskStatus: ptr("scanning")})
@@ -182,8 +223,23 @@ func TestScanTaskConformance(t *testing.T) {
 		t.Fatalf("running scan tasks: %s, %v", dump(resp), err)
 	}
 	task := (*resp.DataList)[0]
-	if *task.TaskType != "manual" || *task.RateLimit != 10 || *task.TotalNum != 1 || *task.TaskStatus != 0 {
+	if *task.TaskType != "manual" || *task.RateLimit != 10 || *task.TotalNum != 4 || *task.TaskStatus != 0 {
 		t.Fatalf("scan task = %s", dump(task))
+	}
+	// Wait until the worker holds the first image's layer download.
+	heldRepo := ""
+	for deadline := time.Now().Add(60 * time.Second); heldRepo == ""; {
+		mu.Lock()
+		for repo, n := range pulled {
+			if n > 0 {
+				heldRepo = repo
+			}
+		}
+		mu.Unlock()
+		if time.Now().After(deadline) {
+			t.Fatal("no scan reached the registry")
+		}
+		time.Sleep(50 * time.Millisecond)
 	}
 	if _, err := c.StopImageScanTask(&model.StopImageScanTaskRequest{TaskId: *task.TaskId}); err != nil {
 		t.Fatalf("StopImageScanTask: %v", err)
@@ -192,6 +248,46 @@ func TestScanTaskConformance(t *testing.T) {
 	if err != nil || *resp.TotalNum != 1 || *(*resp.DataList)[0].TaskStatus != -1 || *(*resp.DataList)[0].EndTime == 0 {
 		t.Fatalf("stopped task: %s, %v", dump(resp), err)
 	}
+	checkRows := func(when string) {
+		t.Helper()
+		for name, r := range rowsByName() {
+			want := map[bool]string{true: "success", false: "unscan"}[name == "done"]
+			if *r.ScanStatus != want {
+				t.Fatalf("%s: team/%s shows %s, want %s: %s", when, name, *r.ScanStatus, want, dump(r))
+			}
+			if name == "done" && (*r.LatestScanTime != *done.LatestScanTime || *r.VulNum != *done.VulNum ||
+				*r.UnsafeSettingNum != *done.UnsafeSettingNum) {
+				t.Fatalf("%s: team/done = %s, want its earlier result %s", when, dump(r), dump(done))
+			}
+		}
+	}
+	checkRows("right after the stop")
+	// The held scan's worker loses its lease at its next heartbeat (a
+	// second here) and stops; nothing else is taken from the queue. Wait
+	// two leases, then open the gate: nothing of the stopped task may be
+	// pulled or recorded any more.
+	time.Sleep(6 * time.Second)
+	mu.Lock()
+	before := maps.Clone(pulled)
+	mu.Unlock()
+	hold.Store(false)
+	time.Sleep(3 * time.Second)
+	mu.Lock()
+	for repo, n := range pulled {
+		if n != before[repo] {
+			t.Errorf("%s was read from the registry after the stop (%d requests, %d before)", repo, n, before[repo])
+		}
+		if repo != heldRepo && n > 0 {
+			t.Errorf("%s, queued behind %s, was pulled (%d requests)", repo, heldRepo, n)
+		}
+	}
+	mu.Unlock()
+	checkRows("after the gate opened")
+	if resp, err := c.ListImageScanTask(&model.ListImageScanTaskRequest{Type: "image_scan", TaskId: task.TaskId}); err != nil ||
+		*(*resp.DataList)[0].TaskStatus != -1 || *(*resp.DataList)[0].SuccessNum != 0 {
+		t.Fatalf("stopped task later: %s, %v", dump(resp), err)
+	}
+
 	_, err = c.StopImageScanTask(&model.StopImageScanTaskRequest{TaskId: *task.TaskId})
 	wantSDKError(t, err, 400, "HSS.0001")
 	_, err = c.StopImageScanTask(&model.StopImageScanTaskRequest{TaskId: "NOSUCHTASK"})

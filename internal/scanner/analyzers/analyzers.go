@@ -1,6 +1,9 @@
 // Package analyzers registers the scanner's analyzers beyond the software
 // inventory: the one list every binary scans with (openhss serve and scan,
-// the benchmarks' scan child). A new analyzer is one more entry in New.
+// the benchmarks' scan child). A new analyzer is one more entry in New,
+// and names the part of a scan's scope it is (scanner.Scoped; the
+// scan_scope bitmask, scanresult.Scope): a scan runs only the analyzers
+// of the parts it selects.
 //
 // Each analyzer appends its findings to the scanresult.Analysis that
 // scanner.Report embeds, in the types the store keeps; see "Adding an

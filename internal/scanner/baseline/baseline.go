@@ -127,6 +127,9 @@ func readWordFile(name string) ([]string, error) {
 // Name implements scanner.Analyzer.
 func (a *Analyzer) Name() string { return "baseline" }
 
+// Scope is the part of a scan the analyzer is (scanner.Scoped): unsafe settings and weak passwords.
+func (a *Analyzer) Scope() scanresult.Scope { return scanresult.ScopeBaseline }
+
 // Wants keeps the account, login and sshd configuration files, and small
 // files whose names make them private key candidates.
 func (a *Analyzer) Wants(p string, fi fs.FileInfo) bool {

@@ -185,6 +185,9 @@ func (a *Analyzer) Rules() int {
 // Name implements scanner.Analyzer.
 func (a *Analyzer) Name() string { return "secrets" }
 
+// Scope is the part of a scan the analyzer is (scanner.Scoped): sensitive information.
+func (a *Analyzer) Scope() scanresult.Scope { return scanresult.ScopeSecrets }
+
 // Wants implements scanner.Analyzer: the walk keeps the candidates.
 func (a *Analyzer) Wants(p string, fi fs.FileInfo) bool {
 	return fi.Size() > 0 && fi.Size() <= a.opts.MaxFileSize && candidatePath(p) && !a.allow.Match(p)

@@ -185,3 +185,88 @@ func testSignatures(t *testing.T, e *env) {
 		t.Fatalf("matches after a failed scan = %+v, %v", m, err)
 	}
 }
+
+// testScopedSave: a save of some parts replaces only their results and
+// counts; the others keep what the last successful save stored, or start
+// empty when there was none; a save without vulnerabilities keeps the
+// stored inventory (or stores the layers alone); and the shared result is
+// adopted only for the parts its scan ran.
+func testScopedSave(t *testing.T, e *env) {
+	w := e.world()
+	save := func(scope scanresult.Scope, at int64, fs []scanresult.Finding, a scanresult.Analysis) {
+		t.Helper()
+		sb := sbom(w.a)
+		sb.ScannedAt = at
+		r := inventory.ScanResult{Status: inventory.ScanSuccess, ScanTime: at, VulNum: scanresult.DistinctVulns(fs),
+			UnsafeSettingNum: a.FailedRules(), MaliciousFileNum: int32(len(a.Malware))}
+		if err := e.st.SaveScopedScan(e.ctx, scope, sb, fs, a, r); err != nil {
+			t.Fatalf("SaveScopedScan(%#x): %v", scope, err)
+		}
+	}
+	state := func() (scanresult.SBOM, scanresult.Analysis, int64) {
+		t.Helper()
+		sb, err := e.st.GetSBOM(e.ctx, w.a)
+		if err != nil {
+			t.Fatalf("GetSBOM: %v", err)
+		}
+		a, err := e.st.GetAnalysis(e.ctx, w.a)
+		if err != nil {
+			t.Fatal(err)
+		}
+		total, _, err := e.st.ListVulns(e.ctx, scanresult.VulnFilter{Digest: w.a})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return sb, a, total
+	}
+	full := analysis()
+
+	// Baseline only, never scanned: the other parts are empty and 0; the
+	// inventory is the layers alone.
+	save(scanresult.ScopeBaseline, 5000, findings(), full)
+	e.checkRows(w.a, inventory.ScanSuccess, "", 0)
+	e.checkCounts(w.a, 1, 0)
+	sb, a, vulns := state()
+	if len(sb.Packages) != 0 || len(sb.Layers) != 2 || vulns != 0 {
+		t.Fatalf("baseline only: %d packages, %d layers, %d findings; want the layers alone", len(sb.Packages), len(sb.Layers), vulns)
+	}
+	want := scanresult.Analysis{Baseline: full.Baseline, WeakPasswords: full.WeakPasswords}
+	if !reflect.DeepEqual(a, want) {
+		t.Fatalf("baseline only: analysis %+v; want its own part alone", a)
+	}
+
+	// Everything.
+	save(scanresult.ScopeAll, 6000, findings(), full)
+	e.checkRows(w.a, inventory.ScanSuccess, "", 3)
+	e.checkCounts(w.a, 1, 1)
+
+	// Vulnerabilities only: one finding now; the analysis stays whole.
+	save(scanresult.ScopeVulnerabilities, 7000, findings()[3:4], scanresult.Analysis{})
+	e.checkRows(w.a, inventory.ScanSuccess, "", 1)
+	e.checkCounts(w.a, 1, 1)
+	sb, a, vulns = state()
+	if sb.ScannedAt != 7000 || len(sb.Packages) != 4 || vulns != 1 || !reflect.DeepEqual(a, full) {
+		t.Fatalf("vulnerabilities only: SBOM at %d with %d packages, %d findings, analysis %+v", sb.ScannedAt, len(sb.Packages), vulns, a)
+	}
+	for _, tc := range []struct {
+		scope scanresult.Scope
+		want  bool
+	}{{scanresult.ScopeAll, false}, {scanresult.ScopeBaseline, false}, {scanresult.ScopeVulnerabilities, true}, {0x00010000, true}} {
+		if ok, err := e.st.AdoptSharedScope(e.ctx, "p2", w.a, 7000, tc.scope); err != nil || ok != tc.want {
+			t.Fatalf("AdoptSharedScope(%#x) after a scan of vulnerabilities = %v, %v; want %v", tc.scope, ok, err, tc.want)
+		}
+	}
+
+	// Malware and secrets, none found now: their parts empty, the rest kept.
+	save(scanresult.ScopeMalware|scanresult.ScopeSecrets, 8000, nil, scanresult.Analysis{})
+	e.checkRows(w.a, inventory.ScanSuccess, "", 1)
+	e.checkCounts(w.a, 1, 0)
+	sb, a, vulns = state()
+	want = scanresult.Analysis{Baseline: full.Baseline, WeakPasswords: full.WeakPasswords}
+	if sb.ScannedAt != 7000 || vulns != 1 || !reflect.DeepEqual(a, want) {
+		t.Fatalf("malware and secrets: SBOM at %d, %d findings, analysis %+v", sb.ScannedAt, vulns, a)
+	}
+	if ok, err := e.st.AdoptSharedResult(e.ctx, "p2", w.a, 0); err != nil || ok {
+		t.Fatalf("AdoptSharedResult of a partial scan = %v, %v; want false", ok, err)
+	}
+}

@@ -34,6 +34,7 @@ type Store interface {
 	SetScanResult(ctx context.Context, digest string, r inventory.ScanResult) error
 	SetScanStatus(ctx context.Context, projectID, digest string, status inventory.ScanStatus) error
 	MarkScanWaiting(ctx context.Context, projectID, digest string) error
+	RestoreScanStatus(ctx context.Context, projectID, digest string) error
 	SetScannable(ctx context.Context, projectID, digest string, scannable bool) error
 	ImagesByDigest(ctx context.Context, projectID, digest string) ([]inventory.Image, error)
 	ImagesByRef(ctx context.Context, projectID string, t inventory.ImageType, namespace, name, tag string) ([]inventory.Image, error)
@@ -41,6 +42,7 @@ type Store interface {
 	LocalSource(ctx context.Context, imageID int64) (path, ref string, err error)
 	OrphanedScans(ctx context.Context, kind string) ([]inventory.ScanRequest, error)
 	AdoptSharedResult(ctx context.Context, projectID, digest string, since int64) (bool, error)
+	AdoptSharedScope(ctx context.Context, projectID, digest string, since int64, scope scanresult.Scope) (bool, error)
 	ScanMeta(ctx context.Context, key string) (int64, error)
 	SetScanMeta(ctx context.Context, key string, value int64) error
 }
@@ -61,6 +63,7 @@ func Run(t *testing.T, open func(t *testing.T) Store) {
 		{"ReplaceFindingsMany", testReplaceFindingsMany},
 		{"ScanStatus", testScanStatus},
 		{"ScanStatePerProject", testScanStatePerProject},
+		{"ScanRestore", testScanRestore},
 		{"Scannable", testScannable},
 		{"ImagesByDigestAndRef", testImagesBy},
 		{"LocalSource", testLocalSource},
@@ -68,6 +71,7 @@ func Run(t *testing.T, open func(t *testing.T) Store) {
 		{"ScanMeta", testScanMeta},
 		{"ConcurrentWriters", testConcurrentWriters},
 		{"AnalysisSaveGetClear", testAnalysisSaveGetClear},
+		{"ScopedSave", testScopedSave},
 		{"ReplaceMalware", testReplaceMalware},
 		{"Signatures", testSignatures},
 		{"PathWhitelist", testPathWhitelist},
@@ -1078,4 +1082,72 @@ func testConcurrentWriters(t *testing.T, e *env) {
 		t.Fatalf("final findings: %d %v", total, vulnKeys(rows))
 	}
 	e.checkRows(w.a, inventory.ScanSuccess, "", 3)
+}
+
+// testScanRestore: a scan cancelled while queued or running puts the
+// project's rows back to the status they had before it was asked for,
+// failure description included, counts untouched; a row never scanned
+// goes back to unscan. Other projects' rows are not touched.
+func testScanRestore(t *testing.T, e *env) {
+	w := e.world()
+	e.save(sbom(w.a), findings())
+	c := digest("c")
+	e.sync(w.r1, inventory.RepoSnapshot{Namespace: "lib", Name: "app", Tags: []inventory.TagRef{tag("1", w.a), tag("2", w.b), tag("3", c)}})
+	if err := e.st.ClearScan(e.ctx, "p1", w.b, inventory.ScanResult{Status: inventory.DownloadFailed, FailedDesc: "authentication_failed", ScanTime: 7000}); err != nil {
+		t.Fatal(err)
+	}
+	type state struct {
+		status inventory.ScanStatus
+		desc   string
+		vul    int32
+		at     int64
+	}
+	of := func(project, d string) state {
+		t.Helper()
+		rows := e.rows(project, d)
+		if len(rows) == 0 {
+			t.Fatalf("no %s rows of %s", project, d)
+		}
+		r := rows[0]
+		return state{r.ScanStatus, r.ScanFailedDesc, r.VulNum, r.LatestScanTime}
+	}
+	before := map[string]state{w.a: of("p1", w.a), w.b: of("p1", w.b), c: of("p1", c)}
+	p2 := of("p2", w.a)
+	if before[w.a].status != inventory.ScanSuccess || before[w.b].status != inventory.DownloadFailed || before[c].status != inventory.Unscan {
+		t.Fatalf("set-up: %+v", before)
+	}
+	for _, d := range []string{w.a, w.b, c} {
+		if err := e.st.MarkScanWaiting(e.ctx, "p1", d); err != nil {
+			t.Fatal(err)
+		}
+		// Marked again (a second task asks) and then running: the status
+		// to go back to is still the one before the first request.
+		if err := e.st.MarkScanWaiting(e.ctx, "p1", d); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := e.st.SetScanStatus(e.ctx, "p1", w.b, inventory.Scanning); err != nil {
+		t.Fatal(err)
+	}
+	if got := of("p1", w.a); got.status != inventory.WaitingForScan {
+		t.Fatalf("waiting row = %+v", got)
+	}
+	for _, d := range []string{w.a, w.b, c} {
+		if err := e.st.RestoreScanStatus(e.ctx, "p1", d); err != nil {
+			t.Fatal(err)
+		}
+		if got := of("p1", d); got != before[d] {
+			t.Fatalf("restored %s = %+v; want %+v", d, got, before[d])
+		}
+	}
+	if got := of("p2", w.a); got != p2 {
+		t.Fatalf("p2's row = %+v; want %+v untouched", got, p2)
+	}
+	// A settled row is left alone: restoring twice changes nothing.
+	if err := e.st.RestoreScanStatus(e.ctx, "p1", w.a); err != nil {
+		t.Fatal(err)
+	}
+	if got := of("p1", w.a); got != before[w.a] {
+		t.Fatalf("restored twice = %+v", got)
+	}
 }

@@ -36,12 +36,8 @@ const acquireTimeoutParam = "pool_acquire_timeout"
 // timeout and then runs the statement under the caller's, so a store whose
 // connections are all held, by slow work or by a bug, answers
 // ErrPoolExhausted after timeout instead of stalling every caller for
-// ever.
-//
-// The store's rule, which this cannot enforce: no code path holds a
-// connection (a transaction, or rows being read) while it acquires a
-// second. Every such path deadlocks once the pool's worth of callers do it
-// at once; with the deadline they fail instead, but they still fail.
+// ever. (It cannot enforce the rule the sqlstore package comment states:
+// a path holding a connection while it asks for a second one still fails.)
 type connPool struct {
 	p       *pgxpool.Pool
 	timeout time.Duration

@@ -7,9 +7,9 @@ import (
 	"path/filepath"
 	"testing"
 
+	"github.com/openhss/openhss/internal/benchseed"
 	"github.com/openhss/openhss/internal/inventory"
 	"github.com/openhss/openhss/internal/inventory/storetest"
-	"github.com/openhss/openhss/internal/store/storebench"
 )
 
 // TestListCachedPageIsACopy changes a page the caller got and lists again:
@@ -50,7 +50,7 @@ func TestListConcurrentNewShapes(t *testing.T) {
 	ctx := context.Background()
 	s := open(t, filepath.Join(t.TempDir(), "openhss.db"))
 	defer s.Close()
-	if _, err := s.SeedBench(ctx, storebench.Spec{ProjectID: "p1", Rows: 400, Namespaces: 2, Repos: 20}, rand.New(rand.NewPCG(1, 2))); err != nil {
+	if _, err := benchseed.Seed(ctx, s, benchseed.Spec{ProjectID: "p1", Rows: 400, Namespaces: 2, Repos: 20}, rand.New(rand.NewPCG(1, 2))); err != nil {
 		t.Fatal(err)
 	}
 	const workers = 32

@@ -8,14 +8,14 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/openhss/openhss/internal/benchseed"
 	"github.com/openhss/openhss/internal/inventory"
 	"github.com/openhss/openhss/internal/store/sqlstore"
-	"github.com/openhss/openhss/internal/store/storebench"
 )
 
 // TestListPlans checks the index the count and the page walk of each list
 // filter shape use, whatever the planner's statistics: none, sampled (as
-// SeedBench and PRAGMA optimize leave them) and full. The list indexes carry
+// benchseed.Seed and PRAGMA optimize leave them) and full. The list indexes carry
 // enterprise_project_id, so the right one is the only covering one and wins
 // without relying on row estimates: with sampled statistics of the indexes
 // of 00001, latest_version=true counted through images_status, a million
@@ -25,7 +25,7 @@ func TestListPlans(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "openhss.db")
 	s := open(t, path)
 	defer s.Close()
-	if _, err := s.SeedBench(ctx, storebench.Spec{ProjectID: "p1", Rows: 4000, Namespaces: 4, Repos: 40}, rand.New(rand.NewPCG(1, 2))); err != nil {
+	if _, err := benchseed.Seed(ctx, s, benchseed.Spec{ProjectID: "p1", Rows: 4000, Namespaces: 4, Repos: 40}, rand.New(rand.NewPCG(1, 2))); err != nil {
 		t.Fatal(err)
 	}
 	yes := true

@@ -70,13 +70,7 @@ func (s *Store) CreateCredential(ctx context.Context, c inventory.Credential) er
 	_, err := s.write.ExecContext(ctx, `INSERT INTO credentials (access_key, project_id, secret_sealed, grant_all, grant_ids,
 		description, created_at, revoked_at) VALUES ($1, $2, $3, $4, `+s.d.StringsFromJSON("$5")+`, $6, $7, $8)`,
 		c.AccessKey, c.ProjectID, c.SecretSealed, c.Grant.All, grantIDs(c.Grant), c.Description, c.CreatedAt, c.RevokedAt)
-	if s.d.isUnique(err) {
-		return s.errf("credential %s: %w", c.AccessKey, inventory.ErrConflict)
-	}
-	if err != nil {
-		return s.errf("create credential: %w", err)
-	}
-	return nil
+	return s.conflict(err, "credential "+c.AccessKey, "create credential")
 }
 
 func (s *Store) credentialCols() string {
@@ -115,12 +109,8 @@ func (s *Store) ListCredentials(ctx context.Context, projectID string) ([]invent
 	if !s.storable(projectID) {
 		return []inventory.Credential{}, nil
 	}
-	rows, err := s.read.QueryContext(ctx, `SELECT `+s.credentialCols()+` FROM credentials
+	out, err := queryAll(ctx, s.read, scanCredential, `SELECT `+s.credentialCols()+` FROM credentials
 		WHERE $1 = '' OR project_id = $1 ORDER BY created_at, access_key`, projectID)
-	if err != nil {
-		return nil, s.errf("list credentials: %w", err)
-	}
-	out, err := collect(rows, scanCredential)
 	if err != nil {
 		return nil, s.errf("list credentials: %w", err)
 	}
@@ -155,11 +145,8 @@ func (s *Store) CreateUser(ctx context.Context, u inventory.User) (inventory.Use
 	err := s.write.QueryRowContext(ctx, `INSERT INTO users (project_id, name, password_hash, grant_all, grant_ids, created_at)
 		VALUES ($1, $2, $3, $4, `+s.d.StringsFromJSON("$5")+`, $6) RETURNING id`,
 		u.ProjectID, u.Name, u.PasswordHash, u.Grant.All, grantIDs(u.Grant), u.CreatedAt).Scan(&u.ID)
-	if s.d.isUnique(err) {
-		return inventory.User{}, s.errf("user %s: %w", u.Name, inventory.ErrConflict)
-	}
-	if err != nil {
-		return inventory.User{}, s.errf("create user: %w", err)
+	if err := s.conflict(err, "user "+u.Name, "create user"); err != nil {
+		return inventory.User{}, err
 	}
 	return u, nil
 }
@@ -199,11 +186,7 @@ func (s *Store) FindUsersByName(ctx context.Context, name string) ([]inventory.U
 	if !s.storable(name) {
 		return []inventory.User{}, nil
 	}
-	rows, err := s.read.QueryContext(ctx, `SELECT `+s.userCols()+` FROM users WHERE name = $1 ORDER BY id`, name)
-	if err != nil {
-		return nil, s.errf("find users: %w", err)
-	}
-	out, err := collect(rows, scanUser)
+	out, err := queryAll(ctx, s.read, scanUser, `SELECT `+s.userCols()+` FROM users WHERE name = $1 ORDER BY id`, name)
 	if err != nil {
 		return nil, s.errf("find users: %w", err)
 	}
@@ -215,13 +198,7 @@ func (s *Store) CreateToken(ctx context.Context, t inventory.Token) error {
 	_, err := s.write.ExecContext(ctx, `INSERT INTO tokens (hash, user_id, project_id, grant_all, grant_ids, created_at, expires_at, revoked_at)
 		VALUES ($1, $2, $3, $4, `+s.d.StringsFromJSON("$5")+`, $6, $7, $8)`,
 		t.Hash, t.UserID, t.ProjectID, t.Grant.All, grantIDs(t.Grant), t.CreatedAt, t.ExpiresAt, t.RevokedAt)
-	if s.d.isUnique(err) {
-		return s.errf("token: %w", inventory.ErrConflict)
-	}
-	if err != nil {
-		return s.errf("create token: %w", err)
-	}
-	return nil
+	return s.conflict(err, "token", "create token")
 }
 
 // GetToken returns a token by hash, expired or revoked or not. Rows are

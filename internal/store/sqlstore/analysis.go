@@ -85,65 +85,49 @@ func (s *Store) GetAnalysis(ctx context.Context, digest string) (scanresult.Anal
 		return a, s.errf("analysis of %s: %w", digest, err)
 	}
 	defer func() { _ = tx.Rollback() }()
-	each := func(query string, scan func(rowScanner) error) error {
-		rows, err := tx.QueryContext(ctx, query, digest)
-		if err != nil {
-			return s.errf("analysis of %s: %w", digest, err)
+	each := func(query string, scan func(rowScanner) error) {
+		if err == nil {
+			err = queryEach(ctx, tx, scan, query, digest)
 		}
-		defer rows.Close()
-		for rows.Next() {
-			if err := scan(rows); err != nil {
-				return s.errf("analysis of %s: %w", digest, err)
-			}
-		}
-		if err := rows.Err(); err != nil {
-			return s.errf("analysis of %s: %w", digest, err)
-		}
-		return nil
 	}
-	err = each(`SELECT rule_id, name, check_name, check_type, severity, standard, description, remediation, passed, evidence
+	each(`SELECT rule_id, name, check_name, check_type, severity, standard, description, remediation, passed, evidence
 		FROM baseline_results WHERE digest = $1 ORDER BY rule_id`, func(r rowScanner) error {
 		var b scanresult.BaselineResult
 		err := r.Scan(&b.RuleID, &b.Name, &b.CheckName, &b.CheckType, &b.Severity, &b.Standard, &b.Description, &b.Remediation, &b.Passed, &b.Evidence)
 		a.Baseline = append(a.Baseline, b)
 		return err
 	})
-	if err == nil {
-		err = each(`SELECT user_name, path, type, layer_digest, user_type FROM weak_passwords WHERE digest = $1 ORDER BY user_name, path`,
-			func(r rowScanner) error {
-				var w scanresult.WeakPassword
-				err := r.Scan(&w.User, &w.Path, &w.Type, &w.LayerDigest, &w.UserType)
-				a.WeakPasswords = append(a.WeakPasswords, w)
-				return err
-			})
-	}
-	if err == nil {
-		err = each(`SELECT file_path, rule, file_name, size, sha256, description, layer_digest FROM malware_findings
-			WHERE digest = $1 ORDER BY file_path, rule`, func(r rowScanner) error {
-			var m scanresult.Malware
-			err := r.Scan(&m.FilePath, &m.Rule, &m.FileName, &m.Size, &m.SHA256, &m.Description, &m.LayerDigest)
-			a.Malware = append(a.Malware, m)
+	each(`SELECT user_name, path, type, layer_digest, user_type FROM weak_passwords WHERE digest = $1 ORDER BY user_name, path`,
+		func(r rowScanner) error {
+			var w scanresult.WeakPassword
+			err := r.Scan(&w.User, &w.Path, &w.Type, &w.LayerDigest, &w.UserType)
+			a.WeakPasswords = append(a.WeakPasswords, w)
 			return err
 		})
+	each(`SELECT file_path, rule, file_name, size, sha256, description, layer_digest FROM malware_findings
+		WHERE digest = $1 ORDER BY file_path, rule`, func(r rowScanner) error {
+		var m scanresult.Malware
+		err := r.Scan(&m.FilePath, &m.Rule, &m.FileName, &m.Size, &m.SHA256, &m.Description, &m.LayerDigest)
+		a.Malware = append(a.Malware, m)
+		return err
+	})
+	each(`SELECT id, rule_id, severity, name, description, file_path, line, layer_digest, content FROM secret_findings
+		WHERE digest = $1 ORDER BY file_path, line, id`, func(r rowScanner) error {
+		var f scanresult.Secret
+		err := r.Scan(&f.ID, &f.RuleID, &f.Severity, &f.Name, &f.Description, &f.FilePath, &f.Line, &f.LayerDigest, &f.Content)
+		a.Secrets = append(a.Secrets, f)
+		return err
+	})
+	each(`SELECT path, sha256, size, layer_digest FROM file_hashes WHERE digest = $1 ORDER BY path`, func(r rowScanner) error {
+		var h scanresult.FileHash
+		err := r.Scan(&h.Path, &h.SHA256, &h.Size, &h.LayerDigest)
+		a.FileHashes = append(a.FileHashes, h)
+		return err
+	})
+	if err != nil {
+		return a, s.errf("analysis of %s: %w", digest, err)
 	}
-	if err == nil {
-		err = each(`SELECT id, rule_id, severity, name, description, file_path, line, layer_digest, content FROM secret_findings
-			WHERE digest = $1 ORDER BY file_path, line, id`, func(r rowScanner) error {
-			var f scanresult.Secret
-			err := r.Scan(&f.ID, &f.RuleID, &f.Severity, &f.Name, &f.Description, &f.FilePath, &f.Line, &f.LayerDigest, &f.Content)
-			a.Secrets = append(a.Secrets, f)
-			return err
-		})
-	}
-	if err == nil {
-		err = each(`SELECT path, sha256, size, layer_digest FROM file_hashes WHERE digest = $1 ORDER BY path`, func(r rowScanner) error {
-			var h scanresult.FileHash
-			err := r.Scan(&h.Path, &h.SHA256, &h.Size, &h.LayerDigest)
-			a.FileHashes = append(a.FileHashes, h)
-			return err
-		})
-	}
-	return a, err
+	return a, nil
 }
 
 // ReplaceMalware swaps the malware findings of digest and sets
@@ -167,13 +151,12 @@ func (s *Store) ReplaceMalware(ctx context.Context, digest string, ms []scanresu
 		if err := s.insertMalware(ctx, tx, digest, ms); err != nil {
 			return err
 		}
-		if _, err := tx.ExecContext(ctx, `UPDATE manifests SET malicious_file_num = $1 WHERE digest = $2 AND scan_status = 'success'
-			AND malicious_file_num <> $1`, num, digest); err != nil {
-			return s.errf("malicious_file_num of %s: %w", digest, err)
-		}
-		if _, err := tx.ExecContext(ctx, `UPDATE images SET malicious_file_num = $1 WHERE manifest_digest = $2 AND scan_status = 'success'
-			AND malicious_file_num <> $1`, num, digest); err != nil {
-			return s.errf("malicious_file_num of %s: %w", digest, err)
+		// The manifest, then every row describing it.
+		for _, t := range [][2]string{{"manifests", "digest"}, {"images", "manifest_digest"}} {
+			if _, err := tx.ExecContext(ctx, `UPDATE `+t[0]+` SET malicious_file_num = $1 WHERE `+t[1]+` = $2
+				AND scan_status = 'success' AND malicious_file_num <> $1`, num, digest); err != nil {
+				return s.errf("malicious_file_num of %s: %w", digest, err)
+			}
 		}
 		return nil
 	})
@@ -239,13 +222,9 @@ func (s *Store) LookupSignatures(ctx context.Context, hashes []string) (map[stri
 	for chunk := range slices.Chunk(lower, s.d.MaxRows(1)) {
 		b := newBuilder(s.d)
 		b.In("sha256", chunk)
-		rows, err := s.read.QueryContext(ctx, `SELECT sha256, name, source, imported_at FROM malware_signatures WHERE `+b.SQL(), b.Args()...)
-		if err != nil {
-			return nil, s.errf("look up signatures: %w", err)
-		}
-		sigs, err := collect(rows, func(r rowScanner) (sig scanresult.Signature, err error) {
+		sigs, err := queryAll(ctx, s.read, func(r rowScanner) (sig scanresult.Signature, err error) {
 			return sig, r.Scan(&sig.SHA256, &sig.Name, &sig.Source, &sig.ImportedAt)
-		})
+		}, `SELECT sha256, name, source, imported_at FROM malware_signatures WHERE `+b.SQL(), b.Args()...)
 		if err != nil {
 			return nil, s.errf("look up signatures: %w", err)
 		}
@@ -258,17 +237,13 @@ func (s *Store) LookupSignatures(ctx context.Context, hashes []string) (map[stri
 
 // HashMatches lists the stored file hashes a stored signature names.
 func (s *Store) HashMatches(ctx context.Context) ([]scanresult.HashMatch, error) {
-	rows, err := s.read.QueryContext(ctx, `SELECT h.digest, h.path, h.sha256, h.size, h.layer_digest, m.name, m.source,
-		m.imported_at FROM file_hashes h JOIN malware_signatures m ON m.sha256 = h.sha256 ORDER BY h.digest, h.path`)
-	if err != nil {
-		return nil, s.errf("hash matches: %w", err)
-	}
-	out, err := collect(rows, func(r rowScanner) (m scanresult.HashMatch, err error) {
+	out, err := queryAll(ctx, s.read, func(r rowScanner) (m scanresult.HashMatch, err error) {
 		err = r.Scan(&m.Digest, &m.File.Path, &m.File.SHA256, &m.File.Size, &m.File.LayerDigest,
 			&m.Signature.Name, &m.Signature.Source, &m.Signature.ImportedAt)
 		m.Signature.SHA256 = m.File.SHA256
 		return m, err
-	})
+	}, `SELECT h.digest, h.path, h.sha256, h.size, h.layer_digest, m.name, m.source,
+		m.imported_at FROM file_hashes h JOIN malware_signatures m ON m.sha256 = h.sha256 ORDER BY h.digest, h.path`)
 	if err != nil {
 		return nil, s.errf("hash matches: %w", err)
 	}

@@ -11,15 +11,15 @@ import (
 	"testing"
 	"time"
 
+	"github.com/openhss/openhss/internal/benchseed"
 	"github.com/openhss/openhss/internal/inventory"
 	"github.com/openhss/openhss/internal/store/postgres"
 	"github.com/openhss/openhss/internal/store/sqlite"
 	"github.com/openhss/openhss/internal/store/sqlstore"
-	"github.com/openhss/openhss/internal/store/storebench"
 )
 
 // The image list benchmarks, on each engine, over a store seeded by
-// SeedBench: the filter sets the latency targets are stated for, and the
+// benchseed.Seed: the filter sets the latency targets are stated for, and the
 // measuring loops.
 
 // benchProject is the project the bench rows belong to.
@@ -76,8 +76,8 @@ func seedBench(tb testing.TB, s *sqlstore.Store, rows int, where string) {
 	seed := uint64(time.Now().UnixNano())
 	tb.Logf("seeding %d rows, seed %d", rows, seed)
 	start := time.Now()
-	spec := storebench.Spec{ProjectID: benchProject, Rows: rows, Namespaces: 20, Repos: max(20, rows/100)}
-	if _, err := s.SeedBench(ctx, spec, rand.New(rand.NewPCG(seed, seed))); err != nil {
+	spec := benchseed.Spec{ProjectID: benchProject, Rows: rows, Namespaces: 20, Repos: max(20, rows/100)}
+	if _, err := benchseed.Seed(ctx, s, spec, rand.New(rand.NewPCG(seed, seed))); err != nil {
 		tb.Fatal(err)
 	}
 	tb.Logf("seeded %d rows in %v", rows, time.Since(start))
@@ -181,10 +181,10 @@ func TestListLatency(t *testing.T) {
 	}
 }
 
-// TestSeedBench checks the bulk loader leaves a store the list and the
+// TestLoadImages checks the bulk loader leaves a store the list and the
 // triggers agree on, on each engine: every row counted, one latest row per
 // repository, and the indexes back in place for the writes that follow.
-func TestSeedBench(t *testing.T) {
+func TestLoadImages(t *testing.T) {
 	for engine, open := range benchStores() {
 		t.Run(engine, func(t *testing.T) {
 			ctx := context.Background()
@@ -193,8 +193,8 @@ func TestSeedBench(t *testing.T) {
 			if err != nil || len(before) == 0 {
 				t.Fatalf("indexes of images: %v, %v", before, err)
 			}
-			spec := storebench.Spec{ProjectID: "bench", Rows: 3000, Namespaces: 4, Repos: 40}
-			regID, err := s.SeedBench(ctx, spec, rand.New(rand.NewPCG(1, 2)))
+			spec := benchseed.Spec{ProjectID: "bench", Rows: 3000, Namespaces: 4, Repos: 40}
+			regID, err := benchseed.Seed(ctx, s, spec, rand.New(rand.NewPCG(1, 2)))
 			if err != nil {
 				t.Fatal(err)
 			}

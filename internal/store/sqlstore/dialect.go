@@ -56,17 +56,6 @@ func (d Dialect) IsTrue(col string) string {
 	return col + " = 1"
 }
 
-// Bool is v as an argument: a bool column in PostgreSQL, 0 or 1 in SQLite.
-func (d Dialect) Bool(v bool) any {
-	if d == Postgres {
-		return v
-	}
-	if v {
-		return 1
-	}
-	return 0
-}
-
 // StringsFromJSON is the SQL storing a JSON array of strings, the text
 // bound at arg, in a column holding a set of strings: the JSON text itself
 // in SQLite, a text[] in PostgreSQL.

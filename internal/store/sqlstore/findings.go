@@ -61,12 +61,8 @@ func (s *Store) aggregate(ctx context.Context, tx *sql.Tx, b *builder, with, col
 	scan func(rowScanner, *int64) error) (int64, error) {
 	n := len(b.Args())
 	q := with + ` SELECT ` + cols + `, count(*) OVER () ` + rest + ` LIMIT ` + b.Arg(limitOf(limit)) + ` OFFSET ` + b.Arg(max(offset, 0))
-	rows, err := tx.QueryContext(ctx, q, b.Args()...)
-	if err != nil {
-		return 0, err
-	}
 	var total int64
-	read, err := collect(rows, func(r rowScanner) (bool, error) { return true, scan(r, &total) })
+	read, err := queryAll(ctx, tx, func(r rowScanner) (bool, error) { return true, scan(r, &total) }, q, b.Args()...)
 	if err != nil || len(read) > 0 || offset <= 0 {
 		return total, err
 	}

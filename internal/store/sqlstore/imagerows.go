@@ -40,46 +40,23 @@ func (d Dialect) ImageCols() string {
 	return SQLiteImageCols
 }
 
-// boolCol is where a boolean column is read: PostgreSQL scans it into the
-// bool itself, SQLite (which stores 0 and 1) into an int first.
-type boolCol struct {
-	v *bool
-	n int
-}
-
-func (c *boolCol) dest(d Dialect) any {
-	if d == Postgres {
-		return c.v
-	}
-	return &c.n
-}
-
-func (c *boolCol) done(d Dialect) {
-	if d != Postgres {
-		*c.v = c.n != 0
-	}
-}
-
 // ScanImage reads a row of the dialect's image columns (SQLiteImageCols or
 // PostgresImageCols) at time now (ms).
-func ScanImage(d Dialect, row rowScanner, now int64) (inventory.Image, error) {
+func ScanImage(row rowScanner, now int64) (inventory.Image, error) {
 	var (
 		img           inventory.Image
 		typ, status   string
 		sharedExpires int64
 		assoc         *string
 	)
-	latest, scan := boolCol{v: &img.LatestVersion}, boolCol{v: &img.Scannable}
 	err := row.Scan(&img.ID, &img.ProjectID, &img.EnterpriseProjectID, &img.RegistryID, &typ,
 		&img.Namespace, &img.Name, &img.Tag, &img.Digest, &img.ManifestDigest, &img.Size, &img.LatestUpdateTime,
-		latest.dest(d), scan.dest(d), &status, &img.ScanFailedDesc, &img.LatestScanTime,
+		&img.LatestVersion, &img.Scannable, &status, &img.ScanFailedDesc, &img.LatestScanTime,
 		&img.VulNum, &img.UnsafeSettingNum, &img.MaliciousFileNum, &img.DomainName, &sharedExpires,
 		&img.InstanceID, &img.InstanceName, &img.InstanceURL, &img.SeverityLevel, &assoc)
 	if err != nil {
 		return img, err
 	}
-	latest.done(d)
-	scan.done(d)
 	img.Type = inventory.ImageType(typ)
 	img.ScanStatus = inventory.ScanStatus(status)
 	img.SharedStatus = inventory.SharedStatus(img.Type, sharedExpires, now)
@@ -181,7 +158,7 @@ func PutLocalImage(d Dialect, img inventory.Image, md string, m ManifestInfo, ma
 			scan_status, scan_failed_desc, latest_scan_time, vul_num, unsafe_setting_num, malicious_file_num, severity_level)
 			VALUES (` + b.List(img.ProjectID, img.EnterpriseProjectID) + `, 0, ` +
 		b.List(string(inventory.LocalImage), img.Namespace, img.Name, img.Tag,
-			img.Digest, md, d.Bool(img.Digest != md), size, firstSeen, lut, d.Bool(scannable),
+			img.Digest, md, img.Digest != md, size, firstSeen, lut, scannable,
 			m.Status, m.FailedDesc, m.ScanTime, m.Vul, m.UnsafeSetting, m.Malicious, m.Severity) + `)
 			ON CONFLICT (registry_id, project_id, namespace, name, tag) DO UPDATE SET
 				enterprise_project_id = excluded.enterprise_project_id, digest = excluded.digest,

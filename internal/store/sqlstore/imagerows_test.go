@@ -41,8 +41,8 @@ func TestWriteStatements(t *testing.T) {
 		}{
 			{"manifest scan result", scan[0], []any{"sha256:a", "unscan", "f", int64(7), int32(1), int32(2), int32(3), "Low"}},
 			{"image scan result", scan[1], []any{"unscan", "f", int64(7), int32(1), int32(2), int32(3), "Low", "sha256:a"}},
-			{"local image", local, []any{"p", "ep", "local_image", "ns", "n", "t", "idx", "sha256:m", d.Bool(true),
-				int64(5), int64(100), int64(9), d.Bool(true), "success", "", int64(0), int32(1), int32(2), int32(3), "High", int64(9)}},
+			{"local image", local, []any{"p", "ep", "local_image", "ns", "n", "t", "idx", "sha256:m", true,
+				int64(5), int64(100), int64(9), true, "success", "", int64(0), int32(1), int32(2), int32(3), "High", int64(9)}},
 		}
 		for _, c := range cases {
 			t.Run(d.String()+"/"+c.name, func(t *testing.T) {
@@ -67,10 +67,10 @@ func TestPutLocalImageDerivations(t *testing.T) {
 		// size, first seen, update time, scannable
 		want []any
 	}{
-		{"unknown manifest: the row's own", img, UnknownManifest(), nil, []any{int64(11), int64(50), int64(50), 1}},
-		{"known by size", img, ManifestInfo{Size: 3, Created: 20}, nil, []any{int64(3), int64(50), int64(20), 0}},
-		{"put with it, though empty", img, ManifestInfo{}, []inventory.Manifest{{Digest: "d"}}, []any{int64(0), int64(50), int64(50), 0}},
-		{"no time: now", inventory.Image{ProjectID: "p", Name: "n", Tag: "t", Digest: "d"}, UnknownManifest(), nil, []any{int64(0), int64(100), int64(100), 0}},
+		{"unknown manifest: the row's own", img, UnknownManifest(), nil, []any{int64(11), int64(50), int64(50), true}},
+		{"known by size", img, ManifestInfo{Size: 3, Created: 20}, nil, []any{int64(3), int64(50), int64(20), false}},
+		{"put with it, though empty", img, ManifestInfo{}, []inventory.Manifest{{Digest: "d"}}, []any{int64(0), int64(50), int64(50), false}},
+		{"no time: now", inventory.Image{ProjectID: "p", Name: "n", Tag: "t", Digest: "d"}, UnknownManifest(), nil, []any{int64(0), int64(100), int64(100), false}},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {

@@ -14,7 +14,7 @@ import (
 // GetImage returns one row of a project.
 func (s *Store) GetImage(ctx context.Context, projectID string, id int64) (inventory.Image, error) {
 	row := s.queryRow(ctx, `SELECT `+s.d.ImageCols()+` FROM images i WHERE i.id = $1 AND i.project_id = $2`, id, projectID)
-	img, err := ScanImage(s.d, row, time.Now().UnixMilli())
+	img, err := ScanImage(row, time.Now().UnixMilli())
 	if err != nil {
 		return img, s.notFound(err, fmt.Sprintf("image %d", id))
 	}
@@ -41,24 +41,20 @@ func (s *Store) lookupManifests(ctx context.Context, tx *sql.Tx, digests []strin
 	for chunk := range slices.Chunk(digests, s.bulkRows(1)) {
 		b := newBuilder(s.d)
 		b.In("digest", chunk)
-		rows, err := tx.QueryContext(ctx, `SELECT digest, size, created, scannable, scan_status, scan_failed_desc, latest_scan_time,
-			vul_num, unsafe_setting_num, malicious_file_num, severity_level FROM manifests WHERE `+b.SQL(), b.Args()...)
-		if err != nil {
-			return nil, s.errf("manifests: %w", err)
-		}
-		for rows.Next() {
+		err := queryEach(ctx, tx, func(r rowScanner) error {
 			var (
 				d string
 				m ManifestInfo
 			)
-			if err := rows.Scan(&d, &m.Size, &m.Created, &m.Scannable, &m.Status, &m.FailedDesc, &m.ScanTime,
+			if err := r.Scan(&d, &m.Size, &m.Created, &m.Scannable, &m.Status, &m.FailedDesc, &m.ScanTime,
 				&m.Vul, &m.UnsafeSetting, &m.Malicious, &m.Severity); err != nil {
-				rows.Close()
-				return nil, s.errf("manifests: %w", err)
+				return err
 			}
 			out[d] = m
-		}
-		if err := rows.Close(); err != nil {
+			return nil
+		}, `SELECT digest, size, created, scannable, scan_status, scan_failed_desc, latest_scan_time,
+			vul_num, unsafe_setting_num, malicious_file_num, severity_level FROM manifests WHERE `+b.SQL(), b.Args()...)
+		if err != nil {
 			return nil, s.errf("manifests: %w", err)
 		}
 	}
@@ -160,28 +156,22 @@ func (s *Store) StoredTags(ctx context.Context, projectID string, registryID int
 
 // storedTags reads the rows of a connection through q (the store, or the
 // transaction of ApplySync).
-func (s *Store) storedTags(ctx context.Context, q interface {
-	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
-}, projectID string, registryID int64) (inventory.StoredTags, error) {
+func (s *Store) storedTags(ctx context.Context, q querier, projectID string, registryID int64) (inventory.StoredTags, error) {
 	out := inventory.StoredTags{}
-	rows, err := q.QueryContext(ctx, `SELECT id, namespace, name, tag, digest, manifest_digest
-		FROM images WHERE registry_id = $1 AND project_id = $2`, registryID, projectID)
-	if err != nil {
-		return nil, s.errf("rows of registry %d: %w", registryID, err)
-	}
-	defer rows.Close()
-	for rows.Next() {
+	err := queryEach(ctx, q, func(r rowScanner) error {
 		var (
 			k   inventory.Repo
 			tag string
 			e   inventory.StoredTag
 		)
-		if err := rows.Scan(&e.ID, &k.Namespace, &k.Name, &tag, &e.Digest, &e.ManifestDigest); err != nil {
-			return nil, s.errf("rows of registry %d: %w", registryID, err)
+		if err := r.Scan(&e.ID, &k.Namespace, &k.Name, &tag, &e.Digest, &e.ManifestDigest); err != nil {
+			return err
 		}
 		out.Add(k, tag, e)
-	}
-	if err := rows.Close(); err != nil {
+		return nil
+	}, `SELECT id, namespace, name, tag, digest, manifest_digest
+		FROM images WHERE registry_id = $1 AND project_id = $2`, registryID, projectID)
+	if err != nil {
 		return nil, s.errf("rows of registry %d: %w", registryID, err)
 	}
 	return out, nil
@@ -415,22 +405,16 @@ func (s *Store) recomputeLatest(ctx context.Context, tx *sql.Tx, registryID int6
 				WHERE i.registry_id = ` + b.Arg(registryID) + ` AND i.project_id = ` + b.Arg(projectID) + `
 					AND i.namespace = r.namespace AND i.name = r.name
 				ORDER BY i.latest_update_time DESC, i.tag DESC LIMIT 1) FROM r`
-		rows, err := tx.QueryContext(ctx, q, b.Args()...)
-		if err != nil {
-			return s.errf("latest versions: %w", err)
-		}
 		var best []int64
-		for rows.Next() {
+		err := queryEach(ctx, tx, func(r rowScanner) error {
 			var id sql.NullInt64 // NULL: the repository has no row left
-			if err := rows.Scan(&id); err != nil {
-				rows.Close()
-				return s.errf("latest versions: %w", err)
-			}
+			err := r.Scan(&id)
 			if id.Valid {
 				best = append(best, id.Int64)
 			}
-		}
-		if err := rows.Close(); err != nil {
+			return err
+		}, q, b.Args()...)
+		if err != nil {
 			return s.errf("latest versions: %w", err)
 		}
 

@@ -140,20 +140,10 @@ func (s *Store) listInTx(ctx context.Context, f inventory.Filter, key string) (_
 		from, skip = &mark, f.Offset-at
 	}
 	q, args := imagePage(s.d, s.d.ImageCols(), p.where, p.args, from, f.Limit, skip, Order(f))
-	rows, err := s.txQuery(ctx, tx, q, args...)
-	if err != nil {
-		return page, changes, s.errf("list images: %w", err)
-	}
-	defer rows.Close()
 	now := time.Now().UnixMilli()
-	for rows.Next() {
-		img, err := ScanImage(s.d, rows, now)
-		if err != nil {
-			return page, changes, s.errf("list images: %w", err)
-		}
-		page.Images = append(page.Images, img)
-	}
-	if err := rows.Err(); err != nil {
+	page.Images, err = queryAll(ctx, cachedTx{s, tx}, func(r rowScanner) (inventory.Image, error) { return ScanImage(r, now) },
+		q, args...)
+	if err != nil {
 		return page, changes, s.errf("list images: %w", err)
 	}
 	if marked && len(page.Images) > 0 && f.Offset > 0 {
@@ -219,23 +209,20 @@ func (s *Store) plan(ctx context.Context, tx *sql.Tx, f inventory.Filter) (listP
 func (s *Store) resolveRepos(ctx context.Context, tx *sql.Tx, f inventory.Filter) (Repos, error) {
 	var r Repos
 	b := RepoFilter(s.d, f, true)
-	rows, err := s.txQuery(ctx, tx, `SELECT namespace, name, rows FROM image_repos
-		WHERE `+b.SQL(), b.Args()...)
-	if err != nil {
-		return r, s.errf("resolve repositories: %w", err)
-	}
-	defer rows.Close()
-	for rows.Next() {
+	err := queryEach(ctx, cachedTx{s, tx}, func(row rowScanner) error {
 		var (
 			ns, name string
 			n        int64
 		)
-		if err := rows.Scan(&ns, &name, &n); err != nil {
-			return r, s.errf("resolve repositories: %w", err)
-		}
+		err := row.Scan(&ns, &name, &n)
 		r.Add(ns, name, n)
+		return err
+	}, `SELECT namespace, name, rows FROM image_repos
+		WHERE `+b.SQL(), b.Args()...)
+	if err != nil {
+		return r, s.errf("resolve repositories: %w", err)
 	}
-	return r, rows.Err()
+	return r, nil
 }
 
 // listCache remembers, per filter, the translated query, its total,

@@ -231,17 +231,6 @@ func registryWhere(b *builder, f inventory.Filter) {
 // SortKey is a row's key in list order (latest_update_time DESC, id DESC).
 type SortKey struct{ Time, ID int64 }
 
-// ImagePage is the statement reading columns cols of one page of the rows
-// where (with its args) selects, in list order: from the row of key from
-// on when from is not nil, skipping skip rows and reading at most limit.
-//
-// An inner SELECT of ids walks the index matching the filter in list order
-// and applies OFFSET/LIMIT on index entries only; the outer SELECT reads
-// the at most limit rows.
-func ImagePage(d Dialect, cols, where string, args []any, from *SortKey, limit, skip int) (string, []any) {
-	return imagePage(d, cols, where, args, from, limit, skip, listOrder)
-}
-
 // The orders of the list: the default one, and ListRegistryImages'
 // sort_key=latest_scan_time (never-scanned rows have 0), ascending or
 // descending, with id as the tie-breaker in the same direction.
@@ -262,8 +251,14 @@ func Order(f inventory.Filter) string {
 	return scanOrderAsc
 }
 
-// imagePage is ImagePage in an order (listOrder, or a scan-time order with
-// from nil: bookmarks are keys in listOrder).
+// imagePage is the statement reading columns cols of one page of the rows
+// where (with its args) selects, in order (listOrder, or a scan-time order
+// with from nil: bookmarks are keys in listOrder): from the row of key from
+// on when from is not nil, skipping skip rows and reading at most limit.
+//
+// An inner SELECT of ids walks the index matching the filter in list order
+// and applies OFFSET/LIMIT on index entries only; the outer SELECT reads
+// the at most limit rows.
 func imagePage(d Dialect, cols, where string, args []any, from *SortKey, limit, skip int, order string) (string, []any) {
 	// Run on every page read that is not served from a cache: no more
 	// than the one statement string and the arguments are allocated.
@@ -350,7 +345,7 @@ const MaxMarks = 256
 
 // Marks are the sort keys of the first rows of pages served from one list,
 // by offset: a later page at or after a marked offset is read from the
-// mark on (ImagePage's from) instead of skipping every row before it.
+// mark on (imagePage's from) instead of skipping every row before it.
 type Marks map[int]SortKey
 
 // Nearest returns the greatest marked offset at or below offset and its

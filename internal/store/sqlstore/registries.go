@@ -4,7 +4,6 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
-	"math"
 	"time"
 
 	"github.com/openhss/openhss/internal/inventory"
@@ -30,11 +29,8 @@ func (s *Store) CreateRegistry(ctx context.Context, r inventory.Registry) (inven
 		r.ProjectID, r.EnterpriseProjectID, r.Name, string(r.Type), r.APIVersion, r.Protocol, r.Addr, r.Username,
 		r.PasswordSealed, r.Namespace, r.ConnectClusterID, r.GetScanImageChannel, r.DomainName, r.SharedExpires,
 		r.InstanceID, r.InstanceName, r.InstanceURL, r.Status, r.FailReason, r.LatestSyncTime, r.CreatedAt).Scan(&id)
-	if s.d.isUnique(err) {
-		return inventory.Registry{}, s.errf("registry %s/%s: %w", r.Addr, r.Namespace, inventory.ErrConflict)
-	}
-	if err != nil {
-		return inventory.Registry{}, s.errf("create registry: %w", err)
+	if err := s.conflict(err, "registry "+r.Addr+"/"+r.Namespace, "create registry"); err != nil {
+		return inventory.Registry{}, err
 	}
 	return s.GetRegistry(ctx, r.ProjectID, id)
 }
@@ -59,30 +55,9 @@ func (s *Store) ListRegistries(ctx context.Context, f inventory.RegistryFilter) 
 		return []inventory.Registry{}, 0, nil // matches no stored string
 	}
 	b := Registries(s.d, f)
-	where := b.SQL()
-	tx, err := s.snapshot(ctx)
-	if err != nil {
-		return nil, 0, s.errf("list registries: %w", err)
-	}
-	defer tx.Rollback()
-	var total int64
-	if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM registries r WHERE `+where, b.Args()...).Scan(&total); err != nil {
-		return nil, 0, s.errf("count registries: %w", err)
-	}
-	limit := int64(math.MaxInt64) // no limit, in either dialect
-	if f.Limit > 0 {
-		limit = int64(f.Limit)
-	}
-	rows, err := tx.QueryContext(ctx, `SELECT `+RegistryCols+` FROM registries r WHERE `+where+` ORDER BY r.id LIMIT `+
-		b.Arg(limit)+` OFFSET `+b.Arg(max(f.Offset, 0)), b.Args()...)
-	if err != nil {
-		return nil, 0, s.errf("list registries: %w", err)
-	}
-	out, err := collect(rows, ScanRegistry)
-	if err != nil {
-		return nil, 0, s.errf("list registries: %w", err)
-	}
-	return out, total, nil
+	total, out, err := pageOf(ctx, s, "list registries", b, RegistryCols, `FROM registries r WHERE `+b.SQL(), "r.id",
+		f.Offset, f.Limit, ScanRegistry)
+	return out, total, err
 }
 
 // RegistriesByImageType returns the project's connections whose rows have
@@ -95,11 +70,7 @@ func (s *Store) RegistriesByImageType(ctx context.Context, projectID string, t i
 	b := newBuilder(s.d)
 	b.Eq("r.project_id", projectID)
 	b.In("r.type", types)
-	rows, err := s.read.QueryContext(ctx, `SELECT `+RegistryCols+` FROM registries r WHERE `+b.SQL()+` ORDER BY r.id`, b.Args()...)
-	if err != nil {
-		return nil, s.errf("registries by type: %w", err)
-	}
-	out, err := collect(rows, ScanRegistry)
+	out, err := queryAll(ctx, s.read, ScanRegistry, `SELECT `+RegistryCols+` FROM registries r WHERE `+b.SQL()+` ORDER BY r.id`, b.Args()...)
 	if err != nil {
 		return nil, s.errf("registries by type: %w", err)
 	}
@@ -161,11 +132,8 @@ func (s *Store) UpdateRegistry(ctx context.Context, r inventory.Registry) (inven
 			r.EnterpriseProjectID, r.Name, string(r.Type), r.APIVersion, r.Protocol, r.Addr, r.Username, r.PasswordSealed,
 			r.Namespace, r.ConnectClusterID, r.GetScanImageChannel, r.DomainName, r.SharedExpires, r.InstanceID,
 			r.InstanceName, r.InstanceURL, r.ID)
-		if s.d.isUnique(err) {
-			return s.errf("registry %s/%s: %w", r.Addr, r.Namespace, inventory.ErrConflict)
-		}
-		if err != nil {
-			return s.errf("update registry %d: %w", r.ID, err)
+		if err := s.conflict(err, "registry "+r.Addr+"/"+r.Namespace, fmt.Sprintf("update registry %d", r.ID)); err != nil {
+			return err
 		}
 		// Only rows that differ: an unchanged edit writes nothing, and so
 		// moves no list generation.

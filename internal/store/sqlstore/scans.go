@@ -23,6 +23,12 @@ var (
 // consistent under concurrent writers: each takes the digest's lock first
 // (Dialect.xactLock; SQLite's single writer needs none) and runs in scanTx,
 // which runs a transaction the engine aborted to break a deadlock again.
+//
+// A scan's waiting, running and failed states are a project's own: they
+// are written on the rows of the requesting project only, never on the
+// manifest row (which new rows of any project copy) nor on another
+// project's rows. Only a successful scan, whose findings follow from the
+// image's bytes, is shared by digest (SetScanResult).
 
 // recordResult writes a scan result on the manifest and copies it onto
 // every row describing it, inside tx (SetScanResult's statements).
@@ -50,25 +56,52 @@ func (s *Store) SetScanResult(ctx context.Context, digest string, r inventory.Sc
 // runs. Other projects' rows and the manifest's shared result are left
 // alone.
 func (s *Store) SetScanStatus(ctx context.Context, projectID, digest string, status inventory.ScanStatus) error {
-	return s.execScan(ctx, digest, ProjectScanStatus(s.d, projectID, digest, status, ""))
+	return s.projectStatus(ctx, projectID, digest, status, "")
 }
+
+// RestoreScanStatus puts the project's rows of digest still waiting for or
+// running a scan back to the status they had before it was asked for
+// (unscan when they had none): a stopped task cancelled the scan, which will
+// record nothing. Their counts and scan time were never changed.
+func (s *Store) RestoreScanStatus(ctx context.Context, projectID, digest string) error {
+	return s.execScan(ctx, digest, `UPDATE images SET scan_failed_desc = prev_scan_failed_desc,
+		scan_status = CASE WHEN prev_scan_status = '' THEN 'unscan' ELSE prev_scan_status END
+		WHERE manifest_digest = $1 AND project_id = $2 AND `+pendingScan, digest, projectID)
+}
+
+// pendingScan is true of a row whose scan is queued or running.
+const pendingScan = `scan_status IN ('waiting_for_scan', 'scanning')`
 
 // MarkScanWaiting sets waiting_for_scan on the project's rows, unless they
 // are being scanned right now: a request that joins a running scan must
 // not make it look queued again.
 func (s *Store) MarkScanWaiting(ctx context.Context, projectID, digest string) error {
-	return s.execScan(ctx, digest, ProjectScanStatus(s.d, projectID, digest, inventory.WaitingForScan, inventory.Scanning))
+	return s.projectStatus(ctx, projectID, digest, inventory.WaitingForScan, inventory.Scanning)
+}
+
+// projectStatus moves the rows of projectID describing digest to status,
+// leaving rows already in status or in unless alone and the previous
+// scan's counts and time as they are. A row leaving a settled status keeps
+// it in prev_scan_status (its failure in prev_scan_failed_desc) for
+// RestoreScanStatus.
+func (s *Store) projectStatus(ctx context.Context, projectID, digest string, status, unless inventory.ScanStatus) error {
+	return s.execScan(ctx, digest, `UPDATE images SET scan_status = $1, scan_failed_desc = '',
+		prev_scan_status = CASE WHEN `+pendingScan+` THEN prev_scan_status ELSE scan_status END,
+		prev_scan_failed_desc = CASE WHEN `+pendingScan+` THEN prev_scan_failed_desc ELSE scan_failed_desc END
+		WHERE manifest_digest = $2 AND project_id = $3 AND scan_status <> $1 AND scan_status <> $4`,
+		string(status), digest, projectID, string(unless))
 }
 
 // SetScannable records whether the project's rows of a manifest can be
 // scanned (false once it proved oversized for that project's scan).
 func (s *Store) SetScannable(ctx context.Context, projectID, digest string, scannable bool) error {
-	return s.execScan(ctx, digest, ProjectScannable(s.d, projectID, digest, scannable))
+	return s.execScan(ctx, digest, `UPDATE images SET scannable = $1 WHERE manifest_digest = $2 AND project_id = $3
+		AND scannable <> $1`, scannable, digest, projectID)
 }
 
-// execScan runs st under the digest's scan lock, so that it is ordered
+// execScan runs query under the digest's scan lock, so that it is ordered
 // with a save or clear of the same digest.
-func (s *Store) execScan(ctx context.Context, digest string, st Stmt) error {
+func (s *Store) execScan(ctx context.Context, digest string, query string, args ...any) error {
 	if !s.storable(digest) {
 		return nil // no row can describe it
 	}
@@ -76,7 +109,7 @@ func (s *Store) execScan(ctx context.Context, digest string, st Stmt) error {
 		if err := s.lockDigests(ctx, tx, digest); err != nil {
 			return err
 		}
-		if _, err := tx.ExecContext(ctx, st.SQL, st.Args...); err != nil {
+		if _, err := tx.ExecContext(ctx, query, args...); err != nil {
 			return s.errf("scan state of %s: %w", digest, err)
 		}
 		return nil
@@ -88,6 +121,13 @@ func (s *Store) execScan(ctx context.Context, digest string, st Stmt) error {
 // reports whether it did: a request made before another project's scan of
 // the same bytes finished needs no pull of its own.
 func (s *Store) AdoptSharedResult(ctx context.Context, projectID, digest string, since int64) (bool, error) {
+	return s.AdoptSharedScope(ctx, projectID, digest, since, scanresult.ScopeAll)
+}
+
+// AdoptSharedScope is AdoptSharedResult of a result whose scan ran every
+// part scope selects: a result of fewer parts holds older findings of the
+// others.
+func (s *Store) AdoptSharedScope(ctx context.Context, projectID, digest string, since int64, scope scanresult.Scope) (bool, error) {
 	if !s.storable(digest, projectID) {
 		return false, nil
 	}
@@ -97,23 +137,34 @@ func (s *Store) AdoptSharedResult(ctx context.Context, projectID, digest string,
 		if err := s.lockDigests(ctx, tx, digest); err != nil {
 			return err
 		}
-		q := FreshSharedResult(s.d, digest, since)
-		var r inventory.ScanResult
-		err := ScanResultCols(tx.QueryRowContext(ctx, q.SQL, q.Args...), &r)
+		r, err := s.freshShared(ctx, tx, digest, since, scope.Parts())
 		if errors.Is(err, sql.ErrNoRows) {
 			return nil
 		}
-		if err != nil {
-			return s.errf("shared result of %s: %w", digest, err)
+		if err == nil {
+			err = s.projectResult(ctx, tx, projectID, digest, r)
 		}
-		st := ProjectScanResult(s.d, projectID, digest, r)
-		if _, err := tx.ExecContext(ctx, st.SQL, st.Args...); err != nil {
+		if err != nil {
 			return s.errf("shared result of %s: %w", digest, err)
 		}
 		adopted = true
 		return nil
 	})
 	return adopted, err
+}
+
+// freshShared reads the shared result of digest when it is a success
+// recorded at or after since (ms) by a scan of every part parts selects
+// (scanresult.Scope.Parts), whose inventory is stored; sql.ErrNoRows
+// otherwise.
+func (s *Store) freshShared(ctx context.Context, tx *sql.Tx, digest string, since int64, parts scanresult.Scope) (inventory.ScanResult, error) {
+	var r inventory.ScanResult
+	err := tx.QueryRowContext(ctx, `SELECT m.scan_status, m.scan_failed_desc, m.latest_scan_time, m.vul_num,
+		m.unsafe_setting_num, m.malicious_file_num, m.severity_level FROM manifests m
+		WHERE m.digest = $1 AND m.scan_status = 'success' AND m.latest_scan_time >= $2 AND (m.scan_scope & $3) = $3
+			AND EXISTS (SELECT 1 FROM sboms s WHERE s.digest = m.digest)`, digest, since, int32(parts)).
+		Scan(&r.Status, &r.FailedDesc, &r.ScanTime, &r.VulNum, &r.UnsafeSettingNum, &r.MaliciousFileNum, &r.SeverityLevel)
+	return r, err
 }
 
 // SaveScan replaces the SBOM and findings of sbom.Digest and records r, in
@@ -125,7 +176,24 @@ func (s *Store) SaveScan(ctx context.Context, sbom scanresult.SBOM, findings []s
 // SaveAnalyzedScan is SaveScan that also replaces the analysis of
 // sbom.Digest, in the same transaction.
 func (s *Store) SaveAnalyzedScan(ctx context.Context, sbom scanresult.SBOM, findings []scanresult.Finding, a scanresult.Analysis, r inventory.ScanResult) error {
+	return s.SaveScopedScan(ctx, scanresult.ScopeAll, sbom, findings, a, r)
+}
+
+// SaveScopedScan is SaveAnalyzedScan of a scan of the parts scope selects
+// (docs/scanner.md, Scan scope): it replaces only their stored results
+// and counts, and keeps the other parts' as the last successful scan left
+// them (none and 0 when there was none). Without vulnerabilities, sbom's
+// packages and findings are ignored: the stored inventory stays, or, when
+// there is none, the image's layers are stored without packages (so
+// vul_num is 0 until a scan with vulnerabilities). The manifest records
+// which parts the scan ran (AdoptSharedScope).
+func (s *Store) SaveScopedScan(ctx context.Context, scope scanresult.Scope, sbom scanresult.SBOM, findings []scanresult.Finding, a scanresult.Analysis, r inventory.ScanResult) error {
 	d := sbom.Digest
+	vulns := scope.Has(scanresult.ScopeVulnerabilities)
+	if !vulns {
+		sbom.Packages, findings = nil, nil
+	}
+	a = scope.Keep(a)
 	if r.Status == inventory.ScanSuccess {
 		// Derived here, from the findings saved with it, so that the
 		// level always agrees with them (and re-matches keep it so).
@@ -147,26 +215,96 @@ func (s *Store) SaveAnalyzedScan(ctx context.Context, sbom scanresult.SBOM, find
 		if err := s.lockDigests(ctx, tx, d); err != nil {
 			return err
 		}
-		if err := s.deleteScan(ctx, tx, d); err != nil {
-			return err
+		saveSBOM := true
+		if scope.Complete() {
+			if err := s.deleteScan(ctx, tx, d); err != nil {
+				return err
+			}
+		} else {
+			var err error
+			if saveSBOM, err = s.keepOtherParts(ctx, tx, scope, d, &r); err != nil {
+				return err
+			}
 		}
-		_, err := tx.ExecContext(ctx, `INSERT INTO sboms (digest, layers, os_id, os_version, os_name, scanned_at)
-			VALUES ($1, `+s.d.StringsFromJSON("$2")+`, $3, $4, $5, $6)`,
-			d, string(layersJSON), s.text(sbom.OSID), s.text(sbom.OSVersion), s.text(sbom.OSName), sbom.ScannedAt)
-		if err != nil {
-			return s.errf("save sbom of %s: %w", d, err)
-		}
-		if err := s.load(ctx, tx, conn, "sbom_packages", packageColumns, packageRows{s: s, digest: d, pkgs: sbom.Packages}); err != nil {
-			return err
-		}
-		if err := s.load(ctx, tx, conn, "scan_findings", findingColumns, &fr); err != nil {
-			return err
+		if saveSBOM {
+			_, err := tx.ExecContext(ctx, `INSERT INTO sboms (digest, layers, os_id, os_version, os_name, scanned_at)
+				VALUES ($1, `+s.d.StringsFromJSON("$2")+`, $3, $4, $5, $6)`,
+				d, string(layersJSON), s.text(sbom.OSID), s.text(sbom.OSVersion), s.text(sbom.OSName), sbom.ScannedAt)
+			if err != nil {
+				return s.errf("save sbom of %s: %w", d, err)
+			}
+			if err := s.load(ctx, tx, conn, "sbom_packages", packageColumns, packageRows{s: s, digest: d, pkgs: sbom.Packages}); err != nil {
+				return err
+			}
+			if err := s.load(ctx, tx, conn, "scan_findings", findingColumns, &fr); err != nil {
+				return err
+			}
 		}
 		if err := s.insertAnalysis(ctx, tx, d, a); err != nil {
 			return err
 		}
-		return s.recordResult(ctx, tx, d, r)
+		if err := s.recordResult(ctx, tx, d, r); err != nil {
+			return err
+		}
+		if _, err := tx.ExecContext(ctx, `UPDATE manifests SET scan_scope = $2 WHERE digest = $1`, d, int32(scope.Parts())); err != nil {
+			return s.errf("scan scope of %s: %w", d, err)
+		}
+		return nil
 	})
+}
+
+// scopeTables are the tables of each part's stored results.
+var scopeTables = []struct {
+	part   scanresult.Scope
+	tables []string
+}{
+	{scanresult.ScopeVulnerabilities, []string{"scan_findings", "sbom_packages", "sboms"}},
+	{scanresult.ScopeBaseline, []string{"baseline_results", "weak_passwords"}},
+	{scanresult.ScopeMalware, []string{"malware_findings", "file_hashes"}},
+	{scanresult.ScopeSecrets, []string{"secret_findings"}},
+}
+
+// keepOtherParts prepares the save of a scan of some parts of digest
+// inside tx: it deletes the stored results of the parts scope selects,
+// sets r's counts of the other parts to those of the last successful scan
+// (0 and nothing kept when there is none), and reports whether an SBOM is
+// to be saved (the scan has vulnerabilities, or none is stored).
+func (s *Store) keepOtherParts(ctx context.Context, tx *sql.Tx, scope scanresult.Scope, digest string, r *inventory.ScanResult) (bool, error) {
+	prev, err := s.freshShared(ctx, tx, digest, 0, 0)
+	saveSBOM := scope.Has(scanresult.ScopeVulnerabilities)
+	switch {
+	case errors.Is(err, sql.ErrNoRows):
+		// Nothing successful is stored (a failure's leftovers, if any,
+		// are not a result): the other parts start empty and 0.
+		prev = inventory.ScanResult{SeverityLevel: scanresult.SeverityLevel(nil)}
+		if err := s.deleteScan(ctx, tx, digest); err != nil {
+			return false, err
+		}
+		saveSBOM = true
+	case err != nil:
+		return false, s.errf("last scan of %s: %w", digest, err)
+	default:
+		for _, p := range scopeTables {
+			if !scope.Has(p.part) {
+				continue
+			}
+			for _, table := range p.tables {
+				if _, err := tx.ExecContext(ctx, `DELETE FROM `+table+` WHERE digest = $1`, digest); err != nil {
+					return false, s.errf("clear %s of %s: %w", table, digest, err)
+				}
+			}
+		}
+	}
+	if !scope.Has(scanresult.ScopeVulnerabilities) {
+		r.VulNum, r.SeverityLevel = prev.VulNum, prev.SeverityLevel
+	}
+	if !scope.Has(scanresult.ScopeBaseline) {
+		r.UnsafeSettingNum = prev.UnsafeSettingNum
+	}
+	if !scope.Has(scanresult.ScopeMalware) {
+		r.MaliciousFileNum = prev.MaliciousFileNum
+	}
+	return saveSBOM, nil
 }
 
 // packageColumns are the columns of a packageRows row.
@@ -202,13 +340,14 @@ func (s *Store) ClearScan(ctx context.Context, projectID, digest string, r inven
 		if err := s.lockDigests(ctx, tx, digest); err != nil {
 			return err
 		}
-		st := ProjectScanResult(s.d, projectID, digest, r)
-		if _, err := tx.ExecContext(ctx, st.SQL, st.Args...); err != nil {
+		if err := s.projectResult(ctx, tx, projectID, digest, r); err != nil {
 			return s.errf("record scan of %s: %w", digest, err)
 		}
-		q := SharedResultInUse(s.d, digest)
+		// While a row of any project still shows, or waits to replace, the
+		// shared result, the stored inventory and findings stay.
 		var inUse bool
-		if err := tx.QueryRowContext(ctx, q.SQL, q.Args...).Scan(&inUse); err != nil {
+		if err := tx.QueryRowContext(ctx, `SELECT EXISTS (SELECT 1 FROM images WHERE manifest_digest = $1
+			AND scan_status IN ('success', 'waiting_for_scan', 'scanning'))`, digest).Scan(&inUse); err != nil {
 			return s.errf("rows of %s: %w", digest, err)
 		}
 		if inUse {
@@ -217,12 +356,25 @@ func (s *Store) ClearScan(ctx context.Context, projectID, digest string, r inven
 		if err := s.deleteScan(ctx, tx, digest); err != nil {
 			return err
 		}
-		reset := ResetSharedResult(s.d, digest)
-		if _, err := tx.ExecContext(ctx, reset.SQL, reset.Args...); err != nil {
+		// A row synced later starts unscanned.
+		if _, err := tx.ExecContext(ctx, `UPDATE manifests SET scan_status = 'unscan', scan_failed_desc = '', latest_scan_time = 0,
+			vul_num = 0, unsafe_setting_num = 0, malicious_file_num = 0, severity_level = '' WHERE digest = $1`, digest); err != nil {
 			return s.errf("reset scan of %s: %w", digest, err)
 		}
 		return nil
 	})
+}
+
+// projectResult records r on the rows of projectID describing digest.
+func (s *Store) projectResult(ctx context.Context, tx *sql.Tx, projectID, digest string, r inventory.ScanResult) error {
+	if r.Status == "" {
+		r.Status = inventory.Unscan
+	}
+	_, err := tx.ExecContext(ctx, `UPDATE images SET scan_status = $1, scan_failed_desc = $2, latest_scan_time = $3,
+		vul_num = $4, unsafe_setting_num = $5, malicious_file_num = $6, severity_level = $7
+		WHERE manifest_digest = $8 AND project_id = $9`, string(r.Status), r.FailedDesc, r.ScanTime, r.VulNum,
+		r.UnsafeSettingNum, r.MaliciousFileNum, r.SeverityLevel, digest, projectID)
+	return err
 }
 
 func (s *Store) deleteScan(ctx context.Context, tx *sql.Tx, digest string) error {
@@ -324,11 +476,7 @@ func (s *Store) ReplaceFindings(ctx context.Context, updates []scanresult.Findin
 			// the caller read it: nothing to match any more.
 			b := newBuilder(s.d)
 			b.In("digest", chunk)
-			rows, err := tx.QueryContext(ctx, `SELECT digest FROM sboms WHERE `+b.SQL()+` ORDER BY digest`, b.Args()...)
-			if err != nil {
-				return s.errf("sboms: %w", err)
-			}
-			have, err := collect(rows, func(r rowScanner) (d string, err error) { return d, r.Scan(&d) })
+			have, err := queryAll(ctx, tx, scanString, `SELECT digest FROM sboms WHERE `+b.SQL()+` ORDER BY digest`, b.Args()...)
 			if err != nil {
 				return s.errf("sboms: %w", err)
 			}
@@ -395,28 +543,20 @@ func (s *Store) setVulNums(ctx context.Context, tx *sql.Tx, digests []string, n 
 func (s *Store) packageTypes(ctx context.Context, tx *sql.Tx, digests []string) (map[string]map[int]string, error) {
 	b := newBuilder(s.d)
 	b.In("digest", digests)
-	rows, err := tx.QueryContext(ctx, `SELECT digest, idx, type FROM sbom_packages WHERE `+b.SQL(), b.Args()...)
-	if err != nil {
-		return nil, s.errf("packages: %w", err)
-	}
-	defer rows.Close()
 	out := make(map[string]map[int]string, len(digests))
-	for rows.Next() {
+	err := queryEach(ctx, tx, func(r rowScanner) error {
 		var (
 			d, t string
 			i    int
 		)
-		if err := rows.Scan(&d, &i, &t); err != nil {
-			return nil, s.errf("packages: %w", err)
+		err := r.Scan(&d, &i, &t)
+		if out[d] == nil {
+			out[d] = map[int]string{}
 		}
-		m := out[d]
-		if m == nil {
-			m = map[int]string{}
-			out[d] = m
-		}
-		m[i] = t
-	}
-	if err := rows.Err(); err != nil {
+		out[d][i] = t
+		return err
+	}, `SELECT digest, idx, type FROM sbom_packages WHERE `+b.SQL(), b.Args()...)
+	if err != nil {
 		return nil, s.errf("packages: %w", err)
 	}
 	return out, nil
@@ -444,39 +584,24 @@ func (s *Store) GetSBOM(ctx context.Context, digest string) (scanresult.SBOM, er
 	if err := json.Unmarshal([]byte(layers), &sb.Layers); err != nil {
 		return sb, s.errf("layers of %s: %w", digest, err)
 	}
-	rows, err := s.txQuery(ctx, tx, `SELECT name, version, ecosystem, source_name, source_version, type, path, layer_digest, purl,
+	sb.Packages, err = queryAll(ctx, cachedTx{s, tx}, func(r rowScanner) (p scanresult.Package, err error) {
+		return p, r.Scan(&p.Name, &p.Version, &p.Ecosystem, &p.SourceName, &p.SourceVersion, &p.Type, &p.Path, &p.LayerDigest,
+			&p.PURL, &p.Platform)
+	}, `SELECT name, version, ecosystem, source_name, source_version, type, path, layer_digest, purl,
 		platform FROM sbom_packages WHERE digest = $1 ORDER BY idx`, digest)
 	if err != nil {
 		return sb, s.errf("packages of %s: %w", digest, err)
 	}
-	defer rows.Close()
-	for rows.Next() {
-		var p scanresult.Package
-		if err := rows.Scan(&p.Name, &p.Version, &p.Ecosystem, &p.SourceName, &p.SourceVersion, &p.Type, &p.Path, &p.LayerDigest, &p.PURL,
-			&p.Platform); err != nil {
-			return sb, s.errf("packages of %s: %w", digest, err)
-		}
-		sb.Packages = append(sb.Packages, p)
-	}
-	if err := rows.Err(); err != nil {
-		return sb, s.errf("packages of %s: %w", digest, err)
-	}
 	if s.stmts != nil {
-		rows.Close()
 		tx.Rollback()
 		s.stmts.PrepareMissed(ctx) // the connection is back: prepare what the transaction missed
 	}
 	return sb, nil
 }
 
-// SBOMDigests lists every digest with a stored SBOM (nil for none).
+// SBOMDigests lists every digest with a stored SBOM.
 func (s *Store) SBOMDigests(ctx context.Context) ([]string, error) {
-	rows, err := s.read.QueryContext(ctx, `SELECT digest FROM sboms ORDER BY digest`)
-	if err != nil {
-		return nil, s.errf("sbom digests: %w", err)
-	}
-	defer rows.Close()
-	out, err := collect(rows, func(r rowScanner) (d string, err error) { return d, r.Scan(&d) })
+	out, err := queryAll(ctx, s.read, scanString, `SELECT digest FROM sboms ORDER BY digest`)
 	if err != nil {
 		return nil, s.errf("sbom digests: %w", err)
 	}
@@ -498,9 +623,8 @@ func limitOf(n int) int64 {
 // ListVulns returns one page of the findings of a manifest, most urgent
 // first, then by vulnerability id, package name and path.
 func (s *Store) ListVulns(ctx context.Context, f scanresult.VulnFilter) (int64, []scanresult.VulnRow, error) {
-	out := []scanresult.VulnRow{}
 	if !s.storable(f.Digest, f.RepairNecessity, f.VulnID, f.AppName, string(f.Type)) {
-		return 0, out, nil // no stored string contains one the engine cannot hold
+		return 0, []scanresult.VulnRow{}, nil // no stored string contains one the engine cannot hold
 	}
 	b := newBuilder(s.d)
 	b.Eq("f.digest", f.Digest)
@@ -516,85 +640,35 @@ func (s *Store) ListVulns(ctx context.Context, f scanresult.VulnFilter) (int64, 
 	if f.Type != "" {
 		b.Eq("f.vul_type", string(f.Type))
 	}
-	from := ` FROM scan_findings f JOIN sbom_packages p ON p.digest = f.digest AND p.idx = f.pkg WHERE ` + b.SQL()
-	tx, err := s.snapshot(ctx)
-	if err != nil {
-		return 0, nil, s.errf("findings of %s: %w", f.Digest, err)
-	}
-	defer tx.Rollback()
-	var total int64
-	if err := tx.QueryRowContext(ctx, `SELECT count(*)`+from, b.Args()...).Scan(&total); err != nil {
-		return 0, nil, s.errf("count findings of %s: %w", f.Digest, err)
-	}
-	page := `SELECT f.vuln_id, f.repair_necessity, f.description, p.layer_digest, p.name, p.path, p.version,
-		f.fixed_version, f.url, f.vul_type, f.severity` + from + ` ORDER BY ` + necessityRank + `, f.vuln_id, p.name, p.path, f.pkg
-		LIMIT ` + b.Arg(limitOf(f.Limit)) + ` OFFSET ` + b.Arg(max(f.Offset, 0))
-	rows, err := tx.QueryContext(ctx, page, b.Args()...)
-	if err != nil {
-		return 0, nil, s.errf("findings of %s: %w", f.Digest, err)
-	}
-	defer rows.Close()
-	for rows.Next() {
-		var (
-			r   scanresult.VulnRow
-			typ string
-		)
-		if err := rows.Scan(&r.VulnID, &r.RepairNecessity, &r.Description, &r.LayerDigest, &r.AppName, &r.AppPath, &r.Version,
-			&r.FixedVersion, &r.URL, &typ, &r.Severity); err != nil {
-			return 0, nil, s.errf("findings of %s: %w", f.Digest, err)
-		}
-		r.Type = scanresult.VulType(typ)
-		out = append(out, r)
-	}
-	if err := rows.Err(); err != nil {
-		return 0, nil, s.errf("findings of %s: %w", f.Digest, err)
-	}
-	return total, out, nil
+	return pageOf(ctx, s, "findings of "+f.Digest, b, `f.vuln_id, f.repair_necessity, f.description, p.layer_digest, p.name,
+		p.path, p.version, f.fixed_version, f.url, f.vul_type, f.severity`,
+		`FROM scan_findings f JOIN sbom_packages p ON p.digest = f.digest AND p.idx = f.pkg WHERE `+b.SQL(),
+		necessityRank+`, f.vuln_id, p.name, p.path, f.pkg`, f.Offset, f.Limit,
+		func(row rowScanner) (r scanresult.VulnRow, err error) {
+			return r, row.Scan(&r.VulnID, &r.RepairNecessity, &r.Description, &r.LayerDigest, &r.AppName, &r.AppPath, &r.Version,
+				&r.FixedVersion, &r.URL, &r.Type, &r.Severity)
+		})
 }
 
 // ListApps returns one page of the packages of a manifest by name, version
 // and path, each with its number of distinct vulnerabilities.
 func (s *Store) ListApps(ctx context.Context, f scanresult.AppFilter) (int64, []scanresult.AppRow, error) {
-	out := []scanresult.AppRow{}
 	if !s.storable(f.Digest, f.AppName) {
-		return 0, out, nil
+		return 0, []scanresult.AppRow{}, nil
 	}
 	b := newBuilder(s.d)
 	b.Eq("p.digest", f.Digest)
 	if f.AppName != "" {
 		b.Contains("p.name", f.AppName)
 	}
-	where := b.SQL()
-	tx, err := s.snapshot(ctx)
-	if err != nil {
-		return 0, nil, s.errf("packages of %s: %w", f.Digest, err)
-	}
-	defer tx.Rollback()
-	var total int64
-	if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM sbom_packages p WHERE `+where, b.Args()...).Scan(&total); err != nil {
-		return 0, nil, s.errf("count packages of %s: %w", f.Digest, err)
-	}
 	// (digest, pkg, vuln_id) is the findings' key: count(*) per package is
 	// its number of distinct vulnerabilities.
-	rows, err := tx.QueryContext(ctx, `SELECT p.name, p.type, p.version, p.path, p.layer_digest,
-		(SELECT count(*) FROM scan_findings f WHERE f.digest = p.digest AND f.pkg = p.idx)
-		FROM sbom_packages p WHERE `+where+` ORDER BY p.name, p.version, p.path, p.idx
-		LIMIT `+b.Arg(limitOf(f.Limit))+` OFFSET `+b.Arg(max(f.Offset, 0)), b.Args()...)
-	if err != nil {
-		return 0, nil, s.errf("packages of %s: %w", f.Digest, err)
-	}
-	defer rows.Close()
-	for rows.Next() {
-		var r scanresult.AppRow
-		if err := rows.Scan(&r.Name, &r.Type, &r.Version, &r.Path, &r.LayerDigest, &r.VulNum); err != nil {
-			return 0, nil, s.errf("packages of %s: %w", f.Digest, err)
-		}
-		out = append(out, r)
-	}
-	if err := rows.Err(); err != nil {
-		return 0, nil, s.errf("packages of %s: %w", f.Digest, err)
-	}
-	return total, out, nil
+	return pageOf(ctx, s, "packages of "+f.Digest, b, `p.name, p.type, p.version, p.path, p.layer_digest,
+		(SELECT count(*) FROM scan_findings f WHERE f.digest = p.digest AND f.pkg = p.idx)`,
+		`FROM sbom_packages p WHERE `+b.SQL(), `p.name, p.version, p.path, p.idx`, f.Offset, f.Limit,
+		func(row rowScanner) (r scanresult.AppRow, err error) {
+			return r, row.Scan(&r.Name, &r.Type, &r.Version, &r.Path, &r.LayerDigest, &r.VulNum)
+		})
 }
 
 // ImagesByDigest returns the rows of a project whose tag digest or
@@ -623,13 +697,8 @@ func (s *Store) ImagesByRef(ctx context.Context, projectID string, t inventory.I
 }
 
 func (s *Store) images(ctx context.Context, query string, args ...any) ([]inventory.Image, error) {
-	rows, err := s.read.QueryContext(ctx, query, args...)
-	if err != nil {
-		return nil, s.errf("images: %w", err)
-	}
-	defer rows.Close()
 	now := time.Now().UnixMilli()
-	out, err := collect(rows, func(r rowScanner) (inventory.Image, error) { return ScanImage(s.d, r, now) })
+	out, err := queryAll(ctx, s.read, func(r rowScanner) (inventory.Image, error) { return ScanImage(r, now) }, query, args...)
 	if err != nil {
 		return nil, s.errf("images: %w", err)
 	}
@@ -661,18 +730,18 @@ func (s *Store) LocalSource(ctx context.Context, imageID int64) (path, ref strin
 // OrphanedScans lists the (project, digest) requests whose rows show
 // waiting_for_scan or scanning that no queued or running job of kind will
 // ever finish (the job was given up, or the database was restored without
-// it).
+// it). A job is the project's by its key (inventory.ScanJobKey); a job
+// queued before scan jobs were per project is keyed by the digest alone
+// and carries its project.
 func (s *Store) OrphanedScans(ctx context.Context, kind string) ([]inventory.ScanRequest, error) {
-	q := OrphanedScans(s.d, s.text(kind))
-	rows, err := s.read.QueryContext(ctx, q.SQL, q.Args...)
-	if err != nil {
-		return nil, s.errf("orphaned scans: %w", err)
-	}
-	defer rows.Close()
-	out, err := collect(rows, func(r rowScanner) (inventory.ScanRequest, error) {
-		var o inventory.ScanRequest
+	out, err := queryAll(ctx, s.read, func(r rowScanner) (o inventory.ScanRequest, err error) {
 		return o, r.Scan(&o.ProjectID, &o.Digest)
-	})
+	}, `SELECT DISTINCT i.project_id, i.manifest_digest FROM images i
+		WHERE i.scan_status IN ('waiting_for_scan', 'scanning')
+		AND NOT EXISTS (SELECT 1 FROM jobs j WHERE j.kind = $1 AND j.state IN ('queued', 'running')
+			AND (j.key = i.project_id || '/' || i.manifest_digest
+				OR (j.key = i.manifest_digest AND j.project_id = i.project_id)))
+		ORDER BY i.project_id, i.manifest_digest`, s.text(kind))
 	if err != nil {
 		return nil, s.errf("orphaned scans: %w", err)
 	}

@@ -327,7 +327,7 @@ func TestImagePage(t *testing.T) {
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			where := "i.project_id = " + tc.d.Placeholder(1)
-			q, args := ImagePage(tc.d, "i.id, i.name", where, []any{"p"}, tc.from, 10, 20)
+			q, args := imagePage(tc.d, "i.id, i.name", where, []any{"p"}, tc.from, 10, 20, listOrder)
 			if !strings.HasPrefix(q, "SELECT i.id, i.name\n") || !strings.Contains(q, tc.wantCond) || !strings.Contains(q, tc.wantTail) {
 				t.Errorf("query %q: want columns, %q and %q", q, tc.wantCond, tc.wantTail)
 			}

@@ -9,10 +9,10 @@
 // One file per operation family, as claircore lays out its datastore:
 // jobs.go, registries.go, access.go (projects, credentials, users,
 // tokens), images.go (syncs, local images), list.go, scans.go, analysis.go,
-// findings.go, vulndb.go; bulk.go loads many rows, bench.go seeds the
-// benchmarks; stmts.go and tokencache.go are the caches. A new query goes
-// in its family's file, written once; a new table needs a migration in each
-// engine's migrations/ folder.
+// findings.go, vulndb.go; bulk.go loads many rows (LoadImages, the
+// benchmarks' seeded images, too); stmts.go and tokencache.go are the
+// caches. A new query goes in its family's file, written once; a new table
+// needs a migration in each engine's migrations/ folder.
 //
 // Statements are written in the SQL both engines speak: $n placeholders
 // (modernc reads $n as the nth argument, as PostgreSQL does; statements of
@@ -25,29 +25,15 @@
 // arguments in the order of the text: SQLite numbers a bare ? after the
 // ones before it.
 //
-// # Dialect
+// # Dialect and caches
 //
-// The engine is a value, not an interface: Options.Dialect names it, and
-// dialect.go holds every difference as one method with both spellings side
-// by side (placeholders and sets, error classification, the job queue's
-// lease clock and FOR UPDATE SKIP LOCKED, row and advisory locks, which
-// strings a text column holds, the list cache's generation). The one
-// capability needing a driver's own API, COPY on PostgreSQL, is an optional
-// function (Options.Copy), as database/sql/driver keeps its optional
-// capabilities apart. Migrations stay per engine, in the engine's package,
-// because their SQL differs.
-//
-// # Caches
-//
-// The token cache (tokencache.go) and the list's cache of totals,
-// bookmarks and pages (list.go) work the same on both engines. A token
-// revocation made through this Store is exact at once; one made by another
-// process is seen within tokenCacheTTL (2 s) on either engine. The list
-// cache is exact: an entry serves only the generation it was computed at,
-// and the generation moves with every committed change of images, by any
-// process (images_gen on SQLite; the project's sum of images_changes on
-// PostgreSQL). Hot reads on SQLite go through StmtCache (prepared once per
-// connection); pgx caches its prepared statements itself.
+// The engine is a value, not an interface (Dialect, dialect.go: every
+// difference one method, both spellings side by side); COPY, the one
+// capability needing a driver's own API, is the optional Options.Copy.
+// Migrations stay per engine, in the engine's package. The token cache
+// (tokencache.go), the list cache (list.go) and the statement cache
+// (stmts.go) state their bounds where they are defined; they work the same
+// on both engines.
 //
 // # Pools and waits
 //
@@ -146,12 +132,18 @@ func (s *Store) txQueryRow(ctx context.Context, tx *sql.Tx, query string, args .
 	return tx.QueryRowContext(ctx, query, args...)
 }
 
-// txQuery is txQueryRow for several rows.
-func (s *Store) txQuery(ctx context.Context, tx *sql.Tx, query string, args ...any) (*sql.Rows, error) {
-	if s.stmts != nil {
-		return s.stmts.TxQuery(ctx, tx, query, args...)
+// cachedTx is tx whose queries go through the statement cache, as
+// txQueryRow's do.
+type cachedTx struct {
+	s  *Store
+	tx *sql.Tx
+}
+
+func (c cachedTx) QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error) {
+	if c.s.stmts != nil {
+		return c.s.stmts.TxQuery(ctx, c.tx, query, args...)
 	}
-	return tx.QueryContext(ctx, query, args...)
+	return c.tx.QueryContext(ctx, query, args...)
 }
 
 // snapshot begins a read-only transaction whose reads all see one
@@ -290,6 +282,18 @@ func (s *Store) notFound(err error, what string) error {
 	return s.errf("%s: %w", what, err)
 }
 
+// conflict maps a unique violation to inventory.ErrConflict, what naming
+// the clash, and any other error to one of op; nil stays nil.
+func (s *Store) conflict(err error, what, op string) error {
+	switch {
+	case err == nil:
+		return nil
+	case s.d.isUnique(err):
+		return s.errf("%s: %w", what, inventory.ErrConflict)
+	}
+	return s.errf("%s: %w", op, err)
+}
+
 // storable reports whether every one of vs can be stored (see
 // Dialect.storable).
 func (s *Store) storable(vs ...string) bool {
@@ -315,4 +319,61 @@ func collect[T any](rows *sql.Rows, scan func(rowScanner) (T, error)) ([]T, erro
 		out = append(out, v)
 	}
 	return out, rows.Err()
+}
+
+// scanString reads a row of one text column.
+func scanString(r rowScanner) (v string, err error) { return v, r.Scan(&v) }
+
+// querier is a pool, a transaction or a cachedTx.
+type querier interface {
+	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
+}
+
+// queryEach runs query on q and calls fn on each row.
+func queryEach(ctx context.Context, q querier, fn func(rowScanner) error, query string, args ...any) error {
+	rows, err := q.QueryContext(ctx, query, args...)
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		if err := fn(rows); err != nil {
+			return err
+		}
+	}
+	return rows.Err()
+}
+
+// pageOf reads, from one snapshot, how many rows from (a FROM ... WHERE
+// whose arguments b holds) selects, and one page of them in order: columns
+// cols, read by scan. what names the read in errors.
+func pageOf[T any](ctx context.Context, s *Store, what string, b *builder, cols, from, order string, offset, limit int,
+	scan func(rowScanner) (T, error)) (int64, []T, error) {
+	tx, err := s.snapshot(ctx)
+	if err != nil {
+		return 0, nil, s.errf("%s: %w", what, err)
+	}
+	defer tx.Rollback()
+	var (
+		total int64
+		out   []T
+	)
+	err = tx.QueryRowContext(ctx, `SELECT count(*) `+from, b.Args()...).Scan(&total)
+	if err == nil {
+		out, err = queryAll(ctx, tx, scan, `SELECT `+cols+` `+from+` ORDER BY `+order+
+			` LIMIT `+b.Arg(limitOf(limit))+` OFFSET `+b.Arg(max(offset, 0)), b.Args()...)
+	}
+	if err != nil {
+		return 0, nil, s.errf("%s: %w", what, err)
+	}
+	return total, out, nil
+}
+
+// queryAll runs query on q and reads its rows with scan, as collect does.
+func queryAll[T any](ctx context.Context, q querier, scan func(rowScanner) (T, error), query string, args ...any) ([]T, error) {
+	rows, err := q.QueryContext(ctx, query, args...)
+	if err != nil {
+		return nil, err
+	}
+	return collect(rows, scan)
 }

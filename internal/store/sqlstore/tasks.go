@@ -269,6 +269,10 @@ func (s *Store) FinishTaskItems(ctx context.Context, f tasks.Finish) (int64, err
 		w.Eq("t.project_id", f.ProjectID)
 		w.Eq("t.type", string(f.Type))
 		w.Where(`t.state = 'running'`)
+		if f.Missing != 0 {
+			// Both engines' & is the bitwise and of integers.
+			w.Where(`(t.scan_scope & ` + w.Arg(f.Missing) + `) = 0`)
+		}
 		m := newBuilder(s.d, w.Args()...)
 		match(m)
 		rows, err := tx.QueryContext(ctx, `SELECT t.id FROM tasks t WHERE `+w.SQL()+` AND EXISTS
@@ -348,9 +352,32 @@ func (s *Store) EndTask(ctx context.Context, projectID, id string, st tasks.Stat
 	return cancelled, nil
 }
 
-// CancelTaskScans fails the queued scan jobs of the digests that no running
-// scan task of the project waits for any more (after EndTask), in one
-// transaction, and returns the digests it cancelled.
+// WaitingScanScope ORs the scan_scope of the project's running scan tasks
+// with a pending item of digest (SQLite has no bitwise aggregate: the
+// distinct values are few).
+func (s *Store) WaitingScanScope(ctx context.Context, projectID, digest string) (int32, bool, error) {
+	rows, err := s.read.QueryContext(ctx, `SELECT DISTINCT t.scan_scope FROM task_items i JOIN tasks t ON t.id = i.task_id
+		WHERE i.digest = $1 AND i.state = 'pending' AND t.project_id = $2 AND t.type = 'image_scan' AND t.state = 'running'`,
+		digest, projectID)
+	if err != nil {
+		return 0, false, s.errf("scan scope of %s: %w", digest, err)
+	}
+	scopes, err := collect(rows, func(r rowScanner) (v int32, err error) { return v, r.Scan(&v) })
+	if err != nil {
+		return 0, false, s.errf("scan scope of %s: %w", digest, err)
+	}
+	var scope int32
+	for _, v := range scopes {
+		scope |= v
+	}
+	return scope, len(scopes) > 0, nil
+}
+
+// CancelTaskScans fails the queued and running scan jobs of the digests
+// that no running scan task of the project waits for any more (after
+// EndTask), in one transaction, and returns the digests it cancelled. A
+// running job's worker finds its lease gone at its next heartbeat and
+// stops (jobs.Runner).
 func (s *Store) CancelTaskScans(ctx context.Context, projectID, kind string, digests []string, at int64) ([]string, error) {
 	var cancelled []string
 	err := s.inTx(ctx, func(tx *sql.Tx) error {
@@ -366,7 +393,8 @@ func (s *Store) CancelTaskScans(ctx context.Context, projectID, kind string, dig
 				continue
 			}
 			res, err := tx.ExecContext(ctx, `UPDATE jobs SET state = 'failed', error = 'cancelled: its scan task was stopped',
-				lease_till = 0, updated_at = $4 WHERE kind = $1 AND key = $2 AND state = 'queued' AND project_id = $3`,
+				lease_till = 0, updated_at = $4 WHERE kind = $1 AND key = $2 AND state IN ('queued', 'running')
+				AND project_id = $3`,
 				kind, inventory.ScanJobKey(projectID, d), projectID, at)
 			if err != nil {
 				return s.errf("cancel scan of %s: %w", d, err)

@@ -73,7 +73,7 @@ func (s *Store) putVulnRound(ctx context.Context, tx *sql.Tx, round []vulndb.Sto
 		byID[v.ID] = v
 	}
 	b := newBuilder(s.d)
-	rows, err := tx.QueryContext(ctx, `INSERT INTO vulns AS v (id, modified, withdrawn, hash, data) `+
+	written, err := queryAll(ctx, tx, scanString, `INSERT INTO vulns AS v (id, modified, withdrawn, hash, data) `+
 		b.Rows(col{Type: "text", Values: ids}, col{Type: "int8", Values: modified}, col{Type: "bool", Values: withdrawn},
 			col{Type: "bytea", Values: hashes}, col{Type: "bytea", Values: data})+`
 		ON CONFLICT (id) DO UPDATE SET
@@ -82,10 +82,6 @@ func (s *Store) putVulnRound(ctx context.Context, tx *sql.Tx, round []vulndb.Sto
 		WHERE excluded.modified > v.modified
 		   OR (excluded.modified = v.modified AND excluded.hash <> v.hash)
 		RETURNING id`, b.Args()...)
-	if err != nil {
-		return 0, s.errf("put vulns: %w", err)
-	}
-	written, err := collect(rows, func(r rowScanner) (id string, err error) { return id, r.Scan(&id) })
 	if err != nil {
 		return 0, s.errf("put vulns: %w", err)
 	}
@@ -133,16 +129,12 @@ func (s *Store) VulnsFor(ctx context.Context, keys []vulndb.Key) ([]vulndb.Hit, 
 	for lo := 0; lo < len(eco); lo += s.d.MaxRows(2) {
 		hi := min(lo+s.d.MaxRows(2), len(eco))
 		b := newBuilder(s.d)
-		rows, err := s.read.QueryContext(ctx, `SELECT a.ecosystem, a.name, v.id, v.data
+		more, err := queryAll(ctx, s.read, func(r rowScanner) (h vulndb.Hit, err error) {
+			return h, r.Scan(&h.Key.Ecosystem, &h.Key.Name, &h.ID, &h.Data)
+		}, `SELECT a.ecosystem, a.name, v.id, v.data
 			FROM vuln_affected a JOIN vulns v ON v.id = a.vuln_id
 			WHERE NOT (`+s.d.IsTrue("v.withdrawn")+`) AND (a.ecosystem, a.name) IN (`+
 			b.Rows(col{Type: "text", Values: eco[lo:hi]}, col{Type: "text", Values: names[lo:hi]})+`)`, b.Args()...)
-		if err != nil {
-			return nil, s.errf("vulns for: %w", err)
-		}
-		more, err := collect(rows, func(r rowScanner) (h vulndb.Hit, err error) {
-			return h, r.Scan(&h.Key.Ecosystem, &h.Key.Name, &h.ID, &h.Data)
-		})
 		if err != nil {
 			return nil, s.errf("vulns for: %w", err)
 		}
@@ -164,26 +156,22 @@ func (s *Store) VulnStatus(ctx context.Context) (vulndb.Status, error) {
 	if err != nil {
 		return st, s.errf("vuln status: %w", err)
 	}
-	rows, err := tx.QueryContext(ctx, `SELECT ecosystem, count(DISTINCT vuln_id) FROM vuln_affected GROUP BY ecosystem ORDER BY ecosystem`)
-	if err != nil {
-		return st, s.errf("vuln status: %w", err)
-	}
-	st.Ecosystems, err = collect(rows, func(r rowScanner) (c vulndb.EcosystemCount, err error) {
+	st.Ecosystems, err = queryAll(ctx, tx, func(r rowScanner) (c vulndb.EcosystemCount, err error) {
 		return c, r.Scan(&c.Ecosystem, &c.Records)
-	})
+	}, `SELECT ecosystem, count(DISTINCT vuln_id) FROM vuln_affected GROUP BY ecosystem ORDER BY ecosystem`)
 	if err != nil {
 		return st, s.errf("vuln status: %w", err)
 	}
-	last, err := scanImports(tx.QueryContext(ctx, `SELECT `+importCols+` FROM vuln_imports
-		WHERE state = 'complete' ORDER BY id DESC LIMIT 1`))
+	last, err := queryAll(ctx, tx, scanImport, `SELECT `+importCols+` FROM vuln_imports
+		WHERE state = 'complete' ORDER BY id DESC LIMIT 1`)
 	if err != nil {
 		return st, s.errf("vuln status: %w", err)
 	}
 	if len(last) > 0 {
 		st.LastImport = &last[0]
 	}
-	st.Unfinished, err = scanImports(tx.QueryContext(ctx, `SELECT `+importCols+` FROM vuln_imports i
-		WHERE `+unfinishedImport+` ORDER BY id DESC LIMIT 100`))
+	st.Unfinished, err = queryAll(ctx, tx, scanImport, `SELECT `+importCols+` FROM vuln_imports i
+		WHERE `+unfinishedImport+` ORDER BY id DESC LIMIT 100`)
 	if err != nil {
 		return st, s.errf("vuln status: %w", err)
 	}
@@ -198,19 +186,14 @@ const (
 		WHERE c.source = i.source AND c.state = 'complete' AND c.id > i.id)`
 )
 
-func scanImports(rows *sql.Rows, err error) ([]vulndb.ImportLog, error) {
-	if err != nil {
-		return nil, err
-	}
-	return collect(rows, func(r rowScanner) (vulndb.ImportLog, error) {
-		var (
-			imp               vulndb.ImportLog
-			started, finished int64
-		)
-		err := r.Scan(&imp.ID, &imp.Source, &imp.State, &imp.Owner, &started, &finished, &imp.Records, &imp.Written)
-		imp.Started, imp.Finished = msTime(started), msTime(finished)
-		return imp, err
-	})
+func scanImport(r rowScanner) (vulndb.ImportLog, error) {
+	var (
+		imp               vulndb.ImportLog
+		started, finished int64
+	)
+	err := r.Scan(&imp.ID, &imp.Source, &imp.State, &imp.Owner, &started, &finished, &imp.Records, &imp.Written)
+	imp.Started, imp.Finished = msTime(started), msTime(finished)
+	return imp, err
 }
 
 // msTime is the UTC time of unix ms; 0 is the zero time (not finished).
@@ -227,8 +210,8 @@ func (s *Store) BeginVulnImport(ctx context.Context, imp vulndb.ImportLog) (int6
 	var unfinished []vulndb.ImportLog
 	err := s.inTx(ctx, func(tx *sql.Tx) error {
 		var err error
-		unfinished, err = scanImports(tx.QueryContext(ctx, `SELECT `+importCols+` FROM vuln_imports i
-			WHERE i.source = $1 AND `+unfinishedImport+` ORDER BY id DESC`, imp.Source))
+		unfinished, err = queryAll(ctx, tx, scanImport, `SELECT `+importCols+` FROM vuln_imports i
+			WHERE i.source = $1 AND `+unfinishedImport+` ORDER BY id DESC`, imp.Source)
 		if err != nil {
 			return s.errf("begin vuln import: %w", err)
 		}

@@ -5,7 +5,9 @@ package taskstest
 import (
 	"context"
 	"errors"
+	"slices"
 	"testing"
+	"time"
 
 	"github.com/openhss/openhss/internal/inventory"
 	"github.com/openhss/openhss/internal/jobs"
@@ -37,6 +39,7 @@ func Run(t *testing.T, open func(t *testing.T) Store) {
 		{"BadTaskStoresNothing", testBadTask},
 		{"CancelTaskScans", testCancelScans},
 		{"SameMillisecondNewestFirst", testSameMillisecond},
+		{"WaitingScanScope", testWaitingScanScope},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -357,6 +360,12 @@ func testCancelScans(t *testing.T, ctx context.Context, st Store) {
 		}
 		return j
 	}
+	// sha256:r's job is running: cancelled too, its worker losing the lease.
+	enqueue("p1", "sha256:r")
+	jr, err := st.Claim(ctx, []string{"scan"}, "worker-1", time.UnixMilli(2), time.Minute)
+	if err != nil || jr.Key != inventory.ScanJobKey("p1", "sha256:r") {
+		t.Fatalf("Claim: %+v, %v", jr, err)
+	}
 	ja, jb, jc := enqueue("p1", "sha256:a"), enqueue("p1", "sha256:b"), enqueue("p2", "sha256:b")
 	scan := func(digests ...string) tasks.Task {
 		var items []tasks.Item
@@ -366,22 +375,25 @@ func testCancelScans(t *testing.T, ctx context.Context, st Store) {
 		return create(t, ctx, st, tasks.Task{ProjectID: "p1", Type: tasks.Scan, Kind: tasks.Manual, Name: "s",
 			ImageType: "registry", BeginTime: 1}, items)
 	}
-	stopped, other := scan("sha256:a", "sha256:b"), scan("sha256:a")
+	stopped, other := scan("sha256:a", "sha256:b", "sha256:r"), scan("sha256:a")
 	if _, err := st.EndTask(ctx, "p1", stopped.ID, tasks.Stopped, "", 2); err != nil {
 		t.Fatal(err)
 	}
-	got, err := st.CancelTaskScans(ctx, "p1", "scan", []string{"sha256:a", "sha256:b"}, 3)
+	got, err := st.CancelTaskScans(ctx, "p1", "scan", []string{"sha256:a", "sha256:b", "sha256:r"}, 3)
 	if err != nil {
 		t.Fatal(err)
 	}
 	// sha256:a is still awaited by the other task; p2's job is p2's.
-	if len(got) != 1 || got[0] != "sha256:b" {
-		t.Fatalf("cancelled %v; want [sha256:b]", got)
+	if !slices.Equal(got, []string{"sha256:b", "sha256:r"}) {
+		t.Fatalf("cancelled %v; want [sha256:b sha256:r]", got)
+	}
+	if err := st.Heartbeat(ctx, jr.Lease(), time.UnixMilli(4), time.Minute); !errors.Is(err, jobs.ErrLeaseLost) {
+		t.Fatalf("heartbeat of the cancelled running job: %v; want ErrLeaseLost", err)
 	}
 	for _, tc := range []struct {
 		j    jobs.Job
 		want jobs.State
-	}{{ja, jobs.Queued}, {jb, jobs.Failed}, {jc, jobs.Queued}} {
+	}{{ja, jobs.Queued}, {jb, jobs.Failed}, {jc, jobs.Queued}, {jr, jobs.Failed}} {
 		j, err := st.GetJob(ctx, tc.j.ID)
 		if err != nil || j.State != tc.want {
 			t.Fatalf("job %s: %s, %v; want %s", j.Key, j.State, err, tc.want)
@@ -404,4 +416,69 @@ func testSameMillisecond(t *testing.T, ctx context.Context, st Store) {
 			t.Fatalf("order %d: %s; want the tasks newest first %v", i, tk.ID, ids)
 		}
 	}
+}
+
+// testWaitingScanScope: the scope a digest's scan runs is the union of the
+// scan_scope of the project's running scan tasks still waiting for it, and
+// a Finish with Missing parts ends only the items of tasks it covers.
+func testWaitingScanScope(t *testing.T, ctx context.Context, st Store) {
+	const (
+		vulns    = 0x000f0000
+		baseline = 0x0000f000
+		malware  = 0x00000f00
+		parts    = 0x000fffff
+	)
+	d1, d2 := "sha256:"+repeat("1"), "sha256:"+repeat("2")
+	scanTask := func(project string, scope int32, begin int64, digests ...string) tasks.Task {
+		var items []tasks.Item
+		for i, d := range digests {
+			items = append(items, tasks.Item{RefID: int64(i + 1), Digest: d, ImageName: "app", ImageVersion: "1"})
+		}
+		return create(t, ctx, st, tasks.Task{ProjectID: project, Type: tasks.Scan, Kind: tasks.Manual, Name: "s",
+			ImageType: "registry", ScanScope: scope, BeginTime: begin}, items)
+	}
+	a := scanTask("p1", vulns, 1, d1, d2)
+	b := scanTask("p1", baseline|0x00100000, 2, d1)
+	scanTask("p2", malware, 3, d1)
+	// A sync task's items are never a scan's.
+	create(t, ctx, st, syncTask("p1", 4), regItems(1))
+	type want struct {
+		scope   int32
+		waiting bool
+	}
+	check := func(step, project, digest string, w want) {
+		t.Helper()
+		scope, waiting, err := st.WaitingScanScope(ctx, project, digest)
+		if err != nil {
+			t.Fatalf("%s: WaitingScanScope(%s, %s): %v", step, project, digest, err)
+		}
+		if (want{scope, waiting}) != w {
+			t.Fatalf("%s: WaitingScanScope(%s, %s) = %#x, %v; want %#x, %v", step, project, digest, scope, waiting, w.scope, w.waiting)
+		}
+	}
+	check("start", "p1", d1, want{vulns | baseline | 0x00100000, true})
+	check("start", "p1", d2, want{vulns, true})
+	check("start", "p2", d1, want{malware, true})
+	check("start", "p1", "sha256:"+repeat("3"), want{0, false})
+	check("start", "p3", d1, want{0, false})
+
+	// A scan of vulnerabilities only ends a's item of d1, not b's.
+	finish(t, ctx, st, tasks.Finish{ProjectID: "p1", Type: tasks.Scan, Digest: d1, OK: true, At: 10,
+		Missing: parts &^ vulns}, 1)
+	check("after the vulnerabilities", "p1", d1, want{baseline | 0x00100000, true})
+	if got := get(t, ctx, st, "p1", b.ID); got.SuccessNum != 0 || got.State != tasks.Running {
+		t.Fatalf("task b after a scan without its part: %+v", got)
+	}
+	if got := get(t, ctx, st, "p1", a.ID); got.SuccessNum != 1 {
+		t.Fatalf("task a: %+v; want one item ended", got)
+	}
+	// A stopped task waits for nothing.
+	if _, err := st.EndTask(ctx, "p1", b.ID, tasks.Stopped, "stopped", 11); err != nil {
+		t.Fatal(err)
+	}
+	check("b stopped", "p1", d1, want{0, false})
+	// Missing 0 ends every waiting item.
+	finish(t, ctx, st, tasks.Finish{ProjectID: "p1", Type: tasks.Scan, Digest: d2, OK: false, Reason: "x", At: 12}, 1)
+	check("d2 ended", "p1", d2, want{0, false})
+	check("other project untouched", "p2", d1, want{malware, true})
 }

@@ -1,8 +1,9 @@
-// Package storebench generates the synthetic inventory the SQLite and
-// PostgreSQL stores are benchmarked on. It only yields the rows: each store
-// bulk-loads them in its own dialect. Both draw from the same generator so
-// that the same seed gives the same data in either store.
-package storebench
+// Package benchseed generates the synthetic inventory the store is
+// benchmarked on and seeds a store with it (Seed, through the store's bulk
+// loader). It lives outside internal/store so that the openhss binary does
+// not link it; both engines draw from the same generator, so the same seed
+// gives the same data in either.
+package benchseed
 
 import (
 	"cmp"
@@ -142,26 +143,38 @@ func Generate(spec Spec, rnd *rand.Rand) (Inventory, error) {
 	return inv, nil
 }
 
-// Registrar is the part of a store Setup creates the bench project and
-// registry connection through.
-type Registrar interface {
+// Store is the part of a store Seed writes through.
+type Store interface {
 	EnsureProject(ctx context.Context, p inventory.Project) (inventory.Project, error)
 	CreateRegistry(ctx context.Context, r inventory.Registry) (inventory.Registry, error)
+	LoadImages(ctx context.Context, n int, image func(i int) inventory.Image) error
 }
 
-// Setup generates spec's inventory and creates its project and registry
-// connection in st; the Registry it returns carries the connection's id.
-// The rows are left to the store to bulk-load in its own dialect.
-func Setup(ctx context.Context, st Registrar, spec Spec, rnd *rand.Rand) (Inventory, error) {
+// Seed generates spec's inventory (private_image rows in one new registry
+// connection of spec.ProjectID) and bulk-loads it into st; it returns the
+// connection's id.
+func Seed(ctx context.Context, st Store, spec Spec, rnd *rand.Rand) (int64, error) {
 	inv, err := Generate(spec, rnd)
 	if err != nil {
-		return Inventory{}, err
+		return 0, err
 	}
 	if _, err := st.EnsureProject(ctx, inventory.Project{ID: spec.ProjectID, Name: spec.ProjectID}); err != nil {
-		return Inventory{}, fmt.Errorf("project: %w", err)
+		return 0, fmt.Errorf("seed: project: %w", err)
 	}
-	if inv.Registry, err = st.CreateRegistry(ctx, inv.Registry); err != nil {
-		return Inventory{}, fmt.Errorf("registry: %w", err)
+	reg, err := st.CreateRegistry(ctx, inv.Registry)
+	if err != nil {
+		return 0, fmt.Errorf("seed: registry: %w", err)
 	}
-	return inv, nil
+	err = st.LoadImages(ctx, len(inv.Rows), func(i int) inventory.Image {
+		r := &inv.Rows[i]
+		return inventory.Image{ProjectID: spec.ProjectID, EnterpriseProjectID: inventory.DefaultEnterpriseProject,
+			RegistryID: reg.ID, Type: inventory.PrivateImage, Namespace: r.Namespace, Name: r.Name, Tag: r.Tag,
+			Digest: r.Digest, ManifestDigest: r.Digest, Size: r.Size, LatestUpdateTime: r.LatestUpdateTime,
+			LatestVersion: r.Latest, Scannable: true, ScanStatus: r.Status, ScanFailedDesc: r.FailedDesc,
+			LatestScanTime: r.ScanTime, VulNum: int32(r.Vul), UnsafeSettingNum: int32(r.Unsafe), MaliciousFileNum: int32(r.Malicious)}
+	})
+	if err != nil {
+		return 0, fmt.Errorf("seed: %w", err)
+	}
+	return reg.ID, nil
 }

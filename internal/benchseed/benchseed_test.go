@@ -1,4 +1,4 @@
-package storebench
+package benchseed
 
 import (
 	"math/rand/v2"
