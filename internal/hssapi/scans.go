@@ -205,6 +205,19 @@ func allFilter(projectID string, t inventory.ImageType, eps []string, b batchSca
 			return f, invalidParam(name, "must not be negative")
 		}
 	}
+	// The same ranges as the lists' (readImageFilters): a reversed one
+	// selects nothing, which is a mistake to say, not an empty task.
+	for _, r := range []struct {
+		name       string
+		start, end *int64
+	}{
+		{"latest_update_time", f.StartLatestUpdateTime, f.EndLatestUpdateTime},
+		{"latest_scan_time", f.StartLatestScanTime, f.EndLatestScanTime},
+	} {
+		if after(r.start, r.end) {
+			return f, invalidParam("start_"+r.name, "is after end_%s", r.name)
+		}
+	}
 	return f, nil
 }
 

@@ -12,6 +12,9 @@ type Images interface {
 	// ApplySync makes the rows of s.RegistryID match the snapshot, in one
 	// transaction, and recomputes latest_version for the touched repositories.
 	ApplySync(ctx context.Context, s Snapshot) (SyncResult, error)
+	// StoredTags returns the rows of a registry connection as ApplySync
+	// compares them with a snapshot.
+	StoredTags(ctx context.Context, projectID string, registryID int64) (StoredTags, error)
 	// PutLocalImage adds or replaces a local_image row and its manifests.
 	PutLocalImage(ctx context.Context, img Image, manifests []Manifest) (Image, error)
 }

@@ -26,6 +26,7 @@ import (
 	"github.com/google/go-containerregistry/pkg/name"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 	"github.com/google/go-containerregistry/pkg/v1/remote/transport"
+	"github.com/google/go-containerregistry/pkg/v1/types"
 	"golang.org/x/sync/errgroup"
 
 	"github.com/openhss/openhss/internal/inventory"
@@ -153,12 +154,33 @@ func SplitRepository(path string) (namespace, name string) {
 // Lister's caps fails the whole listing with ErrLimit: a snapshot cut at
 // the cap would make the sync delete every row beyond it.
 func (l *Lister) List(ctx context.Context, reg inventory.Registry, password string) (inventory.Snapshot, error) {
+	return l.ListFrom(ctx, reg, password, nil)
+}
+
+// ListFrom is List for a connection whose rows are prev (the store's
+// StoredTags; nil lists from scratch). A tag prev has is asked for with a
+// HEAD of its manifest: when the registry still answers with the stored
+// digest, the tag keeps its stored row and nothing more is read. A tag
+// whose digest is one prev already has (a new tag on a stored image, a
+// tag moved back) is not described again either: its manifest and config
+// are in the store. Such tags add no Snapshot.Manifests. So a re-sync of an
+// unchanged registry costs the catalog, the tag lists and one HEAD per tag
+// (docs/benchmarks.md, Registry sync); manifests are content-addressed, so
+// what the store has for a digest stays true.
+func (l *Lister) ListFrom(ctx context.Context, reg inventory.Registry, password string, prev inventory.StoredTags) (inventory.Snapshot, error) {
 	parent := ctx
 	ctx, cancel := context.WithTimeout(ctx, l.listTimeout)
 	defer cancel()
 	ls, err := l.open(reg, password)
 	if err != nil {
 		return inventory.Snapshot{}, err
+	}
+	ls.prev = prev
+	ls.known = map[string]string{}
+	for _, tags := range prev {
+		for _, t := range tags {
+			ls.known[t.Digest] = cmp.Or(t.ManifestDigest, t.Digest)
+		}
 	}
 	wctx, stop := context.WithCancel(ctx)
 	defer stop()
@@ -269,6 +291,11 @@ type listing struct {
 	sem      chan struct{}
 
 	tagCount atomic.Int64 // tags listed so far, for maxTotalTags
+
+	// prev are the connection's stored rows and known their digests (tag
+	// digest → row manifest digest); both only read once listing starts.
+	prev  inventory.StoredTags
+	known map[string]string
 
 	mu    sync.Mutex
 	cache map[string]*cached // by manifest digest, across all repositories
@@ -420,6 +447,7 @@ func (s *listing) repository(ctx context.Context, path string) repoResult {
 	}
 	refs := make([]*inventory.TagRef, len(tags))
 	found := make([]*resolved, len(tags))
+	stored := s.prev[inventory.Repo{Namespace: ns, Name: nm}]
 	g, gctx := errgroup.WithContext(ctx)
 	g.SetLimit(s.l.concurrency)
 	for i, tag := range tags {
@@ -427,16 +455,31 @@ func (s *listing) repository(ctx context.Context, path string) repoResult {
 			continue
 		}
 		g.Go(func() error {
-			// One GET per tag: it gives the digest and, for a digest not
-			// seen yet, the manifest itself.
-			raw, mediaType, digest, err := s.manifest(gctx, repo.Tag(tag))
+			var f *fetched
+			digest, known, err := s.head(gctx, repo.Tag(tag), stored, tag)
+			if err == nil && digest == "" {
+				// One GET per tag not stored: it gives the digest and, for
+				// a digest not seen yet, the manifest itself.
+				var raw []byte
+				var mediaType types.MediaType
+				raw, mediaType, digest, err = s.manifest(gctx, repo.Tag(tag))
+				f = &fetched{raw, mediaType}
+				if err == nil {
+					_, known = s.known[digest]
+				}
+			}
 			if isNotFound(err) {
 				return nil // deleted since the tag list: not a tag any more
 			}
 			if err != nil {
 				return fmt.Errorf("tag %s: %w", tag, err)
 			}
-			r, err := s.resolve(gctx, repo, digest, &fetched{raw, mediaType})
+			if known {
+				refs[i] = &inventory.TagRef{Tag: tag, Digest: digest, ManifestDigest: s.known[digest]}
+				found[i] = &resolved{row: s.known[digest]}
+				return nil
+			}
+			r, err := s.resolve(gctx, repo, digest, f)
 			if err != nil {
 				return fmt.Errorf("tag %s: %w", tag, err)
 			}
@@ -459,6 +502,35 @@ func (s *listing) repository(ctx context.Context, path string) repoResult {
 		}
 	}
 	return out
+}
+
+// head asks for the digest of a tag stored has, with a HEAD: digest is the
+// registry's answer and known says the store has it (prev). digest is ""
+// when the tag is not stored, or when the HEAD failed for another reason
+// than a missing tag: some registries answer HEAD without a digest, and
+// the GET that follows then says what is wrong.
+func (s *listing) head(ctx context.Context, ref name.Tag, stored map[string]inventory.StoredTag, tag string) (digest string, known bool, err error) {
+	if _, ok := stored[tag]; !ok {
+		return "", false, nil
+	}
+	release, err := s.acquire(ctx)
+	if err != nil {
+		return "", false, err
+	}
+	defer release()
+	desc, err := s.puller.Head(ctx, ref)
+	switch {
+	case isNotFound(err):
+		return "", false, err
+	case err != nil:
+		if ctx.Err() != nil {
+			return "", false, ctx.Err()
+		}
+		return "", false, nil
+	}
+	digest = desc.Digest.String()
+	_, known = s.known[digest]
+	return digest, known, nil
 }
 
 // tags lists a repository's tags page by page, within the caps.

@@ -22,6 +22,9 @@ type SyncStore interface {
 	RegistriesByImageType(ctx context.Context, projectID string, t inventory.ImageType) ([]inventory.Registry, error)
 	SetRegistryStatus(ctx context.Context, id int64, status, failReason string, syncedAt int64) error
 	ApplySync(ctx context.Context, s inventory.Snapshot) (inventory.SyncResult, error)
+	// StoredTags returns the connection's rows: a sync reads only what
+	// changed since (Lister.ListFrom).
+	StoredTags(ctx context.Context, projectID string, registryID int64) (inventory.StoredTags, error)
 }
 
 // TaskRecorder marks a connection's sync, as it ends, on the pending items
@@ -233,7 +236,13 @@ func (s *Syncer) SyncRegistry(ctx context.Context, reg inventory.Registry) (Resu
 	if err != nil {
 		return finish(err)
 	}
-	snap, err := s.lister.List(ctx, reg, password)
+	prev, err := s.store.StoredTags(ctx, reg.ProjectID, reg.ID)
+	if err != nil {
+		err = fmt.Errorf("registry: rows of %d: %w", reg.ID, err)
+		r, serr := finish(err)
+		return r, errors.Join(err, serr)
+	}
+	snap, err := s.lister.ListFrom(ctx, reg, password, prev)
 	if err != nil {
 		return finish(err)
 	}

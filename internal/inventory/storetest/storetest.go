@@ -8,6 +8,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
+	"reflect"
 	"slices"
 	"testing"
 
@@ -35,6 +36,7 @@ func Run(t *testing.T, open func(t *testing.T) inventory.Store) {
 		{"CountRegistries", testCountRegistries},
 		{"ApplySyncLifecycle", testApplySync},
 		{"LatestVersionTies", testLatestVersionTies},
+		{"StoredTags", testStoredTags},
 		{"Filters", testFilters},
 		{"ProjectIsolation", testProjectIsolation},
 		{"SetScanResultPropagates", testSetScanResult},
@@ -571,6 +573,58 @@ func testLatestVersionTies(t *testing.T, e *env) {
 	}})
 	if got := latest(); !slices.Equal(got, []string{"lib/solo:only", "lib/tie:10.0"}) {
 		t.Fatalf("latest after removing 2.0 = %v", got)
+	}
+}
+
+// testStoredTags: StoredTags gives a connection's rows, by repository and
+// tag, as ApplySync compares them (ids, the tag's digest and the row's
+// manifest digest), and only the named project's; a re-sync of the same
+// listing without manifests (what a sync that found nothing changed sends)
+// changes no row, latest_version included.
+func testStoredTags(t *testing.T, e *env) {
+	e.project("p1")
+	e.project("p2")
+	reg := e.registry("p1", "r.example", inventory.Harbor)
+	other := e.registry("p1", "other.example", inventory.Harbor)
+	d := func(s string) string { return Digest("stored" + s) }
+	idx := inventory.Manifest{Digest: d("idx"), MediaType: "application/vnd.oci.image.index.v1+json",
+		Members: []inventory.Association{{Digest: d("amd"), Platform: "linux/amd64"}}}
+	listing := []inventory.RepoSnapshot{
+		repo("lib", "app", tag("1.0", d("1")), tag("2.0", d("2"))),
+		repo("", "solo", inventory.TagRef{Tag: "multi", Digest: idx.Digest, ManifestDigest: d("amd")}),
+	}
+	e.sync(inventory.Snapshot{RegistryID: reg.ID, SeenAt: 1, Repositories: listing,
+		Manifests: []inventory.Manifest{image(d("1"), 10, 1), image(d("2"), 20, 1), idx, image(d("amd"), 30, 1)}})
+	e.sync(inventory.Snapshot{RegistryID: other.ID, SeenAt: 1, Repositories: []inventory.RepoSnapshot{repo("lib", "app", tag("1.0", d("1")))}})
+	before := e.all("p1", inventory.PrivateImage)
+	want := inventory.StoredTags{}
+	for _, img := range before {
+		if img.RegistryID == reg.ID {
+			want.Add(inventory.Repo{Namespace: img.Namespace, Name: img.Name}, img.Tag,
+				inventory.StoredTag{ID: img.ID, Digest: img.Digest, ManifestDigest: img.ManifestDigest})
+		}
+	}
+	if len(want) != 2 || len(want[inventory.Repo{Namespace: "lib", Name: "app"}]) != 2 ||
+		want[inventory.Repo{Name: "solo"}]["multi"].ManifestDigest != d("amd") {
+		t.Fatalf("fixture rows: %v", want)
+	}
+	got, err := e.st.StoredTags(e.ctx, "p1", reg.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !reflect.DeepEqual(got, want) {
+		t.Fatalf("StoredTags = %v, want %v", got, want)
+	}
+	if got, err := e.st.StoredTags(e.ctx, "p2", reg.ID); err != nil || len(got) != 0 {
+		t.Fatalf("another project's StoredTags = %v, %v; want none", got, err)
+	}
+
+	res := e.sync(inventory.Snapshot{RegistryID: reg.ID, SeenAt: 2, Repositories: listing})
+	if res != (inventory.SyncResult{Unchanged: 3}) {
+		t.Fatalf("re-sync = %+v", res)
+	}
+	if after := e.all("p1", inventory.PrivateImage); !reflect.DeepEqual(after, before) {
+		t.Fatalf("an unchanged re-sync changed rows:\n%+v\nwant\n%+v", after, before)
 	}
 }
 

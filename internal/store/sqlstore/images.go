@@ -146,6 +146,37 @@ func (s *Store) putManifests(ctx context.Context, tx *sql.Tx, ms []inventory.Man
 	return nil
 }
 
+// StoredTags returns the rows a connection has, by repository and tag: what
+// a sync lists against, so that a tag still at its stored digest costs the
+// registry one HEAD request and nothing more (docs/benchmarks.md, Registry
+// sync).
+func (s *Store) StoredTags(ctx context.Context, projectID string, registryID int64) (inventory.StoredTags, error) {
+	return s.storedTags(ctx, s.read, projectID, registryID)
+}
+
+// storedTags reads the rows of a connection through q (the store, or the
+// transaction of ApplySync).
+func (s *Store) storedTags(ctx context.Context, q querier, projectID string, registryID int64) (inventory.StoredTags, error) {
+	out := inventory.StoredTags{}
+	err := queryEach(ctx, q, func(r rowScanner) error {
+		var (
+			k   inventory.Repo
+			tag string
+			e   inventory.StoredTag
+		)
+		if err := r.Scan(&e.ID, &k.Namespace, &k.Name, &tag, &e.Digest, &e.ManifestDigest); err != nil {
+			return err
+		}
+		out.Add(k, tag, e)
+		return nil
+	}, `SELECT id, namespace, name, tag, digest, manifest_digest
+		FROM images WHERE registry_id = $1 AND project_id = $2`, registryID, projectID)
+	if err != nil {
+		return nil, s.errf("rows of registry %d: %w", registryID, err)
+	}
+	return out, nil
+}
+
 // newRow is a row to insert or a moved row's new content.
 type newRow struct {
 	id                     int64 // moved rows only
@@ -181,22 +212,9 @@ func (s *Store) ApplySync(ctx context.Context, snap inventory.Snapshot) (invento
 			return err
 		}
 
-		existing := inventory.StoredTags{}
-		err = queryEach(ctx, tx, func(r rowScanner) error {
-			var (
-				k   inventory.Repo
-				tag string
-				e   inventory.StoredTag
-			)
-			if err := r.Scan(&e.ID, &k.Namespace, &k.Name, &tag, &e.Digest, &e.ManifestDigest); err != nil {
-				return err
-			}
-			existing.Add(k, tag, e)
-			return nil
-		}, `SELECT id, namespace, name, tag, digest, manifest_digest
-			FROM images WHERE registry_id = $1 AND project_id = $2`, snap.RegistryID, reg.projectID)
+		existing, err := s.storedTags(ctx, tx, reg.projectID, snap.RegistryID)
 		if err != nil {
-			return s.errf("rows of registry %d: %w", snap.RegistryID, err)
+			return err
 		}
 
 		// The diff is collected, then written set-based.
@@ -204,7 +222,9 @@ func (s *Store) ApplySync(ctx context.Context, snap inventory.Snapshot) (invento
 			inserts, moves []newRow
 			deletes        []int64
 		)
+		changed := map[inventory.Repo]bool{}
 		counts, touched, err := inventory.DiffSync(snap, existing, func(c inventory.TagChange) error {
+			changed[c.Repo] = true
 			n := newRow{namespace: c.Repo.Namespace, name: c.Repo.Name, tag: c.Tag, digest: c.Digest, manifestDigest: c.ManifestDigest}
 			switch c.Kind {
 			case inventory.TagAdded:
@@ -246,6 +266,10 @@ func (s *Store) ApplySync(ctx context.Context, snap inventory.Snapshot) (invento
 		if err := s.insertImageRows(ctx, tx, snap, reg, inserts); err != nil {
 			return err
 		}
+		// latest_version only moves in a repository whose rows changed: a
+		// re-sync of an unchanged registry rewrites no row (docs/benchmarks.md,
+		// Registry sync).
+		touched = slices.DeleteFunc(touched, func(k inventory.Repo) bool { return !changed[k] })
 		return s.recomputeLatest(ctx, tx, snap.RegistryID, reg.projectID, touched)
 	})
 	if err != nil {
