@@ -6,8 +6,8 @@ import (
 	"github.com/openhss/openhss/internal/jobs"
 	"github.com/openhss/openhss/internal/registry"
 	"github.com/openhss/openhss/internal/scanjob"
-	"github.com/openhss/openhss/internal/schedule"
 	"github.com/openhss/openhss/internal/scanner/malware"
+	"github.com/openhss/openhss/internal/schedule"
 	"github.com/openhss/openhss/internal/store"
 	"github.com/openhss/openhss/internal/vulndb"
 )

@@ -54,7 +54,9 @@ func Default(projectID string) Policy {
 }
 
 // ValidCycle reports whether days is an allowed scan_cycle.
-func ValidCycle(days int64) bool { return slices.Contains(Cycles, int32(days)) && days == int64(int32(days)) }
+func ValidCycle(days int64) bool {
+	return slices.Contains(Cycles, int32(days)) && days == int64(int32(days))
+}
 
 // ValidTimeScope reports whether days is an allowed time_scope.
 func ValidTimeScope(days int64) bool {
