@@ -2,6 +2,7 @@ package hssapi
 
 import (
 	"cmp"
+	"encoding/json"
 	"fmt"
 	"net/http"
 	"slices"
@@ -43,11 +44,16 @@ type modifyScanPolicyBody struct {
 	ScanScope    *int64 `json:"scan_scope"`
 	RateLimit    *int64 `json:"rate_limit"`
 	TimeScope    *int64 `json:"time_scope"`
-	RegistryInfo *[]struct {
-		RegistryID   *string `json:"registry_id"`
-		RegistryName *string `json:"registry_name"`
-		RegistryType *string `json:"registry_type"`
-	} `json:"registry_info"`
+	// RegistryInfo is read in two steps: absent is refused, while null
+	// (what the SDK sends for a nil slice) selects no connection, as [].
+	RegistryInfo json.RawMessage `json:"registry_info"`
+}
+
+// policyRegistryInfo is a registry_info entry.
+type policyRegistryInfo struct {
+	RegistryID   *string `json:"registry_id"`
+	RegistryName *string `json:"registry_name"`
+	RegistryType *string `json:"registry_type"`
 }
 
 // policyRegistries lists the project's connections the caller's enterprise
@@ -150,8 +156,12 @@ func (s *server) modifyScanPolicy(w http.ResponseWriter, r *http.Request, c *cal
 		return invalidParam("rate_limit", "is required (0 to %d images per hour, 0: no limit)", policy.MaxRateLimit)
 	case b.TimeScope == nil:
 		return invalidParam("time_scope", "is required (0, 1, 3 or 7 days)")
-	case b.RegistryInfo == nil:
+	case len(b.RegistryInfo) == 0:
 		return invalidParam("registry_info", "is required (send [] to select no registry)")
+	}
+	var infos []policyRegistryInfo
+	if err := json.Unmarshal(b.RegistryInfo, &infos); err != nil {
+		return badRequest("registry_info must be an array of {registry_id, registry_name, registry_type}")
 	}
 	if !policy.ValidCycle(*b.ScanCycle) {
 		return invalidParam("scan_cycle", "must be 3, 7 or 14 (days)")
@@ -165,7 +175,6 @@ func (s *server) modifyScanPolicy(w http.ResponseWriter, r *http.Request, c *cal
 	if !policy.ValidTimeScope(*b.TimeScope) {
 		return invalidParam("time_scope", "must be 0 (all images), 1, 3 or 7 (days)")
 	}
-	infos := *b.RegistryInfo
 	if len(infos) > maxPolicyRegistries {
 		return invalidParam("registry_info", "names %d registries, more than %d", len(infos), maxPolicyRegistries)
 	}

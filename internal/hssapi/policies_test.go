@@ -189,6 +189,7 @@ func TestScanPolicyBadInput(t *testing.T) {
 		{"registry of an enterprise project not granted", "PUT", "?enterprise_project_id=ep1", policyBody(e.registryInfo("r1"), nil), e.akEP, e.skEP, 404, "HSS.0011"},
 		{"enterprise project not granted", "PUT", "?enterprise_project_id=ep9", policyBody(e.registryInfo("r3"), nil), e.akEP, e.skEP, 403, "HSS.0013"},
 		{"body not an object", "PUT", "", []int{1}, "", "", 400, "HSS.0002"},
+		{"registry_info not an array", "PUT", "", policyBody(nil, set("registry_info", "r1")), "", "", 400, "HSS.0002"},
 		{"scan_cycle a string", "PUT", "", policyBody(e.registryInfo("r3"), set("scan_cycle", "7")), "", "", 400, "HSS.0002"},
 		{"type missing", "GET", "", nil, "", "", 400, "HSS.0001"},
 		{"type bad", "GET", "?type=weekly", nil, "", "", 400, "HSS.0001"},
