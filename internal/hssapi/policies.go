@@ -39,11 +39,11 @@ type scanPolicyInfo struct {
 // modifyScanPolicyBody is the SDK's CycleImageScanPolicyReqInfo: every
 // field is required, so each is a pointer and an absent one is refused.
 type modifyScanPolicyBody struct {
-	Enabled      *bool  `json:"enabled"`
-	ScanCycle    *int64 `json:"scan_cycle"`
-	ScanScope    *int64 `json:"scan_scope"`
-	RateLimit    *int64 `json:"rate_limit"`
-	TimeScope    *int64 `json:"time_scope"`
+	Enabled   *bool  `json:"enabled"`
+	ScanCycle *int64 `json:"scan_cycle"`
+	ScanScope *int64 `json:"scan_scope"`
+	RateLimit *int64 `json:"rate_limit"`
+	TimeScope *int64 `json:"time_scope"`
 	// RegistryInfo is read in two steps: absent is refused, while null
 	// (what the SDK sends for a nil slice) selects no connection, as [].
 	RegistryInfo json.RawMessage `json:"registry_info"`
