@@ -23,6 +23,7 @@ import (
 	"github.com/openhss/openhss/internal/policy"
 	"github.com/openhss/openhss/internal/scanresult"
 	"github.com/openhss/openhss/internal/secret"
+	"github.com/openhss/openhss/internal/taskrun"
 )
 
 // SyncRequester starts (or joins the running) synchronization of every
@@ -176,6 +177,8 @@ type server struct {
 	refusals *refusalGuard
 	metrics  *httpMetrics
 	health   *health
+	// starter starts tasks (package taskrun).
+	starter *taskrun.Starter
 }
 
 // check refuses a Config without one of its dependencies.
@@ -219,6 +222,12 @@ func New(cfg Config) (http.Handler, error) {
 	}
 	if cfg.RateLimit > 0 {
 		s.limiter = newLimiter(cfg.RateLimit, time.Minute, cfg.Now)
+	}
+
+	// Tasks start as the scheduler's do (package taskrun).
+	var err error
+	if s.starter, err = taskrun.New(taskrun.Options{Tasks: cfg.Tasks, Sync: cfg.Sync, Now: cfg.Now}); err != nil {
+		return nil, err
 	}
 
 	r := newRouter(s)
