@@ -124,14 +124,25 @@ func (s *Store) ClaimScanRun(ctx context.Context, projectID string, due, next in
 // registry connection and none yet, and returns up to limit projects whose
 // slot is due at now (ms), with the time it fell due.
 func (s *Store) DueSyncs(ctx context.Context, now int64, limit int) (map[string]int64, error) {
-	if err := s.inTx(ctx, func(tx *sql.Tx) error {
-		_, err := tx.ExecContext(ctx, `INSERT INTO sync_schedule (project_id, next_sync_at)
-			SELECT DISTINCT r.project_id, CAST($1 AS BIGINT) FROM registries r
-			WHERE NOT EXISTS (SELECT 1 FROM sync_schedule q WHERE q.project_id = r.project_id)
-			ON CONFLICT (project_id) DO NOTHING`, now)
-		return err
-	}); err != nil {
+	// Read first: a tick that finds every project slotted (the common
+	// case) takes no write transaction, which on SQLite would wait for
+	// every other writer of the file.
+	var missing int
+	err := s.read.QueryRowContext(ctx, `SELECT COUNT(*) FROM (SELECT 1 FROM registries r
+		WHERE NOT EXISTS (SELECT 1 FROM sync_schedule q WHERE q.project_id = r.project_id) LIMIT 1) m`).Scan(&missing)
+	if err != nil {
 		return nil, s.errf("sync slots: %w", err)
+	}
+	if missing > 0 {
+		if err := s.inTx(ctx, func(tx *sql.Tx) error {
+			_, err := tx.ExecContext(ctx, `INSERT INTO sync_schedule (project_id, next_sync_at)
+				SELECT DISTINCT r.project_id, CAST($1 AS BIGINT) FROM registries r
+				WHERE NOT EXISTS (SELECT 1 FROM sync_schedule q WHERE q.project_id = r.project_id)
+				ON CONFLICT (project_id) DO NOTHING`, now)
+			return err
+		}); err != nil {
+			return nil, s.errf("sync slots: %w", err)
+		}
 	}
 	rows, err := s.read.QueryContext(ctx, `SELECT project_id, next_sync_at FROM sync_schedule q
 		WHERE next_sync_at <= $1 AND EXISTS (SELECT 1 FROM registries r WHERE r.project_id = q.project_id)
