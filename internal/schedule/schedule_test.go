@@ -36,16 +36,16 @@ import (
 // of a new empty database: SQLite always, PostgreSQL (a schema of its own,
 // dropped at the end) when OPENHSS_TEST_POSTGRES names a server. Two
 // stores opened on one URL are two servers sharing a database.
-func engines(t *testing.T) map[string]func(t *testing.T) string {
-	out := map[string]func(t *testing.T) string{
-		"sqlite": func(t *testing.T) string { return "sqlite://" + filepath.Join(t.TempDir(), "openhss.db") },
+func engines(t testing.TB) map[string]func(t testing.TB) string {
+	out := map[string]func(t testing.TB) string{
+		"sqlite": func(t testing.TB) string { return "sqlite://" + filepath.Join(t.TempDir(), "openhss.db") },
 	}
 	dsn := os.Getenv("OPENHSS_TEST_POSTGRES")
 	if dsn == "" {
 		t.Log("OPENHSS_TEST_POSTGRES is not set (e.g. postgres://postgres@127.0.0.1:5432/test?sslmode=disable): the PostgreSQL variant is skipped")
 		return out
 	}
-	out["postgres"] = func(t *testing.T) string {
+	out["postgres"] = func(t testing.TB) string {
 		ctx := context.Background()
 		b := make([]byte, 6)
 		_, _ = rand.Read(b)
@@ -112,7 +112,7 @@ type env struct {
 	rt    *registry.Transport
 }
 
-func newEnv(t *testing.T, dbURL string) *env {
+func newEnv(t testing.TB, dbURL string) *env {
 	t.Helper()
 	reg := registrytest.New(t)
 	now := time.Now().Truncate(time.Second)
@@ -133,7 +133,7 @@ func newEnv(t *testing.T, dbURL string) *env {
 
 // server opens a server on the shared database with the given sync
 // interval.
-func (e *env) server(t *testing.T, syncInterval time.Duration) *server {
+func (e *env) server(t testing.TB, syncInterval time.Duration) *server {
 	t.Helper()
 	ctx := context.Background()
 	st, err := store.Open(ctx, e.url)
