@@ -31,6 +31,7 @@ CREATE TABLE sync_schedule (
     project_id   TEXT COLLATE "C" PRIMARY KEY,
     next_sync_at BIGINT NOT NULL
 );
+CREATE INDEX sync_schedule_due ON sync_schedule (next_sync_at);
 
 -- +goose Down
 DROP TABLE sync_schedule;
