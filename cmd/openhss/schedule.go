@@ -23,7 +23,7 @@ type scheduleOptions struct {
 
 func addScheduleFlags(f *pflag.FlagSet, o *scheduleOptions) {
 	f.DurationVar(&o.syncInterval, "sync-interval", schedule.DefaultSyncInterval,
-		"how often every registry connection is synced as an autoSync task, e.g. 1h (0: never; the first sync of a project is due at once)")
+		"how often every registry connection is synced as an autoSync task, e.g. 1h (0: never; a project's first periodic sync is one interval after it is first seen)")
 	f.DurationVar(&o.tick, "schedule-tick", schedule.DefaultTick,
 		"how often the scheduler looks for due scheduled scans and periodic syncs")
 }

@@ -34,10 +34,14 @@ func BenchmarkIdleTick(b *testing.B) {
 					b.Fatal(err)
 				}
 			}
+			if _, err := s.sched.Tick(ctx); err != nil { // slots the projects
+				b.Fatal(err)
+			}
 			if err := s.st.SetScanPolicy(ctx, policy.Policy{ProjectID: "p00000", Enabled: true, ScanCycle: 7,
 				ScanScope: policy.ScanScopeAll, RegistryIDs: []int64{1}}, inventory.Millis(e.clock.Now())); err != nil {
 				b.Fatal(err)
 			}
+			e.clock.Add(time.Hour) // the first periodic syncs fall due
 			for { // claim every first run, 500 a tick
 				n, err := s.sched.Tick(ctx)
 				if err != nil {

@@ -61,8 +61,8 @@ type Store interface {
 	ClaimScanRun(ctx context.Context, projectID string, due, next int64, j jobs.Job) (bool, error)
 	// DueSyncs returns up to limit projects with connections whose periodic
 	// sync is due at now (ms), and when it fell due; a project seen for
-	// the first time is due at now.
-	DueSyncs(ctx context.Context, now int64, limit int) (map[string]int64, error)
+	// the first time is given its first sync at first (ms).
+	DueSyncs(ctx context.Context, now, first int64, limit int) (map[string]int64, error)
 	// ClaimSync is ClaimScanRun for the periodic sync.
 	ClaimSync(ctx context.Context, projectID string, due, next int64, j jobs.Job) (bool, error)
 	// RegistriesByImageType lists the connections a periodic sync covers.
@@ -185,7 +185,10 @@ func (s *Scheduler) Tick(ctx context.Context) (int, error) {
 		}
 	}
 	if s.o.SyncInterval > 0 {
-		slots, err := s.o.Store.DueSyncs(ctx, at, batch)
+		// A project's first periodic sync is an interval away: a server
+		// started with the flag for the first time must not sync every
+		// registry of every project at once.
+		slots, err := s.o.Store.DueSyncs(ctx, at, inventory.Millis(now.Add(s.o.SyncInterval)), batch)
 		note(err)
 		for project, d := range slots {
 			payload, err := json.Marshal(syncPayload{Due: d, Start: at})

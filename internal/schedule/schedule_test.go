@@ -461,9 +461,9 @@ func TestCrashAfterClaimMakesOneTask(t *testing.T) {
 }
 
 // Two servers with --sync-interval 1h on one database: every project with
-// connections is synced as one autoSync task per interval, covering each of
-// its connections once; a restart does not sync again before the
-// interval.
+// connections is synced as one autoSync task per interval (the first an
+// interval after it is first seen), covering each of its connections once;
+// a restart does not sync again before the interval.
 func TestPeriodicSyncOnceAcrossServers(t *testing.T) {
 	for engine, newDB := range engines(t) {
 		t.Run(engine, func(t *testing.T) {
@@ -471,6 +471,11 @@ func TestPeriodicSyncOnceAcrossServers(t *testing.T) {
 			a, b := e.server(t, time.Hour), e.server(t, time.Hour)
 			e.connect(t, a, "p1")
 			e.connect(t, a, "p2")
+			// Seen for the first time: the first sync is an interval away.
+			if n := tickAll(t, 3, a, b); n != 0 {
+				t.Fatalf("%d syncs claimed at once; the first is an interval away", n)
+			}
+			e.clock.Add(time.Hour)
 			if n := tickAll(t, 5, a, b); n != 2 {
 				t.Fatalf("first periodic syncs claimed %d times, want 2 (one per project)", n)
 			}

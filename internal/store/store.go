@@ -62,7 +62,7 @@ type Scans interface {
 type Schedules interface {
 	DueScanPolicies(ctx context.Context, now int64, limit int) ([]policy.Policy, error)
 	ClaimScanRun(ctx context.Context, projectID string, due, next int64, j jobs.Job) (bool, error)
-	DueSyncs(ctx context.Context, now int64, limit int) (map[string]int64, error)
+	DueSyncs(ctx context.Context, now, first int64, limit int) (map[string]int64, error)
 	ClaimSync(ctx context.Context, projectID string, due, next int64, j jobs.Job) (bool, error)
 }
 

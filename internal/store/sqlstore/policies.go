@@ -120,10 +120,10 @@ func (s *Store) ClaimScanRun(ctx context.Context, projectID string, due, next in
 		s.d.IsTrue("enabled"), projectID, due, next, j)
 }
 
-// DueSyncs makes a sync slot, due at now, for every project with a
+// DueSyncs makes a sync slot, due at first (ms), for every project with a
 // registry connection and none yet, and returns up to limit projects whose
 // slot is due at now (ms), with the time it fell due.
-func (s *Store) DueSyncs(ctx context.Context, now int64, limit int) (map[string]int64, error) {
+func (s *Store) DueSyncs(ctx context.Context, now, first int64, limit int) (map[string]int64, error) {
 	// Read first: a tick that finds every project slotted (the common
 	// case) takes no write transaction, which on SQLite would wait for
 	// every other writer of the file.
@@ -138,7 +138,7 @@ func (s *Store) DueSyncs(ctx context.Context, now int64, limit int) (map[string]
 			_, err := tx.ExecContext(ctx, `INSERT INTO sync_schedule (project_id, next_sync_at)
 				SELECT DISTINCT r.project_id, CAST($1 AS BIGINT) FROM registries r
 				WHERE NOT EXISTS (SELECT 1 FROM sync_schedule q WHERE q.project_id = r.project_id)
-				ON CONFLICT (project_id) DO NOTHING`, now)
+				ON CONFLICT (project_id) DO NOTHING`, first)
 			return err
 		}); err != nil {
 			return nil, s.errf("sync slots: %w", err)
