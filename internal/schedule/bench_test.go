@@ -42,7 +42,7 @@ func BenchmarkIdleTick(b *testing.B) {
 				b.Fatal(err)
 			}
 			e.clock.Add(time.Hour) // the first periodic syncs fall due
-			for { // claim every first run, 500 a tick
+			for {                  // claim every first run, 500 a tick
 				n, err := s.sched.Tick(ctx)
 				if err != nil {
 					b.Fatal(err)
