@@ -7,6 +7,7 @@ import (
 	"github.com/openhss/openhss/internal/registry"
 	"github.com/openhss/openhss/internal/scanjob"
 	"github.com/openhss/openhss/internal/scanner/malware"
+	"github.com/openhss/openhss/internal/schedule"
 	"github.com/openhss/openhss/internal/store"
 	"github.com/openhss/openhss/internal/vulndb"
 )
@@ -32,6 +33,8 @@ var (
 	_ registry.SyncStore    = store.Store(nil)
 	_ registry.Queue        = store.Store(nil)
 	_ registry.TaskRecorder = store.Store(nil)
+
+	_ schedule.Store = store.Store(nil)
 
 	_ jobs.Store         = store.Store(nil)
 	_ vulndb.Store       = store.Store(nil)

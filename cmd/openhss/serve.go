@@ -26,6 +26,8 @@ import (
 	"github.com/openhss/openhss/internal/registry"
 	"github.com/openhss/openhss/internal/scanjob"
 	"github.com/openhss/openhss/internal/scanner"
+	"github.com/openhss/openhss/internal/schedule"
+	"github.com/openhss/openhss/internal/taskrun"
 	"github.com/openhss/openhss/internal/tasks"
 	"github.com/openhss/openhss/internal/vulndb"
 )
@@ -42,6 +44,7 @@ type serveOptions struct {
 	jobLease time.Duration
 	scan     scanOptions
 	sync     syncOptions
+	schedule scheduleOptions
 	// tlsCert and tlsKey are PEM files; with both set the API is served
 	// over HTTPS with tls (loaded at start, so a bad pair fails then).
 	tlsCert, tlsKey string
@@ -137,6 +140,9 @@ func newServeCmd(g *globals) *cobra.Command {
 			if err := o.sync.validate(); err != nil {
 				return err
 			}
+			if err := o.schedule.validate(); err != nil {
+				return err
+			}
 			if o.jobRetention < 0 {
 				return fmt.Errorf("--job-retention %s: must be 0 (keep ended jobs) or positive", o.jobRetention)
 			}
@@ -196,6 +202,7 @@ func newServeCmd(g *globals) *cobra.Command {
 		"how long a graceful stop (SIGTERM) waits for running requests and jobs before exiting without them")
 	addScanFlags(f, &o.scan)
 	addSyncFlags(f, &o.sync)
+	addScheduleFlags(f, &o.schedule)
 	addNetFlags(f, &o.net)
 	return cmd
 }
@@ -226,6 +233,9 @@ type services struct {
 	scans   *scanjob.Service
 	// timeouts sweeps the tasks past --task-timeout (nil: never).
 	timeouts *tasks.Timeouts
+	// sched starts scheduled scans and periodic syncs (nil in commands
+	// that build services without it).
+	sched *schedule.Scheduler
 }
 
 // services builds them; an error is a missing dependency or a bad
@@ -272,6 +282,13 @@ func (a *app) services(o *serveOptions) (*services, error) {
 			CancelScans: scans.Cancel, Log: a.log}); err != nil {
 			return nil, err
 		}
+	}
+	starter, err := taskrun.New(taskrun.Options{Tasks: a.store, Sync: svc.syncer})
+	if err != nil {
+		return nil, err
+	}
+	if svc.sched, err = a.scheduler(o.schedule, runner, starter, scanRequester{scans, scanAll}); err != nil {
+		return nil, err
 	}
 	svc.handler, err = hssapi.New(hssapi.Config{
 		Store:       a.store,
@@ -420,6 +437,13 @@ func (a *app) serveWith(ctx context.Context, ln net.Listener, o *serveOptions, s
 			svc.scans.Maintain(workCtx, time.Minute)
 		}
 	}()
+	schedDone := make(chan struct{})
+	go func() {
+		defer close(schedDone)
+		if o.workers > 0 && svc.sched != nil {
+			svc.sched.Run(workCtx, o.schedule.tick)
+		}
+	}()
 	purgeDone := make(chan struct{})
 	go func() {
 		defer close(purgeDone)
@@ -462,7 +486,7 @@ func (a *app) serveWith(ctx context.Context, ln net.Listener, o *serveOptions, s
 	// left behind is what a crash would leave: jobs under their leases.
 	stopped := func(shutCtx context.Context) error {
 		stopWork()
-		for _, done := range []chan struct{}{workersDone, maintDone, purgeDone} {
+		for _, done := range []chan struct{}{workersDone, maintDone, schedDone, purgeDone} {
 			select {
 			case <-done:
 			case <-shutCtx.Done():

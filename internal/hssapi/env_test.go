@@ -144,6 +144,7 @@ func newEnv(t *testing.T, opts ...envOption) *testEnv {
 		Findings:    st,
 		Tasks:       st,
 		Whitelists:  st,
+		Policies:    st,
 		Logger:      slog.New(slog.NewJSONHandler(e.logs, nil)),
 		Registerer:  e.reg,
 		Now:         clock,

@@ -20,8 +20,10 @@ import (
 	"github.com/openhss/openhss/internal/inventory"
 	"github.com/openhss/openhss/internal/jobs"
 	"github.com/openhss/openhss/internal/netpolicy"
+	"github.com/openhss/openhss/internal/policy"
 	"github.com/openhss/openhss/internal/scanresult"
 	"github.com/openhss/openhss/internal/secret"
+	"github.com/openhss/openhss/internal/taskrun"
 )
 
 // SyncRequester starts (or joins the running) synchronization of every
@@ -78,6 +80,10 @@ type Config struct {
 	// routes; the deprecated synchronize and batch-scan create tasks
 	// too). Default: Store, when it is a TaskStore; required.
 	Tasks TaskStore
+	// Policies stores each project's scan policy (/image/scanner-policies;
+	// docs/api.md, "Scan policies"). Default: Store, when it is one;
+	// required.
+	Policies policy.Store
 	// Health is the store check of GET /healthz, which answers 503 when
 	// it fails or takes longer than HealthTimeout (default
 	// DefaultHealthTimeout). Nil: Store, when it is a Pinger.
@@ -171,6 +177,8 @@ type server struct {
 	refusals *refusalGuard
 	metrics  *httpMetrics
 	health   *health
+	// starter starts tasks (package taskrun).
+	starter *taskrun.Starter
 }
 
 // check refuses a Config without one of its dependencies.
@@ -181,7 +189,7 @@ func (c *Config) check() error {
 	}{
 		{"Store", c.Store == nil}, {"IAM", c.IAM == nil}, {"Box", c.Box == nil}, {"Sync", c.Sync == nil},
 		{"Scans", c.Scans == nil}, {"ScanResults", c.ScanResults == nil}, {"Findings", c.Findings == nil},
-		{"Tasks", c.Tasks == nil}, {"Whitelists", c.Whitelists == nil},
+		{"Tasks", c.Tasks == nil}, {"Whitelists", c.Whitelists == nil}, {"Policies", c.Policies == nil},
 	} {
 		if d.missing {
 			return fmt.Errorf("hssapi: Config.%s is required", d.name)
@@ -198,6 +206,9 @@ func New(cfg Config) (http.Handler, error) {
 	if cfg.Whitelists == nil {
 		cfg.Whitelists, _ = cfg.Store.(scanresult.PathWhitelistStore)
 	}
+	if cfg.Policies == nil {
+		cfg.Policies, _ = cfg.Store.(policy.Store)
+	}
 	if err := cfg.check(); err != nil {
 		return nil, err
 	}
@@ -211,6 +222,12 @@ func New(cfg Config) (http.Handler, error) {
 	}
 	if cfg.RateLimit > 0 {
 		s.limiter = newLimiter(cfg.RateLimit, time.Minute, cfg.Now)
+	}
+
+	// Tasks start as the scheduler's do (package taskrun).
+	var err error
+	if s.starter, err = taskrun.New(taskrun.Options{Tasks: cfg.Tasks, Sync: cfg.Sync, Now: cfg.Now}); err != nil {
+		return nil, err
 	}
 
 	r := newRouter(s)
@@ -230,6 +247,8 @@ func New(cfg Config) (http.Handler, error) {
 	r.handle("GET", "/v5/{project_id}/image/image-sync/tasks/{task_id}/registries", s.v5(s.listAssociateRegistries))
 	r.handle("POST", "/v5/{project_id}/image/image-scan/tasks", s.v5(s.createScanTask))
 	r.handle("PUT", "/v5/{project_id}/image/image-scan/tasks/{task_id}/stop", s.v5(s.stopScanTask))
+	r.handle("GET", "/v5/{project_id}/image/scanner-policies", s.v5(s.listScanPolicy))
+	r.handle("PUT", "/v5/{project_id}/image/scanner-policies", s.v5(s.modifyScanPolicy))
 	r.handle("GET", "/v5/{project_id}/image/{image_id}/vulnerabilities", s.v5(s.listImageVulns))
 	r.handle("GET", "/v5/{project_id}/image/{image_id}/apps", s.v5(s.listImageApps))
 	r.handle("GET", "/v5/{project_id}/image/{image_id}/sbom", s.v5(s.imageSBOM))

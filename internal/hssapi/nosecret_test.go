@@ -326,6 +326,7 @@ func TestNoSecretInResponsesOrLogs(t *testing.T) {
 		{"/v5/{project_id}/image/tasks", v5 + "tasks?type=image_scan"},
 		{"/v5/{project_id}/image/tasks", v5 + "tasks?type=image_sync"},
 		{"/v5/{project_id}/image/image-sync/tasks/{task_id}/registries", v5 + "image-sync/tasks/" + syncTasks[0].ID + "/registries"},
+		{"/v5/{project_id}/image/scanner-policies", v5 + "scanner-policies?type=cycle&enterprise_project_id=all_granted_eps"},
 		{"/v5/{project_id}/image/sensitive/filepath-whitelist", v5 + "sensitive/filepath-whitelist"},
 		{"/v5/{project_id}/image/sensitive/filepath_whitelist", v5 + "sensitive/filepath_whitelist"},
 		{"/v3/projects", "/v3/projects"},

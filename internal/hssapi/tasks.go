@@ -7,10 +7,10 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
-	"time"
 
 	"github.com/openhss/openhss/internal/inventory"
 	"github.com/openhss/openhss/internal/scanresult"
+	"github.com/openhss/openhss/internal/taskrun"
 	"github.com/openhss/openhss/internal/tasks"
 )
 
@@ -41,49 +41,20 @@ const (
 // route's type): the same answer whether it exists elsewhere or not.
 var errTaskAbsent = &apiError{http.StatusNotFound, codeNotFound, "task not found"}
 
-// taskName is the name a task gets: its task_type and its start time (UTC,
-// to the second), e.g. "manualSync-20250601120000".
-func taskName(k tasks.Kind, begin time.Time) string {
-	return string(k) + "-" + begin.UTC().Format("20060102150405")
-}
-
 // startTask creates a task and runs queue, which queues its jobs; a failure
 // to queue ends the task as an error (task_status -3), so that no task
-// waits for jobs that were never queued.
+// waits for jobs that were never queued (taskrun.Starter.Start, which the
+// scheduler starts its tasks with too).
 func (s *server) startTask(ctx context.Context, t tasks.Task, items []tasks.Item, queue func(tasks.Task) error) error {
-	begin := s.cfg.Now()
-	t.BeginTime = inventory.Millis(begin)
-	if t.Name == "" {
-		t.Name = taskName(t.Kind, begin)
-	}
-	if t.ImageType == "" {
-		t.ImageType = "registry"
-	}
-	created, err := s.cfg.Tasks.CreateTask(ctx, t, items)
-	if err != nil {
-		return fmt.Errorf("create %s task: %w", t.Type, err)
-	}
-	if qerr := queue(created); qerr != nil {
-		if _, err := s.cfg.Tasks.EndTask(context.WithoutCancel(ctx), created.ProjectID, created.ID, tasks.Failed,
-			"the task's jobs could not be queued", inventory.Millis(s.cfg.Now())); err != nil && !errors.Is(err, tasks.ErrEnded) {
-			return errors.Join(qerr, err)
-		}
-		return qerr
-	}
-	return nil
+	_, err := s.starter.Start(ctx, t, items, queue)
+	return err
 }
 
 // syncItems are the sync task items of connections.
-func syncItems(regs []inventory.Registry) []tasks.Item {
-	out := make([]tasks.Item, 0, len(regs))
-	for _, r := range regs {
-		out = append(out, tasks.Item{RefID: r.ID, RegistryID: r.ID, RegistryName: r.Name, RegistryType: string(r.Type)})
-	}
-	return out
-}
+func syncItems(regs []inventory.Registry) []tasks.Item { return taskrun.SyncItems(regs) }
 
 // syncImageTypes are the image types whose connections are synced.
-var syncImageTypes = []inventory.ImageType{inventory.PrivateImage, inventory.SharedImage, inventory.InstanceImage}
+var syncImageTypes = taskrun.SyncImageTypes
 
 // createSyncTaskBody is the SDK's CreateImageSynchronizeTaskRequestInfo.
 type createSyncTaskBody struct {
@@ -174,18 +145,7 @@ func (s *server) createSyncTask(w http.ResponseWriter, r *http.Request, c *call)
 
 // requestSyncs queues the syncs of the image types of regs, each once.
 func (s *server) requestSyncs(ctx context.Context, projectID string, regs []inventory.Registry) error {
-	done := map[inventory.ImageType]bool{}
-	for _, reg := range regs {
-		t := reg.Type.ImageType()
-		if done[t] {
-			continue
-		}
-		done[t] = true
-		if _, _, err := s.cfg.Sync.Request(ctx, projectID, t); err != nil {
-			return fmt.Errorf("request %s sync of project %s: %w", t, projectID, err)
-		}
-	}
-	return nil
+	return s.starter.RequestSyncs(ctx, projectID, regs)
 }
 
 func containsString(list []string, s string) bool {

@@ -104,6 +104,10 @@ type Filter struct {
 	MultiArch *bool
 	// SeverityLevel is exact: Security, Low, Medium or High ("" for any).
 	SeverityLevel string
+	// RegistryIDs restricts rows to those synced from these connections
+	// (a scheduled scan's selected registries); nil for any, empty for
+	// none.
+	RegistryIDs []int64
 	// SortByScanTime orders by latest_scan_time (never scanned = 0), then
 	// id, ascending unless SortDesc; otherwise the list order is
 	// latest_update_time DESC, id DESC.

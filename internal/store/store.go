@@ -9,6 +9,7 @@ import (
 
 	"github.com/openhss/openhss/internal/inventory"
 	"github.com/openhss/openhss/internal/jobs"
+	"github.com/openhss/openhss/internal/policy"
 	"github.com/openhss/openhss/internal/scanresult"
 	"github.com/openhss/openhss/internal/store/postgres"
 	"github.com/openhss/openhss/internal/store/sqlite"
@@ -30,7 +31,9 @@ type Store interface {
 	scanresult.PathWhitelistStore
 	scanresult.FindingsAggregator
 	tasks.Store
+	policy.Store
 	Scans
+	Schedules
 	// Ping checks that the database answers, within ctx (GET /healthz).
 	Ping(ctx context.Context) error
 }
@@ -53,6 +56,16 @@ type Scans interface {
 	AdoptSharedScope(ctx context.Context, projectID, digest string, since int64, scope scanresult.Scope) (bool, error)
 	ScanMeta(ctx context.Context, key string) (int64, error)
 	SetScanMeta(ctx context.Context, key string, value int64) error
+}
+
+// Schedules is what the scheduler (package schedule) claims due runs
+// with: the due scan policies and periodic syncs, and the claims that
+// queue their jobs in the same transaction.
+type Schedules interface {
+	DueScanPolicies(ctx context.Context, now int64, limit int) ([]policy.Policy, error)
+	ClaimScanRun(ctx context.Context, projectID string, due, next int64, j jobs.Job) (bool, error)
+	DueSyncs(ctx context.Context, now, first int64, limit int) (map[string]int64, error)
+	ClaimSync(ctx context.Context, projectID string, due, next int64, j jobs.Job) (bool, error)
 }
 
 var (

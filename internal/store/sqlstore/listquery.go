@@ -89,7 +89,7 @@ func imageWhere(d Dialect, f inventory.Filter, resolve func() (Repos, error)) (I
 	if f.EnterpriseProjects != nil {
 		b.In("i.enterprise_project_id", f.EnterpriseProjects)
 	}
-	if f.RegistryTypes != nil && len(f.RegistryTypes) == 0 {
+	if (f.RegistryTypes != nil && len(f.RegistryTypes) == 0) || (f.RegistryIDs != nil && len(f.RegistryIDs) == 0) {
 		return ImageWhere{Empty: true}, nil
 	}
 	if f.Namespace != "" || f.ImageName != "" {
@@ -180,6 +180,9 @@ func imageWhere(d Dialect, f inventory.Filter, resolve func() (Repos, error)) (I
 	}
 	if f.SeverityLevel != "" {
 		b.Eq("i.severity_level", f.SeverityLevel)
+	}
+	if len(f.RegistryIDs) > 0 {
+		b.InInts("i.registry_id", f.RegistryIDs)
 	}
 	registryWhere(b, f)
 	w.ReposOnly = b.Len() == repoConds
@@ -336,6 +339,15 @@ func Key(f inventory.Filter) string {
 	flag(f.Risky)
 	flag(f.MultiArch)
 	str(f.SeverityLevel)
+	if f.RegistryIDs == nil {
+		b.WriteString("*,")
+	} else {
+		b.WriteString(strconv.Itoa(len(f.RegistryIDs)) + "[")
+		for _, id := range f.RegistryIDs {
+			b.WriteString(strconv.FormatInt(id, 10) + ",")
+		}
+		b.WriteString("],")
+	}
 	b.WriteString(strconv.FormatBool(f.SortByScanTime) + "," + strconv.FormatBool(f.SortDesc))
 	return b.String()
 }

@@ -408,6 +408,10 @@ func TestKey(t *testing.T) {
 		"unsafe":           func(f *inventory.Filter) { f.HasUnsafeSetting = &yes },
 		"malicious":        func(f *inventory.Filter) { f.HasMaliciousFile = &yes },
 		"namespace, comma": func(f *inventory.Filter) { f.Namespace = `",` },
+		"no registry":      func(f *inventory.Filter) { f.RegistryIDs = []int64{} },
+		"registry":         func(f *inventory.Filter) { f.RegistryIDs = []int64{1} },
+		"registries":       func(f *inventory.Filter) { f.RegistryIDs = []int64{1, 2} },
+		"registry 12":      func(f *inventory.Filter) { f.RegistryIDs = []int64{12} },
 	}
 	seen := map[string]string{Key(base): "base"}
 	for name, mod := range mods {

@@ -1,0 +1,158 @@
+// Package taskrun starts sync and scan tasks: it stores the task record
+// with its items and queues the jobs that do the work, so that the HTTP
+// routes and the scheduler (package schedule) start tasks the same way
+// (docs/api.md, "Tasks").
+package taskrun
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/openhss/openhss/internal/inventory"
+	"github.com/openhss/openhss/internal/jobs"
+	"github.com/openhss/openhss/internal/tasks"
+)
+
+// Store is what starting a task needs of the task store.
+type Store interface {
+	CreateTask(ctx context.Context, t tasks.Task, items []tasks.Item) (tasks.Task, error)
+	GetTask(ctx context.Context, projectID, id string) (tasks.Task, error)
+	EndTask(ctx context.Context, projectID, id string, s tasks.State, reason string, at int64) ([]tasks.Item, error)
+}
+
+// SyncRequester queues the sync of one image type's connections of a
+// project (registry.Syncer's Request).
+type SyncRequester interface {
+	Request(ctx context.Context, projectID string, t inventory.ImageType) (jobs.Job, bool, error)
+}
+
+// Starter starts tasks.
+type Starter struct {
+	o Options
+}
+
+// Options configure a Starter. Tasks is required; Sync is required to
+// start sync tasks.
+type Options struct {
+	Tasks Store
+	Sync  SyncRequester
+	// Now is the clock of begin and end times (default time.Now).
+	Now func() time.Time
+}
+
+// New returns a Starter.
+func New(o Options) (*Starter, error) {
+	if o.Tasks == nil {
+		return nil, errors.New("taskrun: Options.Tasks is required")
+	}
+	if o.Now == nil {
+		o.Now = time.Now
+	}
+	return &Starter{o: o}, nil
+}
+
+// Name is the name a task gets: its task_type and its start time (UTC, to
+// the second), e.g. "manualSync-20250601120000".
+func Name(k tasks.Kind, begin time.Time) string {
+	return string(k) + "-" + begin.UTC().Format("20060102150405")
+}
+
+// Start creates t with items and runs queue, which queues its jobs; a
+// failure to queue ends the task as an error (task_status -3), so that no
+// task waits for jobs that were never queued. BeginTime, Name and
+// ImageType default to now, Name(t.Kind, now) and "registry".
+//
+// A task given an ID that already exists is not created again: when it is
+// still running, queue runs again (queueing joins the jobs still queued or
+// running), so that a job starting a task with an id derived from its own
+// key can run again after a crash without making a second task.
+func (s *Starter) Start(ctx context.Context, t tasks.Task, items []tasks.Item, queue func(tasks.Task) error) (tasks.Task, error) {
+	if t.ID != "" {
+		existing, err := s.o.Tasks.GetTask(ctx, t.ProjectID, t.ID)
+		switch {
+		case err == nil:
+			if existing.Ended() {
+				return existing, nil
+			}
+			return existing, s.queue(ctx, existing, queue)
+		case !errors.Is(err, tasks.ErrNotFound):
+			return tasks.Task{}, fmt.Errorf("taskrun: task %s: %w", t.ID, err)
+		}
+	}
+	if t.BeginTime == 0 {
+		t.BeginTime = inventory.Millis(s.o.Now())
+	}
+	if t.Name == "" {
+		t.Name = Name(t.Kind, time.UnixMilli(t.BeginTime))
+	}
+	if t.ImageType == "" {
+		t.ImageType = "registry"
+	}
+	created, err := s.o.Tasks.CreateTask(ctx, t, items)
+	if err != nil {
+		if t.ID != "" {
+			// Another run of the same job created it meanwhile.
+			if existing, gerr := s.o.Tasks.GetTask(ctx, t.ProjectID, t.ID); gerr == nil {
+				return existing, nil
+			}
+		}
+		return tasks.Task{}, fmt.Errorf("taskrun: create %s task: %w", t.Type, err)
+	}
+	return created, s.queue(ctx, created, queue)
+}
+
+func (s *Starter) queue(ctx context.Context, t tasks.Task, queue func(tasks.Task) error) error {
+	qerr := queue(t)
+	if qerr == nil {
+		return nil
+	}
+	if _, err := s.o.Tasks.EndTask(context.WithoutCancel(ctx), t.ProjectID, t.ID, tasks.Failed,
+		"the task's jobs could not be queued", inventory.Millis(s.o.Now())); err != nil && !errors.Is(err, tasks.ErrEnded) {
+		return errors.Join(qerr, err)
+	}
+	return qerr
+}
+
+// SyncItems are the sync task items of connections.
+func SyncItems(regs []inventory.Registry) []tasks.Item {
+	out := make([]tasks.Item, 0, len(regs))
+	for _, r := range regs {
+		out = append(out, tasks.Item{RefID: r.ID, RegistryID: r.ID, RegistryName: r.Name, RegistryType: string(r.Type)})
+	}
+	return out
+}
+
+// SyncImageTypes are the image types whose connections are synced.
+var SyncImageTypes = []inventory.ImageType{inventory.PrivateImage, inventory.SharedImage, inventory.InstanceImage}
+
+// StartSync starts the sync task t (of type tasks.Sync) over regs and
+// queues the syncs of their image types. A sync job syncs every connection
+// of one image type, so connections of the same type not in regs are
+// synced too; the task covers regs.
+func (s *Starter) StartSync(ctx context.Context, t tasks.Task, regs []inventory.Registry) (tasks.Task, error) {
+	if s.o.Sync == nil {
+		return tasks.Task{}, errors.New("taskrun: Options.Sync is required to start sync tasks")
+	}
+	t.Type = tasks.Sync
+	return s.Start(ctx, t, SyncItems(regs), func(task tasks.Task) error {
+		return s.RequestSyncs(ctx, task.ProjectID, regs)
+	})
+}
+
+// RequestSyncs queues the syncs of the image types of regs, each once.
+func (s *Starter) RequestSyncs(ctx context.Context, projectID string, regs []inventory.Registry) error {
+	done := map[inventory.ImageType]bool{}
+	for _, reg := range regs {
+		t := reg.Type.ImageType()
+		if done[t] {
+			continue
+		}
+		done[t] = true
+		if _, _, err := s.o.Sync.Request(ctx, projectID, t); err != nil {
+			return fmt.Errorf("taskrun: request %s sync of project %s: %w", t, projectID, err)
+		}
+	}
+	return nil
+}
