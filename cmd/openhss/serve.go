@@ -18,6 +18,7 @@ import (
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
 
+	"github.com/openhss/openhss/internal/console"
 	"github.com/openhss/openhss/internal/hssapi"
 	"github.com/openhss/openhss/internal/iam"
 	"github.com/openhss/openhss/internal/inventory"
@@ -251,7 +252,7 @@ func (a *app) services(o *serveOptions) (*services, error) {
 	}
 	runner.Handle(scanjob.ScanAllKind, scanAll.Handle)
 	svc := &services{runner: runner, syncer: &wakingSyncer{Syncer: syncer, wake: runner.Wake}, scans: scans}
-	svc.handler, err = hssapi.New(hssapi.Config{
+	api, err := hssapi.New(hssapi.Config{
 		Store:       a.store,
 		IAM:         a.iam,
 		Box:         a.box,
@@ -275,6 +276,12 @@ func (a *app) services(o *serveOptions) (*services, error) {
 		Whitelists:       a.store,
 		SensitiveDefault: o.scan.sensitiveAllowlist,
 	})
+	if err != nil {
+		return nil, err
+	}
+	// The web console is at / and hands every path it does not own to the
+	// API unchanged (docs/console.md).
+	svc.handler, err = console.New(console.Options{Store: a.store, Auth: a.iam, Fallback: api, Logger: a.log})
 	if err != nil {
 		return nil, err
 	}

@@ -307,12 +307,7 @@ func scannedDigest(img inventory.Image) string { return ScannedDigest(img) }
 // ScannedDigest is the manifest whose scan results a row shows: the
 // described manifest (a multi-arch tag's member), else the tag's digest.
 // The detail APIs, and the CLI reading the same findings, key on it.
-func ScannedDigest(img inventory.Image) string {
-	if img.ManifestDigest != "" {
-		return img.ManifestDigest
-	}
-	return img.Digest
-}
+func ScannedDigest(img inventory.Image) string { return img.ScannedDigest() }
 
 // ImageVulInfo is the SDK's ImageVulInfo with every field present: one
 // item of ListImageVulnerabilities' data_list, and of `openhss scan --wait

@@ -124,6 +124,9 @@ type VulnRow struct {
 	FixedVersion string
 	URL          string
 	Type         VulType
+	// Aliases are the record's other ids (CVE, GHSA) as matched; never
+	// nil. The web console shows them beside VulnID.
+	Aliases []string
 }
 
 // VulnFilter selects findings of one manifest. String filters are literal,

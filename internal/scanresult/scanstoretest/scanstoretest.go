@@ -8,6 +8,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"reflect"
 	"slices"
 	"strings"
 	"sync"
@@ -406,9 +407,13 @@ func testListVulns(t *testing.T, e *env) {
 	}
 	want := scanresult.VulnRow{VulnID: "GO-2023-0001", RepairNecessity: "immediate_repair", Severity: "HIGH", Description: "one",
 		LayerDigest: digest("l2"), AppName: "golang.org/x/net", AppPath: "usr/bin/a", Version: "v0.1.0", FixedVersion: "v0.7.0",
-		Type: scanresult.AppVul}
-	if rows[0] != want {
+		Type: scanresult.AppVul, Aliases: []string{}}
+	if !reflect.DeepEqual(rows[0], want) {
 		t.Fatalf("first row = %+v\nwant %+v", rows[0], want)
+	}
+	// The aliases come back as matched, quotes and all.
+	if got := rows[1].Aliases; !slices.Equal(got, []string{"CVE-2023-1", `GHSA-"x"`}) {
+		t.Fatalf("aliases of %s = %q", vulnKeys(rows)[1], got)
 	}
 	if rows[3].Type != scanresult.LinuxVul || rows[3].AppName != "openssl" {
 		t.Fatalf("dpkg finding = %+v", rows[3])

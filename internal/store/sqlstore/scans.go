@@ -527,7 +527,7 @@ func (s *Store) ListVulns(ctx context.Context, f scanresult.VulnFilter) (int64, 
 		return 0, nil, s.errf("count findings of %s: %w", f.Digest, err)
 	}
 	page := `SELECT f.vuln_id, f.repair_necessity, f.description, p.layer_digest, p.name, p.path, p.version,
-		f.fixed_version, f.url, f.vul_type, f.severity` + from + ` ORDER BY ` + necessityRank + `, f.vuln_id, p.name, p.path, f.pkg
+		f.fixed_version, f.url, f.vul_type, f.severity, ` + s.d.StringsToJSON("f.aliases") + from + ` ORDER BY ` + necessityRank + `, f.vuln_id, p.name, p.path, f.pkg
 		LIMIT ` + b.Arg(limitOf(f.Limit)) + ` OFFSET ` + b.Arg(max(f.Offset, 0))
 	rows, err := tx.QueryContext(ctx, page, b.Args()...)
 	if err != nil {
@@ -536,12 +536,17 @@ func (s *Store) ListVulns(ctx context.Context, f scanresult.VulnFilter) (int64, 
 	defer rows.Close()
 	for rows.Next() {
 		var (
-			r   scanresult.VulnRow
-			typ string
+			r       scanresult.VulnRow
+			typ     string
+			aliases string
 		)
 		if err := rows.Scan(&r.VulnID, &r.RepairNecessity, &r.Description, &r.LayerDigest, &r.AppName, &r.AppPath, &r.Version,
-			&r.FixedVersion, &r.URL, &typ, &r.Severity); err != nil {
+			&r.FixedVersion, &r.URL, &typ, &r.Severity, &aliases); err != nil {
 			return 0, nil, s.errf("findings of %s: %w", f.Digest, err)
+		}
+		r.Aliases = []string{}
+		if err := json.Unmarshal([]byte(aliases), &r.Aliases); err != nil || r.Aliases == nil {
+			return 0, nil, s.errf("aliases of %s in %s: %q is not a JSON array of strings", r.VulnID, f.Digest, aliases)
 		}
 		r.Type = scanresult.VulType(typ)
 		out = append(out, r)
