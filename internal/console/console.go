@@ -101,11 +101,11 @@ func New(opts Options) (*Console, error) {
 	}
 	c := &Console{opts: opts, log: opts.Logger, pages: map[string]*template.Template{}}
 	funcs := template.FuncMap{
-		"bar":     barWidth,
-		"lower":   strings.ToLower,
-		"millis":  formatMillis,
-		"size":    formatSize,
-		"failed":  failed,
+		"bar":    barWidth,
+		"lower":  strings.ToLower,
+		"millis": formatMillis,
+		"size":   formatSize,
+		"failed": failed,
 		"orUnscan": func(s inventory.ScanStatus) string {
 			if s == "" {
 				return string(inventory.Unscan)
@@ -291,11 +291,7 @@ func (c *Console) signInForm(w http.ResponseWriter, r *http.Request, status int,
 	}
 	tok := base64.RawURLEncoding.EncodeToString(raw)
 	http.SetCookie(w, c.cookie(r, signInCookie, tok, 3600))
-	next := r.URL.Path
-	if r.URL.RawQuery != "" {
-		next += "?" + r.URL.RawQuery
-	}
-	c.render(w, r, status, "signin", nil, map[string]any{"CSRF": tok, "Next": next, "Message": msg})
+	c.render(w, r, status, "signin", nil, map[string]any{"CSRF": tok, "Message": msg})
 }
 
 // signIn checks the form's double-submit token, then the user's password
@@ -327,16 +323,9 @@ func (c *Console) signIn(w http.ResponseWriter, r *http.Request) {
 	}
 	http.SetCookie(w, c.cookie(r, signInCookie, "", -1))
 	http.SetCookie(w, c.cookie(r, sessionCookie, token, 0))
-	http.Redirect(w, r, localPath(r.PostForm.Get("next")), http.StatusSeeOther)
-}
-
-// localPath is next when it is a path of this console, else "/": a
-// sign-in must not redirect to another origin.
-func localPath(next string) string {
-	if !strings.HasPrefix(next, "/") || strings.HasPrefix(next, "//") || strings.ContainsAny(next, "\\\r\n") {
-		return "/"
-	}
-	return next
+	// Overview is the landing page after sign-in (docs/console.md); a
+	// fixed target also leaves no redirect for a form to aim elsewhere.
+	http.Redirect(w, r, "/", http.StatusSeeOther)
 }
 
 // signOut revokes the session's token, for every server sharing the store.
