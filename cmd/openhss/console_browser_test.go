@@ -371,6 +371,12 @@ func TestConsoleInBrowser(t *testing.T) {
 		if sev := strings.Join(texts(t, ctx, "#severity li"), " | "); !strings.Contains(sev, "High") {
 			t.Errorf("severity = %q", sev)
 		}
+		// GO-2022-1059 in demo/goapp (no severity in the record, fixed in
+		// 0.3.8) and the hostile image's one finding, also fixable.
+		if got := texts(t, ctx, "#vulns-by-severity li"); !slices.Equal(got, []string{"0 Critical 0 fixable", "0 High 0 fixable",
+			"0 Medium 0 fixable", "0 Low 0 fixable", "2 Unknown 2 fixable"}) {
+			t.Errorf("vulnerabilities by severity = %q", got)
+		}
 		screenshot(t, ctx, "overview")
 	})
 
@@ -414,6 +420,10 @@ func TestConsoleInBrowser(t *testing.T) {
 			t.Errorf("total_num on the page %q, API %d", got, apiTotal)
 		}
 		screenshot(t, ctx, "images")
+		// A phone-sized window (390×844) still shows the list.
+		mustRun(t, ctx, "phone", chromedp.EmulateViewport(390, 844), chromedp.WaitVisible(chromedp.CSS("#images")))
+		screenshot(t, ctx, "images-390x844")
+		mustRun(t, ctx, "desktop", chromedp.EmulateViewport(1280, 800))
 	})
 
 	t.Run("filter by namespace and has_vul, state in the URL", func(t *testing.T) {

@@ -39,11 +39,13 @@ var templateFS embed.FS
 var assetFS embed.FS
 
 // Store is what the pages read: the image list and one row (inventory),
-// and a manifest's findings (scanresult). The API reads the same methods.
+// a manifest's findings and the project's finding counts (scanresult). The
+// API reads the same list and findings methods.
 type Store interface {
 	ListImages(ctx context.Context, f inventory.Filter) (inventory.Page, error)
 	GetImage(ctx context.Context, projectID string, id int64) (inventory.Image, error)
 	ListVulns(ctx context.Context, f scanresult.VulnFilter) (int64, []scanresult.VulnRow, error)
+	CountFindings(ctx context.Context, projectID string, enterpriseProjects []string) ([]scanresult.SeverityCount, error)
 }
 
 // Auth signs users in and out and checks sessions: *iam.Service.

@@ -90,7 +90,41 @@ func (c *Console) overview(w http.ResponseWriter, r *http.Request, s *session) {
 		}
 		severity = append(severity, count{Label: level, N: n})
 	}
-	c.render(w, r, http.StatusOK, "overview", s, map[string]any{"Title": "Overview", "Coverage": coverage, "Severity": severity})
+	counts, err := c.opts.Store.CountFindings(r.Context(), s.principal.ProjectID, eps)
+	if err != nil {
+		c.fail(w, r, s, fmt.Errorf("console: count findings: %w", err))
+		return
+	}
+	c.render(w, r, http.StatusOK, "overview", s, map[string]any{"Title": "Overview", "Coverage": coverage, "Severity": severity,
+		"Vulns": severityBuckets(counts)})
+}
+
+// bucket is one severity of the overview: findings and fixable ones.
+type bucket struct {
+	Label             string
+	Findings, Fixable int64
+}
+
+// severityBuckets folds the stored severity labels (an advisory's CVSS
+// rating, a distribution's word, or none) into the overview's five.
+func severityBuckets(counts []scanresult.SeverityCount) []bucket {
+	out := []bucket{{Label: "Critical"}, {Label: "High"}, {Label: "Medium"}, {Label: "Low"}, {Label: "Unknown"}}
+	for _, c := range counts {
+		i := 4
+		switch strings.ToLower(c.Severity) {
+		case "critical":
+			i = 0
+		case "high", "important":
+			i = 1
+		case "medium", "moderate":
+			i = 2
+		case "low", "negligible", "unimportant":
+			i = 3
+		}
+		out[i].Findings += c.Findings
+		out[i].Fixable += c.Fixable
+	}
+	return out
 }
 
 // imagesView is the Images page's data.

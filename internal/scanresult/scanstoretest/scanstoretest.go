@@ -56,6 +56,7 @@ func Run(t *testing.T, open func(t *testing.T) Store) {
 		{"SaveGetClear", testSaveGetClear},
 		{"SaveRollsBack", testSaveRollsBack},
 		{"ListVulns", testListVulns},
+		{"CountFindings", testCountFindings},
 		{"ListApps", testListApps},
 		{"ReplaceFindings", testReplaceFindings},
 		{"ReplaceFindingsBatch", testReplaceFindingsBatch},
@@ -446,6 +447,50 @@ func testListVulns(t *testing.T, e *env) {
 			total, rows := e.vulns(f)
 			if total != tc.total || !slices.Equal(vulnKeys(rows), tc.want) {
 				t.Fatalf("%+v: %d %v; want %d %v", f, total, vulnKeys(rows), tc.total, tc.want)
+			}
+		})
+	}
+}
+
+func testCountFindings(t *testing.T, e *env) {
+	w := e.world()
+	count := func(project string, eps []string) []scanresult.SeverityCount {
+		t.Helper()
+		got, err := e.st.CountFindings(e.ctx, project, eps)
+		if err != nil {
+			t.Fatalf("CountFindings(%s, %v): %v", project, eps, err)
+		}
+		if got == nil {
+			t.Fatalf("CountFindings(%s, %v) = nil, want an empty slice", project, eps)
+		}
+		return got
+	}
+	if got := count("p1", nil); len(got) != 0 {
+		t.Fatalf("before any scan: %+v", got)
+	}
+	e.save(sbom(w.a), findings())
+	// The repeated finding is stored once; a is shown by two rows of p1
+	// and counted once.
+	want := []scanresult.SeverityCount{{Severity: "", Findings: 1}, {Severity: "HIGH", Findings: 2, Fixable: 2},
+		{Severity: "MEDIUM", Findings: 1}}
+	for _, tc := range []struct {
+		name    string
+		project string
+		eps     []string
+		want    []scanresult.SeverityCount
+	}{
+		{"every enterprise project", "p1", nil, want},
+		{"granted the rows' one", "p1", []string{"0", "ep9"}, want},
+		{"another project showing the same manifest", "p2", nil, want},
+		{"an enterprise project without rows", "p1", []string{"ep9"}, nil},
+		{"no enterprise project", "p1", []string{}, nil},
+		{"a project without rows", "p3", nil, nil},
+		{"unstorable", "p1\x00", nil, nil},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			got := count(tc.project, tc.eps)
+			if len(got) != len(tc.want) || (len(got) > 0 && !reflect.DeepEqual(got, tc.want)) {
+				t.Fatalf("got %+v, want %+v", got, tc.want)
 			}
 		})
 	}

@@ -557,6 +557,41 @@ func (s *Store) ListVulns(ctx context.Context, f scanresult.VulnFilter) (int64, 
 	return total, out, nil
 }
 
+// CountFindings counts, by severity label, the findings of the manifests
+// whose successful scan a project's rows in enterpriseProjects (nil: all)
+// show: each manifest once however many rows show it. The web console's
+// overview reads it (docs/console.md).
+func (s *Store) CountFindings(ctx context.Context, projectID string, enterpriseProjects []string) ([]scanresult.SeverityCount, error) {
+	out := []scanresult.SeverityCount{}
+	if !s.storable(append([]string{projectID}, enterpriseProjects...)...) || (enterpriseProjects != nil && len(enterpriseProjects) == 0) {
+		return out, nil
+	}
+	b := newBuilder(s.d)
+	b.Eq("i.project_id", projectID)
+	b.Eq("i.scan_status", string(inventory.ScanSuccess))
+	if enterpriseProjects != nil {
+		b.In("i.enterprise_project_id", enterpriseProjects)
+	}
+	rows, err := s.read.QueryContext(ctx, `SELECT f.severity, count(*), sum(CASE WHEN f.fixed_version <> '' THEN 1 ELSE 0 END)
+		FROM scan_findings f WHERE f.digest IN (SELECT i.manifest_digest FROM images i WHERE `+b.SQL()+`)
+		GROUP BY f.severity ORDER BY f.severity`, b.Args()...)
+	if err != nil {
+		return nil, s.errf("count findings of project %s: %w", projectID, err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var c scanresult.SeverityCount
+		if err := rows.Scan(&c.Severity, &c.Findings, &c.Fixable); err != nil {
+			return nil, s.errf("count findings of project %s: %w", projectID, err)
+		}
+		out = append(out, c)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, s.errf("count findings of project %s: %w", projectID, err)
+	}
+	return out, nil
+}
+
 // ListApps returns one page of the packages of a manifest by name, version
 // and path, each with its number of distinct vulnerabilities.
 func (s *Store) ListApps(ctx context.Context, f scanresult.AppFilter) (int64, []scanresult.AppRow, error) {
