@@ -153,6 +153,10 @@ func (c *Console) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			c.methodNotAllowed(w, "GET, HEAD")
 			return
 		}
+		if strings.HasSuffix(p, "/") { // no directory listings
+			http.NotFound(w, r)
+			return
+		}
 		c.assets.ServeHTTP(w, r)
 		return
 	case p == "/signin":

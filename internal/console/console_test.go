@@ -353,6 +353,11 @@ func TestMethods(t *testing.T) {
 			t.Errorf("%s %s: %s, want 405", tc.method, tc.path, resp.Status)
 		}
 	}
+	for _, p := range []string{"/assets/", "/assets/nope.js"} {
+		if resp, _ := e.do("GET", p, nil); resp.StatusCode != http.StatusNotFound {
+			t.Errorf("GET %s: %s, want 404", p, resp.Status)
+		}
+	}
 	if resp, body := e.do("GET", "/assets/console.css", nil); resp.StatusCode != http.StatusOK || !strings.Contains(resp.Header.Get("Content-Type"), "text/css") || len(body) == 0 {
 		t.Errorf("console.css: %s %s", resp.Status, resp.Header.Get("Content-Type"))
 	}
