@@ -31,6 +31,7 @@ const (
 type env struct {
 	t        *testing.T
 	url      string
+	handler  http.Handler
 	st       *sqlite.Store
 	fallback []string // paths the fallback served
 	rows     map[string]int64
@@ -91,6 +92,7 @@ func newEnv(t *testing.T) *env {
 	if err != nil {
 		t.Fatal(err)
 	}
+	e.handler = c
 	srv := httptest.NewServer(c)
 	t.Cleanup(srv.Close)
 	e.url = srv.URL
@@ -373,5 +375,38 @@ func TestSignInLandsOnTheOverview(t *testing.T) {
 		"next": {"https://evil.example/"}}, pre)
 	if got := resp.Header.Get("Location"); resp.StatusCode != http.StatusSeeOther || got != "/" {
 		t.Errorf("sign-in: %s to %q, want 303 to /", resp.Status, got)
+	}
+}
+
+// TestSecureCookieOverTLS: over HTTPS the session and sign-in cookies are
+// Secure as well.
+func TestSecureCookieOverTLS(t *testing.T) {
+	e := newEnv(t)
+	srv := httptest.NewTLSServer(e.handler)
+	t.Cleanup(srv.Close)
+	client := srv.Client()
+	client.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
+	resp, err := client.Get(srv.URL + "/")
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	pre := cookie(resp, "openhss_signin")
+	if pre == nil || !pre.Secure || !pre.HttpOnly || pre.SameSite != http.SameSiteStrictMode {
+		t.Fatalf("sign-in cookie over TLS: %+v", pre)
+	}
+	form := url.Values{"csrf": {csrfField.FindStringSubmatch(string(body))[1]}, "username": {"alice"}, "password": {"correct-horse"}}
+	req, _ := http.NewRequest("POST", srv.URL+"/signin", strings.NewReader(form.Encode()))
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	req.AddCookie(&http.Cookie{Name: pre.Name, Value: pre.Value})
+	resp, err = client.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	s := cookie(resp, "openhss_session")
+	if resp.StatusCode != http.StatusSeeOther || s == nil || !s.Secure || !s.HttpOnly || s.SameSite != http.SameSiteStrictMode {
+		t.Fatalf("session cookie over TLS: %s %+v", resp.Status, s)
 	}
 }
