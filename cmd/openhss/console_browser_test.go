@@ -487,6 +487,16 @@ func TestConsoleInBrowser(t *testing.T) {
 		screenshot(t, ctx, "image-goapp")
 	})
 
+	t.Run("a multi-arch tag shows its platforms", func(t *testing.T) {
+		mustRun(t, ctx, "open multiarch",
+			chromedp.Navigate(srv.base+"/images?namespace=tools&image_name=multiarch"), chromedp.WaitVisible(chromedp.CSS("#images")),
+			chromedp.Click(chromedp.CSS("#images tbody td:first-child a")),
+			chromedp.WaitVisible(chromedp.CSS("#vulns")))
+		if got := strings.Join(texts(t, ctx, "dl.header dd"), " | "); !strings.Contains(got, "linux/amd64, linux/arm64") {
+			t.Errorf("header of tools/multiarch:2.0: %q", got)
+		}
+	})
+
 	t.Run("hostile names render as text", func(t *testing.T) {
 		mustRun(t, ctx, "local images", chromedp.Navigate(srv.base+"/images?image_type=local_image&image_name="+url.QueryEscape(hostileText)),
 			chromedp.WaitVisible(chromedp.CSS("#images")))

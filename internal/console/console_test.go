@@ -286,6 +286,18 @@ func TestProjectsAndEnterpriseProjects(t *testing.T) {
 			t.Errorf("GET %s: %s, want 404", p, resp.Status)
 		}
 	}
+	// The overview counts only the session's rows.
+	images := regexp.MustCompile(`<span class="n">(\d+)</span> <span class="label">Images</span>`)
+	for _, tc := range []struct {
+		who  string
+		c    *http.Cookie
+		want string
+	}{{"alice", alice, "4"}, {"eve", eve, "1"}, {"bob", bob, "1"}} {
+		_, body := e.do("GET", "/", nil, tc.c)
+		if m := images.FindStringSubmatch(body); m == nil || m[1] != tc.want {
+			t.Errorf("%s's overview counts %v images, want %s", tc.who, m, tc.want)
+		}
+	}
 	// The list shows only the session's rows.
 	_, body := e.do("GET", "/images?image_type=local_image", nil, bob)
 	if strings.Contains(body, "team/web") || !strings.Contains(body, "team/b-secret") {
