@@ -74,6 +74,9 @@ const (
 	signInCookie  = "openhss_signin"
 )
 
+// maxForm bounds a console form's body: its forms hold a few short fields.
+const maxForm = 64 << 10
+
 // contentSecurityPolicy forbids everything but this origin's own styles,
 // images and form targets: no script runs at all, inline or not, and no
 // page may be framed (docs/security.md, Web console).
@@ -198,6 +201,7 @@ func (c *Console) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if pg.post {
+		r.Body = http.MaxBytesReader(w, r.Body, maxForm)
 		if err := r.ParseForm(); err != nil || !s.validCSRF(r.PostForm.Get("csrf")) {
 			c.render(w, r, http.StatusForbidden, "error", s, map[string]any{"Message": "The form was refused: its CSRF token is missing or wrong. Reload the page and try again."})
 			return
@@ -303,7 +307,7 @@ func (c *Console) signInForm(w http.ResponseWriter, r *http.Request, status int,
 // signIn checks the form's double-submit token, then the user's password
 // through IAM, and starts a session.
 func (c *Console) signIn(w http.ResponseWriter, r *http.Request) {
-	r.Body = http.MaxBytesReader(w, r.Body, 64<<10)
+	r.Body = http.MaxBytesReader(w, r.Body, maxForm)
 	if err := r.ParseForm(); err != nil {
 		c.render(w, r, http.StatusBadRequest, "error", nil, map[string]any{"Message": "The form could not be read."})
 		return
