@@ -422,3 +422,31 @@ func TestSecureCookieOverTLS(t *testing.T) {
 		t.Fatalf("session cookie over TLS: %s %+v", resp.Status, s)
 	}
 }
+
+// TestOverviewListsFailures: a failed scan shows on the overview with its
+// reason, counted as failed; another project's failure does not.
+func TestOverviewListsFailures(t *testing.T) {
+	e := newEnv(t)
+	ctx := context.Background()
+	for _, f := range []struct {
+		project, digest, reason string
+	}{
+		{projA, fmt.Sprintf("sha256:%064x", 2), "pull <failed> & gave up"},
+		{projB, fmt.Sprintf("sha256:%064x", 5), "bob's failure"},
+	} {
+		if err := e.st.ClearScan(ctx, f.project, f.digest, inventory.ScanResult{Status: inventory.ScanFailed, FailedDesc: f.reason, ScanTime: 1}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	alice, _ := e.signIn("alice")
+	_, body := e.do("GET", "/", nil, alice)
+	if !strings.Contains(body, `<span class="status-failed">failed</span> — pull &lt;failed&gt; &amp; gave up`) || !strings.Contains(body, "team/api:1.0") {
+		t.Errorf("overview lacks the failure:\n%s", body)
+	}
+	if strings.Contains(body, "bob&#39;s failure") || strings.Contains(body, "b-secret") {
+		t.Errorf("overview shows another project's failure")
+	}
+	if !regexp.MustCompile(`<span class="n">1</span> <span class="label">Failed</span>`).MatchString(body) {
+		t.Errorf("failed count is not 1:\n%s", body)
+	}
+}

@@ -90,14 +90,33 @@ func (c *Console) overview(w http.ResponseWriter, r *http.Request, s *session) {
 		}
 		severity = append(severity, count{Label: level, N: n})
 	}
+	// The newest failures with their reasons, each type's few first.
+	var failures []inventory.Image
+	for _, st := range []inventory.ScanStatus{inventory.ScanFailed, inventory.DownloadFailed, inventory.ImageOversized} {
+		for _, t := range imageTypes {
+			if len(failures) >= maxFailures {
+				break
+			}
+			page, err := c.opts.Store.ListImages(r.Context(), inventory.Filter{ProjectID: s.principal.ProjectID,
+				EnterpriseProjects: eps, Type: t, ScanStatus: st, Limit: maxFailures - len(failures)})
+			if err != nil {
+				c.fail(w, r, s, fmt.Errorf("console: failed %s images: %w", t, err))
+				return
+			}
+			failures = append(failures, page.Images...)
+		}
+	}
 	counts, err := c.opts.Store.CountFindings(r.Context(), s.principal.ProjectID, eps)
 	if err != nil {
 		c.fail(w, r, s, fmt.Errorf("console: count findings: %w", err))
 		return
 	}
 	c.render(w, r, http.StatusOK, "overview", s, map[string]any{"Title": "Overview", "Coverage": coverage, "Severity": severity,
-		"Vulns": severityBuckets(counts)})
+		"Vulns": severityBuckets(counts), "Failures": failures})
 }
+
+// maxFailures is how many failed images the overview lists.
+const maxFailures = 5
 
 // bucket is one severity of the overview: findings and fixable ones.
 type bucket struct {
