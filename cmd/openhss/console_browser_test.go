@@ -252,6 +252,9 @@ func seedHostile(t *testing.T, data string) (hostile, foreign int64) {
 	return row.ID, orow.ID
 }
 
+// imageLinks are the image names of the Images page's rows.
+const imageLinks = "#images tbody td:nth-child(2) a"
+
 // hostileText is markup a page must show as text.
 const hostileText = `<script>window.pwned=1</script><img src=x onerror="window.pwned=2">"'javascript:alert(1)`
 
@@ -419,6 +422,9 @@ func TestConsoleInBrowser(t *testing.T) {
 		if got := texts(t, ctx, "#total"); len(got) != 1 || got[0] != fmt.Sprint(apiTotal) {
 			t.Errorf("total_num on the page %q, API %d", got, apiTotal)
 		}
+		if unlabelled := value(t, ctx, "labels", chromedp.Evaluate[[]string](`Array.from(document.querySelectorAll('input:not([type=hidden]),select')).filter(e => !e.labels || e.labels.length === 0).map(e => e.name || e.id)`)); len(unlabelled) > 0 {
+			t.Errorf("form controls without a label on the Images page: %v", unlabelled)
+		}
 		screenshot(t, ctx, "images")
 		// A phone-sized window (390×844) still shows the list.
 		mustRun(t, ctx, "phone", chromedp.EmulateViewport(390, 844), chromedp.WaitVisible(chromedp.CSS("#images")))
@@ -436,7 +442,7 @@ func TestConsoleInBrowser(t *testing.T) {
 		if !strings.Contains(loc, "namespace=tools") {
 			t.Errorf("the filter is not in the URL: %s", loc)
 		}
-		names := texts(t, ctx, "#images tbody td:first-child a")
+		names := texts(t, ctx, imageLinks)
 		if len(names) == 0 {
 			t.Fatalf("no row in namespace tools")
 		}
@@ -454,7 +460,7 @@ func TestConsoleInBrowser(t *testing.T) {
 
 		// The same URL opened afresh shows the same filter (bookmarkable).
 		mustRun(t, ctx, "vulnerable only", chromedp.Navigate(srv.base+"/images?has_vul=true"), chromedp.WaitVisible(chromedp.CSS("#images")))
-		names = texts(t, ctx, "#images tbody td:first-child a")
+		names = texts(t, ctx, imageLinks)
 		if !slices.Equal(names, []string{"demo/goapp:1.0"}) {
 			t.Errorf("has_vul=true rows %q, want demo/goapp:1.0", names)
 		}
@@ -467,7 +473,7 @@ func TestConsoleInBrowser(t *testing.T) {
 	t.Run("the vulnerable Go image shows GO-2022-1059", func(t *testing.T) {
 		mustRun(t, ctx, "open goapp",
 			chromedp.Navigate(srv.base+"/images?namespace=demo&image_name=goapp"), chromedp.WaitVisible(chromedp.CSS("#images")),
-			chromedp.Click(chromedp.CSS("#images tbody td:first-child a")),
+			chromedp.Click(chromedp.CSS(imageLinks)),
 			chromedp.WaitVisible(chromedp.CSS("#vulns")))
 		rows := texts(t, ctx, "#vulns tbody tr")
 		var row string
@@ -487,10 +493,39 @@ func TestConsoleInBrowser(t *testing.T) {
 		screenshot(t, ctx, "image-goapp")
 	})
 
+	t.Run("select an image, scan it and watch the scan finish", func(t *testing.T) {
+		const query = "image_type=private_image&namespace=demo&image_name=web&image_version=1.1&enterprise_project_id=all_granted_eps"
+		before := apiScanTime(t, srv.base, token, query)
+		list := srv.base + "/images?namespace=demo&image_name=web&image_version=1.1"
+		mustRun(t, ctx, "open the list", chromedp.Navigate(list), chromedp.WaitVisible(chromedp.CSS("#images")),
+			chromedp.Click(chromedp.CSS("#images tbody input[type=checkbox]")))
+		value(t, ctx, "scan", chromedp.WaitEvent(page.LoadEventFired, nil, chromedp.Click(chromedp.CSS("#scan button"))))
+		if loc := value(t, ctx, "location", chromedp.Location()); loc != list {
+			t.Errorf("after the scan request at %s, want the list %s", loc, list)
+		}
+		// Reload until the scan has finished: bounded by stepTimeout per
+		// reload and by the test's context, not timed.
+		for {
+			mustRun(t, ctx, "reload", chromedp.Reload(), chromedp.WaitVisible(chromedp.CSS("#images")))
+			status := texts(t, ctx, "#images tbody td.status")
+			if len(status) != 1 {
+				t.Fatalf("status cells %q", status)
+			}
+			if status[0] == "success" && apiScanTime(t, srv.base, token, query) > before {
+				break
+			}
+			if strings.Contains(status[0], "failed") {
+				t.Fatalf("the scan failed: %q", status[0])
+			}
+			time.Sleep(200 * time.Millisecond)
+		}
+		screenshot(t, ctx, "images-scanned")
+	})
+
 	t.Run("a multi-arch tag shows its platforms", func(t *testing.T) {
 		mustRun(t, ctx, "open multiarch",
 			chromedp.Navigate(srv.base+"/images?namespace=tools&image_name=multiarch"), chromedp.WaitVisible(chromedp.CSS("#images")),
-			chromedp.Click(chromedp.CSS("#images tbody td:first-child a")),
+			chromedp.Click(chromedp.CSS(imageLinks)),
 			chromedp.WaitVisible(chromedp.CSS("#vulns")))
 		if got := strings.Join(texts(t, ctx, "dl.header dd"), " | "); !strings.Contains(got, "linux/amd64, linux/arm64") {
 			t.Errorf("header of tools/multiarch:2.0: %q", got)
@@ -500,7 +535,7 @@ func TestConsoleInBrowser(t *testing.T) {
 	t.Run("hostile names render as text", func(t *testing.T) {
 		mustRun(t, ctx, "local images", chromedp.Navigate(srv.base+"/images?image_type=local_image&image_name="+url.QueryEscape(hostileText)),
 			chromedp.WaitVisible(chromedp.CSS("#images")))
-		if names := texts(t, ctx, "#images tbody td:first-child a"); !slices.Equal(names, []string{"evil/" + hostileText + ":1.0"}) {
+		if names := texts(t, ctx, imageLinks); !slices.Equal(names, []string{"evil/" + hostileText + ":1.0"}) {
 			t.Errorf("hostile row shown as %q", names)
 		}
 		if v := texts(t, ctx, "#image_name"); len(v) != 1 {
@@ -607,4 +642,23 @@ func apiListTotal(t *testing.T, base, token, query string) int64 {
 		t.Fatal(err)
 	}
 	return resp.TotalNum
+}
+
+// apiScanTime is latest_scan_time of the one row GET swr-repository?query
+// lists.
+func apiScanTime(t *testing.T, base, token, query string) int64 {
+	t.Helper()
+	b, err := getWithToken(context.Background(), base+"/v5/"+quickstartProject+"/image/swr-repository?"+query, token)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var resp struct {
+		DataList []struct {
+			LatestScanTime int64 `json:"latest_scan_time"`
+		} `json:"data_list"`
+	}
+	if err := json.Unmarshal(b, &resp); err != nil || len(resp.DataList) != 1 {
+		t.Fatalf("%s: %v %s", query, err, b)
+	}
+	return resp.DataList[0].LatestScanTime
 }

@@ -281,7 +281,8 @@ func (a *app) services(o *serveOptions) (*services, error) {
 	}
 	// The web console is at / and hands every path it does not own to the
 	// API unchanged (docs/console.md).
-	svc.handler, err = console.New(console.Options{Store: a.store, Auth: a.iam, Fallback: api, Logger: a.log})
+	svc.handler, err = console.New(console.Options{Store: a.store, Auth: a.iam, Scans: scanRequester{scans, scanAll}, Tasks: a.store,
+		Fallback: api, Logger: a.log})
 	if err != nil {
 		return nil, err
 	}

@@ -26,10 +26,12 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/openhss/openhss/internal/iam"
 	"github.com/openhss/openhss/internal/inventory"
 	"github.com/openhss/openhss/internal/scanresult"
+	"github.com/openhss/openhss/internal/tasks"
 )
 
 //go:embed templates/*.html
@@ -55,15 +57,27 @@ type Auth interface {
 	RevokeToken(ctx context.Context, token string) error
 }
 
-// Options configure the console. Store, Auth and Fallback are required.
+// ScanRequester queues the scans of image rows (the API's batch-scan and
+// scan-task routes use the same).
+type ScanRequester interface {
+	RequestScans(ctx context.Context, projectID string, images []inventory.Image) error
+}
+
+// Options configure the console. Store, Auth, Scans, Tasks and Fallback are
+// required.
 type Options struct {
 	Store Store
 	Auth  Auth
+	// Scans queues the scans the Images page asks for, each request
+	// recorded as a scan task in Tasks, as the API's routes do.
+	Scans ScanRequester
+	Tasks tasks.Starter
 	// Fallback serves every path the console does not own: the HSS API,
 	// whose paths (/v3, /v5, /healthz, /metrics) and answers, unknown
 	// paths included, stay as they are.
 	Fallback http.Handler
-	Logger   *slog.Logger // default: discard
+	Logger   *slog.Logger     // default: discard
+	Now      func() time.Time // default time.Now
 }
 
 // Cookie names. The session cookie holds an IAM token; the sign-in cookie
@@ -98,11 +112,18 @@ func New(opts Options) (*Console, error) {
 		return nil, errors.New("console: Options.Store is required")
 	case opts.Auth == nil:
 		return nil, errors.New("console: Options.Auth is required")
+	case opts.Scans == nil:
+		return nil, errors.New("console: Options.Scans is required")
+	case opts.Tasks == nil:
+		return nil, errors.New("console: Options.Tasks is required")
 	case opts.Fallback == nil:
 		return nil, errors.New("console: Options.Fallback is required")
 	}
 	if opts.Logger == nil {
 		opts.Logger = slog.New(slog.DiscardHandler)
+	}
+	if opts.Now == nil {
+		opts.Now = time.Now
 	}
 	c := &Console{opts: opts, log: opts.Logger, pages: map[string]*template.Template{}}
 	funcs := template.FuncMap{
@@ -221,6 +242,8 @@ func (c *Console) route(p string) (page, bool) {
 		return page{fn: c.notYet}, true
 	case "/signout":
 		return page{post: true, fn: c.signOut}, true
+	case "/images/scan":
+		return page{post: true, fn: c.scan}, true
 	}
 	if id, ok := strings.CutPrefix(p, "/images/"); ok && id != "" && !strings.Contains(id, "/") {
 		return page{fn: c.image}, true

@@ -9,8 +9,11 @@ import (
 	"net/http/httptest"
 	"net/url"
 	"path/filepath"
+	"reflect"
 	"regexp"
+	"slices"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/openhss/openhss/internal/console"
@@ -19,6 +22,7 @@ import (
 	"github.com/openhss/openhss/internal/inventory"
 	"github.com/openhss/openhss/internal/secret"
 	"github.com/openhss/openhss/internal/store/sqlite"
+	"github.com/openhss/openhss/internal/tasks"
 )
 
 const (
@@ -34,6 +38,7 @@ type env struct {
 	handler  http.Handler
 	st       *sqlite.Store
 	fallback []string // paths the fallback served
+	scans    *recordedScans
 	rows     map[string]int64
 }
 
@@ -65,7 +70,7 @@ func newEnv(t *testing.T) *env {
 			t.Fatal(err)
 		}
 	}
-	e := &env{t: t, st: st, rows: map[string]int64{}}
+	e := &env{t: t, st: st, rows: map[string]int64{}, scans: &recordedScans{}}
 	for i, r := range []struct {
 		key, project, ep, ns, name string
 	}{
@@ -88,7 +93,7 @@ func newEnv(t *testing.T) *env {
 		e.fallback = append(e.fallback, r.URL.Path)
 		w.WriteHeader(http.StatusTeapot)
 	})
-	c, err := console.New(console.Options{Store: st, Auth: svc, Fallback: fallback})
+	c, err := console.New(console.Options{Store: st, Auth: svc, Scans: e.scans, Tasks: st, Fallback: fallback})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -124,6 +129,31 @@ func (e *env) do(method, path string, form url.Values, cookies ...*http.Cookie) 
 	defer resp.Body.Close()
 	b, _ := io.ReadAll(resp.Body)
 	return resp, string(b)
+}
+
+// recordedScans records the scans the console asks for. The scan queue
+// itself (scanjob) is exercised end to end by the browser test against
+// openhss quickstart; here it is enough to know what was asked.
+type recordedScans struct {
+	mu       sync.Mutex
+	requests [][]int64 // the row ids of each request
+}
+
+func (r *recordedScans) RequestScans(_ context.Context, _ string, images []inventory.Image) error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	var ids []int64
+	for _, img := range images {
+		ids = append(ids, img.ID)
+	}
+	r.requests = append(r.requests, ids)
+	return nil
+}
+
+func (r *recordedScans) all() [][]int64 {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return slices.Clone(r.requests)
 }
 
 var csrfField = regexp.MustCompile(`name="csrf" value="([^"]+)"`)
@@ -448,5 +478,58 @@ func TestOverviewListsFailures(t *testing.T) {
 	}
 	if !regexp.MustCompile(`<span class="n">1</span> <span class="label">Failed</span>`).MatchString(body) {
 		t.Errorf("failed count is not 1:\n%s", body)
+	}
+}
+
+func TestScanSelected(t *testing.T) {
+	e := newEnv(t)
+	alice, csrf := e.signIn("alice")
+	eve, eveCSRF := e.signIn("eve") // project A, only ep1
+	id := func(k string) string { return fmt.Sprint(e.rows[k]) }
+	taskCount := func() int64 {
+		t.Helper()
+		_, n, err := e.st.ListTasks(context.Background(), tasks.Filter{ProjectID: projA, Type: tasks.Scan, Limit: 10})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return n
+	}
+	// Refusals queue nothing and create no task.
+	for _, tc := range []struct {
+		name   string
+		c      *http.Cookie
+		form   url.Values
+		status int
+	}{
+		{"no CSRF token", alice, url.Values{"id": {id("a1")}}, http.StatusForbidden},
+		{"another session's token", alice, url.Values{"id": {id("a1")}, "csrf": {eveCSRF}}, http.StatusForbidden},
+		{"nothing selected", alice, url.Values{"csrf": {csrf}}, http.StatusBadRequest},
+		{"another project's image", alice, url.Values{"id": {id("a1"), id("b1")}, "csrf": {csrf}}, http.StatusNotFound},
+		{"an enterprise project not granted", eve, url.Values{"id": {id("ep1"), id("a1")}, "csrf": {eveCSRF}}, http.StatusNotFound},
+		{"not an id", alice, url.Values{"id": {"x"}, "csrf": {csrf}}, http.StatusNotFound},
+	} {
+		resp, body := e.do("POST", "/images/scan", tc.form, tc.c)
+		if resp.StatusCode != tc.status {
+			t.Errorf("%s: %s, want %d\n%.300s", tc.name, resp.Status, tc.status, body)
+		}
+		checkHeaders(t, "/images/scan", resp)
+	}
+	if got := e.scans.all(); len(got) != 0 || taskCount() != 0 {
+		t.Fatalf("refused requests queued %v and made %d tasks", got, taskCount())
+	}
+	// A selection of two rows (one named twice) is one request and one task,
+	// and the answer returns to the list it came from.
+	resp, _ := e.do("POST", "/images/scan", url.Values{"id": {id("a1"), id("a2"), id("a1")}, "csrf": {csrf},
+		"back": {"/images?image_type=local_image&namespace=team"}}, alice)
+	if resp.StatusCode != http.StatusSeeOther || resp.Header.Get("Location") != "/images?image_type=local_image&namespace=team" {
+		t.Fatalf("scan: %s to %q", resp.Status, resp.Header.Get("Location"))
+	}
+	if got := e.scans.all(); !reflect.DeepEqual(got, [][]int64{{e.rows["a1"], e.rows["a2"]}}) || taskCount() != 1 {
+		t.Fatalf("scan requests %v, %d tasks; want one request of a1, a2 and one task", got, taskCount())
+	}
+	// Only a list of this console is a way back.
+	resp, _ = e.do("POST", "/images/scan", url.Values{"id": {id("a3")}, "csrf": {csrf}, "back": {"https://evil.example/images?"}}, alice)
+	if resp.Header.Get("Location") != "/images" {
+		t.Errorf("back to %q", resp.Header.Get("Location"))
 	}
 }

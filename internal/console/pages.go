@@ -13,6 +13,7 @@ import (
 	"github.com/openhss/openhss/internal/imagequery"
 	"github.com/openhss/openhss/internal/inventory"
 	"github.com/openhss/openhss/internal/scanresult"
+	"github.com/openhss/openhss/internal/tasks"
 )
 
 // imageTypes are the image list's types, in the order the pages show them.
@@ -151,6 +152,7 @@ type imagesView struct {
 	Title      string
 	Query      url.Values // the normalized query, as the form shows it
 	APIQuery   string     // the same query for GET .../image/swr-repository
+	Back       string     // this page, where a scan request returns
 	Error      string
 	Total      int64
 	From, To   int
@@ -191,6 +193,10 @@ func (c *Console) images(w http.ResponseWriter, r *http.Request, s *session) {
 		inventory.WaitingForScan, inventory.Scanning, inventory.ScanSuccess, inventory.ScanFailed, inventory.DownloadFailed,
 		inventory.ImageOversized}}
 	v.APIQuery = q.Encode()
+	v.Back = "/images"
+	if r.URL.RawQuery != "" {
+		v.Back += "?" + r.URL.RawQuery
+	}
 	lq, perr := imagequery.ParseList(q)
 	if perr != nil {
 		v.Error = perr.Error()
@@ -281,6 +287,73 @@ func (c *Console) image(w http.ResponseWriter, r *http.Request, s *session) {
 		data["Next"] = self + "?offset=" + strconv.Itoa(vf.Offset+vf.Limit)
 	}
 	c.render(w, r, http.StatusOK, "image", s, data)
+}
+
+// scan queues the scans of the rows selected on the Images page, as one
+// scan task, then returns to the list it came from. Every id must be a row
+// the session may read and a container image, or nothing is queued.
+func (c *Console) scan(w http.ResponseWriter, r *http.Request, s *session) {
+	ids := r.PostForm["id"]
+	switch {
+	case len(ids) == 0:
+		c.render(w, r, http.StatusBadRequest, "error", s, map[string]any{"Message": "Select at least one image to scan."})
+		return
+	case len(ids) > imagequery.MaxLimit:
+		c.render(w, r, http.StatusBadRequest, "error", s, map[string]any{"Message": fmt.Sprintf("Select at most %d images.", imagequery.MaxLimit)})
+		return
+	}
+	eps, err := s.enterpriseProjects()
+	if err != nil {
+		c.fail(w, r, s, err)
+		return
+	}
+	var rows []inventory.Image
+	seen := map[int64]bool{}
+	for _, v := range ids {
+		id, err := strconv.ParseInt(v, 10, 64)
+		if err != nil || id <= 0 {
+			c.notFound(w, r, s, "Image")
+			return
+		}
+		if seen[id] {
+			continue
+		}
+		seen[id] = true
+		img, err := c.opts.Store.GetImage(r.Context(), s.principal.ProjectID, id)
+		if errors.Is(err, inventory.ErrNotFound) || (err == nil && eps != nil && !slices.Contains(eps, img.EnterpriseProjectID)) {
+			c.notFound(w, r, s, "Image")
+			return
+		}
+		if err != nil {
+			c.fail(w, r, s, fmt.Errorf("console: image %d: %w", id, err))
+			return
+		}
+		// As the API: an artifact (a Helm chart) is no image to scan; an
+		// oversized image may be scanned again under a raised limit.
+		if !img.Scannable && img.ScanStatus != inventory.ImageOversized {
+			c.render(w, r, http.StatusBadRequest, "error", s, map[string]any{
+				"Message": img.Namespace + "/" + img.Name + ":" + img.Tag + " is not a container image and cannot be scanned."})
+			return
+		}
+		rows = append(rows, img)
+	}
+	project := s.principal.ProjectID
+	err = tasks.Start(r.Context(), c.opts.Tasks, c.opts.Now, tasks.Task{ProjectID: project, Type: tasks.Scan, Kind: tasks.Manual,
+		ScanScope: tasks.ScanScopeAll}, tasks.ScanItems(rows), func(tasks.Task) error {
+		if err := c.opts.Scans.RequestScans(r.Context(), project, rows); err != nil {
+			return fmt.Errorf("request scans in project %s: %w", project, err)
+		}
+		return nil
+	})
+	if err != nil {
+		c.fail(w, r, s, fmt.Errorf("console: scan: %w", err))
+		return
+	}
+	back := r.PostForm.Get("back")
+	if !strings.HasPrefix(back, "/images?") && back != "/images" {
+		back = "/images" // only the list the form came from
+	}
+	http.Redirect(w, r, back, http.StatusSeeOther)
 }
 
 // notYet is a page of the navigation that later work fills (docs/console.md).

@@ -17,7 +17,7 @@ import (
 
 // scanScopeAll is the scan_scope of a scan of every risk type: what every
 // openhss scan does.
-const scanScopeAll = 0x7fffffff
+const scanScopeAll = tasks.ScanScopeAll
 
 // ScanRequester queues scans of rows (one per distinct manifest digest).
 type ScanRequester interface {

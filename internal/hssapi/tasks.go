@@ -7,7 +7,6 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
-	"time"
 
 	"github.com/openhss/openhss/internal/inventory"
 	"github.com/openhss/openhss/internal/tasks"
@@ -40,36 +39,11 @@ const (
 // route's type): the same answer whether it exists elsewhere or not.
 var errTaskAbsent = &apiError{http.StatusNotFound, codeNotFound, "task not found"}
 
-// taskName is the name a task gets: its task_type and its start time (UTC,
-// to the second), e.g. "manualSync-20250601120000".
-func taskName(k tasks.Kind, begin time.Time) string {
-	return string(k) + "-" + begin.UTC().Format("20060102150405")
-}
-
 // startTask creates a task and runs queue, which queues its jobs; a failure
 // to queue ends the task as an error (task_status -3), so that no task
-// waits for jobs that were never queued.
+// waits for jobs that were never queued (tasks.Start).
 func (s *server) startTask(ctx context.Context, t tasks.Task, items []tasks.Item, queue func(tasks.Task) error) error {
-	begin := s.cfg.Now()
-	t.BeginTime = inventory.Millis(begin)
-	if t.Name == "" {
-		t.Name = taskName(t.Kind, begin)
-	}
-	if t.ImageType == "" {
-		t.ImageType = "registry"
-	}
-	created, err := s.cfg.Tasks.CreateTask(ctx, t, items)
-	if err != nil {
-		return fmt.Errorf("create %s task: %w", t.Type, err)
-	}
-	if qerr := queue(created); qerr != nil {
-		if _, err := s.cfg.Tasks.EndTask(context.WithoutCancel(ctx), created.ProjectID, created.ID, tasks.Failed,
-			"the task's jobs could not be queued", inventory.Millis(s.cfg.Now())); err != nil && !errors.Is(err, tasks.ErrEnded) {
-			return errors.Join(qerr, err)
-		}
-		return qerr
-	}
-	return nil
+	return tasks.Start(ctx, s.cfg.Tasks, s.cfg.Now, t, items, queue)
 }
 
 // syncItems are the sync task items of connections.

@@ -8,6 +8,8 @@ package tasks
 import (
 	"context"
 	"errors"
+	"fmt"
+	"time"
 
 	"github.com/openhss/openhss/internal/inventory"
 )
@@ -225,4 +227,48 @@ func ScanItems(rows []inventory.Image) []Item {
 			Namespace: img.Namespace, ImageName: img.Name, ImageVersion: img.Tag})
 	}
 	return out
+}
+
+// ScanScopeAll is the scan_scope of a scan of every risk type: what every
+// openhss scan does.
+const ScanScopeAll = 0x7fffffff
+
+// Starter is what Start needs of a Store.
+type Starter interface {
+	CreateTask(ctx context.Context, t Task, items []Item) (Task, error)
+	EndTask(ctx context.Context, projectID, id string, s State, reason string, at int64) ([]Item, error)
+}
+
+// Name is a task's default name: its task_type and its start time (UTC, to
+// the second), e.g. "manualSync-20250601120000".
+func Name(k Kind, begin time.Time) string {
+	return string(k) + "-" + begin.UTC().Format("20060102150405")
+}
+
+// Start creates the task t (begun at now(), named by Name unless it has a
+// name, of image type "registry" unless it has one) with items, and runs
+// queue, which queues its jobs; a failure to queue ends the task as Failed
+// (task_status -3), so that no task waits for jobs that were never queued.
+// The API's task routes and the web console start tasks through it.
+func Start(ctx context.Context, st Starter, now func() time.Time, t Task, items []Item, queue func(Task) error) error {
+	begin := now()
+	t.BeginTime = inventory.Millis(begin)
+	if t.Name == "" {
+		t.Name = Name(t.Kind, begin)
+	}
+	if t.ImageType == "" {
+		t.ImageType = "registry"
+	}
+	created, err := st.CreateTask(ctx, t, items)
+	if err != nil {
+		return fmt.Errorf("create %s task: %w", t.Type, err)
+	}
+	if qerr := queue(created); qerr != nil {
+		if _, err := st.EndTask(context.WithoutCancel(ctx), created.ProjectID, created.ID, Failed,
+			"the task's jobs could not be queued", inventory.Millis(now())); err != nil && !errors.Is(err, ErrEnded) {
+			return errors.Join(qerr, err)
+		}
+		return qerr
+	}
+	return nil
 }
