@@ -520,6 +520,20 @@ func TestConsoleInBrowser(t *testing.T) {
 			time.Sleep(200 * time.Millisecond)
 		}
 		screenshot(t, ctx, "images-scanned")
+		// The request is a scan task on the Tasks page, finished once its
+		// one item is.
+		for {
+			mustRun(t, ctx, "tasks", chromedp.Navigate(srv.base+"/tasks"), chromedp.WaitVisible(chromedp.CSS("#scan-tasks")))
+			rows := texts(t, ctx, "#scan-tasks tbody tr")
+			if len(rows) != 1 || !strings.Contains(rows[0], "manual") {
+				t.Fatalf("scan tasks %q, want the one the console started", rows)
+			}
+			if strings.Contains(rows[0], "finished") {
+				break
+			}
+			time.Sleep(200 * time.Millisecond)
+		}
+		screenshot(t, ctx, "tasks")
 	})
 
 	t.Run("a multi-arch tag shows its platforms", func(t *testing.T) {

@@ -41,13 +41,15 @@ var templateFS embed.FS
 var assetFS embed.FS
 
 // Store is what the pages read: the image list and one row (inventory),
-// a manifest's findings and the project's finding counts (scanresult). The
-// API reads the same list and findings methods.
+// a manifest's findings and the project's finding counts (scanresult), and
+// the project's tasks. The API reads the same list, findings and task
+// methods.
 type Store interface {
 	ListImages(ctx context.Context, f inventory.Filter) (inventory.Page, error)
 	GetImage(ctx context.Context, projectID string, id int64) (inventory.Image, error)
 	ListVulns(ctx context.Context, f scanresult.VulnFilter) (int64, []scanresult.VulnRow, error)
 	CountFindings(ctx context.Context, projectID string, enterpriseProjects []string) ([]scanresult.SeverityCount, error)
+	ListTasks(ctx context.Context, f tasks.Filter) ([]tasks.Task, int64, error)
 }
 
 // Auth signs users in and out and checks sessions: *iam.Service.
@@ -127,11 +129,12 @@ func New(opts Options) (*Console, error) {
 	}
 	c := &Console{opts: opts, log: opts.Logger, pages: map[string]*template.Template{}}
 	funcs := template.FuncMap{
-		"bar":    barWidth,
-		"lower":  strings.ToLower,
-		"millis": formatMillis,
-		"size":   formatSize,
-		"failed": failed,
+		"bar":      barWidth,
+		"lower":    strings.ToLower,
+		"millis":   formatMillis,
+		"size":     formatSize,
+		"failed":   failed,
+		"progress": progress,
 		"orUnscan": func(s inventory.ScanStatus) string {
 			if s == "" {
 				return string(inventory.Unscan)
@@ -143,7 +146,7 @@ func New(opts Options) (*Console, error) {
 	if err != nil {
 		return nil, fmt.Errorf("console: parse layout: %w", err)
 	}
-	for _, name := range []string{"signin", "overview", "images", "image", "notyet", "error"} {
+	for _, name := range []string{"signin", "overview", "images", "image", "tasks", "notyet", "error"} {
 		t, err := template.Must(base.Clone()).ParseFS(templateFS, "templates/"+name+".html")
 		if err != nil {
 			return nil, fmt.Errorf("console: parse %s: %w", name, err)
@@ -238,7 +241,9 @@ func (c *Console) route(p string) (page, bool) {
 		return page{fn: c.overview}, true
 	case "/images":
 		return page{fn: c.images}, true
-	case "/registries", "/tasks", "/settings":
+	case "/tasks":
+		return page{fn: c.tasks}, true
+	case "/registries", "/settings":
 		return page{fn: c.notYet}, true
 	case "/signout":
 		return page{post: true, fn: c.signOut}, true

@@ -527,6 +527,15 @@ func TestScanSelected(t *testing.T) {
 	if got := e.scans.all(); !reflect.DeepEqual(got, [][]int64{{e.rows["a1"], e.rows["a2"]}}) || taskCount() != 1 {
 		t.Fatalf("scan requests %v, %d tasks; want one request of a1, a2 and one task", got, taskCount())
 	}
+	// The Tasks page lists the task; another project's does not.
+	_, body := e.do("GET", "/tasks", nil, alice)
+	if !regexp.MustCompile(`(?s)Scan tasks <span class="count">\(1\)</span>.*<td>manual-\d{14}</td>\s*<td>manual</td>\s*<td class="task-running">running, 0%</td>\s*<td>2</td>`).MatchString(body) {
+		t.Errorf("alice's tasks page:\n%s", body)
+	}
+	bob, _ := e.signIn("bob")
+	if _, body := e.do("GET", "/tasks", nil, bob); !strings.Contains(body, `Scan tasks <span class="count">(0)</span>`) {
+		t.Errorf("bob's tasks page shows alice's task:\n%s", body)
+	}
 	// Only a list of this console is a way back.
 	resp, _ = e.do("POST", "/images/scan", url.Values{"id": {id("a3")}, "csrf": {csrf}, "back": {"https://evil.example/images?"}}, alice)
 	if resp.Header.Get("Location") != "/images" {
