@@ -117,19 +117,25 @@ func browserPath() string {
 	return ""
 }
 
-// newBrowser starts a headless Chromium for t at 1280×800. Without one the
-// test is skipped, loudly, unless OPENHSS_REQUIRE_BROWSER=1 (CI installs
-// chromium and sets it), where it fails.
-func newBrowser(t *testing.T) context.Context {
+// needBrowser returns the browser's path. Without one the test is skipped,
+// loudly, unless OPENHSS_REQUIRE_BROWSER=1 (CI installs chromium and sets
+// it), where it fails.
+func needBrowser(t *testing.T) string {
 	t.Helper()
 	path := browserPath()
 	if path == "" {
-		msg := "NO BROWSER: the web console's browser tests need Chromium (Debian: apt-get install chromium); none of chromium, chromium-browser, google-chrome is on PATH"
+		msg := "NO BROWSER: the web console's browser tests need Chromium (Debian: apt-get install chromium); none of chromium, chromium-browser, google-chrome, google-chrome-stable is on PATH"
 		if os.Getenv("OPENHSS_REQUIRE_BROWSER") == "1" {
-			t.Fatal(msg + " and OPENHSS_REQUIRE_BROWSER=1")
+			t.Fatal(msg + ", and OPENHSS_REQUIRE_BROWSER=1 requires one")
 		}
 		t.Skip("SKIPPED: " + msg)
 	}
+	return path
+}
+
+// newBrowser starts the headless Chromium at path for t, at 1280×800.
+func newBrowser(t *testing.T, path string) context.Context {
+	t.Helper()
 	opts := []chromedp.ExecAllocatorOption{
 		chromedp.ExecPath(path),
 		chromedp.Headless,
@@ -310,9 +316,10 @@ func checkHeaders(t *testing.T, path string, resp *http.Response) {
 }
 
 func TestConsoleInBrowser(t *testing.T) {
+	browser := needBrowser(t) // before the quickstart: no tour for a skip
 	srv := startQuickstart(t)
 	hostileID, foreignID := seedHostile(t, srv.data)
-	ctx := newBrowser(t)
+	ctx := newBrowser(t, browser)
 	anon := httpClient{t: t, base: srv.base}
 
 	t.Run("signed out every page shows the sign-in form", func(t *testing.T) {
