@@ -192,6 +192,8 @@ func runQuickstart(cmd *cobra.Command, g *globals, o *serveOptions, exitAfter bo
 	fmt.Fprintf(out, `
 openhss %[9]s the HSS v5 API at %[1]s (data in %[2]s).
 
+The web console: open %[1]s/ in a browser and sign in as %[3]s with password %[4]s.
+
 With curl and a token:
 
   TOKEN=$(curl -s -i -X POST %[1]s/v3/auth/tokens -H 'Content-Type: application/json' \

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"github.com/openhss/openhss/internal/console"
 	"github.com/openhss/openhss/internal/hssapi"
 	"github.com/openhss/openhss/internal/inventory"
 	"github.com/openhss/openhss/internal/jobs"
@@ -17,6 +18,7 @@ import (
 // both sides are visible, because internal/store must not import its
 // consumers (the API least of all).
 var (
+	_ console.Store        = store.Store(nil)
 	_ hssapi.Store         = store.Store(nil)
 	_ hssapi.ScanReader    = store.Store(nil)
 	_ hssapi.FindingReader = store.Store(nil)

@@ -18,6 +18,7 @@ import (
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
 
+	"github.com/openhss/openhss/internal/console"
 	"github.com/openhss/openhss/internal/hssapi"
 	"github.com/openhss/openhss/internal/iam"
 	"github.com/openhss/openhss/internal/inventory"
@@ -290,7 +291,7 @@ func (a *app) services(o *serveOptions) (*services, error) {
 	if svc.sched, err = a.scheduler(o.schedule, runner, starter, scanRequester{scans, scanAll}); err != nil {
 		return nil, err
 	}
-	svc.handler, err = hssapi.New(hssapi.Config{
+	api, err := hssapi.New(hssapi.Config{
 		Store:       a.store,
 		IAM:         a.iam,
 		Box:         a.box,
@@ -314,6 +315,13 @@ func (a *app) services(o *serveOptions) (*services, error) {
 		Whitelists:       a.store,
 		SensitiveDefault: o.scan.sensitiveAllowlist,
 	})
+	if err != nil {
+		return nil, err
+	}
+	// The web console is at / and hands every path it does not own to the
+	// API unchanged (docs/console.md).
+	svc.handler, err = console.New(console.Options{Store: a.store, Auth: a.iam, Scans: scanRequester{scans, scanAll}, Tasks: starter,
+		Fallback: api, Logger: a.log})
 	if err != nil {
 		return nil, err
 	}

@@ -232,3 +232,7 @@ func TestParseRegistryQuery(t *testing.T) {
 		}
 	}
 }
+
+func after(start, end *int64) bool {
+	return start != nil && end != nil && *start > *end
+}

@@ -18,7 +18,7 @@ import (
 // scanScopeAll is the scan_scope of a scan of every risk type: the
 // deprecated batch-scan's tasks and CreateManualImageScanTask's default
 // (docs/api.md, Tasks).
-const scanScopeAll = 0x7fffffff
+const scanScopeAll = tasks.ScanScopeAll
 
 // ScanRequester queues scans of rows (one per distinct manifest digest).
 type ScanRequester interface {
@@ -214,7 +214,7 @@ func allFilter(projectID string, t inventory.ImageType, eps []string, b batchSca
 		{"latest_update_time", f.StartLatestUpdateTime, f.EndLatestUpdateTime},
 		{"latest_scan_time", f.StartLatestScanTime, f.EndLatestScanTime},
 	} {
-		if after(r.start, r.end) {
+		if r.start != nil && r.end != nil && *r.start > *r.end {
 			return f, invalidParam("start_"+r.name, "is after end_%s", r.name)
 		}
 	}
@@ -323,12 +323,7 @@ func scannedDigest(img inventory.Image) string { return ScannedDigest(img) }
 // ScannedDigest is the manifest whose scan results a row shows: the
 // described manifest (a multi-arch tag's member), else the tag's digest.
 // The detail APIs, and the CLI reading the same findings, key on it.
-func ScannedDigest(img inventory.Image) string {
-	if img.ManifestDigest != "" {
-		return img.ManifestDigest
-	}
-	return img.Digest
-}
+func ScannedDigest(img inventory.Image) string { return img.ScannedDigest() }
 
 // ImageVulInfo is the SDK's ImageVulInfo with every field present: one
 // item of ListImageVulnerabilities' data_list, and of `openhss scan --wait

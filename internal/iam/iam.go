@@ -199,6 +199,13 @@ func (s *Service) authenticateSignature(ctx context.Context, r *http.Request, bo
 	return p, nil
 }
 
+// AuthenticateToken is the caller a token names: the X-Auth-Token check of
+// Authenticate, which the web console's session cookie goes through too.
+// Rejections wrap ErrUnauthenticated.
+func (s *Service) AuthenticateToken(ctx context.Context, token string) (Principal, error) {
+	return s.authenticateToken(ctx, token)
+}
+
 func (s *Service) authenticateToken(ctx context.Context, token string) (Principal, error) {
 	if token == "" || len(token) > maxTokenLen {
 		return Principal{}, unauthenticated("malformed X-Auth-Token")

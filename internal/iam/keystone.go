@@ -68,6 +68,26 @@ func (s *Service) IssueToken(ctx context.Context, body []byte) (token string, to
 	if err != nil {
 		return "", inventory.Token{}, inventory.User{}, err
 	}
+	return s.signInUser(ctx, name, password, scopeID, scopeName)
+}
+
+// SignIn is the web console's sign-in (docs/console.md): the password check
+// of POST /v3/auth/tokens — its failure budget, bounded bcrypt, dummy hash
+// for unknown names — scoped by the region's name, so a user name must be
+// unique across projects. The session is the token it issues: stored by
+// hash, shared by every server on the store, revoked by RevokeToken.
+func (s *Service) SignIn(ctx context.Context, name, password string) (token string, tok inventory.Token, user inventory.User, err error) {
+	if name == "" || password == "" {
+		return "", inventory.Token{}, inventory.User{}, unauthenticated("user name and password are required")
+	}
+	if len(name) > maxTokenRequest || len(password) > maxTokenRequest {
+		return "", inventory.Token{}, inventory.User{}, fmt.Errorf("%w: user name or password too long", ErrBadRequest)
+	}
+	return s.signInUser(ctx, name, password, "", s.opts.Region)
+}
+
+// signInUser checks a user's password and issues a token.
+func (s *Service) signInUser(ctx context.Context, name, password, scopeID, scopeName string) (token string, tok inventory.Token, user inventory.User, err error) {
 	// The failure budget is the name's, whatever address the guesses come
 	// from; a token is taken before the password check so that concurrent
 	// guesses cannot overrun it. Keyed by hash: the name is the client's

@@ -49,6 +49,16 @@ type Image struct {
 	Associations []Association
 }
 
+// ScannedDigest is the manifest whose scan results the row shows: the
+// described manifest (a multi-arch tag's member), else the tag's digest.
+// The API's detail routes, the CLI and the web console key on it.
+func (img Image) ScannedDigest() string {
+	if img.ManifestDigest != "" {
+		return img.ManifestDigest
+	}
+	return img.Digest
+}
+
 // Association is one platform member of a multi-arch tag.
 type Association struct {
 	Digest     string

@@ -124,6 +124,16 @@ type VulnRow struct {
 	FixedVersion string
 	URL          string
 	Type         VulType
+	// Aliases are the record's other ids (CVE, GHSA) as matched; never
+	// nil. The web console shows them beside VulnID.
+	Aliases []string
+}
+
+// SeverityCount is how many findings carry one severity label
+// (Finding.Severity as stored), and how many of them name a fixed version.
+type SeverityCount struct {
+	Severity          string
+	Findings, Fixable int64
 }
 
 // VulnFilter selects findings of one manifest. String filters are literal,
@@ -185,6 +195,10 @@ type Store interface {
 
 	ListVulns(ctx context.Context, f VulnFilter) (total int64, rows []VulnRow, err error)
 	ListApps(ctx context.Context, f AppFilter) (total int64, rows []AppRow, err error)
+	// CountFindings counts by severity label the findings of the manifests
+	// whose successful scan the project's rows in enterpriseProjects (nil:
+	// all) show, each manifest once.
+	CountFindings(ctx context.Context, projectID string, enterpriseProjects []string) ([]SeverityCount, error)
 }
 
 // DistinctVulns counts distinct vulnerability ids: an image's vul_num, so a

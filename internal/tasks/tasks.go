@@ -258,3 +258,7 @@ func ScanItems(rows []inventory.Image) []Item {
 	}
 	return out
 }
+
+// ScanScopeAll is the scan_scope of a scan of every risk type: the default
+// of a scan task (docs/api.md, Tasks).
+const ScanScopeAll = 0x7fffffff

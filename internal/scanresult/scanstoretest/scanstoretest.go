@@ -8,6 +8,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"reflect"
 	"slices"
 	"strings"
 	"sync"
@@ -57,6 +58,7 @@ func Run(t *testing.T, open func(t *testing.T) Store) {
 		{"SaveGetClear", testSaveGetClear},
 		{"SaveRollsBack", testSaveRollsBack},
 		{"ListVulns", testListVulns},
+		{"CountFindings", testCountFindings},
 		{"ListApps", testListApps},
 		{"ReplaceFindings", testReplaceFindings},
 		{"ReplaceFindingsBatch", testReplaceFindingsBatch},
@@ -410,9 +412,13 @@ func testListVulns(t *testing.T, e *env) {
 	}
 	want := scanresult.VulnRow{VulnID: "GO-2023-0001", RepairNecessity: "immediate_repair", Severity: "HIGH", Description: "one",
 		LayerDigest: digest("l2"), AppName: "golang.org/x/net", AppPath: "usr/bin/a", Version: "v0.1.0", FixedVersion: "v0.7.0",
-		Type: scanresult.AppVul}
-	if rows[0] != want {
+		Type: scanresult.AppVul, Aliases: []string{}}
+	if !reflect.DeepEqual(rows[0], want) {
 		t.Fatalf("first row = %+v\nwant %+v", rows[0], want)
+	}
+	// The aliases come back as matched, quotes and all.
+	if got := rows[1].Aliases; !slices.Equal(got, []string{"CVE-2023-1", `GHSA-"x"`}) {
+		t.Fatalf("aliases of %s = %q", vulnKeys(rows)[1], got)
 	}
 	if rows[3].Type != scanresult.LinuxVul || rows[3].AppName != "openssl" {
 		t.Fatalf("dpkg finding = %+v", rows[3])
@@ -445,6 +451,50 @@ func testListVulns(t *testing.T, e *env) {
 			total, rows := e.vulns(f)
 			if total != tc.total || !slices.Equal(vulnKeys(rows), tc.want) {
 				t.Fatalf("%+v: %d %v; want %d %v", f, total, vulnKeys(rows), tc.total, tc.want)
+			}
+		})
+	}
+}
+
+func testCountFindings(t *testing.T, e *env) {
+	w := e.world()
+	count := func(project string, eps []string) []scanresult.SeverityCount {
+		t.Helper()
+		got, err := e.st.CountFindings(e.ctx, project, eps)
+		if err != nil {
+			t.Fatalf("CountFindings(%s, %v): %v", project, eps, err)
+		}
+		if got == nil {
+			t.Fatalf("CountFindings(%s, %v) = nil, want an empty slice", project, eps)
+		}
+		return got
+	}
+	if got := count("p1", nil); len(got) != 0 {
+		t.Fatalf("before any scan: %+v", got)
+	}
+	e.save(sbom(w.a), findings())
+	// The repeated finding is stored once; a is shown by two rows of p1
+	// and counted once.
+	want := []scanresult.SeverityCount{{Severity: "", Findings: 1}, {Severity: "HIGH", Findings: 2, Fixable: 2},
+		{Severity: "MEDIUM", Findings: 1}}
+	for _, tc := range []struct {
+		name    string
+		project string
+		eps     []string
+		want    []scanresult.SeverityCount
+	}{
+		{"every enterprise project", "p1", nil, want},
+		{"granted the rows' one", "p1", []string{"0", "ep9"}, want},
+		{"another project showing the same manifest", "p2", nil, want},
+		{"an enterprise project without rows", "p1", []string{"ep9"}, nil},
+		{"no enterprise project", "p1", []string{}, nil},
+		{"a project without rows", "p3", nil, nil},
+		{"unstorable", "p1\x00", nil, nil},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			got := count(tc.project, tc.eps)
+			if len(got) != len(tc.want) || (len(got) > 0 && !reflect.DeepEqual(got, tc.want)) {
+				t.Fatalf("got %+v, want %+v", got, tc.want)
 			}
 		})
 	}

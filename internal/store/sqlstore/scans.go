@@ -641,13 +641,55 @@ func (s *Store) ListVulns(ctx context.Context, f scanresult.VulnFilter) (int64, 
 		b.Eq("f.vul_type", string(f.Type))
 	}
 	return pageOf(ctx, s, "findings of "+f.Digest, b, `f.vuln_id, f.repair_necessity, f.description, p.layer_digest, p.name,
-		p.path, p.version, f.fixed_version, f.url, f.vul_type, f.severity`,
+		p.path, p.version, f.fixed_version, f.url, f.vul_type, f.severity, `+s.d.StringsToJSON("f.aliases"),
 		`FROM scan_findings f JOIN sbom_packages p ON p.digest = f.digest AND p.idx = f.pkg WHERE `+b.SQL(),
 		necessityRank+`, f.vuln_id, p.name, p.path, f.pkg`, f.Offset, f.Limit,
 		func(row rowScanner) (r scanresult.VulnRow, err error) {
-			return r, row.Scan(&r.VulnID, &r.RepairNecessity, &r.Description, &r.LayerDigest, &r.AppName, &r.AppPath, &r.Version,
-				&r.FixedVersion, &r.URL, &r.Type, &r.Severity)
+			var aliases string
+			if err := row.Scan(&r.VulnID, &r.RepairNecessity, &r.Description, &r.LayerDigest, &r.AppName, &r.AppPath,
+				&r.Version, &r.FixedVersion, &r.URL, &r.Type, &r.Severity, &aliases); err != nil {
+				return r, err
+			}
+			if err := json.Unmarshal([]byte(aliases), &r.Aliases); err != nil || r.Aliases == nil {
+				return r, fmt.Errorf("aliases of %s: %q is not a JSON array of strings", r.VulnID, aliases)
+			}
+			return r, nil
 		})
+}
+
+// CountFindings counts, by severity label, the findings of the manifests
+// whose successful scan a project's rows in enterpriseProjects (nil: all)
+// show: each manifest once however many rows show it. The web console's
+// overview reads it (docs/console.md).
+func (s *Store) CountFindings(ctx context.Context, projectID string, enterpriseProjects []string) ([]scanresult.SeverityCount, error) {
+	out := []scanresult.SeverityCount{}
+	if !s.storable(append([]string{projectID}, enterpriseProjects...)...) || (enterpriseProjects != nil && len(enterpriseProjects) == 0) {
+		return out, nil
+	}
+	b := newBuilder(s.d)
+	b.Eq("i.project_id", projectID)
+	b.Eq("i.scan_status", string(inventory.ScanSuccess))
+	if enterpriseProjects != nil {
+		b.In("i.enterprise_project_id", enterpriseProjects)
+	}
+	rows, err := s.read.QueryContext(ctx, `SELECT f.severity, count(*), sum(CASE WHEN f.fixed_version <> '' THEN 1 ELSE 0 END)
+		FROM scan_findings f WHERE f.digest IN (SELECT i.manifest_digest FROM images i WHERE `+b.SQL()+`)
+		GROUP BY f.severity ORDER BY f.severity`, b.Args()...)
+	if err != nil {
+		return nil, s.errf("count findings of project %s: %w", projectID, err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var c scanresult.SeverityCount
+		if err := rows.Scan(&c.Severity, &c.Findings, &c.Fixable); err != nil {
+			return nil, s.errf("count findings of project %s: %w", projectID, err)
+		}
+		out = append(out, c)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, s.errf("count findings of project %s: %w", projectID, err)
+	}
+	return out, nil
 }
 
 // ListApps returns one page of the packages of a manifest by name, version

@@ -1,0 +1,685 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/chromedp/cdproto/network"
+	"github.com/chromedp/cdproto/page"
+	"github.com/chromedp/chromedp"
+
+	"github.com/openhss/openhss/internal/inventory"
+	"github.com/openhss/openhss/internal/scanresult"
+	"github.com/openhss/openhss/internal/store"
+)
+
+// The web console in a real browser (docs/console.md): Debian's chromium
+// driven by chromedp against `openhss quickstart`, whose images come from a
+// real sync of its in-process registry and a real scan.
+
+// lockedBuffer is a goroutine-safe output sink.
+type lockedBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (l *lockedBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *lockedBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
+}
+
+// consoleServer is a running quickstart: its URL, data directory and user.
+type consoleServer struct {
+	base, data     string
+	user, password string
+}
+
+// startQuickstart runs `openhss quickstart` (serving, not --exit) on a
+// fresh data directory holding the Go advisory the vulnerable sample
+// triggers, and waits until the tour has synced and scanned.
+func startQuickstart(t *testing.T) *consoleServer {
+	t.Helper()
+	data := t.TempDir()
+	// Only the advisory the test looks for, from the Go vulnerability
+	// database module the quickstart itself would fetch: the quickstart
+	// then skips its download.
+	osv := t.TempDir()
+	rec, err := os.ReadFile(filepath.Join(goVulnDataDir(t), "GO-2022-1059.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(osv, "GO-2022-1059.json"), rec, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if out, err := run(t, "", "db", "import", osv, "--data", data, "--log-level", "error"); err != nil {
+		t.Fatalf("db import: %v\n%s", err, out)
+	}
+
+	ctx, cancel := context.WithCancel(context.Background())
+	out := &lockedBuffer{}
+	done := make(chan error, 1)
+	go func() {
+		cmd := newRootCmd()
+		cmd.SetOut(out)
+		cmd.SetErr(out)
+		cmd.SetIn(strings.NewReader(""))
+		cmd.SetArgs([]string{"quickstart", "--data", data, "--listen", "127.0.0.1:0", "--log-level", "error"})
+		done <- cmd.ExecuteContext(ctx)
+	}()
+	t.Cleanup(func() {
+		cancel()
+		<-done
+	})
+	for !strings.Contains(out.String(), "Press Ctrl-C to stop.") {
+		select {
+		case err := <-done:
+			t.Fatalf("quickstart ended: %v\n%s", err, out)
+		case <-time.After(100 * time.Millisecond):
+		}
+	}
+	s := out.String()
+	base := regexp.MustCompile(`the HSS v5 API at (http://[0-9.:]+) `).FindStringSubmatch(s)
+	user := regexp.MustCompile(`"name":"([^"]+)","password":"([^"]+)"`).FindStringSubmatch(s)
+	if base == nil || user == nil {
+		t.Fatalf("no URL or user in the quickstart's output:\n%s", s)
+	}
+	return &consoleServer{base: base[1], data: data, user: user[1], password: user[2]}
+}
+
+// browserPath is Debian's chromium, or another Chromium found on PATH.
+func browserPath() string {
+	for _, name := range []string{"chromium", "chromium-browser", "google-chrome", "google-chrome-stable"} {
+		if p, err := exec.LookPath(name); err == nil {
+			return p
+		}
+	}
+	return ""
+}
+
+// needBrowser returns the browser's path. Without one the test is skipped,
+// loudly, unless OPENHSS_REQUIRE_BROWSER=1 (CI installs chromium and sets
+// it), where it fails.
+func needBrowser(t *testing.T) string {
+	t.Helper()
+	path := browserPath()
+	if path == "" {
+		msg := "NO BROWSER: the web console's browser tests need Chromium (Debian: apt-get install chromium); none of chromium, chromium-browser, google-chrome, google-chrome-stable is on PATH"
+		if os.Getenv("OPENHSS_REQUIRE_BROWSER") == "1" {
+			t.Fatal(msg + ", and OPENHSS_REQUIRE_BROWSER=1 requires one")
+		}
+		t.Skip("SKIPPED: " + msg)
+	}
+	return path
+}
+
+// newBrowser starts the headless Chromium at path for t, at 1280×800.
+func newBrowser(t *testing.T, path string) context.Context {
+	t.Helper()
+	opts := []chromedp.ExecAllocatorOption{
+		chromedp.ExecPath(path),
+		chromedp.Headless,
+		chromedp.NoSandbox,
+		chromedp.DisableGPU,
+		chromedp.NoFirstRun,
+		chromedp.NoDefaultBrowserCheck,
+		chromedp.Flag("disable-quic", true),
+		chromedp.Flag("disable-background-networking", true),
+		chromedp.Flag("disable-component-update", true),
+		chromedp.Flag("disable-sync", true),
+		chromedp.UserDataDir(t.TempDir()),
+		chromedp.WindowSize(1280, 800),
+	}
+	actx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
+	ctx, cancelCtx := chromedp.NewContext(actx)
+	ctx, cancelTimeout := context.WithTimeout(ctx, 5*time.Minute)
+	t.Cleanup(func() {
+		cancelTimeout()
+		cancelCtx()
+		cancelAlloc()
+	})
+	if err := chromedp.Do(ctx); err != nil {
+		t.Fatalf("start %s: %v", path, err)
+	}
+	return ctx
+}
+
+// screenshot saves the page as name.png under the test's artifact
+// directory (go test -artifacts keeps it) and, when OPENHSS_SCREENSHOTS
+// names a directory, there too (docs/console/ holds the committed ones).
+func screenshot(t *testing.T, ctx context.Context, name string) {
+	t.Helper()
+	png, err := chromedp.Run(ctx, chromedp.CaptureScreenshot())
+	if err != nil {
+		t.Fatalf("screenshot %s: %v", name, err)
+	}
+	dirs := []string{t.ArtifactDir()}
+	if d := os.Getenv("OPENHSS_SCREENSHOTS"); d != "" {
+		dirs = append(dirs, d)
+	}
+	for _, d := range dirs {
+		if err := os.WriteFile(filepath.Join(d, name+".png"), png, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+// stepTimeout bounds one browser step, so that a page that never shows
+// what a step waits for fails the test rather than hanging it (a bound,
+// not a timed assertion).
+const stepTimeout = time.Minute
+
+func mustRun(t *testing.T, ctx context.Context, what string, steps ...chromedp.Action[chromedp.Void]) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(ctx, stepTimeout)
+	defer cancel()
+	if err := chromedp.Do(ctx, steps...); err != nil {
+		t.Fatalf("%s: %v", what, err)
+	}
+}
+
+// value runs one action that returns a value.
+func value[T any](t *testing.T, ctx context.Context, what string, a chromedp.Action[T]) T {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(ctx, stepTimeout)
+	defer cancel()
+	v, err := chromedp.Run(ctx, a)
+	if err != nil {
+		t.Fatalf("%s: %v", what, err)
+	}
+	return v
+}
+
+// texts is the text of every element sel matches.
+func texts(t *testing.T, ctx context.Context, sel string) []string {
+	t.Helper()
+	out := value(t, ctx, "read "+sel, chromedp.Evaluate[[]string](fmt.Sprintf(
+		`Array.from(document.querySelectorAll(%q)).map(e => e.textContent.trim())`, sel)))
+	return out
+}
+
+// seedHostile adds, through the store the server runs on, a scanned local
+// image whose name, package and advisory hold markup, and a row of another
+// project. It returns the two rows' ids.
+func seedHostile(t *testing.T, data string) (hostile, foreign int64) {
+	t.Helper()
+	ctx := context.Background()
+	st, err := store.Open(ctx, "sqlite://"+filepath.Join(data, "openhss.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	const digest = "sha256:6666666666666666666666666666666666666666666666666666666666666666"
+	m := inventory.Manifest{Digest: digest, MediaType: "application/vnd.oci.image.manifest.v1+json", Size: 1234,
+		Created: time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC).UnixMilli(), Platform: "linux/amd64", Scannable: true}
+	img := inventory.Image{ProjectID: quickstartProject, EnterpriseProjectID: inventory.DefaultEnterpriseProject,
+		Type: inventory.LocalImage, Namespace: "evil", Name: hostileText, Tag: "1.0", Digest: digest}
+	row, err := st.PutLocalImage(ctx, img, []inventory.Manifest{m})
+	if err != nil {
+		t.Fatalf("put hostile image: %v", err)
+	}
+	sb := scanresult.SBOM{Digest: digest, ScannedAt: time.Now().UnixMilli(), Packages: []scanresult.Package{
+		{Name: hostileText, Version: "1.0", Ecosystem: "Go", Type: "go-module", Path: "javascript:alert(1)"}}}
+	fs := []scanresult.Finding{{Package: 0, VulnID: "GO-2099-0001", RepairNecessity: "immediate_repair", Severity: hostileText,
+		FixedVersion: hostileText, Description: hostileText, URL: "javascript:alert(1)", Aliases: []string{hostileText}}}
+	if err := st.SaveScan(ctx, sb, fs, inventory.ScanResult{Status: inventory.ScanSuccess, ScanTime: sb.ScannedAt,
+		VulNum: scanresult.DistinctVulns(fs), SeverityLevel: scanresult.SeverityLevel(fs)}); err != nil {
+		t.Fatalf("save hostile scan: %v", err)
+	}
+	other := img
+	other.ProjectID, other.Name = "ffeeddccbbaa99887766554433221100", "secret-app"
+	if _, err := st.EnsureProject(ctx, inventory.Project{ID: other.ProjectID}); err != nil {
+		t.Fatal(err)
+	}
+	orow, err := st.PutLocalImage(ctx, other, []inventory.Manifest{m})
+	if err != nil {
+		t.Fatalf("put other project's image: %v", err)
+	}
+	return row.ID, orow.ID
+}
+
+// imageLinks are the image names of the Images page's rows.
+const imageLinks = "#images tbody td:nth-child(2) a"
+
+// hostileText is markup a page must show as text.
+const hostileText = `<script>window.pwned=1</script><img src=x onerror="window.pwned=2">"'javascript:alert(1)`
+
+// httpClient reads pages outside the browser, with the browser's session
+// cookie when given one.
+type httpClient struct {
+	t      *testing.T
+	base   string
+	cookie *http.Cookie
+}
+
+func (h httpClient) do(method, path string, form url.Values) (*http.Response, string) {
+	h.t.Helper()
+	var body io.Reader
+	if form != nil {
+		body = strings.NewReader(form.Encode())
+	}
+	req, err := http.NewRequest(method, h.base+path, body)
+	if err != nil {
+		h.t.Fatal(err)
+	}
+	if form != nil {
+		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	}
+	if h.cookie != nil {
+		req.AddCookie(h.cookie)
+	}
+	c := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	resp, err := c.Do(req)
+	if err != nil {
+		h.t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return resp, string(b)
+}
+
+// checkHeaders asserts the console's security headers on resp.
+func checkHeaders(t *testing.T, path string, resp *http.Response) {
+	t.Helper()
+	csp := resp.Header.Get("Content-Security-Policy")
+	for _, want := range []string{"default-src 'self'", "frame-ancestors 'none'", "object-src 'none'"} {
+		if !strings.Contains(csp, want) {
+			t.Errorf("%s: Content-Security-Policy %q lacks %q", path, csp, want)
+		}
+	}
+	if strings.Contains(csp, "unsafe-inline") || strings.Contains(csp, "unsafe-eval") {
+		t.Errorf("%s: Content-Security-Policy %q allows inline script", path, csp)
+	}
+	if got := resp.Header.Get("X-Content-Type-Options"); got != "nosniff" {
+		t.Errorf("%s: X-Content-Type-Options %q", path, got)
+	}
+}
+
+func TestConsoleInBrowser(t *testing.T) {
+	browser := needBrowser(t) // before the quickstart: no tour for a skip
+	srv := startQuickstart(t)
+	hostileID, foreignID := seedHostile(t, srv.data)
+	ctx := newBrowser(t, browser)
+	anon := httpClient{t: t, base: srv.base}
+
+	t.Run("signed out every page shows the sign-in form", func(t *testing.T) {
+		for _, p := range []string{"/", "/images", "/images/1", "/registries", "/tasks", "/settings"} {
+			resp, body := anon.do("GET", p, nil)
+			checkHeaders(t, p, resp)
+			if resp.StatusCode != http.StatusOK || !strings.Contains(body, `id="password"`) || strings.Contains(body, "Overview</a>") {
+				t.Errorf("GET %s signed out: %s, no sign-in form or a navigation:\n%.400s", p, resp.Status, body)
+			}
+		}
+		mustRun(t, ctx, "open /images", chromedp.Navigate(srv.base+"/images"), chromedp.WaitVisible(chromedp.CSS("#username")))
+		// Every form control has a label.
+		unlabelled := value(t, ctx, "labels", chromedp.Evaluate[[]string](`Array.from(document.querySelectorAll('input:not([type=hidden]),select')).filter(e => !e.labels || e.labels.length === 0).map(e => e.name)`))
+		if len(unlabelled) > 0 {
+			t.Errorf("form controls without a label: %v", unlabelled)
+		}
+		screenshot(t, ctx, "signin")
+	})
+
+	t.Run("the API keeps its paths", func(t *testing.T) {
+		resp, body := anon.do("GET", "/v5/"+quickstartProject+"/image/no-such-route", nil)
+		if resp.StatusCode != http.StatusNotFound || !strings.Contains(body, `"error_code":"HSS.0011"`) {
+			t.Errorf("unknown /v5 path: %s %s", resp.Status, body)
+		}
+		if resp, body := anon.do("GET", "/healthz", nil); resp.StatusCode != http.StatusOK {
+			t.Errorf("/healthz: %s %s", resp.Status, body)
+		}
+	})
+
+	t.Run("a sign-in without the CSRF token is refused", func(t *testing.T) {
+		resp, _ := anon.do("POST", "/signin", url.Values{"username": {srv.user}, "password": {srv.password}})
+		if resp.StatusCode != http.StatusForbidden {
+			t.Fatalf("POST /signin without token: %s", resp.Status)
+		}
+		for _, c := range resp.Cookies() {
+			if c.Name == "openhss_session" && c.Value != "" {
+				t.Fatalf("a refused sign-in set a session cookie")
+			}
+		}
+	})
+
+	t.Run("sign in lands on the overview", func(t *testing.T) {
+		mustRun(t, ctx, "sign in",
+			chromedp.SendKeys(chromedp.CSS("#username"), srv.user),
+			chromedp.SendKeys(chromedp.CSS("#password"), srv.password),
+			chromedp.Submit(chromedp.CSS("#password")),
+			chromedp.WaitVisible(chromedp.CSS("#coverage")))
+		if loc := value(t, ctx, "location", chromedp.Location()); loc != srv.base+"/" {
+			t.Errorf("after sign-in at %s, want the overview", loc)
+		}
+		if nav := texts(t, ctx, "header nav li"); !slices.Equal(nav, []string{"Overview", "Images", "Registries", "Tasks", "Settings", "Sign out"}) {
+			t.Errorf("navigation = %q", nav)
+		}
+		cov := strings.Join(texts(t, ctx, "#coverage li"), " | ")
+		// 7 private rows of the tour and the hostile local image.
+		if !strings.Contains(cov, "8 Images") || !strings.Contains(cov, "Scanned") || !strings.Contains(cov, "Failed") || !strings.Contains(cov, "Unscanned") {
+			t.Errorf("coverage = %q", cov)
+		}
+		if sev := strings.Join(texts(t, ctx, "#severity li"), " | "); !strings.Contains(sev, "High") {
+			t.Errorf("severity = %q", sev)
+		}
+		// GO-2022-1059 in demo/goapp (no severity in the record, fixed in
+		// 0.3.8) and the hostile image's one finding, also fixable.
+		if got := texts(t, ctx, "#vulns-by-severity li"); !slices.Equal(got, []string{"0 Critical 0 fixable", "0 High 0 fixable",
+			"0 Medium 0 fixable", "0 Low 0 fixable", "2 Unknown 2 fixable"}) {
+			t.Errorf("vulnerabilities by severity = %q", got)
+		}
+		screenshot(t, ctx, "overview")
+	})
+
+	jar, err := chromedp.Call(ctx, network.GetCookies, network.GetCookiesParams{URLs: []string{srv.base}})
+	if err != nil {
+		t.Fatalf("cookies: %v", err)
+	}
+	var session *http.Cookie
+	for _, c := range jar.Cookies {
+		if c.Name == "openhss_session" {
+			session = &http.Cookie{Name: c.Name, Value: c.Value}
+			if !c.HTTPOnly || c.SameSite != network.CookieSameSiteStrict || c.Secure {
+				t.Errorf("session cookie: HttpOnly %v SameSite %s Secure %v; want HttpOnly, Strict, not Secure on plain HTTP", c.HTTPOnly, c.SameSite, c.Secure)
+			}
+		}
+	}
+	if session == nil {
+		t.Fatalf("no session cookie after sign-in: %+v", jar.Cookies)
+	}
+	signed := httpClient{t: t, base: srv.base, cookie: session}
+	token, err := fetchToken(context.Background(), srv.base, quickstartProject, srv.user, srv.password)
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	t.Run("every page has the security headers", func(t *testing.T) {
+		for _, p := range []string{"/", "/images", "/images?namespace=demo", fmt.Sprintf("/images/%d", hostileID), "/registries", "/tasks", "/settings", "/images/999999999", "/assets/console.css"} {
+			resp, _ := signed.do("GET", p, nil)
+			checkHeaders(t, p, resp)
+		}
+	})
+
+	t.Run("images: all versions, total_num as the API", func(t *testing.T) {
+		mustRun(t, ctx, "images", chromedp.Navigate(srv.base+"/images"), chromedp.WaitVisible(chromedp.CSS("#images")))
+		rows := texts(t, ctx, "#images tbody tr")
+		if len(rows) != 7 {
+			t.Errorf("%d rows, want the tour's 7 private images (10 per page): %q", len(rows), rows)
+		}
+		apiTotal := apiListTotal(t, srv.base, token, "image_type=private_image&enterprise_project_id=all_granted_eps")
+		if got := texts(t, ctx, "#total"); len(got) != 1 || got[0] != fmt.Sprint(apiTotal) {
+			t.Errorf("total_num on the page %q, API %d", got, apiTotal)
+		}
+		if unlabelled := value(t, ctx, "labels", chromedp.Evaluate[[]string](`Array.from(document.querySelectorAll('input:not([type=hidden]),select')).filter(e => !e.labels || e.labels.length === 0).map(e => e.name || e.id)`)); len(unlabelled) > 0 {
+			t.Errorf("form controls without a label on the Images page: %v", unlabelled)
+		}
+		screenshot(t, ctx, "images")
+		// A phone-sized window (390×844) still shows the list.
+		mustRun(t, ctx, "phone", chromedp.EmulateViewport(390, 844), chromedp.WaitVisible(chromedp.CSS("#images")))
+		screenshot(t, ctx, "images-390x844")
+		mustRun(t, ctx, "desktop", chromedp.EmulateViewport(1280, 800))
+	})
+
+	t.Run("filter by namespace and has_vul, state in the URL", func(t *testing.T) {
+		mustRun(t, ctx, "filter",
+			chromedp.Navigate(srv.base+"/images"), chromedp.WaitVisible(chromedp.CSS("#namespace")),
+			chromedp.SendKeys(chromedp.CSS("#namespace"), "tools"))
+		// The old page has a list too: wait for the new page's load.
+		value(t, ctx, "filter", chromedp.WaitEvent(page.LoadEventFired, nil, chromedp.Submit(chromedp.CSS("#namespace"))))
+		loc := value(t, ctx, "location", chromedp.Location())
+		if !strings.Contains(loc, "namespace=tools") {
+			t.Errorf("the filter is not in the URL: %s", loc)
+		}
+		names := texts(t, ctx, imageLinks)
+		if len(names) == 0 {
+			t.Fatalf("no row in namespace tools")
+		}
+		for _, n := range names {
+			if !strings.HasPrefix(n, "tools/") {
+				t.Errorf("row %q outside namespace tools", n)
+			}
+		}
+		u, _ := url.Parse(loc)
+		apiTotal := apiListTotal(t, srv.base, token, listQueryOf(u.Query()).Encode())
+		if got := texts(t, ctx, "#total"); len(got) != 1 || got[0] != fmt.Sprint(apiTotal) {
+			t.Errorf("namespace tools: total_num %q on the page, API %d", got, apiTotal)
+		}
+		screenshot(t, ctx, "images-namespace")
+
+		// The same URL opened afresh shows the same filter (bookmarkable).
+		mustRun(t, ctx, "vulnerable only", chromedp.Navigate(srv.base+"/images?has_vul=true"), chromedp.WaitVisible(chromedp.CSS("#images")))
+		names = texts(t, ctx, imageLinks)
+		if !slices.Equal(names, []string{"demo/goapp:1.0"}) {
+			t.Errorf("has_vul=true rows %q, want demo/goapp:1.0", names)
+		}
+		sel := value(t, ctx, "has_vul select", chromedp.Value(chromedp.CSS("#has_vul")))
+		if sel != "true" {
+			t.Errorf("has_vul select shows %q after loading ?has_vul=true", sel)
+		}
+	})
+
+	t.Run("the vulnerable Go image shows GO-2022-1059", func(t *testing.T) {
+		mustRun(t, ctx, "open goapp",
+			chromedp.Navigate(srv.base+"/images?namespace=demo&image_name=goapp"), chromedp.WaitVisible(chromedp.CSS("#images")),
+			chromedp.Click(chromedp.CSS(imageLinks)),
+			chromedp.WaitVisible(chromedp.CSS("#vulns")))
+		rows := texts(t, ctx, "#vulns tbody tr")
+		var row string
+		for _, r := range rows {
+			if strings.Contains(r, "GO-2022-1059") {
+				row = r
+			}
+		}
+		if row == "" {
+			t.Fatalf("GO-2022-1059 not among %q", rows)
+		}
+		for _, want := range []string{"CVE-2022-32149", "golang.org/x/text", "0.3.7", "0.3.8"} {
+			if !strings.Contains(row, want) {
+				t.Errorf("GO-2022-1059 row %q lacks %q", row, want)
+			}
+		}
+		screenshot(t, ctx, "image-goapp")
+	})
+
+	t.Run("select an image, scan it and watch the scan finish", func(t *testing.T) {
+		const query = "image_type=private_image&namespace=demo&image_name=web&image_version=1.1&enterprise_project_id=all_granted_eps"
+		before := apiScanTime(t, srv.base, token, query)
+		list := srv.base + "/images?namespace=demo&image_name=web&image_version=1.1"
+		mustRun(t, ctx, "open the list", chromedp.Navigate(list), chromedp.WaitVisible(chromedp.CSS("#images")),
+			chromedp.Click(chromedp.CSS("#images tbody input[type=checkbox]")))
+		value(t, ctx, "scan", chromedp.WaitEvent(page.LoadEventFired, nil, chromedp.Click(chromedp.CSS("#scan button"))))
+		if loc := value(t, ctx, "location", chromedp.Location()); loc != list {
+			t.Errorf("after the scan request at %s, want the list %s", loc, list)
+		}
+		// Reload until the scan has finished: bounded by stepTimeout per
+		// reload and by the test's context, not timed.
+		for {
+			mustRun(t, ctx, "reload", chromedp.Reload(), chromedp.WaitVisible(chromedp.CSS("#images")))
+			status := texts(t, ctx, "#images tbody td.status")
+			if len(status) != 1 {
+				t.Fatalf("status cells %q", status)
+			}
+			if status[0] == "success" && apiScanTime(t, srv.base, token, query) > before {
+				break
+			}
+			if strings.Contains(status[0], "failed") {
+				t.Fatalf("the scan failed: %q", status[0])
+			}
+			time.Sleep(200 * time.Millisecond)
+		}
+		screenshot(t, ctx, "images-scanned")
+		// The request is a scan task on the Tasks page, finished once its
+		// one item is.
+		for {
+			mustRun(t, ctx, "tasks", chromedp.Navigate(srv.base+"/tasks"), chromedp.WaitVisible(chromedp.CSS("#scan-tasks")))
+			rows := texts(t, ctx, "#scan-tasks tbody tr")
+			if len(rows) != 1 || !strings.Contains(rows[0], "manual") {
+				t.Fatalf("scan tasks %q, want the one the console started", rows)
+			}
+			if strings.Contains(rows[0], "finished") {
+				break
+			}
+			time.Sleep(200 * time.Millisecond)
+		}
+		screenshot(t, ctx, "tasks")
+	})
+
+	t.Run("a multi-arch tag shows its platforms", func(t *testing.T) {
+		mustRun(t, ctx, "open multiarch",
+			chromedp.Navigate(srv.base+"/images?namespace=tools&image_name=multiarch"), chromedp.WaitVisible(chromedp.CSS("#images")),
+			chromedp.Click(chromedp.CSS(imageLinks)),
+			chromedp.WaitVisible(chromedp.CSS("#vulns")))
+		if got := strings.Join(texts(t, ctx, "dl.header dd"), " | "); !strings.Contains(got, "linux/amd64, linux/arm64") {
+			t.Errorf("header of tools/multiarch:2.0: %q", got)
+		}
+	})
+
+	t.Run("hostile names render as text", func(t *testing.T) {
+		mustRun(t, ctx, "local images", chromedp.Navigate(srv.base+"/images?image_type=local_image&image_name="+url.QueryEscape(hostileText)),
+			chromedp.WaitVisible(chromedp.CSS("#images")))
+		if names := texts(t, ctx, imageLinks); !slices.Equal(names, []string{"evil/" + hostileText + ":1.0"}) {
+			t.Errorf("hostile row shown as %q", names)
+		}
+		if v := texts(t, ctx, "#image_name"); len(v) != 1 {
+			t.Errorf("image name filter field missing")
+		}
+		field := value(t, ctx, "filter field", chromedp.Value(chromedp.CSS("#image_name")))
+		if field != hostileText {
+			t.Errorf("the filter field holds %q, want the hostile text as typed", field)
+		}
+		screenshot(t, ctx, "images-hostile")
+		mustRun(t, ctx, "hostile detail", chromedp.Navigate(fmt.Sprintf("%s/images/%d", srv.base, hostileID)), chromedp.WaitVisible(chromedp.CSS("#vulns")))
+		if got := texts(t, ctx, "#vulns .pkg"); !slices.Equal(got, []string{hostileText}) {
+			t.Errorf("package name shown as %q", got)
+		}
+		if got := texts(t, ctx, "#image-title"); !slices.Equal(got, []string{"evil/" + hostileText + ":1.0"}) {
+			t.Errorf("title shown as %q", got)
+		}
+		scripts := value(t, ctx, "scripts", chromedp.Evaluate[int](`document.querySelectorAll('script').length`))
+		imgs := value(t, ctx, "images", chromedp.Evaluate[int](`document.querySelectorAll('main img').length`))
+		pwned := value(t, ctx, "pwned", chromedp.Evaluate[bool](`window.pwned !== undefined`))
+		hrefs := value(t, ctx, "links", chromedp.Evaluate[[]string](`Array.from(document.querySelectorAll('a')).map(a => a.getAttribute('href') || '')`))
+		if scripts != 0 || imgs != 0 || pwned {
+			t.Errorf("markup from the data became elements: %d scripts, %d images, pwned %v", scripts, imgs, pwned)
+		}
+		for _, h := range hrefs {
+			if strings.HasPrefix(strings.ToLower(strings.TrimSpace(h)), "javascript:") {
+				t.Errorf("a link to %q", h)
+			}
+		}
+		screenshot(t, ctx, "image-hostile")
+	})
+
+	t.Run("another project's image is not found", func(t *testing.T) {
+		resp, body := signed.do("GET", fmt.Sprintf("/images/%d", foreignID), nil)
+		if resp.StatusCode != http.StatusNotFound || strings.Contains(body, "secret-app") {
+			t.Errorf("GET another project's image: %s\n%.300s", resp.Status, body)
+		}
+		mustRun(t, ctx, "foreign", chromedp.Navigate(fmt.Sprintf("%s/images/%d", srv.base, foreignID)), chromedp.WaitVisible(chromedp.CSS(".error")))
+		if got := texts(t, ctx, ".error"); !slices.Equal(got, []string{"Image not found."}) {
+			t.Errorf("page says %q", got)
+		}
+	})
+
+	t.Run("a sign-out without the CSRF token is refused and changes nothing", func(t *testing.T) {
+		resp, _ := signed.do("POST", "/signout", url.Values{})
+		if resp.StatusCode != http.StatusForbidden {
+			t.Errorf("POST /signout without token: %s", resp.Status)
+		}
+		resp, _ = signed.do("POST", "/signout", url.Values{"csrf": {"forged"}})
+		if resp.StatusCode != http.StatusForbidden {
+			t.Errorf("POST /signout with a forged token: %s", resp.Status)
+		}
+		if resp, body := signed.do("GET", "/", nil); resp.StatusCode != http.StatusOK || !strings.Contains(body, `id="coverage"`) {
+			t.Errorf("the session ended after refused sign-outs: %s", resp.Status)
+		}
+	})
+
+	t.Run("sign out revokes the session", func(t *testing.T) {
+		mustRun(t, ctx, "sign out", chromedp.Navigate(srv.base+"/"), chromedp.WaitVisible(chromedp.CSS("#coverage")),
+			chromedp.Click(chromedp.CSS(".signout button")), chromedp.WaitVisible(chromedp.CSS("#username")))
+		screenshot(t, ctx, "signed-out")
+		// The old cookie, replayed, no longer opens anything.
+		for _, p := range []string{"/", "/images", fmt.Sprintf("/images/%d", hostileID)} {
+			resp, body := signed.do("GET", p, nil)
+			if !strings.Contains(body, `id="password"`) || strings.Contains(body, `id="coverage"`) || strings.Contains(body, "evil/") {
+				t.Errorf("GET %s with the signed-out cookie: %s, not the sign-in form", p, resp.Status)
+			}
+		}
+	})
+}
+
+// listQueryOf is the query the Images page asks the API's list for: its
+// URL's parameters without the empty ones, private_image and
+// all_granted_eps unless given.
+func listQueryOf(in url.Values) url.Values {
+	q := url.Values{}
+	for k, vs := range in {
+		for _, v := range vs {
+			if v != "" {
+				q.Add(k, v)
+			}
+		}
+	}
+	if q.Get("image_type") == "" {
+		q.Set("image_type", "private_image")
+	}
+	if q.Get("enterprise_project_id") == "" {
+		q.Set("enterprise_project_id", "all_granted_eps")
+	}
+	return q
+}
+
+// apiListTotal is total_num of GET swr-repository?query.
+func apiListTotal(t *testing.T, base, token, query string) int64 {
+	t.Helper()
+	b, err := getWithToken(context.Background(), base+"/v5/"+quickstartProject+"/image/swr-repository?"+query, token)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var resp struct {
+		TotalNum int64 `json:"total_num"`
+	}
+	if err := json.Unmarshal(b, &resp); err != nil {
+		t.Fatal(err)
+	}
+	return resp.TotalNum
+}
+
+// apiScanTime is latest_scan_time of the one row GET swr-repository?query
+// lists.
+func apiScanTime(t *testing.T, base, token, query string) int64 {
+	t.Helper()
+	b, err := getWithToken(context.Background(), base+"/v5/"+quickstartProject+"/image/swr-repository?"+query, token)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var resp struct {
+		DataList []struct {
+			LatestScanTime int64 `json:"latest_scan_time"`
+		} `json:"data_list"`
+	}
+	if err := json.Unmarshal(b, &resp); err != nil || len(resp.DataList) != 1 {
+		t.Fatalf("%s: %v %s", query, err, b)
+	}
+	return resp.DataList[0].LatestScanTime
+}

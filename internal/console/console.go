@@ -1,0 +1,417 @@
+// Package console is openhss's web console: server-rendered pages at / of
+// the same `openhss serve`, for a person who would rather read a severity
+// bar than JSON (docs/console.md).
+//
+// It reads through the same store methods and the same parameter parsing
+// (imagequery) as the HSS API, so a page and the matching API call agree;
+// it signs users in with the password check of POST /v3/auth/tokens and
+// keeps the session as an IAM token (docs/security.md, Web console).
+// Every asset is embedded: an air-gapped browser gets every byte from
+// openhss, and the pages need no JavaScript.
+package console
+
+import (
+	"context"
+	"crypto/hmac"
+	"crypto/rand"
+	"crypto/sha256"
+	"crypto/subtle"
+	"embed"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"html/template"
+	"io/fs"
+	"log/slog"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/openhss/openhss/internal/iam"
+	"github.com/openhss/openhss/internal/inventory"
+	"github.com/openhss/openhss/internal/scanresult"
+	"github.com/openhss/openhss/internal/tasks"
+)
+
+//go:embed templates/*.html
+var templateFS embed.FS
+
+//go:embed assets
+var assetFS embed.FS
+
+// Store is what the pages read: the image list and one row (inventory),
+// a manifest's findings and the project's finding counts (scanresult), and
+// the project's tasks. The API reads the same list, findings and task
+// methods.
+type Store interface {
+	ListImages(ctx context.Context, f inventory.Filter) (inventory.Page, error)
+	GetImage(ctx context.Context, projectID string, id int64) (inventory.Image, error)
+	ListVulns(ctx context.Context, f scanresult.VulnFilter) (int64, []scanresult.VulnRow, error)
+	CountFindings(ctx context.Context, projectID string, enterpriseProjects []string) ([]scanresult.SeverityCount, error)
+	ListTasks(ctx context.Context, f tasks.Filter) ([]tasks.Task, int64, error)
+}
+
+// Auth signs users in and out and checks sessions: *iam.Service.
+type Auth interface {
+	SignIn(ctx context.Context, name, password string) (token string, tok inventory.Token, user inventory.User, err error)
+	AuthenticateToken(ctx context.Context, token string) (iam.Principal, error)
+	RevokeToken(ctx context.Context, token string) error
+}
+
+// ScanRequester queues the scans of image rows (the API's batch-scan and
+// scan-task routes use the same).
+type ScanRequester interface {
+	RequestScans(ctx context.Context, projectID, taskID string, images []inventory.Image) error
+}
+
+// TaskStarter starts a task and queues its jobs (taskrun.Starter, which the
+// API's routes and the scheduler start tasks with too).
+type TaskStarter interface {
+	Start(ctx context.Context, t tasks.Task, items []tasks.Item, queue func(tasks.Task) error) (tasks.Task, error)
+}
+
+// Options configure the console. Store, Auth, Scans, Tasks and Fallback are
+// required.
+type Options struct {
+	Store Store
+	Auth  Auth
+	// Scans queues the scans the Images page asks for, each request
+	// recorded as a scan task in Tasks, as the API's routes do.
+	Scans ScanRequester
+	Tasks TaskStarter
+	// Fallback serves every path the console does not own: the HSS API,
+	// whose paths (/v3, /v5, /healthz, /metrics) and answers, unknown
+	// paths included, stay as they are.
+	Fallback http.Handler
+	Logger   *slog.Logger     // default: discard
+	Now      func() time.Time // default time.Now
+}
+
+// Cookie names. The session cookie holds an IAM token; the sign-in cookie
+// is the double-submit CSRF token of the sign-in form, which comes before
+// any session.
+const (
+	sessionCookie = "openhss_session"
+	signInCookie  = "openhss_signin"
+)
+
+// maxForm bounds a console form's body: its forms hold a few short fields.
+const maxForm = 64 << 10
+
+// contentSecurityPolicy forbids everything but this origin's own styles,
+// images and form targets: no script runs at all, inline or not, and no
+// page may be framed (docs/security.md, Web console).
+const contentSecurityPolicy = "default-src 'self'; script-src 'self'; object-src 'none'; base-uri 'none'; " +
+	"form-action 'self'; frame-ancestors 'none'"
+
+// Console is the handler of the console's pages.
+type Console struct {
+	opts   Options
+	log    *slog.Logger
+	pages  map[string]*template.Template
+	assets http.Handler
+}
+
+// New returns the console's handler.
+func New(opts Options) (*Console, error) {
+	switch {
+	case opts.Store == nil:
+		return nil, errors.New("console: Options.Store is required")
+	case opts.Auth == nil:
+		return nil, errors.New("console: Options.Auth is required")
+	case opts.Scans == nil:
+		return nil, errors.New("console: Options.Scans is required")
+	case opts.Tasks == nil:
+		return nil, errors.New("console: Options.Tasks is required")
+	case opts.Fallback == nil:
+		return nil, errors.New("console: Options.Fallback is required")
+	}
+	if opts.Logger == nil {
+		opts.Logger = slog.New(slog.DiscardHandler)
+	}
+	if opts.Now == nil {
+		opts.Now = time.Now
+	}
+	c := &Console{opts: opts, log: opts.Logger, pages: map[string]*template.Template{}}
+	funcs := template.FuncMap{
+		"bar":      barWidth,
+		"lower":    strings.ToLower,
+		"millis":   formatMillis,
+		"size":     formatSize,
+		"failed":   failed,
+		"progress": progress,
+		"orUnscan": func(s inventory.ScanStatus) string {
+			if s == "" {
+				return string(inventory.Unscan)
+			}
+			return string(s)
+		},
+	}
+	base, err := template.New("layout.html").Funcs(funcs).ParseFS(templateFS, "templates/layout.html")
+	if err != nil {
+		return nil, fmt.Errorf("console: parse layout: %w", err)
+	}
+	for _, name := range []string{"signin", "overview", "images", "image", "tasks", "notyet", "error"} {
+		t, err := template.Must(base.Clone()).ParseFS(templateFS, "templates/"+name+".html")
+		if err != nil {
+			return nil, fmt.Errorf("console: parse %s: %w", name, err)
+		}
+		c.pages[name] = t
+	}
+	sub, err := fs.Sub(assetFS, "assets")
+	if err != nil {
+		return nil, fmt.Errorf("console: assets: %w", err)
+	}
+	c.assets = http.StripPrefix("/assets/", http.FileServerFS(sub))
+	return c, nil
+}
+
+// page is a console page: its handler and whether it changes state.
+type page struct {
+	post bool
+	fn   func(w http.ResponseWriter, r *http.Request, s *session)
+}
+
+// ServeHTTP serves the console's own paths and hands every other one to
+// Fallback untouched (no path cleaning, no redirect: the API answers its
+// paths exactly as without the console).
+func (c *Console) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	p := r.URL.Path
+	switch {
+	case strings.HasPrefix(p, "/assets/"):
+		c.headers(w)
+		w.Header().Set("Cache-Control", "public, max-age=3600")
+		if r.Method != http.MethodGet && r.Method != http.MethodHead {
+			c.methodNotAllowed(w, "GET, HEAD")
+			return
+		}
+		if strings.HasSuffix(p, "/") { // no directory listings
+			http.NotFound(w, r)
+			return
+		}
+		c.assets.ServeHTTP(w, r)
+		return
+	case p == "/signin":
+		c.headers(w)
+		if r.Method != http.MethodPost {
+			c.methodNotAllowed(w, "POST")
+			return
+		}
+		c.signIn(w, r)
+		return
+	}
+	pg, ok := c.route(p)
+	if !ok {
+		c.opts.Fallback.ServeHTTP(w, r)
+		return
+	}
+	c.headers(w)
+	w.Header().Set("Cache-Control", "no-store")
+	want := http.MethodGet
+	if pg.post {
+		want = http.MethodPost
+	}
+	if r.Method != want && !(want == http.MethodGet && r.Method == http.MethodHead) {
+		c.methodNotAllowed(w, want)
+		return
+	}
+	s, err := c.session(r)
+	if err != nil {
+		c.fail(w, r, nil, err)
+		return
+	}
+	if s == nil {
+		if pg.post {
+			// No session, so no valid CSRF token either.
+			c.render(w, r, http.StatusForbidden, "error", nil, map[string]any{"Message": "Sign in first."})
+			return
+		}
+		c.signInForm(w, r, http.StatusOK, "")
+		return
+	}
+	if pg.post {
+		r.Body = http.MaxBytesReader(w, r.Body, maxForm)
+		if err := r.ParseForm(); err != nil || !s.validCSRF(r.PostForm.Get("csrf")) {
+			c.render(w, r, http.StatusForbidden, "error", s, map[string]any{"Message": "The form was refused: its CSRF token is missing or wrong. Reload the page and try again."})
+			return
+		}
+	}
+	pg.fn(w, r, s)
+}
+
+// route maps a console path to its page.
+func (c *Console) route(p string) (page, bool) {
+	switch p {
+	case "/":
+		return page{fn: c.overview}, true
+	case "/images":
+		return page{fn: c.images}, true
+	case "/tasks":
+		return page{fn: c.tasks}, true
+	case "/registries", "/settings":
+		return page{fn: c.notYet}, true
+	case "/signout":
+		return page{post: true, fn: c.signOut}, true
+	case "/images/scan":
+		return page{post: true, fn: c.scan}, true
+	}
+	if id, ok := strings.CutPrefix(p, "/images/"); ok && id != "" && !strings.Contains(id, "/") {
+		return page{fn: c.image}, true
+	}
+	return page{}, false
+}
+
+// headers are on every console answer (docs/security.md, Web console).
+func (c *Console) headers(w http.ResponseWriter) {
+	h := w.Header()
+	h.Set("Content-Security-Policy", contentSecurityPolicy)
+	h.Set("X-Content-Type-Options", "nosniff")
+	h.Set("X-Frame-Options", "DENY")
+	h.Set("Referrer-Policy", "no-referrer")
+}
+
+func (c *Console) methodNotAllowed(w http.ResponseWriter, allow string) {
+	w.Header().Set("Allow", allow)
+	http.Error(w, "method not allowed", http.StatusMethodNotAllowed)
+}
+
+// session is a signed-in user: the IAM token of the cookie and its
+// principal (project and enterprise-project grant).
+type session struct {
+	token     string
+	principal iam.Principal
+	csrf      string
+}
+
+// session returns the request's session; nil without a valid one (no
+// cookie, an unknown, revoked or expired token).
+func (c *Console) session(r *http.Request) (*session, error) {
+	ck, err := r.Cookie(sessionCookie)
+	if err != nil || ck.Value == "" {
+		return nil, nil
+	}
+	p, err := c.opts.Auth.AuthenticateToken(r.Context(), ck.Value)
+	if errors.Is(err, iam.ErrUnauthenticated) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("console: check session: %w", err)
+	}
+	return &session{token: ck.Value, principal: p, csrf: csrfToken(ck.Value)}, nil
+}
+
+// csrfToken is the session's CSRF token: a MAC of the session token, so it
+// needs no storage, dies with the session and cannot be computed without
+// the HttpOnly cookie.
+func csrfToken(sessionToken string) string {
+	m := hmac.New(sha256.New, []byte(sessionToken))
+	m.Write([]byte("openhss console csrf"))
+	return base64.RawURLEncoding.EncodeToString(m.Sum(nil))
+}
+
+func (s *session) validCSRF(got string) bool {
+	return got != "" && subtle.ConstantTimeCompare([]byte(got), []byte(s.csrf)) == 1
+}
+
+// enterpriseProjects are the enterprise projects the session may read:
+// every granted one (nil: the grant is All), as the API's
+// enterprise_project_id=all_granted_eps.
+func (s *session) enterpriseProjects() ([]string, error) {
+	return s.principal.EnterpriseProjects(iam.AllGrantedEPs)
+}
+
+func (c *Console) cookie(r *http.Request, name, value string, maxAge int) *http.Cookie {
+	return &http.Cookie{Name: name, Value: value, Path: "/", MaxAge: maxAge, HttpOnly: true,
+		SameSite: http.SameSiteStrictMode, Secure: r.TLS != nil}
+}
+
+// signInForm shows the sign-in form with a fresh double-submit token.
+func (c *Console) signInForm(w http.ResponseWriter, r *http.Request, status int, msg string) {
+	raw := make([]byte, 32)
+	if _, err := rand.Read(raw); err != nil {
+		c.fail(w, r, nil, fmt.Errorf("console: random: %w", err))
+		return
+	}
+	tok := base64.RawURLEncoding.EncodeToString(raw)
+	http.SetCookie(w, c.cookie(r, signInCookie, tok, 3600))
+	c.render(w, r, status, "signin", nil, map[string]any{"CSRF": tok, "Message": msg})
+}
+
+// signIn checks the form's double-submit token, then the user's password
+// through IAM, and starts a session.
+func (c *Console) signIn(w http.ResponseWriter, r *http.Request) {
+	r.Body = http.MaxBytesReader(w, r.Body, maxForm)
+	if err := r.ParseForm(); err != nil {
+		c.render(w, r, http.StatusBadRequest, "error", nil, map[string]any{"Message": "The form could not be read."})
+		return
+	}
+	ck, err := r.Cookie(signInCookie)
+	if err != nil || ck.Value == "" || subtle.ConstantTimeCompare([]byte(ck.Value), []byte(r.PostForm.Get("csrf"))) != 1 {
+		c.render(w, r, http.StatusForbidden, "error", nil, map[string]any{"Message": "The sign-in form was refused: its CSRF token is missing or wrong. Reload the page and try again."})
+		return
+	}
+	token, _, _, err := c.opts.Auth.SignIn(r.Context(), r.PostForm.Get("username"), r.PostForm.Get("password"))
+	if err != nil {
+		if _, ok := iam.RetryAfter(err); ok {
+			c.signInForm(w, r, http.StatusTooManyRequests, "Too many sign-in attempts. Wait a minute and try again.")
+			return
+		}
+		if errors.Is(err, iam.ErrUnauthenticated) || errors.Is(err, iam.ErrBadRequest) {
+			c.log.Info("console sign-in refused", "err", err)
+			c.signInForm(w, r, http.StatusUnauthorized, "Wrong user name or password.")
+			return
+		}
+		c.fail(w, r, nil, fmt.Errorf("console: sign in: %w", err))
+		return
+	}
+	http.SetCookie(w, c.cookie(r, signInCookie, "", -1))
+	http.SetCookie(w, c.cookie(r, sessionCookie, token, 0))
+	// Overview is the landing page after sign-in (docs/console.md); a
+	// fixed target also leaves no redirect for a form to aim elsewhere.
+	http.Redirect(w, r, "/", http.StatusSeeOther)
+}
+
+// signOut revokes the session's token, for every server sharing the store.
+func (c *Console) signOut(w http.ResponseWriter, r *http.Request, s *session) {
+	if err := c.opts.Auth.RevokeToken(r.Context(), s.token); err != nil && !errors.Is(err, inventory.ErrNotFound) {
+		c.fail(w, r, s, fmt.Errorf("console: sign out: %w", err))
+		return
+	}
+	http.SetCookie(w, c.cookie(r, sessionCookie, "", -1))
+	http.Redirect(w, r, "/", http.StatusSeeOther)
+}
+
+// render writes a page of the layout. data is the page's; s, when set,
+// adds the navigation and the sign-out form.
+func (c *Console) render(w http.ResponseWriter, r *http.Request, status int, name string, s *session, data map[string]any) {
+	if data == nil {
+		data = map[string]any{}
+	}
+	if s != nil {
+		data["Session"] = map[string]string{"CSRF": s.csrf, "Project": s.principal.ProjectID}
+	}
+	data["Path"] = r.URL.Path
+	var b strings.Builder
+	if err := c.pages[name].ExecuteTemplate(&b, "layout.html", data); err != nil {
+		c.log.Error("console: render", "page", name, "err", err)
+		http.Error(w, "internal error", http.StatusInternalServerError)
+		return
+	}
+	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	w.Header().Set("Content-Length", strconv.Itoa(b.Len()))
+	w.WriteHeader(status)
+	if r.Method != http.MethodHead {
+		_, _ = w.Write([]byte(b.String()))
+	}
+}
+
+// fail answers a server-side error: logged in full, shown as one line.
+func (c *Console) fail(w http.ResponseWriter, r *http.Request, s *session, err error) {
+	c.log.Error("console", "path", r.URL.Path, "err", err)
+	c.render(w, r, http.StatusInternalServerError, "error", s, map[string]any{"Message": "Internal error; the server log has the details."})
+}
+
+func (c *Console) notFound(w http.ResponseWriter, r *http.Request, s *session, what string) {
+	c.render(w, r, http.StatusNotFound, "error", s, map[string]any{"Message": what + " not found."})
+}

@@ -1,0 +1,450 @@
+package console
+
+import (
+	"errors"
+	"fmt"
+	"net/http"
+	"net/url"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/openhss/openhss/internal/imagequery"
+	"github.com/openhss/openhss/internal/inventory"
+	"github.com/openhss/openhss/internal/scanresult"
+	"github.com/openhss/openhss/internal/tasks"
+)
+
+// imageTypes are the image list's types, in the order the pages show them.
+var imageTypes = []inventory.ImageType{inventory.PrivateImage, inventory.SharedImage, inventory.LocalImage, inventory.InstanceImage}
+
+// count is one figure of the overview and the seed-list query that lists
+// the rows it counts.
+type count struct {
+	Label string
+	N     int64
+	Link  string
+}
+
+// overview shows coverage and risk counts, each the total_num of an image
+// list query (the same store call as the API's), summed over image types.
+func (c *Console) overview(w http.ResponseWriter, r *http.Request, s *session) {
+	eps, err := s.enterpriseProjects()
+	if err != nil {
+		c.fail(w, r, s, err)
+		return
+	}
+	total := func(mod func(f *inventory.Filter)) (int64, error) {
+		var n int64
+		for _, t := range imageTypes {
+			f := inventory.Filter{ProjectID: s.principal.ProjectID, EnterpriseProjects: eps, Type: t, Limit: 1}
+			mod(&f)
+			page, err := c.opts.Store.ListImages(r.Context(), f)
+			if err != nil {
+				return 0, fmt.Errorf("console: count %s images: %w", t, err)
+			}
+			n += page.Total
+		}
+		return n, nil
+	}
+	var coverage, severity []count
+	for _, k := range []struct {
+		label    string
+		statuses []inventory.ScanStatus
+		param    string
+	}{
+		{"Images", nil, ""},
+		{"Scanned", []inventory.ScanStatus{inventory.ScanSuccess}, "success"},
+		{"Failed", []inventory.ScanStatus{inventory.ScanFailed, inventory.DownloadFailed, inventory.ImageOversized}, "failed"},
+		{"Unscanned", []inventory.ScanStatus{inventory.Unscan}, "unscan"},
+		{"Waiting or scanning", []inventory.ScanStatus{inventory.WaitingForScan, inventory.Scanning}, "scanning"},
+	} {
+		var n int64
+		if k.statuses == nil {
+			n, err = total(func(*inventory.Filter) {})
+		} else {
+			for _, st := range k.statuses {
+				var m int64
+				m, err = total(func(f *inventory.Filter) { f.ScanStatus = st })
+				if err != nil {
+					break
+				}
+				n += m
+			}
+		}
+		if err != nil {
+			c.fail(w, r, s, err)
+			return
+		}
+		link := "/images"
+		if k.param != "" {
+			link += "?scan_status=" + k.param
+		}
+		coverage = append(coverage, count{Label: k.label, N: n, Link: link})
+	}
+	for _, level := range []string{scanresult.LevelHigh, scanresult.LevelMedium, scanresult.LevelLow} {
+		n, err := total(func(f *inventory.Filter) { f.SeverityLevel = level })
+		if err != nil {
+			c.fail(w, r, s, err)
+			return
+		}
+		severity = append(severity, count{Label: level, N: n})
+	}
+	// The newest failures with their reasons, each type's few first.
+	var failures []inventory.Image
+	for _, st := range []inventory.ScanStatus{inventory.ScanFailed, inventory.DownloadFailed, inventory.ImageOversized} {
+		for _, t := range imageTypes {
+			if len(failures) >= maxFailures {
+				break
+			}
+			page, err := c.opts.Store.ListImages(r.Context(), inventory.Filter{ProjectID: s.principal.ProjectID,
+				EnterpriseProjects: eps, Type: t, ScanStatus: st, Limit: maxFailures - len(failures)})
+			if err != nil {
+				c.fail(w, r, s, fmt.Errorf("console: failed %s images: %w", t, err))
+				return
+			}
+			failures = append(failures, page.Images...)
+		}
+	}
+	counts, err := c.opts.Store.CountFindings(r.Context(), s.principal.ProjectID, eps)
+	if err != nil {
+		c.fail(w, r, s, fmt.Errorf("console: count findings: %w", err))
+		return
+	}
+	c.render(w, r, http.StatusOK, "overview", s, map[string]any{"Title": "Overview", "Coverage": coverage, "Severity": severity,
+		"Vulns": severityBuckets(counts), "Failures": failures})
+}
+
+// maxFailures is how many failed images the overview lists.
+const maxFailures = 5
+
+// bucket is one severity of the overview: findings and fixable ones.
+type bucket struct {
+	Label             string
+	Findings, Fixable int64
+}
+
+// severityBuckets folds the stored severity labels (an advisory's CVSS
+// rating, a distribution's word, or none) into the overview's five.
+func severityBuckets(counts []scanresult.SeverityCount) []bucket {
+	out := []bucket{{Label: "Critical"}, {Label: "High"}, {Label: "Medium"}, {Label: "Low"}, {Label: "Unknown"}}
+	for _, c := range counts {
+		i := 4
+		switch strings.ToLower(c.Severity) {
+		case "critical":
+			i = 0
+		case "high", "important":
+			i = 1
+		case "medium", "moderate":
+			i = 2
+		case "low", "negligible", "unimportant":
+			i = 3
+		}
+		out[i].Findings += c.Findings
+		out[i].Fixable += c.Fixable
+	}
+	return out
+}
+
+// imagesView is the Images page's data.
+type imagesView struct {
+	Title      string
+	Query      url.Values // the normalized query, as the form shows it
+	APIQuery   string     // the same query for GET .../image/swr-repository
+	Back       string     // this page, where a scan request returns
+	Error      string
+	Total      int64
+	From, To   int
+	Prev, Next string
+	Rows       []inventory.Image
+	Types      []inventory.ImageType
+	Statuses   []inventory.ScanStatus
+}
+
+// listQuery is the Images page's query as the API's seed list reads it:
+// empty form fields dropped (an empty field means "no condition"), the
+// image type private_image and the enterprise projects all_granted_eps
+// unless given. The page and GET /v5/{project}/image/swr-repository with
+// this query ask the store the same question (docs/console.md).
+func listQuery(in url.Values) url.Values {
+	q := url.Values{}
+	for k, vs := range in {
+		for _, v := range vs {
+			if v != "" {
+				q.Add(k, v)
+			}
+		}
+	}
+	if q.Get("image_type") == "" {
+		q.Set("image_type", string(inventory.PrivateImage))
+	}
+	if q.Get("enterprise_project_id") == "" {
+		q.Set("enterprise_project_id", "all_granted_eps")
+	}
+	return q
+}
+
+// images is the seed list: the API's filters as a GET form, so the state
+// lives in the URL.
+func (c *Console) images(w http.ResponseWriter, r *http.Request, s *session) {
+	q := listQuery(r.URL.Query())
+	v := imagesView{Title: "Images", Query: q, Types: imageTypes, Statuses: []inventory.ScanStatus{inventory.Unscan,
+		inventory.WaitingForScan, inventory.Scanning, inventory.ScanSuccess, inventory.ScanFailed, inventory.DownloadFailed,
+		inventory.ImageOversized}}
+	v.APIQuery = q.Encode()
+	v.Back = "/images"
+	if r.URL.RawQuery != "" {
+		v.Back += "?" + r.URL.RawQuery
+	}
+	lq, perr := imagequery.ParseList(q)
+	if perr != nil {
+		v.Error = perr.Error()
+		c.render(w, r, http.StatusBadRequest, "images", s, map[string]any{"V": v})
+		return
+	}
+	eps, err := s.principal.EnterpriseProjects(lq.EnterpriseProject)
+	if err != nil {
+		v.Error = "enterprise project: " + err.Error()
+		c.render(w, r, http.StatusBadRequest, "images", s, map[string]any{"V": v})
+		return
+	}
+	f := lq.Filter
+	f.ProjectID, f.EnterpriseProjects = s.principal.ProjectID, eps
+	page, err := c.opts.Store.ListImages(r.Context(), f)
+	if err != nil {
+		c.fail(w, r, s, fmt.Errorf("console: list images: %w", err))
+		return
+	}
+	v.Total, v.Rows = page.Total, page.Images
+	if len(page.Images) > 0 {
+		v.From, v.To = f.Offset+1, f.Offset+len(page.Images)
+	}
+	at := func(offset int) string {
+		p := url.Values{}
+		for k, vs := range q {
+			p[k] = slices.Clone(vs)
+		}
+		p.Set("offset", strconv.Itoa(offset))
+		return "/images?" + p.Encode()
+	}
+	if f.Offset > 0 {
+		v.Prev = at(max(0, f.Offset-f.Limit))
+	}
+	if int64(f.Offset+f.Limit) < page.Total {
+		v.Next = at(f.Offset + f.Limit)
+	}
+	c.render(w, r, http.StatusOK, "images", s, map[string]any{"V": v})
+}
+
+// image is one row's detail: its header and its vulnerabilities. A row of
+// another project, or of an enterprise project the session is not
+// granted, is not found.
+func (c *Console) image(w http.ResponseWriter, r *http.Request, s *session) {
+	id, err := strconv.ParseInt(strings.TrimPrefix(r.URL.Path, "/images/"), 10, 64)
+	if err != nil || id <= 0 {
+		c.notFound(w, r, s, "Image")
+		return
+	}
+	img, err := c.opts.Store.GetImage(r.Context(), s.principal.ProjectID, id)
+	if errors.Is(err, inventory.ErrNotFound) {
+		c.notFound(w, r, s, "Image")
+		return
+	}
+	if err != nil {
+		c.fail(w, r, s, fmt.Errorf("console: image %d: %w", id, err))
+		return
+	}
+	eps, err := s.enterpriseProjects()
+	if err != nil {
+		c.fail(w, r, s, err)
+		return
+	}
+	if eps != nil && !slices.Contains(eps, img.EnterpriseProjectID) {
+		c.notFound(w, r, s, "Image")
+		return
+	}
+	rq := &imagequery.Reader{V: r.URL.Query()}
+	vf := scanresult.VulnFilter{Digest: img.ScannedDigest(), Limit: 50}
+	if n := rq.Integer("offset", 0, imagequery.MaxOffset); n != nil {
+		vf.Offset = int(*n)
+	}
+	if rq.Err != nil {
+		c.render(w, r, http.StatusBadRequest, "error", s, map[string]any{"Message": rq.Err.Error()})
+		return
+	}
+	total, vulns, err := c.opts.Store.ListVulns(r.Context(), vf)
+	if err != nil {
+		c.fail(w, r, s, fmt.Errorf("console: vulnerabilities of %s: %w", vf.Digest, err))
+		return
+	}
+	data := map[string]any{"Title": img.Namespace + "/" + img.Name + ":" + img.Tag, "Image": img, "Total": total, "Vulns": vulns}
+	self := "/images/" + strconv.FormatInt(id, 10)
+	if vf.Offset > 0 {
+		data["Prev"] = self + "?offset=" + strconv.Itoa(max(0, vf.Offset-vf.Limit))
+	}
+	if int64(vf.Offset+vf.Limit) < total {
+		data["Next"] = self + "?offset=" + strconv.Itoa(vf.Offset+vf.Limit)
+	}
+	c.render(w, r, http.StatusOK, "image", s, data)
+}
+
+// scan queues the scans of the rows selected on the Images page, as one
+// scan task, then returns to the list it came from. Every id must be a row
+// the session may read and a container image, or nothing is queued.
+func (c *Console) scan(w http.ResponseWriter, r *http.Request, s *session) {
+	ids := r.PostForm["id"]
+	switch {
+	case len(ids) == 0:
+		c.render(w, r, http.StatusBadRequest, "error", s, map[string]any{"Message": "Select at least one image to scan."})
+		return
+	case len(ids) > imagequery.MaxLimit:
+		c.render(w, r, http.StatusBadRequest, "error", s, map[string]any{"Message": fmt.Sprintf("Select at most %d images.", imagequery.MaxLimit)})
+		return
+	}
+	eps, err := s.enterpriseProjects()
+	if err != nil {
+		c.fail(w, r, s, err)
+		return
+	}
+	var rows []inventory.Image
+	seen := map[int64]bool{}
+	for _, v := range ids {
+		id, err := strconv.ParseInt(v, 10, 64)
+		if err != nil || id <= 0 {
+			c.notFound(w, r, s, "Image")
+			return
+		}
+		if seen[id] {
+			continue
+		}
+		seen[id] = true
+		img, err := c.opts.Store.GetImage(r.Context(), s.principal.ProjectID, id)
+		if errors.Is(err, inventory.ErrNotFound) || (err == nil && eps != nil && !slices.Contains(eps, img.EnterpriseProjectID)) {
+			c.notFound(w, r, s, "Image")
+			return
+		}
+		if err != nil {
+			c.fail(w, r, s, fmt.Errorf("console: image %d: %w", id, err))
+			return
+		}
+		// As the API: an artifact (a Helm chart) is no image to scan; an
+		// oversized image may be scanned again under a raised limit.
+		if !img.Scannable && img.ScanStatus != inventory.ImageOversized {
+			c.render(w, r, http.StatusBadRequest, "error", s, map[string]any{
+				"Message": img.Namespace + "/" + img.Name + ":" + img.Tag + " is not a container image and cannot be scanned."})
+			return
+		}
+		rows = append(rows, img)
+	}
+	project := s.principal.ProjectID
+	_, err = c.opts.Tasks.Start(r.Context(), tasks.Task{ProjectID: project, Type: tasks.Scan, Kind: tasks.Manual,
+		ScanScope: tasks.ScanScopeAll}, tasks.ScanItems(rows), func(t tasks.Task) error {
+		if err := c.opts.Scans.RequestScans(r.Context(), project, t.ID, rows); err != nil {
+			return fmt.Errorf("request scans in project %s: %w", project, err)
+		}
+		return nil
+	})
+	if err != nil {
+		c.fail(w, r, s, fmt.Errorf("console: scan: %w", err))
+		return
+	}
+	back := r.PostForm.Get("back")
+	if !strings.HasPrefix(back, "/images?") && back != "/images" {
+		back = "/images" // only the list the form came from
+	}
+	http.Redirect(w, r, back, http.StatusSeeOther)
+}
+
+// maxTasks is how many tasks of each type the Tasks page lists.
+const maxTasks = 20
+
+// taskList is one type's newest tasks and how many the project has.
+type taskList struct {
+	Title string
+	ID    string
+	Total int64
+	Tasks []tasks.Task
+}
+
+// tasks lists the project's newest scan and sync tasks with their progress,
+// as the API's task list reads them.
+func (c *Console) tasks(w http.ResponseWriter, r *http.Request, s *session) {
+	var lists []taskList
+	for _, l := range []struct {
+		title, id string
+		typ       tasks.Type
+	}{{"Scan tasks", "scan-tasks", tasks.Scan}, {"Sync tasks", "sync-tasks", tasks.Sync}} {
+		ts, total, err := c.opts.Store.ListTasks(r.Context(), tasks.Filter{ProjectID: s.principal.ProjectID, Type: l.typ, Limit: maxTasks})
+		if err != nil {
+			c.fail(w, r, s, fmt.Errorf("console: list %s tasks: %w", l.typ, err))
+			return
+		}
+		lists = append(lists, taskList{Title: l.title, ID: l.id, Total: total, Tasks: ts})
+	}
+	c.render(w, r, http.StatusOK, "tasks", s, map[string]any{"Title": "Tasks", "Lists": lists, "Max": maxTasks})
+}
+
+// progress is a task's task_status in words.
+func progress(t tasks.Task) string {
+	switch st := t.Status(); st {
+	case 100:
+		return "finished"
+	case -1:
+		return "stopped"
+	case -3:
+		return "error"
+	default:
+		return fmt.Sprintf("running, %d%%", st)
+	}
+}
+
+// notYet is a page of the navigation that later work fills (docs/console.md).
+func (c *Console) notYet(w http.ResponseWriter, r *http.Request, s *session) {
+	title := map[string]string{"/registries": "Registries", "/settings": "Settings"}[r.URL.Path]
+	c.render(w, r, http.StatusOK, "notyet", s, map[string]any{"Title": title})
+}
+
+// barWidth is the severity bar's width in tenths (a class, w0 to w100:
+// the CSP allows no inline style): the vulnerability count on a log-like
+// scale, so one finding shows and hundreds fit.
+func barWidth(n int32) int {
+	switch {
+	case n <= 0:
+		return 0
+	case n < 3:
+		return 10
+	case n < 10:
+		return 30
+	case n < 30:
+		return 50
+	case n < 100:
+		return 70
+	case n < 300:
+		return 90
+	}
+	return 100
+}
+
+func formatMillis(ms int64) string {
+	if ms <= 0 {
+		return "—"
+	}
+	return time.UnixMilli(ms).UTC().Format("2006-01-02 15:04 UTC")
+}
+
+func formatSize(n int64) string {
+	switch {
+	case n >= 1<<30:
+		return fmt.Sprintf("%.1f GiB", float64(n)/(1<<30))
+	case n >= 1<<20:
+		return fmt.Sprintf("%.1f MiB", float64(n)/(1<<20))
+	case n >= 1<<10:
+		return fmt.Sprintf("%.1f KiB", float64(n)/(1<<10))
+	}
+	return fmt.Sprintf("%d B", n)
+}
+
+func failed(s inventory.ScanStatus) bool {
+	return s == inventory.ScanFailed || s == inventory.DownloadFailed || s == inventory.ImageOversized
+}
