@@ -10,9 +10,9 @@ import (
 )
 
 // SeedBench bulk-loads the synthetic inventory storebench lays out for
-// spec (spec.Rows private_image rows in one new registry connection of
+// spec (spec.Rows private_image rows in new registry connections of
 // spec.ProjectID) in one transaction, and refreshes the planner's
-// statistics. It returns the registry's id.
+// statistics. It returns the (first) registry's id.
 //
 // A bulk load: the secondary indexes of images are dropped, the rows loaded
 // (COPY on PostgreSQL, multi-row INSERTs on SQLite), the indexes rebuilt
@@ -56,7 +56,10 @@ func (s *Store) SeedBench(ctx context.Context, spec storebench.Spec, rnd *rand.R
 				return s.errf("seed: drop %s: %w", i[0], err)
 			}
 		}
-		src := benchRows{projectID: spec.ProjectID, registryID: inv.Registry.ID, rows: inv.Rows}
+		src := benchRows{projectID: spec.ProjectID, rows: inv.Rows}
+		for _, r := range inv.Registries {
+			src.registryIDs = append(src.registryIDs, r.ID)
+		}
 		if err := s.load(ctx, tx, conn, "images", benchColumns, src); err != nil {
 			return err
 		}
@@ -73,30 +76,32 @@ func (s *Store) SeedBench(ctx context.Context, spec storebench.Spec, rnd *rand.R
 	if _, err := conn.ExecContext(ctx, s.d.analyzeImages()); err != nil {
 		return 0, s.errf("seed: analyze: %w", err)
 	}
-	return inv.Registry.ID, nil
+	return inv.Registries[0].ID, nil
 }
 
 // benchColumns are the columns of a benchRows row.
 var benchColumns = []string{"project_id", "enterprise_project_id", "registry_id", "image_type", "namespace", "name", "tag",
 	"digest", "manifest_digest", "image_size", "first_seen", "latest_update_time", "latest_version", "scannable",
-	"scan_status", "scan_failed_desc", "latest_scan_time", "vul_num", "unsafe_setting_num", "malicious_file_num"}
+	"scan_status", "scan_failed_desc", "latest_scan_time", "vul_num", "unsafe_setting_num", "malicious_file_num",
+	"severity_level"}
 
 // benchRows are storebench rows as images rows, a RowSource. The digest
 // doubles as the manifest digest, the latest update time as first seen.
 type benchRows struct {
-	projectID  string
-	registryID int64
-	rows       []storebench.Row
+	projectID   string
+	registryIDs []int64 // by storebench.Row.Registry
+	rows        []storebench.Row
 }
 
 func (b benchRows) Len() int { return len(b.rows) }
 func (b benchRows) Row(i int, dst []any) {
 	r := &b.rows[i]
-	dst[0], dst[1], dst[2], dst[3], dst[4], dst[5], dst[6], dst[7], dst[8], dst[9] = b.projectID, inventory.DefaultEnterpriseProject, b.registryID,
+	dst[0], dst[1], dst[2], dst[3], dst[4], dst[5], dst[6], dst[7], dst[8], dst[9] = b.projectID, inventory.DefaultEnterpriseProject, b.registryIDs[r.Registry],
 		string(inventory.PrivateImage), r.Namespace, r.Name, r.Tag, r.Digest, r.Digest, r.Size
 	dst[10], dst[11], dst[12], dst[13], dst[14], dst[15], dst[16], dst[17], dst[18], dst[19] = r.LatestUpdateTime,
 		r.LatestUpdateTime, r.Latest, true, string(r.Status), r.FailedDesc, r.ScanTime, int32(r.Vul), int32(r.Unsafe),
 		int32(r.Malicious)
+	dst[20] = r.Severity
 }
 
 // bulkSettings are the session settings of a bulk load's connection, set

@@ -190,9 +190,23 @@ type listPlan struct {
 // plan translates f (see imageWhere) and counts its rows. A filter on
 // nothing but type, namespace, name and enterprise project is counted from
 // image_repos (one row per repository, per connection on PostgreSQL),
-// without touching images.
+// without touching images; one whose conditions image_counts keeps apart
+// (status, finding flags, latest version, severity, connection; see
+// countWhere) from image_counts; any other counts images. Conditions on
+// the owning connection are first resolved to connection ids.
 func (s *Store) plan(ctx context.Context, tx *sql.Tx, f inventory.Filter) (listPlan, error) {
-	w, err := imageWhere(s.d, f, func() (Repos, error) { return s.resolveRepos(ctx, tx, f) })
+	var regIDs []int64
+	if RegistryDependent(f) && (f.RegistryTypes == nil || len(f.RegistryTypes) > 0) {
+		ids, err := s.resolveRegistries(ctx, tx, f)
+		if err != nil {
+			return listPlan{}, err
+		}
+		if len(ids) == 0 {
+			return listPlan{empty: true}, nil
+		}
+		regIDs = ids
+	}
+	w, err := imageWhereRegs(s.d, f, func() (Repos, error) { return s.resolveRepos(ctx, tx, f) }, regIDs)
 	if err != nil || w.Empty {
 		return listPlan{empty: w.Empty}, err
 	}
@@ -206,6 +220,10 @@ func (s *Store) plan(ctx context.Context, tx *sql.Tx, f inventory.Filter) (listP
 			return p, s.errf("count images: %w", err)
 		}
 	default:
+		if cw, cargs, ok := countWhere(s.d, f, regIDs); ok {
+			p.total, err = s.countFromCounts(ctx, tx, cw, cargs)
+			return p, err
+		}
 		if err := s.txQueryRow(ctx, tx, `SELECT count(*) FROM images i WHERE `+p.where, p.args...).Scan(&p.total); err != nil {
 			return p, s.errf("count images: %w", err)
 		}
