@@ -28,16 +28,16 @@ import (
 // Targets the list benchmark is judged against (docs/benchmarks.md,
 // Inventory and list).
 const (
-	targetSeed        = 60 * time.Second
-	targetMedian      = 5 * time.Millisecond
-	targetP99         = 20 * time.Millisecond
-	targetHTTPRatio   = 0.5
+	targetSeed      = 60 * time.Second
+	targetMedian    = 5 * time.Millisecond
+	targetP99       = 20 * time.Millisecond
+	targetHTTPRatio = 0.5
 	// --uncached: every call follows a write to images, so none is a
 	// cache hit (docs/benchmarks.md, Uncached list).
 	targetUncachedMedian = 10 * time.Millisecond
 	targetUncachedP99    = 50 * time.Millisecond
-	benchProject      = "0b5e7c1a9d2f48e6a3c0b1d2e3f40516"
-	defaultEnterprise = inventory.DefaultEnterpriseProject
+	benchProject         = "0b5e7c1a9d2f48e6a3c0b1d2e3f40516"
+	defaultEnterprise    = inventory.DefaultEnterpriseProject
 )
 
 type listOptions struct {
@@ -75,14 +75,14 @@ type listOptions struct {
 }
 
 type listReport struct {
-	Machine machine       `json:"machine"`
-	Engine  string        `json:"engine"` // "sqlite" or "postgres"
-	Command string        `json:"command"`
+	Machine machine `json:"machine"`
+	Engine  string  `json:"engine"` // "sqlite" or "postgres"
+	Command string  `json:"command"`
 	// Uncached: a write to images preceded every call.
-	Uncached bool         `json:"uncached"`
-	Seed    seedResult    `json:"seed"`
-	Queries []queryResult `json:"queries"`
-	HTTP    httpResult    `json:"http"`
+	Uncached bool          `json:"uncached"`
+	Seed     seedResult    `json:"seed"`
+	Queries  []queryResult `json:"queries"`
+	HTTP     httpResult    `json:"http"`
 }
 
 type seedResult struct {
