@@ -88,8 +88,10 @@ END;
 -- The pages of risky=true walk this index in list order (about a third of
 -- the rows match: without it a deep page reads a table row per entry it
 -- steps over); the condition is the list's, word for word, so the planner
--- sees it implied.
-CREATE INDEX images_risky ON images (project_id, image_type, latest_update_time DESC, id DESC, enterprise_project_id)
+-- sees it implied. The count columns trail, as in images_vul: the planner
+-- re-checks the condition, and the walk must not read table rows for it.
+CREATE INDEX images_risky ON images (project_id, image_type, latest_update_time DESC, id DESC, enterprise_project_id,
+    vul_num, unsafe_setting_num, malicious_file_num)
 WHERE (vul_num > 0 OR unsafe_setting_num > 0 OR malicious_file_num > 0);
 
 -- registry_name (and the other conditions on the owning connection)
