@@ -104,7 +104,8 @@ CREATE TRIGGER images_counts_au AFTER UPDATE ON images REFERENCING OLD TABLE AS 
 -- read its table row just to test it (a deep page of 10^5 entries, 10^5
 -- heap fetches). Rebuilt under the same names with it as an INCLUDE
 -- column, so that page walks are index-only scans (as SQLite's have been
--- since its 00003).
+-- since its 00003). Rebuilding them on a large database takes a while,
+-- once.
 DROP INDEX images_list;
 CREATE INDEX images_list ON images (project_id, image_type, latest_update_time DESC, id DESC, namespace, name)
     INCLUDE (enterprise_project_id);
