@@ -3,7 +3,9 @@ package main
 import (
 	"context"
 	"math/rand/v2"
+	"os"
 	"path/filepath"
+	"slices"
 	"testing"
 	"time"
 
@@ -78,6 +80,46 @@ func TestListSmallUncached(t *testing.T) {
 		if q.Writes != o.Warmup+o.Iterations {
 			t.Errorf("%s at %d: %d writes, want %d", q.Name, q.Offset, q.Writes, o.Warmup+o.Iterations)
 		}
+	}
+}
+
+// TestListSmallPostgres runs the list benchmark on PostgreSQL
+// (OPENHSS_TEST_POSTGRES, in a schema of its own), uncached: every answer
+// is checked against the reference's count and order there.
+func TestListSmallPostgres(t *testing.T) {
+	dsn := os.Getenv("OPENHSS_TEST_POSTGRES")
+	if dsn == "" {
+		t.Skip("OPENHSS_TEST_POSTGRES not set")
+	}
+	o := smallOptions(t)
+	o.Postgres, o.Uncached = dsn, true
+	rep, err := runList(context.Background(), o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rep.Engine != "postgres" || len(rep.Queries) != 2*len(o.filterSets()) || rep.HTTP.Clients != 0 {
+		t.Fatalf("engine %s, %d query results, HTTP %+v", rep.Engine, len(rep.Queries), rep.HTTP)
+	}
+	for _, q := range rep.Queries {
+		if q.Total <= 0 || q.Writes != o.Warmup+o.Iterations {
+			t.Errorf("%s at %d: total_num %d, %d writes", q.Name, q.Offset, q.Total, q.Writes)
+		}
+	}
+}
+
+// TestFilterSubset: --filters picks filter sets by name, in their order.
+func TestFilterSubset(t *testing.T) {
+	o := defaultListOptions()
+	o.Filters = []string{"registry_name", "type"}
+	var names []string
+	for _, fs := range o.filterSets() {
+		names = append(names, fs.Key)
+	}
+	if !slices.Equal(names, []string{"type", "registry_name"}) {
+		t.Fatalf("filter sets %v", names)
+	}
+	if len(filterKeys()) != 12 {
+		t.Fatalf("%d filter sets, want the seed list's six and ListRegistryImages' six", len(filterKeys()))
 	}
 }
 

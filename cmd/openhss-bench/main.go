@@ -12,6 +12,7 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"strings"
 	"syscall"
 	"time"
 
@@ -43,14 +44,18 @@ func newListCmd() *cobra.Command {
 	var asJSON bool
 	cmd := &cobra.Command{
 		Use:   "list",
-		Short: "Seed a fresh SQLite store and measure the image list in-process and over HTTP",
-		Long: `list seeds a fresh SQLite store in a temporary directory with synthetic
-private_image rows, then measures GET /v5/{project_id}/image/swr-repository:
-the store's list query in-process for six filter sets at two offsets (every
-total_num checked against an independent COUNT(*)) — the last three are
-ListRegistryImages' shapes (every image type; sort_key=latest_scan_time in both
-directions) — and HTTP requests/s of the
-real API against a bare net/http handler serving the same bytes.
+		Short: "Seed a fresh store and measure the image list in-process and over HTTP",
+		Long: `list seeds a fresh SQLite store in a temporary directory (or, with
+--postgres, a new schema of a PostgreSQL database) with synthetic
+private_image rows, then measures GET /v5/{project_id}/image/swr-repository
+and GET /v5/{project_id}/image/registries/images: the store's list query
+in-process for twelve filter sets at two offsets (every total_num and page
+checked against an independent COUNT(*) and ORDER BY) — the six of the seed
+list, then ListRegistryImages' shapes (every image type;
+sort_key=latest_scan_time in both directions; risky, severity_level,
+registry_name) — and, on SQLite, HTTP requests/s of the real API against a
+bare net/http handler serving the same bytes. --uncached writes to images
+before every call, so that no call is served from the store's caches.
 
 It exits non-zero when a count or page is wrong, not when a target is missed:
 misses are marked MISS in the output.`,
@@ -75,6 +80,12 @@ misses are marked MISS in the output.`,
 	f.StringVar(&o.Namespace, "namespace", o.Namespace, "namespace substring of the namespace filter sets")
 	f.StringVar(&o.ImageName, "image-name", o.ImageName, "image_name substring of the image-name filter set")
 	f.StringVar(&o.ScanStatus, "scan-status", o.ScanStatus, "scan_status of the scan-status filter set")
+	f.IntVar(&o.Registries, "registries", o.Registries, "registry connections to spread the repositories over")
+	f.StringVar(&o.RegistryName, "registry-name", o.RegistryName, "registry_name substring of the registry-name filter set")
+	f.StringVar(&o.SeverityLevel, "severity-level", o.SeverityLevel, "severity_level of the severity filter set")
+	f.StringSliceVar(&o.Filters, "filters", nil, "filter sets to measure, by name (default all): "+strings.Join(filterKeys(), ", "))
+	f.StringVar(&o.Postgres, "postgres", "", "seed and measure a PostgreSQL store at this URL instead (in a new schema, dropped afterwards; no HTTP phase)")
+	f.BoolVar(&o.NoHTTP, "no-http", false, "skip the HTTP phase")
 	f.BoolVar(&o.Uncached, "uncached", o.Uncached, "write to images before every list call, so that none is served from the store's caches")
 	f.IntVar(&o.Clients, "clients", o.Clients, "concurrent keep-alive HTTP clients")
 	f.DurationVar(&o.Duration, "duration", o.Duration, "HTTP load time per server")
@@ -87,9 +98,10 @@ misses are marked MISS in the output.`,
 
 func defaultListOptions() listOptions {
 	return listOptions{
-		Rows: 1_000_000, Namespaces: 20, Repos: 10_000,
+		Rows: 1_000_000, Namespaces: 20, Repos: 10_000, Registries: 4,
 		Iterations: 200, Warmup: 20, Limit: 10, DeepOffset: 100_000,
 		Namespace: "ns-07", ImageName: "app-001", ScanStatus: "success",
+		RegistryName: "bench-01", SeverityLevel: "High",
 		Clients: 32, Duration: 10 * time.Second, MaxRequests: 2_000_000,
 	}
 }

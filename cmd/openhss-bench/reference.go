@@ -6,9 +6,11 @@ import (
 	"fmt"
 	"net/url"
 	"slices"
+	"strconv"
 	"strings"
 
-	_ "modernc.org/sqlite" // the "sqlite" driver
+	_ "github.com/jackc/pgx/v5/stdlib" // the "pgx" driver
+	_ "modernc.org/sqlite"             // the "sqlite" driver
 
 	"github.com/openhss/openhss/internal/inventory"
 )
@@ -17,7 +19,10 @@ import (
 // from the list rules of docs/api.md alone (Query parameters, The image
 // list): no index choice, no image_repos, no cache. It is the
 // yardstick the store's answers are checked against.
-type reference struct{ db *sql.DB }
+type reference struct {
+	db *sql.DB
+	pg bool // PostgreSQL: $n placeholders and strpos
+}
 
 func openReference(ctx context.Context, path string) (*reference, error) {
 	q := url.Values{}
@@ -34,32 +39,67 @@ func openReference(ctx context.Context, path string) (*reference, error) {
 	return &reference{db: db}, nil
 }
 
+// openPostgresReference connects to the bench schema (dsn's search_path)
+// through its own pool.
+func openPostgresReference(ctx context.Context, dsn string) (*reference, error) {
+	db, err := sql.Open("pgx", dsn)
+	if err != nil {
+		return nil, fmt.Errorf("reference: %w", err)
+	}
+	if err := db.PingContext(ctx); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("reference: %w", err)
+	}
+	return &reference{db: db, pg: true}, nil
+}
+
 func (r *reference) Close() error { return r.db.Close() }
 
-func (fs filterSet) where() (string, []any) {
-	conds := []string{"project_id = ?", "enterprise_project_id = ?"}
-	args := []any{benchProject, defaultEnterprise}
+// where is fs as a WHERE over images, in r's dialect.
+func (r *reference) where(fs filterSet) (string, []any) {
+	var args []any
+	arg := func(v any) string {
+		args = append(args, v)
+		if r.pg {
+			return "$" + strconv.Itoa(len(args))
+		}
+		return "?"
+	}
+	contains := func(col, sub string) string {
+		if r.pg {
+			return "strpos(" + col + ", " + arg(sub) + ") > 0"
+		}
+		return "instr(" + col + ", " + arg(sub) + ") > 0"
+	}
+	conds := []string{"project_id = " + arg(benchProject), "enterprise_project_id = " + arg(defaultEnterprise)}
 	if !fs.AllTypes {
-		conds = append(conds, "image_type = ?")
-		args = append(args, string(inventory.PrivateImage))
+		conds = append(conds, "image_type = "+arg(string(inventory.PrivateImage)))
 	}
 	if fs.Namespace != "" {
-		conds = append(conds, "instr(namespace, ?) > 0")
-		args = append(args, fs.Namespace)
+		conds = append(conds, contains("namespace", fs.Namespace))
 	}
 	if fs.ImageName != "" {
-		conds = append(conds, "instr(name, ?) > 0")
-		args = append(args, fs.ImageName)
+		conds = append(conds, contains("name", fs.ImageName))
 	}
 	if fs.HasVul {
 		conds = append(conds, "vul_num > 0")
 	}
 	if fs.ScanStatus != "" {
-		conds = append(conds, "scan_status = ?")
-		args = append(args, fs.ScanStatus)
+		conds = append(conds, "scan_status = "+arg(fs.ScanStatus))
 	}
 	if fs.LatestVersion {
-		conds = append(conds, "latest_version = 1")
+		conds = append(conds, "latest_version = "+arg(true))
+	}
+	if fs.Risky {
+		// docs/api.md: risky is any finding of the three kinds.
+		conds = append(conds, "(vul_num > 0 OR unsafe_setting_num > 0 OR malicious_file_num > 0)")
+	}
+	if fs.Severity != "" {
+		conds = append(conds, "severity_level = "+arg(fs.Severity))
+	}
+	if fs.RegistryName != "" {
+		conds = append(conds, "registry_id IN (SELECT id FROM registries WHERE project_id = "+arg(benchProject)+
+			" AND "+contains("name", fs.RegistryName)+")")
 	}
 	return strings.Join(conds, " AND "), args
 }
@@ -67,7 +107,7 @@ func (fs filterSet) where() (string, []any) {
 // check fails unless page is exactly the reference's total and the ids of
 // its rows at offset, in order.
 func (r *reference) check(ctx context.Context, fs filterSet, offset, limit int, page inventory.Page) error {
-	where, args := fs.where()
+	where, args := r.where(fs)
 	var total int64
 	if err := r.db.QueryRowContext(ctx, `SELECT count(*) FROM images WHERE `+where, args...).Scan(&total); err != nil {
 		return fmt.Errorf("reference count: %w", err)
@@ -83,8 +123,12 @@ func (r *reference) check(ctx context.Context, fs filterSet, offset, limit int, 
 	case "desc":
 		order = "latest_scan_time DESC, id DESC"
 	}
+	lim, off := "?", "?"
+	if r.pg {
+		lim, off = "$"+strconv.Itoa(len(args)+1), "$"+strconv.Itoa(len(args)+2)
+	}
 	rows, err := r.db.QueryContext(ctx, `SELECT id FROM images WHERE `+where+`
-		ORDER BY `+order+` LIMIT ? OFFSET ?`, append(args, limit, offset)...)
+		ORDER BY `+order+` LIMIT `+lim+` OFFSET `+off, append(args, limit, offset)...)
 	if err != nil {
 		return fmt.Errorf("reference page: %w", err)
 	}

@@ -22,6 +22,10 @@ type Spec struct {
 	Rows       int // image rows (tags)
 	Namespaces int
 	Repos      int // repositories, spread evenly over the namespaces
+	// Registries is how many registry connections the repositories are
+	// spread over (repository r in connection r mod Registries); 0 or 1:
+	// one connection named "bench", more: "bench-00", "bench-01", …
+	Registries int
 }
 
 // Validate reports whether the spec can be laid out: every namespace gets a
@@ -44,16 +48,22 @@ type Row struct {
 	ScanTime                     int64 // Unix ms, 0 if never scanned
 	Latest                       bool  // the latest_version row of its repository
 	Vul, Unsafe, Malicious       int
+	// Severity is the image's severity_level: '' unless scanned with
+	// success, then Security without vulnerabilities, else High, Medium
+	// or Low (a third each, from the vulnerability count).
+	Severity string
+	Registry int // index into Inventory.Registries
 }
 
-// Inventory is what Generate yields: the registry connection to create and
-// the rows to load into it.
+// Inventory is what Generate yields: the registry connections to create
+// and the rows to load into them.
 type Inventory struct {
-	Registry inventory.Registry
-	Rows     []Row
+	Registries []inventory.Registry
+	Rows       []Row
 }
 
-// Generate lays out spec: one Harbor registry connection of spec.ProjectID,
+// Generate lays out spec: Harbor registry connections of spec.ProjectID
+// (spec.Registries, at least one),
 // namespaces "ns-NN", repositories "app-NNNNN", tags "v<n>"; times spread
 // over a year, with a realistic mix of scan statuses (most scanned, a third
 // of those with vulnerabilities) and exactly one latest_version row per
@@ -65,10 +75,25 @@ func Generate(spec Spec, rnd *rand.Rand) (Inventory, error) {
 	if err := spec.Validate(); err != nil {
 		return Inventory{}, err
 	}
-	inv := Inventory{Registry: inventory.Registry{
-		ProjectID: spec.ProjectID, Name: "bench", Type: inventory.Harbor, Protocol: "https",
-		Addr: fmt.Sprintf("bench-%d.example", rnd.Int64()), Status: inventory.RegistryOK,
-	}}
+	// One draw for every connection's address: the rows draw the same
+	// numbers whatever the number of connections.
+	addr := rnd.Int64()
+	var inv Inventory
+	if spec.Registries <= 1 {
+		inv.Registries = []inventory.Registry{{
+			ProjectID: spec.ProjectID, Name: "bench", Type: inventory.Harbor, Protocol: "https",
+			Addr: fmt.Sprintf("bench-%d.example", addr), Status: inventory.RegistryOK,
+		}}
+	}
+	for i := range spec.Registries {
+		if spec.Registries <= 1 {
+			break
+		}
+		inv.Registries = append(inv.Registries, inventory.Registry{
+			ProjectID: spec.ProjectID, Name: fmt.Sprintf("bench-%02d", i), Type: inventory.Harbor, Protocol: "https",
+			Addr: fmt.Sprintf("bench-%d-%d.example", addr, i), Status: inventory.RegistryOK,
+		})
+	}
 	const year = int64(365 * 24 * 3600 * 1000)
 	const week = int64(7 * 24 * 3600 * 1000)
 	base := int64(1_700_000_000_000)
@@ -110,7 +135,7 @@ func Generate(spec Spec, rnd *rand.Rand) (Inventory, error) {
 		}
 		for t, lut := range luts {
 			row := Row{Namespace: ns, Name: name, Tag: fmt.Sprintf("v%d", t), LatestUpdateTime: lut, Latest: t == latest,
-				Size: 1_000_000 + rnd.Int64N(500_000_000)}
+				Size: 1_000_000 + rnd.Int64N(500_000_000), Registry: r % len(inv.Registries)}
 			row.Status = pickStatus()
 			switch row.Status {
 			case inventory.ScanSuccess:
@@ -123,6 +148,10 @@ func Generate(spec Spec, rnd *rand.Rand) (Inventory, error) {
 				}
 				if rnd.IntN(50) == 0 {
 					row.Malicious = 1 + rnd.IntN(3)
+				}
+				row.Severity = "Security"
+				if row.Vul > 0 {
+					row.Severity = []string{"High", "Medium", "Low"}[row.Vul%3]
 				}
 			case inventory.ScanFailed:
 				row.ScanTime = lut + rnd.Int64N(week)
@@ -150,9 +179,9 @@ type Store interface {
 	LoadImages(ctx context.Context, n int, image func(i int) inventory.Image) error
 }
 
-// Seed generates spec's inventory (private_image rows in one new registry
-// connection of spec.ProjectID) and bulk-loads it into st; it returns the
-// connection's id.
+// Seed generates spec's inventory (private_image rows in spec.Registries
+// new registry connections of spec.ProjectID, at least one) and bulk-loads
+// it into st; it returns the first connection's id.
 func Seed(ctx context.Context, st Store, spec Spec, rnd *rand.Rand) (int64, error) {
 	inv, err := Generate(spec, rnd)
 	if err != nil {
@@ -161,20 +190,22 @@ func Seed(ctx context.Context, st Store, spec Spec, rnd *rand.Rand) (int64, erro
 	if _, err := st.EnsureProject(ctx, inventory.Project{ID: spec.ProjectID, Name: spec.ProjectID}); err != nil {
 		return 0, fmt.Errorf("seed: project: %w", err)
 	}
-	reg, err := st.CreateRegistry(ctx, inv.Registry)
-	if err != nil {
-		return 0, fmt.Errorf("seed: registry: %w", err)
+	for i, r := range inv.Registries {
+		if inv.Registries[i], err = st.CreateRegistry(ctx, r); err != nil {
+			return 0, fmt.Errorf("seed: registry: %w", err)
+		}
 	}
 	err = st.LoadImages(ctx, len(inv.Rows), func(i int) inventory.Image {
 		r := &inv.Rows[i]
 		return inventory.Image{ProjectID: spec.ProjectID, EnterpriseProjectID: inventory.DefaultEnterpriseProject,
-			RegistryID: reg.ID, Type: inventory.PrivateImage, Namespace: r.Namespace, Name: r.Name, Tag: r.Tag,
+			RegistryID: inv.Registries[r.Registry].ID, Type: inventory.PrivateImage, Namespace: r.Namespace, Name: r.Name, Tag: r.Tag,
 			Digest: r.Digest, ManifestDigest: r.Digest, Size: r.Size, LatestUpdateTime: r.LatestUpdateTime,
 			LatestVersion: r.Latest, Scannable: true, ScanStatus: r.Status, ScanFailedDesc: r.FailedDesc,
-			LatestScanTime: r.ScanTime, VulNum: int32(r.Vul), UnsafeSettingNum: int32(r.Unsafe), MaliciousFileNum: int32(r.Malicious)}
+			LatestScanTime: r.ScanTime, VulNum: int32(r.Vul), UnsafeSettingNum: int32(r.Unsafe), MaliciousFileNum: int32(r.Malicious),
+			SeverityLevel: r.Severity}
 	})
 	if err != nil {
 		return 0, fmt.Errorf("seed: %w", err)
 	}
-	return reg.ID, nil
+	return inv.Registries[0].ID, nil
 }

@@ -3,7 +3,10 @@ package benchseed
 import (
 	"math/rand/v2"
 	"reflect"
+	"slices"
 	"testing"
+
+	"github.com/openhss/openhss/internal/inventory"
 )
 
 // TestGenerate checks the layout the stores and the bench command rely on:
@@ -18,6 +21,7 @@ func TestGenerate(t *testing.T) {
 		{"even", Spec{ProjectID: "p", Rows: 400, Namespaces: 4, Repos: 40}, true},
 		{"uneven", Spec{ProjectID: "p", Rows: 1003, Namespaces: 7, Repos: 61}, true},
 		{"one tag each", Spec{ProjectID: "p", Rows: 5, Namespaces: 5, Repos: 5}, true},
+		{"three registries", Spec{ProjectID: "p", Rows: 400, Namespaces: 4, Repos: 40, Registries: 3}, true},
 		{"no namespaces", Spec{ProjectID: "p", Rows: 5, Namespaces: 0, Repos: 5}, false},
 		{"fewer repos than namespaces", Spec{ProjectID: "p", Rows: 5, Namespaces: 3, Repos: 2}, false},
 		{"fewer rows than repos", Spec{ProjectID: "p", Rows: 4, Namespaces: 2, Repos: 5}, false},
@@ -31,8 +35,21 @@ func TestGenerate(t *testing.T) {
 			if !tc.ok {
 				return
 			}
-			if len(inv.Rows) != tc.spec.Rows || inv.Registry.ProjectID != tc.spec.ProjectID {
-				t.Fatalf("%d rows for project %q", len(inv.Rows), inv.Registry.ProjectID)
+			if len(inv.Rows) != tc.spec.Rows || inv.Registries[0].ProjectID != tc.spec.ProjectID {
+				t.Fatalf("%d rows for project %q", len(inv.Rows), inv.Registries[0].ProjectID)
+			}
+			if want := max(tc.spec.Registries, 1); len(inv.Registries) != want {
+				t.Fatalf("%d registries, want %d", len(inv.Registries), want)
+			}
+			perRegistry := make([]int, len(inv.Registries))
+			for _, r := range inv.Rows {
+				perRegistry[r.Registry]++
+				if (r.Status == inventory.ScanSuccess) != (r.Severity != "") || (r.Severity == "Security") != (r.Status == inventory.ScanSuccess && r.Vul == 0) {
+					t.Fatalf("row %+v: severity %q does not follow its status and vulnerabilities", r, r.Severity)
+				}
+			}
+			if slices.Contains(perRegistry, 0) {
+				t.Fatalf("a registry without rows: %v", perRegistry)
 			}
 			type repo struct{ ns, name string }
 			latest := map[repo]int{}

@@ -185,7 +185,8 @@ func (s *Store) LoadImages(ctx context.Context, n int, image func(i int) invento
 // loadColumns are the columns of an imageSource row.
 var loadColumns = []string{"project_id", "enterprise_project_id", "registry_id", "image_type", "namespace", "name", "tag",
 	"digest", "manifest_digest", "image_size", "first_seen", "latest_update_time", "latest_version", "scannable",
-	"scan_status", "scan_failed_desc", "latest_scan_time", "vul_num", "unsafe_setting_num", "malicious_file_num"}
+	"scan_status", "scan_failed_desc", "latest_scan_time", "vul_num", "unsafe_setting_num", "malicious_file_num",
+	"severity_level"}
 
 // imageSource is LoadImages' rows, a RowSource.
 type imageSource struct {
@@ -201,6 +202,7 @@ func (src imageSource) Row(i int, dst []any) {
 	dst[10], dst[11], dst[12], dst[13], dst[14], dst[15], dst[16], dst[17], dst[18], dst[19] = m.LatestUpdateTime,
 		m.LatestUpdateTime, m.LatestVersion, m.Scannable, string(m.ScanStatus), m.ScanFailedDesc, m.LatestScanTime,
 		m.VulNum, m.UnsafeSettingNum, m.MaliciousFileNum
+	dst[20] = m.SeverityLevel
 }
 
 // bulkSettings are the session settings of a bulk load's connection, set
@@ -231,10 +233,12 @@ func (d Dialect) imageIndexes() string {
 // analyzeImages refreshes the planner's statistics after a bulk load, so
 // that it weighs the list indexes on this data: sampled on SQLite
 // (analysis_limit), as PRAGMA optimize does; with a visibility map on
-// PostgreSQL, so that the list's id walks are index-only scans.
+// PostgreSQL, so that the list's id walks are index-only scans, and for
+// the counters the load's triggers filled (image_repos, image_counts),
+// which the list reads on every uncached call.
 func (d Dialect) analyzeImages() string {
 	if d == Postgres {
-		return `VACUUM (ANALYZE) images`
+		return `VACUUM (ANALYZE) images, image_repos, image_counts`
 	}
 	return `PRAGMA analysis_limit = 1000; ANALYZE`
 }

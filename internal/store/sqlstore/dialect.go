@@ -227,8 +227,11 @@ func (d Dialect) listGeneration(projectID string) (query string, args []any) {
 
 // compactChanges replaces a project's images_changes rows by one row of
 // their summed weight, in tx, so the generation (the sum) is unchanged in
-// every snapshot (PostgreSQL only). One compactor per project at a time:
-// the others skip.
+// every snapshot (PostgreSQL only); likewise its image_counts deltas by one
+// row per key (every statement that adds deltas also adds a changes row,
+// so they grow no faster). One compactor per project at a time: the
+// others skip. DELETE … RETURNING: only the rows deleted are summed, never
+// one a concurrent writer added after the snapshot.
 func compactChanges(ctx context.Context, tx *sql.Tx, projectID string) error {
 	var locked bool
 	if err := tx.QueryRowContext(ctx, `SELECT pg_try_advisory_xact_lock($1)`, lockKey("openhss-compact:"+projectID)).Scan(&locked); err != nil || !locked {
@@ -236,5 +239,16 @@ func compactChanges(ctx context.Context, tx *sql.Tx, projectID string) error {
 	}
 	_, err := tx.ExecContext(ctx, `WITH d AS (DELETE FROM images_changes WHERE project_id = $1 RETURNING weight)
 		INSERT INTO images_changes (project_id, weight) SELECT $1, sum(weight) FROM d HAVING count(*) > 0`, projectID)
+	if err != nil {
+		return err
+	}
+	_, err = tx.ExecContext(ctx, `WITH d AS (DELETE FROM image_counts WHERE project_id = $1
+			RETURNING image_type, enterprise_project_id, registry_id, scan_status, vul, unsafe, malicious,
+				latest_version, is_index, severity_level, rows)
+		INSERT INTO image_counts (project_id, image_type, enterprise_project_id, registry_id, scan_status, vul, unsafe,
+			malicious, latest_version, is_index, severity_level, rows)
+		SELECT $1, image_type, enterprise_project_id, registry_id, scan_status, vul, unsafe, malicious,
+			latest_version, is_index, severity_level, sum(rows)
+		FROM d GROUP BY 2, 3, 4, 5, 6, 7, 8, 9, 10, 11 HAVING sum(rows) <> 0`, projectID)
 	return err
 }

@@ -2,7 +2,11 @@ package sqlstore
 
 import (
 	"context"
+	"database/sql"
+	"fmt"
 	"time"
+
+	"github.com/openhss/openhss/internal/inventory"
 )
 
 // TokenCacheTTL is tokenCacheTTL, for the tests of package sqlstore_test.
@@ -21,4 +25,66 @@ func ImageIndexes(ctx context.Context, s *Store) ([]string, error) {
 		var def string
 		return name, r.Scan(&name, &def)
 	})
+}
+
+// ImageCountKeys returns the rows of images per image_counts key, counted
+// two ways: by a GROUP BY over images, and by summing image_counts (keys
+// at 0 left out of both).
+func ImageCountKeys(ctx context.Context, s *Store) (fromImages, fromCounts map[string]int64, err error) {
+	read := func(q string) (map[string]int64, error) {
+		rows, err := s.read.QueryContext(ctx, q)
+		if err != nil {
+			return nil, err
+		}
+		defer rows.Close()
+		m := map[string]int64{}
+		for rows.Next() {
+			var (
+				k [11]any
+				n int64
+			)
+			ptrs := make([]any, 0, 12)
+			for i := range k {
+				ptrs = append(ptrs, &k[i])
+			}
+			if err := rows.Scan(append(ptrs, &n)...); err != nil {
+				return nil, err
+			}
+			if n != 0 {
+				m[fmt.Sprint(k)] = n
+			}
+		}
+		return m, rows.Err()
+	}
+	if fromImages, err = read(`SELECT project_id, image_type, enterprise_project_id, registry_id, scan_status,
+		CASE WHEN vul_num > 0 THEN 1 ELSE 0 END, CASE WHEN unsafe_setting_num > 0 THEN 1 ELSE 0 END,
+		CASE WHEN malicious_file_num > 0 THEN 1 ELSE 0 END, CASE WHEN ` + s.d.IsTrue("latest_version") + ` THEN 1 ELSE 0 END,
+		CASE WHEN ` + s.d.IsTrue("is_index") + ` THEN 1 ELSE 0 END, severity_level, count(*)
+		FROM images GROUP BY 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11`); err != nil {
+		return nil, nil, err
+	}
+	fromCounts, err = read(`SELECT project_id, image_type, enterprise_project_id, registry_id, scan_status,
+		CASE WHEN ` + s.d.IsTrue("vul") + ` THEN 1 ELSE 0 END, CASE WHEN ` + s.d.IsTrue("unsafe") + ` THEN 1 ELSE 0 END,
+		CASE WHEN ` + s.d.IsTrue("malicious") + ` THEN 1 ELSE 0 END, CASE WHEN ` + s.d.IsTrue("latest_version") + ` THEN 1 ELSE 0 END,
+		CASE WHEN ` + s.d.IsTrue("is_index") + ` THEN 1 ELSE 0 END, severity_level, CAST(sum(rows) AS BIGINT)
+		FROM image_counts GROUP BY 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11`)
+	return fromImages, fromCounts, err
+}
+
+// CountImages counts the rows of images matching f with the list's own
+// WHERE (ListPlan), never from image_counts or image_repos.
+func CountImages(ctx context.Context, s *Store, f inventory.Filter) (int64, error) {
+	where, args, err := s.ListPlan(ctx, f)
+	if err != nil || where == "" {
+		return 0, err
+	}
+	var n int64
+	err = s.read.QueryRowContext(ctx, `SELECT count(*) FROM images i WHERE `+where, args...).Scan(&n)
+	return n, err
+}
+
+// CompactChanges folds projectID's generation and count deltas
+// (PostgreSQL), as a list does past MaxChangeRows.
+func CompactChanges(ctx context.Context, s *Store, projectID string) error {
+	return s.inTx(ctx, func(tx *sql.Tx) error { return compactChanges(ctx, tx, projectID) })
 }

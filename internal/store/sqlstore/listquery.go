@@ -80,6 +80,13 @@ type ImageWhere struct {
 // images_repo in list order; a few become sets; many stay substring tests
 // over images_list, where matches are dense.
 func imageWhere(d Dialect, f inventory.Filter, resolve func() (Repos, error)) (ImageWhere, error) {
+	return imageWhereRegs(d, f, resolve, nil)
+}
+
+// imageWhereRegs is imageWhere with f's conditions on the owning
+// connection resolved to the connection ids regIDs (nil: not resolved; an
+// empty set is the caller's to answer).
+func imageWhereRegs(d Dialect, f inventory.Filter, resolve func() (Repos, error), regIDs []int64) (ImageWhere, error) {
 	var w ImageWhere
 	b := newBuilder(d)
 	b.Eq("i.project_id", f.ProjectID)
@@ -184,7 +191,7 @@ func imageWhere(d Dialect, f inventory.Filter, resolve func() (Repos, error)) (I
 	if len(f.RegistryIDs) > 0 {
 		b.InInts("i.registry_id", f.RegistryIDs)
 	}
-	registryWhere(b, f)
+	registryWhere(b, f, regIDs)
 	w.ReposOnly = b.Len() == repoConds
 	w.Where, w.Args = b.SQL(), b.Args()
 	return w, nil
@@ -198,15 +205,27 @@ func RegistryDependent(f inventory.Filter) bool {
 	return f.RegistryName != "" || f.RegistryTypes != nil || f.StartLatestSyncTime != nil || f.EndLatestSyncTime != nil
 }
 
-// registryWhere adds f's conditions on the owning connection as one
-// uncorrelated subquery over the project's registries: a project has few
-// connections, and images_tag (registry_id, project_id, …) finds their
-// rows.
-func registryWhere(b *builder, f inventory.Filter) {
+// registryWhere adds f's conditions on the owning connection: an equality
+// or set of the connection ids they were resolved to (regIDs, see
+// resolveRegistries), or else one uncorrelated subquery over the project's
+// registries (a project has few connections, and images_tag
+// (registry_id, project_id, …) finds their rows).
+func registryWhere(b *builder, f inventory.Filter, regIDs []int64) {
 	if !RegistryDependent(f) {
 		return
 	}
-	sub := newBuilder(b.d, b.args...)
+	if regIDs != nil {
+		b.InInts("i.registry_id", regIDs)
+		return
+	}
+	sub := registryConds(newBuilder(b.d, b.args...), f)
+	b.args = sub.args
+	b.Where("i.registry_id IN (SELECT r.id FROM registries r WHERE " + sub.SQL() + ")")
+}
+
+// registryConds adds to sub f's conditions on the owning connection, over
+// registries aliased r, and returns sub.
+func registryConds(sub *builder, f inventory.Filter) *builder {
 	sub.Eq("r.project_id", f.ProjectID)
 	if f.RegistryName != "" {
 		sub.Contains("r.name", f.RegistryName)
@@ -227,8 +246,7 @@ func registryWhere(b *builder, f inventory.Filter) {
 	if f.EndLatestSyncTime != nil {
 		sub.Op("r.latest_sync_time", "<=", *f.EndLatestSyncTime)
 	}
-	b.args = sub.args
-	b.Where("i.registry_id IN (SELECT r.id FROM registries r WHERE " + sub.SQL() + ")")
+	return sub
 }
 
 // SortKey is a row's key in list order (latest_update_time DESC, id DESC).

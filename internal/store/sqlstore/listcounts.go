@@ -1,0 +1,104 @@
+package sqlstore
+
+import (
+	"context"
+	"database/sql"
+
+	"github.com/openhss/openhss/internal/inventory"
+)
+
+// countWhere is f as a condition over image_counts aliased c (see the
+// 00930 migrations): the rows of images per project, type, enterprise
+// project, connection, scan status, finding flags, latest_version,
+// is_index and severity_level. ok is false when f has a condition
+// image_counts cannot answer (a substring, a size or time range, an
+// instance); the list then counts images. regIDs are f's connections,
+// resolved (nil when f has no condition on them).
+//
+// Every condition mirrors imageWhere's for the same field, so that the sum
+// is exactly the count of the rows the page query selects.
+func countWhere(d Dialect, f inventory.Filter, regIDs []int64) (where string, args []any, ok bool) {
+	if f.Namespace != "" || f.ImageName != "" || f.ImageVersion != "" || f.InstanceName != "" || f.InstanceID != "" ||
+		f.MaxImageSize != nil || f.StartLatestUpdateTime != nil || f.EndLatestUpdateTime != nil ||
+		f.StartLatestScanTime != nil || f.EndLatestScanTime != nil {
+		return "", nil, false
+	}
+	b := newBuilder(d)
+	b.Eq("c.project_id", f.ProjectID)
+	if f.Type != "" {
+		b.Eq("c.image_type", string(f.Type))
+	}
+	if f.EnterpriseProjects != nil {
+		b.In("c.enterprise_project_id", f.EnterpriseProjects)
+	}
+	if len(f.RegistryIDs) > 0 {
+		b.InInts("c.registry_id", f.RegistryIDs)
+	}
+	if RegistryDependent(f) {
+		if len(regIDs) == 0 {
+			return "", nil, false // the caller answers an empty list itself
+		}
+		b.InInts("c.registry_id", regIDs)
+	}
+	if f.ScanStatus != "" {
+		b.Eq("c.scan_status", string(f.ScanStatus))
+	}
+	if f.LatestVersionOnly {
+		b.Where(d.IsTrue("c.latest_version"))
+	}
+	flag := func(v *bool, col string) {
+		switch {
+		case v == nil:
+		case *v:
+			b.Where(d.IsTrue("c." + col))
+		default:
+			b.Where("c.scan_status = 'success' AND NOT " + d.IsTrue("c."+col))
+		}
+	}
+	flag(f.HasVul, "vul")
+	flag(f.HasUnsafeSetting, "unsafe")
+	flag(f.HasMaliciousFile, "malicious")
+	switch {
+	case f.Risky == nil:
+	case *f.Risky:
+		b.Where("(" + d.IsTrue("c.vul") + " OR " + d.IsTrue("c.unsafe") + " OR " + d.IsTrue("c.malicious") + ")")
+	default:
+		b.Where("c.scan_status = 'success' AND NOT " + d.IsTrue("c.vul") + " AND NOT " + d.IsTrue("c.unsafe") +
+			" AND NOT " + d.IsTrue("c.malicious"))
+	}
+	switch {
+	case f.MultiArch == nil:
+	case *f.MultiArch:
+		b.Where(d.IsTrue("c.is_index"))
+	default:
+		b.Where("NOT " + d.IsTrue("c.is_index"))
+	}
+	if f.SeverityLevel != "" {
+		b.Eq("c.severity_level", f.SeverityLevel)
+	}
+	return b.SQL(), b.Args(), true
+}
+
+// countFromCounts sums image_counts under where (countWhere's), in tx.
+func (s *Store) countFromCounts(ctx context.Context, tx *sql.Tx, where string, args []any) (int64, error) {
+	var n int64
+	if err := s.txQueryRow(ctx, tx, `SELECT CAST(coalesce(sum(c.rows), 0) AS BIGINT) FROM image_counts c WHERE `+where,
+		args...).Scan(&n); err != nil {
+		return 0, s.errf("count images: %w", err)
+	}
+	return n, nil
+}
+
+// resolveRegistries returns the ids of f's project's connections that
+// match its conditions on the owning connection (registryWhere's), in tx:
+// with the ids in hand, one connection is an equality the page query walks
+// in list order (images_registry), and image_counts counts its rows.
+func (s *Store) resolveRegistries(ctx context.Context, tx *sql.Tx, f inventory.Filter) ([]int64, error) {
+	sub := registryConds(newBuilder(s.d), f)
+	ids, err := queryAll(ctx, cachedTx{s, tx}, func(r rowScanner) (id int64, err error) { return id, r.Scan(&id) },
+		`SELECT r.id FROM registries r WHERE `+sub.SQL()+` ORDER BY r.id`, sub.Args()...)
+	if err != nil {
+		return nil, s.errf("resolve registries: %w", err)
+	}
+	return ids, nil
+}

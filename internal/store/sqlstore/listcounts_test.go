@@ -1,0 +1,123 @@
+package sqlstore_test
+
+import (
+	"context"
+	"maps"
+	"math/rand/v2"
+	"testing"
+
+	"github.com/openhss/openhss/internal/benchseed"
+	"github.com/openhss/openhss/internal/inventory"
+	"github.com/openhss/openhss/internal/store/sqlstore"
+)
+
+// TestImageCountsFollowWrites checks, on each engine, that image_counts
+// (the per-key row counts the list sums for its totals) agrees with a
+// GROUP BY over images after a bulk load and after every kind of write that
+// moves rows between keys: scan results (status, finding flags, severity),
+// status changes without a result, writes that move no key, a sync that
+// deletes a connection's rows, and (PostgreSQL) compaction of the deltas;
+// and that the list's totals for the flag filters equal a count(*) over
+// images with the list's own WHERE.
+func TestImageCountsFollowWrites(t *testing.T) {
+	for engine, open := range benchStores() {
+		t.Run(engine, func(t *testing.T) {
+			ctx := context.Background()
+			s := open(t, 0)
+			const project = "counts"
+			spec := benchseed.Spec{ProjectID: project, Rows: 1200, Namespaces: 3, Repos: 30, Registries: 3}
+			regID, err := benchseed.Seed(ctx, s, spec, rand.New(rand.NewPCG(5, 6)))
+			if err != nil {
+				t.Fatal(err)
+			}
+			check := func(step string) {
+				t.Helper()
+				fromImages, fromCounts, err := sqlstore.ImageCountKeys(ctx, s)
+				if err != nil {
+					t.Fatalf("%s: %v", step, err)
+				}
+				if len(fromImages) == 0 || !maps.Equal(fromImages, fromCounts) {
+					t.Fatalf("%s: image_counts %v, images %v", step, fromCounts, fromImages)
+				}
+				yes, no := true, false
+				base := inventory.Filter{ProjectID: project, Type: inventory.PrivateImage, Limit: 5,
+					EnterpriseProjects: []string{inventory.DefaultEnterpriseProject}}
+				for name, mod := range map[string]func(*inventory.Filter){
+					"has_vul":        func(f *inventory.Filter) { f.HasVul = &yes },
+					"has_vul=false":  func(f *inventory.Filter) { f.HasVul = &no },
+					"unsafe":         func(f *inventory.Filter) { f.HasUnsafeSetting = &yes },
+					"malicious":      func(f *inventory.Filter) { f.HasMaliciousFile = &no },
+					"risky":          func(f *inventory.Filter) { f.Risky = &yes },
+					"risky=false":    func(f *inventory.Filter) { f.Risky = &no },
+					"success":        func(f *inventory.Filter) { f.ScanStatus = inventory.ScanSuccess },
+					"failed":         func(f *inventory.Filter) { f.ScanStatus = inventory.ScanFailed },
+					"waiting":        func(f *inventory.Filter) { f.ScanStatus = inventory.WaitingForScan },
+					"latest":         func(f *inventory.Filter) { f.LatestVersionOnly = true },
+					"High":           func(f *inventory.Filter) { f.SeverityLevel = "High" },
+					"Security":       func(f *inventory.Filter) { f.SeverityLevel = "Security" },
+					"single arch":    func(f *inventory.Filter) { f.MultiArch = &no },
+					"registry":       func(f *inventory.Filter) { f.RegistryName = "bench-01" },
+					"registries":     func(f *inventory.Filter) { f.RegistryName = "bench-0"; f.Type = "" },
+					"no registry":    func(f *inventory.Filter) { f.RegistryName = "nothing" },
+					"registry+risky": func(f *inventory.Filter) { f.RegistryName = "bench-02"; f.Risky = &yes },
+					"every type":     func(f *inventory.Filter) { f.Type = ""; f.EnterpriseProjects = nil; f.HasVul = &yes },
+				} {
+					f := base
+					mod(&f)
+					page, err := s.ListImages(ctx, f)
+					if err != nil {
+						t.Fatalf("%s: list %s: %v", step, name, err)
+					}
+					want, err := sqlstore.CountImages(ctx, s, f)
+					if err != nil {
+						t.Fatalf("%s: count %s: %v", step, name, err)
+					}
+					if page.Total != want || (want > 0 && len(page.Images) == 0) {
+						t.Errorf("%s: %s: total_num %d (%d rows), count(*) %d", step, name, page.Total, len(page.Images), want)
+					}
+				}
+			}
+			check("seeded")
+
+			all, err := s.ListImages(ctx, inventory.Filter{ProjectID: project, Type: inventory.PrivateImage, Limit: 40})
+			if err != nil || len(all.Images) < 40 {
+				t.Fatalf("%d rows, %v", len(all.Images), err)
+			}
+			results := []inventory.ScanResult{
+				{Status: inventory.ScanSuccess, ScanTime: 1, VulNum: 3, SeverityLevel: "High"},
+				{Status: inventory.ScanSuccess, ScanTime: 2, UnsafeSettingNum: 1, SeverityLevel: "Security"},
+				{Status: inventory.ScanSuccess, ScanTime: 3, MaliciousFileNum: 2, VulNum: 1, SeverityLevel: "Low"},
+				{Status: inventory.ScanSuccess, ScanTime: 4, SeverityLevel: "Security"},
+				{Status: inventory.ScanFailed, ScanTime: 5, FailedDesc: "unknown_error"},
+			}
+			for i, img := range all.Images[:20] {
+				if err := s.SetScanResult(ctx, img.ManifestDigest, results[i%len(results)]); err != nil {
+					t.Fatal(err)
+				}
+			}
+			for _, img := range all.Images[20:30] {
+				if err := s.SetScanStatus(ctx, project, img.ManifestDigest, inventory.WaitingForScan); err != nil {
+					t.Fatal(err)
+				}
+				// Moves no key: the counts must not move either.
+				if err := s.SetScannable(ctx, project, img.ManifestDigest, !img.Scannable); err != nil {
+					t.Fatal(err)
+				}
+			}
+			check("after scan writes")
+
+			// A sync that finds the first connection empty deletes its rows.
+			if _, err := s.ApplySync(ctx, inventory.Snapshot{RegistryID: regID, SeenAt: 1}); err != nil {
+				t.Fatal(err)
+			}
+			check("after an emptying sync")
+
+			if engine == "postgres" {
+				if err := sqlstore.CompactChanges(ctx, s, project); err != nil {
+					t.Fatal(err)
+				}
+				check("after compaction")
+			}
+		})
+	}
+}
