@@ -31,9 +31,9 @@ type ScanRequester interface {
 	// waits for an answer. The job adds the rows to the scan task taskID
 	// (created listing) as its items.
 	RequestScanAll(ctx context.Context, projectID, taskID string, f inventory.Filter) error
-	// CancelScans cancels the queued scans of digests in the project that
-	// no running scan task waits for any more, and returns those it
-	// cancelled (StopImageScanTask).
+	// CancelScans cancels the scans (queued or running) of digests in the
+	// project that no running scan task waits for any more, and returns
+	// those it cancelled (StopImageScanTask).
 	CancelScans(ctx context.Context, projectID string, digests []string) ([]string, error)
 }
 

@@ -459,8 +459,9 @@ func (s *server) listAssociateRegistries(w http.ResponseWriter, r *http.Request,
 }
 
 // stopScanTask is StopImageScanTask: the task ends as stopped (-1), its
-// pending items are cancelled, and the queued scans no other running task
-// waits for are cancelled; scans already running end as they would.
+// pending items are cancelled, and the scans no other running task waits
+// for are cancelled: a queued one is never pulled, a running one stops at
+// its next lease heartbeat (docs/api.md, Tasks, StopImageScanTask).
 func (s *server) stopScanTask(w http.ResponseWriter, r *http.Request, c *call) error {
 	if _, err := s.requestEnterpriseProjects(r, c.Principal); err != nil {
 		return err
