@@ -24,14 +24,18 @@ import (
 // serve default) in the same process over the same store, whose
 // OPENHSS_BENCH_REGISTRIES (default 10,000) connections each sit in a
 // project of their own, with a scan policy enabled and the periodic sync on
-// (docs/benchmarks.md, "Scheduler"). The two are measured in alternating
-// rounds of OPENHSS_BENCH_ROUND (default 5 s), OPENHSS_BENCH_ROUNDS
-// (default 4) of each, cached (the same call repeated) and uncached (a
+// (docs/benchmarks.md, "Scheduler"). Each mode (no scheduler, ticking,
+// cpu burn below) is measured in rounds of OPENHSS_BENCH_ROUND (default
+// 5 s), OPENHSS_BENCH_ROUNDS (default 4) of each, in an order rotating
+// from round to round, cached (the same call repeated) and uncached (a
 // write to images before every call, untimed, as a running scanner
 // causes). The calls that ran while a tick was in flight are also reported
 // apart: on a 1 s tick they are about one in a hundred, too few to move a
-// median, so they are where a slowdown would show first. Run it with
-// -benchtime 1x; the figures are logged.
+// median, so they are where a slowdown would show first; the calls
+// overlapping a busy loop as long as a median tick (cpu burn) are their
+// control, the slowdown any CPU work of that length causes on the machine.
+// Run it with -benchtime 1x -v: the figures are logged, and without -v the
+// testing package cuts a benchmark's log to ten lines.
 func BenchmarkListUnderScheduler(b *testing.B) {
 	rows := envInt(b, "OPENHSS_BENCH_ROWS", 200_000)
 	n := envInt(b, "OPENHSS_BENCH_REGISTRIES", 10_000)
