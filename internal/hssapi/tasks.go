@@ -501,25 +501,29 @@ func (s *server) stopScanTask(w http.ResponseWriter, r *http.Request, c *call) e
 
 // createScanTaskBody is the SDK's CreateManualImageScanTaskReqInfo.
 type createScanTaskBody struct {
-	ScanScope *int64 `json:"scan_scope"`
-	RateLimit *int64 `json:"rate_limit"`
-	IsAll     *bool  `json:"is_all"`
-	QueryInfo *struct {
-		Namespace             string `json:"namespace"`
-		ImageName             string `json:"image_name"`
-		ImageVersion          string `json:"image_version"`
-		ImageType             string `json:"image_type"`
-		ScanStatus            string `json:"scan_status"`
-		HasVul                *bool  `json:"has_vul"`
-		ImageSize             *int64 `json:"image_size"`
-		StartLatestUpdateTime *int64 `json:"start_latest_update_time"`
-		EndLatestUpdateTime   *int64 `json:"end_latest_update_time"`
-		StartLatestScanTime   *int64 `json:"start_latest_scan_time"`
-		EndLatestScanTime     *int64 `json:"end_latest_scan_time"`
-	} `json:"query_info"`
+	ScanScope *int64               `json:"scan_scope"`
+	RateLimit *int64               `json:"rate_limit"`
+	IsAll     *bool                `json:"is_all"`
+	QueryInfo *createScanQueryInfo `json:"query_info"`
 	ImageInfo []struct {
 		ID *int64 `json:"id"`
 	} `json:"image_info"`
+}
+
+// createScanQueryInfo is the SDK's CreateManualImageScanTaskReqInfoQueryInfo
+// (the fields openhss reads; the node-image ones are ignored).
+type createScanQueryInfo struct {
+	Namespace             string `json:"namespace"`
+	ImageName             string `json:"image_name"`
+	ImageVersion          string `json:"image_version"`
+	ImageType             string `json:"image_type"`
+	ScanStatus            string `json:"scan_status"`
+	HasVul                *bool  `json:"has_vul"`
+	ImageSize             *int64 `json:"image_size"`
+	StartLatestUpdateTime *int64 `json:"start_latest_update_time"`
+	EndLatestUpdateTime   *int64 `json:"end_latest_update_time"`
+	StartLatestScanTime   *int64 `json:"start_latest_scan_time"`
+	EndLatestScanTime     *int64 `json:"end_latest_scan_time"`
 }
 
 // maxScanTaskImages bounds image_info.
@@ -535,10 +539,14 @@ func (s *server) createScanTask(w http.ResponseWriter, r *http.Request, c *call)
 	if q.err != nil {
 		return q.err
 	}
+	// local (the SDK's) and local_image (the English docs') select the
+	// images imported from files (image_type local_image) instead of the
+	// registry images (docs/api.md, Tasks).
+	local := false
 	switch global {
 	case "", "registry":
 	case "local", "local_image":
-		return invalidParam("global_image_type", "local (node) images are not served: only registry")
+		local = true
 	default:
 		return invalidParam("global_image_type", "must be registry or local")
 	}
@@ -550,7 +558,10 @@ func (s *server) createScanTask(w http.ResponseWriter, r *http.Request, c *call)
 	if aerr := decodeJSON(r, c.Body, &b); aerr != nil {
 		return aerr
 	}
-	t := tasks.Task{ProjectID: c.ProjectID, Type: tasks.Scan, Kind: tasks.Manual, ScanScope: scanScopeAll}
+	t := tasks.Task{ProjectID: c.ProjectID, Type: tasks.Scan, Kind: tasks.Manual, ScanScope: scanScopeAll, ImageType: "registry"}
+	if local {
+		t.ImageType = "local"
+	}
 	if b.ScanScope != nil {
 		if *b.ScanScope < 1 || *b.ScanScope > maxScanScope {
 			return invalidParam("scan_scope", "must be a bitmask between 1 and %d", maxScanScope)
@@ -571,12 +582,22 @@ func (s *server) createScanTask(w http.ResponseWriter, r *http.Request, c *call)
 	}
 	ctx := r.Context()
 	if b.IsAll != nil && *b.IsAll {
-		if b.QueryInfo == nil || b.QueryInfo.ImageType == "" {
-			return invalidParam("query_info.image_type", "is required with is_all (private_image, shared_image or instance_image)")
-		}
 		qi := b.QueryInfo
+		if qi == nil {
+			qi = &createScanQueryInfo{}
+		}
 		typ := inventory.ImageType(qi.ImageType)
-		if typ != inventory.PrivateImage && typ != inventory.SharedImage && typ != inventory.InstanceImage {
+		switch {
+		case local:
+			// Only one kind of local image: query_info.image_type may
+			// name it or be left out.
+			if typ != "" && typ != inventory.LocalImage {
+				return invalidParam("query_info.image_type", "must be local_image or absent with global_image_type local")
+			}
+			typ = inventory.LocalImage
+		case typ == "":
+			return invalidParam("query_info.image_type", "is required with is_all (private_image, shared_image or instance_image)")
+		case typ != inventory.PrivateImage && typ != inventory.SharedImage && typ != inventory.InstanceImage:
 			return invalidParam("query_info.image_type", "must be private_image, shared_image or instance_image")
 		}
 		f, aerr := allFilter(c.ProjectID, typ, eps, batchScanBody{
@@ -622,7 +643,7 @@ func (s *server) createScanTask(w http.ResponseWriter, r *http.Request, c *call)
 		}
 		seen[*ii.ID] = true
 		img, err := s.cfg.Tasks.GetImage(ctx, c.ProjectID, *ii.ID)
-		if errors.Is(err, inventory.ErrNotFound) || (err == nil && (!visible(img, eps) || img.Type == inventory.LocalImage)) {
+		if errors.Is(err, inventory.ErrNotFound) || (err == nil && (!visible(img, eps) || (img.Type == inventory.LocalImage) != local)) {
 			missing = append(missing, strconv.FormatInt(*ii.ID, 10))
 			continue
 		}

@@ -358,7 +358,9 @@ func TestCreateAndStopScanTask(t *testing.T) {
 		{"create: scan_scope of no part", reqSpec{Method: http.MethodPost, Target: v5 + "image-scan/tasks", Body: []byte(`{"scan_scope":1048576,"image_info":[{"id":` + itoa(rows[0].ID) + `}]}`)}, 400, "HSS.0001"},
 		{"create: scan_scope negative", reqSpec{Method: http.MethodPost, Target: v5 + "image-scan/tasks", Body: []byte(`{"scan_scope":-1,"image_info":[{"id":` + itoa(rows[0].ID) + `}]}`)}, 400, "HSS.0001"},
 		{"create: rate_limit 1001", reqSpec{Method: http.MethodPost, Target: v5 + "image-scan/tasks", Body: []byte(`{"rate_limit":1001,"image_info":[{"id":` + itoa(rows[0].ID) + `}]}`)}, 400, "HSS.0001"},
-		{"create: local images", reqSpec{Method: http.MethodPost, Target: v5 + "image-scan/tasks?global_image_type=local", Body: []byte(`{"image_info":[{"id":` + itoa(rows[0].ID) + `}]}`)}, 400, "HSS.0001"},
+		{"create: a registry image as a local one", reqSpec{Method: http.MethodPost, Target: v5 + "image-scan/tasks?global_image_type=local", Body: []byte(`{"image_info":[{"id":` + itoa(rows[0].ID) + `}]}`)}, 404, "HSS.0011"},
+		{"create: a local image as a registry one", reqSpec{Method: http.MethodPost, Target: v5 + "image-scan/tasks", Body: []byte(`{"image_info":[{"id":` + itoa(localRow(t, e).ID) + `}]}`)}, 404, "HSS.0011"},
+		{"create: local is_all with a registry image_type", reqSpec{Method: http.MethodPost, Target: v5 + "image-scan/tasks?global_image_type=local", Body: []byte(`{"is_all":true,"query_info":{"image_type":"private_image"}}`)}, 400, "HSS.0001"},
 	}
 	for _, tc := range bad {
 		t.Run(tc.name, func(t *testing.T) {
@@ -388,5 +390,63 @@ func TestCreateAndStopScanTask(t *testing.T) {
 	got, err = e.store.GetTask(ctx, projA, all[0].ID)
 	if err != nil || got.Listing || got.TotalNum == 0 {
 		t.Fatalf("is_all task after its job: %+v, %v", got, err)
+	}
+}
+
+// localRow is the project's one image imported from a file.
+func localRow(t *testing.T, e *testEnv) inventory.Image {
+	t.Helper()
+	page, err := e.store.ListImages(context.Background(), inventory.Filter{ProjectID: projA, Type: inventory.LocalImage, Limit: 10})
+	if err != nil || len(page.Images) != 1 {
+		t.Fatalf("local images: %+v, %v", page.Images, err)
+	}
+	return page.Images[0]
+}
+
+// TestCreateLocalScanTask: global_image_type local (or local_image, the
+// English docs' spelling) scans images imported from files, by id or all
+// of them, as tasks of image_type local that the list's global_image_type
+// filter tells apart.
+func TestCreateLocalScanTask(t *testing.T) {
+	e := newEnv(t)
+	ctx := context.Background()
+	v5 := "/v5/" + projA + "/image/"
+	local := localRow(t, e)
+	if r := e.do(t, reqSpec{Method: http.MethodPost, Target: v5 + "image-scan/tasks?global_image_type=local",
+		Body: []byte(`{"image_info":[{"id":` + itoa(local.ID) + `}]}`)}); r.Status != http.StatusOK {
+		t.Fatalf("local scan task: %d %s", r.Status, r.Raw)
+	}
+	list, _, err := e.store.ListTasks(ctx, tasks.Filter{ProjectID: projA, Type: tasks.Scan, Limit: 10})
+	if err != nil || len(list) != 1 || list[0].ImageType != "local" || list[0].TotalNum != 1 {
+		t.Fatalf("local scan task: %+v, %v", list, err)
+	}
+	imgs, err := e.store.ImagesByDigest(ctx, projA, local.ManifestDigest)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, img := range imgs {
+		if img.Type == inventory.LocalImage && img.ScanStatus != inventory.WaitingForScan {
+			t.Fatalf("local row after the request: %s", img.ScanStatus)
+		}
+	}
+	if r := e.do(t, reqSpec{Method: http.MethodPost, Target: v5 + "image-scan/tasks?global_image_type=local_image",
+		Body: []byte(`{"is_all":true}`)}); r.Status != http.StatusOK {
+		t.Fatalf("local is_all: %d %s", r.Status, r.Raw)
+	}
+	if n := runScanAll(t, e); n != 1 {
+		t.Fatalf("scan-all jobs = %d", n)
+	}
+	all, _, err := e.store.ListTasks(ctx, tasks.Filter{ProjectID: projA, Type: tasks.Scan, Limit: 1})
+	if err != nil || !all[0].IsAll || all[0].Listing || all[0].ImageType != "local" || all[0].TotalNum != 1 {
+		t.Fatalf("local is_all task after its job: %+v, %v", all, err)
+	}
+	for _, tc := range []struct {
+		global string
+		want   int
+	}{{"local", 2}, {"local_image", 2}, {"registry", 0}} {
+		r := e.do(t, reqSpec{Target: v5 + "tasks?type=image_scan&global_image_type=" + tc.global})
+		if r.Status != http.StatusOK || int(num(t, r.JSON["total_num"])) != tc.want {
+			t.Fatalf("tasks of global_image_type %s: %s; want %d", tc.global, r.Raw, tc.want)
+		}
 	}
 }
