@@ -10,6 +10,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/openhss/openhss/internal/pathallow"
+	"github.com/openhss/openhss/internal/scanresult"
 )
 
 // Limits of a project's sensitive path whitelist (docs/api.md, Sensitive
@@ -137,17 +138,5 @@ func checkWhitelist(list []string) ([]string, *apiError) {
 // project's next read. The default was also skipped by the scan itself;
 // applying it again hides findings stored before it was configured.
 func (s *server) sensitiveFilter(r *http.Request, projectID string) (pathallow.List, error) {
-	paths := slices.Clone(s.cfg.SensitiveDefault)
-	if s.cfg.Whitelists != nil {
-		custom, err := s.cfg.Whitelists.SensitivePathWhitelist(r.Context(), projectID)
-		if err != nil {
-			return pathallow.List{}, fmt.Errorf("sensitive path whitelist: %w", err)
-		}
-		paths = append(paths, custom...)
-	}
-	l, err := pathallow.New(paths)
-	if err != nil {
-		return pathallow.List{}, fmt.Errorf("sensitive path whitelist: %w", err)
-	}
-	return l, nil
+	return scanresult.SensitiveFilter(r.Context(), s.cfg.Whitelists, s.cfg.SensitiveDefault, projectID)
 }
