@@ -21,6 +21,11 @@ type PathWhitelistStore interface {
 	SetSensitivePathWhitelist(ctx context.Context, projectID string, paths []string) error
 }
 
+// PathWhitelistReader reads a project's own sensitive path whitelist.
+type PathWhitelistReader interface {
+	SensitivePathWhitelist(ctx context.Context, projectID string) ([]string, error)
+}
+
 // SensitiveFilter returns the matcher of the paths whose secret findings
 // projectID does not see: the server default (defaults) plus the
 // project's own list, read now, so that a change made through any process
@@ -28,7 +33,7 @@ type PathWhitelistStore interface {
 // scan itself; applying it again hides findings stored before it was
 // configured. The API's ListImageSensitive and the web console read
 // findings through it. store may be nil: the default alone.
-func SensitiveFilter(ctx context.Context, store PathWhitelistStore, defaults []string, projectID string) (pathallow.List, error) {
+func SensitiveFilter(ctx context.Context, store PathWhitelistReader, defaults []string, projectID string) (pathallow.List, error) {
 	paths := slices.Clone(defaults)
 	if store != nil {
 		custom, err := store.SensitivePathWhitelist(ctx, projectID)

@@ -163,6 +163,11 @@ type ScanCanceller interface {
 	CancelScans(ctx context.Context, projectID string, digests []string) ([]string, error)
 }
 
+// TaskEnder ends a running task (tasks.Store's EndTask).
+type TaskEnder interface {
+	EndTask(ctx context.Context, projectID, id string, s tasks.State, reason string, at int64) ([]tasks.Item, error)
+}
+
 // StopScanTask stops the running scan task id of projectID: the task ends
 // as stopped (task_status -1), its pending items are cancelled, and the
 // queued scans no other running task waits for are cancelled; scans
@@ -170,7 +175,7 @@ type ScanCanceller interface {
 // the API and the web console alike: tasks.ErrNotFound when the task is
 // not one of the project's, tasks.ErrEnded (nothing changed) when it had
 // already ended.
-func StopScanTask(ctx context.Context, ts Store, cancel ScanCanceller, projectID, id, reason string, at int64) error {
+func StopScanTask(ctx context.Context, ts TaskEnder, cancel ScanCanceller, projectID, id, reason string, at int64) error {
 	items, err := ts.EndTask(ctx, projectID, id, tasks.Stopped, reason, at)
 	if err != nil {
 		return err
