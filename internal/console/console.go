@@ -194,12 +194,12 @@ func New(opts Options) (*Console, error) {
 	}
 	c := &Console{opts: opts, log: opts.Logger, pages: map[string]*template.Template{}}
 	funcs := template.FuncMap{
-		"bar":      barWidth,
-		"lower":    strings.ToLower,
-		"millis":   formatMillis,
-		"size":     formatSize,
-		"failed":   failed,
-		"progress": progress,
+		"bar":       barWidth,
+		"lower":     strings.ToLower,
+		"millis":    formatMillis,
+		"size":      formatSize,
+		"failed":    failed,
+		"progress":  progress,
 		"regStatus": inventory.APIRegistryStatus,
 		"orUnscan": func(s inventory.ScanStatus) string {
 			if s == "" {

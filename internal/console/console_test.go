@@ -153,7 +153,7 @@ func (e *env) do(method, path string, form url.Values, cookies ...*http.Cookie) 
 // itself (scanjob) is exercised end to end by the browser test against
 // openhss quickstart; here it is enough to know what was asked.
 type recordedScans struct {
-	mu       sync.Mutex
+	mu        sync.Mutex
 	requests  [][]int64 // the row ids of each request
 	cancelled []string
 }
