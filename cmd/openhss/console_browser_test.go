@@ -589,6 +589,21 @@ func TestConsoleInBrowser(t *testing.T) {
 			}
 		}
 		screenshot(t, ctx, "image-hostile")
+		// The Packages tab too: the name and path are text.
+		mustRun(t, ctx, "hostile packages", chromedp.Navigate(fmt.Sprintf("%s/images/%d?tab=packages", srv.base, hostileID)),
+			chromedp.WaitVisible(chromedp.CSS("#packages")))
+		if got := texts(t, ctx, "#packages .pkg"); !slices.Equal(got, []string{hostileText}) {
+			t.Errorf("package name on the Packages tab shown as %q", got)
+		}
+		if got := texts(t, ctx, "#packages tbody td.mono"); len(got) == 0 || got[0] != "javascript:alert(1)" {
+			t.Errorf("package path shown as %q", got)
+		}
+		scripts = value(t, ctx, "scripts", chromedp.Evaluate[int](`document.querySelectorAll('script').length`))
+		imgs = value(t, ctx, "images", chromedp.Evaluate[int](`document.querySelectorAll('main img').length`))
+		pwned = value(t, ctx, "pwned", chromedp.Evaluate[bool](`window.pwned !== undefined`))
+		if scripts != 0 || imgs != 0 || pwned {
+			t.Errorf("markup on the Packages tab became elements: %d scripts, %d images, pwned %v", scripts, imgs, pwned)
+		}
 	})
 
 	t.Run("the vulnerable Go image's packages and its SBOM", func(t *testing.T) {
