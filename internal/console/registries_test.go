@@ -314,3 +314,42 @@ func TestStopScanTaskAndSync(t *testing.T) {
 		t.Errorf("syncs queued %v", got)
 	}
 }
+
+// TestTaskFailedImages: a task's page lists its failed images with their
+// reasons, and only the failed ones.
+func TestTaskFailedImages(t *testing.T) {
+	e := newEnv(t)
+	ctx := context.Background()
+	alice, _ := e.signIn("alice")
+	var rows []inventory.Image
+	for _, k := range []string{"a1", "a2"} {
+		img, err := e.st.GetImage(ctx, projA, e.rows[k])
+		if err != nil {
+			t.Fatal(err)
+		}
+		rows = append(rows, img)
+	}
+	task, err := e.starter.Start(ctx, tasks.Task{ProjectID: projA, Type: tasks.Scan, Kind: tasks.Manual, ScanScope: tasks.ScanScopeAll},
+		tasks.ScanItems(rows), func(tasks.Task) error { return nil })
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, ok := range []bool{false, true} {
+		if _, err := e.st.FinishTaskItems(ctx, tasks.Finish{ProjectID: projA, Type: tasks.Scan, Digest: rows[i].Digest, OK: ok,
+			Reason: "download_failed: manifest unknown", At: 2}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	resp, body := e.do("GET", "/tasks/"+task.ID, nil, alice)
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("task page: %s", resp.Status)
+	}
+	checkHeaders(t, "/tasks/"+task.ID, resp)
+	if !strings.Contains(body, "team/web:1.0") || !strings.Contains(body, "download_failed: manifest unknown") ||
+		strings.Contains(body, "team/api:1.0") || !strings.Contains(body, "Failed images <span class=\"count\">(1)</span>") {
+		t.Errorf("task page does not list exactly the failed image with its reason:\n%s", body)
+	}
+	if _, body := e.do("GET", "/tasks", nil, alice); !strings.Contains(body, `<a href="/tasks/`+task.ID+`">failed items</a>`) {
+		t.Errorf("the Tasks page has no link to the failed items")
+	}
+}
