@@ -11,6 +11,7 @@ import (
 
 	"github.com/openhss/openhss/internal/imagequery"
 	"github.com/openhss/openhss/internal/inventory"
+	"github.com/openhss/openhss/internal/pathallow"
 	"github.com/openhss/openhss/internal/scanresult"
 )
 
@@ -118,7 +119,7 @@ func (c *Console) image(w http.ResponseWriter, r *http.Request, s *session) {
 		}
 		// Masked by the analyzer before it was stored, and hidden under
 		// the sensitive-path whitelist, as ListImageSensitive shows them.
-		hidden, ferr := scanresult.SensitiveFilter(ctx, c.opts.Store, c.opts.SensitiveDefault, s.principal.ProjectID)
+		hidden, ferr := pathallow.ForProject(ctx, c.opts.Store, c.opts.SensitiveDefault, s.principal.ProjectID)
 		if ferr != nil {
 			err = ferr
 			break

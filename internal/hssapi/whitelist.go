@@ -10,7 +10,6 @@ import (
 	"unicode/utf8"
 
 	"github.com/openhss/openhss/internal/pathallow"
-	"github.com/openhss/openhss/internal/scanresult"
 )
 
 // Limits of a project's sensitive path whitelist (docs/api.md, Sensitive
@@ -138,5 +137,5 @@ func checkWhitelist(list []string) ([]string, *apiError) {
 // project's next read. The default was also skipped by the scan itself;
 // applying it again hides findings stored before it was configured.
 func (s *server) sensitiveFilter(r *http.Request, projectID string) (pathallow.List, error) {
-	return scanresult.SensitiveFilter(r.Context(), s.cfg.Whitelists, s.cfg.SensitiveDefault, projectID)
+	return pathallow.ForProject(r.Context(), s.cfg.Whitelists, s.cfg.SensitiveDefault, projectID)
 }
