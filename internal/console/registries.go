@@ -87,7 +87,7 @@ func (c *Console) registryPage(w http.ResponseWriter, r *http.Request, s *sessio
 	}
 	v.Rows, v.Total, v.Max, v.Types = rows, total, maxRegistries, registryTypes
 	if v.Form == nil {
-		v.Form = url.Values{"protocol": {"https"}, "registry_type": {"Harbor"}}
+		v.Form = url.Values{"protocol": {"https"}, "registry_type": {"Harbor"}, "enterprise_project_id": {inventory.DefaultEnterpriseProject}}
 	}
 	c.render(w, r, status, "registries", s, map[string]any{"Title": "Registries", "V": v})
 }
@@ -110,7 +110,7 @@ func (c *Console) addRegistry(w http.ResponseWriter, r *http.Request, s *session
 	f := r.PostForm
 	refuse := func(msg string) {
 		form := url.Values{}
-		for _, k := range []string{"registry_name", "registry_type", "protocol", "registry_addr", "registry_username", "namespace"} {
+		for _, k := range []string{"registry_name", "registry_type", "protocol", "registry_addr", "registry_username", "namespace", "enterprise_project_id"} {
 			form.Set(k, f.Get(k))
 		}
 		c.registryPage(w, r, s, http.StatusBadRequest, registryView{Form: form, Message: msg, Error: true})
@@ -124,8 +124,10 @@ func (c *Console) addRegistry(w http.ResponseWriter, r *http.Request, s *session
 		c.fail(w, r, s, err)
 		return
 	}
-	if eps != nil && !slices.Contains(eps, ep) {
-		c.render(w, r, http.StatusForbidden, "error", s, map[string]any{"Message": "Enterprise project " + ep + " is not granted to you."})
+	if ep == "all_granted_eps" || (eps != nil && !slices.Contains(eps, ep)) || registry.CheckText("enterprise_project_id", ep, 1, 64) != nil {
+		// As the API's AddRegistry: a connection belongs to one granted
+		// enterprise project; the refusal stores nothing.
+		c.render(w, r, http.StatusForbidden, "error", s, map[string]any{"Message": "Enterprise project " + ep + " is not one granted to you."})
 		return
 	}
 	reg := inventory.Registry{ProjectID: s.principal.ProjectID, EnterpriseProjectID: ep, Name: f.Get("registry_name"),

@@ -353,3 +353,40 @@ func TestTaskFailedImages(t *testing.T) {
 		t.Errorf("the Tasks page has no link to the failed items")
 	}
 }
+
+// TestAddRegistryEnterpriseProject: a connection is added to one
+// enterprise project the user is granted, as the API's AddRegistry.
+func TestAddRegistryEnterpriseProject(t *testing.T) {
+	e := newEnv(t)
+	eve, csrf := e.signIn("eve") // project A, only ep1
+	form := func(ep string) url.Values {
+		return url.Values{"csrf": {csrf}, "registry_name": {"r-" + ep}, "registry_type": {"Harbor"}, "protocol": {"https"},
+			"registry_addr": {"registry.example.com"}, "namespace": {"ns" + strings.ToLower(strings.ReplaceAll(ep, "_", ""))},
+			"enterprise_project_id": {ep}}
+	}
+	for _, ep := range []string{"", "0", "all_granted_eps", "ep2"} {
+		if resp, _ := e.do("POST", "/registries/add", form(ep), eve); resp.StatusCode != http.StatusForbidden {
+			t.Errorf("eve adds to enterprise project %q: %s, want 403", ep, resp.Status)
+		}
+	}
+	if regs := e.registries(projA); len(regs) != 0 {
+		t.Fatalf("refused adds stored %+v", regs)
+	}
+	if resp, body := e.do("POST", "/registries/add", form("ep1"), eve); resp.StatusCode != http.StatusSeeOther {
+		t.Fatalf("eve adds to ep1: %s\n%s", resp.Status, body)
+	}
+	if regs := e.registries(projA); len(regs) != 1 || regs[0].EnterpriseProjectID != "ep1" {
+		t.Errorf("stored %+v, want one registry in ep1", regs)
+	}
+	// Granted all, a user still names one enterprise project:
+	// all_granted_eps is no enterprise project to store a connection in.
+	alice, aliceCSRF := e.signIn("alice")
+	f := form("all_granted_eps")
+	f.Set("csrf", aliceCSRF)
+	if resp, _ := e.do("POST", "/registries/add", f, alice); resp.StatusCode != http.StatusForbidden {
+		t.Errorf("alice adds to all_granted_eps: %s, want 403", resp.Status)
+	}
+	if regs := e.registries(projA); len(regs) != 1 {
+		t.Errorf("the refused add stored a registry: %+v", regs)
+	}
+}
