@@ -23,6 +23,7 @@ import (
 	"github.com/chromedp/chromedp"
 
 	"github.com/openhss/openhss/internal/inventory"
+	"github.com/openhss/openhss/internal/registry/registrytest"
 	"github.com/openhss/openhss/internal/scanresult"
 	"github.com/openhss/openhss/internal/store"
 )
@@ -413,7 +414,8 @@ func TestConsoleInBrowser(t *testing.T) {
 	}
 
 	t.Run("every page has the security headers", func(t *testing.T) {
-		for _, p := range []string{"/", "/images", "/images?namespace=demo", fmt.Sprintf("/images/%d", hostileID), "/registries", "/tasks", "/settings", "/images/999999999", "/assets/console.css"} {
+		for _, p := range []string{"/", "/images", "/images?namespace=demo", fmt.Sprintf("/images/%d", hostileID), "/registries", "/tasks", "/settings", "/images/999999999", "/assets/console.css",
+			fmt.Sprintf("/images/%d?tab=packages", hostileID), fmt.Sprintf("/images/%d/sbom", hostileID), "/registries/999999999"} {
 			resp, _ := signed.do("GET", p, nil)
 			checkHeaders(t, p, resp)
 		}
@@ -587,6 +589,149 @@ func TestConsoleInBrowser(t *testing.T) {
 			}
 		}
 		screenshot(t, ctx, "image-hostile")
+		// The Packages tab too: the name and path are text.
+		mustRun(t, ctx, "hostile packages", chromedp.Navigate(fmt.Sprintf("%s/images/%d?tab=packages", srv.base, hostileID)),
+			chromedp.WaitVisible(chromedp.CSS("#packages")))
+		if got := texts(t, ctx, "#packages .pkg"); !slices.Equal(got, []string{hostileText}) {
+			t.Errorf("package name on the Packages tab shown as %q", got)
+		}
+		if got := texts(t, ctx, "#packages tbody td.mono"); len(got) == 0 || got[0] != "javascript:alert(1)" {
+			t.Errorf("package path shown as %q", got)
+		}
+		scripts = value(t, ctx, "scripts", chromedp.Evaluate[int](`document.querySelectorAll('script').length`))
+		imgs = value(t, ctx, "images", chromedp.Evaluate[int](`document.querySelectorAll('main img').length`))
+		pwned = value(t, ctx, "pwned", chromedp.Evaluate[bool](`window.pwned !== undefined`))
+		if scripts != 0 || imgs != 0 || pwned {
+			t.Errorf("markup on the Packages tab became elements: %d scripts, %d images, pwned %v", scripts, imgs, pwned)
+		}
+	})
+
+	t.Run("the vulnerable Go image's packages and its SBOM", func(t *testing.T) {
+		mustRun(t, ctx, "open goapp",
+			chromedp.Navigate(srv.base+"/images?namespace=demo&image_name=goapp"), chromedp.WaitVisible(chromedp.CSS("#images")),
+			chromedp.Click(chromedp.CSS(imageLinks)), chromedp.WaitVisible(chromedp.CSS("#vulns")))
+		value(t, ctx, "packages tab", chromedp.WaitEvent(page.LoadEventFired, nil,
+			chromedp.Click(chromedp.CSS(`nav.tabs a[href$="?tab=packages"]`))))
+		mustRun(t, ctx, "packages", chromedp.WaitVisible(chromedp.CSS("#packages")))
+		if got := texts(t, ctx, "#packages .pkg"); !slices.Contains(got, "golang.org/x/text") {
+			t.Errorf("packages of demo/goapp: %q, want golang.org/x/text", got)
+		}
+		screenshot(t, ctx, "image-goapp-packages")
+		// Download both documents through the page's links, in the browser
+		// (its session cookie, its origin; the CSP allows 'self').
+		for _, tc := range []struct{ link, format, name string }{
+			{"#sbom-cyclonedx", "CycloneDX", `"bomFormat"`}, {"#sbom-spdx", "SPDX", `"spdxVersion"`},
+		} {
+			href := value(t, ctx, "link", chromedp.Evaluate[string](fmt.Sprintf(`document.querySelector(%q).href`, tc.link)))
+			if !strings.HasPrefix(href, srv.base+"/images/") {
+				t.Fatalf("%s link %q", tc.format, href)
+			}
+			doc := value(t, ctx, "download "+tc.format, chromedp.Evaluate[string](fmt.Sprintf(
+				`fetch(%q).then(r => r.ok ? r.text() : Promise.reject(new Error(r.status + " " + r.headers.get("content-type"))))`, href),
+				chromedp.EvalAwaitPromise))
+			var parsed map[string]any
+			if err := json.Unmarshal([]byte(doc), &parsed); err != nil {
+				t.Fatalf("%s document is not JSON: %v\n%.300s", tc.format, err, doc)
+			}
+			if !strings.Contains(doc, tc.name) || !strings.Contains(doc, "golang.org/x/text") {
+				t.Errorf("%s document lacks %s or golang.org/x/text:\n%.500s", tc.format, tc.name, doc)
+			}
+			// Signed out, the same link shows the sign-in form, not the SBOM.
+			if _, body := anon.do("GET", strings.TrimPrefix(href, srv.base), nil); strings.Contains(body, "golang.org/x/text") || !strings.Contains(body, `id="password"`) {
+				t.Errorf("the %s link answers without a session", tc.format)
+			}
+		}
+		// The other tabs open, with their headers.
+		for _, tab := range []string{"settings", "passwords", "malware", "sensitive"} {
+			u := strings.TrimSuffix(value(t, ctx, "location", chromedp.Location()), "?tab=packages")
+			u = regexp.MustCompile(`\?tab=\w+$`).ReplaceAllString(u, "")
+			mustRun(t, ctx, tab, chromedp.Navigate(u+"?tab="+tab), chromedp.WaitVisible(chromedp.CSS("#"+tab)))
+			resp, _ := signed.do("GET", strings.TrimPrefix(u, srv.base)+"?tab="+tab, nil)
+			checkHeaders(t, tab, resp)
+		}
+	})
+
+	t.Run("add a registry, test it, sync it and see its images", func(t *testing.T) {
+		// A second registry on 127.0.0.1, which the quickstart's network
+		// policy allows (it allows its own sample registry's address).
+		reg := registrytest.New(t, registrytest.WithBasicAuth("robot", "s3cret-pw"))
+		reg.PushImage(t, "console/app", "1.0", registrytest.ImageOptions{})
+		mustRun(t, ctx, "registries", chromedp.Navigate(srv.base+"/registries"), chromedp.WaitVisible(chromedp.CSS("#add-registry")))
+		if unlabelled := value(t, ctx, "labels", chromedp.Evaluate[[]string](`Array.from(document.querySelectorAll('input:not([type=hidden]),select')).filter(e => !e.labels || e.labels.length === 0).map(e => e.name || e.id)`)); len(unlabelled) > 0 {
+			t.Errorf("form controls without a label on the Registries page: %v", unlabelled)
+		}
+		mustRun(t, ctx, "fill the form",
+			chromedp.SendKeys(chromedp.CSS("#registry_name"), "console-e2e"),
+			chromedp.SetValue(chromedp.CSS("#registry_type"), "Harbor"),
+			chromedp.SetValue(chromedp.CSS("#protocol"), "http"),
+			chromedp.SendKeys(chromedp.CSS("#registry_addr"), reg.Addr()),
+			chromedp.SendKeys(chromedp.CSS("#namespace"), "console"),
+			chromedp.SendKeys(chromedp.CSS("#registry_username"), "robot"),
+			chromedp.SendKeys(chromedp.CSS("#registry_password"), "s3cret-pw"))
+		value(t, ctx, "add", chromedp.WaitEvent(page.LoadEventFired, nil, chromedp.Submit(chromedp.CSS("#registry_name"))))
+		if got := texts(t, ctx, "#message"); len(got) != 1 || !strings.Contains(got[0], "was added") {
+			t.Fatalf("after adding: %q", got)
+		}
+		row := func() string {
+			for _, r := range texts(t, ctx, "#registries tbody tr") {
+				if strings.Contains(r, "console-e2e") {
+					return r
+				}
+			}
+			t.Fatalf("no console-e2e row in %q", texts(t, ctx, "#registries tbody tr"))
+			return ""
+		}
+		if r := row(); !strings.Contains(r, "http://"+reg.Addr()) {
+			t.Errorf("row %q", r)
+		}
+		if html := value(t, ctx, "html", chromedp.Evaluate[string](`document.documentElement.outerHTML`)); strings.Contains(html, "s3cret-pw") {
+			t.Errorf("the page shows the password")
+		}
+		value(t, ctx, "test connection", chromedp.WaitEvent(page.LoadEventFired, nil,
+			chromedp.Click(chromedp.CSS(`#registries button[aria-label="Test the connection of console-e2e"]`))))
+		if got := texts(t, ctx, "#message"); len(got) != 1 || !strings.HasPrefix(got[0], "Connection succeeded") {
+			t.Errorf("test connection: %q", got)
+		}
+		screenshot(t, ctx, "registry")
+		mustRun(t, ctx, "registries", chromedp.Navigate(srv.base+"/registries"), chromedp.WaitVisible(chromedp.CSS("#registries")))
+		value(t, ctx, "sync now", chromedp.WaitEvent(page.LoadEventFired, nil,
+			chromedp.Click(chromedp.CSS(`#registries button[aria-label="Sync console-e2e now"]`))))
+		if got := texts(t, ctx, "#message"); len(got) != 1 || !strings.Contains(got[0], "sync task was started") {
+			t.Errorf("sync now: %q", got)
+		}
+		// Reload until the sync has recorded its result: bounded by
+		// stepTimeout per reload and the test's context, not timed.
+		for {
+			mustRun(t, ctx, "reload", chromedp.Navigate(srv.base+"/registries"), chromedp.WaitVisible(chromedp.CSS("#registries")))
+			r := row()
+			if strings.Contains(r, "success") {
+				break
+			}
+			if strings.Contains(r, "fail") {
+				t.Fatalf("the sync failed: %q", r)
+			}
+			time.Sleep(200 * time.Millisecond)
+		}
+		screenshot(t, ctx, "registries")
+		mustRun(t, ctx, "its images", chromedp.Navigate(srv.base+"/images?namespace=console"), chromedp.WaitVisible(chromedp.CSS("#images")))
+		if names := texts(t, ctx, imageLinks); !slices.Equal(names, []string{"console/app:1.0"}) {
+			t.Errorf("images of the new registry: %q", names)
+		}
+		apiTotal := apiListTotal(t, srv.base, token, "image_type=private_image&namespace=console&enterprise_project_id=all_granted_eps")
+		if got := texts(t, ctx, "#total"); len(got) != 1 || got[0] != fmt.Sprint(apiTotal) || apiTotal != 1 {
+			t.Errorf("total_num on the page %q, API %d", got, apiTotal)
+		}
+		// The sync task is on the Tasks page.
+		mustRun(t, ctx, "tasks", chromedp.Navigate(srv.base+"/tasks"), chromedp.WaitVisible(chromedp.CSS("#sync-tasks")))
+		if rows := strings.Join(texts(t, ctx, "#sync-tasks tbody tr"), " | "); !strings.Contains(rows, "manualSync") {
+			t.Errorf("sync tasks: %q", rows)
+		}
+		// A registry address the policy denies is refused in the page.
+		resp, body := signed.do("POST", "/registries/add", url.Values{"csrf": {csrfOf(t, signed)}, "registry_name": {"meta"},
+			"registry_type": {"Other"}, "protocol": {"http"}, "registry_addr": {"169.254.169.254"}})
+		if resp.StatusCode != http.StatusBadRequest || !strings.Contains(body, "network policy") {
+			t.Errorf("add 169.254.169.254: %s", resp.Status)
+		}
 	})
 
 	t.Run("another project's image is not found", func(t *testing.T) {
@@ -682,4 +827,15 @@ func apiScanTime(t *testing.T, base, token, query string) int64 {
 		t.Fatalf("%s: %v %s", query, err, b)
 	}
 	return resp.DataList[0].LatestScanTime
+}
+
+// csrfOf is the session's CSRF token, read from a page's form.
+func csrfOf(t *testing.T, h httpClient) string {
+	t.Helper()
+	_, body := h.do("GET", "/registries", nil)
+	m := regexp.MustCompile(`name="csrf" value="([^"]+)"`).FindStringSubmatch(body)
+	if m == nil {
+		t.Fatalf("no CSRF token on /registries")
+	}
+	return m[1]
 }

@@ -321,6 +321,7 @@ func (a *app) services(o *serveOptions) (*services, error) {
 	// The web console is at / and hands every path it does not own to the
 	// API unchanged (docs/console.md).
 	svc.handler, err = console.New(console.Options{Store: a.store, Auth: a.iam, Scans: scanRequester{scans, scanAll}, Tasks: starter,
+		Box: a.box, Registries: lister, NetPolicy: o.policy, SensitiveDefault: o.scan.sensitiveAllowlist,
 		Fallback: api, Logger: a.log})
 	if err != nil {
 		return nil, err

@@ -30,6 +30,7 @@ import (
 
 	"github.com/openhss/openhss/internal/iam"
 	"github.com/openhss/openhss/internal/inventory"
+	"github.com/openhss/openhss/internal/netpolicy"
 	"github.com/openhss/openhss/internal/scanresult"
 	"github.com/openhss/openhss/internal/tasks"
 )
@@ -50,6 +51,40 @@ type Store interface {
 	ListVulns(ctx context.Context, f scanresult.VulnFilter) (int64, []scanresult.VulnRow, error)
 	CountFindings(ctx context.Context, projectID string, enterpriseProjects []string) ([]scanresult.SeverityCount, error)
 	ListTasks(ctx context.Context, f tasks.Filter) ([]tasks.Task, int64, error)
+
+	// The Registries page: the API's registry routes read and write the
+	// same.
+	ListRegistries(ctx context.Context, f inventory.RegistryFilter) ([]inventory.Registry, int64, error)
+	GetRegistry(ctx context.Context, projectID string, id int64) (inventory.Registry, error)
+	CreateRegistry(ctx context.Context, r inventory.Registry) (inventory.Registry, error)
+	UpdateRegistry(ctx context.Context, r inventory.Registry) (inventory.Registry, error)
+	DeleteRegistry(ctx context.Context, projectID string, id int64) error
+
+	// The image detail's tabs: the API's apps, SBOM and findings routes
+	// read the same.
+	ListApps(ctx context.Context, f scanresult.AppFilter) (int64, []scanresult.AppRow, error)
+	GetSBOM(ctx context.Context, digest string) (scanresult.SBOM, error)
+	GetAnalysis(ctx context.Context, digest string) (scanresult.Analysis, error)
+	RiskConfigs(ctx context.Context, sel scanresult.RowSelection, f scanresult.RiskConfigFilter) (int64, []scanresult.RiskConfig, error)
+	WeakPasswordUsers(ctx context.Context, sel scanresult.RowSelection, f scanresult.WeakPasswordFilter) (int64, []scanresult.WeakPasswordRow, error)
+	SensitivePathWhitelist(ctx context.Context, projectID string) ([]string, error)
+
+	// The Tasks page: a task, its items, and ending it.
+	GetTask(ctx context.Context, projectID, id string) (tasks.Task, error)
+	ListTaskItems(ctx context.Context, f tasks.ItemFilter) ([]tasks.Item, int64, error)
+	EndTask(ctx context.Context, projectID, id string, st tasks.State, reason string, at int64) ([]tasks.Item, error)
+}
+
+// Sealer seals and opens registry passwords: the API's *secret.Box.
+type Sealer interface {
+	Seal(plain string) ([]byte, error)
+	Open(sealed []byte) (string, error)
+}
+
+// Pinger checks that a registry answers and accepts the credentials
+// (*registry.Lister, under the server's network policy).
+type Pinger interface {
+	Ping(ctx context.Context, reg inventory.Registry, password string) error
 }
 
 // Auth signs users in and out and checks sessions: *iam.Service.
@@ -63,16 +98,20 @@ type Auth interface {
 // scan-task routes use the same).
 type ScanRequester interface {
 	RequestScans(ctx context.Context, projectID, taskID string, images []inventory.Image) error
+	// CancelScans cancels the queued scans no running scan task waits
+	// for (stopping a scan task, as StopImageScanTask).
+	CancelScans(ctx context.Context, projectID string, digests []string) ([]string, error)
 }
 
 // TaskStarter starts a task and queues its jobs (taskrun.Starter, which the
 // API's routes and the scheduler start tasks with too).
 type TaskStarter interface {
 	Start(ctx context.Context, t tasks.Task, items []tasks.Item, queue func(tasks.Task) error) (tasks.Task, error)
+	StartSync(ctx context.Context, t tasks.Task, regs []inventory.Registry) (tasks.Task, error)
 }
 
-// Options configure the console. Store, Auth, Scans, Tasks and Fallback are
-// required.
+// Options configure the console. Store, Auth, Scans, Tasks, Box,
+// Registries and Fallback are required.
 type Options struct {
 	Store Store
 	Auth  Auth
@@ -80,6 +119,19 @@ type Options struct {
 	// recorded as a scan task in Tasks, as the API's routes do.
 	Scans ScanRequester
 	Tasks TaskStarter
+	// Box seals the passwords of the connections the Registries page adds
+	// or changes, as the API's (the same key: the syncer opens them).
+	Box Sealer
+	// Registries tests a connection ("Test connection").
+	Registries Pinger
+	// NetPolicy is the network policy of the server's registry
+	// connections, checked on every address a form sets, as the API does.
+	// Default netpolicy.Default().
+	NetPolicy *netpolicy.Policy
+	// SensitiveDefault is the server-wide sensitive-path whitelist
+	// (--sensitive-allowlist), applied with the project's own list to the
+	// sensitive findings shown, as in the API.
+	SensitiveDefault []string
 	// Fallback serves every path the console does not own: the HSS API,
 	// whose paths (/v3, /v5, /healthz, /metrics) and answers, unknown
 	// paths included, stay as they are.
@@ -126,6 +178,13 @@ func New(opts Options) (*Console, error) {
 		return nil, errors.New("console: Options.Tasks is required")
 	case opts.Fallback == nil:
 		return nil, errors.New("console: Options.Fallback is required")
+	case opts.Box == nil:
+		return nil, errors.New("console: Options.Box is required")
+	case opts.Registries == nil:
+		return nil, errors.New("console: Options.Registries is required")
+	}
+	if opts.NetPolicy == nil {
+		opts.NetPolicy = netpolicy.Default()
 	}
 	if opts.Logger == nil {
 		opts.Logger = slog.New(slog.DiscardHandler)
@@ -135,12 +194,13 @@ func New(opts Options) (*Console, error) {
 	}
 	c := &Console{opts: opts, log: opts.Logger, pages: map[string]*template.Template{}}
 	funcs := template.FuncMap{
-		"bar":      barWidth,
-		"lower":    strings.ToLower,
-		"millis":   formatMillis,
-		"size":     formatSize,
-		"failed":   failed,
-		"progress": progress,
+		"bar":       barWidth,
+		"lower":     strings.ToLower,
+		"millis":    formatMillis,
+		"size":      formatSize,
+		"failed":    failed,
+		"progress":  progress,
+		"regStatus": inventory.APIRegistryStatus,
 		"orUnscan": func(s inventory.ScanStatus) string {
 			if s == "" {
 				return string(inventory.Unscan)
@@ -152,7 +212,7 @@ func New(opts Options) (*Console, error) {
 	if err != nil {
 		return nil, fmt.Errorf("console: parse layout: %w", err)
 	}
-	for _, name := range []string{"signin", "overview", "images", "image", "tasks", "notyet", "error"} {
+	for _, name := range []string{"signin", "overview", "images", "image", "tasks", "task", "registries", "registry", "notyet", "error"} {
 		t, err := template.Must(base.Clone()).ParseFS(templateFS, "templates/"+name+".html")
 		if err != nil {
 			return nil, fmt.Errorf("console: parse %s: %w", name, err)
@@ -249,15 +309,43 @@ func (c *Console) route(p string) (page, bool) {
 		return page{fn: c.images}, true
 	case "/tasks":
 		return page{fn: c.tasks}, true
-	case "/registries", "/settings":
+	case "/registries":
+		return page{fn: c.registries}, true
+	case "/registries/add":
+		return page{post: true, fn: c.addRegistry}, true
+	case "/settings":
 		return page{fn: c.notYet}, true
 	case "/signout":
 		return page{post: true, fn: c.signOut}, true
 	case "/images/scan":
 		return page{post: true, fn: c.scan}, true
 	}
-	if id, ok := strings.CutPrefix(p, "/images/"); ok && id != "" && !strings.Contains(id, "/") {
-		return page{fn: c.image}, true
+	if rest, ok := strings.CutPrefix(p, "/images/"); ok && rest != "" {
+		switch id, sub, _ := strings.Cut(rest, "/"); {
+		case id == "":
+		case sub == "":
+			return page{fn: c.image}, true
+		case sub == "sbom":
+			return page{fn: c.sbom}, true
+		}
+	}
+	if rest, ok := strings.CutPrefix(p, "/registries/"); ok && rest != "" {
+		switch id, action, _ := strings.Cut(rest, "/"); {
+		case id == "" || strings.Contains(action, "/"):
+		case action == "":
+			return page{fn: c.registry}, true
+		case action == "edit" || action == "delete" || action == "test" || action == "sync":
+			return page{post: true, fn: c.registry}, true
+		}
+	}
+	if rest, ok := strings.CutPrefix(p, "/tasks/"); ok && rest != "" {
+		switch id, action, _ := strings.Cut(rest, "/"); {
+		case id == "" || strings.Contains(action, "/"):
+		case action == "":
+			return page{fn: c.task}, true
+		case action == "stop":
+			return page{post: true, fn: c.stopTask}, true
+		}
 	}
 	return page{}, false
 }

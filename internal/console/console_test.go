@@ -20,6 +20,8 @@ import (
 	"github.com/openhss/openhss/internal/iam"
 	"github.com/openhss/openhss/internal/imagequery"
 	"github.com/openhss/openhss/internal/inventory"
+	"github.com/openhss/openhss/internal/jobs"
+	"github.com/openhss/openhss/internal/registry"
 	"github.com/openhss/openhss/internal/secret"
 	"github.com/openhss/openhss/internal/store/sqlite"
 	"github.com/openhss/openhss/internal/taskrun"
@@ -41,6 +43,9 @@ type env struct {
 	fallback []string // paths the fallback served
 	scans    *recordedScans
 	rows     map[string]int64
+	box      *secret.Box
+	syncs    *recordedSyncs
+	starter  *taskrun.Starter
 }
 
 func newEnv(t *testing.T) *env {
@@ -71,7 +76,7 @@ func newEnv(t *testing.T) *env {
 			t.Fatal(err)
 		}
 	}
-	e := &env{t: t, st: st, rows: map[string]int64{}, scans: &recordedScans{}}
+	e := &env{t: t, st: st, rows: map[string]int64{}, scans: &recordedScans{}, box: box, syncs: &recordedSyncs{}}
 	for i, r := range []struct {
 		key, project, ep, ns, name string
 	}{
@@ -94,11 +99,19 @@ func newEnv(t *testing.T) *env {
 		e.fallback = append(e.fallback, r.URL.Path)
 		w.WriteHeader(http.StatusTeapot)
 	})
-	starter, err := taskrun.New(taskrun.Options{Tasks: st})
+	starter, err := taskrun.New(taskrun.Options{Tasks: st, Sync: e.syncs})
 	if err != nil {
 		t.Fatal(err)
 	}
-	c, err := console.New(console.Options{Store: st, Auth: svc, Scans: e.scans, Tasks: starter, Fallback: fallback})
+	e.starter = starter
+	// The lister under the default network policy: these tests connect to
+	// no registry (the browser test does).
+	lister, err := registry.NewLister(registry.ListerOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := console.New(console.Options{Store: st, Auth: svc, Scans: e.scans, Tasks: starter, Box: box, Registries: lister,
+		Fallback: fallback})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -140,8 +153,9 @@ func (e *env) do(method, path string, form url.Values, cookies ...*http.Cookie) 
 // itself (scanjob) is exercised end to end by the browser test against
 // openhss quickstart; here it is enough to know what was asked.
 type recordedScans struct {
-	mu       sync.Mutex
-	requests [][]int64 // the row ids of each request
+	mu        sync.Mutex
+	requests  [][]int64 // the row ids of each request
+	cancelled []string
 }
 
 func (r *recordedScans) RequestScans(_ context.Context, _, _ string, images []inventory.Image) error {
@@ -153,6 +167,33 @@ func (r *recordedScans) RequestScans(_ context.Context, _, _ string, images []in
 	}
 	r.requests = append(r.requests, ids)
 	return nil
+}
+
+func (r *recordedScans) CancelScans(_ context.Context, _ string, digests []string) ([]string, error) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.cancelled = append(r.cancelled, digests...)
+	return digests, nil
+}
+
+// recordedSyncs records the syncs the console asks for; the sync itself is
+// exercised by the browser test.
+type recordedSyncs struct {
+	mu    sync.Mutex
+	types []inventory.ImageType
+}
+
+func (r *recordedSyncs) Request(_ context.Context, _ string, t inventory.ImageType) (jobs.Job, bool, error) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.types = append(r.types, t)
+	return jobs.Job{}, true, nil
+}
+
+func (r *recordedSyncs) all() []inventory.ImageType {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return slices.Clone(r.types)
 }
 
 func (r *recordedScans) all() [][]int64 {
@@ -534,7 +575,7 @@ func TestScanSelected(t *testing.T) {
 	}
 	// The Tasks page lists the task; another project's does not.
 	_, body := e.do("GET", "/tasks", nil, alice)
-	if !regexp.MustCompile(`(?s)Scan tasks <span class="count">\(1\)</span>.*<td>manual-\d{14}</td>\s*<td>manual</td>\s*<td class="task-running">running, 0%</td>\s*<td>2</td>`).MatchString(body) {
+	if !regexp.MustCompile(`(?s)Scan tasks <span class="count">\(1\)</span>.*<td><a href="/tasks/[A-Z0-9]+">manual-\d{14}</a></td>\s*<td>manual</td>\s*<td class="task-running">running, 0%</td>\s*<td>2</td>`).MatchString(body) {
 		t.Errorf("alice's tasks page:\n%s", body)
 	}
 	bob, _ := e.signIn("bob")

@@ -237,58 +237,6 @@ func (c *Console) images(w http.ResponseWriter, r *http.Request, s *session) {
 	c.render(w, r, http.StatusOK, "images", s, map[string]any{"V": v})
 }
 
-// image is one row's detail: its header and its vulnerabilities. A row of
-// another project, or of an enterprise project the session is not
-// granted, is not found.
-func (c *Console) image(w http.ResponseWriter, r *http.Request, s *session) {
-	id, err := strconv.ParseInt(strings.TrimPrefix(r.URL.Path, "/images/"), 10, 64)
-	if err != nil || id <= 0 {
-		c.notFound(w, r, s, "Image")
-		return
-	}
-	img, err := c.opts.Store.GetImage(r.Context(), s.principal.ProjectID, id)
-	if errors.Is(err, inventory.ErrNotFound) {
-		c.notFound(w, r, s, "Image")
-		return
-	}
-	if err != nil {
-		c.fail(w, r, s, fmt.Errorf("console: image %d: %w", id, err))
-		return
-	}
-	eps, err := s.enterpriseProjects()
-	if err != nil {
-		c.fail(w, r, s, err)
-		return
-	}
-	if eps != nil && !slices.Contains(eps, img.EnterpriseProjectID) {
-		c.notFound(w, r, s, "Image")
-		return
-	}
-	rq := &imagequery.Reader{V: r.URL.Query()}
-	vf := scanresult.VulnFilter{Digest: img.ScannedDigest(), Limit: 50}
-	if n := rq.Integer("offset", 0, imagequery.MaxOffset); n != nil {
-		vf.Offset = int(*n)
-	}
-	if rq.Err != nil {
-		c.render(w, r, http.StatusBadRequest, "error", s, map[string]any{"Message": rq.Err.Error()})
-		return
-	}
-	total, vulns, err := c.opts.Store.ListVulns(r.Context(), vf)
-	if err != nil {
-		c.fail(w, r, s, fmt.Errorf("console: vulnerabilities of %s: %w", vf.Digest, err))
-		return
-	}
-	data := map[string]any{"Title": img.Namespace + "/" + img.Name + ":" + img.Tag, "Image": img, "Total": total, "Vulns": vulns}
-	self := "/images/" + strconv.FormatInt(id, 10)
-	if vf.Offset > 0 {
-		data["Prev"] = self + "?offset=" + strconv.Itoa(max(0, vf.Offset-vf.Limit))
-	}
-	if int64(vf.Offset+vf.Limit) < total {
-		data["Next"] = self + "?offset=" + strconv.Itoa(vf.Offset+vf.Limit)
-	}
-	c.render(w, r, http.StatusOK, "image", s, data)
-}
-
 // scan queues the scans of the rows selected on the Images page, as one
 // scan task, then returns to the list it came from. Every id must be a row
 // the session may read and a container image, or nothing is queued.

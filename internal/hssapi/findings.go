@@ -251,9 +251,8 @@ type imageWeakPwdInfo struct {
 	Suggestion                string `json:"suggestion"`
 }
 
-// weakPasswordMask stands for any password: the length is not known (the
-// store keeps no password) and a fixed mask reveals nothing.
-const weakPasswordMask = "******"
+// weakPasswordMask stands for any password (scanresult.WeakPasswordMask).
+const weakPasswordMask = scanresult.WeakPasswordMask
 
 func (s *server) listImageWeakPwdUsers(w http.ResponseWriter, r *http.Request, c *call) error {
 	q := &queryReader{v: r.URL.Query()}

@@ -4,16 +4,11 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
-	"regexp"
 	"slices"
 	"strconv"
-	"strings"
-	"unicode"
-	"unicode/utf8"
 
 	"github.com/openhss/openhss/internal/iam"
 	"github.com/openhss/openhss/internal/inventory"
-	"github.com/openhss/openhss/internal/netpolicy"
 	"github.com/openhss/openhss/internal/registry"
 )
 
@@ -232,7 +227,7 @@ func (s *server) updateRegistry(w http.ResponseWriter, r *http.Request, c *call)
 // client that sends the stored values back, in any spelling that
 // normalises to them, changes nothing.
 func newCredentialTarget(stored, updated inventory.Registry) bool {
-	return stored.Addr != updated.Addr || stored.Protocol != updated.Protocol || stored.Username != updated.Username
+	return registry.NewCredentialTarget(stored, updated)
 }
 
 func (s *server) deleteRegistry(w http.ResponseWriter, r *http.Request, c *call) error {
@@ -307,95 +302,27 @@ func singleQueryValue(r *http.Request, name string) (string, *apiError) {
 	return v, q.err
 }
 
-// namespacePattern is an OCI repository path prefix: lowercase components
-// separated by "/", each made of alphanumerics joined by ".", "_", "__" or
-// dashes. The sync builds registry URLs from it.
-var namespacePattern = regexp.MustCompile(`^[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*(?:/[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*)*$`)
-
 // checkRegistry validates the fields that add and update share, and
-// canonicalizes the address.
+// canonicalizes the address: registry.CheckConnection, which the web
+// console's forms use too.
 func (s *server) checkRegistry(reg *inventory.Registry) *apiError {
-	// HSS documents V1 and V2; clients also send the registry API's own
-	// spelling, v2, so the case is not significant.
-	reg.APIVersion = strings.ToUpper(reg.APIVersion)
-	switch reg.APIVersion {
-	case "V1", "V2":
-	default:
-		return invalidParam("api_version", "must be V1 or V2")
-	}
-	switch reg.Protocol {
-	case "http", "https":
-	default:
-		return invalidParam("protocol", "must be http or https")
-	}
-	if len(reg.Addr) > maxAddrLen {
-		return invalidParam("registry_addr", "longer than %d bytes", maxAddrLen)
-	}
-	// registry.ParseAddr is the one parser of addresses: what is stored
-	// here is what the syncer and the scanner connect to.
-	addr, err := registry.ParseAddr(reg.Addr)
-	if err != nil {
-		return invalidParam("registry_addr", "%s", addrReason(err))
-	}
-	if err := s.cfg.NetPolicy.CheckAddr(addr); err != nil {
-		if errors.Is(err, netpolicy.ErrDenied) {
-			// The rule that matched is the operator's business.
-			return invalidParam("registry_addr", "is an address this server does not connect to (network policy)")
-		}
-		return invalidParam("registry_addr", "%s", addrReason(err))
-	}
-	reg.Addr = addr
-	if err := checkText("registry_username", reg.Username, 0, maxUserLen); err != nil {
-		return err
-	}
-	if reg.Namespace != "" {
-		if len(reg.Namespace) > maxNamespaceLen {
-			return invalidParam("namespace", "longer than %d bytes", maxNamespaceLen)
-		}
-		if !namespacePattern.MatchString(reg.Namespace) {
-			return invalidParam("namespace", "must be a repository path prefix such as library or team/app")
-		}
-	}
-	if err := checkText("connect_cluster_id", reg.ConnectClusterID, 0, maxClusterIDLen); err != nil {
-		return err
-	}
-	switch reg.GetScanImageChannel {
-	case "", "Swr", "Other":
-	default:
-		return invalidParam("get_scan_image_channel", "must be Swr or Other")
-	}
-	return nil
+	return fieldError(registry.CheckConnection(reg, s.cfg.NetPolicy))
 }
 
-// addrReason keeps a validator's message if it is short plain text; a
-// validator from elsewhere might wrap errors that name internals.
-func addrReason(err error) string {
-	msg := err.Error()
-	if len(msg) > 512 || !utf8.ValidString(msg) {
-		return "must be host[:port]"
-	}
-	return msg
-}
-
-// checkText enforces a length range (bytes) and refuses control characters,
-// which have no business in names, users or passwords and break logs.
+// checkText enforces a length range (bytes) and refuses control
+// characters: registry.CheckText.
 func checkText(name, v string, min, max int) *apiError {
-	if len(v) < min {
-		if min == 1 {
-			return invalidParam(name, "is required")
-		}
-		return invalidParam(name, "shorter than %d bytes", min)
+	return fieldError(registry.CheckText(name, v, min, max))
+}
+
+// fieldError is a registry.FieldError as the API's 400 invalid parameter.
+func fieldError(err error) *apiError {
+	if err == nil {
+		return nil
 	}
-	if len(v) > max {
-		return invalidParam(name, "longer than %d bytes", max)
+	var fe *registry.FieldError
+	if errors.As(err, &fe) {
+		return invalidParam(fe.Param, "%s", fe.Reason)
 	}
-	if !utf8.ValidString(v) {
-		return invalidParam(name, "not valid UTF-8")
-	}
-	for _, r := range v {
-		if unicode.IsControl(r) {
-			return invalidParam(name, "contains a control character")
-		}
-	}
-	return nil
+	return invalidParam("registry", "%s", err.Error())
 }

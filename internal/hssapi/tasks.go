@@ -475,7 +475,7 @@ func (s *server) stopScanTask(w http.ResponseWriter, r *http.Request, c *call) e
 		return errEnded
 	}
 	ctx := r.Context()
-	items, err := s.cfg.Tasks.EndTask(ctx, c.ProjectID, task.ID, tasks.Stopped, "stopped by the client", inventory.Millis(s.cfg.Now()))
+	err = taskrun.StopScanTask(ctx, s.cfg.Tasks, s.cfg.Scans, c.ProjectID, task.ID, "stopped by the client", inventory.Millis(s.cfg.Now()))
 	switch {
 	case errors.Is(err, tasks.ErrEnded):
 		return errEnded
@@ -483,17 +483,6 @@ func (s *server) stopScanTask(w http.ResponseWriter, r *http.Request, c *call) e
 		return errTaskAbsent
 	case err != nil:
 		return fmt.Errorf("stop task %s: %w", task.ID, err)
-	}
-	var digests []string
-	seen := map[string]bool{}
-	for _, it := range items {
-		if it.Digest != "" && !seen[it.Digest] {
-			seen[it.Digest] = true
-			digests = append(digests, it.Digest)
-		}
-	}
-	if _, err := s.cfg.Scans.CancelScans(context.WithoutCancel(ctx), c.ProjectID, digests); err != nil {
-		return fmt.Errorf("cancel the scans of task %s: %w", task.ID, err)
 	}
 	s.writeJSON(w, http.StatusOK, struct{}{})
 	return nil

@@ -137,17 +137,5 @@ func checkWhitelist(list []string) ([]string, *apiError) {
 // project's next read. The default was also skipped by the scan itself;
 // applying it again hides findings stored before it was configured.
 func (s *server) sensitiveFilter(r *http.Request, projectID string) (pathallow.List, error) {
-	paths := slices.Clone(s.cfg.SensitiveDefault)
-	if s.cfg.Whitelists != nil {
-		custom, err := s.cfg.Whitelists.SensitivePathWhitelist(r.Context(), projectID)
-		if err != nil {
-			return pathallow.List{}, fmt.Errorf("sensitive path whitelist: %w", err)
-		}
-		paths = append(paths, custom...)
-	}
-	l, err := pathallow.New(paths)
-	if err != nil {
-		return pathallow.List{}, fmt.Errorf("sensitive path whitelist: %w", err)
-	}
-	return l, nil
+	return pathallow.ForProject(r.Context(), s.cfg.Whitelists, s.cfg.SensitiveDefault, projectID)
 }

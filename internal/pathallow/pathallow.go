@@ -7,8 +7,10 @@
 package pathallow
 
 import (
+	"context"
 	"fmt"
 	"path"
+	"slices"
 	"strings"
 )
 
@@ -71,3 +73,32 @@ func (a List) Match(p string) bool {
 
 // Empty reports whether a matches nothing.
 func (a List) Empty() bool { return len(a.prefixes) == 0 && len(a.globs) == 0 }
+
+// ProjectLists reads a project's own sensitive path whitelist
+// (scanresult.PathWhitelistStore's read).
+type ProjectLists interface {
+	SensitivePathWhitelist(ctx context.Context, projectID string) ([]string, error)
+}
+
+// ForProject returns the matcher of the paths whose secret findings
+// projectID does not see: the server default (defaults) plus the
+// project's own list, read now, so that a change made through any process
+// applies to the project's next read. The default was also skipped by the
+// scan itself; applying it again hides findings stored before it was
+// configured. The API's ListImageSensitive and the web console read
+// findings through it. lists may be nil: the default alone.
+func ForProject(ctx context.Context, lists ProjectLists, defaults []string, projectID string) (List, error) {
+	paths := slices.Clone(defaults)
+	if lists != nil {
+		custom, err := lists.SensitivePathWhitelist(ctx, projectID)
+		if err != nil {
+			return List{}, fmt.Errorf("sensitive path whitelist: %w", err)
+		}
+		paths = append(paths, custom...)
+	}
+	l, err := New(paths)
+	if err != nil {
+		return List{}, fmt.Errorf("sensitive path whitelist: %w", err)
+	}
+	return l, nil
+}

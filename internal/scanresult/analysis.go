@@ -212,3 +212,9 @@ type FindingsAggregator interface {
 	RiskConfigRules(ctx context.Context, sel RowSelection, f RiskRuleFilter) (int64, []RiskRule, error)
 	WeakPasswordUsers(ctx context.Context, sel RowSelection, f WeakPasswordFilter) (int64, []WeakPasswordRow, error)
 }
+
+// WeakPasswordMask stands for any weak password wherever one is shown
+// (the API's desensitized_weak_passwords, the web console): the length is
+// not known (the store keeps no password) and a fixed mask reveals
+// nothing.
+const WeakPasswordMask = "******"

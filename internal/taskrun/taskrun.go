@@ -156,3 +156,41 @@ func (s *Starter) RequestSyncs(ctx context.Context, projectID string, regs []inv
 	}
 	return nil
 }
+
+// ScanCanceller cancels the queued scans of digests in a project that no
+// running scan task waits for any more, and returns those it cancelled.
+type ScanCanceller interface {
+	CancelScans(ctx context.Context, projectID string, digests []string) ([]string, error)
+}
+
+// TaskEnder ends a running task (tasks.Store's EndTask).
+type TaskEnder interface {
+	EndTask(ctx context.Context, projectID, id string, s tasks.State, reason string, at int64) ([]tasks.Item, error)
+}
+
+// StopScanTask stops the running scan task id of projectID: the task ends
+// as stopped (task_status -1), its pending items are cancelled, and the
+// queued scans no other running task waits for are cancelled; scans
+// already running end as they would. It is StopImageScanTask's path, for
+// the API and the web console alike: tasks.ErrNotFound when the task is
+// not one of the project's, tasks.ErrEnded (nothing changed) when it had
+// already ended.
+func StopScanTask(ctx context.Context, ts TaskEnder, cancel ScanCanceller, projectID, id, reason string, at int64) error {
+	items, err := ts.EndTask(ctx, projectID, id, tasks.Stopped, reason, at)
+	if err != nil {
+		return err
+	}
+	var digests []string
+	seen := map[string]bool{}
+	for _, it := range items {
+		if it.Digest != "" && !seen[it.Digest] {
+			seen[it.Digest] = true
+			digests = append(digests, it.Digest)
+		}
+	}
+	// The task has ended: cancel its scans even if the caller went away.
+	if _, err := cancel.CancelScans(context.WithoutCancel(ctx), projectID, digests); err != nil {
+		return fmt.Errorf("taskrun: cancel the scans of task %s: %w", id, err)
+	}
+	return nil
+}
