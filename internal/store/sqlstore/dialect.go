@@ -228,7 +228,8 @@ func (d Dialect) listGeneration(projectID string) (query string, args []any) {
 // compactChanges replaces a project's images_changes rows by one row of
 // their summed weight, in tx, so the generation (the sum) is unchanged in
 // every snapshot (PostgreSQL only); likewise its image_counts deltas by one
-// row per key (every statement that adds deltas also adds a changes row,
+// row per key, and its image_time_counts deltas by one row per day and key
+// (every statement that adds deltas also adds a changes row,
 // so they grow no faster). One compactor per project at a time: the
 // others skip. DELETE … RETURNING: only the rows deleted are summed, never
 // one a concurrent writer added after the snapshot.
@@ -250,5 +251,16 @@ func compactChanges(ctx context.Context, tx *sql.Tx, projectID string) error {
 		SELECT $1, image_type, enterprise_project_id, registry_id, scan_status, vul, unsafe, malicious,
 			latest_version, is_index, severity_level, sum(rows)
 		FROM d GROUP BY 2, 3, 4, 5, 6, 7, 8, 9, 10, 11 HAVING sum(rows) <> 0`, projectID)
+	if err != nil {
+		return err
+	}
+	_, err = tx.ExecContext(ctx, `WITH d AS (DELETE FROM image_time_counts WHERE project_id = $1
+			RETURNING bucket, image_type, enterprise_project_id, registry_id, scan_status, vul, unsafe, malicious,
+				latest_version, is_index, severity_level, rows)
+		INSERT INTO image_time_counts (project_id, bucket, image_type, enterprise_project_id, registry_id, scan_status,
+			vul, unsafe, malicious, latest_version, is_index, severity_level, rows)
+		SELECT $1, bucket, image_type, enterprise_project_id, registry_id, scan_status, vul, unsafe, malicious,
+			latest_version, is_index, severity_level, sum(rows)
+		FROM d GROUP BY 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12 HAVING sum(rows) <> 0`, projectID)
 	return err
 }
