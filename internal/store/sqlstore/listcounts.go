@@ -113,9 +113,11 @@ const bucketWidth = 86_400_000 // ms
 // days.
 const MinJumpOffset = 1000
 
-// jumpBuckets is how many days one read of image_time_counts sums: a
-// LIMIT lets both engines walk the (project, bucket) key newest first and
-// stop.
+// jumpBuckets is how many days the first read of image_time_counts sums;
+// each further read sums twice as many. A LIMIT lets both engines walk the
+// (project, bucket) key newest first and stop (PostgreSQL plans a running
+// sum with LIMIT 1 as a scan of every day), and the doubling bounds the
+// reads of a sparse filter's deep page.
 const jumpBuckets = 64
 
 // dayJump finds, for a filter image_counts answers (where and args are
@@ -127,12 +129,12 @@ const jumpBuckets = 64
 // the rows, or the row is in a day before 1970 (bucket arithmetic
 // truncates towards zero there), in tx.
 func (s *Store) dayJump(ctx context.Context, tx *sql.Tx, where string, args []any, offset int) (from SortKey, before int64, ok bool, err error) {
-	next := int64(math.MaxInt64)
-	for {
+	next, chunk := int64(math.MaxInt64), jumpBuckets
+	for ; ; chunk *= 2 {
 		b := builder{d: s.d, args: make([]any, len(args), len(args)+2)}
 		copy(b.args, args)
 		q := `SELECT c.bucket, CAST(sum(c.rows) AS BIGINT) FROM image_time_counts c WHERE ` + where +
-			` AND c.bucket < ` + b.Arg(next) + ` GROUP BY c.bucket ORDER BY c.bucket DESC LIMIT ` + b.Arg(jumpBuckets)
+			` AND c.bucket < ` + b.Arg(next) + ` GROUP BY c.bucket ORDER BY c.bucket DESC LIMIT ` + b.Arg(chunk)
 		var (
 			n       int
 			found   bool
@@ -162,7 +164,7 @@ func (s *Store) dayJump(ctx context.Context, tx *sql.Tx, where string, args []an
 			}
 			return SortKey{Time: (day+1)*bucketWidth - 1, ID: math.MaxInt64}, at, true, nil
 		}
-		if n < jumpBuckets {
+		if n < chunk {
 			return SortKey{}, 0, false, nil
 		}
 	}
