@@ -234,11 +234,12 @@ func (d Dialect) imageIndexes() string {
 // that it weighs the list indexes on this data: sampled on SQLite
 // (analysis_limit), as PRAGMA optimize does; with a visibility map on
 // PostgreSQL, so that the list's id walks are index-only scans, and for
-// the counters the load's triggers filled (image_repos, image_counts),
+// the counters the load's triggers filled (image_repos, image_counts,
+// image_time_counts),
 // which the list reads on every uncached call.
 func (d Dialect) analyzeImages() string {
 	if d == Postgres {
-		return `VACUUM (ANALYZE) images, image_repos, image_counts`
+		return `VACUUM (ANALYZE) images, image_repos, image_counts, image_time_counts`
 	}
 	return `PRAGMA analysis_limit = 1000; ANALYZE`
 }

@@ -88,3 +88,76 @@ func CountImages(ctx context.Context, s *Store, f inventory.Filter) (int64, erro
 func CompactChanges(ctx context.Context, s *Store, projectID string) error {
 	return s.inTx(ctx, func(tx *sql.Tx) error { return compactChanges(ctx, tx, projectID) })
 }
+
+// ImageTimeCountKeys is ImageCountKeys per day (image_time_counts' key,
+// see the 00970 migrations): a GROUP BY over images against the sums of
+// image_time_counts (keys at 0 left out of both).
+func ImageTimeCountKeys(ctx context.Context, s *Store) (fromImages, fromCounts map[string]int64, err error) {
+	read := func(q string) (map[string]int64, error) {
+		rows, err := s.read.QueryContext(ctx, q)
+		if err != nil {
+			return nil, err
+		}
+		defer rows.Close()
+		m := map[string]int64{}
+		for rows.Next() {
+			var (
+				k [12]any
+				n int64
+			)
+			ptrs := make([]any, 0, 13)
+			for i := range k {
+				ptrs = append(ptrs, &k[i])
+			}
+			if err := rows.Scan(append(ptrs, &n)...); err != nil {
+				return nil, err
+			}
+			if n != 0 {
+				m[fmt.Sprint(k)] = n
+			}
+		}
+		return m, rows.Err()
+	}
+	if fromImages, err = read(`SELECT project_id, latest_update_time / 86400000, image_type, enterprise_project_id,
+		registry_id, scan_status,
+		CASE WHEN vul_num > 0 THEN 1 ELSE 0 END, CASE WHEN unsafe_setting_num > 0 THEN 1 ELSE 0 END,
+		CASE WHEN malicious_file_num > 0 THEN 1 ELSE 0 END, CASE WHEN ` + s.d.IsTrue("latest_version") + ` THEN 1 ELSE 0 END,
+		CASE WHEN ` + s.d.IsTrue("is_index") + ` THEN 1 ELSE 0 END, severity_level, count(*)
+		FROM images GROUP BY 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12`); err != nil {
+		return nil, nil, err
+	}
+	fromCounts, err = read(`SELECT project_id, bucket, image_type, enterprise_project_id, registry_id, scan_status,
+		CASE WHEN ` + s.d.IsTrue("vul") + ` THEN 1 ELSE 0 END, CASE WHEN ` + s.d.IsTrue("unsafe") + ` THEN 1 ELSE 0 END,
+		CASE WHEN ` + s.d.IsTrue("malicious") + ` THEN 1 ELSE 0 END, CASE WHEN ` + s.d.IsTrue("latest_version") + ` THEN 1 ELSE 0 END,
+		CASE WHEN ` + s.d.IsTrue("is_index") + ` THEN 1 ELSE 0 END, severity_level, CAST(sum(rows) AS BIGINT)
+		FROM image_time_counts GROUP BY 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12`)
+	return fromImages, fromCounts, err
+}
+
+// ShiftUpdateTimes adds delta ms to the latest_update_time of every
+// seventh row of projectID (what pushing those tags again does), so that
+// rows move between days.
+func ShiftUpdateTimes(ctx context.Context, s *Store, projectID string, delta int64) error {
+	b := newBuilder(s.d)
+	q := `UPDATE images SET latest_update_time = latest_update_time + ` + b.Arg(delta) +
+		` WHERE project_id = ` + b.Arg(projectID) + ` AND id % 7 = 0`
+	_, err := s.write.ExecContext(ctx, q, b.Args()...)
+	return err
+}
+
+// PageIDs is the ids of f's page read the plain way: f's WHERE (ListPlan),
+// ORDER BY the list order, LIMIT and OFFSET over images.
+func PageIDs(ctx context.Context, s *Store, f inventory.Filter) ([]int64, error) {
+	where, args, err := s.ListPlan(ctx, f)
+	if err != nil || where == "" {
+		return nil, err
+	}
+	b := builder{d: s.d, args: args}
+	q := `SELECT i.id FROM images i WHERE ` + where + ` ORDER BY ` + Order(f) + ` LIMIT ` + b.Arg(f.Limit) +
+		` OFFSET ` + b.Arg(f.Offset)
+	rows, err := s.read.QueryContext(ctx, q, b.Args()...)
+	if err != nil {
+		return nil, err
+	}
+	return collect(rows, func(r rowScanner) (id int64, err error) { return id, r.Scan(&id) })
+}

@@ -25,6 +25,10 @@ import (
 // through the index instead of stepping over every row before it; and the
 // pages served, so that clients polling the same page cost one read of the
 // generation. The generation is the engine's (Dialect.listGeneration).
+//
+// Without a bookmark (always so right after a write) a deep page of a
+// filter image_counts answers starts from the day holding its first row
+// (dayJump over image_time_counts) and steps over that day's rows only.
 func (s *Store) ListImages(ctx context.Context, f inventory.Filter) (inventory.Page, error) {
 	page := inventory.Page{Images: []inventory.Image{}}
 	if !s.canMatch(f) {
@@ -138,6 +142,18 @@ func (s *Store) listInTx(ctx context.Context, f inventory.Filter, key string) (_
 	skip := f.Offset
 	if at, mark, ok := s.lists.bookmark(key, gen, f.Offset); ok && marked {
 		from, skip = &mark, f.Offset-at
+	} else if p.countable && !f.SortByScanTime && f.Offset >= MinJumpOffset {
+		// No bookmark (always so right after a write): start from the
+		// day holding the first row, summed from image_time_counts.
+		// ListRegistryImages' scan-time orders keep stepping over every
+		// row: the days are of latest_update_time.
+		day, before, ok, err := s.dayJump(ctx, tx, p.countWhere, p.countArgs, f.Offset)
+		if err != nil {
+			return page, changes, err
+		}
+		if ok {
+			from, skip = &day, f.Offset-int(before)
+		}
 	}
 	q, args := imagePage(s.d, s.d.ImageCols(), p.where, p.args, from, f.Limit, skip, Order(f))
 	now := time.Now().UnixMilli()
@@ -175,6 +191,11 @@ type listPlan struct {
 	args  []any
 	total int64
 	empty bool // no row can match
+	// countable: image_counts answers the filter, under countWhere
+	// (with countArgs), and image_time_counts the rows per day.
+	countable  bool
+	countWhere string
+	countArgs  []any
 }
 
 // plan translates f (see imageWhere) and counts its rows, without touching
@@ -210,6 +231,7 @@ func (s *Store) plan(ctx context.Context, tx *sql.Tx, f inventory.Filter) (listP
 		// Also a filter on type and enterprise project alone: image_counts
 		// holds a few hundred rows per connection, image_repos one per
 		// repository (10^4 in the bench).
+		p.countable, p.countWhere, p.countArgs = true, cw, cargs
 		p.total, err = s.countFromCounts(ctx, tx, cw, cargs)
 		return p, err
 	default:

@@ -3,6 +3,7 @@ package sqlstore
 import (
 	"context"
 	"database/sql"
+	"math"
 
 	"github.com/openhss/openhss/internal/inventory"
 )
@@ -101,4 +102,71 @@ func (s *Store) resolveRegistries(ctx context.Context, tx *sql.Tx, f inventory.F
 		return nil, s.errf("resolve registries: %w", err)
 	}
 	return ids, nil
+}
+
+// The buckets of image_time_counts (see the 00970 migrations): the UTC
+// day of latest_update_time.
+const bucketWidth = 86_400_000 // ms
+
+// MinJumpOffset is the least offset whose page starts from its day
+// (dayJump): below it the page steps over fewer rows than the bench's
+// busiest filter holds in one day (about 2,700 of 10^6 rows over a year,
+// docs/benchmarks.md), so summing days would not save a walk.
+const MinJumpOffset = 1000
+
+// jumpBuckets is how many days the first read of image_time_counts sums;
+// each further read sums twice as many. A LIMIT lets both engines walk the
+// (project, bucket) key newest first and stop (PostgreSQL plans a running
+// sum with LIMIT 1 as a scan of every day), and the doubling bounds the
+// reads of a sparse filter's deep page.
+const jumpBuckets = 64
+
+// dayJump finds, for a filter image_counts answers (where and args are
+// countWhere's), the day holding the row at offset in list order: it
+// returns the key just past that day in list order — every row before the
+// day's end sorts at or after it, every row of a newer day before it — and
+// how many rows of newer days precede it, so that the page reads from the
+// key on skipping offset-before rows. ok is false when the offset is past
+// the rows, or the row is in a day before 1970 (bucket arithmetic
+// truncates towards zero there), in tx.
+func (s *Store) dayJump(ctx context.Context, tx *sql.Tx, where string, args []any, offset int) (from SortKey, before int64, ok bool, err error) {
+	next, chunk := int64(math.MaxInt64), jumpBuckets
+	for ; ; chunk *= 2 {
+		b := builder{d: s.d, args: make([]any, len(args), len(args)+2)}
+		copy(b.args, args)
+		q := `SELECT c.bucket, CAST(sum(c.rows) AS BIGINT) FROM image_time_counts c WHERE ` + where +
+			` AND c.bucket < ` + b.Arg(next) + ` GROUP BY c.bucket ORDER BY c.bucket DESC LIMIT ` + b.Arg(chunk)
+		var (
+			n       int
+			found   bool
+			day, at int64
+		)
+		err = queryEach(ctx, cachedTx{s, tx}, func(r rowScanner) error {
+			var bucket, rows int64
+			if err := r.Scan(&bucket, &rows); err != nil {
+				return err
+			}
+			n++
+			next = bucket
+			if !found && before+rows > int64(offset) {
+				found, day, at = true, bucket, before
+			}
+			if !found {
+				before += rows
+			}
+			return nil
+		}, q, b.Args()...)
+		if err != nil {
+			return SortKey{}, 0, false, s.errf("list images: day of offset: %w", err)
+		}
+		if found {
+			if day < 0 {
+				return SortKey{}, 0, false, nil
+			}
+			return SortKey{Time: (day+1)*bucketWidth - 1, ID: math.MaxInt64}, at, true, nil
+		}
+		if n < chunk {
+			return SortKey{}, 0, false, nil
+		}
+	}
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"maps"
 	"math/rand/v2"
+	"slices"
 	"testing"
 
 	"github.com/openhss/openhss/internal/benchseed"
@@ -17,6 +18,8 @@ import (
 // moves rows between keys: scan results (status, finding flags, severity),
 // status changes without a result, writes that move no key, a sync that
 // deletes a connection's rows, and (PostgreSQL) compaction of the deltas;
+// that image_time_counts (the same per day of latest_update_time) agrees
+// with a GROUP BY over images likewise, also after rows move between days;
 // and that the list's totals for the flag filters equal a count(*) over
 // images with the list's own WHERE.
 func TestImageCountsFollowWrites(t *testing.T) {
@@ -38,6 +41,13 @@ func TestImageCountsFollowWrites(t *testing.T) {
 				}
 				if len(fromImages) == 0 || !maps.Equal(fromImages, fromCounts) {
 					t.Fatalf("%s: image_counts %v, images %v", step, fromCounts, fromImages)
+				}
+				fromImages, fromCounts, err = sqlstore.ImageTimeCountKeys(ctx, s)
+				if err != nil {
+					t.Fatalf("%s: %v", step, err)
+				}
+				if len(fromImages) == 0 || !maps.Equal(fromImages, fromCounts) {
+					t.Fatalf("%s: image_time_counts %v, images %v", step, fromCounts, fromImages)
 				}
 				yes, no := true, false
 				base := inventory.Filter{ProjectID: project, Type: inventory.PrivateImage, Limit: 5,
@@ -106,6 +116,12 @@ func TestImageCountsFollowWrites(t *testing.T) {
 			}
 			check("after scan writes")
 
+			// Tags pushed again: rows move to other days (and back).
+			if err := sqlstore.ShiftUpdateTimes(ctx, s, project, 3*86_400_000+12_345); err != nil {
+				t.Fatal(err)
+			}
+			check("after moving rows between days")
+
 			// A sync that finds the first connection empty deletes its rows.
 			if _, err := s.ApplySync(ctx, inventory.Snapshot{RegistryID: regID, SeenAt: 1}); err != nil {
 				t.Fatal(err)
@@ -118,6 +134,80 @@ func TestImageCountsFollowWrites(t *testing.T) {
 				}
 				check("after compaction")
 			}
+		})
+	}
+}
+
+// TestDeepPagesFromDays checks, on each engine, that pages at offsets of
+// at least MinJumpOffset, which start from the day holding their first row
+// (summed from image_time_counts) instead of stepping over every row
+// before it, are exactly the rows a plain ORDER BY … LIMIT … OFFSET over
+// images reads: for the filters image_counts answers and others, at
+// offsets inside, at the edges of and past the rows, with a write before
+// every call (so no bookmark of an earlier page helps), and after rows
+// moved between days.
+func TestDeepPagesFromDays(t *testing.T) {
+	for engine, open := range benchStores() {
+		t.Run(engine, func(t *testing.T) {
+			ctx := context.Background()
+			s := open(t, 0)
+			const project = "deep"
+			spec := benchseed.Spec{ProjectID: project, Rows: 4000, Namespaces: 3, Repos: 40, Registries: 3}
+			if _, err := benchseed.Seed(ctx, s, spec, rand.New(rand.NewPCG(7, 8))); err != nil {
+				t.Fatal(err)
+			}
+			first, err := s.ListImages(ctx, inventory.Filter{ProjectID: project, Type: inventory.PrivateImage, Limit: 1})
+			if err != nil || len(first.Images) != 1 {
+				t.Fatalf("%d rows, %v", len(first.Images), err)
+			}
+			flip := first.Images[0]
+			yes, no := true, false
+			filters := map[string]func(*inventory.Filter){
+				"type only":      func(*inventory.Filter) {},
+				"every type":     func(f *inventory.Filter) { f.Type = ""; f.EnterpriseProjects = nil },
+				"success":        func(f *inventory.Filter) { f.ScanStatus = inventory.ScanSuccess },
+				"has_vul":        func(f *inventory.Filter) { f.HasVul = &yes },
+				"risky=false":    func(f *inventory.Filter) { f.Risky = &no },
+				"registry":       func(f *inventory.Filter) { f.RegistryName = "bench-01" },
+				"namespace":      func(f *inventory.Filter) { f.Namespace = "ns-01" },
+				"scan time desc": func(f *inventory.Filter) { f.SortByScanTime, f.SortDesc = true, true },
+			}
+			pages := func(step string) {
+				t.Helper()
+				for name, mod := range filters {
+					for _, offset := range []int{sqlstore.MinJumpOffset, sqlstore.MinJumpOffset + 1, 1777, 2500, 2999,
+						3998, 3999, 4000} {
+						f := inventory.Filter{ProjectID: project, Type: inventory.PrivateImage, Limit: 7, Offset: offset,
+							EnterpriseProjects: []string{inventory.DefaultEnterpriseProject}}
+						mod(&f)
+						// A write first: a new generation, nothing cached.
+						flip.Scannable = !flip.Scannable
+						if err := s.SetScannable(ctx, project, flip.ManifestDigest, flip.Scannable); err != nil {
+							t.Fatal(err)
+						}
+						page, err := s.ListImages(ctx, f)
+						if err != nil {
+							t.Fatalf("%s: %s at %d: %v", step, name, offset, err)
+						}
+						want, err := sqlstore.PageIDs(ctx, s, f)
+						if err != nil {
+							t.Fatalf("%s: %s at %d: %v", step, name, offset, err)
+						}
+						got := make([]int64, len(page.Images))
+						for i, img := range page.Images {
+							got[i] = img.ID
+						}
+						if !slices.Equal(got, want) {
+							t.Errorf("%s: %s at %d: page %v, ORDER BY … OFFSET %v", step, name, offset, got, want)
+						}
+					}
+				}
+			}
+			pages("seeded")
+			if err := sqlstore.ShiftUpdateTimes(ctx, s, project, 86_400_000/2); err != nil {
+				t.Fatal(err)
+			}
+			pages("after moving rows between days")
 		})
 	}
 }
