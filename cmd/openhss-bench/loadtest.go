@@ -3,8 +3,6 @@ package main
 import (
 	"bytes"
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -27,7 +25,8 @@ import (
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/empty"
 	"github.com/google/go-containerregistry/pkg/v1/mutate"
-	"github.com/jackc/pgx/v5"
+
+	"github.com/openhss/openhss/internal/store/postgres"
 )
 
 // loadOptions configure `openhss-bench load`.
@@ -198,11 +197,11 @@ func runLoad(ctx context.Context, o loadOptions) (loadReport, error) {
 		stores = append(stores, struct{ name, db string }{"sqlite", "sqlite://" + filepath.Join(dir, "sqlite", "openhss.db")})
 	}
 	if o.Postgres != "" {
-		dsn, drop, err := postgresSchema(ctx, o.Postgres)
+		dsn, drop, err := postgres.NewSchema(ctx, o.Postgres, "openhss_load_")
 		if err != nil {
-			return rep, err
+			return rep, fmt.Errorf("--postgres: %w", err)
 		}
-		defer drop()
+		defer drop(context.WithoutCancel(ctx))
 		stores = append(stores, struct{ name, db string }{"postgres", dsn})
 	}
 	for _, s := range stores {
@@ -229,39 +228,6 @@ func (rep loadReport) failed() error {
 		}
 	}
 	return errors.Join(errs...)
-}
-
-// postgresSchema creates a fresh schema at dsn and returns a URL whose
-// search_path selects it, and a function dropping it: the run neither
-// sees nor touches anything else in the database.
-func postgresSchema(ctx context.Context, dsn string) (string, func(), error) {
-	b := make([]byte, 6)
-	if _, err := rand.Read(b); err != nil {
-		return "", nil, err
-	}
-	schema := "openhss_load_" + hex.EncodeToString(b)
-	conn, err := pgx.Connect(ctx, dsn)
-	if err != nil {
-		return "", nil, fmt.Errorf("--postgres: %w", err)
-	}
-	if _, err := conn.Exec(ctx, `CREATE SCHEMA `+schema); err != nil {
-		conn.Close(ctx)
-		return "", nil, fmt.Errorf("--postgres: %w", err)
-	}
-	drop := func() {
-		c := context.WithoutCancel(ctx)
-		_, _ = conn.Exec(c, `DROP SCHEMA `+schema+` CASCADE`)
-		conn.Close(c)
-	}
-	u, err := url.Parse(dsn)
-	if err != nil {
-		drop()
-		return "", nil, fmt.Errorf("--postgres: %w", err)
-	}
-	q := u.Query()
-	q.Set("search_path", schema)
-	u.RawQuery = q.Encode()
-	return u.String(), drop, nil
 }
 
 // pushLoadImages pushes repos × tags small Debian-shaped images: an

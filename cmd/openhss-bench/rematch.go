@@ -2,18 +2,13 @@ package main
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"fmt"
 	"log/slog"
-	"net/url"
 	"os"
 	"runtime/pprof"
 	"slices"
 	"sync/atomic"
 	"time"
-
-	"github.com/jackc/pgx/v5"
 
 	"github.com/openhss/openhss/internal/inventory"
 	"github.com/openhss/openhss/internal/scanjob"
@@ -112,28 +107,12 @@ func seedInventories(ctx context.Context, st seedStore, sboms []scanresult.SBOM,
 // copies, so that it re-matches as many inventories as the SQLite run.
 func rematchOnPostgres(ctx context.Context, dsn string, scanned, seedFrom []scanresult.SBOM, vulnSources []string, o scanBenchOptions, dir string,
 	box *secret.Box, requests *atomic.Int64, progress func(string, ...any)) (rematchResult, error) {
-	b := make([]byte, 6)
-	if _, err := rand.Read(b); err != nil {
-		return rematchResult{}, err
-	}
-	schema := "openhss_bench_" + hex.EncodeToString(b)
-	conn, err := pgx.Connect(ctx, dsn)
-	if err != nil {
-		return rematchResult{}, fmt.Errorf("postgres: %w", err)
-	}
-	defer conn.Close(context.WithoutCancel(ctx))
-	if _, err := conn.Exec(ctx, `CREATE SCHEMA `+schema); err != nil {
-		return rematchResult{}, fmt.Errorf("postgres: %w", err)
-	}
-	defer conn.Exec(context.WithoutCancel(ctx), `DROP SCHEMA `+schema+` CASCADE`)
-	u, err := url.Parse(dsn)
+	schemaDSN, drop, err := postgres.NewSchema(ctx, dsn, "openhss_bench_")
 	if err != nil {
 		return rematchResult{}, fmt.Errorf("--postgres: %w", err)
 	}
-	q := u.Query()
-	q.Set("search_path", schema)
-	u.RawQuery = q.Encode()
-	st, err := postgres.Open(ctx, u.String())
+	defer drop(context.WithoutCancel(ctx))
+	st, err := postgres.Open(ctx, schemaDSN)
 	if err != nil {
 		return rematchResult{}, err
 	}

@@ -2,21 +2,17 @@ package registry_test
 
 import (
 	"context"
-	"crypto/rand"
-	"net/url"
 	"os"
 	"path/filepath"
-	"strings"
 	"testing"
 	"time"
-
-	"github.com/jackc/pgx/v5"
 
 	"github.com/openhss/openhss/internal/inventory"
 	"github.com/openhss/openhss/internal/registry"
 	"github.com/openhss/openhss/internal/registry/registrytest"
 	"github.com/openhss/openhss/internal/secret"
 	"github.com/openhss/openhss/internal/store"
+	"github.com/openhss/openhss/internal/store/postgres/pgtest"
 )
 
 const benchRepos, benchTags = 200, 50
@@ -127,35 +123,7 @@ func benchPostgres(b *testing.B) string {
 	if dsn == "" {
 		b.Skip("OPENHSS_TEST_POSTGRES is not set: no PostgreSQL run")
 	}
-	ctx := context.Background()
-	conn, err := pgx.Connect(ctx, dsn)
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer conn.Close(ctx)
-	schema := "openhss_bench_" + strings.ToLower(rand.Text()[:12])
-	if _, err := conn.Exec(ctx, `CREATE SCHEMA `+schema); err != nil {
-		b.Fatal(err)
-	}
-	b.Cleanup(func() {
-		conn, err := pgx.Connect(ctx, dsn)
-		if err != nil {
-			b.Errorf("drop schema %s: %v", schema, err)
-			return
-		}
-		defer conn.Close(ctx)
-		if _, err := conn.Exec(ctx, `DROP SCHEMA `+schema+` CASCADE`); err != nil {
-			b.Errorf("drop schema %s: %v", schema, err)
-		}
-	})
-	u, err := url.Parse(dsn)
-	if err != nil {
-		b.Fatal(err)
-	}
-	q := u.Query()
-	q.Set("search_path", schema)
-	u.RawQuery = q.Encode()
-	return u.String()
+	return pgtest.Schema(b, dsn, "openhss_bench_")
 }
 
 // BenchmarkList measures the listing alone (no store).

@@ -2,11 +2,8 @@ package scanjob_test
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"log/slog"
 	"net/http"
-	"net/url"
 	"os"
 	"path"
 	"path/filepath"
@@ -16,8 +13,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/jackc/pgx/v5"
-
 	"github.com/openhss/openhss/internal/imagetest"
 	"github.com/openhss/openhss/internal/inventory"
 	"github.com/openhss/openhss/internal/registry/registrytest"
@@ -26,6 +21,7 @@ import (
 	"github.com/openhss/openhss/internal/scanner/scannertest"
 	"github.com/openhss/openhss/internal/scanresult"
 	"github.com/openhss/openhss/internal/store"
+	"github.com/openhss/openhss/internal/store/postgres/pgtest"
 	"github.com/openhss/openhss/internal/tasks"
 )
 
@@ -97,38 +93,9 @@ func storePairs(t *testing.T) map[string]func(t *testing.T) [2]store.Store {
 		return out
 	}
 	out["postgres"] = func(t *testing.T) [2]store.Store {
-		ctx := context.Background()
-		b := make([]byte, 6)
-		_, _ = rand.Read(b)
-		schema := "scanjob_" + hex.EncodeToString(b)
-		conn, err := pgx.Connect(ctx, dsn)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if _, err := conn.Exec(ctx, `CREATE SCHEMA `+schema); err != nil {
-			t.Fatal(err)
-		}
-		conn.Close(ctx)
-		t.Cleanup(func() {
-			conn, err := pgx.Connect(ctx, dsn)
-			if err != nil {
-				t.Errorf("drop schema: %v", err)
-				return
-			}
-			defer conn.Close(ctx)
-			if _, err := conn.Exec(ctx, `DROP SCHEMA `+schema+` CASCADE`); err != nil {
-				t.Errorf("drop schema: %v", err)
-			}
-		})
-		u, err := url.Parse(dsn)
-		if err != nil {
-			t.Fatal(err)
-		}
-		q := u.Query()
-		q.Set("search_path", schema)
-		u.RawQuery = q.Encode()
-		a := open(t, u.String())
-		return [2]store.Store{a, open(t, u.String())}
+		schemaDSN := pgtest.Schema(t, dsn, "scanjob_")
+		a := open(t, schemaDSN)
+		return [2]store.Store{a, open(t, schemaDSN)}
 	}
 	return out
 }

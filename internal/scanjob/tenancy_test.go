@@ -3,18 +3,13 @@ package scanjob_test
 import (
 	"bytes"
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"log/slog"
 	"net/http"
-	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
 	"sync/atomic"
 	"testing"
-
-	"github.com/jackc/pgx/v5"
 
 	"github.com/openhss/openhss/internal/imagetest"
 	"github.com/openhss/openhss/internal/inventory"
@@ -26,6 +21,7 @@ import (
 	"github.com/openhss/openhss/internal/scanresult"
 	"github.com/openhss/openhss/internal/secret"
 	"github.com/openhss/openhss/internal/store"
+	"github.com/openhss/openhss/internal/store/postgres/pgtest"
 )
 
 // stores opens a new, empty store of each engine the test can reach:
@@ -49,36 +45,8 @@ func stores(t *testing.T) map[string]func(t *testing.T) store.Store {
 	}
 	out["postgres"] = func(t *testing.T) store.Store {
 		ctx := context.Background()
-		b := make([]byte, 6)
-		_, _ = rand.Read(b)
-		schema := "scanjob_" + hex.EncodeToString(b)
-		conn, err := pgx.Connect(ctx, dsn)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if _, err := conn.Exec(ctx, `CREATE SCHEMA `+schema); err != nil {
-			t.Fatal(err)
-		}
-		conn.Close(ctx)
-		t.Cleanup(func() {
-			conn, err := pgx.Connect(ctx, dsn)
-			if err != nil {
-				t.Errorf("drop schema: %v", err)
-				return
-			}
-			defer conn.Close(ctx)
-			if _, err := conn.Exec(ctx, `DROP SCHEMA `+schema+` CASCADE`); err != nil {
-				t.Errorf("drop schema: %v", err)
-			}
-		})
-		u, err := url.Parse(dsn)
-		if err != nil {
-			t.Fatal(err)
-		}
-		q := u.Query()
-		q.Set("search_path", schema)
-		u.RawQuery = q.Encode()
-		st, err := store.Open(ctx, u.String())
+		schemaDSN := pgtest.Schema(t, dsn, "scanjob_")
+		st, err := store.Open(ctx, schemaDSN)
 		if err != nil {
 			t.Fatal(err)
 		}

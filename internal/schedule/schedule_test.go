@@ -3,17 +3,12 @@ package schedule_test
 import (
 	"bytes"
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"log/slog"
-	"net/url"
 	"os"
 	"path/filepath"
 	"sync"
 	"testing"
 	"time"
-
-	"github.com/jackc/pgx/v5"
 
 	"github.com/openhss/openhss/internal/inventory"
 	"github.com/openhss/openhss/internal/jobs"
@@ -27,6 +22,7 @@ import (
 	"github.com/openhss/openhss/internal/schedule"
 	"github.com/openhss/openhss/internal/secret"
 	"github.com/openhss/openhss/internal/store"
+	"github.com/openhss/openhss/internal/store/postgres/pgtest"
 	"github.com/openhss/openhss/internal/taskrun"
 	"github.com/openhss/openhss/internal/tasks"
 	"github.com/openhss/openhss/internal/vulndb"
@@ -46,37 +42,7 @@ func engines(t testing.TB) map[string]func(t testing.TB) string {
 		return out
 	}
 	out["postgres"] = func(t testing.TB) string {
-		ctx := context.Background()
-		b := make([]byte, 6)
-		_, _ = rand.Read(b)
-		schema := "schedule_" + hex.EncodeToString(b)
-		conn, err := pgx.Connect(ctx, dsn)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if _, err := conn.Exec(ctx, `CREATE SCHEMA `+schema); err != nil {
-			t.Fatal(err)
-		}
-		conn.Close(ctx)
-		t.Cleanup(func() {
-			conn, err := pgx.Connect(ctx, dsn)
-			if err != nil {
-				t.Errorf("drop schema: %v", err)
-				return
-			}
-			defer conn.Close(ctx)
-			if _, err := conn.Exec(ctx, `DROP SCHEMA `+schema+` CASCADE`); err != nil {
-				t.Errorf("drop schema: %v", err)
-			}
-		})
-		u, err := url.Parse(dsn)
-		if err != nil {
-			t.Fatal(err)
-		}
-		q := u.Query()
-		q.Set("search_path", schema)
-		u.RawQuery = q.Encode()
-		return u.String()
+		return pgtest.Schema(t, dsn, "schedule_")
 	}
 	return out
 }

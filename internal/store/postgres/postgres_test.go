@@ -2,19 +2,13 @@ package postgres
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"io/fs"
-	"net/url"
 	"os"
-	"strings"
 	"sync"
 	"testing"
 	"time"
-
-	"github.com/jackc/pgx/v5"
 
 	"github.com/openhss/openhss/internal/inventory"
 	"github.com/openhss/openhss/internal/inventory/storetest"
@@ -37,47 +31,16 @@ func testDSN(tb testing.TB) string {
 func newSchema(tb testing.TB) string {
 	tb.Helper()
 	dsn := testDSN(tb)
-	b := make([]byte, 6)
-	rand.Read(b)
-	schema := "openhss_test_" + hex.EncodeToString(b)
-	ctx := context.Background()
-	conn, err := pgx.Connect(ctx, dsn)
+	schemaDSN, drop, err := NewSchema(context.Background(), dsn, "openhss_test_")
 	if err != nil {
-		tb.Fatalf("connect to OPENHSS_TEST_POSTGRES: %v", err)
-	}
-	defer conn.Close(ctx)
-	if _, err := conn.Exec(ctx, `CREATE SCHEMA `+schema); err != nil {
 		tb.Fatal(err)
 	}
 	tb.Cleanup(func() {
-		conn, err := pgx.Connect(ctx, dsn)
-		if err != nil {
-			tb.Errorf("drop schema %s: %v", schema, err)
-			return
-		}
-		defer conn.Close(ctx)
-		if _, err := conn.Exec(ctx, `DROP SCHEMA `+schema+` CASCADE`); err != nil {
-			tb.Errorf("drop schema %s: %v", schema, err)
+		if err := drop(context.Background()); err != nil {
+			tb.Errorf("drop schema: %v", err)
 		}
 	})
-	return withSearchPath(tb, dsn, schema)
-}
-
-// withSearchPath sets the search_path runtime parameter in a URL or
-// key=value DSN.
-func withSearchPath(tb testing.TB, dsn, schema string) string {
-	tb.Helper()
-	if !strings.Contains(dsn, "://") {
-		return dsn + " search_path=" + schema
-	}
-	u, err := url.Parse(dsn)
-	if err != nil {
-		tb.Fatalf("OPENHSS_TEST_POSTGRES: %v", err)
-	}
-	q := u.Query()
-	q.Set("search_path", schema)
-	u.RawQuery = q.Encode()
-	return u.String()
+	return schemaDSN
 }
 
 func open(tb testing.TB, dsn string) *Store {
