@@ -1,6 +1,7 @@
 package console
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"net/http"
@@ -30,25 +31,35 @@ var imageTabs = []tab{{"", "Vulnerabilities"}, {"packages", "Packages"}, {"setti
 // imageRow loads the row of a detail path: another project's row, or one
 // of an enterprise project the session is not granted, is not found.
 func (c *Console) imageRow(r *http.Request, s *session, idText string) (inventory.Image, bool, error) {
+	return scopedRow(r, s, "image", idText, c.opts.Store.GetImage,
+		func(img inventory.Image) string { return img.EnterpriseProjectID })
+}
+
+// scopedRow loads the record of a path's id with get, within the session's
+// project and its granted enterprise projects (ep names a record's):
+// anything else, or an id that is not one, is not found, as in the API.
+func scopedRow[T any](r *http.Request, s *session, what, idText string,
+	get func(ctx context.Context, projectID string, id int64) (T, error), ep func(T) string) (T, bool, error) {
+	var zero T
 	id, err := strconv.ParseInt(idText, 10, 64)
 	if err != nil || id <= 0 {
-		return inventory.Image{}, false, nil
+		return zero, false, nil
 	}
-	img, err := c.opts.Store.GetImage(r.Context(), s.principal.ProjectID, id)
+	v, err := get(r.Context(), s.principal.ProjectID, id)
 	if errors.Is(err, inventory.ErrNotFound) {
-		return inventory.Image{}, false, nil
+		return zero, false, nil
 	}
 	if err != nil {
-		return inventory.Image{}, false, fmt.Errorf("console: image %d: %w", id, err)
+		return zero, false, fmt.Errorf("console: %s %d: %w", what, id, err)
 	}
 	eps, err := s.enterpriseProjects()
 	if err != nil {
-		return inventory.Image{}, false, err
+		return zero, false, err
 	}
-	if eps != nil && !slices.Contains(eps, img.EnterpriseProjectID) {
-		return inventory.Image{}, false, nil
+	if eps != nil && !slices.Contains(eps, ep(v)) {
+		return zero, false, nil
 	}
-	return img, true, nil
+	return v, true, nil
 }
 
 // image is one row's detail: its header and one tab, each read through

@@ -6,7 +6,6 @@ import (
 	"net/http"
 	"net/url"
 	"slices"
-	"strconv"
 	"strings"
 
 	"github.com/openhss/openhss/internal/inventory"
@@ -35,25 +34,8 @@ type registryView struct {
 // its granted enterprise projects; another project's or enterprise
 // project's connection is not found, as in the API (scopedRegistry).
 func (c *Console) registryRow(r *http.Request, s *session, idText string) (inventory.Registry, bool, error) {
-	id, err := strconv.ParseInt(idText, 10, 64)
-	if err != nil || id <= 0 {
-		return inventory.Registry{}, false, nil
-	}
-	reg, err := c.opts.Store.GetRegistry(r.Context(), s.principal.ProjectID, id)
-	if errors.Is(err, inventory.ErrNotFound) {
-		return inventory.Registry{}, false, nil
-	}
-	if err != nil {
-		return inventory.Registry{}, false, fmt.Errorf("console: registry %d: %w", id, err)
-	}
-	eps, err := s.enterpriseProjects()
-	if err != nil {
-		return inventory.Registry{}, false, err
-	}
-	if eps != nil && !slices.Contains(eps, reg.EnterpriseProjectID) {
-		return inventory.Registry{}, false, nil
-	}
-	return reg, true, nil
+	return scopedRow(r, s, "registry", idText, c.opts.Store.GetRegistry,
+		func(reg inventory.Registry) string { return reg.EnterpriseProjectID })
 }
 
 // registries lists the project's connections with the add form.
