@@ -152,7 +152,10 @@ func (s *Store) listInTx(ctx context.Context, f inventory.Filter, key string) (_
 		if err != nil {
 			return page, changes, err
 		}
-		if ok {
+		// In the first day (also the never-scanned rows, first in the
+		// ascending scan-time order) a key would skip no row: the page
+		// walks from the start as without it.
+		if ok && before > 0 {
 			from, skip = &day, f.Offset-int(before)
 		}
 	}
