@@ -235,11 +235,11 @@ func (d Dialect) imageIndexes() string {
 // (analysis_limit), as PRAGMA optimize does; with a visibility map on
 // PostgreSQL, so that the list's id walks are index-only scans, and for
 // the counters the load's triggers filled (image_repos, image_counts,
-// image_time_counts),
+// image_time_counts, image_scan_counts),
 // which the list reads on every uncached call.
 func (d Dialect) analyzeImages() string {
 	if d == Postgres {
-		return `VACUUM (ANALYZE) images, image_repos, image_counts, image_time_counts`
+		return `VACUUM (ANALYZE) images, image_repos, image_counts, image_time_counts, image_scan_counts`
 	}
 	return `PRAGMA analysis_limit = 1000; ANALYZE`
 }

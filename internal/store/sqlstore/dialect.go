@@ -228,7 +228,7 @@ func (d Dialect) listGeneration(projectID string) (query string, args []any) {
 // compactChanges replaces a project's images_changes rows by one row of
 // their summed weight, in tx, so the generation (the sum) is unchanged in
 // every snapshot (PostgreSQL only); likewise its image_counts deltas by one
-// row per key, and its image_time_counts deltas by one row per day and key
+// row per key, and its image_time_counts and image_scan_counts deltas by one row per day and key
 // where a day and key has several (every statement that adds deltas also
 // adds a changes row, so they grow no faster). One compactor per project at a time: the
 // others skip. DELETE … RETURNING: only the rows deleted are summed, never
@@ -258,21 +258,27 @@ func compactChanges(ctx context.Context, tx *sql.Tx, projectID string) error {
 	// tens of thousands of day rows, most never moved since the last
 	// compaction, and rewriting them all took 150 ms at 10^6 images
 	// (docs/benchmarks.md, Uncached list).
-	_, err = tx.ExecContext(ctx, `WITH k AS (SELECT bucket, image_type, enterprise_project_id, registry_id, scan_status,
+	// image_scan_counts (00980) is image_time_counts by day of scan:
+	// folded alike.
+	for _, table := range []string{"image_time_counts", "image_scan_counts"} {
+		if _, err := tx.ExecContext(ctx, strings.ReplaceAll(`WITH k AS (SELECT bucket, image_type, enterprise_project_id, registry_id, scan_status,
 				vul, unsafe, malicious, latest_version, is_index, severity_level
-			FROM image_time_counts WHERE project_id = $1
+			FROM TABLE WHERE project_id = $1
 			GROUP BY 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11 HAVING count(*) > 1),
-		d AS (DELETE FROM image_time_counts t USING k WHERE t.project_id = $1
+		d AS (DELETE FROM TABLE t USING k WHERE t.project_id = $1
 			AND (t.bucket, t.image_type, t.enterprise_project_id, t.registry_id, t.scan_status, t.vul, t.unsafe,
 				t.malicious, t.latest_version, t.is_index, t.severity_level)
 			  = (k.bucket, k.image_type, k.enterprise_project_id, k.registry_id, k.scan_status, k.vul, k.unsafe,
 				k.malicious, k.latest_version, k.is_index, k.severity_level)
 			RETURNING t.bucket, t.image_type, t.enterprise_project_id, t.registry_id, t.scan_status, t.vul, t.unsafe,
 				t.malicious, t.latest_version, t.is_index, t.severity_level, t.rows)
-		INSERT INTO image_time_counts (project_id, bucket, image_type, enterprise_project_id, registry_id, scan_status,
+		INSERT INTO TABLE (project_id, bucket, image_type, enterprise_project_id, registry_id, scan_status,
 			vul, unsafe, malicious, latest_version, is_index, severity_level, rows)
 		SELECT $1, bucket, image_type, enterprise_project_id, registry_id, scan_status, vul, unsafe, malicious,
 			latest_version, is_index, severity_level, sum(rows)
-		FROM d GROUP BY 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12 HAVING sum(rows) <> 0`, projectID)
-	return err
+		FROM d GROUP BY 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12 HAVING sum(rows) <> 0`, "TABLE", table), projectID); err != nil {
+			return err
+		}
+	}
+	return nil
 }

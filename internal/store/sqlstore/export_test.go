@@ -93,6 +93,17 @@ func CompactChanges(ctx context.Context, s *Store, projectID string) error {
 // see the 00970 migrations): a GROUP BY over images against the sums of
 // image_time_counts (keys at 0 left out of both).
 func ImageTimeCountKeys(ctx context.Context, s *Store) (fromImages, fromCounts map[string]int64, err error) {
+	return dayCountKeys(ctx, s, "latest_update_time / 86400000", "image_time_counts")
+}
+
+// ImageScanCountKeys is ImageTimeCountKeys for image_scan_counts (see the
+// 00980 migrations): per day of latest_scan_time, never scanned at -1.
+func ImageScanCountKeys(ctx context.Context, s *Store) (fromImages, fromCounts map[string]int64, err error) {
+	return dayCountKeys(ctx, s, "CASE WHEN latest_scan_time > 0 THEN latest_scan_time / 86400000 ELSE -1 END",
+		"image_scan_counts")
+}
+
+func dayCountKeys(ctx context.Context, s *Store, bucket, table string) (fromImages, fromCounts map[string]int64, err error) {
 	read := func(q string) (map[string]int64, error) {
 		rows, err := s.read.QueryContext(ctx, q)
 		if err != nil {
@@ -118,7 +129,7 @@ func ImageTimeCountKeys(ctx context.Context, s *Store) (fromImages, fromCounts m
 		}
 		return m, rows.Err()
 	}
-	if fromImages, err = read(`SELECT project_id, latest_update_time / 86400000, image_type, enterprise_project_id,
+	if fromImages, err = read(`SELECT project_id, ` + bucket + `, image_type, enterprise_project_id,
 		registry_id, scan_status,
 		CASE WHEN vul_num > 0 THEN 1 ELSE 0 END, CASE WHEN unsafe_setting_num > 0 THEN 1 ELSE 0 END,
 		CASE WHEN malicious_file_num > 0 THEN 1 ELSE 0 END, CASE WHEN ` + s.d.IsTrue("latest_version") + ` THEN 1 ELSE 0 END,
@@ -130,7 +141,7 @@ func ImageTimeCountKeys(ctx context.Context, s *Store) (fromImages, fromCounts m
 		CASE WHEN ` + s.d.IsTrue("vul") + ` THEN 1 ELSE 0 END, CASE WHEN ` + s.d.IsTrue("unsafe") + ` THEN 1 ELSE 0 END,
 		CASE WHEN ` + s.d.IsTrue("malicious") + ` THEN 1 ELSE 0 END, CASE WHEN ` + s.d.IsTrue("latest_version") + ` THEN 1 ELSE 0 END,
 		CASE WHEN ` + s.d.IsTrue("is_index") + ` THEN 1 ELSE 0 END, severity_level, CAST(sum(rows) AS BIGINT)
-		FROM image_time_counts GROUP BY 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12`)
+		FROM ` + table + ` GROUP BY 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12`)
 	return fromImages, fromCounts, err
 }
 
@@ -141,6 +152,19 @@ func ShiftUpdateTimes(ctx context.Context, s *Store, projectID string, delta int
 	b := newBuilder(s.d)
 	q := `UPDATE images SET latest_update_time = latest_update_time + ` + b.Arg(delta) +
 		` WHERE project_id = ` + b.Arg(projectID) + ` AND id % 7 = 0`
+	_, err := s.write.ExecContext(ctx, q, b.Args()...)
+	return err
+}
+
+// ShiftScanTimes moves the latest_scan_time of rows of projectID between
+// days of scan: every seventh scanned row by delta ms, and every eleventh
+// row to 0 (never scanned), 1 or 2 (scanned in the first ms of day 0:
+// beside the never-scanned rows in the ascending order).
+func ShiftScanTimes(ctx context.Context, s *Store, projectID string, delta int64) error {
+	b := newBuilder(s.d)
+	q := `UPDATE images SET latest_scan_time = CASE WHEN id % 11 = 0 THEN id % 3
+			WHEN latest_scan_time > 0 THEN latest_scan_time + ` + b.Arg(delta) + ` ELSE 0 END
+		WHERE project_id = ` + b.Arg(projectID) + ` AND (id % 7 = 0 OR id % 11 = 0)`
 	_, err := s.write.ExecContext(ctx, q, b.Args()...)
 	return err
 }

@@ -28,7 +28,8 @@ import (
 //
 // Without a bookmark (always so right after a write) a deep page of a
 // filter image_counts answers starts from the day holding its first row
-// (dayJump over image_time_counts) and steps over that day's rows only.
+// (dayJump over image_time_counts, or image_scan_counts in the scan-time
+// orders) and steps over that day's rows only.
 func (s *Store) ListImages(ctx context.Context, f inventory.Filter) (inventory.Page, error) {
 	page := inventory.Page{Images: []inventory.Image{}}
 	if !s.canMatch(f) {
@@ -142,16 +143,19 @@ func (s *Store) listInTx(ctx context.Context, f inventory.Filter, key string) (_
 	skip := f.Offset
 	if at, mark, ok := s.lists.bookmark(key, gen, f.Offset); ok && marked {
 		from, skip = &mark, f.Offset-at
-	} else if p.countable && !f.SortByScanTime && f.Offset >= MinJumpOffset {
-		// No bookmark (always so right after a write): start from the
-		// day holding the first row, summed from image_time_counts.
-		// ListRegistryImages' scan-time orders keep stepping over every
-		// row: the days are of latest_update_time.
-		day, before, ok, err := s.dayJump(ctx, tx, p.countWhere, p.countArgs, f.Offset)
+	} else if p.countable && f.Offset >= MinJumpOffset {
+		// No bookmark (always so right after a write, and never in
+		// ListRegistryImages' scan-time orders): start from the day
+		// holding the first row, summed from image_time_counts, or
+		// image_scan_counts in the scan-time orders.
+		day, before, ok, err := s.dayJump(ctx, tx, Order(f), p.countWhere, p.countArgs, f.Offset)
 		if err != nil {
 			return page, changes, err
 		}
-		if ok {
+		// In the first day (also the never-scanned rows, first in the
+		// ascending scan-time order) a key would skip no row: the page
+		// walks from the start as without it.
+		if ok && before > 0 {
 			from, skip = &day, f.Offset-int(before)
 		}
 	}
@@ -192,7 +196,8 @@ type listPlan struct {
 	total int64
 	empty bool // no row can match
 	// countable: image_counts answers the filter, under countWhere
-	// (with countArgs), and image_time_counts the rows per day.
+	// (with countArgs), and image_time_counts and image_scan_counts the
+	// rows per day.
 	countable  bool
 	countWhere string
 	countArgs  []any

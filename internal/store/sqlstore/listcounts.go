@@ -104,8 +104,10 @@ func (s *Store) resolveRegistries(ctx context.Context, tx *sql.Tx, f inventory.F
 	return ids, nil
 }
 
-// The buckets of image_time_counts (see the 00970 migrations): the UTC
-// day of latest_update_time.
+// The buckets of image_time_counts and image_scan_counts (see the 00970
+// and 00980 migrations): the UTC day of latest_update_time, or of
+// latest_scan_time, where never-scanned rows (latest_scan_time not above
+// 0) have bucket -1 of their own.
 const bucketWidth = 86_400_000 // ms
 
 // MinJumpOffset is the least offset whose page starts from its day
@@ -114,28 +116,41 @@ const bucketWidth = 86_400_000 // ms
 // docs/benchmarks.md), so summing days would not save a walk.
 const MinJumpOffset = 1000
 
-// jumpBuckets is how many days the first read of image_time_counts sums;
+// jumpBuckets is how many days the first read of the day counts sums;
 // each further read sums twice as many. A LIMIT lets both engines walk the
-// (project, bucket) key newest first and stop (PostgreSQL plans a running
+// (project, bucket) key in list order and stop (PostgreSQL plans a running
 // sum with LIMIT 1 as a scan of every day), and the doubling bounds the
 // reads of a sparse filter's deep page.
 const jumpBuckets = 64
 
 // dayJump finds, for a filter image_counts answers (where and args are
-// countWhere's), the day holding the row at offset in list order: it
-// returns the key just past that day in list order — every row before the
-// day's end sorts at or after it, every row of a newer day before it — and
-// how many rows of newer days precede it, so that the page reads from the
-// key on skipping offset-before rows. ok is false when the offset is past
-// the rows, or the row is in a day before 1970 (bucket arithmetic
-// truncates towards zero there), in tx.
-func (s *Store) dayJump(ctx context.Context, tx *sql.Tx, where string, args []any, offset int) (from SortKey, before int64, ok bool, err error) {
-	next, chunk := int64(math.MaxInt64), jumpBuckets
-	for ; ; chunk *= 2 {
+// countWhere's), the day holding the row at offset in order (Order's: the
+// default order's days are image_time_counts', the scan-time orders'
+// image_scan_counts'; an ascending order sums from the oldest day): it
+// returns the key just before that day in list order — every row of the
+// day and after it sorts at or after the key, every row of an earlier day
+// in list order before it — and how many rows of those earlier days
+// there are, so that the page reads from the key on skipping
+// offset-before rows. ok is false when the offset is past the rows, or
+// the row is in a day of latest_update_time before 1970 (bucket
+// arithmetic truncates towards zero there), in tx.
+func (s *Store) dayJump(ctx context.Context, tx *sql.Tx, order string, where string, args []any, offset int) (from SortKey, before int64, ok bool, err error) {
+	table, asc := "image_time_counts", false
+	switch order {
+	case scanOrderDesc:
+		table = "image_scan_counts"
+	case scanOrderAsc:
+		table, asc = "image_scan_counts", true
+	}
+	next, cmp, dir := int64(math.MaxInt64), " < ", " DESC"
+	if asc {
+		next, cmp, dir = math.MinInt64, " > ", " ASC"
+	}
+	for chunk := jumpBuckets; ; chunk *= 2 {
 		b := builder{d: s.d, args: make([]any, len(args), len(args)+2)}
 		copy(b.args, args)
-		q := `SELECT c.bucket, CAST(sum(c.rows) AS BIGINT) FROM image_time_counts c WHERE ` + where +
-			` AND c.bucket < ` + b.Arg(next) + ` GROUP BY c.bucket ORDER BY c.bucket DESC LIMIT ` + b.Arg(chunk)
+		q := `SELECT c.bucket, CAST(sum(c.rows) AS BIGINT) FROM ` + table + ` c WHERE ` + where +
+			` AND c.bucket` + cmp + b.Arg(next) + ` GROUP BY c.bucket ORDER BY c.bucket` + dir + ` LIMIT ` + b.Arg(chunk)
 		var (
 			n       int
 			found   bool
@@ -160,13 +175,28 @@ func (s *Store) dayJump(ctx context.Context, tx *sql.Tx, where string, args []an
 			return SortKey{}, 0, false, s.errf("list images: day of offset: %w", err)
 		}
 		if found {
-			if day < 0 {
-				return SortKey{}, 0, false, nil
-			}
-			return SortKey{Time: (day+1)*bucketWidth - 1, ID: math.MaxInt64}, at, true, nil
+			from, ok = dayStart(order, day)
+			return from, at, ok, nil
 		}
 		if n < chunk {
 			return SortKey{}, 0, false, nil
 		}
 	}
+}
+
+// dayStart is dayJump's key for day in order, with the rows before it.
+func dayStart(order string, day int64) (SortKey, bool) {
+	switch {
+	case order == scanOrderAsc && day == -1:
+		// Never scanned: the first rows; any time, any id.
+		return SortKey{Time: math.MinInt64, ID: math.MinInt64}, true
+	case order == scanOrderAsc:
+		// After every never-scanned row, also those at 0 of day 0.
+		return SortKey{Time: max(day*bucketWidth, 1), ID: math.MinInt64}, true
+	case order == scanOrderDesc && day == -1:
+		return SortKey{Time: 0, ID: math.MaxInt64}, true
+	case day < 0:
+		return SortKey{}, false
+	}
+	return SortKey{Time: (day+1)*bucketWidth - 1, ID: math.MaxInt64}, true
 }

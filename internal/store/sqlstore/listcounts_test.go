@@ -18,8 +18,11 @@ import (
 // moves rows between keys: scan results (status, finding flags, severity),
 // status changes without a result, writes that move no key, a sync that
 // deletes a connection's rows, and (PostgreSQL) compaction of the deltas;
-// that image_time_counts (the same per day of latest_update_time) agrees
-// with a GROUP BY over images likewise, also after rows move between days;
+// that image_time_counts (the same per day of latest_update_time) and
+// image_scan_counts (per day of latest_scan_time, never scanned apart)
+// agree with a GROUP BY over images likewise, also after rows move between
+// days (scan results among the writes above move them between days of
+// scan);
 // and that the list's totals for the flag filters equal a count(*) over
 // images with the list's own WHERE.
 func TestImageCountsFollowWrites(t *testing.T) {
@@ -48,6 +51,13 @@ func TestImageCountsFollowWrites(t *testing.T) {
 				}
 				if len(fromImages) == 0 || !maps.Equal(fromImages, fromCounts) {
 					t.Fatalf("%s: image_time_counts %v, images %v", step, fromCounts, fromImages)
+				}
+				fromImages, fromCounts, err = sqlstore.ImageScanCountKeys(ctx, s)
+				if err != nil {
+					t.Fatalf("%s: %v", step, err)
+				}
+				if len(fromImages) == 0 || !maps.Equal(fromImages, fromCounts) {
+					t.Fatalf("%s: image_scan_counts %v, images %v", step, fromCounts, fromImages)
 				}
 				yes, no := true, false
 				base := inventory.Filter{ProjectID: project, Type: inventory.PrivateImage, Limit: 5,
@@ -122,6 +132,12 @@ func TestImageCountsFollowWrites(t *testing.T) {
 			}
 			check("after moving rows between days")
 
+			// Scan times moved between days, to never scanned and to day 0.
+			if err := sqlstore.ShiftScanTimes(ctx, s, project, 2*86_400_000+777); err != nil {
+				t.Fatal(err)
+			}
+			check("after moving rows between days of scan")
+
 			// A sync that finds the first connection empty deletes its rows.
 			if _, err := s.ApplySync(ctx, inventory.Snapshot{RegistryID: regID, SeenAt: 1}); err != nil {
 				t.Fatal(err)
@@ -140,12 +156,14 @@ func TestImageCountsFollowWrites(t *testing.T) {
 
 // TestDeepPagesFromDays checks, on each engine, that pages at offsets of
 // at least MinJumpOffset, which start from the day holding their first row
-// (summed from image_time_counts) instead of stepping over every row
-// before it, are exactly the rows a plain ORDER BY … LIMIT … OFFSET over
+// (summed from image_time_counts, or image_scan_counts in
+// ListRegistryImages' scan-time orders, ascending and descending) instead
+// of stepping over every row before it, are exactly the rows a plain ORDER BY … LIMIT … OFFSET over
 // images reads: for the filters image_counts answers and others, at
 // offsets inside, at the edges of and past the rows, with a write before
 // every call (so no bookmark of an earlier page helps), and after rows
-// moved between days.
+// moved between days of update and of scan (to never scanned and to the
+// first ms of day 0 too).
 func TestDeepPagesFromDays(t *testing.T) {
 	for engine, open := range benchStores() {
 		t.Run(engine, func(t *testing.T) {
@@ -171,12 +189,39 @@ func TestDeepPagesFromDays(t *testing.T) {
 				"registry":       func(f *inventory.Filter) { f.RegistryName = "bench-01" },
 				"namespace":      func(f *inventory.Filter) { f.Namespace = "ns-01" },
 				"scan time desc": func(f *inventory.Filter) { f.SortByScanTime, f.SortDesc = true, true },
+				"scan time asc":  func(f *inventory.Filter) { f.SortByScanTime = true },
+				"scan time desc, success": func(f *inventory.Filter) {
+					f.SortByScanTime, f.SortDesc, f.ScanStatus = true, true, inventory.ScanSuccess
+				},
+				"scan time asc, has_vul=false": func(f *inventory.Filter) { f.SortByScanTime, f.HasVul = true, &no },
+				"scan time asc, every type": func(f *inventory.Filter) {
+					f.SortByScanTime, f.Type, f.EnterpriseProjects = true, "", nil
+				},
 			}
 			pages := func(step string) {
 				t.Helper()
 				for name, mod := range filters {
-					for _, offset := range []int{sqlstore.MinJumpOffset, sqlstore.MinJumpOffset + 1, 1777, 2500, 2999,
-						3998, 3999, 4000} {
+					offsets := []int{sqlstore.MinJumpOffset, sqlstore.MinJumpOffset + 1, 1777, 2500, 2999, 3998, 3999, 4000}
+					// Also the edge of the never-scanned rows (bucket -1)
+					// and those scanned at 1 or 2 ms (day 0), which the
+					// ascending orders read first.
+					f := inventory.Filter{ProjectID: project, Type: inventory.PrivateImage,
+						EnterpriseProjects: []string{inventory.DefaultEnterpriseProject}}
+					mod(&f)
+					all, err := sqlstore.CountImages(ctx, s, f)
+					if err != nil {
+						t.Fatal(err)
+					}
+					zero := int64(0)
+					f.StartLatestScanTime = &zero
+					scanned, err := sqlstore.CountImages(ctx, s, f)
+					if err != nil {
+						t.Fatal(err)
+					}
+					if never := int(all - scanned); never >= sqlstore.MinJumpOffset+1 {
+						offsets = append(offsets, never-1, never, never+1)
+					}
+					for _, offset := range offsets {
 						f := inventory.Filter{ProjectID: project, Type: inventory.PrivateImage, Limit: 7, Offset: offset,
 							EnterpriseProjects: []string{inventory.DefaultEnterpriseProject}}
 						mod(&f)
@@ -208,6 +253,10 @@ func TestDeepPagesFromDays(t *testing.T) {
 				t.Fatal(err)
 			}
 			pages("after moving rows between days")
+			if err := sqlstore.ShiftScanTimes(ctx, s, project, 86_400_000/3); err != nil {
+				t.Fatal(err)
+			}
+			pages("after moving rows between days of scan")
 		})
 	}
 }

@@ -249,7 +249,8 @@ func registryConds(sub *builder, f inventory.Filter) *builder {
 	return sub
 }
 
-// SortKey is a row's key in list order (latest_update_time DESC, id DESC).
+// SortKey is a row's key in list order (latest_update_time DESC, id DESC),
+// or in a scan-time order (latest_scan_time, id).
 type SortKey struct{ Time, ID int64 }
 
 // The orders of the list: the default one, and ListRegistryImages'
@@ -273,9 +274,9 @@ func Order(f inventory.Filter) string {
 }
 
 // imagePage is the statement reading columns cols of one page of the rows
-// where (with its args) selects, in order (listOrder, or a scan-time order
-// with from nil: bookmarks are keys in listOrder): from the row of key from
-// on when from is not nil, skipping skip rows and reading at most limit.
+// where (with its args) selects, in order (listOrder or a scan-time order;
+// from is a key in that order): from the row of key from on when from is
+// not nil, skipping skip rows and reading at most limit.
 //
 // An inner SELECT of ids walks the index matching the filter in list order
 // and applies OFFSET/LIMIT on index entries only; the outer SELECT reads
@@ -286,8 +287,17 @@ func imagePage(d Dialect, cols, where string, args []any, from *SortKey, limit, 
 	b := builder{d: d, args: make([]any, len(args), len(args)+4)}
 	copy(b.args, args)
 	if from != nil {
-		// Rows from the key on, in list order: (time, id) at or below it.
-		where += " AND (i.latest_update_time, i.id) <= (" + b.Arg(from.Time) + ", " + b.Arg(from.ID) + ")"
+		// Rows from the key on, in order: (time, id) at or below it, or
+		// at or above it ascending.
+		switch order {
+		case scanOrderAsc:
+			where += " AND (i.latest_scan_time, i.id) >= ("
+		case scanOrderDesc:
+			where += " AND (i.latest_scan_time, i.id) <= ("
+		default:
+			where += " AND (i.latest_update_time, i.id) <= ("
+		}
+		where += b.Arg(from.Time) + ", " + b.Arg(from.ID) + ")"
 	}
 	lim, off := b.Arg(limit), b.Arg(skip)
 	return `SELECT ` + cols + `
