@@ -7,9 +7,6 @@ import (
 	"strconv"
 	"testing"
 	"time"
-
-	"github.com/openhss/openhss/internal/inventory"
-	"github.com/openhss/openhss/internal/policy"
 )
 
 // BenchmarkIdleTick is the cost of one scheduler tick that finds nothing
@@ -26,31 +23,8 @@ func BenchmarkIdleTick(b *testing.B) {
 		b.Run(fmt.Sprintf("%s/%d", engine, n), func(b *testing.B) {
 			e := newEnv(b, newDB(b))
 			s := e.server(b, time.Hour)
+			idleScheduler(b, e, s, n)
 			ctx := context.Background()
-			for i := range n {
-				p := fmt.Sprintf("p%05d", i)
-				if _, err := s.st.CreateRegistry(ctx, inventory.Registry{ProjectID: p, EnterpriseProjectID: "0", Name: "r",
-					Type: inventory.OtherRegistry, Protocol: "http", Addr: fmt.Sprintf("r%d.example.com", i), Status: inventory.RegistryPending}); err != nil {
-					b.Fatal(err)
-				}
-			}
-			if _, err := s.sched.Tick(ctx); err != nil { // slots the projects
-				b.Fatal(err)
-			}
-			if err := s.st.SetScanPolicy(ctx, policy.Policy{ProjectID: "p00000", Enabled: true, ScanCycle: 7,
-				ScanScope: policy.ScanScopeAll, RegistryIDs: []int64{1}}, inventory.Millis(e.clock.Now())); err != nil {
-				b.Fatal(err)
-			}
-			e.clock.Add(time.Hour) // the first periodic syncs fall due
-			for {                  // claim every first run, 500 a tick
-				n, err := s.sched.Tick(ctx)
-				if err != nil {
-					b.Fatal(err)
-				}
-				if n == 0 {
-					break
-				}
-			}
 			b.ResetTimer()
 			for b.Loop() {
 				if n, err := s.sched.Tick(ctx); err != nil || n != 0 {
