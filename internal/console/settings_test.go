@@ -2,14 +2,21 @@ package console_test
 
 import (
 	"context"
+	"fmt"
 	"net/http"
+	"net/http/httptest"
 	"net/url"
 	"reflect"
 	"regexp"
 	"strings"
 	"testing"
+	"time"
 
+	"github.com/openhss/openhss/internal/console"
 	"github.com/openhss/openhss/internal/inventory"
+	"github.com/openhss/openhss/internal/osvtestdata"
+	"github.com/openhss/openhss/internal/registry"
+	"github.com/openhss/openhss/internal/vulndb"
 )
 
 var secretField = regexp.MustCompile(`id="new-secret-key">([^<]+)<`)
@@ -193,5 +200,53 @@ func TestSettingsVulnData(t *testing.T) {
 	resp, body := e.do("GET", "/settings", nil, alice)
 	if resp.StatusCode != http.StatusOK || !strings.Contains(body, `id="vuln-warning"`) || !strings.Contains(body, "database is empty") {
 		t.Errorf("GET /settings on an empty database: %s, want the empty-data warning\n%s", resp.Status, body)
+	}
+}
+
+// TestSettingsVulnDataAge: after a real import the page lists its sources
+// and the last import without a warning; the same data read 8 days later is
+// warned about as older than 7 days.
+func TestSettingsVulnDataAge(t *testing.T) {
+	e := newEnv(t)
+	ctx := context.Background()
+	db, err := vulndb.New(vulndb.Options{Store: e.st, TempDir: t.TempDir()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := db.Import(ctx, osvtestdata.Dir(t, "alpine")); err != nil {
+		t.Fatal(err)
+	}
+	st, err := e.st.VulnStatus(ctx)
+	if err != nil || st.Records == 0 || len(st.Ecosystems) == 0 || st.LastImport == nil {
+		t.Fatalf("status after import: %+v, %v", st, err)
+	}
+	alice, _ := e.signIn("alice")
+	resp, body := e.do("GET", "/settings", nil, alice)
+	if resp.StatusCode != http.StatusOK || strings.Contains(body, `id="vuln-warning"`) {
+		t.Errorf("fresh data: %s, want no warning\n%s", resp.Status, body)
+	}
+	for _, want := range []string{fmt.Sprintf("%d records", st.Records), "<td>" + st.Ecosystems[0].Ecosystem + "</td>", "Last import: ", " ago) from "} {
+		if !strings.Contains(body, want) {
+			t.Errorf("fresh data: the page lacks %q", want)
+		}
+	}
+
+	// The same store and sessions, read by a console whose clock is 8 days on.
+	lister, err := registry.NewLister(registry.ListerOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	later, err := console.New(console.Options{Store: e.st, Auth: e.iam, Scans: e.scans, Tasks: e.starter, Box: e.box, Registries: lister,
+		Fallback: http.NotFoundHandler(), Now: func() time.Time { return time.Now().Add(8 * 24 * time.Hour) }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(later)
+	t.Cleanup(srv.Close)
+	e2 := *e
+	e2.url = srv.URL
+	resp, body = e2.do("GET", "/settings", nil, alice)
+	if resp.StatusCode != http.StatusOK || !strings.Contains(body, `id="vuln-warning"`) || !strings.Contains(body, "8 days old (more than 7 days)") {
+		t.Errorf("8 days later: %s, want the stale-data warning\n%s", resp.Status, body)
 	}
 }
