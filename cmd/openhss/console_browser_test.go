@@ -734,6 +734,40 @@ func TestConsoleInBrowser(t *testing.T) {
 		}
 	})
 
+	t.Run("settings: vulnerability data, a credential shown once, the whitelist", func(t *testing.T) {
+		mustRun(t, ctx, "settings", chromedp.Navigate(srv.base+"/settings"), chromedp.WaitVisible(chromedp.CSS("#create-credential")))
+		if unlabelled := value(t, ctx, "labels", chromedp.Evaluate[[]string](`Array.from(document.querySelectorAll('input:not([type=hidden]),select,textarea')).filter(e => !e.labels || e.labels.length === 0).map(e => e.name || e.id)`)); len(unlabelled) > 0 {
+			t.Errorf("form controls without a label on the Settings page: %v", unlabelled)
+		}
+		if got := texts(t, ctx, "#ecosystems tbody tr"); len(got) == 0 || strings.HasPrefix(got[0], "None") {
+			t.Errorf("no vulnerability data source listed: %q", got)
+		}
+		mustRun(t, ctx, "describe", chromedp.SendKeys(chromedp.CSS("#description"), "browser test"))
+		value(t, ctx, "create credential", chromedp.WaitEvent(page.LoadEventFired, nil, chromedp.Submit(chromedp.CSS("#description"))))
+		secretKeys := texts(t, ctx, "#new-secret-key")
+		if len(secretKeys) != 1 || len(secretKeys[0]) < 20 {
+			t.Fatalf("the create answer shows no secret key: %q", secretKeys)
+		}
+		mustRun(t, ctx, "settings again", chromedp.Navigate(srv.base+"/settings"), chromedp.WaitVisible(chromedp.CSS("#credential-list")))
+		if html := value(t, ctx, "html", chromedp.Evaluate[string](`document.documentElement.outerHTML`)); strings.Contains(html, secretKeys[0]) {
+			t.Errorf("the Settings page shows the secret key again")
+		}
+		if rows := texts(t, ctx, "#credential-list tbody tr"); !slices.ContainsFunc(rows, func(r string) bool { return strings.Contains(r, "browser test") }) {
+			t.Errorf("credential rows %q lack the new one", rows)
+		}
+		mustRun(t, ctx, "whitelist", chromedp.SetValue(chromedp.CSS("#customized_path"), "/etc/ssl/private\nrelative"))
+		value(t, ctx, "save refused", chromedp.WaitEvent(page.LoadEventFired, nil, chromedp.Submit(chromedp.CSS("#customized_path"))))
+		if got := texts(t, ctx, "#message"); len(got) != 1 || !strings.Contains(got[0], "customized_path[1]: must be an absolute path") {
+			t.Errorf("a relative path: %q", got)
+		}
+		mustRun(t, ctx, "whitelist", chromedp.SetValue(chromedp.CSS("#customized_path"), "/etc/ssl/private\n/opt/*/keys"))
+		value(t, ctx, "save", chromedp.WaitEvent(page.LoadEventFired, nil, chromedp.Submit(chromedp.CSS("#customized_path"))))
+		if got := texts(t, ctx, "#message"); len(got) != 1 || !strings.Contains(got[0], "now has 2 entries") {
+			t.Errorf("saving the whitelist: %q", got)
+		}
+		screenshot(t, ctx, "settings")
+	})
+
 	t.Run("another project's image is not found", func(t *testing.T) {
 		resp, body := signed.do("GET", fmt.Sprintf("/images/%d", foreignID), nil)
 		if resp.StatusCode != http.StatusNotFound || strings.Contains(body, "secret-app") {

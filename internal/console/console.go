@@ -33,6 +33,7 @@ import (
 	"github.com/openhss/openhss/internal/netpolicy"
 	"github.com/openhss/openhss/internal/scanresult"
 	"github.com/openhss/openhss/internal/tasks"
+	"github.com/openhss/openhss/internal/vulndb"
 )
 
 //go:embed templates/*.html
@@ -69,6 +70,11 @@ type Store interface {
 	WeakPasswordUsers(ctx context.Context, sel scanresult.RowSelection, f scanresult.WeakPasswordFilter) (int64, []scanresult.WeakPasswordRow, error)
 	SensitivePathWhitelist(ctx context.Context, projectID string) ([]string, error)
 
+	// The Settings page: the whitelist the API's filepath-whitelist routes
+	// replace, and the vulnerability data status `openhss db status` reads.
+	SetSensitivePathWhitelist(ctx context.Context, projectID string, paths []string) error
+	VulnStatus(ctx context.Context) (vulndb.Status, error)
+
 	// The Tasks page: a task, its items, and ending it.
 	GetTask(ctx context.Context, projectID, id string) (tasks.Task, error)
 	ListTaskItems(ctx context.Context, f tasks.ItemFilter) ([]tasks.Item, int64, error)
@@ -87,11 +93,17 @@ type Pinger interface {
 	Ping(ctx context.Context, reg inventory.Registry, password string) error
 }
 
-// Auth signs users in and out and checks sessions: *iam.Service.
+// Auth signs users in and out, checks sessions and manages the project's
+// credentials: *iam.Service.
 type Auth interface {
 	SignIn(ctx context.Context, name, password string) (token string, tok inventory.Token, user inventory.User, err error)
 	AuthenticateToken(ctx context.Context, token string) (iam.Principal, error)
 	RevokeToken(ctx context.Context, token string) error
+
+	// The Settings page's credentials: the calls of `openhss credential`.
+	CreateCredential(ctx context.Context, projectID string, grant inventory.Grant, description string) (accessKey, secretKey string, err error)
+	ListCredentials(ctx context.Context, projectID string) ([]inventory.Credential, error)
+	RevokeCredential(ctx context.Context, accessKey string) error
 }
 
 // ScanRequester queues the scans of image rows (the API's batch-scan and
@@ -212,7 +224,7 @@ func New(opts Options) (*Console, error) {
 	if err != nil {
 		return nil, fmt.Errorf("console: parse layout: %w", err)
 	}
-	for _, name := range []string{"signin", "overview", "images", "image", "tasks", "task", "registries", "registry", "notyet", "error"} {
+	for _, name := range []string{"signin", "overview", "images", "image", "tasks", "task", "registries", "registry", "settings", "error"} {
 		t, err := template.Must(base.Clone()).ParseFS(templateFS, "templates/"+name+".html")
 		if err != nil {
 			return nil, fmt.Errorf("console: parse %s: %w", name, err)
@@ -314,7 +326,11 @@ func (c *Console) route(p string) (page, bool) {
 	case "/registries/add":
 		return page{post: true, fn: c.addRegistry}, true
 	case "/settings":
-		return page{fn: c.notYet}, true
+		return page{fn: c.settings}, true
+	case "/settings/whitelist":
+		return page{post: true, fn: c.setWhitelist}, true
+	case "/settings/credentials/create":
+		return page{post: true, fn: c.createCredential}, true
 	case "/signout":
 		return page{post: true, fn: c.signOut}, true
 	case "/images/scan":
@@ -336,6 +352,11 @@ func (c *Console) route(p string) (page, bool) {
 			return page{fn: c.registry}, true
 		case action == "edit" || action == "delete" || action == "test" || action == "sync":
 			return page{post: true, fn: c.registry}, true
+		}
+	}
+	if rest, ok := strings.CutPrefix(p, "/settings/credentials/"); ok {
+		if ak, action, _ := strings.Cut(rest, "/"); ak != "" && action == "delete" {
+			return page{post: true, fn: c.deleteCredential}, true
 		}
 	}
 	if rest, ok := strings.CutPrefix(p, "/tasks/"); ok && rest != "" {

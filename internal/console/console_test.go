@@ -46,6 +46,7 @@ type env struct {
 	box      *secret.Box
 	syncs    *recordedSyncs
 	starter  *taskrun.Starter
+	iam      *iam.Service
 }
 
 func newEnv(t *testing.T) *env {
@@ -76,7 +77,7 @@ func newEnv(t *testing.T) *env {
 			t.Fatal(err)
 		}
 	}
-	e := &env{t: t, st: st, rows: map[string]int64{}, scans: &recordedScans{}, box: box, syncs: &recordedSyncs{}}
+	e := &env{t: t, st: st, rows: map[string]int64{}, scans: &recordedScans{}, box: box, syncs: &recordedSyncs{}, iam: svc}
 	for i, r := range []struct {
 		key, project, ep, ns, name string
 	}{

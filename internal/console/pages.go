@@ -347,12 +347,6 @@ func progress(t tasks.Task) string {
 	}
 }
 
-// notYet is a page of the navigation that later work fills (docs/console.md).
-func (c *Console) notYet(w http.ResponseWriter, r *http.Request, s *session) {
-	title := map[string]string{"/registries": "Registries", "/settings": "Settings"}[r.URL.Path]
-	c.render(w, r, http.StatusOK, "notyet", s, map[string]any{"Title": title})
-}
-
 // barWidth is the severity bar's width in tenths (a class, w0 to w100:
 // the CSP allows no inline style): the vulnerability count on a log-like
 // scale, so one finding shows and hundreds fit.

@@ -3,24 +3,13 @@ package hssapi
 import (
 	"fmt"
 	"net/http"
-	"path"
-	"slices"
 	"strings"
-	"unicode"
-	"unicode/utf8"
 
 	"github.com/openhss/openhss/internal/pathallow"
 )
 
-// Limits of a project's sensitive path whitelist (docs/api.md, Sensitive
-// path whitelist). The SDK documents up to 20,000 entries per list; the
-// count here is lower because every entry is matched against every
-// sensitive finding the project reads.
-const (
-	maxWhitelistEntries = 1000
-	maxWhitelistPathLen = 1024
-	maxWhitelistFilter  = 65535 // file_path of the GET, as the SDK documents
-)
+// maxWhitelistFilter bounds file_path of the GET, as the SDK documents.
+const maxWhitelistFilter = 65535
 
 // filePathWhitelist is the SDK's ShowFilePathWhiteListsResponse (and the
 // deprecated ShowFilePathWhiteDetailResponse).
@@ -91,42 +80,12 @@ func (s *server) changeFilePathWhitelist(w http.ResponseWriter, r *http.Request,
 	return nil
 }
 
-// checkWhitelist validates a customized_path list and returns it without
-// repeated entries (first occurrence kept). An entry is an absolute,
-// clean path ("/etc/ssl/private": that file or everything under it) or a
-// path.Match glob of one ("/opt/*/keys", "/srv/*.pem": matching a path or
-// one of its parent directories); see pathallow.
+// checkWhitelist validates a customized_path list with the console's
+// check (pathallow.CheckCustom) and answers a refusal as HSS.0001.
 func checkWhitelist(list []string) ([]string, *apiError) {
-	if len(list) > maxWhitelistEntries {
-		return nil, invalidParam("customized_path", "has %d entries; at most %d are allowed", len(list), maxWhitelistEntries)
-	}
-	out := make([]string, 0, len(list))
-	for i, p := range list {
-		bad := func(format string, args ...any) *apiError {
-			return invalidParam(fmt.Sprintf("customized_path[%d]", i), format, args...)
-		}
-		switch {
-		case p == "":
-			return nil, bad("is empty")
-		case len(p) > maxWhitelistPathLen:
-			return nil, bad("is longer than %d bytes", maxWhitelistPathLen)
-		case !utf8.ValidString(p):
-			return nil, bad("is not valid UTF-8")
-		case strings.ContainsFunc(p, unicode.IsControl):
-			return nil, bad("contains a control character")
-		case !strings.HasPrefix(p, "/"):
-			return nil, bad("must be an absolute path (starting with /)")
-		case path.Clean(p) != p:
-			return nil, bad("must be a clean path (no trailing /, //, . or .. elements): %q", path.Clean(p))
-		case strings.Trim(p, "/*") == "":
-			return nil, bad("covers the whole image")
-		}
-		if _, err := pathallow.New([]string{p}); err != nil {
-			return nil, bad("is not a valid glob (path.Match syntax)")
-		}
-		if !slices.Contains(out, p) {
-			out = append(out, p)
-		}
+	out, ferr := pathallow.CheckCustom(list)
+	if ferr != nil {
+		return nil, invalidParam(ferr.Field, "%s", ferr.Reason)
 	}
 	return out, nil
 }

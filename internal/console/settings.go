@@ -1,0 +1,162 @@
+package console
+
+import (
+	"errors"
+	"fmt"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/openhss/openhss/internal/iam"
+	"github.com/openhss/openhss/internal/inventory"
+	"github.com/openhss/openhss/internal/pathallow"
+	"github.com/openhss/openhss/internal/vulndb"
+)
+
+// staleVulnData is the age of the last vulnerability data import past
+// which the Settings page warns (docs/console.md, Settings).
+const staleVulnData = 7 * 24 * time.Hour
+
+// settingsView is the Settings page's data. Secret is set only on the
+// answer to the form that created it: it is never stored in the clear, so
+// no later page can show it.
+type settingsView struct {
+	Vuln         vulndb.Status
+	VulnAge      string
+	VulnWarning  string
+	Credentials  []inventory.Credential
+	NewAccessKey string
+	Secret       string
+	Default      []string
+	Custom       []string
+	WhitelistIn  string // the refused textarea, to correct it
+	Message      string
+	Error        bool
+}
+
+// settings shows the page (GET /settings).
+func (c *Console) settings(w http.ResponseWriter, r *http.Request, s *session) {
+	c.renderSettings(w, r, s, http.StatusOK, settingsView{})
+}
+
+// renderSettings fills v with the page's reads and renders it.
+func (c *Console) renderSettings(w http.ResponseWriter, r *http.Request, s *session, status int, v settingsView) {
+	ctx := r.Context()
+	st, err := c.opts.Store.VulnStatus(ctx)
+	if err != nil {
+		c.fail(w, r, s, fmt.Errorf("console: vulnerability data status: %w", err))
+		return
+	}
+	v.Vuln = st
+	switch {
+	case st.Records == 0:
+		v.VulnWarning = "The vulnerability database is empty: scans find no vulnerabilities until it is imported (openhss db update)."
+	case st.LastImport == nil:
+		v.VulnWarning = "No completed import is recorded: run openhss db update."
+	default:
+		age := c.opts.Now().Sub(st.LastImport.Finished)
+		v.VulnAge = formatAge(age)
+		if age > staleVulnData {
+			v.VulnWarning = fmt.Sprintf("The vulnerability data is %s old (more than 7 days): run openhss db update.", v.VulnAge)
+		}
+	}
+	creds, err := c.opts.Auth.ListCredentials(ctx, s.principal.ProjectID)
+	if err != nil {
+		c.fail(w, r, s, fmt.Errorf("console: credentials: %w", err))
+		return
+	}
+	v.Credentials = creds
+	custom, err := c.opts.Store.SensitivePathWhitelist(ctx, s.principal.ProjectID)
+	if err != nil {
+		c.fail(w, r, s, fmt.Errorf("console: sensitive path whitelist: %w", err))
+		return
+	}
+	v.Custom = custom
+	v.Default = c.opts.SensitiveDefault
+	if v.WhitelistIn == "" && status == http.StatusOK {
+		v.WhitelistIn = strings.Join(custom, "\n")
+	}
+	c.render(w, r, status, "settings", s, map[string]any{"Title": "Settings", "V": v})
+}
+
+// formatAge is a duration in the largest whole unit a reader needs.
+func formatAge(d time.Duration) string {
+	switch {
+	case d < time.Hour:
+		return fmt.Sprintf("%d minutes", int(d/time.Minute))
+	case d < 48*time.Hour:
+		return fmt.Sprintf("%d hours", int(d/time.Hour))
+	default:
+		return fmt.Sprintf("%d days", int(d/(24*time.Hour)))
+	}
+}
+
+// setWhitelist replaces the project's own sensitive-path whitelist with the
+// textarea's lines (POST /settings/whitelist), with the check and the store
+// call of the API's POST /image/sensitive/filepath-whitelist. Blank lines
+// are dropped and each line is trimmed; an empty list clears it. A refused
+// list stores nothing.
+func (c *Console) setWhitelist(w http.ResponseWriter, r *http.Request, s *session) {
+	in := r.PostForm.Get("customized_path")
+	list := []string{}
+	for _, line := range strings.Split(in, "\n") {
+		if line = strings.TrimSpace(line); line != "" {
+			list = append(list, line)
+		}
+	}
+	paths, ferr := pathallow.CheckCustom(list)
+	if ferr != nil {
+		c.renderSettings(w, r, s, http.StatusBadRequest, settingsView{Message: ferr.Error(), Error: true, WhitelistIn: in})
+		return
+	}
+	if err := c.opts.Store.SetSensitivePathWhitelist(r.Context(), s.principal.ProjectID, paths); err != nil {
+		c.fail(w, r, s, fmt.Errorf("console: set sensitive path whitelist: %w", err))
+		return
+	}
+	c.renderSettings(w, r, s, http.StatusOK, settingsView{Message: fmt.Sprintf("The project's whitelist now has %d entries.", len(paths))})
+}
+
+// createCredential makes an AK/SK pair for the session's project with the
+// session's enterprise-project grant (never wider), through the IAM call of
+// `openhss credential create`, and shows the secret key on this answer
+// only (Cache-Control: no-store, as every console page).
+func (c *Console) createCredential(w http.ResponseWriter, r *http.Request, s *session) {
+	ak, sk, err := c.opts.Auth.CreateCredential(r.Context(), s.principal.ProjectID, s.principal.Grant, r.PostForm.Get("description"))
+	if errors.Is(err, iam.ErrInvalid) {
+		c.renderSettings(w, r, s, http.StatusBadRequest, settingsView{Message: err.Error(), Error: true})
+		return
+	}
+	if err != nil {
+		c.fail(w, r, s, fmt.Errorf("console: create credential: %w", err))
+		return
+	}
+	c.renderSettings(w, r, s, http.StatusOK, settingsView{NewAccessKey: ak, Secret: sk,
+		Message: "Credential " + ak + " created. Copy the secret key now: it is shown only this once."})
+}
+
+// deleteCredential revokes one of the project's access keys (POST
+// /settings/credentials/{ak}/delete), as `openhss credential revoke`. An
+// access key of another project is not found and stays as it is.
+func (c *Console) deleteCredential(w http.ResponseWriter, r *http.Request, s *session) {
+	ak, _, _ := strings.Cut(strings.TrimPrefix(r.URL.Path, "/settings/credentials/"), "/")
+	creds, err := c.opts.Auth.ListCredentials(r.Context(), s.principal.ProjectID)
+	if err != nil {
+		c.fail(w, r, s, fmt.Errorf("console: credentials: %w", err))
+		return
+	}
+	found := false
+	for _, cr := range creds {
+		if cr.AccessKey == ak && cr.ProjectID == s.principal.ProjectID && cr.RevokedAt == 0 {
+			found = true
+		}
+	}
+	if !found {
+		c.notFound(w, r, s, "Credential")
+		return
+	}
+	if err := c.opts.Auth.RevokeCredential(r.Context(), ak); err != nil {
+		c.fail(w, r, s, fmt.Errorf("console: revoke credential: %w", err))
+		return
+	}
+	c.renderSettings(w, r, s, http.StatusOK, settingsView{Message: "Credential " + ak + " deleted: requests signed with it are refused from now on."})
+}
