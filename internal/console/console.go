@@ -33,6 +33,7 @@ import (
 	"github.com/openhss/openhss/internal/netpolicy"
 	"github.com/openhss/openhss/internal/scanresult"
 	"github.com/openhss/openhss/internal/tasks"
+	"github.com/openhss/openhss/internal/vulndb"
 )
 
 //go:embed templates/*.html
@@ -51,6 +52,9 @@ type Store interface {
 	ListVulns(ctx context.Context, f scanresult.VulnFilter) (int64, []scanresult.VulnRow, error)
 	CountFindings(ctx context.Context, projectID string, enterpriseProjects []string) ([]scanresult.SeverityCount, error)
 	ListTasks(ctx context.Context, f tasks.Filter) ([]tasks.Task, int64, error)
+	// VulnStatus is what `openhss db status` reads: the vulnerability
+	// data in use (records, ecosystems, last completed import).
+	VulnStatus(ctx context.Context) (vulndb.Status, error)
 
 	// The Registries page: the API's registry routes read and write the
 	// same.
