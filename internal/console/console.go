@@ -51,6 +51,8 @@ type Store interface {
 	GetImage(ctx context.Context, projectID string, id int64) (inventory.Image, error)
 	ListVulns(ctx context.Context, f scanresult.VulnFilter) (int64, []scanresult.VulnRow, error)
 	CountFindings(ctx context.Context, projectID string, enterpriseProjects []string) ([]scanresult.SeverityCount, error)
+	TopImages(ctx context.Context, projectID string, enterpriseProjects []string, n int) ([]scanresult.TopImage, error)
+	TopVulns(ctx context.Context, projectID string, enterpriseProjects []string, n int) ([]scanresult.TopVuln, error)
 	ListTasks(ctx context.Context, f tasks.Filter) ([]tasks.Task, int64, error)
 	// VulnStatus is what `openhss db status` reads: the vulnerability
 	// data in use (records, ecosystems, last completed import).

@@ -113,13 +113,23 @@ func (c *Console) overview(w http.ResponseWriter, r *http.Request, s *session) {
 		c.fail(w, r, s, fmt.Errorf("console: count findings: %w", err))
 		return
 	}
+	topImages, err := c.opts.Store.TopImages(r.Context(), s.principal.ProjectID, eps, topN)
+	if err != nil {
+		c.fail(w, r, s, fmt.Errorf("console: top images: %w", err))
+		return
+	}
+	topVulns, err := c.opts.Store.TopVulns(r.Context(), s.principal.ProjectID, eps, topN)
+	if err != nil {
+		c.fail(w, r, s, fmt.Errorf("console: top vulnerabilities: %w", err))
+		return
+	}
 	vs, err := c.opts.Store.VulnStatus(r.Context())
 	if err != nil {
 		c.fail(w, r, s, fmt.Errorf("console: vulnerability data: %w", err))
 		return
 	}
 	c.render(w, r, http.StatusOK, "overview", s, map[string]any{"Title": "Overview", "Coverage": coverage, "Severity": severity,
-		"Vulns": severityBuckets(counts), "Failures": failures, "Data": newVulnData(vs, c.opts.Now())})
+		"Vulns": severityBuckets(counts), "Failures": failures, "TopImages": topImages, "TopVulns": topVulns, "Data": newVulnData(vs, c.opts.Now())})
 }
 
 // staleAfter is the age of the last completed vulnerability data import
@@ -171,6 +181,10 @@ func plural(n int, unit string) string {
 	}
 	return strconv.Itoa(n) + " " + unit + "s"
 }
+
+// topN is how many images and vulnerabilities the overview's top lists
+// show.
+const topN = 5
 
 // maxFailures is how many failed images the overview lists.
 const maxFailures = 5
