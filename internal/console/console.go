@@ -206,6 +206,7 @@ func New(opts Options) (*Console, error) {
 		"size":      formatSize,
 		"failed":    failed,
 		"progress":  progress,
+		"plural":    plural,
 		"regStatus": inventory.APIRegistryStatus,
 		"orUnscan": func(s inventory.ScanStatus) string {
 			if s == "" {

@@ -603,8 +603,8 @@ func TestOverviewVulnData(t *testing.T) {
 		warn     string // "" wants no warning
 	}{
 		{"empty", time.Time{}, []string{"0 records", "No completed import."}, "No vulnerability data is imported"},
-		{"fresh", now.Add(-2 * time.Hour), []string{"1 records", "Last import: osv-test", "(2 hours ago)", "<td>Debian:12</td><td>1</td>"}, ""},
-		{"stale", now.Add(-10*24*time.Hour - time.Hour), []string{"1 records", "(10 days ago)"}, "last imported 10 days ago"},
+		{"fresh", now.Add(-2 * time.Hour), []string{"1 record", "Last import: osv-test", "(2 hours ago), 1 record read.", "<td>Debian:12</td><td>1</td>"}, ""},
+		{"stale", now.Add(-10*24*time.Hour - time.Hour), []string{"1 record", "(10 days ago)"}, "last imported 10 days ago"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			e := newEnv(t)
