@@ -51,7 +51,12 @@ type Store interface {
 	GetImage(ctx context.Context, projectID string, id int64) (inventory.Image, error)
 	ListVulns(ctx context.Context, f scanresult.VulnFilter) (int64, []scanresult.VulnRow, error)
 	CountFindings(ctx context.Context, projectID string, enterpriseProjects []string) ([]scanresult.SeverityCount, error)
+	TopImages(ctx context.Context, projectID string, enterpriseProjects []string, n int) ([]scanresult.TopImage, error)
+	TopVulns(ctx context.Context, projectID string, enterpriseProjects []string, n int) ([]scanresult.TopVuln, error)
 	ListTasks(ctx context.Context, f tasks.Filter) ([]tasks.Task, int64, error)
+	// VulnStatus is what `openhss db status` reads: the vulnerability
+	// data in use (records, ecosystems, last completed import).
+	VulnStatus(ctx context.Context) (vulndb.Status, error)
 
 	// The Registries page: the API's registry routes read and write the
 	// same.
@@ -212,6 +217,7 @@ func New(opts Options) (*Console, error) {
 		"size":      formatSize,
 		"failed":    failed,
 		"progress":  progress,
+		"plural":    plural,
 		"regStatus": inventory.APIRegistryStatus,
 		"orUnscan": func(s inventory.ScanStatus) string {
 			if s == "" {

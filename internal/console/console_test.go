@@ -15,6 +15,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/openhss/openhss/internal/console"
 	"github.com/openhss/openhss/internal/iam"
@@ -26,6 +27,7 @@ import (
 	"github.com/openhss/openhss/internal/store/sqlite"
 	"github.com/openhss/openhss/internal/taskrun"
 	"github.com/openhss/openhss/internal/tasks"
+	"github.com/openhss/openhss/internal/vulndb"
 )
 
 const (
@@ -587,5 +589,55 @@ func TestScanSelected(t *testing.T) {
 	resp, _ = e.do("POST", "/images/scan", url.Values{"id": {id("a3")}, "csrf": {csrf}, "back": {"https://evil.example/images?"}}, alice)
 	if resp.Header.Get("Location") != "/images" {
 		t.Errorf("back to %q", resp.Header.Get("Location"))
+	}
+}
+
+// TestOverviewVulnData: the overview shows the vulnerability data in use
+// as `openhss db status` reads it, and warns when none is imported or the
+// last import is older than 7 days.
+func TestOverviewVulnData(t *testing.T) {
+	now := time.Now()
+	for _, tc := range []struct {
+		name     string
+		finished time.Time // zero: nothing imported
+		want     []string
+		warn     string // "" wants no warning
+	}{
+		{"empty", time.Time{}, []string{"0 records", "No completed import."}, "No vulnerability data is imported"},
+		{"fresh", now.Add(-2 * time.Hour), []string{"1 record", "Last import: osv-test", "(2 hours ago), 1 record read.", "<td>Debian:12</td><td>1</td>"}, ""},
+		{"stale", now.Add(-10*24*time.Hour - time.Hour), []string{"1 record", "(10 days ago)"}, "last imported 10 days ago"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			e := newEnv(t)
+			ctx := context.Background()
+			if !tc.finished.IsZero() {
+				id, _, err := e.st.BeginVulnImport(ctx, vulndb.ImportLog{Source: "osv-test", State: vulndb.ImportRunning, Owner: "test:1",
+					Started: tc.finished.Add(-time.Minute)})
+				if err != nil {
+					t.Fatal(err)
+				}
+				if _, err := e.st.PutVulns(ctx, id, []vulndb.StoredVuln{{ID: "DSA-1-1", Modified: tc.finished, Hash: []byte("h"),
+					Data: []byte(`{"id":"DSA-1-1"}`), Keys: []vulndb.Key{vulndb.KeyFor("Debian:12", "openssl")}}}); err != nil {
+					t.Fatal(err)
+				}
+				if err := e.st.FinishVulnImport(ctx, vulndb.ImportComplete, tc.finished, id); err != nil {
+					t.Fatal(err)
+				}
+			}
+			alice, _ := e.signIn("alice")
+			_, body := e.do("GET", "/", nil, alice)
+			for _, w := range tc.want {
+				if !strings.Contains(body, w) {
+					t.Errorf("overview lacks %q:\n%s", w, body)
+				}
+			}
+			warning := regexp.MustCompile(`<p class="warning" role="alert" id="vuln-data-warning">([^<]*)</p>`).FindStringSubmatch(body)
+			switch {
+			case tc.warn == "" && warning != nil:
+				t.Errorf("unexpected warning %q", warning[1])
+			case tc.warn != "" && (warning == nil || !strings.Contains(warning[1], tc.warn)):
+				t.Errorf("warning %v, want one with %q:\n%s", warning, tc.warn, body)
+			}
+		})
 	}
 }

@@ -14,6 +14,7 @@ import (
 	"github.com/openhss/openhss/internal/inventory"
 	"github.com/openhss/openhss/internal/scanresult"
 	"github.com/openhss/openhss/internal/tasks"
+	"github.com/openhss/openhss/internal/vulndb"
 )
 
 // imageTypes are the image list's types, in the order the pages show them.
@@ -112,9 +113,78 @@ func (c *Console) overview(w http.ResponseWriter, r *http.Request, s *session) {
 		c.fail(w, r, s, fmt.Errorf("console: count findings: %w", err))
 		return
 	}
+	topImages, err := c.opts.Store.TopImages(r.Context(), s.principal.ProjectID, eps, topN)
+	if err != nil {
+		c.fail(w, r, s, fmt.Errorf("console: top images: %w", err))
+		return
+	}
+	topVulns, err := c.opts.Store.TopVulns(r.Context(), s.principal.ProjectID, eps, topN)
+	if err != nil {
+		c.fail(w, r, s, fmt.Errorf("console: top vulnerabilities: %w", err))
+		return
+	}
+	vs, err := c.opts.Store.VulnStatus(r.Context())
+	if err != nil {
+		c.fail(w, r, s, fmt.Errorf("console: vulnerability data: %w", err))
+		return
+	}
 	c.render(w, r, http.StatusOK, "overview", s, map[string]any{"Title": "Overview", "Coverage": coverage, "Severity": severity,
-		"Vulns": severityBuckets(counts), "Failures": failures})
+		"Vulns": severityBuckets(counts), "Failures": failures, "TopImages": topImages, "TopVulns": topVulns, "Data": newVulnData(vs, c.opts.Now())})
 }
+
+// staleAfter is the age of the last completed vulnerability data import
+// past which the overview warns: findings miss what was published since
+// (docs/console.md).
+const staleAfter = 7 * 24 * time.Hour
+
+// vulnData is the overview's "vulnerability data in use": what
+// `openhss db status` reads, with the last import's age and a warning
+// when there is no data or it is older than staleAfter.
+type vulnData struct {
+	Status  vulndb.Status
+	Age     string // the last import's age in words; "" before the first
+	Warning string // "" when the data is present and fresh
+}
+
+func newVulnData(st vulndb.Status, now time.Time) vulnData {
+	d := vulnData{Status: st}
+	if st.LastImport != nil {
+		at := st.LastImport.Finished
+		if at.IsZero() {
+			at = st.LastImport.Started
+		}
+		d.Age = age(now.Sub(at))
+		if now.Sub(at) > staleAfter {
+			d.Warning = "The vulnerability data was last imported " + d.Age + " ago: findings miss what was published since. Run openhss db update."
+		}
+	}
+	if st.Records == 0 {
+		d.Warning = "No vulnerability data is imported: scans find no vulnerabilities. Run openhss db update."
+	}
+	return d
+}
+
+// age is a duration in whole days, or hours under a day.
+func age(d time.Duration) string {
+	switch {
+	case d < time.Hour:
+		return "less than an hour"
+	case d < 24*time.Hour:
+		return plural(int(d/time.Hour), "hour")
+	}
+	return plural(int(d/(24*time.Hour)), "day")
+}
+
+func plural(n int, unit string) string {
+	if n == 1 {
+		return "1 " + unit
+	}
+	return strconv.Itoa(n) + " " + unit + "s"
+}
+
+// topN is how many images and vulnerabilities the overview's top lists
+// show.
+const topN = 5
 
 // maxFailures is how many failed images the overview lists.
 const maxFailures = 5

@@ -199,6 +199,33 @@ type Store interface {
 	// whose successful scan the project's rows in enterpriseProjects (nil:
 	// all) show, each manifest once.
 	CountFindings(ctx context.Context, projectID string, enterpriseProjects []string) ([]SeverityCount, error)
+	// TopImages returns at most n of the project's rows in
+	// enterpriseProjects (nil: all) with vulnerabilities, most urgent
+	// first: severity_level (High, Medium, Low, Security), then vul_num.
+	TopImages(ctx context.Context, projectID string, enterpriseProjects []string, n int) ([]TopImage, error)
+	// TopVulns returns at most n vulnerability ids found in the most of
+	// the project's successfully scanned rows in enterpriseProjects (nil:
+	// all), with the number of those rows.
+	TopVulns(ctx context.Context, projectID string, enterpriseProjects []string, n int) ([]TopVuln, error)
+}
+
+// TopImage is one row of the web console's top images.
+type TopImage struct {
+	ID                   int64
+	Type                 string
+	Namespace, Name, Tag string
+	SeverityLevel        string
+	VulNum               int32
+}
+
+// TopVuln is one vulnerability of the web console's top vulnerabilities:
+// its OSV/HSS id, the aliases and severity one of its findings carries,
+// and how many rows show it.
+type TopVuln struct {
+	VulnID   string
+	Aliases  []string // never nil
+	Severity string
+	Images   int64
 }
 
 // DistinctVulns counts distinct vulnerability ids: an image's vul_num, so a

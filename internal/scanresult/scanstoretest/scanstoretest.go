@@ -59,6 +59,7 @@ func Run(t *testing.T, open func(t *testing.T) Store) {
 		{"SaveRollsBack", testSaveRollsBack},
 		{"ListVulns", testListVulns},
 		{"CountFindings", testCountFindings},
+		{"TopImagesAndVulns", testTopImagesAndVulns},
 		{"ListApps", testListApps},
 		{"ReplaceFindings", testReplaceFindings},
 		{"ReplaceFindingsBatch", testReplaceFindingsBatch},
@@ -1199,5 +1200,82 @@ func testScanRestore(t *testing.T, e *env) {
 	}
 	if got := of("p1", w.a); got != before[w.a] {
 		t.Fatalf("restored twice = %+v", got)
+	}
+}
+
+// testTopImagesAndVulns: the web console's top images (severity level
+// first, then vul_num) and top vulnerabilities (by rows showing them),
+// each within one project and its granted enterprise projects.
+func testTopImagesAndVulns(t *testing.T, e *env) {
+	w := e.world()
+	images := func(project string, eps []string, n int) []string {
+		t.Helper()
+		got, err := e.st.TopImages(e.ctx, project, eps, n)
+		if err != nil || got == nil {
+			t.Fatalf("TopImages(%s, %v, %d) = %v, %v; want a slice", project, eps, n, got, err)
+		}
+		out := []string{}
+		for _, g := range got {
+			out = append(out, fmt.Sprintf("%s/%s:%s=%s/%d", g.Namespace, g.Name, g.Tag, g.SeverityLevel, g.VulNum))
+		}
+		return out
+	}
+	vulns := func(project string, eps []string, n int) []string {
+		t.Helper()
+		got, err := e.st.TopVulns(e.ctx, project, eps, n)
+		if err != nil || got == nil {
+			t.Fatalf("TopVulns(%s, %v, %d) = %v, %v; want a slice", project, eps, n, got, err)
+		}
+		out := []string{}
+		for _, g := range got {
+			if g.Aliases == nil {
+				t.Fatalf("TopVulns: %s has nil aliases", g.VulnID)
+			}
+			out = append(out, fmt.Sprintf("%s%v%s=%d", g.VulnID, g.Aliases, g.Severity, g.Images))
+		}
+		return out
+	}
+	if got := images("p1", nil, 5); len(got) != 0 {
+		t.Fatalf("top images before any scan: %v", got)
+	}
+	if got := vulns("p1", nil, 5); len(got) != 0 {
+		t.Fatalf("top vulnerabilities before any scan: %v", got)
+	}
+	e.save(sbom(w.a), findings())
+	// b has more vulnerabilities than a, none High: a's rows come first.
+	e.save(sbom(w.b), append(findings()[:1],
+		scanresult.Finding{Package: 0, VulnID: "DEBIAN-CVE-2023-7", RepairNecessity: "delay_repair", Severity: "LOW"},
+		scanresult.Finding{Package: 0, VulnID: "DEBIAN-CVE-2023-8", RepairNecessity: "delay_repair", Severity: "LOW"},
+		scanresult.Finding{Package: 0, VulnID: "DEBIAN-CVE-2023-9", RepairNecessity: "delay_repair", Severity: "LOW"}))
+	p1Images := []string{"lib/app:1=High/3", "lib/app:1=High/3", "lib/app:2=Medium/4"}
+	p1Vulns := []string{"GO-2023-0002[CVE-2023-2]MEDIUM=3", "DEBIAN-CVE-2023-5678[]=2", `GO-2023-0001[CVE-2023-1 GHSA-"x"]HIGH=2`,
+		"DEBIAN-CVE-2023-7[]LOW=1", "DEBIAN-CVE-2023-8[]LOW=1"}
+	p2Vulns := []string{"DEBIAN-CVE-2023-5678[]=1", `GO-2023-0001[CVE-2023-1 GHSA-"x"]HIGH=1`, "GO-2023-0002[CVE-2023-2]MEDIUM=1"}
+	for _, tc := range []struct {
+		name          string
+		project       string
+		eps           []string
+		n             int
+		images, vulns []string
+	}{
+		{"every enterprise project", "p1", nil, 5, p1Images, p1Vulns},
+		{"granted the rows' one", "p1", []string{"0", "ep9"}, 5, p1Images, p1Vulns},
+		{"the first", "p1", nil, 1, p1Images[:1], p1Vulns[:1]},
+		// p2 shows a only: b's row and p1's counts are not its.
+		{"another project", "p2", nil, 5, []string{"lib/app:1=High/3"}, p2Vulns},
+		{"an enterprise project without rows", "p1", []string{"ep9"}, 5, nil, nil},
+		{"no enterprise project", "p1", []string{}, 5, nil, nil},
+		{"a project without rows", "p3", nil, 5, nil, nil},
+		{"unstorable", "p1\x00", nil, 5, nil, nil},
+		{"none asked", "p1", nil, 0, nil, nil},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if got := images(tc.project, tc.eps, tc.n); !slices.Equal(got, tc.images) && (len(got) > 0 || len(tc.images) > 0) {
+				t.Errorf("TopImages = %q\nwant %q", got, tc.images)
+			}
+			if got := vulns(tc.project, tc.eps, tc.n); !slices.Equal(got, tc.vulns) && (len(got) > 0 || len(tc.vulns) > 0) {
+				t.Errorf("TopVulns = %q\nwant %q", got, tc.vulns)
+			}
+		})
 	}
 }

@@ -692,6 +692,115 @@ func (s *Store) CountFindings(ctx context.Context, projectID string, enterpriseP
 	return out, nil
 }
 
+// projectRows is the condition over images aliased i selecting a project's
+// rows in enterpriseProjects (nil: all), bound in a new builder; ok is
+// false when no row can match.
+func (s *Store) projectRows(projectID string, enterpriseProjects []string) (b *builder, ok bool) {
+	if !s.storable(append([]string{projectID}, enterpriseProjects...)...) || (enterpriseProjects != nil && len(enterpriseProjects) == 0) {
+		return nil, false
+	}
+	b = newBuilder(s.d)
+	b.Eq("i.project_id", projectID)
+	if enterpriseProjects != nil {
+		b.In("i.enterprise_project_id", enterpriseProjects)
+	}
+	return b, true
+}
+
+// TopImages implements scanresult.FindingsStore: the web console's top
+// images (docs/console.md), ordered by the rank of severity_level, then
+// vul_num, then id (a stable order between equals).
+func (s *Store) TopImages(ctx context.Context, projectID string, enterpriseProjects []string, n int) ([]scanresult.TopImage, error) {
+	out := []scanresult.TopImage{}
+	b, ok := s.projectRows(projectID, enterpriseProjects)
+	if !ok || n <= 0 {
+		return out, nil
+	}
+	b.Op("i.vul_num", ">", 0)
+	rows, err := s.read.QueryContext(ctx, `SELECT i.id, i.image_type, i.namespace, i.name, i.tag, i.severity_level, i.vul_num
+		FROM images i WHERE `+b.SQL()+` ORDER BY `+severityRank("i.severity_level")+` DESC, i.vul_num DESC, i.id
+		LIMIT `+b.Arg(n), b.Args()...)
+	if err != nil {
+		return nil, s.errf("top images of project %s: %w", projectID, err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var t scanresult.TopImage
+		if err := rows.Scan(&t.ID, &t.Type, &t.Namespace, &t.Name, &t.Tag, &t.SeverityLevel, &t.VulNum); err != nil {
+			return nil, s.errf("top images of project %s: %w", projectID, err)
+		}
+		out = append(out, t)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, s.errf("top images of project %s: %w", projectID, err)
+	}
+	return out, nil
+}
+
+// TopVulns implements scanresult.FindingsStore: the web console's top
+// vulnerabilities (docs/console.md). The ids and counts are one grouped
+// query over the rows' scanned manifests (the manifests CountFindings
+// reads); their aliases and severity a second one over those ids.
+func (s *Store) TopVulns(ctx context.Context, projectID string, enterpriseProjects []string, n int) ([]scanresult.TopVuln, error) {
+	out := []scanresult.TopVuln{}
+	b, ok := s.projectRows(projectID, enterpriseProjects)
+	if !ok || n <= 0 {
+		return out, nil
+	}
+	b.Eq("i.scan_status", string(inventory.ScanSuccess))
+	tx, err := s.snapshot(ctx)
+	if err != nil {
+		return nil, s.errf("top vulnerabilities of project %s: %w", projectID, err)
+	}
+	defer tx.Rollback()
+	out, err = queryAll(ctx, tx, func(r rowScanner) (v scanresult.TopVuln, err error) {
+		v.Aliases = []string{}
+		return v, r.Scan(&v.VulnID, &v.Images)
+	}, `SELECT f.vuln_id, count(DISTINCT i.id) FROM images i JOIN scan_findings f ON f.digest = i.manifest_digest
+		WHERE `+b.SQL()+` GROUP BY f.vuln_id ORDER BY count(DISTINCT i.id) DESC, `+s.d.bytewise("f.vuln_id")+` LIMIT `+b.Arg(n), b.Args()...)
+	if err != nil || len(out) == 0 {
+		if err != nil {
+			return nil, s.errf("top vulnerabilities of project %s: %w", projectID, err)
+		}
+		return []scanresult.TopVuln{}, nil
+	}
+	ids := make([]string, len(out))
+	for i, v := range out {
+		ids[i] = v.VulnID
+	}
+	d, _ := s.projectRows(projectID, enterpriseProjects)
+	d.Eq("i.scan_status", string(inventory.ScanSuccess))
+	d.In("f.vuln_id", ids)
+	type detail struct{ id, aliases, severity string }
+	details, err := queryAll(ctx, tx, func(r rowScanner) (x detail, err error) {
+		return x, r.Scan(&x.id, &x.aliases, &x.severity)
+	}, `SELECT DISTINCT f.vuln_id, `+s.d.StringsToJSON("f.aliases")+`, f.severity FROM images i
+		JOIN scan_findings f ON f.digest = i.manifest_digest WHERE `+d.SQL(), d.Args()...)
+	if err != nil {
+		return nil, s.errf("top vulnerabilities of project %s: %w", projectID, err)
+	}
+	// A record matched in several packages is stored once per package;
+	// the finding naming the most aliases and a severity speaks for it.
+	for i := range out {
+		for _, x := range details {
+			if x.id != out[i].VulnID {
+				continue
+			}
+			var aliases []string
+			if err := json.Unmarshal([]byte(x.aliases), &aliases); err != nil {
+				return nil, s.errf("top vulnerabilities of project %s: aliases of %s: %w", projectID, x.id, err)
+			}
+			if len(aliases) > len(out[i].Aliases) {
+				out[i].Aliases = aliases
+			}
+			if out[i].Severity == "" {
+				out[i].Severity = x.severity
+			}
+		}
+	}
+	return out, nil
+}
+
 // ListApps returns one page of the packages of a manifest by name, version
 // and path, each with its number of distinct vulnerabilities.
 func (s *Store) ListApps(ctx context.Context, f scanresult.AppFilter) (int64, []scanresult.AppRow, error) {
