@@ -76,9 +76,8 @@ type Store interface {
 	SensitivePathWhitelist(ctx context.Context, projectID string) ([]string, error)
 
 	// The Settings page: the whitelist the API's filepath-whitelist routes
-	// replace, and the vulnerability data status `openhss db status` reads.
+	// replace (and VulnStatus above).
 	SetSensitivePathWhitelist(ctx context.Context, projectID string, paths []string) error
-	VulnStatus(ctx context.Context) (vulndb.Status, error)
 
 	// The Tasks page: a task, its items, and ending it.
 	GetTask(ctx context.Context, projectID, id string) (tasks.Task, error)

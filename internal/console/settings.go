@@ -5,25 +5,17 @@ import (
 	"fmt"
 	"net/http"
 	"strings"
-	"time"
 
 	"github.com/openhss/openhss/internal/iam"
 	"github.com/openhss/openhss/internal/inventory"
 	"github.com/openhss/openhss/internal/pathallow"
-	"github.com/openhss/openhss/internal/vulndb"
 )
-
-// staleVulnData is the age of the last vulnerability data import past
-// which the Settings page warns (docs/console.md, Settings).
-const staleVulnData = 7 * 24 * time.Hour
 
 // settingsView is the Settings page's data. Secret is set only on the
 // answer to the form that created it: it is never stored in the clear, so
 // no later page can show it.
 type settingsView struct {
-	Vuln         vulndb.Status
-	VulnAge      string
-	VulnWarning  string
+	Data         vulnData // as the Overview shows it
 	Credentials  []inventory.Credential
 	NewAccessKey string
 	Secret       string
@@ -47,19 +39,7 @@ func (c *Console) renderSettings(w http.ResponseWriter, r *http.Request, s *sess
 		c.fail(w, r, s, fmt.Errorf("console: vulnerability data status: %w", err))
 		return
 	}
-	v.Vuln = st
-	switch {
-	case st.Records == 0:
-		v.VulnWarning = "The vulnerability database is empty: scans find no vulnerabilities until it is imported (openhss db update)."
-	case st.LastImport == nil:
-		v.VulnWarning = "No completed import is recorded: run openhss db update."
-	default:
-		age := c.opts.Now().Sub(st.LastImport.Finished)
-		v.VulnAge = formatAge(age)
-		if age > staleVulnData {
-			v.VulnWarning = fmt.Sprintf("The vulnerability data is %s old (more than 7 days): run openhss db update.", v.VulnAge)
-		}
-	}
+	v.Data = newVulnData(st, c.opts.Now())
 	creds, err := c.opts.Auth.ListCredentials(ctx, s.principal.ProjectID)
 	if err != nil {
 		c.fail(w, r, s, fmt.Errorf("console: credentials: %w", err))
@@ -77,18 +57,6 @@ func (c *Console) renderSettings(w http.ResponseWriter, r *http.Request, s *sess
 		v.WhitelistIn = strings.Join(custom, "\n")
 	}
 	c.render(w, r, status, "settings", s, map[string]any{"Title": "Settings", "V": v})
-}
-
-// formatAge is a duration in the largest whole unit a reader needs.
-func formatAge(d time.Duration) string {
-	switch {
-	case d < time.Hour:
-		return fmt.Sprintf("%d minutes", int(d/time.Minute))
-	case d < 48*time.Hour:
-		return fmt.Sprintf("%d hours", int(d/time.Hour))
-	default:
-		return fmt.Sprintf("%d days", int(d/(24*time.Hour)))
-	}
 }
 
 // setWhitelist replaces the project's own sensitive-path whitelist with the

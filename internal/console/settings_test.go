@@ -198,7 +198,7 @@ func TestSettingsVulnData(t *testing.T) {
 	e := newEnv(t)
 	alice, _ := e.signIn("alice")
 	resp, body := e.do("GET", "/settings", nil, alice)
-	if resp.StatusCode != http.StatusOK || !strings.Contains(body, `id="vuln-warning"`) || !strings.Contains(body, "database is empty") {
+	if resp.StatusCode != http.StatusOK || !strings.Contains(body, `id="vuln-warning"`) || !strings.Contains(body, "No vulnerability data is imported") {
 		t.Errorf("GET /settings on an empty database: %s, want the empty-data warning\n%s", resp.Status, body)
 	}
 }
@@ -246,7 +246,7 @@ func TestSettingsVulnDataAge(t *testing.T) {
 	e2 := *e
 	e2.url = srv.URL
 	resp, body = e2.do("GET", "/settings", nil, alice)
-	if resp.StatusCode != http.StatusOK || !strings.Contains(body, `id="vuln-warning"`) || !strings.Contains(body, "8 days old (more than 7 days)") {
+	if resp.StatusCode != http.StatusOK || !strings.Contains(body, `id="vuln-warning"`) || !strings.Contains(body, "last imported 8 days ago") {
 		t.Errorf("8 days later: %s, want the stale-data warning\n%s", resp.Status, body)
 	}
 }
