@@ -3,6 +3,9 @@ package main
 import (
 	"context"
 	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -29,6 +32,18 @@ func TestLoadSmall(t *testing.T) {
 		t.Fatalf("runs %+v, want one on sqlite", rep.Runs)
 	}
 	r := rep.Runs[0]
+	// What the server logged, and the end of its log, when anything below
+	// fails: the report alone does not say why a stop or a scan went wrong.
+	t.Cleanup(func() {
+		if !t.Failed() {
+			return
+		}
+		t.Logf("openhss serve logged %d error lines; first: %q", r.ErrorLines, r.FirstErrors)
+		if b, err := os.ReadFile(filepath.Join(o.Dir, "sqlite", "serve.log")); err == nil {
+			lines := strings.Split(strings.TrimSpace(string(b)), "\n")
+			t.Logf("the last lines of serve.log:\n%s", strings.Join(lines[max(0, len(lines)-40):], "\n"))
+		}
+	})
 	if len(r.Ops) != len(loadOps) {
 		t.Fatalf("%d operations reported, want %d", len(r.Ops), len(loadOps))
 	}
