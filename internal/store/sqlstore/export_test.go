@@ -31,44 +31,7 @@ func ImageIndexes(ctx context.Context, s *Store) ([]string, error) {
 // two ways: by a GROUP BY over images, and by summing image_counts (keys
 // at 0 left out of both).
 func ImageCountKeys(ctx context.Context, s *Store) (fromImages, fromCounts map[string]int64, err error) {
-	read := func(q string) (map[string]int64, error) {
-		rows, err := s.read.QueryContext(ctx, q)
-		if err != nil {
-			return nil, err
-		}
-		defer rows.Close()
-		m := map[string]int64{}
-		for rows.Next() {
-			var (
-				k [11]any
-				n int64
-			)
-			ptrs := make([]any, 0, 12)
-			for i := range k {
-				ptrs = append(ptrs, &k[i])
-			}
-			if err := rows.Scan(append(ptrs, &n)...); err != nil {
-				return nil, err
-			}
-			if n != 0 {
-				m[fmt.Sprint(k)] = n
-			}
-		}
-		return m, rows.Err()
-	}
-	if fromImages, err = read(`SELECT project_id, image_type, enterprise_project_id, registry_id, scan_status,
-		CASE WHEN vul_num > 0 THEN 1 ELSE 0 END, CASE WHEN unsafe_setting_num > 0 THEN 1 ELSE 0 END,
-		CASE WHEN malicious_file_num > 0 THEN 1 ELSE 0 END, CASE WHEN ` + s.d.IsTrue("latest_version") + ` THEN 1 ELSE 0 END,
-		CASE WHEN ` + s.d.IsTrue("is_index") + ` THEN 1 ELSE 0 END, severity_level, count(*)
-		FROM images GROUP BY 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11`); err != nil {
-		return nil, nil, err
-	}
-	fromCounts, err = read(`SELECT project_id, image_type, enterprise_project_id, registry_id, scan_status,
-		CASE WHEN ` + s.d.IsTrue("vul") + ` THEN 1 ELSE 0 END, CASE WHEN ` + s.d.IsTrue("unsafe") + ` THEN 1 ELSE 0 END,
-		CASE WHEN ` + s.d.IsTrue("malicious") + ` THEN 1 ELSE 0 END, CASE WHEN ` + s.d.IsTrue("latest_version") + ` THEN 1 ELSE 0 END,
-		CASE WHEN ` + s.d.IsTrue("is_index") + ` THEN 1 ELSE 0 END, severity_level, CAST(sum(rows) AS BIGINT)
-		FROM image_counts GROUP BY 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11`)
-	return fromImages, fromCounts, err
+	return countKeys(ctx, s, "", "image_counts")
 }
 
 // CountImages counts the rows of images matching f with the list's own
@@ -93,30 +56,35 @@ func CompactChanges(ctx context.Context, s *Store, projectID string) error {
 // see the 00970 migrations): a GROUP BY over images against the sums of
 // image_time_counts (keys at 0 left out of both).
 func ImageTimeCountKeys(ctx context.Context, s *Store) (fromImages, fromCounts map[string]int64, err error) {
-	return dayCountKeys(ctx, s, "latest_update_time / 86400000", "image_time_counts")
+	return countKeys(ctx, s, "latest_update_time / 86400000", "image_time_counts")
 }
 
 // ImageScanCountKeys is ImageTimeCountKeys for image_scan_counts (see the
 // 00980 migrations): per day of latest_scan_time, never scanned at -1.
 func ImageScanCountKeys(ctx context.Context, s *Store) (fromImages, fromCounts map[string]int64, err error) {
-	return dayCountKeys(ctx, s, "CASE WHEN latest_scan_time > 0 THEN latest_scan_time / 86400000 ELSE -1 END",
+	return countKeys(ctx, s, "CASE WHEN latest_scan_time > 0 THEN latest_scan_time / 86400000 ELSE -1 END",
 		"image_scan_counts")
 }
 
-func dayCountKeys(ctx context.Context, s *Store, bucket, table string) (fromImages, fromCounts map[string]int64, err error) {
+// countKeys counts the rows of images per key of the counter table, by a
+// GROUP BY over images and by summing the table; bucket, when not "", is
+// the expression over images of the table's bucket column.
+func countKeys(ctx context.Context, s *Store, bucket, table string) (fromImages, fromCounts map[string]int64, err error) {
 	read := func(q string) (map[string]int64, error) {
 		rows, err := s.read.QueryContext(ctx, q)
 		if err != nil {
 			return nil, err
 		}
 		defer rows.Close()
+		cols, err := rows.Columns()
+		if err != nil {
+			return nil, err
+		}
 		m := map[string]int64{}
 		for rows.Next() {
-			var (
-				k [12]any
-				n int64
-			)
-			ptrs := make([]any, 0, 13)
+			k := make([]any, len(cols)-1)
+			var n int64
+			ptrs := make([]any, 0, len(cols))
 			for i := range k {
 				ptrs = append(ptrs, &k[i])
 			}
@@ -129,19 +97,21 @@ func dayCountKeys(ctx context.Context, s *Store, bucket, table string) (fromImag
 		}
 		return m, rows.Err()
 	}
-	if fromImages, err = read(`SELECT project_id, ` + bucket + `, image_type, enterprise_project_id,
-		registry_id, scan_status,
-		CASE WHEN vul_num > 0 THEN 1 ELSE 0 END, CASE WHEN unsafe_setting_num > 0 THEN 1 ELSE 0 END,
-		CASE WHEN malicious_file_num > 0 THEN 1 ELSE 0 END, CASE WHEN ` + s.d.IsTrue("latest_version") + ` THEN 1 ELSE 0 END,
-		CASE WHEN ` + s.d.IsTrue("is_index") + ` THEN 1 ELSE 0 END, severity_level, count(*)
-		FROM images GROUP BY 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12`); err != nil {
+	imgBucket, tableBucket, groups := "", "", "1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11"
+	if bucket != "" {
+		imgBucket, tableBucket, groups = bucket+", ", "bucket, ", groups+", 12"
+	}
+	flag := func(e string) string { return `CASE WHEN ` + e + ` THEN 1 ELSE 0 END` }
+	if fromImages, err = read(`SELECT project_id, ` + imgBucket + `image_type, enterprise_project_id, registry_id, scan_status, ` +
+		flag("vul_num > 0") + `, ` + flag("unsafe_setting_num > 0") + `, ` + flag("malicious_file_num > 0") + `, ` +
+		flag(s.d.IsTrue("latest_version")) + `, ` + flag(s.d.IsTrue("is_index")) + `, severity_level, count(*)
+		FROM images GROUP BY ` + groups); err != nil {
 		return nil, nil, err
 	}
-	fromCounts, err = read(`SELECT project_id, bucket, image_type, enterprise_project_id, registry_id, scan_status,
-		CASE WHEN ` + s.d.IsTrue("vul") + ` THEN 1 ELSE 0 END, CASE WHEN ` + s.d.IsTrue("unsafe") + ` THEN 1 ELSE 0 END,
-		CASE WHEN ` + s.d.IsTrue("malicious") + ` THEN 1 ELSE 0 END, CASE WHEN ` + s.d.IsTrue("latest_version") + ` THEN 1 ELSE 0 END,
-		CASE WHEN ` + s.d.IsTrue("is_index") + ` THEN 1 ELSE 0 END, severity_level, CAST(sum(rows) AS BIGINT)
-		FROM ` + table + ` GROUP BY 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12`)
+	fromCounts, err = read(`SELECT project_id, ` + tableBucket + `image_type, enterprise_project_id, registry_id, scan_status, ` +
+		flag(s.d.IsTrue("vul")) + `, ` + flag(s.d.IsTrue("unsafe")) + `, ` + flag(s.d.IsTrue("malicious")) + `, ` +
+		flag(s.d.IsTrue("latest_version")) + `, ` + flag(s.d.IsTrue("is_index")) + `, severity_level, CAST(sum(rows) AS BIGINT)
+		FROM ` + table + ` GROUP BY ` + groups)
 	return fromImages, fromCounts, err
 }
 
