@@ -10,6 +10,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/openhss/openhss/internal/imagequery"
 	"github.com/openhss/openhss/internal/inventory"
 	"github.com/openhss/openhss/internal/scanresult"
 	"github.com/openhss/openhss/internal/tasks"
@@ -205,18 +206,8 @@ func allFilter(projectID string, t inventory.ImageType, eps []string, b batchSca
 			return f, invalidParam(name, "must not be negative")
 		}
 	}
-	// The same ranges as the lists' (readImageFilters): a reversed one
-	// selects nothing, which is a mistake to say, not an empty task.
-	for _, r := range []struct {
-		name       string
-		start, end *int64
-	}{
-		{"latest_update_time", f.StartLatestUpdateTime, f.EndLatestUpdateTime},
-		{"latest_scan_time", f.StartLatestScanTime, f.EndLatestScanTime},
-	} {
-		if r.start != nil && r.end != nil && *r.start > *r.end {
-			return f, invalidParam("start_"+r.name, "is after end_%s", r.name)
-		}
+	if perr := imagequery.CheckRanges(&f); perr != nil {
+		return f, paramError(perr)
 	}
 	return f, nil
 }

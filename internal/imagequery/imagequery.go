@@ -206,6 +206,13 @@ func ReadFilters(q *Reader, f *inventory.Filter, maxSize int64) *ParamError {
 	if q.Err != nil {
 		return q.Err
 	}
+	return CheckRanges(f)
+}
+
+// CheckRanges refuses a time range of f whose start is after its end: it
+// selects nothing, which is a mistake to say, not an empty answer (the
+// lists, and the scans of all the rows a filter selects).
+func CheckRanges(f *inventory.Filter) *ParamError {
 	for _, r := range []struct {
 		name       string
 		start, end *int64
