@@ -18,6 +18,7 @@ import (
 	"fmt"
 	"log/slog"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/openhss/openhss/internal/inventory"
@@ -218,7 +219,8 @@ const (
 	DefaultKeep = 400
 	// MinKeep is the least: the Overview draws 30 days.
 	MinKeep = 30
-	// DefaultEvery is how often Run checks whether the day changed.
+	// DefaultEvery is how often Run looks for scopes without the day's
+	// snapshot.
 	DefaultEvery = time.Minute
 )
 
@@ -235,7 +237,8 @@ type Options struct {
 
 // Snapshotter takes each scope's snapshot of the day.
 type Snapshotter struct {
-	o Options
+	o      Options
+	pruned atomic.Int64 // the day of the last prune
 }
 
 // New returns a Snapshotter.
@@ -256,11 +259,13 @@ func New(o Options) (*Snapshotter, error) {
 	if o.Logger == nil {
 		o.Logger = slog.Default()
 	}
-	return &Snapshotter{o: o}, nil
+	sn := &Snapshotter{o: o}
+	sn.pruned.Store(-1)
+	return sn, nil
 }
 
-// Take stores today's snapshot of every scope that has none yet, and
-// prunes the days past Keep. It returns today and how many snapshots this
+// Take stores today's snapshot of every scope that has none yet, and, at
+// its first pass of a day, prunes the days past Keep. It returns today and how many snapshots this
 // call stored (another process may have stored the others). A scope's
 // failure is logged and the others are still taken; the first error is
 // returned.
@@ -288,34 +293,35 @@ func (s *Snapshotter) Take(ctx context.Context) (day int64, taken int, err error
 			}
 		}
 	}
-	if _, err := s.o.Store.PruneTrend(ctx, day-int64(s.o.Keep)); err != nil && first == nil {
-		first = fmt.Errorf("trend: prune: %w", err)
+	if s.pruned.Load() != day {
+		if _, err := s.o.Store.PruneTrend(ctx, day-int64(s.o.Keep)); err != nil {
+			if first == nil {
+				first = fmt.Errorf("trend: prune: %w", err)
+			}
+		} else {
+			s.pruned.Store(day)
+		}
 	}
 	return day, taken, first
 }
 
-// Run takes the day's snapshots now and then checks every interval
-// (DefaultEvery when 0) until ctx ends; once a day's are all taken it
-// does nothing more until the next UTC day.
+// Run takes the pending snapshots now and then every interval
+// (DefaultEvery when 0) until ctx ends: a scope that appears during the
+// day (a first connection, a first image) gets its snapshot of the day at
+// the next pass, and a pass with nothing pending is one read.
 func (s *Snapshotter) Run(ctx context.Context, every time.Duration) {
 	if every <= 0 {
 		every = DefaultEvery
 	}
 	t := time.NewTicker(every)
 	defer t.Stop()
-	done := int64(-1)
 	for {
-		if Day(s.o.Now()) != done {
-			day, n, err := s.Take(ctx)
-			switch {
-			case err != nil && ctx.Err() == nil:
-				s.o.Logger.Error("trend snapshots", "err", err)
-			case err == nil:
-				done = day
-				if n > 0 {
-					s.o.Logger.Info("trend snapshots taken", "day", Date(day).Format(time.DateOnly), "scopes", n)
-				}
-			}
+		day, n, err := s.Take(ctx)
+		switch {
+		case err != nil && ctx.Err() == nil:
+			s.o.Logger.Error("trend snapshots", "err", err)
+		case n > 0:
+			s.o.Logger.Info("trend snapshots taken", "day", Date(day).Format(time.DateOnly), "scopes", n)
 		}
 		select {
 		case <-ctx.Done():
