@@ -15,7 +15,7 @@ const trendDays = 30
 // Chart geometry, in the SVG's user units (the viewBox; CSS scales it).
 const (
 	chartW, chartH      = 640, 220
-	plotLeft, plotRight = 52, 628
+	plotLeft, plotRight = 52, 612
 	plotTop, plotBottom = 12, 188 // the x labels are below, at y 206
 	chartTicks          = 4       // horizontal grid lines above 0
 )
