@@ -388,6 +388,22 @@ func TestConsoleInBrowser(t *testing.T) {
 			"0 Medium 0 fixable", "0 Low 0 fixable", "2 Unknown 2 fixable"}) {
 			t.Errorf("vulnerabilities by severity = %q", got)
 		}
+		// The 30-day trend: two SVG charts named by their titles (the
+		// server's snapshots, however many exist yet) and the table of the
+		// 30 days behind them.
+		for id, title := range map[string]string{"trend-coverage": "Images and scans per day, last 30 days",
+			"trend-findings": "Vulnerabilities (findings) by severity per day, last 30 days"} {
+			if got := texts(t, ctx, "svg#"+id+"[role=img] > title"); !slices.Equal(got, []string{title}) {
+				t.Errorf("trend chart %s: titles %q, want %q", id, got, title)
+			}
+			if w := value(t, ctx, "chart width", chromedp.Evaluate[float64](
+				`document.getElementById("`+id+`").getBoundingClientRect().width`)); w < 200 {
+				t.Errorf("trend chart %s is %.0f px wide", id, w)
+			}
+		}
+		if rows := texts(t, ctx, "#trend-table tbody tr"); len(rows) != 30 {
+			t.Errorf("trend table: %d rows, want 30", len(rows))
+		}
 		screenshot(t, ctx, "overview")
 	})
 

@@ -10,6 +10,7 @@ import (
 	"github.com/openhss/openhss/internal/scanner/malware"
 	"github.com/openhss/openhss/internal/schedule"
 	"github.com/openhss/openhss/internal/store"
+	"github.com/openhss/openhss/internal/trend"
 	"github.com/openhss/openhss/internal/vulndb"
 )
 
@@ -37,6 +38,7 @@ var (
 	_ registry.TaskRecorder = store.Store(nil)
 
 	_ schedule.Store = store.Store(nil)
+	_ trend.Store    = store.Store(nil)
 
 	_ jobs.Store         = store.Store(nil)
 	_ vulndb.Store       = store.Store(nil)

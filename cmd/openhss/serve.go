@@ -30,6 +30,7 @@ import (
 	"github.com/openhss/openhss/internal/schedule"
 	"github.com/openhss/openhss/internal/taskrun"
 	"github.com/openhss/openhss/internal/tasks"
+	"github.com/openhss/openhss/internal/trend"
 	"github.com/openhss/openhss/internal/vulndb"
 )
 
@@ -237,6 +238,8 @@ type services struct {
 	// sched starts scheduled scans and periodic syncs (nil in commands
 	// that build services without it).
 	sched *schedule.Scheduler
+	// trend takes the Overview's daily snapshots (nil: never).
+	trend *trend.Snapshotter
 }
 
 // services builds them; an error is a missing dependency or a bad
@@ -286,6 +289,9 @@ func (a *app) services(o *serveOptions) (*services, error) {
 	}
 	starter, err := taskrun.New(taskrun.Options{Tasks: a.store, Sync: svc.syncer})
 	if err != nil {
+		return nil, err
+	}
+	if svc.trend, err = trend.New(trend.Options{Store: a.store, Logger: a.log}); err != nil {
 		return nil, err
 	}
 	if svc.sched, err = a.scheduler(o.schedule, runner, starter, scanRequester{scans, scanAll}); err != nil {
@@ -464,6 +470,12 @@ func (a *app) serveWith(ctx context.Context, ln net.Listener, o *serveOptions, s
 			// Every worker process sweeps: the store times each task out
 			// once (docs/api.md, "Tasks").
 			wg.Go(func() { svc.timeouts.Run(workCtx, taskSweepEvery) })
+		}
+		if o.workers > 0 && svc.trend != nil {
+			// Every worker process takes the day's snapshots: the first
+			// row of a scope and day wins, so the others store nothing
+			// (docs/console.md, Overview).
+			wg.Go(func() { svc.trend.Run(workCtx, trend.DefaultEvery) })
 		}
 		// Every process purges tokens: an API-only fleet must not keep
 		// them forever, and the delete is idempotent.

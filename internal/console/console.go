@@ -33,6 +33,7 @@ import (
 	"github.com/openhss/openhss/internal/netpolicy"
 	"github.com/openhss/openhss/internal/scanresult"
 	"github.com/openhss/openhss/internal/tasks"
+	"github.com/openhss/openhss/internal/trend"
 	"github.com/openhss/openhss/internal/vulndb"
 )
 
@@ -54,6 +55,9 @@ type Store interface {
 	TopImages(ctx context.Context, projectID string, enterpriseProjects []string, n int) ([]scanresult.TopImage, error)
 	TopVulns(ctx context.Context, projectID string, enterpriseProjects []string, n int) ([]scanresult.TopVuln, error)
 	ListTasks(ctx context.Context, f tasks.Filter) ([]tasks.Task, int64, error)
+	// TrendPoints is the Overview's trend: the daily snapshots
+	// (internal/trend) of the granted enterprise projects, summed per day.
+	TrendPoints(ctx context.Context, projectID string, enterpriseProjects []string, from, to int64) ([]trend.Point, error)
 	// VulnStatus is what `openhss db status` reads: the vulnerability
 	// data in use (records, ecosystems, last completed import).
 	VulnStatus(ctx context.Context) (vulndb.Status, error)

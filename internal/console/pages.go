@@ -12,8 +12,8 @@ import (
 
 	"github.com/openhss/openhss/internal/imagequery"
 	"github.com/openhss/openhss/internal/inventory"
-	"github.com/openhss/openhss/internal/scanresult"
 	"github.com/openhss/openhss/internal/tasks"
+	"github.com/openhss/openhss/internal/trend"
 	"github.com/openhss/openhss/internal/vulndb"
 )
 
@@ -36,65 +36,30 @@ func (c *Console) overview(w http.ResponseWriter, r *http.Request, s *session) {
 		c.fail(w, r, s, err)
 		return
 	}
-	total := func(mod func(f *inventory.Filter)) (int64, error) {
-		var n int64
-		for _, t := range imageTypes {
-			f := inventory.Filter{ProjectID: s.principal.ProjectID, EnterpriseProjects: eps, Type: t, Limit: 1}
-			mod(&f)
-			page, err := c.opts.Store.ListImages(r.Context(), f)
-			if err != nil {
-				return 0, fmt.Errorf("console: count %s images: %w", t, err)
-			}
-			n += page.Total
-		}
-		return n, nil
+	// The counts of trend.Count, which the daily snapshots take too.
+	n, err := trend.Count(r.Context(), c.opts.Store, s.principal.ProjectID, eps)
+	if err != nil {
+		c.fail(w, r, s, fmt.Errorf("console: %w", err))
+		return
 	}
-	var coverage, severity []count
-	for _, k := range []struct {
-		label    string
-		statuses []inventory.ScanStatus
-		param    string
-	}{
-		{"Images", nil, ""},
-		{"Scanned", []inventory.ScanStatus{inventory.ScanSuccess}, "success"},
-		{"Failed", []inventory.ScanStatus{inventory.ScanFailed, inventory.DownloadFailed, inventory.ImageOversized}, "failed"},
-		{"Unscanned", []inventory.ScanStatus{inventory.Unscan}, "unscan"},
-		{"Waiting or scanning", []inventory.ScanStatus{inventory.WaitingForScan, inventory.Scanning}, "scanning"},
-	} {
-		var n int64
-		if k.statuses == nil {
-			n, err = total(func(*inventory.Filter) {})
-		} else {
-			for _, st := range k.statuses {
-				var m int64
-				m, err = total(func(f *inventory.Filter) { f.ScanStatus = st })
-				if err != nil {
-					break
-				}
-				n += m
-			}
-		}
-		if err != nil {
-			c.fail(w, r, s, err)
-			return
-		}
-		link := "/images"
-		if k.param != "" {
-			link += "?scan_status=" + k.param
-		}
-		coverage = append(coverage, count{Label: k.label, N: n, Link: link})
+	coverage := []count{
+		{Label: "Images", N: n.Images, Link: "/images"},
+		{Label: "Scanned", N: n.Scanned, Link: "/images?scan_status=success"},
+		{Label: "Failed", N: n.Failed, Link: "/images?scan_status=failed"},
+		{Label: "Unscanned", N: n.Unscanned, Link: "/images?scan_status=unscan"},
+		{Label: "Waiting or scanning", N: n.Waiting, Link: "/images?scan_status=scanning"},
 	}
-	for _, level := range []string{scanresult.LevelHigh, scanresult.LevelMedium, scanresult.LevelLow} {
-		n, err := total(func(f *inventory.Filter) { f.SeverityLevel = level })
-		if err != nil {
-			c.fail(w, r, s, err)
-			return
-		}
-		severity = append(severity, count{Label: level, N: n})
+	var severity []count
+	for i, level := range trend.Levels {
+		severity = append(severity, count{Label: level, N: n.Levels[i]})
+	}
+	var vulns []bucket
+	for i, label := range trend.Severities {
+		vulns = append(vulns, bucket{Label: label, Findings: n.Findings[i].Findings, Fixable: n.Findings[i].Fixable})
 	}
 	// The newest failures with their reasons, each type's few first.
 	var failures []inventory.Image
-	for _, st := range []inventory.ScanStatus{inventory.ScanFailed, inventory.DownloadFailed, inventory.ImageOversized} {
+	for _, st := range trend.Failed {
 		for _, t := range imageTypes {
 			if len(failures) >= maxFailures {
 				break
@@ -108,9 +73,12 @@ func (c *Console) overview(w http.ResponseWriter, r *http.Request, s *session) {
 			failures = append(failures, page.Images...)
 		}
 	}
-	counts, err := c.opts.Store.CountFindings(r.Context(), s.principal.ProjectID, eps)
+	// The trend: the daily snapshots of the granted enterprise projects,
+	// summed per day.
+	today := trend.Day(c.opts.Now())
+	points, err := c.opts.Store.TrendPoints(r.Context(), s.principal.ProjectID, eps, today-trendDays+1, today)
 	if err != nil {
-		c.fail(w, r, s, fmt.Errorf("console: count findings: %w", err))
+		c.fail(w, r, s, fmt.Errorf("console: trend: %w", err))
 		return
 	}
 	topImages, err := c.opts.Store.TopImages(r.Context(), s.principal.ProjectID, eps, topN)
@@ -129,7 +97,7 @@ func (c *Console) overview(w http.ResponseWriter, r *http.Request, s *session) {
 		return
 	}
 	c.render(w, r, http.StatusOK, "overview", s, map[string]any{"Title": "Overview", "Coverage": coverage, "Severity": severity,
-		"Vulns": severityBuckets(counts), "Failures": failures, "TopImages": topImages, "TopVulns": topVulns, "Data": newVulnData(vs, c.opts.Now())})
+		"Vulns": vulns, "Trend": newTrendView(points, today), "TrendSeverities": trend.Severities, "Failures": failures, "TopImages": topImages, "TopVulns": topVulns, "Data": newVulnData(vs, c.opts.Now())})
 }
 
 // staleAfter is the age of the last completed vulnerability data import
@@ -193,28 +161,6 @@ const maxFailures = 5
 type bucket struct {
 	Label             string
 	Findings, Fixable int64
-}
-
-// severityBuckets folds the stored severity labels (an advisory's CVSS
-// rating, a distribution's word, or none) into the overview's five.
-func severityBuckets(counts []scanresult.SeverityCount) []bucket {
-	out := []bucket{{Label: "Critical"}, {Label: "High"}, {Label: "Medium"}, {Label: "Low"}, {Label: "Unknown"}}
-	for _, c := range counts {
-		i := 4
-		switch strings.ToLower(c.Severity) {
-		case "critical":
-			i = 0
-		case "high", "important":
-			i = 1
-		case "medium", "moderate":
-			i = 2
-		case "low", "negligible", "unimportant":
-			i = 3
-		}
-		out[i].Findings += c.Findings
-		out[i].Fixable += c.Fixable
-	}
-	return out
 }
 
 // imagesView is the Images page's data.

@@ -14,6 +14,7 @@ import (
 	"github.com/openhss/openhss/internal/store/postgres"
 	"github.com/openhss/openhss/internal/store/sqlite"
 	"github.com/openhss/openhss/internal/tasks"
+	"github.com/openhss/openhss/internal/trend"
 	"github.com/openhss/openhss/internal/vulndb"
 )
 
@@ -34,6 +35,9 @@ type Store interface {
 	policy.Store
 	Scans
 	Schedules
+	// The Overview's daily snapshots (internal/trend).
+	trend.Store
+	trend.Reader
 	// Ping checks that the database answers, within ctx (GET /healthz).
 	Ping(ctx context.Context) error
 }

@@ -1,0 +1,61 @@
+package main
+
+import (
+	"context"
+	"net"
+	"testing"
+	"time"
+
+	"github.com/openhss/openhss/internal/inventory"
+	"github.com/openhss/openhss/internal/trend"
+)
+
+// TestServeTakesTrendSnapshots: serve with workers takes the day's
+// snapshot of a project's enterprise project by itself (the Overview's
+// trend), with nobody asking.
+func TestServeTakesTrendSnapshots(t *testing.T) {
+	g := &globals{data: t.TempDir(), logLevel: "error"}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	a, err := g.open(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer a.Close()
+	if _, err := a.store.EnsureProject(ctx, inventory.Project{ID: "p1"}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := a.store.CreateRegistry(ctx, inventory.Registry{ProjectID: "p1", EnterpriseProjectID: "ep1", Name: "r",
+		Type: inventory.Harbor, Protocol: "https", Addr: "reg.example"}); err != nil {
+		t.Fatal(err)
+	}
+	o := &serveOptions{workers: 1, region: "local-1"}
+	svc, err := a.services(o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	served := make(chan error, 1)
+	go func() { served <- a.serveWith(ctx, ln, o, svc, nil) }()
+	for {
+		today := trend.Day(time.Now())
+		got, err := a.store.TrendPoints(ctx, "p1", []string{"ep1"}, today-1, today)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(got) == 1 {
+			if got[0].Images != 0 {
+				t.Fatalf("snapshot %+v, want 0 images", got[0])
+			}
+			break
+		}
+		time.Sleep(20 * time.Millisecond) // the first pass has not run yet
+	}
+	cancel()
+	if err := <-served; err != nil {
+		t.Fatal(err)
+	}
+}

@@ -1,0 +1,164 @@
+package console_test
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"regexp"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/openhss/openhss/internal/inventory"
+	"github.com/openhss/openhss/internal/trend"
+)
+
+// trendRow reads the trend table's row of day: its first figure (images),
+// "none" for a day without a snapshot, "" when the row is missing.
+func trendRow(body string, day int64) string {
+	date := trend.Date(day).Format(time.DateOnly)
+	m := regexp.MustCompile(`<tr><th scope="row">` + date + `</th>(?:<td>(\d+)</td>|<td colspan="9" class="nosnap">no snapshot</td>)`).FindStringSubmatch(body)
+	switch {
+	case m == nil:
+		return ""
+	case m[1] == "":
+		return "none"
+	}
+	return m[1]
+}
+
+// seriesOf is the SVG group of one series of the chart id: its polylines
+// (runs of consecutive days) and dots (days with a snapshot).
+func seriesOf(t *testing.T, body, id, class string) (runs, dots int) {
+	t.Helper()
+	i := strings.Index(body, `<svg class="trend" id="`+id+`" role="img"`)
+	if i < 0 {
+		t.Fatalf("no chart %s:\n%s", id, body)
+	}
+	svg := body[i : i+strings.Index(body[i:], "</svg>")]
+	g := regexp.MustCompile(`<g class="` + class + `">(.*)</g>`).FindStringSubmatch(svg)
+	if g == nil {
+		t.Fatalf("chart %s has no series %s:\n%s", id, class, svg)
+	}
+	return strings.Count(g[1], "<polyline"), strings.Count(g[1], "<circle")
+}
+
+func (e *env) putTrend(project, ep string, day, images int64) {
+	e.t.Helper()
+	f := trend.Figures{Images: images, Scanned: images}
+	f.Findings[trend.High] = trend.Tally{Findings: images * 3, Fixable: images}
+	if _, err := e.st.PutTrendSnapshot(context.Background(), trend.Snapshot{
+		Scope: trend.Scope{ProjectID: project, EnterpriseProjectID: ep}, Day: day, TakenAt: 1, Figures: f}); err != nil {
+		e.t.Fatal(err)
+	}
+}
+
+// TestOverviewTrend: the chart and its table sum the snapshots of the
+// session's granted enterprise projects only, and show a day without a
+// snapshot as a gap.
+func TestOverviewTrend(t *testing.T) {
+	e := newEnv(t)
+	today := trend.Day(time.Now())
+	e.putTrend(projA, "0", today, 7)
+	e.putTrend(projA, "0", today-2, 5)
+	e.putTrend(projA, "ep1", today, 1000)
+	e.putTrend(projA, "ep1", today-40, 99) // out of the 30 days
+	e.putTrend(projB, "0", today, 50000)
+	alice, _ := e.signIn("alice") // project A, every enterprise project
+	eve, _ := e.signIn("eve")     // project A, ep1 only
+	bob, _ := e.signIn("bob")     // project B
+	for _, tc := range []struct {
+		who                      string
+		c                        *http.Cookie
+		today, yesterday, twoAgo string
+	}{
+		{"alice", alice, "1007", "none", "5"},
+		// eve is granted ep1 and not 0: enterprise project 0's 7 and 5
+		// are not in her sums.
+		{"eve", eve, "1000", "none", "none"},
+		{"bob", bob, "50000", "none", "none"},
+	} {
+		t.Run(tc.who, func(t *testing.T) {
+			_, body := e.do("GET", "/", nil, tc.c)
+			got := []string{trendRow(body, today), trendRow(body, today-1), trendRow(body, today-2)}
+			if want := []string{tc.today, tc.yesterday, tc.twoAgo}; !slices.Equal(got, want) {
+				t.Fatalf("table rows of today, yesterday and the day before: %v, want %v", got, want)
+			}
+			if r := trendRow(body, today-40); r != "" {
+				t.Errorf("a day 40 days ago listed: %q", r)
+			}
+			if r := trendRow(body, today-29); r != "none" {
+				t.Errorf("the first of the 30 days: %q, want a row without a snapshot", r)
+			}
+			table := body[strings.Index(body, `<table class="list" id="trend-table">`):]
+			table = table[:strings.Index(table, "</table>")]
+			for _, other := range []string{"1007", "1000", "50000", "99"} {
+				if other != tc.today && strings.Contains(table, "<td>"+other+"</td>") {
+					t.Errorf("%s's overview shows %s, another scope's figure", tc.who, other)
+				}
+			}
+			// Days apart are dots with no line between them: a gap, not a
+			// line down to 0.
+			runs, dots := seriesOf(t, body, "trend-coverage", "s-images")
+			wantDots := 1
+			if tc.twoAgo != "none" {
+				wantDots = 2
+			}
+			if runs != 0 || dots != wantDots {
+				t.Errorf("images series: %d lines, %d dots; want 0 lines, %d dots", runs, dots, wantDots)
+			}
+			if _, dots := seriesOf(t, body, "trend-findings", "s-high"); dots != wantDots {
+				t.Errorf("high findings series: %d dots, want %d", dots, wantDots)
+			}
+		})
+	}
+	// Yesterday's snapshot joins the days into one line.
+	e.putTrend(projA, "0", today-1, 6)
+	_, body := e.do("GET", "/", nil, alice)
+	if runs, dots := seriesOf(t, body, "trend-coverage", "s-images"); runs != 1 || dots != 3 {
+		t.Errorf("three days in a row: %d lines, %d dots; want 1 line, 3 dots", runs, dots)
+	}
+	if !strings.Contains(body, `<title id="trend-coverage-title">Images and scans per day, last 30 days</title>`) {
+		t.Errorf("no chart title:\n%s", body)
+	}
+}
+
+// TestOverviewTrendSnapshotIsTheOverview: the snapshot the server takes
+// holds the numbers the Overview's cards show, and a day's second pass
+// changes nothing.
+func TestOverviewTrendSnapshotIsTheOverview(t *testing.T) {
+	e := newEnv(t)
+	// a2 (digest 2) failed.
+	if err := e.st.ClearScan(context.Background(), projA, fmt.Sprintf("sha256:%064x", 2),
+		inventory.ScanResult{Status: inventory.ScanFailed, FailedDesc: "gave up", ScanTime: 1}); err != nil {
+		t.Fatal(err)
+	}
+	s, err := trend.New(trend.Options{Store: e.st})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for range 2 {
+		if _, _, err := s.Take(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+	}
+	alice, _ := e.signIn("alice")
+	_, body := e.do("GET", "/", nil, alice)
+	card := func(label string) string {
+		m := regexp.MustCompile(`<span class="n">(\d+)</span> <span class="label">` + label + `</span>`).FindStringSubmatch(body)
+		if m == nil {
+			t.Fatalf("no %s card:\n%s", label, body)
+		}
+		return m[1]
+	}
+	date := trend.Date(trend.Day(time.Now())).Format(time.DateOnly)
+	m := regexp.MustCompile(`<tr><th scope="row">` + date + `</th><td>(\d+)</td><td>(\d+)</td><td>(\d+)</td><td>(\d+)</td>`).FindStringSubmatch(body)
+	if m == nil {
+		t.Fatalf("no snapshot of today in the table:\n%s", body)
+	}
+	want := []string{card("Images"), card("Scanned"), card("Failed"), card("Unscanned")}
+	if !slices.Equal(m[1:], want) || want[0] != "4" || want[2] != "1" {
+		t.Fatalf("today's snapshot %v, the cards %v (want 4 images, 1 failed)", m[1:], want)
+	}
+}

@@ -1,0 +1,122 @@
+package sqlstore
+
+import (
+	"context"
+
+	"github.com/openhss/openhss/internal/trend"
+)
+
+// trendCols are trend_days' figure columns, in the order of trendFigures.
+const trendCols = `images, scanned, failed, unscanned, critical, critical_fixable, high, high_fixable,
+	medium, medium_fixable, low, low_fixable, unknown, unknown_fixable`
+
+// trendSums are the sums of trendCols, as BIGINT on both engines
+// (PostgreSQL's sum of a BIGINT is a numeric).
+const trendSums = `CAST(sum(images) AS BIGINT), CAST(sum(scanned) AS BIGINT), CAST(sum(failed) AS BIGINT),
+	CAST(sum(unscanned) AS BIGINT), CAST(sum(critical) AS BIGINT), CAST(sum(critical_fixable) AS BIGINT),
+	CAST(sum(high) AS BIGINT), CAST(sum(high_fixable) AS BIGINT), CAST(sum(medium) AS BIGINT),
+	CAST(sum(medium_fixable) AS BIGINT), CAST(sum(low) AS BIGINT), CAST(sum(low_fixable) AS BIGINT),
+	CAST(sum(unknown) AS BIGINT), CAST(sum(unknown_fixable) AS BIGINT)`
+
+// trendFigures are pointers to f's fields in trendCols order.
+func trendFigures(f *trend.Figures) []any {
+	out := []any{&f.Images, &f.Scanned, &f.Failed, &f.Unscanned}
+	for i := range f.Findings {
+		out = append(out, &f.Findings[i].Findings, &f.Findings[i].Fixable)
+	}
+	return out
+}
+
+// PendingTrendScopes implements trend.Store: the (project, enterprise
+// project) pairs of image_counts (the list's counters, one row per key
+// rather than per image), of the registry connections and of the day
+// before's snapshots that counted images, without a snapshot of day.
+func (s *Store) PendingTrendScopes(ctx context.Context, day int64) ([]trend.Scope, error) {
+	rows, err := s.read.QueryContext(ctx, `SELECT c.project_id, c.enterprise_project_id FROM (
+			SELECT project_id, enterprise_project_id FROM image_counts WHERE rows <> 0
+			UNION SELECT project_id, enterprise_project_id FROM registries
+			UNION SELECT project_id, enterprise_project_id FROM trend_days WHERE day = $1 AND images > 0
+		) c
+		WHERE NOT EXISTS (SELECT 1 FROM trend_days t WHERE t.project_id = c.project_id
+			AND t.enterprise_project_id = c.enterprise_project_id AND t.day = $2)
+		ORDER BY c.project_id, c.enterprise_project_id`, day-1, day)
+	if err != nil {
+		return nil, s.errf("pending trend scopes: %w", err)
+	}
+	out, err := collect(rows, func(r rowScanner) (trend.Scope, error) {
+		var sc trend.Scope
+		err := r.Scan(&sc.ProjectID, &sc.EnterpriseProjectID)
+		return sc, err
+	})
+	if err != nil {
+		return nil, s.errf("pending trend scopes: %w", err)
+	}
+	return out, nil
+}
+
+// PutTrendSnapshot implements trend.Store: the row's key (project,
+// enterprise project, day) is the claim, so the first writer of a day
+// keeps it and every later one changes nothing.
+func (s *Store) PutTrendSnapshot(ctx context.Context, sn trend.Snapshot) (bool, error) {
+	if !s.storable(sn.ProjectID, sn.EnterpriseProjectID) {
+		return false, s.errf("trend snapshot of %q/%q: not storable", sn.ProjectID, sn.EnterpriseProjectID)
+	}
+	args := []any{sn.ProjectID, sn.EnterpriseProjectID, sn.Day, sn.TakenAt}
+	for _, p := range trendFigures(&sn.Figures) {
+		args = append(args, *p.(*int64))
+	}
+	res, err := s.write.ExecContext(ctx, `INSERT INTO trend_days (project_id, enterprise_project_id, day, taken_at,
+		`+trendCols+`) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18)
+		ON CONFLICT (project_id, enterprise_project_id, day) DO NOTHING`, args...)
+	if err != nil {
+		return false, s.errf("store trend snapshot of %s/%s: %w", sn.ProjectID, sn.EnterpriseProjectID, err)
+	}
+	n, err := res.RowsAffected()
+	if err != nil {
+		return false, s.errf("store trend snapshot of %s/%s: %w", sn.ProjectID, sn.EnterpriseProjectID, err)
+	}
+	return n > 0, nil
+}
+
+// PruneTrend implements trend.Store, by the day index.
+func (s *Store) PruneTrend(ctx context.Context, before int64) (int64, error) {
+	res, err := s.write.ExecContext(ctx, `DELETE FROM trend_days WHERE day < $1`, before)
+	if err != nil {
+		return 0, s.errf("prune trend: %w", err)
+	}
+	n, err := res.RowsAffected()
+	if err != nil {
+		return 0, s.errf("prune trend: %w", err)
+	}
+	return n, nil
+}
+
+// TrendPoints implements trend.Reader: the snapshots of the project within
+// enterpriseProjects summed per day, by the key's prefix.
+func (s *Store) TrendPoints(ctx context.Context, projectID string, enterpriseProjects []string, from, to int64) ([]trend.Point, error) {
+	out := []trend.Point{}
+	if !s.storable(append([]string{projectID}, enterpriseProjects...)...) || (enterpriseProjects != nil && len(enterpriseProjects) == 0) {
+		return out, nil
+	}
+	b := newBuilder(s.d)
+	b.Eq("project_id", projectID)
+	if enterpriseProjects != nil {
+		b.In("enterprise_project_id", enterpriseProjects)
+	}
+	b.Op("day", ">=", from)
+	b.Op("day", "<=", to)
+	rows, err := s.read.QueryContext(ctx, `SELECT day, `+trendSums+` FROM trend_days WHERE `+b.SQL()+`
+		GROUP BY day ORDER BY day`, b.Args()...)
+	if err != nil {
+		return nil, s.errf("trend of project %s: %w", projectID, err)
+	}
+	out, err = collect(rows, func(r rowScanner) (trend.Point, error) {
+		var p trend.Point
+		err := r.Scan(append([]any{&p.Day}, trendFigures(&p.Figures)...)...)
+		return p, err
+	})
+	if err != nil {
+		return nil, s.errf("trend of project %s: %w", projectID, err)
+	}
+	return out, nil
+}

@@ -1,0 +1,332 @@
+// Package trend holds the Overview's figures of a scope (a project's images
+// within some enterprise projects): counted now, one way for the page and
+// for the daily snapshots, and kept per UTC day so that the Overview draws
+// their last 30 days (docs/console.md, Overview).
+//
+// A snapshot is one row per (project, enterprise project, UTC day), stored
+// with INSERT ... ON CONFLICT DO NOTHING on that key: the key is the claim.
+// Every openhss serve with workers runs a Snapshotter; whichever process
+// writes a scope's row of the day first keeps it, the others' writes are
+// dropped, so one database holds one row per scope and day however many
+// servers share it. The console sums the rows of the session's granted
+// enterprise projects.
+package trend
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"strings"
+	"sync/atomic"
+	"time"
+
+	"github.com/openhss/openhss/internal/inventory"
+	"github.com/openhss/openhss/internal/scanresult"
+)
+
+// The overview's severities of findings, in the order it shows them
+// (Severities' indexes).
+const (
+	Critical = iota
+	High
+	Medium
+	Low
+	Unknown
+	NumSeverities
+)
+
+// Severities are the labels of the severities, by index.
+var Severities = [NumSeverities]string{"Critical", "High", "Medium", "Low", "Unknown"}
+
+// Tally is one severity's findings and how many of them have a fixed
+// version.
+type Tally struct {
+	Findings, Fixable int64
+}
+
+// Figures are what a snapshot keeps of a scope: image coverage and
+// findings by severity.
+type Figures struct {
+	Images, Scanned, Failed, Unscanned int64
+	Findings                           [NumSeverities]Tally
+}
+
+// Counts are the Overview's figures of a scope now: the Figures a
+// snapshot keeps, the images waiting or scanning, and the images by their
+// highest severity (scanresult.LevelHigh, LevelMedium, LevelLow).
+type Counts struct {
+	Figures
+	Waiting int64
+	Levels  [3]int64
+}
+
+// Levels are the severity_level values of Counts.Levels, by index.
+var Levels = [3]string{scanresult.LevelHigh, scanresult.LevelMedium, scanresult.LevelLow}
+
+// Failed is the scan statuses the Overview counts as failed.
+var Failed = []inventory.ScanStatus{inventory.ScanFailed, inventory.DownloadFailed, inventory.ImageOversized}
+
+// imageTypes are the image list's types: the counts sum over them, as the
+// list answers one type at a time.
+var imageTypes = []inventory.ImageType{inventory.PrivateImage, inventory.SharedImage, inventory.LocalImage, inventory.InstanceImage}
+
+// Counter is what counting reads: the image list's total_num (the store
+// call of the API's list) and the findings of the scanned rows.
+type Counter interface {
+	ListImages(ctx context.Context, f inventory.Filter) (inventory.Page, error)
+	CountFindings(ctx context.Context, projectID string, enterpriseProjects []string) ([]scanresult.SeverityCount, error)
+}
+
+// Count counts a project's images within enterpriseProjects: each figure
+// the total_num of an image list query, summed over image types, and the
+// findings by severity. The Overview and the snapshots count with it.
+func Count(ctx context.Context, c Counter, projectID string, enterpriseProjects []string) (Counts, error) {
+	total := func(mod func(f *inventory.Filter)) (int64, error) {
+		var n int64
+		for _, t := range imageTypes {
+			f := inventory.Filter{ProjectID: projectID, EnterpriseProjects: enterpriseProjects, Type: t, Limit: 1}
+			mod(&f)
+			page, err := c.ListImages(ctx, f)
+			if err != nil {
+				return 0, fmt.Errorf("trend: count %s images: %w", t, err)
+			}
+			n += page.Total
+		}
+		return n, nil
+	}
+	statuses := func(sts ...inventory.ScanStatus) (int64, error) {
+		var n int64
+		for _, st := range sts {
+			m, err := total(func(f *inventory.Filter) { f.ScanStatus = st })
+			if err != nil {
+				return 0, err
+			}
+			n += m
+		}
+		return n, nil
+	}
+	var out Counts
+	var err error
+	if out.Images, err = total(func(*inventory.Filter) {}); err != nil {
+		return Counts{}, err
+	}
+	for _, k := range []struct {
+		n   *int64
+		sts []inventory.ScanStatus
+	}{
+		{&out.Scanned, []inventory.ScanStatus{inventory.ScanSuccess}},
+		{&out.Failed, Failed},
+		{&out.Unscanned, []inventory.ScanStatus{inventory.Unscan}},
+		{&out.Waiting, []inventory.ScanStatus{inventory.WaitingForScan, inventory.Scanning}},
+	} {
+		if *k.n, err = statuses(k.sts...); err != nil {
+			return Counts{}, err
+		}
+	}
+	for i, level := range Levels {
+		if out.Levels[i], err = total(func(f *inventory.Filter) { f.SeverityLevel = level }); err != nil {
+			return Counts{}, err
+		}
+	}
+	sev, err := c.CountFindings(ctx, projectID, enterpriseProjects)
+	if err != nil {
+		return Counts{}, fmt.Errorf("trend: count findings: %w", err)
+	}
+	out.Findings = Buckets(sev)
+	return out, nil
+}
+
+// Buckets folds the stored severity labels (an advisory's CVSS rating, a
+// distribution's word, or none) into the Overview's five.
+func Buckets(counts []scanresult.SeverityCount) [NumSeverities]Tally {
+	var out [NumSeverities]Tally
+	for _, c := range counts {
+		i := Unknown
+		switch strings.ToLower(c.Severity) {
+		case "critical":
+			i = Critical
+		case "high", "important":
+			i = High
+		case "medium", "moderate":
+			i = Medium
+		case "low", "negligible", "unimportant":
+			i = Low
+		}
+		out[i].Findings += c.Findings
+		out[i].Fixable += c.Fixable
+	}
+	return out
+}
+
+// Day is the UTC day of t, in days since 1970-01-01.
+func Day(t time.Time) int64 {
+	return t.UTC().Unix() / 86400
+}
+
+// Date is the start of day d (UTC).
+func Date(d int64) time.Time {
+	return time.Unix(d*86400, 0).UTC()
+}
+
+// Scope is a project's enterprise project: what one snapshot counts.
+type Scope struct {
+	ProjectID, EnterpriseProjectID string
+}
+
+// Snapshot is one scope's figures of one UTC day.
+type Snapshot struct {
+	Scope
+	Day     int64 // days since 1970-01-01 (Day)
+	TakenAt int64 // ms
+	Figures
+}
+
+// Point is the figures of one day summed over the snapshots of the
+// enterprise projects asked for.
+type Point struct {
+	Day int64
+	Figures
+}
+
+// Store is what the Snapshotter needs: counting, and the snapshot rows.
+type Store interface {
+	Counter
+	// PendingTrendScopes lists the scopes that have no snapshot of day:
+	// those with images or registry connections, and those whose snapshot
+	// of the day before counted images (so that a scope emptied since
+	// shows its drop to 0).
+	PendingTrendScopes(ctx context.Context, day int64) ([]Scope, error)
+	// PutTrendSnapshot stores s unless its scope already has a snapshot
+	// of that day; false when one was there (nothing changed).
+	PutTrendSnapshot(ctx context.Context, s Snapshot) (bool, error)
+	// PruneTrend deletes the snapshots of days before before.
+	PruneTrend(ctx context.Context, before int64) (int64, error)
+}
+
+// Reader reads the summed snapshots (the console's Overview).
+type Reader interface {
+	// TrendPoints returns, oldest first, the days from..to (inclusive)
+	// with at least one snapshot of projectID within enterpriseProjects
+	// (nil: every one), each the sum of those snapshots. A day without a
+	// snapshot is absent, not zero.
+	TrendPoints(ctx context.Context, projectID string, enterpriseProjects []string, from, to int64) ([]Point, error)
+}
+
+// Defaults.
+const (
+	// DefaultKeep is how many days of snapshots are kept.
+	DefaultKeep = 400
+	// MinKeep is the least: the Overview draws 30 days.
+	MinKeep = 30
+	// DefaultEvery is how often Run looks for scopes without the day's
+	// snapshot.
+	DefaultEvery = time.Minute
+)
+
+// Options configure a Snapshotter. Store is required.
+type Options struct {
+	Store Store
+	// Keep is how many days of snapshots are kept (default DefaultKeep, at
+	// least MinKeep).
+	Keep int
+	// Now is the clock (default time.Now): tests move it by days.
+	Now    func() time.Time
+	Logger *slog.Logger // default slog.Default()
+}
+
+// Snapshotter takes each scope's snapshot of the day.
+type Snapshotter struct {
+	o      Options
+	pruned atomic.Int64 // the day of the last prune
+}
+
+// New returns a Snapshotter.
+func New(o Options) (*Snapshotter, error) {
+	switch {
+	case o.Store == nil:
+		return nil, errors.New("trend: Options.Store is required")
+	case o.Keep < 0:
+		return nil, fmt.Errorf("trend: negative Keep %d", o.Keep)
+	case o.Keep == 0:
+		o.Keep = DefaultKeep
+	case o.Keep < MinKeep:
+		return nil, fmt.Errorf("trend: Keep %d is under %d days", o.Keep, MinKeep)
+	}
+	if o.Now == nil {
+		o.Now = time.Now
+	}
+	if o.Logger == nil {
+		o.Logger = slog.Default()
+	}
+	sn := &Snapshotter{o: o}
+	sn.pruned.Store(-1)
+	return sn, nil
+}
+
+// Take stores today's snapshot of every scope that has none yet, and, at
+// its first pass of a day, prunes the days past Keep. It returns today and how many snapshots this
+// call stored (another process may have stored the others). A scope's
+// failure is logged and the others are still taken; the first error is
+// returned.
+func (s *Snapshotter) Take(ctx context.Context) (day int64, taken int, err error) {
+	now := s.o.Now()
+	day = Day(now)
+	scopes, err := s.o.Store.PendingTrendScopes(ctx, day)
+	if err != nil {
+		return day, 0, fmt.Errorf("trend: pending scopes: %w", err)
+	}
+	var first error
+	for _, sc := range scopes {
+		c, err := Count(ctx, s.o.Store, sc.ProjectID, []string{sc.EnterpriseProjectID})
+		if err == nil {
+			var ok bool
+			ok, err = s.o.Store.PutTrendSnapshot(ctx, Snapshot{Scope: sc, Day: day, TakenAt: inventory.Millis(now), Figures: c.Figures})
+			if ok {
+				taken++
+			}
+		}
+		if err != nil {
+			s.o.Logger.Error("trend snapshot", "project", sc.ProjectID, "enterprise_project", sc.EnterpriseProjectID, "err", err)
+			if first == nil {
+				first = err
+			}
+		}
+	}
+	if s.pruned.Load() != day {
+		if _, err := s.o.Store.PruneTrend(ctx, day-int64(s.o.Keep)); err != nil {
+			if first == nil {
+				first = fmt.Errorf("trend: prune: %w", err)
+			}
+		} else {
+			s.pruned.Store(day)
+		}
+	}
+	return day, taken, first
+}
+
+// Run takes the pending snapshots now and then every interval
+// (DefaultEvery when 0) until ctx ends: a scope that appears during the
+// day (a first connection, a first image) gets its snapshot of the day at
+// the next pass, and a pass with nothing pending is one read.
+func (s *Snapshotter) Run(ctx context.Context, every time.Duration) {
+	if every <= 0 {
+		every = DefaultEvery
+	}
+	t := time.NewTicker(every)
+	defer t.Stop()
+	for {
+		day, n, err := s.Take(ctx)
+		switch {
+		case err != nil && ctx.Err() == nil:
+			s.o.Logger.Error("trend snapshots", "err", err)
+		case n > 0:
+			s.o.Logger.Info("trend snapshots taken", "day", Date(day).Format(time.DateOnly), "scopes", n)
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
+}
