@@ -114,6 +114,10 @@ type Auth interface {
 // scan-task routes use the same).
 type ScanRequester interface {
 	RequestScans(ctx context.Context, projectID, taskID string, images []inventory.Image) error
+	// RequestScanAll queues, as one job, the scans of every row of the
+	// project f selects into the scan task taskID, created listing (the
+	// API's batch-scan with operate_all).
+	RequestScanAll(ctx context.Context, projectID, taskID string, f inventory.Filter) error
 	// CancelScans cancels the queued scans no running scan task waits
 	// for (stopping a scan task, as StopImageScanTask).
 	CancelScans(ctx context.Context, projectID string, digests []string) ([]string, error)
@@ -340,6 +344,8 @@ func (c *Console) route(p string) (page, bool) {
 		return page{post: true, fn: c.signOut}, true
 	case "/images/scan":
 		return page{post: true, fn: c.scan}, true
+	case "/images/scan-all":
+		return page{post: true, fn: c.scanAll}, true
 	}
 	if rest, ok := strings.CutPrefix(p, "/images/"); ok && rest != "" {
 		switch id, sub, _ := strings.Cut(rest, "/"); {

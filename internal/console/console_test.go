@@ -159,6 +159,26 @@ type recordedScans struct {
 	mu        sync.Mutex
 	requests  [][]int64 // the row ids of each request
 	cancelled []string
+	scanAll   []scanAllRequest
+}
+
+// scanAllRequest is one RequestScanAll: the task and the filter.
+type scanAllRequest struct {
+	taskID string
+	filter inventory.Filter
+}
+
+func (r *recordedScans) RequestScanAll(_ context.Context, _, taskID string, f inventory.Filter) error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.scanAll = append(r.scanAll, scanAllRequest{taskID: taskID, filter: f})
+	return nil
+}
+
+func (r *recordedScans) scanAlls() []scanAllRequest {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return slices.Clone(r.scanAll)
 }
 
 func (r *recordedScans) RequestScans(_ context.Context, _, _ string, images []inventory.Image) error {
