@@ -58,6 +58,7 @@ func runQuickstart(cmd *cobra.Command, g *globals, o *serveOptions, exitAfter bo
 		return err
 	}
 	defer a.Close()
+	o.vulnDB.tempDir = filepath.Join(g.data, "tmp")
 
 	if _, err := o.net.policy(); err != nil { // a bad entry fails before anything starts
 		return err

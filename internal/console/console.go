@@ -30,6 +30,7 @@ import (
 
 	"github.com/openhss/openhss/internal/iam"
 	"github.com/openhss/openhss/internal/inventory"
+	"github.com/openhss/openhss/internal/jobs"
 	"github.com/openhss/openhss/internal/netpolicy"
 	"github.com/openhss/openhss/internal/scanresult"
 	"github.com/openhss/openhss/internal/tasks"
@@ -123,6 +124,15 @@ type ScanRequester interface {
 	CancelScans(ctx context.Context, projectID string, digests []string) ([]string, error)
 }
 
+// VulnUpdater queues the vulnerability data update the workers run
+// ("Update now", what `openhss db update` does) and reads the newest
+// update job: *vulnupdate.Updater. Requests while one is queued or running
+// join it.
+type VulnUpdater interface {
+	Request(ctx context.Context) (job jobs.Job, joined bool, err error)
+	Latest(ctx context.Context) (job jobs.Job, found bool, err error)
+}
+
 // TaskStarter starts a task and queues its jobs (taskrun.Starter, which the
 // API's routes and the scheduler start tasks with too).
 type TaskStarter interface {
@@ -130,8 +140,8 @@ type TaskStarter interface {
 	StartSync(ctx context.Context, t tasks.Task, regs []inventory.Registry) (tasks.Task, error)
 }
 
-// Options configure the console. Store, Auth, Scans, Tasks, Box,
-// Registries and Fallback are required.
+// Options configure the console. Store, Auth, Scans, Tasks, VulnUpdate,
+// Box, Registries and Fallback are required.
 type Options struct {
 	Store Store
 	Auth  Auth
@@ -139,6 +149,8 @@ type Options struct {
 	// recorded as a scan task in Tasks, as the API's routes do.
 	Scans ScanRequester
 	Tasks TaskStarter
+	// VulnUpdate is the Settings page's Update now.
+	VulnUpdate VulnUpdater
 	// Box seals the passwords of the connections the Registries page adds
 	// or changes, as the API's (the same key: the syncer opens them).
 	Box Sealer
@@ -196,6 +208,8 @@ func New(opts Options) (*Console, error) {
 		return nil, errors.New("console: Options.Scans is required")
 	case opts.Tasks == nil:
 		return nil, errors.New("console: Options.Tasks is required")
+	case opts.VulnUpdate == nil:
+		return nil, errors.New("console: Options.VulnUpdate is required")
 	case opts.Fallback == nil:
 		return nil, errors.New("console: Options.Fallback is required")
 	case opts.Box == nil:
@@ -222,6 +236,7 @@ func New(opts Options) (*Console, error) {
 		"progress":  progress,
 		"plural":    plural,
 		"regStatus": inventory.APIRegistryStatus,
+		"jobState":  jobState,
 		"orUnscan": func(s inventory.ScanStatus) string {
 			if s == "" {
 				return string(inventory.Unscan)
@@ -338,6 +353,8 @@ func (c *Console) route(p string) (page, bool) {
 		return page{fn: c.settings}, true
 	case "/settings/whitelist":
 		return page{post: true, fn: c.setWhitelist}, true
+	case "/settings/vulndata/update":
+		return page{post: true, fn: c.updateVulnData}, true
 	case "/settings/credentials/create":
 		return page{post: true, fn: c.createCredential}, true
 	case "/signout":

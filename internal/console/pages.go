@@ -155,11 +155,11 @@ func newVulnData(st vulndb.Status, now time.Time) vulnData {
 		}
 		d.Age = age(now.Sub(at))
 		if now.Sub(at) > staleAfter {
-			d.Warning = "The vulnerability data was last imported " + d.Age + " ago: findings miss what was published since. Run openhss db update."
+			d.Warning = "The vulnerability data was last imported " + d.Age + " ago: findings miss what was published since. Update it in Settings (Update now) or run openhss db update."
 		}
 	}
 	if st.Records == 0 {
-		d.Warning = "No vulnerability data is imported: scans find no vulnerabilities. Run openhss db update."
+		d.Warning = "No vulnerability data is imported: scans find no vulnerabilities. Update it in Settings (Update now) or run openhss db update."
 	}
 	return d
 }

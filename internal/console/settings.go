@@ -8,6 +8,7 @@ import (
 
 	"github.com/openhss/openhss/internal/iam"
 	"github.com/openhss/openhss/internal/inventory"
+	"github.com/openhss/openhss/internal/jobs"
 	"github.com/openhss/openhss/internal/pathallow"
 )
 
@@ -15,7 +16,8 @@ import (
 // answer to the form that created it: it is never stored in the clear, so
 // no later page can show it.
 type settingsView struct {
-	Data         vulnData // as the Overview shows it
+	Data         vulnData  // as the Overview shows it
+	Update       *jobs.Job // the newest update job; nil when none (or purged)
 	Credentials  []inventory.Credential
 	NewAccessKey string
 	Secret       string
@@ -40,6 +42,12 @@ func (c *Console) renderSettings(w http.ResponseWriter, r *http.Request, s *sess
 		return
 	}
 	v.Data = newVulnData(st, c.opts.Now())
+	if j, found, err := c.opts.VulnUpdate.Latest(ctx); err != nil {
+		c.fail(w, r, s, fmt.Errorf("console: vulnerability data update: %w", err))
+		return
+	} else if found {
+		v.Update = &j
+	}
 	creds, err := c.opts.Auth.ListCredentials(ctx, s.principal.ProjectID)
 	if err != nil {
 		c.fail(w, r, s, fmt.Errorf("console: credentials: %w", err))
@@ -127,4 +135,38 @@ func (c *Console) deleteCredential(w http.ResponseWriter, r *http.Request, s *se
 		return
 	}
 	c.renderSettings(w, r, s, http.StatusOK, settingsView{Message: "Credential " + ak + " deleted: requests signed with it are refused from now on."})
+}
+
+// updateVulnData queues the vulnerability data update (POST
+// /settings/vulndata/update): a job the workers run, doing what `openhss
+// db update` does. One at a time for the whole server: a request while
+// one is queued or running joins it and queues nothing.
+func (c *Console) updateVulnData(w http.ResponseWriter, r *http.Request, s *session) {
+	_, joined, err := c.opts.VulnUpdate.Request(r.Context())
+	if err != nil {
+		c.fail(w, r, s, fmt.Errorf("console: queue vulnerability data update: %w", err))
+		return
+	}
+	msg := "Vulnerability data update queued: a worker downloads and imports the OSV archives, then re-matches the scanned images."
+	if joined {
+		msg = "An update of the vulnerability data is already queued or running; no other was queued."
+	}
+	c.log.Info("console: vulnerability data update requested", "project", s.principal.ProjectID, "joined", joined)
+	c.renderSettings(w, r, s, http.StatusOK, settingsView{Message: msg})
+}
+
+// jobState is an update job's state in words, with its time and, when it
+// failed, why.
+func jobState(j jobs.Job) string {
+	switch j.State {
+	case jobs.Queued:
+		return "queued since " + formatMillis(j.CreatedAt)
+	case jobs.Running:
+		return "running since " + formatMillis(j.UpdatedAt)
+	case jobs.Done:
+		return "finished " + formatMillis(j.UpdatedAt)
+	case jobs.Failed:
+		return "failed " + formatMillis(j.UpdatedAt) + ": " + j.Error
+	}
+	return string(j.State)
 }
