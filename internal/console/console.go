@@ -109,6 +109,11 @@ type Auth interface {
 	CreateCredential(ctx context.Context, projectID string, grant inventory.Grant, description string) (accessKey, secretKey string, err error)
 	ListCredentials(ctx context.Context, projectID string) ([]inventory.Credential, error)
 	RevokeCredential(ctx context.Context, accessKey string) error
+
+	// The Settings page's users of the session's project.
+	ListUsers(ctx context.Context, projectID string) ([]inventory.User, error)
+	CreateUniqueUser(ctx context.Context, projectID, name, password string, grant inventory.Grant) (inventory.User, error)
+	DeleteUser(ctx context.Context, projectID string, id, by int64) error
 }
 
 // ScanRequester queues the scans of image rows (the API's batch-scan and
@@ -355,6 +360,8 @@ func (c *Console) route(p string) (page, bool) {
 		return page{post: true, fn: c.setWhitelist}, true
 	case "/settings/vulndata/update":
 		return page{post: true, fn: c.updateVulnData}, true
+	case "/settings/users/create":
+		return page{post: true, fn: c.createUser}, true
 	case "/settings/credentials/create":
 		return page{post: true, fn: c.createCredential}, true
 	case "/signout":
@@ -380,6 +387,11 @@ func (c *Console) route(p string) (page, bool) {
 			return page{fn: c.registry}, true
 		case action == "edit" || action == "delete" || action == "test" || action == "sync":
 			return page{post: true, fn: c.registry}, true
+		}
+	}
+	if rest, ok := strings.CutPrefix(p, "/settings/users/"); ok {
+		if id, action, _ := strings.Cut(rest, "/"); id != "" && action == "delete" {
+			return page{post: true, fn: c.deleteUser}, true
 		}
 	}
 	if rest, ok := strings.CutPrefix(p, "/settings/credentials/"); ok {
