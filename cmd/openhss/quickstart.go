@@ -46,6 +46,7 @@ func newQuickstartCmd(g *globals) *cobra.Command {
 	f.StringVar(&o.region, "region", envOr("OPENHSS_REGION", "local-1"), "region name clients must use")
 	f.BoolVar(&exitAfter, "exit", false, "stop after the tour instead of serving until Ctrl-C")
 	addNetFlags(f, &o.net)
+	addVulnDBFlags(f, &o.vulnDB)
 	return cmd
 }
 

@@ -216,15 +216,21 @@ func newServeCmd(g *globals) *cobra.Command {
 	f.StringVar(&o.tlsKey, "tls-key", os.Getenv("OPENHSS_TLS_KEY"), "PEM private key of --tls-cert (env OPENHSS_TLS_KEY)")
 	f.DurationVar(&o.shutdownTimeout, "shutdown-timeout", defaultShutdownTimeout,
 		"how long a graceful stop (SIGTERM) waits for running requests and jobs before exiting without them")
-	f.StringVar(&o.vulnDB.baseURL, "vulndb-base-url", envOr("OPENHSS_VULNDB_BASE_URL", vulndb.DefaultBaseURL),
-		"where the console's Update now fetches <Ecosystem>/all.zip, as db update --base-url (env OPENHSS_VULNDB_BASE_URL)")
-	f.StringSliceVar(&o.vulnDB.ecosystems, "vulndb-ecosystem", vulndb.DefaultEcosystems,
-		"OSV ecosystems the console's Update now fetches, as db update --ecosystem")
+	addVulnDBFlags(f, &o.vulnDB)
 	addScanFlags(f, &o.scan)
 	addSyncFlags(f, &o.sync)
 	addScheduleFlags(f, &o.schedule)
 	addNetFlags(f, &o.net)
 	return cmd
+}
+
+// addVulnDBFlags are the flags of the console's Update now job (serve and
+// quickstart).
+func addVulnDBFlags(f *pflag.FlagSet, o *vulnDBOptions) {
+	f.StringVar(&o.baseURL, "vulndb-base-url", envOr("OPENHSS_VULNDB_BASE_URL", vulndb.DefaultBaseURL),
+		"where the console's Update now fetches <Ecosystem>/all.zip, as db update --base-url (env OPENHSS_VULNDB_BASE_URL)")
+	f.StringSliceVar(&o.ecosystems, "vulndb-ecosystem", vulndb.DefaultEcosystems,
+		"OSV ecosystems the console's Update now fetches, as db update --ecosystem")
 }
 
 // loadTLS returns the server TLS configuration of a certificate and key
