@@ -23,6 +23,7 @@ import (
 	"github.com/chromedp/chromedp"
 
 	"github.com/openhss/openhss/internal/inventory"
+	"github.com/openhss/openhss/internal/osvtestdata"
 	"github.com/openhss/openhss/internal/registry/registrytest"
 	"github.com/openhss/openhss/internal/scanresult"
 	"github.com/openhss/openhss/internal/store"
@@ -77,6 +78,10 @@ func startQuickstart(t *testing.T) *consoleServer {
 		t.Fatalf("db import: %v\n%s", err, out)
 	}
 
+	// Settings' Update now fetches the Go records of testdata/osv from a
+	// bucket of this test, not the network.
+	bucket, _ := osvtestdata.Bucket(t, map[string]string{"Go": "go"})
+
 	ctx, cancel := context.WithCancel(context.Background())
 	out := &lockedBuffer{}
 	done := make(chan error, 1)
@@ -85,7 +90,8 @@ func startQuickstart(t *testing.T) *consoleServer {
 		cmd.SetOut(out)
 		cmd.SetErr(out)
 		cmd.SetIn(strings.NewReader(""))
-		cmd.SetArgs([]string{"quickstart", "--data", data, "--listen", "127.0.0.1:0", "--log-level", "error"})
+		cmd.SetArgs([]string{"quickstart", "--data", data, "--listen", "127.0.0.1:0", "--log-level", "error",
+			"--vulndb-base-url", bucket, "--vulndb-ecosystem", "Go"})
 		done <- cmd.ExecuteContext(ctx)
 	}()
 	t.Cleanup(func() {
@@ -782,6 +788,129 @@ func TestConsoleInBrowser(t *testing.T) {
 			t.Errorf("saving the whitelist: %q", got)
 		}
 		screenshot(t, ctx, "settings")
+	})
+
+	t.Run("scan all matching, and stop a running scan task", func(t *testing.T) {
+		const query = "image_type=private_image&namespace=demo&image_name=web&enterprise_project_id=all_granted_eps"
+		scanTasks := func() []string {
+			mustRun(t, ctx, "tasks", chromedp.Navigate(srv.base+"/tasks"), chromedp.WaitVisible(chromedp.CSS("#scan-tasks")))
+			return texts(t, ctx, "#scan-tasks tbody tr")
+		}
+		before := len(scanTasks())
+		list := srv.base + "/images?namespace=demo&image_name=web"
+		mustRun(t, ctx, "list", chromedp.Navigate(list), chromedp.WaitVisible(chromedp.CSS("#scan-all")))
+		n := apiListTotal(t, srv.base, token, query)
+		if got := texts(t, ctx, "#scan-all button"); n < 2 || !slices.Equal(got, []string{fmt.Sprintf("Scan all %d matching", n)}) {
+			t.Fatalf("scan-all button %q, API total_num %d", got, n)
+		}
+		value(t, ctx, "scan all", chromedp.WaitEvent(page.LoadEventFired, nil, chromedp.Click(chromedp.CSS("#scan-all button"))))
+		if loc := value(t, ctx, "location", chromedp.Location()); loc != list {
+			t.Errorf("after scan all at %s, want the list %s", loc, list)
+		}
+		if rows := scanTasks(); len(rows) != before+1 || !strings.Contains(rows[0], "manual") {
+			t.Fatalf("scan tasks after scan all: %q (before %d)", rows, before)
+		}
+		// A scan task that stays running: the API's rate_limit of one
+		// image an hour spaces the scans of a third-party registry's
+		// images, so all but the first of its scans wait. A Harbor
+		// connection with two images, added and synced through the
+		// console's forms.
+		reg := registrytest.New(t)
+		reg.PushImage(t, "slow/a", "1.0", registrytest.ImageOptions{Layers: []map[string]string{{"a.txt": "a"}}})
+		reg.PushImage(t, "slow/b", "1.0", registrytest.ImageOptions{Layers: []map[string]string{{"b.txt": "b"}}})
+		resp, _ := signed.do("POST", "/registries/add", url.Values{"csrf": {csrfOf(t, signed)}, "registry_name": {"slow-e2e"},
+			"registry_type": {"Harbor"}, "protocol": {"http"}, "registry_addr": {reg.Addr()}, "namespace": {"slow"}})
+		_, answer := signed.do("GET", "/registries", nil)
+		m := regexp.MustCompile(`href="/registries/(\d+)">slow-e2e<`).FindStringSubmatch(answer)
+		if resp.StatusCode != http.StatusSeeOther || m == nil {
+			t.Fatalf("add slow-e2e: %s\n%s", resp.Status, answer)
+		}
+		if resp, _ := signed.do("POST", "/registries/"+m[1]+"/sync", url.Values{"csrf": {csrfOf(t, signed)}}); resp.StatusCode != http.StatusSeeOther {
+			t.Fatalf("sync slow-e2e: %s", resp.Status)
+		}
+		// Until both images are listed: bounded by the test's context.
+		for apiListTotal(t, srv.base, token, "image_type=private_image&namespace=slow&enterprise_project_id=all_granted_eps") != 2 {
+			time.Sleep(200 * time.Millisecond)
+		}
+		body := `{"rate_limit":1,"is_all":true,"query_info":{"image_type":"private_image","namespace":"slow"}}`
+		req, err := http.NewRequest("POST", srv.base+"/v5/"+quickstartProject+"/image/image-scan/tasks", strings.NewReader(body))
+		if err != nil {
+			t.Fatal(err)
+		}
+		req.Header.Set("X-Auth-Token", token)
+		req.Header.Set("Content-Type", "application/json")
+		resp, err = http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusOK {
+			t.Fatalf("create a rate-limited scan task: %s", resp.Status)
+		}
+		// Wait until the scan-all task has finished, so that the one
+		// running task is the rate-limited one: reloads bounded by
+		// stepTimeout each and the test's context, not timed.
+		var rows []string
+		for {
+			rows = scanTasks()
+			running := 0
+			for _, r := range rows {
+				if strings.Contains(r, "running") {
+					running++
+				}
+			}
+			if len(rows) != before+2 {
+				t.Fatalf("scan tasks: %q, want %d", rows, before+2)
+			}
+			if running == 1 {
+				break
+			}
+			time.Sleep(200 * time.Millisecond)
+		}
+		i := slices.IndexFunc(rows, func(r string) bool { return strings.Contains(r, "running") })
+		stop := fmt.Sprintf(`#scan-tasks tbody tr:nth-child(%d) button`, i+1)
+		label := value(t, ctx, "stop label", chromedp.Evaluate[string](fmt.Sprintf(`document.querySelector(%q).getAttribute("aria-label")`, stop)))
+		name, ok := strings.CutPrefix(label, "Stop ")
+		if !ok {
+			t.Fatalf("first scan task's button %q", label)
+		}
+		value(t, ctx, "stop", chromedp.WaitEvent(page.LoadEventFired, nil, chromedp.Click(chromedp.CSS(stop))))
+		if loc := value(t, ctx, "location", chromedp.Location()); loc != srv.base+"/tasks" {
+			t.Fatalf("after Stop at %s, want the Tasks page; the page says %q", loc, texts(t, ctx, "main"))
+		}
+		rows = texts(t, ctx, "#scan-tasks tbody tr")
+		if !slices.ContainsFunc(rows, func(r string) bool { return strings.Contains(r, name) && strings.Contains(r, "stopped") }) {
+			t.Errorf("task %s not stopped: %q", name, rows)
+		}
+		if n := value(t, ctx, "stop buttons", chromedp.Evaluate[int](fmt.Sprintf(`document.querySelectorAll('#scan-tasks button[aria-label="Stop %s"]').length`, name))); n != 0 {
+			t.Errorf("the stopped task still has a Stop button")
+		}
+		screenshot(t, ctx, "tasks-stopped")
+	})
+
+	t.Run("settings: update the vulnerability data now", func(t *testing.T) {
+		mustRun(t, ctx, "settings", chromedp.Navigate(srv.base+"/settings"), chromedp.WaitVisible(chromedp.CSS("#update-vulndata")))
+		value(t, ctx, "update now", chromedp.WaitEvent(page.LoadEventFired, nil, chromedp.Click(chromedp.CSS("#update-vulndata button"))))
+		if got := texts(t, ctx, "#message"); len(got) != 1 || !strings.Contains(got[0], "update queued") {
+			t.Errorf("update now: %q", got)
+		}
+		// Reload until the workers have run it: bounded by stepTimeout per
+		// reload and the test's context, not timed.
+		for {
+			mustRun(t, ctx, "reload", chromedp.Navigate(srv.base+"/settings"), chromedp.WaitVisible(chromedp.CSS("#update-state")))
+			state := strings.Join(texts(t, ctx, "#update-state"), "")
+			if strings.Contains(state, "finished") {
+				break
+			}
+			if strings.Contains(state, "failed") {
+				t.Fatalf("the update failed: %q", state)
+			}
+			time.Sleep(200 * time.Millisecond)
+		}
+		if html := value(t, ctx, "html", chromedp.Evaluate[string](`document.documentElement.outerHTML`)); !strings.Contains(html, "/Go/all.zip") {
+			t.Errorf("the last import is not the bucket's Go archive")
+		}
+		screenshot(t, ctx, "settings-updated")
 	})
 
 	t.Run("another project's image is not found", func(t *testing.T) {

@@ -1,7 +1,7 @@
 package main
 
 import (
-	"errors"
+	"context"
 	"fmt"
 	"io"
 	"path/filepath"
@@ -11,7 +11,9 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/openhss/openhss/internal/scanjob"
 	"github.com/openhss/openhss/internal/vulndb"
+	"github.com/openhss/openhss/internal/vulnupdate"
 )
 
 func newDBCmd(g *globals) *cobra.Command {
@@ -44,6 +46,10 @@ func newDBImportCmd(g *globals) *cobra.Command {
 			if err != nil {
 				return err
 			}
+			up, err := g.updater(a, db)
+			if err != nil {
+				return err
+			}
 			var results []vulndb.ImportResult
 			for _, src := range args {
 				// The last import's source is kept in the store and shown by
@@ -63,7 +69,7 @@ func newDBImportCmd(g *globals) *cobra.Command {
 					printImport(cmd.OutOrStdout(), res)
 				}
 			}
-			if err := rematchAfter(cmd, a, results); err != nil {
+			if err := up.MatchAfter(cmd.Context(), results); err != nil {
 				return err
 			}
 			if g.json {
@@ -74,27 +80,23 @@ func newDBImportCmd(g *globals) *cobra.Command {
 	}
 }
 
-// rematchAfter re-matches every stored inventory when an import wrote
-// records, or completed an interrupted one (whose writes may never have
-// been matched), so vul_num and the findings follow the new data at once.
-func rematchAfter(cmd *cobra.Command, a *app, results []vulndb.ImportResult) error {
-	changed := false
-	for _, r := range results {
-		changed = changed || r.Changed()
-	}
-	if !changed {
-		return nil
-	}
-	scans, err := a.scanService(scanOptions{}, nil, nil)
+// updater is `openhss db update` and the re-match after an import
+// (internal/vulnupdate, which the serve workers' update jobs run too). The
+// scan service that re-matches is built only when an import changed
+// something.
+func (g *globals) updater(a *app, db *vulndb.DB) (*vulnupdate.Updater, error) {
+	return vulnupdate.New(vulnupdate.Options{DB: db, Rematch: lazyRematch{a}, Logger: a.log})
+}
+
+// lazyRematch builds the scan service on the first re-match.
+type lazyRematch struct{ a *app }
+
+func (l lazyRematch) Rematch(ctx context.Context) (scanjob.RematchStats, error) {
+	scans, err := l.a.scanService(scanOptions{}, nil, nil)
 	if err != nil {
-		return err
+		return scanjob.RematchStats{}, err
 	}
-	st, err := scans.Rematch(cmd.Context())
-	if err != nil {
-		return fmt.Errorf("re-match stored images: %w", err)
-	}
-	a.log.Info("re-matched scanned images", "images", st.Images, "findings", st.Findings, "duration", st.Duration)
-	return nil
+	return scans.Rematch(ctx)
 }
 
 func newDBUpdateCmd(g *globals) *cobra.Command {
@@ -114,11 +116,12 @@ func newDBUpdateCmd(g *globals) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			results, err := db.Update(cmd.Context(), baseURL, ecosystems)
-			// What was imported before a failure is matched too.
-			if rerr := rematchAfter(cmd, a, results); rerr != nil {
-				err = errors.Join(err, rerr)
+			up, err := g.updater(a, db)
+			if err != nil {
+				return err
 			}
+			// What was imported before a failure is matched too.
+			results, err := up.Run(cmd.Context(), baseURL, ecosystems)
 			if g.json {
 				if perr := printJSON(cmd.OutOrStdout(), results); perr != nil {
 					return perr

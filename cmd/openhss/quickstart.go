@@ -46,6 +46,7 @@ func newQuickstartCmd(g *globals) *cobra.Command {
 	f.StringVar(&o.region, "region", envOr("OPENHSS_REGION", "local-1"), "region name clients must use")
 	f.BoolVar(&exitAfter, "exit", false, "stop after the tour instead of serving until Ctrl-C")
 	addNetFlags(f, &o.net)
+	addVulnDBFlags(f, &o.vulnDB)
 	return cmd
 }
 
@@ -58,6 +59,7 @@ func runQuickstart(cmd *cobra.Command, g *globals, o *serveOptions, exitAfter bo
 		return err
 	}
 	defer a.Close()
+	o.vulnDB.tempDir = filepath.Join(g.data, "tmp")
 
 	if _, err := o.net.policy(); err != nil { // a bad entry fails before anything starts
 		return err

@@ -12,6 +12,7 @@ import (
 	"github.com/openhss/openhss/internal/store"
 	"github.com/openhss/openhss/internal/trend"
 	"github.com/openhss/openhss/internal/vulndb"
+	"github.com/openhss/openhss/internal/vulnupdate"
 )
 
 // The store the binary opens (store.Store, the union) satisfies every role
@@ -41,6 +42,7 @@ var (
 	_ trend.Store    = store.Store(nil)
 
 	_ jobs.Store         = store.Store(nil)
+	_ vulnupdate.Queue   = store.Store(nil)
 	_ vulndb.Store       = store.Store(nil)
 	_ malware.Signatures = store.Store(nil)
 	_ inventory.Access   = store.Store(nil) // iam.Options.Store

@@ -32,6 +32,7 @@ import (
 	"github.com/openhss/openhss/internal/tasks"
 	"github.com/openhss/openhss/internal/trend"
 	"github.com/openhss/openhss/internal/vulndb"
+	"github.com/openhss/openhss/internal/vulnupdate"
 )
 
 type serveOptions struct {
@@ -64,6 +65,19 @@ type serveOptions struct {
 	// taskTimeout is how long a sync or scan task may run before it ends
 	// timed out; 0: never.
 	taskTimeout time.Duration
+	// vulnDB is what the console's "Update now" job fetches.
+	vulnDB vulnDBOptions
+}
+
+// vulnDBOptions configure the vulnerability-data update job the workers
+// run for the console (what `openhss db update` does).
+type vulnDBOptions struct {
+	baseURL    string
+	ecosystems []string
+	// tempDir is where downloads wait: the data directory's tmp, as for
+	// `openhss db update` (an all.zip can be larger than /tmp); "" for the
+	// system's.
+	tempDir string
 }
 
 // taskSweepEvery is how often the workers look for tasks past
@@ -167,6 +181,7 @@ func newServeCmd(g *globals) *cobra.Command {
 				return err
 			}
 			defer a.Close()
+			o.vulnDB.tempDir = filepath.Join(g.data, "tmp")
 			if a.iam, err = iam.New(iam.Options{
 				Store:          a.store,
 				Box:            a.box,
@@ -202,11 +217,21 @@ func newServeCmd(g *globals) *cobra.Command {
 	f.StringVar(&o.tlsKey, "tls-key", os.Getenv("OPENHSS_TLS_KEY"), "PEM private key of --tls-cert (env OPENHSS_TLS_KEY)")
 	f.DurationVar(&o.shutdownTimeout, "shutdown-timeout", defaultShutdownTimeout,
 		"how long a graceful stop (SIGTERM) waits for running requests and jobs before exiting without them")
+	addVulnDBFlags(f, &o.vulnDB)
 	addScanFlags(f, &o.scan)
 	addSyncFlags(f, &o.sync)
 	addScheduleFlags(f, &o.schedule)
 	addNetFlags(f, &o.net)
 	return cmd
+}
+
+// addVulnDBFlags are the flags of the console's Update now job (serve and
+// quickstart).
+func addVulnDBFlags(f *pflag.FlagSet, o *vulnDBOptions) {
+	f.StringVar(&o.baseURL, "vulndb-base-url", envOr("OPENHSS_VULNDB_BASE_URL", vulndb.DefaultBaseURL),
+		"where the console's Update now fetches <Ecosystem>/all.zip, as db update --base-url (env OPENHSS_VULNDB_BASE_URL)")
+	f.StringSliceVar(&o.ecosystems, "vulndb-ecosystem", vulndb.DefaultEcosystems,
+		"OSV ecosystems the console's Update now fetches, as db update --ecosystem")
 }
 
 // loadTLS returns the server TLS configuration of a certificate and key
@@ -280,6 +305,17 @@ func (a *app) services(o *serveOptions) (*services, error) {
 		return nil, err
 	}
 	runner.Handle(scanjob.ScanAllKind, scanAll.Handle)
+	// The console's Update now: what `openhss db update` does, as a job.
+	vdb, err := vulndb.New(vulndb.Options{Store: a.store, Logger: a.log, TempDir: o.vulnDB.tempDir})
+	if err != nil {
+		return nil, err
+	}
+	updater, err := vulnupdate.New(vulnupdate.Options{DB: vdb, Rematch: scans, Queue: a.store, BaseURL: o.vulnDB.baseURL,
+		Ecosystems: o.vulnDB.ecosystems, Wake: runner.Wake, Logger: a.log})
+	if err != nil {
+		return nil, err
+	}
+	runner.Handle(vulnupdate.JobKind, updater.Handle)
 	svc := &services{runner: runner, syncer: &wakingSyncer{Syncer: syncer, wake: runner.Wake}, scans: scans}
 	if o.taskTimeout > 0 {
 		if svc.timeouts, err = tasks.NewTimeouts(tasks.TimeoutOptions{Store: a.store, Timeout: o.taskTimeout,
@@ -327,7 +363,7 @@ func (a *app) services(o *serveOptions) (*services, error) {
 	// The web console is at / and hands every path it does not own to the
 	// API unchanged (docs/console.md).
 	svc.handler, err = console.New(console.Options{Store: a.store, Auth: a.iam, Scans: scanRequester{scans, scanAll}, Tasks: starter,
-		Box: a.box, Registries: lister, NetPolicy: o.policy, SensitiveDefault: o.scan.sensitiveAllowlist,
+		VulnUpdate: updater, Box: a.box, Registries: lister, NetPolicy: o.policy, SensitiveDefault: o.scan.sensitiveAllowlist,
 		Fallback: api, Logger: a.log})
 	if err != nil {
 		return nil, err

@@ -30,6 +30,7 @@ import (
 
 	"github.com/openhss/openhss/internal/iam"
 	"github.com/openhss/openhss/internal/inventory"
+	"github.com/openhss/openhss/internal/jobs"
 	"github.com/openhss/openhss/internal/netpolicy"
 	"github.com/openhss/openhss/internal/scanresult"
 	"github.com/openhss/openhss/internal/tasks"
@@ -112,15 +113,33 @@ type Auth interface {
 	CreateCredential(ctx context.Context, projectID string, grant inventory.Grant, description string) (accessKey, secretKey string, err error)
 	ListCredentials(ctx context.Context, projectID string) ([]inventory.Credential, error)
 	RevokeCredential(ctx context.Context, accessKey string) error
+
+	// The Settings page's users of the session's project.
+	ListUsers(ctx context.Context, projectID string) ([]inventory.User, error)
+	CreateUniqueUser(ctx context.Context, projectID, name, password string, grant inventory.Grant) (inventory.User, error)
+	DeleteUser(ctx context.Context, projectID string, id, by int64) error
 }
 
 // ScanRequester queues the scans of image rows (the API's batch-scan and
 // scan-task routes use the same).
 type ScanRequester interface {
 	RequestScans(ctx context.Context, projectID, taskID string, images []inventory.Image) error
+	// RequestScanAll queues, as one job, the scans of every row of the
+	// project f selects into the scan task taskID, created listing (the
+	// API's batch-scan with operate_all).
+	RequestScanAll(ctx context.Context, projectID, taskID string, f inventory.Filter) error
 	// CancelScans cancels the queued scans no running scan task waits
 	// for (stopping a scan task, as StopImageScanTask).
 	CancelScans(ctx context.Context, projectID string, digests []string) ([]string, error)
+}
+
+// VulnUpdater queues the vulnerability data update the workers run
+// ("Update now", what `openhss db update` does) and reads the newest
+// update job: *vulnupdate.Updater. Requests while one is queued or running
+// join it.
+type VulnUpdater interface {
+	Request(ctx context.Context) (job jobs.Job, joined bool, err error)
+	Latest(ctx context.Context) (job jobs.Job, found bool, err error)
 }
 
 // TaskStarter starts a task and queues its jobs (taskrun.Starter, which the
@@ -130,8 +149,8 @@ type TaskStarter interface {
 	StartSync(ctx context.Context, t tasks.Task, regs []inventory.Registry) (tasks.Task, error)
 }
 
-// Options configure the console. Store, Auth, Scans, Tasks, Box,
-// Registries and Fallback are required.
+// Options configure the console. Store, Auth, Scans, Tasks, VulnUpdate,
+// Box, Registries and Fallback are required.
 type Options struct {
 	Store Store
 	Auth  Auth
@@ -139,6 +158,8 @@ type Options struct {
 	// recorded as a scan task in Tasks, as the API's routes do.
 	Scans ScanRequester
 	Tasks TaskStarter
+	// VulnUpdate is the Settings page's Update now.
+	VulnUpdate VulnUpdater
 	// Box seals the passwords of the connections the Registries page adds
 	// or changes, as the API's (the same key: the syncer opens them).
 	Box Sealer
@@ -196,6 +217,8 @@ func New(opts Options) (*Console, error) {
 		return nil, errors.New("console: Options.Scans is required")
 	case opts.Tasks == nil:
 		return nil, errors.New("console: Options.Tasks is required")
+	case opts.VulnUpdate == nil:
+		return nil, errors.New("console: Options.VulnUpdate is required")
 	case opts.Fallback == nil:
 		return nil, errors.New("console: Options.Fallback is required")
 	case opts.Box == nil:
@@ -222,6 +245,7 @@ func New(opts Options) (*Console, error) {
 		"progress":  progress,
 		"plural":    plural,
 		"regStatus": inventory.APIRegistryStatus,
+		"jobState":  jobState,
 		"orUnscan": func(s inventory.ScanStatus) string {
 			if s == "" {
 				return string(inventory.Unscan)
@@ -338,12 +362,18 @@ func (c *Console) route(p string) (page, bool) {
 		return page{fn: c.settings}, true
 	case "/settings/whitelist":
 		return page{post: true, fn: c.setWhitelist}, true
+	case "/settings/vulndata/update":
+		return page{post: true, fn: c.updateVulnData}, true
+	case "/settings/users/create":
+		return page{post: true, fn: c.createUser}, true
 	case "/settings/credentials/create":
 		return page{post: true, fn: c.createCredential}, true
 	case "/signout":
 		return page{post: true, fn: c.signOut}, true
 	case "/images/scan":
 		return page{post: true, fn: c.scan}, true
+	case "/images/scan-all":
+		return page{post: true, fn: c.scanAll}, true
 	}
 	if rest, ok := strings.CutPrefix(p, "/images/"); ok && rest != "" {
 		switch id, sub, _ := strings.Cut(rest, "/"); {
@@ -361,6 +391,11 @@ func (c *Console) route(p string) (page, bool) {
 			return page{fn: c.registry}, true
 		case action == "edit" || action == "delete" || action == "test" || action == "sync":
 			return page{post: true, fn: c.registry}, true
+		}
+	}
+	if rest, ok := strings.CutPrefix(p, "/settings/users/"); ok {
+		if id, action, _ := strings.Cut(rest, "/"); id != "" && action == "delete" {
+			return page{post: true, fn: c.deleteUser}, true
 		}
 	}
 	if rest, ok := strings.CutPrefix(p, "/settings/credentials/"); ok {

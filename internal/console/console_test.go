@@ -23,11 +23,13 @@ import (
 	"github.com/openhss/openhss/internal/inventory"
 	"github.com/openhss/openhss/internal/jobs"
 	"github.com/openhss/openhss/internal/registry"
+	"github.com/openhss/openhss/internal/scanjob"
 	"github.com/openhss/openhss/internal/secret"
 	"github.com/openhss/openhss/internal/store/sqlite"
 	"github.com/openhss/openhss/internal/taskrun"
 	"github.com/openhss/openhss/internal/tasks"
 	"github.com/openhss/openhss/internal/vulndb"
+	"github.com/openhss/openhss/internal/vulnupdate"
 )
 
 const (
@@ -49,9 +51,34 @@ type env struct {
 	syncs    *recordedSyncs
 	starter  *taskrun.Starter
 	iam      *iam.Service
+	updater  *vulnupdate.Updater
+	rematch  *countingRematch
 }
 
 func newEnv(t *testing.T) *env {
+	t.Helper()
+	// Nothing listens on port 1: only the update test, which serves
+	// archives, lets an update job run.
+	return newEnvUpdating(t, "http://127.0.0.1:1")
+}
+
+// countingRematch counts the re-matches of update jobs (the re-match
+// itself is scanjob's, tested there).
+type countingRematch struct {
+	mu sync.Mutex
+	n  int
+}
+
+func (c *countingRematch) Rematch(context.Context) (scanjob.RematchStats, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.n++
+	return scanjob.RematchStats{}, nil
+}
+
+// newEnvUpdating is newEnv whose vulnerability data updates fetch the
+// archives of vulnBase.
+func newEnvUpdating(t *testing.T, vulnBase string) *env {
 	t.Helper()
 	ctx := context.Background()
 	st, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "openhss.db"))
@@ -79,7 +106,7 @@ func newEnv(t *testing.T) *env {
 			t.Fatal(err)
 		}
 	}
-	e := &env{t: t, st: st, rows: map[string]int64{}, scans: &recordedScans{}, box: box, syncs: &recordedSyncs{}, iam: svc}
+	e := &env{t: t, st: st, rows: map[string]int64{}, rematch: &countingRematch{}, scans: &recordedScans{}, box: box, syncs: &recordedSyncs{}, iam: svc}
 	for i, r := range []struct {
 		key, project, ep, ns, name string
 	}{
@@ -113,8 +140,17 @@ func newEnv(t *testing.T) *env {
 	if err != nil {
 		t.Fatal(err)
 	}
-	c, err := console.New(console.Options{Store: st, Auth: svc, Scans: e.scans, Tasks: starter, Box: box, Registries: lister,
-		Fallback: fallback})
+	vdb, err := vulndb.New(vulndb.Options{Store: st, TempDir: t.TempDir()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.updater, err = vulnupdate.New(vulnupdate.Options{DB: vdb, Rematch: e.rematch, Queue: st, BaseURL: vulnBase,
+		Ecosystems: []string{"Debian"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := console.New(console.Options{Store: st, Auth: svc, Scans: e.scans, Tasks: starter, VulnUpdate: e.updater, Box: box,
+		Registries: lister, Fallback: fallback})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -159,6 +195,26 @@ type recordedScans struct {
 	mu        sync.Mutex
 	requests  [][]int64 // the row ids of each request
 	cancelled []string
+	scanAll   []scanAllRequest
+}
+
+// scanAllRequest is one RequestScanAll: the task and the filter.
+type scanAllRequest struct {
+	taskID string
+	filter inventory.Filter
+}
+
+func (r *recordedScans) RequestScanAll(_ context.Context, _, taskID string, f inventory.Filter) error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.scanAll = append(r.scanAll, scanAllRequest{taskID: taskID, filter: f})
+	return nil
+}
+
+func (r *recordedScans) scanAlls() []scanAllRequest {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return slices.Clone(r.scanAll)
 }
 
 func (r *recordedScans) RequestScans(_ context.Context, _, _ string, images []inventory.Image) error {

@@ -123,11 +123,11 @@ func newVulnData(st vulndb.Status, now time.Time) vulnData {
 		}
 		d.Age = age(now.Sub(at))
 		if now.Sub(at) > staleAfter {
-			d.Warning = "The vulnerability data was last imported " + d.Age + " ago: findings miss what was published since. Run openhss db update."
+			d.Warning = "The vulnerability data was last imported " + d.Age + " ago: findings miss what was published since. Update it in Settings (Update now) or run openhss db update."
 		}
 	}
 	if st.Records == 0 {
-		d.Warning = "No vulnerability data is imported: scans find no vulnerabilities. Run openhss db update."
+		d.Warning = "No vulnerability data is imported: scans find no vulnerabilities. Update it in Settings (Update now) or run openhss db update."
 	}
 	return d
 }
@@ -166,9 +166,10 @@ type bucket struct {
 // imagesView is the Images page's data.
 type imagesView struct {
 	Title      string
-	Query      url.Values // the normalized query, as the form shows it
-	APIQuery   string     // the same query for GET .../image/swr-repository
-	Back       string     // this page, where a scan request returns
+	Query      url.Values        // the normalized query, as the form shows it
+	Dates      map[string]string // the date fields' values (YYYY-MM-DD), from the query's times
+	APIQuery   string            // the same query for GET .../image/swr-repository
+	Back       string            // this page, where a scan request returns
 	Error      string
 	Total      int64
 	From, To   int
@@ -178,12 +179,31 @@ type imagesView struct {
 	Statuses   []inventory.ScanStatus
 }
 
+// dateField is a date input of the Images form and the API time parameter
+// (milliseconds) it sets: the first millisecond of the day (UTC) for a
+// start, the last one for an end, so a range of days includes both.
+type dateField struct {
+	Field, Param string
+	End          bool
+}
+
+var dateFields = []dateField{
+	{"update_from", "start_latest_update_time", false},
+	{"update_to", "end_latest_update_time", true},
+	{"scan_from", "start_latest_scan_time", false},
+	{"scan_to", "end_latest_scan_time", true},
+}
+
+const dateLayout = "2006-01-02"
+
 // listQuery is the Images page's query as the API's seed list reads it:
-// empty form fields dropped (an empty field means "no condition"), the
-// image type private_image and the enterprise projects all_granted_eps
-// unless given. The page and GET /v5/{project}/image/swr-repository with
-// this query ask the store the same question (docs/console.md).
-func listQuery(in url.Values) url.Values {
+// empty form fields dropped (an empty field means "no condition"), each
+// date field turned into its API time parameter (replacing it), the image
+// type private_image and the enterprise projects all_granted_eps unless
+// given. The page and GET /v5/{project}/image/swr-repository with this
+// query ask the store the same question (docs/console.md). A date that is
+// not one is refused in the API's words.
+func listQuery(in url.Values) (url.Values, *imagequery.ParamError) {
 	q := url.Values{}
 	for k, vs := range in {
 		for _, v := range vs {
@@ -192,20 +212,54 @@ func listQuery(in url.Values) url.Values {
 			}
 		}
 	}
+	for _, d := range dateFields {
+		vs, ok := q[d.Field]
+		if !ok {
+			continue
+		}
+		q.Del(d.Field)
+		if len(vs) > 1 {
+			return q, imagequery.Invalid(d.Field, "given more than once")
+		}
+		day, err := time.Parse(dateLayout, vs[0])
+		if err != nil {
+			return q, imagequery.Invalid(d.Field, "must be a date (YYYY-MM-DD)")
+		}
+		ms := day.UnixMilli()
+		if d.End {
+			ms = day.AddDate(0, 0, 1).UnixMilli() - 1
+		}
+		if ms < 0 {
+			return q, imagequery.Invalid(d.Field, "must be 1970-01-01 or later")
+		}
+		q.Set(d.Param, strconv.FormatInt(ms, 10))
+	}
 	if q.Get("image_type") == "" {
 		q.Set("image_type", string(inventory.PrivateImage))
 	}
 	if q.Get("enterprise_project_id") == "" {
 		q.Set("enterprise_project_id", "all_granted_eps")
 	}
-	return q
+	return q, nil
+}
+
+// dates are the date fields' values for the form: the day (UTC) of each
+// time parameter of q.
+func dates(q url.Values) map[string]string {
+	out := map[string]string{}
+	for _, d := range dateFields {
+		if ms, err := strconv.ParseInt(q.Get(d.Param), 10, 64); err == nil && ms >= 0 {
+			out[d.Field] = time.UnixMilli(ms).UTC().Format(dateLayout)
+		}
+	}
+	return out
 }
 
 // images is the seed list: the API's filters as a GET form, so the state
 // lives in the URL.
 func (c *Console) images(w http.ResponseWriter, r *http.Request, s *session) {
-	q := listQuery(r.URL.Query())
-	v := imagesView{Title: "Images", Query: q, Types: imageTypes, Statuses: []inventory.ScanStatus{inventory.Unscan,
+	q, perr := listQuery(r.URL.Query())
+	v := imagesView{Title: "Images", Query: q, Dates: dates(q), Types: imageTypes, Statuses: []inventory.ScanStatus{inventory.Unscan,
 		inventory.WaitingForScan, inventory.Scanning, inventory.ScanSuccess, inventory.ScanFailed, inventory.DownloadFailed,
 		inventory.ImageOversized}}
 	v.APIQuery = q.Encode()
@@ -213,20 +267,21 @@ func (c *Console) images(w http.ResponseWriter, r *http.Request, s *session) {
 	if r.URL.RawQuery != "" {
 		v.Back += "?" + r.URL.RawQuery
 	}
-	lq, perr := imagequery.ParseList(q)
 	if perr != nil {
 		v.Error = perr.Error()
 		c.render(w, r, http.StatusBadRequest, "images", s, map[string]any{"V": v})
 		return
 	}
-	eps, err := s.principal.EnterpriseProjects(lq.EnterpriseProject)
+	f, status, msg, err := c.listFilter(s, q)
 	if err != nil {
-		v.Error = "enterprise project: " + err.Error()
-		c.render(w, r, http.StatusBadRequest, "images", s, map[string]any{"V": v})
+		c.fail(w, r, s, err)
 		return
 	}
-	f := lq.Filter
-	f.ProjectID, f.EnterpriseProjects = s.principal.ProjectID, eps
+	if msg != "" {
+		v.Error = msg
+		c.render(w, r, status, "images", s, map[string]any{"V": v})
+		return
+	}
 	page, err := c.opts.Store.ListImages(r.Context(), f)
 	if err != nil {
 		c.fail(w, r, s, fmt.Errorf("console: list images: %w", err))
@@ -251,6 +306,24 @@ func (c *Console) images(w http.ResponseWriter, r *http.Request, s *session) {
 		v.Next = at(f.Offset + f.Limit)
 	}
 	c.render(w, r, http.StatusOK, "images", s, map[string]any{"V": v})
+}
+
+// listFilter parses a normalized list query (listQuery's) as the API does
+// and scopes it to the session: its project and the enterprise projects
+// the query names within the grant. A refused query is a status and the
+// message to show.
+func (c *Console) listFilter(s *session, q url.Values) (inventory.Filter, int, string, error) {
+	lq, perr := imagequery.ParseList(q)
+	if perr != nil {
+		return inventory.Filter{}, http.StatusBadRequest, perr.Error(), nil
+	}
+	eps, err := s.principal.EnterpriseProjects(lq.EnterpriseProject)
+	if err != nil {
+		return inventory.Filter{}, http.StatusBadRequest, "enterprise project: " + err.Error(), nil
+	}
+	f := lq.Filter
+	f.ProjectID, f.EnterpriseProjects = s.principal.ProjectID, eps
+	return f, 0, "", nil
 }
 
 // scan queues the scans of the rows selected on the Images page, as one
@@ -313,11 +386,57 @@ func (c *Console) scan(w http.ResponseWriter, r *http.Request, s *session) {
 		c.fail(w, r, s, fmt.Errorf("console: scan: %w", err))
 		return
 	}
-	back := r.PostForm.Get("back")
-	if !strings.HasPrefix(back, "/images?") && back != "/images" {
-		back = "/images" // only the list the form came from
+	http.Redirect(w, r, backToList(r.PostForm.Get("back")), http.StatusSeeOther)
+}
+
+// scanAll queues the scans of every row the list's query selects, through
+// the path of the API's batch-scan with operate_all: one scan task, created
+// listing, whose scan-all job lists the rows (paging ignored) into its
+// items and queues their scans. The query is parsed and scoped as the
+// list is, so the button scans the rows the page counts; a refused query
+// queues nothing.
+func (c *Console) scanAll(w http.ResponseWriter, r *http.Request, s *session) {
+	raw, err := url.ParseQuery(r.PostForm.Get("query"))
+	if err != nil {
+		c.render(w, r, http.StatusBadRequest, "error", s, map[string]any{"Message": "The list's query could not be read."})
+		return
 	}
-	http.Redirect(w, r, back, http.StatusSeeOther)
+	q, perr := listQuery(raw)
+	if perr != nil {
+		c.render(w, r, http.StatusBadRequest, "error", s, map[string]any{"Message": perr.Error()})
+		return
+	}
+	f, status, msg, err := c.listFilter(s, q)
+	if err != nil {
+		c.fail(w, r, s, err)
+		return
+	}
+	if msg != "" {
+		c.render(w, r, status, "error", s, map[string]any{"Message": msg})
+		return
+	}
+	project := s.principal.ProjectID
+	_, err = c.opts.Tasks.Start(r.Context(), tasks.Task{ProjectID: project, Type: tasks.Scan, Kind: tasks.Manual,
+		ScanScope: tasks.ScanScopeAll, IsAll: true, Listing: true}, nil, func(t tasks.Task) error {
+		if err := c.opts.Scans.RequestScanAll(r.Context(), project, t.ID, f); err != nil {
+			return fmt.Errorf("request scan of all images in project %s: %w", project, err)
+		}
+		return nil
+	})
+	if err != nil {
+		c.fail(w, r, s, fmt.Errorf("console: scan all: %w", err))
+		return
+	}
+	http.Redirect(w, r, backToList(r.PostForm.Get("back")), http.StatusSeeOther)
+}
+
+// backToList is where a scan form returns: the list it came from, never
+// another site or page.
+func backToList(back string) string {
+	if !strings.HasPrefix(back, "/images?") && back != "/images" {
+		return "/images"
+	}
+	return back
 }
 
 // maxTasks is how many tasks of each type the Tasks page lists.

@@ -4,10 +4,13 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"slices"
+	"strconv"
 	"strings"
 
 	"github.com/openhss/openhss/internal/iam"
 	"github.com/openhss/openhss/internal/inventory"
+	"github.com/openhss/openhss/internal/jobs"
 	"github.com/openhss/openhss/internal/pathallow"
 )
 
@@ -15,8 +18,12 @@ import (
 // answer to the form that created it: it is never stored in the clear, so
 // no later page can show it.
 type settingsView struct {
-	Data         vulnData // as the Overview shows it
+	Data         vulnData  // as the Overview shows it
+	Update       *jobs.Job // the newest update job; nil when none (or purged)
 	Credentials  []inventory.Credential
+	Users        []inventory.User
+	Me           int64  // the session's user id: no Delete on that row
+	NewUserName  string // the refused create form's name, to correct it
 	NewAccessKey string
 	Secret       string
 	Default      []string
@@ -40,12 +47,24 @@ func (c *Console) renderSettings(w http.ResponseWriter, r *http.Request, s *sess
 		return
 	}
 	v.Data = newVulnData(st, c.opts.Now())
+	if j, found, err := c.opts.VulnUpdate.Latest(ctx); err != nil {
+		c.fail(w, r, s, fmt.Errorf("console: vulnerability data update: %w", err))
+		return
+	} else if found {
+		v.Update = &j
+	}
 	creds, err := c.opts.Auth.ListCredentials(ctx, s.principal.ProjectID)
 	if err != nil {
 		c.fail(w, r, s, fmt.Errorf("console: credentials: %w", err))
 		return
 	}
 	v.Credentials = creds
+	users, err := c.opts.Auth.ListUsers(ctx, s.principal.ProjectID)
+	if err != nil {
+		c.fail(w, r, s, fmt.Errorf("console: users: %w", err))
+		return
+	}
+	v.Users, v.Me = users, s.principal.UserID
 	custom, err := c.opts.Store.SensitivePathWhitelist(ctx, s.principal.ProjectID)
 	if err != nil {
 		c.fail(w, r, s, fmt.Errorf("console: sensitive path whitelist: %w", err))
@@ -127,4 +146,99 @@ func (c *Console) deleteCredential(w http.ResponseWriter, r *http.Request, s *se
 		return
 	}
 	c.renderSettings(w, r, s, http.StatusOK, settingsView{Message: "Credential " + ak + " deleted: requests signed with it are refused from now on."})
+}
+
+// updateVulnData queues the vulnerability data update (POST
+// /settings/vulndata/update): a job the workers run, doing what `openhss
+// db update` does. One at a time for the whole server: a request while
+// one is queued or running joins it and queues nothing.
+func (c *Console) updateVulnData(w http.ResponseWriter, r *http.Request, s *session) {
+	_, joined, err := c.opts.VulnUpdate.Request(r.Context())
+	if err != nil {
+		c.fail(w, r, s, fmt.Errorf("console: queue vulnerability data update: %w", err))
+		return
+	}
+	msg := "Vulnerability data update queued: a worker downloads and imports the OSV archives, then re-matches the scanned images."
+	if joined {
+		msg = "An update of the vulnerability data is already queued or running; no other was queued."
+	}
+	c.log.Info("console: vulnerability data update requested", "project", s.principal.ProjectID, "joined", joined)
+	c.renderSettings(w, r, s, http.StatusOK, settingsView{Message: msg})
+}
+
+// jobState is an update job's state in words, with its time and, when it
+// failed, why.
+func jobState(j jobs.Job) string {
+	switch j.State {
+	case jobs.Queued:
+		return "queued since " + formatMillis(j.CreatedAt)
+	case jobs.Running:
+		return "running since " + formatMillis(j.UpdatedAt)
+	case jobs.Done:
+		return "finished " + formatMillis(j.UpdatedAt)
+	case jobs.Failed:
+		return "failed " + formatMillis(j.UpdatedAt) + ": " + j.Error
+	}
+	return string(j.State)
+}
+
+// createUser adds a user to the session's project with the session's
+// enterprise-project grant (never wider), as `openhss user create` does,
+// for a name no user has in any project: the console signs in by name
+// alone. A taken name answers "name not available", whichever project has
+// it. The password is never shown again, not even on a refusal.
+func (c *Console) createUser(w http.ResponseWriter, r *http.Request, s *session) {
+	name := r.PostForm.Get("name")
+	u, err := c.opts.Auth.CreateUniqueUser(r.Context(), s.principal.ProjectID, name, r.PostForm.Get("password"), s.principal.Grant)
+	switch {
+	case errors.Is(err, iam.ErrNameNotAvailable):
+		c.renderSettings(w, r, s, http.StatusBadRequest, settingsView{Message: "User name " + name + ": name not available.", Error: true, NewUserName: name})
+		return
+	case errors.Is(err, iam.ErrInvalid):
+		_, reason, _ := strings.Cut(err.Error(), iam.ErrInvalid.Error()+": ")
+		c.renderSettings(w, r, s, http.StatusBadRequest, settingsView{Message: "The user was not created: " + reason + ".", Error: true, NewUserName: name})
+		return
+	case err != nil:
+		c.fail(w, r, s, fmt.Errorf("console: create user: %w", err))
+		return
+	}
+	c.log.Info("console: user created", "project", s.principal.ProjectID, "user", u.Name, "by", s.principal.UserID)
+	c.renderSettings(w, r, s, http.StatusOK, settingsView{Message: "User " + u.Name + " created: they can sign in now."})
+}
+
+// deleteUser deletes one of the project's users (POST
+// /settings/users/{id}/delete) and revokes their tokens, so their sessions
+// end on every server. A user of another project is not found and stays;
+// nobody deletes themself.
+func (c *Console) deleteUser(w http.ResponseWriter, r *http.Request, s *session) {
+	raw, _, _ := strings.Cut(strings.TrimPrefix(r.URL.Path, "/settings/users/"), "/")
+	id, err := strconv.ParseInt(raw, 10, 64)
+	if err != nil || id <= 0 {
+		c.notFound(w, r, s, "User")
+		return
+	}
+	users, err := c.opts.Auth.ListUsers(r.Context(), s.principal.ProjectID)
+	if err != nil {
+		c.fail(w, r, s, fmt.Errorf("console: users: %w", err))
+		return
+	}
+	i := slices.IndexFunc(users, func(u inventory.User) bool { return u.ID == id && u.ProjectID == s.principal.ProjectID })
+	if i < 0 {
+		c.notFound(w, r, s, "User")
+		return
+	}
+	err = c.opts.Auth.DeleteUser(r.Context(), s.principal.ProjectID, id, s.principal.UserID)
+	switch {
+	case errors.Is(err, iam.ErrSelf):
+		c.renderSettings(w, r, s, http.StatusBadRequest, settingsView{Message: "You cannot delete yourself.", Error: true})
+		return
+	case errors.Is(err, inventory.ErrNotFound):
+		c.notFound(w, r, s, "User")
+		return
+	case err != nil:
+		c.fail(w, r, s, fmt.Errorf("console: delete user: %w", err))
+		return
+	}
+	c.log.Info("console: user deleted", "project", s.principal.ProjectID, "user", users[i].Name, "by", s.principal.UserID)
+	c.renderSettings(w, r, s, http.StatusOK, settingsView{Message: "User " + users[i].Name + " deleted: their sessions have ended."})
 }

@@ -236,7 +236,7 @@ func TestSettingsVulnDataAge(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	later, err := console.New(console.Options{Store: e.st, Auth: e.iam, Scans: e.scans, Tasks: e.starter, Box: e.box, Registries: lister,
+	later, err := console.New(console.Options{Store: e.st, Auth: e.iam, Scans: e.scans, Tasks: e.starter, VulnUpdate: e.updater, Box: e.box, Registries: lister,
 		Fallback: http.NotFoundHandler(), Now: func() time.Time { return time.Now().Add(8 * 24 * time.Hour) }})
 	if err != nil {
 		t.Fatal(err)

@@ -142,6 +142,55 @@ func (s *Service) CreateUser(ctx context.Context, projectID, name, password stri
 	return u, nil
 }
 
+// CreateUniqueUser is CreateUser for a name no user has in any project
+// (the console's Users): a user signs in to the console by name alone, so a
+// name in two projects could not sign in there. A taken name wraps
+// ErrNameNotAvailable, whichever project has it, and says nothing more.
+// Two concurrent creates of one new name in two projects can both succeed
+// (the store's uniqueness is per project); such a name then cannot sign in
+// to the console until one is deleted.
+func (s *Service) CreateUniqueUser(ctx context.Context, projectID, name, password string, grant inventory.Grant) (inventory.User, error) {
+	if !validUserName(name) {
+		return inventory.User{}, fmt.Errorf("%w: user name must be 1 to %d letters, digits, '.', '-' or '_'", ErrInvalid, maxUserNameLen)
+	}
+	same, err := s.store.FindUsersByName(ctx, name)
+	if err != nil {
+		return inventory.User{}, fmt.Errorf("iam: find users named %s: %w", name, err)
+	}
+	if len(same) > 0 {
+		return inventory.User{}, fmt.Errorf("iam: create user: %w", ErrNameNotAvailable)
+	}
+	u, err := s.CreateUser(ctx, projectID, name, password, grant)
+	if errors.Is(err, inventory.ErrConflict) {
+		return inventory.User{}, fmt.Errorf("iam: create user: %w", ErrNameNotAvailable)
+	}
+	return u, err
+}
+
+// ListUsers returns a project's users, by name (password hashes included:
+// callers show names only).
+func (s *Service) ListUsers(ctx context.Context, projectID string) ([]inventory.User, error) {
+	us, err := s.store.ListUsers(ctx, projectID)
+	if err != nil {
+		return nil, fmt.Errorf("iam: list users of %s: %w", projectID, err)
+	}
+	return us, nil
+}
+
+// DeleteUser deletes the user id of projectID on behalf of the user by
+// (ErrSelf when it is the same one: nobody locks themself out) and revokes
+// its tokens, so its sessions end on every server. A user of another
+// project, or none, wraps inventory.ErrNotFound.
+func (s *Service) DeleteUser(ctx context.Context, projectID string, id, by int64) error {
+	if id == by {
+		return fmt.Errorf("iam: delete user %d: %w", id, ErrSelf)
+	}
+	if err := s.store.DeleteUser(ctx, projectID, id, inventory.Millis(s.opts.Now())); err != nil {
+		return fmt.Errorf("iam: delete user %d: %w", id, err)
+	}
+	return nil
+}
+
 func (s *Service) ensureProject(ctx context.Context, projectID string) error {
 	_, err := s.store.EnsureProject(ctx, inventory.Project{
 		ID:        projectID,

@@ -33,6 +33,11 @@ var (
 	// ErrInvalid rejects bad input to the management calls (CreateCredential,
 	// CreateUser): a project id, name, password or grant out of bounds.
 	ErrInvalid = errors.New("invalid argument")
+	// ErrNameNotAvailable refuses a user name some user already has, in
+	// any project (CreateUniqueUser); it never says which project.
+	ErrNameNotAvailable = errors.New("name not available")
+	// ErrSelf refuses a user's deletion of their own account.
+	ErrSelf = errors.New("a user cannot delete themself")
 )
 
 // AllGrantedEPs is the enterprise_project_id value that selects every

@@ -56,6 +56,11 @@ type Access interface {
 	// FindUsersByName returns users of that name in any project (a Keystone
 	// request may scope the project by name or id).
 	FindUsersByName(ctx context.Context, name string) ([]User, error)
+	// ListUsers returns a project's users, by name.
+	ListUsers(ctx context.Context, projectID string) ([]User, error)
+	// DeleteUser deletes a project's user and revokes its tokens (at,
+	// ms); ErrNotFound when the project has no user of that id.
+	DeleteUser(ctx context.Context, projectID string, id, at int64) error
 
 	CreateToken(ctx context.Context, t Token) error
 	GetToken(ctx context.Context, hash string) (Token, error)

@@ -40,6 +40,10 @@ type Store interface {
 	trend.Reader
 	// Ping checks that the database answers, within ctx (GET /healthz).
 	Ping(ctx context.Context) error
+	// LatestJob is the newest job of kind in any state
+	// (inventory.ErrNotFound when there is none): the console's
+	// vulnerability data update state (vulnupdate.Queue).
+	LatestJob(ctx context.Context, kind string) (jobs.Job, error)
 }
 
 // Scans is what the scan service and the scan APIs need of the store

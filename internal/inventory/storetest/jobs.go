@@ -42,6 +42,7 @@ func RunJobs(t *testing.T, newDB func(t *testing.T) func(t *testing.T) jobs.Stor
 		{"LeaseClock", testLeaseClock},
 		{"Release", testRelease},
 		{"Purge", testPurge},
+		{"LatestJob", testLatestJob},
 		{"AbandonedSyncIsNotLeftSyncing", testAbandonedSync},
 		{"ConcurrentClaims", testConcurrentClaims},
 		{"ConcurrentEnqueue", testConcurrentEnqueue},
@@ -469,6 +470,51 @@ func testPurge(t *testing.T, open func(t *testing.T) jobs.Store, _ JobsOptions) 
 			t.Fatalf("live job %d purged: %v", id, err)
 		}
 	}
+}
+
+// testLatestJob: the newest job of a kind in any state, whatever the jobs
+// of other kinds; none is ErrNotFound.
+func testLatestJob(t *testing.T, open func(t *testing.T) jobs.Store, _ JobsOptions) {
+	ctx := context.Background()
+	st, ok := open(t).(interface {
+		jobs.Store
+		LatestJob(ctx context.Context, kind string) (jobs.Job, error)
+	})
+	if !ok {
+		t.Skip("store has no LatestJob")
+	}
+	if _, err := st.LatestJob(ctx, "update"); !errors.Is(err, inventory.ErrNotFound) {
+		t.Fatalf("LatestJob of no job: %v, want ErrNotFound", err)
+	}
+	check := func(want jobs.Job, state jobs.State) {
+		t.Helper()
+		got, err := st.LatestJob(ctx, "update")
+		if err != nil || got.ID != want.ID || got.State != state {
+			t.Fatalf("LatestJob = %+v, %v; want job %d %s", got, err, want.ID, state)
+		}
+	}
+	first, _ := enqueue(t, st, "update", "all")
+	enqueue(t, st, "scan", "later") // newer, another kind
+	check(first, jobs.Queued)
+	j, err := st.Claim(ctx, []string{"update"}, "w", t0, time.Minute)
+	if err != nil || j.ID != first.ID {
+		t.Fatalf("Claim = %+v, %v", j, err)
+	}
+	check(first, jobs.Running)
+	if err := st.Finish(ctx, j.Lease(), "download failed", t0.Add(time.Second)); err != nil {
+		t.Fatal(err)
+	}
+	check(first, jobs.Failed)
+	second, _ := enqueue(t, st, "update", "all")
+	check(second, jobs.Queued) // a newer queued job over an older failed one
+	j, err = st.Claim(ctx, []string{"update"}, "w", t0, time.Minute)
+	if err != nil || j.ID != second.ID {
+		t.Fatalf("Claim = %+v, %v", j, err)
+	}
+	if err := st.Finish(ctx, j.Lease(), "", t0.Add(2*time.Second)); err != nil {
+		t.Fatal(err)
+	}
+	check(second, jobs.Done)
 }
 
 // syncJobStore is what the abandoned-sync test needs besides jobs.

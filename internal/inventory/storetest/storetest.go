@@ -254,6 +254,64 @@ func testAccess(t *testing.T, e *env) {
 	}
 	_, err = e.st.GetToken(ctx, "zzz")
 	wantErr(t, err, inventory.ErrNotFound)
+
+	// A project's users, by name; deleting one revokes its tokens (read
+	// once, so a cached row must not survive) and leaves the other
+	// project's user of the same name alone.
+	if _, err := e.st.CreateUser(ctx, inventory.User{ProjectID: "p1", Name: "aaron", PasswordHash: "h"}); err != nil {
+		t.Fatal(err)
+	}
+	names := func(project string) []string {
+		t.Helper()
+		us, err := e.st.ListUsers(ctx, project)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var out []string
+		for _, u := range us {
+			if u.ProjectID != project {
+				t.Fatalf("ListUsers(%s) has %+v", project, u)
+			}
+			out = append(out, u.Name)
+		}
+		return out
+	}
+	if got := names("p1"); !slices.Equal(got, []string{"aaron", "alice"}) {
+		t.Fatalf("ListUsers(p1) = %v", got)
+	}
+	if got := names("p9"); len(got) != 0 {
+		t.Fatalf("ListUsers(p9) = %v", got)
+	}
+	live := inventory.Token{Hash: "live", UserID: u.ID, ProjectID: "p1", Grant: inventory.Grant{All: true}, CreatedAt: 1, ExpiresAt: 1 << 50}
+	other := inventory.Token{Hash: "other", UserID: u2.ID, ProjectID: "p2", Grant: inventory.Grant{All: true}, CreatedAt: 1, ExpiresAt: 1 << 50}
+	for _, tk := range []inventory.Token{live, other} {
+		if err := e.st.CreateToken(ctx, tk); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := e.st.GetToken(ctx, tk.Hash); err != nil { // cached
+			t.Fatal(err)
+		}
+	}
+	wantErr(t, e.st.DeleteUser(ctx, "p2", u.ID, 50), inventory.ErrNotFound) // another project's id
+	if err := e.st.DeleteUser(ctx, "p1", u.ID, 50); err != nil {
+		t.Fatal(err)
+	}
+	wantErr(t, e.st.DeleteUser(ctx, "p1", u.ID, 51), inventory.ErrNotFound)
+	if got := names("p1"); !slices.Equal(got, []string{"aaron"}) {
+		t.Fatalf("ListUsers(p1) after the delete = %v", got)
+	}
+	if gt, _ := e.st.GetToken(ctx, "live"); gt.RevokedAt != 50 {
+		t.Fatalf("deleted user's token RevokedAt = %d, want 50", gt.RevokedAt)
+	}
+	if gt, _ := e.st.GetToken(ctx, "abc"); gt.RevokedAt != 7 {
+		t.Fatalf("an earlier revocation time changed: %d", gt.RevokedAt)
+	}
+	if gt, _ := e.st.GetToken(ctx, "other"); gt.RevokedAt != 0 {
+		t.Fatalf("the other project's alice lost her token: %+v", gt)
+	}
+	if got := names("p2"); !slices.Equal(got, []string{"alice"}) {
+		t.Fatalf("ListUsers(p2) = %v", got)
+	}
 }
 
 // testPurgeExpiredTokens: tokens expired before the cut are deleted,

@@ -193,6 +193,41 @@ func (s *Store) FindUsersByName(ctx context.Context, name string) ([]inventory.U
 	return out, nil
 }
 
+// ListUsers returns a project's users, by name.
+func (s *Store) ListUsers(ctx context.Context, projectID string) ([]inventory.User, error) {
+	if !s.storable(projectID) {
+		return []inventory.User{}, nil
+	}
+	out, err := queryAll(ctx, s.read, scanUser, `SELECT `+s.userCols()+` FROM users WHERE project_id = $1 ORDER BY name, id`, projectID)
+	if err != nil {
+		return nil, s.errf("list users: %w", err)
+	}
+	return out, nil
+}
+
+// DeleteUser deletes a project's user and revokes its tokens (at, ms) in
+// one transaction, so no session or token of a deleted user outlives it;
+// ErrNotFound when the project has no user of that id.
+func (s *Store) DeleteUser(ctx context.Context, projectID string, id, at int64) error {
+	// Forget every cached token after the commit: the user's hashes are
+	// not known here, and a lookup racing with the revocation must not
+	// store what it read.
+	defer s.tokens.revokedAll()
+	return s.inTx(ctx, func(tx *sql.Tx) error {
+		res, err := tx.ExecContext(ctx, `DELETE FROM users WHERE id = $1 AND project_id = $2`, id, projectID)
+		if err != nil {
+			return s.errf("delete user %d: %w", id, err)
+		}
+		if n, err := res.RowsAffected(); err != nil || n == 0 {
+			return s.errf("user %d: %w", id, errors.Join(inventory.ErrNotFound, err))
+		}
+		if _, err := tx.ExecContext(ctx, `UPDATE tokens SET revoked_at = $1 WHERE user_id = $2 AND revoked_at = 0`, at, id); err != nil {
+			return s.errf("revoke tokens of user %d: %w", id, err)
+		}
+		return nil
+	})
+}
+
 // CreateToken stores an issued token by its hash.
 func (s *Store) CreateToken(ctx context.Context, t inventory.Token) error {
 	_, err := s.write.ExecContext(ctx, `INSERT INTO tokens (hash, user_id, project_id, grant_all, grant_ids, created_at, expires_at, revoked_at)

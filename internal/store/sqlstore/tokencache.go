@@ -83,6 +83,15 @@ func (c *tokenCache) revoked(hash string) {
 	delete(c.entries, hash)
 }
 
+// revokedAll forgets every entry and fails the puts of lookups in flight:
+// a revocation whose token hashes are not known (a deleted user's).
+func (c *tokenCache) revokedAll() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.epoch++
+	clear(c.entries)
+}
+
 func cloneToken(t inventory.Token) inventory.Token {
 	t.Grant.IDs = slices.Clone(t.Grant.IDs)
 	return t
