@@ -196,26 +196,23 @@ type bucket struct {
 }
 
 // severityBuckets folds the stored severity labels (an advisory's CVSS
-// rating, a distribution's word, or none) into the overview's five.
+// rating, a distribution's word, or none) into the overview's five, the
+// classes the image detail's severity filter selects.
 func severityBuckets(counts []scanresult.SeverityCount) []bucket {
-	out := []bucket{{Label: "Critical"}, {Label: "High"}, {Label: "Medium"}, {Label: "Low"}, {Label: "Unknown"}}
+	out := make([]bucket, len(scanresult.SeverityClasses))
+	for i, c := range scanresult.SeverityClasses {
+		out[i].Label = classLabel(c)
+	}
 	for _, c := range counts {
-		i := 4
-		switch strings.ToLower(c.Severity) {
-		case "critical":
-			i = 0
-		case "high", "important":
-			i = 1
-		case "medium", "moderate":
-			i = 2
-		case "low", "negligible", "unimportant":
-			i = 3
-		}
+		i := slices.Index(scanresult.SeverityClasses, scanresult.ClassOfSeverity(c.Severity))
 		out[i].Findings += c.Findings
 		out[i].Fixable += c.Fixable
 	}
 	return out
 }
+
+// classLabel is a severity class as the pages name it: "Critical".
+func classLabel(class string) string { return strings.ToUpper(class[:1]) + class[1:] }
 
 // imagesView is the Images page's data.
 type imagesView struct {
