@@ -651,6 +651,60 @@ func TestConsoleInBrowser(t *testing.T) {
 		}
 	})
 
+	t.Run("the vulnerable Go image's layers and scan history", func(t *testing.T) {
+		mustRun(t, ctx, "open goapp",
+			chromedp.Navigate(srv.base+"/images?namespace=demo&image_name=goapp"), chromedp.WaitVisible(chromedp.CSS("#images")),
+			chromedp.Click(chromedp.CSS(imageLinks)), chromedp.WaitVisible(chromedp.CSS("#vulns")))
+		// The severity filter is a GET form: its state is the URL.
+		mustRun(t, ctx, "filter", chromedp.SetValue(chromedp.CSS("#severity"), "unknown"))
+		value(t, ctx, "filter", chromedp.WaitEvent(page.LoadEventFired, nil, chromedp.Click(chromedp.CSS("#vuln-filters button"))))
+		if loc := value(t, ctx, "location", chromedp.Location()); !strings.Contains(loc, "severity=unknown") {
+			t.Errorf("after filtering, the URL %s lacks severity=unknown", loc)
+		}
+		// GO-2022-1059 has no severity in its record: unknown.
+		if rows := texts(t, ctx, "#vulns tbody tr"); !slices.ContainsFunc(rows, func(r string) bool { return strings.Contains(r, "GO-2022-1059") }) {
+			t.Errorf("severity=unknown rows %q lack GO-2022-1059", rows)
+		}
+		if unlabelled := value(t, ctx, "labels", chromedp.Evaluate[[]string](`Array.from(document.querySelectorAll('input:not([type=hidden]),select')).filter(e => !e.labels || e.labels.length === 0).map(e => e.name || e.id)`)); len(unlabelled) > 0 {
+			t.Errorf("form controls without a label on the Vulnerabilities tab: %v", unlabelled)
+		}
+		value(t, ctx, "layers tab", chromedp.WaitEvent(page.LoadEventFired, nil,
+			chromedp.Click(chromedp.CSS(`nav.tabs a[href$="?tab=layers"]`))))
+		mustRun(t, ctx, "layers", chromedp.WaitVisible(chromedp.CSS("#layers")))
+		var layer string
+		for _, r := range texts(t, ctx, "#layers tbody tr") {
+			if strings.Contains(r, "GO-2022-1059") {
+				layer = r
+			}
+		}
+		// The quickstart scanned it with this build: its step is recorded.
+		if !strings.Contains(layer, "golang.org/x/text") || !strings.Contains(layer, "COPY demo-app") || strings.Contains(layer, "not recorded") {
+			t.Errorf("the layer with GO-2022-1059: %q", layer)
+		}
+		screenshot(t, ctx, "image-goapp-layers")
+		value(t, ctx, "history tab", chromedp.WaitEvent(page.LoadEventFired, nil,
+			chromedp.Click(chromedp.CSS(`nav.tabs a[href$="?tab=history"]`))))
+		mustRun(t, ctx, "history", chromedp.WaitVisible(chromedp.CSS("#history")))
+		if rows := texts(t, ctx, "#history tbody tr"); len(rows) == 0 || !strings.Contains(rows[len(rows)-1], "success") {
+			t.Errorf("scan history of demo/goapp: %q, want the quickstart's successful scan", rows)
+		}
+		screenshot(t, ctx, "image-goapp-history")
+		for _, tab := range []string{"layers", "history"} {
+			u := regexp.MustCompile(`\?.*$`).ReplaceAllString(value(t, ctx, "location", chromedp.Location()), "")
+			resp, _ := signed.do("GET", strings.TrimPrefix(u, srv.base)+"?tab="+tab, nil)
+			checkHeaders(t, tab, resp)
+		}
+		// A multi-arch tag's header lists its platforms, the scanned one
+		// marked.
+		mustRun(t, ctx, "open multiarch",
+			chromedp.Navigate(srv.base+"/images?namespace=tools&image_name=multiarch"), chromedp.WaitVisible(chromedp.CSS("#images")),
+			chromedp.Click(chromedp.CSS(imageLinks)), chromedp.WaitVisible(chromedp.CSS("#platforms")))
+		if got := strings.Join(texts(t, ctx, "#platforms"), " "); !strings.Contains(got, "linux/amd64") || !strings.Contains(got, "linux/arm64") ||
+			!strings.Contains(got, "scanned here") {
+			t.Errorf("platforms of tools/multiarch:2.0: %q", got)
+		}
+	})
+
 	t.Run("add a registry, test it, sync it and see its images", func(t *testing.T) {
 		// A second registry on 127.0.0.1, which the quickstart's network
 		// policy allows (it allows its own sample registry's address).
