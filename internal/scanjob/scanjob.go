@@ -103,6 +103,7 @@ type RecheckStore interface {
 type SweepStore interface {
 	OrphanedScans(ctx context.Context, kind string) ([]inventory.ScanRequest, error)
 	ClearScan(ctx context.Context, projectID, digest string, r inventory.ScanResult) error
+	AddScanHistory(ctx context.Context, projectID, digest string, r inventory.ScanResult) error
 }
 
 // TaskStore is what keeping scan tasks up to date needs: the parts the

@@ -446,6 +446,11 @@ func TestSweepFailsOrphans(t *testing.T) {
 	if r := e.rows(t)["team/app:1"]; r.ScanStatus != inventory.ScanFailed || r.ScanFailedDesc != "unknown_error" {
 		t.Fatalf("orphan after sweep: %s %q", r.ScanStatus, r.ScanFailedDesc)
 	}
+	// The failure is in the project's scan history, as a worker's would be.
+	hist, err := e.store.ScanHistory(ctx, project, tk[0].Digest)
+	if err != nil || len(hist) != 1 || hist[0].Status != inventory.ScanFailed || hist[0].FailedDesc != "unknown_error" {
+		t.Fatalf("scan history after the sweep = %+v, %v", hist, err)
+	}
 }
 
 // TestLocalImageScan: a local_image row is scanned from the file it was
