@@ -90,7 +90,7 @@ func (w *walk) run() (*Image, error) {
 	}
 	hist := make([]scanresult.HistoryEntry, len(cfg.History))
 	for i, h := range cfg.History {
-		hist[i] = scanresult.HistoryEntry{CreatedBy: h.CreatedBy, EmptyLayer: h.EmptyLayer}
+		hist[i] = scanresult.HistoryEntry{CreatedBy: redactStep(h.CreatedBy), EmptyLayer: h.EmptyLayer}
 	}
 	return &Image{Digest: digest.String(), Layers: w.digests, History: scanresult.LayersHistory(sizes, hist), Config: cfg,
 		FS: &FS{t: w.tree}}, nil
