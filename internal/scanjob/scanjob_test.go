@@ -56,11 +56,11 @@ func vulnIDs(t *testing.T, e *env, digest string) []string {
 func TestScanGoBinaryEndToEnd(t *testing.T) {
 	reg := registrytest.New(t)
 	// A config history as docker build writes it: an ENV step made no
-	// layer, so the COPY step is the second layer's.
+	// layer, so the RUN step (with a build argument) is the second layer's.
 	img := imagetest.WithConfigFile(t, vulnImage(t), func(cf *v1.ConfigFile) {
 		cf.History = []v1.History{{CreatedBy: "/bin/sh -c #(nop) ADD file:os-release in /"},
 			{CreatedBy: "/bin/sh -c #(nop)  ENV APP=vulnapp", EmptyLayer: true},
-			{CreatedBy: "COPY vulnapp /usr/local/bin/ # buildkit"}}
+			{CreatedBy: "RUN |1 GITHUB_TOKEN=ghp_leak0123 /bin/sh -c cp vulnapp /usr/local/bin/ # buildkit"}}
 	})
 	d := push(t, reg, "team/app", "1.0", img)
 	push(t, reg, "team/app", "same", img) // a second tag of the same manifest
@@ -141,7 +141,7 @@ func TestScanGoBinaryEndToEnd(t *testing.T) {
 		t.Fatal(err)
 	}
 	wantHistory := []scanresult.LayerHistory{{Size: m.Layers[0].Size, CreatedBy: "/bin/sh -c #(nop) ADD file:os-release in /"},
-		{Size: m.Layers[1].Size, CreatedBy: "COPY vulnapp /usr/local/bin/ # buildkit"}}
+		{Size: m.Layers[1].Size, CreatedBy: "RUN |1 GITHUB_TOKEN=****** /bin/sh -c cp vulnapp /usr/local/bin/ # buildkit"}} // the build argument's value masked
 	if !reflect.DeepEqual(sb.History, wantHistory) {
 		t.Fatalf("layer history = %+v\nwant %+v", sb.History, wantHistory)
 	}
