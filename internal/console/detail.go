@@ -19,6 +19,9 @@ import (
 // detailLimit is a detail tab's page size.
 const detailLimit = 50
 
+// maxLayerDigest bounds the layer filter: a digest is "algorithm:hex".
+const maxLayerDigest = 200
+
 // tab is one tab of the image detail.
 type tab struct {
 	Key, Label string
@@ -96,6 +99,19 @@ func (c *Console) image(w http.ResponseWriter, r *http.Request, s *session) {
 	// The findings' filters, kept in the URL (and in the pager's links).
 	filters := url.Values{}
 	vf := scanresult.VulnFilter{Offset: offset, Limit: detailLimit}
+	af := scanresult.AppFilter{Offset: offset, Limit: detailLimit}
+	if key == "" || key == "packages" {
+		// One layer's findings or packages: the Layers tab links here.
+		if v := q.Get("layer"); v != "" {
+			if len(v) > maxLayerDigest {
+				c.render(w, r, http.StatusBadRequest, "error", s, map[string]any{
+					"Message": fmt.Sprintf("invalid parameter layer: longer than %d characters", maxLayerDigest)})
+				return
+			}
+			vf.LayerDigest, af.LayerDigest = v, v
+			filters.Set("layer", v)
+		}
+	}
 	if key == "" {
 		if v := q.Get("severity"); v != "" {
 			if !slices.Contains(scanresult.SeverityClasses, v) {
@@ -120,7 +136,7 @@ func (c *Console) image(w http.ResponseWriter, r *http.Request, s *session) {
 	self := "/images/" + idText
 	data := map[string]any{"Title": img.Namespace + "/" + img.Name + ":" + img.Tag, "Image": img, "Tab": key,
 		"Tabs": imageTabs, "Self": self, "Severity": vf.SeverityClass, "Fixable": filters.Get("fixable"),
-		"Classes": scanresult.SeverityClasses, "Filtered": len(filters) > 0}
+		"Classes": scanresult.SeverityClasses, "Filtered": len(filters) > 0, "Layer": filters.Get("layer")}
 	ctx := r.Context()
 	digest := img.ScannedDigest()
 	// One row, as the API's detail routes select it by image_id.
@@ -134,7 +150,8 @@ func (c *Console) image(w http.ResponseWriter, r *http.Request, s *session) {
 		data["Vulns"] = vulns
 	case "packages":
 		var apps []scanresult.AppRow
-		total, apps, err = c.opts.Store.ListApps(ctx, scanresult.AppFilter{Digest: digest, Offset: offset, Limit: detailLimit})
+		af.Digest = digest
+		total, apps, err = c.opts.Store.ListApps(ctx, af)
 		data["Apps"] = apps
 	case "layers":
 		var lv layersView

@@ -177,6 +177,46 @@ func TestDetailLayers(t *testing.T) {
 	if strings.Contains(body, "not recorded") {
 		t.Errorf("a scan with history says not recorded")
 	}
+	// Each layer links to its packages and findings: the other tabs with
+	// the layer filter, the store's filter the totals come from.
+	self := fmt.Sprintf("/images/%d", e.rows["a1"])
+	pkgLink := self + "?tab=packages&amp;layer=" + strings.ReplaceAll(l("3"), ":", "%3a")
+	if !strings.Contains(section(body, "layer-3"), `href="`+pkgLink+`"`) {
+		t.Errorf("layer-3 lacks the link %s:\n%s", pkgLink, section(body, "layer-3"))
+	}
+	for _, tc := range []struct {
+		query        string
+		total        int64
+		want, absent []string
+	}{
+		{"tab=packages&layer=" + l("3"), 2, []string{`<td class="pkg">golang.org/x/text</td>`, `<td class="pkg">stdlib</td>`, `id="layer-filter"`},
+			[]string{`<td class="pkg">openssl</td>`}},
+		{"tab=packages&layer=" + l("1"), 0, []string{"No package in this layer."}, []string{`<td class="pkg">`}},
+		{"layer=" + l("2"), 1, []string{"DEBIAN-CVE-2023-5678", `name="layer" value="` + l("2") + `"`}, []string{"GO-2022-1059"}},
+		{"layer=" + l("3") + "&severity=high&offset=0", 1, []string{"GO-2022-1059"}, []string{"DEBIAN-CVE"}},
+	} {
+		resp, body := e.do("GET", self+"?"+tc.query, nil, alice)
+		if resp.StatusCode != http.StatusOK {
+			t.Errorf("%s: %s", tc.query, resp.Status)
+			continue
+		}
+		if !strings.Contains(body, fmt.Sprintf(`<span class="count">(%d)</span>`, tc.total)) {
+			t.Errorf("%s: want total %d", tc.query, tc.total)
+		}
+		for _, w := range tc.want {
+			if !strings.Contains(body, w) {
+				t.Errorf("%s lacks %q", tc.query, w)
+			}
+		}
+		for _, w := range tc.absent {
+			if strings.Contains(body, w) {
+				t.Errorf("%s shows %q", tc.query, w)
+			}
+		}
+	}
+	if resp, _ := e.do("GET", self+"?layer="+strings.Repeat("a", 201), nil, alice); resp.StatusCode != http.StatusBadRequest {
+		t.Errorf("a layer filter of 201 characters: %s, want 400", resp.Status)
+	}
 
 	_, body = e.do("GET", fmt.Sprintf("/images/%d?tab=layers", e.rows["a2"]), nil, alice)
 	if !strings.Contains(body, `id="layers-not-recorded"`) || strings.Contains(body, "ADD file:base") ||

@@ -228,7 +228,9 @@ type VulnFilter struct {
 	SeverityClass string
 	// Fixable, when set, keeps the findings that name a fixed version
 	// (true) or those that do not (false).
-	Fixable       *bool
+	Fixable *bool
+	// LayerDigest keeps the findings on packages of that layer (exact).
+	LayerDigest   string
 	Offset, Limit int
 }
 
@@ -294,6 +296,7 @@ type AppRow struct {
 type AppFilter struct {
 	Digest        string
 	AppName       string // substring
+	LayerDigest   string // exact: the packages whose file that layer last wrote
 	Offset, Limit int
 }
 

@@ -456,6 +456,9 @@ func testListVulns(t *testing.T, e *env) {
 		{"fixable", scanresult.VulnFilter{Fixable: &yes}, 2, all[:2]},
 		{"not fixable", scanresult.VulnFilter{Fixable: &no}, 2, all[2:]},
 		{"severity and fixable", scanresult.VulnFilter{SeverityClass: scanresult.ClassMedium, Fixable: &yes}, 0, []string{}},
+		{"layer", scanresult.VulnFilter{LayerDigest: digest("l1")}, 1, all[3:]},
+		{"layer and severity", scanresult.VulnFilter{LayerDigest: digest("l2"), SeverityClass: scanresult.ClassHigh}, 2, all[:2]},
+		{"layer is exact", scanresult.VulnFilter{LayerDigest: digest("l")}, 0, []string{}},
 		{"severity, fixable and page", scanresult.VulnFilter{SeverityClass: scanresult.ClassHigh, Fixable: &yes, Offset: 1, Limit: 1}, 2, all[1:2]},
 		{"other digest", scanresult.VulnFilter{Digest: w.b}, 0, []string{}},
 	} {
@@ -547,6 +550,9 @@ func testListApps(t *testing.T, e *env) {
 		{scanresult.AppFilter{AppName: "PAD"}, 0, []string{}},
 		{scanresult.AppFilter{AppName: "\xff"}, 0, []string{}},
 		{scanresult.AppFilter{AppName: "golang", Offset: 1}, 2, all[1:2]},
+		{scanresult.AppFilter{LayerDigest: digest("l1")}, 1, all[3:]},
+		{scanresult.AppFilter{LayerDigest: digest("l2"), Offset: 1, Limit: 1}, 3, all[1:2]},
+		{scanresult.AppFilter{LayerDigest: digest("l")}, 0, []string{}}, // exact
 	} {
 		f := tc.f
 		f.Digest = w.a

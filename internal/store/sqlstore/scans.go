@@ -650,7 +650,7 @@ func limitOf(n int) int64 {
 // ListVulns returns one page of the findings of a manifest, most urgent
 // first, then by vulnerability id, package name and path.
 func (s *Store) ListVulns(ctx context.Context, f scanresult.VulnFilter) (int64, []scanresult.VulnRow, error) {
-	if !s.storable(f.Digest, f.RepairNecessity, f.VulnID, f.AppName, string(f.Type)) {
+	if !s.storable(f.Digest, f.RepairNecessity, f.VulnID, f.AppName, string(f.Type), f.LayerDigest) {
 		return 0, []scanresult.VulnRow{}, nil // no stored string contains one the engine cannot hold
 	}
 	b := newBuilder(s.d)
@@ -677,6 +677,9 @@ func (s *Store) ListVulns(ctx context.Context, f scanresult.VulnFilter) (int64, 
 			op = " NOT IN "
 		}
 		b.Where("lower(f.severity)" + op + "(" + b.List(anys(labels)...) + ")")
+	}
+	if f.LayerDigest != "" {
+		b.Eq("p.layer_digest", f.LayerDigest)
 	}
 	if f.Fixable != nil {
 		op := "<>"
@@ -858,13 +861,16 @@ func (s *Store) TopVulns(ctx context.Context, projectID string, enterpriseProjec
 // ListApps returns one page of the packages of a manifest by name, version
 // and path, each with its number of distinct vulnerabilities.
 func (s *Store) ListApps(ctx context.Context, f scanresult.AppFilter) (int64, []scanresult.AppRow, error) {
-	if !s.storable(f.Digest, f.AppName) {
+	if !s.storable(f.Digest, f.AppName, f.LayerDigest) {
 		return 0, []scanresult.AppRow{}, nil
 	}
 	b := newBuilder(s.d)
 	b.Eq("p.digest", f.Digest)
 	if f.AppName != "" {
 		b.Contains("p.name", f.AppName)
+	}
+	if f.LayerDigest != "" {
+		b.Eq("p.layer_digest", f.LayerDigest)
 	}
 	// (digest, pkg, vuln_id) is the findings' key: count(*) per package is
 	// its number of distinct vulnerabilities.
