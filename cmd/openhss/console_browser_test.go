@@ -685,6 +685,20 @@ func TestConsoleInBrowser(t *testing.T) {
 			t.Errorf("the layer with GO-2022-1059: %q", layer)
 		}
 		screenshot(t, ctx, "image-goapp-layers")
+		// The layer's link opens its findings: the Vulnerabilities tab
+		// filtered to the layer.
+		value(t, ctx, "layer's findings", chromedp.WaitEvent(page.LoadEventFired, nil,
+			chromedp.Click(chromedp.CSS("#layers a.layer-vulns-link"))))
+		mustRun(t, ctx, "layer's findings", chromedp.WaitVisible(chromedp.CSS("#layer-filter")))
+		if rows := texts(t, ctx, "#vulns tbody tr"); len(rows) == 0 || !strings.Contains(rows[0], "GO-2022-1059") {
+			t.Errorf("the layer's findings: %q", rows)
+		}
+		loc := value(t, ctx, "location", chromedp.Location())
+		if !strings.Contains(loc, "layer=sha256") {
+			t.Errorf("the layer's findings at %s, want layer= in the URL", loc)
+		}
+		mustRun(t, ctx, "back to layers", chromedp.Navigate(regexp.MustCompile(`\?.*$`).ReplaceAllString(loc, "")+"?tab=layers"),
+			chromedp.WaitVisible(chromedp.CSS("#layers")))
 		value(t, ctx, "history tab", chromedp.WaitEvent(page.LoadEventFired, nil,
 			chromedp.Click(chromedp.CSS(`nav.tabs a[href$="?tab=history"]`))))
 		mustRun(t, ctx, "history", chromedp.WaitVisible(chromedp.CSS("#history")))
