@@ -572,8 +572,11 @@ func TestConsoleInBrowser(t *testing.T) {
 			chromedp.Navigate(srv.base+"/images?namespace=tools&image_name=multiarch"), chromedp.WaitVisible(chromedp.CSS("#images")),
 			chromedp.Click(chromedp.CSS(imageLinks)),
 			chromedp.WaitVisible(chromedp.CSS("#vulns")))
-		if got := strings.Join(texts(t, ctx, "dl.header dd"), " | "); !strings.Contains(got, "linux/amd64, linux/arm64") {
-			t.Errorf("header of tools/multiarch:2.0: %q", got)
+		// Each member with its scan, the one the row describes (and the
+		// quickstart scanned) marked.
+		if got := strings.Join(texts(t, ctx, "#platforms"), " "); !regexp.MustCompile(
+			`^linux/amd64 sha256:\w{12} \(scanned here, [^)]+\), linux/arm64 sha256:\w{12} \(unscan\)$`).MatchString(got) {
+			t.Errorf("platforms of tools/multiarch:2.0: %q", got)
 		}
 	})
 
@@ -668,6 +671,65 @@ func TestConsoleInBrowser(t *testing.T) {
 			u := strings.TrimSuffix(value(t, ctx, "location", chromedp.Location()), "?tab=packages")
 			u = regexp.MustCompile(`\?tab=\w+$`).ReplaceAllString(u, "")
 			mustRun(t, ctx, tab, chromedp.Navigate(u+"?tab="+tab), chromedp.WaitVisible(chromedp.CSS("#"+tab)))
+			resp, _ := signed.do("GET", strings.TrimPrefix(u, srv.base)+"?tab="+tab, nil)
+			checkHeaders(t, tab, resp)
+		}
+	})
+
+	t.Run("the vulnerable Go image's layers and scan history", func(t *testing.T) {
+		mustRun(t, ctx, "open goapp",
+			chromedp.Navigate(srv.base+"/images?namespace=demo&image_name=goapp"), chromedp.WaitVisible(chromedp.CSS("#images")),
+			chromedp.Click(chromedp.CSS(imageLinks)), chromedp.WaitVisible(chromedp.CSS("#vulns")))
+		// The severity filter is a GET form: its state is the URL.
+		mustRun(t, ctx, "filter", chromedp.SetValue(chromedp.CSS("#severity"), "unknown"))
+		value(t, ctx, "filter", chromedp.WaitEvent(page.LoadEventFired, nil, chromedp.Click(chromedp.CSS("#vuln-filters button"))))
+		if loc := value(t, ctx, "location", chromedp.Location()); !strings.Contains(loc, "severity=unknown") {
+			t.Errorf("after filtering, the URL %s lacks severity=unknown", loc)
+		}
+		// GO-2022-1059 has no severity in its record: unknown.
+		if rows := texts(t, ctx, "#vulns tbody tr"); !slices.ContainsFunc(rows, func(r string) bool { return strings.Contains(r, "GO-2022-1059") }) {
+			t.Errorf("severity=unknown rows %q lack GO-2022-1059", rows)
+		}
+		if unlabelled := value(t, ctx, "labels", chromedp.Evaluate[[]string](`Array.from(document.querySelectorAll('input:not([type=hidden]),select')).filter(e => !e.labels || e.labels.length === 0).map(e => e.name || e.id)`)); len(unlabelled) > 0 {
+			t.Errorf("form controls without a label on the Vulnerabilities tab: %v", unlabelled)
+		}
+		value(t, ctx, "layers tab", chromedp.WaitEvent(page.LoadEventFired, nil,
+			chromedp.Click(chromedp.CSS(`nav.tabs a[href$="?tab=layers"]`))))
+		mustRun(t, ctx, "layers", chromedp.WaitVisible(chromedp.CSS("#layers")))
+		var layer string
+		for _, r := range texts(t, ctx, "#layers tbody tr") {
+			if strings.Contains(r, "GO-2022-1059") {
+				layer = r
+			}
+		}
+		// The quickstart scanned it with this build: its step is recorded.
+		if !strings.Contains(layer, "golang.org/x/text") || !strings.Contains(layer, "COPY demo-app") || strings.Contains(layer, "not recorded") {
+			t.Errorf("the layer with GO-2022-1059: %q", layer)
+		}
+		screenshot(t, ctx, "image-goapp-layers")
+		// The layer's link opens its findings: the Vulnerabilities tab
+		// filtered to the layer.
+		value(t, ctx, "layer's findings", chromedp.WaitEvent(page.LoadEventFired, nil,
+			chromedp.Click(chromedp.CSS("#layers a.layer-vulns-link"))))
+		mustRun(t, ctx, "layer's findings", chromedp.WaitVisible(chromedp.CSS("#layer-filter")))
+		if rows := texts(t, ctx, "#vulns tbody tr"); len(rows) == 0 || !strings.Contains(rows[0], "GO-2022-1059") {
+			t.Errorf("the layer's findings: %q", rows)
+		}
+		loc := value(t, ctx, "location", chromedp.Location())
+		if !strings.Contains(loc, "layer=sha256") {
+			t.Errorf("the layer's findings at %s, want layer= in the URL", loc)
+		}
+		mustRun(t, ctx, "back to layers", chromedp.Navigate(regexp.MustCompile(`\?.*$`).ReplaceAllString(loc, "")+"?tab=layers"),
+			chromedp.WaitVisible(chromedp.CSS("#layers")))
+		value(t, ctx, "history tab", chromedp.WaitEvent(page.LoadEventFired, nil,
+			chromedp.Click(chromedp.CSS(`nav.tabs a[href$="?tab=history"]`))))
+		mustRun(t, ctx, "history", chromedp.WaitVisible(chromedp.CSS("#history")))
+		if rows := texts(t, ctx, "#history tbody tr"); len(rows) == 0 || !strings.Contains(rows[len(rows)-1], "success") {
+			t.Errorf("scan history of demo/goapp: %q, want the quickstart's successful scan", rows)
+		}
+		screenshot(t, ctx, "image-goapp-history")
+		for _, tab := range []string{"layers", "history"} {
+			u := regexp.MustCompile(`\?.*$`).ReplaceAllString(value(t, ctx, "location", chromedp.Location()), "")
 			resp, _ := signed.do("GET", strings.TrimPrefix(u, srv.base)+"?tab="+tab, nil)
 			checkHeaders(t, tab, resp)
 		}

@@ -78,6 +78,9 @@ type Store interface {
 	GetAnalysis(ctx context.Context, digest string) (scanresult.Analysis, error)
 	RiskConfigs(ctx context.Context, sel scanresult.RowSelection, f scanresult.RiskConfigFilter) (int64, []scanresult.RiskConfig, error)
 	WeakPasswordUsers(ctx context.Context, sel scanresult.RowSelection, f scanresult.WeakPasswordFilter) (int64, []scanresult.WeakPasswordRow, error)
+	// The Scan history tab: the project's scans of a manifest, as the scan
+	// service records them.
+	ScanHistory(ctx context.Context, projectID, digest string) ([]inventory.ScanResult, error)
 	SensitivePathWhitelist(ctx context.Context, projectID string) ([]string, error)
 
 	// The Settings page: the whitelist the API's filepath-whitelist routes

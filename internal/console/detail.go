@@ -19,14 +19,18 @@ import (
 // detailLimit is a detail tab's page size.
 const detailLimit = 50
 
+// maxLayerDigest bounds the layer filter: a digest is "algorithm:hex".
+const maxLayerDigest = 200
+
 // tab is one tab of the image detail.
 type tab struct {
 	Key, Label string
 }
 
 // imageTabs are the image detail's tabs; the key is the URL's tab=.
-var imageTabs = []tab{{"", "Vulnerabilities"}, {"packages", "Packages"}, {"settings", "Unsafe settings"},
-	{"passwords", "Weak passwords"}, {"malware", "Malicious files"}, {"sensitive", "Sensitive information"}}
+var imageTabs = []tab{{"", "Vulnerabilities"}, {"packages", "Packages"}, {"layers", "Layers"}, {"settings", "Unsafe settings"},
+	{"passwords", "Weak passwords"}, {"malware", "Malicious files"}, {"sensitive", "Sensitive information"},
+	{"history", "Scan history"}}
 
 // imageRow loads the row of a detail path: another project's row, or one
 // of an enterprise project the session is not granted, is not found.
@@ -92,9 +96,47 @@ func (c *Console) image(w http.ResponseWriter, r *http.Request, s *session) {
 		c.render(w, r, http.StatusBadRequest, "error", s, map[string]any{"Message": "No such tab: " + key + "."})
 		return
 	}
+	// The findings' filters, kept in the URL (and in the pager's links).
+	filters := url.Values{}
+	vf := scanresult.VulnFilter{Offset: offset, Limit: detailLimit}
+	af := scanresult.AppFilter{Offset: offset, Limit: detailLimit}
+	if key == "" || key == "packages" {
+		// One layer's findings or packages: the Layers tab links here.
+		if v := q.Get("layer"); v != "" {
+			if len(v) > maxLayerDigest {
+				c.render(w, r, http.StatusBadRequest, "error", s, map[string]any{
+					"Message": fmt.Sprintf("invalid parameter layer: longer than %d characters", maxLayerDigest)})
+				return
+			}
+			vf.LayerDigest, af.LayerDigest = v, v
+			filters.Set("layer", v)
+		}
+	}
+	if key == "" {
+		if v := q.Get("severity"); v != "" {
+			if !slices.Contains(scanresult.SeverityClasses, v) {
+				c.render(w, r, http.StatusBadRequest, "error", s, map[string]any{
+					"Message": "invalid parameter severity: must be one of " + strings.Join(scanresult.SeverityClasses, ", ")})
+				return
+			}
+			vf.SeverityClass = v
+			filters.Set("severity", v)
+		}
+		switch v := q.Get("fixable"); v {
+		case "":
+		case "yes", "no":
+			fixable := v == "yes"
+			vf.Fixable = &fixable
+			filters.Set("fixable", v)
+		default:
+			c.render(w, r, http.StatusBadRequest, "error", s, map[string]any{"Message": "invalid parameter fixable: must be yes or no"})
+			return
+		}
+	}
 	self := "/images/" + idText
 	data := map[string]any{"Title": img.Namespace + "/" + img.Name + ":" + img.Tag, "Image": img, "Tab": key,
-		"Tabs": imageTabs, "Self": self}
+		"Tabs": imageTabs, "Self": self, "Severity": vf.SeverityClass, "Fixable": filters.Get("fixable"),
+		"Classes": scanresult.SeverityClasses, "Filtered": len(filters) > 0, "Layer": filters.Get("layer")}
 	ctx := r.Context()
 	digest := img.ScannedDigest()
 	// One row, as the API's detail routes select it by image_id.
@@ -103,12 +145,25 @@ func (c *Console) image(w http.ResponseWriter, r *http.Request, s *session) {
 	switch key {
 	case "":
 		var vulns []scanresult.VulnRow
-		total, vulns, err = c.opts.Store.ListVulns(ctx, scanresult.VulnFilter{Digest: digest, Offset: offset, Limit: detailLimit})
+		vf.Digest = digest
+		total, vulns, err = c.opts.Store.ListVulns(ctx, vf)
 		data["Vulns"] = vulns
 	case "packages":
 		var apps []scanresult.AppRow
-		total, apps, err = c.opts.Store.ListApps(ctx, scanresult.AppFilter{Digest: digest, Offset: offset, Limit: detailLimit})
+		af.Digest = digest
+		total, apps, err = c.opts.Store.ListApps(ctx, af)
 		data["Apps"] = apps
+	case "layers":
+		var lv layersView
+		lv, err = c.layers(ctx, digest)
+		data["Layers"] = lv
+	case "history":
+		// The project's own scans: another project's scans of the same
+		// manifest show only as the shared last result in the header.
+		var hist []inventory.ScanResult
+		hist, err = c.opts.Store.ScanHistory(ctx, s.principal.ProjectID, digest)
+		total = int64(len(hist))
+		data["History"], data["HistoryLimit"] = hist, scanresult.ScanHistoryLimit
 	case "settings":
 		var configs []scanresult.RiskConfig
 		total, configs, err = c.opts.Store.RiskConfigs(ctx, sel, scanresult.RiskConfigFilter{Offset: offset, Limit: detailLimit})
@@ -151,6 +206,9 @@ func (c *Console) image(w http.ResponseWriter, r *http.Request, s *session) {
 	data["Total"] = total
 	at := func(o int) string {
 		p := url.Values{}
+		for k, v := range filters {
+			p[k] = v
+		}
 		if key != "" {
 			p.Set("tab", key)
 		}
@@ -227,4 +285,98 @@ func (c *Console) sbom(w http.ResponseWriter, r *http.Request, s *session) {
 	if r.Method != http.MethodHead {
 		_, _ = w.Write(body)
 	}
+}
+
+// layersView is the Layers tab: the scanned manifest's layers, base
+// first, each with what it brought.
+type layersView struct {
+	Scanned  bool // an inventory is stored
+	Recorded bool // its layer sizes and history steps are (scanned since migration 01000)
+	Layers   []layerView
+}
+
+// layerView is one layer: its history step and size (when recorded), the
+// packages whose files it last wrote and the findings on those packages.
+type layerView struct {
+	N         int // 1-based, base first
+	Digest    string
+	Size      int64
+	CreatedBy string
+	Packages  []scanresult.Package
+	Vulns     []layerVuln
+	// MorePackages and MoreVulns count what the page leaves out.
+	MorePackages, MoreVulns int
+}
+
+// layerVuln is one vulnerability id found on a layer's packages.
+type layerVuln struct {
+	ID, URL, Severity string
+	Packages          []string // "name version", each once
+}
+
+// maxPerLayer bounds the packages and the vulnerabilities a layer lists:
+// a distribution's base layer holds hundreds; the other tabs page them.
+const maxPerLayer = 100
+
+// layers reads the Layers tab through the API's SBOM and findings reads
+// (GetSBOM, as the /sbom route; ListVulns, as the vulnerabilities route):
+// a package belongs to the layer that last wrote its file (its stored
+// layer digest), a finding to its package's layer.
+func (c *Console) layers(ctx context.Context, digest string) (layersView, error) {
+	sb, err := c.opts.Store.GetSBOM(ctx, digest)
+	if errors.Is(err, inventory.ErrNotFound) {
+		return layersView{}, nil
+	}
+	if err != nil {
+		return layersView{}, err
+	}
+	_, vulns, err := c.opts.Store.ListVulns(ctx, scanresult.VulnFilter{Digest: digest}) // no Limit: every finding
+	if err != nil {
+		return layersView{}, err
+	}
+	v := layersView{Scanned: true, Recorded: sb.History != nil, Layers: make([]layerView, len(sb.Layers))}
+	at := make(map[string]int, len(sb.Layers))
+	for i, d := range sb.Layers {
+		v.Layers[i] = layerView{N: i + 1, Digest: d}
+		if v.Recorded {
+			v.Layers[i].Size, v.Layers[i].CreatedBy = sb.History[i].Size, sb.History[i].CreatedBy
+		}
+		at[d] = i // the same blob twice: a package's files are the last one's
+	}
+	for _, p := range sb.Packages {
+		i, ok := at[p.LayerDigest]
+		if !ok {
+			continue
+		}
+		l := &v.Layers[i]
+		if len(l.Packages) == maxPerLayer {
+			l.MorePackages++
+			continue
+		}
+		l.Packages = append(l.Packages, p)
+	}
+	more := map[string]bool{} // layer index and id of each vulnerability left out
+	for _, f := range vulns { // most urgent first, as the Vulnerabilities tab
+		i, ok := at[f.LayerDigest]
+		if !ok {
+			continue
+		}
+		l := &v.Layers[i]
+		pkg := f.AppName + " " + f.Version
+		j := slices.IndexFunc(l.Vulns, func(x layerVuln) bool { return x.ID == f.VulnID })
+		switch {
+		case j >= 0:
+			if !slices.Contains(l.Vulns[j].Packages, pkg) {
+				l.Vulns[j].Packages = append(l.Vulns[j].Packages, pkg)
+			}
+		case len(l.Vulns) == maxPerLayer:
+			if k := fmt.Sprint(i, " ", f.VulnID); !more[k] {
+				more[k] = true
+				l.MoreVulns++
+			}
+		default:
+			l.Vulns = append(l.Vulns, layerVuln{ID: f.VulnID, URL: f.URL, Severity: f.Severity, Packages: []string{pkg}})
+		}
+	}
+	return v, nil
 }

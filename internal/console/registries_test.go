@@ -238,6 +238,8 @@ func TestNewPagesKeepProjects(t *testing.T) {
 	} {
 		for _, p := range []string{fmt.Sprintf("/registries/%d", tc.reg), fmt.Sprintf("/images/%d?tab=packages", tc.image),
 			fmt.Sprintf("/images/%d?tab=sensitive", tc.image), fmt.Sprintf("/images/%d?tab=passwords", tc.image),
+			fmt.Sprintf("/images/%d?tab=layers", tc.image), fmt.Sprintf("/images/%d?tab=history", tc.image),
+			fmt.Sprintf("/images/%d?severity=high&fixable=yes", tc.image),
 			fmt.Sprintf("/images/%d/sbom", tc.image), fmt.Sprintf("/images/%d/sbom?format=spdx", tc.image), "/tasks/" + bobTask.ID} {
 			resp, body := e.do("GET", p, nil, tc.cookie)
 			if resp.StatusCode != http.StatusNotFound || strings.Contains(body, "harbor") || strings.Contains(body, "b-secret") {

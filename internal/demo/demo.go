@@ -119,6 +119,13 @@ func PushSamples(ctx context.Context, addr string, goApp []byte) ([]Sample, erro
 		if err != nil {
 			return nil, err
 		}
+		// The step that made its layer, as a build records it: the
+		// console's Layers tab shows it. (Only this sample's: the
+		// others' digests stay as the docs show them; this one's
+		// changes with the Go toolchain anyway.)
+		if app, err = withHistory(app, "COPY demo-app /usr/local/bin/demo-app # openhss demo"); err != nil {
+			return nil, err
+		}
 		if err := push("demo/goapp:1.0", app, "a Go program built with golang.org/x/text v0.3.7 (known vulnerable)"); err != nil {
 			return nil, err
 		}
@@ -205,6 +212,17 @@ func image(created time.Time, os, arch string, files map[string]string) (v1.Imag
 	cf.OS, cf.Architecture = os, arch
 	cf.Created = v1.Time{Time: created}
 	cf.Config.Cmd = []string{"/usr/local/bin/serve"}
+	return mutate.ConfigFile(img, cf)
+}
+
+// withHistory gives the one-layer img a config history of one step.
+func withHistory(img v1.Image, createdBy string) (v1.Image, error) {
+	cf, err := img.ConfigFile()
+	if err != nil {
+		return nil, err
+	}
+	cf = cf.DeepCopy()
+	cf.History = []v1.History{{Created: cf.Created, CreatedBy: createdBy}}
 	return mutate.ConfigFile(img, cf)
 }
 

@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"reflect"
 	"runtime"
 	"slices"
 	"sort"
@@ -13,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/mutate"
 
 	"github.com/openhss/openhss/internal/imagetest"
@@ -53,7 +55,13 @@ func vulnIDs(t *testing.T, e *env, digest string) []string {
 // evaluation of the Go vulnerability database finds.
 func TestScanGoBinaryEndToEnd(t *testing.T) {
 	reg := registrytest.New(t)
-	img := vulnImage(t)
+	// A config history as docker build writes it: an ENV step made no
+	// layer, so the RUN step (with a build argument) is the second layer's.
+	img := imagetest.WithConfigFile(t, vulnImage(t), func(cf *v1.ConfigFile) {
+		cf.History = []v1.History{{CreatedBy: "/bin/sh -c #(nop) ADD file:os-release in /"},
+			{CreatedBy: "/bin/sh -c #(nop)  ENV APP=vulnapp", EmptyLayer: true},
+			{CreatedBy: "RUN |1 GITHUB_TOKEN=ghp_leak0123 /bin/sh -c cp vulnapp /usr/local/bin/ # buildkit"}}
+	})
 	d := push(t, reg, "team/app", "1.0", img)
 	push(t, reg, "team/app", "same", img) // a second tag of the same manifest
 	e := newEnv(t, reg, envConfig{})
@@ -125,6 +133,27 @@ func TestScanGoBinaryEndToEnd(t *testing.T) {
 	}
 	if found["golang.org/x/text"].VulNum == 0 {
 		t.Fatalf("x/text has no vulnerabilities in the apps list: %+v", found["golang.org/x/text"])
+	}
+
+	// The inventory keeps each layer's size and the step that made it.
+	sb, err := e.store.GetSBOM(ctx, d.String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	wantHistory := []scanresult.LayerHistory{{Size: m.Layers[0].Size, CreatedBy: "/bin/sh -c #(nop) ADD file:os-release in /"},
+		{Size: m.Layers[1].Size, CreatedBy: "RUN |1 GITHUB_TOKEN=****** /bin/sh -c cp vulnapp /usr/local/bin/ # buildkit"}} // the build argument's value masked
+	if !reflect.DeepEqual(sb.History, wantHistory) {
+		t.Fatalf("layer history = %+v\nwant %+v", sb.History, wantHistory)
+	}
+	// One scan ran (the second request joined it): the project's history
+	// has it, with the counts the rows show.
+	hist, err := e.store.ScanHistory(ctx, project, d.String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(hist) != 1 || hist[0].Status != inventory.ScanSuccess || int(hist[0].VulNum) != len(wantIDs) ||
+		hist[0].ScanTime != e.rows(t)["team/app:1.0"].LatestScanTime {
+		t.Fatalf("scan history = %+v, want one success with vul_num %d", hist, len(wantIDs))
 	}
 
 	// The GO-2022-1059 row: position, path, version, solution, url.
@@ -319,6 +348,12 @@ func checkOutcome(t *testing.T, e *env, img inventory.Image, status inventory.Sc
 	if _, err := e.store.GetSBOM(context.Background(), got.ManifestDigest); err == nil {
 		t.Fatal("a failed scan left an SBOM behind")
 	}
+	// The newest entry of the project's scan history is this failure.
+	hist, err := e.store.ScanHistory(context.Background(), project, got.ManifestDigest)
+	want := inventory.ScanResult{Status: status, FailedDesc: desc, ScanTime: got.LatestScanTime}
+	if err != nil || len(hist) == 0 || !reflect.DeepEqual(hist[0], want) {
+		t.Fatalf("scan history = %+v, %v; want %+v first", hist, err, want)
+	}
 }
 
 // TestKilledWorkerResumes: a worker is stopped in the middle of a scan (its
@@ -411,6 +446,11 @@ func TestSweepFailsOrphans(t *testing.T) {
 	}
 	if r := e.rows(t)["team/app:1"]; r.ScanStatus != inventory.ScanFailed || r.ScanFailedDesc != "unknown_error" {
 		t.Fatalf("orphan after sweep: %s %q", r.ScanStatus, r.ScanFailedDesc)
+	}
+	// The failure is in the project's scan history, as a worker's would be.
+	hist, err := e.store.ScanHistory(ctx, project, tk[0].Digest)
+	if err != nil || len(hist) != 1 || hist[0].Status != inventory.ScanFailed || hist[0].FailedDesc != "unknown_error" {
+		t.Fatalf("scan history after the sweep = %+v, %v", hist, err)
 	}
 }
 

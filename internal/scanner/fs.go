@@ -8,6 +8,8 @@ import (
 	"time"
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
+
+	"github.com/openhss/openhss/internal/scanresult"
 )
 
 // Image is what analyzers see after the walk: the image's configuration and
@@ -15,8 +17,11 @@ import (
 type Image struct {
 	Digest string
 	Layers []string // layer digests, base first; Entry.Layer indexes this
-	Config *v1.ConfigFile
-	FS     *FS
+	// History is parallel to Layers: sizes and the config history's
+	// steps (scanresult.LayersHistory).
+	History []scanresult.LayerHistory
+	Config  *v1.ConfigFile
+	FS      *FS
 }
 
 // LayerDigest is the digest of the layer that last wrote e.

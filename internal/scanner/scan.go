@@ -227,7 +227,7 @@ func (s *Scanner) ScanScope(ctx context.Context, img v1.Image, scope scanresult.
 	if err != nil {
 		return nil, err
 	}
-	rep = &Report{SBOM: scanresult.SBOM{Digest: im.Digest, Layers: im.Layers},
+	rep = &Report{SBOM: scanresult.SBOM{Digest: im.Digest, Layers: im.Layers, History: im.History},
 		CompressedBytes: w.compressed, UnpackedBytes: w.unpacked}
 	if w.inventory {
 		if err := s.inv.Analyze(ctx, im, rep); err != nil {

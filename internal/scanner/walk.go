@@ -84,7 +84,16 @@ func (w *walk) run() (*Image, error) {
 	if w.skipped > 0 {
 		w.s.log.Info("scanner: skipped unsafe or unsupported tar entries", "digest", digest.String(), "count", w.skipped)
 	}
-	return &Image{Digest: digest.String(), Layers: w.digests, Config: cfg, FS: &FS{t: w.tree}}, nil
+	sizes := make([]int64, len(m.Layers))
+	for i, l := range m.Layers {
+		sizes[i] = l.Size
+	}
+	hist := make([]scanresult.HistoryEntry, len(cfg.History))
+	for i, h := range cfg.History {
+		hist[i] = scanresult.HistoryEntry{CreatedBy: redactStep(h.CreatedBy), EmptyLayer: h.EmptyLayer}
+	}
+	return &Image{Digest: digest.String(), Layers: w.digests, History: scanresult.LayersHistory(sizes, hist), Config: cfg,
+		FS: &FS{t: w.tree}}, nil
 }
 
 // countingReader counts the compressed bytes of the whole image and marks

@@ -19,6 +19,8 @@ package scanresult
 
 import (
 	"context"
+	"slices"
+	"strings"
 
 	"github.com/openhss/openhss/internal/inventory"
 )
@@ -32,6 +34,83 @@ type SBOM struct {
 	OSName    string   // os-release PRETTY_NAME
 	ScannedAt int64    // ms; set by whoever records the scan, not the scanner
 	Packages  []Package
+	// History is parallel to Layers: each layer's size and the image
+	// config's history step that made it. Nil when not recorded (an
+	// inventory stored before openhss recorded it): readers say so
+	// rather than guess.
+	History []LayerHistory
+}
+
+// LayerHistory is one layer of an image as its manifest and config
+// describe it.
+type LayerHistory struct {
+	Size int64 `json:"size"` // compressed, as the manifest declares it
+	// CreatedBy is the config history's created_by of the layer (the
+	// history's entries that are not empty_layer, in order, are the
+	// layers); empty when the history does not say, or its non-empty
+	// entries are not as many as the layers (then none can be trusted).
+	CreatedBy string `json:"created_by,omitempty"`
+}
+
+// HistoryEntry is one entry of an image config's history, as
+// LayersHistory reads it.
+type HistoryEntry struct {
+	CreatedBy  string
+	EmptyLayer bool
+}
+
+// LayersHistory maps an image config's history onto its layers of the
+// given sizes: the entries marked empty_layer made no layer, the others
+// are the layers, in order. When those are not as many as the layers the
+// history cannot say which step made which layer, so every CreatedBy is
+// left empty.
+func LayersHistory(sizes []int64, hist []HistoryEntry) []LayerHistory {
+	out := make([]LayerHistory, len(sizes))
+	var made []string
+	for _, h := range hist {
+		if !h.EmptyLayer {
+			made = append(made, h.CreatedBy)
+		}
+	}
+	for i, n := range sizes {
+		out[i].Size = n
+		if len(made) == len(sizes) {
+			out[i].CreatedBy = cut(made[i], MaxCreatedBy)
+		}
+	}
+	return out
+}
+
+// MaxCreatedBy bounds a stored history step: the image's author wrote it,
+// and a RUN line can be any length.
+const MaxCreatedBy = 4096
+
+// cut is s within n bytes, cut at a character boundary, with "…" when cut.
+func cut(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	// A rune cut in two is invalid UTF-8, which ToValidUTF8 drops.
+	s = s[:n-len("…")]
+	return strings.ToValidUTF8(s, "") + "…"
+}
+
+// ScanHistoryLimit is how many scans of a manifest the store keeps per
+// project: the newest ones.
+const ScanHistoryLimit = 50
+
+// ScanHistoryStore keeps each project's recent scans of a manifest, for
+// the web console's Scan history tab.
+type ScanHistoryStore interface {
+	// AddScanHistory records a finished scan projectID ran of digest (r
+	// as recorded: a failure with its reason, or a success, whose counts
+	// are then the manifest's stored ones, which a partial scan kept for
+	// the parts it left out), and drops the project's oldest beyond
+	// ScanHistoryLimit.
+	AddScanHistory(ctx context.Context, projectID, digest string, r inventory.ScanResult) error
+	// ScanHistory returns the project's recorded scans of digest, newest
+	// first.
+	ScanHistory(ctx context.Context, projectID, digest string) ([]inventory.ScanResult, error)
 }
 
 // Package is one piece of software in an image. Its index in SBOM.Packages
@@ -144,7 +223,62 @@ type VulnFilter struct {
 	VulnID          string
 	AppName         string
 	Type            VulType // exact
-	Offset, Limit   int
+	// SeverityClass is one of SeverityClasses: the findings whose label
+	// (Finding.Severity, any case) ClassOfSeverity puts in it.
+	SeverityClass string
+	// Fixable, when set, keeps the findings that name a fixed version
+	// (true) or those that do not (false).
+	Fixable *bool
+	// LayerDigest keeps the findings on packages of that layer (exact).
+	LayerDigest   string
+	Offset, Limit int
+}
+
+// The severity classes the web console groups findings by: an advisory's
+// CVSS rating and the distributions' words folded into five.
+const (
+	ClassCritical = "critical"
+	ClassHigh     = "high"
+	ClassMedium   = "medium"
+	ClassLow      = "low"
+	ClassUnknown  = "unknown" // no rating, or a word none of the others knows
+)
+
+// SeverityClasses are the classes, most severe first.
+var SeverityClasses = []string{ClassCritical, ClassHigh, ClassMedium, ClassLow, ClassUnknown}
+
+// severityLabels are the lower-case labels of each class but
+// ClassUnknown, which holds every other label.
+var severityLabels = map[string][]string{
+	ClassCritical: {"critical"},
+	ClassHigh:     {"high", "important"},
+	ClassMedium:   {"medium", "moderate"},
+	ClassLow:      {"low", "negligible", "unimportant"},
+}
+
+// SeverityLabels returns the lower-case labels of class, and every known
+// label (those of the other classes) for ClassUnknown, which holds the
+// labels not in that list: a store's filter is "lower(label) IN labels",
+// or NOT IN for ClassUnknown.
+func SeverityLabels(class string) (labels []string, unknown bool) {
+	if class == ClassUnknown {
+		for _, c := range SeverityClasses[:4] {
+			labels = append(labels, severityLabels[c]...)
+		}
+		return labels, true
+	}
+	return severityLabels[class], false
+}
+
+// ClassOfSeverity is the class of a finding's severity label.
+func ClassOfSeverity(label string) string {
+	l := strings.ToLower(label)
+	for _, c := range SeverityClasses[:4] {
+		if slices.Contains(severityLabels[c], l) {
+			return c
+		}
+	}
+	return ClassUnknown
 }
 
 // AppRow is one row of ListImageApps: a package and how many distinct
@@ -162,6 +296,7 @@ type AppRow struct {
 type AppFilter struct {
 	Digest        string
 	AppName       string // substring
+	LayerDigest   string // exact: the packages whose file that layer last wrote
 	Offset, Limit int
 }
 

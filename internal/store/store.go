@@ -31,6 +31,7 @@ type Store interface {
 	scanresult.AnalysisStore
 	scanresult.PathWhitelistStore
 	scanresult.FindingsAggregator
+	scanresult.ScanHistoryStore
 	tasks.Store
 	policy.Store
 	Scans

@@ -17,7 +17,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"strings"
+	"slices"
 	"sync/atomic"
 	"time"
 
@@ -138,21 +138,13 @@ func Count(ctx context.Context, c Counter, projectID string, enterpriseProjects 
 }
 
 // Buckets folds the stored severity labels (an advisory's CVSS rating, a
-// distribution's word, or none) into the Overview's five.
+// distribution's word, or none) into the Overview's five: the classes of
+// scanresult.ClassOfSeverity, which the image detail's severity filter
+// selects too, in the order of Severities.
 func Buckets(counts []scanresult.SeverityCount) [NumSeverities]Tally {
 	var out [NumSeverities]Tally
 	for _, c := range counts {
-		i := Unknown
-		switch strings.ToLower(c.Severity) {
-		case "critical":
-			i = Critical
-		case "high", "important":
-			i = High
-		case "medium", "moderate":
-			i = Medium
-		case "low", "negligible", "unimportant":
-			i = Low
-		}
+		i := slices.Index(scanresult.SeverityClasses, scanresult.ClassOfSeverity(c.Severity))
 		out[i].Findings += c.Findings
 		out[i].Fixable += c.Fixable
 	}

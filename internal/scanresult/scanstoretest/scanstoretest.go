@@ -32,6 +32,7 @@ type Store interface {
 	scanresult.AnalysisStore
 	scanresult.PathWhitelistStore
 	scanresult.FindingsAggregator
+	scanresult.ScanHistoryStore
 	SetScanResult(ctx context.Context, digest string, r inventory.ScanResult) error
 	SetScanStatus(ctx context.Context, projectID, digest string, status inventory.ScanStatus) error
 	MarkScanWaiting(ctx context.Context, projectID, digest string) error
@@ -80,6 +81,8 @@ func Run(t *testing.T, open func(t *testing.T) Store) {
 		{"PathWhitelist", testPathWhitelist},
 		{"FindingsAggregation", testFindingsAggregation},
 		{"SeverityLevel", testSeverityLevel},
+		{"LayerHistory", testLayerHistory},
+		{"ScanHistory", testScanHistory},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -424,6 +427,7 @@ func testListVulns(t *testing.T, e *env) {
 	if rows[3].Type != scanresult.LinuxVul || rows[3].AppName != "openssl" {
 		t.Fatalf("dpkg finding = %+v", rows[3])
 	}
+	yes, no := true, false
 	for _, tc := range []struct {
 		name  string
 		f     scanresult.VulnFilter
@@ -442,6 +446,20 @@ func testListVulns(t *testing.T, e *env) {
 		{"type app", scanresult.VulnFilter{Type: scanresult.AppVul, Limit: 1}, 3, all[:1]},
 		{"combined", scanresult.VulnFilter{VulnID: "0001", AppName: "net", RepairNecessity: "immediate_repair"}, 2, all[:2]},
 		{"unstorable", scanresult.VulnFilter{AppName: "\xff\x00"}, 0, []string{}},
+		// Labels are matched in any case ("HIGH" is high); an empty label
+		// is unknown.
+		{"severity high", scanresult.VulnFilter{SeverityClass: scanresult.ClassHigh}, 2, all[:2]},
+		{"severity medium", scanresult.VulnFilter{SeverityClass: scanresult.ClassMedium}, 1, all[2:3]},
+		{"severity unknown", scanresult.VulnFilter{SeverityClass: scanresult.ClassUnknown}, 1, all[3:]},
+		{"severity critical", scanresult.VulnFilter{SeverityClass: scanresult.ClassCritical}, 0, []string{}},
+		{"not a severity class", scanresult.VulnFilter{SeverityClass: "HIGH"}, 0, []string{}},
+		{"fixable", scanresult.VulnFilter{Fixable: &yes}, 2, all[:2]},
+		{"not fixable", scanresult.VulnFilter{Fixable: &no}, 2, all[2:]},
+		{"severity and fixable", scanresult.VulnFilter{SeverityClass: scanresult.ClassMedium, Fixable: &yes}, 0, []string{}},
+		{"layer", scanresult.VulnFilter{LayerDigest: digest("l1")}, 1, all[3:]},
+		{"layer and severity", scanresult.VulnFilter{LayerDigest: digest("l2"), SeverityClass: scanresult.ClassHigh}, 2, all[:2]},
+		{"layer is exact", scanresult.VulnFilter{LayerDigest: digest("l")}, 0, []string{}},
+		{"severity, fixable and page", scanresult.VulnFilter{SeverityClass: scanresult.ClassHigh, Fixable: &yes, Offset: 1, Limit: 1}, 2, all[1:2]},
 		{"other digest", scanresult.VulnFilter{Digest: w.b}, 0, []string{}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -532,6 +550,9 @@ func testListApps(t *testing.T, e *env) {
 		{scanresult.AppFilter{AppName: "PAD"}, 0, []string{}},
 		{scanresult.AppFilter{AppName: "\xff"}, 0, []string{}},
 		{scanresult.AppFilter{AppName: "golang", Offset: 1}, 2, all[1:2]},
+		{scanresult.AppFilter{LayerDigest: digest("l1")}, 1, all[3:]},
+		{scanresult.AppFilter{LayerDigest: digest("l2"), Offset: 1, Limit: 1}, 3, all[1:2]},
+		{scanresult.AppFilter{LayerDigest: digest("l")}, 0, []string{}}, // exact
 	} {
 		f := tc.f
 		f.Digest = w.a

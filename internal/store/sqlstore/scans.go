@@ -203,6 +203,10 @@ func (s *Store) SaveScopedScan(ctx context.Context, scope scanresult.Scope, sbom
 	if err != nil {
 		return err
 	}
+	historyJSON, err := s.layerHistory(sbom.History, len(sbom.Layers))
+	if err != nil {
+		return err
+	}
 	types := make(map[int]string, len(sbom.Packages))
 	for i, p := range sbom.Packages {
 		types[i] = p.Type
@@ -227,9 +231,9 @@ func (s *Store) SaveScopedScan(ctx context.Context, scope scanresult.Scope, sbom
 			}
 		}
 		if saveSBOM {
-			_, err := tx.ExecContext(ctx, `INSERT INTO sboms (digest, layers, os_id, os_version, os_name, scanned_at)
-				VALUES ($1, `+s.d.StringsFromJSON("$2")+`, $3, $4, $5, $6)`,
-				d, string(layersJSON), s.text(sbom.OSID), s.text(sbom.OSVersion), s.text(sbom.OSName), sbom.ScannedAt)
+			_, err := tx.ExecContext(ctx, `INSERT INTO sboms (digest, layers, os_id, os_version, os_name, scanned_at, layer_history)
+				VALUES ($1, `+s.d.StringsFromJSON("$2")+`, $3, $4, $5, $6, $7)`,
+				d, string(layersJSON), s.text(sbom.OSID), s.text(sbom.OSVersion), s.text(sbom.OSName), sbom.ScannedAt, historyJSON)
 			if err != nil {
 				return s.errf("save sbom of %s: %w", d, err)
 			}
@@ -251,6 +255,24 @@ func (s *Store) SaveScopedScan(ctx context.Context, scope scanresult.Scope, sbom
 		}
 		return nil
 	})
+}
+
+// layerHistory is the layer_history column of h, the history of n layers:
+// empty when not recorded (nil, or not one entry per layer, which no reader
+// could map), else its JSON with every step as a text column holds it.
+func (s *Store) layerHistory(h []scanresult.LayerHistory, n int) (string, error) {
+	if h == nil || len(h) != n {
+		return "", nil
+	}
+	out := make([]scanresult.LayerHistory, len(h))
+	for i, l := range h {
+		out[i] = scanresult.LayerHistory{Size: l.Size, CreatedBy: s.text(l.CreatedBy)}
+	}
+	b, err := json.Marshal(out)
+	if err != nil {
+		return "", s.errf("layer history: %w", err)
+	}
+	return string(b), nil
 }
 
 // scopeTables are the tables of each part's stored results.
@@ -575,14 +597,19 @@ func (s *Store) GetSBOM(ctx context.Context, digest string) (scanresult.SBOM, er
 	}
 	defer tx.Rollback()
 	// Through the statement cache: a re-match reads every SBOM.
-	var layers string
-	err = s.txQueryRow(ctx, tx, `SELECT `+s.d.StringsToJSON("layers")+`, os_id, os_version, os_name, scanned_at
-		FROM sboms WHERE digest = $1`, digest).Scan(&layers, &sb.OSID, &sb.OSVersion, &sb.OSName, &sb.ScannedAt)
+	var layers, history string
+	err = s.txQueryRow(ctx, tx, `SELECT `+s.d.StringsToJSON("layers")+`, os_id, os_version, os_name, scanned_at, layer_history
+		FROM sboms WHERE digest = $1`, digest).Scan(&layers, &sb.OSID, &sb.OSVersion, &sb.OSName, &sb.ScannedAt, &history)
 	if err != nil {
 		return sb, s.notFound(err, "sbom of "+digest)
 	}
 	if err := json.Unmarshal([]byte(layers), &sb.Layers); err != nil {
 		return sb, s.errf("layers of %s: %w", digest, err)
+	}
+	if history != "" { // '': stored before the history was (migration 01000)
+		if err := json.Unmarshal([]byte(history), &sb.History); err != nil || len(sb.History) != len(sb.Layers) {
+			return sb, s.errf("layer history of %s: %q does not describe its %d layers", digest, history, len(sb.Layers))
+		}
 	}
 	sb.Packages, err = queryAll(ctx, cachedTx{s, tx}, func(r rowScanner) (p scanresult.Package, err error) {
 		return p, r.Scan(&p.Name, &p.Version, &p.Ecosystem, &p.SourceName, &p.SourceVersion, &p.Type, &p.Path, &p.LayerDigest,
@@ -623,7 +650,7 @@ func limitOf(n int) int64 {
 // ListVulns returns one page of the findings of a manifest, most urgent
 // first, then by vulnerability id, package name and path.
 func (s *Store) ListVulns(ctx context.Context, f scanresult.VulnFilter) (int64, []scanresult.VulnRow, error) {
-	if !s.storable(f.Digest, f.RepairNecessity, f.VulnID, f.AppName, string(f.Type)) {
+	if !s.storable(f.Digest, f.RepairNecessity, f.VulnID, f.AppName, string(f.Type), f.LayerDigest) {
 		return 0, []scanresult.VulnRow{}, nil // no stored string contains one the engine cannot hold
 	}
 	b := newBuilder(s.d)
@@ -640,6 +667,27 @@ func (s *Store) ListVulns(ctx context.Context, f scanresult.VulnFilter) (int64, 
 	if f.Type != "" {
 		b.Eq("f.vul_type", string(f.Type))
 	}
+	if f.SeverityClass != "" {
+		labels, unknown := scanresult.SeverityLabels(f.SeverityClass)
+		if len(labels) == 0 {
+			return 0, []scanresult.VulnRow{}, nil // not a class: no finding is in it
+		}
+		op := " IN "
+		if unknown {
+			op = " NOT IN "
+		}
+		b.Where("lower(f.severity)" + op + "(" + b.List(anys(labels)...) + ")")
+	}
+	if f.LayerDigest != "" {
+		b.Eq("p.layer_digest", f.LayerDigest)
+	}
+	if f.Fixable != nil {
+		op := "<>"
+		if !*f.Fixable {
+			op = "="
+		}
+		b.Where("f.fixed_version " + op + " ''")
+	}
 	return pageOf(ctx, s, "findings of "+f.Digest, b, `f.vuln_id, f.repair_necessity, f.description, p.layer_digest, p.name,
 		p.path, p.version, f.fixed_version, f.url, f.vul_type, f.severity, `+s.d.StringsToJSON("f.aliases"),
 		`FROM scan_findings f JOIN sbom_packages p ON p.digest = f.digest AND p.idx = f.pkg WHERE `+b.SQL(),
@@ -655,6 +703,15 @@ func (s *Store) ListVulns(ctx context.Context, f scanresult.VulnFilter) (int64, 
 			}
 			return r, nil
 		})
+}
+
+// anys is vs as arguments.
+func anys[T any](vs []T) []any {
+	out := make([]any, len(vs))
+	for i, v := range vs {
+		out[i] = v
+	}
+	return out
 }
 
 // CountFindings counts, by severity label, the findings of the manifests
@@ -804,13 +861,16 @@ func (s *Store) TopVulns(ctx context.Context, projectID string, enterpriseProjec
 // ListApps returns one page of the packages of a manifest by name, version
 // and path, each with its number of distinct vulnerabilities.
 func (s *Store) ListApps(ctx context.Context, f scanresult.AppFilter) (int64, []scanresult.AppRow, error) {
-	if !s.storable(f.Digest, f.AppName) {
+	if !s.storable(f.Digest, f.AppName, f.LayerDigest) {
 		return 0, []scanresult.AppRow{}, nil
 	}
 	b := newBuilder(s.d)
 	b.Eq("p.digest", f.Digest)
 	if f.AppName != "" {
 		b.Contains("p.name", f.AppName)
+	}
+	if f.LayerDigest != "" {
+		b.Eq("p.layer_digest", f.LayerDigest)
 	}
 	// (digest, pkg, vuln_id) is the findings' key: count(*) per package is
 	// its number of distinct vulnerabilities.
