@@ -21,7 +21,7 @@ func Bucket(tb testing.TB, ecosystems map[string]string) (string, *atomic.Int32)
 	zips := map[string]string{}
 	for eco, dir := range ecosystems {
 		path := filepath.Join(tb.TempDir(), "all.zip")
-		writeZip(tb, path, Dir(tb, dir))
+		WriteZip(tb, path, Dir(tb, dir))
 		zips[eco] = path
 	}
 	var served atomic.Int32
@@ -39,35 +39,44 @@ func Bucket(tb testing.TB, ecosystems map[string]string) (string, *atomic.Int32)
 	return srv.URL, &served
 }
 
-// writeZip writes the *.json records of dir into a zip at path.
-func writeZip(tb testing.TB, path, dir string) {
+// WriteZip writes the *.json records of dirs into a zip at path, one
+// <id>.json per record as OSV publishes all.zip, and returns how many it
+// wrote. A dir without records fails the test.
+func WriteZip(tb testing.TB, path string, dirs ...string) int {
 	tb.Helper()
 	f, err := os.Create(path)
 	if err != nil {
 		tb.Fatal(err)
 	}
-	defer f.Close()
 	zw := zip.NewWriter(f)
-	files, err := filepath.Glob(filepath.Join(dir, "*.json"))
-	if err != nil || len(files) == 0 {
-		tb.Fatalf("osvtestdata: no records in %s (%v)", dir, err)
-	}
-	for _, file := range files {
-		w, err := zw.Create(filepath.Base(file))
-		if err != nil {
-			tb.Fatal(err)
+	n := 0
+	for _, dir := range dirs {
+		files, err := filepath.Glob(filepath.Join(dir, "*.json"))
+		if err != nil || len(files) == 0 {
+			tb.Fatalf("osvtestdata: no records in %s (%v)", dir, err)
 		}
-		src, err := os.Open(file)
-		if err != nil {
-			tb.Fatal(err)
-		}
-		_, err = io.Copy(w, src)
-		src.Close()
-		if err != nil {
-			tb.Fatal(err)
+		for _, file := range files {
+			w, err := zw.Create(filepath.Base(file))
+			if err != nil {
+				tb.Fatal(err)
+			}
+			src, err := os.Open(file)
+			if err != nil {
+				tb.Fatal(err)
+			}
+			_, err = io.Copy(w, src)
+			src.Close()
+			if err != nil {
+				tb.Fatal(err)
+			}
+			n++
 		}
 	}
 	if err := zw.Close(); err != nil {
 		tb.Fatal(err)
 	}
+	if err := f.Close(); err != nil {
+		tb.Fatal(err)
+	}
+	return n
 }

@@ -142,7 +142,7 @@ func TestWithdrawnNeverMatches(t *testing.T) {
 func TestImportZipAndInvalidFiles(t *testing.T) {
 	db, _ := openDB(t)
 	zipPath := filepath.Join(t.TempDir(), "all.zip")
-	n := writeZip(t, zipPath, osvtestdata.Dir(t, "debian-12"), osvtestdata.Dir(t, "alpine"))
+	n := osvtestdata.WriteZip(t, zipPath, osvtestdata.Dir(t, "debian-12"), osvtestdata.Dir(t, "alpine"))
 	res := mustImport(t, db, zipPath)
 	if res.Records != n || res.Written != n || res.Invalid != 0 {
 		t.Fatalf("zip import = %+v, want %d", res, n)
@@ -193,8 +193,8 @@ func osvBucket(t *testing.T, zips map[string]string) (*httptest.Server, *atomic.
 func TestImportURLAndUpdate(t *testing.T) {
 	tmp := t.TempDir()
 	debZip, alpZip := filepath.Join(tmp, "debian.zip"), filepath.Join(tmp, "alpine.zip")
-	nDeb := writeZip(t, debZip, osvtestdata.Dir(t, "debian-12"))
-	nAlp := writeZip(t, alpZip, osvtestdata.Dir(t, "alpine"))
+	nDeb := osvtestdata.WriteZip(t, debZip, osvtestdata.Dir(t, "debian-12"))
+	nAlp := osvtestdata.WriteZip(t, alpZip, osvtestdata.Dir(t, "alpine"))
 	srv, requests := osvBucket(t, map[string]string{"Debian": debZip, "Alpine": alpZip})
 	ctx := context.Background()
 

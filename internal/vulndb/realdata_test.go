@@ -1,10 +1,8 @@
 package vulndb_test
 
 import (
-	"archive/zip"
 	"context"
 	"encoding/json"
-	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -114,41 +112,6 @@ func countJSON(tb testing.TB, dir string) int {
 	return len(m)
 }
 
-// writeZip builds an all.zip as OSV publishes it: one <id>.json per record.
-func writeZip(tb testing.TB, path string, dirs ...string) int {
-	tb.Helper()
-	f, err := os.Create(path)
-	if err != nil {
-		tb.Fatal(err)
-	}
-	zw := zip.NewWriter(f)
-	n := 0
-	for _, dir := range dirs {
-		files, _ := filepath.Glob(filepath.Join(dir, "*.json"))
-		for _, file := range files {
-			w, err := zw.Create(filepath.Base(file))
-			if err != nil {
-				tb.Fatal(err)
-			}
-			src, err := os.Open(file)
-			if err != nil {
-				tb.Fatal(err)
-			}
-			if _, err := io.Copy(w, src); err != nil {
-				tb.Fatal(err)
-			}
-			src.Close()
-			n++
-		}
-	}
-	if err := zw.Close(); err != nil {
-		tb.Fatal(err)
-	}
-	if err := f.Close(); err != nil {
-		tb.Fatal(err)
-	}
-	return n
-}
 
 // findingsByPackage maps package index → vuln id → finding.
 func findingsByPackage(fs []scanresult.Finding) map[int]map[string]scanresult.Finding {
