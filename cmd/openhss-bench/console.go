@@ -318,9 +318,9 @@ func runConsole(ctx context.Context, o consoleOptions) (consoleReport, error) {
 }
 
 var (
-	totalRE  = regexp.MustCompile(`<span id="total">([0-9]+)</span>`)
-	csrfRE   = regexp.MustCompile(`name="csrf" value="([^"]+)"`)
-	assetRE  = regexp.MustCompile(`<(?:link[^>]*\srel="stylesheet"[^>]*\shref|script[^>]*\ssrc)="([^"]+)"`)
+	totalRE = regexp.MustCompile(`<span id="total">([0-9]+)</span>`)
+	csrfRE  = regexp.MustCompile(`name="csrf" value="([^"]+)"`)
+	assetRE = regexp.MustCompile(`<(?:link[^>]*\srel="stylesheet"[^>]*\shref|script[^>]*\ssrc)="([^"]+)"`)
 )
 
 // linkedAssets are the stylesheets and scripts a page links, in order.
