@@ -13,6 +13,7 @@ import (
 	"net/url"
 	"os"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"sync/atomic"
@@ -51,8 +52,13 @@ type consoleOptions struct {
 	Postgres, Schema string
 	// Dir holds the SQLite file; a database seeded there before with the
 	// same row count is reused. "" for a temporary directory.
-	Dir      string
-	Progress io.Writer
+	Dir string
+	// Paths limits the pages measured to these paths; empty for all.
+	Paths []string
+	// CPUProfile is where to write a CPU profile of the first page's
+	// requests (pick the page with Paths); "" for none.
+	CPUProfile string
+	Progress   io.Writer
 }
 
 func defaultConsoleOptions() consoleOptions {
@@ -112,7 +118,7 @@ type consolePage struct{ name, path string }
 
 func (o consoleOptions) pages() []consolePage {
 	deep := min(100_000, o.Rows/2)
-	return []consolePage{
+	all := []consolePage{
 		{"Overview", "/"},
 		{"Images", "/images"},
 		{"Images, namespace", "/images?namespace=ns-07"},
@@ -122,6 +128,16 @@ func (o consoleOptions) pages() []consolePage {
 		{"Images, latest versions, 100 a page", "/images?latest_version=true&limit=100"},
 		{"Images, offset " + strconv.Itoa(deep), "/images?offset=" + strconv.Itoa(deep)},
 	}
+	if len(o.Paths) == 0 {
+		return all
+	}
+	var some []consolePage
+	for _, p := range all {
+		if slices.Contains(o.Paths, p.path) {
+			some = append(some, p)
+		}
+	}
+	return some
 }
 
 // timedHandler records how long the last request took in the handler:
@@ -251,6 +267,10 @@ func runConsole(ctx context.Context, o consoleOptions) (consoleReport, error) {
 		return body, time.Duration(timed.last.Load()), err
 	}
 
+	stopProfile, err := startProfile(o.CPUProfile, true)
+	if err != nil {
+		return rep, err
+	}
 	for _, pg := range o.pages() {
 		r := pageResult{Name: pg.name, Path: pg.path, Total: -1}
 		body, _, err := fetch(pg.path)
@@ -293,6 +313,8 @@ func runConsole(ctx context.Context, o consoleOptions) (consoleReport, error) {
 			uncached = append(uncached, d)
 		}
 		r.Cached, r.Uncached = newTiming(cached), newTiming(uncached)
+		stopProfile()
+		stopProfile = func() {}
 		progress("%-40s uncached p50 %6.1f p99 %6.1f ms, cached p50 %6.1f p99 %6.1f ms, %d B", pg.name,
 			r.Uncached.P50, r.Uncached.P99, r.Cached.P50, r.Cached.P99, r.HTMLBytes+r.AssetBytes)
 		rep.Pages = append(rep.Pages, r)

@@ -138,6 +138,8 @@ command fails only when a page cannot be served.`,
 	f.StringVar(&o.Postgres, "postgres", "", "a PostgreSQL store at this URL instead of SQLite (a new schema, dropped afterwards, unless --schema)")
 	f.StringVar(&o.Schema, "schema", "", "with --postgres: the schema to seed once and reuse (kept)")
 	f.StringVar(&o.Dir, "dir", "", "directory of the SQLite database, reused when seeded before with --rows (default: a temporary one)")
+	f.StringSliceVar(&o.Paths, "paths", nil, "pages to measure, by path (default all)")
+	f.StringVar(&o.CPUProfile, "cpuprofile", "", "write a CPU profile of the first page's requests to this file")
 	f.BoolVar(&asJSON, "json", false, "print the report as JSON")
 	return cmd
 }
