@@ -720,7 +720,8 @@ func (s *Store) projectRows(projectID string, enterpriseProjects []string) (b *b
 // image_counts first names the image types and severity levels that have
 // such rows, and the rows are read a rank at a time, most severe first,
 // through images_severity (project, type, level): each read sorts one
-// level's rows only and the first ranks usually fill the list.
+// level's rows only and the first ranks usually fill the list. The answer
+// is cached for the images generation it was read at (topCache).
 func (s *Store) TopImages(ctx context.Context, projectID string, enterpriseProjects []string, n int) ([]scanresult.TopImage, error) {
 	out := []scanresult.TopImage{}
 	if _, ok := s.projectRows(projectID, enterpriseProjects); !ok || n <= 0 {
@@ -731,16 +732,25 @@ func (s *Store) TopImages(ctx context.Context, projectID string, enterpriseProje
 		return nil, s.errf("top images of project %s: %w", projectID, err)
 	}
 	defer tx.Rollback()
+	genQuery, genArgs := s.d.listGeneration(projectID)
+	var gen, changes int64
+	if err := s.txQueryRow(ctx, tx, genQuery, genArgs...).Scan(&gen, &changes); err != nil {
+		return nil, s.errf("top images of project %s: %w", projectID, err)
+	}
+	key := topKey(projectID, enterpriseProjects, n)
+	if rows, ok := s.tops.get(key, gen); ok {
+		return rows, nil
+	}
 	c := newBuilder(s.d)
 	c.Eq("c.project_id", projectID)
 	if enterpriseProjects != nil {
 		c.In("c.enterprise_project_id", enterpriseProjects)
 	}
 	c.Where(s.d.IsTrue("c.vul"))
-	c.Op("c.rows", ">", 0)
 	type group struct{ typ, level string }
 	groups, err := queryAll(ctx, tx, func(r rowScanner) (g group, err error) { return g, r.Scan(&g.typ, &g.level) },
-		`SELECT DISTINCT c.image_type, c.severity_level FROM image_counts c WHERE `+c.SQL(), c.Args()...)
+		`SELECT c.image_type, c.severity_level FROM image_counts c WHERE `+c.SQL()+`
+		GROUP BY c.image_type, c.severity_level HAVING sum(c.rows) > 0`, c.Args()...)
 	if err != nil {
 		return nil, s.errf("top images of project %s: %w", projectID, err)
 	}
@@ -777,6 +787,7 @@ func (s *Store) TopImages(ctx context.Context, projectID string, enterpriseProje
 		}
 		out = append(out, rows...)
 	}
+	s.tops.put(key, gen, out)
 	return out, nil
 }
 
