@@ -193,8 +193,8 @@ func screenshot(t *testing.T, ctx context.Context, name string) {
 	mustRun(t, ctx, "phone size", chromedp.EmulateViewport(390, 844))
 	save(name + "-390x844")
 	if w := value(t, ctx, "page width", chromedp.Evaluate[[]int](`[document.documentElement.scrollWidth, window.innerWidth]`)); w[0] > w[1] {
-		wide := value(t, ctx, "wide elements", chromedp.Evaluate[[]string](`Array.from(document.querySelectorAll('body *')).filter(e => e.getBoundingClientRect().right > window.innerWidth && !e.closest('.scroll')).slice(0, 5).map(e => e.tagName.toLowerCase() + (e.id ? '#' + e.id : '') + (e.className ? '.' + e.className : ''))`))
-		t.Errorf("%s at 390×844: the page is %d px wide, wider than the viewport; elements past its edge: %v", name, w[0], wide)
+		wide := value(t, ctx, "wide elements", chromedp.Evaluate[[]string](`Array.from(document.querySelectorAll('body *')).filter(e => !e.closest('.scroll') && (e.getBoundingClientRect().right > window.innerWidth || (e.scrollWidth > e.clientWidth && getComputedStyle(e).overflowX === 'visible'))).slice(0, 5).map(e => e.tagName.toLowerCase() + (e.id ? '#' + e.id : '') + (e.className ? '.' + e.className : ''))`))
+		t.Errorf("%s at 390×844: the page is %d px wide, wider than the viewport; elements past its edge or overflowing their box: %v", name, w[0], wide)
 	}
 	mustRun(t, ctx, "desktop size", chromedp.EmulateViewport(1280, 800))
 }
