@@ -776,7 +776,13 @@ func (s *Store) TopImages(ctx context.Context, projectID string, enterpriseProje
 		}
 		q, _ := s.projectRows(projectID, enterpriseProjects)
 		q.In("i.image_type", types)
-		q.In("i.severity_level", ranks[r])
+		if len(ranks[r]) == 1 {
+			// An equality, not a one-element IN: PostgreSQL walks an
+			// index in order past an equality only.
+			q.Eq("i.severity_level", ranks[r][0])
+		} else {
+			q.In("i.severity_level", ranks[r])
+		}
 		q.Op("i.vul_num", ">", 0)
 		rows, err := queryAll(ctx, tx, func(row rowScanner) (t scanresult.TopImage, err error) {
 			return t, row.Scan(&t.ID, &t.Type, &t.Namespace, &t.Name, &t.Tag, &t.SeverityLevel, &t.VulNum)
