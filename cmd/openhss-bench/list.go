@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"crypto/rand"
 	"encoding/hex"
@@ -59,6 +60,10 @@ type listOptions struct {
 	Postgres string
 	// NoHTTP skips the HTTP phase.
 	NoHTTP bool
+	// Schema, with Postgres: use this schema, created when missing, and
+	// keep it afterwards (the console benchmark reuses a seeded one)
+	// instead of a new one dropped at the end.
+	Schema string
 
 	// Uncached: before every timed call, a write to images (one row's
 	// scannable flipped) moves the generation, so no call is served from
@@ -319,7 +324,7 @@ func runList(ctx context.Context, o listOptions) (listReport, error) {
 	if err != nil {
 		return rep, err
 	}
-	rep.HTTP, err = measureHTTP(ctx, httpSetup{store: bs.sqlite, iam: svc, box: box}, ns.query(), o)
+	rep.HTTP, err = measureHTTP(ctx, httpSetup{store: bs.store, iam: svc, box: box}, ns.query(), o)
 	if err != nil {
 		return rep, err
 	}
@@ -355,16 +360,21 @@ func openBenchStore(ctx context.Context, o listOptions, dir string) (*benchStore
 	if _, err := rand.Read(b); err != nil {
 		return nil, err
 	}
-	schema := "openhss_bench_" + hex.EncodeToString(b)
+	schema, create := "openhss_bench_"+hex.EncodeToString(b), `CREATE SCHEMA `
+	if o.Schema != "" {
+		schema, create = pgx.Identifier{o.Schema}.Sanitize(), `CREATE SCHEMA IF NOT EXISTS `
+	}
 	conn, err := pgx.Connect(ctx, o.Postgres)
 	if err != nil {
 		return nil, fmt.Errorf("postgres: %w", err)
 	}
 	drop := func() {
-		_, _ = conn.Exec(context.WithoutCancel(ctx), `DROP SCHEMA IF EXISTS `+schema+` CASCADE`)
+		if o.Schema == "" {
+			_, _ = conn.Exec(context.WithoutCancel(ctx), `DROP SCHEMA IF EXISTS `+schema+` CASCADE`)
+		}
 		conn.Close(context.WithoutCancel(ctx))
 	}
-	if _, err := conn.Exec(ctx, `CREATE SCHEMA `+schema); err != nil {
+	if _, err := conn.Exec(ctx, create+schema); err != nil {
 		drop()
 		return nil, fmt.Errorf("postgres: %w", err)
 	}
@@ -374,14 +384,14 @@ func openBenchStore(ctx context.Context, o listOptions, dir string) (*benchStore
 		return nil, fmt.Errorf("--postgres: %w", err)
 	}
 	q := u.Query()
-	q.Set("search_path", schema)
+	q.Set("search_path", cmp.Or(o.Schema, schema))
 	u.RawQuery = q.Encode()
 	st, err := postgres.Open(ctx, u.String())
 	if err != nil {
 		drop()
 		return nil, err
 	}
-	return &benchStore{store: st.Store, where: "schema " + schema, dsn: u.String(), schema: schema,
+	return &benchStore{store: st.Store, where: "schema " + schema, dsn: u.String(), schema: cmp.Or(o.Schema, schema),
 		close: func() { st.Close(); drop() }}, nil
 }
 
@@ -488,7 +498,7 @@ func listTargets(uncached bool) (median, p99 time.Duration) {
 	return targetMedian, targetP99
 }
 
-type quantiles struct{ median, p90, p99, max float64 }
+type quantiles struct{ median, p90, p95, p99, max float64 }
 
 // summarize returns nearest-rank quantiles in milliseconds.
 func summarize(ds []time.Duration) quantiles {
@@ -501,7 +511,7 @@ func summarize(ds []time.Duration) quantiles {
 		i := int(p*float64(len(s))+0.999999) - 1
 		return ms(s[min(max(i, 0), len(s)-1)])
 	}
-	return quantiles{median: at(0.50), p90: at(0.90), p99: at(0.99), max: ms(s[len(s)-1])}
+	return quantiles{median: at(0.50), p90: at(0.90), p95: at(0.95), p99: at(0.99), max: ms(s[len(s)-1])}
 }
 
 func ms(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }

@@ -23,7 +23,7 @@ import (
 	"github.com/openhss/openhss/internal/scanjob"
 	"github.com/openhss/openhss/internal/scanner"
 	"github.com/openhss/openhss/internal/secret"
-	"github.com/openhss/openhss/internal/store/sqlite"
+	"github.com/openhss/openhss/internal/store/sqlstore"
 	"github.com/openhss/openhss/internal/vulndb"
 )
 
@@ -47,7 +47,7 @@ type loadResult struct {
 }
 
 type httpSetup struct {
-	store *sqlite.Store
+	store *sqlstore.Store
 	iam   *iam.Service
 	box   *secret.Box
 }
@@ -55,33 +55,50 @@ type httpSetup struct {
 // handler is the API over s, wired as `openhss serve` wires it (the
 // benchmark's load reaches only the list).
 func (s httpSetup) handler() (http.Handler, error) {
+	p, err := s.build()
+	return p.api, err
+}
+
+// serveParts are the services `openhss serve` builds over a store, as far
+// as the API and the console need them.
+type serveParts struct {
+	api    http.Handler
+	lister *registry.Lister
+	syncer *registry.Syncer
+	scans  scanRequester
+}
+
+func (s httpSetup) build() (serveParts, error) {
+	var p serveParts
 	quiet := slog.New(slog.DiscardHandler)
 	lister, err := registry.NewLister(registry.ListerOptions{Logger: quiet})
 	if err != nil {
-		return nil, err
+		return p, err
 	}
 	syncer, err := registry.NewSyncer(registry.SyncerOptions{Store: s.store, Queue: s.store, Box: s.box, Lister: lister, Logger: quiet})
 	if err != nil {
-		return nil, err
+		return p, err
 	}
 	vdb, err := vulndb.New(vulndb.Options{Store: s.store, Logger: quiet})
 	if err != nil {
-		return nil, err
+		return p, err
 	}
 	sc, err := scanner.New(scanner.Options{Logger: quiet})
 	if err != nil {
-		return nil, err
+		return p, err
 	}
 	scans, err := scanjob.New(scanjob.Options{Store: s.store, Scanner: sc, Matcher: vdb, Box: s.box, Log: quiet})
 	if err != nil {
-		return nil, err
+		return p, err
 	}
 	all, err := scanjob.NewScanAll(scanjob.ScanAllOptions{Service: scans, Lister: s.store})
 	if err != nil {
-		return nil, err
+		return p, err
 	}
-	return hssapi.New(hssapi.Config{Store: s.store, IAM: s.iam, Box: s.box, Sync: syncer,
-		Scans: scanRequester{scans, all}, ScanResults: s.store, Findings: s.store, RateLimit: -1})
+	p.lister, p.syncer, p.scans = lister, syncer, scanRequester{scans, all}
+	p.api, err = hssapi.New(hssapi.Config{Store: s.store, IAM: s.iam, Box: s.box, Sync: syncer,
+		Scans: p.scans, ScanResults: s.store, Findings: s.store, RateLimit: -1})
+	return p, err
 }
 
 // scanRequester adapts the scan service to the API's interface.

@@ -3,6 +3,7 @@
 //
 //	go run ./cmd/openhss-bench list [--rows N] [--json]
 //	go run ./cmd/openhss-bench load [--postgres URL] [--json]
+//	go run ./cmd/openhss-bench console [--rows N] [--postgres URL] [--json]
 package main
 
 import (
@@ -35,7 +36,7 @@ func newRootCmd() *cobra.Command {
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}
-	root.AddCommand(newListCmd(), newScanCmd(), newScanChildCmd(), newMeasureCmd(), newLoadCmd())
+	root.AddCommand(newListCmd(), newScanCmd(), newScanChildCmd(), newMeasureCmd(), newLoadCmd(), newConsoleCmd())
 	return root
 }
 
@@ -92,6 +93,53 @@ misses are marked MISS in the output.`,
 	f.IntVar(&o.MaxRequests, "max-requests", o.MaxRequests, "HTTP requests per server at most")
 	f.StringVar(&o.Dir, "dir", "", "directory for the database (default: a new temporary directory, removed afterwards)")
 	f.StringVar(&o.CPUProfile, "cpuprofile", "", "write a CPU profile of the openhss HTTP load to this file")
+	f.BoolVar(&asJSON, "json", false, "print the report as JSON")
+	return cmd
+}
+
+func newConsoleCmd() *cobra.Command {
+	o := defaultConsoleOptions()
+	var asJSON bool
+	cmd := &cobra.Command{
+		Use:   "console",
+		Short: "Measure the web console's pages: server time, page weight, first contentful paint",
+		Long: `console seeds a store (or reuses one an earlier run seeded in --dir, or
+with --postgres in --schema) with synthetic private_image rows, serves the
+real console in front of the real API on a loopback port, signs in through
+the sign-in form as a user of its own and requests the Overview and the
+Images page (several filters and pages) one request at a time: the server
+time of each (in the handler) cached, and uncached (a write to images
+before each request, so that the store's list caches miss); the page
+weight (the HTML and the stylesheets and scripts it links); and, with
+--chromium, the first contentful paint of each page in headless Chromium
+(performance.getEntriesByName('first-contentful-paint')).
+
+A miss of a target (docs/benchmarks.md, Web console) is marked MISS; the
+command fails only when a page cannot be served.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			o.Progress = cmd.ErrOrStderr()
+			rep, err := runConsole(cmd.Context(), o)
+			if err != nil {
+				return err
+			}
+			return writeReport(cmd.OutOrStdout(), asJSON, rep, printConsoleReport)
+		},
+	}
+	f := cmd.Flags()
+	f.IntVar(&o.Rows, "rows", o.Rows, "image rows to seed")
+	f.IntVar(&o.Namespaces, "namespaces", o.Namespaces, "namespaces to spread the repositories over")
+	f.IntVar(&o.Repos, "repos", o.Repos, "repositories to spread the rows over")
+	f.IntVar(&o.Registries, "registries", o.Registries, "registry connections to spread the repositories over")
+	f.IntVar(&o.Iterations, "iterations", o.Iterations, "timed requests per page, cached and uncached each")
+	f.IntVar(&o.Warmup, "warmup", o.Warmup, "untimed requests per page first")
+	f.IntVar(&o.FCPRuns, "fcp-runs", o.FCPRuns, "browser loads per page")
+	f.StringVar(&o.Chromium, "chromium", o.Chromium, "headless Chromium for the first contentful paint (\"\" to skip)")
+	f.StringVar(&o.Postgres, "postgres", "", "a PostgreSQL store at this URL instead of SQLite (a new schema, dropped afterwards, unless --schema)")
+	f.StringVar(&o.Schema, "schema", "", "with --postgres: the schema to seed once and reuse (kept)")
+	f.StringVar(&o.Dir, "dir", "", "directory of the SQLite database, reused when seeded before with --rows (default: a temporary one)")
+	f.StringSliceVar(&o.Paths, "paths", nil, "pages to measure, by path (default all)")
+	f.StringVar(&o.CPUProfile, "cpuprofile", "", "write a CPU profile of the first page's requests to this file")
 	f.BoolVar(&asJSON, "json", false, "print the report as JSON")
 	return cmd
 }

@@ -173,22 +173,36 @@ func newBrowser(t *testing.T, path string) context.Context {
 
 // screenshot saves the page as name.png under the test's artifact
 // directory (go test -artifacts keeps it) and, when OPENHSS_SCREENSHOTS
-// names a directory, there too (docs/console/ holds the committed ones).
+// names a directory, there too (docs/console/ holds the committed ones);
+// then the same page at a phone's 390×844 as name-390x844.png, where the
+// page must not be wider than the viewport (wide tables scroll in their own
+// box), and back at the test's 1280×800.
 func screenshot(t *testing.T, ctx context.Context, name string) {
 	t.Helper()
-	png, err := chromedp.Run(ctx, chromedp.CaptureScreenshot())
-	if err != nil {
-		t.Fatalf("screenshot %s: %v", name, err)
-	}
-	dirs := []string{t.ArtifactDir()}
-	if d := os.Getenv("OPENHSS_SCREENSHOTS"); d != "" {
-		dirs = append(dirs, d)
-	}
-	for _, d := range dirs {
-		if err := os.WriteFile(filepath.Join(d, name+".png"), png, 0o644); err != nil {
-			t.Fatal(err)
+	save := func(name string) {
+		t.Helper()
+		png, err := chromedp.Run(ctx, chromedp.CaptureScreenshot())
+		if err != nil {
+			t.Fatalf("screenshot %s: %v", name, err)
+		}
+		dirs := []string{t.ArtifactDir()}
+		if d := os.Getenv("OPENHSS_SCREENSHOTS"); d != "" {
+			dirs = append(dirs, d)
+		}
+		for _, d := range dirs {
+			if err := os.WriteFile(filepath.Join(d, name+".png"), png, 0o644); err != nil {
+				t.Fatal(err)
+			}
 		}
 	}
+	save(name)
+	mustRun(t, ctx, "phone size", chromedp.EmulateViewport(390, 844))
+	save(name + "-390x844")
+	if w := value(t, ctx, "page width", chromedp.Evaluate[[]int](`[document.documentElement.scrollWidth, window.innerWidth]`)); w[0] > w[1] {
+		wide := value(t, ctx, "wide elements", chromedp.Evaluate[[]string](`Array.from(document.querySelectorAll('body *')).filter(e => !e.closest('.scroll') && (e.getBoundingClientRect().right > window.innerWidth || (e.scrollWidth > e.clientWidth && getComputedStyle(e).overflowX === 'visible'))).slice(0, 5).map(e => e.tagName.toLowerCase() + (e.id ? '#' + e.id : '') + (e.className ? '.' + e.className : ''))`))
+		t.Errorf("%s at 390×844: the page is %d px wide, wider than the viewport; elements past its edge or overflowing their box: %v", name, w[0], wide)
+	}
+	mustRun(t, ctx, "desktop size", chromedp.EmulateViewport(1280, 800))
 }
 
 // stepTimeout bounds one browser step, so that a page that never shows
@@ -456,11 +470,7 @@ func TestConsoleInBrowser(t *testing.T) {
 		if unlabelled := value(t, ctx, "labels", chromedp.Evaluate[[]string](`Array.from(document.querySelectorAll('input:not([type=hidden]),select')).filter(e => !e.labels || e.labels.length === 0).map(e => e.name || e.id)`)); len(unlabelled) > 0 {
 			t.Errorf("form controls without a label on the Images page: %v", unlabelled)
 		}
-		screenshot(t, ctx, "images")
-		// A phone-sized window (390×844) still shows the list.
-		mustRun(t, ctx, "phone", chromedp.EmulateViewport(390, 844), chromedp.WaitVisible(chromedp.CSS("#images")))
-		screenshot(t, ctx, "images-390x844")
-		mustRun(t, ctx, "desktop", chromedp.EmulateViewport(1280, 800))
+		screenshot(t, ctx, "images") // and images-390x844: a phone-sized window still shows the list
 	})
 
 	t.Run("filter by namespace and has_vul, state in the URL", func(t *testing.T) {

@@ -84,6 +84,18 @@ func (d Dialect) bytewise(col string) string {
 	return col
 }
 
+// outerFirstJoin is an inner join whose left table the engine walks and
+// whose right one it looks up: SQLite's CROSS JOIN keeps the order as
+// written (its planner, without statistics of an empty or young table,
+// walked a million rows of images to probe an empty scan_findings);
+// PostgreSQL plans joins from its statistics and takes JOIN.
+func (d Dialect) outerFirstJoin() string {
+	if d == SQLite {
+		return "CROSS JOIN"
+	}
+	return "JOIN"
+}
+
 // contains is the function finding a substring: both are literal and
 // case-sensitive, where LIKE would treat % and _ specially (and is
 // case-insensitive in SQLite).

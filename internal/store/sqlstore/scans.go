@@ -729,8 +729,12 @@ func (s *Store) CountFindings(ctx context.Context, projectID string, enterpriseP
 	if enterpriseProjects != nil {
 		b.In("i.enterprise_project_id", enterpriseProjects)
 	}
+	// Driven from the findings, each manifest's checked through
+	// images_manifest: an IN over the rows' manifests built a set of every
+	// scanned row first, seconds at 10^6 rows (docs/benchmarks.md, Web
+	// console), whatever the findings.
 	rows, err := s.read.QueryContext(ctx, `SELECT f.severity, count(*), sum(CASE WHEN f.fixed_version <> '' THEN 1 ELSE 0 END)
-		FROM scan_findings f WHERE f.digest IN (SELECT i.manifest_digest FROM images i WHERE `+b.SQL()+`)
+		FROM scan_findings f WHERE EXISTS (SELECT 1 FROM images i WHERE i.manifest_digest = f.digest AND `+b.SQL()+`)
 		GROUP BY f.severity ORDER BY f.severity`, b.Args()...)
 	if err != nil {
 		return nil, s.errf("count findings of project %s: %w", projectID, err)
@@ -767,37 +771,95 @@ func (s *Store) projectRows(projectID string, enterpriseProjects []string) (b *b
 // TopImages implements scanresult.FindingsStore: the web console's top
 // images (docs/console.md), ordered by the rank of severity_level, then
 // vul_num, then id (a stable order between equals).
+//
+// One query over every row with vulnerabilities sorted a third of a
+// million rows at 10^6 (seconds, docs/benchmarks.md, Web console). So
+// image_counts first names the image types and severity levels that have
+// such rows, and the rows are read a rank at a time, most severe first,
+// through images_severity (project, type, level): each read sorts one
+// level's rows only and the first ranks usually fill the list. The answer
+// is cached for the images generation it was read at (topCache).
 func (s *Store) TopImages(ctx context.Context, projectID string, enterpriseProjects []string, n int) ([]scanresult.TopImage, error) {
 	out := []scanresult.TopImage{}
-	b, ok := s.projectRows(projectID, enterpriseProjects)
-	if !ok || n <= 0 {
+	if _, ok := s.projectRows(projectID, enterpriseProjects); !ok || n <= 0 {
 		return out, nil
 	}
-	b.Op("i.vul_num", ">", 0)
-	rows, err := s.read.QueryContext(ctx, `SELECT i.id, i.image_type, i.namespace, i.name, i.tag, i.severity_level, i.vul_num
-		FROM images i WHERE `+b.SQL()+` ORDER BY `+severityRank("i.severity_level")+` DESC, i.vul_num DESC, i.id
-		LIMIT `+b.Arg(n), b.Args()...)
+	tx, err := s.snapshot(ctx)
 	if err != nil {
 		return nil, s.errf("top images of project %s: %w", projectID, err)
 	}
-	defer rows.Close()
-	for rows.Next() {
-		var t scanresult.TopImage
-		if err := rows.Scan(&t.ID, &t.Type, &t.Namespace, &t.Name, &t.Tag, &t.SeverityLevel, &t.VulNum); err != nil {
-			return nil, s.errf("top images of project %s: %w", projectID, err)
-		}
-		out = append(out, t)
-	}
-	if err := rows.Err(); err != nil {
+	defer tx.Rollback()
+	genQuery, genArgs := s.d.listGeneration(projectID)
+	var gen, changes int64
+	if err := s.txQueryRow(ctx, tx, genQuery, genArgs...).Scan(&gen, &changes); err != nil {
 		return nil, s.errf("top images of project %s: %w", projectID, err)
 	}
+	key := topKey(projectID, enterpriseProjects, n)
+	if rows, ok := s.tops.get(key, gen); ok {
+		return rows, nil
+	}
+	c := newBuilder(s.d)
+	c.Eq("c.project_id", projectID)
+	if enterpriseProjects != nil {
+		c.In("c.enterprise_project_id", enterpriseProjects)
+	}
+	c.Where(s.d.IsTrue("c.vul"))
+	type group struct{ typ, level string }
+	groups, err := queryAll(ctx, tx, func(r rowScanner) (g group, err error) { return g, r.Scan(&g.typ, &g.level) },
+		`SELECT c.image_type, c.severity_level FROM image_counts c WHERE `+c.SQL()+`
+		GROUP BY c.image_type, c.severity_level HAVING sum(c.rows) > 0`, c.Args()...)
+	if err != nil {
+		return nil, s.errf("top images of project %s: %w", projectID, err)
+	}
+	// The levels by rank, most severe first; rank 0 holds every other
+	// level (Security, none, any unknown one) as one.
+	ranks := make([][]string, len(severities))
+	var types []string
+	for _, g := range groups {
+		r := slices.Index(severities, g.level)
+		if r < 0 {
+			r = 0
+		}
+		if !slices.Contains(ranks[r], g.level) {
+			ranks[r] = append(ranks[r], g.level)
+		}
+		if !slices.Contains(types, g.typ) {
+			types = append(types, g.typ)
+		}
+	}
+	for r := len(ranks) - 1; r >= 0 && len(out) < n; r-- {
+		if len(ranks[r]) == 0 {
+			continue
+		}
+		q, _ := s.projectRows(projectID, enterpriseProjects)
+		q.In("i.image_type", types)
+		if len(ranks[r]) == 1 {
+			// An equality, not a one-element IN: PostgreSQL walks an
+			// index in order past an equality only.
+			q.Eq("i.severity_level", ranks[r][0])
+		} else {
+			q.In("i.severity_level", ranks[r])
+		}
+		q.Op("i.vul_num", ">", 0)
+		rows, err := queryAll(ctx, tx, func(row rowScanner) (t scanresult.TopImage, err error) {
+			return t, row.Scan(&t.ID, &t.Type, &t.Namespace, &t.Name, &t.Tag, &t.SeverityLevel, &t.VulNum)
+		}, `SELECT i.id, i.image_type, i.namespace, i.name, i.tag, i.severity_level, i.vul_num
+			FROM images i WHERE `+q.SQL()+` ORDER BY i.vul_num DESC, i.id LIMIT `+q.Arg(n-len(out)), q.Args()...)
+		if err != nil {
+			return nil, s.errf("top images of project %s: %w", projectID, err)
+		}
+		out = append(out, rows...)
+	}
+	s.tops.put(key, gen, out)
 	return out, nil
 }
 
 // TopVulns implements scanresult.FindingsStore: the web console's top
 // vulnerabilities (docs/console.md). The ids and counts are one grouped
 // query over the rows' scanned manifests (the manifests CountFindings
-// reads); their aliases and severity a second one over those ids.
+// reads); their aliases and severity a second one over those ids. Both
+// walk the findings and look each manifest's rows up (images_manifest),
+// as CountFindings: the other way round, every scanned row was read.
 func (s *Store) TopVulns(ctx context.Context, projectID string, enterpriseProjects []string, n int) ([]scanresult.TopVuln, error) {
 	out := []scanresult.TopVuln{}
 	b, ok := s.projectRows(projectID, enterpriseProjects)
@@ -813,7 +875,7 @@ func (s *Store) TopVulns(ctx context.Context, projectID string, enterpriseProjec
 	out, err = queryAll(ctx, tx, func(r rowScanner) (v scanresult.TopVuln, err error) {
 		v.Aliases = []string{}
 		return v, r.Scan(&v.VulnID, &v.Images)
-	}, `SELECT f.vuln_id, count(DISTINCT i.id) FROM images i JOIN scan_findings f ON f.digest = i.manifest_digest
+	}, `SELECT f.vuln_id, count(DISTINCT i.id) FROM scan_findings f `+s.d.outerFirstJoin()+` images i ON i.manifest_digest = f.digest
 		WHERE `+b.SQL()+` GROUP BY f.vuln_id ORDER BY count(DISTINCT i.id) DESC, `+s.d.bytewise("f.vuln_id")+` LIMIT `+b.Arg(n), b.Args()...)
 	if err != nil || len(out) == 0 {
 		if err != nil {
@@ -831,8 +893,8 @@ func (s *Store) TopVulns(ctx context.Context, projectID string, enterpriseProjec
 	type detail struct{ id, aliases, severity string }
 	details, err := queryAll(ctx, tx, func(r rowScanner) (x detail, err error) {
 		return x, r.Scan(&x.id, &x.aliases, &x.severity)
-	}, `SELECT DISTINCT f.vuln_id, `+s.d.StringsToJSON("f.aliases")+`, f.severity FROM images i
-		JOIN scan_findings f ON f.digest = i.manifest_digest WHERE `+d.SQL(), d.Args()...)
+	}, `SELECT DISTINCT f.vuln_id, `+s.d.StringsToJSON("f.aliases")+`, f.severity FROM scan_findings f
+		`+s.d.outerFirstJoin()+` images i ON i.manifest_digest = f.digest WHERE `+d.SQL(), d.Args()...)
 	if err != nil {
 		return nil, s.errf("top vulnerabilities of project %s: %w", projectID, err)
 	}

@@ -87,6 +87,7 @@ type Store struct {
 	stmts       *StmtCache // nil: none
 	tokens      *tokenCache
 	lists       *listCache
+	tops        *topCache
 }
 
 // New returns a store over the pools of o. It does not own them: the
@@ -99,7 +100,7 @@ func New(o Options) (*Store, error) {
 		return nil, errors.New("sqlstore: need a read and a write pool")
 	}
 	return &Store{d: o.Dialect, copy: o.Copy, read: o.Read, write: o.Write, stmts: o.Stmts,
-		tokens: newTokenCache(tokenCacheTTL, 4096), lists: newListCache(4096)}, nil
+		tokens: newTokenCache(tokenCacheTTL, 4096), lists: newListCache(4096), tops: newTopCache(1024)}, nil
 }
 
 // Ping checks that the database answers a query within ctx, on the read
