@@ -320,35 +320,6 @@ func (c *Console) scan(w http.ResponseWriter, r *http.Request, s *session) {
 	http.Redirect(w, r, back, http.StatusSeeOther)
 }
 
-// maxTasks is how many tasks of each type the Tasks page lists.
-const maxTasks = 20
-
-// taskList is one type's newest tasks and how many the project has.
-type taskList struct {
-	Title string
-	ID    string
-	Total int64
-	Tasks []tasks.Task
-}
-
-// tasks lists the project's newest scan and sync tasks with their progress,
-// as the API's task list reads them.
-func (c *Console) tasks(w http.ResponseWriter, r *http.Request, s *session) {
-	var lists []taskList
-	for _, l := range []struct {
-		title, id string
-		typ       tasks.Type
-	}{{"Scan tasks", "scan-tasks", tasks.Scan}, {"Sync tasks", "sync-tasks", tasks.Sync}} {
-		ts, total, err := c.opts.Store.ListTasks(r.Context(), tasks.Filter{ProjectID: s.principal.ProjectID, Type: l.typ, Limit: maxTasks})
-		if err != nil {
-			c.fail(w, r, s, fmt.Errorf("console: list %s tasks: %w", l.typ, err))
-			return
-		}
-		lists = append(lists, taskList{Title: l.title, ID: l.id, Total: total, Tasks: ts})
-	}
-	c.render(w, r, http.StatusOK, "tasks", s, map[string]any{"Title": "Tasks", "Lists": lists, "Max": maxTasks})
-}
-
 // progress is a task's task_status in words.
 func progress(t tasks.Task) string {
 	switch st := t.Status(); st {
