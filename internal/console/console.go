@@ -69,6 +69,7 @@ type Store interface {
 	CreateRegistry(ctx context.Context, r inventory.Registry) (inventory.Registry, error)
 	UpdateRegistry(ctx context.Context, r inventory.Registry) (inventory.Registry, error)
 	DeleteRegistry(ctx context.Context, projectID string, id int64) error
+	DeleteRegistries(ctx context.Context, projectID string, enterpriseProjects []string, ids []int64) error
 
 	// The image detail's tabs: the API's apps, SBOM and findings routes
 	// read the same.
@@ -334,6 +335,8 @@ func (c *Console) route(p string) (page, bool) {
 		return page{fn: c.registries}, true
 	case "/registries/add":
 		return page{post: true, fn: c.addRegistry}, true
+	case "/registries/delete":
+		return page{post: true, fn: c.deleteRegistries}, true
 	case "/settings":
 		return page{fn: c.settings}, true
 	case "/settings/whitelist":
