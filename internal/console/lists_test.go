@@ -104,6 +104,7 @@ func TestTasksPagesAsTheAPI(t *testing.T) {
 		t.Fatal(err)
 	}
 	item := tasks.ScanItems([]inventory.Image{img})
+	var lastID string
 	// 23 scan tasks of project A over three days, every fourth one ended
 	// (stopped) on its day, every tenth a cycle task named nightly-; three
 	// sync tasks; one scan task of project B.
@@ -113,11 +114,16 @@ func TestTasksPagesAsTheAPI(t *testing.T) {
 			kind, name = tasks.Cycle, fmt.Sprintf("nightly-%02d", i)
 		}
 		date := fmt.Sprintf("2026-03-%02d", 1+i%3)
+		imageType := "registry"
+		if i%2 == 1 {
+			imageType = "local"
+		}
 		tk, err := e.st.CreateTask(ctx, tasks.Task{ProjectID: projA, Type: tasks.Scan, Kind: kind, Name: name, ScanScope: tasks.ScanScopeAll,
-			BeginTime: day(date, 1)}, item)
+			ImageType: imageType, BeginTime: day(date, 1)}, item)
 		if err != nil {
 			t.Fatal(err)
 		}
+		lastID = tk.ID
 		if i%4 == 0 {
 			if _, err := e.st.EndTask(ctx, projA, tk.ID, tasks.Stopped, "stopped", day(date, 2)); err != nil {
 				t.Fatal(err)
@@ -150,6 +156,8 @@ func TestTasksPagesAsTheAPI(t *testing.T) {
 		{"ended_by=2026-03-01", "scan-tasks", 2},
 		{"created_from=2026-03-02&ended_by=2026-03-02&task_status=finished", "scan-tasks", 2},
 		{"limit=20&offset=20", "scan-tasks", 23},
+		{"global_image_type=local", "scan-tasks", 11},
+		{"task_id=" + lastID, "scan-tasks", 1},
 	} {
 		if _, total := e.checkAgainstAPI(alice, "/tasks?"+tc.query, tc.table); total != tc.total {
 			t.Errorf("%q: total %d, want %d", tc.query, total, tc.total)
