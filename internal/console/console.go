@@ -215,14 +215,16 @@ func New(opts Options) (*Console, error) {
 	}
 	c := &Console{opts: opts, log: opts.Logger, pages: map[string]*template.Template{}}
 	funcs := template.FuncMap{
-		"bar":       barWidth,
-		"lower":     strings.ToLower,
-		"millis":    formatMillis,
-		"size":      formatSize,
-		"failed":    failed,
-		"progress":  progress,
-		"plural":    plural,
-		"regStatus": inventory.APIRegistryStatus,
+		"bar":        barWidth,
+		"lower":      strings.ToLower,
+		"millis":     formatMillis,
+		"size":       formatSize,
+		"failed":     failed,
+		"progress":   progress,
+		"plural":     plural,
+		"regStatus":  inventory.APIRegistryStatus,
+		"syncStatus": tasks.SyncStatus,
+		"syncReason": tasks.SyncFailedReason,
 		"orUnscan": func(s inventory.ScanStatus) string {
 			if s == "" {
 				return string(inventory.Unscan)

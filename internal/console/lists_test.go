@@ -431,3 +431,50 @@ func TestDeleteSelectedRegistries(t *testing.T) {
 		t.Errorf("after eve's delete: %+v, want a2 only", a)
 	}
 }
+
+// TestSyncTaskRegistries: a sync task's page lists its connections with
+// their sync status and reason, filtered by sync_status as the API's
+// ListAssociateRegistries, with the same totals.
+func TestSyncTaskRegistries(t *testing.T) {
+	e := newEnv(t)
+	ctx := context.Background()
+	alice, _ := e.signIn("alice")
+	var items []tasks.Item
+	for i := 1; i <= 4; i++ {
+		items = append(items, tasks.Item{RefID: int64(i), RegistryID: int64(i), RegistryName: fmt.Sprintf("reg-%d", i), RegistryType: "Harbor"})
+	}
+	tk, err := e.st.CreateTask(ctx, tasks.Task{ProjectID: projA, Type: tasks.Sync, Kind: tasks.ManualSync, Name: "sync", BeginTime: 1}, items)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for ref, ok := range map[int64]bool{1: true, 2: false} {
+		if _, err := e.st.FinishTaskItems(ctx, tasks.Finish{ProjectID: projA, Type: tasks.Sync, RefID: ref, OK: ok,
+			Reason: "registry answered 401 Unauthorized", At: 2}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for status, want := range map[string]int64{"": 4, "finished": 1, "running": 2, "failed": 1} {
+		page := "/tasks/" + tk.ID
+		api := "/v5/" + projA + "/image/image-sync/tasks/" + tk.ID + "/registries"
+		if status != "" {
+			page += "?sync_status=" + status
+			api += "?sync_status=" + status
+		}
+		_, body := e.do("GET", page, nil, alice)
+		apiTotal, apiRows := e.apiTotal(alice, api)
+		if n := rowCount(body, "task-registries"); apiTotal != want || int64(n) != want || apiRows != n ||
+			!strings.Contains(body, fmt.Sprintf(`Registries <span class="count">(%d)</span>`, want)) {
+			t.Errorf("%s: %d rows, API total %d and %d rows, want %d\n%s", page, n, apiTotal, apiRows, want, body)
+		}
+		if status == "failed" && (!strings.Contains(body, "registry answered 401 Unauthorized") || !strings.Contains(body, "reg-2")) {
+			t.Errorf("the failed connection without its reason:\n%s", body)
+		}
+	}
+	if resp, _ := e.do("GET", "/tasks/"+tk.ID+"?sync_status=bogus", nil, alice); resp.StatusCode != http.StatusBadRequest {
+		t.Errorf("sync_status=bogus: %s, want 400", resp.Status)
+	}
+	_, body := e.do("GET", "/tasks?type=image_sync", nil, alice)
+	if !strings.Contains(body, `<a href="/tasks/`+tk.ID+`?sync_status=failed">failed items</a>`) {
+		t.Errorf("the sync task's row has no link to its failed connections:\n%s", body)
+	}
+}

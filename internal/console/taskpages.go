@@ -179,27 +179,46 @@ func (c *Console) task(w http.ResponseWriter, r *http.Request, s *session) {
 		return
 	}
 	data := map[string]any{"Title": "Task " + t.Name, "Task": t, "Scan": t.Type == tasks.Scan}
-	rq := &imagequery.Reader{V: r.URL.Query()}
+	q := r.URL.Query()
+	rq := &imagequery.Reader{V: q}
 	offset := 0
 	if n := rq.Integer("offset", 0, imagequery.MaxOffset); n != nil {
 		offset = int(*n)
+	}
+	// A scan task lists its failed images (the API's failed_images); a
+	// sync task its connections, filtered by ListAssociateRegistries'
+	// sync_status (failed includes those cancelled with the task).
+	f := tasks.ItemFilter{ProjectID: s.principal.ProjectID, TaskID: t.ID, States: []string{tasks.ItemFailed}, Offset: offset,
+		Limit: maxTaskItems}
+	keep := url.Values{}
+	if t.Type == tasks.Sync {
+		status := rq.Text("sync_status", 16)
+		data["SyncStatus"] = status
+		f.States = nil
+		if status != "" {
+			states, ok := tasks.SyncStatusStates(status)
+			if !ok && rq.Err == nil {
+				rq.Err = imagequery.Invalid("sync_status", "must be finished, running or failed")
+			}
+			f.States = states
+			keep.Set("sync_status", status)
+		}
 	}
 	if rq.Err != nil {
 		data["Error"] = rq.Err.Error()
 		c.render(w, r, http.StatusBadRequest, "task", s, data)
 		return
 	}
-	items, total, err := c.opts.Store.ListTaskItems(r.Context(), tasks.ItemFilter{ProjectID: s.principal.ProjectID, TaskID: t.ID,
-		States: []string{tasks.ItemFailed}, Offset: offset, Limit: maxTaskItems})
+	items, total, err := c.opts.Store.ListTaskItems(r.Context(), f)
 	if err != nil {
 		c.fail(w, r, s, fmt.Errorf("console: items of task %s: %w", t.ID, err))
 		return
 	}
-	data["Failed"], data["FailedTotal"] = items, total
+	data["Items"], data["ItemTotal"] = items, total
 	if len(items) > 0 {
 		data["From"], data["To"] = offset+1, offset+len(items)
 	}
-	data["Prev"], data["Next"] = pageLinks("/tasks/"+url.PathEscape(t.ID), url.Values{}, offset, maxTaskItems, total)
+	data["Prev"], data["Next"] = pageLinks("/tasks/"+url.PathEscape(t.ID), keep, offset, maxTaskItems, total)
 	c.render(w, r, http.StatusOK, "task", s, data)
 }
 

@@ -317,24 +317,6 @@ type associateRegistries struct {
 	DataList []associateRegistry `json:"data_list"`
 }
 
-// syncStatuses maps ListAssociateRegistries' sync_status to item states
-// and back: an item cancelled with its task shows as failed.
-var syncStatuses = map[string][]string{
-	"finished": {tasks.ItemSuccess},
-	"running":  {tasks.ItemPending},
-	"failed":   {tasks.ItemFailed, tasks.ItemCancelled},
-}
-
-func syncStatusOf(state string) string {
-	switch state {
-	case tasks.ItemSuccess:
-		return "finished"
-	case tasks.ItemPending:
-		return "running"
-	}
-	return "failed"
-}
-
 // listAssociateRegistries is ListAssociateRegistries: the connections of a
 // sync task and how their syncs ended.
 func (s *server) listAssociateRegistries(w http.ResponseWriter, r *http.Request, c *call) error {
@@ -364,7 +346,7 @@ func (s *server) listAssociateRegistries(w http.ResponseWriter, r *http.Request,
 		}
 	}
 	if status != "" {
-		states, ok := syncStatuses[status]
+		states, ok := tasks.SyncStatusStates(status)
 		if !ok {
 			return invalidParam("sync_status", "must be finished, running or failed")
 		}
@@ -387,13 +369,9 @@ func (s *server) listAssociateRegistries(w http.ResponseWriter, r *http.Request,
 	}
 	out := associateRegistries{TotalNum: clampInt32(total), DataList: make([]associateRegistry, 0, len(items))}
 	for _, it := range items {
-		reason := it.FailedReason
-		if it.State == tasks.ItemCancelled && reason == "" {
-			reason = "the task ended before this registry was synced"
-		}
 		out.DataList = append(out.DataList, associateRegistry{
 			RegistryID: strconv.FormatInt(it.RegistryID, 10), RegistryName: it.RegistryName,
-			RegistryType: it.RegistryType, SyncStatus: syncStatusOf(it.State), FailedReason: reason,
+			RegistryType: it.RegistryType, SyncStatus: tasks.SyncStatus(it.State), FailedReason: tasks.SyncFailedReason(it),
 		})
 	}
 	s.writeJSON(w, http.StatusOK, out)
