@@ -17,7 +17,8 @@ import (
 	"github.com/openhss/openhss/internal/tasks"
 )
 
-// maxTaskItems is how many failed items a task's page lists at a time.
+// maxTaskItems is how many items (failed images, a sync task's
+// connections) a task's page lists at a time.
 const maxTaskItems = 100
 
 // dateLayout is the value of an <input type="date">.
