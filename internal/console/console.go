@@ -215,16 +215,14 @@ func New(opts Options) (*Console, error) {
 	}
 	c := &Console{opts: opts, log: opts.Logger, pages: map[string]*template.Template{}}
 	funcs := template.FuncMap{
-		"bar":        barWidth,
-		"lower":      strings.ToLower,
-		"millis":     formatMillis,
-		"size":       formatSize,
-		"failed":     failed,
-		"progress":   progress,
-		"plural":     plural,
-		"regStatus":  inventory.APIRegistryStatus,
-		"syncStatus": tasks.SyncStatus,
-		"syncReason": tasks.SyncFailedReason,
+		"bar":       barWidth,
+		"lower":     strings.ToLower,
+		"millis":    formatMillis,
+		"size":      formatSize,
+		"failed":    failed,
+		"progress":  progress,
+		"plural":    plural,
+		"regStatus": inventory.APIRegistryStatus,
 		"orUnscan": func(s inventory.ScanStatus) string {
 			if s == "" {
 				return string(inventory.Unscan)
@@ -232,6 +230,8 @@ func New(opts Options) (*Console, error) {
 			return string(s)
 		},
 	}
+	// A sync task's connections, as ListAssociateRegistries words them.
+	funcs["syncStatus"], funcs["syncReason"] = tasks.SyncStatus, tasks.SyncFailedReason
 	base, err := template.New("layout.html").Funcs(funcs).ParseFS(templateFS, "templates/layout.html")
 	if err != nil {
 		return nil, fmt.Errorf("console: parse layout: %w", err)
