@@ -815,11 +815,34 @@ func TestConsoleInBrowser(t *testing.T) {
 		if got := texts(t, ctx, "#total"); len(got) != 1 || got[0] != fmt.Sprint(apiTotal) || apiTotal != 1 {
 			t.Errorf("total_num on the page %q, API %d", got, apiTotal)
 		}
-		// The sync task is on the Tasks page.
-		mustRun(t, ctx, "tasks", chromedp.Navigate(srv.base+"/tasks"), chromedp.WaitVisible(chromedp.CSS("#sync-tasks")))
+		// The sync task is on the Tasks page, whose total is the API's
+		// for the query it shows, one task a page with a link to the next.
+		mustRun(t, ctx, "tasks", chromedp.Navigate(srv.base+"/tasks?type=image_sync"), chromedp.WaitVisible(chromedp.CSS("#sync-tasks")))
 		if rows := strings.Join(texts(t, ctx, "#sync-tasks tbody tr"), " | "); !strings.Contains(rows, "manualSync") {
 			t.Errorf("sync tasks: %q", rows)
 		}
+		mustRun(t, ctx, "tasks by one", chromedp.Navigate(srv.base+"/tasks?type=image_sync&limit=1"), chromedp.WaitVisible(chromedp.CSS("#sync-tasks")))
+		taskTotal := apiTotalOf(t, srv.base, token, "tasks", "type=image_sync&limit=1&enterprise_project_id=all_granted_eps")
+		if got := texts(t, ctx, "#total"); len(got) != 1 || got[0] != fmt.Sprint(taskTotal) || taskTotal < 1 {
+			t.Errorf("tasks total_num on the page %q, API %d", got, taskTotal)
+		}
+		if next := texts(t, ctx, `a[rel=next]`); (taskTotal > 1) != (len(next) == 1) {
+			t.Errorf("%d sync tasks one a page, next links %q", taskTotal, next)
+		}
+		// The Registries page pages too: the quickstart's registry and this
+		// one, one a page.
+		mustRun(t, ctx, "registries by one", chromedp.Navigate(srv.base+"/registries?limit=1"), chromedp.WaitVisible(chromedp.CSS("#registries")))
+		regTotal := apiTotalOf(t, srv.base, token, "registries", "limit=1&enterprise_project_id=all_granted_eps")
+		if got := texts(t, ctx, "#total"); len(got) != 1 || got[0] != fmt.Sprint(regTotal) || regTotal < 2 {
+			t.Errorf("registries total_num on the page %q, API %d", got, regTotal)
+		}
+		first := texts(t, ctx, "#registries tbody tr")
+		value(t, ctx, "next registries", chromedp.WaitEvent(page.LoadEventFired, nil, chromedp.Click(chromedp.CSS(`a[rel=next]`))))
+		mustRun(t, ctx, "next registries", chromedp.WaitVisible(chromedp.CSS("#registries")))
+		if second := texts(t, ctx, "#registries tbody tr"); len(first) != 1 || len(second) != 1 || first[0] == second[0] {
+			t.Errorf("registries one a page: %q then %q", first, second)
+		}
+		screenshot(t, ctx, "registries-paged")
 		// A registry address the policy denies is refused in the page.
 		resp, body := signed.do("POST", "/registries/add", url.Values{"csrf": {csrfOf(t, signed)}, "registry_name": {"meta"},
 			"registry_type": {"Other"}, "protocol": {"http"}, "registry_addr": {"169.254.169.254"}})
@@ -1059,6 +1082,22 @@ func apiListTotal(t *testing.T, base, token, query string) int64 {
 		t.Fatal(err)
 	}
 	return resp.TotalNum
+}
+
+// apiTotalOf is total_num of GET /v5/{project}/image/{route}?query.
+func apiTotalOf(t *testing.T, base, token, route, query string) int64 {
+	t.Helper()
+	b, err := getWithToken(context.Background(), base+"/v5/"+quickstartProject+"/image/"+route+"?"+query, token)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var resp struct {
+		TotalNum *int64 `json:"total_num"`
+	}
+	if err := json.Unmarshal(b, &resp); err != nil || resp.TotalNum == nil {
+		t.Fatalf("%s?%s: %v %s", route, query, err, b)
+	}
+	return *resp.TotalNum
 }
 
 // apiScanTime is latest_scan_time of the one row GET swr-repository?query

@@ -70,6 +70,7 @@ type Store interface {
 	CreateRegistry(ctx context.Context, r inventory.Registry) (inventory.Registry, error)
 	UpdateRegistry(ctx context.Context, r inventory.Registry) (inventory.Registry, error)
 	DeleteRegistry(ctx context.Context, projectID string, id int64) error
+	DeleteRegistries(ctx context.Context, projectID string, enterpriseProjects []string, ids []int64) error
 
 	// The image detail's tabs: the API's apps, SBOM and findings routes
 	// read the same.
@@ -256,6 +257,8 @@ func New(opts Options) (*Console, error) {
 			return string(s)
 		},
 	}
+	// A sync task's connections, as ListAssociateRegistries words them.
+	funcs["syncStatus"], funcs["syncReason"] = tasks.SyncStatus, tasks.SyncFailedReason
 	base, err := template.New("layout.html").Funcs(funcs).ParseFS(templateFS, "templates/layout.html")
 	if err != nil {
 		return nil, fmt.Errorf("console: parse layout: %w", err)
@@ -361,6 +364,8 @@ func (c *Console) route(p string) (page, bool) {
 		return page{fn: c.registries}, true
 	case "/registries/add":
 		return page{post: true, fn: c.addRegistry}, true
+	case "/registries/delete":
+		return page{post: true, fn: c.deleteRegistries}, true
 	case "/settings":
 		return page{fn: c.settings}, true
 	case "/settings/whitelist":

@@ -9,7 +9,6 @@ import (
 	"regexp"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/openhss/openhss/internal/imagequery"
 	"github.com/openhss/openhss/internal/inventory"
@@ -32,13 +31,6 @@ func (e *env) putSizedImage(name string, size, created int64) int64 {
 	return row.ID
 }
 
-func day(s string) int64 {
-	t, err := time.Parse("2006-01-02", s)
-	if err != nil {
-		panic(err)
-	}
-	return t.UnixMilli()
-}
 
 // storeTotal is the total_num of the store call the API makes for the API
 // query q, in alice's scope (project A, every enterprise project).
@@ -67,8 +59,8 @@ func (e *env) storeTotal(q string) int64 {
 // store call's for it.
 func TestImagesRemainingFilters(t *testing.T) {
 	e := newEnv(t)
-	e.putSizedImage("old", 5000, day("2024-01-15")+3600_000)
-	e.putSizedImage("big", 1<<30, day("2024-06-01"))
+	e.putSizedImage("old", 5000, day("2024-01-15", 0)+3600_000)
+	e.putSizedImage("big", 1<<30, day("2024-06-01", 0))
 	alice, _ := e.signIn("alice")
 	total := regexp.MustCompile(`<span id="total">(\d+)</span>`)
 	apiQuery := regexp.MustCompile(`image/swr-repository\?([^<]*)</code>`)
@@ -81,18 +73,18 @@ func TestImagesRemainingFilters(t *testing.T) {
 		{"image_type=local_image", base, 6, ""},
 		{"image_type=local_image&image_size=5000", base + "&image_size=5000", 5, `id="image_size" name="image_size" type="number" min="0" step="1" value="5000"`},
 		{"image_type=local_image&update_from=2024-01-15&update_to=2024-01-15",
-			fmt.Sprintf("end_latest_update_time=%d&%s&start_latest_update_time=%d", day("2024-01-16")-1, base, day("2024-01-15")), 1,
+			fmt.Sprintf("end_latest_update_time=%d&%s&start_latest_update_time=%d", day("2024-01-16", 0)-1, base, day("2024-01-15", 0)), 1,
 			`id="update_to" name="update_to" type="date" value="2024-01-15"`},
-		{"image_type=local_image&update_to=2024-12-31", fmt.Sprintf("end_latest_update_time=%d&%s", day("2025-01-01")-1, base), 2, ""},
-		{"image_type=local_image&update_from=2024-06-01&image_size=", fmt.Sprintf("%s&start_latest_update_time=%d", base, day("2024-06-01")), 5,
+		{"image_type=local_image&update_to=2024-12-31", fmt.Sprintf("end_latest_update_time=%d&%s", day("2025-01-01", 0)-1, base), 2, ""},
+		{"image_type=local_image&update_from=2024-06-01&image_size=", fmt.Sprintf("%s&start_latest_update_time=%d", base, day("2024-06-01", 0)), 5,
 			`value="2024-06-01"`},
-		{"image_type=local_image&scan_from=2024-01-01", fmt.Sprintf("%s&start_latest_scan_time=%d", base, day("2024-01-01")), 0, ""},
+		{"image_type=local_image&scan_from=2024-01-01", fmt.Sprintf("%s&start_latest_scan_time=%d", base, day("2024-01-01", 0)), 0, ""},
 		{"image_type=local_image&has_unsafe_setting=true", base + "&has_unsafe_setting=true", 0, ""},
 		{"image_type=local_image&has_malicious_file=false", base + "&has_malicious_file=false", -1, ""},
 		{"image_type=local_image&instance_name=x&instance_id=", base + "&instance_name=x", 0, `id="instance_name" name="instance_name" value="x"`},
 		// The API's own parameters, as a bookmarked or paged URL holds them.
-		{fmt.Sprintf("image_type=local_image&start_latest_update_time=%d", day("2024-06-01")),
-			fmt.Sprintf("%s&start_latest_update_time=%d", base, day("2024-06-01")), 5, `id="update_from" name="update_from" type="date" value="2024-06-01"`},
+		{fmt.Sprintf("image_type=local_image&start_latest_update_time=%d", day("2024-06-01", 0)),
+			fmt.Sprintf("%s&start_latest_update_time=%d", base, day("2024-06-01", 0)), 5, `id="update_from" name="update_from" type="date" value="2024-06-01"`},
 	} {
 		_, body := e.do("GET", "/images?"+tc.page, nil, alice)
 		m, a := total.FindStringSubmatch(body), apiQuery.FindStringSubmatch(body)

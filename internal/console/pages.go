@@ -179,22 +179,13 @@ type imagesView struct {
 	Statuses   []inventory.ScanStatus
 }
 
-// dateField is a date input of the Images form and the API time parameter
-// (milliseconds) it sets: the first millisecond of the day (UTC) for a
-// start, the last one for an end, so a range of days includes both.
-type dateField struct {
-	Field, Param string
-	End          bool
-}
-
+// dateFields are the Images form's date inputs.
 var dateFields = []dateField{
 	{"update_from", "start_latest_update_time", false},
 	{"update_to", "end_latest_update_time", true},
 	{"scan_from", "start_latest_scan_time", false},
 	{"scan_to", "end_latest_scan_time", true},
 }
-
-const dateLayout = "2006-01-02"
 
 // listQuery is the Images page's query as the API's seed list reads it:
 // empty form fields dropped (an empty field means "no condition"), each
@@ -204,35 +195,9 @@ const dateLayout = "2006-01-02"
 // query ask the store the same question (docs/console.md). A date that is
 // not one is refused in the API's words.
 func listQuery(in url.Values) (url.Values, *imagequery.ParamError) {
-	q := url.Values{}
-	for k, vs := range in {
-		for _, v := range vs {
-			if v != "" {
-				q.Add(k, v)
-			}
-		}
-	}
-	for _, d := range dateFields {
-		vs, ok := q[d.Field]
-		if !ok {
-			continue
-		}
-		q.Del(d.Field)
-		if len(vs) > 1 {
-			return q, imagequery.Invalid(d.Field, "given more than once")
-		}
-		day, err := time.Parse(dateLayout, vs[0])
-		if err != nil {
-			return q, imagequery.Invalid(d.Field, "must be a date (YYYY-MM-DD)")
-		}
-		ms := day.UnixMilli()
-		if d.End {
-			ms = day.AddDate(0, 0, 1).UnixMilli() - 1
-		}
-		if ms < 0 {
-			return q, imagequery.Invalid(d.Field, "must be 1970-01-01 or later")
-		}
-		q.Set(d.Param, strconv.FormatInt(ms, 10))
+	q := formValues(in)
+	if perr := applyDates(q, dateFields); perr != nil {
+		return q, perr
 	}
 	if q.Get("image_type") == "" {
 		q.Set("image_type", string(inventory.PrivateImage))
@@ -243,23 +208,11 @@ func listQuery(in url.Values) (url.Values, *imagequery.ParamError) {
 	return q, nil
 }
 
-// dates are the date fields' values for the form: the day (UTC) of each
-// time parameter of q.
-func dates(q url.Values) map[string]string {
-	out := map[string]string{}
-	for _, d := range dateFields {
-		if ms, err := strconv.ParseInt(q.Get(d.Param), 10, 64); err == nil && ms >= 0 {
-			out[d.Field] = time.UnixMilli(ms).UTC().Format(dateLayout)
-		}
-	}
-	return out
-}
-
 // images is the seed list: the API's filters as a GET form, so the state
 // lives in the URL.
 func (c *Console) images(w http.ResponseWriter, r *http.Request, s *session) {
 	q, perr := listQuery(r.URL.Query())
-	v := imagesView{Title: "Images", Query: q, Dates: dates(q), Types: imageTypes, Statuses: []inventory.ScanStatus{inventory.Unscan,
+	v := imagesView{Title: "Images", Query: q, Dates: formDates(q, dateFields), Types: imageTypes, Statuses: []inventory.ScanStatus{inventory.Unscan,
 		inventory.WaitingForScan, inventory.Scanning, inventory.ScanSuccess, inventory.ScanFailed, inventory.DownloadFailed,
 		inventory.ImageOversized}}
 	v.APIQuery = q.Encode()
@@ -291,20 +244,7 @@ func (c *Console) images(w http.ResponseWriter, r *http.Request, s *session) {
 	if len(page.Images) > 0 {
 		v.From, v.To = f.Offset+1, f.Offset+len(page.Images)
 	}
-	at := func(offset int) string {
-		p := url.Values{}
-		for k, vs := range q {
-			p[k] = slices.Clone(vs)
-		}
-		p.Set("offset", strconv.Itoa(offset))
-		return "/images?" + p.Encode()
-	}
-	if f.Offset > 0 {
-		v.Prev = at(max(0, f.Offset-f.Limit))
-	}
-	if int64(f.Offset+f.Limit) < page.Total {
-		v.Next = at(f.Offset + f.Limit)
-	}
+	v.Prev, v.Next = pageLinks("/images", q, f.Offset, f.Limit, page.Total)
 	c.render(w, r, http.StatusOK, "images", s, map[string]any{"V": v})
 }
 
@@ -437,35 +377,6 @@ func backToList(back string) string {
 		return "/images"
 	}
 	return back
-}
-
-// maxTasks is how many tasks of each type the Tasks page lists.
-const maxTasks = 20
-
-// taskList is one type's newest tasks and how many the project has.
-type taskList struct {
-	Title string
-	ID    string
-	Total int64
-	Tasks []tasks.Task
-}
-
-// tasks lists the project's newest scan and sync tasks with their progress,
-// as the API's task list reads them.
-func (c *Console) tasks(w http.ResponseWriter, r *http.Request, s *session) {
-	var lists []taskList
-	for _, l := range []struct {
-		title, id string
-		typ       tasks.Type
-	}{{"Scan tasks", "scan-tasks", tasks.Scan}, {"Sync tasks", "sync-tasks", tasks.Sync}} {
-		ts, total, err := c.opts.Store.ListTasks(r.Context(), tasks.Filter{ProjectID: s.principal.ProjectID, Type: l.typ, Limit: maxTasks})
-		if err != nil {
-			c.fail(w, r, s, fmt.Errorf("console: list %s tasks: %w", l.typ, err))
-			return
-		}
-		lists = append(lists, taskList{Title: l.title, ID: l.id, Total: total, Tasks: ts})
-	}
-	c.render(w, r, http.StatusOK, "tasks", s, map[string]any{"Title": "Tasks", "Lists": lists, "Max": maxTasks})
 }
 
 // progress is a task's task_status in words.

@@ -6,28 +6,57 @@ import (
 	"net/http"
 	"net/url"
 	"slices"
+	"strconv"
 	"strings"
 
+	"github.com/openhss/openhss/internal/imagequery"
 	"github.com/openhss/openhss/internal/inventory"
 	"github.com/openhss/openhss/internal/registry"
+	"github.com/openhss/openhss/internal/registryquery"
 	"github.com/openhss/openhss/internal/tasks"
 )
-
-// maxRegistries is how many connections the Registries page lists.
-const maxRegistries = 100
 
 // registryTypes are the connection types the add form offers.
 var registryTypes = []inventory.RegistryType{"Harbor", "Jfrog", "Other", "SwrPrivate", "SwrShared", "SwrEnterprise"}
 
 // registryView is the Registries page's data.
 type registryView struct {
-	Rows    []inventory.Registry
-	Total   int64
-	Max     int
-	Types   []inventory.RegistryType
-	Form    url.Values // the add form's values after a refusal
-	Message string     // a finished action, or the refusal
-	Error   bool
+	Query       url.Values // the list's normalized query, as the filter form shows it
+	APIQuery    string     // the same query for GET .../image/registries
+	Back        string     // this list, where a batch delete returns
+	FilterError string     // a refused filter: the API's message, no list
+	Rows        []inventory.Registry
+	Total       int64
+	From, To    int
+	Prev, Next  string
+	Types       []inventory.RegistryType
+	Form        url.Values // the add form's values after a refusal
+	Message     string     // a finished action, or the refusal
+	Error       bool
+}
+
+// registryListQuery is the Registries page's query as the API's registry
+// list reads it: empty fields dropped (an empty field means "no
+// condition"), the page's own done message left out, and the enterprise
+// projects all_granted_eps unless given. The page and GET
+// /v5/{project}/image/registries with this query ask the store the same
+// question (docs/console.md).
+func registryListQuery(in url.Values) url.Values {
+	q := url.Values{}
+	for k, vs := range in {
+		if k == "done" {
+			continue
+		}
+		for _, v := range vs {
+			if v != "" {
+				q.Add(k, v)
+			}
+		}
+	}
+	if q.Get("enterprise_project_id") == "" {
+		q.Set("enterprise_project_id", "all_granted_eps")
+	}
+	return q
 }
 
 // registryRow loads the path's connection of the session's project within
@@ -48,30 +77,106 @@ func (c *Console) registries(w http.ResponseWriter, r *http.Request, s *session)
 		v.Message = "The registry was changed."
 	case "deleted":
 		v.Message = "The registry was deleted."
+	case "deleted-selected":
+		v.Message = "The selected registries were deleted."
 	case "synced":
 		v.Message = "A sync task was started: the Tasks page shows its progress."
 	}
 	c.registryPage(w, r, s, http.StatusOK, v)
 }
 
-// registryPage renders the list with v's message and form.
+// registryPage renders the list with v's message and form: the query
+// parsing (registryquery) and store call (ListRegistries) of the API's GET
+// /v5/{project_id}/image/registries, a page at a time.
 func (c *Console) registryPage(w http.ResponseWriter, r *http.Request, s *session, status int, v registryView) {
+	v.Types = registryTypes
+	if v.Form == nil {
+		v.Form = url.Values{"protocol": {"https"}, "registry_type": {"Harbor"}, "enterprise_project_id": {inventory.DefaultEnterpriseProject}}
+	}
+	q := registryListQuery(r.URL.Query())
+	if r.Method != http.MethodGet && r.Method != http.MethodHead {
+		q = registryListQuery(nil) // a refused add shows the first page
+	}
+	v.Query, v.APIQuery = q, q.Encode()
+	v.Back = "/registries?" + v.APIQuery
+	page := func(status int) {
+		c.render(w, r, status, "registries", s, map[string]any{"Title": "Registries", "V": v})
+	}
+	l, perr := registryquery.Parse(q)
+	if perr != nil {
+		v.FilterError = perr.Error()
+		page(http.StatusBadRequest)
+		return
+	}
+	eps, err := s.principal.EnterpriseProjects(l.EnterpriseProject)
+	if err != nil {
+		v.FilterError = "enterprise project: " + err.Error()
+		page(http.StatusBadRequest)
+		return
+	}
+	f := l.Filter
+	f.ProjectID, f.EnterpriseProjects = s.principal.ProjectID, eps
+	rows, total, err := c.opts.Store.ListRegistries(r.Context(), f)
+	if err != nil {
+		c.fail(w, r, s, fmt.Errorf("console: list registries: %w", err))
+		return
+	}
+	v.Rows, v.Total = rows, total
+	if len(rows) > 0 {
+		v.From, v.To = f.Offset+1, f.Offset+len(rows)
+	}
+	v.Prev, v.Next = pageLinks("/registries", q, f.Offset, f.Limit, total)
+	page(status)
+}
+
+// deleteRegistries deletes the connections selected on the Registries
+// page through the API's BatchDeleteRegistry store call (DeleteRegistries):
+// all or none, so an id of another project, of an enterprise project not
+// granted, or unknown deletes nothing and answers 404.
+func (c *Console) deleteRegistries(w http.ResponseWriter, r *http.Request, s *session) {
+	texts := r.PostForm["id"]
+	switch {
+	case len(texts) == 0:
+		c.render(w, r, http.StatusBadRequest, "error", s, map[string]any{"Message": "Select at least one registry to delete."})
+		return
+	case len(texts) > imagequery.MaxLimit:
+		c.render(w, r, http.StatusBadRequest, "error", s, map[string]any{"Message": fmt.Sprintf("Select at most %d registries.", imagequery.MaxLimit)})
+		return
+	}
+	ids := make([]int64, 0, len(texts))
+	seen := map[int64]bool{}
+	for _, t := range texts {
+		if !registryquery.ValidID(t) {
+			c.notFound(w, r, s, "Registry")
+			return
+		}
+		id, _ := strconv.ParseInt(t, 10, 64)
+		if !seen[id] {
+			seen[id] = true
+			ids = append(ids, id)
+		}
+	}
 	eps, err := s.enterpriseProjects()
 	if err != nil {
 		c.fail(w, r, s, err)
 		return
 	}
-	rows, total, err := c.opts.Store.ListRegistries(r.Context(), inventory.RegistryFilter{ProjectID: s.principal.ProjectID,
-		EnterpriseProjects: eps, Limit: maxRegistries})
-	if err != nil {
-		c.fail(w, r, s, fmt.Errorf("console: list registries: %w", err))
+	if err := c.opts.Store.DeleteRegistries(r.Context(), s.principal.ProjectID, eps, ids); err != nil {
+		if errors.Is(err, inventory.ErrNotFound) {
+			c.notFound(w, r, s, "Registry")
+			return
+		}
+		c.fail(w, r, s, fmt.Errorf("console: delete %d registries: %w", len(ids), err))
 		return
 	}
-	v.Rows, v.Total, v.Max, v.Types = rows, total, maxRegistries, registryTypes
-	if v.Form == nil {
-		v.Form = url.Values{"protocol": {"https"}, "registry_type": {"Harbor"}, "enterprise_project_id": {inventory.DefaultEnterpriseProject}}
+	back, err := url.Parse(r.PostForm.Get("back"))
+	if err != nil || back.Path != "/registries" || back.Host != "" || back.Scheme != "" || back.User != nil {
+		back = &url.URL{Path: "/registries"} // only the list the form came from
 	}
-	c.render(w, r, status, "registries", s, map[string]any{"Title": "Registries", "V": v})
+	q := back.Query()
+	q.Del("offset") // the deleted rows left the page
+	q.Set("done", "deleted-selected")
+	http.Redirect(w, r, "/registries?"+q.Encode(), http.StatusSeeOther)
 }
 
 // formRegistry reads the fields a form sets on a connection.

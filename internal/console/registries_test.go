@@ -188,8 +188,9 @@ func TestNewFormsNeedCSRF(t *testing.T) {
 	reg := e.addStoredRegistry(projA, "0", "harbor", "registry.example.com", "pass")
 	task := e.startScanTask(projA, e.rows["a1"])
 	before := e.registries(projA)
-	addForm := url.Values{"registry_name": {"x"}, "registry_type": {"Harbor"}, "protocol": {"https"}, "registry_addr": {"x.example.com"}}
-	for _, p := range []string{"/registries/add", fmt.Sprintf("/registries/%d/edit", reg.ID), fmt.Sprintf("/registries/%d/delete", reg.ID),
+	addForm := url.Values{"registry_name": {"x"}, "registry_type": {"Harbor"}, "protocol": {"https"}, "registry_addr": {"x.example.com"},
+		"id": {fmt.Sprint(reg.ID)}}
+	for _, p := range []string{"/registries/add", "/registries/delete", fmt.Sprintf("/registries/%d/edit", reg.ID), fmt.Sprintf("/registries/%d/delete", reg.ID),
 		fmt.Sprintf("/registries/%d/test", reg.ID), fmt.Sprintf("/registries/%d/sync", reg.ID), "/tasks/" + task.ID + "/stop"} {
 		for name, token := range map[string][]string{"no token": nil, "a forged token": {"AAAA"}, "another session's token": {bobCSRF}} {
 			f := url.Values{}

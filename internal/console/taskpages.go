@@ -4,15 +4,98 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"net/url"
 	"strings"
 
+	"github.com/openhss/openhss/internal/imagequery"
 	"github.com/openhss/openhss/internal/inventory"
+	"github.com/openhss/openhss/internal/taskquery"
 	"github.com/openhss/openhss/internal/taskrun"
 	"github.com/openhss/openhss/internal/tasks"
 )
 
-// maxTaskItems is how many failed items a task's page lists.
+// maxTaskItems is how many items (failed images, a sync task's
+// connections) a task's page lists at a time.
 const maxTaskItems = 100
+
+// tasksView is the Tasks page's data: one type's list, as the API's task
+// list answers the same query.
+type tasksView struct {
+	Query      url.Values // the normalized query, as the form shows it
+	APIQuery   string     // the same query for GET .../image/tasks
+	Error      string
+	Scan       bool // image_scan, else image_sync
+	Total      int64
+	From, To   int
+	Prev, Next string
+	Rows       []tasks.Task
+	Dates      map[string]string // the date fields' values (YYYY-MM-DD), from the query's times
+}
+
+// taskListQuery is the Tasks page's query as the API's task list reads
+// it: empty fields dropped (an empty field means "no condition"), type
+// image_scan and the enterprise projects all_granted_eps unless given, and
+// the form's dates (created_from, ended_by: YYYY-MM-DD, UTC) turned into
+// the API's create_time (the day's first millisecond) and end_time (its
+// last). The page and GET /v5/{project}/image/tasks with this query ask the
+// store the same question (docs/console.md).
+func taskListQuery(in url.Values) (url.Values, error) {
+	q := formValues(in)
+	if q.Get("type") == "" {
+		q.Set("type", string(tasks.Scan))
+	}
+	if q.Get("enterprise_project_id") == "" {
+		q.Set("enterprise_project_id", "all_granted_eps")
+	}
+	if perr := applyDates(q, taskDateFields); perr != nil {
+		return q, perr
+	}
+	return q, nil
+}
+
+// taskDateFields are the Tasks form's date inputs.
+var taskDateFields = []dateField{{"created_from", "create_time", false}, {"ended_by", "end_time", true}}
+
+// tasks lists the project's scan or sync tasks, newest first, a page at a
+// time, with the task list's filters: the query parsing (taskquery) and
+// store call (ListTasks) of the API's GET /v5/{project_id}/image/tasks.
+func (c *Console) tasks(w http.ResponseWriter, r *http.Request, s *session) {
+	q, err := taskListQuery(r.URL.Query())
+	v := tasksView{Query: q, APIQuery: q.Encode(), Scan: q.Get("type") != string(tasks.Sync),
+		Dates: formDates(q, taskDateFields)}
+	refuse := func(msg string) {
+		v.Error = msg
+		c.render(w, r, http.StatusBadRequest, "tasks", s, map[string]any{"Title": "Tasks", "V": v})
+	}
+	if err != nil {
+		refuse(err.Error())
+		return
+	}
+	l, perr := taskquery.Parse(q)
+	if perr != nil {
+		refuse(perr.Error())
+		return
+	}
+	// As the API: the enterprise project must be granted (tasks belong to
+	// the project, not to an enterprise project).
+	if _, err := s.principal.EnterpriseProjects(l.EnterpriseProject); err != nil {
+		refuse("enterprise project: " + err.Error())
+		return
+	}
+	f := l.Filter
+	f.ProjectID = s.principal.ProjectID
+	rows, total, err := c.opts.Store.ListTasks(r.Context(), f)
+	if err != nil {
+		c.fail(w, r, s, fmt.Errorf("console: list %s tasks: %w", f.Type, err))
+		return
+	}
+	v.Total, v.Rows = total, rows
+	if len(rows) > 0 {
+		v.From, v.To = f.Offset+1, f.Offset+len(rows)
+	}
+	v.Prev, v.Next = pageLinks("/tasks", q, f.Offset, f.Limit, total)
+	c.render(w, r, http.StatusOK, "tasks", s, map[string]any{"Title": "Tasks", "V": v})
+}
 
 // taskOf loads the path's task of the session's project; another
 // project's task is not found.
@@ -40,14 +123,48 @@ func (c *Console) task(w http.ResponseWriter, r *http.Request, s *session) {
 		c.notFound(w, r, s, "Task")
 		return
 	}
-	items, total, err := c.opts.Store.ListTaskItems(r.Context(), tasks.ItemFilter{ProjectID: s.principal.ProjectID, TaskID: t.ID,
-		States: []string{tasks.ItemFailed}, Limit: maxTaskItems})
+	data := map[string]any{"Title": "Task " + t.Name, "Task": t, "Scan": t.Type == tasks.Scan}
+	q := r.URL.Query()
+	rq := &imagequery.Reader{V: q}
+	offset := 0
+	if n := rq.Integer("offset", 0, imagequery.MaxOffset); n != nil {
+		offset = int(*n)
+	}
+	// A scan task lists its failed images (the API's failed_images); a
+	// sync task its connections, filtered by ListAssociateRegistries'
+	// sync_status (failed includes those cancelled with the task).
+	f := tasks.ItemFilter{ProjectID: s.principal.ProjectID, TaskID: t.ID, States: []string{tasks.ItemFailed}, Offset: offset,
+		Limit: maxTaskItems}
+	keep := url.Values{}
+	if t.Type == tasks.Sync {
+		status := rq.Text("sync_status", 16)
+		data["SyncStatus"] = status
+		f.States = nil
+		if status != "" {
+			states, ok := tasks.SyncStatusStates(status)
+			if !ok && rq.Err == nil {
+				rq.Err = imagequery.Invalid("sync_status", "must be finished, running or failed")
+			}
+			f.States = states
+			keep.Set("sync_status", status)
+		}
+	}
+	if rq.Err != nil {
+		data["Error"] = rq.Err.Error()
+		c.render(w, r, http.StatusBadRequest, "task", s, data)
+		return
+	}
+	items, total, err := c.opts.Store.ListTaskItems(r.Context(), f)
 	if err != nil {
 		c.fail(w, r, s, fmt.Errorf("console: items of task %s: %w", t.ID, err))
 		return
 	}
-	c.render(w, r, http.StatusOK, "task", s, map[string]any{"Title": "Task " + t.Name, "Task": t, "Failed": items,
-		"FailedTotal": total, "Max": maxTaskItems, "Scan": t.Type == tasks.Scan})
+	data["Items"], data["ItemTotal"] = items, total
+	if len(items) > 0 {
+		data["From"], data["To"] = offset+1, offset+len(items)
+	}
+	data["Prev"], data["Next"] = pageLinks("/tasks/"+url.PathEscape(t.ID), keep, offset, maxTaskItems, total)
+	c.render(w, r, http.StatusOK, "task", s, data)
 }
 
 // stopTask stops a running scan task through StopImageScanTask's path

@@ -2,10 +2,10 @@ package hssapi
 
 import (
 	"net/url"
-	"strconv"
 
 	"github.com/openhss/openhss/internal/imagequery"
 	"github.com/openhss/openhss/internal/inventory"
+	"github.com/openhss/openhss/internal/registryquery"
 )
 
 // Bounds of the list parameters (docs/api.md, Query parameters): those of
@@ -96,64 +96,19 @@ func readImageFilters(q *queryReader, f *inventory.Filter, maxSize int64) *apiEr
 	return q.err
 }
 
-// registryQuery is a parsed GET /v5/{project_id}/image/registries query.
-type registryQuery struct {
-	Filter            inventory.RegistryFilter
-	EnterpriseProject string
-}
+// registryQuery is a parsed GET /v5/{project_id}/image/registries query
+// (registryquery.Parse, which the web console's Registries page parses
+// with too).
+type registryQuery = registryquery.List
 
 func parseRegistryQuery(v url.Values) (registryQuery, *apiError) {
-	q := &queryReader{v: v}
-	var rq registryQuery
-	f := &rq.Filter
-
-	rq.EnterpriseProject = q.text("enterprise_project_id", maxEnterpriseID)
-	f.Name = q.text("registry_name", maxNameLen)
-	f.Addr = q.text("registry_addr", maxAddrLen)
-	if s, ok := q.raw("registry_id"); ok && s != "" {
-		if !validID(s) {
-			return registryQuery{}, invalidParam("registry_id", "must be a positive integer")
-		}
-		f.ID, _ = strconv.ParseInt(s, 10, 64)
+	l, perr := registryquery.Parse(v)
+	if perr != nil {
+		return registryQuery{}, paramError(perr)
 	}
-	if s, ok := q.raw("registry_type"); ok && s != "" {
-		if !inventory.RegistryType(s).Valid() {
-			return registryQuery{}, invalidParam("registry_type", "must be one of SwrPrivate, SwrShared, SwrEnterprise, Harbor, Jfrog, Other")
-		}
-		f.Type = inventory.RegistryType(s)
-	}
-	if s, ok := q.raw("status"); ok && s != "" {
-		// The SDK's values; accessing stands for the stored pending and
-		// syncing (inventory.APIRegistryStatus).
-		f.Statuses = inventory.StoredRegistryStatuses(s)
-		if f.Statuses == nil {
-			return registryQuery{}, invalidParam("status", "must be one of success, fail, accessing")
-		}
-	}
-	if n := q.integer("offset", 0, maxOffset); n != nil {
-		f.Offset = int(*n)
-	}
-	f.Limit = defaultLimit
-	if n := q.integer("limit", 1, maxLimit); n != nil {
-		f.Limit = int(*n)
-	}
-	if q.err != nil {
-		return registryQuery{}, q.err
-	}
-	return rq, nil
+	return l, nil
 }
 
 // validID reports whether s is a positive decimal int64 with no sign or
 // leading zero, the only spelling of a registry id this server hands out.
-func validID(s string) bool {
-	if s == "" || len(s) > 19 || s[0] == '0' {
-		return false
-	}
-	for i := 0; i < len(s); i++ {
-		if s[i] < '0' || s[i] > '9' {
-			return false
-		}
-	}
-	_, err := strconv.ParseInt(s, 10, 64)
-	return err == nil
-}
+func validID(s string) bool { return registryquery.ValidID(s) }

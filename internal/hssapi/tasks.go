@@ -10,6 +10,7 @@ import (
 
 	"github.com/openhss/openhss/internal/inventory"
 	"github.com/openhss/openhss/internal/scanresult"
+	"github.com/openhss/openhss/internal/taskquery"
 	"github.com/openhss/openhss/internal/taskrun"
 	"github.com/openhss/openhss/internal/tasks"
 )
@@ -30,11 +31,9 @@ type TaskStore interface {
 // Bounds of the task APIs.
 const (
 	maxTaskIDLen      = 64  // task_id in a path, as the SDK documents it
-	maxTaskFilterLen  = 256 // task_name and task_id filters
 	maxFailedImages   = 200 // failed_images per task in ListImageScanTask
 	maxSyncRegistries = 200 // registry_info entries of CreateImageSynchronizeTask
-	maxTaskTime       = 4_070_880_000_000
-	maxScanScope      = 0x7fffffff
+	maxScanScope      = taskquery.MaxScanScope
 )
 
 // errTaskAbsent answers a task id that is not one of the project's (of the
@@ -198,71 +197,14 @@ type taskList struct {
 	DataList []imageScanTaskInfo `json:"data_list"`
 }
 
-// parseTaskQuery validates ListImageScanTask's query.
+// parseTaskQuery validates ListImageScanTask's query (taskquery.Parse,
+// which the web console's Tasks page parses with too).
 func parseTaskQuery(r *http.Request) (tasks.Filter, string, *apiError) {
-	q := &queryReader{v: r.URL.Query()}
-	var f tasks.Filter
-	ep := q.text("enterprise_project_id", maxEnterpriseID)
-	typ, ok := q.raw("type")
-	if q.err != nil {
-		return f, "", q.err
+	l, perr := taskquery.Parse(r.URL.Query())
+	if perr != nil {
+		return tasks.Filter{}, "", paramError(perr)
 	}
-	if !ok || typ == "" {
-		return f, "", invalidParam("type", "is required (image_sync or image_scan)")
-	}
-	f.Type = tasks.Type(typ)
-	if !f.Type.Valid() {
-		return f, "", invalidParam("type", "must be image_sync or image_scan")
-	}
-	if k, ok := q.raw("task_type"); ok && k != "" {
-		f.Kind = tasks.Kind(k)
-		if !f.Kind.ValidFor(f.Type) {
-			if f.Type == tasks.Sync {
-				return f, "", invalidParam("task_type", "must be manualSync or autoSync for type image_sync")
-			}
-			return f, "", invalidParam("task_type", "must be manual or cycle for type image_scan")
-		}
-	}
-	if g, ok := q.raw("global_image_type"); ok && g != "" {
-		switch g {
-		case "registry":
-			f.ImageType = "registry"
-		case "local", "local_image":
-			f.ImageType = "local"
-		default:
-			return f, "", invalidParam("global_image_type", "must be local or registry")
-		}
-	}
-	f.Name = q.text("task_name", maxTaskFilterLen)
-	f.TaskID = q.text("task_id", maxTaskFilterLen)
-	if st, ok := q.raw("task_status"); ok && st != "" {
-		ended := st == "finished"
-		if st != "finished" && st != "scanning" {
-			return f, "", invalidParam("task_status", "must be scanning or finished")
-		}
-		f.Ended = &ended
-	}
-	if n := q.integer("scan_scope", 0, maxScanScope); n != nil {
-		v := int32(*n)
-		f.ScanScope = &v
-	}
-	if n := q.integer("create_time", 0, maxTaskTime); n != nil {
-		f.CreatedFrom = *n
-	}
-	if n := q.integer("end_time", 0, maxTaskTime); n != nil {
-		f.EndedBy = *n
-	}
-	if n := q.integer("offset", 0, maxOffset); n != nil {
-		f.Offset = int(*n)
-	}
-	f.Limit = defaultLimit
-	if n := q.integer("limit", 1, maxLimit); n != nil {
-		f.Limit = int(*n)
-	}
-	if q.err != nil {
-		return f, "", q.err
-	}
-	return f, ep, nil
+	return l.Filter, l.EnterpriseProject, nil
 }
 
 // listTasks is ListImageScanTask.
@@ -375,24 +317,6 @@ type associateRegistries struct {
 	DataList []associateRegistry `json:"data_list"`
 }
 
-// syncStatuses maps ListAssociateRegistries' sync_status to item states
-// and back: an item cancelled with its task shows as failed.
-var syncStatuses = map[string][]string{
-	"finished": {tasks.ItemSuccess},
-	"running":  {tasks.ItemPending},
-	"failed":   {tasks.ItemFailed, tasks.ItemCancelled},
-}
-
-func syncStatusOf(state string) string {
-	switch state {
-	case tasks.ItemSuccess:
-		return "finished"
-	case tasks.ItemPending:
-		return "running"
-	}
-	return "failed"
-}
-
 // listAssociateRegistries is ListAssociateRegistries: the connections of a
 // sync task and how their syncs ended.
 func (s *server) listAssociateRegistries(w http.ResponseWriter, r *http.Request, c *call) error {
@@ -422,7 +346,7 @@ func (s *server) listAssociateRegistries(w http.ResponseWriter, r *http.Request,
 		}
 	}
 	if status != "" {
-		states, ok := syncStatuses[status]
+		states, ok := tasks.SyncStatusStates(status)
 		if !ok {
 			return invalidParam("sync_status", "must be finished, running or failed")
 		}
@@ -445,13 +369,9 @@ func (s *server) listAssociateRegistries(w http.ResponseWriter, r *http.Request,
 	}
 	out := associateRegistries{TotalNum: clampInt32(total), DataList: make([]associateRegistry, 0, len(items))}
 	for _, it := range items {
-		reason := it.FailedReason
-		if it.State == tasks.ItemCancelled && reason == "" {
-			reason = "the task ended before this registry was synced"
-		}
 		out.DataList = append(out.DataList, associateRegistry{
 			RegistryID: strconv.FormatInt(it.RegistryID, 10), RegistryName: it.RegistryName,
-			RegistryType: it.RegistryType, SyncStatus: syncStatusOf(it.State), FailedReason: reason,
+			RegistryType: it.RegistryType, SyncStatus: tasks.SyncStatus(it.State), FailedReason: tasks.SyncFailedReason(it),
 		})
 	}
 	s.writeJSON(w, http.StatusOK, out)

@@ -165,6 +165,43 @@ type ItemFilter struct {
 	Offset, Limit     int
 }
 
+// SyncStatusStates are the item states of a sync task's connections
+// that ListAssociateRegistries' sync_status names (finished, running,
+// failed); an item cancelled with its task counts as failed. ok is false
+// for another status.
+func SyncStatusStates(status string) (states []string, ok bool) {
+	switch status {
+	case "finished":
+		return []string{ItemSuccess}, true
+	case "running":
+		return []string{ItemPending}, true
+	case "failed":
+		return []string{ItemFailed, ItemCancelled}, true
+	}
+	return nil, false
+}
+
+// SyncStatus is a sync item's state as ListAssociateRegistries'
+// sync_status.
+func SyncStatus(state string) string {
+	switch state {
+	case ItemSuccess:
+		return "finished"
+	case ItemPending:
+		return "running"
+	}
+	return "failed"
+}
+
+// SyncFailedReason is a sync item's failed_reason, with the reason of an
+// item cancelled with its task when it has none.
+func SyncFailedReason(it Item) string {
+	if it.State == ItemCancelled && it.FailedReason == "" {
+		return "the task ended before this registry was synced"
+	}
+	return it.FailedReason
+}
+
 // Finish is the end of one registry's sync or one digest's scan, to mark on
 // the pending items of the project's running tasks of Type.
 type Finish struct {

@@ -1,0 +1,97 @@
+// Package taskquery reads the task list's query parameters
+// (ListImageScanTask, GET /v5/{project_id}/image/tasks) into a tasks.Filter.
+// It is outside the HTTP layer so that the API and the web console's Tasks
+// page parse the same parameters with the same bounds and so ask the store
+// the same question (docs/api.md, Tasks; docs/console.md).
+package taskquery
+
+import (
+	"net/url"
+
+	"github.com/openhss/openhss/internal/imagequery"
+	"github.com/openhss/openhss/internal/tasks"
+)
+
+// Bounds of the task list parameters.
+const (
+	MaxFilterLen = 256 // task_name and task_id
+	// MaxTime bounds create_time and end_time (ms): year 2099.
+	MaxTime      = 4_070_880_000_000
+	MaxScanScope = 0x7fffffff
+)
+
+// List is a parsed task list query: the store filter without the project,
+// plus the raw enterprise_project_id that IAM checks.
+type List struct {
+	Filter            tasks.Filter
+	EnterpriseProject string
+}
+
+// Parse validates the query of the task list. It is pure: the caller
+// checks EnterpriseProject and fills ProjectID.
+func Parse(v url.Values) (List, *imagequery.ParamError) {
+	q := &imagequery.Reader{V: v}
+	var l List
+	f := &l.Filter
+	l.EnterpriseProject = q.Text("enterprise_project_id", imagequery.MaxEnterpriseID)
+	typ, ok := q.Raw("type")
+	if q.Err != nil {
+		return List{}, q.Err
+	}
+	if !ok || typ == "" {
+		return List{}, imagequery.Invalid("type", "is required (image_sync or image_scan)")
+	}
+	f.Type = tasks.Type(typ)
+	if !f.Type.Valid() {
+		return List{}, imagequery.Invalid("type", "must be image_sync or image_scan")
+	}
+	if k, ok := q.Raw("task_type"); ok && k != "" {
+		f.Kind = tasks.Kind(k)
+		if !f.Kind.ValidFor(f.Type) {
+			if f.Type == tasks.Sync {
+				return List{}, imagequery.Invalid("task_type", "must be manualSync or autoSync for type image_sync")
+			}
+			return List{}, imagequery.Invalid("task_type", "must be manual or cycle for type image_scan")
+		}
+	}
+	if g, ok := q.Raw("global_image_type"); ok && g != "" {
+		switch g {
+		case "registry":
+			f.ImageType = "registry"
+		case "local", "local_image":
+			f.ImageType = "local"
+		default:
+			return List{}, imagequery.Invalid("global_image_type", "must be local or registry")
+		}
+	}
+	f.Name = q.Text("task_name", MaxFilterLen)
+	f.TaskID = q.Text("task_id", MaxFilterLen)
+	if st, ok := q.Raw("task_status"); ok && st != "" {
+		ended := st == "finished"
+		if st != "finished" && st != "scanning" {
+			return List{}, imagequery.Invalid("task_status", "must be scanning or finished")
+		}
+		f.Ended = &ended
+	}
+	if n := q.Integer("scan_scope", 0, MaxScanScope); n != nil {
+		v := int32(*n)
+		f.ScanScope = &v
+	}
+	if n := q.Integer("create_time", 0, MaxTime); n != nil {
+		f.CreatedFrom = *n
+	}
+	if n := q.Integer("end_time", 0, MaxTime); n != nil {
+		f.EndedBy = *n
+	}
+	if n := q.Integer("offset", 0, imagequery.MaxOffset); n != nil {
+		f.Offset = int(*n)
+	}
+	f.Limit = imagequery.DefaultLimit
+	if n := q.Integer("limit", 1, imagequery.MaxLimit); n != nil {
+		f.Limit = int(*n)
+	}
+	if q.Err != nil {
+		return List{}, q.Err
+	}
+	return l, nil
+}

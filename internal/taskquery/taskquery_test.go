@@ -1,0 +1,52 @@
+package taskquery_test
+
+import (
+	"net/url"
+	"reflect"
+	"strings"
+	"testing"
+
+	"github.com/openhss/openhss/internal/taskquery"
+	"github.com/openhss/openhss/internal/tasks"
+)
+
+func TestParse(t *testing.T) {
+	ended, running := true, false
+	scope := int32(3)
+	for _, tc := range []struct {
+		query string
+		want  tasks.Filter
+		ep    string
+	}{
+		{"type=image_scan", tasks.Filter{Type: tasks.Scan, Limit: 10}, ""},
+		{"type=image_sync&task_type=autoSync&task_status=finished&enterprise_project_id=all_granted_eps",
+			tasks.Filter{Type: tasks.Sync, Kind: tasks.AutoSync, Ended: &ended, Limit: 10}, "all_granted_eps"},
+		{"type=image_scan&task_status=scanning&task_name=nightly&task_id=X&global_image_type=local_image&scan_scope=3" +
+			"&create_time=5&end_time=9&offset=20&limit=200",
+			tasks.Filter{Type: tasks.Scan, Ended: &running, Name: "nightly", TaskID: "X", ImageType: "local", ScanScope: &scope,
+				CreatedFrom: 5, EndedBy: 9, Offset: 20, Limit: 200}, ""},
+	} {
+		v, _ := url.ParseQuery(tc.query)
+		l, perr := taskquery.Parse(v)
+		if perr != nil || !reflect.DeepEqual(l.Filter, tc.want) || l.EnterpriseProject != tc.ep {
+			t.Errorf("%s: %+v %q %v, want %+v %q", tc.query, l.Filter, l.EnterpriseProject, perr, tc.want, tc.ep)
+		}
+	}
+	for query, param := range map[string]string{
+		"":                                "type",
+		"type=other":                      "type",
+		"type=image_sync&task_type=cycle": "task_type",
+		"type=image_scan&task_status=x":   "task_status",
+		"type=image_scan&limit=201":       "limit",
+		"type=image_scan&offset=-1":       "offset",
+		"type=image_scan&end_time=99999999999999999":            "end_time",
+		"type=image_scan&type=image_sync":                       "type",
+		"type=image_scan&global_image_type=cloud":               "global_image_type",
+		"type=image_scan&task_name=" + strings.Repeat("a", 257): "task_name",
+	} {
+		v, _ := url.ParseQuery(query)
+		if _, perr := taskquery.Parse(v); perr == nil || perr.Name != param {
+			t.Errorf("%s: %v, want a refused %s", query, perr, param)
+		}
+	}
+}
