@@ -31,7 +31,6 @@ func (e *env) putSizedImage(name string, size, created int64) int64 {
 	return row.ID
 }
 
-
 // storeTotal is the total_num of the store call the API makes for the API
 // query q, in alice's scope (project A, every enterprise project).
 func (e *env) storeTotal(q string) int64 {
