@@ -112,7 +112,6 @@ func countJSON(tb testing.TB, dir string) int {
 	return len(m)
 }
 
-
 // findingsByPackage maps package index → vuln id → finding.
 func findingsByPackage(fs []scanresult.Finding) map[int]map[string]scanresult.Finding {
 	out := map[int]map[string]scanresult.Finding{}
