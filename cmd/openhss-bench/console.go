@@ -233,7 +233,7 @@ func runConsole(ctx context.Context, o consoleOptions) (consoleReport, error) {
 	if err != nil {
 		return rep, err
 	}
-	starter, err := taskrun.New(taskrun.Options{Tasks: st, Sync: parts.syncer})
+	starter, err := taskrun.New(taskrun.Options{Tasks: st, Sync: parts.syncer, Scans: parts.scans})
 	if err != nil {
 		return rep, err
 	}

@@ -41,11 +41,10 @@ func (o scheduleOptions) validate() error {
 // scheduler builds the scheduler over the app's store and registers its
 // jobs on runner: every serve process with workers runs one, and the store
 // decides which process starts each run.
-func (a *app) scheduler(o scheduleOptions, runner *jobs.Runner, starter *taskrun.Starter, scans schedule.ScanAllRequester) (*schedule.Scheduler, error) {
+func (a *app) scheduler(o scheduleOptions, runner *jobs.Runner, starter *taskrun.Starter) (*schedule.Scheduler, error) {
 	sch, err := schedule.New(schedule.Options{
 		Store:        a.store,
 		Tasks:        starter,
-		Scans:        scans,
 		SyncInterval: o.syncInterval,
 		Wake:         runner.Wake,
 		Logger:       a.log,

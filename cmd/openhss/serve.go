@@ -323,14 +323,14 @@ func (a *app) services(o *serveOptions) (*services, error) {
 			return nil, err
 		}
 	}
-	starter, err := taskrun.New(taskrun.Options{Tasks: a.store, Sync: svc.syncer})
+	starter, err := taskrun.New(taskrun.Options{Tasks: a.store, Sync: svc.syncer, Scans: scanRequester{scans, scanAll}})
 	if err != nil {
 		return nil, err
 	}
 	if svc.trend, err = trend.New(trend.Options{Store: a.store, Logger: a.log}); err != nil {
 		return nil, err
 	}
-	if svc.sched, err = a.scheduler(o.schedule, runner, starter, scanRequester{scans, scanAll}); err != nil {
+	if svc.sched, err = a.scheduler(o.schedule, runner, starter); err != nil {
 		return nil, err
 	}
 	api, err := hssapi.New(hssapi.Config{

@@ -149,7 +149,8 @@ type VulnUpdater interface {
 // TaskStarter starts a task and queues its jobs (taskrun.Starter, which the
 // API's routes and the scheduler start tasks with too).
 type TaskStarter interface {
-	Start(ctx context.Context, t tasks.Task, items []tasks.Item, queue func(tasks.Task) error) (tasks.Task, error)
+	StartScan(ctx context.Context, t tasks.Task, rows []inventory.Image) (tasks.Task, error)
+	StartScanAll(ctx context.Context, t tasks.Task, f inventory.Filter) (tasks.Task, error)
 	StartSync(ctx context.Context, t tasks.Task, regs []inventory.Registry) (tasks.Task, error)
 }
 

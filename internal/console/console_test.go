@@ -129,7 +129,7 @@ func newEnvUpdating(t *testing.T, vulnBase string) *env {
 		e.fallback = append(e.fallback, r.URL.Path)
 		w.WriteHeader(http.StatusTeapot)
 	})
-	starter, err := taskrun.New(taskrun.Options{Tasks: st, Sync: e.syncs})
+	starter, err := taskrun.New(taskrun.Options{Tasks: st, Sync: e.syncs, Scans: e.scans})
 	if err != nil {
 		t.Fatal(err)
 	}

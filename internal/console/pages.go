@@ -314,14 +314,8 @@ func (c *Console) scan(w http.ResponseWriter, r *http.Request, s *session) {
 		}
 		rows = append(rows, img)
 	}
-	project := s.principal.ProjectID
-	_, err = c.opts.Tasks.Start(r.Context(), tasks.Task{ProjectID: project, Type: tasks.Scan, Kind: tasks.Manual,
-		ScanScope: tasks.ScanScopeAll}, tasks.ScanItems(rows), func(t tasks.Task) error {
-		if err := c.opts.Scans.RequestScans(r.Context(), project, t.ID, rows); err != nil {
-			return fmt.Errorf("request scans in project %s: %w", project, err)
-		}
-		return nil
-	})
+	_, err = c.opts.Tasks.StartScan(r.Context(), tasks.Task{ProjectID: s.principal.ProjectID, Kind: tasks.Manual,
+		ScanScope: tasks.ScanScopeAll}, rows)
 	if err != nil {
 		c.fail(w, r, s, fmt.Errorf("console: scan: %w", err))
 		return
@@ -355,14 +349,8 @@ func (c *Console) scanAll(w http.ResponseWriter, r *http.Request, s *session) {
 		c.render(w, r, status, "error", s, map[string]any{"Message": msg})
 		return
 	}
-	project := s.principal.ProjectID
-	_, err = c.opts.Tasks.Start(r.Context(), tasks.Task{ProjectID: project, Type: tasks.Scan, Kind: tasks.Manual,
-		ScanScope: tasks.ScanScopeAll, IsAll: true, Listing: true}, nil, func(t tasks.Task) error {
-		if err := c.opts.Scans.RequestScanAll(r.Context(), project, t.ID, f); err != nil {
-			return fmt.Errorf("request scan of all images in project %s: %w", project, err)
-		}
-		return nil
-	})
+	_, err = c.opts.Tasks.StartScanAll(r.Context(), tasks.Task{ProjectID: s.principal.ProjectID, Kind: tasks.Manual,
+		ScanScope: tasks.ScanScopeAll}, f)
 	if err != nil {
 		c.fail(w, r, s, fmt.Errorf("console: scan all: %w", err))
 		return

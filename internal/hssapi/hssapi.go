@@ -226,7 +226,7 @@ func New(cfg Config) (http.Handler, error) {
 
 	// Tasks start as the scheduler's do (package taskrun).
 	var err error
-	if s.starter, err = taskrun.New(taskrun.Options{Tasks: cfg.Tasks, Sync: cfg.Sync, Now: cfg.Now}); err != nil {
+	if s.starter, err = taskrun.New(taskrun.Options{Tasks: cfg.Tasks, Sync: cfg.Sync, Scans: cfg.Scans, Now: cfg.Now}); err != nil {
 		return nil, err
 	}
 

@@ -99,13 +99,8 @@ func (s *server) batchScan(w http.ResponseWriter, r *http.Request, c *call) erro
 		if err != nil {
 			return err
 		}
-		err = s.startTask(r.Context(), tasks.Task{ProjectID: c.ProjectID, Type: tasks.Scan, Kind: tasks.Manual,
-			ScanScope: scanScopeAll}, tasks.ScanItems(images), func(created tasks.Task) error {
-			if err := s.cfg.Scans.RequestScans(r.Context(), c.ProjectID, created.ID, images); err != nil {
-				return fmt.Errorf("request scans in project %s: %w", c.ProjectID, err)
-			}
-			return nil
-		})
+		_, err = s.starter.StartScan(r.Context(), tasks.Task{ProjectID: c.ProjectID, Kind: tasks.Manual,
+			ScanScope: scanScopeAll}, images)
 		if err != nil {
 			return err
 		}
@@ -116,13 +111,8 @@ func (s *server) batchScan(w http.ResponseWriter, r *http.Request, c *call) erro
 		if aerr != nil {
 			return aerr
 		}
-		err := s.startTask(r.Context(), tasks.Task{ProjectID: c.ProjectID, Type: tasks.Scan, Kind: tasks.Manual,
-			ScanScope: scanScopeAll, IsAll: true, Listing: true}, nil, func(t tasks.Task) error {
-			if err := s.cfg.Scans.RequestScanAll(r.Context(), c.ProjectID, t.ID, f); err != nil {
-				return fmt.Errorf("request scan of all images in project %s: %w", c.ProjectID, err)
-			}
-			return nil
-		})
+		_, err := s.starter.StartScanAll(r.Context(), tasks.Task{ProjectID: c.ProjectID, Kind: tasks.Manual,
+			ScanScope: scanScopeAll}, f)
 		if err != nil {
 			return err
 		}

@@ -518,14 +518,7 @@ func (s *server) createScanTask(w http.ResponseWriter, r *http.Request, c *call)
 			return aerr
 		}
 		f.HasVul = qi.HasVul
-		t.IsAll, t.Listing = true, true
-		err := s.startTask(ctx, t, nil, func(created tasks.Task) error {
-			if err := s.cfg.Scans.RequestScanAll(ctx, c.ProjectID, created.ID, f); err != nil {
-				return fmt.Errorf("request scan of all images in project %s: %w", c.ProjectID, err)
-			}
-			return nil
-		})
-		if err != nil {
+		if _, err := s.starter.StartScanAll(ctx, t, f); err != nil {
 			return err
 		}
 		s.writeJSON(w, http.StatusOK, struct{}{})
@@ -567,13 +560,7 @@ func (s *server) createScanTask(w http.ResponseWriter, r *http.Request, c *call)
 	if len(missing) > 0 {
 		return &apiError{http.StatusNotFound, codeNotFound, "images not found: " + strings.Join(missing, ", ")}
 	}
-	err = s.startTask(ctx, t, tasks.ScanItems(rows), func(created tasks.Task) error {
-		if err := s.cfg.Scans.RequestScans(ctx, c.ProjectID, created.ID, rows); err != nil {
-			return fmt.Errorf("request scans in project %s: %w", c.ProjectID, err)
-		}
-		return nil
-	})
-	if err != nil {
+	if _, err = s.starter.StartScan(ctx, t, rows); err != nil {
 		return err
 	}
 	s.writeJSON(w, http.StatusOK, struct{}{})

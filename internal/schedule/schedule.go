@@ -69,20 +69,12 @@ type Store interface {
 	RegistriesByImageType(ctx context.Context, projectID string, t inventory.ImageType) ([]inventory.Registry, error)
 }
 
-// ScanAllRequester queues a scan-all job that lists the rows f selects into
-// the scan task taskID and queues their scans (the path of
-// CreateManualImageScanTask with is_all).
-type ScanAllRequester interface {
-	RequestScanAll(ctx context.Context, projectID, taskID string, f inventory.Filter) error
-}
-
-// Options configure a Scheduler. Store, Tasks and Scans are required.
+// Options configure a Scheduler. Store and Tasks are required.
 type Options struct {
 	Store Store
-	// Tasks starts the tasks (with a SyncRequester when SyncInterval is
-	// not 0).
+	// Tasks starts the tasks: a scheduled scan's through the scan-all job
+	// (StartScanAll, the path of CreateManualImageScanTask with is_all).
 	Tasks *taskrun.Starter
-	Scans ScanAllRequester
 	// SyncInterval is the period of every project's sync; 0 disables the
 	// periodic sync.
 	SyncInterval time.Duration
@@ -106,8 +98,6 @@ func New(o Options) (*Scheduler, error) {
 		return nil, errors.New("schedule: Options.Store is required")
 	case o.Tasks == nil:
 		return nil, errors.New("schedule: Options.Tasks is required")
-	case o.Scans == nil:
-		return nil, errors.New("schedule: Options.Scans is required")
 	case o.SyncInterval < 0:
 		return nil, fmt.Errorf("schedule: negative sync interval %s", o.SyncInterval)
 	}
@@ -260,14 +250,9 @@ func (s *Scheduler) HandleScan(ctx context.Context, j jobs.Job) error {
 		from := p.Start - int64(p.TimeScope)*24*int64(time.Hour/time.Millisecond)
 		f.StartLatestUpdateTime = &from
 	}
-	t := tasks.Task{ID: TaskID(ScanKind, j.ProjectID, p.Due), ProjectID: j.ProjectID, Type: tasks.Scan, Kind: tasks.Cycle,
-		BeginTime: p.Start, ScanScope: p.ScanScope, RateLimit: p.RateLimit, IsAll: true, Listing: true}
-	task, err := s.o.Tasks.Start(ctx, t, nil, func(created tasks.Task) error {
-		if err := s.o.Scans.RequestScanAll(ctx, j.ProjectID, created.ID, f); err != nil {
-			return fmt.Errorf("schedule: request the scans of task %s: %w", created.ID, err)
-		}
-		return nil
-	})
+	t := tasks.Task{ID: TaskID(ScanKind, j.ProjectID, p.Due), ProjectID: j.ProjectID, Kind: tasks.Cycle,
+		BeginTime: p.Start, ScanScope: p.ScanScope, RateLimit: p.RateLimit}
+	task, err := s.o.Tasks.StartScanAll(ctx, t, f)
 	if err != nil {
 		return err
 	}

@@ -129,11 +129,11 @@ func (e *env) server(t testing.TB, syncInterval time.Duration) *server {
 	if err != nil {
 		t.Fatal(err)
 	}
-	starter, err := taskrun.New(taskrun.Options{Tasks: st, Sync: syncer})
+	starter, err := taskrun.New(taskrun.Options{Tasks: st, Sync: syncer, Scans: scanRequester{svc, all}})
 	if err != nil {
 		t.Fatal(err)
 	}
-	sched, err := schedule.New(schedule.Options{Store: st, Tasks: starter, Scans: scanAllRequester{all},
+	sched, err := schedule.New(schedule.Options{Store: st, Tasks: starter,
 		SyncInterval: syncInterval, Now: e.clock.Now, Logger: quiet})
 	if err != nil {
 		t.Fatal(err)
@@ -150,9 +150,18 @@ func (e *env) server(t testing.TB, syncInterval time.Duration) *server {
 	return &server{st: st, sched: sched, runner: r}
 }
 
-type scanAllRequester struct{ all *scanjob.ScanAll }
+// scanRequester is the serve command's adapter of the scan service.
+type scanRequester struct {
+	svc *scanjob.Service
+	all *scanjob.ScanAll
+}
 
-func (r scanAllRequester) RequestScanAll(ctx context.Context, projectID, taskID string, f inventory.Filter) error {
+func (r scanRequester) RequestScans(ctx context.Context, projectID, taskID string, images []inventory.Image) error {
+	_, err := r.svc.RequestTask(ctx, projectID, taskID, images)
+	return err
+}
+
+func (r scanRequester) RequestScanAll(ctx context.Context, projectID, taskID string, f inventory.Filter) error {
 	_, _, err := r.all.RequestTask(ctx, projectID, taskID, f)
 	return err
 }

@@ -28,24 +28,39 @@ type SyncRequester interface {
 	Request(ctx context.Context, projectID string, t inventory.ImageType) (jobs.Job, bool, error)
 }
 
+// ScanRequester queues scans into a scan task (scanjob's RequestScans and
+// RequestScanAll).
+type ScanRequester interface {
+	// RequestScans queues the scans of images into the task taskID.
+	RequestScans(ctx context.Context, projectID, taskID string, images []inventory.Image) error
+	// RequestScanAll queues, as one job, the listing of every row of the
+	// project f selects into the task taskID and their scans.
+	RequestScanAll(ctx context.Context, projectID, taskID string, f inventory.Filter) error
+}
+
 // Starter starts tasks.
 type Starter struct {
 	o Options
 }
 
-// Options configure a Starter. Tasks is required; Sync is required to
-// start sync tasks.
+// Options configure a Starter. Tasks, Sync and Scans are required.
 type Options struct {
 	Tasks Store
 	Sync  SyncRequester
+	Scans ScanRequester
 	// Now is the clock of begin and end times (default time.Now).
 	Now func() time.Time
 }
 
 // New returns a Starter.
 func New(o Options) (*Starter, error) {
-	if o.Tasks == nil {
+	switch {
+	case o.Tasks == nil:
 		return nil, errors.New("taskrun: Options.Tasks is required")
+	case o.Sync == nil:
+		return nil, errors.New("taskrun: Options.Sync is required")
+	case o.Scans == nil:
+		return nil, errors.New("taskrun: Options.Scans is required")
 	}
 	if o.Now == nil {
 		o.Now = time.Now
@@ -132,9 +147,6 @@ var SyncImageTypes = []inventory.ImageType{inventory.PrivateImage, inventory.Sha
 // of one image type, so connections of the same type not in regs are
 // synced too; the task covers regs.
 func (s *Starter) StartSync(ctx context.Context, t tasks.Task, regs []inventory.Registry) (tasks.Task, error) {
-	if s.o.Sync == nil {
-		return tasks.Task{}, errors.New("taskrun: Options.Sync is required to start sync tasks")
-	}
 	t.Type = tasks.Sync
 	return s.Start(ctx, t, SyncItems(regs), func(task tasks.Task) error {
 		return s.RequestSyncs(ctx, task.ProjectID, regs)
@@ -155,6 +167,35 @@ func (s *Starter) RequestSyncs(ctx context.Context, projectID string, regs []inv
 		}
 	}
 	return nil
+}
+
+// StartScan starts the scan task t (of type tasks.Scan) over rows and
+// queues their scans: the path of the API's scan routes over named images
+// and of the web console's Scan selected.
+func (s *Starter) StartScan(ctx context.Context, t tasks.Task, rows []inventory.Image) (tasks.Task, error) {
+	t.Type = tasks.Scan
+	return s.Start(ctx, t, tasks.ScanItems(rows), func(task tasks.Task) error {
+		if err := s.o.Scans.RequestScans(ctx, task.ProjectID, task.ID, rows); err != nil {
+			return fmt.Errorf("taskrun: request scans in project %s: %w", task.ProjectID, err)
+		}
+		return nil
+	})
+}
+
+// StartScanAll starts the scan task t (of type tasks.Scan) over every row
+// f selects: created listing (IsAll), it gets its items from the scan-all
+// job, which lists the rows and queues their scans, so that the caller
+// does not wait for a whole project's rows. The path of the API's
+// operate_all and is_all, the web console's Scan all and the scheduled
+// scans.
+func (s *Starter) StartScanAll(ctx context.Context, t tasks.Task, f inventory.Filter) (tasks.Task, error) {
+	t.Type, t.IsAll, t.Listing = tasks.Scan, true, true
+	return s.Start(ctx, t, nil, func(task tasks.Task) error {
+		if err := s.o.Scans.RequestScanAll(ctx, task.ProjectID, task.ID, f); err != nil {
+			return fmt.Errorf("taskrun: request the scan of all images in project %s: %w", task.ProjectID, err)
+		}
+		return nil
+	})
 }
 
 // ScanCanceller cancels the queued scans of digests in a project that no
