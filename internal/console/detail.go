@@ -287,9 +287,9 @@ const maxRulesPerBaseline = 200
 // baselineView is one baseline of the Unsafe settings tab with its rules.
 type baselineView struct {
 	scanresult.RiskConfig
-	N          int   // 1-based on the page: its anchor
-	RulesTotal int64 // the rules the filters select
-	Rules      []scanresult.RiskRule
+	N          int                   // 1-based on the page: its anchor
+	RulesTotal int64                 // the rules the filters select
+	List       []scanresult.RiskRule // the rules (RiskConfig.Rules counts them all)
 }
 
 // baselines reads the Unsafe settings tab through the store calls of the
@@ -312,7 +312,7 @@ func (c *Console) baselines(ctx context.Context, sel scanresult.RowSelection, cf
 		if err != nil {
 			return 0, nil, fmt.Errorf("rules of baseline %q: %w", rc.CheckName, err)
 		}
-		out[i] = baselineView{RiskConfig: rc, N: offset + i + 1, RulesTotal: n, Rules: rules}
+		out[i] = baselineView{RiskConfig: rc, N: offset + i + 1, RulesTotal: n, List: rules}
 	}
 	return total, out, nil
 }

@@ -102,7 +102,8 @@ func TestDetailFindingFilters(t *testing.T) {
 
 		{"tab=settings", "settings-total", configs(scanresult.RiskConfigFilter{}),
 			[]string{"config.runs-as-root", "Runs as root", "config.healthcheck", "ssh.permit-root", `class="result result-failed">failed`,
-				`class="result result-pass">passed`, `href="#baseline-1"`, `id="rules-2"`}, []string{"Clear filters"}},
+				`class="result result-pass">passed`, `href="#baseline-1"`, `id="rules-2"`,
+				`Container config</a></td><td>image</td><td>hw_standard</td><td class="sev sev-critical">Critical</td><td>3</td><td>2</td>`}, []string{"Clear filters"}},
 		{"tab=settings&result_type=failed", "settings-total", configs(scanresult.RiskConfigFilter{}),
 			[]string{"config.runs-as-root", "config.secrets-in-env", "No rule of this baseline matches the filters.", `<option value="failed" selected>`},
 			[]string{"config.healthcheck", "ssh.permit-root", "result-pass"}},
