@@ -686,6 +686,46 @@ func TestConsoleInBrowser(t *testing.T) {
 		}
 	})
 
+	t.Run("the vulnerable Go image's unsafe settings", func(t *testing.T) {
+		mustRun(t, ctx, "open goapp",
+			chromedp.Navigate(srv.base+"/images?namespace=demo&image_name=goapp"), chromedp.WaitVisible(chromedp.CSS("#images")),
+			chromedp.Click(chromedp.CSS(imageLinks)), chromedp.WaitVisible(chromedp.CSS("#vulns")))
+		value(t, ctx, "settings tab", chromedp.WaitEvent(page.LoadEventFired, nil,
+			chromedp.Click(chromedp.CSS(`nav.tabs a[href$="?tab=settings"]`))))
+		mustRun(t, ctx, "settings", chromedp.WaitVisible(chromedp.CSS("#settings")))
+		// Each baseline lists its rules with their result: the sample sets
+		// no HEALTHCHECK, so that rule failed; a rule it meets passed.
+		rows := texts(t, ctx, "table.rules tbody tr")
+		if !slices.ContainsFunc(rows, func(r string) bool {
+			return strings.Contains(r, "config.no-healthcheck") && strings.Contains(r, "failed")
+		}) ||
+			!slices.ContainsFunc(rows, func(r string) bool { return strings.Contains(r, "passed") }) {
+			t.Errorf("the rules of demo/goapp's baselines: %q, want config.no-healthcheck failed and a rule passed", rows)
+		}
+		if counts := texts(t, ctx, "#settings tbody td:nth-child(5)"); len(counts) == 0 ||
+			slices.ContainsFunc(counts, func(c string) bool { return !regexp.MustCompile(`^[0-9]+$`).MatchString(c) }) {
+			t.Errorf("the baselines' rule counts: %q", counts)
+		}
+		// The rules route's result_type through the GET form: the URL
+		// holds it, and only failed rules are listed.
+		mustRun(t, ctx, "filter", chromedp.SetValue(chromedp.CSS("#result_type"), "failed"))
+		value(t, ctx, "filter", chromedp.WaitEvent(page.LoadEventFired, nil, chromedp.Click(chromedp.CSS("#settings-filters button"))))
+		if loc := value(t, ctx, "location", chromedp.Location()); !strings.Contains(loc, "result_type=failed") || !strings.Contains(loc, "tab=settings") {
+			t.Errorf("after filtering, the URL %s lacks tab=settings and result_type=failed", loc)
+		}
+		results := texts(t, ctx, "table.rules td.result")
+		if len(results) == 0 || slices.ContainsFunc(results, func(r string) bool { return r != "failed" }) {
+			t.Errorf("result_type=failed lists %q", results)
+		}
+		if rows := texts(t, ctx, "table.rules tbody tr"); !slices.ContainsFunc(rows, func(r string) bool { return strings.Contains(r, "config.no-healthcheck") }) {
+			t.Errorf("result_type=failed rows %q lack config.no-healthcheck", rows)
+		}
+		if unlabelled := value(t, ctx, "labels", chromedp.Evaluate[[]string](`Array.from(document.querySelectorAll('input:not([type=hidden]),select')).filter(e => !e.labels || e.labels.length === 0).map(e => e.name || e.id)`)); len(unlabelled) > 0 {
+			t.Errorf("form controls without a label on the Unsafe settings tab: %v", unlabelled)
+		}
+		screenshot(t, ctx, "image-goapp-settings")
+	})
+
 	t.Run("the vulnerable Go image's layers and scan history", func(t *testing.T) {
 		mustRun(t, ctx, "open goapp",
 			chromedp.Navigate(srv.base+"/images?namespace=demo&image_name=goapp"), chromedp.WaitVisible(chromedp.CSS("#images")),

@@ -78,6 +78,7 @@ type Store interface {
 	GetSBOM(ctx context.Context, digest string) (scanresult.SBOM, error)
 	GetAnalysis(ctx context.Context, digest string) (scanresult.Analysis, error)
 	RiskConfigs(ctx context.Context, sel scanresult.RowSelection, f scanresult.RiskConfigFilter) (int64, []scanresult.RiskConfig, error)
+	RiskConfigRules(ctx context.Context, sel scanresult.RowSelection, f scanresult.RiskRuleFilter) (int64, []scanresult.RiskRule, error)
 	WeakPasswordUsers(ctx context.Context, sel scanresult.RowSelection, f scanresult.WeakPasswordFilter) (int64, []scanresult.WeakPasswordRow, error)
 	// The Scan history tab: the project's scans of a manifest, as the scan
 	// service records them.

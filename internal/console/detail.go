@@ -10,6 +10,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/openhss/openhss/internal/findingquery"
 	"github.com/openhss/openhss/internal/imagequery"
 	"github.com/openhss/openhss/internal/inventory"
 	"github.com/openhss/openhss/internal/pathallow"
@@ -97,9 +98,46 @@ func (c *Console) image(w http.ResponseWriter, r *http.Request, s *session) {
 		return
 	}
 	// The findings' filters, kept in the URL (and in the pager's links).
+	// Beyond the Vulnerabilities tab's own, each tab's are the parameters
+	// of its API route, read by the code the API reads them with
+	// (findingquery), so a refusal is the API's message.
 	filters := url.Values{}
 	vf := scanresult.VulnFilter{Offset: offset, Limit: detailLimit}
-	af := scanresult.AppFilter{Offset: offset, Limit: detailLimit}
+	var (
+		af   scanresult.AppFilter
+		cf   scanresult.RiskConfigFilter
+		rf   scanresult.RiskRuleFilter
+		wf   scanresult.WeakPasswordFilter
+		mf   findingquery.MalwareFilter
+		sf   findingquery.SensitiveFilter
+		keep []string // the parameters kept in the URL
+	)
+	switch key {
+	case "packages":
+		af, keep = findingquery.Apps(rq), []string{"app_name"}
+	case "settings":
+		// The baselines are selected as the risk-configs route selects
+		// them (check_name, standard); the rules as the rules route does
+		// (result_type, check_rule_name, and severity, the rule's).
+		cf, rf = findingquery.RiskConfigs(rq), findingquery.RiskRules(rq, false)
+		keep = []string{"check_name", "standard", "result_type", "check_rule_name", "severity"}
+	case "passwords":
+		wf, keep = findingquery.WeakPasswords(rq), []string{"user_name"}
+	case "malware":
+		mf, keep = findingquery.Malware(rq), []string{"file_name"}
+	case "sensitive":
+		sf, keep = findingquery.Sensitive(rq), []string{"file_path", "severity", "handle_status"}
+	}
+	if rq.Err != nil {
+		c.render(w, r, http.StatusBadRequest, "error", s, map[string]any{"Message": rq.Err.Error()})
+		return
+	}
+	for _, k := range keep {
+		if v := q.Get(k); v != "" {
+			filters.Set(k, v)
+		}
+	}
+	af.Offset, af.Limit = offset, detailLimit
 	if key == "" || key == "packages" {
 		// One layer's findings or packages: the Layers tab links here.
 		if v := q.Get("layer"); v != "" {
@@ -133,10 +171,16 @@ func (c *Console) image(w http.ResponseWriter, r *http.Request, s *session) {
 			return
 		}
 	}
+	f := map[string]string{}
+	for k := range filters {
+		f[k] = filters.Get(k)
+	}
 	self := "/images/" + idText
 	data := map[string]any{"Title": img.Namespace + "/" + img.Name + ":" + img.Tag, "Image": img, "Tab": key,
 		"Tabs": imageTabs, "Self": self, "Severity": vf.SeverityClass, "Fixable": filters.Get("fixable"),
-		"Classes": scanresult.SeverityClasses, "Filtered": len(filters) > 0, "Layer": filters.Get("layer")}
+		"Classes": scanresult.SeverityClasses, "Filtered": len(filters) > 0, "Layer": filters.Get("layer"), "F": f,
+		"BaselineSeverities": findingquery.BaselineSeverities, "Standards": findingquery.Standards,
+		"SensitiveSeverities": findingquery.SensitiveSeverities}
 	ctx := r.Context()
 	digest := img.ScannedDigest()
 	// One row, as the API's detail routes select it by image_id.
@@ -165,12 +209,13 @@ func (c *Console) image(w http.ResponseWriter, r *http.Request, s *session) {
 		total = int64(len(hist))
 		data["History"], data["HistoryLimit"] = hist, scanresult.ScanHistoryLimit
 	case "settings":
-		var configs []scanresult.RiskConfig
-		total, configs, err = c.opts.Store.RiskConfigs(ctx, sel, scanresult.RiskConfigFilter{Offset: offset, Limit: detailLimit})
-		data["Configs"] = configs
+		var baselines []baselineView
+		total, baselines, err = c.baselines(ctx, sel, cf, rf, offset)
+		data["Baselines"] = baselines
 	case "passwords":
 		var users []scanresult.WeakPasswordRow
-		total, users, err = c.opts.Store.WeakPasswordUsers(ctx, sel, scanresult.WeakPasswordFilter{Offset: offset, Limit: detailLimit})
+		wf.Offset, wf.Limit = offset, detailLimit
+		total, users, err = c.opts.Store.WeakPasswordUsers(ctx, sel, wf)
 		data["Users"], data["Mask"] = users, scanresult.WeakPasswordMask
 	case "malware", "sensitive":
 		var a scanresult.Analysis
@@ -179,8 +224,14 @@ func (c *Console) image(w http.ResponseWriter, r *http.Request, s *session) {
 			break
 		}
 		if key == "malware" {
-			total = int64(len(a.Malware))
-			data["Malware"] = window(a.Malware, offset)
+			var shown []scanresult.Malware
+			for _, m := range a.Malware {
+				if mf.Match(m) {
+					shown = append(shown, m)
+				}
+			}
+			total = int64(len(shown))
+			data["Malware"] = window(shown, offset)
 			break
 		}
 		// Masked by the analyzer before it was stored, and hidden under
@@ -192,7 +243,7 @@ func (c *Console) image(w http.ResponseWriter, r *http.Request, s *session) {
 		}
 		var shown []scanresult.Secret
 		for _, f := range a.Secrets {
-			if !hidden.Match(f.FilePath) {
+			if sf.Match(f) && !hidden.Match(f.FilePath) {
 				shown = append(shown, f)
 			}
 		}
@@ -227,6 +278,43 @@ func (c *Console) image(w http.ResponseWriter, r *http.Request, s *session) {
 		data["Next"] = at(offset + detailLimit)
 	}
 	c.render(w, r, http.StatusOK, "image", s, data)
+}
+
+// maxRulesPerBaseline bounds the rules listed under one baseline: the
+// built-in baselines have far fewer; the filters narrow a longer one.
+const maxRulesPerBaseline = 200
+
+// baselineView is one baseline of the Unsafe settings tab with its rules.
+type baselineView struct {
+	scanresult.RiskConfig
+	N          int                   // 1-based on the page: its anchor
+	RulesTotal int64                 // the rules the filters select
+	List       []scanresult.RiskRule // the rules (RiskConfig.Rules counts them all)
+}
+
+// baselines reads the Unsafe settings tab through the store calls of the
+// API's risk-configs route (the page of baselines cf selects) and of its
+// rules route (each baseline's rules rf selects, by its name and
+// standard), for the one row sel selects.
+func (c *Console) baselines(ctx context.Context, sel scanresult.RowSelection, cf scanresult.RiskConfigFilter,
+	rf scanresult.RiskRuleFilter, offset int) (int64, []baselineView, error) {
+	// The tab's severity is the rules' (the rules route's parameter).
+	total, configs, err := c.opts.Store.RiskConfigs(ctx, sel, scanresult.RiskConfigFilter{CheckName: cf.CheckName,
+		Standard: cf.Standard, Offset: offset, Limit: detailLimit})
+	if err != nil {
+		return 0, nil, err
+	}
+	out := make([]baselineView, len(configs))
+	for i, rc := range configs {
+		f := rf
+		f.CheckName, f.Standard, f.Offset, f.Limit = rc.CheckName, rc.Standard, 0, maxRulesPerBaseline
+		n, rules, err := c.opts.Store.RiskConfigRules(ctx, sel, f)
+		if err != nil {
+			return 0, nil, fmt.Errorf("rules of baseline %q: %w", rc.CheckName, err)
+		}
+		out[i] = baselineView{RiskConfig: rc, N: offset + i + 1, RulesTotal: n, List: rules}
+	}
+	return total, out, nil
 }
 
 // window is the detail page of a list read whole.

@@ -7,6 +7,8 @@ import (
 	"net/http"
 	"strings"
 
+	"github.com/openhss/openhss/internal/findingquery"
+	"github.com/openhss/openhss/internal/imagequery"
 	"github.com/openhss/openhss/internal/inventory"
 	"github.com/openhss/openhss/internal/scanner/baseline"
 	"github.com/openhss/openhss/internal/scanresult"
@@ -113,28 +115,6 @@ func pageOf[T any](list []T, offset, limit int) listResponse[T] {
 	return listResponse[T]{TotalNum: int64(len(list)), DataList: append([]T{}, list[lo:hi]...)}
 }
 
-// severityRank orders HSS's baseline severities.
-var severityRank = map[string]int{"Security": 0, "Low": 1, "Medium": 2, "High": 3, "Critical": 4}
-
-func checkBaselineSeverity(q *queryReader, name string) string {
-	v := q.text(name, maxFilterLen)
-	if _, ok := severityRank[v]; v != "" && !ok {
-		q.fail(invalidParam(name, "must be Security, Low, Medium, High or Critical"))
-	}
-	return v
-}
-
-func checkStandard(q *queryReader, required bool) string {
-	v := q.text("standard", maxFilterLen)
-	switch {
-	case v == "" && required:
-		q.fail(invalidParam("standard", "is required (cn_standard or hw_standard)"))
-	case v != "" && v != "cn_standard" && v != "hw_standard":
-		q.fail(invalidParam("standard", "must be cn_standard or hw_standard"))
-	}
-	return v
-}
-
 // imageRiskConfigInfo is the SDK's ImageRiskConfigsInfoResponseInfo.
 type imageRiskConfigInfo struct {
 	Severity      string `json:"severity"`
@@ -153,9 +133,7 @@ type imageRiskConfigInfo struct {
 func (s *server) listImageRiskConfigs(w http.ResponseWriter, r *http.Request, c *call) error {
 	q := &queryReader{v: r.URL.Query()}
 	sel := parseSelector(q, "image_version")
-	checkName := q.text("check_name", maxFilterLen)
-	severity := checkBaselineSeverity(q, "severity")
-	standard := checkStandard(q, false)
+	f := read(q, findingquery.RiskConfigs)
 	if q.err != nil {
 		return q.err
 	}
@@ -163,8 +141,8 @@ func (s *server) listImageRiskConfigs(w http.ResponseWriter, r *http.Request, c 
 	if err != nil {
 		return err
 	}
-	total, configs, err := s.cfg.Findings.RiskConfigs(r.Context(), rs, scanresult.RiskConfigFilter{CheckName: checkName,
-		Severity: severity, Standard: standard, Offset: sel.offset, Limit: sel.limit})
+	f.Offset, f.Limit = sel.offset, sel.limit
+	total, configs, err := s.cfg.Findings.RiskConfigs(r.Context(), rs, f)
 	if err != nil {
 		return fmt.Errorf("risk configs: %w", err)
 	}
@@ -202,13 +180,7 @@ func (s *server) listImageRiskConfigRules(w http.ResponseWriter, r *http.Request
 	}
 	q := &queryReader{v: r.URL.Query()}
 	sel := parseSelector(q, "image_version")
-	standard := checkStandard(q, true)
-	resultType := q.text("result_type", maxFilterLen)
-	if resultType != "" && resultType != "pass" && resultType != "failed" {
-		q.fail(invalidParam("result_type", "must be pass or failed"))
-	}
-	ruleName := q.text("check_rule_name", maxFilterLen)
-	severity := checkBaselineSeverity(q, "severity")
+	f := read(q, func(r *imagequery.Reader) scanresult.RiskRuleFilter { return findingquery.RiskRules(r, true) })
 	if q.err != nil {
 		return q.err
 	}
@@ -216,8 +188,8 @@ func (s *server) listImageRiskConfigRules(w http.ResponseWriter, r *http.Request
 	if err != nil {
 		return err
 	}
-	total, rules, err := s.cfg.Findings.RiskConfigRules(r.Context(), rs, scanresult.RiskRuleFilter{CheckName: checkName,
-		Standard: standard, Result: resultType, Severity: severity, RuleName: ruleName, Offset: sel.offset, Limit: sel.limit})
+	f.CheckName, f.Offset, f.Limit = checkName, sel.offset, sel.limit
+	total, rules, err := s.cfg.Findings.RiskConfigRules(r.Context(), rs, f)
 	if err != nil {
 		return fmt.Errorf("risk config rules: %w", err)
 	}
@@ -257,7 +229,7 @@ const weakPasswordMask = scanresult.WeakPasswordMask
 func (s *server) listImageWeakPwdUsers(w http.ResponseWriter, r *http.Request, c *call) error {
 	q := &queryReader{v: r.URL.Query()}
 	sel := parseSelector(q, "tag_name")
-	userName := q.text("user_name", maxFilterLen)
+	f := read(q, findingquery.WeakPasswords)
 	if q.err != nil {
 		return q.err
 	}
@@ -265,8 +237,8 @@ func (s *server) listImageWeakPwdUsers(w http.ResponseWriter, r *http.Request, c
 	if err != nil {
 		return err
 	}
-	total, users, err := s.cfg.Findings.WeakPasswordUsers(r.Context(), rs,
-		scanresult.WeakPasswordFilter{User: userName, Offset: sel.offset, Limit: sel.limit})
+	f.Offset, f.Limit = sel.offset, sel.limit
+	total, users, err := s.cfg.Findings.WeakPasswordUsers(r.Context(), rs, f)
 	if err != nil {
 		return fmt.Errorf("weak passwords: %w", err)
 	}
@@ -305,7 +277,7 @@ func (s *server) listImageMalware(w http.ResponseWriter, r *http.Request, c *cal
 	if aerr != nil {
 		return aerr
 	}
-	fileName := d.q.text("file_name", maxFilterLen)
+	f := read(d.q, findingquery.Malware)
 	if d.q.err != nil {
 		return d.q.err
 	}
@@ -319,7 +291,7 @@ func (s *server) listImageMalware(w http.ResponseWriter, r *http.Request, c *cal
 	}
 	var list []imageMalwareInfo
 	for _, m := range a.Malware {
-		if fileName != "" && !strings.Contains(m.FileName, fileName) {
+		if !f.Match(m) {
 			continue
 		}
 		list = append(list, imageMalwareInfo{FileName: m.FileName, FilePath: m.FilePath, Size: sdkSize(m.Size), Description: m.Description})
@@ -353,21 +325,7 @@ func (s *server) listImageSensitive(w http.ResponseWriter, r *http.Request, c *c
 	if v := d.q.text("image_version", maxFilterLen); v != "" {
 		d.tag = v
 	}
-	filePath := d.q.text("file_path", maxFilterLen)
-	severity := d.q.text("severity", maxFilterLen)
-	switch severity {
-	case "", "critical", "high", "medium", "low":
-	default:
-		return invalidParam("severity", "must be critical, high, medium or low")
-	}
-	handled := false
-	switch d.q.text("handle_status", maxFilterLen) {
-	case "", "unhandled":
-	case "handled":
-		handled = true
-	default:
-		return invalidParam("handle_status", "must be unhandled or handled")
-	}
+	f := read(d.q, findingquery.Sensitive)
 	if d.q.err != nil {
 		return d.q.err
 	}
@@ -375,7 +333,7 @@ func (s *server) listImageSensitive(w http.ResponseWriter, r *http.Request, c *c
 	if err != nil {
 		return err
 	}
-	if handled { // openhss does not record handling: every finding is unhandled
+	if f.Handled { // openhss does not record handling: every finding is unhandled
 		s.writeJSON(w, http.StatusOK, listResponse[imageSensitiveInfo]{DataList: []imageSensitiveInfo{}})
 		return nil
 	}
@@ -388,12 +346,12 @@ func (s *server) listImageSensitive(w http.ResponseWriter, r *http.Request, c *c
 		return err
 	}
 	var list []imageSensitiveInfo
-	for _, f := range a.Secrets {
-		if (filePath != "" && !strings.Contains(f.FilePath, filePath)) || (severity != "" && f.Severity != severity) || hidden.Match(f.FilePath) {
+	for _, sc := range a.Secrets {
+		if !f.Match(sc) || hidden.Match(sc.FilePath) {
 			continue
 		}
-		list = append(list, imageSensitiveInfo{SensitiveInfoID: f.ID, Severity: f.Severity, Name: f.Name,
-			Description: f.Description, Position: f.LayerDigest, FilePath: f.FilePath, Content: f.Content,
+		list = append(list, imageSensitiveInfo{SensitiveInfoID: sc.ID, Severity: sc.Severity, Name: sc.Name,
+			Description: sc.Description, Position: sc.LayerDigest, FilePath: sc.FilePath, Content: sc.Content,
 			LatestScanTime: img.LatestScanTime, HandleStatus: "unhandled", OperateAccept: "false"})
 	}
 	s.writeJSON(w, http.StatusOK, pageOf(list, d.offset, d.limit))

@@ -10,6 +10,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/openhss/openhss/internal/findingquery"
 	"github.com/openhss/openhss/internal/imagequery"
 	"github.com/openhss/openhss/internal/inventory"
 	"github.com/openhss/openhss/internal/scanresult"
@@ -402,7 +403,8 @@ func (s *server) listImageApps(w http.ResponseWriter, r *http.Request, c *call) 
 	if aerr != nil {
 		return aerr
 	}
-	f := scanresult.AppFilter{Offset: d.offset, Limit: d.limit, AppName: d.q.text("app_name", maxFilterLen)}
+	f := read(d.q, findingquery.Apps)
+	f.Offset, f.Limit = d.offset, d.limit
 	if d.q.err != nil {
 		return d.q.err
 	}
