@@ -237,8 +237,8 @@ func runConsole(ctx context.Context, o consoleOptions) (consoleReport, error) {
 	if err != nil {
 		return rep, err
 	}
-	con, err := console.New(console.Options{Store: st, Auth: svc, Scans: parts.scans, Tasks: starter, Box: box,
-		Registries: parts.lister, Fallback: parts.api})
+	con, err := console.New(console.Options{Store: st, Auth: svc, Scans: parts.scans, Tasks: starter, VulnUpdate: parts.updater,
+		Box: box, Registries: parts.lister, Fallback: parts.api})
 	if err != nil {
 		return rep, err
 	}

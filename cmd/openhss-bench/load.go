@@ -25,6 +25,7 @@ import (
 	"github.com/openhss/openhss/internal/secret"
 	"github.com/openhss/openhss/internal/store/sqlstore"
 	"github.com/openhss/openhss/internal/vulndb"
+	"github.com/openhss/openhss/internal/vulnupdate"
 )
 
 type httpResult struct {
@@ -66,6 +67,8 @@ type serveParts struct {
 	lister *registry.Lister
 	syncer *registry.Syncer
 	scans  scanRequester
+	// updater is the console's Update now (never pressed here).
+	updater *vulnupdate.Updater
 }
 
 func (s httpSetup) build() (serveParts, error) {
@@ -96,6 +99,10 @@ func (s httpSetup) build() (serveParts, error) {
 		return p, err
 	}
 	p.lister, p.syncer, p.scans = lister, syncer, scanRequester{scans, all}
+	p.updater, err = vulnupdate.New(vulnupdate.Options{DB: vdb, Rematch: scans, Queue: s.store, Logger: quiet})
+	if err != nil {
+		return p, err
+	}
 	p.api, err = hssapi.New(hssapi.Config{Store: s.store, IAM: s.iam, Box: s.box, Sync: syncer,
 		Scans: p.scans, ScanResults: s.store, Findings: s.store, RateLimit: -1})
 	return p, err

@@ -1236,7 +1236,14 @@ func testTopImagesAndVulns(t *testing.T, e *env) {
 			t.Fatalf("TopImages(%s, %v, %d) = %v, %v; want a slice", project, eps, n, got, err)
 		}
 		out := []string{}
-		for _, g := range got {
+		for i, g := range got {
+			// Between rows of one level, vul_num then id (the strings
+			// below do not show the id).
+			if i > 0 && got[i-1].SeverityLevel == g.SeverityLevel && (got[i-1].VulNum < g.VulNum ||
+				got[i-1].VulNum == g.VulNum && got[i-1].ID >= g.ID) {
+				t.Errorf("TopImages(%s, %v, %d): row %d (vul %d) after row %d (vul %d)", project, eps, n,
+					g.ID, g.VulNum, got[i-1].ID, got[i-1].VulNum)
+			}
 			out = append(out, fmt.Sprintf("%s/%s:%s=%s/%d", g.Namespace, g.Name, g.Tag, g.SeverityLevel, g.VulNum))
 		}
 		return out
@@ -1296,6 +1303,39 @@ func testTopImagesAndVulns(t *testing.T, e *env) {
 			}
 			if got := vulns(tc.project, tc.eps, tc.n); !slices.Equal(got, tc.vulns) && (len(got) > 0 || len(tc.vulns) > 0) {
 				t.Errorf("TopVulns = %q\nwant %q", got, tc.vulns)
+			}
+		})
+	}
+
+	// The second connection moved to enterprise project ep9, with a row
+	// of more High vulnerabilities than a's: a level's rows of several
+	// enterprise projects, merged by vul_num then id.
+	r2 := w.r2
+	r2.EnterpriseProjectID = "ep9"
+	if _, err := e.st.UpdateRegistry(e.ctx, r2); err != nil {
+		t.Fatal(err)
+	}
+	c := digest("c")
+	e.sync(w.r2, inventory.RepoSnapshot{Namespace: "lib", Name: "app", Tags: []inventory.TagRef{tag("1", w.a)}},
+		inventory.RepoSnapshot{Namespace: "lib", Name: "web", Tags: []inventory.TagRef{tag("1", c)}})
+	e.save(sbom(c), append(findings(),
+		scanresult.Finding{Package: 0, VulnID: "DEBIAN-CVE-2023-10", RepairNecessity: "immediate_repair", Severity: "HIGH"}))
+	for _, tc := range []struct {
+		name   string
+		eps    []string
+		n      int
+		images []string
+	}{
+		{"every enterprise project", nil, 5, []string{"lib/web:1=High/4", "lib/app:1=High/3", "lib/app:1=High/3", "lib/app:2=Medium/4"}},
+		{"both granted", []string{"ep9", "0"}, 5, []string{"lib/web:1=High/4", "lib/app:1=High/3", "lib/app:1=High/3", "lib/app:2=Medium/4"}},
+		{"the first two", nil, 2, []string{"lib/web:1=High/4", "lib/app:1=High/3"}},
+		{"the first three", nil, 3, []string{"lib/web:1=High/4", "lib/app:1=High/3", "lib/app:1=High/3"}},
+		{"the first enterprise project", []string{"0"}, 5, []string{"lib/app:1=High/3", "lib/app:2=Medium/4"}},
+		{"the moved one", []string{"ep9"}, 5, []string{"lib/web:1=High/4", "lib/app:1=High/3"}},
+	} {
+		t.Run("two enterprise projects, "+tc.name, func(t *testing.T) {
+			if got := images("p1", tc.eps, tc.n); !slices.Equal(got, tc.images) {
+				t.Errorf("TopImages = %q\nwant %q", got, tc.images)
 			}
 		})
 	}

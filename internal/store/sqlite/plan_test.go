@@ -96,6 +96,50 @@ func TestListPlans(t *testing.T) {
 	}
 }
 
+// TestTopImagesPlans checks that each of TopImages' reads (one per
+// enterprise project and severity level) is a range of images_top walked
+// in order, with no sort, whatever the statistics: with images_severity,
+// a level's rows were read and sorted (78,000 at 10^6 rows).
+func TestTopImagesPlans(t *testing.T) {
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "openhss.db")
+	s := open(t, path)
+	defer s.Close()
+	if _, err := benchseed.Seed(ctx, s, benchseed.Spec{ProjectID: "p1", Rows: 4000, Namespaces: 4, Repos: 40, Registries: 2}, rand.New(rand.NewPCG(1, 2))); err != nil {
+		t.Fatal(err)
+	}
+	for _, stats := range []struct{ name, sql string }{
+		{"no statistics", `DROP TABLE IF EXISTS sqlite_stat1; DROP TABLE IF EXISTS sqlite_stat4`},
+		{"sampled", `PRAGMA analysis_limit = 100; ANALYZE`},
+		{"full", `PRAGMA analysis_limit = 0; ANALYZE`},
+	} {
+		if _, err := s.write.ExecContext(ctx, stats.sql); err != nil {
+			t.Fatal(err)
+		}
+		db, err := openPool(path, "deferred", 1)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, eps := range [][]string{nil, {"0", "ep9"}} {
+			queries, args, err := s.TopImagesPlan(ctx, "p1", eps, 5)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(queries) < 3 { // High, Medium and Low
+				t.Fatalf("%s, %v: %d queries, want one per level", stats.name, eps, len(queries))
+			}
+			for i, q := range queries {
+				detail := explain(t, db, q, args[i])
+				if !strings.Contains(detail, "USING INDEX images_top (project_id=? AND enterprise_project_id=? AND severity_level=? AND vul_num>?)") ||
+					strings.Contains(detail, "TEMP B-TREE") {
+					t.Errorf("%s, %v, %v: plan %q, want a range of images_top in order", stats.name, eps, args[i], detail)
+				}
+			}
+		}
+		db.Close()
+	}
+}
+
 func explain(t *testing.T, db *sql.DB, q string, args []any) string {
 	t.Helper()
 	rows, err := db.Query(`EXPLAIN QUERY PLAN `+q, args...)
