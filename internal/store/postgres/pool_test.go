@@ -237,3 +237,48 @@ func TestCloseWithConnectionHeld(t *testing.T) {
 		t.Fatal("Close waited for the held connection")
 	}
 }
+
+// TestListCompactsInBackground: a list that finds more than MaxChangeRows
+// generation rows answers without waiting for their compaction, which
+// runs once, after it, and leaves one row of the same summed generation;
+// Wait waits for it.
+func TestListCompactsInBackground(t *testing.T) {
+	s := open(t, newSchema(t))
+	defer s.Close()
+	ctx := context.Background()
+	if _, err := s.EnsureProject(ctx, inventory.Project{ID: "p1"}); err != nil {
+		t.Fatal(err)
+	}
+	for i := range sqlstore.MaxChangeRows + 1 {
+		img := inventory.Image{ProjectID: "p1", Type: inventory.LocalImage, Namespace: "local", Name: "app",
+			Tag: "v1", Digest: storetest.Digest(fmt.Sprint(i))}
+		if _, err := s.PutLocalImage(ctx, img, nil); err != nil {
+			t.Fatal(err)
+		}
+	}
+	changes := func() (rows, gen int64) {
+		t.Helper()
+		if err := s.pool.p.QueryRow(ctx, `SELECT count(*), coalesce(sum(weight), 0) FROM images_changes
+			WHERE project_id = 'p1'`).Scan(&rows, &gen); err != nil {
+			t.Fatal(err)
+		}
+		return rows, gen
+	}
+	before, gen := changes()
+	if before <= sqlstore.MaxChangeRows {
+		t.Fatalf("%d images_changes rows: the test needs more than %d", before, sqlstore.MaxChangeRows)
+	}
+	p, err := s.ListImages(ctx, inventory.Filter{ProjectID: "p1", Type: inventory.LocalImage, Limit: 5})
+	if err != nil || p.Total != 1 {
+		t.Fatalf("list: total %d (%v), want 1", p.Total, err)
+	}
+	s.Wait()
+	after, genAfter := changes()
+	if after != 1 || genAfter != gen {
+		t.Fatalf("after the list: %d rows of generation %d, want 1 of %d", after, genAfter, gen)
+	}
+	p, err = s.ListImages(ctx, inventory.Filter{ProjectID: "p1", Type: inventory.LocalImage, Limit: 5})
+	if err != nil || p.Total != 1 || len(p.Images) != 1 {
+		t.Fatalf("list after the compaction: total %d, %d rows (%v), want 1", p.Total, len(p.Images), err)
+	}
+}

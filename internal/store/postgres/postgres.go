@@ -147,6 +147,7 @@ func (s *Store) Close() error {
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
+		s.Store.Wait()   // a compaction a list started (bounded by its timeout)
 		_ = s.db.Close() // holds no connection of its own: returns at once
 		s.pool.p.Close()
 	}()

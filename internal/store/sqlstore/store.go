@@ -57,6 +57,8 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"sync"
+	"sync/atomic"
 
 	"github.com/openhss/openhss/internal/inventory"
 )
@@ -88,7 +90,17 @@ type Store struct {
 	tokens      *tokenCache
 	lists       *listCache
 	tops        *topCache
+
+	// compacting is set while a compaction runs (see ListImages);
+	// background counts the goroutines Wait waits for.
+	compacting atomic.Bool
+	background sync.WaitGroup
 }
+
+// Wait waits for the work a call left running in the background (a
+// compaction a list started, see ListImages) to end. The engine package
+// calls it before it closes the pools.
+func (s *Store) Wait() { s.background.Wait() }
 
 // New returns a store over the pools of o. It does not own them: the
 // engine package that opened them closes them.
