@@ -165,18 +165,11 @@ func runConsole(ctx context.Context, o consoleOptions) (consoleReport, error) {
 	if o.Postgres != "" {
 		rep.Engine = "postgres"
 	}
-	dir := o.Dir
-	if dir == "" {
-		tmp, err := os.MkdirTemp("", "openhss-bench-console-")
-		if err != nil {
-			return rep, err
-		}
-		defer os.RemoveAll(tmp)
-		dir = tmp
-	}
-	if err := os.MkdirAll(dir, 0o700); err != nil {
+	dir, cleanup, err := workDir(o.Dir, "openhss-bench-console-")
+	if err != nil {
 		return rep, err
 	}
+	defer cleanup()
 	bs, err := openBenchStore(ctx, listOptions{Postgres: o.Postgres, Schema: o.Schema}, dir)
 	if err != nil {
 		return rep, err

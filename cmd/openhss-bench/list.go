@@ -250,18 +250,11 @@ func runList(ctx context.Context, o listOptions) (listReport, error) {
 		rep.Engine = "postgres"
 	}
 
-	dir := o.Dir
-	if dir == "" {
-		tmp, err := os.MkdirTemp("", "openhss-bench-")
-		if err != nil {
-			return rep, err
-		}
-		defer os.RemoveAll(tmp)
-		dir = tmp
-	}
-	if err := os.MkdirAll(dir, 0o700); err != nil {
+	dir, cleanup, err := workDir(o.Dir, "openhss-bench-")
+	if err != nil {
 		return rep, err
 	}
+	defer cleanup()
 	bs, err := openBenchStore(ctx, o, dir)
 	if err != nil {
 		return rep, err

@@ -148,18 +148,11 @@ func runLoad(ctx context.Context, o loadOptions) (loadReport, error) {
 	if o.Repos < 1 || o.Tags < 1 || o.UsersPerClient < 1 {
 		return rep, errors.New("--repos, --tags and --users-per-client must be at least 1")
 	}
-	dir := o.Dir
-	if dir == "" {
-		tmp, err := os.MkdirTemp("", "openhss-load-")
-		if err != nil {
-			return rep, err
-		}
-		defer os.RemoveAll(tmp)
-		dir = tmp
-	}
-	if err := os.MkdirAll(dir, 0o700); err != nil {
+	dir, cleanup, err := workDir(o.Dir, "openhss-load-")
+	if err != nil {
 		return rep, err
 	}
+	defer cleanup()
 	var vulnData string
 	if o.VulnData != "" {
 		abs, err := filepath.Abs(o.VulnData)

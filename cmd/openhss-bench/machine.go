@@ -82,3 +82,20 @@ func processCPU() time.Duration {
 	}
 	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
+
+// workDir is the directory a benchmark keeps its data in: dir, created if
+// missing and kept, or, when dir is "", a new temporary directory that
+// cleanup removes.
+func workDir(dir, prefix string) (_ string, cleanup func(), _ error) {
+	if dir == "" {
+		tmp, err := os.MkdirTemp("", prefix)
+		if err != nil {
+			return "", nil, err
+		}
+		return tmp, func() { os.RemoveAll(tmp) }, nil
+	}
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return "", nil, err
+	}
+	return dir, func() {}, nil
+}
