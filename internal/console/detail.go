@@ -110,9 +110,14 @@ func (c *Console) image(w http.ResponseWriter, r *http.Request, s *session) {
 		wf   scanresult.WeakPasswordFilter
 		mf   findingquery.MalwareFilter
 		sf   findingquery.SensitiveFilter
+		vq   findingquery.VulnQuery
 		keep []string // the parameters kept in the URL
 	)
 	switch key {
+	case "":
+		vq, keep = findingquery.Vulns(rq), []string{"vul_id", "app_name", "type", "repair_necessity", "handle_status"}
+		vf.VulnID, vf.AppName, vf.Type, vf.RepairNecessity = vq.Filter.VulnID, vq.Filter.AppName, vq.Filter.Type,
+			vq.Filter.RepairNecessity
 	case "packages":
 		af, keep = findingquery.Apps(rq), []string{"app_name"}
 	case "settings":
@@ -180,7 +185,8 @@ func (c *Console) image(w http.ResponseWriter, r *http.Request, s *session) {
 		"Tabs": imageTabs, "Self": self, "Severity": vf.SeverityClass, "Fixable": filters.Get("fixable"),
 		"Classes": scanresult.SeverityClasses, "Filtered": len(filters) > 0, "Layer": filters.Get("layer"), "F": f,
 		"BaselineSeverities": findingquery.BaselineSeverities, "Standards": findingquery.Standards,
-		"SensitiveSeverities": findingquery.SensitiveSeverities}
+		"SensitiveSeverities": findingquery.SensitiveSeverities, "RepairNecessities": findingquery.RepairNecessities,
+		"VulTypes": findingquery.VulTypes}
 	ctx := r.Context()
 	digest := img.ScannedDigest()
 	// One row, as the API's detail routes select it by image_id.
@@ -190,7 +196,9 @@ func (c *Console) image(w http.ResponseWriter, r *http.Request, s *session) {
 	case "":
 		var vulns []scanresult.VulnRow
 		vf.Digest = digest
-		total, vulns, err = c.opts.Store.ListVulns(ctx, vf)
+		if !vq.Handled { // openhss records no handling: the API lists no handled finding
+			total, vulns, err = c.opts.Store.ListVulns(ctx, vf)
+		}
 		data["Vulns"] = vulns
 	case "packages":
 		var apps []scanresult.AppRow

@@ -53,7 +53,12 @@ func TestDetailFindingFilters(t *testing.T) {
 			{ID: "s4", RuleID: "pem", Severity: "high", Name: "Hidden key", FilePath: "/hidden/key.pem", Line: 1, Content: "-----BEGIN****(900)"},
 		},
 	}
-	if err := e.st.SaveAnalyzedScan(ctx, sb, nil, a, inventory.ScanResult{Status: inventory.ScanSuccess, ScanTime: sb.ScannedAt}); err != nil {
+	findings := []scanresult.Finding{
+		{Package: 0, VulnID: "GO-2022-1059", Aliases: []string{"CVE-2022-32149"}, RepairNecessity: "immediate_repair", FixedVersion: "0.3.8"},
+		{Package: 1, VulnID: "DEBIAN-CVE-2023-5678", RepairNecessity: "delay_repair", Severity: "low"},
+		{Package: 2, VulnID: "DEBIAN-CVE-2023-9999", RepairNecessity: "not_needed_repair", Severity: "unimportant"},
+	}
+	if err := e.st.SaveAnalyzedScan(ctx, sb, findings, a, inventory.ScanResult{Status: inventory.ScanSuccess, ScanTime: sb.ScannedAt}); err != nil {
 		t.Fatal(err)
 	}
 	if err := e.st.SetSensitivePathWhitelist(ctx, projA, []string{"/hidden"}); err != nil {
@@ -82,6 +87,14 @@ func TestDetailFindingFilters(t *testing.T) {
 		}
 		return n
 	}
+	vulns := func(f scanresult.VulnFilter) int64 {
+		f.Digest = digest
+		n, _, err := e.st.ListVulns(ctx, f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return n
+	}
 	alice, _ := e.signIn("alice")
 	self := fmt.Sprintf("/images/%d", e.rows["a1"])
 	for _, tc := range []struct {
@@ -91,6 +104,18 @@ func TestDetailFindingFilters(t *testing.T) {
 		want    []string
 		absent  []string
 	}{
+		{"", "vuln-total", vulns(scanresult.VulnFilter{}), []string{"GO-2022-1059", "DEBIAN-CVE-2023-5678", "DEBIAN-CVE-2023-9999"},
+			[]string{"Clear filters"}},
+		{"vul_id=GO-", "vuln-total", vulns(scanresult.VulnFilter{VulnID: "GO-"}), []string{"GO-2022-1059", `value="GO-"`, "Clear filters"},
+			[]string{"DEBIAN-CVE"}},
+		{"type=linux_vul", "vuln-total", vulns(scanresult.VulnFilter{Type: scanresult.LinuxVul}),
+			[]string{"DEBIAN-CVE-2023-5678", "DEBIAN-CVE-2023-9999", `<option value="linux_vul" selected>`}, []string{"GO-2022-1059"}},
+		{"app_name=ssl&repair_necessity=delay_repair", "vuln-total",
+			vulns(scanresult.VulnFilter{AppName: "ssl", RepairNecessity: "delay_repair"}), []string{"DEBIAN-CVE-2023-5678"},
+			[]string{"GO-2022-1059", "DEBIAN-CVE-2023-9999"}},
+		{"handle_status=handled", "vuln-total", 0, []string{`<option value="handled" selected>`}, []string{"GO-2022-1059", "DEBIAN-CVE"}},
+		{"handle_status=unhandled&type=app_vul", "vuln-total", vulns(scanresult.VulnFilter{Type: scanresult.AppVul}),
+			[]string{"GO-2022-1059"}, []string{"DEBIAN-CVE"}},
 		{"tab=packages", "package-total", apps(scanresult.AppFilter{}), []string{"golang.org/x/text", `rel="next"`}, []string{"Clear filters"}},
 		{"tab=packages&app_name=ssl", "package-total", apps(scanresult.AppFilter{AppName: "ssl"}),
 			[]string{`<td class="pkg">openssl</td>`, `<td class="pkg">libssl3</td>`, `value="ssl"`, "Clear filters"},
@@ -170,6 +195,9 @@ func TestDetailFindingFilters(t *testing.T) {
 		{"tab=malware&file_name=%ff", "invalid parameter file_name: not valid UTF-8"},
 		{"tab=sensitive&severity=High", "invalid parameter severity: must be critical, high, medium or low"},
 		{"tab=sensitive&handle_status=done", "invalid parameter handle_status: must be unhandled or handled"},
+		{"type=os", "invalid parameter type: must be linux_vul or app_vul"},
+		{"repair_necessity=now", "invalid parameter repair_necessity: must be immediate_repair, delay_repair or not_needed_repair"},
+		{"handle_status=done", "invalid parameter handle_status: must be unhandled or handled"},
 	} {
 		resp, body := e.do("GET", self+"?"+tc.query, nil, alice)
 		if resp.StatusCode != http.StatusBadRequest || !strings.Contains(body, tc.msg) {

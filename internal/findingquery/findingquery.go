@@ -132,3 +132,45 @@ func (f SensitiveFilter) Match(s scanresult.Secret) bool {
 	return !f.Handled && (f.FilePath == "" || strings.Contains(s.FilePath, f.FilePath)) &&
 		(f.Severity == "" || s.Severity == f.Severity)
 }
+
+// RepairNecessities are the values of the vulnerabilities route's
+// repair_necessity.
+var RepairNecessities = []string{"immediate_repair", "delay_repair", "not_needed_repair"}
+
+// VulTypes are the values of the vulnerabilities route's type.
+var VulTypes = []scanresult.VulType{scanresult.LinuxVul, scanresult.AppVul}
+
+// VulnQuery is the filter of ListImageVulnerabilities.
+type VulnQuery struct {
+	Filter scanresult.VulnFilter // without the digest and the page
+	// Handled asks for the handled findings: openhss records no handling,
+	// so every finding is unhandled and Handled selects none.
+	Handled bool
+}
+
+// Vulns reads repair_necessity, vul_id, app_name (substrings), type and
+// handle_status.
+func Vulns(q *imagequery.Reader) VulnQuery {
+	var v VulnQuery
+	f := &v.Filter
+	f.RepairNecessity = q.Text("repair_necessity", imagequery.MaxFilterLen)
+	if f.RepairNecessity != "" && !slices.Contains(RepairNecessities, f.RepairNecessity) {
+		q.Err = imagequery.Invalid("repair_necessity", "must be immediate_repair, delay_repair or not_needed_repair")
+		return VulnQuery{}
+	}
+	f.VulnID = q.Text("vul_id", imagequery.MaxFilterLen)
+	f.AppName = q.Text("app_name", imagequery.MaxFilterLen)
+	f.Type = scanresult.VulType(q.Text("type", imagequery.MaxFilterLen))
+	if f.Type != "" && !slices.Contains(VulTypes, f.Type) {
+		q.Err = imagequery.Invalid("type", "must be linux_vul or app_vul")
+		return VulnQuery{}
+	}
+	switch q.Text("handle_status", imagequery.MaxFilterLen) {
+	case "", "unhandled":
+	case "handled":
+		v.Handled = true
+	default:
+		q.Err = imagequery.Invalid("handle_status", "must be unhandled or handled")
+	}
+	return v
+}

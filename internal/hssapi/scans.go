@@ -336,35 +336,9 @@ func (s *server) listImageVulns(w http.ResponseWriter, r *http.Request, c *call)
 	if aerr != nil {
 		return aerr
 	}
-	f := scanresult.VulnFilter{Offset: d.offset, Limit: d.limit}
-	if v := d.q.text("repair_necessity", maxFilterLen); v != "" {
-		switch v {
-		case "immediate_repair", "delay_repair", "not_needed_repair":
-			f.RepairNecessity = v
-		default:
-			return invalidParam("repair_necessity", "must be immediate_repair, delay_repair or not_needed_repair")
-		}
-	}
-	f.VulnID = d.q.text("vul_id", maxFilterLen)
-	f.AppName = d.q.text("app_name", maxFilterLen)
-	if v := d.q.text("type", maxFilterLen); v != "" {
-		switch scanresult.VulType(v) {
-		case scanresult.LinuxVul, scanresult.AppVul:
-			f.Type = scanresult.VulType(v)
-		default:
-			return invalidParam("type", "must be linux_vul or app_vul")
-		}
-	}
-	handled := false
-	if v := d.q.text("handle_status", maxFilterLen); v != "" {
-		switch v {
-		case "unhandled":
-		case "handled":
-			handled = true
-		default:
-			return invalidParam("handle_status", "must be unhandled or handled")
-		}
-	}
+	vq := read(d.q, findingquery.Vulns)
+	f, handled := vq.Filter, vq.Handled
+	f.Offset, f.Limit = d.offset, d.limit
 	if d.q.err != nil {
 		return d.q.err
 	}
