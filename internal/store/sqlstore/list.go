@@ -68,7 +68,7 @@ func (s *Store) ListImages(ctx context.Context, f inventory.Filter) (inventory.P
 		// Statements the transaction ran unprepared (see StmtCache).
 		s.stmts.PrepareMissed(ctx)
 	}
-	if s.d == Postgres && err == nil && changes > MaxChangeRows && s.compacting.CompareAndSwap(false, true) {
+	if s.d == Postgres && err == nil && changes > MaxChangeRows {
 		// Started by a reader rather than by writers so that a write
 		// never does a reader's housekeeping in its own transaction; in
 		// the background, one at a time, so that no list answers late
@@ -77,14 +77,11 @@ func (s *Store) ListImages(ctx context.Context, f inventory.Filter) (inventory.P
 		// WithoutCancel: a caller gone after its answer should not leave
 		// the work half done; the timeout bounds it all the same. Best
 		// effort: a failure only leaves the rows for next time.
-		s.background.Add(1)
-		go func() {
-			defer s.background.Done()
-			defer s.compacting.Store(false)
+		s.goBackground(func() {
 			cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), compactTimeout)
 			defer cancel()
 			_ = s.inTx(cctx, func(tx *sql.Tx) error { return compactChanges(cctx, tx, f.ProjectID) })
-		}()
+		})
 	}
 	return page, err
 }

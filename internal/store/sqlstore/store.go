@@ -58,7 +58,6 @@ import (
 	"slices"
 	"strings"
 	"sync"
-	"sync/atomic"
 
 	"github.com/openhss/openhss/internal/inventory"
 )
@@ -91,16 +90,47 @@ type Store struct {
 	lists       *listCache
 	tops        *topCache
 
-	// compacting is set while a compaction runs (see ListImages);
-	// background counts the goroutines Wait waits for.
-	compacting atomic.Bool
+	// bg guards starting background work (see ListImages): one
+	// compaction at a time (each project's is serialised by its lock in
+	// compactChanges anyway; this bounds the goroutines), none once Wait
+	// was called, and background.Add never racing background.Wait.
+	bg struct {
+		sync.Mutex
+		compacting, closing bool
+	}
 	background sync.WaitGroup
 }
 
 // Wait waits for the work a call left running in the background (a
-// compaction a list started, see ListImages) to end. The engine package
-// calls it before it closes the pools.
-func (s *Store) Wait() { s.background.Wait() }
+// compaction a list started, see ListImages) to end, and starts no more.
+// The engine package calls it before it closes the pools.
+func (s *Store) Wait() {
+	s.bg.Lock()
+	s.bg.closing = true
+	s.bg.Unlock()
+	s.background.Wait()
+}
+
+// goBackground runs fn in the background unless one runs already or Wait
+// was called.
+func (s *Store) goBackground(fn func()) {
+	s.bg.Lock()
+	defer s.bg.Unlock()
+	if s.bg.compacting || s.bg.closing {
+		return
+	}
+	s.bg.compacting = true
+	s.background.Add(1)
+	go func() {
+		defer s.background.Done()
+		defer func() {
+			s.bg.Lock()
+			s.bg.compacting = false
+			s.bg.Unlock()
+		}()
+		fn()
+	}()
+}
 
 // New returns a store over the pools of o. It does not own them: the
 // engine package that opened them closes them.
