@@ -56,8 +56,5 @@ func (s *Store) ScanHistory(ctx context.Context, projectID, digest string) ([]in
 	if err != nil {
 		return nil, s.errf("scan history of %s: %w", digest, err)
 	}
-	if out == nil {
-		out = []inventory.ScanResult{}
-	}
 	return out, nil
 }

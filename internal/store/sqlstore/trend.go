@@ -32,22 +32,19 @@ func trendFigures(f *trend.Figures) []any {
 // rather than per image), of the registry connections and of the day
 // before's snapshots that counted images, without a snapshot of day.
 func (s *Store) PendingTrendScopes(ctx context.Context, day int64) ([]trend.Scope, error) {
-	rows, err := s.read.QueryContext(ctx, `SELECT c.project_id, c.enterprise_project_id FROM (
-			SELECT project_id, enterprise_project_id FROM image_counts WHERE rows <> 0
+	out, err := queryAll(ctx, s.read, func(r rowScanner) (trend.Scope, error) {
+		var sc trend.Scope
+		err := r.Scan(&sc.ProjectID, &sc.EnterpriseProjectID)
+		return sc, err
+	}, `SELECT c.project_id, c.enterprise_project_id FROM (
+			SELECT project_id, enterprise_project_id FROM image_counts
+				GROUP BY project_id, enterprise_project_id HAVING sum(rows) <> 0
 			UNION SELECT project_id, enterprise_project_id FROM registries
 			UNION SELECT project_id, enterprise_project_id FROM trend_days WHERE day = $1 AND images > 0
 		) c
 		WHERE NOT EXISTS (SELECT 1 FROM trend_days t WHERE t.project_id = c.project_id
 			AND t.enterprise_project_id = c.enterprise_project_id AND t.day = $2)
 		ORDER BY c.project_id, c.enterprise_project_id`, day-1, day)
-	if err != nil {
-		return nil, s.errf("pending trend scopes: %w", err)
-	}
-	out, err := collect(rows, func(r rowScanner) (trend.Scope, error) {
-		var sc trend.Scope
-		err := r.Scan(&sc.ProjectID, &sc.EnterpriseProjectID)
-		return sc, err
-	})
 	if err != nil {
 		return nil, s.errf("pending trend scopes: %w", err)
 	}
