@@ -42,17 +42,8 @@ type registryView struct {
 // /v5/{project}/image/registries with this query ask the store the same
 // question (docs/console.md).
 func registryListQuery(in url.Values) url.Values {
-	q := url.Values{}
-	for k, vs := range in {
-		if k == "done" {
-			continue
-		}
-		for _, v := range vs {
-			if v != "" {
-				q.Add(k, v)
-			}
-		}
-	}
+	q := formValues(in)
+	q.Del("done")
 	if q.Get("enterprise_project_id") == "" {
 		q.Set("enterprise_project_id", "all_granted_eps")
 	}
