@@ -40,7 +40,11 @@ func TestServeTakesTrendSnapshots(t *testing.T) {
 	}
 	served := make(chan error, 1)
 	go func() { served <- a.serveWith(ctx, ln, o, svc, nil) }()
+	deadline := time.Now().Add(30 * time.Second)
 	for {
+		if time.Now().After(deadline) {
+			t.Fatal("serve took no trend snapshot within 30 s")
+		}
 		today := trend.Day(time.Now())
 		got, err := a.store.TrendPoints(ctx, "p1", []string{"ep1"}, today-1, today)
 		if err != nil {

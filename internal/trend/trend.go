@@ -268,7 +268,7 @@ func (s *Snapshotter) Take(ctx context.Context) (day int64, taken int, err error
 	if err != nil {
 		return day, 0, fmt.Errorf("trend: pending scopes: %w", err)
 	}
-	var first error
+	var errs []error // every scope is tried; Run logs them once
 	for _, sc := range scopes {
 		c, err := Count(ctx, s.o.Store, sc.ProjectID, []string{sc.EnterpriseProjectID})
 		if err == nil {
@@ -279,22 +279,18 @@ func (s *Snapshotter) Take(ctx context.Context) (day int64, taken int, err error
 			}
 		}
 		if err != nil {
-			s.o.Logger.Error("trend snapshot", "project", sc.ProjectID, "enterprise_project", sc.EnterpriseProjectID, "err", err)
-			if first == nil {
-				first = err
-			}
+			errs = append(errs, fmt.Errorf("trend: snapshot of project %s, enterprise project %s: %w", sc.ProjectID,
+				sc.EnterpriseProjectID, err))
 		}
 	}
 	if s.pruned.Load() != day {
 		if _, err := s.o.Store.PruneTrend(ctx, day-int64(s.o.Keep)); err != nil {
-			if first == nil {
-				first = fmt.Errorf("trend: prune: %w", err)
-			}
+			errs = append(errs, fmt.Errorf("trend: prune: %w", err))
 		} else {
 			s.pruned.Store(day)
 		}
 	}
-	return day, taken, first
+	return day, taken, errors.Join(errs...)
 }
 
 // Run takes the pending snapshots now and then every interval
