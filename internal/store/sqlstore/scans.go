@@ -789,19 +789,24 @@ func (s *Store) TopImages(ctx context.Context, projectID string, enterpriseProje
 	if _, ok := s.projectRows(projectID, enterpriseProjects); !ok || n <= 0 {
 		return out, nil
 	}
+	// Answered before at the current generation: one statement outside a
+	// transaction, as ListImages checks its cache, so a hit opens none.
+	genQuery, genArgs := s.d.listGeneration(projectID)
+	key := topKey(projectID, enterpriseProjects, n)
+	var gen, changes int64
+	if err := s.queryRow(ctx, genQuery, genArgs...).Scan(&gen, &changes); err != nil {
+		return nil, s.errf("top images of project %s: %w", projectID, err)
+	}
+	if rows, ok := s.tops.get(key, gen); ok {
+		return rows, nil
+	}
 	tx, err := s.snapshot(ctx)
 	if err != nil {
 		return nil, s.errf("top images of project %s: %w", projectID, err)
 	}
 	defer tx.Rollback()
-	genQuery, genArgs := s.d.listGeneration(projectID)
-	var gen, changes int64
 	if err := s.txQueryRow(ctx, tx, genQuery, genArgs...).Scan(&gen, &changes); err != nil {
 		return nil, s.errf("top images of project %s: %w", projectID, err)
-	}
-	key := topKey(projectID, enterpriseProjects, n)
-	if rows, ok := s.tops.get(key, gen); ok {
-		return rows, nil
 	}
 	ranks, err := s.topRanks(ctx, tx, projectID, enterpriseProjects)
 	if err != nil {
