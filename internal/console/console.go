@@ -33,6 +33,7 @@ import (
 	"github.com/openhss/openhss/internal/jobs"
 	"github.com/openhss/openhss/internal/netpolicy"
 	"github.com/openhss/openhss/internal/scanresult"
+	"github.com/openhss/openhss/internal/taskrun"
 	"github.com/openhss/openhss/internal/tasks"
 	"github.com/openhss/openhss/internal/trend"
 	"github.com/openhss/openhss/internal/vulndb"
@@ -125,19 +126,6 @@ type Auth interface {
 	DeleteUser(ctx context.Context, projectID string, id, by int64) error
 }
 
-// ScanRequester queues the scans of image rows (the API's batch-scan and
-// scan-task routes use the same).
-type ScanRequester interface {
-	RequestScans(ctx context.Context, projectID, taskID string, images []inventory.Image) error
-	// RequestScanAll queues, as one job, the scans of every row of the
-	// project f selects into the scan task taskID, created listing (the
-	// API's batch-scan with operate_all).
-	RequestScanAll(ctx context.Context, projectID, taskID string, f inventory.Filter) error
-	// CancelScans cancels the queued scans no running scan task waits
-	// for (stopping a scan task, as StopImageScanTask).
-	CancelScans(ctx context.Context, projectID string, digests []string) ([]string, error)
-}
-
 // VulnUpdater queues the vulnerability data update the workers run
 // ("Update now", what `openhss db update` does) and reads the newest
 // update job: *vulnupdate.Updater. Requests while one is queued or running
@@ -160,9 +148,10 @@ type TaskStarter interface {
 type Options struct {
 	Store Store
 	Auth  Auth
-	// Scans queues the scans the Images page asks for, each request
-	// recorded as a scan task in Tasks, as the API's routes do.
-	Scans ScanRequester
+	// Scans cancels the queued scans a stopped scan task leaves (the
+	// Tasks page's Stop, as StopImageScanTask); the scans the pages ask
+	// for are queued through Tasks (taskrun.Starter's StartScan).
+	Scans taskrun.ScanCanceller
 	Tasks TaskStarter
 	// VulnUpdate is the Settings page's Update now.
 	VulnUpdate VulnUpdater

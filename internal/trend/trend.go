@@ -259,8 +259,7 @@ func New(o Options) (*Snapshotter, error) {
 // Take stores today's snapshot of every scope that has none yet, and, at
 // its first pass of a day, prunes the days past Keep. It returns today and how many snapshots this
 // call stored (another process may have stored the others). A scope's
-// failure is logged and the others are still taken; the first error is
-// returned.
+// failure does not stop the others; the failures are returned joined.
 func (s *Snapshotter) Take(ctx context.Context) (day int64, taken int, err error) {
 	now := s.o.Now()
 	day = Day(now)
