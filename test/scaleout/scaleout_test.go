@@ -82,9 +82,12 @@ func TestTwoServersOneDatabase(t *testing.T) {
 		t.Fatalf("B's registries after A added one: %+v", regs)
 	}
 	b.call(t, ak, sk, http.MethodPost, "/image/synchronize", map[string]any{"image_type": "private_image"}, nil)
+	// The registry's status is written by the sync's handler, the job's
+	// end by the worker after the handler returns: wait for both.
 	waitFor(t, "the sync to finish", func() bool {
 		a.call(t, ak, sk, http.MethodGet, "/image/registries", nil, &regs)
-		return regs.DataList[0].Status != "accessing"
+		syncs := db.jobs(t, "sync")
+		return regs.DataList[0].Status != "accessing" && (len(syncs) != 1 || syncs[0].state != "running")
 	})
 	if r := regs.DataList[0]; r.Status != "success" || r.ImagesNum != images || r.LatestSyncTime == 0 {
 		t.Fatalf("registry after sync: %+v", r)
