@@ -75,10 +75,16 @@ func Open(ctx context.Context, path string) (*Store, error) {
 		write.Close()
 		return nil, err
 	}
-	read, err := openPool(path, "deferred", max(4, runtime.NumCPU()))
+	readConns := max(4, runtime.NumCPU())
+	read, err := openPool(path, "deferred", readConns)
 	if err != nil {
 		write.Close()
 		return nil, err
+	}
+	if err := loadSchema(ctx, read, readConns); err != nil {
+		read.Close()
+		write.Close()
+		return nil, fmt.Errorf("sqlite: open %s: %w", path, err)
 	}
 	reads := sqlstore.NewStmtCache(read, maxCachedStmts)
 	shared, err := sqlstore.New(sqlstore.Options{Dialect: sqlstore.SQLite, Read: read, Write: write, Stmts: reads})
@@ -115,6 +121,33 @@ func restrictFiles(path string) error {
 			if err := os.Chmod(p, fi.Mode().Perm()&0o700); err != nil {
 				return fmt.Errorf("sqlite: restrict %s to its owner: %w", p, err)
 			}
+		}
+	}
+	return nil
+}
+
+// loadSchema opens all n connections of the read pool and has each parse
+// the database schema now. SQLite parses the schema on a connection's first
+// statement, about a millisecond with openhss's triggers and indexes, and
+// the pool keeps its connections for good (openPool), so without this the
+// first requests after a start each paid it (docs/benchmarks.md, Store
+// refactor). Holding all n at once makes the pool open n distinct ones.
+func loadSchema(ctx context.Context, db *sql.DB, n int) error {
+	conns := make([]*sql.Conn, 0, n)
+	defer func() {
+		for _, c := range conns {
+			c.Close()
+		}
+	}()
+	for range n {
+		c, err := db.Conn(ctx)
+		if err != nil {
+			return err
+		}
+		conns = append(conns, c)
+		// Naming a table is what makes SQLite read the schema.
+		if _, err := c.ExecContext(ctx, `SELECT 1 FROM images LIMIT 0`); err != nil {
+			return fmt.Errorf("load schema: %w", err)
 		}
 	}
 	return nil
