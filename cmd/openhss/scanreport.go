@@ -126,29 +126,19 @@ func orDash(s string) string {
 type severity string
 
 const (
-	sevCritical severity = "critical"
-	sevHigh     severity = "high"
-	sevMedium   severity = "medium"
-	sevLow      severity = "low"
-	sevUnknown  severity = "unknown"
+	sevCritical severity = scanresult.ClassCritical
+	sevHigh     severity = scanresult.ClassHigh
+	sevMedium   severity = scanresult.ClassMedium
+	sevLow      severity = scanresult.ClassLow
+	sevUnknown  severity = scanresult.ClassUnknown
 )
 
-// severityOf maps the stored label (vulndb.Rate: a CVSS rating, a
-// distribution's word, or "unknown") onto the five levels, reading the
-// words as vulndb.NecessityForRating does.
+// severityOf is the level of a stored label (vulndb.Rate: a CVSS rating,
+// a distribution's word, or "unknown"): its class in the console's
+// classification (scanresult.ClassOfSeverity), so that the CLI's table and
+// gate and the console's severity filter agree on every label.
 func severityOf(label string) severity {
-	l := strings.TrimSuffix(strings.ToLower(strings.TrimSpace(label)), "*")
-	switch l {
-	case "critical":
-		return sevCritical
-	case "high", "important":
-		return sevHigh
-	case "medium", "moderate":
-		return sevMedium
-	case "low", "negligible", "unimportant", "none":
-		return sevLow
-	}
-	return sevUnknown
+	return severity(scanresult.ClassOfSeverity(label))
 }
 
 // rank orders severities for sorting and for --fail-on. An unrated

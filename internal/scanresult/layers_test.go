@@ -2,6 +2,7 @@ package scanresult
 
 import (
 	"reflect"
+	"slices"
 	"strings"
 	"testing"
 	"unicode/utf8"
@@ -36,9 +37,22 @@ func TestLayersHistory(t *testing.T) {
 
 func TestClassOfSeverity(t *testing.T) {
 	for label, want := range map[string]string{"CRITICAL": ClassCritical, "High": ClassHigh, "important": ClassHigh,
-		"moderate": ClassMedium, "negligible": ClassLow, "": ClassUnknown, "unknown": ClassUnknown, "weird": ClassUnknown} {
+		"moderate": ClassMedium, "negligible": ClassLow, "": ClassUnknown, "unknown": ClassUnknown, "weird": ClassUnknown,
+		"medium*": ClassMedium, " Low ": ClassLow, "none": ClassLow, "*": ClassUnknown, "high**": ClassUnknown} {
 		if got := ClassOfSeverity(label); got != want {
 			t.Errorf("ClassOfSeverity(%q) = %q, want %q", label, got, want)
+		}
+		// A store filters by SeverityLabels: the label must be in its
+		// class's list (up to case) and in no other.
+		for _, c := range SeverityClasses {
+			labels, unknown := SeverityLabels(c)
+			in := slices.Contains(labels, strings.ToLower(label)) != unknown
+			if label != strings.TrimSpace(label) {
+				continue // a store compares the label as stored
+			}
+			if in != (c == want) {
+				t.Errorf("SeverityLabels(%q) holds %q: %v, want %v", c, label, in, c == want)
+			}
 		}
 	}
 }

@@ -247,32 +247,44 @@ const (
 // SeverityClasses are the classes, most severe first.
 var SeverityClasses = []string{ClassCritical, ClassHigh, ClassMedium, ClassLow, ClassUnknown}
 
-// severityLabels are the lower-case labels of each class but
-// ClassUnknown, which holds every other label.
+// severityLabels are the lower-case words of each class but ClassUnknown,
+// which holds every other label: CVSS ratings ("none" is a base score of
+// 0, vulndb.LabelForScore) and the distributions' words (Red Hat's
+// "important", Debian's "unimportant"). This is the one table: the
+// console's classes, vulndb's repair necessity and the CLI's --fail-on all
+// read labels through ClassOfSeverity.
 var severityLabels = map[string][]string{
 	ClassCritical: {"critical"},
 	ClassHigh:     {"high", "important"},
 	ClassMedium:   {"medium", "moderate"},
-	ClassLow:      {"low", "negligible", "unimportant"},
+	ClassLow:      {"low", "negligible", "unimportant", "none"},
 }
 
-// SeverityLabels returns the lower-case labels of class, and every known
-// label (those of the other classes) for ClassUnknown, which holds the
-// labels not in that list: a store's filter is "lower(label) IN labels",
-// or NOT IN for ClassUnknown.
+// guessed is the suffix Debian marks an urgency it guessed with
+// ("medium*"): the label reads as the word without it.
+const guessed = "*"
+
+// SeverityLabels returns the lower-case labels of class (each word also
+// with Debian's guessed mark), and every known label (those of the other
+// classes) for ClassUnknown, which holds the labels not in that list: a
+// store's filter is "lower(label) IN labels", or NOT IN for ClassUnknown.
 func SeverityLabels(class string) (labels []string, unknown bool) {
-	if class == ClassUnknown {
-		for _, c := range SeverityClasses[:4] {
-			labels = append(labels, severityLabels[c]...)
-		}
-		return labels, true
+	classes := []string{class}
+	if unknown = class == ClassUnknown; unknown {
+		classes = SeverityClasses[:4]
 	}
-	return severityLabels[class], false
+	for _, c := range classes {
+		for _, w := range severityLabels[c] {
+			labels = append(labels, w, w+guessed)
+		}
+	}
+	return labels, unknown
 }
 
-// ClassOfSeverity is the class of a finding's severity label.
+// ClassOfSeverity is the class of a finding's severity label (any case,
+// surrounding space and Debian's guessed mark ignored).
 func ClassOfSeverity(label string) string {
-	l := strings.ToLower(label)
+	l := strings.TrimSuffix(strings.ToLower(strings.TrimSpace(label)), guessed)
 	for _, c := range SeverityClasses[:4] {
 		if slices.Contains(severityLabels[c], l) {
 			return c
