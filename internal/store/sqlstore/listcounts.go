@@ -48,32 +48,15 @@ func countWhere(d Dialect, f inventory.Filter, regIDs []int64) (where string, ar
 		b.Where(d.IsTrue("c.latest_version"))
 	}
 	flag := func(v *bool, col string) {
-		switch {
-		case v == nil:
-		case *v:
-			b.Where(d.IsTrue("c." + col))
-		default:
-			b.Where("c.scan_status = 'success' AND NOT " + d.IsTrue("c."+col))
-		}
+		whereFlag(b, v, d.IsTrue("c."+col), "c.scan_status = 'success' AND NOT "+d.IsTrue("c."+col))
 	}
 	flag(f.HasVul, "vul")
 	flag(f.HasUnsafeSetting, "unsafe")
 	flag(f.HasMaliciousFile, "malicious")
-	switch {
-	case f.Risky == nil:
-	case *f.Risky:
-		b.Where("(" + d.IsTrue("c.vul") + " OR " + d.IsTrue("c.unsafe") + " OR " + d.IsTrue("c.malicious") + ")")
-	default:
-		b.Where("c.scan_status = 'success' AND NOT " + d.IsTrue("c.vul") + " AND NOT " + d.IsTrue("c.unsafe") +
-			" AND NOT " + d.IsTrue("c.malicious"))
-	}
-	switch {
-	case f.MultiArch == nil:
-	case *f.MultiArch:
-		b.Where(d.IsTrue("c.is_index"))
-	default:
-		b.Where("NOT " + d.IsTrue("c.is_index"))
-	}
+	whereFlag(b, f.Risky, "("+d.IsTrue("c.vul")+" OR "+d.IsTrue("c.unsafe")+" OR "+d.IsTrue("c.malicious")+")",
+		"c.scan_status = 'success' AND NOT "+d.IsTrue("c.vul")+" AND NOT "+d.IsTrue("c.unsafe")+
+			" AND NOT "+d.IsTrue("c.malicious"))
+	whereFlag(b, f.MultiArch, d.IsTrue("c.is_index"), "NOT "+d.IsTrue("c.is_index"))
 	if f.SeverityLevel != "" {
 		b.Eq("c.severity_level", f.SeverityLevel)
 	}
