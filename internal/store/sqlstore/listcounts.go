@@ -118,16 +118,12 @@ const jumpBuckets = 64
 // the row is in a day of latest_update_time before 1970 (bucket
 // arithmetic truncates towards zero there), in tx.
 func (s *Store) dayJump(ctx context.Context, tx *sql.Tx, order string, where string, args []any, offset int) (from SortKey, before int64, ok bool, err error) {
-	table, asc := "image_time_counts", false
+	table, next, cmp, dir := "image_time_counts", int64(math.MaxInt64), " < ", " DESC"
 	switch order {
 	case scanOrderDesc:
 		table = "image_scan_counts"
 	case scanOrderAsc:
-		table, asc = "image_scan_counts", true
-	}
-	next, cmp, dir := int64(math.MaxInt64), " < ", " DESC"
-	if asc {
-		next, cmp, dir = math.MinInt64, " > ", " ASC"
+		table, next, cmp, dir = "image_scan_counts", math.MinInt64, " > ", " ASC"
 	}
 	for chunk := jumpBuckets; ; chunk *= 2 {
 		b := builder{d: s.d, args: make([]any, len(args), len(args)+2)}
