@@ -4,7 +4,6 @@ import (
 	"context"
 	"database/sql"
 	"slices"
-	"sync"
 	"time"
 
 	"github.com/openhss/openhss/internal/inventory"
@@ -274,27 +273,20 @@ func (s *Store) resolveRepos(ctx context.Context, tx *sql.Tx, f inventory.Filter
 }
 
 // listCache remembers, per filter, the translated query, its total,
-// bookmarks into its order and the pages served. Counting a million rows is
-// the one expensive part of a list request, and clients page through the
-// same filter, or poll the same page, again and again.
-//
-// An entry is valid only for the images generation it was computed at: the
-// generation (Dialect.listGeneration) grows with every committed insert,
-// update and delete of images, inside the writing transaction, by any
-// process, and a list reads the generation in the same snapshot as the
-// rows. So nothing cached is ever
-// served for data it was not computed on. The cache is bounded: when full it
-// is emptied (entries are cheap to recompute once).
+// bookmarks into its order and the pages served, for the images generation
+// they were read at (see genCache: a list reads the generation in the same
+// snapshot as the rows). Counting a million rows is the one expensive part
+// of a list request, and clients page through the same filter, or poll the
+// same page, again and again. Bounded in filters as genCache is, and in the
+// rows of the pages it holds by maxPageRows.
 type listCache struct {
-	mu        sync.RWMutex // read-locked on the hot path, by every request
-	max       int
-	entries   map[string]*listEntry
+	// Its mu guards the entries' marks and pages too.
+	*genCache[listEntry]
 	pageRows  int // rows held in pages, over all entries
 	pageLimit int
 }
 
 type listEntry struct {
-	gen   int64
 	plan  listPlan
 	marks Marks
 	pages map[pageKey][]inventory.Image
@@ -307,41 +299,32 @@ type pageKey struct{ offset, limit int }
 const maxPageRows = 20_000
 
 func newListCache(max int) *listCache {
-	return &listCache{max: max, entries: map[string]*listEntry{}, pageLimit: maxPageRows}
+	return &listCache{genCache: newGenCache[listEntry](max), pageLimit: maxPageRows}
 }
 
 func (c *listCache) get(key string, gen int64) (listPlan, bool) {
-	c.mu.RLock()
-	defer c.mu.RUnlock()
-	e, ok := c.entries[key]
-	if !ok || e.gen != gen {
-		return listPlan{}, false
-	}
-	return e.plan, true
+	e, ok := c.genCache.get(key, gen)
+	return e.plan, ok
 }
 
 func (c *listCache) put(key string, gen int64, p listPlan) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if e, ok := c.entries[key]; ok {
-		if e.gen > gen {
-			return // a newer snapshot already planned
-		}
-		c.pageRows -= pageRows(e.pages)
-	}
-	if len(c.entries) >= c.max {
-		clear(c.entries)
+	replaced, emptied := c.set(key, gen, listEntry{plan: p})
+	switch {
+	case emptied:
 		c.pageRows = 0
+	case replaced != nil:
+		c.pageRows -= pageRows(replaced.pages)
 	}
-	c.entries[key] = &listEntry{gen: gen, plan: p}
 }
 
 // bookmark returns the greatest bookmarked offset at or below offset.
 func (c *listCache) bookmark(key string, gen int64, offset int) (int, SortKey, bool) {
 	c.mu.RLock()
 	defer c.mu.RUnlock()
-	e, ok := c.entries[key]
-	if !ok || e.gen != gen {
+	e, ok := c.at(key, gen)
+	if !ok {
 		return 0, SortKey{}, false
 	}
 	return e.marks.Nearest(offset)
@@ -350,11 +333,9 @@ func (c *listCache) bookmark(key string, gen int64, offset int) (int, SortKey, b
 func (c *listCache) mark(key string, gen int64, offset int, k SortKey) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	e, ok := c.entries[key]
-	if !ok || e.gen != gen {
-		return
+	if e, ok := c.at(key, gen); ok {
+		e.marks.Set(offset, k)
 	}
-	e.marks.Set(offset, k)
 }
 
 // served returns the total and a copy of the page at offset and limit when
@@ -362,8 +343,8 @@ func (c *listCache) mark(key string, gen int64, offset int, k SortKey) {
 func (c *listCache) served(key string, gen int64, offset, limit int) (int64, []inventory.Image, bool) {
 	c.mu.RLock()
 	defer c.mu.RUnlock()
-	e, ok := c.entries[key]
-	if !ok || e.gen != gen {
+	e, ok := c.at(key, gen)
+	if !ok {
 		return 0, nil, false
 	}
 	if e.plan.empty || int64(offset) >= e.plan.total {
@@ -391,13 +372,13 @@ func (c *listCache) putPage(key string, gen int64, offset, limit int, imgs []inv
 	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	e, ok := c.entries[key]
-	if !ok || e.gen != gen {
+	e, ok := c.at(key, gen)
+	if !ok {
 		return
 	}
 	if c.pageRows+len(imgs) > c.pageLimit {
 		for _, e := range c.entries {
-			e.pages = nil
+			e.val.pages = nil
 		}
 		c.pageRows = 0
 	}

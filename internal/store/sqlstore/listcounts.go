@@ -48,32 +48,15 @@ func countWhere(d Dialect, f inventory.Filter, regIDs []int64) (where string, ar
 		b.Where(d.IsTrue("c.latest_version"))
 	}
 	flag := func(v *bool, col string) {
-		switch {
-		case v == nil:
-		case *v:
-			b.Where(d.IsTrue("c." + col))
-		default:
-			b.Where("c.scan_status = 'success' AND NOT " + d.IsTrue("c."+col))
-		}
+		whereFlag(b, v, d.IsTrue("c."+col), "c.scan_status = 'success' AND NOT "+d.IsTrue("c."+col))
 	}
 	flag(f.HasVul, "vul")
 	flag(f.HasUnsafeSetting, "unsafe")
 	flag(f.HasMaliciousFile, "malicious")
-	switch {
-	case f.Risky == nil:
-	case *f.Risky:
-		b.Where("(" + d.IsTrue("c.vul") + " OR " + d.IsTrue("c.unsafe") + " OR " + d.IsTrue("c.malicious") + ")")
-	default:
-		b.Where("c.scan_status = 'success' AND NOT " + d.IsTrue("c.vul") + " AND NOT " + d.IsTrue("c.unsafe") +
-			" AND NOT " + d.IsTrue("c.malicious"))
-	}
-	switch {
-	case f.MultiArch == nil:
-	case *f.MultiArch:
-		b.Where(d.IsTrue("c.is_index"))
-	default:
-		b.Where("NOT " + d.IsTrue("c.is_index"))
-	}
+	whereFlag(b, f.Risky, "("+d.IsTrue("c.vul")+" OR "+d.IsTrue("c.unsafe")+" OR "+d.IsTrue("c.malicious")+")",
+		"c.scan_status = 'success' AND NOT "+d.IsTrue("c.vul")+" AND NOT "+d.IsTrue("c.unsafe")+
+			" AND NOT "+d.IsTrue("c.malicious"))
+	whereFlag(b, f.MultiArch, d.IsTrue("c.is_index"), "NOT "+d.IsTrue("c.is_index"))
 	if f.SeverityLevel != "" {
 		b.Eq("c.severity_level", f.SeverityLevel)
 	}
@@ -135,16 +118,12 @@ const jumpBuckets = 64
 // the row is in a day of latest_update_time before 1970 (bucket
 // arithmetic truncates towards zero there), in tx.
 func (s *Store) dayJump(ctx context.Context, tx *sql.Tx, order string, where string, args []any, offset int) (from SortKey, before int64, ok bool, err error) {
-	table, asc := "image_time_counts", false
+	table, next, cmp, dir := "image_time_counts", int64(math.MaxInt64), " < ", " DESC"
 	switch order {
 	case scanOrderDesc:
 		table = "image_scan_counts"
 	case scanOrderAsc:
-		table, asc = "image_scan_counts", true
-	}
-	next, cmp, dir := int64(math.MaxInt64), " < ", " DESC"
-	if asc {
-		next, cmp, dir = math.MinInt64, " > ", " ASC"
+		table, next, cmp, dir = "image_scan_counts", math.MinInt64, " > ", " ASC"
 	}
 	for chunk := jumpBuckets; ; chunk *= 2 {
 		b := builder{d: s.d, args: make([]any, len(args), len(args)+2)}

@@ -160,31 +160,14 @@ func imageWhereRegs(d Dialect, f inventory.Filter, resolve func() (Repos, error)
 	}
 	// Literal conditions, as IsTrue, for the partial indexes.
 	count := func(v *bool, col string) {
-		switch {
-		case v == nil:
-		case *v:
-			b.Where("i." + col + " > 0")
-		default:
-			b.Where("i.scan_status = 'success' AND i." + col + " = 0")
-		}
+		whereFlag(b, v, "i."+col+" > 0", "i.scan_status = 'success' AND i."+col+" = 0")
 	}
 	count(f.HasVul, "vul_num")
 	count(f.HasUnsafeSetting, "unsafe_setting_num")
 	count(f.HasMaliciousFile, "malicious_file_num")
-	switch {
-	case f.Risky == nil:
-	case *f.Risky:
-		b.Where("(i.vul_num > 0 OR i.unsafe_setting_num > 0 OR i.malicious_file_num > 0)")
-	default:
-		b.Where("i.scan_status = 'success' AND i.vul_num = 0 AND i.unsafe_setting_num = 0 AND i.malicious_file_num = 0")
-	}
-	switch {
-	case f.MultiArch == nil:
-	case *f.MultiArch:
-		b.Where(d.IsTrue("i.is_index"))
-	default:
-		b.Where("NOT " + d.IsTrue("i.is_index"))
-	}
+	whereFlag(b, f.Risky, "(i.vul_num > 0 OR i.unsafe_setting_num > 0 OR i.malicious_file_num > 0)",
+		"i.scan_status = 'success' AND i.vul_num = 0 AND i.unsafe_setting_num = 0 AND i.malicious_file_num = 0")
+	whereFlag(b, f.MultiArch, d.IsTrue("i.is_index"), "NOT "+d.IsTrue("i.is_index"))
 	if f.SeverityLevel != "" {
 		b.Eq("i.severity_level", f.SeverityLevel)
 	}
@@ -195,6 +178,18 @@ func imageWhereRegs(d Dialect, f inventory.Filter, resolve func() (Repos, error)
 	w.ReposOnly = b.Len() == repoConds
 	w.Where, w.Args = b.SQL(), b.Args()
 	return w, nil
+}
+
+// whereFlag adds yes to b's conditions when v is true, no when it is
+// false, and nothing when it is nil (no condition).
+func whereFlag(b *builder, v *bool, yes, no string) {
+	switch {
+	case v == nil:
+	case *v:
+		b.Where(yes)
+	default:
+		b.Where(no)
+	}
 }
 
 // RegistryDependent reports whether f has a condition on the owning
@@ -331,15 +326,7 @@ func Key(f inventory.Filter) string {
 	}
 	str(f.ProjectID)
 	str(string(f.Type))
-	if f.EnterpriseProjects == nil {
-		b.WriteString("*,")
-	} else {
-		b.WriteString(strconv.Itoa(len(f.EnterpriseProjects)) + "[")
-		for _, ep := range f.EnterpriseProjects {
-			str(ep)
-		}
-		b.WriteString("],")
-	}
+	keyList(&b, f.EnterpriseProjects, str)
 	for _, v := range []string{f.Namespace, f.ImageName, f.ImageVersion, f.InstanceName, f.InstanceID, string(f.ScanStatus)} {
 		str(v)
 	}
@@ -353,31 +340,29 @@ func Key(f inventory.Filter) string {
 	// ListRegistryImages' fields: their zero values add a constant suffix,
 	// so every swr-repository key stays distinct from every other.
 	str(f.RegistryName)
-	if f.RegistryTypes == nil {
-		b.WriteString("*,")
-	} else {
-		b.WriteString(strconv.Itoa(len(f.RegistryTypes)) + "[")
-		for _, t := range f.RegistryTypes {
-			str(string(t))
-		}
-		b.WriteString("],")
-	}
+	keyList(&b, f.RegistryTypes, func(t inventory.RegistryType) { str(string(t)) })
 	ptr(f.StartLatestSyncTime)
 	ptr(f.EndLatestSyncTime)
 	flag(f.Risky)
 	flag(f.MultiArch)
 	str(f.SeverityLevel)
-	if f.RegistryIDs == nil {
-		b.WriteString("*,")
-	} else {
-		b.WriteString(strconv.Itoa(len(f.RegistryIDs)) + "[")
-		for _, id := range f.RegistryIDs {
-			b.WriteString(strconv.FormatInt(id, 10) + ",")
-		}
-		b.WriteString("],")
-	}
+	keyList(&b, f.RegistryIDs, func(id int64) { b.WriteString(strconv.FormatInt(id, 10) + ",") })
 	b.WriteString(strconv.FormatBool(f.SortByScanTime) + "," + strconv.FormatBool(f.SortDesc))
 	return b.String()
+}
+
+// keyList writes a list of Key's, each value with item, telling nil (no
+// condition) from an empty list (no row).
+func keyList[T any](b *strings.Builder, vs []T, item func(T)) {
+	if vs == nil {
+		b.WriteString("*,")
+		return
+	}
+	b.WriteString(strconv.Itoa(len(vs)) + "[")
+	for _, v := range vs {
+		item(v)
+	}
+	b.WriteString("],")
 }
 
 // MaxMarks bounds the marks kept per list.

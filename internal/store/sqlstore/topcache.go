@@ -4,31 +4,22 @@ import (
 	"slices"
 	"strconv"
 	"strings"
-	"sync"
 
 	"github.com/openhss/openhss/internal/scanresult"
 )
 
 // topCache remembers TopImages' answers per project, enterprise projects
-// and length, for the images generation they were read at (the list
-// cache's, see listCache): TopImages reads images only, whose every
-// committed change moves the generation, so an answer is served only while
-// the rows it was read from are unchanged. Reading it sorts one severity
-// level's rows (tens of thousands at 10^6 rows), and every Overview asks.
-// Bounded: when full it is emptied.
+// and length, for the images generation they were read at (see genCache):
+// TopImages reads images only, whose every committed change moves the
+// generation, so an answer is served only while the rows it was read from
+// are unchanged. Reading it sorts one severity level's rows (tens of
+// thousands at 10^6 rows), and every Overview asks.
 type topCache struct {
-	mu      sync.Mutex
-	max     int
-	entries map[string]topEntry
-}
-
-type topEntry struct {
-	gen  int64
-	rows []scanresult.TopImage
+	*genCache[[]scanresult.TopImage]
 }
 
 func newTopCache(max int) *topCache {
-	return &topCache{max: max, entries: map[string]topEntry{}}
+	return &topCache{newGenCache[[]scanresult.TopImage](max)}
 }
 
 // topKey tells nil enterprise projects (every one) from a list of them.
@@ -42,24 +33,12 @@ func topKey(projectID string, enterpriseProjects []string, n int) string {
 	return projectID + "\x00" + eps + "\x00" + strconv.Itoa(n)
 }
 
+// get and put copy the rows: the cached ones are shared by every caller.
 func (c *topCache) get(key string, gen int64) ([]scanresult.TopImage, bool) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	e, ok := c.entries[key]
-	if !ok || e.gen != gen {
-		return nil, false
-	}
-	return slices.Clone(e.rows), true
+	rows, ok := c.genCache.get(key, gen)
+	return slices.Clone(rows), ok
 }
 
 func (c *topCache) put(key string, gen int64, rows []scanresult.TopImage) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if e, ok := c.entries[key]; ok && e.gen > gen {
-		return // a newer snapshot already answered
-	}
-	if len(c.entries) >= c.max {
-		clear(c.entries)
-	}
-	c.entries[key] = topEntry{gen: gen, rows: slices.Clone(rows)}
+	c.genCache.put(key, gen, slices.Clone(rows))
 }

@@ -102,16 +102,10 @@ func (s *Store) TrendPoints(ctx context.Context, projectID string, enterprisePro
 	}
 	b.Op("day", ">=", from)
 	b.Op("day", "<=", to)
-	rows, err := s.read.QueryContext(ctx, `SELECT day, `+trendSums+` FROM trend_days WHERE `+b.SQL()+`
+	out, err := queryAll(ctx, s.read, func(r rowScanner) (p trend.Point, err error) {
+		return p, r.Scan(append([]any{&p.Day}, trendFigures(&p.Figures)...)...)
+	}, `SELECT day, `+trendSums+` FROM trend_days WHERE `+b.SQL()+`
 		GROUP BY day ORDER BY day`, b.Args()...)
-	if err != nil {
-		return nil, s.errf("trend of project %s: %w", projectID, err)
-	}
-	out, err = collect(rows, func(r rowScanner) (trend.Point, error) {
-		var p trend.Point
-		err := r.Scan(append([]any{&p.Day}, trendFigures(&p.Figures)...)...)
-		return p, err
-	})
 	if err != nil {
 		return nil, s.errf("trend of project %s: %w", projectID, err)
 	}
