@@ -73,20 +73,16 @@ func (s *Store) CountRegistriesByStatus(ctx context.Context, f inventory.Registr
 	if f.Types != nil {
 		b.In("type", types)
 	}
-	rows, err := s.read.QueryContext(ctx, `SELECT status, count(*) FROM registries WHERE `+b.SQL()+` GROUP BY status`, b.Args()...)
-	if err != nil {
-		return nil, s.errf("count registries: %w", err)
-	}
-	defer rows.Close()
-	for rows.Next() {
-		var status string
-		var n int64
-		if err := rows.Scan(&status, &n); err != nil {
-			return nil, s.errf("count registries: %w", err)
-		}
+	err := queryEach(ctx, s.read, func(r rowScanner) error {
+		var (
+			status string
+			n      int64
+		)
+		err := r.Scan(&status, &n)
 		out[status] = n
-	}
-	if err := rows.Err(); err != nil {
+		return err
+	}, `SELECT status, count(*) FROM registries WHERE `+b.SQL()+` GROUP BY status`, b.Args()...)
+	if err != nil {
 		return nil, s.errf("count registries: %w", err)
 	}
 	return out, nil
