@@ -14,11 +14,7 @@ import (
 // grantIDs is a grant's ids as the JSON text bound for the grant_ids
 // column (see Dialect.StringsFromJSON): never null.
 func grantIDs(g inventory.Grant) string {
-	ids := g.IDs
-	if ids == nil {
-		ids = []string{}
-	}
-	b, _ := json.Marshal(ids) // a []string always marshals
+	b, _ := json.Marshal(nonNil(g.IDs)) // a []string always marshals
 	return string(b)
 }
 
@@ -127,14 +123,7 @@ func (s *Store) revoke(ctx context.Context, query string, at int64, key, what st
 	if !s.storable(key) {
 		return s.errf("%s: %w", what, inventory.ErrNotFound)
 	}
-	res, err := s.write.ExecContext(ctx, query, at, key)
-	if err != nil {
-		return s.errf("revoke %s: %w", what, err)
-	}
-	if n, _ := res.RowsAffected(); n == 0 {
-		return s.errf("%s: %w", what, inventory.ErrNotFound)
-	}
-	return nil
+	return s.execFound(ctx, s.write, what, "revoke "+what, query, at, key)
 }
 
 // CreateUser stores a user; ErrConflict on the same project and name.
@@ -214,12 +203,9 @@ func (s *Store) DeleteUser(ctx context.Context, projectID string, id, at int64) 
 	// store what it read.
 	defer s.tokens.revokedAll()
 	return s.inTx(ctx, func(tx *sql.Tx) error {
-		res, err := tx.ExecContext(ctx, `DELETE FROM users WHERE id = $1 AND project_id = $2`, id, projectID)
-		if err != nil {
-			return s.errf("delete user %d: %w", id, err)
-		}
-		if n, err := res.RowsAffected(); err != nil || n == 0 {
-			return s.errf("user %d: %w", id, errors.Join(inventory.ErrNotFound, err))
+		if err := s.execFound(ctx, tx, fmt.Sprintf("user %d", id), fmt.Sprintf("delete user %d", id),
+			`DELETE FROM users WHERE id = $1 AND project_id = $2`, id, projectID); err != nil {
+			return err
 		}
 		if _, err := tx.ExecContext(ctx, `UPDATE tokens SET revoked_at = $1 WHERE user_id = $2 AND revoked_at = 0`, at, id); err != nil {
 			return s.errf("revoke tokens of user %d: %w", id, err)

@@ -157,12 +157,9 @@ func (s *Store) UpdateRegistry(ctx context.Context, r inventory.Registry) (inven
 // DeleteRegistry removes the connection and every row synced from it.
 func (s *Store) DeleteRegistry(ctx context.Context, projectID string, id int64) error {
 	return s.inTx(ctx, func(tx *sql.Tx) error {
-		res, err := tx.ExecContext(ctx, `DELETE FROM registries WHERE id = $1 AND project_id = $2`, id, projectID)
-		if err != nil {
-			return s.errf("delete registry %d: %w", id, err)
-		}
-		if n, _ := res.RowsAffected(); n == 0 {
-			return s.errf("registry %d: %w", id, inventory.ErrNotFound)
+		if err := s.execFound(ctx, tx, fmt.Sprintf("registry %d", id), fmt.Sprintf("delete registry %d", id),
+			`DELETE FROM registries WHERE id = $1 AND project_id = $2`, id, projectID); err != nil {
+			return err
 		}
 		if _, err := tx.ExecContext(ctx, `DELETE FROM images WHERE registry_id = $1 AND project_id = $2`, id, projectID); err != nil {
 			return s.errf("delete rows of registry %d: %w", id, err)
@@ -174,14 +171,8 @@ func (s *Store) DeleteRegistry(ctx context.Context, projectID string, id int64) 
 // SetRegistryStatus records a sync's outcome on the connection; syncedAt
 // (ms) 0 keeps the last sync time.
 func (s *Store) SetRegistryStatus(ctx context.Context, id int64, status, failReason string, syncedAt int64) error {
-	res, err := s.write.ExecContext(ctx, `UPDATE registries SET status = $1, fail_reason = $2,
+	return s.execFound(ctx, s.write, fmt.Sprintf("registry %d", id), fmt.Sprintf("registry %d status", id),
+		`UPDATE registries SET status = $1, fail_reason = $2,
 		latest_sync_time = CASE WHEN CAST($3 AS BIGINT) > 0 THEN CAST($3 AS BIGINT) ELSE latest_sync_time END WHERE id = $4`,
 		status, failReason, syncedAt, id)
-	if err != nil {
-		return s.errf("registry %d status: %w", id, err)
-	}
-	if n, _ := res.RowsAffected(); n == 0 {
-		return s.errf("registry %d: %w", id, inventory.ErrNotFound)
-	}
-	return nil
 }
