@@ -18,10 +18,17 @@ func grantIDs(g inventory.Grant) string {
 	return string(b)
 }
 
-// readGrant turns the stored columns back into a Grant; no ids read as nil.
-func readGrant(all bool, ids string) (inventory.Grant, error) {
-	g := inventory.Grant{All: all}
-	if err := json.Unmarshal([]byte(ids), &g.IDs); err != nil {
+// storedGrant is a grant's columns as a row holds them: grant_all, and
+// grant_ids as Dialect.StringsToJSON reads them.
+type storedGrant struct {
+	all bool
+	ids string
+}
+
+// grant turns the stored columns back into a Grant; no ids read as nil.
+func (sg storedGrant) grant() (inventory.Grant, error) {
+	g := inventory.Grant{All: sg.all}
+	if err := json.Unmarshal([]byte(sg.ids), &g.IDs); err != nil {
 		return g, fmt.Errorf("grant: %w", err)
 	}
 	if len(g.IDs) == 0 {
@@ -73,17 +80,12 @@ func (s *Store) credentialCols() string {
 	return `access_key, project_id, secret_sealed, grant_all, ` + s.d.StringsToJSON("grant_ids") + `, description, created_at, revoked_at`
 }
 
-func scanCredential(r rowScanner) (inventory.Credential, error) {
-	var (
-		c   inventory.Credential
-		all bool
-		ids string
-	)
-	if err := r.Scan(&c.AccessKey, &c.ProjectID, &c.SecretSealed, &all, &ids, &c.Description, &c.CreatedAt, &c.RevokedAt); err != nil {
+func scanCredential(r rowScanner) (c inventory.Credential, err error) {
+	var g storedGrant
+	if err := r.Scan(&c.AccessKey, &c.ProjectID, &c.SecretSealed, &g.all, &g.ids, &c.Description, &c.CreatedAt, &c.RevokedAt); err != nil {
 		return c, err
 	}
-	g, err := readGrant(all, ids)
-	c.Grant = g
+	c.Grant, err = g.grant()
 	return c, err
 }
 
@@ -144,17 +146,12 @@ func (s *Store) userCols() string {
 	return `id, project_id, name, password_hash, grant_all, ` + s.d.StringsToJSON("grant_ids") + `, created_at`
 }
 
-func scanUser(r rowScanner) (inventory.User, error) {
-	var (
-		u   inventory.User
-		all bool
-		ids string
-	)
-	if err := r.Scan(&u.ID, &u.ProjectID, &u.Name, &u.PasswordHash, &all, &ids, &u.CreatedAt); err != nil {
+func scanUser(r rowScanner) (u inventory.User, err error) {
+	var g storedGrant
+	if err := r.Scan(&u.ID, &u.ProjectID, &u.Name, &u.PasswordHash, &g.all, &g.ids, &u.CreatedAt); err != nil {
 		return u, err
 	}
-	g, err := readGrant(all, ids)
-	u.Grant = g
+	u.Grant, err = g.grant()
 	return u, err
 }
 
@@ -229,20 +226,19 @@ func (s *Store) GetToken(ctx context.Context, hash string) (inventory.Token, err
 		return t, nil
 	}
 	var (
-		t   inventory.Token
-		all bool
-		ids string
+		t inventory.Token
+		g storedGrant
 	)
 	if !s.storable(hash) {
 		return t, s.errf("token: %w", inventory.ErrNotFound)
 	}
 	epoch := s.tokens.begin()
 	err := s.queryRow(ctx, `SELECT hash, user_id, project_id, grant_all, `+s.d.StringsToJSON("grant_ids")+`, created_at, expires_at, revoked_at
-		FROM tokens WHERE hash = $1`, hash).Scan(&t.Hash, &t.UserID, &t.ProjectID, &all, &ids, &t.CreatedAt, &t.ExpiresAt, &t.RevokedAt)
+		FROM tokens WHERE hash = $1`, hash).Scan(&t.Hash, &t.UserID, &t.ProjectID, &g.all, &g.ids, &t.CreatedAt, &t.ExpiresAt, &t.RevokedAt)
 	if err != nil {
 		return t, s.notFound(err, "token")
 	}
-	if t.Grant, err = readGrant(all, ids); err != nil {
+	if t.Grant, err = g.grant(); err != nil {
 		return t, s.errf("token: %w", err)
 	}
 	s.tokens.put(epoch, t)
@@ -260,11 +256,7 @@ func (s *Store) RevokeToken(ctx context.Context, hash string, at int64) error {
 // PurgeExpiredTokens deletes the tokens that expired before the given time
 // (ms) and returns how many. Revoked ones go the same way once expired.
 func (s *Store) PurgeExpiredTokens(ctx context.Context, before int64) (int64, error) {
-	res, err := s.write.ExecContext(ctx, `DELETE FROM tokens WHERE expires_at < $1`, before)
-	if err != nil {
-		return 0, s.errf("purge expired tokens: %w", err)
-	}
-	n, err := res.RowsAffected()
+	n, err := execCount(ctx, s.write, `DELETE FROM tokens WHERE expires_at < $1`, before)
 	if err != nil {
 		return 0, s.errf("purge expired tokens: %w", err)
 	}
