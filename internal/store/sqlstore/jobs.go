@@ -168,11 +168,11 @@ func (s *Store) leasedUpdate(ctx context.Context, l jobs.Lease, b *builder, set 
 	b.Eq("attempts", l.Attempt)
 	b.Where(`state = 'running'`)
 	return s.inTx(ctx, func(tx *sql.Tx) error {
-		res, err := tx.ExecContext(ctx, set+` WHERE `+b.SQL(), b.Args()...)
+		n, err := execCount(ctx, tx, set+` WHERE `+b.SQL(), b.Args()...)
 		if err != nil {
 			return s.errf("job %d: %w", l.ID, err)
 		}
-		if n, _ := res.RowsAffected(); n > 0 {
+		if n > 0 {
 			return nil
 		}
 		var one int
@@ -192,12 +192,8 @@ const purgeBatch = 1000
 func (s *Store) PurgeJobs(ctx context.Context, before time.Time) (int64, error) {
 	var total int64
 	for {
-		res, err := s.write.ExecContext(ctx, `DELETE FROM jobs WHERE id IN (SELECT id FROM jobs
+		n, err := execCount(ctx, s.write, `DELETE FROM jobs WHERE id IN (SELECT id FROM jobs
 			WHERE state IN ('done', 'failed') AND updated_at < $1 LIMIT $2)`, before.UnixMilli(), purgeBatch)
-		if err != nil {
-			return total, s.errf("purge jobs: %w", err)
-		}
-		n, err := res.RowsAffected()
 		if err != nil {
 			return total, s.errf("purge jobs: %w", err)
 		}

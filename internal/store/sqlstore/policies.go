@@ -165,11 +165,7 @@ func (s *Store) claimSlot(ctx context.Context, update, projectID string, due, ne
 	}
 	claimed := false
 	err := s.inTx(ctx, func(tx *sql.Tx) error {
-		res, err := tx.ExecContext(ctx, update, next, projectID, due)
-		if err != nil {
-			return s.errf("claim %s at %d: %w", projectID, due, err)
-		}
-		n, err := res.RowsAffected()
+		n, err := execCount(ctx, tx, update, next, projectID, due)
 		if err != nil {
 			return s.errf("claim %s at %d: %w", projectID, due, err)
 		}

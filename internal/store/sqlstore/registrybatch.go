@@ -29,11 +29,7 @@ func (s *Store) DeleteRegistries(ctx context.Context, projectID string, enterpri
 			b.In("enterprise_project_id", enterpriseProjects)
 		}
 		b.InInts("id", ids)
-		res, err := tx.ExecContext(ctx, `DELETE FROM registries WHERE `+b.SQL(), b.Args()...)
-		if err != nil {
-			return s.errf("delete registries: %w", err)
-		}
-		n, err := res.RowsAffected()
+		n, err := execCount(ctx, tx, `DELETE FROM registries WHERE `+b.SQL(), b.Args()...)
 		if err != nil {
 			return s.errf("delete registries: %w", err)
 		}

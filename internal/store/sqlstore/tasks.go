@@ -275,11 +275,10 @@ func (s *Store) FinishTaskItems(ctx context.Context, f tasks.Finish) (int64, err
 				`, finished_at = ` + u.Arg(f.At) + `, risky = ` + risky
 			match(u)
 			u.Eq("i.task_id", id)
-			res, err := tx.ExecContext(ctx, set+` WHERE `+u.SQL(), u.Args()...)
+			n, err := execCount(ctx, tx, set+` WHERE `+u.SQL(), u.Args()...)
 			if err != nil {
 				return s.errf("finish items of task %s: %w", id, err)
 			}
-			n, _ := res.RowsAffected()
 			marked += n
 			if err := s.recount(ctx, tx, id, f.At); err != nil {
 				return err
@@ -358,14 +357,14 @@ func (s *Store) CancelTaskScans(ctx context.Context, projectID, kind string, dig
 			if waited {
 				continue
 			}
-			res, err := tx.ExecContext(ctx, `UPDATE jobs SET state = 'failed', error = 'cancelled: its scan task was stopped',
+			n, err := execCount(ctx, tx, `UPDATE jobs SET state = 'failed', error = 'cancelled: its scan task was stopped',
 				lease_till = 0, updated_at = $4 WHERE kind = $1 AND key = $2 AND state IN ('queued', 'running')
 				AND project_id = $3`,
 				kind, inventory.ScanJobKey(projectID, d), projectID, at)
 			if err != nil {
 				return s.errf("cancel scan of %s: %w", d, err)
 			}
-			if n, _ := res.RowsAffected(); n > 0 {
+			if n > 0 {
 				cancelled = append(cancelled, d)
 			}
 		}
@@ -420,13 +419,13 @@ func (s *Store) timeOut(ctx context.Context, id string, cutoff, at int64) (tasks
 	ok := false
 	err := s.inTx(ctx, func(tx *sql.Tx) error {
 		e, ok = tasks.Expired{}, false // a retried transaction starts over
-		res, err := tx.ExecContext(ctx, `UPDATE tasks SET state = $2, failed_reason = $3, end_time = $4, listing = $5
+		n, err := execCount(ctx, tx, `UPDATE tasks SET state = $2, failed_reason = $3, end_time = $4, listing = $5
 			WHERE id = $1 AND state = 'running' AND `+timeOutStart+` < $6`,
 			id, string(tasks.TimedOut), tasks.TimedOutReason, at, false, cutoff)
 		if err != nil {
 			return s.errf("time out task %s: %w", id, err)
 		}
-		if n, _ := res.RowsAffected(); n == 0 {
+		if n == 0 {
 			return nil
 		}
 		if e.Items, err = s.pendingItems(ctx, tx, id); err != nil {
