@@ -1,6 +1,7 @@
 package sqlstore
 
 import (
+	"cmp"
 	"context"
 	"database/sql"
 	"encoding/json"
@@ -43,9 +44,7 @@ func (s *Store) EnsureProject(ctx context.Context, p inventory.Project) (invento
 	if p.ID == "" {
 		return p, s.errf("project needs an id")
 	}
-	if p.CreatedAt == 0 {
-		p.CreatedAt = time.Now().UnixMilli()
-	}
+	p.CreatedAt = cmp.Or(p.CreatedAt, time.Now().UnixMilli())
 	_, err := s.write.ExecContext(ctx, `INSERT INTO projects (id, name, created_at) VALUES ($1, $2, $3) ON CONFLICT (id) DO NOTHING`,
 		p.ID, p.Name, p.CreatedAt)
 	if err != nil {
@@ -130,9 +129,7 @@ func (s *Store) revoke(ctx context.Context, query string, at int64, key, what st
 
 // CreateUser stores a user; ErrConflict on the same project and name.
 func (s *Store) CreateUser(ctx context.Context, u inventory.User) (inventory.User, error) {
-	if u.CreatedAt == 0 {
-		u.CreatedAt = time.Now().UnixMilli()
-	}
+	u.CreatedAt = cmp.Or(u.CreatedAt, time.Now().UnixMilli())
 	err := s.write.QueryRowContext(ctx, `INSERT INTO users (project_id, name, password_hash, grant_all, grant_ids, created_at)
 		VALUES ($1, $2, $3, $4, `+s.d.StringsFromJSON("$5")+`, $6) RETURNING id`,
 		u.ProjectID, u.Name, u.PasswordHash, u.Grant.All, grantIDs(u.Grant), u.CreatedAt).Scan(&u.ID)

@@ -1,6 +1,7 @@
 package sqlstore
 
 import (
+	"cmp"
 	"encoding/json"
 	"fmt"
 	"slices"
@@ -91,9 +92,7 @@ type Stmt struct {
 // the result when the digest is not known yet, so the result is not lost
 // if a sync records the manifest later), then every image row describing it.
 func SetScanResult(d Dialect, digest string, r inventory.ScanResult) [2]Stmt {
-	if r.Status == "" {
-		r.Status = inventory.Unscan
-	}
+	r.Status = cmp.Or(r.Status, inventory.Unscan)
 	up := newBuilder(d)
 	upsert := `INSERT INTO manifests (digest, scan_status, scan_failed_desc, latest_scan_time, vul_num, unsafe_setting_num, malicious_file_num, severity_level)
 			VALUES (` + up.List(digest, string(r.Status), r.FailedDesc, r.ScanTime, r.VulNum, r.UnsafeSettingNum, r.MaliciousFileNum, r.SeverityLevel) + `)

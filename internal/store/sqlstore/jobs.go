@@ -1,6 +1,7 @@
 package sqlstore
 
 import (
+	"cmp"
 	"context"
 	"database/sql"
 	"errors"
@@ -36,9 +37,7 @@ func (s *Store) Enqueue(ctx context.Context, j jobs.Job) (jobs.Job, bool, error)
 	if j.Kind == "" {
 		return jobs.Job{}, false, s.errf("enqueue: job needs a kind")
 	}
-	if j.CreatedAt == 0 {
-		j.CreatedAt = time.Now().UnixMilli()
-	}
+	j.CreatedAt = cmp.Or(j.CreatedAt, time.Now().UnixMilli())
 	j.NotBefore = max(j.NotBefore, 0)
 	// A live job may also finish between the conflict and the next read;
 	// then the round after inserts. Bounded only as a guard against a bug.
@@ -72,10 +71,8 @@ func (s *Store) Enqueue(ctx context.Context, j jobs.Job) (jobs.Job, bool, error)
 				VALUES ($1, $2, $3, $4, 'queued', 0, $5, $5, $6)
 				ON CONFLICT (kind, key) WHERE state IN ('queued', 'running') DO NOTHING
 				RETURNING `+jobCols, j.Kind, j.Key, j.ProjectID, j.Payload, j.CreatedAt, j.NotBefore))
-			if errors.Is(err, sql.ErrNoRows) {
-				return nil // another enqueuer won: read its job next round
-			}
-			if err != nil {
+			// No rows: another enqueuer won; its job is read next round.
+			if err != nil && !errors.Is(err, sql.ErrNoRows) {
 				return s.errf("enqueue: %w", err)
 			}
 			return nil

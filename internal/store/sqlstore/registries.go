@@ -1,6 +1,7 @@
 package sqlstore
 
 import (
+	"cmp"
 	"context"
 	"database/sql"
 	"fmt"
@@ -12,15 +13,9 @@ import (
 // CreateRegistry adds a connection; ErrConflict when the project already has
 // one with the same address and namespace.
 func (s *Store) CreateRegistry(ctx context.Context, r inventory.Registry) (inventory.Registry, error) {
-	if r.EnterpriseProjectID == "" {
-		r.EnterpriseProjectID = inventory.DefaultEnterpriseProject
-	}
-	if r.Status == "" {
-		r.Status = inventory.RegistryPending
-	}
-	if r.CreatedAt == 0 {
-		r.CreatedAt = time.Now().UnixMilli()
-	}
+	r.EnterpriseProjectID = cmp.Or(r.EnterpriseProjectID, inventory.DefaultEnterpriseProject)
+	r.Status = cmp.Or(r.Status, inventory.RegistryPending)
+	r.CreatedAt = cmp.Or(r.CreatedAt, time.Now().UnixMilli())
 	var id int64
 	err := s.write.QueryRowContext(ctx, `INSERT INTO registries (project_id, enterprise_project_id, name, type, api_version,
 		protocol, addr, username, password_sealed, namespace, connect_cluster_id, get_scan_image_channel, domain_name,
@@ -108,9 +103,7 @@ func (s *Store) lockRegistry(ctx context.Context, tx *sql.Tx, id int64) (registr
 // Changing the type to one of another image type is refused (ErrConflict):
 // rows would change list, which a sync, not an edit, should decide.
 func (s *Store) UpdateRegistry(ctx context.Context, r inventory.Registry) (inventory.Registry, error) {
-	if r.EnterpriseProjectID == "" {
-		r.EnterpriseProjectID = inventory.DefaultEnterpriseProject
-	}
+	r.EnterpriseProjectID = cmp.Or(r.EnterpriseProjectID, inventory.DefaultEnterpriseProject)
 	err := s.inTx(ctx, func(tx *sql.Tx) error {
 		old, err := s.lockRegistry(ctx, tx, r.ID)
 		if err != nil {
@@ -119,9 +112,7 @@ func (s *Store) UpdateRegistry(ctx context.Context, r inventory.Registry) (inven
 		if old.projectID != r.ProjectID {
 			return s.errf("registry %d: %w", r.ID, inventory.ErrNotFound)
 		}
-		if r.Type == "" {
-			r.Type = old.typ
-		}
+		r.Type = cmp.Or(r.Type, old.typ)
 		if r.Type.ImageType() != old.typ.ImageType() {
 			return s.errf("registry %d: type %s → %s changes image type: %w", r.ID, old.typ, r.Type, inventory.ErrConflict)
 		}
