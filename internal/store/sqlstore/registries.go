@@ -145,18 +145,10 @@ func (s *Store) UpdateRegistry(ctx context.Context, r inventory.Registry) (inven
 	return s.GetRegistry(ctx, r.ProjectID, r.ID)
 }
 
-// DeleteRegistry removes the connection and every row synced from it.
+// DeleteRegistry removes the connection and every row synced from it: a
+// DeleteRegistries of one id.
 func (s *Store) DeleteRegistry(ctx context.Context, projectID string, id int64) error {
-	return s.inTx(ctx, func(tx *sql.Tx) error {
-		if err := s.execFound(ctx, tx, fmt.Sprintf("registry %d", id), fmt.Sprintf("delete registry %d", id),
-			`DELETE FROM registries WHERE id = $1 AND project_id = $2`, id, projectID); err != nil {
-			return err
-		}
-		if _, err := tx.ExecContext(ctx, `DELETE FROM images WHERE registry_id = $1 AND project_id = $2`, id, projectID); err != nil {
-			return s.errf("delete rows of registry %d: %w", id, err)
-		}
-		return nil
-	})
+	return s.DeleteRegistries(ctx, projectID, nil, []int64{id})
 }
 
 // SetRegistryStatus records a sync's outcome on the connection; syncedAt
