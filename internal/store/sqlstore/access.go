@@ -1,6 +1,7 @@
 package sqlstore
 
 import (
+	"cmp"
 	"context"
 	"database/sql"
 	"encoding/json"
@@ -14,18 +15,21 @@ import (
 // grantIDs is a grant's ids as the JSON text bound for the grant_ids
 // column (see Dialect.StringsFromJSON): never null.
 func grantIDs(g inventory.Grant) string {
-	ids := g.IDs
-	if ids == nil {
-		ids = []string{}
-	}
-	b, _ := json.Marshal(ids) // a []string always marshals
+	b, _ := json.Marshal(nonNil(g.IDs)) // a []string always marshals
 	return string(b)
 }
 
-// readGrant turns the stored columns back into a Grant; no ids read as nil.
-func readGrant(all bool, ids string) (inventory.Grant, error) {
-	g := inventory.Grant{All: all}
-	if err := json.Unmarshal([]byte(ids), &g.IDs); err != nil {
+// storedGrant is a grant's columns as a row holds them: grant_all, and
+// grant_ids as Dialect.StringsToJSON reads them.
+type storedGrant struct {
+	all bool
+	ids string
+}
+
+// grant turns the stored columns back into a Grant; no ids read as nil.
+func (sg storedGrant) grant() (inventory.Grant, error) {
+	g := inventory.Grant{All: sg.all}
+	if err := json.Unmarshal([]byte(sg.ids), &g.IDs); err != nil {
 		return g, fmt.Errorf("grant: %w", err)
 	}
 	if len(g.IDs) == 0 {
@@ -40,9 +44,7 @@ func (s *Store) EnsureProject(ctx context.Context, p inventory.Project) (invento
 	if p.ID == "" {
 		return p, s.errf("project needs an id")
 	}
-	if p.CreatedAt == 0 {
-		p.CreatedAt = time.Now().UnixMilli()
-	}
+	p.CreatedAt = cmp.Or(p.CreatedAt, time.Now().UnixMilli())
 	_, err := s.write.ExecContext(ctx, `INSERT INTO projects (id, name, created_at) VALUES ($1, $2, $3) ON CONFLICT (id) DO NOTHING`,
 		p.ID, p.Name, p.CreatedAt)
 	if err != nil {
@@ -77,17 +79,12 @@ func (s *Store) credentialCols() string {
 	return `access_key, project_id, secret_sealed, grant_all, ` + s.d.StringsToJSON("grant_ids") + `, description, created_at, revoked_at`
 }
 
-func scanCredential(r rowScanner) (inventory.Credential, error) {
-	var (
-		c   inventory.Credential
-		all bool
-		ids string
-	)
-	if err := r.Scan(&c.AccessKey, &c.ProjectID, &c.SecretSealed, &all, &ids, &c.Description, &c.CreatedAt, &c.RevokedAt); err != nil {
+func scanCredential(r rowScanner) (c inventory.Credential, err error) {
+	var g storedGrant
+	if err := r.Scan(&c.AccessKey, &c.ProjectID, &c.SecretSealed, &g.all, &g.ids, &c.Description, &c.CreatedAt, &c.RevokedAt); err != nil {
 		return c, err
 	}
-	g, err := readGrant(all, ids)
-	c.Grant = g
+	c.Grant, err = g.grant()
 	return c, err
 }
 
@@ -127,21 +124,12 @@ func (s *Store) revoke(ctx context.Context, query string, at int64, key, what st
 	if !s.storable(key) {
 		return s.errf("%s: %w", what, inventory.ErrNotFound)
 	}
-	res, err := s.write.ExecContext(ctx, query, at, key)
-	if err != nil {
-		return s.errf("revoke %s: %w", what, err)
-	}
-	if n, _ := res.RowsAffected(); n == 0 {
-		return s.errf("%s: %w", what, inventory.ErrNotFound)
-	}
-	return nil
+	return s.execFound(ctx, s.write, what, "revoke "+what, query, at, key)
 }
 
 // CreateUser stores a user; ErrConflict on the same project and name.
 func (s *Store) CreateUser(ctx context.Context, u inventory.User) (inventory.User, error) {
-	if u.CreatedAt == 0 {
-		u.CreatedAt = time.Now().UnixMilli()
-	}
+	u.CreatedAt = cmp.Or(u.CreatedAt, time.Now().UnixMilli())
 	err := s.write.QueryRowContext(ctx, `INSERT INTO users (project_id, name, password_hash, grant_all, grant_ids, created_at)
 		VALUES ($1, $2, $3, $4, `+s.d.StringsFromJSON("$5")+`, $6) RETURNING id`,
 		u.ProjectID, u.Name, u.PasswordHash, u.Grant.All, grantIDs(u.Grant), u.CreatedAt).Scan(&u.ID)
@@ -155,17 +143,12 @@ func (s *Store) userCols() string {
 	return `id, project_id, name, password_hash, grant_all, ` + s.d.StringsToJSON("grant_ids") + `, created_at`
 }
 
-func scanUser(r rowScanner) (inventory.User, error) {
-	var (
-		u   inventory.User
-		all bool
-		ids string
-	)
-	if err := r.Scan(&u.ID, &u.ProjectID, &u.Name, &u.PasswordHash, &all, &ids, &u.CreatedAt); err != nil {
+func scanUser(r rowScanner) (u inventory.User, err error) {
+	var g storedGrant
+	if err := r.Scan(&u.ID, &u.ProjectID, &u.Name, &u.PasswordHash, &g.all, &g.ids, &u.CreatedAt); err != nil {
 		return u, err
 	}
-	g, err := readGrant(all, ids)
-	u.Grant = g
+	u.Grant, err = g.grant()
 	return u, err
 }
 
@@ -214,12 +197,9 @@ func (s *Store) DeleteUser(ctx context.Context, projectID string, id, at int64) 
 	// store what it read.
 	defer s.tokens.revokedAll()
 	return s.inTx(ctx, func(tx *sql.Tx) error {
-		res, err := tx.ExecContext(ctx, `DELETE FROM users WHERE id = $1 AND project_id = $2`, id, projectID)
-		if err != nil {
-			return s.errf("delete user %d: %w", id, err)
-		}
-		if n, err := res.RowsAffected(); err != nil || n == 0 {
-			return s.errf("user %d: %w", id, errors.Join(inventory.ErrNotFound, err))
+		if err := s.execFound(ctx, tx, fmt.Sprintf("user %d", id), fmt.Sprintf("delete user %d", id),
+			`DELETE FROM users WHERE id = $1 AND project_id = $2`, id, projectID); err != nil {
+			return err
 		}
 		if _, err := tx.ExecContext(ctx, `UPDATE tokens SET revoked_at = $1 WHERE user_id = $2 AND revoked_at = 0`, at, id); err != nil {
 			return s.errf("revoke tokens of user %d: %w", id, err)
@@ -243,20 +223,19 @@ func (s *Store) GetToken(ctx context.Context, hash string) (inventory.Token, err
 		return t, nil
 	}
 	var (
-		t   inventory.Token
-		all bool
-		ids string
+		t inventory.Token
+		g storedGrant
 	)
 	if !s.storable(hash) {
 		return t, s.errf("token: %w", inventory.ErrNotFound)
 	}
 	epoch := s.tokens.begin()
 	err := s.queryRow(ctx, `SELECT hash, user_id, project_id, grant_all, `+s.d.StringsToJSON("grant_ids")+`, created_at, expires_at, revoked_at
-		FROM tokens WHERE hash = $1`, hash).Scan(&t.Hash, &t.UserID, &t.ProjectID, &all, &ids, &t.CreatedAt, &t.ExpiresAt, &t.RevokedAt)
+		FROM tokens WHERE hash = $1`, hash).Scan(&t.Hash, &t.UserID, &t.ProjectID, &g.all, &g.ids, &t.CreatedAt, &t.ExpiresAt, &t.RevokedAt)
 	if err != nil {
 		return t, s.notFound(err, "token")
 	}
-	if t.Grant, err = readGrant(all, ids); err != nil {
+	if t.Grant, err = g.grant(); err != nil {
 		return t, s.errf("token: %w", err)
 	}
 	s.tokens.put(epoch, t)
@@ -274,11 +253,7 @@ func (s *Store) RevokeToken(ctx context.Context, hash string, at int64) error {
 // PurgeExpiredTokens deletes the tokens that expired before the given time
 // (ms) and returns how many. Revoked ones go the same way once expired.
 func (s *Store) PurgeExpiredTokens(ctx context.Context, before int64) (int64, error) {
-	res, err := s.write.ExecContext(ctx, `DELETE FROM tokens WHERE expires_at < $1`, before)
-	if err != nil {
-		return 0, s.errf("purge expired tokens: %w", err)
-	}
-	n, err := res.RowsAffected()
+	n, err := execCount(ctx, s.write, `DELETE FROM tokens WHERE expires_at < $1`, before)
 	if err != nil {
 		return 0, s.errf("purge expired tokens: %w", err)
 	}

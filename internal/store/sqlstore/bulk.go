@@ -16,13 +16,13 @@ func (s *Store) load(ctx context.Context, tx *sql.Tx, conn *sql.Conn, table stri
 	if src.Len() == 0 {
 		return nil
 	}
+	var err error
 	if s.copy != nil {
-		if err := s.copy(ctx, conn, table, cols, src); err != nil {
-			return s.errf("save %s: %w", table, err)
-		}
-		return nil
+		err = s.copy(ctx, conn, table, cols, src)
+	} else {
+		err = s.insertRows(ctx, tx, table, cols, src)
 	}
-	if err := s.insertRows(ctx, tx, table, cols, src); err != nil {
+	if err != nil {
 		return s.errf("save %s: %w", table, err)
 	}
 	return nil

@@ -1,8 +1,10 @@
 package sqlstore
 
 import (
+	"cmp"
 	"encoding/json"
 	"fmt"
+	"slices"
 	"strconv"
 
 	"github.com/openhss/openhss/internal/inventory"
@@ -26,22 +28,18 @@ const (
 		FROM index_members m LEFT JOIN manifests mf ON mf.digest = m.member_digest
 		WHERE m.index_digest = i.digest
 	) END`
-
-	SQLiteImageCols   = imageColsHead + `json_group_array(json_array(` + imageColsMember + `) ORDER BY m.position)` + imageColsTail
-	PostgresImageCols = imageColsHead + `json_agg(json_build_array(` + imageColsMember + `) ORDER BY m.position)::text` + imageColsTail
 )
 
-// ImageCols are the dialect's image columns (SQLiteImageCols or
-// PostgresImageCols), read by ScanImage.
+// ImageCols are the dialect's image columns, read by ScanImage.
 func (d Dialect) ImageCols() string {
 	if d == Postgres {
-		return PostgresImageCols
+		return imageColsHead + `json_agg(json_build_array(` + imageColsMember + `) ORDER BY m.position)::text` + imageColsTail
 	}
-	return SQLiteImageCols
+	return imageColsHead + `json_group_array(json_array(` + imageColsMember + `) ORDER BY m.position)` + imageColsTail
 }
 
-// ScanImage reads a row of the dialect's image columns (SQLiteImageCols or
-// PostgresImageCols) at time now (ms).
+// ScanImage reads a row of the dialect's image columns (ImageCols) at time
+// now (ms).
 func ScanImage(row rowScanner, now int64) (inventory.Image, error) {
 	var (
 		img           inventory.Image
@@ -94,9 +92,7 @@ type Stmt struct {
 // the result when the digest is not known yet, so the result is not lost
 // if a sync records the manifest later), then every image row describing it.
 func SetScanResult(d Dialect, digest string, r inventory.ScanResult) [2]Stmt {
-	if r.Status == "" {
-		r.Status = inventory.Unscan
-	}
+	r.Status = cmp.Or(r.Status, inventory.Unscan)
 	up := newBuilder(d)
 	upsert := `INSERT INTO manifests (digest, scan_status, scan_failed_desc, latest_scan_time, vul_num, unsafe_setting_num, malicious_file_num, severity_level)
 			VALUES (` + up.List(digest, string(r.Status), r.FailedDesc, r.ScanTime, r.VulNum, r.UnsafeSettingNum, r.MaliciousFileNum, r.SeverityLevel) + `)
@@ -138,7 +134,7 @@ func UnknownManifest() ManifestInfo {
 // time.
 func PutLocalImage(d Dialect, img inventory.Image, md string, m ManifestInfo, manifests []inventory.Manifest, now int64) Stmt {
 	size, scannable := img.Size, img.Scannable
-	if known(manifests, md) || m.Size > 0 {
+	if slices.ContainsFunc(manifests, func(x inventory.Manifest) bool { return x.Digest == md }) || m.Size > 0 {
 		size, scannable = m.Size, m.Scannable
 	}
 	firstSeen := img.LatestUpdateTime
@@ -171,14 +167,4 @@ func PutLocalImage(d Dialect, img inventory.Image, md string, m ManifestInfo, ma
 				severity_level = excluded.severity_level
 			RETURNING id`
 	return Stmt{q, b.Args()}
-}
-
-// known reports whether ms hold the manifest of digest.
-func known(ms []inventory.Manifest, digest string) bool {
-	for _, m := range ms {
-		if m.Digest == digest {
-			return true
-		}
-	}
-	return false
 }

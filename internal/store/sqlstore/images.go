@@ -69,19 +69,13 @@ func (s *Store) putManifests(ctx context.Context, tx *sql.Tx, ms []inventory.Man
 	if len(ms) == 0 {
 		return nil
 	}
-	last := make(map[string]int, len(ms))
-	for i, m := range ms {
-		last[m.Digest] = i
-	}
-	uniq := make([]inventory.Manifest, 0, len(last))
-	for i, m := range ms {
-		if last[m.Digest] == i {
-			uniq = append(uniq, m)
-		}
-	}
 	// Digest order: concurrent syncs sharing manifests lock them in one
-	// order and so never deadlock.
-	slices.SortFunc(uniq, func(a, b inventory.Manifest) int { return cmp.Compare(a.Digest, b.Digest) })
+	// order and so never deadlock. Reversed first, so that the stable sort
+	// puts a digest's last listing first, the one Compact keeps.
+	uniq := slices.Clone(ms)
+	slices.Reverse(uniq)
+	slices.SortStableFunc(uniq, func(a, b inventory.Manifest) int { return cmp.Compare(a.Digest, b.Digest) })
+	uniq = slices.CompactFunc(uniq, func(a, b inventory.Manifest) bool { return a.Digest == b.Digest })
 	for chunk := range slices.Chunk(uniq, s.bulkRows(7)) {
 		var (
 			digest, media, artifact, platform []string

@@ -1,6 +1,7 @@
 package sqlstore
 
 import (
+	"cmp"
 	"context"
 	"database/sql"
 	"errors"
@@ -36,9 +37,7 @@ func (s *Store) Enqueue(ctx context.Context, j jobs.Job) (jobs.Job, bool, error)
 	if j.Kind == "" {
 		return jobs.Job{}, false, s.errf("enqueue: job needs a kind")
 	}
-	if j.CreatedAt == 0 {
-		j.CreatedAt = time.Now().UnixMilli()
-	}
+	j.CreatedAt = cmp.Or(j.CreatedAt, time.Now().UnixMilli())
 	j.NotBefore = max(j.NotBefore, 0)
 	// A live job may also finish between the conflict and the next read;
 	// then the round after inserts. Bounded only as a guard against a bug.
@@ -72,10 +71,8 @@ func (s *Store) Enqueue(ctx context.Context, j jobs.Job) (jobs.Job, bool, error)
 				VALUES ($1, $2, $3, $4, 'queued', 0, $5, $5, $6)
 				ON CONFLICT (kind, key) WHERE state IN ('queued', 'running') DO NOTHING
 				RETURNING `+jobCols, j.Kind, j.Key, j.ProjectID, j.Payload, j.CreatedAt, j.NotBefore))
-			if errors.Is(err, sql.ErrNoRows) {
-				return nil // another enqueuer won: read its job next round
-			}
-			if err != nil {
+			// No rows: another enqueuer won; its job is read next round.
+			if err != nil && !errors.Is(err, sql.ErrNoRows) {
 				return s.errf("enqueue: %w", err)
 			}
 			return nil
@@ -168,11 +165,11 @@ func (s *Store) leasedUpdate(ctx context.Context, l jobs.Lease, b *builder, set 
 	b.Eq("attempts", l.Attempt)
 	b.Where(`state = 'running'`)
 	return s.inTx(ctx, func(tx *sql.Tx) error {
-		res, err := tx.ExecContext(ctx, set+` WHERE `+b.SQL(), b.Args()...)
+		n, err := execCount(ctx, tx, set+` WHERE `+b.SQL(), b.Args()...)
 		if err != nil {
 			return s.errf("job %d: %w", l.ID, err)
 		}
-		if n, _ := res.RowsAffected(); n > 0 {
+		if n > 0 {
 			return nil
 		}
 		var one int
@@ -192,12 +189,8 @@ const purgeBatch = 1000
 func (s *Store) PurgeJobs(ctx context.Context, before time.Time) (int64, error) {
 	var total int64
 	for {
-		res, err := s.write.ExecContext(ctx, `DELETE FROM jobs WHERE id IN (SELECT id FROM jobs
+		n, err := execCount(ctx, s.write, `DELETE FROM jobs WHERE id IN (SELECT id FROM jobs
 			WHERE state IN ('done', 'failed') AND updated_at < $1 LIMIT $2)`, before.UnixMilli(), purgeBatch)
-		if err != nil {
-			return total, s.errf("purge jobs: %w", err)
-		}
-		n, err := res.RowsAffected()
 		if err != nil {
 			return total, s.errf("purge jobs: %w", err)
 		}

@@ -18,19 +18,9 @@ func scanPolicy(r rowScanner) (policy.Policy, error) {
 }
 
 // policyRegistries reads the connections p selects.
-func (s *Store) policyRegistries(ctx context.Context, q interface {
-	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
-}, projectID string) ([]int64, error) {
-	rows, err := q.QueryContext(ctx, `SELECT registry_id FROM scan_policy_registries WHERE project_id = $1
-		ORDER BY registry_id`, projectID)
-	if err != nil {
-		return nil, s.errf("scan policy registries of %s: %w", projectID, err)
-	}
-	ids, err := collect(rows, func(r rowScanner) (int64, error) {
-		var id int64
-		err := r.Scan(&id)
-		return id, err
-	})
+func (s *Store) policyRegistries(ctx context.Context, projectID string) ([]int64, error) {
+	ids, err := queryAll(ctx, s.read, func(r rowScanner) (id int64, err error) { return id, r.Scan(&id) },
+		`SELECT registry_id FROM scan_policy_registries WHERE project_id = $1 ORDER BY registry_id`, projectID)
 	if err != nil {
 		return nil, s.errf("scan policy registries of %s: %w", projectID, err)
 	}
@@ -48,7 +38,7 @@ func (s *Store) ScanPolicy(ctx context.Context, projectID string) (policy.Policy
 	if err != nil {
 		return policy.Policy{}, false, s.errf("scan policy of %s: %w", projectID, err)
 	}
-	if p.RegistryIDs, err = s.policyRegistries(ctx, s.read, projectID); err != nil {
+	if p.RegistryIDs, err = s.policyRegistries(ctx, projectID); err != nil {
 		return policy.Policy{}, false, err
 	}
 	return p, true, nil
@@ -93,17 +83,13 @@ func (s *Store) SetScanPolicy(ctx context.Context, p policy.Policy, now int64) e
 // DueScanPolicies returns up to limit enabled policies whose next run is
 // due at now (ms), the longest due first, with their connections.
 func (s *Store) DueScanPolicies(ctx context.Context, now int64, limit int) ([]policy.Policy, error) {
-	rows, err := s.read.QueryContext(ctx, `SELECT `+policyCols+` FROM scan_policies
+	out, err := queryAll(ctx, s.read, scanPolicy, `SELECT `+policyCols+` FROM scan_policies
 		WHERE `+s.d.IsTrue("enabled")+` AND next_run_at <= $1 ORDER BY next_run_at, project_id LIMIT $2`, now, limit)
 	if err != nil {
 		return nil, s.errf("due scan policies: %w", err)
 	}
-	out, err := collect(rows, scanPolicy)
-	if err != nil {
-		return nil, s.errf("due scan policies: %w", err)
-	}
 	for i := range out {
-		if out[i].RegistryIDs, err = s.policyRegistries(ctx, s.read, out[i].ProjectID); err != nil {
+		if out[i].RegistryIDs, err = s.policyRegistries(ctx, out[i].ProjectID); err != nil {
 			return nil, err
 		}
 	}
@@ -144,27 +130,20 @@ func (s *Store) DueSyncs(ctx context.Context, now, first int64, limit int) (map[
 			return nil, s.errf("sync slots: %w", err)
 		}
 	}
-	rows, err := s.read.QueryContext(ctx, `SELECT project_id, next_sync_at FROM sync_schedule q
+	out := map[string]int64{}
+	err = queryEach(ctx, s.read, func(r rowScanner) error {
+		var (
+			project string
+			due     int64
+		)
+		err := r.Scan(&project, &due)
+		out[project] = due
+		return err
+	}, `SELECT project_id, next_sync_at FROM sync_schedule q
 		WHERE next_sync_at <= $1 AND EXISTS (SELECT 1 FROM registries r WHERE r.project_id = q.project_id)
 		ORDER BY next_sync_at, project_id LIMIT $2`, now, limit)
 	if err != nil {
 		return nil, s.errf("due syncs: %w", err)
-	}
-	type slot struct {
-		project string
-		due     int64
-	}
-	slots, err := collect(rows, func(r rowScanner) (slot, error) {
-		var sl slot
-		err := r.Scan(&sl.project, &sl.due)
-		return sl, err
-	})
-	if err != nil {
-		return nil, s.errf("due syncs: %w", err)
-	}
-	out := make(map[string]int64, len(slots))
-	for _, sl := range slots {
-		out[sl.project] = sl.due
 	}
 	return out, nil
 }
@@ -186,11 +165,7 @@ func (s *Store) claimSlot(ctx context.Context, update, projectID string, due, ne
 	}
 	claimed := false
 	err := s.inTx(ctx, func(tx *sql.Tx) error {
-		res, err := tx.ExecContext(ctx, update, next, projectID, due)
-		if err != nil {
-			return s.errf("claim %s at %d: %w", projectID, due, err)
-		}
-		n, err := res.RowsAffected()
+		n, err := execCount(ctx, tx, update, next, projectID, due)
 		if err != nil {
 			return s.errf("claim %s at %d: %w", projectID, due, err)
 		}

@@ -1,6 +1,7 @@
 package sqlstore
 
 import (
+	"cmp"
 	"context"
 	"database/sql"
 	"fmt"
@@ -12,15 +13,9 @@ import (
 // CreateRegistry adds a connection; ErrConflict when the project already has
 // one with the same address and namespace.
 func (s *Store) CreateRegistry(ctx context.Context, r inventory.Registry) (inventory.Registry, error) {
-	if r.EnterpriseProjectID == "" {
-		r.EnterpriseProjectID = inventory.DefaultEnterpriseProject
-	}
-	if r.Status == "" {
-		r.Status = inventory.RegistryPending
-	}
-	if r.CreatedAt == 0 {
-		r.CreatedAt = time.Now().UnixMilli()
-	}
+	r.EnterpriseProjectID = cmp.Or(r.EnterpriseProjectID, inventory.DefaultEnterpriseProject)
+	r.Status = cmp.Or(r.Status, inventory.RegistryPending)
+	r.CreatedAt = cmp.Or(r.CreatedAt, time.Now().UnixMilli())
 	var id int64
 	err := s.write.QueryRowContext(ctx, `INSERT INTO registries (project_id, enterprise_project_id, name, type, api_version,
 		protocol, addr, username, password_sealed, namespace, connect_cluster_id, get_scan_image_channel, domain_name,
@@ -108,9 +103,7 @@ func (s *Store) lockRegistry(ctx context.Context, tx *sql.Tx, id int64) (registr
 // Changing the type to one of another image type is refused (ErrConflict):
 // rows would change list, which a sync, not an edit, should decide.
 func (s *Store) UpdateRegistry(ctx context.Context, r inventory.Registry) (inventory.Registry, error) {
-	if r.EnterpriseProjectID == "" {
-		r.EnterpriseProjectID = inventory.DefaultEnterpriseProject
-	}
+	r.EnterpriseProjectID = cmp.Or(r.EnterpriseProjectID, inventory.DefaultEnterpriseProject)
 	err := s.inTx(ctx, func(tx *sql.Tx) error {
 		old, err := s.lockRegistry(ctx, tx, r.ID)
 		if err != nil {
@@ -119,9 +112,7 @@ func (s *Store) UpdateRegistry(ctx context.Context, r inventory.Registry) (inven
 		if old.projectID != r.ProjectID {
 			return s.errf("registry %d: %w", r.ID, inventory.ErrNotFound)
 		}
-		if r.Type == "" {
-			r.Type = old.typ
-		}
+		r.Type = cmp.Or(r.Type, old.typ)
 		if r.Type.ImageType() != old.typ.ImageType() {
 			return s.errf("registry %d: type %s → %s changes image type: %w", r.ID, old.typ, r.Type, inventory.ErrConflict)
 		}
@@ -154,34 +145,17 @@ func (s *Store) UpdateRegistry(ctx context.Context, r inventory.Registry) (inven
 	return s.GetRegistry(ctx, r.ProjectID, r.ID)
 }
 
-// DeleteRegistry removes the connection and every row synced from it.
+// DeleteRegistry removes the connection and every row synced from it: a
+// DeleteRegistries of one id.
 func (s *Store) DeleteRegistry(ctx context.Context, projectID string, id int64) error {
-	return s.inTx(ctx, func(tx *sql.Tx) error {
-		res, err := tx.ExecContext(ctx, `DELETE FROM registries WHERE id = $1 AND project_id = $2`, id, projectID)
-		if err != nil {
-			return s.errf("delete registry %d: %w", id, err)
-		}
-		if n, _ := res.RowsAffected(); n == 0 {
-			return s.errf("registry %d: %w", id, inventory.ErrNotFound)
-		}
-		if _, err := tx.ExecContext(ctx, `DELETE FROM images WHERE registry_id = $1 AND project_id = $2`, id, projectID); err != nil {
-			return s.errf("delete rows of registry %d: %w", id, err)
-		}
-		return nil
-	})
+	return s.DeleteRegistries(ctx, projectID, nil, []int64{id})
 }
 
 // SetRegistryStatus records a sync's outcome on the connection; syncedAt
 // (ms) 0 keeps the last sync time.
 func (s *Store) SetRegistryStatus(ctx context.Context, id int64, status, failReason string, syncedAt int64) error {
-	res, err := s.write.ExecContext(ctx, `UPDATE registries SET status = $1, fail_reason = $2,
+	return s.execFound(ctx, s.write, fmt.Sprintf("registry %d", id), fmt.Sprintf("registry %d status", id),
+		`UPDATE registries SET status = $1, fail_reason = $2,
 		latest_sync_time = CASE WHEN CAST($3 AS BIGINT) > 0 THEN CAST($3 AS BIGINT) ELSE latest_sync_time END WHERE id = $4`,
 		status, failReason, syncedAt, id)
-	if err != nil {
-		return s.errf("registry %d status: %w", id, err)
-	}
-	if n, _ := res.RowsAffected(); n == 0 {
-		return s.errf("registry %d: %w", id, inventory.ErrNotFound)
-	}
-	return nil
 }

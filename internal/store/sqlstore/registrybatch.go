@@ -29,11 +29,7 @@ func (s *Store) DeleteRegistries(ctx context.Context, projectID string, enterpri
 			b.In("enterprise_project_id", enterpriseProjects)
 		}
 		b.InInts("id", ids)
-		res, err := tx.ExecContext(ctx, `DELETE FROM registries WHERE `+b.SQL(), b.Args()...)
-		if err != nil {
-			return s.errf("delete registries: %w", err)
-		}
-		n, err := res.RowsAffected()
+		n, err := execCount(ctx, tx, `DELETE FROM registries WHERE `+b.SQL(), b.Args()...)
 		if err != nil {
 			return s.errf("delete registries: %w", err)
 		}
@@ -73,20 +69,16 @@ func (s *Store) CountRegistriesByStatus(ctx context.Context, f inventory.Registr
 	if f.Types != nil {
 		b.In("type", types)
 	}
-	rows, err := s.read.QueryContext(ctx, `SELECT status, count(*) FROM registries WHERE `+b.SQL()+` GROUP BY status`, b.Args()...)
-	if err != nil {
-		return nil, s.errf("count registries: %w", err)
-	}
-	defer rows.Close()
-	for rows.Next() {
-		var status string
-		var n int64
-		if err := rows.Scan(&status, &n); err != nil {
-			return nil, s.errf("count registries: %w", err)
-		}
+	err := queryEach(ctx, s.read, func(r rowScanner) error {
+		var (
+			status string
+			n      int64
+		)
+		err := r.Scan(&status, &n)
 		out[status] = n
-	}
-	if err := rows.Err(); err != nil {
+		return err
+	}, `SELECT status, count(*) FROM registries WHERE `+b.SQL()+` GROUP BY status`, b.Args()...)
+	if err != nil {
 		return nil, s.errf("count registries: %w", err)
 	}
 	return out, nil

@@ -5,7 +5,6 @@ import (
 	"crypto/rand"
 	"database/sql"
 	"errors"
-	"strings"
 
 	"github.com/openhss/openhss/internal/inventory"
 	"github.com/openhss/openhss/internal/tasks"
@@ -108,16 +107,8 @@ func (s *Store) recount(ctx context.Context, tx *sql.Tx, taskID string, at int64
 // takes no items: ErrEnded.
 func (s *Store) AddTaskItems(ctx context.Context, projectID, taskID string, items []tasks.Item, last bool, at int64) error {
 	return s.inTx(ctx, func(tx *sql.Tx) error {
-		t, err := scanTask(tx.QueryRowContext(ctx, `SELECT `+taskCols+` FROM tasks WHERE project_id = $1 AND id = $2`+
-			s.d.forUpdate(), projectID, taskID))
-		if errors.Is(err, sql.ErrNoRows) {
-			return s.errf("task %s: %w", taskID, tasks.ErrNotFound)
-		}
-		if err != nil {
-			return s.errf("task %s: %w", taskID, err)
-		}
-		if t.Ended() {
-			return s.errf("task %s: %w", taskID, tasks.ErrEnded)
+		if err := s.lockRunningTask(ctx, tx, projectID, taskID); err != nil {
+			return err
 		}
 		if err := s.addItems(ctx, tx, taskID, items); err != nil {
 			return err
@@ -135,13 +126,43 @@ func (s *Store) AddTaskItems(ctx context.Context, projectID, taskID string, item
 func (s *Store) GetTask(ctx context.Context, projectID, id string) (tasks.Task, error) {
 	t, err := scanTask(s.read.QueryRowContext(ctx, `SELECT `+taskCols+` FROM tasks WHERE project_id = $1 AND id = $2`,
 		projectID, id))
-	if errors.Is(err, sql.ErrNoRows) {
-		return tasks.Task{}, s.errf("task %s: %w", id, tasks.ErrNotFound)
-	}
 	if err != nil {
-		return tasks.Task{}, s.errf("task %s: %w", id, err)
+		return tasks.Task{}, s.taskErr(id, err)
 	}
 	return t, nil
+}
+
+// lockRunningTask locks a task of the project for the rest of tx:
+// ErrNotFound when it is not the project's, ErrEnded when it ended.
+func (s *Store) lockRunningTask(ctx context.Context, tx *sql.Tx, projectID, id string) error {
+	t, err := scanTask(tx.QueryRowContext(ctx, `SELECT `+taskCols+` FROM tasks WHERE project_id = $1 AND id = $2`+
+		s.d.forUpdate(), projectID, id))
+	switch {
+	case err != nil:
+		return s.taskErr(id, err)
+	case t.Ended():
+		return s.errf("task %s: %w", id, tasks.ErrEnded)
+	}
+	return nil
+}
+
+// taskErr is err of reading task id, sql.ErrNoRows mapped to
+// tasks.ErrNotFound.
+func (s *Store) taskErr(id string, err error) error {
+	if errors.Is(err, sql.ErrNoRows) {
+		err = tasks.ErrNotFound
+	}
+	return s.errf("task %s: %w", id, err)
+}
+
+// pendingItems reads a task's pending items in the order they were added.
+func (s *Store) pendingItems(ctx context.Context, tx *sql.Tx, id string) ([]tasks.Item, error) {
+	out, err := queryAll(ctx, tx, scanItem, `SELECT `+itemCols+` FROM task_items WHERE task_id = $1 AND state = 'pending'
+		ORDER BY seq`, id)
+	if err != nil {
+		return nil, s.errf("items of task %s: %w", id, err)
+	}
+	return out, nil
 }
 
 // ListTasks returns one page of the tasks f selects, newest first.
@@ -178,28 +199,9 @@ func (s *Store) ListTasks(ctx context.Context, f tasks.Filter) ([]tasks.Task, in
 		b.Where(`end_time > 0`)
 		b.Op("end_time", "<=", f.EndedBy)
 	}
-	var total int64
-	if err := s.read.QueryRowContext(ctx, `SELECT COUNT(*) FROM tasks WHERE `+b.SQL(), b.Args()...).Scan(&total); err != nil {
-		return nil, 0, s.errf("count tasks: %w", err)
-	}
-	q := `SELECT ` + taskCols + ` FROM tasks WHERE ` + b.SQL() + ` ORDER BY begin_time DESC, seq DESC, id DESC` + taskPage(b, f.Offset, f.Limit)
-	rows, err := s.read.QueryContext(ctx, q, b.Args()...)
-	if err != nil {
-		return nil, 0, s.errf("list tasks: %w", err)
-	}
-	out, err := collect(rows, scanTask)
-	if err != nil {
-		return nil, 0, s.errf("list tasks: %w", err)
-	}
-	return out, total, nil
-}
-
-// taskPage is the LIMIT/OFFSET clause of a page (no limit when limit <= 0).
-func taskPage(b *builder, offset, limit int) string {
-	if limit <= 0 {
-		return ""
-	}
-	return ` LIMIT ` + b.Arg(limit) + ` OFFSET ` + b.Arg(offset)
+	total, out, err := pageOf(ctx, s, "list tasks", b, taskCols, `FROM tasks WHERE `+b.SQL(),
+		"begin_time DESC, seq DESC, id DESC", f.Offset, f.Limit, scanTask)
+	return out, total, err
 }
 
 // ListTaskItems returns one page of a task's items in the order they were
@@ -219,20 +221,9 @@ func (s *Store) ListTaskItems(ctx context.Context, f tasks.ItemFilter) ([]tasks.
 	if len(f.States) > 0 {
 		b.In("state", f.States)
 	}
-	var total int64
-	if err := s.read.QueryRowContext(ctx, `SELECT COUNT(*) FROM task_items WHERE `+b.SQL(), b.Args()...).Scan(&total); err != nil {
-		return nil, 0, s.errf("count items of task %s: %w", f.TaskID, err)
-	}
-	q := `SELECT ` + itemCols + ` FROM task_items WHERE ` + b.SQL() + ` ORDER BY seq` + taskPage(b, f.Offset, f.Limit)
-	rows, err := s.read.QueryContext(ctx, q, b.Args()...)
-	if err != nil {
-		return nil, 0, s.errf("items of task %s: %w", f.TaskID, err)
-	}
-	out, err := collect(rows, scanItem)
-	if err != nil {
-		return nil, 0, s.errf("items of task %s: %w", f.TaskID, err)
-	}
-	return out, total, nil
+	total, out, err := pageOf(ctx, s, "items of task "+f.TaskID, b, itemCols, `FROM task_items WHERE `+b.SQL(), "seq",
+		f.Offset, f.Limit, scanItem)
+	return out, total, err
 }
 
 // FinishTaskItems marks the pending items f names on the project's running
@@ -255,9 +246,6 @@ func (s *Store) FinishTaskItems(ctx context.Context, f tasks.Finish) (int64, err
 		risky = `COALESCE((SELECT vul_num + unsafe_setting_num + malicious_file_num > 0 FROM images
 			WHERE images.id = i.ref_id), false)`
 	}
-	if s.d != Postgres {
-		risky = strings.ReplaceAll(risky, "false", "0")
-	}
 	state := tasks.ItemFailed
 	if f.OK {
 		state = tasks.ItemSuccess
@@ -275,16 +263,9 @@ func (s *Store) FinishTaskItems(ctx context.Context, f tasks.Finish) (int64, err
 		}
 		m := newBuilder(s.d, w.Args()...)
 		match(m)
-		rows, err := tx.QueryContext(ctx, `SELECT t.id FROM tasks t WHERE `+w.SQL()+` AND EXISTS
+		ids, err := queryAll(ctx, tx, scanString, `SELECT t.id FROM tasks t WHERE `+w.SQL()+` AND EXISTS
 			(SELECT 1 FROM task_items i WHERE i.task_id = t.id AND `+m.SQL()+`) ORDER BY t.id`+s.d.forUpdate(),
 			m.Args()...)
-		if err != nil {
-			return s.errf("tasks to finish: %w", err)
-		}
-		ids, err := collect(rows, func(r rowScanner) (string, error) {
-			var id string
-			return id, r.Scan(&id)
-		})
 		if err != nil {
 			return s.errf("tasks to finish: %w", err)
 		}
@@ -294,11 +275,10 @@ func (s *Store) FinishTaskItems(ctx context.Context, f tasks.Finish) (int64, err
 				`, finished_at = ` + u.Arg(f.At) + `, risky = ` + risky
 			match(u)
 			u.Eq("i.task_id", id)
-			res, err := tx.ExecContext(ctx, set+` WHERE `+u.SQL(), u.Args()...)
+			n, err := execCount(ctx, tx, set+` WHERE `+u.SQL(), u.Args()...)
 			if err != nil {
 				return s.errf("finish items of task %s: %w", id, err)
 			}
-			n, _ := res.RowsAffected()
 			marked += n
 			if err := s.recount(ctx, tx, id, f.At); err != nil {
 				return err
@@ -317,24 +297,12 @@ func (s *Store) EndTask(ctx context.Context, projectID, id string, st tasks.Stat
 	}
 	var cancelled []tasks.Item
 	err := s.inTx(ctx, func(tx *sql.Tx) error {
-		t, err := scanTask(tx.QueryRowContext(ctx, `SELECT `+taskCols+` FROM tasks WHERE project_id = $1 AND id = $2`+
-			s.d.forUpdate(), projectID, id))
-		if errors.Is(err, sql.ErrNoRows) {
-			return s.errf("task %s: %w", id, tasks.ErrNotFound)
+		if err := s.lockRunningTask(ctx, tx, projectID, id); err != nil {
+			return err
 		}
-		if err != nil {
-			return s.errf("task %s: %w", id, err)
-		}
-		if t.Ended() {
-			return s.errf("task %s: %w", id, tasks.ErrEnded)
-		}
-		rows, err := tx.QueryContext(ctx, `SELECT `+itemCols+` FROM task_items WHERE task_id = $1 AND state = 'pending'
-			ORDER BY seq`, id)
-		if err != nil {
-			return s.errf("items of task %s: %w", id, err)
-		}
-		if cancelled, err = collect(rows, scanItem); err != nil {
-			return s.errf("items of task %s: %w", id, err)
+		var err error
+		if cancelled, err = s.pendingItems(ctx, tx, id); err != nil {
+			return err
 		}
 		if _, err := tx.ExecContext(ctx, `UPDATE task_items SET state = 'cancelled', finished_at = $2
 			WHERE task_id = $1 AND state = 'pending'`, id, at); err != nil {
@@ -356,13 +324,10 @@ func (s *Store) EndTask(ctx context.Context, projectID, id string, st tasks.Stat
 // with a pending item of digest (SQLite has no bitwise aggregate: the
 // distinct values are few).
 func (s *Store) WaitingScanScope(ctx context.Context, projectID, digest string) (int32, bool, error) {
-	rows, err := s.read.QueryContext(ctx, `SELECT DISTINCT t.scan_scope FROM task_items i JOIN tasks t ON t.id = i.task_id
+	scopes, err := queryAll(ctx, s.read, func(r rowScanner) (v int32, err error) { return v, r.Scan(&v) },
+		`SELECT DISTINCT t.scan_scope FROM task_items i JOIN tasks t ON t.id = i.task_id
 		WHERE i.digest = $1 AND i.state = 'pending' AND t.project_id = $2 AND t.type = 'image_scan' AND t.state = 'running'`,
 		digest, projectID)
-	if err != nil {
-		return 0, false, s.errf("scan scope of %s: %w", digest, err)
-	}
-	scopes, err := collect(rows, func(r rowScanner) (v int32, err error) { return v, r.Scan(&v) })
 	if err != nil {
 		return 0, false, s.errf("scan scope of %s: %w", digest, err)
 	}
@@ -392,14 +357,14 @@ func (s *Store) CancelTaskScans(ctx context.Context, projectID, kind string, dig
 			if waited {
 				continue
 			}
-			res, err := tx.ExecContext(ctx, `UPDATE jobs SET state = 'failed', error = 'cancelled: its scan task was stopped',
+			n, err := execCount(ctx, tx, `UPDATE jobs SET state = 'failed', error = 'cancelled: its scan task was stopped',
 				lease_till = 0, updated_at = $4 WHERE kind = $1 AND key = $2 AND state IN ('queued', 'running')
 				AND project_id = $3`,
 				kind, inventory.ScanJobKey(projectID, d), projectID, at)
 			if err != nil {
 				return s.errf("cancel scan of %s: %w", d, err)
 			}
-			if n, _ := res.RowsAffected(); n > 0 {
+			if n > 0 {
 				cancelled = append(cancelled, d)
 			}
 		}
@@ -420,15 +385,8 @@ func (s *Store) TimeOutTasks(ctx context.Context, cutoff, at int64) ([]tasks.Exp
 	var out []tasks.Expired
 	after := ""
 	for {
-		rows, err := s.read.QueryContext(ctx, `SELECT id FROM tasks WHERE state = 'running' AND `+timeOutStart+` < $1
+		ids, err := queryAll(ctx, s.read, scanString, `SELECT id FROM tasks WHERE state = 'running' AND `+timeOutStart+` < $1
 			AND id > $2 ORDER BY id LIMIT $3`, cutoff, after, timeOutBatch)
-		if err != nil {
-			return out, s.errf("tasks to time out: %w", err)
-		}
-		ids, err := collect(rows, func(r rowScanner) (string, error) {
-			var id string
-			return id, r.Scan(&id)
-		})
 		if err != nil {
 			return out, s.errf("tasks to time out: %w", err)
 		}
@@ -461,22 +419,17 @@ func (s *Store) timeOut(ctx context.Context, id string, cutoff, at int64) (tasks
 	ok := false
 	err := s.inTx(ctx, func(tx *sql.Tx) error {
 		e, ok = tasks.Expired{}, false // a retried transaction starts over
-		res, err := tx.ExecContext(ctx, `UPDATE tasks SET state = $2, failed_reason = $3, end_time = $4, listing = $5
+		n, err := execCount(ctx, tx, `UPDATE tasks SET state = $2, failed_reason = $3, end_time = $4, listing = $5
 			WHERE id = $1 AND state = 'running' AND `+timeOutStart+` < $6`,
 			id, string(tasks.TimedOut), tasks.TimedOutReason, at, false, cutoff)
 		if err != nil {
 			return s.errf("time out task %s: %w", id, err)
 		}
-		if n, _ := res.RowsAffected(); n == 0 {
+		if n == 0 {
 			return nil
 		}
-		rows, err := tx.QueryContext(ctx, `SELECT `+itemCols+` FROM task_items WHERE task_id = $1 AND state = 'pending'
-			ORDER BY seq`, id)
-		if err != nil {
-			return s.errf("items of task %s: %w", id, err)
-		}
-		if e.Items, err = collect(rows, scanItem); err != nil {
-			return s.errf("items of task %s: %w", id, err)
+		if e.Items, err = s.pendingItems(ctx, tx, id); err != nil {
+			return err
 		}
 		if _, err := tx.ExecContext(ctx, `UPDATE task_items SET state = 'failed', failed_reason = $2, finished_at = $3
 			WHERE task_id = $1 AND state = 'pending'`, id, tasks.TimedOutReason, at); err != nil {

@@ -10,16 +10,8 @@ import (
 // stored. It is read from the database on every call, with no cache, so a
 // change made by any process applies to the next read of every process.
 func (s *Store) SensitivePathWhitelist(ctx context.Context, projectID string) ([]string, error) {
-	rows, err := s.read.QueryContext(ctx,
+	out, err := queryAll(ctx, s.read, scanString,
 		`SELECT path FROM sensitive_path_whitelist WHERE project_id = $1 ORDER BY position`, projectID)
-	if err != nil {
-		return nil, s.errf("sensitive path whitelist of %s: %w", projectID, err)
-	}
-	out, err := collect(rows, func(r rowScanner) (string, error) {
-		var p string
-		err := r.Scan(&p)
-		return p, err
-	})
 	if err != nil {
 		return nil, s.errf("sensitive path whitelist of %s: %w", projectID, err)
 	}
