@@ -9,9 +9,11 @@
 // One file per operation family, as claircore lays out its datastore:
 // jobs.go, registries.go, access.go (projects, credentials, users,
 // tokens), images.go (syncs, local images), list.go, scans.go, analysis.go,
-// findings.go, vulndb.go; bulk.go loads many rows (LoadImages, the
-// benchmarks' seeded images, too); stmts.go and tokencache.go are the
-// caches. A new query goes in its family's file, written once; a new table
+// findings.go, vulndb.go, tasks.go, policies.go, trend.go; bulk.go loads
+// many rows (LoadImages, the benchmarks' seeded images, too); crud.go
+// holds the small write helpers the families share; stmts.go,
+// tokencache.go and gencache.go (under the list and top images caches)
+// are the caches. A new query goes in its family's file, written once; a new table
 // needs a migration in each engine's migrations/ folder.
 //
 // Statements are written in the SQL both engines speak: $n placeholders
@@ -31,8 +33,8 @@
 // difference one method, both spellings side by side); COPY, the one
 // capability needing a driver's own API, is the optional Options.Copy.
 // Migrations stay per engine, in the engine's package. The token cache
-// (tokencache.go), the list cache (list.go) and the statement cache
-// (stmts.go) state their bounds where they are defined; they work the same
+// (tokencache.go), the list and top images caches (list.go, topcache.go,
+// both a genCache) and the statement cache (stmts.go) state their bounds where they are defined; they work the same
 // on both engines.
 //
 // # Pools and waits
