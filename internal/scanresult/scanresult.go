@@ -100,14 +100,13 @@ func cut(s string, n int) string {
 const ScanHistoryLimit = 50
 
 // ScanHistoryStore keeps each project's recent scans of a manifest, for
-// the web console's Scan history tab.
+// the web console's Scan history tab. The writers of a project's result
+// (AnalysisStore.SaveScopedScan, Store.ClearScan, the shared result's
+// adoption) add its entry in the transaction that records it, so a result
+// never lacks its entry: a failure with its reason, or a success, whose
+// counts are the manifest's stored ones (which a partial scan kept for the
+// parts it left out). The project's oldest beyond ScanHistoryLimit go.
 type ScanHistoryStore interface {
-	// AddScanHistory records a finished scan projectID ran of digest (r
-	// as recorded: a failure with its reason, or a success, whose counts
-	// are then the manifest's stored ones, which a partial scan kept for
-	// the parts it left out), and drops the project's oldest beyond
-	// ScanHistoryLimit.
-	AddScanHistory(ctx context.Context, projectID, digest string, r inventory.ScanResult) error
 	// ScanHistory returns the project's recorded scans of digest, newest
 	// first.
 	ScanHistory(ctx context.Context, projectID, digest string) ([]inventory.ScanResult, error)
@@ -308,7 +307,7 @@ type Store interface {
 	// on the manifest and every row describing it.
 	SaveScan(ctx context.Context, sbom SBOM, findings []Finding, r inventory.ScanResult) error
 	// ClearScan records the failed scan r on the rows of projectID that
-	// describe digest, and no other project's. The SBOM, findings and
+	// describe digest, and no other project's, and in its scan history. The SBOM, findings and
 	// analysis of digest (and the shared result on its manifest) are
 	// removed once no row of any project shows or waits to replace them,
 	// so a failed scan leaves no stale details behind without taking away
