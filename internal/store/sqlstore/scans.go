@@ -147,7 +147,7 @@ func (s *Store) AdoptSharedScope(ctx context.Context, projectID, digest string, 
 		adopted = true
 		return s.addHistory(ctx, tx, projectID, digest, r)
 	})
-	return adopted, err
+	return adopted && err == nil, err
 }
 
 // freshShared reads the shared result of digest when it is a success
