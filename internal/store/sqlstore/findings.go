@@ -3,6 +3,7 @@ package sqlstore
 import (
 	"context"
 	"database/sql"
+	"slices"
 
 	"github.com/openhss/openhss/internal/scanresult"
 )
@@ -111,13 +112,8 @@ func (s *Store) RiskConfigs(ctx context.Context, sel scanresult.RowSelection, f 
 			c.Contains("check_name", f.CheckName)
 		}
 		if f.Severity != "" {
-			rank := 0
-			for i, name := range severities {
-				if name == f.Severity {
-					rank = i
-				}
-			}
-			if rank == 0 && f.Severity != severities[0] {
+			rank := slices.Index(severities, f.Severity)
+			if rank < 0 {
 				return 0, nil // no baseline has another severity
 			}
 			c.Eq("worst", rank)
