@@ -304,14 +304,15 @@ type AppFilter struct {
 // its findings disagree with.
 type Store interface {
 	// SaveScan replaces the SBOM and findings of sbom.Digest and records r
-	// on the manifest and every row describing it.
+	// on the manifest and every row describing it (in no project's scan
+	// history: a scan's writer saves with AnalysisStore.SaveScopedScan).
 	SaveScan(ctx context.Context, sbom SBOM, findings []Finding, r inventory.ScanResult) error
 	// ClearScan records the failed scan r on the rows of projectID that
-	// describe digest, and no other project's, and in its scan history. The SBOM, findings and
-	// analysis of digest (and the shared result on its manifest) are
-	// removed once no row of any project shows or waits to replace them,
-	// so a failed scan leaves no stale details behind without taking away
-	// another project's result.
+	// describe digest, and no other project's, and in its scan history.
+	// The SBOM, findings and analysis of digest (and the shared result on
+	// its manifest) are removed once no row of any project shows or waits
+	// to replace them, so a failed scan leaves no stale details behind
+	// without taking away another project's result.
 	ClearScan(ctx context.Context, projectID, digest string, r inventory.ScanResult) error
 	// ReplaceFindings is a re-match's write: for each update, it swaps the
 	// findings of the digest and sets vul_num on the manifest and its rows

@@ -172,14 +172,14 @@ func (s *Store) SaveScan(ctx context.Context, sbom scanresult.SBOM, findings []s
 
 // SaveScopedScan is SaveScan of a scan of the parts scope selects, with
 // their analysis (docs/scanner.md, Scan scope): it replaces only their
-// stored results and counts, and keeps the other parts' as the last successful scan left
-// them (none and 0 when there was none). Without vulnerabilities, sbom's
-// packages and findings are ignored: the stored inventory stays, or, when
-// there is none, the image's layers are stored without packages (so
-// vul_num is 0 until a scan with vulnerabilities). The manifest records
-// which parts the scan ran (AdoptSharedScope). The scan history of
-// projectID, the project whose scan it was (none when empty), gets r in the
-// same transaction.
+// stored results and counts, and keeps the other parts' as the last
+// successful scan left them (none and 0 when there was none). Without
+// vulnerabilities, sbom's packages and findings are ignored: the stored
+// inventory stays, or, when there is none, the image's layers are stored
+// without packages (so vul_num is 0 until a scan with vulnerabilities).
+// The manifest records which parts the scan ran (AdoptSharedScope). The
+// scan history of projectID, the project whose scan it was (none when
+// empty), gets r in the same transaction.
 func (s *Store) SaveScopedScan(ctx context.Context, projectID string, scope scanresult.Scope, sbom scanresult.SBOM, findings []scanresult.Finding, a scanresult.Analysis, r inventory.ScanResult) error {
 	d := sbom.Digest
 	vulns := scope.Has(scanresult.ScopeVulnerabilities)
@@ -351,10 +351,10 @@ func (r packageRows) Row(i int, dst []any) {
 }
 
 // ClearScan records the failed scan r on the rows of projectID describing
-// digest, and in the project's scan history. The stored inventory and findings of digest, and the manifest's
-// shared result, are removed only when no row of any project still shows
-// or waits to replace them: another project's failure never takes away a
-// result it did not produce.
+// digest, and in the project's scan history. The stored inventory and
+// findings of digest, and the manifest's shared result, are removed only
+// when no row of any project still shows or waits to replace them: another
+// project's failure never takes away a result it did not produce.
 func (s *Store) ClearScan(ctx context.Context, projectID, digest string, r inventory.ScanResult) error {
 	if !s.storable(digest, projectID) {
 		return nil // no row can describe it
