@@ -237,17 +237,20 @@ func TestDetailScanHistory(t *testing.T) {
 	e := newEnv(t)
 	ctx := context.Background()
 	digest := fmt.Sprintf("sha256:%064x", 1)
-	add := func(project string, r inventory.ScanResult) {
+	fail := func(project string, r inventory.ScanResult) {
 		t.Helper()
-		if err := e.st.AddScanHistory(ctx, project, digest, r); err != nil {
+		if err := e.st.ClearScan(ctx, project, digest, r); err != nil {
 			t.Fatal(err)
 		}
 	}
-	add(projA, inventory.ScanResult{Status: inventory.DownloadFailed, FailedDesc: "authentication_failed", ScanTime: 1700000000000})
-	e.saveScan(1, scanresult.SBOM{Packages: []scanresult.Package{{Name: "x", Version: "1", Ecosystem: "Go", Type: "go-module"}}},
-		[]scanresult.Finding{{Package: 0, VulnID: "GO-2022-1059", RepairNecessity: "immediate_repair", Severity: "HIGH", Aliases: []string{}}})
-	add(projA, inventory.ScanResult{Status: inventory.ScanSuccess, ScanTime: 1700000600000})
-	add(projB, inventory.ScanResult{Status: inventory.ScanFailed, FailedDesc: "bob_only_reason", ScanTime: 1700000900000})
+	fail(projA, inventory.ScanResult{Status: inventory.DownloadFailed, FailedDesc: "authentication_failed", ScanTime: 1700000000000})
+	sb := scanresult.SBOM{Digest: digest, ScannedAt: 1700000600000, Packages: []scanresult.Package{{Name: "x", Version: "1", Ecosystem: "Go", Type: "go-module"}}}
+	fs := []scanresult.Finding{{Package: 0, VulnID: "GO-2022-1059", RepairNecessity: "immediate_repair", Severity: "HIGH", Aliases: []string{}}}
+	if err := e.st.SaveScopedScan(ctx, projA, scanresult.ScopeAll, sb, fs, scanresult.Analysis{},
+		inventory.ScanResult{Status: inventory.ScanSuccess, ScanTime: sb.ScannedAt, VulNum: 1}); err != nil {
+		t.Fatal(err)
+	}
+	fail(projB, inventory.ScanResult{Status: inventory.ScanFailed, FailedDesc: "bob_only_reason", ScanTime: 1700000900000})
 
 	alice, _ := e.signIn("alice")
 	resp, body := e.do("GET", fmt.Sprintf("/images/%d?tab=history", e.rows["a1"]), nil, alice)

@@ -30,7 +30,7 @@ func TestDetailTabs(t *testing.T) {
 			{ID: "s2", RuleID: "pem", Severity: "high", Name: "Private key", FilePath: "/hidden/key.pem", Line: 1, Content: "-----BEGIN****(1200)"},
 		},
 	}
-	if err := e.st.SaveAnalyzedScan(ctx, sb, nil, a, inventory.ScanResult{Status: inventory.ScanSuccess, ScanTime: sb.ScannedAt}); err != nil {
+	if err := e.st.SaveScopedScan(ctx, "", scanresult.ScopeAll, sb, nil, a, inventory.ScanResult{Status: inventory.ScanSuccess, ScanTime: sb.ScannedAt}); err != nil {
 		t.Fatal(err)
 	}
 	if err := e.st.SetSensitivePathWhitelist(ctx, projA, []string{"/hidden"}); err != nil {

@@ -58,7 +58,7 @@ func TestDetailFindingFilters(t *testing.T) {
 		{Package: 1, VulnID: "DEBIAN-CVE-2023-5678", RepairNecessity: "delay_repair", Severity: "low"},
 		{Package: 2, VulnID: "DEBIAN-CVE-2023-9999", RepairNecessity: "not_needed_repair", Severity: "unimportant"},
 	}
-	if err := e.st.SaveAnalyzedScan(ctx, sb, findings, a, inventory.ScanResult{Status: inventory.ScanSuccess, ScanTime: sb.ScannedAt}); err != nil {
+	if err := e.st.SaveScopedScan(ctx, "", scanresult.ScopeAll, sb, findings, a, inventory.ScanResult{Status: inventory.ScanSuccess, ScanTime: sb.ScannedAt}); err != nil {
 		t.Fatal(err)
 	}
 	if err := e.st.SetSensitivePathWhitelist(ctx, projA, []string{"/hidden"}); err != nil {

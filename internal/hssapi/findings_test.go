@@ -34,7 +34,7 @@ func TestFindingAPIs(t *testing.T) {
 			FilePath: "/srv/app/config.env", Line: 1, LayerDigest: digest("l2"), Content: "AKIA…(20)"}},
 	}
 	r := inventory.ScanResult{Status: inventory.ScanSuccess, ScanTime: base, UnsafeSettingNum: a.FailedRules(), MaliciousFileNum: 1}
-	if err := e.store.SaveAnalyzedScan(ctx, scanresult.SBOM{Digest: digest("m1")}, nil, a, r); err != nil {
+	if err := e.store.SaveScopedScan(ctx, "", scanresult.ScopeAll, scanresult.SBOM{Digest: digest("m1")}, nil, a, r); err != nil {
 		t.Fatal(err)
 	}
 	hexID := strings.TrimPrefix(digest("m1"), "sha256:")
@@ -127,7 +127,7 @@ func TestMalwareSizeFitsSDK(t *testing.T) {
 		{FileName: "small.sh", FilePath: "/data/small.sh", Size: 1 << 20, Rule: "signature", Description: "known malware"},
 	}}
 	r := inventory.ScanResult{Status: inventory.ScanSuccess, ScanTime: base, MaliciousFileNum: 2}
-	if err := e.store.SaveAnalyzedScan(context.Background(), scanresult.SBOM{Digest: digest("m2")}, nil, a, r); err != nil {
+	if err := e.store.SaveScopedScan(context.Background(), "", scanresult.ScopeAll, scanresult.SBOM{Digest: digest("m2")}, nil, a, r); err != nil {
 		t.Fatal(err)
 	}
 	res := e.do(t, reqSpec{Target: "/v5/" + projA + "/image/" + strings.TrimPrefix(digest("m2"), "sha256:") + "/malwares?image_type=private_image"})

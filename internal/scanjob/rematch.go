@@ -173,9 +173,6 @@ func (s *Service) Sweep(ctx context.Context) (int, error) {
 		if err := s.sweep.ClearScan(ctx, o.ProjectID, o.Digest, r); err != nil {
 			return 0, fmt.Errorf("scanjob: sweep %s of %s: %w", o.Digest, o.ProjectID, err)
 		}
-		if err := s.sweep.AddScanHistory(ctx, o.ProjectID, o.Digest, r); err != nil {
-			s.o.Log.Error("add scan history", "project", o.ProjectID, "digest", o.Digest, "err", err)
-		}
 		// The tasks waiting for it end too: no job will mark them.
 		if err := s.finishTasks(ctx, o.ProjectID, o.Digest, r, 0); err != nil {
 			return 0, fmt.Errorf("scanjob: sweep %s of %s: %w", o.Digest, o.ProjectID, err)

@@ -72,11 +72,11 @@ type ScanStore interface {
 	AdoptSharedScope(ctx context.Context, projectID, digest string, since int64, scope scanresult.Scope) (bool, error)
 	GetRegistry(ctx context.Context, projectID string, id int64) (inventory.Registry, error)
 	LocalSource(ctx context.Context, imageID int64) (path, ref string, err error)
-	SaveScopedScan(ctx context.Context, scope scanresult.Scope, sbom scanresult.SBOM, findings []scanresult.Finding, a scanresult.Analysis, r inventory.ScanResult) error
+	// SaveScopedScan, ClearScan and AdoptSharedScope add the result they
+	// record to the project's scan history (the web console's Scan
+	// history tab) in the same transaction.
+	SaveScopedScan(ctx context.Context, projectID string, scope scanresult.Scope, sbom scanresult.SBOM, findings []scanresult.Finding, a scanresult.Analysis, r inventory.ScanResult) error
 	ClearScan(ctx context.Context, projectID, digest string, r inventory.ScanResult) error
-	// AddScanHistory records each finished scan for the project's scan
-	// history (the web console's Scan history tab).
-	AddScanHistory(ctx context.Context, projectID, digest string, r inventory.ScanResult) error
 }
 
 // RematchStore is what re-matching the stored inventories against the
@@ -103,7 +103,6 @@ type RecheckStore interface {
 type SweepStore interface {
 	OrphanedScans(ctx context.Context, kind string) ([]inventory.ScanRequest, error)
 	ClearScan(ctx context.Context, projectID, digest string, r inventory.ScanResult) error
-	AddScanHistory(ctx context.Context, projectID, digest string, r inventory.ScanResult) error
 }
 
 // TaskStore is what keeping scan tasks up to date needs: the parts the
@@ -452,7 +451,6 @@ func (s *Service) scanRound(ctx context.Context, j jobs.Job, project string, p p
 	if adopted {
 		log.Info("scan shared", "reason", "the digest was scanned successfully since the request")
 		r := inventory.ScanResult{Status: inventory.ScanSuccess, ScanTime: inventory.Millis(s.o.Now())}
-		s.addHistory(context.WithoutCancel(ctx), project, p.Digest, r, log)
 		return r, true, s.finishTasks(context.WithoutCancel(ctx), project, p.Digest, r, scope)
 	}
 	if err := s.scans.SetScanStatus(ctx, project, p.Digest, inventory.Scanning); err != nil {
@@ -469,7 +467,6 @@ func (s *Service) scanRound(ctx context.Context, j jobs.Job, project string, p p
 	if err != nil {
 		return inventory.ScanResult{}, false, err
 	}
-	s.addHistory(context.WithoutCancel(ctx), project, p.Digest, recorded, log)
 	covered := scope
 	if recorded.Status != inventory.ScanSuccess {
 		covered = scanresult.ScopeAll // a failure ends every waiting item
@@ -486,15 +483,6 @@ func (s *Service) scanRound(ctx context.Context, j jobs.Job, project string, p p
 			"duration", s.o.Now().Sub(start))
 	}
 	return recorded, recorded.Status == inventory.ScanSuccess, nil
-}
-
-// addHistory adds the recorded scan r to the project's scan history. The
-// history is a record for people: failing to write it leaves the scan's
-// result, already stored, as it is, and is logged.
-func (s *Service) addHistory(ctx context.Context, project, digest string, r inventory.ScanResult, log *slog.Logger) {
-	if err := s.scans.AddScanHistory(ctx, project, digest, r); err != nil {
-		log.Error("add scan history", "err", err)
-	}
 }
 
 // outcome is what one scan produced: an inventory and its findings, or a
@@ -570,7 +558,7 @@ func (s *Service) record(ctx context.Context, project, digest string, scope scan
 	}
 	r := inventory.ScanResult{Status: inventory.ScanSuccess, ScanTime: now, VulNum: scanresult.DistinctVulns(out.findings),
 		UnsafeSettingNum: out.analysis.FailedRules(), MaliciousFileNum: int32(len(out.analysis.Malware))}
-	if err := s.scans.SaveScopedScan(ctx, scope, out.sbom, out.findings, out.analysis, r); err != nil {
+	if err := s.scans.SaveScopedScan(ctx, project, scope, out.sbom, out.findings, out.analysis, r); err != nil {
 		s.o.Log.Error("save scan", "digest", digest, "err", err)
 		fail := inventory.ScanResult{Status: inventory.ScanFailed, FailedDesc: scanner.DescDatabaseError, ScanTime: now}
 		if err2 := s.scans.ClearScan(ctx, project, digest, fail); err2 != nil {

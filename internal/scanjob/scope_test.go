@@ -367,7 +367,7 @@ func TestLateTaskWiderScope(t *testing.T) {
 // disk full, a lost database): only the task writes get through.
 type brokenWrites struct{ *sqlite.Store }
 
-func (brokenWrites) SaveScopedScan(context.Context, scanresult.Scope, scanresult.SBOM, []scanresult.Finding, scanresult.Analysis, inventory.ScanResult) error {
+func (brokenWrites) SaveScopedScan(context.Context, string, scanresult.Scope, scanresult.SBOM, []scanresult.Finding, scanresult.Analysis, inventory.ScanResult) error {
 	return errors.New("disk full")
 }
 

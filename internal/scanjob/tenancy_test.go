@@ -239,7 +239,7 @@ func TestRequestersTriedThroughTheirOwnConnection(t *testing.T) {
 
 // TestTwoProjectsAtOncePullOnce: A and B ask for the same digest at once,
 // both through working connections; the image's layers are pulled once,
-// and both rows show the result.
+// and both rows show the result, which each project's scan history has.
 func TestTwoProjectsAtOncePullOnce(t *testing.T) {
 	for engine, open := range stores(t) {
 		t.Run(engine, func(t *testing.T) {
@@ -268,9 +268,16 @@ func TestTwoProjectsAtOncePullOnce(t *testing.T) {
 			if n, want := blobs.Load()-before, int64(1+len(m.Layers)); n != want {
 				t.Fatalf("the registry served %d blobs for two requests at once, want %d (one pull)", n, want)
 			}
+			// Each project's history has the one scan, the adopter's at the
+			// shared result's scan time (its rows'), not the adoption's.
 			for _, p := range []string{"pa", "pb"} {
-				if r := e.row(t, p); r.ScanStatus != inventory.ScanSuccess {
+				r := e.row(t, p)
+				if r.ScanStatus != inventory.ScanSuccess {
 					t.Fatalf("%s: %s %q", p, r.ScanStatus, r.ScanFailedDesc)
+				}
+				hist, err := e.st.ScanHistory(context.Background(), p, r.ManifestDigest)
+				if err != nil || len(hist) != 1 || hist[0].Status != inventory.ScanSuccess || hist[0].ScanTime != r.LatestScanTime {
+					t.Fatalf("%s: scan history %+v, %v; want one success at %d", p, hist, err, r.LatestScanTime)
 				}
 			}
 		})

@@ -109,13 +109,12 @@ type HashMatch struct {
 
 // AnalysisStore persists analyses and the malware signature database.
 type AnalysisStore interface {
-	// SaveAnalyzedScan is SaveScan that also replaces the analysis of
-	// sbom.Digest, in the same transaction.
-	SaveAnalyzedScan(ctx context.Context, sbom SBOM, findings []Finding, a Analysis, r inventory.ScanResult) error
-	// SaveScopedScan is SaveAnalyzedScan of a scan of the parts scope
-	// selects: the other parts' stored results and counts stay as the
-	// last successful scan left them (docs/scanner.md, Scan scope).
-	SaveScopedScan(ctx context.Context, scope Scope, sbom SBOM, findings []Finding, a Analysis, r inventory.ScanResult) error
+	// SaveScopedScan is SaveScan of a scan of the parts scope selects
+	// (ScopeAll: every part), with their analysis, in one transaction: the
+	// other parts' stored results and counts stay as the last successful
+	// scan left them (docs/scanner.md, Scan scope). The scan history of
+	// projectID, whose scan it was, gets r (none when projectID is empty).
+	SaveScopedScan(ctx context.Context, projectID string, scope Scope, sbom SBOM, findings []Finding, a Analysis, r inventory.ScanResult) error
 	// GetAnalysis returns the stored analysis of digest; a digest never
 	// scanned (or whose last scan failed) has an empty one.
 	GetAnalysis(ctx context.Context, digest string) (Analysis, error)

@@ -100,14 +100,13 @@ func cut(s string, n int) string {
 const ScanHistoryLimit = 50
 
 // ScanHistoryStore keeps each project's recent scans of a manifest, for
-// the web console's Scan history tab.
+// the web console's Scan history tab. The writers of a project's result
+// (AnalysisStore.SaveScopedScan, Store.ClearScan, the shared result's
+// adoption) add its entry in the transaction that records it, so a result
+// never lacks its entry: a failure with its reason, or a success, whose
+// counts are the manifest's stored ones (which a partial scan kept for the
+// parts it left out). The project's oldest beyond ScanHistoryLimit go.
 type ScanHistoryStore interface {
-	// AddScanHistory records a finished scan projectID ran of digest (r
-	// as recorded: a failure with its reason, or a success, whose counts
-	// are then the manifest's stored ones, which a partial scan kept for
-	// the parts it left out), and drops the project's oldest beyond
-	// ScanHistoryLimit.
-	AddScanHistory(ctx context.Context, projectID, digest string, r inventory.ScanResult) error
 	// ScanHistory returns the project's recorded scans of digest, newest
 	// first.
 	ScanHistory(ctx context.Context, projectID, digest string) ([]inventory.ScanResult, error)
@@ -317,14 +316,15 @@ type AppFilter struct {
 // its findings disagree with.
 type Store interface {
 	// SaveScan replaces the SBOM and findings of sbom.Digest and records r
-	// on the manifest and every row describing it.
+	// on the manifest and every row describing it (in no project's scan
+	// history: a scan's writer saves with AnalysisStore.SaveScopedScan).
 	SaveScan(ctx context.Context, sbom SBOM, findings []Finding, r inventory.ScanResult) error
 	// ClearScan records the failed scan r on the rows of projectID that
-	// describe digest, and no other project's. The SBOM, findings and
-	// analysis of digest (and the shared result on its manifest) are
-	// removed once no row of any project shows or waits to replace them,
-	// so a failed scan leaves no stale details behind without taking away
-	// another project's result.
+	// describe digest, and no other project's, and in its scan history.
+	// The SBOM, findings and analysis of digest (and the shared result on
+	// its manifest) are removed once no row of any project shows or waits
+	// to replace them, so a failed scan leaves no stale details behind
+	// without taking away another project's result.
 	ClearScan(ctx context.Context, projectID, digest string, r inventory.ScanResult) error
 	// ReplaceFindings is a re-match's write: for each update, it swaps the
 	// findings of the digest and sets vul_num on the manifest and its rows

@@ -61,7 +61,6 @@ type Scans interface {
 	SetLocalSource(ctx context.Context, imageID int64, path, ref string) error
 	LocalSource(ctx context.Context, imageID int64) (path, ref string, err error)
 	OrphanedScans(ctx context.Context, kind string) ([]inventory.ScanRequest, error)
-	AdoptSharedResult(ctx context.Context, projectID, digest string, since int64) (bool, error)
 	AdoptSharedScope(ctx context.Context, projectID, digest string, since int64, scope scanresult.Scope) (bool, error)
 	ScanMeta(ctx context.Context, key string) (int64, error)
 	SetScanMeta(ctx context.Context, key string, value int64) error

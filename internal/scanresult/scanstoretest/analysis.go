@@ -53,8 +53,8 @@ func (e *env) saveAnalyzed(d string, a scanresult.Analysis) {
 	e.t.Helper()
 	r := inventory.ScanResult{Status: inventory.ScanSuccess, ScanTime: 5000, UnsafeSettingNum: a.FailedRules(),
 		MaliciousFileNum: int32(len(a.Malware))}
-	if err := e.st.SaveAnalyzedScan(e.ctx, sbom(d), nil, a, r); err != nil {
-		e.t.Fatalf("SaveAnalyzedScan: %v", err)
+	if err := e.st.SaveScopedScan(e.ctx, "", scanresult.ScopeAll, sbom(d), nil, a, r); err != nil {
+		e.t.Fatalf("SaveScopedScan: %v", err)
 	}
 }
 
@@ -199,7 +199,7 @@ func testScopedSave(t *testing.T, e *env) {
 		sb.ScannedAt = at
 		r := inventory.ScanResult{Status: inventory.ScanSuccess, ScanTime: at, VulNum: scanresult.DistinctVulns(fs),
 			UnsafeSettingNum: a.FailedRules(), MaliciousFileNum: int32(len(a.Malware))}
-		if err := e.st.SaveScopedScan(e.ctx, scope, sb, fs, a, r); err != nil {
+		if err := e.st.SaveScopedScan(e.ctx, "p1", scope, sb, fs, a, r); err != nil {
 			t.Fatalf("SaveScopedScan(%#x): %v", scope, err)
 		}
 	}
@@ -266,7 +266,7 @@ func testScopedSave(t *testing.T, e *env) {
 	if sb.ScannedAt != 7000 || vulns != 1 || !reflect.DeepEqual(a, want) {
 		t.Fatalf("malware and secrets: SBOM at %d, %d findings, analysis %+v", sb.ScannedAt, vulns, a)
 	}
-	if ok, err := e.st.AdoptSharedResult(e.ctx, "p2", w.a, 0); err != nil || ok {
-		t.Fatalf("AdoptSharedResult of a partial scan = %v, %v; want false", ok, err)
+	if ok, err := e.st.AdoptSharedScope(e.ctx, "p2", w.a, 0, scanresult.ScopeAll); err != nil || ok {
+		t.Fatalf("AdoptSharedScope(all) of a partial scan = %v, %v; want false", ok, err)
 	}
 }

@@ -92,7 +92,7 @@ func testFindingsAggregation(t *testing.T, e *env) {
 	for name, sel := range selections {
 		rows, analyses := e.oldSelection(sel)
 		for _, f := range []scanresult.RiskConfigFilter{{}, {CheckName: "acc"}, {Severity: "High"}, {Severity: "Security"},
-			{Severity: "Critical"}, {Standard: "hw_standard"}, {Offset: 1, Limit: 1}, {Offset: 10, Limit: 5}} {
+			{Severity: "Critical"}, {Severity: "Bogus"}, {Standard: "hw_standard"}, {Offset: 1, Limit: 1}, {Offset: 10, Limit: 5}} {
 			wantTotal, want := oldRiskConfigs(analyses, f)
 			total, got, err := e.st.RiskConfigs(e.ctx, sel, f)
 			if err != nil || total != wantTotal || !reflect.DeepEqual(got, want) {

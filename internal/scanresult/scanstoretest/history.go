@@ -47,7 +47,7 @@ func testLayerHistory(t *testing.T, e *env) {
 		})
 	}
 	// A scan of other parts keeps the stored inventory and its history.
-	if err := e.st.SaveScopedScan(e.ctx, scanresult.ScopeMalware, scanresult.SBOM{Digest: w.a, Layers: sb.Layers}, nil,
+	if err := e.st.SaveScopedScan(e.ctx, "p1", scanresult.ScopeMalware, scanresult.SBOM{Digest: w.a, Layers: sb.Layers}, nil,
 		scanresult.Analysis{}, inventory.ScanResult{Status: inventory.ScanSuccess, ScanTime: 6000}); err != nil {
 		t.Fatal(err)
 	}
@@ -58,7 +58,10 @@ func testLayerHistory(t *testing.T, e *env) {
 
 // testScanHistory: each project's scans of a manifest, newest first, a
 // success with the manifest's stored counts, a failure with its reason,
-// bounded to ScanHistoryLimit.
+// bounded to ScanHistoryLimit. The writers of a project's result add its
+// entry themselves, in the transaction that records it: ClearScan,
+// SaveScopedScan, and AdoptSharedScope at the adopted result's scan time;
+// a save for no project adds none.
 func testScanHistory(t *testing.T, e *env) {
 	w := e.world()
 	hist := func(project, d string) []inventory.ScanResult {
@@ -72,10 +75,10 @@ func testScanHistory(t *testing.T, e *env) {
 		}
 		return got
 	}
-	add := func(project, d string, r inventory.ScanResult) {
+	saveScoped := func(project string, scope scanresult.Scope, sb scanresult.SBOM, fs []scanresult.Finding, r inventory.ScanResult) {
 		t.Helper()
-		if err := e.st.AddScanHistory(e.ctx, project, d, r); err != nil {
-			t.Fatalf("AddScanHistory(%s, %s, %+v): %v", project, d, r, err)
+		if err := e.st.SaveScopedScan(e.ctx, project, scope, sb, fs, scanresult.Analysis{}, r); err != nil {
+			t.Fatalf("SaveScopedScan(%s, %#x): %v", project, scope, err)
 		}
 	}
 	if got := hist("p1", w.a); len(got) != 0 {
@@ -85,34 +88,42 @@ func testScanHistory(t *testing.T, e *env) {
 	if err := e.st.ClearScan(e.ctx, "p1", w.a, fail); err != nil {
 		t.Fatal(err)
 	}
-	add("p1", w.a, fail)
 	e.save(sbom(w.a), findings())
-	// The caller's counts are not the entry's: the manifest's stored ones are.
-	add("p1", w.a, inventory.ScanResult{Status: inventory.ScanSuccess, ScanTime: 5000, VulNum: 99})
-	want := []inventory.ScanResult{
-		{Status: inventory.ScanSuccess, ScanTime: 5000, VulNum: 3, SeverityLevel: scanresult.LevelHigh},
-		fail,
+	if got := hist("p1", w.a); !reflect.DeepEqual(got, []inventory.ScanResult{fail}) {
+		t.Fatalf("after ClearScan and a save for no project: %+v, want the failure alone", got)
 	}
+	saveScoped("p1", scanresult.ScopeAll, sbom(w.a), findings(), inventory.ScanResult{Status: inventory.ScanSuccess, ScanTime: 5000, VulNum: 3})
+	// Another project adopts the shared success: its entry has the
+	// result's scan time, not the adoption's.
+	if ok, err := e.st.AdoptSharedScope(e.ctx, "p2", w.a, 0, scanresult.ScopeAll); err != nil || !ok {
+		t.Fatalf("AdoptSharedScope = %v, %v", ok, err)
+	}
+	success := inventory.ScanResult{Status: inventory.ScanSuccess, ScanTime: 5000, VulNum: 3, SeverityLevel: scanresult.LevelHigh}
+	if got := hist("p2", w.a); !reflect.DeepEqual(got, []inventory.ScanResult{success}) {
+		t.Fatalf("history of p2 after adopting = %+v\nwant %+v", got, success)
+	}
+	// A partial scan's counts are not the caller's: the manifest's stored
+	// ones, which kept the other parts'.
+	saveScoped("p1", scanresult.ScopeMalware, scanresult.SBOM{Digest: w.a}, nil, inventory.ScanResult{Status: inventory.ScanSuccess, ScanTime: 6000, VulNum: 99})
+	want := []inventory.ScanResult{{Status: inventory.ScanSuccess, ScanTime: 6000, VulNum: 3, SeverityLevel: scanresult.LevelHigh}, success, fail}
 	if got := hist("p1", w.a); !reflect.DeepEqual(got, want) {
 		t.Fatalf("history of p1 = %+v\nwant %+v", got, want)
 	}
-	// Another project's rows show the shared success, not p1's scans; and
-	// another manifest has its own.
-	if got := hist("p2", w.a); len(got) != 0 {
-		t.Fatalf("history of p2 = %+v, want none", got)
-	}
+	// Another manifest has its own.
 	if got := hist("p1", w.b); len(got) != 0 {
 		t.Fatalf("history of b = %+v, want none", got)
 	}
 	for i := range scanresult.ScanHistoryLimit + 5 {
-		add("p2", w.a, inventory.ScanResult{Status: inventory.ScanFailed, FailedDesc: fmt.Sprint("scan ", i), ScanTime: int64(10000 + i)})
+		if err := e.st.ClearScan(e.ctx, "p2", w.a, inventory.ScanResult{Status: inventory.ScanFailed, FailedDesc: fmt.Sprint("scan ", i), ScanTime: int64(10000 + i)}); err != nil {
+			t.Fatal(err)
+		}
 	}
 	got := hist("p2", w.a)
 	if len(got) != scanresult.ScanHistoryLimit || got[0].ScanTime != 10000+scanresult.ScanHistoryLimit+4 ||
 		got[len(got)-1].ScanTime != 10005 {
 		t.Fatalf("p2 after %d scans: %d entries, newest %+v, oldest %+v", scanresult.ScanHistoryLimit+5, len(got), got[0], got[len(got)-1])
 	}
-	if got := hist("p1", w.a); len(got) != 2 {
+	if got := hist("p1", w.a); len(got) != 3 {
 		t.Fatalf("p1's history after p2's pruning: %+v", got)
 	}
 }

@@ -43,7 +43,6 @@ type Store interface {
 	SetLocalSource(ctx context.Context, imageID int64, path, ref string) error
 	LocalSource(ctx context.Context, imageID int64) (path, ref string, err error)
 	OrphanedScans(ctx context.Context, kind string) ([]inventory.ScanRequest, error)
-	AdoptSharedResult(ctx context.Context, projectID, digest string, since int64) (bool, error)
 	AdoptSharedScope(ctx context.Context, projectID, digest string, since int64, scope scanresult.Scope) (bool, error)
 	ScanMeta(ctx context.Context, key string) (int64, error)
 	SetScanMeta(ctx context.Context, key string, value int64) error
@@ -835,12 +834,12 @@ func testScanStatePerProject(t *testing.T, e *env) {
 	check("p1", inventory.ScanSuccess, "", 1)
 	check("p2", inventory.DownloadFailed, "authentication_failed", 0)
 	// A project adopts a success recorded since its request, not an older one.
-	if ok, err := e.st.AdoptSharedResult(e.ctx, "p2", w.a, 5001); err != nil || ok {
-		t.Fatalf("AdoptSharedResult of an older success = %v, %v", ok, err)
+	if ok, err := e.st.AdoptSharedScope(e.ctx, "p2", w.a, 5001, scanresult.ScopeAll); err != nil || ok {
+		t.Fatalf("AdoptSharedScope of an older success = %v, %v", ok, err)
 	}
 	check("p2", inventory.DownloadFailed, "authentication_failed", 0)
-	if ok, err := e.st.AdoptSharedResult(e.ctx, "p2", w.a, 5000); err != nil || !ok {
-		t.Fatalf("AdoptSharedResult = %v, %v", ok, err)
+	if ok, err := e.st.AdoptSharedScope(e.ctx, "p2", w.a, 5000, scanresult.ScopeAll); err != nil || !ok {
+		t.Fatalf("AdoptSharedScope = %v, %v", ok, err)
 	}
 	check("p2", inventory.ScanSuccess, "", 1)
 	// Once no row shows it, a failure removes the shared inventory, and
@@ -853,8 +852,8 @@ func testScanStatePerProject(t *testing.T, e *env) {
 	if _, err := e.st.GetSBOM(e.ctx, w.a); !errors.Is(err, inventory.ErrNotFound) {
 		t.Fatalf("GetSBOM after every project's failure: %v", err)
 	}
-	if ok, err := e.st.AdoptSharedResult(e.ctx, "p1", w.a, 0); err != nil || ok {
-		t.Fatalf("AdoptSharedResult without a shared result = %v, %v", ok, err)
+	if ok, err := e.st.AdoptSharedScope(e.ctx, "p1", w.a, 0, scanresult.ScopeAll); err != nil || ok {
+		t.Fatalf("AdoptSharedScope without a shared result = %v, %v", ok, err)
 	}
 	e.sync(w.r3, inventory.RepoSnapshot{Namespace: "lib", Name: "app", Tags: []inventory.TagRef{tag("1", w.a), tag("new", w.a)}})
 	for _, img := range e.rows("p2", w.a) {

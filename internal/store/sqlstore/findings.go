@@ -3,6 +3,7 @@ package sqlstore
 import (
 	"context"
 	"database/sql"
+	"slices"
 
 	"github.com/openhss/openhss/internal/scanresult"
 )
@@ -70,148 +71,130 @@ func (s *Store) aggregate(ctx context.Context, tx *sql.Tx, b *builder, with, col
 	return total, err
 }
 
-// RiskConfigs implements scanresult.FindingsAggregator: per baseline, the
-// rules evaluated and failed over the selected rows' manifests.
-func (s *Store) RiskConfigs(ctx context.Context, sel scanresult.RowSelection, f scanresult.RiskConfigFilter) (int64, []scanresult.RiskConfig, error) {
-	out := []scanresult.RiskConfig{}
-	if !s.storable(f.CheckName, f.Severity, f.Standard) {
-		return 0, out, nil
-	}
+// overRows reads one page of what over the rows of sel, in one read
+// snapshot: fn gets the condition selecting them (selectRows) and their
+// order, appends the page to out and returns the unpaged total. A
+// selection no row can match is an empty page.
+func overRows[T any](ctx context.Context, s *Store, what string, sel scanresult.RowSelection,
+	fn func(tx *sql.Tx, b *builder, order string, out *[]T) (int64, error)) (int64, []T, error) {
+	out := []T{}
 	tx, err := s.snapshot(ctx)
 	if err != nil {
-		return 0, nil, s.errf("risk configs: %w", err)
-	}
-	defer tx.Rollback()
-	b, _, ok, err := s.selectRows(ctx, tx, sel)
-	if err != nil || !ok {
-		return 0, out, err
-	}
-	with := `WITH g AS (SELECT check_name, min(check_type) AS check_type, min(standard) AS standard, count(*) AS rules,
-			sum(CASE WHEN ` + s.d.IsTrue("passed") + ` THEN 0 ELSE 1 END) AS failed,
-			max(CASE WHEN ` + s.d.IsTrue("passed") + ` THEN 0 ELSE ` + severityRank("severity") + ` END) AS worst
-		FROM baseline_results WHERE digest IN (SELECT ` + scannedDigest + ` FROM images i WHERE ` + b.SQL() + `)
-		GROUP BY check_name)`
-	c := newBuilder(s.d, b.Args()...)
-	c.Where("true")
-	if f.CheckName != "" {
-		c.Contains("check_name", f.CheckName)
-	}
-	if f.Severity != "" {
-		rank := 0
-		for i, name := range severities {
-			if name == f.Severity {
-				rank = i
-			}
-		}
-		if rank == 0 && f.Severity != severities[0] {
-			return 0, out, nil // no baseline has another severity
-		}
-		c.Eq("worst", rank)
-	}
-	if f.Standard != "" {
-		c.Eq("standard", f.Standard)
-	}
-	total, err := s.aggregate(ctx, tx, c, with, `check_name, check_type, standard, rules, failed, worst`,
-		`FROM g WHERE `+c.SQL()+` ORDER BY `+s.d.bytewise("check_name"), f.Offset, f.Limit,
-		func(r rowScanner, total *int64) error {
-			var (
-				rc   scanresult.RiskConfig
-				rank int
-			)
-			err := r.Scan(&rc.CheckName, &rc.CheckType, &rc.Standard, &rc.Rules, &rc.Failed, &rank, total)
-			rc.Severity = severities[min(max(rank, 0), len(severities)-1)]
-			out = append(out, rc)
-			return err
-		})
-	if err != nil {
-		return 0, nil, s.errf("risk configs: %w", err)
-	}
-	return total, out, nil
-}
-
-// RiskConfigRules implements scanresult.FindingsAggregator: the rules of
-// one baseline over the selected rows' manifests.
-func (s *Store) RiskConfigRules(ctx context.Context, sel scanresult.RowSelection, f scanresult.RiskRuleFilter) (int64, []scanresult.RiskRule, error) {
-	out := []scanresult.RiskRule{}
-	if !s.storable(f.CheckName, f.Standard, f.Severity, f.RuleName) {
-		return 0, out, nil
-	}
-	tx, err := s.snapshot(ctx)
-	if err != nil {
-		return 0, nil, s.errf("risk config rules: %w", err)
-	}
-	defer tx.Rollback()
-	b, _, ok, err := s.selectRows(ctx, tx, sel)
-	if err != nil || !ok {
-		return 0, out, err
-	}
-	digests := `SELECT ` + scannedDigest + ` FROM images i WHERE ` + b.SQL()
-	c := newBuilder(s.d, b.Args()...)
-	with := `WITH g AS (SELECT rule_id, min(name) AS name, min(check_type) AS check_type, min(severity) AS severity,
-			max(CASE WHEN ` + s.d.IsTrue("passed") + ` THEN 0 ELSE 1 END) AS failed
-		FROM baseline_results WHERE digest IN (` + digests + `) AND check_name = ` + c.Arg(f.CheckName) +
-		` AND standard = ` + c.Arg(f.Standard) + ` GROUP BY rule_id)`
-	c.Where("true")
-	switch f.Result {
-	case "pass":
-		c.Where("failed = 0")
-	case "failed":
-		c.Where("failed = 1")
-	}
-	if f.Severity != "" {
-		c.Eq("severity", f.Severity)
-	}
-	if f.RuleName != "" {
-		c.Contains("name", f.RuleName)
-	}
-	total, err := s.aggregate(ctx, tx, c, with, `rule_id, name, check_type, severity, failed`,
-		`FROM g WHERE `+c.SQL()+` ORDER BY rule_id`, f.Offset, f.Limit,
-		func(r rowScanner, total *int64) error {
-			rr := scanresult.RiskRule{CheckName: f.CheckName, Standard: f.Standard}
-			var failed int
-			err := r.Scan(&rr.RuleID, &rr.Name, &rr.CheckType, &rr.Severity, &failed, total)
-			rr.Failed = failed != 0
-			out = append(out, rr)
-			return err
-		})
-	if err != nil {
-		return 0, nil, s.errf("risk config rules: %w", err)
-	}
-	return total, out, nil
-}
-
-// WeakPasswordUsers implements scanresult.FindingsAggregator: the
-// weak-password accounts of each selected row's manifest.
-func (s *Store) WeakPasswordUsers(ctx context.Context, sel scanresult.RowSelection, f scanresult.WeakPasswordFilter) (int64, []scanresult.WeakPasswordRow, error) {
-	out := []scanresult.WeakPasswordRow{}
-	if !s.storable(f.User) {
-		return 0, out, nil
-	}
-	tx, err := s.snapshot(ctx)
-	if err != nil {
-		return 0, nil, s.errf("weak passwords: %w", err)
+		return 0, nil, s.errf("%s: %w", what, err)
 	}
 	defer tx.Rollback()
 	b, order, ok, err := s.selectRows(ctx, tx, sel)
 	if err != nil || !ok {
 		return 0, out, err
 	}
-	if f.User != "" {
-		b.Contains("w.user_name", f.User)
-	}
-	total, err := s.aggregate(ctx, tx, b, "", `i.namespace, i.name, i.tag, i.digest, i.image_type, i.latest_scan_time,
-			w.user_name, w.type, w.path, w.layer_digest, w.user_type`,
-		`FROM images i JOIN weak_passwords w ON w.digest = `+scannedDigest+` WHERE `+b.SQL()+`
-		ORDER BY `+order+`, w.user_name, w.path`, f.Offset, f.Limit,
-		func(r rowScanner, total *int64) error {
-			var w scanresult.WeakPasswordRow
-			err := r.Scan(&w.Namespace, &w.Name, &w.Tag, &w.Digest, &w.Type, &w.LatestScanTime,
-				&w.User, &w.WeakPassword.Type, &w.Path, &w.LayerDigest, &w.UserType, total)
-			out = append(out, w)
-			return err
-		})
+	total, err := fn(tx, b, order, &out)
 	if err != nil {
-		return 0, nil, s.errf("weak passwords: %w", err)
+		return 0, nil, s.errf("%s: %w", what, err)
 	}
 	return total, out, nil
+}
+
+// RiskConfigs implements scanresult.FindingsAggregator: per baseline, the
+// rules evaluated and failed over the selected rows' manifests.
+func (s *Store) RiskConfigs(ctx context.Context, sel scanresult.RowSelection, f scanresult.RiskConfigFilter) (int64, []scanresult.RiskConfig, error) {
+	if !s.storable(f.CheckName, f.Severity, f.Standard) {
+		return 0, []scanresult.RiskConfig{}, nil
+	}
+	return overRows(ctx, s, "risk configs", sel, func(tx *sql.Tx, b *builder, _ string, out *[]scanresult.RiskConfig) (int64, error) {
+		with := `WITH g AS (SELECT check_name, min(check_type) AS check_type, min(standard) AS standard, count(*) AS rules,
+				sum(CASE WHEN ` + s.d.IsTrue("passed") + ` THEN 0 ELSE 1 END) AS failed,
+				max(CASE WHEN ` + s.d.IsTrue("passed") + ` THEN 0 ELSE ` + severityRank("severity") + ` END) AS worst
+			FROM baseline_results WHERE digest IN (SELECT ` + scannedDigest + ` FROM images i WHERE ` + b.SQL() + `)
+			GROUP BY check_name)`
+		c := newBuilder(s.d, b.Args()...)
+		c.Where("true")
+		if f.CheckName != "" {
+			c.Contains("check_name", f.CheckName)
+		}
+		if f.Severity != "" {
+			rank := slices.Index(severities, f.Severity)
+			if rank < 0 {
+				return 0, nil // no baseline has another severity
+			}
+			c.Eq("worst", rank)
+		}
+		if f.Standard != "" {
+			c.Eq("standard", f.Standard)
+		}
+		return s.aggregate(ctx, tx, c, with, `check_name, check_type, standard, rules, failed, worst`,
+			`FROM g WHERE `+c.SQL()+` ORDER BY `+s.d.bytewise("check_name"), f.Offset, f.Limit,
+			func(r rowScanner, total *int64) error {
+				var (
+					rc   scanresult.RiskConfig
+					rank int
+				)
+				err := r.Scan(&rc.CheckName, &rc.CheckType, &rc.Standard, &rc.Rules, &rc.Failed, &rank, total)
+				rc.Severity = severities[min(max(rank, 0), len(severities)-1)]
+				*out = append(*out, rc)
+				return err
+			})
+	})
+}
+
+// RiskConfigRules implements scanresult.FindingsAggregator: the rules of
+// one baseline over the selected rows' manifests.
+func (s *Store) RiskConfigRules(ctx context.Context, sel scanresult.RowSelection, f scanresult.RiskRuleFilter) (int64, []scanresult.RiskRule, error) {
+	if !s.storable(f.CheckName, f.Standard, f.Severity, f.RuleName) {
+		return 0, []scanresult.RiskRule{}, nil
+	}
+	return overRows(ctx, s, "risk config rules", sel, func(tx *sql.Tx, b *builder, _ string, out *[]scanresult.RiskRule) (int64, error) {
+		digests := `SELECT ` + scannedDigest + ` FROM images i WHERE ` + b.SQL()
+		c := newBuilder(s.d, b.Args()...)
+		with := `WITH g AS (SELECT rule_id, min(name) AS name, min(check_type) AS check_type, min(severity) AS severity,
+				max(CASE WHEN ` + s.d.IsTrue("passed") + ` THEN 0 ELSE 1 END) AS failed
+			FROM baseline_results WHERE digest IN (` + digests + `) AND check_name = ` + c.Arg(f.CheckName) +
+			` AND standard = ` + c.Arg(f.Standard) + ` GROUP BY rule_id)`
+		c.Where("true")
+		switch f.Result {
+		case "pass":
+			c.Where("failed = 0")
+		case "failed":
+			c.Where("failed = 1")
+		}
+		if f.Severity != "" {
+			c.Eq("severity", f.Severity)
+		}
+		if f.RuleName != "" {
+			c.Contains("name", f.RuleName)
+		}
+		return s.aggregate(ctx, tx, c, with, `rule_id, name, check_type, severity, failed`,
+			`FROM g WHERE `+c.SQL()+` ORDER BY rule_id`, f.Offset, f.Limit,
+			func(r rowScanner, total *int64) error {
+				rr := scanresult.RiskRule{CheckName: f.CheckName, Standard: f.Standard}
+				var failed int
+				err := r.Scan(&rr.RuleID, &rr.Name, &rr.CheckType, &rr.Severity, &failed, total)
+				rr.Failed = failed != 0
+				*out = append(*out, rr)
+				return err
+			})
+	})
+}
+
+// WeakPasswordUsers implements scanresult.FindingsAggregator: the
+// weak-password accounts of each selected row's manifest.
+func (s *Store) WeakPasswordUsers(ctx context.Context, sel scanresult.RowSelection, f scanresult.WeakPasswordFilter) (int64, []scanresult.WeakPasswordRow, error) {
+	if !s.storable(f.User) {
+		return 0, []scanresult.WeakPasswordRow{}, nil
+	}
+	return overRows(ctx, s, "weak passwords", sel, func(tx *sql.Tx, b *builder, order string, out *[]scanresult.WeakPasswordRow) (int64, error) {
+		if f.User != "" {
+			b.Contains("w.user_name", f.User)
+		}
+		return s.aggregate(ctx, tx, b, "", `i.namespace, i.name, i.tag, i.digest, i.image_type, i.latest_scan_time,
+				w.user_name, w.type, w.path, w.layer_digest, w.user_type`,
+			`FROM images i JOIN weak_passwords w ON w.digest = `+scannedDigest+` WHERE `+b.SQL()+`
+			ORDER BY `+order+`, w.user_name, w.path`, f.Offset, f.Limit,
+			func(r rowScanner, total *int64) error {
+				var w scanresult.WeakPasswordRow
+				err := r.Scan(&w.Namespace, &w.Name, &w.Tag, &w.Digest, &w.Type, &w.LatestScanTime,
+					&w.User, &w.WeakPassword.Type, &w.Path, &w.LayerDigest, &w.UserType, total)
+				*out = append(*out, w)
+				return err
+			})
+	})
 }

@@ -10,37 +10,38 @@ import (
 
 var _ scanresult.ScanHistoryStore = (*Store)(nil)
 
-// AddScanHistory implements scanresult.ScanHistoryStore. A success's
-// counts are read from the manifest's stored result in the same
-// statement, so the entry shows what the scan left (a partial scan keeps
-// the other parts' counts) and never counts of its own making.
-func (s *Store) AddScanHistory(ctx context.Context, projectID, digest string, r inventory.ScanResult) error {
-	if !s.storable(projectID, digest) {
-		return s.errf("scan history of %q: %w", digest, inventory.ErrNotFound)
-	}
-	return s.inTx(ctx, func(tx *sql.Tx) error {
-		var err error
-		if r.Status == inventory.ScanSuccess {
-			_, err = tx.ExecContext(ctx, `INSERT INTO scan_history (project_id, digest, scan_time, scan_status, failed_desc,
-				vul_num, unsafe_setting_num, malicious_file_num, severity_level)
-				SELECT $1, m.digest, $3, $4, '', m.vul_num, m.unsafe_setting_num, m.malicious_file_num, m.severity_level
-				FROM manifests m WHERE m.digest = $2`, projectID, digest, r.ScanTime, string(r.Status))
-		} else {
-			_, err = tx.ExecContext(ctx, `INSERT INTO scan_history (project_id, digest, scan_time, scan_status, failed_desc)
-				VALUES ($1, $2, $3, $4, $5)`, projectID, digest, r.ScanTime, string(r.Status), s.text(r.FailedDesc))
-		}
-		if err != nil {
-			return s.errf("add scan history of %s: %w", digest, err)
-		}
-		// Bounded per project and manifest: the oldest beyond the limit go.
-		_, err = tx.ExecContext(ctx, `DELETE FROM scan_history WHERE project_id = $1 AND digest = $2 AND id NOT IN (
-			SELECT id FROM scan_history WHERE project_id = $1 AND digest = $2 ORDER BY id DESC LIMIT $3)`,
-			projectID, digest, scanresult.ScanHistoryLimit)
-		if err != nil {
-			return s.errf("prune scan history of %s: %w", digest, err)
-		}
+// addHistory adds r, a finished scan projectID ran of digest, to the
+// project's scan history inside tx, the transaction that records r: an
+// entry is never lost to a crash between the two. A success's counts are
+// read from the manifest's stored result (recorded earlier in tx), so the
+// entry shows what the scan left (a partial scan keeps the other parts'
+// counts) and never counts of its own making. No project (a result saved
+// for no request), or one no row can name, has no history.
+func (s *Store) addHistory(ctx context.Context, tx *sql.Tx, projectID, digest string, r inventory.ScanResult) error {
+	if projectID == "" || !s.storable(projectID, digest) {
 		return nil
-	})
+	}
+	var err error
+	if r.Status == inventory.ScanSuccess {
+		_, err = tx.ExecContext(ctx, `INSERT INTO scan_history (project_id, digest, scan_time, scan_status, failed_desc,
+			vul_num, unsafe_setting_num, malicious_file_num, severity_level)
+			SELECT $1, m.digest, $3, $4, '', m.vul_num, m.unsafe_setting_num, m.malicious_file_num, m.severity_level
+			FROM manifests m WHERE m.digest = $2`, projectID, digest, r.ScanTime, string(r.Status))
+	} else {
+		_, err = tx.ExecContext(ctx, `INSERT INTO scan_history (project_id, digest, scan_time, scan_status, failed_desc)
+			VALUES ($1, $2, $3, $4, $5)`, projectID, digest, r.ScanTime, string(r.Status), s.text(r.FailedDesc))
+	}
+	if err != nil {
+		return s.errf("add scan history of %s: %w", digest, err)
+	}
+	// Bounded per project and manifest: the oldest beyond the limit go.
+	_, err = tx.ExecContext(ctx, `DELETE FROM scan_history WHERE project_id = $1 AND digest = $2 AND id NOT IN (
+		SELECT id FROM scan_history WHERE project_id = $1 AND digest = $2 ORDER BY id DESC LIMIT $3)`,
+		projectID, digest, scanresult.ScanHistoryLimit)
+	if err != nil {
+		return s.errf("prune scan history of %s: %w", digest, err)
+	}
+	return nil
 }
 
 // ScanHistory implements scanresult.ScanHistoryStore.

@@ -117,17 +117,13 @@ func (s *Store) execScan(ctx context.Context, digest string, query string, args 
 	})
 }
 
-// AdoptSharedResult copies the shared result of digest onto the rows of
-// projectID when it is a success recorded at or after since (ms), and
-// reports whether it did: a request made before another project's scan of
-// the same bytes finished needs no pull of its own.
-func (s *Store) AdoptSharedResult(ctx context.Context, projectID, digest string, since int64) (bool, error) {
-	return s.AdoptSharedScope(ctx, projectID, digest, since, scanresult.ScopeAll)
-}
-
-// AdoptSharedScope is AdoptSharedResult of a result whose scan ran every
-// part scope selects: a result of fewer parts holds older findings of the
-// others.
+// AdoptSharedScope copies the shared result of digest onto the rows of
+// projectID when it is a success recorded at or after since (ms) by a scan
+// of every part scope selects (a result of fewer parts holds older
+// findings of the others), and reports whether it did: a request made
+// before another project's scan of the same bytes finished needs no pull
+// of its own. The project's scan history gets the result, at its scan
+// time, in the same transaction.
 func (s *Store) AdoptSharedScope(ctx context.Context, projectID, digest string, since int64, scope scanresult.Scope) (bool, error) {
 	if !s.storable(digest, projectID) {
 		return false, nil
@@ -149,9 +145,9 @@ func (s *Store) AdoptSharedScope(ctx context.Context, projectID, digest string, 
 			return s.errf("shared result of %s: %w", digest, err)
 		}
 		adopted = true
-		return nil
+		return s.addHistory(ctx, tx, projectID, digest, r)
 	})
-	return adopted, err
+	return adopted && err == nil, err
 }
 
 // freshShared reads the shared result of digest when it is a success
@@ -169,26 +165,22 @@ func (s *Store) freshShared(ctx context.Context, tx *sql.Tx, digest string, sinc
 }
 
 // SaveScan replaces the SBOM and findings of sbom.Digest and records r, in
-// one transaction.
+// one transaction, for no project's scan history.
 func (s *Store) SaveScan(ctx context.Context, sbom scanresult.SBOM, findings []scanresult.Finding, r inventory.ScanResult) error {
-	return s.SaveAnalyzedScan(ctx, sbom, findings, scanresult.Analysis{}, r)
+	return s.SaveScopedScan(ctx, "", scanresult.ScopeAll, sbom, findings, scanresult.Analysis{}, r)
 }
 
-// SaveAnalyzedScan is SaveScan that also replaces the analysis of
-// sbom.Digest, in the same transaction.
-func (s *Store) SaveAnalyzedScan(ctx context.Context, sbom scanresult.SBOM, findings []scanresult.Finding, a scanresult.Analysis, r inventory.ScanResult) error {
-	return s.SaveScopedScan(ctx, scanresult.ScopeAll, sbom, findings, a, r)
-}
-
-// SaveScopedScan is SaveAnalyzedScan of a scan of the parts scope selects
-// (docs/scanner.md, Scan scope): it replaces only their stored results
-// and counts, and keeps the other parts' as the last successful scan left
-// them (none and 0 when there was none). Without vulnerabilities, sbom's
-// packages and findings are ignored: the stored inventory stays, or, when
-// there is none, the image's layers are stored without packages (so
-// vul_num is 0 until a scan with vulnerabilities). The manifest records
-// which parts the scan ran (AdoptSharedScope).
-func (s *Store) SaveScopedScan(ctx context.Context, scope scanresult.Scope, sbom scanresult.SBOM, findings []scanresult.Finding, a scanresult.Analysis, r inventory.ScanResult) error {
+// SaveScopedScan is SaveScan of a scan of the parts scope selects, with
+// their analysis (docs/scanner.md, Scan scope): it replaces only their
+// stored results and counts, and keeps the other parts' as the last
+// successful scan left them (none and 0 when there was none). Without
+// vulnerabilities, sbom's packages and findings are ignored: the stored
+// inventory stays, or, when there is none, the image's layers are stored
+// without packages (so vul_num is 0 until a scan with vulnerabilities).
+// The manifest records which parts the scan ran (AdoptSharedScope). The
+// scan history of projectID, the project whose scan it was (none when
+// empty), gets r in the same transaction.
+func (s *Store) SaveScopedScan(ctx context.Context, projectID string, scope scanresult.Scope, sbom scanresult.SBOM, findings []scanresult.Finding, a scanresult.Analysis, r inventory.ScanResult) error {
 	d := sbom.Digest
 	vulns := scope.Has(scanresult.ScopeVulnerabilities)
 	if !vulns {
@@ -222,7 +214,7 @@ func (s *Store) SaveScopedScan(ctx context.Context, scope scanresult.Scope, sbom
 		}
 		saveSBOM := true
 		if scope.Complete() {
-			if err := s.deleteScan(ctx, tx, d); err != nil {
+			if err := s.deleteParts(ctx, tx, d, scanresult.ScopeAll); err != nil {
 				return err
 			}
 		} else {
@@ -254,7 +246,7 @@ func (s *Store) SaveScopedScan(ctx context.Context, scope scanresult.Scope, sbom
 		if _, err := tx.ExecContext(ctx, `UPDATE manifests SET scan_scope = $2 WHERE digest = $1`, d, int32(scope.Parts())); err != nil {
 			return s.errf("scan scope of %s: %w", d, err)
 		}
-		return nil
+		return s.addHistory(ctx, tx, projectID, d, r)
 	})
 }
 
@@ -274,6 +266,22 @@ func (s *Store) layerHistory(h []scanresult.LayerHistory, n int) (string, error)
 		return "", s.errf("layer history: %w", err)
 	}
 	return string(b), nil
+}
+
+// deleteParts deletes the stored results of digest of the parts scope
+// selects (ScopeAll: every part, the whole scan) inside tx.
+func (s *Store) deleteParts(ctx context.Context, tx *sql.Tx, digest string, scope scanresult.Scope) error {
+	for _, p := range scopeTables {
+		if !scope.Has(p.part) {
+			continue
+		}
+		for _, table := range p.tables {
+			if _, err := tx.ExecContext(ctx, `DELETE FROM `+table+` WHERE digest = $1`, digest); err != nil {
+				return s.errf("clear %s of %s: %w", table, digest, err)
+			}
+		}
+	}
+	return nil
 }
 
 // scopeTables are the tables of each part's stored results.
@@ -300,22 +308,15 @@ func (s *Store) keepOtherParts(ctx context.Context, tx *sql.Tx, scope scanresult
 		// Nothing successful is stored (a failure's leftovers, if any,
 		// are not a result): the other parts start empty and 0.
 		prev = inventory.ScanResult{SeverityLevel: scanresult.SeverityLevel(nil)}
-		if err := s.deleteScan(ctx, tx, digest); err != nil {
+		if err := s.deleteParts(ctx, tx, digest, scanresult.ScopeAll); err != nil {
 			return false, err
 		}
 		saveSBOM = true
 	case err != nil:
 		return false, s.errf("last scan of %s: %w", digest, err)
 	default:
-		for _, p := range scopeTables {
-			if !scope.Has(p.part) {
-				continue
-			}
-			for _, table := range p.tables {
-				if _, err := tx.ExecContext(ctx, `DELETE FROM `+table+` WHERE digest = $1`, digest); err != nil {
-					return false, s.errf("clear %s of %s: %w", table, digest, err)
-				}
-			}
+		if err := s.deleteParts(ctx, tx, digest, scope); err != nil {
+			return false, err
 		}
 	}
 	if !scope.Has(scanresult.ScopeVulnerabilities) {
@@ -350,10 +351,10 @@ func (r packageRows) Row(i int, dst []any) {
 }
 
 // ClearScan records the failed scan r on the rows of projectID describing
-// digest. The stored inventory and findings of digest, and the manifest's
-// shared result, are removed only when no row of any project still shows
-// or waits to replace them: another project's failure never takes away a
-// result it did not produce.
+// digest, and in the project's scan history. The stored inventory and
+// findings of digest, and the manifest's shared result, are removed only
+// when no row of any project still shows or waits to replace them: another
+// project's failure never takes away a result it did not produce.
 func (s *Store) ClearScan(ctx context.Context, projectID, digest string, r inventory.ScanResult) error {
 	if !s.storable(digest, projectID) {
 		return nil // no row can describe it
@@ -366,6 +367,9 @@ func (s *Store) ClearScan(ctx context.Context, projectID, digest string, r inven
 		if err := s.projectResult(ctx, tx, projectID, digest, r); err != nil {
 			return s.errf("record scan of %s: %w", digest, err)
 		}
+		if err := s.addHistory(ctx, tx, projectID, digest, r); err != nil {
+			return err
+		}
 		// While a row of any project still shows, or waits to replace, the
 		// shared result, the stored inventory and findings stay.
 		var inUse bool
@@ -376,7 +380,7 @@ func (s *Store) ClearScan(ctx context.Context, projectID, digest string, r inven
 		if inUse {
 			return nil
 		}
-		if err := s.deleteScan(ctx, tx, digest); err != nil {
+		if err := s.deleteParts(ctx, tx, digest, scanresult.ScopeAll); err != nil {
 			return err
 		}
 		// A row synced later starts unscanned.
@@ -398,16 +402,6 @@ func (s *Store) projectResult(ctx context.Context, tx *sql.Tx, projectID, digest
 		WHERE manifest_digest = $8 AND project_id = $9`, string(r.Status), r.FailedDesc, r.ScanTime, r.VulNum,
 		r.UnsafeSettingNum, r.MaliciousFileNum, r.SeverityLevel, digest, projectID)
 	return err
-}
-
-func (s *Store) deleteScan(ctx context.Context, tx *sql.Tx, digest string) error {
-	for _, table := range []string{"scan_findings", "sbom_packages", "sboms",
-		"baseline_results", "weak_passwords", "malware_findings", "secret_findings", "file_hashes"} {
-		if _, err := tx.ExecContext(ctx, `DELETE FROM `+table+` WHERE digest = $1`, digest); err != nil {
-			return s.errf("clear %s of %s: %w", table, digest, err)
-		}
-	}
-	return nil
 }
 
 // findingRows collects scan_findings rows of any digests for one load, a
@@ -720,35 +714,21 @@ func anys[T any](vs []T) []any {
 // show: each manifest once however many rows show it. The web console's
 // overview reads it (docs/console.md).
 func (s *Store) CountFindings(ctx context.Context, projectID string, enterpriseProjects []string) ([]scanresult.SeverityCount, error) {
-	out := []scanresult.SeverityCount{}
-	if !s.storable(append([]string{projectID}, enterpriseProjects...)...) || (enterpriseProjects != nil && len(enterpriseProjects) == 0) {
-		return out, nil
+	b, ok := s.projectRows(projectID, enterpriseProjects)
+	if !ok {
+		return []scanresult.SeverityCount{}, nil
 	}
-	b := newBuilder(s.d)
-	b.Eq("i.project_id", projectID)
 	b.Eq("i.scan_status", string(inventory.ScanSuccess))
-	if enterpriseProjects != nil {
-		b.In("i.enterprise_project_id", enterpriseProjects)
-	}
 	// Driven from the findings, each manifest's checked through
 	// images_manifest: an IN over the rows' manifests built a set of every
 	// scanned row first, seconds at 10^6 rows (docs/benchmarks.md, Web
 	// console), whatever the findings.
-	rows, err := s.read.QueryContext(ctx, `SELECT f.severity, count(*), sum(CASE WHEN f.fixed_version <> '' THEN 1 ELSE 0 END)
+	out, err := queryAll(ctx, s.read, func(r rowScanner) (c scanresult.SeverityCount, err error) {
+		return c, r.Scan(&c.Severity, &c.Findings, &c.Fixable)
+	}, `SELECT f.severity, count(*), sum(CASE WHEN f.fixed_version <> '' THEN 1 ELSE 0 END)
 		FROM scan_findings f WHERE EXISTS (SELECT 1 FROM images i WHERE i.manifest_digest = f.digest AND `+b.SQL()+`)
 		GROUP BY f.severity ORDER BY f.severity`, b.Args()...)
 	if err != nil {
-		return nil, s.errf("count findings of project %s: %w", projectID, err)
-	}
-	defer rows.Close()
-	for rows.Next() {
-		var c scanresult.SeverityCount
-		if err := rows.Scan(&c.Severity, &c.Findings, &c.Fixable); err != nil {
-			return nil, s.errf("count findings of project %s: %w", projectID, err)
-		}
-		out = append(out, c)
-	}
-	if err := rows.Err(); err != nil {
 		return nil, s.errf("count findings of project %s: %w", projectID, err)
 	}
 	return out, nil
@@ -927,11 +907,11 @@ func (s *Store) TopVulns(ctx context.Context, projectID string, enterpriseProjec
 		return v, r.Scan(&v.VulnID, &v.Images)
 	}, `SELECT f.vuln_id, count(DISTINCT i.id) FROM scan_findings f `+s.d.outerFirstJoin()+` images i ON i.manifest_digest = f.digest
 		WHERE `+b.SQL()+` GROUP BY f.vuln_id ORDER BY count(DISTINCT i.id) DESC, `+s.d.bytewise("f.vuln_id")+` LIMIT `+b.Arg(n), b.Args()...)
-	if err != nil || len(out) == 0 {
-		if err != nil {
-			return nil, s.errf("top vulnerabilities of project %s: %w", projectID, err)
-		}
-		return []scanresult.TopVuln{}, nil
+	if err != nil {
+		return nil, s.errf("top vulnerabilities of project %s: %w", projectID, err)
+	}
+	if len(out) == 0 {
+		return out, nil
 	}
 	ids := make([]string, len(out))
 	for i, v := range out {

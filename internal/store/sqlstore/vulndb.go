@@ -153,27 +153,25 @@ func (s *Store) VulnStatus(ctx context.Context) (vulndb.Status, error) {
 	defer tx.Rollback()
 	err = tx.QueryRowContext(ctx, `SELECT count(*), coalesce(sum(CASE WHEN `+s.d.IsTrue("withdrawn")+` THEN 1 ELSE 0 END), 0)
 		FROM vulns`).Scan(&st.Records, &st.Withdrawn)
-	if err != nil {
-		return st, s.errf("vuln status: %w", err)
+	if err == nil {
+		st.Ecosystems, err = queryAll(ctx, tx, func(r rowScanner) (c vulndb.EcosystemCount, err error) {
+			return c, r.Scan(&c.Ecosystem, &c.Records)
+		}, `SELECT ecosystem, count(DISTINCT vuln_id) FROM vuln_affected GROUP BY ecosystem ORDER BY ecosystem`)
 	}
-	st.Ecosystems, err = queryAll(ctx, tx, func(r rowScanner) (c vulndb.EcosystemCount, err error) {
-		return c, r.Scan(&c.Ecosystem, &c.Records)
-	}, `SELECT ecosystem, count(DISTINCT vuln_id) FROM vuln_affected GROUP BY ecosystem ORDER BY ecosystem`)
-	if err != nil {
-		return st, s.errf("vuln status: %w", err)
+	var last []vulndb.ImportLog
+	if err == nil {
+		last, err = queryAll(ctx, tx, scanImport, `SELECT `+importCols+` FROM vuln_imports
+			WHERE state = 'complete' ORDER BY id DESC LIMIT 1`)
 	}
-	last, err := queryAll(ctx, tx, scanImport, `SELECT `+importCols+` FROM vuln_imports
-		WHERE state = 'complete' ORDER BY id DESC LIMIT 1`)
+	if err == nil {
+		st.Unfinished, err = queryAll(ctx, tx, scanImport, `SELECT `+importCols+` FROM vuln_imports i
+			WHERE `+unfinishedImport+` ORDER BY id DESC LIMIT 100`)
+	}
 	if err != nil {
 		return st, s.errf("vuln status: %w", err)
 	}
 	if len(last) > 0 {
 		st.LastImport = &last[0]
-	}
-	st.Unfinished, err = queryAll(ctx, tx, scanImport, `SELECT `+importCols+` FROM vuln_imports i
-		WHERE `+unfinishedImport+` ORDER BY id DESC LIMIT 100`)
-	if err != nil {
-		return st, s.errf("vuln status: %w", err)
 	}
 	return st, nil
 }
