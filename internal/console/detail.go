@@ -184,7 +184,7 @@ func (c *Console) image(w http.ResponseWriter, r *http.Request, s *session) {
 	data := map[string]any{"Title": img.Namespace + "/" + img.Name + ":" + img.Tag, "Image": img, "Tab": key,
 		"Tabs": imageTabs, "Self": self, "Severity": vf.SeverityClass, "Fixable": filters.Get("fixable"),
 		"Classes": scanresult.SeverityClasses, "Filtered": len(filters) > 0, "Layer": filters.Get("layer"), "F": f,
-		"BaselineSeverities": findingquery.BaselineSeverities, "Standards": findingquery.Standards,
+		"BaselineSeverities": scanresult.BaselineSeverities, "Standards": findingquery.Standards,
 		"SensitiveSeverities": findingquery.SensitiveSeverities, "RepairNecessities": findingquery.RepairNecessities,
 		"VulTypes": findingquery.VulTypes}
 	ctx := r.Context()

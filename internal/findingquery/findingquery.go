@@ -15,9 +15,6 @@ import (
 	"github.com/openhss/openhss/internal/scanresult"
 )
 
-// BaselineSeverities are HSS's baseline severities, least severe first.
-var BaselineSeverities = []string{"Security", "Low", "Medium", "High", "Critical"}
-
 // Standards are the baseline standards.
 var Standards = []string{"cn_standard", "hw_standard"}
 
@@ -31,7 +28,7 @@ var SensitiveSeverities = []string{"critical", "high", "medium", "low"}
 // BaselineSeverity reads a baseline severity parameter (exact).
 func BaselineSeverity(q *imagequery.Reader, name string) string {
 	v := q.Text(name, imagequery.MaxFilterLen)
-	if v != "" && !slices.Contains(BaselineSeverities, v) {
+	if v != "" && !slices.Contains(scanresult.BaselineSeverities, v) {
 		q.Err = imagequery.Invalid(name, "must be Security, Low, Medium, High or Critical")
 	}
 	return v

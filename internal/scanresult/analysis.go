@@ -154,6 +154,11 @@ type RiskConfigFilter struct {
 	Limit     int // 0: all
 }
 
+// BaselineSeverities are the severities of baselines and their rules, as
+// HSS names them, least severe first: "Security" is no risk. Stores rank
+// a baseline's severity by its index here (see RiskConfig).
+var BaselineSeverities = []string{"Security", "Low", "Medium", "High", "Critical"}
+
 // RiskConfig is one baseline (check_name) over the selected manifests:
 // its rules evaluated and failed, counted once per manifest, and its
 // severity, that of its most severe failed rule ("Security" when none

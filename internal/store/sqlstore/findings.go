@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"slices"
+	"strconv"
 
 	"github.com/openhss/openhss/internal/scanresult"
 )
@@ -19,14 +20,18 @@ var _ scanresult.FindingsAggregator = (*Store)(nil)
 // tag's digest.
 const scannedDigest = `CASE WHEN i.manifest_digest <> '' THEN i.manifest_digest ELSE i.digest END`
 
-// severityRank ranks the baseline severity in col: Security (and any
-// unknown) 0, Low 1, Medium 2, High 3, Critical 4.
+// severityRank ranks the baseline severity in col by its index in
+// severities: Security (and any unknown) 0, Low 1, ... Critical 4.
 func severityRank(col string) string {
-	return `CASE ` + col + ` WHEN 'Low' THEN 1 WHEN 'Medium' THEN 2 WHEN 'High' THEN 3 WHEN 'Critical' THEN 4 ELSE 0 END`
+	q := `CASE ` + col
+	for i, s := range severities[1:] {
+		q += ` WHEN '` + s + `' THEN ` + strconv.Itoa(i+1)
+	}
+	return q + ` ELSE 0 END`
 }
 
 // severities are the names of the ranks of severityRank.
-var severities = []string{"Security", "Low", "Medium", "High", "Critical"}
+var severities = scanresult.BaselineSeverities
 
 // selectRows is the condition over images aliased i selecting the rows of
 // sel, bound in a new builder (first in the statement's text), and its
