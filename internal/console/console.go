@@ -495,7 +495,7 @@ func (c *Console) signInForm(w http.ResponseWriter, r *http.Request, status int,
 func (c *Console) signIn(w http.ResponseWriter, r *http.Request) {
 	r.Body = http.MaxBytesReader(w, r.Body, maxForm)
 	if err := r.ParseForm(); err != nil {
-		c.render(w, r, http.StatusBadRequest, "error", nil, map[string]any{"Message": "The form could not be read."})
+		c.badRequest(w, r, nil, "The form could not be read.")
 		return
 	}
 	ck, err := r.Cookie(signInCookie)
@@ -562,6 +562,11 @@ func (c *Console) render(w http.ResponseWriter, r *http.Request, status int, nam
 func (c *Console) fail(w http.ResponseWriter, r *http.Request, s *session, err error) {
 	c.log.Error("console", "path", r.URL.Path, "err", err)
 	c.render(w, r, http.StatusInternalServerError, "error", s, map[string]any{"Message": "Internal error; the server log has the details."})
+}
+
+// badRequest answers a refused request with msg: what to correct.
+func (c *Console) badRequest(w http.ResponseWriter, r *http.Request, s *session, msg string) {
+	c.render(w, r, http.StatusBadRequest, "error", s, map[string]any{"Message": msg})
 }
 
 func (c *Console) notFound(w http.ResponseWriter, r *http.Request, s *session, what string) {

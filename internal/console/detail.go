@@ -46,8 +46,8 @@ func (c *Console) imageRow(r *http.Request, s *session, idText string) (inventor
 func scopedRow[T any](r *http.Request, s *session, what, idText string,
 	get func(ctx context.Context, projectID string, id int64) (T, error), ep func(T) string) (T, bool, error) {
 	var zero T
-	id, err := strconv.ParseInt(idText, 10, 64)
-	if err != nil || id <= 0 {
+	id, ok := positiveID(idText)
+	if !ok {
 		return zero, false, nil
 	}
 	v, err := get(r.Context(), s.principal.ProjectID, id)
@@ -83,18 +83,15 @@ func (c *Console) image(w http.ResponseWriter, r *http.Request, s *session) {
 	}
 	q := r.URL.Query()
 	rq := &imagequery.Reader{V: q}
-	offset := 0
-	if n := rq.Integer("offset", 0, imagequery.MaxOffset); n != nil {
-		offset = int(*n)
-	}
+	offset := rq.Offset()
 	if rq.Err != nil {
-		c.render(w, r, http.StatusBadRequest, "error", s, map[string]any{"Message": rq.Err.Error()})
+		c.badRequest(w, r, s, rq.Err.Error())
 		return
 	}
 	key := q.Get("tab")
 	i := slices.IndexFunc(imageTabs, func(t tab) bool { return t.Key == key })
 	if i < 0 {
-		c.render(w, r, http.StatusBadRequest, "error", s, map[string]any{"Message": "No such tab: " + key + "."})
+		c.badRequest(w, r, s, "No such tab: "+key+".")
 		return
 	}
 	// The findings' filters, kept in the URL (and in the pager's links).
@@ -134,7 +131,7 @@ func (c *Console) image(w http.ResponseWriter, r *http.Request, s *session) {
 		sf, keep = findingquery.Sensitive(rq), []string{"file_path", "severity", "handle_status"}
 	}
 	if rq.Err != nil {
-		c.render(w, r, http.StatusBadRequest, "error", s, map[string]any{"Message": rq.Err.Error()})
+		c.badRequest(w, r, s, rq.Err.Error())
 		return
 	}
 	for _, k := range keep {
@@ -147,8 +144,7 @@ func (c *Console) image(w http.ResponseWriter, r *http.Request, s *session) {
 		// One layer's findings or packages: the Layers tab links here.
 		if v := q.Get("layer"); v != "" {
 			if len(v) > maxLayerDigest {
-				c.render(w, r, http.StatusBadRequest, "error", s, map[string]any{
-					"Message": fmt.Sprintf("invalid parameter layer: longer than %d characters", maxLayerDigest)})
+				c.badRequest(w, r, s, fmt.Sprintf("invalid parameter layer: longer than %d characters", maxLayerDigest))
 				return
 			}
 			vf.LayerDigest, af.LayerDigest = v, v
@@ -158,8 +154,7 @@ func (c *Console) image(w http.ResponseWriter, r *http.Request, s *session) {
 	if key == "" {
 		if v := q.Get("severity"); v != "" {
 			if !slices.Contains(scanresult.SeverityClasses, v) {
-				c.render(w, r, http.StatusBadRequest, "error", s, map[string]any{
-					"Message": "invalid parameter severity: must be one of " + strings.Join(scanresult.SeverityClasses, ", ")})
+				c.badRequest(w, r, s, "invalid parameter severity: must be one of "+strings.Join(scanresult.SeverityClasses, ", "))
 				return
 			}
 			vf.SeverityClass = v
@@ -172,7 +167,7 @@ func (c *Console) image(w http.ResponseWriter, r *http.Request, s *session) {
 			vf.Fixable = &fixable
 			filters.Set("fixable", v)
 		default:
-			c.render(w, r, http.StatusBadRequest, "error", s, map[string]any{"Message": "invalid parameter fixable: must be yes or no"})
+			c.badRequest(w, r, s, "invalid parameter fixable: must be yes or no")
 			return
 		}
 	}
@@ -263,28 +258,11 @@ func (c *Console) image(w http.ResponseWriter, r *http.Request, s *session) {
 		return
 	}
 	data["Total"] = total
-	at := func(o int) string {
-		p := url.Values{}
-		for k, v := range filters {
-			p[k] = v
-		}
-		if key != "" {
-			p.Set("tab", key)
-		}
-		if o > 0 {
-			p.Set("offset", strconv.Itoa(o))
-		}
-		if len(p) == 0 {
-			return self
-		}
-		return self + "?" + p.Encode()
+	// The pager's links keep the tab and its filters.
+	if key != "" {
+		filters.Set("tab", key)
 	}
-	if offset > 0 {
-		data["Prev"] = at(max(0, offset-detailLimit))
-	}
-	if int64(offset+detailLimit) < total {
-		data["Next"] = at(offset + detailLimit)
-	}
+	data["Prev"], data["Next"] = pageLinks(self, filters, offset, detailLimit, total)
 	c.render(w, r, http.StatusOK, "image", s, data)
 }
 
@@ -352,7 +330,7 @@ func (c *Console) sbom(w http.ResponseWriter, r *http.Request, s *session) {
 	case "spdx":
 		encode, ctype, ext = scanresult.SPDX, "application/spdx+json", "spdx.json"
 	default:
-		c.render(w, r, http.StatusBadRequest, "error", s, map[string]any{"Message": "format must be cyclonedx or spdx."})
+		c.badRequest(w, r, s, "format must be cyclonedx or spdx.")
 		return
 	}
 	sb, err := c.opts.Store.GetSBOM(r.Context(), img.ScannedDigest())

@@ -1,9 +1,12 @@
 package console
 
 import (
+	"fmt"
+	"net/http"
 	"net/url"
 	"slices"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/openhss/openhss/internal/imagequery"
@@ -80,13 +83,20 @@ func formDates(q url.Values, fields []dateField) map[string]string {
 
 // pageLinks are the previous and next pages of a list at offset, limit
 // rows a page, total rows: path with q and the offset set ("" when none).
+// The first page's link has no offset, so it is the list's own URL.
 func pageLinks(path string, q url.Values, offset, limit int, total int64) (prev, next string) {
 	at := func(o int) string {
 		p := url.Values{}
 		for k, vs := range q {
 			p[k] = slices.Clone(vs)
 		}
-		p.Set("offset", strconv.Itoa(o))
+		p.Del("offset")
+		if o > 0 {
+			p.Set("offset", strconv.Itoa(o))
+		}
+		if len(p) == 0 {
+			return path
+		}
 		return path + "?" + p.Encode()
 	}
 	if offset > 0 {
@@ -96,4 +106,55 @@ func pageLinks(path string, q url.Values, offset, limit int, total int64) (prev,
 		next = at(offset + limit)
 	}
 	return prev, next
+}
+
+// The list pages' POST forms (Scan selected, Delete selected) act on the
+// rows checked on the page and return to it.
+
+// selectedIDs reads the ids of the rows checked on a list page (the form's
+// id fields), each once, in order. None, or more than a page of the API's
+// (imagequery.MaxLimit), is a 400 ("Select at least one image to scan.",
+// "Select at most 200 images."); an id that parse refuses is a 404, so
+// the caller acts on none. false: the answer is written.
+func (c *Console) selectedIDs(w http.ResponseWriter, r *http.Request, s *session, one, many, action string,
+	parse func(string) (int64, bool)) ([]int64, bool) {
+	texts := r.PostForm["id"]
+	switch {
+	case len(texts) == 0:
+		c.badRequest(w, r, s, "Select at least one "+one+" to "+action+".")
+		return nil, false
+	case len(texts) > imagequery.MaxLimit:
+		c.badRequest(w, r, s, fmt.Sprintf("Select at most %d %s.", imagequery.MaxLimit, many))
+		return nil, false
+	}
+	ids := make([]int64, 0, len(texts))
+	seen := map[int64]bool{}
+	for _, t := range texts {
+		id, ok := parse(t)
+		if !ok {
+			c.notFound(w, r, s, strings.ToUpper(one[:1])+one[1:])
+			return nil, false
+		}
+		if !seen[id] {
+			seen[id] = true
+			ids = append(ids, id)
+		}
+	}
+	return ids, true
+}
+
+// positiveID is a row id as a page's path or form gives it: a positive
+// decimal int64.
+func positiveID(s string) (int64, bool) {
+	id, err := strconv.ParseInt(s, 10, 64)
+	return id, err == nil && id > 0
+}
+
+// backToList is where a list's form returns: the list (its path list) it
+// came from, never another site or page.
+func backToList(back, list string) string {
+	if !strings.HasPrefix(back, list+"?") && back != list {
+		return list
+	}
+	return back
 }

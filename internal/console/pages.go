@@ -7,7 +7,6 @@ import (
 	"net/url"
 	"slices"
 	"strconv"
-	"strings"
 	"time"
 
 	"github.com/openhss/openhss/internal/imagequery"
@@ -270,13 +269,8 @@ func (c *Console) listFilter(s *session, q url.Values) (inventory.Filter, int, s
 // scan task, then returns to the list it came from. Every id must be a row
 // the session may read and a container image, or nothing is queued.
 func (c *Console) scan(w http.ResponseWriter, r *http.Request, s *session) {
-	ids := r.PostForm["id"]
-	switch {
-	case len(ids) == 0:
-		c.render(w, r, http.StatusBadRequest, "error", s, map[string]any{"Message": "Select at least one image to scan."})
-		return
-	case len(ids) > imagequery.MaxLimit:
-		c.render(w, r, http.StatusBadRequest, "error", s, map[string]any{"Message": fmt.Sprintf("Select at most %d images.", imagequery.MaxLimit)})
+	ids, ok := c.selectedIDs(w, r, s, "image", "images", "scan", positiveID)
+	if !ok {
 		return
 	}
 	eps, err := s.enterpriseProjects()
@@ -285,17 +279,7 @@ func (c *Console) scan(w http.ResponseWriter, r *http.Request, s *session) {
 		return
 	}
 	var rows []inventory.Image
-	seen := map[int64]bool{}
-	for _, v := range ids {
-		id, err := strconv.ParseInt(v, 10, 64)
-		if err != nil || id <= 0 {
-			c.notFound(w, r, s, "Image")
-			return
-		}
-		if seen[id] {
-			continue
-		}
-		seen[id] = true
+	for _, id := range ids {
 		img, err := c.opts.Store.GetImage(r.Context(), s.principal.ProjectID, id)
 		if errors.Is(err, inventory.ErrNotFound) || (err == nil && eps != nil && !slices.Contains(eps, img.EnterpriseProjectID)) {
 			c.notFound(w, r, s, "Image")
@@ -308,8 +292,7 @@ func (c *Console) scan(w http.ResponseWriter, r *http.Request, s *session) {
 		// As the API: an artifact (a Helm chart) is no image to scan; an
 		// oversized image may be scanned again under a raised limit.
 		if !img.Scannable && img.ScanStatus != inventory.ImageOversized {
-			c.render(w, r, http.StatusBadRequest, "error", s, map[string]any{
-				"Message": img.Namespace + "/" + img.Name + ":" + img.Tag + " is not a container image and cannot be scanned."})
+			c.badRequest(w, r, s, img.Namespace+"/"+img.Name+":"+img.Tag+" is not a container image and cannot be scanned.")
 			return
 		}
 		rows = append(rows, img)
@@ -320,7 +303,7 @@ func (c *Console) scan(w http.ResponseWriter, r *http.Request, s *session) {
 		c.fail(w, r, s, fmt.Errorf("console: scan: %w", err))
 		return
 	}
-	http.Redirect(w, r, backToList(r.PostForm.Get("back")), http.StatusSeeOther)
+	http.Redirect(w, r, backToList(r.PostForm.Get("back"), "/images"), http.StatusSeeOther)
 }
 
 // scanAll queues the scans of every row the list's query selects, through
@@ -332,12 +315,12 @@ func (c *Console) scan(w http.ResponseWriter, r *http.Request, s *session) {
 func (c *Console) scanAll(w http.ResponseWriter, r *http.Request, s *session) {
 	raw, err := url.ParseQuery(r.PostForm.Get("query"))
 	if err != nil {
-		c.render(w, r, http.StatusBadRequest, "error", s, map[string]any{"Message": "The list's query could not be read."})
+		c.badRequest(w, r, s, "The list's query could not be read.")
 		return
 	}
 	q, perr := listQuery(raw)
 	if perr != nil {
-		c.render(w, r, http.StatusBadRequest, "error", s, map[string]any{"Message": perr.Error()})
+		c.badRequest(w, r, s, perr.Error())
 		return
 	}
 	f, status, msg, err := c.listFilter(s, q)
@@ -355,16 +338,7 @@ func (c *Console) scanAll(w http.ResponseWriter, r *http.Request, s *session) {
 		c.fail(w, r, s, fmt.Errorf("console: scan all: %w", err))
 		return
 	}
-	http.Redirect(w, r, backToList(r.PostForm.Get("back")), http.StatusSeeOther)
-}
-
-// backToList is where a scan form returns: the list it came from, never
-// another site or page.
-func backToList(back string) string {
-	if !strings.HasPrefix(back, "/images?") && back != "/images" {
-		return "/images"
-	}
-	return back
+	http.Redirect(w, r, backToList(r.PostForm.Get("back"), "/images"), http.StatusSeeOther)
 }
 
 // progress is a task's task_status in words.

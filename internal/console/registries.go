@@ -6,10 +6,8 @@ import (
 	"net/http"
 	"net/url"
 	"slices"
-	"strconv"
 	"strings"
 
-	"github.com/openhss/openhss/internal/imagequery"
 	"github.com/openhss/openhss/internal/inventory"
 	"github.com/openhss/openhss/internal/registry"
 	"github.com/openhss/openhss/internal/registryquery"
@@ -125,27 +123,9 @@ func (c *Console) registryPage(w http.ResponseWriter, r *http.Request, s *sessio
 // all or none, so an id of another project, of an enterprise project not
 // granted, or unknown deletes nothing and answers 404.
 func (c *Console) deleteRegistries(w http.ResponseWriter, r *http.Request, s *session) {
-	texts := r.PostForm["id"]
-	switch {
-	case len(texts) == 0:
-		c.render(w, r, http.StatusBadRequest, "error", s, map[string]any{"Message": "Select at least one registry to delete."})
+	ids, ok := c.selectedIDs(w, r, s, "registry", "registries", "delete", registryquery.ParseID)
+	if !ok {
 		return
-	case len(texts) > imagequery.MaxLimit:
-		c.render(w, r, http.StatusBadRequest, "error", s, map[string]any{"Message": fmt.Sprintf("Select at most %d registries.", imagequery.MaxLimit)})
-		return
-	}
-	ids := make([]int64, 0, len(texts))
-	seen := map[int64]bool{}
-	for _, t := range texts {
-		if !registryquery.ValidID(t) {
-			c.notFound(w, r, s, "Registry")
-			return
-		}
-		id, _ := strconv.ParseInt(t, 10, 64)
-		if !seen[id] {
-			seen[id] = true
-			ids = append(ids, id)
-		}
 	}
 	eps, err := s.enterpriseProjects()
 	if err != nil {
@@ -160,11 +140,10 @@ func (c *Console) deleteRegistries(w http.ResponseWriter, r *http.Request, s *se
 		c.fail(w, r, s, fmt.Errorf("console: delete %d registries: %w", len(ids), err))
 		return
 	}
-	back, err := url.Parse(r.PostForm.Get("back"))
-	if err != nil || back.Path != "/registries" || back.Host != "" || back.Scheme != "" || back.User != nil {
-		back = &url.URL{Path: "/registries"} // only the list the form came from
+	q := url.Values{}
+	if back, err := url.Parse(backToList(r.PostForm.Get("back"), "/registries")); err == nil {
+		q = back.Query()
 	}
-	q := back.Query()
 	q.Del("offset") // the deleted rows left the page
 	q.Set("done", "deleted-selected")
 	http.Redirect(w, r, "/registries?"+q.Encode(), http.StatusSeeOther)

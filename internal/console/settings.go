@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"net/http"
 	"slices"
-	"strconv"
 	"strings"
 
 	"github.com/openhss/openhss/internal/iam"
@@ -21,9 +20,9 @@ type settingsView struct {
 	Data         vulnData  // as the Overview shows it
 	Update       *jobs.Job // the newest update job; nil when none (or purged)
 	Credentials  []inventory.Credential
-	Users        []inventory.User
-	Me           int64  // the session's user id: no Delete on that row
-	NewUserName  string // the refused create form's name, to correct it
+	Users        []inventory.User // nil: renderSettings reads them
+	Me           int64            // the session's user id: no Delete on that row
+	NewUserName  string           // the refused create form's name, to correct it
 	NewAccessKey string
 	Secret       string
 	Default      []string
@@ -59,12 +58,15 @@ func (c *Console) renderSettings(w http.ResponseWriter, r *http.Request, s *sess
 		return
 	}
 	v.Credentials = creds
-	users, err := c.opts.Auth.ListUsers(ctx, s.principal.ProjectID)
-	if err != nil {
-		c.fail(w, r, s, fmt.Errorf("console: users: %w", err))
-		return
+	if v.Users == nil {
+		users, err := c.opts.Auth.ListUsers(ctx, s.principal.ProjectID)
+		if err != nil {
+			c.fail(w, r, s, fmt.Errorf("console: users: %w", err))
+			return
+		}
+		v.Users = users
 	}
-	v.Users, v.Me = users, s.principal.UserID
+	v.Me = s.principal.UserID
 	custom, err := c.opts.Store.SensitivePathWhitelist(ctx, s.principal.ProjectID)
 	if err != nil {
 		c.fail(w, r, s, fmt.Errorf("console: sensitive path whitelist: %w", err))
@@ -212,8 +214,8 @@ func (c *Console) createUser(w http.ResponseWriter, r *http.Request, s *session)
 // nobody deletes themself.
 func (c *Console) deleteUser(w http.ResponseWriter, r *http.Request, s *session) {
 	raw, _, _ := strings.Cut(strings.TrimPrefix(r.URL.Path, "/settings/users/"), "/")
-	id, err := strconv.ParseInt(raw, 10, 64)
-	if err != nil || id <= 0 {
+	id, ok := positiveID(raw)
+	if !ok {
 		c.notFound(w, r, s, "User")
 		return
 	}
@@ -230,7 +232,7 @@ func (c *Console) deleteUser(w http.ResponseWriter, r *http.Request, s *session)
 	err = c.opts.Auth.DeleteUser(r.Context(), s.principal.ProjectID, id, s.principal.UserID)
 	switch {
 	case errors.Is(err, iam.ErrSelf):
-		c.renderSettings(w, r, s, http.StatusBadRequest, settingsView{Message: "You cannot delete yourself.", Error: true})
+		c.renderSettings(w, r, s, http.StatusBadRequest, settingsView{Message: "You cannot delete yourself.", Error: true, Users: users})
 		return
 	case errors.Is(err, inventory.ErrNotFound):
 		c.notFound(w, r, s, "User")
@@ -239,6 +241,10 @@ func (c *Console) deleteUser(w http.ResponseWriter, r *http.Request, s *session)
 		c.fail(w, r, s, fmt.Errorf("console: delete user: %w", err))
 		return
 	}
-	c.log.Info("console: user deleted", "project", s.principal.ProjectID, "user", users[i].Name, "by", s.principal.UserID)
-	c.renderSettings(w, r, s, http.StatusOK, settingsView{Message: "User " + users[i].Name + " deleted: their sessions have ended."})
+	name := users[i].Name
+	c.log.Info("console: user deleted", "project", s.principal.ProjectID, "user", name, "by", s.principal.UserID)
+	// The page lists the users read above, less the deleted one: one read
+	// of the list per request.
+	c.renderSettings(w, r, s, http.StatusOK, settingsView{Message: "User " + name + " deleted: their sessions have ended.",
+		Users: slices.Delete(users, i, i+1)})
 }

@@ -126,10 +126,7 @@ func (c *Console) task(w http.ResponseWriter, r *http.Request, s *session) {
 	data := map[string]any{"Title": "Task " + t.Name, "Task": t, "Scan": t.Type == tasks.Scan}
 	q := r.URL.Query()
 	rq := &imagequery.Reader{V: q}
-	offset := 0
-	if n := rq.Integer("offset", 0, imagequery.MaxOffset); n != nil {
-		offset = int(*n)
-	}
+	offset := rq.Offset()
 	// A scan task lists its failed images (the API's failed_images); a
 	// sync task its connections, filtered by ListAssociateRegistries'
 	// sync_status (failed includes those cancelled with the task).
@@ -184,7 +181,7 @@ func (c *Console) stopTask(w http.ResponseWriter, r *http.Request, s *session) {
 		inventory.Millis(c.opts.Now()))
 	switch {
 	case errors.Is(err, tasks.ErrEnded):
-		c.render(w, r, http.StatusBadRequest, "error", s, map[string]any{"Message": "The task has already ended."})
+		c.badRequest(w, r, s, "The task has already ended.")
 		return
 	case errors.Is(err, tasks.ErrNotFound):
 		c.notFound(w, r, s, "Scan task")

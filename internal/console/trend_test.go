@@ -119,8 +119,30 @@ func TestOverviewTrend(t *testing.T) {
 	if runs, dots := seriesOf(t, body, "trend-coverage", "s-images"); runs != 1 || dots != 3 {
 		t.Errorf("three days in a row: %d lines, %d dots; want 1 line, 3 dots", runs, dots)
 	}
-	if !strings.Contains(body, `<title id="trend-coverage-title">Images and scans per day, last 30 days</title>`) {
-		t.Errorf("no chart title:\n%s", body)
+	// Each chart's text says the latest day's figures, and its scale
+	// fits them: alice's 1007 images (7 + 1000), each with 3 high
+	// findings, under a grid of 500 (0 to 2000) and of 1000 (0 to 4000).
+	date := trend.Date(today).Format(time.DateOnly)
+	for _, w := range []string{
+		`<desc id="trend-coverage-desc">3 of the last 30 days have a snapshot; the latest, ` + date +
+			`: Images 1007, Scanned 1007, Failed 0, Unscanned 0. The table below lists every day.</desc>`,
+		`<desc id="trend-findings-desc">3 of the last 30 days have a snapshot; the latest, ` + date +
+			`: Critical 0, High 3021, Medium 0, Low 0, Unknown 0. The table below lists every day.</desc>`,
+	} {
+		if !strings.Contains(body, w) {
+			t.Errorf("the overview lacks %s", w)
+		}
+	}
+	for id, top := range map[string]string{"trend-coverage": "2000", "trend-findings": "4000"} {
+		i := strings.Index(body, `<svg class="trend" id="`+id+`"`)
+		labels := regexp.MustCompile(`<text class="ylabel" x="46" y="[0-9.]+">(\d+)</text>`).FindAllStringSubmatch(body[i:i+strings.Index(body[i:], "</svg>")], -1)
+		if len(labels) != 5 || labels[4][1] != top {
+			t.Errorf("%s: y labels %v, want 5 up to %s", id, labels, top)
+		}
+	}
+	// Today's dot is at the right edge, at the height of 1007 of 2000.
+	if !strings.Contains(body, `<circle cx="612.0" cy="99.4" r="2.5"></circle></g>`) {
+		t.Errorf("no dot of today's 1007 images at (612.0, 99.4)")
 	}
 }
 

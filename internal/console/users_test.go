@@ -101,6 +101,14 @@ func TestSettingsUsers(t *testing.T) {
 	if _, still := e.users(projA)["carol"]; resp.StatusCode != http.StatusOK || still || !strings.Contains(body, "User carol deleted") {
 		t.Fatalf("delete carol: %s (still there: %v)\n%s", resp.Status, still, body)
 	}
+	// The answer lists the users left: not carol, every other one.
+	dan := e.users(projA)["dan"]
+	if strings.Contains(body, fmt.Sprintf(`action="/settings/users/%d/delete"`, carol.ID)) ||
+		!strings.Contains(body, fmt.Sprintf(`action="/settings/users/%d/delete"`, ev.ID)) ||
+		!strings.Contains(body, fmt.Sprintf(`action="/settings/users/%d/delete"`, dan.ID)) ||
+		!strings.Contains(body, `<td>alice <span class="tag">you</span></td>`) {
+		t.Errorf("the users after carol's delete: want alice, eve and dan, not carol:\n%s", body)
+	}
 	if _, body := e.do("GET", "/settings", nil, carolSession); !strings.Contains(body, `action="/signin"`) {
 		t.Errorf("the deleted user's session still works:\n%.500s", body)
 	}

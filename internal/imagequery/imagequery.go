@@ -114,22 +114,48 @@ func (q *Reader) Integer(name string, min, max int64) *int64 {
 	if !ok {
 		return nil
 	}
-	if s == "" || len(s) > 19 {
-		q.Err = Invalid(name, "must be an integer between %d and %d", min, max)
-		return nil
-	}
-	for i := 0; i < len(s); i++ {
-		if s[i] < '0' || s[i] > '9' {
-			q.Err = Invalid(name, "must be an integer between %d and %d", min, max)
-			return nil
-		}
-	}
-	n, err := strconv.ParseInt(s, 10, 64)
-	if err != nil || n < min || n > max {
+	n, ok := ParseInteger(s, min, max)
+	if !ok {
 		q.Err = Invalid(name, "must be an integer between %d and %d", min, max)
 		return nil
 	}
 	return &n
+}
+
+// ParseInteger is Integer's check of one value: a decimal integer in
+// [min, max], digits only.
+func ParseInteger(s string, min, max int64) (int64, bool) {
+	if s == "" || len(s) > 19 {
+		return 0, false
+	}
+	for i := 0; i < len(s); i++ {
+		if s[i] < '0' || s[i] > '9' {
+			return 0, false
+		}
+	}
+	n, err := strconv.ParseInt(s, 10, 64)
+	if err != nil || n < min || n > max {
+		return 0, false
+	}
+	return n, true
+}
+
+// Offset reads the paging offset of every list: 0 unless given.
+func (q *Reader) Offset() int {
+	if n := q.Integer("offset", 0, MaxOffset); n != nil {
+		return int(*n)
+	}
+	return 0
+}
+
+// Page reads the paging of every list: offset (Offset) and limit,
+// DefaultLimit unless given.
+func (q *Reader) Page() (offset, limit int) {
+	offset, limit = q.Offset(), DefaultLimit
+	if n := q.Integer("limit", 1, MaxLimit); n != nil {
+		limit = int(*n)
+	}
+	return offset, limit
 }
 
 // List is a parsed image list query: the store filter without the
@@ -195,14 +221,7 @@ func ReadFilters(q *Reader, f *inventory.Filter, maxSize int64) *ParamError {
 	f.HasUnsafeSetting = q.Boolean("has_unsafe_setting")
 	f.HasMaliciousFile = q.Boolean("has_malicious_file")
 
-	f.Offset = 0
-	if n := q.Integer("offset", 0, MaxOffset); n != nil {
-		f.Offset = int(*n)
-	}
-	f.Limit = DefaultLimit
-	if n := q.Integer("limit", 1, MaxLimit); n != nil {
-		f.Limit = int(*n)
-	}
+	f.Offset, f.Limit = q.Page()
 	if q.Err != nil {
 		return q.Err
 	}

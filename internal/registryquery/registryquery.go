@@ -7,7 +7,7 @@ package registryquery
 
 import (
 	"net/url"
-	"strconv"
+	"strings"
 
 	"github.com/openhss/openhss/internal/imagequery"
 	"github.com/openhss/openhss/internal/inventory"
@@ -32,10 +32,11 @@ func Parse(v url.Values) (List, *imagequery.ParamError) {
 	f.Name = q.Text("registry_name", registry.MaxNameLen)
 	f.Addr = q.Text("registry_addr", registry.MaxAddrLen)
 	if s, ok := q.Raw("registry_id"); ok && s != "" {
-		if !ValidID(s) {
+		id, ok := ParseID(s)
+		if !ok {
 			return List{}, imagequery.Invalid("registry_id", "must be a positive integer")
 		}
-		f.ID, _ = strconv.ParseInt(s, 10, 64)
+		f.ID = id
 	}
 	if s, ok := q.Raw("registry_type"); ok && s != "" {
 		if !inventory.RegistryType(s).Valid() {
@@ -51,13 +52,7 @@ func Parse(v url.Values) (List, *imagequery.ParamError) {
 			return List{}, imagequery.Invalid("status", "must be one of success, fail, accessing")
 		}
 	}
-	if n := q.Integer("offset", 0, imagequery.MaxOffset); n != nil {
-		f.Offset = int(*n)
-	}
-	f.Limit = imagequery.DefaultLimit
-	if n := q.Integer("limit", 1, imagequery.MaxLimit); n != nil {
-		f.Limit = int(*n)
-	}
+	f.Offset, f.Limit = q.Page()
 	if q.Err != nil {
 		return List{}, q.Err
 	}
@@ -67,14 +62,14 @@ func Parse(v url.Values) (List, *imagequery.ParamError) {
 // ValidID reports whether s is a positive decimal int64 with no sign or
 // leading zero, the only spelling of a registry id this server hands out.
 func ValidID(s string) bool {
-	if s == "" || len(s) > 19 || s[0] == '0' {
-		return false
+	_, ok := ParseID(s)
+	return ok
+}
+
+// ParseID is the registry id s when ValidID(s).
+func ParseID(s string) (int64, bool) {
+	if strings.HasPrefix(s, "0") {
+		return 0, false
 	}
-	for i := 0; i < len(s); i++ {
-		if s[i] < '0' || s[i] > '9' {
-			return false
-		}
-	}
-	_, err := strconv.ParseInt(s, 10, 64)
-	return err == nil
+	return imagequery.ParseInteger(s, 1, imagequery.MaxInt64)
 }

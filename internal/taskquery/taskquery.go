@@ -83,13 +83,7 @@ func Parse(v url.Values) (List, *imagequery.ParamError) {
 	if n := q.Integer("end_time", 0, MaxTime); n != nil {
 		f.EndedBy = *n
 	}
-	if n := q.Integer("offset", 0, imagequery.MaxOffset); n != nil {
-		f.Offset = int(*n)
-	}
-	f.Limit = imagequery.DefaultLimit
-	if n := q.Integer("limit", 1, imagequery.MaxLimit); n != nil {
-		f.Limit = int(*n)
-	}
+	f.Offset, f.Limit = q.Page()
 	if q.Err != nil {
 		return List{}, q.Err
 	}
