@@ -24,9 +24,7 @@ import (
 
 	"github.com/openhss/openhss/internal/benchseed"
 	"github.com/openhss/openhss/internal/console"
-	"github.com/openhss/openhss/internal/iam"
 	"github.com/openhss/openhss/internal/inventory"
-	"github.com/openhss/openhss/internal/secret"
 	"github.com/openhss/openhss/internal/taskrun"
 )
 
@@ -201,15 +199,7 @@ func runConsole(ctx context.Context, o consoleOptions) (consoleReport, error) {
 			have.Total, o.Rows)
 	}
 
-	key := make([]byte, 32)
-	if _, err := rand.Read(key); err != nil {
-		return rep, err
-	}
-	box, err := secret.NewBox(key)
-	if err != nil {
-		return rep, err
-	}
-	svc, err := iam.New(iam.Options{Store: st, Box: box})
+	setup, err := newHTTPSetup(st)
 	if err != nil {
 		return rep, err
 	}
@@ -219,10 +209,10 @@ func runConsole(ctx context.Context, o consoleOptions) (consoleReport, error) {
 		return rep, err
 	}
 	user := "console-" + hex.EncodeToString(b)
-	if _, err := svc.CreateUser(ctx, benchProject, user, benchPassword, inventory.Grant{All: true}); err != nil {
+	if _, err := setup.iam.CreateUser(ctx, benchProject, user, benchPassword, inventory.Grant{All: true}); err != nil {
 		return rep, err
 	}
-	parts, err := httpSetup{store: st, iam: svc, box: box}.build()
+	parts, err := setup.build()
 	if err != nil {
 		return rep, err
 	}
@@ -230,8 +220,8 @@ func runConsole(ctx context.Context, o consoleOptions) (consoleReport, error) {
 	if err != nil {
 		return rep, err
 	}
-	con, err := console.New(console.Options{Store: st, Auth: svc, Scans: parts.scans, Tasks: starter, VulnUpdate: parts.updater,
-		Box: box, Registries: parts.lister, Fallback: parts.api})
+	con, err := console.New(console.Options{Store: st, Auth: setup.iam, Scans: parts.scans, Tasks: starter, VulnUpdate: parts.updater,
+		Box: setup.box, Registries: parts.lister, Fallback: parts.api})
 	if err != nil {
 		return rep, err
 	}

@@ -18,9 +18,7 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/openhss/openhss/internal/benchseed"
-	"github.com/openhss/openhss/internal/iam"
 	"github.com/openhss/openhss/internal/inventory"
-	"github.com/openhss/openhss/internal/secret"
 	"github.com/openhss/openhss/internal/store/postgres"
 	"github.com/openhss/openhss/internal/store/sqlite"
 	"github.com/openhss/openhss/internal/store/sqlstore"
@@ -303,21 +301,13 @@ func runList(ctx context.Context, o listOptions) (listReport, error) {
 		rep.Machine.LoadEnd = loadAverage()
 		return rep, nil
 	}
-	key := make([]byte, 32)
-	if _, err := rand.Read(key); err != nil {
-		return rep, err
-	}
-	box, err := secret.NewBox(key)
-	if err != nil {
-		return rep, err
-	}
 	ns := filterSet{Name: "+ namespace", Namespace: o.Namespace}
 	progress("HTTP: %d clients for %v per server on %s", o.Clients, o.Duration, ns.query().Encode())
-	svc, err := iam.New(iam.Options{Store: bs.sqlite, Box: box})
+	setup, err := newHTTPSetup(bs.store)
 	if err != nil {
 		return rep, err
 	}
-	rep.HTTP, err = measureHTTP(ctx, httpSetup{store: bs.store, iam: svc, box: box}, ns.query(), o)
+	rep.HTTP, err = measureHTTP(ctx, setup, ns.query(), o)
 	if err != nil {
 		return rep, err
 	}

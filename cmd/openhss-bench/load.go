@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"crypto/rand"
 	"errors"
 	"fmt"
 	"io"
@@ -51,6 +52,25 @@ type httpSetup struct {
 	store *sqlstore.Store
 	iam   *iam.Service
 	box   *secret.Box
+}
+
+// newHTTPSetup is the API's parts over st with a fresh random key, as a
+// new server with an empty key file has: what a run seals lives only as
+// long as the run.
+func newHTTPSetup(st *sqlstore.Store) (httpSetup, error) {
+	key := make([]byte, 32)
+	if _, err := rand.Read(key); err != nil {
+		return httpSetup{}, err
+	}
+	box, err := secret.NewBox(key)
+	if err != nil {
+		return httpSetup{}, err
+	}
+	svc, err := iam.New(iam.Options{Store: st, Box: box})
+	if err != nil {
+		return httpSetup{}, err
+	}
+	return httpSetup{store: st, iam: svc, box: box}, nil
 }
 
 // handler is the API over s, wired as `openhss serve` wires it (the
