@@ -130,16 +130,7 @@ func (s *Store) DueSyncs(ctx context.Context, now, first int64, limit int) (map[
 			return nil, s.errf("sync slots: %w", err)
 		}
 	}
-	out := map[string]int64{}
-	err = queryEach(ctx, s.read, func(r rowScanner) error {
-		var (
-			project string
-			due     int64
-		)
-		err := r.Scan(&project, &due)
-		out[project] = due
-		return err
-	}, `SELECT project_id, next_sync_at FROM sync_schedule q
+	out, err := queryCounts(ctx, s.read, `SELECT project_id, next_sync_at FROM sync_schedule q
 		WHERE next_sync_at <= $1 AND EXISTS (SELECT 1 FROM registries r WHERE r.project_id = q.project_id)
 		ORDER BY next_sync_at, project_id LIMIT $2`, now, limit)
 	if err != nil {

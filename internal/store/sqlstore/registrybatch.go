@@ -69,15 +69,7 @@ func (s *Store) CountRegistriesByStatus(ctx context.Context, f inventory.Registr
 	if f.Types != nil {
 		b.In("type", types)
 	}
-	err := queryEach(ctx, s.read, func(r rowScanner) error {
-		var (
-			status string
-			n      int64
-		)
-		err := r.Scan(&status, &n)
-		out[status] = n
-		return err
-	}, `SELECT status, count(*) FROM registries WHERE `+b.SQL()+` GROUP BY status`, b.Args()...)
+	out, err := queryCounts(ctx, s.read, `SELECT status, count(*) FROM registries WHERE `+b.SQL()+` GROUP BY status`, b.Args()...)
 	if err != nil {
 		return nil, s.errf("count registries: %w", err)
 	}

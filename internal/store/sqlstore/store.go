@@ -389,6 +389,22 @@ func queryEach(ctx context.Context, q querier, fn func(rowScanner) error, query 
 	return rows.Err()
 }
 
+// queryCounts runs a query of (text, integer) rows on q: a map from the
+// first column to the second.
+func queryCounts(ctx context.Context, q querier, query string, args ...any) (map[string]int64, error) {
+	out := map[string]int64{}
+	err := queryEach(ctx, q, func(r rowScanner) error {
+		var (
+			k string
+			n int64
+		)
+		err := r.Scan(&k, &n)
+		out[k] = n
+		return err
+	}, query, args...)
+	return out, err
+}
+
 // pageOf reads, from one snapshot, how many rows from (a FROM ... WHERE
 // whose arguments b holds) selects, and one page of them in order: columns
 // cols, read by scan. what names the read in errors.
