@@ -45,15 +45,18 @@ var templateFS embed.FS
 //go:embed assets
 var assetFS embed.FS
 
-// Store is what the pages read: the image list and one row (inventory),
-// a manifest's findings and the project's finding counts (scanresult), and
-// the project's tasks. The API reads the same list, findings and task
+// Store is what the pages read: the image list, one row and the image
+// counts (inventory, trend), a manifest's findings and the project's
+// finding counts (scanresult), and the project's tasks. The API reads the same list, findings and task
 // methods.
 type Store interface {
 	ListImages(ctx context.Context, f inventory.Filter) (inventory.Page, error)
 	GetImage(ctx context.Context, projectID string, id int64) (inventory.Image, error)
 	ListVulns(ctx context.Context, f scanresult.VulnFilter) (int64, []scanresult.VulnRow, error)
 	CountFindings(ctx context.Context, projectID string, enterpriseProjects []string) ([]scanresult.SeverityCount, error)
+	// ImageCounts is the Overview's coverage and images by severity level
+	// (trend.Count): the images by type, status and level in one read.
+	ImageCounts(ctx context.Context, projectID string, enterpriseProjects []string) ([]trend.ImageCount, error)
 	TopImages(ctx context.Context, projectID string, enterpriseProjects []string, n int) ([]scanresult.TopImage, error)
 	TopVulns(ctx context.Context, projectID string, enterpriseProjects []string, n int) ([]scanresult.TopVuln, error)
 	ListTasks(ctx context.Context, f tasks.Filter) ([]tasks.Task, int64, error)

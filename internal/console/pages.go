@@ -27,8 +27,9 @@ type count struct {
 	Link  string
 }
 
-// overview shows coverage and risk counts, each the total_num of an image
-// list query (the same store call as the API's), summed over image types.
+// overview shows coverage and risk counts, each what the total_num of an
+// image list query (the same filter as the API's) sums to over image
+// types, all from one read of the store's image counts (trend.Count).
 func (c *Console) overview(w http.ResponseWriter, r *http.Request, s *session) {
 	eps, err := s.enterpriseProjects()
 	if err != nil {

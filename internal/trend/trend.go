@@ -67,66 +67,60 @@ var Levels = [3]string{scanresult.LevelHigh, scanresult.LevelMedium, scanresult.
 // Failed is the scan statuses the Overview counts as failed.
 var Failed = []inventory.ScanStatus{inventory.ScanFailed, inventory.DownloadFailed, inventory.ImageOversized}
 
-// imageTypes are the image list's types: the counts sum over them, as the
-// list answers one type at a time.
+// imageTypes are the image types the counts sum over: the image list's
+// four (the list answers one at a time, and the Overview's figures were
+// its total_nums summed over them).
 var imageTypes = []inventory.ImageType{inventory.PrivateImage, inventory.SharedImage, inventory.LocalImage, inventory.InstanceImage}
 
-// Counter is what counting reads: the image list's total_num (the store
-// call of the API's list) and the findings of the scanned rows.
+// ImageCount is how many of a scope's images have one image type, scan
+// status and severity level ("" before a successful scan).
+type ImageCount struct {
+	Type          inventory.ImageType
+	ScanStatus    inventory.ScanStatus
+	SeverityLevel string
+	Images        int64
+}
+
+// Counter is what counting reads: the scope's images by type, status and
+// severity level, and the findings of the scanned rows.
 type Counter interface {
-	ListImages(ctx context.Context, f inventory.Filter) (inventory.Page, error)
+	// ImageCounts returns projectID's images within enterpriseProjects
+	// (nil: every one; empty: none) grouped by (type, scan status,
+	// severity level), all read in one snapshot: each figure of Count
+	// is a sum of them, so they add up with one another.
+	ImageCounts(ctx context.Context, projectID string, enterpriseProjects []string) ([]ImageCount, error)
 	CountFindings(ctx context.Context, projectID string, enterpriseProjects []string) ([]scanresult.SeverityCount, error)
 }
 
 // Count counts a project's images within enterpriseProjects: each figure
-// the total_num of an image list query, summed over image types, and the
-// findings by severity. The Overview and the snapshots count with it.
+// the sum, over the image types, of the images whose status (or severity
+// level) it counts, which is the total_num of the image list filtered so,
+// and the findings by severity. The Overview and the snapshots count with
+// it. One read of the image counts rather than one list total per type
+// and status (44 reads, each of its own snapshot).
 func Count(ctx context.Context, c Counter, projectID string, enterpriseProjects []string) (Counts, error) {
-	total := func(mod func(f *inventory.Filter)) (int64, error) {
-		var n int64
-		for _, t := range imageTypes {
-			f := inventory.Filter{ProjectID: projectID, EnterpriseProjects: enterpriseProjects, Type: t, Limit: 1}
-			mod(&f)
-			page, err := c.ListImages(ctx, f)
-			if err != nil {
-				return 0, fmt.Errorf("trend: count %s images: %w", t, err)
-			}
-			n += page.Total
-		}
-		return n, nil
-	}
-	statuses := func(sts ...inventory.ScanStatus) (int64, error) {
-		var n int64
-		for _, st := range sts {
-			m, err := total(func(f *inventory.Filter) { f.ScanStatus = st })
-			if err != nil {
-				return 0, err
-			}
-			n += m
-		}
-		return n, nil
+	images, err := c.ImageCounts(ctx, projectID, enterpriseProjects)
+	if err != nil {
+		return Counts{}, fmt.Errorf("trend: count images: %w", err)
 	}
 	var out Counts
-	var err error
-	if out.Images, err = total(func(*inventory.Filter) {}); err != nil {
-		return Counts{}, err
-	}
-	for _, k := range []struct {
-		n   *int64
-		sts []inventory.ScanStatus
-	}{
-		{&out.Scanned, []inventory.ScanStatus{inventory.ScanSuccess}},
-		{&out.Failed, Failed},
-		{&out.Unscanned, []inventory.ScanStatus{inventory.Unscan}},
-		{&out.Waiting, []inventory.ScanStatus{inventory.WaitingForScan, inventory.Scanning}},
-	} {
-		if *k.n, err = statuses(k.sts...); err != nil {
-			return Counts{}, err
+	for _, ic := range images {
+		if !slices.Contains(imageTypes, ic.Type) {
+			continue
 		}
-	}
-	for i, level := range Levels {
-		if out.Levels[i], err = total(func(f *inventory.Filter) { f.SeverityLevel = level }); err != nil {
-			return Counts{}, err
+		out.Images += ic.Images
+		switch st := ic.ScanStatus; {
+		case st == inventory.ScanSuccess:
+			out.Scanned += ic.Images
+		case slices.Contains(Failed, st):
+			out.Failed += ic.Images
+		case st == inventory.Unscan:
+			out.Unscanned += ic.Images
+		case st == inventory.WaitingForScan || st == inventory.Scanning:
+			out.Waiting += ic.Images
+		}
+		if i := slices.Index(Levels[:], ic.SeverityLevel); i >= 0 {
+			out.Levels[i] += ic.Images
 		}
 	}
 	sev, err := c.CountFindings(ctx, projectID, enterpriseProjects)

@@ -41,6 +41,7 @@ func Run(t *testing.T, newDB func(t *testing.T) func(t *testing.T) Store) {
 		{"PendingScopes", testPending},
 		{"Prune", testPrune},
 		{"SnapshotCountsAsTheOverview", testSnapshotCounts},
+		{"CountIsTheListTotals", testCountIsTheListTotals},
 		{"TwoServersOneRow", testTwoServers},
 	}
 	for _, tc := range tests {
