@@ -30,20 +30,11 @@ import (
 	"github.com/pressly/goose/v3"
 	"github.com/pressly/goose/v3/lock"
 
-	"github.com/openhss/openhss/internal/inventory"
-	"github.com/openhss/openhss/internal/jobs"
 	"github.com/openhss/openhss/internal/store/sqlstore"
-	"github.com/openhss/openhss/internal/vulndb"
 )
 
 //go:embed migrations/*.sql
 var migrations embed.FS
-
-var (
-	_ inventory.Store = (*Store)(nil)
-	_ jobs.Store      = (*Store)(nil)
-	_ vulndb.Store    = (*Store)(nil)
-)
 
 // Store is the PostgreSQL store: one pgx connection pool, every acquire
 // from which has a deadline (see connPool).

@@ -21,18 +21,11 @@ import (
 	"github.com/pressly/goose/v3"
 	_ "modernc.org/sqlite" // registers the "sqlite" driver
 
-	"github.com/openhss/openhss/internal/inventory"
-	"github.com/openhss/openhss/internal/jobs"
 	"github.com/openhss/openhss/internal/store/sqlstore"
 )
 
 //go:embed migrations/*.sql
 var migrations embed.FS
-
-var (
-	_ inventory.Store = (*Store)(nil)
-	_ jobs.Store      = (*Store)(nil)
-)
 
 // Store is the SQLite store. It keeps two pools on the same file: reads go
 // to a pool of several connections (WAL lets readers run beside the writer),
