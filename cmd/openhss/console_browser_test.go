@@ -575,6 +575,29 @@ func TestConsoleInBrowser(t *testing.T) {
 			time.Sleep(200 * time.Millisecond)
 		}
 		screenshot(t, ctx, "tasks")
+		// The scan-scope select through the GET form: the console's
+		// scan is of every part, so malware alone lists nothing and every
+		// part lists it; the URL and the select keep the choice.
+		for _, sc := range []struct {
+			value string
+			rows  int
+		}{{"3840", 0}, {"2147483647", 1}} {
+			mustRun(t, ctx, "tasks", chromedp.Navigate(srv.base+"/tasks"), chromedp.WaitVisible(chromedp.CSS("#scan-tasks")))
+			mustRun(t, ctx, "scope", chromedp.SetValue(chromedp.CSS("#scan_scope"), sc.value))
+			value(t, ctx, "filter", chromedp.WaitEvent(page.LoadEventFired, nil, chromedp.Click(chromedp.CSS("#task-filters button"))))
+			if loc := value(t, ctx, "location", chromedp.Location()); !strings.Contains(loc, "scan_scope="+sc.value) {
+				t.Errorf("after filtering, the URL %s lacks scan_scope=%s", loc, sc.value)
+			}
+			if got := value(t, ctx, "select", chromedp.Evaluate[string](`document.querySelector('#scan_scope').value`)); got != sc.value {
+				t.Errorf("scan_scope=%s: the select shows %q", sc.value, got)
+			}
+			if rows := value(t, ctx, "rows", chromedp.Evaluate[int](`document.querySelectorAll('#scan-tasks tbody td:first-child a').length`)); rows != sc.rows {
+				t.Errorf("scan_scope=%s: %d tasks, want %d", sc.value, rows, sc.rows)
+			}
+		}
+		if unlabelled := value(t, ctx, "labels", chromedp.Evaluate[[]string](`Array.from(document.querySelectorAll('input:not([type=hidden]),select')).filter(e => !e.labels || e.labels.length === 0).map(e => e.name || e.id)`)); len(unlabelled) > 0 {
+			t.Errorf("form controls without a label on the Tasks page: %v", unlabelled)
+		}
 	})
 
 	t.Run("a multi-arch tag shows its platforms", func(t *testing.T) {

@@ -109,6 +109,9 @@ func (c *Console) image(w http.ResponseWriter, r *http.Request, s *session) {
 		sf   findingquery.SensitiveFilter
 		vq   findingquery.VulnQuery
 		keep []string // the parameters kept in the URL
+
+		rulesOf     string // the baseline whose rules are paged
+		rulesOffset int    // the offset of its rules
 	)
 	switch key {
 	case "":
@@ -123,6 +126,13 @@ func (c *Console) image(w http.ResponseWriter, r *http.Request, s *session) {
 		// (result_type, check_rule_name, and severity, the rule's).
 		cf, rf = findingquery.RiskConfigs(rq), findingquery.RiskRules(rq, false)
 		keep = []string{"check_name", "standard", "result_type", "check_rule_name", "severity"}
+		// A page of one baseline's rules beyond the first: rules_of names
+		// the baseline (exact), rules_offset is the offset among its
+		// rules, bounded as the API bounds every offset.
+		rulesOf = rq.Text("rules_of", imagequery.MaxFilterLen)
+		if n := rq.Integer("rules_offset", 0, imagequery.MaxOffset); n != nil {
+			rulesOffset = int(*n)
+		}
 	case "passwords":
 		wf, keep = findingquery.WeakPasswords(rq), []string{"user_name"}
 	case "malware":
@@ -213,7 +223,20 @@ func (c *Console) image(w http.ResponseWriter, r *http.Request, s *session) {
 		data["History"], data["HistoryLimit"] = hist, scanresult.ScanHistoryLimit
 	case "settings":
 		var baselines []baselineView
-		total, baselines, err = c.baselines(ctx, sel, cf, rf, offset)
+		total, baselines, err = c.baselines(ctx, sel, cf, rf, offset, rulesOf, rulesOffset)
+		// Each baseline's pager keeps the tab, its filters and the page
+		// of baselines, and names the baseline it pages.
+		for i := range baselines {
+			b := &baselines[i]
+			q := url.Values{"tab": {key}, "rules_of": {b.CheckName}}
+			for k := range filters {
+				q.Set(k, filters.Get(k))
+			}
+			if offset > 0 {
+				q.Set("offset", strconv.Itoa(offset))
+			}
+			b.RulesPrev, b.RulesNext = pageLinksOf(self, q, "rules_offset", b.RulesOffset, maxRulesPerBaseline, b.RulesTotal)
+		}
 		data["Baselines"] = baselines
 	case "passwords":
 		var users []scanresult.WeakPasswordRow
@@ -266,24 +289,35 @@ func (c *Console) image(w http.ResponseWriter, r *http.Request, s *session) {
 	c.render(w, r, http.StatusOK, "image", s, data)
 }
 
-// maxRulesPerBaseline bounds the rules listed under one baseline: the
-// built-in baselines have far fewer; the filters narrow a longer one.
-const maxRulesPerBaseline = 200
+// maxRulesPerBaseline is a page of the rules listed under one baseline
+// (the API's largest page): the built-in baselines have far fewer; a
+// longer one is paged by its own pager.
+const maxRulesPerBaseline = imagequery.MaxLimit
 
-// baselineView is one baseline of the Unsafe settings tab with its rules.
+// baselineView is one baseline of the Unsafe settings tab with a page of
+// its rules.
 type baselineView struct {
 	scanresult.RiskConfig
-	N          int                   // 1-based on the page: its anchor
-	RulesTotal int64                 // the rules the filters select
-	List       []scanresult.RiskRule // the rules (RiskConfig.Rules counts them all)
+	N                    int                   // 1-based on the page: its anchor
+	RulesTotal           int64                 // the rules the filters select
+	RulesOffset          int                   // of the page of rules listed
+	List                 []scanresult.RiskRule // the page of rules (RiskConfig.Rules counts them all)
+	RulesPrev, RulesNext string                // its pager's links ("" when none)
 }
+
+// RulesFrom and RulesTo number the first and last rule listed (1-based).
+func (b baselineView) RulesFrom() int { return b.RulesOffset + 1 }
+
+// RulesTo: see RulesFrom.
+func (b baselineView) RulesTo() int { return b.RulesOffset + len(b.List) }
 
 // baselines reads the Unsafe settings tab through the store calls of the
 // API's risk-configs route (the page of baselines cf selects) and of its
 // rules route (each baseline's rules rf selects, by its name and
-// standard), for the one row sel selects.
+// standard), for the one row sel selects. The baseline named rulesOf
+// lists its rules from rulesOffset, every other one from its first.
 func (c *Console) baselines(ctx context.Context, sel scanresult.RowSelection, cf scanresult.RiskConfigFilter,
-	rf scanresult.RiskRuleFilter, offset int) (int64, []baselineView, error) {
+	rf scanresult.RiskRuleFilter, offset int, rulesOf string, rulesOffset int) (int64, []baselineView, error) {
 	// The tab's severity is the rules' (the rules route's parameter).
 	total, configs, err := c.opts.Store.RiskConfigs(ctx, sel, scanresult.RiskConfigFilter{CheckName: cf.CheckName,
 		Standard: cf.Standard, Offset: offset, Limit: detailLimit})
@@ -294,11 +328,14 @@ func (c *Console) baselines(ctx context.Context, sel scanresult.RowSelection, cf
 	for i, rc := range configs {
 		f := rf
 		f.CheckName, f.Standard, f.Offset, f.Limit = rc.CheckName, rc.Standard, 0, maxRulesPerBaseline
+		if rc.CheckName == rulesOf {
+			f.Offset = rulesOffset
+		}
 		n, rules, err := c.opts.Store.RiskConfigRules(ctx, sel, f)
 		if err != nil {
 			return 0, nil, fmt.Errorf("rules of baseline %q: %w", rc.CheckName, err)
 		}
-		out[i] = baselineView{RiskConfig: rc, N: offset + i + 1, RulesTotal: n, List: rules}
+		out[i] = baselineView{RiskConfig: rc, N: offset + i + 1, RulesTotal: n, RulesOffset: f.Offset, List: rules}
 	}
 	return total, out, nil
 }

@@ -85,14 +85,21 @@ func formDates(q url.Values, fields []dateField) map[string]string {
 // rows a page, total rows: path with q and the offset set ("" when none).
 // The first page's link has no offset, so it is the list's own URL.
 func pageLinks(path string, q url.Values, offset, limit int, total int64) (prev, next string) {
+	return pageLinksOf(path, q, "offset", offset, limit, total)
+}
+
+// pageLinksOf is pageLinks of a list whose offset is the parameter param:
+// a page can hold a list within its own page (a baseline's rules within
+// the page of baselines), each paged by its own parameter.
+func pageLinksOf(path string, q url.Values, param string, offset, limit int, total int64) (prev, next string) {
 	at := func(o int) string {
 		p := url.Values{}
 		for k, vs := range q {
 			p[k] = slices.Clone(vs)
 		}
-		p.Del("offset")
+		p.Del(param)
 		if o > 0 {
-			p.Set("offset", strconv.Itoa(o))
+			p.Set(param, strconv.Itoa(o))
 		}
 		if len(p) == 0 {
 			return path

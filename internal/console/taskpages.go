@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
+	"strconv"
 	"strings"
 
 	"github.com/openhss/openhss/internal/imagequery"
@@ -30,6 +31,31 @@ type tasksView struct {
 	Prev, Next string
 	Rows       []tasks.Task
 	Dates      map[string]string // the date fields' values (YYYY-MM-DD), from the query's times
+	ScanScopes []scopeOption     // the scan-scope select's options
+}
+
+// scopeOption is an option of the Tasks form's scan-scope select.
+type scopeOption struct {
+	Value, Label string
+	Selected     bool
+}
+
+// scanScopeOptions are the scan-scope select's options: the scan_scope
+// values taskquery names, and the query's own value when it names
+// another one that taskquery accepts, so that the form shows (and
+// submits again) what the URL holds.
+func scanScopeOptions(given string) []scopeOption {
+	out := make([]scopeOption, 0, len(taskquery.ScanScopes)+1)
+	found := given == ""
+	for _, sc := range taskquery.ScanScopes {
+		v := strconv.FormatInt(int64(sc.Value), 10)
+		out = append(out, scopeOption{Value: v, Label: fmt.Sprintf("%s (0x%08x)", sc.Label, sc.Value), Selected: v == given})
+		found = found || v == given
+	}
+	if n, ok := imagequery.ParseInteger(given, 0, taskquery.MaxScanScope); !found && ok {
+		out = append(out, scopeOption{Value: given, Label: fmt.Sprintf("0x%08x", n), Selected: true})
+	}
+	return out
 }
 
 // taskListQuery is the Tasks page's query as the API's task list reads
@@ -62,7 +88,7 @@ var taskDateFields = []dateField{{"created_from", "create_time", false}, {"ended
 func (c *Console) tasks(w http.ResponseWriter, r *http.Request, s *session) {
 	q, err := taskListQuery(r.URL.Query())
 	v := tasksView{Query: q, APIQuery: q.Encode(), Scan: q.Get("type") != string(tasks.Sync),
-		Dates: formDates(q, taskDateFields)}
+		Dates: formDates(q, taskDateFields), ScanScopes: scanScopeOptions(q.Get("scan_scope"))}
 	refuse := func(msg string) {
 		v.Error = msg
 		c.render(w, r, http.StatusBadRequest, "tasks", s, map[string]any{"Title": "Tasks", "V": v})

@@ -9,6 +9,7 @@ import (
 	"net/url"
 
 	"github.com/openhss/openhss/internal/imagequery"
+	"github.com/openhss/openhss/internal/scanresult"
 	"github.com/openhss/openhss/internal/tasks"
 )
 
@@ -19,6 +20,27 @@ const (
 	MaxTime      = 4_070_880_000_000
 	MaxScanScope = 0x7fffffff
 )
+
+// ScanScope is a scan_scope value of a task with its name.
+type ScanScope struct {
+	Value int32
+	Label string
+}
+
+// ScanScopes are the scan_scope values a task is made with by name: every
+// part (the default of a scan task and of the deprecated batch-scan) and
+// each part alone, its whole group of bits as the SDK numbers it. The
+// console's Tasks form offers them; the filter is exact, so a task made
+// with another mask (two parts, or one bit of a group) is found by its
+// own value, which the URL takes (any value Parse accepts).
+var ScanScopes = []ScanScope{
+	{int32(scanresult.ScopeAll), "every part"},
+	{int32(scanresult.ScopeVulnerabilities), "vulnerabilities"},
+	{int32(scanresult.ScopeBaseline), "baseline"},
+	{int32(scanresult.ScopeMalware), "malware"},
+	{int32(scanresult.ScopeSecrets), "sensitive information"},
+	{int32(scanresult.ScopeCompliance), "software compliance"},
+}
 
 // List is a parsed task list query: the store filter without the project,
 // plus the raw enterprise_project_id that IAM checks.

@@ -1,6 +1,7 @@
 package taskquery_test
 
 import (
+	"fmt"
 	"net/url"
 	"reflect"
 	"strings"
@@ -48,5 +49,22 @@ func TestParse(t *testing.T) {
 		if _, perr := taskquery.Parse(v); perr == nil || perr.Name != param {
 			t.Errorf("%s: %v, want a refused %s", query, perr, param)
 		}
+	}
+}
+
+// TestScanScopes: every named scan_scope is one Parse accepts and filters
+// by, each named once.
+func TestScanScopes(t *testing.T) {
+	seen := map[int32]bool{}
+	for _, sc := range taskquery.ScanScopes {
+		v := url.Values{"type": {"image_scan"}, "scan_scope": {fmt.Sprint(sc.Value)}}
+		l, perr := taskquery.Parse(v)
+		if perr != nil || l.Filter.ScanScope == nil || *l.Filter.ScanScope != sc.Value || sc.Label == "" || seen[sc.Value] {
+			t.Errorf("%+v: %v %v", sc, l.Filter.ScanScope, perr)
+		}
+		seen[sc.Value] = true
+	}
+	if len(seen) != 6 {
+		t.Errorf("%d named scopes, want every part and the five parts", len(seen))
 	}
 }
