@@ -58,6 +58,23 @@ func scanScopeOptions(given string) []scopeOption {
 	return out
 }
 
+// registryTypeOptions are the options of a sync task's registry-type
+// select: each type, and the query's own value when it names several
+// types (the API's comma-separated list), so that the form shows (and
+// submits again) what the URL holds.
+func registryTypeOptions(given string) []scopeOption {
+	out := make([]scopeOption, 0, len(registryTypes)+1)
+	found := given == ""
+	for _, rt := range registryTypes {
+		out = append(out, scopeOption{Value: string(rt), Label: string(rt), Selected: string(rt) == given})
+		found = found || string(rt) == given
+	}
+	if _, perr := taskquery.RegistryTypes(given); !found && perr == nil {
+		out = append(out, scopeOption{Value: given, Label: given, Selected: true})
+	}
+	return out
+}
+
 // taskListQuery is the Tasks page's query as the API's task list reads
 // it: empty fields dropped (an empty field means "no condition"), type
 // image_scan and the enterprise projects all_granted_eps unless given, and
@@ -154,14 +171,27 @@ func (c *Console) task(w http.ResponseWriter, r *http.Request, s *session) {
 	rq := &imagequery.Reader{V: q}
 	offset := rq.Offset()
 	// A scan task lists its failed images (the API's failed_images); a
-	// sync task its connections, filtered by ListAssociateRegistries'
+	// sync task its connections, filtered as ListAssociateRegistries
+	// filters them: registry_name (a substring), registry_type (a
+	// comma-separated list, read by taskquery as the API reads it) and
 	// sync_status (failed includes those cancelled with the task).
 	f := tasks.ItemFilter{ProjectID: s.principal.ProjectID, TaskID: t.ID, States: []string{tasks.ItemFailed}, Offset: offset,
 		Limit: maxTaskItems}
 	keep := url.Values{}
 	if t.Type == tasks.Sync {
+		f.RegistryName = rq.Text("registry_name", taskquery.MaxRegistryName)
+		typesText := rq.Text("registry_type", taskquery.MaxRegistryTypes)
 		status := rq.Text("sync_status", 16)
-		data["SyncStatus"] = status
+		data["RegistryName"], data["SyncStatus"] = f.RegistryName, status
+		data["TypeOptions"] = registryTypeOptions(typesText)
+		if rq.Err == nil {
+			f.RegistryTypes, rq.Err = taskquery.RegistryTypes(typesText)
+		}
+		for k, v := range map[string]string{"registry_name": f.RegistryName, "registry_type": typesText} {
+			if v != "" {
+				keep.Set(k, v)
+			}
+		}
 		f.States = nil
 		if status != "" {
 			states, ok := tasks.SyncStatusStates(status)

@@ -323,8 +323,8 @@ func (s *server) listAssociateRegistries(w http.ResponseWriter, r *http.Request,
 	q := &queryReader{v: r.URL.Query()}
 	ep := q.text("enterprise_project_id", maxEnterpriseID)
 	f := tasks.ItemFilter{ProjectID: c.ProjectID}
-	f.RegistryName = q.text("registry_name", maxNameLen)
-	typesText := q.text("registry_type", maxRegistryTypesLen)
+	f.RegistryName = q.text("registry_name", taskquery.MaxRegistryName)
+	typesText := q.text("registry_type", taskquery.MaxRegistryTypes)
 	status := q.text("sync_status", 16)
 	if n := q.integer("offset", 0, maxOffset); n != nil {
 		f.Offset = int(*n)
@@ -336,15 +336,11 @@ func (s *server) listAssociateRegistries(w http.ResponseWriter, r *http.Request,
 	if q.err != nil {
 		return q.err
 	}
-	if typesText != "" {
-		for _, t := range strings.Split(typesText, ",") {
-			rt := inventory.RegistryType(strings.TrimSpace(t))
-			if !rt.Valid() {
-				return invalidParam("registry_type", "must be a comma-separated list of SwrPrivate, SwrShared, SwrEnterprise, Harbor, Jfrog, Other")
-			}
-			f.RegistryTypes = append(f.RegistryTypes, string(rt))
-		}
+	types, perr := taskquery.RegistryTypes(typesText)
+	if perr != nil {
+		return paramError(perr)
 	}
+	f.RegistryTypes = types
 	if status != "" {
 		states, ok := tasks.SyncStatusStates(status)
 		if !ok {

@@ -7,8 +7,10 @@ package taskquery
 
 import (
 	"net/url"
+	"strings"
 
 	"github.com/openhss/openhss/internal/imagequery"
+	"github.com/openhss/openhss/internal/inventory"
 	"github.com/openhss/openhss/internal/scanresult"
 	"github.com/openhss/openhss/internal/tasks"
 )
@@ -110,4 +112,32 @@ func Parse(v url.Values) (List, *imagequery.ParamError) {
 		return List{}, q.Err
 	}
 	return l, nil
+}
+
+// Bounds of the filters of a sync task's connections
+// (ListAssociateRegistries).
+const (
+	MaxRegistryName = 128 // registry_name, as long as a connection's name
+	// MaxRegistryTypes bounds registry_type: every type once, with
+	// commas, fits well inside it.
+	MaxRegistryTypes = 256
+)
+
+// RegistryTypes reads ListAssociateRegistries' registry_type, a
+// comma-separated list of connection types, into the types ItemFilter
+// matches (any of them; none for ""). The API and the console's task page
+// read it here so that both refuse the same values in the same words.
+func RegistryTypes(text string) ([]string, *imagequery.ParamError) {
+	if text == "" {
+		return nil, nil
+	}
+	var out []string
+	for _, t := range strings.Split(text, ",") {
+		rt := inventory.RegistryType(strings.TrimSpace(t))
+		if !rt.Valid() {
+			return nil, imagequery.Invalid("registry_type", "must be a comma-separated list of SwrPrivate, SwrShared, SwrEnterprise, Harbor, Jfrog, Other")
+		}
+		out = append(out, string(rt))
+	}
+	return out, nil
 }

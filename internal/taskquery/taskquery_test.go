@@ -68,3 +68,28 @@ func TestScanScopes(t *testing.T) {
 		t.Errorf("%d named scopes, want every part and the five parts", len(seen))
 	}
 }
+
+// TestRegistryTypes: registry_type as ListAssociateRegistries reads it,
+// a comma-separated list of known types, spaces around them allowed.
+func TestRegistryTypes(t *testing.T) {
+	for _, tc := range []struct {
+		in   string
+		want []string
+		bad  bool
+	}{
+		{"", nil, false},
+		{"Harbor", []string{"Harbor"}, false},
+		{"Harbor, Jfrog,SwrEnterprise", []string{"Harbor", "Jfrog", "SwrEnterprise"}, false},
+		{"harbor", nil, true},
+		{"Harbor,", nil, true},
+		{"Bogus", nil, true},
+	} {
+		got, perr := taskquery.RegistryTypes(tc.in)
+		if (perr != nil) != tc.bad || !reflect.DeepEqual(got, tc.want) {
+			t.Errorf("%q: %q, %v; want %q (refused %v)", tc.in, got, perr, tc.want, tc.bad)
+		}
+		if perr != nil && (perr.Name != "registry_type" || !strings.Contains(perr.Reason, "comma-separated list")) {
+			t.Errorf("%q: %v, want the API's words", tc.in, perr)
+		}
+	}
+}
