@@ -425,6 +425,22 @@ func TestConsoleInBrowser(t *testing.T) {
 			t.Errorf("trend table: %d rows, want 30", len(rows))
 		}
 		screenshot(t, ctx, "overview")
+		// The range links: a year's charts and its 365 rows.
+		value(t, ctx, "365 days", chromedp.WaitEvent(page.LoadEventFired, nil,
+			chromedp.Click(chromedp.CSS(`nav.ranges a[href="/?days=365#trend"]`))))
+		if loc := value(t, ctx, "location", chromedp.Location()); loc != srv.base+"/?days=365#trend" {
+			t.Errorf("the 365 days link opened %s", loc)
+		}
+		if got := texts(t, ctx, "svg#trend-coverage[role=img] > title"); !slices.Equal(got, []string{"Images and scans per day, last 365 days"}) {
+			t.Errorf("trend chart over 365 days: titles %q", got)
+		}
+		if got := texts(t, ctx, `nav.ranges a[aria-current="page"]`); !slices.Equal(got, []string{"365 days"}) {
+			t.Errorf("current range %q, want 365 days", got)
+		}
+		if rows := texts(t, ctx, "#trend-table tbody tr"); len(rows) != 365 {
+			t.Errorf("trend table over 365 days: %d rows, want 365", len(rows))
+		}
+		screenshot(t, ctx, "overview-365")
 	})
 
 	jar, err := chromedp.Call(ctx, network.GetCookies, network.GetCookiesParams{URLs: []string{srv.base}})

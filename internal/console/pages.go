@@ -31,6 +31,12 @@ type count struct {
 // image list query (the same filter as the API's) sums to over image
 // types, all from one read of the store's image counts (trend.Count).
 func (c *Console) overview(w http.ResponseWriter, r *http.Request, s *session) {
+	// The trend's range is read first: a bad one reads nothing.
+	days, ok := trendRange(r.URL.Query())
+	if !ok {
+		c.badRequest(w, r, s, "The trend shows the last "+rangeNames()+" days (days).")
+		return
+	}
 	eps, err := s.enterpriseProjects()
 	if err != nil {
 		c.fail(w, r, s, err)
@@ -76,7 +82,7 @@ func (c *Console) overview(w http.ResponseWriter, r *http.Request, s *session) {
 	// The trend: the daily snapshots of the granted enterprise projects,
 	// summed per day.
 	today := trend.Day(c.opts.Now())
-	points, err := c.opts.Store.TrendPoints(r.Context(), s.principal.ProjectID, eps, today-trendDays+1, today)
+	points, err := c.opts.Store.TrendPoints(r.Context(), s.principal.ProjectID, eps, today-int64(days)+1, today)
 	if err != nil {
 		c.fail(w, r, s, fmt.Errorf("console: trend: %w", err))
 		return
@@ -97,7 +103,7 @@ func (c *Console) overview(w http.ResponseWriter, r *http.Request, s *session) {
 		return
 	}
 	c.render(w, r, http.StatusOK, "overview", s, map[string]any{"Title": "Overview", "Coverage": coverage, "Severity": severity,
-		"Vulns": vulns, "Trend": newTrendView(points, today), "TrendSeverities": trend.Severities, "Failures": failures, "TopImages": topImages, "TopVulns": topVulns, "Data": newVulnData(vs, c.opts.Now())})
+		"Vulns": vulns, "Trend": newTrendView(points, today, days), "TrendSeverities": trend.Severities, "Failures": failures, "TopImages": topImages, "TopVulns": topVulns, "Data": newVulnData(vs, c.opts.Now())})
 }
 
 // staleAfter is the age of the last completed vulnerability data import

@@ -203,7 +203,8 @@ type Reader interface {
 const (
 	// DefaultKeep is how many days of snapshots are kept.
 	DefaultKeep = 400
-	// MinKeep is the least: the Overview draws 30 days.
+	// MinKeep is the least: the Overview draws 30 days by default (its
+	// 90 and 365 days show the days past Keep as days without a snapshot).
 	MinKeep = 30
 	// DefaultEvery is how often Run looks for scopes without the day's
 	// snapshot.
