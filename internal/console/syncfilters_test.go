@@ -120,6 +120,11 @@ func TestSyncTaskRegistryFilters(t *testing.T) {
 			t.Errorf("%s: previous link %v lost the filters", link, pm)
 		}
 	}
+	// The form submits its empty fields: no condition.
+	if resp, body := e.do("GET", "/tasks/"+tk.ID+"?registry_name=&registry_type=&sync_status=", nil, alice); resp.StatusCode != http.StatusOK ||
+		!strings.Contains(body, `Registries <span class="count">(230)</span>`) {
+		t.Errorf("the form's empty fields: %s, want every connection", resp.Status)
+	}
 	for _, q := range []string{"registry_type=Bogus", "registry_type=Harbor,", "registry_name=" + strings.Repeat("x", 129)} {
 		resp, body := e.do("GET", "/tasks/"+tk.ID+"?"+q, nil, alice)
 		param, _, _ := strings.Cut(q, "=")
