@@ -16,8 +16,6 @@ import (
 	"github.com/openhss/openhss/internal/vulndb"
 )
 
-// imageTypes are the image list's types, in the order the pages show them.
-var imageTypes = []inventory.ImageType{inventory.PrivateImage, inventory.SharedImage, inventory.LocalImage, inventory.InstanceImage}
 
 // count is one figure of the overview and the seed-list query that lists
 // the rows it counts.
@@ -63,11 +61,13 @@ func (c *Console) overview(w http.ResponseWriter, r *http.Request, s *session) {
 	for i, label := range trend.Severities {
 		vulns = append(vulns, bucket{Label: label, Findings: n.Findings[i].Findings, Fixable: n.Findings[i].Fixable})
 	}
-	// The newest failures with their reasons, each type's few first.
+	// The newest failures with their reasons, each type's few first; none
+	// to read when the counts have no failed image (the same statuses and
+	// types).
 	var failures []inventory.Image
 	for _, st := range trend.Failed {
-		for _, t := range imageTypes {
-			if len(failures) >= maxFailures {
+		for _, t := range inventory.ImageTypes() {
+			if len(failures) >= maxFailures || n.Failed == 0 {
 				break
 			}
 			page, err := c.opts.Store.ListImages(r.Context(), inventory.Filter{ProjectID: s.principal.ProjectID,
@@ -218,7 +218,7 @@ func listQuery(in url.Values) (url.Values, *imagequery.ParamError) {
 // lives in the URL.
 func (c *Console) images(w http.ResponseWriter, r *http.Request, s *session) {
 	q, perr := listQuery(r.URL.Query())
-	v := imagesView{Title: "Images", Query: q, Dates: formDates(q, dateFields), Types: imageTypes, Statuses: []inventory.ScanStatus{inventory.Unscan,
+	v := imagesView{Title: "Images", Query: q, Dates: formDates(q, dateFields), Types: inventory.ImageTypes(), Statuses: []inventory.ScanStatus{inventory.Unscan,
 		inventory.WaitingForScan, inventory.Scanning, inventory.ScanSuccess, inventory.ScanFailed, inventory.DownloadFailed,
 		inventory.ImageOversized}}
 	v.APIQuery = q.Encode()
@@ -231,14 +231,10 @@ func (c *Console) images(w http.ResponseWriter, r *http.Request, s *session) {
 		c.render(w, r, http.StatusBadRequest, "images", s, map[string]any{"V": v})
 		return
 	}
-	f, status, msg, err := c.listFilter(s, q)
-	if err != nil {
-		c.fail(w, r, s, err)
-		return
-	}
+	f, msg := c.listFilter(s, q)
 	if msg != "" {
 		v.Error = msg
-		c.render(w, r, status, "images", s, map[string]any{"V": v})
+		c.render(w, r, http.StatusBadRequest, "images", s, map[string]any{"V": v})
 		return
 	}
 	page, err := c.opts.Store.ListImages(r.Context(), f)
@@ -256,20 +252,20 @@ func (c *Console) images(w http.ResponseWriter, r *http.Request, s *session) {
 
 // listFilter parses a normalized list query (listQuery's) as the API does
 // and scopes it to the session: its project and the enterprise projects
-// the query names within the grant. A refused query is a status and the
-// message to show.
-func (c *Console) listFilter(s *session, q url.Values) (inventory.Filter, int, string, error) {
+// the query names within the grant. A refused query is the message to
+// show (a 400).
+func (c *Console) listFilter(s *session, q url.Values) (inventory.Filter, string) {
 	lq, perr := imagequery.ParseList(q)
 	if perr != nil {
-		return inventory.Filter{}, http.StatusBadRequest, perr.Error(), nil
+		return inventory.Filter{}, perr.Error()
 	}
 	eps, err := s.principal.EnterpriseProjects(lq.EnterpriseProject)
 	if err != nil {
-		return inventory.Filter{}, http.StatusBadRequest, "enterprise project: " + err.Error(), nil
+		return inventory.Filter{}, "enterprise project: " + err.Error()
 	}
 	f := lq.Filter
 	f.ProjectID, f.EnterpriseProjects = s.principal.ProjectID, eps
-	return f, 0, "", nil
+	return f, ""
 }
 
 // scan queues the scans of the rows selected on the Images page, as one
@@ -330,13 +326,9 @@ func (c *Console) scanAll(w http.ResponseWriter, r *http.Request, s *session) {
 		c.badRequest(w, r, s, perr.Error())
 		return
 	}
-	f, status, msg, err := c.listFilter(s, q)
-	if err != nil {
-		c.fail(w, r, s, err)
-		return
-	}
+	f, msg := c.listFilter(s, q)
 	if msg != "" {
-		c.render(w, r, status, "error", s, map[string]any{"Message": msg})
+		c.badRequest(w, r, s, msg)
 		return
 	}
 	_, err = c.opts.Tasks.StartScanAll(r.Context(), tasks.Task{ProjectID: s.principal.ProjectID, Kind: tasks.Manual,

@@ -67,11 +67,6 @@ var Levels = [3]string{scanresult.LevelHigh, scanresult.LevelMedium, scanresult.
 // Failed is the scan statuses the Overview counts as failed.
 var Failed = []inventory.ScanStatus{inventory.ScanFailed, inventory.DownloadFailed, inventory.ImageOversized}
 
-// imageTypes are the image types the counts sum over: the image list's
-// four (the list answers one at a time, and the Overview's figures were
-// its total_nums summed over them).
-var imageTypes = []inventory.ImageType{inventory.PrivateImage, inventory.SharedImage, inventory.LocalImage, inventory.InstanceImage}
-
 // ImageCount is how many of a scope's images have one image type, scan
 // status and severity level ("" before a successful scan).
 type ImageCount struct {
@@ -105,7 +100,7 @@ func Count(ctx context.Context, c Counter, projectID string, enterpriseProjects 
 	}
 	var out Counts
 	for _, ic := range images {
-		if !slices.Contains(imageTypes, ic.Type) {
+		if !ic.Type.Valid() {
 			continue
 		}
 		out.Images += ic.Images
