@@ -15,10 +15,10 @@ import (
 // total_num the image list answers for that filter from the same table.
 // Keys that sum to 0 (a PostgreSQL key whose deltas cancel) are left out.
 func (s *Store) ImageCounts(ctx context.Context, projectID string, enterpriseProjects []string) ([]trend.ImageCount, error) {
-	f := inventory.Filter{ProjectID: projectID, EnterpriseProjects: enterpriseProjects}
-	if !s.canMatch(f) {
+	if !s.scopeCanMatch(projectID, enterpriseProjects) {
 		return []trend.ImageCount{}, nil
 	}
+	f := inventory.Filter{ProjectID: projectID, EnterpriseProjects: enterpriseProjects}
 	where, args, _ := countWhere(s.d, f, nil) // countable: no substring, range or connection
 	out, err := queryAll(ctx, s.read, func(r rowScanner) (trend.ImageCount, error) {
 		var (

@@ -8,7 +8,6 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/openhss/openhss/internal/inventory"
 	"github.com/openhss/openhss/internal/jobs"
 )
 
@@ -211,22 +210,20 @@ func (s *Store) GetJob(ctx context.Context, id int64) (jobs.Job, error) {
 }
 
 // LatestJob returns the newest job of kind in any state
-// (inventory.ErrNotFound when there is none, or it was purged): the newest
+// (inventory.ErrNotFound when there is none): the newest
 // of each state through the jobs_ready index (state, kind, id), so it reads
 // four index entries whatever the number of jobs of other kinds.
 func (s *Store) LatestJob(ctx context.Context, kind string) (jobs.Job, error) {
-	var id sql.NullInt64
-	err := s.read.QueryRowContext(ctx, `SELECT MAX(id) FROM (
+	// One statement: a purge between reading the id and the row would
+	// answer not found for a job that has a newer one.
+	j, err := scanJob(s.read.QueryRowContext(ctx, `SELECT `+jobCols+` FROM jobs WHERE id = (SELECT MAX(id) FROM (
 		SELECT MAX(id) AS id FROM jobs WHERE state = 'queued' AND kind = $1
 		UNION ALL SELECT MAX(id) AS id FROM jobs WHERE state = 'running' AND kind = $2
 		UNION ALL SELECT MAX(id) AS id FROM jobs WHERE state = 'done' AND kind = $3
-		UNION ALL SELECT MAX(id) AS id FROM jobs WHERE state = 'failed' AND kind = $4) AS latest`,
-		kind, kind, kind, kind).Scan(&id)
+		UNION ALL SELECT MAX(id) AS id FROM jobs WHERE state = 'failed' AND kind = $4) AS latest)`,
+		kind, kind, kind, kind))
 	if err != nil {
-		return jobs.Job{}, s.errf("latest %s job: %w", kind, err)
+		return j, s.notFound(err, kind+" job")
 	}
-	if !id.Valid {
-		return jobs.Job{}, s.errf("%s job: %w", kind, inventory.ErrNotFound)
-	}
-	return s.GetJob(ctx, id.Int64)
+	return j, nil
 }

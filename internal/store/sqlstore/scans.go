@@ -734,11 +734,19 @@ func (s *Store) CountFindings(ctx context.Context, projectID string, enterpriseP
 	return out, nil
 }
 
+// scopeCanMatch reports whether any row of a project in
+// enterpriseProjects (nil: all) can exist: not when none is granted, nor
+// when a string is one the engine cannot store.
+func (s *Store) scopeCanMatch(projectID string, enterpriseProjects []string) bool {
+	return s.storable(append([]string{projectID}, enterpriseProjects...)...) &&
+		(enterpriseProjects == nil || len(enterpriseProjects) > 0)
+}
+
 // projectRows is the condition over images aliased i selecting a project's
 // rows in enterpriseProjects (nil: all), bound in a new builder; ok is
 // false when no row can match.
 func (s *Store) projectRows(projectID string, enterpriseProjects []string) (b *builder, ok bool) {
-	if !s.storable(append([]string{projectID}, enterpriseProjects...)...) || (enterpriseProjects != nil && len(enterpriseProjects) == 0) {
+	if !s.scopeCanMatch(projectID, enterpriseProjects) {
 		return nil, false
 	}
 	b = newBuilder(s.d)
@@ -766,7 +774,7 @@ func (s *Store) projectRows(projectID string, enterpriseProjects []string) (b *b
 // read at (topCache).
 func (s *Store) TopImages(ctx context.Context, projectID string, enterpriseProjects []string, n int) ([]scanresult.TopImage, error) {
 	out := []scanresult.TopImage{}
-	if _, ok := s.projectRows(projectID, enterpriseProjects); !ok || n <= 0 {
+	if !s.scopeCanMatch(projectID, enterpriseProjects) || n <= 0 {
 		return out, nil
 	}
 	// Answered before at the current generation: one statement outside a

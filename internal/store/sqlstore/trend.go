@@ -62,13 +62,9 @@ func (s *Store) PutTrendSnapshot(ctx context.Context, sn trend.Snapshot) (bool, 
 	for _, p := range trendFigures(&sn.Figures) {
 		args = append(args, *p.(*int64))
 	}
-	res, err := s.write.ExecContext(ctx, `INSERT INTO trend_days (project_id, enterprise_project_id, day, taken_at,
+	n, err := execCount(ctx, s.write, `INSERT INTO trend_days (project_id, enterprise_project_id, day, taken_at,
 		`+trendCols+`) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18)
 		ON CONFLICT (project_id, enterprise_project_id, day) DO NOTHING`, args...)
-	if err != nil {
-		return false, s.errf("store trend snapshot of %s/%s: %w", sn.ProjectID, sn.EnterpriseProjectID, err)
-	}
-	n, err := res.RowsAffected()
 	if err != nil {
 		return false, s.errf("store trend snapshot of %s/%s: %w", sn.ProjectID, sn.EnterpriseProjectID, err)
 	}
@@ -77,11 +73,7 @@ func (s *Store) PutTrendSnapshot(ctx context.Context, sn trend.Snapshot) (bool, 
 
 // PruneTrend implements trend.Store, by the day index.
 func (s *Store) PruneTrend(ctx context.Context, before int64) (int64, error) {
-	res, err := s.write.ExecContext(ctx, `DELETE FROM trend_days WHERE day < $1`, before)
-	if err != nil {
-		return 0, s.errf("prune trend: %w", err)
-	}
-	n, err := res.RowsAffected()
+	n, err := execCount(ctx, s.write, `DELETE FROM trend_days WHERE day < $1`, before)
 	if err != nil {
 		return 0, s.errf("prune trend: %w", err)
 	}
@@ -92,7 +84,7 @@ func (s *Store) PruneTrend(ctx context.Context, before int64) (int64, error) {
 // enterpriseProjects summed per day, by the key's prefix.
 func (s *Store) TrendPoints(ctx context.Context, projectID string, enterpriseProjects []string, from, to int64) ([]trend.Point, error) {
 	out := []trend.Point{}
-	if !s.storable(append([]string{projectID}, enterpriseProjects...)...) || (enterpriseProjects != nil && len(enterpriseProjects) == 0) {
+	if !s.scopeCanMatch(projectID, enterpriseProjects) {
 		return out, nil
 	}
 	b := newBuilder(s.d)
