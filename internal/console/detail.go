@@ -46,7 +46,7 @@ func (c *Console) imageRow(r *http.Request, s *session, idText string) (inventor
 func scopedRow[T any](r *http.Request, s *session, what, idText string,
 	get func(ctx context.Context, projectID string, id int64) (T, error), ep func(T) string) (T, bool, error) {
 	var zero T
-	id, ok := positiveID(idText)
+	id, ok := imagequery.ParseID(idText)
 	if !ok {
 		return zero, false, nil
 	}
@@ -116,8 +116,8 @@ func (c *Console) image(w http.ResponseWriter, r *http.Request, s *session) {
 	switch key {
 	case "":
 		vq, keep = findingquery.Vulns(rq), []string{"vul_id", "app_name", "type", "repair_necessity", "handle_status"}
-		vf.VulnID, vf.AppName, vf.Type, vf.RepairNecessity = vq.Filter.VulnID, vq.Filter.AppName, vq.Filter.Type,
-			vq.Filter.RepairNecessity
+		vf = vq.Filter
+		vf.Offset, vf.Limit = offset, detailLimit
 	case "packages":
 		af, keep = findingquery.Apps(rq), []string{"app_name"}
 	case "settings":

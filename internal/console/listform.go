@@ -150,13 +150,6 @@ func (c *Console) selectedIDs(w http.ResponseWriter, r *http.Request, s *session
 	return ids, true
 }
 
-// positiveID is a row id as a page's path or form gives it: a positive
-// decimal int64.
-func positiveID(s string) (int64, bool) {
-	id, err := strconv.ParseInt(s, 10, 64)
-	return id, err == nil && id > 0
-}
-
 // backToList is where a list's form returns: the list (its path list) it
 // came from, never another site or page.
 func backToList(back, list string) string {

@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"github.com/openhss/openhss/internal/iam"
+	"github.com/openhss/openhss/internal/imagequery"
 	"github.com/openhss/openhss/internal/inventory"
 	"github.com/openhss/openhss/internal/jobs"
 	"github.com/openhss/openhss/internal/pathallow"
@@ -214,7 +215,7 @@ func (c *Console) createUser(w http.ResponseWriter, r *http.Request, s *session)
 // nobody deletes themself.
 func (c *Console) deleteUser(w http.ResponseWriter, r *http.Request, s *session) {
 	raw, _, _ := strings.Cut(strings.TrimPrefix(r.URL.Path, "/settings/users/"), "/")
-	id, ok := positiveID(raw)
+	id, ok := imagequery.ParseID(raw)
 	if !ok {
 		c.notFound(w, r, s, "User")
 		return

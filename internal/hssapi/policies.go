@@ -9,8 +9,10 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/openhss/openhss/internal/imagequery"
 	"github.com/openhss/openhss/internal/inventory"
 	"github.com/openhss/openhss/internal/policy"
+	"github.com/openhss/openhss/internal/taskrun"
 )
 
 // maxPolicyRegistries bounds registry_info of ModifyImageScanPolicy.
@@ -60,7 +62,7 @@ type policyRegistryInfo struct {
 // projects (eps, nil for all) see, by id.
 func (s *server) policyRegistries(r *http.Request, projectID string, eps []string) ([]inventory.Registry, error) {
 	var out []inventory.Registry
-	for _, t := range syncImageTypes {
+	for _, t := range taskrun.SyncImageTypes {
 		regs, err := s.cfg.Tasks.RegistriesByImageType(r.Context(), projectID, t)
 		if err != nil {
 			return nil, fmt.Errorf("registries of project %s: %w", projectID, err)
@@ -196,12 +198,14 @@ func (s *server) modifyScanPolicy(w http.ResponseWriter, r *http.Request, c *cal
 			return invalidParam(field("registry_name"), "is required")
 		case ri.RegistryType == nil || *ri.RegistryType == "":
 			return invalidParam(field("registry_type"), "is required")
-		case !validID(*ri.RegistryID):
+		}
+		id, ok := imagequery.ParseID(*ri.RegistryID)
+		switch {
+		case !ok:
 			return invalidParam(field("registry_id"), "must be a registry id (a positive integer)")
 		case !inventory.RegistryType(*ri.RegistryType).Valid():
 			return invalidParam(field("registry_type"), "must be one of SwrPrivate, SwrShared, SwrEnterprise, Harbor, Jfrog, Other")
 		}
-		id, _ := strconv.ParseInt(*ri.RegistryID, 10, 64)
 		if slices.Contains(ids, id) {
 			return invalidParam("registry_info", "registry %d is named twice", id)
 		}

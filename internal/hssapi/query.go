@@ -108,7 +108,3 @@ func parseRegistryQuery(v url.Values) (registryQuery, *apiError) {
 	}
 	return l, nil
 }
-
-// validID reports whether s is a positive decimal int64 with no sign or
-// leading zero, the only spelling of a registry id this server hands out.
-func validID(s string) bool { return registryquery.ValidID(s) }

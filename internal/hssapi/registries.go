@@ -8,6 +8,7 @@ import (
 	"strconv"
 
 	"github.com/openhss/openhss/internal/iam"
+	"github.com/openhss/openhss/internal/imagequery"
 	"github.com/openhss/openhss/internal/inventory"
 	"github.com/openhss/openhss/internal/registry"
 )
@@ -255,10 +256,10 @@ func (s *server) scopedRegistry(r *http.Request, c *call) (inventory.Registry, e
 		return inventory.Registry{}, err
 	}
 	idText := r.PathValue("id")
-	if !validID(idText) {
+	id, ok := imagequery.ParseID(idText)
+	if !ok {
 		return inventory.Registry{}, invalidParam("id", "must be a positive integer")
 	}
-	id, _ := strconv.ParseInt(idText, 10, 64)
 	reg, err := s.cfg.Store.GetRegistry(r.Context(), c.ProjectID, id)
 	if errors.Is(err, inventory.ErrNotFound) {
 		return inventory.Registry{}, errRegistryMissing

@@ -5,9 +5,9 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
-	"strconv"
 	"strings"
 
+	"github.com/openhss/openhss/internal/imagequery"
 	"github.com/openhss/openhss/internal/inventory"
 )
 
@@ -75,10 +75,10 @@ func parseRegistryIDs(raw json.RawMessage) ([]int64, *apiError) {
 	ids := make([]int64, 0, len(texts))
 	seen := make(map[int64]bool, len(texts))
 	for i, t := range texts {
-		if !validID(t) {
+		id, ok := imagequery.ParseID(t)
+		if !ok {
 			return nil, invalidParam("ids", "entry %d must be a registry id (a positive integer)", i)
 		}
-		id, _ := strconv.ParseInt(t, 10, 64)
 		if seen[id] {
 			return nil, invalidParam("ids", "registry %d is named twice", id)
 		}

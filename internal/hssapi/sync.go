@@ -5,6 +5,7 @@ import (
 	"net/http"
 
 	"github.com/openhss/openhss/internal/inventory"
+	"github.com/openhss/openhss/internal/taskrun"
 	"github.com/openhss/openhss/internal/tasks"
 )
 
@@ -44,7 +45,7 @@ func (s *server) synchronize(w http.ResponseWriter, r *http.Request, c *call) er
 	if err != nil {
 		return fmt.Errorf("registries of project %s: %w", c.ProjectID, err)
 	}
-	err = s.startTask(ctx, tasks.Task{ProjectID: c.ProjectID, Type: tasks.Sync, Kind: tasks.ManualSync}, syncItems(regs),
+	_, err = s.starter.Start(ctx, tasks.Task{ProjectID: c.ProjectID, Type: tasks.Sync, Kind: tasks.ManualSync}, taskrun.SyncItems(regs),
 		func(tasks.Task) error {
 			if _, _, err := s.cfg.Sync.Request(ctx, c.ProjectID, t); err != nil {
 				return fmt.Errorf("request %s sync of project %s: %w", t, c.ProjectID, err)

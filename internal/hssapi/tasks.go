@@ -8,6 +8,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/openhss/openhss/internal/imagequery"
 	"github.com/openhss/openhss/internal/inventory"
 	"github.com/openhss/openhss/internal/scanresult"
 	"github.com/openhss/openhss/internal/taskquery"
@@ -40,21 +41,6 @@ const (
 // route's type): the same answer whether it exists elsewhere or not.
 var errTaskAbsent = &apiError{http.StatusNotFound, codeNotFound, "task not found"}
 
-// startTask creates a task and runs queue, which queues its jobs; a failure
-// to queue ends the task as an error (task_status -3), so that no task
-// waits for jobs that were never queued (taskrun.Starter.Start, which the
-// scheduler starts its tasks with too).
-func (s *server) startTask(ctx context.Context, t tasks.Task, items []tasks.Item, queue func(tasks.Task) error) error {
-	_, err := s.starter.Start(ctx, t, items, queue)
-	return err
-}
-
-// syncItems are the sync task items of connections.
-func syncItems(regs []inventory.Registry) []tasks.Item { return taskrun.SyncItems(regs) }
-
-// syncImageTypes are the image types whose connections are synced.
-var syncImageTypes = taskrun.SyncImageTypes
-
 // createSyncTaskBody is the SDK's CreateImageSynchronizeTaskRequestInfo.
 type createSyncTaskBody struct {
 	SyncAllRegistries *bool `json:"sync_all_registries"`
@@ -83,7 +69,7 @@ func (s *server) createSyncTask(w http.ResponseWriter, r *http.Request, c *call)
 	ctx := r.Context()
 	var regs []inventory.Registry
 	if *b.SyncAllRegistries {
-		for _, t := range syncImageTypes {
+		for _, t := range taskrun.SyncImageTypes {
 			all, err := s.cfg.Tasks.RegistriesByImageType(ctx, c.ProjectID, t)
 			if err != nil {
 				return fmt.Errorf("registries of project %s: %w", c.ProjectID, err)
@@ -104,14 +90,14 @@ func (s *server) createSyncTask(w http.ResponseWriter, r *http.Request, c *call)
 		seen := map[int64]bool{}
 		var missing []string
 		for i, ri := range b.RegistryInfo {
-			if !validID(ri.RegistryID) {
+			id, ok := imagequery.ParseID(ri.RegistryID)
+			if !ok {
 				return invalidParam(fmt.Sprintf("registry_info[%d].registry_id", i), "must be a registry id (a positive integer)")
 			}
 			if ri.RegistryType != "" && !inventory.RegistryType(ri.RegistryType).Valid() {
 				return invalidParam(fmt.Sprintf("registry_info[%d].registry_type", i),
 					"must be one of SwrPrivate, SwrShared, SwrEnterprise, Harbor, Jfrog, Other")
 			}
-			id, _ := strconv.ParseInt(ri.RegistryID, 10, 64)
 			if seen[id] {
 				return invalidParam("registry_info", "registry %d is named twice", id)
 			}
@@ -133,18 +119,11 @@ func (s *server) createSyncTask(w http.ResponseWriter, r *http.Request, c *call)
 			return &apiError{http.StatusNotFound, codeNotFound, "registries not found: " + strings.Join(missing, ", ")}
 		}
 	}
-	err = s.startTask(ctx, tasks.Task{ProjectID: c.ProjectID, Type: tasks.Sync, Kind: tasks.ManualSync},
-		syncItems(regs), func(tasks.Task) error { return s.requestSyncs(ctx, c.ProjectID, regs) })
-	if err != nil {
+	if _, err := s.starter.StartSync(ctx, tasks.Task{ProjectID: c.ProjectID, Kind: tasks.ManualSync}, regs); err != nil {
 		return err
 	}
 	s.writeJSON(w, http.StatusOK, struct{}{})
 	return nil
-}
-
-// requestSyncs queues the syncs of the image types of regs, each once.
-func (s *server) requestSyncs(ctx context.Context, projectID string, regs []inventory.Registry) error {
-	return s.starter.RequestSyncs(ctx, projectID, regs)
 }
 
 func containsString(list []string, s string) bool {

@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"net/url"
 	"strconv"
+	"strings"
 	"unicode/utf8"
 
 	"github.com/openhss/openhss/internal/inventory"
@@ -120,6 +121,16 @@ func (q *Reader) Integer(name string, min, max int64) *int64 {
 		return nil
 	}
 	return &n
+}
+
+// ParseID is a row id (a registry's, an image's) as a path or form gives
+// it: positive decimal digits with no sign, space or leading zero, the
+// only spelling of an id this server hands out.
+func ParseID(s string) (int64, bool) {
+	if strings.HasPrefix(s, "0") {
+		return 0, false
+	}
+	return ParseInteger(s, 1, MaxInt64)
 }
 
 // ParseInteger is Integer's check of one value: a decimal integer in

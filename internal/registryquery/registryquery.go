@@ -7,7 +7,6 @@ package registryquery
 
 import (
 	"net/url"
-	"strings"
 
 	"github.com/openhss/openhss/internal/imagequery"
 	"github.com/openhss/openhss/internal/inventory"
@@ -32,7 +31,7 @@ func Parse(v url.Values) (List, *imagequery.ParamError) {
 	f.Name = q.Text("registry_name", registry.MaxNameLen)
 	f.Addr = q.Text("registry_addr", registry.MaxAddrLen)
 	if s, ok := q.Raw("registry_id"); ok && s != "" {
-		id, ok := ParseID(s)
+		id, ok := imagequery.ParseID(s)
 		if !ok {
 			return List{}, imagequery.Invalid("registry_id", "must be a positive integer")
 		}
@@ -57,19 +56,4 @@ func Parse(v url.Values) (List, *imagequery.ParamError) {
 		return List{}, q.Err
 	}
 	return l, nil
-}
-
-// ValidID reports whether s is a positive decimal int64 with no sign or
-// leading zero, the only spelling of a registry id this server hands out.
-func ValidID(s string) bool {
-	_, ok := ParseID(s)
-	return ok
-}
-
-// ParseID is the registry id s when ValidID(s).
-func ParseID(s string) (int64, bool) {
-	if strings.HasPrefix(s, "0") {
-		return 0, false
-	}
-	return imagequery.ParseInteger(s, 1, imagequery.MaxInt64)
 }
