@@ -13,6 +13,7 @@ import (
 
 	"github.com/openhss/openhss/internal/imagequery"
 	"github.com/openhss/openhss/internal/scanresult"
+	"github.com/openhss/openhss/internal/vulndb"
 )
 
 // Standards are the baseline standards.
@@ -114,14 +115,20 @@ func Sensitive(q *imagequery.Reader) SensitiveFilter {
 		q.Err = imagequery.Invalid("severity", "must be critical, high, medium or low")
 		return SensitiveFilter{}
 	}
+	f.Handled = handled(q)
+	return f
+}
+
+// handled reads handle_status, which the findings routes take alike.
+func handled(q *imagequery.Reader) bool {
 	switch q.Text("handle_status", imagequery.MaxFilterLen) {
 	case "", "unhandled":
 	case "handled":
-		f.Handled = true
+		return true
 	default:
 		q.Err = imagequery.Invalid("handle_status", "must be unhandled or handled")
 	}
-	return f
+	return false
 }
 
 // Match reports whether f selects s (the whitelist aside).
@@ -132,7 +139,7 @@ func (f SensitiveFilter) Match(s scanresult.Secret) bool {
 
 // RepairNecessities are the values of the vulnerabilities route's
 // repair_necessity.
-var RepairNecessities = []string{"immediate_repair", "delay_repair", "not_needed_repair"}
+var RepairNecessities = []string{string(vulndb.ImmediateRepair), string(vulndb.DelayRepair), string(vulndb.NotNeededRepair)}
 
 // VulTypes are the values of the vulnerabilities route's type.
 var VulTypes = []scanresult.VulType{scanresult.LinuxVul, scanresult.AppVul}
@@ -162,12 +169,6 @@ func Vulns(q *imagequery.Reader) VulnQuery {
 		q.Err = imagequery.Invalid("type", "must be linux_vul or app_vul")
 		return VulnQuery{}
 	}
-	switch q.Text("handle_status", imagequery.MaxFilterLen) {
-	case "", "unhandled":
-	case "handled":
-		v.Handled = true
-	default:
-		q.Err = imagequery.Invalid("handle_status", "must be unhandled or handled")
-	}
+	v.Handled = handled(q)
 	return v
 }
