@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"net"
+	"strings"
 	"testing"
 	"time"
 
@@ -29,6 +30,14 @@ func TestServeTakesTrendSnapshots(t *testing.T) {
 		Type: inventory.Harbor, Protocol: "https", Addr: "reg.example"}); err != nil {
 		t.Fatal(err)
 	}
+	// One image in the scope, so that the snapshot shows serve counted it.
+	d := "sha256:" + strings.Repeat("ab", 32)
+	if _, err := a.store.PutLocalImage(ctx, inventory.Image{ProjectID: "p1", EnterpriseProjectID: "ep1",
+		Type: inventory.LocalImage, Namespace: "n", Name: "x", Tag: "1", Digest: d},
+		[]inventory.Manifest{{Digest: d, MediaType: "application/vnd.oci.image.manifest.v1+json", Size: 1,
+			Platform: "linux/amd64", Scannable: true}}); err != nil {
+		t.Fatal(err)
+	}
 	o := &serveOptions{workers: 1, region: "local-1"}
 	svc, err := a.services(o)
 	if err != nil {
@@ -51,8 +60,8 @@ func TestServeTakesTrendSnapshots(t *testing.T) {
 			t.Fatal(err)
 		}
 		if len(got) == 1 {
-			if got[0].Images != 0 {
-				t.Fatalf("snapshot %+v, want 0 images", got[0])
+			if got[0].Images != 1 || got[0].Unscanned != 1 {
+				t.Fatalf("snapshot %+v, want the one unscanned image", got[0])
 			}
 			break
 		}

@@ -12,8 +12,8 @@ import (
 
 // listCounts is how trend.Count counted before the store had
 // ImageCounts, kept as the reference: each figure the total_num of an
-// image list query (Limit 1) per image type, summed over the types, and
-// the findings by severity.
+// image list query (Limit 1) per image type, summed over the types (the
+// image figures; the findings were CountFindings' then as now).
 func listCounts(e *env, projectID string, eps []string) trend.Counts {
 	e.t.Helper()
 	total := func(mod func(f *inventory.Filter)) int64 {
@@ -45,11 +45,6 @@ func listCounts(e *env, projectID string, eps []string) trend.Counts {
 	for i, level := range trend.Levels {
 		out.Levels[i] = total(func(f *inventory.Filter) { f.SeverityLevel = level })
 	}
-	sev, err := e.st.CountFindings(e.ctx, projectID, eps)
-	if err != nil {
-		e.t.Fatalf("CountFindings: %v", err)
-	}
-	out.Findings = trend.Buckets(sev)
 	return out
 }
 
@@ -189,6 +184,10 @@ func testCountIsTheListTotals(t *testing.T, e *env) {
 			if err != nil {
 				t.Fatal(err)
 			}
+			// The findings are CountFindings' in both ways of counting
+			// (SnapshotCountsAsTheOverview checks them); this compares the
+			// image figures, which ImageCounts gives.
+			got.Findings = [trend.NumSeverities]trend.Tally{}
 			want := listCounts(e, tc.project, tc.eps)
 			if got != want {
 				t.Fatalf("Count = %+v\nlist totals %+v", got, want)
