@@ -24,6 +24,11 @@ func TestTopImagesPlans(t *testing.T) {
 	if _, err := benchseed.Seed(ctx, s, benchseed.Spec{ProjectID: "p1", Rows: 4000, Namespaces: 4, Repos: 40, Registries: 2}, rand.New(rand.NewPCG(1, 2))); err != nil {
 		t.Fatal(err)
 	}
+	// A third of the rows in a second enterprise project, so that a scope
+	// of two is several ranges per level.
+	if _, err := s.db.ExecContext(ctx, `UPDATE images SET enterprise_project_id = 'ep9' WHERE id % 3 = 0`); err != nil {
+		t.Fatal(err)
+	}
 	if _, err := s.db.ExecContext(ctx, `ANALYZE images`); err != nil {
 		t.Fatal(err)
 	}
@@ -56,13 +61,17 @@ func TestTopImagesPlans(t *testing.T) {
 		return strings.Contains(plan, "Index Scan using images_top on images") && !strings.Contains(plan, "Sort") &&
 			!strings.Contains(plan, "Seq Scan")
 	}
+	one, _, err := s.TopImagesPlan(ctx, "p1", []string{"0"}, 5)
+	if err != nil {
+		t.Fatal(err)
+	}
 	for _, eps := range [][]string{nil, {"0", "ep9"}} {
 		queries, args, err := s.TopImagesPlan(ctx, "p1", eps, 5)
 		if err != nil {
 			t.Fatal(err)
 		}
-		if len(queries) < 3 { // High, Medium and Low
-			t.Fatalf("%v: %d queries, want one per level", eps, len(queries))
+		if len(queries) < 3 || len(queries) <= len(one) { // High, Medium and Low, of each enterprise project
+			t.Fatalf("%v: %d queries (%d for one enterprise project), want one per level and enterprise project", eps, len(queries), len(one))
 		}
 		for i, q := range queries {
 			if plan := explain(q, args[i]...); !inOrder(plan) {

@@ -108,6 +108,15 @@ func TestTopImagesPlans(t *testing.T) {
 	if _, err := benchseed.Seed(ctx, s, benchseed.Spec{ProjectID: "p1", Rows: 4000, Namespaces: 4, Repos: 40, Registries: 2}, rand.New(rand.NewPCG(1, 2))); err != nil {
 		t.Fatal(err)
 	}
+	// A third of the rows in a second enterprise project, so that a scope
+	// of two is several ranges per level.
+	if _, err := s.write.ExecContext(ctx, `UPDATE images SET enterprise_project_id = 'ep9' WHERE id % 3 = 0`); err != nil {
+		t.Fatal(err)
+	}
+	one, _, err := s.TopImagesPlan(ctx, "p1", []string{"0"}, 5)
+	if err != nil {
+		t.Fatal(err)
+	}
 	for _, stats := range []struct{ name, sql string }{
 		{"no statistics", `DROP TABLE IF EXISTS sqlite_stat1; DROP TABLE IF EXISTS sqlite_stat4`},
 		{"sampled", `PRAGMA analysis_limit = 100; ANALYZE`},
@@ -125,8 +134,9 @@ func TestTopImagesPlans(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if len(queries) < 3 { // High, Medium and Low
-				t.Fatalf("%s, %v: %d queries, want one per level", stats.name, eps, len(queries))
+			if len(queries) < 3 || len(queries) <= len(one) { // High, Medium and Low, of each enterprise project
+				t.Fatalf("%s, %v: %d queries (%d for one enterprise project), want one per level and enterprise project",
+					stats.name, eps, len(queries), len(one))
 			}
 			for i, q := range queries {
 				detail := explain(t, db, q, args[i])
