@@ -179,27 +179,14 @@ func (c *Console) task(w http.ResponseWriter, r *http.Request, s *session) {
 		Limit: maxTaskItems}
 	keep := url.Values{}
 	if t.Type == tasks.Sync {
-		f.RegistryName = rq.Text("registry_name", taskquery.MaxRegistryName)
-		typesText := rq.Text("registry_type", taskquery.MaxRegistryTypes)
-		status := rq.Text("sync_status", 16)
-		data["RegistryName"], data["SyncStatus"] = f.RegistryName, status
-		data["TypeOptions"] = registryTypeOptions(typesText)
-		if rq.Err == nil {
-			f.RegistryTypes, rq.Err = taskquery.RegistryTypes(typesText)
-		}
-		for k, v := range map[string]string{"registry_name": f.RegistryName, "registry_type": typesText} {
+		sq := taskquery.ReadSyncItems(rq)
+		f.RegistryName, f.RegistryTypes, f.States = sq.Filter.RegistryName, sq.Filter.RegistryTypes, sq.Filter.States
+		data["RegistryName"], data["SyncStatus"] = f.RegistryName, sq.Status
+		data["TypeOptions"] = registryTypeOptions(sq.Types)
+		for k, v := range map[string]string{"registry_name": f.RegistryName, "registry_type": sq.Types, "sync_status": sq.Status} {
 			if v != "" {
 				keep.Set(k, v)
 			}
-		}
-		f.States = nil
-		if status != "" {
-			states, ok := tasks.SyncStatusStates(status)
-			if !ok && rq.Err == nil {
-				rq.Err = imagequery.Invalid("sync_status", "must be finished, running or failed")
-			}
-			f.States = states
-			keep.Set("sync_status", status)
 		}
 	}
 	if rq.Err != nil {

@@ -301,10 +301,8 @@ type associateRegistries struct {
 func (s *server) listAssociateRegistries(w http.ResponseWriter, r *http.Request, c *call) error {
 	q := &queryReader{v: r.URL.Query()}
 	ep := q.text("enterprise_project_id", maxEnterpriseID)
-	f := tasks.ItemFilter{ProjectID: c.ProjectID}
-	f.RegistryName = q.text("registry_name", taskquery.MaxRegistryName)
-	typesText := q.text("registry_type", taskquery.MaxRegistryTypes)
-	status := q.text("sync_status", 16)
+	f := read(q, taskquery.ReadSyncItems).Filter
+	f.ProjectID = c.ProjectID
 	if n := q.integer("offset", 0, maxOffset); n != nil {
 		f.Offset = int(*n)
 	}
@@ -314,18 +312,6 @@ func (s *server) listAssociateRegistries(w http.ResponseWriter, r *http.Request,
 	}
 	if q.err != nil {
 		return q.err
-	}
-	types, perr := taskquery.RegistryTypes(typesText)
-	if perr != nil {
-		return paramError(perr)
-	}
-	f.RegistryTypes = types
-	if status != "" {
-		states, ok := tasks.SyncStatusStates(status)
-		if !ok {
-			return invalidParam("sync_status", "must be finished, running or failed")
-		}
-		f.States = states
 	}
 	if _, err := s.enterpriseProjects(c.Principal, ep); err != nil {
 		return err

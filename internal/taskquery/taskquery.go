@@ -141,3 +141,36 @@ func RegistryTypes(text string) ([]string, *imagequery.ParamError) {
 	}
 	return out, nil
 }
+
+// SyncItems is the filter of a sync task's connections
+// (ListAssociateRegistries) without the project, task and page, plus the
+// raw registry_type and sync_status, which a form shows back.
+type SyncItems struct {
+	Filter        tasks.ItemFilter
+	Types, Status string
+}
+
+// ReadSyncItems reads registry_name (a substring), registry_type
+// (RegistryTypes) and sync_status (tasks.SyncStatusStates; none: every
+// state), for the API and the console's task page alike.
+func ReadSyncItems(q *imagequery.Reader) SyncItems {
+	var s SyncItems
+	s.Filter.RegistryName = q.Text("registry_name", MaxRegistryName)
+	s.Types = q.Text("registry_type", MaxRegistryTypes)
+	s.Status = q.Text("sync_status", 16)
+	if q.Err != nil {
+		return s
+	}
+	if s.Filter.RegistryTypes, q.Err = RegistryTypes(s.Types); q.Err != nil {
+		return s
+	}
+	if s.Status != "" {
+		states, ok := tasks.SyncStatusStates(s.Status)
+		if !ok {
+			q.Err = imagequery.Invalid("sync_status", "must be finished, running or failed")
+			return s
+		}
+		s.Filter.States = states
+	}
+	return s
+}
