@@ -86,7 +86,7 @@ type serveParts struct {
 	api    http.Handler
 	lister *registry.Lister
 	syncer *registry.Syncer
-	scans  scanRequester
+	scans  scanjob.Requester
 	// updater is the console's Update now (never pressed here).
 	updater *vulnupdate.Updater
 }
@@ -118,7 +118,7 @@ func (s httpSetup) build() (serveParts, error) {
 	if err != nil {
 		return p, err
 	}
-	p.lister, p.syncer, p.scans = lister, syncer, scanRequester{scans, all}
+	p.lister, p.syncer, p.scans = lister, syncer, all.Requester()
 	p.updater, err = vulnupdate.New(vulnupdate.Options{DB: vdb, Rematch: scans, Queue: s.store, Logger: quiet})
 	if err != nil {
 		return p, err
@@ -126,26 +126,6 @@ func (s httpSetup) build() (serveParts, error) {
 	p.api, err = hssapi.New(hssapi.Config{Store: s.store, IAM: s.iam, Box: s.box, Sync: syncer,
 		Scans: p.scans, ScanResults: s.store, Findings: s.store, RateLimit: -1})
 	return p, err
-}
-
-// scanRequester adapts the scan service to the API's interface.
-type scanRequester struct {
-	s   *scanjob.Service
-	all *scanjob.ScanAll
-}
-
-func (r scanRequester) RequestScans(ctx context.Context, projectID, taskID string, images []inventory.Image) error {
-	_, err := r.s.RequestTask(ctx, projectID, taskID, images)
-	return err
-}
-
-func (r scanRequester) CancelScans(ctx context.Context, projectID string, digests []string) ([]string, error) {
-	return r.s.Cancel(ctx, projectID, digests)
-}
-
-func (r scanRequester) RequestScanAll(ctx context.Context, projectID, taskID string, f inventory.Filter) error {
-	_, _, err := r.all.RequestTask(ctx, projectID, taskID, f)
-	return err
 }
 
 const (

@@ -65,10 +65,7 @@ the rate limiter working: reported, not a failure; the client then waits
 
 // printLoadReport writes rep as the tables docs/benchmarks.md copies.
 func printLoadReport(w io.Writer, rep loadReport) {
-	m := rep.Machine
-	fmt.Fprintf(w, "date      %s\n", m.Date)
-	fmt.Fprintf(w, "machine   %d cores (%s), %.1f GiB RAM, %s, %s\n", m.Cores, m.CPU, float64(m.RAMBytes)/(1<<30), m.OS, m.Go)
-	fmt.Fprintf(w, "load avg  %.2f at start, %.2f at end (1 min)\n", m.LoadStart, m.LoadEnd)
+	rep.Machine.print(w)
 	fmt.Fprintf(w, "server    %s\n", rep.Serve)
 	fmt.Fprintf(w, "load      %d clients (own users, keep-alive connection and 127.0.0.x address each; %d users in all) for %.0f s per store; %d images\n",
 		rep.Clients, rep.Users, rep.Duration, rep.Images)

@@ -2,6 +2,8 @@ package main
 
 import (
 	"bufio"
+	"fmt"
+	"io"
 	"os"
 	"runtime"
 	"strconv"
@@ -22,6 +24,14 @@ type machine struct {
 	// average at the start and at the end of the run says how busy it was.
 	LoadStart float64 `json:"load1_start"`
 	LoadEnd   float64 `json:"load1_end"`
+}
+
+// print writes m as the first lines of every report docs/benchmarks.md
+// copies.
+func (m machine) print(w io.Writer) {
+	fmt.Fprintf(w, "date      %s\n", m.Date)
+	fmt.Fprintf(w, "machine   %d cores (%s), %.1f GiB RAM, %s, %s\n", m.Cores, m.CPU, float64(m.RAMBytes)/(1<<30), m.OS, m.Go)
+	fmt.Fprintf(w, "load avg  %.2f at start, %.2f at end (1 min)\n", m.LoadStart, m.LoadEnd)
 }
 
 func describeMachine(now time.Time) machine {

@@ -8,10 +8,8 @@ import (
 
 // printReport writes rep as the tables docs/benchmarks.md copies.
 func printReport(w io.Writer, rep listReport) {
-	m := rep.Machine
-	fmt.Fprintf(w, "date      %s\n", m.Date)
-	fmt.Fprintf(w, "machine   %d cores (%s), %.1f GiB RAM, %s, %s\n", m.Cores, m.CPU, float64(m.RAMBytes)/(1<<30), m.OS, m.Go)
-	fmt.Fprintf(w, "load avg  %.2f at start, %.2f at end (1 min)\n\n", m.LoadStart, m.LoadEnd)
+	rep.Machine.print(w)
+	fmt.Fprintln(w)
 
 	s := rep.Seed
 	fmt.Fprintf(w, "seeding   %d rows, %d namespaces, %d repositories: %.1f s (target ≤ %.0f s: %s; %.1f s CPU), database %.0f MiB\n\n",

@@ -69,10 +69,7 @@ Never run in CI: it builds binaries and may install syft and trivy.`,
 }
 
 func printScanReport(w io.Writer, rep scanReport) {
-	m := rep.Machine
-	fmt.Fprintf(w, "date      %s\n", m.Date)
-	fmt.Fprintf(w, "machine   %d cores (%s), %.1f GiB RAM, %s, %s\n", m.Cores, m.CPU, float64(m.RAMBytes)/(1<<30), m.OS, m.Go)
-	fmt.Fprintf(w, "load avg  %.2f at start, %.2f at end (1 min)\n", m.LoadStart, m.LoadEnd)
+	rep.Machine.print(w)
 	fmt.Fprintf(w, "syft      %s\n", rep.Syft)
 	fmt.Fprintf(w, "trivy     %s\n\n", rep.Trivy)
 

@@ -323,7 +323,7 @@ func (a *app) services(o *serveOptions) (*services, error) {
 			return nil, err
 		}
 	}
-	starter, err := taskrun.New(taskrun.Options{Tasks: a.store, Sync: svc.syncer, Scans: scanRequester{scans, scanAll}})
+	starter, err := taskrun.New(taskrun.Options{Tasks: a.store, Sync: svc.syncer, Scans: scanAll.Requester()})
 	if err != nil {
 		return nil, err
 	}
@@ -338,7 +338,7 @@ func (a *app) services(o *serveOptions) (*services, error) {
 		IAM:         a.iam,
 		Box:         a.box,
 		Sync:        svc.syncer,
-		Scans:       scanRequester{scans, scanAll},
+		Scans:       scanAll.Requester(),
 		ScanResults: a.store,
 		Findings:    a.store,
 		Health:      a.store,
@@ -362,7 +362,7 @@ func (a *app) services(o *serveOptions) (*services, error) {
 	}
 	// The web console is at / and hands every path it does not own to the
 	// API unchanged (docs/console.md).
-	svc.handler, err = console.New(console.Options{Store: a.store, Auth: a.iam, Scans: scanRequester{scans, scanAll}, Tasks: starter,
+	svc.handler, err = console.New(console.Options{Store: a.store, Auth: a.iam, Scans: scanAll.Requester(), Tasks: starter,
 		VulnUpdate: updater, Box: a.box, Registries: lister, NetPolicy: o.policy, SensitiveDefault: o.scan.sensitiveAllowlist,
 		Fallback: api, Logger: a.log})
 	if err != nil {
@@ -417,26 +417,6 @@ func (a *app) scanService(o scanOptions, wake func(), rt http.RoundTripper) (*sc
 		Wake:         wake,
 		Log:          a.log,
 	})
-}
-
-// scanRequester adapts the scan service to the API's interface.
-type scanRequester struct {
-	s   *scanjob.Service
-	all *scanjob.ScanAll
-}
-
-func (r scanRequester) RequestScans(ctx context.Context, projectID, taskID string, images []inventory.Image) error {
-	_, err := r.s.RequestTask(ctx, projectID, taskID, images)
-	return err
-}
-
-func (r scanRequester) CancelScans(ctx context.Context, projectID string, digests []string) ([]string, error) {
-	return r.s.Cancel(ctx, projectID, digests)
-}
-
-func (r scanRequester) RequestScanAll(ctx context.Context, projectID, taskID string, f inventory.Filter) error {
-	_, _, err := r.all.RequestTask(ctx, projectID, taskID, f)
-	return err
 }
 
 // wakingSyncer wakes this process's idle workers after queueing a sync, so

@@ -36,15 +36,21 @@ func newScanService(t testing.TB, st *sqlite.Store, box *secret.Box, rt http.Rou
 	return svc
 }
 
-// newRequester is cmd/openhss's scanRequester over svc, listing scan-all
+// newRequester is cmd/openhss's scan requester over svc, listing scan-all
 // rows with st; page and batch of the scan-all job are its defaults when 0.
-func newRequester(t testing.TB, svc *scanjob.Service, st scanjob.ImageLister, page, batch int) requester {
+func newRequester(t testing.TB, svc *scanjob.Service, st scanjob.ImageLister, page, batch int) scanjob.Requester {
+	t.Helper()
+	return newScanAll(t, svc, st, page, batch).Requester()
+}
+
+// newScanAll is the scan-all queue of svc, listing rows with st.
+func newScanAll(t testing.TB, svc *scanjob.Service, st scanjob.ImageLister, page, batch int) *scanjob.ScanAll {
 	t.Helper()
 	all, err := scanjob.NewScanAll(scanjob.ScanAllOptions{Service: svc, Lister: st, Page: page, Batch: batch})
 	if err != nil {
 		t.Fatal(err)
 	}
-	return requester{s: svc, all: all}
+	return all
 }
 
 func newSyncer(t testing.TB, st *sqlite.Store, box *secret.Box, rt http.RoundTripper, log *slog.Logger) *registry.Syncer {

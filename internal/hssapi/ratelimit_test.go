@@ -106,15 +106,15 @@ func TestScanAllTaskRateLimit(t *testing.T) {
 		t.Fatalf("created task: %+v, %v", list, err)
 	}
 	begin := time.UnixMilli(list[0].BeginTime)
-	// The scan-all job, run by a requester of its own over the same store
+	// The scan-all job, run by a scan-all queue of its own over the same store
 	// (batches of one digest).
 	j, err := e.store.Claim(ctx, []string{scanjob.ScanAllKind}, "probe", e.clock(), time.Hour)
 	if err != nil {
 		t.Fatal(err)
 	}
 	quiet := slog.New(slog.DiscardHandler)
-	req := newRequester(t, newScanService(t, e.store, e.box, registry.NewTransport(loopbackPolicy(t)), quiet), e.store, 0, 1)
-	if err := req.all.Handle(ctx, j); err != nil {
+	all := newScanAll(t, newScanService(t, e.store, e.box, registry.NewTransport(loopbackPolicy(t)), quiet), e.store, 0, 1)
+	if err := all.Handle(ctx, j); err != nil {
 		t.Fatal(err)
 	}
 	if j, err := e.store.Claim(ctx, []string{scanjob.JobKind}, "probe", begin.Add(-time.Millisecond), 24*time.Hour); !errors.Is(err, jobs.ErrNoJob) {

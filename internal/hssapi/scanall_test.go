@@ -36,7 +36,7 @@ func runScanAll(t *testing.T, e *testEnv) int {
 	svc := newScanService(t, e.store, e.box, nil, quiet)
 	r := newRunner(t, e.store, quiet)
 	var ran int
-	all := newRequester(t, svc, e.store, 700, 300).all // pages and batches that do not divide the rows
+	all := newScanAll(t, svc, e.store, 700, 300) // pages and batches that do not divide the rows
 	r.Handle(scanjob.ScanAllKind, func(ctx context.Context, j jobs.Job) error {
 		ran++
 		return all.Handle(ctx, j)

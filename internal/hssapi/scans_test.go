@@ -16,27 +16,6 @@ import (
 	"github.com/openhss/openhss/internal/vulndb"
 )
 
-// requester is the wiring of cmd/openhss (scanRequester), over the test
-// env's real store.
-type requester struct {
-	s   *scanjob.Service
-	all *scanjob.ScanAll
-}
-
-func (r requester) RequestScans(ctx context.Context, projectID, taskID string, images []inventory.Image) error {
-	_, err := r.s.RequestTask(ctx, projectID, taskID, images)
-	return err
-}
-
-func (r requester) CancelScans(ctx context.Context, projectID string, digests []string) ([]string, error) {
-	return r.s.Cancel(ctx, projectID, digests)
-}
-
-func (r requester) RequestScanAll(ctx context.Context, projectID, taskID string, f inventory.Filter) error {
-	_, _, err := r.all.RequestTask(ctx, projectID, taskID, f)
-	return err
-}
-
 func newScanEnv(t *testing.T) *testEnv {
 	t.Helper()
 	return newEnv(t)

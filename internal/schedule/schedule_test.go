@@ -129,7 +129,7 @@ func (e *env) server(t testing.TB, syncInterval time.Duration) *server {
 	if err != nil {
 		t.Fatal(err)
 	}
-	starter, err := taskrun.New(taskrun.Options{Tasks: st, Sync: syncer, Scans: scanRequester{svc, all}})
+	starter, err := taskrun.New(taskrun.Options{Tasks: st, Sync: syncer, Scans: all.Requester()})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -148,22 +148,6 @@ func (e *env) server(t testing.TB, syncInterval time.Duration) *server {
 	r.Handle(schedule.ScanKind, sched.HandleScan)
 	r.Handle(schedule.SyncKind, sched.HandleSync)
 	return &server{st: st, sched: sched, runner: r}
-}
-
-// scanRequester is the serve command's adapter of the scan service.
-type scanRequester struct {
-	svc *scanjob.Service
-	all *scanjob.ScanAll
-}
-
-func (r scanRequester) RequestScans(ctx context.Context, projectID, taskID string, images []inventory.Image) error {
-	_, err := r.svc.RequestTask(ctx, projectID, taskID, images)
-	return err
-}
-
-func (r scanRequester) RequestScanAll(ctx context.Context, projectID, taskID string, f inventory.Filter) error {
-	_, _, err := r.all.RequestTask(ctx, projectID, taskID, f)
-	return err
 }
 
 // connect adds a connection of project to the registry and syncs it.
