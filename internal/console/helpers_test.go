@@ -9,6 +9,7 @@ import (
 	"net/http/httptest"
 	"net/url"
 	"regexp"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -67,7 +68,8 @@ var (
 
 // checkAgainstAPI reads the page at path, and checks its total and rows
 // against the API's answer to the query the page shows (which must be
-// the page's query as the API reads it).
+// the page's query as the API reads it), and that it says which rows it
+// shows (from the path's offset).
 func (e *env) checkAgainstAPI(session *http.Cookie, path, table string) (body string, total int64) {
 	e.t.Helper()
 	resp, body := e.do("GET", path, nil, session)
@@ -78,6 +80,14 @@ func (e *env) checkAgainstAPI(session *http.Cookie, path, table string) (body st
 	apiTotal, apiRows := e.apiTotal(session, q[1]+"?"+html.UnescapeString(q[2]))
 	if m[1] != fmt.Sprint(apiTotal) || rowCount(body, table) != apiRows {
 		e.t.Errorf("%s: page total_num %s and %d rows, API (%s) %d and %d", path, m[1], rowCount(body, table), q[2], apiTotal, apiRows)
+	}
+	u, err := url.Parse(path)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	offset, _ := strconv.Atoi(u.Query().Get("offset"))
+	if n := rowCount(body, table); n > 0 && !strings.Contains(body, fmt.Sprintf(", rows %d–%d.", offset+1, offset+n)) {
+		e.t.Errorf("%s: the summary does not say rows %d–%d", path, offset+1, offset+n)
 	}
 	return body, apiTotal
 }

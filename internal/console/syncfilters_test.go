@@ -85,6 +85,10 @@ func TestSyncTaskRegistryFilters(t *testing.T) {
 		if tc.types == "" && len(got) != 0 || tc.types != "" && fmt.Sprint(got) != fmt.Sprint([]string{tc.types}) {
 			t.Errorf("%s: selected %q, want %q", page, got, tc.types)
 		}
+		// The selection is one of the options, not another beside it.
+		if n := strings.Count(sel, `value="`+tc.types+`"`); n != 1 {
+			t.Errorf("%s: the select offers %q %d times", page, tc.types, n)
+		}
 		m := nextLink.FindStringSubmatch(body)
 		if (m != nil) != tc.next {
 			t.Fatalf("%s: next link %v, want one: %v", page, m, tc.next)

@@ -71,6 +71,10 @@ func TestTasksScanScopeFilter(t *testing.T) {
 		if want := []string{tc.selected}; tc.selected == "" && len(got) != 0 || tc.selected != "" && fmt.Sprint(got) != fmt.Sprint(want) {
 			t.Errorf("%q: selected %q, want %q", tc.query, got, tc.selected)
 		}
+		// The selection is one of the options, not another beside it.
+		if n := strings.Count(sel, `value="`+tc.selected+`"`); n != 1 {
+			t.Errorf("%q: the select offers %q %d times", tc.query, tc.selected, n)
+		}
 		if tc.shown != "" {
 			for _, name := range []string{"all-", "vulns-", "baseline-", "both-"} {
 				if listed := strings.Contains(body, `">`+name); listed != (name == tc.shown) {
