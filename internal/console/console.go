@@ -575,3 +575,16 @@ func (c *Console) badRequest(w http.ResponseWriter, r *http.Request, s *session,
 func (c *Console) notFound(w http.ResponseWriter, r *http.Request, s *session, what string) {
 	c.render(w, r, http.StatusNotFound, "error", s, map[string]any{"Message": what + " not found."})
 }
+
+// found answers the load of the path's row (what): a failed load (err) is
+// a 500, a row not the session's (!ok) a 404. false: the answer is
+// written.
+func (c *Console) found(w http.ResponseWriter, r *http.Request, s *session, what string, ok bool, err error) bool {
+	switch {
+	case err != nil:
+		c.fail(w, r, s, err)
+	case !ok:
+		c.notFound(w, r, s, what)
+	}
+	return err == nil && ok
+}

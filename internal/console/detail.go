@@ -73,12 +73,7 @@ func scopedRow[T any](r *http.Request, s *session, what, idText string,
 func (c *Console) image(w http.ResponseWriter, r *http.Request, s *session) {
 	idText := strings.TrimPrefix(r.URL.Path, "/images/")
 	img, ok, err := c.imageRow(r, s, idText)
-	if err != nil {
-		c.fail(w, r, s, err)
-		return
-	}
-	if !ok {
-		c.notFound(w, r, s, "Image")
+	if !c.found(w, r, s, "Image", ok, err) {
 		return
 	}
 	q := r.URL.Query()
@@ -353,12 +348,7 @@ func window[T any](list []T, offset int) []T {
 func (c *Console) sbom(w http.ResponseWriter, r *http.Request, s *session) {
 	idText, _, _ := strings.Cut(strings.TrimPrefix(r.URL.Path, "/images/"), "/")
 	img, ok, err := c.imageRow(r, s, idText)
-	if err != nil {
-		c.fail(w, r, s, err)
-		return
-	}
-	if !ok {
-		c.notFound(w, r, s, "Image")
+	if !c.found(w, r, s, "Image", ok, err) {
 		return
 	}
 	encode, ctype, ext := scanresult.CycloneDX, "application/vnd.cyclonedx+json", "cdx.json"

@@ -163,16 +163,7 @@ func TestDetailFindingFilters(t *testing.T) {
 		if got := fmt.Sprintf(`<span id="%s">%d</span>`, tc.totalID, tc.total); !strings.Contains(body, got) {
 			t.Errorf("%s: want %s", tc.query, got)
 		}
-		for _, w := range tc.want {
-			if !strings.Contains(body, w) {
-				t.Errorf("%s lacks %q", tc.query, w)
-			}
-		}
-		for _, w := range tc.absent {
-			if strings.Contains(body, w) {
-				t.Errorf("%s shows %q", tc.query, w)
-			}
-		}
+		checkShows(t, tc.query, body, tc.want, tc.absent)
 	}
 	// Each baseline's rule count is the rules route's store call's.
 	_, body := e.do("GET", self+"?tab=settings&result_type=failed", nil, alice)

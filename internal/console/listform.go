@@ -15,6 +15,36 @@ import (
 // The list pages' GET forms (Images, Tasks, Registries) read as the API's
 // list routes read their queries: these are the pieces they share.
 
+// listSpec is what sets a list page's GET form apart from its API list
+// route's query: the page's own parameters, its date inputs and the
+// values the page assumes where the API would refuse or read the query
+// otherwise. A list page writes its spec; listSpec.query does the rest.
+type listSpec struct {
+	own      []string          // the page's parameters the API does not read (a done message)
+	dates    []dateField       // the form's date inputs
+	defaults map[string]string // a parameter's value when the form gives none
+}
+
+// query is the page's query in as the API's list reads it: empty fields
+// dropped (an empty field means "no condition"), the page's own
+// parameters left out, each default set unless given, and each date field
+// turned into its API time parameter (replacing it). The page and the
+// API's list route with this query ask the store the same question
+// (docs/console.md). A date that is not one is refused in the API's
+// words, with the query read so far, for the form to show.
+func (s listSpec) query(in url.Values) (url.Values, *imagequery.ParamError) {
+	q := formValues(in)
+	for _, k := range s.own {
+		q.Del(k)
+	}
+	for k, v := range s.defaults {
+		if q.Get(k) == "" {
+			q.Set(k, v)
+		}
+	}
+	return q, applyDates(q, s.dates)
+}
+
 // formValues is a form's query with its empty fields dropped: an empty
 // field means "no condition", where the API would refuse an empty value.
 func formValues(in url.Values) url.Values {
@@ -79,6 +109,37 @@ func formDates(q url.Values, fields []dateField) map[string]string {
 		}
 	}
 	return out
+}
+
+// listScope is the enterprise projects a list's enterprise_project_id
+// (ep) names within the session's grant (nil: the grant is All), as the
+// API scopes its lists; a refusal is the message to show (a 400).
+func (s *session) listScope(ep string) ([]string, string) {
+	eps, err := s.principal.EnterpriseProjects(ep)
+	if err != nil {
+		return nil, "enterprise project: " + err.Error()
+	}
+	return eps, ""
+}
+
+// pager is a list page's count and links: the list's total_num, the
+// rows shown (From to To, from 1; 0 when none) and the previous and next
+// pages ("" when none), as the list templates show them.
+type pager struct {
+	Total      int64
+	From, To   int
+	Prev, Next string
+}
+
+// newPager is the pager of a list at path with query q showing rows rows
+// from offset, limit a page, of total.
+func newPager(path string, q url.Values, offset, limit, rows int, total int64) pager {
+	p := pager{Total: total}
+	if rows > 0 {
+		p.From, p.To = offset+1, offset+rows
+	}
+	p.Prev, p.Next = pageLinks(path, q, offset, limit, total)
+	return p
 }
 
 // pageLinks are the previous and next pages of a list at offset, limit

@@ -2,94 +2,19 @@ package console_test
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"html"
 	"net/http"
-	"net/http/httptest"
 	"net/url"
 	"reflect"
 	"regexp"
 	"slices"
 	"strings"
 	"testing"
-	"time"
 
-	"github.com/openhss/openhss/internal/hssapi"
 	"github.com/openhss/openhss/internal/inventory"
 	"github.com/openhss/openhss/internal/tasks"
 )
-
-// apiScans completes the recorded scans into the API's ScanRequester; the
-// list tests queue no scan through the API.
-type apiScans struct{ *recordedScans }
-
-func (apiScans) RequestScanAll(context.Context, string, string, inventory.Filter) error {
-	return fmt.Errorf("not in these tests")
-}
-
-// apiTotal asks the real HSS API, over the env's store and IAM, for path
-// with the session's token, and returns its total_num and the number of
-// rows in its data_list.
-func (e *env) apiTotal(session *http.Cookie, path string) (total int64, rows int) {
-	e.t.Helper()
-	h, err := hssapi.New(hssapi.Config{Store: e.st, IAM: e.iam, Box: e.box, Sync: e.syncs, Scans: apiScans{e.scans},
-		ScanResults: e.st, Findings: e.st})
-	if err != nil {
-		e.t.Fatal(err)
-	}
-	req := httptest.NewRequest("GET", path, nil)
-	req.Header.Set("X-Auth-Token", session.Value) // the session is an IAM token
-	rec := httptest.NewRecorder()
-	h.ServeHTTP(rec, req)
-	var out struct {
-		TotalNum int64             `json:"total_num"`
-		DataList []json.RawMessage `json:"data_list"`
-	}
-	if rec.Code != http.StatusOK || json.Unmarshal(rec.Body.Bytes(), &out) != nil {
-		e.t.Fatalf("API %s: %d %s", path, rec.Code, rec.Body)
-	}
-	return out.TotalNum, len(out.DataList)
-}
-
-var (
-	pageTotal = regexp.MustCompile(`<span id="total">(\d+)</span>`)
-	apiQuery  = regexp.MustCompile(`<code>GET (/v5/[^?]+)\?([^<]*)</code>`)
-	nextLink  = regexp.MustCompile(`<a href="([^"]+)" rel="next">`)
-	rowCount  = func(body, table string) int {
-		t := regexp.MustCompile(`(?s)<table class="list" id="` + table + `">.*?<tbody>(.*?)</tbody>`).FindStringSubmatch(body)
-		if t == nil {
-			return -1
-		}
-		return strings.Count(t[1], "<tr>") - strings.Count(t[1], "<td colspan=")
-	}
-)
-
-// checkAgainstAPI reads the page at path, and checks its total and rows
-// against the API's answer to the query the page shows (which must be
-// the page's query as the API reads it).
-func (e *env) checkAgainstAPI(session *http.Cookie, path, table string) (body string, total int64) {
-	e.t.Helper()
-	resp, body := e.do("GET", path, nil, session)
-	m, q := pageTotal.FindStringSubmatch(body), apiQuery.FindStringSubmatch(body)
-	if resp.StatusCode != http.StatusOK || m == nil || q == nil {
-		e.t.Fatalf("%s: %s, no total or API query:\n%s", path, resp.Status, body)
-	}
-	apiTotal, apiRows := e.apiTotal(session, q[1]+"?"+html.UnescapeString(q[2]))
-	if m[1] != fmt.Sprint(apiTotal) || rowCount(body, table) != apiRows {
-		e.t.Errorf("%s: page total_num %s and %d rows, API (%s) %d and %d", path, m[1], rowCount(body, table), q[2], apiTotal, apiRows)
-	}
-	return body, apiTotal
-}
-
-// day is the ms of a UTC date at hour h.
-func day(date string, h int) int64 {
-	d, err := time.Parse("2006-01-02", date)
-	if err != nil {
-		panic(err)
-	}
-	return d.Add(time.Duration(h) * time.Hour).UnixMilli()
-}
 
 // TestTasksPagesAsTheAPI: the Tasks page lists what the API's task list
 // answers for the query it shows (ListImageScanTask), with its filters,
@@ -169,44 +94,15 @@ func TestTasksPagesAsTheAPI(t *testing.T) {
 	}
 
 	// Paging: the Next links visit every task once.
-	seen := map[string]bool{}
-	taskLink := regexp.MustCompile(`<td><a href="/tasks/([A-Z0-9]+)">`)
-	path := "/tasks?limit=10"
-	for pages := 0; path != ""; pages++ {
-		if pages > 3 {
-			t.Fatal("more pages than 23 tasks fill")
-		}
-		_, body := e.do("GET", path, nil, alice)
-		for _, m := range taskLink.FindAllStringSubmatch(body, -1) {
-			if seen[m[1]] {
-				t.Errorf("task %s listed twice", m[1])
-			}
-			seen[m[1]] = true
-		}
-		path = ""
-		if m := nextLink.FindStringSubmatch(body); m != nil {
-			path = html.UnescapeString(m[1])
-			if !strings.Contains(path, "limit=10") {
-				t.Errorf("next page %q lost the query", path)
-			}
-		}
-	}
-	if len(seen) != 23 {
-		t.Errorf("paging listed %d tasks, want 23", len(seen))
-	}
+	e.checkPaging(alice, "/tasks?limit=10", "tasks", regexp.MustCompile(`<td><a href="/tasks/([A-Z0-9]+)">`), 23)
 
 	// A refused parameter is the API's message and no list.
-	for q, want := range map[string]string{
+	e.checkRefused(alice, "/tasks", `id="scan-tasks"`, map[string]string{
 		"task_status=bogus":               "invalid parameter task_status",
 		"created_from=March":              "invalid parameter created_from",
 		"type=image_sync&task_type=cycle": "invalid parameter task_type",
 		"limit=500":                       "invalid parameter limit",
-	} {
-		resp, body := e.do("GET", "/tasks?"+q, nil, alice)
-		if resp.StatusCode != http.StatusBadRequest || !strings.Contains(body, want) || strings.Contains(body, `id="scan-tasks"`) {
-			t.Errorf("%s: %s, want 400 with %q and no list", q, resp.Status, want)
-		}
-	}
+	})
 	// As the API, an enterprise project not granted is refused.
 	eve, _ := e.signIn("eve")
 	if resp, body := e.do("GET", "/tasks?enterprise_project_id=ep2", nil, eve); resp.StatusCode != http.StatusBadRequest ||
@@ -323,39 +219,13 @@ func TestRegistriesPagesAsTheAPI(t *testing.T) {
 			t.Errorf("%q: total %d, want %d", tc.query, total, tc.total)
 		}
 	}
-	seen := map[string]bool{}
-	regLink := regexp.MustCompile(`<td><a href="/registries/(\d+)">`)
-	path := "/registries?limit=10"
-	for pages := 0; path != ""; pages++ {
-		if pages > 3 {
-			t.Fatal("more pages than 23 registries fill")
-		}
-		_, body := e.do("GET", path, nil, alice)
-		for _, m := range regLink.FindAllStringSubmatch(body, -1) {
-			if seen[m[1]] {
-				t.Errorf("registry %s listed twice", m[1])
-			}
-			seen[m[1]] = true
-		}
-		path = ""
-		if m := nextLink.FindStringSubmatch(body); m != nil {
-			path = html.UnescapeString(m[1])
-		}
-	}
-	if len(seen) != 23 {
-		t.Errorf("paging listed %d registries, want 23", len(seen))
-	}
-	for q, want := range map[string]string{
+	e.checkPaging(alice, "/registries?limit=10", "registries", regexp.MustCompile(`<td><a href="/registries/(\d+)">`), 23)
+	e.checkRefused(alice, "/registries", `id="registries"`, map[string]string{
 		"status=bogus":        "invalid parameter status",
 		"registry_type=Quay":  "invalid parameter registry_type",
 		"limit=0":             "invalid parameter limit",
 		"registry_name=a%00b": "invalid parameter registry_name",
-	} {
-		resp, body := e.do("GET", "/registries?"+q, nil, alice)
-		if resp.StatusCode != http.StatusBadRequest || !strings.Contains(body, want) || strings.Contains(body, `id="registries"`) {
-			t.Errorf("%s: %s, want 400 with %q and no list", q, resp.Status, want)
-		}
-	}
+	})
 	if resp, _ := e.do("GET", "/registries?enterprise_project_id=0", nil, eve); resp.StatusCode != http.StatusBadRequest {
 		t.Errorf("eve names enterprise project 0: %s, want 400", resp.Status)
 	}
@@ -417,9 +287,16 @@ func TestDeleteSelectedRegistries(t *testing.T) {
 	}
 	resp, _ := e.do("POST", "/registries/delete", url.Values{"csrf": {aliceCSRF}, "id": ids(a1, a3),
 		"back": {"/registries?enterprise_project_id=all_granted_eps&registry_name=a&offset=10"}}, alice)
-	if loc := resp.Header.Get("Location"); resp.StatusCode != http.StatusSeeOther ||
-		loc != "/registries?done=deleted-selected&enterprise_project_id=all_granted_eps&registry_name=a" {
+	loc := resp.Header.Get("Location")
+	if resp.StatusCode != http.StatusSeeOther || loc != "/registries?done=deleted-selected&enterprise_project_id=all_granted_eps&registry_name=a" {
 		t.Fatalf("delete a1 and a3: %s to %q", resp.Status, loc)
+	}
+	// The list it returns to says so; its query (the API's, and where the
+	// next delete returns) leaves the page's done message out.
+	body, _ = e.checkAgainstAPI(alice, loc, "registries")
+	if want := `<input type="hidden" name="back" value="/registries?enterprise_project_id=all_granted_eps&amp;registry_name=a">`; !strings.Contains(body, want) ||
+		!strings.Contains(body, "The selected registries were deleted.") {
+		t.Errorf("%s: no done message, or the delete form lacks %s", loc, want)
 	}
 	if a := e.registries(projA); len(a) != 1 || a[0].ID != a2.ID {
 		t.Errorf("after deleting a1 and a3: %+v, want a2 only", a)

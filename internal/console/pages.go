@@ -9,6 +9,7 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/openhss/openhss/internal/iam"
 	"github.com/openhss/openhss/internal/imagequery"
 	"github.com/openhss/openhss/internal/inventory"
 	"github.com/openhss/openhss/internal/tasks"
@@ -170,54 +171,36 @@ type bucket struct {
 
 // imagesView is the Images page's data.
 type imagesView struct {
-	Title      string
-	Query      url.Values        // the normalized query, as the form shows it
-	Dates      map[string]string // the date fields' values (YYYY-MM-DD), from the query's times
-	APIQuery   string            // the same query for GET .../image/swr-repository
-	Back       string            // this page, where a scan request returns
-	Error      string
-	Total      int64
-	From, To   int
-	Prev, Next string
-	Rows       []inventory.Image
-	Types      []inventory.ImageType
-	Statuses   []inventory.ScanStatus
+	Title    string
+	Query    url.Values        // the normalized query, as the form shows it
+	Dates    map[string]string // the date fields' values (YYYY-MM-DD), from the query's times
+	APIQuery string            // the same query for GET .../image/swr-repository
+	Back     string            // this page, where a scan request returns
+	Error    string
+	pager
+	Rows     []inventory.Image
+	Types    []inventory.ImageType
+	Statuses []inventory.ScanStatus
 }
 
-// dateFields are the Images form's date inputs.
-var dateFields = []dateField{
-	{"update_from", "start_latest_update_time", false},
-	{"update_to", "end_latest_update_time", true},
-	{"scan_from", "start_latest_scan_time", false},
-	{"scan_to", "end_latest_scan_time", true},
-}
-
-// listQuery is the Images page's query as the API's seed list reads it:
-// empty form fields dropped (an empty field means "no condition"), each
-// date field turned into its API time parameter (replacing it), the image
-// type private_image and the enterprise projects all_granted_eps unless
-// given. The page and GET /v5/{project}/image/swr-repository with this
-// query ask the store the same question (docs/console.md). A date that is
-// not one is refused in the API's words.
-func listQuery(in url.Values) (url.Values, *imagequery.ParamError) {
-	q := formValues(in)
-	if perr := applyDates(q, dateFields); perr != nil {
-		return q, perr
-	}
-	if q.Get("image_type") == "" {
-		q.Set("image_type", string(inventory.PrivateImage))
-	}
-	if q.Get("enterprise_project_id") == "" {
-		q.Set("enterprise_project_id", "all_granted_eps")
-	}
-	return q, nil
+// imagesList is the Images page's query as the API's seed list (GET
+// /v5/{project}/image/swr-repository) reads it: the image type
+// private_image and every granted enterprise project unless given.
+var imagesList = listSpec{
+	dates: []dateField{
+		{"update_from", "start_latest_update_time", false},
+		{"update_to", "end_latest_update_time", true},
+		{"scan_from", "start_latest_scan_time", false},
+		{"scan_to", "end_latest_scan_time", true},
+	},
+	defaults: map[string]string{"image_type": string(inventory.PrivateImage), "enterprise_project_id": iam.AllGrantedEPs},
 }
 
 // images is the seed list: the API's filters as a GET form, so the state
 // lives in the URL.
 func (c *Console) images(w http.ResponseWriter, r *http.Request, s *session) {
-	q, perr := listQuery(r.URL.Query())
-	v := imagesView{Title: "Images", Query: q, Dates: formDates(q, dateFields), Types: inventory.ImageTypes(), Statuses: []inventory.ScanStatus{inventory.Unscan,
+	q, perr := imagesList.query(r.URL.Query())
+	v := imagesView{Title: "Images", Query: q, Dates: formDates(q, imagesList.dates), Types: inventory.ImageTypes(), Statuses: []inventory.ScanStatus{inventory.Unscan,
 		inventory.WaitingForScan, inventory.Scanning, inventory.ScanSuccess, inventory.ScanFailed, inventory.DownloadFailed,
 		inventory.ImageOversized}}
 	v.APIQuery = q.Encode()
@@ -241,15 +224,11 @@ func (c *Console) images(w http.ResponseWriter, r *http.Request, s *session) {
 		c.fail(w, r, s, fmt.Errorf("console: list images: %w", err))
 		return
 	}
-	v.Total, v.Rows = page.Total, page.Images
-	if len(page.Images) > 0 {
-		v.From, v.To = f.Offset+1, f.Offset+len(page.Images)
-	}
-	v.Prev, v.Next = pageLinks("/images", q, f.Offset, f.Limit, page.Total)
+	v.Rows, v.pager = page.Images, newPager("/images", q, f.Offset, f.Limit, len(page.Images), page.Total)
 	c.render(w, r, http.StatusOK, "images", s, map[string]any{"V": v})
 }
 
-// listFilter parses a normalized list query (listQuery's) as the API does
+// listFilter parses a normalized list query (imagesList's) as the API does
 // and scopes it to the session: its project and the enterprise projects
 // the query names within the grant. A refused query is the message to
 // show (a 400).
@@ -258,9 +237,9 @@ func (c *Console) listFilter(s *session, q url.Values) (inventory.Filter, string
 	if perr != nil {
 		return inventory.Filter{}, perr.Error()
 	}
-	eps, err := s.principal.EnterpriseProjects(lq.EnterpriseProject)
-	if err != nil {
-		return inventory.Filter{}, "enterprise project: " + err.Error()
+	eps, msg := s.listScope(lq.EnterpriseProject)
+	if msg != "" {
+		return inventory.Filter{}, msg
 	}
 	f := lq.Filter
 	f.ProjectID, f.EnterpriseProjects = s.principal.ProjectID, eps
@@ -320,7 +299,7 @@ func (c *Console) scanAll(w http.ResponseWriter, r *http.Request, s *session) {
 		c.badRequest(w, r, s, "The list's query could not be read.")
 		return
 	}
-	q, perr := listQuery(raw)
+	q, perr := imagesList.query(raw)
 	if perr != nil {
 		c.badRequest(w, r, s, perr.Error())
 		return

@@ -8,6 +8,7 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/openhss/openhss/internal/iam"
 	"github.com/openhss/openhss/internal/imagequery"
 	"github.com/openhss/openhss/internal/inventory"
 	"github.com/openhss/openhss/internal/registry"
@@ -25,29 +26,17 @@ type registryView struct {
 	Back        string     // this list, where a batch delete returns
 	FilterError string     // a refused filter: the API's message, no list
 	Rows        []inventory.Registry
-	Total       int64
-	From, To    int
-	Prev, Next  string
-	Types       []inventory.RegistryType
-	Form        url.Values // the add form's values after a refusal
-	Message     string     // a finished action, or the refusal
-	Error       bool
+	pager
+	Types   []inventory.RegistryType
+	Form    url.Values // the add form's values after a refusal
+	Message string     // a finished action, or the refusal
+	Error   bool
 }
 
-// registryListQuery is the Registries page's query as the API's registry
-// list reads it: empty fields dropped (an empty field means "no
-// condition"), the page's own done message left out, and the enterprise
-// projects all_granted_eps unless given. The page and GET
-// /v5/{project}/image/registries with this query ask the store the same
-// question (docs/console.md).
-func registryListQuery(in url.Values) url.Values {
-	q := formValues(in)
-	q.Del("done")
-	if q.Get("enterprise_project_id") == "" {
-		q.Set("enterprise_project_id", "all_granted_eps")
-	}
-	return q
-}
+// registriesList is the Registries page's query as the API's registry
+// list (GET /v5/{project}/image/registries) reads it: the page's done
+// message left out, every granted enterprise project unless given.
+var registriesList = listSpec{own: []string{"done"}, defaults: map[string]string{"enterprise_project_id": iam.AllGrantedEPs}}
 
 // registryRow loads the path's connection of the session's project within
 // its granted enterprise projects; another project's or enterprise
@@ -83,10 +72,11 @@ func (c *Console) registryPage(w http.ResponseWriter, r *http.Request, s *sessio
 	if v.Form == nil {
 		v.Form = url.Values{"protocol": {"https"}, "registry_type": {"Harbor"}, "enterprise_project_id": {inventory.DefaultEnterpriseProject}}
 	}
-	q := registryListQuery(r.URL.Query())
+	in := r.URL.Query()
 	if r.Method != http.MethodGet && r.Method != http.MethodHead {
-		q = registryListQuery(nil) // a refused add shows the first page
+		in = nil // a refused add shows the first page
 	}
+	q, _ := registriesList.query(in) // no date to refuse
 	v.Query, v.APIQuery = q, q.Encode()
 	v.Back = "/registries?" + v.APIQuery
 	page := func(status int) {
@@ -98,9 +88,9 @@ func (c *Console) registryPage(w http.ResponseWriter, r *http.Request, s *sessio
 		page(http.StatusBadRequest)
 		return
 	}
-	eps, err := s.principal.EnterpriseProjects(l.EnterpriseProject)
-	if err != nil {
-		v.FilterError = "enterprise project: " + err.Error()
+	eps, msg := s.listScope(l.EnterpriseProject)
+	if msg != "" {
+		v.FilterError = msg
 		page(http.StatusBadRequest)
 		return
 	}
@@ -111,11 +101,7 @@ func (c *Console) registryPage(w http.ResponseWriter, r *http.Request, s *sessio
 		c.fail(w, r, s, fmt.Errorf("console: list registries: %w", err))
 		return
 	}
-	v.Rows, v.Total = rows, total
-	if len(rows) > 0 {
-		v.From, v.To = f.Offset+1, f.Offset+len(rows)
-	}
-	v.Prev, v.Next = pageLinks("/registries", q, f.Offset, f.Limit, total)
+	v.Rows, v.pager = rows, newPager("/registries", q, f.Offset, f.Limit, len(rows), total)
 	page(status)
 }
 
@@ -239,12 +225,7 @@ func (c *Console) registry(w http.ResponseWriter, r *http.Request, s *session) {
 	rest := strings.TrimPrefix(r.URL.Path, "/registries/")
 	idText, action, _ := strings.Cut(rest, "/")
 	reg, ok, err := c.registryRow(r, s, idText)
-	if err != nil {
-		c.fail(w, r, s, err)
-		return
-	}
-	if !ok {
-		c.notFound(w, r, s, "Registry")
+	if !c.found(w, r, s, "Registry", ok, err) {
 		return
 	}
 	switch action {

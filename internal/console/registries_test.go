@@ -190,22 +190,9 @@ func TestNewFormsNeedCSRF(t *testing.T) {
 	before := e.registries(projA)
 	addForm := url.Values{"registry_name": {"x"}, "registry_type": {"Harbor"}, "protocol": {"https"}, "registry_addr": {"x.example.com"},
 		"id": {fmt.Sprint(reg.ID)}}
-	for _, p := range []string{"/registries/add", "/registries/delete", fmt.Sprintf("/registries/%d/edit", reg.ID), fmt.Sprintf("/registries/%d/delete", reg.ID),
-		fmt.Sprintf("/registries/%d/test", reg.ID), fmt.Sprintf("/registries/%d/sync", reg.ID), "/tasks/" + task.ID + "/stop"} {
-		for name, token := range map[string][]string{"no token": nil, "a forged token": {"AAAA"}, "another session's token": {bobCSRF}} {
-			f := url.Values{}
-			for k, v := range addForm {
-				f[k] = v
-			}
-			if token != nil {
-				f["csrf"] = token
-			}
-			resp, _ := e.do("POST", p, f, alice)
-			if resp.StatusCode != http.StatusForbidden {
-				t.Errorf("POST %s with %s: %s, want 403", p, name, resp.Status)
-			}
-		}
-	}
+	e.checkCSRFRefused(alice, bobCSRF, addForm, "/registries/add", "/registries/delete", fmt.Sprintf("/registries/%d/edit", reg.ID),
+		fmt.Sprintf("/registries/%d/delete", reg.ID), fmt.Sprintf("/registries/%d/test", reg.ID), fmt.Sprintf("/registries/%d/sync", reg.ID),
+		"/tasks/"+task.ID+"/stop")
 	if after := e.registries(projA); !reflect.DeepEqual(before, after) {
 		t.Errorf("refused forms changed the registries:\n%+v\n%+v", before, after)
 	}

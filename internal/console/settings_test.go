@@ -60,21 +60,7 @@ func TestSettingsFormsNeedCSRF(t *testing.T) {
 	}
 	beforeCreds, beforeList := e.credentials(""), e.whitelist(projA)
 	form := url.Values{"customized_path": {"/srv/new"}, "description": {"x"}}
-	for _, p := range []string{"/settings/whitelist", "/settings/credentials/create", "/settings/credentials/" + ak + "/delete"} {
-		for name, token := range map[string][]string{"no token": nil, "a forged token": {"AAAA"}, "another session's token": {bobCSRF}} {
-			f := url.Values{}
-			for k, v := range form {
-				f[k] = v
-			}
-			if token != nil {
-				f["csrf"] = token
-			}
-			resp, _ := e.do("POST", p, f, alice)
-			if resp.StatusCode != http.StatusForbidden {
-				t.Errorf("POST %s with %s: %s, want 403", p, name, resp.Status)
-			}
-		}
-	}
+	e.checkCSRFRefused(alice, bobCSRF, form, "/settings/whitelist", "/settings/credentials/create", "/settings/credentials/"+ak+"/delete")
 	if after := e.credentials(""); !reflect.DeepEqual(beforeCreds, after) {
 		t.Errorf("refused forms changed the credentials:\n%+v\n%+v", beforeCreds, after)
 	}

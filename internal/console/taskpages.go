@@ -8,6 +8,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/openhss/openhss/internal/iam"
 	"github.com/openhss/openhss/internal/imagequery"
 	"github.com/openhss/openhss/internal/inventory"
 	"github.com/openhss/openhss/internal/taskquery"
@@ -22,96 +23,88 @@ const maxTaskItems = 100
 // tasksView is the Tasks page's data: one type's list, as the API's task
 // list answers the same query.
 type tasksView struct {
-	Query      url.Values // the normalized query, as the form shows it
-	APIQuery   string     // the same query for GET .../image/tasks
-	Error      string
-	Scan       bool // image_scan, else image_sync
-	Total      int64
-	From, To   int
-	Prev, Next string
+	Query    url.Values // the normalized query, as the form shows it
+	APIQuery string     // the same query for GET .../image/tasks
+	Error    string
+	Scan     bool // image_scan, else image_sync
+	pager
 	Rows       []tasks.Task
 	Dates      map[string]string // the date fields' values (YYYY-MM-DD), from the query's times
-	ScanScopes []scopeOption     // the scan-scope select's options
+	ScanScopes []option          // the scan-scope select's options
 }
 
-// scopeOption is an option of the Tasks form's scan-scope select.
-type scopeOption struct {
+// option is an option of a list form's select.
+type option struct {
 	Value, Label string
 	Selected     bool
 }
 
-// scanScopeOptions are the scan-scope select's options: the scan_scope
-// values taskquery names, and the query's own value when it names
-// another one that taskquery accepts, so that the form shows (and
-// submits again) what the URL holds.
-func scanScopeOptions(given string) []scopeOption {
-	out := make([]scopeOption, 0, len(taskquery.ScanScopes)+1)
+// selectOptions are a select's options: each of named, selected when it
+// is the query's value given, and given as an option of its own (labelled
+// other(given)) when it is none of them but a value the API accepts (ok),
+// so that the form shows (and submits again) what the URL holds.
+func selectOptions(given string, named []option, other func(string) (label string, ok bool)) []option {
+	out := make([]option, 0, len(named)+1)
 	found := given == ""
-	for _, sc := range taskquery.ScanScopes {
-		v := strconv.FormatInt(int64(sc.Value), 10)
-		out = append(out, scopeOption{Value: v, Label: fmt.Sprintf("%s (0x%08x)", sc.Label, sc.Value), Selected: v == given})
-		found = found || v == given
+	for _, o := range named {
+		o.Selected = o.Value == given
+		found = found || o.Selected
+		out = append(out, o)
 	}
-	if n, ok := imagequery.ParseInteger(given, 0, taskquery.MaxScanScope); !found && ok {
-		out = append(out, scopeOption{Value: given, Label: fmt.Sprintf("0x%08x", n), Selected: true})
+	if label, ok := other(given); !found && ok {
+		out = append(out, option{Value: given, Label: label, Selected: true})
 	}
 	return out
+}
+
+// scanScopeOptions are the scan-scope select's options: the scan_scope
+// values taskquery names, and another one that taskquery accepts.
+func scanScopeOptions(given string) []option {
+	named := make([]option, 0, len(taskquery.ScanScopes))
+	for _, sc := range taskquery.ScanScopes {
+		named = append(named, option{Value: strconv.FormatInt(int64(sc.Value), 10), Label: fmt.Sprintf("%s (0x%08x)", sc.Label, sc.Value)})
+	}
+	return selectOptions(given, named, func(v string) (string, bool) {
+		n, ok := imagequery.ParseInteger(v, 0, taskquery.MaxScanScope)
+		return fmt.Sprintf("0x%08x", n), ok
+	})
 }
 
 // registryTypeOptions are the options of a sync task's registry-type
-// select: each type, and the query's own value when it names several
-// types (the API's comma-separated list), so that the form shows (and
-// submits again) what the URL holds.
-func registryTypeOptions(given string) []scopeOption {
-	out := make([]scopeOption, 0, len(registryTypes)+1)
-	found := given == ""
+// select: each type, and several (the API's comma-separated list).
+func registryTypeOptions(given string) []option {
+	named := make([]option, 0, len(registryTypes))
 	for _, rt := range registryTypes {
-		out = append(out, scopeOption{Value: string(rt), Label: string(rt), Selected: string(rt) == given})
-		found = found || string(rt) == given
+		named = append(named, option{Value: string(rt), Label: string(rt)})
 	}
-	if _, perr := taskquery.RegistryTypes(given); !found && perr == nil {
-		out = append(out, scopeOption{Value: given, Label: given, Selected: true})
-	}
-	return out
+	return selectOptions(given, named, func(v string) (string, bool) {
+		_, perr := taskquery.RegistryTypes(v)
+		return v, perr == nil
+	})
 }
 
-// taskListQuery is the Tasks page's query as the API's task list reads
-// it: empty fields dropped (an empty field means "no condition"), type
-// image_scan and the enterprise projects all_granted_eps unless given, and
-// the form's dates (created_from, ended_by: YYYY-MM-DD, UTC) turned into
-// the API's create_time (the day's first millisecond) and end_time (its
-// last). The page and GET /v5/{project}/image/tasks with this query ask the
-// store the same question (docs/console.md).
-func taskListQuery(in url.Values) (url.Values, error) {
-	q := formValues(in)
-	if q.Get("type") == "" {
-		q.Set("type", string(tasks.Scan))
-	}
-	if q.Get("enterprise_project_id") == "" {
-		q.Set("enterprise_project_id", "all_granted_eps")
-	}
-	if perr := applyDates(q, taskDateFields); perr != nil {
-		return q, perr
-	}
-	return q, nil
+// tasksList is the Tasks page's query as the API's task list (GET
+// /v5/{project}/image/tasks) reads it: type image_scan and every granted
+// enterprise project unless given, the form's dates (created_from,
+// ended_by) the API's create_time and end_time.
+var tasksList = listSpec{
+	dates:    []dateField{{"created_from", "create_time", false}, {"ended_by", "end_time", true}},
+	defaults: map[string]string{"type": string(tasks.Scan), "enterprise_project_id": iam.AllGrantedEPs},
 }
-
-// taskDateFields are the Tasks form's date inputs.
-var taskDateFields = []dateField{{"created_from", "create_time", false}, {"ended_by", "end_time", true}}
 
 // tasks lists the project's scan or sync tasks, newest first, a page at a
 // time, with the task list's filters: the query parsing (taskquery) and
 // store call (ListTasks) of the API's GET /v5/{project_id}/image/tasks.
 func (c *Console) tasks(w http.ResponseWriter, r *http.Request, s *session) {
-	q, err := taskListQuery(r.URL.Query())
+	q, perr := tasksList.query(r.URL.Query())
 	v := tasksView{Query: q, APIQuery: q.Encode(), Scan: q.Get("type") != string(tasks.Sync),
-		Dates: formDates(q, taskDateFields), ScanScopes: scanScopeOptions(q.Get("scan_scope"))}
+		Dates: formDates(q, tasksList.dates), ScanScopes: scanScopeOptions(q.Get("scan_scope"))}
 	refuse := func(msg string) {
 		v.Error = msg
 		c.render(w, r, http.StatusBadRequest, "tasks", s, map[string]any{"Title": "Tasks", "V": v})
 	}
-	if err != nil {
-		refuse(err.Error())
+	if perr != nil {
+		refuse(perr.Error())
 		return
 	}
 	l, perr := taskquery.Parse(q)
@@ -121,8 +114,8 @@ func (c *Console) tasks(w http.ResponseWriter, r *http.Request, s *session) {
 	}
 	// As the API: the enterprise project must be granted (tasks belong to
 	// the project, not to an enterprise project).
-	if _, err := s.principal.EnterpriseProjects(l.EnterpriseProject); err != nil {
-		refuse("enterprise project: " + err.Error())
+	if _, msg := s.listScope(l.EnterpriseProject); msg != "" {
+		refuse(msg)
 		return
 	}
 	f := l.Filter
@@ -132,11 +125,7 @@ func (c *Console) tasks(w http.ResponseWriter, r *http.Request, s *session) {
 		c.fail(w, r, s, fmt.Errorf("console: list %s tasks: %w", f.Type, err))
 		return
 	}
-	v.Total, v.Rows = total, rows
-	if len(rows) > 0 {
-		v.From, v.To = f.Offset+1, f.Offset+len(rows)
-	}
-	v.Prev, v.Next = pageLinks("/tasks", q, f.Offset, f.Limit, total)
+	v.Rows, v.pager = rows, newPager("/tasks", q, f.Offset, f.Limit, len(rows), total)
 	c.render(w, r, http.StatusOK, "tasks", s, map[string]any{"Title": "Tasks", "V": v})
 }
 
@@ -158,12 +147,7 @@ func (c *Console) taskOf(r *http.Request, s *session) (tasks.Task, bool, error) 
 // API's task item lists read them.
 func (c *Console) task(w http.ResponseWriter, r *http.Request, s *session) {
 	t, ok, err := c.taskOf(r, s)
-	if err != nil {
-		c.fail(w, r, s, err)
-		return
-	}
-	if !ok {
-		c.notFound(w, r, s, "Task")
+	if !c.found(w, r, s, "Task", ok, err) {
 		return
 	}
 	data := map[string]any{"Title": "Task " + t.Name, "Task": t, "Scan": t.Type == tasks.Scan}
@@ -199,11 +183,8 @@ func (c *Console) task(w http.ResponseWriter, r *http.Request, s *session) {
 		c.fail(w, r, s, fmt.Errorf("console: items of task %s: %w", t.ID, err))
 		return
 	}
-	data["Items"], data["ItemTotal"] = items, total
-	if len(items) > 0 {
-		data["From"], data["To"] = offset+1, offset+len(items)
-	}
-	data["Prev"], data["Next"] = pageLinks("/tasks/"+url.PathEscape(t.ID), keep, offset, maxTaskItems, total)
+	p := newPager("/tasks/"+url.PathEscape(t.ID), keep, offset, maxTaskItems, len(items), total)
+	data["Items"], data["ItemTotal"], data["From"], data["To"], data["Prev"], data["Next"] = items, p.Total, p.From, p.To, p.Prev, p.Next
 	c.render(w, r, http.StatusOK, "task", s, data)
 }
 
@@ -212,12 +193,7 @@ func (c *Console) task(w http.ResponseWriter, r *http.Request, s *session) {
 // cancelled with the scans no other running task waits for.
 func (c *Console) stopTask(w http.ResponseWriter, r *http.Request, s *session) {
 	t, ok, err := c.taskOf(r, s)
-	if err != nil {
-		c.fail(w, r, s, err)
-		return
-	}
-	if !ok || t.Type != tasks.Scan {
-		c.notFound(w, r, s, "Scan task")
+	if !c.found(w, r, s, "Scan task", ok && t.Type == tasks.Scan, err) {
 		return
 	}
 	err = taskrun.StopScanTask(r.Context(), c.opts.Store, c.opts.Scans, s.principal.ProjectID, t.ID, "stopped in the web console",

@@ -32,11 +32,10 @@ func trendRow(body string, day int64) string {
 // (runs of consecutive days) and dots (days with a snapshot).
 func seriesOf(t *testing.T, body, id, class string) (runs, dots int) {
 	t.Helper()
-	i := strings.Index(body, `<svg class="trend" id="`+id+`" role="img"`)
-	if i < 0 {
+	svg := svgOf(body, id)
+	if svg == "" {
 		t.Fatalf("no chart %s:\n%s", id, body)
 	}
-	svg := body[i : i+strings.Index(body[i:], "</svg>")]
 	g := regexp.MustCompile(`<g class="` + class + `">(.*)</g>`).FindStringSubmatch(svg)
 	if g == nil {
 		t.Fatalf("chart %s has no series %s:\n%s", id, class, svg)
@@ -134,8 +133,7 @@ func TestOverviewTrend(t *testing.T) {
 		}
 	}
 	for id, top := range map[string]string{"trend-coverage": "2000", "trend-findings": "4000"} {
-		i := strings.Index(body, `<svg class="trend" id="`+id+`"`)
-		labels := regexp.MustCompile(`<text class="ylabel" x="46" y="[0-9.]+">(\d+)</text>`).FindAllStringSubmatch(body[i:i+strings.Index(body[i:], "</svg>")], -1)
+		labels := regexp.MustCompile(`<text class="ylabel" x="46" y="[0-9.]+">(\d+)</text>`).FindAllStringSubmatch(svgOf(body, id), -1)
 		if len(labels) != 5 || labels[4][1] != top {
 			t.Errorf("%s: y labels %v, want 5 up to %s", id, labels, top)
 		}
@@ -173,19 +171,19 @@ func TestOverviewTrendSnapshotIsTheOverview(t *testing.T) {
 	}
 	alice, _ := e.signIn("alice")
 	_, body := e.do("GET", "/", nil, alice)
-	card := func(label string) string {
-		m := regexp.MustCompile(`<span class="n">(\d+)</span> <span class="label">` + label + `</span>`).FindStringSubmatch(body)
-		if m == nil {
+	cardOf := func(label string) string {
+		n := card(body, label)
+		if n == "" {
 			t.Fatalf("no %s card:\n%s", label, body)
 		}
-		return m[1]
+		return n
 	}
 	date := trend.Date(trend.Day(time.Now())).Format(time.DateOnly)
 	m := regexp.MustCompile(`<tr><th scope="row">` + date + `</th><td>(\d+)</td><td>(\d+)</td><td>(\d+)</td><td>(\d+)</td>`).FindStringSubmatch(body)
 	if m == nil {
 		t.Fatalf("no snapshot of today in the table:\n%s", body)
 	}
-	want := []string{card("Images"), card("Scanned"), card("Failed"), card("Unscanned")}
+	want := []string{cardOf("Images"), cardOf("Scanned"), cardOf("Failed"), cardOf("Unscanned")}
 	if !slices.Equal(m[1:], want) || want[0] != "4" || want[2] != "1" {
 		t.Fatalf("today's snapshot %v, the cards %v (want 4 images, 1 failed)", m[1:], want)
 	}

@@ -11,15 +11,6 @@ import (
 	"github.com/openhss/openhss/internal/trend"
 )
 
-// svgOf is the chart id's SVG element in body ("" when missing).
-func svgOf(body, id string) string {
-	i := strings.Index(body, `<svg class="trend" id="`+id+`" role="img"`)
-	if i < 0 {
-		return ""
-	}
-	return body[i : i+strings.Index(body[i:], "</svg>")+len("</svg>")]
-}
-
 // TestOverviewTrendRanges: days=90 and days=365 draw and list the
 // snapshots older than 30 days up to that range, days without one still
 // gaps; the range links name the shown one; any other days is a 400 that

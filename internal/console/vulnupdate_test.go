@@ -12,7 +12,6 @@ import (
 	"github.com/openhss/openhss/internal/inventory"
 	"github.com/openhss/openhss/internal/jobs"
 	"github.com/openhss/openhss/internal/osvtestdata"
-	"github.com/openhss/openhss/internal/vulndb"
 	"github.com/openhss/openhss/internal/vulnupdate"
 )
 
@@ -61,12 +60,7 @@ func TestSettingsUpdateNow(t *testing.T) {
 	if !strings.Contains(body, `action="/settings/vulndata/update"`) || !strings.Contains(body, "Last update from this page: none.") {
 		t.Fatalf("settings without Update now or its state:\n%s", body)
 	}
-	for name, form := range map[string]url.Values{"no token": {}, "another session's token": {"csrf": {bobCSRF}}} {
-		resp, _ := e.do("POST", "/settings/vulndata/update", form, alice)
-		if resp.StatusCode != http.StatusForbidden {
-			t.Errorf("%s: %s, want 403", name, resp.Status)
-		}
-	}
+	e.checkCSRFRefused(alice, bobCSRF, nil, "/settings/vulndata/update")
 	if j, found := latest(); found {
 		t.Fatalf("refused requests queued %+v", j)
 	}
@@ -111,7 +105,7 @@ func TestSettingsUpdateNow(t *testing.T) {
 	}
 	// A failed update shows why; a new click after the end queues anew.
 	e.do("POST", "/settings/vulndata/update", url.Values{"csrf": {csrf}}, alice)
-	broken, err := vulnupdate.New(vulnupdate.Options{DB: mustVulnDB(t, e), Rematch: e.rematch, BaseURL: base, Ecosystems: []string{"Nope"}})
+	broken, err := vulnupdate.New(vulnupdate.Options{DB: e.vulnDB, Rematch: e.rematch, BaseURL: base, Ecosystems: []string{"Nope"}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -122,13 +116,4 @@ func TestSettingsUpdateNow(t *testing.T) {
 	if !strings.Contains(body, `<span class="job-failed">failed`) || !strings.Contains(body, "Nope/all.zip") {
 		t.Errorf("failed job not shown with its error:\n%s", body)
 	}
-}
-
-func mustVulnDB(t *testing.T, e *env) *vulndb.DB {
-	t.Helper()
-	db, err := vulndb.New(vulndb.Options{Store: e.st, TempDir: t.TempDir()})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return db
 }
