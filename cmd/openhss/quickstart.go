@@ -59,7 +59,6 @@ func runQuickstart(cmd *cobra.Command, g *globals, o *serveOptions, exitAfter bo
 		return err
 	}
 	defer a.Close()
-	o.vulnDB.tempDir = filepath.Join(g.data, "tmp")
 
 	if _, err := o.net.policy(); err != nil { // a bad entry fails before anything starts
 		return err
@@ -152,7 +151,7 @@ func runQuickstart(cmd *cobra.Command, g *globals, o *serveOptions, exitAfter bo
 	}
 	fmt.Fprintf(out, "4. Synchronized it (job %d)\n", j.ID)
 
-	src, err := a.quickstartVulnData(ctx, g)
+	src, err := a.quickstartVulnData(ctx)
 	if err != nil {
 		return err
 	}
@@ -298,8 +297,8 @@ const goVulnDBVersion = "v0.0.0-20261105234957-e22db6528018"
 // command). It returns one line: where the records came from, or why there
 // are none, in which case the tour goes on and scans for everything else.
 // Only a store failure is an error.
-func (a *app) quickstartVulnData(ctx context.Context, g *globals) (string, error) {
-	vdb, err := g.vulnDB(a)
+func (a *app) quickstartVulnData(ctx context.Context) (string, error) {
+	vdb, err := a.vulnDB()
 	if err != nil {
 		return "", err
 	}

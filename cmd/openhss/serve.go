@@ -74,10 +74,6 @@ type serveOptions struct {
 type vulnDBOptions struct {
 	baseURL    string
 	ecosystems []string
-	// tempDir is where downloads wait: the data directory's tmp, as for
-	// `openhss db update` (an all.zip can be larger than /tmp); "" for the
-	// system's.
-	tempDir string
 }
 
 // taskSweepEvery is how often the workers look for tasks past
@@ -181,7 +177,6 @@ func newServeCmd(g *globals) *cobra.Command {
 				return err
 			}
 			defer a.Close()
-			o.vulnDB.tempDir = filepath.Join(g.data, "tmp")
 			if a.iam, err = iam.New(iam.Options{
 				Store:          a.store,
 				Box:            a.box,
@@ -306,7 +301,7 @@ func (a *app) services(o *serveOptions) (*services, error) {
 	}
 	runner.Handle(scanjob.ScanAllKind, scanAll.Handle)
 	// The console's Update now: what `openhss db update` does, as a job.
-	vdb, err := vulndb.New(vulndb.Options{Store: a.store, Logger: a.log, TempDir: o.vulnDB.tempDir})
+	vdb, err := a.vulnDB()
 	if err != nil {
 		return nil, err
 	}
@@ -402,7 +397,7 @@ func (a *app) scanService(o scanOptions, wake func(), rt http.RoundTripper) (*sc
 		secretAllowlist: o.sensitiveAllowlist,
 		log:             a.log,
 	}
-	vdb, err := vulndb.New(vulndb.Options{Store: a.store, Logger: a.log})
+	vdb, err := a.vulnDB()
 	if err != nil {
 		return nil, err
 	}
