@@ -23,6 +23,7 @@ import (
 	"github.com/openhss/openhss/internal/inventory"
 	"github.com/openhss/openhss/internal/jobs"
 	"github.com/openhss/openhss/internal/tasks"
+	"github.com/openhss/openhss/internal/trend"
 	"github.com/openhss/openhss/internal/vulndb"
 )
 
@@ -31,7 +32,8 @@ import (
 const quickstartProject = "0a1b2c3d4e5f40718293a4b5c6d7e8f9"
 
 func newQuickstartCmd(g *globals) *cobra.Command {
-	o := &serveOptions{workers: 2, jobRetention: defaultJobRetention, taskTimeout: tasks.DefaultTimeout}
+	o := &serveOptions{workers: 2, jobRetention: defaultJobRetention, taskTimeout: tasks.DefaultTimeout,
+		trendRefresh: trend.DefaultRefresh}
 	var exitAfter bool
 	cmd := &cobra.Command{
 		Use:   "quickstart",
