@@ -25,10 +25,12 @@ func newDBCmd(g *globals) *cobra.Command {
 	return cmd
 }
 
-// vulnDB opens the vulnerability database over the app's store. Downloads
-// wait in the data directory: an all.zip can be larger than /tmp.
-func (g *globals) vulnDB(a *app) (*vulndb.DB, error) {
-	return vulndb.New(vulndb.Options{Store: a.store, Logger: a.log, TempDir: filepath.Join(g.data, "tmp")})
+// vulnDB opens the vulnerability database over the app's store: the one
+// place its options are built, for the db commands, the quickstart, the
+// scans' matcher and the workers' update job. Downloads wait in the data
+// directory: an all.zip can be larger than /tmp.
+func (a *app) vulnDB() (*vulndb.DB, error) {
+	return vulndb.New(vulndb.Options{Store: a.store, Logger: a.log, TempDir: a.tempDir})
 }
 
 func newDBImportCmd(g *globals) *cobra.Command {
@@ -42,11 +44,11 @@ func newDBImportCmd(g *globals) *cobra.Command {
 				return err
 			}
 			defer a.Close()
-			db, err := g.vulnDB(a)
+			db, err := a.vulnDB()
 			if err != nil {
 				return err
 			}
-			up, err := g.updater(a, db)
+			up, err := a.updater(db)
 			if err != nil {
 				return err
 			}
@@ -84,7 +86,7 @@ func newDBImportCmd(g *globals) *cobra.Command {
 // (internal/vulnupdate, which the serve workers' update jobs run too). The
 // scan service that re-matches is built only when an import changed
 // something.
-func (g *globals) updater(a *app, db *vulndb.DB) (*vulnupdate.Updater, error) {
+func (a *app) updater(db *vulndb.DB) (*vulnupdate.Updater, error) {
 	return vulnupdate.New(vulnupdate.Options{DB: db, Rematch: lazyRematch{a}, Logger: a.log})
 }
 
@@ -112,11 +114,11 @@ func newDBUpdateCmd(g *globals) *cobra.Command {
 				return err
 			}
 			defer a.Close()
-			db, err := g.vulnDB(a)
+			db, err := a.vulnDB()
 			if err != nil {
 				return err
 			}
-			up, err := g.updater(a, db)
+			up, err := a.updater(db)
 			if err != nil {
 				return err
 			}
@@ -150,7 +152,7 @@ func newDBStatusCmd(g *globals) *cobra.Command {
 				return err
 			}
 			defer a.Close()
-			db, err := g.vulnDB(a)
+			db, err := a.vulnDB()
 			if err != nil {
 				return err
 			}

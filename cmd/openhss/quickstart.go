@@ -23,6 +23,7 @@ import (
 	"github.com/openhss/openhss/internal/inventory"
 	"github.com/openhss/openhss/internal/jobs"
 	"github.com/openhss/openhss/internal/tasks"
+	"github.com/openhss/openhss/internal/trend"
 	"github.com/openhss/openhss/internal/vulndb"
 )
 
@@ -31,7 +32,8 @@ import (
 const quickstartProject = "0a1b2c3d4e5f40718293a4b5c6d7e8f9"
 
 func newQuickstartCmd(g *globals) *cobra.Command {
-	o := &serveOptions{workers: 2, jobRetention: defaultJobRetention, taskTimeout: tasks.DefaultTimeout}
+	o := &serveOptions{workers: 2, jobRetention: defaultJobRetention, taskTimeout: tasks.DefaultTimeout,
+		trendRefresh: trend.DefaultRefresh}
 	var exitAfter bool
 	cmd := &cobra.Command{
 		Use:   "quickstart",
@@ -59,7 +61,6 @@ func runQuickstart(cmd *cobra.Command, g *globals, o *serveOptions, exitAfter bo
 		return err
 	}
 	defer a.Close()
-	o.vulnDB.tempDir = filepath.Join(g.data, "tmp")
 
 	if _, err := o.net.policy(); err != nil { // a bad entry fails before anything starts
 		return err
@@ -152,7 +153,7 @@ func runQuickstart(cmd *cobra.Command, g *globals, o *serveOptions, exitAfter bo
 	}
 	fmt.Fprintf(out, "4. Synchronized it (job %d)\n", j.ID)
 
-	src, err := a.quickstartVulnData(ctx, g)
+	src, err := a.quickstartVulnData(ctx)
 	if err != nil {
 		return err
 	}
@@ -298,8 +299,8 @@ const goVulnDBVersion = "v0.0.0-20261105234957-e22db6528018"
 // command). It returns one line: where the records came from, or why there
 // are none, in which case the tour goes on and scans for everything else.
 // Only a store failure is an error.
-func (a *app) quickstartVulnData(ctx context.Context, g *globals) (string, error) {
-	vdb, err := g.vulnDB(a)
+func (a *app) quickstartVulnData(ctx context.Context) (string, error) {
+	vdb, err := a.vulnDB()
 	if err != nil {
 		return "", err
 	}

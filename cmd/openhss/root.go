@@ -68,6 +68,9 @@ type app struct {
 	store store.Store
 	box   *secret.Box
 	iam   *iam.Service
+	// tempDir is the data directory's tmp, where vulnerability downloads
+	// wait (see vulnDB).
+	tempDir string
 }
 
 func (g *globals) logger(w io.Writer) *slog.Logger {
@@ -109,10 +112,11 @@ func (g *globals) open(ctx context.Context) (*app, error) {
 		return nil, err
 	}
 	return &app{
-		log:   g.logger(os.Stderr),
-		store: st,
-		box:   box,
-		iam:   svc,
+		log:     g.logger(os.Stderr),
+		store:   st,
+		box:     box,
+		iam:     svc,
+		tempDir: filepath.Join(g.data, "tmp"),
 	}, nil
 }
 

@@ -67,6 +67,9 @@ type serveOptions struct {
 	taskTimeout time.Duration
 	// vulnDB is what the console's "Update now" job fetches.
 	vulnDB vulnDBOptions
+	// trendRefresh is how long today's Overview snapshot of a scope stands
+	// before the workers recount it; 0: never (docs/console.md, Overview).
+	trendRefresh time.Duration
 }
 
 // vulnDBOptions configure the vulnerability-data update job the workers
@@ -74,10 +77,6 @@ type serveOptions struct {
 type vulnDBOptions struct {
 	baseURL    string
 	ecosystems []string
-	// tempDir is where downloads wait: the data directory's tmp, as for
-	// `openhss db update` (an all.zip can be larger than /tmp); "" for the
-	// system's.
-	tempDir string
 }
 
 // taskSweepEvery is how often the workers look for tasks past
@@ -165,6 +164,9 @@ func newServeCmd(g *globals) *cobra.Command {
 			if o.taskTimeout < 0 {
 				return fmt.Errorf("--task-timeout %s: must be 0 (never) or positive", o.taskTimeout)
 			}
+			if o.trendRefresh < 0 {
+				return fmt.Errorf("--trend-refresh %s: must be 0 (never) or positive", o.trendRefresh)
+			}
 			if o.jobLease < 300*time.Millisecond {
 				return fmt.Errorf("--job-lease %s: must be at least 300ms (heartbeats go every third of it)", o.jobLease)
 			}
@@ -181,7 +183,6 @@ func newServeCmd(g *globals) *cobra.Command {
 				return err
 			}
 			defer a.Close()
-			o.vulnDB.tempDir = filepath.Join(g.data, "tmp")
 			if a.iam, err = iam.New(iam.Options{
 				Store:          a.store,
 				Box:            a.box,
@@ -212,6 +213,8 @@ func newServeCmd(g *globals) *cobra.Command {
 		"how long a claimed job stays a worker's without a heartbeat (sent every third of it); a crashed worker's jobs run again after it")
 	f.DurationVar(&o.taskTimeout, "task-timeout", tasks.DefaultTimeout,
 		"how long a sync or scan task may run before it ends timed out (task_status -2, its queued scans cancelled), e.g. 48h; 0: never")
+	f.DurationVar(&o.trendRefresh, "trend-refresh", trend.DefaultRefresh,
+		"how long today's Overview trend snapshot stands before the workers recount it, e.g. 15m; 0: never (today's point stays as the day's first pass counted it)")
 	addGuardFlags(f, &o.guard)
 	f.StringVar(&o.tlsCert, "tls-cert", os.Getenv("OPENHSS_TLS_CERT"), "PEM certificate (chain) to serve HTTPS with; needs --tls-key (env OPENHSS_TLS_CERT)")
 	f.StringVar(&o.tlsKey, "tls-key", os.Getenv("OPENHSS_TLS_KEY"), "PEM private key of --tls-cert (env OPENHSS_TLS_KEY)")
@@ -306,7 +309,7 @@ func (a *app) services(o *serveOptions) (*services, error) {
 	}
 	runner.Handle(scanjob.ScanAllKind, scanAll.Handle)
 	// The console's Update now: what `openhss db update` does, as a job.
-	vdb, err := vulndb.New(vulndb.Options{Store: a.store, Logger: a.log, TempDir: o.vulnDB.tempDir})
+	vdb, err := a.vulnDB()
 	if err != nil {
 		return nil, err
 	}
@@ -327,7 +330,7 @@ func (a *app) services(o *serveOptions) (*services, error) {
 	if err != nil {
 		return nil, err
 	}
-	if svc.trend, err = trend.New(trend.Options{Store: a.store, Logger: a.log}); err != nil {
+	if svc.trend, err = trend.New(trend.Options{Store: a.store, Refresh: o.trendRefresh, Logger: a.log}); err != nil {
 		return nil, err
 	}
 	if svc.sched, err = a.scheduler(o.schedule, runner, starter); err != nil {
@@ -402,7 +405,7 @@ func (a *app) scanService(o scanOptions, wake func(), rt http.RoundTripper) (*sc
 		secretAllowlist: o.sensitiveAllowlist,
 		log:             a.log,
 	}
-	vdb, err := vulndb.New(vulndb.Options{Store: a.store, Logger: a.log})
+	vdb, err := a.vulnDB()
 	if err != nil {
 		return nil, err
 	}
@@ -489,8 +492,9 @@ func (a *app) serveWith(ctx context.Context, ln net.Listener, o *serveOptions, s
 		}
 		if o.workers > 0 && svc.trend != nil {
 			// Every worker process takes the day's snapshots: the first
-			// row of a scope and day wins, so the others store nothing
-			// (docs/console.md, Overview).
+			// row of a scope and day wins, so the others store nothing,
+			// and today's row is replaced once per --trend-refresh by
+			// whichever recounts it first (docs/console.md, Overview).
 			wg.Go(func() { svc.trend.Run(workCtx, trend.DefaultEvery) })
 		}
 		// Every process purges tokens: an API-only fleet must not keep

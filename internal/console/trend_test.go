@@ -48,7 +48,7 @@ func (e *env) putTrend(project, ep string, day, images int64) {
 	f := trend.Figures{Images: images, Scanned: images}
 	f.Findings[trend.High] = trend.Tally{Findings: images * 3, Fixable: images}
 	if _, err := e.st.PutTrendSnapshot(context.Background(), trend.Snapshot{
-		Scope: trend.Scope{ProjectID: project, EnterpriseProjectID: ep}, Day: day, TakenAt: 1, Figures: f}); err != nil {
+		Scope: trend.Scope{ProjectID: project, EnterpriseProjectID: ep}, Day: day, TakenAt: 1, Figures: f}, 0); err != nil {
 		e.t.Fatal(err)
 	}
 }

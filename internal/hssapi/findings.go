@@ -34,44 +34,31 @@ type rowSelector struct {
 	offset, limit   int
 }
 
-// fail records the first error of a parse.
-func (q *queryReader) fail(e *apiError) {
-	if q.err == nil {
-		q.err = e
-	}
-}
-
-func parseSelector(q *queryReader, versionParam string) *rowSelector {
+func parseSelector(q *imagequery.Reader, versionParam string) *rowSelector {
 	sel := &rowSelector{}
-	typ := q.text("image_type", maxFilterLen)
+	typ := q.Text("image_type", maxFilterLen)
 	switch {
 	case typ == "":
-		q.fail(invalidParam("image_type", "is required (private_image, shared_image, local_image or instance_image)"))
+		q.Fail("image_type", "is required (private_image, shared_image, local_image or instance_image)")
 	case !inventory.ImageType(typ).Valid():
-		q.fail(invalidParam("image_type", "must be private_image, shared_image, local_image or instance_image"))
+		q.Fail("image_type", "must be private_image, shared_image, local_image or instance_image")
 	}
 	sel.typ = inventory.ImageType(typ)
-	if id := q.text("image_id", maxFilterLen); id != "" {
+	if id := q.Text("image_id", maxFilterLen); id != "" {
 		if !imageIDPattern.MatchString(id) {
-			q.fail(invalidParam("image_id", "must be the image's digest (hex, as image_id in the image list)"))
+			q.Fail("image_id", "must be the image's digest (hex, as image_id in the image list)")
 		}
 		sel.digest = id
 		if !strings.Contains(id, ":") {
 			sel.digest = "sha256:" + id
 		}
 	}
-	sel.eps = q.text("enterprise_project_id", maxEnterpriseID)
-	sel.namespace = q.text("namespace", maxFilterLen)
-	sel.name = q.text("image_name", maxFilterLen)
-	sel.version = q.text(versionParam, maxFilterLen)
-	sel.instanceID = q.text("instance_id", maxFilterLen)
-	if n := q.integer("offset", 0, maxOffset); n != nil {
-		sel.offset = int(*n)
-	}
-	sel.limit = defaultLimit
-	if n := q.integer("limit", 1, maxLimit); n != nil {
-		sel.limit = int(*n)
-	}
+	sel.eps = q.Text("enterprise_project_id", maxEnterpriseID)
+	sel.namespace = q.Text("namespace", maxFilterLen)
+	sel.name = q.Text("image_name", maxFilterLen)
+	sel.version = q.Text(versionParam, maxFilterLen)
+	sel.instanceID = q.Text("instance_id", maxFilterLen)
+	sel.offset, sel.limit = q.Page()
 	return sel
 }
 
@@ -131,11 +118,11 @@ type imageRiskConfigInfo struct {
 // baseline's severity is that of its most severe failed rule, "Security"
 // when every rule passed.
 func (s *server) listImageRiskConfigs(w http.ResponseWriter, r *http.Request, c *call) error {
-	q := &queryReader{v: r.URL.Query()}
+	q := &imagequery.Reader{V: r.URL.Query()}
 	sel := parseSelector(q, "image_version")
-	f := read(q, findingquery.RiskConfigs)
-	if q.err != nil {
-		return q.err
+	f := findingquery.RiskConfigs(q)
+	if q.Err != nil {
+		return paramError(q.Err)
 	}
 	rs, err := s.selection(r.Context(), c, sel)
 	if err != nil {
@@ -178,11 +165,11 @@ func (s *server) listImageRiskConfigRules(w http.ResponseWriter, r *http.Request
 	if aerr := checkText("check_name", checkName, 1, maxFilterLen); aerr != nil {
 		return aerr
 	}
-	q := &queryReader{v: r.URL.Query()}
+	q := &imagequery.Reader{V: r.URL.Query()}
 	sel := parseSelector(q, "image_version")
-	f := read(q, func(r *imagequery.Reader) scanresult.RiskRuleFilter { return findingquery.RiskRules(r, true) })
-	if q.err != nil {
-		return q.err
+	f := findingquery.RiskRules(q, true)
+	if q.Err != nil {
+		return paramError(q.Err)
 	}
 	rs, err := s.selection(r.Context(), c, sel)
 	if err != nil {
@@ -227,11 +214,11 @@ type imageWeakPwdInfo struct {
 const weakPasswordMask = scanresult.WeakPasswordMask
 
 func (s *server) listImageWeakPwdUsers(w http.ResponseWriter, r *http.Request, c *call) error {
-	q := &queryReader{v: r.URL.Query()}
+	q := &imagequery.Reader{V: r.URL.Query()}
 	sel := parseSelector(q, "tag_name")
-	f := read(q, findingquery.WeakPasswords)
-	if q.err != nil {
-		return q.err
+	f := findingquery.WeakPasswords(q)
+	if q.Err != nil {
+		return paramError(q.Err)
 	}
 	rs, err := s.selection(r.Context(), c, sel)
 	if err != nil {
@@ -277,9 +264,9 @@ func (s *server) listImageMalware(w http.ResponseWriter, r *http.Request, c *cal
 	if aerr != nil {
 		return aerr
 	}
-	f := read(d.q, findingquery.Malware)
-	if d.q.err != nil {
-		return d.q.err
+	f := findingquery.Malware(d.q)
+	if d.q.Err != nil {
+		return paramError(d.q.Err)
 	}
 	img, err := s.image(r.Context(), c, d)
 	if err != nil {
@@ -322,12 +309,12 @@ func (s *server) listImageSensitive(w http.ResponseWriter, r *http.Request, c *c
 	if aerr != nil {
 		return aerr
 	}
-	if v := d.q.text("image_version", maxFilterLen); v != "" {
+	if v := d.q.Text("image_version", maxFilterLen); v != "" {
 		d.tag = v
 	}
-	f := read(d.q, findingquery.Sensitive)
-	if d.q.err != nil {
-		return d.q.err
+	f := findingquery.Sensitive(d.q)
+	if d.q.Err != nil {
+		return paramError(d.q.Err)
 	}
 	img, err := s.image(r.Context(), c, d)
 	if err != nil {

@@ -9,6 +9,7 @@ import (
 	"strconv"
 
 	"github.com/openhss/openhss/internal/iam"
+	"github.com/openhss/openhss/internal/imagequery"
 	"github.com/openhss/openhss/internal/inventory"
 )
 
@@ -20,10 +21,10 @@ type projectsResponse struct {
 // no project id: the caller's project, named after the region as on Huawei
 // Cloud. A name filter for another region matches nothing.
 func (s *server) listProjects(w http.ResponseWriter, r *http.Request, c *call) error {
-	q := &queryReader{v: r.URL.Query()}
-	name := q.text("name", maxFilterLen)
-	if q.err != nil {
-		return q.err
+	q := &imagequery.Reader{V: r.URL.Query()}
+	name := q.Text("name", maxFilterLen)
+	if q.Err != nil {
+		return paramError(q.Err)
 	}
 	s.writeJSON(w, http.StatusOK, projectsResponse{Projects: s.cfg.IAM.ProjectsForCaller(c.Principal, name)})
 	return nil

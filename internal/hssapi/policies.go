@@ -81,12 +81,12 @@ func (s *server) policyRegistries(r *http.Request, projectID string, eps []strin
 // default when none was set) with every connection the caller sees and
 // whether the policy selects it (docs/api.md, "Scan policies").
 func (s *server) listScanPolicy(w http.ResponseWriter, r *http.Request, c *call) error {
-	q := &queryReader{v: r.URL.Query()}
-	ep := q.text("enterprise_project_id", maxEnterpriseID)
-	typ, ok := q.raw("type")
-	global := q.text("global_image_type", 32)
-	if q.err != nil {
-		return q.err
+	q := &imagequery.Reader{V: r.URL.Query()}
+	ep := q.Text("enterprise_project_id", maxEnterpriseID)
+	typ, ok := q.Raw("type")
+	global := q.Text("global_image_type", 32)
+	if q.Err != nil {
+		return paramError(q.Err)
 	}
 	if !ok || typ == "" {
 		return invalidParam("type", "is required (cycle or manual)")

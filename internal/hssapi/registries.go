@@ -298,9 +298,12 @@ func (s *server) singleEnterpriseProject(p iam.Principal, r *http.Request) (stri
 }
 
 func singleQueryValue(r *http.Request, name string) (string, *apiError) {
-	q := &queryReader{v: r.URL.Query()}
-	v := q.text(name, maxEnterpriseID)
-	return v, q.err
+	q := &imagequery.Reader{V: r.URL.Query()}
+	v := q.Text(name, maxEnterpriseID)
+	if q.Err != nil {
+		return "", paramError(q.Err)
+	}
+	return v, nil
 }
 
 // checkRegistry validates the fields that add and update share, and

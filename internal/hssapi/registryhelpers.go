@@ -92,11 +92,11 @@ func parseRegistryIDs(raw json.RawMessage) ([]int64, *apiError) {
 // (success_num) and that failed (fail_num); those still accessing are in
 // neither.
 func (s *server) listRegistryStatistics(w http.ResponseWriter, r *http.Request, c *call) error {
-	q := &queryReader{v: r.URL.Query()}
-	ep := q.text("enterprise_project_id", maxEnterpriseID)
-	typesText := q.text("registry_type", maxRegistryTypesLen)
-	if q.err != nil {
-		return q.err
+	q := &imagequery.Reader{V: r.URL.Query()}
+	ep := q.Text("enterprise_project_id", maxEnterpriseID)
+	typesText := q.Text("registry_type", maxRegistryTypesLen)
+	if q.Err != nil {
+		return paramError(q.Err)
 	}
 	f := inventory.RegistryStatsFilter{ProjectID: c.ProjectID}
 	if typesText != "" {

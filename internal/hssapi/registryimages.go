@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"net/url"
 
+	"github.com/openhss/openhss/internal/imagequery"
 	"github.com/openhss/openhss/internal/inventory"
 	"github.com/openhss/openhss/internal/scanresult"
 )
@@ -75,13 +76,13 @@ type associateImagesInfo struct {
 // parseRegistryImagesQuery validates a ListRegistryImages query. It is
 // pure: the caller resolves EnterpriseProject and fills ProjectID.
 func parseRegistryImagesQuery(v url.Values) (listQuery, *apiError) {
-	q := &queryReader{v: v}
+	q := &imagequery.Reader{V: v}
 	var lq listQuery
 	f := &lq.Filter
 
 	// Optional here (every type when absent). harbor and jfrog are the
 	// private_image rows of connections of that type.
-	if typ, ok := q.raw("image_type"); ok && typ != "" {
+	if typ, ok := q.Raw("image_type"); ok && typ != "" {
 		switch typ {
 		case "harbor":
 			f.Type, f.RegistryTypes = inventory.PrivateImage, []inventory.RegistryType{inventory.Harbor}
@@ -95,21 +96,21 @@ func parseRegistryImagesQuery(v url.Values) (listQuery, *apiError) {
 		}
 	}
 
-	lq.EnterpriseProject = q.text("enterprise_project_id", maxEnterpriseID)
-	f.Namespace = q.text("namespace", maxRegImagesText)
-	f.ImageName = q.text("image_name", maxRegImagesText)
-	f.ImageVersion = q.text("image_version", maxRegImagesVersion)
-	f.RegistryName = q.text("registry_name", maxRegImagesText)
-	f.InstanceName = q.text("instance_name", maxRegImagesText)
-	f.InstanceID = q.text("instance_id", maxRegImagesText)
+	lq.EnterpriseProject = q.Text("enterprise_project_id", maxEnterpriseID)
+	f.Namespace = q.Text("namespace", maxRegImagesText)
+	f.ImageName = q.Text("image_name", maxRegImagesText)
+	f.ImageVersion = q.Text("image_version", maxRegImagesVersion)
+	f.RegistryName = q.Text("registry_name", maxRegImagesText)
+	f.InstanceName = q.Text("instance_name", maxRegImagesText)
+	f.InstanceID = q.Text("instance_id", maxRegImagesText)
 
-	if s, ok := q.raw("sort_key"); ok && s != "" {
+	if s, ok := q.Raw("sort_key"); ok && s != "" {
 		if s != "latest_scan_time" {
 			return listQuery{}, invalidParam("sort_key", "must be latest_scan_time")
 		}
 		f.SortByScanTime = true
 	}
-	if s, ok := q.raw("sort_dir"); ok && s != "" {
+	if s, ok := q.Raw("sort_dir"); ok && s != "" {
 		switch s {
 		case "asc":
 		case "desc":
@@ -121,7 +122,7 @@ func parseRegistryImagesQuery(v url.Values) (listQuery, *apiError) {
 			return listQuery{}, invalidParam("sort_dir", "needs sort_key")
 		}
 	}
-	if s, ok := q.raw("severity_level"); ok && s != "" {
+	if s, ok := q.Raw("severity_level"); ok && s != "" {
 		switch s {
 		case scanresult.LevelSecurity, scanresult.LevelLow, scanresult.LevelMedium, scanresult.LevelHigh:
 			f.SeverityLevel = s
@@ -129,18 +130,18 @@ func parseRegistryImagesQuery(v url.Values) (listQuery, *apiError) {
 			return listQuery{}, invalidParam("severity_level", "must be Security, Low, Medium or High")
 		}
 	}
-	if s, ok := q.raw("scan_status"); ok && s != "" {
+	if s, ok := q.Raw("scan_status"); ok && s != "" {
 		if !inventory.ScanStatus(s).Valid() {
 			return listQuery{}, invalidParam("scan_status", "must be one of unscan, waiting_for_scan, scanning, success, failed, download_failed, image_oversized")
 		}
 		f.ScanStatus = inventory.ScanStatus(s)
 	}
-	f.StartLatestSyncTime = q.integer("start_latest_sync_time", 0, maxInt64)
-	f.EndLatestSyncTime = q.integer("end_latest_sync_time", 0, maxInt64)
-	f.Risky = q.boolean("risky")
-	f.MultiArch = q.boolean("is_multarch")
-	if aerr := readImageFilters(q, f, maxRegImagesSize); aerr != nil {
-		return listQuery{}, aerr
+	f.StartLatestSyncTime = q.Integer("start_latest_sync_time", 0, maxInt64)
+	f.EndLatestSyncTime = q.Integer("end_latest_sync_time", 0, maxInt64)
+	f.Risky = q.Boolean("risky")
+	f.MultiArch = q.Boolean("is_multarch")
+	if perr := imagequery.ReadFilters(q, f, maxRegImagesSize); perr != nil {
+		return listQuery{}, paramError(perr)
 	}
 	return lq, nil
 }

@@ -227,7 +227,7 @@ var imageIDPattern = regexp.MustCompile(`^(?:[a-z0-9]+(?:[+._-][a-z0-9]+)*:)?[a-
 // detailQuery is what the per-image detail APIs share: which row, and the
 // page.
 type detailQuery struct {
-	q             *queryReader
+	q             *imagequery.Reader
 	digest        string
 	typ           inventory.ImageType // "" when optional and absent
 	namespace     string
@@ -242,12 +242,12 @@ func parseDetail(r *http.Request, typeRequired bool) (*detailQuery, *apiError) {
 	if !imageIDPattern.MatchString(id) {
 		return nil, invalidParam("image_id", "must be the image's digest (hex, as image_id in the image list)")
 	}
-	d := &detailQuery{q: &queryReader{v: r.URL.Query()}}
+	d := &detailQuery{q: &imagequery.Reader{V: r.URL.Query()}}
 	d.digest = id
 	if !strings.Contains(id, ":") {
 		d.digest = "sha256:" + id
 	}
-	typ := d.q.text("image_type", maxFilterLen)
+	typ := d.q.Text("image_type", maxFilterLen)
 	switch {
 	case typ == "" && typeRequired:
 		return nil, invalidParam("image_type", "is required (private_image, shared_image, local_image or instance_image)")
@@ -255,20 +255,14 @@ func parseDetail(r *http.Request, typeRequired bool) (*detailQuery, *apiError) {
 		return nil, invalidParam("image_type", "must be private_image, shared_image, local_image or instance_image")
 	}
 	d.typ = inventory.ImageType(typ)
-	d.eps = d.q.text("enterprise_project_id", maxEnterpriseID)
-	d.namespace = d.q.text("namespace", maxFilterLen)
-	d.name = d.q.text("image_name", maxFilterLen)
-	d.tag = d.q.text("tag_name", maxFilterLen)
-	d.instanceID = d.q.text("instance_id", maxFilterLen)
-	if n := d.q.integer("offset", 0, maxOffset); n != nil {
-		d.offset = int(*n)
-	}
-	d.limit = defaultLimit
-	if n := d.q.integer("limit", 1, maxLimit); n != nil {
-		d.limit = int(*n)
-	}
-	if d.q.err != nil {
-		return nil, d.q.err
+	d.eps = d.q.Text("enterprise_project_id", maxEnterpriseID)
+	d.namespace = d.q.Text("namespace", maxFilterLen)
+	d.name = d.q.Text("image_name", maxFilterLen)
+	d.tag = d.q.Text("tag_name", maxFilterLen)
+	d.instanceID = d.q.Text("instance_id", maxFilterLen)
+	d.offset, d.limit = d.q.Page()
+	if d.q.Err != nil {
+		return nil, paramError(d.q.Err)
 	}
 	return d, nil
 }
@@ -336,11 +330,11 @@ func (s *server) listImageVulns(w http.ResponseWriter, r *http.Request, c *call)
 	if aerr != nil {
 		return aerr
 	}
-	vq := read(d.q, findingquery.Vulns)
+	vq := findingquery.Vulns(d.q)
 	f, handled := vq.Filter, vq.Handled
 	f.Offset, f.Limit = d.offset, d.limit
-	if d.q.err != nil {
-		return d.q.err
+	if d.q.Err != nil {
+		return paramError(d.q.Err)
 	}
 	img, err := s.image(r.Context(), c, d)
 	if err != nil {
@@ -377,10 +371,10 @@ func (s *server) listImageApps(w http.ResponseWriter, r *http.Request, c *call) 
 	if aerr != nil {
 		return aerr
 	}
-	f := read(d.q, findingquery.Apps)
+	f := findingquery.Apps(d.q)
 	f.Offset, f.Limit = d.offset, d.limit
-	if d.q.err != nil {
-		return d.q.err
+	if d.q.Err != nil {
+		return paramError(d.q.Err)
 	}
 	img, err := s.image(r.Context(), c, d)
 	if err != nil {
@@ -407,9 +401,9 @@ func (s *server) imageSBOM(w http.ResponseWriter, r *http.Request, c *call) erro
 	if aerr != nil {
 		return aerr
 	}
-	format := d.q.text("format", maxFilterLen)
-	if d.q.err != nil {
-		return d.q.err
+	format := d.q.Text("format", maxFilterLen)
+	if d.q.Err != nil {
+		return paramError(d.q.Err)
 	}
 	encode, ctype := scanresult.CycloneDX, "application/vnd.cyclonedx+json"
 	switch format {

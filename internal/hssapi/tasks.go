@@ -299,19 +299,13 @@ type associateRegistries struct {
 // listAssociateRegistries is ListAssociateRegistries: the connections of a
 // sync task and how their syncs ended.
 func (s *server) listAssociateRegistries(w http.ResponseWriter, r *http.Request, c *call) error {
-	q := &queryReader{v: r.URL.Query()}
-	ep := q.text("enterprise_project_id", maxEnterpriseID)
-	f := read(q, taskquery.ReadSyncItems).Filter
+	q := &imagequery.Reader{V: r.URL.Query()}
+	ep := q.Text("enterprise_project_id", maxEnterpriseID)
+	f := taskquery.ReadSyncItems(q).Filter
 	f.ProjectID = c.ProjectID
-	if n := q.integer("offset", 0, maxOffset); n != nil {
-		f.Offset = int(*n)
-	}
-	f.Limit = defaultLimit
-	if n := q.integer("limit", 1, maxLimit); n != nil {
-		f.Limit = int(*n)
-	}
-	if q.err != nil {
-		return q.err
+	f.Offset, f.Limit = q.Page()
+	if q.Err != nil {
+		return paramError(q.Err)
 	}
 	if _, err := s.enterpriseProjects(c.Principal, ep); err != nil {
 		return err
@@ -403,11 +397,11 @@ const maxScanTaskImages = 1000
 // rows image_info names (by their ListRegistryImages id) or, with is_all,
 // every row of one image type that query_info selects.
 func (s *server) createScanTask(w http.ResponseWriter, r *http.Request, c *call) error {
-	q := &queryReader{v: r.URL.Query()}
-	ep := q.text("enterprise_project_id", maxEnterpriseID)
-	global := q.text("global_image_type", 32)
-	if q.err != nil {
-		return q.err
+	q := &imagequery.Reader{V: r.URL.Query()}
+	ep := q.Text("enterprise_project_id", maxEnterpriseID)
+	global := q.Text("global_image_type", 32)
+	if q.Err != nil {
+		return paramError(q.Err)
 	}
 	// local (the SDK's) and local_image (the English docs') select the
 	// images imported from files (image_type local_image) instead of the

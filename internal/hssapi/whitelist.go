@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"strings"
 
+	"github.com/openhss/openhss/internal/imagequery"
 	"github.com/openhss/openhss/internal/pathallow"
 )
 
@@ -29,11 +30,11 @@ type changeFilePathWhitelist struct {
 // ShowFilePathWhiteDetail): the server-wide default list and the project's
 // own. file_path keeps the entries containing it, in both lists.
 func (s *server) showFilePathWhitelist(w http.ResponseWriter, r *http.Request, c *call) error {
-	q := &queryReader{v: r.URL.Query()}
-	ep := q.text("enterprise_project_id", maxEnterpriseID)
-	filter := q.text("file_path", maxWhitelistFilter)
-	if q.err != nil {
-		return q.err
+	q := &imagequery.Reader{V: r.URL.Query()}
+	ep := q.Text("enterprise_project_id", maxEnterpriseID)
+	filter := q.Text("file_path", maxWhitelistFilter)
+	if q.Err != nil {
+		return paramError(q.Err)
 	}
 	if _, err := s.enterpriseProjects(c.Principal, ep); err != nil {
 		return err

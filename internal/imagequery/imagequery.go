@@ -49,6 +49,15 @@ type Reader struct {
 	Err *ParamError
 }
 
+// Fail records a caller's own refusal of a value it read, unless an
+// error is already recorded: the first error in the order of reading is
+// the answer, whichever check found it.
+func (q *Reader) Fail(name, format string, args ...any) {
+	if q.Err == nil {
+		q.Err = Invalid(name, format, args...)
+	}
+}
+
 // Raw is the parameter's one value and whether it is present.
 func (q *Reader) Raw(name string) (string, bool) {
 	if q.Err != nil {

@@ -53,3 +53,38 @@ func TestParseList(t *testing.T) {
 		})
 	}
 }
+
+// TestReaderFail: a caller's own refusal (Fail) and the reads' refusals
+// answer in the order of reading; the first one stays, and reads after it
+// read nothing.
+func TestReaderFail(t *testing.T) {
+	for _, tc := range []struct {
+		name, query string
+		err         string
+	}{
+		{"fail first", "a=x&b=1", "invalid parameter a: refused by the caller"},
+		{"read error first", "a=x&a=y&b=1", "invalid parameter a: given more than once"},
+		{"fail before a bad read", "a=x&b=no", "invalid parameter a: refused by the caller"},
+		{"nothing refused", "a=ok&b=1", ""},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			v, err := url.ParseQuery(tc.query)
+			if err != nil {
+				t.Fatal(err)
+			}
+			q := &Reader{V: v}
+			if a := q.Text("a", MaxFilterLen); a != "ok" {
+				q.Fail("a", "refused by %s", "the caller")
+			}
+			b := q.Integer("b", 0, 9)
+			switch {
+			case tc.err == "" && q.Err != nil:
+				t.Fatalf("refused: %v", q.Err)
+			case tc.err != "" && (q.Err == nil || q.Err.Error() != tc.err):
+				t.Fatalf("error %v, want %q", q.Err, tc.err)
+			case tc.err != "" && b != nil:
+				t.Errorf("b read as %d after the error", *b)
+			}
+		})
+	}
+}

@@ -4,12 +4,16 @@
 // their last 30 days (docs/console.md, Overview).
 //
 // A snapshot is one row per (project, enterprise project, UTC day), stored
-// with INSERT ... ON CONFLICT DO NOTHING on that key: the key is the claim.
-// Every openhss serve with workers runs a Snapshotter; whichever process
-// writes a scope's row of the day first keeps it, the others' writes are
-// dropped, so one database holds one row per scope and day however many
-// servers share it. The console sums the rows of the session's granted
-// enterprise projects.
+// with INSERT ... ON CONFLICT on that key: the key is the claim. Every
+// openhss serve with workers runs a Snapshotter; whichever process writes a
+// scope's row of the day first keeps it, the others' writes are dropped,
+// so one database holds one row per scope and day however many servers
+// share it. With Options.Refresh, today's row is recounted during its day:
+// the same upsert replaces it only when the stored row was taken more than
+// Refresh before the writer's count, so the servers replace it once per
+// interval, a newer count is never replaced by an older one, and a past
+// day, which no pass counts, never changes. The console sums the rows of
+// the session's granted enterprise projects.
 package trend
 
 import (
@@ -173,14 +177,17 @@ type Point struct {
 // Store is what the Snapshotter needs: counting, and the snapshot rows.
 type Store interface {
 	Counter
-	// PendingTrendScopes lists the scopes that have no snapshot of day:
+	// PendingTrendScopes lists the scopes that have no snapshot of day,
+	// or one taken before staleBefore (ms; 0: only those without one):
 	// those with images or registry connections, and those whose snapshot
-	// of the day before counted images (so that a scope emptied since
-	// shows its drop to 0).
-	PendingTrendScopes(ctx context.Context, day int64) ([]Scope, error)
-	// PutTrendSnapshot stores s unless its scope already has a snapshot
-	// of that day; false when one was there (nothing changed).
-	PutTrendSnapshot(ctx context.Context, s Snapshot) (bool, error)
+	// of the day before, or whose stale one of day, counted images (so
+	// that a scope emptied since shows its drop to 0).
+	PendingTrendScopes(ctx context.Context, day, staleBefore int64) ([]Scope, error)
+	// PutTrendSnapshot stores s as its scope's snapshot of s.Day: added
+	// when there is none, replacing one taken before replaceBefore (ms;
+	// 0: never replace). False when a snapshot taken at or after
+	// replaceBefore was there (nothing changed).
+	PutTrendSnapshot(ctx context.Context, s Snapshot, replaceBefore int64) (bool, error)
 	// PruneTrend deletes the snapshots of days before before.
 	PruneTrend(ctx context.Context, before int64) (int64, error)
 }
@@ -204,6 +211,9 @@ const (
 	// DefaultEvery is how often Run looks for scopes without the day's
 	// snapshot.
 	DefaultEvery = time.Minute
+	// DefaultRefresh is serve --trend-refresh's default: today's point is
+	// at most an hour (and a pass) old.
+	DefaultRefresh = time.Hour
 )
 
 // Options configure a Snapshotter. Store is required.
@@ -212,6 +222,11 @@ type Options struct {
 	// Keep is how many days of snapshots are kept (default DefaultKeep, at
 	// least MinKeep).
 	Keep int
+	// Refresh is how long today's snapshot of a scope stands before a
+	// pass counts the scope again and replaces it; 0 never replaces it
+	// (a day's point is the scope as the day's first pass found it). Past
+	// days are never recounted.
+	Refresh time.Duration
 	// Now is the clock (default time.Now): tests move it by days.
 	Now    func() time.Time
 	Logger *slog.Logger // default slog.Default()
@@ -230,6 +245,8 @@ func New(o Options) (*Snapshotter, error) {
 		return nil, errors.New("trend: Options.Store is required")
 	case o.Keep < 0:
 		return nil, fmt.Errorf("trend: negative Keep %d", o.Keep)
+	case o.Refresh < 0:
+		return nil, fmt.Errorf("trend: negative Refresh %s", o.Refresh)
 	case o.Keep == 0:
 		o.Keep = DefaultKeep
 	case o.Keep < MinKeep:
@@ -246,14 +263,21 @@ func New(o Options) (*Snapshotter, error) {
 	return sn, nil
 }
 
-// Take stores today's snapshot of every scope that has none yet, and, at
-// its first pass of a day, prunes the days past Keep. It returns today and how many snapshots this
+// Take stores today's snapshot of every scope that has none yet, replaces
+// those taken more than Refresh ago, and, at its first pass of a day,
+// prunes the days past Keep. It returns today and how many snapshots this
 // call stored (another process may have stored the others). A scope's
 // failure does not stop the others; the failures are returned joined.
 func (s *Snapshotter) Take(ctx context.Context) (day int64, taken int, err error) {
 	now := s.o.Now()
 	day = Day(now)
-	scopes, err := s.o.Store.PendingTrendScopes(ctx, day)
+	// A snapshot of today taken before stale is recounted (none when
+	// Refresh is 0: every stored snapshot was taken at or after 0).
+	var stale int64
+	if s.o.Refresh > 0 {
+		stale = inventory.Millis(now.Add(-s.o.Refresh))
+	}
+	scopes, err := s.o.Store.PendingTrendScopes(ctx, day, stale)
 	if err != nil {
 		return day, 0, fmt.Errorf("trend: pending scopes: %w", err)
 	}
@@ -262,7 +286,7 @@ func (s *Snapshotter) Take(ctx context.Context) (day int64, taken int, err error
 		c, err := Count(ctx, s.o.Store, sc.ProjectID, []string{sc.EnterpriseProjectID})
 		if err == nil {
 			var ok bool
-			ok, err = s.o.Store.PutTrendSnapshot(ctx, Snapshot{Scope: sc, Day: day, TakenAt: inventory.Millis(now), Figures: c.Figures})
+			ok, err = s.o.Store.PutTrendSnapshot(ctx, Snapshot{Scope: sc, Day: day, TakenAt: inventory.Millis(now), Figures: c.Figures}, stale)
 			if ok {
 				taken++
 			}
@@ -285,7 +309,8 @@ func (s *Snapshotter) Take(ctx context.Context) (day int64, taken int, err error
 // Run takes the pending snapshots now and then every interval
 // (DefaultEvery when 0) until ctx ends: a scope that appears during the
 // day (a first connection, a first image) gets its snapshot of the day at
-// the next pass, and a pass with nothing pending is one read.
+// the next pass, today's snapshots are recounted at the first pass after
+// they are Refresh old, and a pass with nothing pending is one read.
 func (s *Snapshotter) Run(ctx context.Context, every time.Duration) {
 	if every <= 0 {
 		every = DefaultEvery

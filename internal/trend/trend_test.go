@@ -21,6 +21,7 @@ func TestNewRefuses(t *testing.T) {
 	}{
 		{"no store", trend.Options{}},
 		{"negative keep", trend.Options{Store: st, Keep: -1}},
+		{"negative refresh", trend.Options{Store: st, Refresh: -time.Minute}},
 		{"keep under the chart's 30 days", trend.Options{Store: st, Keep: 29}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

@@ -27,11 +27,20 @@ func trendFigures(f *trend.Figures) []any {
 	return out
 }
 
+// trendSet is the SET list of the snapshot upsert: taken_at and every
+// column of trendCols, from the row proposed.
+const trendSet = `taken_at = excluded.taken_at, images = excluded.images, scanned = excluded.scanned,
+	failed = excluded.failed, unscanned = excluded.unscanned, critical = excluded.critical,
+	critical_fixable = excluded.critical_fixable, high = excluded.high, high_fixable = excluded.high_fixable,
+	medium = excluded.medium, medium_fixable = excluded.medium_fixable, low = excluded.low,
+	low_fixable = excluded.low_fixable, unknown = excluded.unknown, unknown_fixable = excluded.unknown_fixable`
+
 // PendingTrendScopes implements trend.Store: the (project, enterprise
 // project) pairs of image_counts (the list's counters, one row per key
-// rather than per image), of the registry connections and of the day
-// before's snapshots that counted images, without a snapshot of day.
-func (s *Store) PendingTrendScopes(ctx context.Context, day int64) ([]trend.Scope, error) {
+// rather than per image), of the registry connections, of the day
+// before's snapshots that counted images and of day's stale ones that
+// did, without a snapshot of day taken at or after staleBefore.
+func (s *Store) PendingTrendScopes(ctx context.Context, day, staleBefore int64) ([]trend.Scope, error) {
 	out, err := queryAll(ctx, s.read, func(r rowScanner) (trend.Scope, error) {
 		var sc trend.Scope
 		err := r.Scan(&sc.ProjectID, &sc.EnterpriseProjectID)
@@ -41,10 +50,12 @@ func (s *Store) PendingTrendScopes(ctx context.Context, day int64) ([]trend.Scop
 				GROUP BY project_id, enterprise_project_id HAVING sum(rows) <> 0
 			UNION SELECT project_id, enterprise_project_id FROM registries
 			UNION SELECT project_id, enterprise_project_id FROM trend_days WHERE day = $1 AND images > 0
+			UNION SELECT project_id, enterprise_project_id FROM trend_days WHERE day = $2 AND images > 0
+				AND taken_at < $3
 		) c
 		WHERE NOT EXISTS (SELECT 1 FROM trend_days t WHERE t.project_id = c.project_id
-			AND t.enterprise_project_id = c.enterprise_project_id AND t.day = $2)
-		ORDER BY c.project_id, c.enterprise_project_id`, day-1, day)
+			AND t.enterprise_project_id = c.enterprise_project_id AND t.day = $4 AND t.taken_at >= $5)
+		ORDER BY c.project_id, c.enterprise_project_id`, day-1, day, staleBefore, day, staleBefore)
 	if err != nil {
 		return nil, s.errf("pending trend scopes: %w", err)
 	}
@@ -53,8 +64,11 @@ func (s *Store) PendingTrendScopes(ctx context.Context, day int64) ([]trend.Scop
 
 // PutTrendSnapshot implements trend.Store: the row's key (project,
 // enterprise project, day) is the claim, so the first writer of a day
-// keeps it and every later one changes nothing.
-func (s *Store) PutTrendSnapshot(ctx context.Context, sn trend.Snapshot) (bool, error) {
+// keeps it and a later one changes it only when the stored row was taken
+// before replaceBefore, which a writer sets to its own count's time less
+// the refresh interval: servers sharing the database replace a row once
+// per interval, always by a newer count, and never add a second row.
+func (s *Store) PutTrendSnapshot(ctx context.Context, sn trend.Snapshot, replaceBefore int64) (bool, error) {
 	if !s.storable(sn.ProjectID, sn.EnterpriseProjectID) {
 		return false, s.errf("trend snapshot of %q/%q: not storable", sn.ProjectID, sn.EnterpriseProjectID)
 	}
@@ -62,9 +76,11 @@ func (s *Store) PutTrendSnapshot(ctx context.Context, sn trend.Snapshot) (bool, 
 	for _, p := range trendFigures(&sn.Figures) {
 		args = append(args, *p.(*int64))
 	}
+	args = append(args, replaceBefore)
 	n, err := execCount(ctx, s.write, `INSERT INTO trend_days (project_id, enterprise_project_id, day, taken_at,
 		`+trendCols+`) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18)
-		ON CONFLICT (project_id, enterprise_project_id, day) DO NOTHING`, args...)
+		ON CONFLICT (project_id, enterprise_project_id, day) DO UPDATE SET `+trendSet+`
+		WHERE trend_days.taken_at < $19`, args...)
 	if err != nil {
 		return false, s.errf("store trend snapshot of %s/%s: %w", sn.ProjectID, sn.EnterpriseProjectID, err)
 	}

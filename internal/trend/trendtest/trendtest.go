@@ -38,11 +38,15 @@ func Run(t *testing.T, newDB func(t *testing.T) func(t *testing.T) Store) {
 	}{
 		{"PutAndPoints", testPutAndPoints},
 		{"FirstSnapshotOfADayStays", testFirstStays},
+		{"ReplaceOnlyStale", testReplaceStale},
 		{"PendingScopes", testPending},
+		{"PendingStaleScopes", testPendingStale},
+		{"RefreshToday", testRefreshToday},
 		{"Prune", testPrune},
 		{"SnapshotCountsAsTheOverview", testSnapshotCounts},
 		{"CountIsTheListTotals", testCountIsTheListTotals},
 		{"TwoServersOneRow", testTwoServers},
+		{"TwoServersRefreshOnce", testTwoServersRefresh},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -75,7 +79,7 @@ var day = trend.Day(time.Date(2026, 12, 7, 15, 4, 5, 0, time.UTC))
 func figures(n int64) trend.Figures {
 	f := trend.Figures{Images: n, Scanned: n + 1, Failed: n + 2, Unscanned: n + 3}
 	for i := range f.Findings {
-		f.Findings[i] = trend.Tally{Findings: n * int64(10+i), Fixable: n * int64(i)}
+		f.Findings[i] = trend.Tally{Findings: n * int64(10+i), Fixable: n * int64(i+1)}
 	}
 	return f
 }
@@ -92,12 +96,24 @@ func add(a, b trend.Figures) trend.Figures {
 
 func (e *env) put(st Store, project, ep string, d int64, f trend.Figures) bool {
 	e.t.Helper()
+	return e.putAt(st, project, ep, d, d*86400000, 0, f)
+}
+
+// putAt stores a snapshot of day d taken at takenAt (ms), replacing one
+// taken before replaceBefore.
+func (e *env) putAt(st Store, project, ep string, d, takenAt, replaceBefore int64, f trend.Figures) bool {
+	e.t.Helper()
 	ok, err := st.PutTrendSnapshot(e.ctx, trend.Snapshot{Scope: trend.Scope{ProjectID: project, EnterpriseProjectID: ep},
-		Day: d, TakenAt: d * 86400000, Figures: f})
+		Day: d, TakenAt: takenAt, Figures: f}, replaceBefore)
 	if err != nil {
 		e.t.Fatalf("PutTrendSnapshot(%s/%s, %d): %v", project, ep, d, err)
 	}
 	return ok
+}
+
+// ms is the time h hours into day d, in ms.
+func ms(d int64, h time.Duration) int64 {
+	return inventory.Millis(trend.Date(d).Add(h))
 }
 
 func (e *env) points(project string, eps []string, from, to int64) []trend.Point {
@@ -114,7 +130,12 @@ func (e *env) points(project string, eps []string, from, to int64) []trend.Point
 
 func (e *env) pending(d int64) []trend.Scope {
 	e.t.Helper()
-	got, err := e.st.PendingTrendScopes(e.ctx, d)
+	return e.pendingStale(d, 0)
+}
+
+func (e *env) pendingStale(d, staleBefore int64) []trend.Scope {
+	e.t.Helper()
+	got, err := e.st.PendingTrendScopes(e.ctx, d, staleBefore)
 	if err != nil {
 		e.t.Fatalf("PendingTrendScopes(%d): %v", d, err)
 	}
@@ -168,6 +189,41 @@ func testFirstStays(t *testing.T, e *env) {
 	}
 }
 
+// testReplaceStale: a snapshot of a day is replaced only by a write whose
+// replaceBefore is after the stored one's time, with every figure, and
+// the day keeps one row.
+func testReplaceStale(t *testing.T, e *env) {
+	if !e.putAt(e.st, "p1", "A", day, ms(day, 9*time.Hour), 0, figures(1)) {
+		t.Fatal("first snapshot of the day not stored")
+	}
+	for _, tc := range []struct {
+		name          string
+		replaceBefore int64
+	}{
+		{"never (0)", 0},
+		{"stored at replaceBefore", ms(day, 9*time.Hour)},
+		{"stored after replaceBefore", ms(day, 8*time.Hour)},
+	} {
+		if e.putAt(e.st, "p1", "A", day, ms(day, 10*time.Hour), tc.replaceBefore, figures(7)) {
+			t.Fatalf("%s: fresh snapshot replaced", tc.name)
+		}
+		if got := e.points("p1", nil, day, day); len(got) != 1 || got[0].Figures != figures(1) {
+			t.Fatalf("%s: got %+v, want the first snapshot's figures %+v", tc.name, got, figures(1))
+		}
+	}
+	if !e.putAt(e.st, "p1", "A", day, ms(day, 10*time.Hour), ms(day, 9*time.Hour)+1, figures(7)) {
+		t.Fatal("stale snapshot not replaced")
+	}
+	if got := e.points("p1", nil, day, day); len(got) != 1 || got[0].Figures != figures(7) {
+		t.Fatalf("after the replacement: %+v, want %+v", got, figures(7))
+	}
+	// The replacement's time is the stored one: a write stale against
+	// 09:00 no longer replaces it.
+	if e.putAt(e.st, "p1", "A", day, ms(day, 11*time.Hour), ms(day, 9*time.Hour)+1, figures(8)) {
+		t.Fatal("replaced again against the first snapshot's time")
+	}
+}
+
 func testPending(t *testing.T, e *env) {
 	if got := e.pending(day); len(got) != 0 {
 		t.Fatalf("empty store: %+v", got)
@@ -191,6 +247,105 @@ func testPending(t *testing.T, e *env) {
 	e.put(e.st, "p1", "A", day, figures(1))
 	if got := e.pending(day); !reflect.DeepEqual(got, want[1:]) {
 		t.Fatalf("after A's snapshot: %+v\nwant %+v", got, want[1:])
+	}
+}
+
+// testPendingStale: with staleBefore, the scopes whose snapshot of the day
+// was taken before it are pending again, and so is one whose stale
+// snapshot counted images it no longer has; an empty scope's stale zero
+// snapshot is not.
+func testPendingStale(t *testing.T, e *env) {
+	if _, err := e.st.EnsureProject(e.ctx, inventory.Project{ID: "p1"}); err != nil {
+		t.Fatal(err)
+	}
+	a := e.registry("p1", "A", "a.example")
+	e.registry("p1", "B", "b.example")
+	e.sync(a, "app", "1")
+	// A at 09:00, B at 11:00; C counted images at 09:00 and has none
+	// now; D was empty at 09:00 and still is.
+	e.putAt(e.st, "p1", "A", day, ms(day, 9*time.Hour), 0, figures(1))
+	e.putAt(e.st, "p1", "B", day, ms(day, 11*time.Hour), 0, figures(1))
+	e.putAt(e.st, "p1", "C", day, ms(day, 9*time.Hour), 0, figures(1))
+	e.putAt(e.st, "p1", "D", day, ms(day, 9*time.Hour), 0, trend.Figures{})
+	for _, tc := range []struct {
+		name        string
+		staleBefore int64
+		want        []string
+	}{
+		{"no refresh", 0, nil},
+		{"09:00 is not before 09:00", ms(day, 9*time.Hour), nil},
+		{"09:00 is stale at 10:00", ms(day, 10*time.Hour), []string{"A", "C"}},
+		{"both stale at noon", ms(day, 12*time.Hour), []string{"A", "B", "C"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var want []trend.Scope
+			for _, ep := range tc.want {
+				want = append(want, trend.Scope{ProjectID: "p1", EnterpriseProjectID: ep})
+			}
+			if got := e.pendingStale(day, tc.staleBefore); len(got) != len(want) || (len(got) > 0 && !reflect.DeepEqual(got, want)) {
+				t.Fatalf("pending: %+v\nwant %+v", got, want)
+			}
+		})
+	}
+}
+
+// testRefreshToday: a Snapshotter with Refresh recounts today's snapshot
+// once it is Refresh old, so today's point follows the images; a past
+// day's point never changes, however old its snapshot.
+func testRefreshToday(t *testing.T, e *env) {
+	a, _, _ := e.world()
+	// Yesterday's snapshot of p1/A, taken at the start of yesterday.
+	e.putAt(e.st, "p1", "A", day-1, ms(day-1, 0), 0, figures(9))
+	now := trend.Date(day).Add(9 * time.Hour)
+	s, err := trend.New(trend.Options{Store: e.st, Refresh: time.Hour, Now: func() time.Time { return now }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	take := func(want int) {
+		t.Helper()
+		if d, n, err := s.Take(e.ctx); err != nil || d != day || n != want {
+			t.Fatalf("Take at %s: day %d, %d stored, %v; want day %d, %d stored", now.Format(time.TimeOnly), d, n, err,
+				day, want)
+		}
+	}
+	images := func() int64 {
+		t.Helper()
+		got := e.points("p1", []string{"A"}, day-1, day)
+		if len(got) != 2 || got[0].Figures != figures(9) {
+			t.Fatalf("p1/A: %+v, want yesterday's snapshot %+v unchanged and today's", got, figures(9))
+		}
+		return got[1].Images
+	}
+	take(3)
+	if got := images(); got != 3 {
+		t.Fatalf("today's first snapshot counted %d images of p1/A, want 3", got)
+	}
+	// A fourth image in p1/A.
+	e.sync(a, "app", "1", "2", "3", "4")
+	now = now.Add(59 * time.Minute)
+	take(0)
+	if got := images(); got != 3 {
+		t.Fatalf("refreshed before the interval: %d images, want 3", got)
+	}
+	now = now.Add(2 * time.Minute)
+	take(3)
+	c, err := trend.Count(e.ctx, e.st, "p1", []string{"A"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := e.points("p1", []string{"A"}, day, day); len(got) != 1 || got[0].Figures != c.Figures || c.Images != 4 {
+		t.Fatalf("refreshed p1/A: %+v, want the count now %+v (4 images)", got, c.Figures)
+	}
+	images()
+	// The next day: yesterday's snapshot (the day above) stays as last
+	// refreshed, whatever changes.
+	e.sync(a, "app", "1")
+	now = trend.Date(day + 1).Add(5 * time.Hour)
+	if _, _, err := s.Take(e.ctx); err != nil {
+		t.Fatal(err)
+	}
+	if got := e.points("p1", []string{"A"}, day, day); len(got) != 1 || got[0].Figures != c.Figures {
+		t.Fatalf("past day changed: %+v, want %+v", got, c.Figures)
 	}
 }
 
@@ -240,15 +395,16 @@ func (e *env) sync(r inventory.Registry, name string, tags ...string) {
 
 // world is p1 with enterprise projects A (three images: one scanned with
 // findings, one failed, one unscanned) and B (one scanned image with
-// findings), and p2 with one image in A.
-func (e *env) world() {
+// findings), and p2 with one image in A. It returns the connections of
+// p1/A, p1/B and p2/A.
+func (e *env) world() (a, b, c inventory.Registry) {
 	e.t.Helper()
 	for _, p := range []string{"p1", "p2"} {
 		if _, err := e.st.EnsureProject(e.ctx, inventory.Project{ID: p}); err != nil {
 			e.t.Fatal(err)
 		}
 	}
-	a, b, c := e.registry("p1", "A", "a.example"), e.registry("p1", "B", "b.example"), e.registry("p2", "A", "a.example")
+	a, b, c = e.registry("p1", "A", "a.example"), e.registry("p1", "B", "b.example"), e.registry("p2", "A", "a.example")
 	e.sync(a, "app", "1", "2", "3")
 	e.sync(b, "web", "1")
 	e.sync(c, "app", "1")
@@ -270,6 +426,7 @@ func (e *env) world() {
 		ScanTime: 5000, FailedDesc: "broken"}); err != nil {
 		e.t.Fatal(err)
 	}
+	return a, b, c
 }
 
 func testSnapshotCounts(t *testing.T, e *env) {
@@ -353,5 +510,63 @@ func testTwoServers(t *testing.T, e *env) {
 	}
 	if got := e.pending(day); len(got) != 0 {
 		t.Fatalf("still pending after both servers: %+v", got)
+	}
+}
+
+// testTwoServersRefresh: two servers with Refresh recount the day's
+// snapshots at once: each scope's row is replaced once, by one of them,
+// and the day's sum is the count, not twice it.
+func testTwoServersRefresh(t *testing.T, e *env) {
+	a, b, _ := e.world()
+	other := e.open()
+	now := trend.Date(day).Add(time.Hour)
+	var snaps []*trend.Snapshotter
+	for _, st := range []Store{e.st, other} {
+		s, err := trend.New(trend.Options{Store: st, Refresh: time.Hour, Now: func() time.Time { return now }})
+		if err != nil {
+			t.Fatal(err)
+		}
+		snaps = append(snaps, s)
+	}
+	if _, n, err := snaps[0].Take(e.ctx); err != nil || n != 3 {
+		t.Fatalf("first Take: %d stored, %v", n, err)
+	}
+	e.sync(a, "app", "1", "2", "3", "4", "5")
+	e.sync(b, "web", "1", "2", "3", "4", "5")
+	now = now.Add(90 * time.Minute)
+	var wg sync.WaitGroup
+	taken := make([]int, 2)
+	errs := make([]error, 2)
+	for i, s := range snaps {
+		wg.Go(func() { _, taken[i], errs[i] = s.Take(e.ctx) })
+	}
+	wg.Wait()
+	if errs[0] != nil || errs[1] != nil {
+		t.Fatalf("Take: %v, %v", errs[0], errs[1])
+	}
+	if taken[0]+taken[1] != 3 {
+		t.Fatalf("servers replaced %d and %d snapshots, want 3 in all (one per scope)", taken[0], taken[1])
+	}
+	c, err := trend.Count(e.ctx, e.st, "p1", []string{"A", "B"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Images != 10 {
+		t.Fatalf("count of p1: %d images, want 10", c.Images)
+	}
+	for _, st := range []Store{e.st, other} {
+		got, err := st.TrendPoints(e.ctx, "p1", nil, day, day)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(got) != 1 || got[0].Figures != c.Figures {
+			t.Fatalf("p1: %+v, want one day of %+v", got, c.Figures)
+		}
+	}
+	// Both fresh now: a third pass of either stores nothing.
+	for i, s := range snaps {
+		if _, n, err := s.Take(e.ctx); err != nil || n != 0 {
+			t.Fatalf("server %d again: %d stored, %v", i, n, err)
+		}
 	}
 }
