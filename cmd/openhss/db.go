@@ -44,11 +44,7 @@ func newDBImportCmd(g *globals) *cobra.Command {
 				return err
 			}
 			defer a.Close()
-			db, err := a.vulnDB()
-			if err != nil {
-				return err
-			}
-			up, err := a.updater(db)
+			db, up, err := a.updater()
 			if err != nil {
 				return err
 			}
@@ -82,12 +78,17 @@ func newDBImportCmd(g *globals) *cobra.Command {
 	}
 }
 
-// updater is `openhss db update` and the re-match after an import
-// (internal/vulnupdate, which the serve workers' update jobs run too). The
-// scan service that re-matches is built only when an import changed
-// something.
-func (a *app) updater(db *vulndb.DB) (*vulnupdate.Updater, error) {
-	return vulnupdate.New(vulnupdate.Options{DB: db, Rematch: lazyRematch{a}, Logger: a.log})
+// updater returns the vulnerability database and its updater: `openhss
+// db update` and the re-match after an import (internal/vulnupdate, which
+// the serve workers' update jobs run too). The scan service that
+// re-matches is built only when an import changed something.
+func (a *app) updater() (*vulndb.DB, *vulnupdate.Updater, error) {
+	db, err := a.vulnDB()
+	if err != nil {
+		return nil, nil, err
+	}
+	up, err := vulnupdate.New(vulnupdate.Options{DB: db, Rematch: lazyRematch{a}, Logger: a.log})
+	return db, up, err
 }
 
 // lazyRematch builds the scan service on the first re-match.
@@ -114,11 +115,7 @@ func newDBUpdateCmd(g *globals) *cobra.Command {
 				return err
 			}
 			defer a.Close()
-			db, err := a.vulnDB()
-			if err != nil {
-				return err
-			}
-			up, err := a.updater(db)
+			_, up, err := a.updater()
 			if err != nil {
 				return err
 			}

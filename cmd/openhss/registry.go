@@ -143,7 +143,7 @@ func newSyncCmd(g *globals) *cobra.Command {
 				fmt.Fprintf(out, "%s sync job %d\n", verb, job.ID)
 				return nil
 			}
-			if _, err := svc.waitJob(cmd.Context(), a, job.ID); err != nil {
+			if err := svc.waitJobs(cmd.Context(), a, []int64{job.ID}); err != nil {
 				return err
 			}
 			regs, err := a.store.RegistriesByImageType(cmd.Context(), project, t)

@@ -286,7 +286,9 @@ func allImages(ctx context.Context, a *app, project string, t inventory.ImageTyp
 }
 
 // waitJobs runs this process's workers until every job in ids has ended.
-// As with waitJob, a server on the same store may do the work instead.
+// A server on the same store may take a job instead: either way the job's
+// end is seen in the store, so the command alone does the whole work on
+// the embedded default and cooperates with a running server.
 func (s *services) waitJobs(ctx context.Context, a *app, ids []int64) error {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()

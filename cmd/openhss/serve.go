@@ -582,37 +582,6 @@ func purgeJobs(ctx context.Context, a *app, r *jobs.Runner, retention, every tim
 	}
 }
 
-// waitJob runs this process's workers until job id has ended, and returns
-// it. A server on the same store may take the job instead: either way the
-// job's end is seen in the store, so the command alone does the whole job on
-// the embedded default and cooperates with a running server.
-func (s *services) waitJob(ctx context.Context, a *app, id int64) (jobs.Job, error) {
-	ctx, cancel := context.WithCancel(ctx)
-	defer cancel()
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		s.runner.Run(ctx)
-	}()
-	defer func() { cancel(); <-done }()
-	tick := time.NewTicker(100 * time.Millisecond)
-	defer tick.Stop()
-	for {
-		j, err := a.store.GetJob(ctx, id)
-		if err != nil {
-			return j, err
-		}
-		if j.State == jobs.Done || j.State == jobs.Failed {
-			return j, nil
-		}
-		select {
-		case <-ctx.Done():
-			return j, ctx.Err()
-		case <-tick.C:
-		}
-	}
-}
-
 // defaultTokenPurge is how often serve deletes expired tokens.
 const defaultTokenPurge = time.Hour
 
