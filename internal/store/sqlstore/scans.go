@@ -870,28 +870,6 @@ func (s *Store) topQuery(projectID string, g topGroup, limit int) (string, []any
 		FROM images i WHERE ` + q.SQL() + ` ORDER BY i.vul_num DESC, i.id LIMIT ` + q.Arg(limit), q.Args()
 }
 
-// TopImagesPlan returns the queries TopImages would run for the project's
-// rows in enterpriseProjects at the current generation, were every rank
-// read, with their arguments: what a test of their query plans needs.
-func (s *Store) TopImagesPlan(ctx context.Context, projectID string, enterpriseProjects []string, n int) (queries []string, args [][]any, err error) {
-	tx, err := s.snapshot(ctx)
-	if err != nil {
-		return nil, nil, s.errf("top images plan: %w", err)
-	}
-	defer tx.Rollback()
-	ranks, err := s.topRanks(ctx, tx, projectID, enterpriseProjects)
-	if err != nil {
-		return nil, nil, s.errf("top images plan: %w", err)
-	}
-	for _, rank := range ranks {
-		for _, g := range rank {
-			q, a := s.topQuery(projectID, g, n)
-			queries, args = append(queries, q), append(args, a)
-		}
-	}
-	return queries, args, nil
-}
-
 // TopVulns implements scanresult.FindingsStore: the web console's top
 // vulnerabilities (docs/console.md). The ids and counts are one grouped
 // query over the rows' scanned manifests (the manifests CountFindings

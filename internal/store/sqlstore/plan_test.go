@@ -1,30 +1,72 @@
-package sqlite
+package sqlstore_test
 
 import (
 	"context"
 	"database/sql"
+	"fmt"
 	"math/rand/v2"
+	"net/url"
 	"path/filepath"
 	"strings"
 	"testing"
 
 	"github.com/openhss/openhss/internal/benchseed"
 	"github.com/openhss/openhss/internal/inventory"
+	"github.com/openhss/openhss/internal/store/postgres"
+	"github.com/openhss/openhss/internal/store/sqlite"
 	"github.com/openhss/openhss/internal/store/sqlstore"
 )
 
-// TestListPlans checks the index the count and the page walk of each list
+// The query plans of the list and of TopImages on each engine, read with
+// EXPLAIN through connections of their own (sqliteConn: a fresh SQLite
+// connection loads the statistics ANALYZE left; the store's read pool
+// keeps its connections from the start).
+
+// openSQLite opens the store at path, closed at cleanup.
+func openSQLite(t *testing.T, path string) *sqlite.Store {
+	t.Helper()
+	s, err := sqlite.Open(context.Background(), path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close() })
+	return s
+}
+
+// sqliteConn opens one connection of its own to the SQLite file at path,
+// closed at cleanup.
+func sqliteConn(t *testing.T, path string) *sql.DB {
+	t.Helper()
+	db, err := sql.Open("sqlite", "file:"+path+"?"+url.Values{"_pragma": {"busy_timeout(5000)"}}.Encode())
+	if err != nil {
+		t.Fatal(err)
+	}
+	db.SetMaxOpenConns(1)
+	t.Cleanup(func() { db.Close() })
+	return db
+}
+
+// exec runs q on a connection of its own to the SQLite file at path.
+func exec(t *testing.T, path, q string) {
+	t.Helper()
+	db := sqliteConn(t, path)
+	if _, err := db.ExecContext(context.Background(), q); err != nil {
+		t.Fatal(err)
+	}
+	db.Close()
+}
+
+// TestListPlansSQLite checks the index the count and the page walk of each list
 // filter shape use, whatever the planner's statistics: none, sampled (as
 // benchseed.Seed and PRAGMA optimize leave them) and full. The list indexes carry
 // enterprise_project_id, so the right one is the only covering one and wins
 // without relying on row estimates: with sampled statistics of the indexes
 // of 00001, latest_version=true counted through images_status, a million
 // table reads instead of ten thousand index entries.
-func TestListPlans(t *testing.T) {
+func TestListPlansSQLite(t *testing.T) {
 	ctx := context.Background()
 	path := filepath.Join(t.TempDir(), "openhss.db")
-	s := open(t, path)
-	defer s.Close()
+	s := openSQLite(t, path)
 	if _, err := benchseed.Seed(ctx, s, benchseed.Spec{ProjectID: "p1", Rows: 4000, Namespaces: 4, Repos: 40, Registries: 2}, rand.New(rand.NewPCG(1, 2))); err != nil {
 		t.Fatal(err)
 	}
@@ -62,16 +104,11 @@ func TestListPlans(t *testing.T) {
 		{"sampled", `PRAGMA analysis_limit = 100; ANALYZE`},
 		{"full", `PRAGMA analysis_limit = 0; ANALYZE`},
 	} {
-		if _, err := s.write.ExecContext(ctx, stats.sql); err != nil {
-			t.Fatal(err)
-		}
+		exec(t, path, stats.sql)
 		// A connection of its own, which loads the statistics afresh.
-		db, err := openPool(path, "deferred", 1)
-		if err != nil {
-			t.Fatal(err)
-		}
+		db := sqliteConn(t, path)
 		for _, tc := range cases {
-			where, args, err := s.ListPlan(ctx, tc.f)
+			where, args, err := sqlstore.ListPlan(ctx, s.Store, tc.f)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -86,7 +123,7 @@ func TestListPlans(t *testing.T) {
 				queries["count"] = `SELECT count(*) FROM images i WHERE ` + where
 			}
 			for what, q := range queries {
-				detail := explain(t, db, q, args)
+				detail := explainSQLite(t, db, q, args)
 				if !strings.Contains(detail, "COVERING INDEX "+tc.index+" ") || strings.Contains(detail, "TEMP B-TREE") {
 					t.Errorf("%s, %s %s: plan %q, want a walk of covering index %s in order", stats.name, tc.name, what, detail, tc.index)
 				}
@@ -96,24 +133,21 @@ func TestListPlans(t *testing.T) {
 	}
 }
 
-// TestTopImagesPlans checks that each of TopImages' reads (one per
+// TestTopImagesPlansSQLite checks that each of TopImages' reads (one per
 // enterprise project and severity level) is a range of images_top walked
 // in order, with no sort, whatever the statistics: with images_severity,
 // a level's rows were read and sorted (78,000 at 10^6 rows).
-func TestTopImagesPlans(t *testing.T) {
+func TestTopImagesPlansSQLite(t *testing.T) {
 	ctx := context.Background()
 	path := filepath.Join(t.TempDir(), "openhss.db")
-	s := open(t, path)
-	defer s.Close()
+	s := openSQLite(t, path)
 	if _, err := benchseed.Seed(ctx, s, benchseed.Spec{ProjectID: "p1", Rows: 4000, Namespaces: 4, Repos: 40, Registries: 2}, rand.New(rand.NewPCG(1, 2))); err != nil {
 		t.Fatal(err)
 	}
 	// A third of the rows in a second enterprise project, so that a scope
 	// of two is several ranges per level.
-	if _, err := s.write.ExecContext(ctx, `UPDATE images SET enterprise_project_id = 'ep9' WHERE id % 3 = 0`); err != nil {
-		t.Fatal(err)
-	}
-	one, _, err := s.TopImagesPlan(ctx, "p1", []string{"0"}, 5)
+	exec(t, path, `UPDATE images SET enterprise_project_id = 'ep9' WHERE id % 3 = 0`)
+	one, _, err := sqlstore.TopImagesPlan(ctx, s.Store, "p1", []string{"0"}, 5)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -122,15 +156,10 @@ func TestTopImagesPlans(t *testing.T) {
 		{"sampled", `PRAGMA analysis_limit = 100; ANALYZE`},
 		{"full", `PRAGMA analysis_limit = 0; ANALYZE`},
 	} {
-		if _, err := s.write.ExecContext(ctx, stats.sql); err != nil {
-			t.Fatal(err)
-		}
-		db, err := openPool(path, "deferred", 1)
-		if err != nil {
-			t.Fatal(err)
-		}
+		exec(t, path, stats.sql)
+		db := sqliteConn(t, path)
 		for _, eps := range [][]string{nil, {"0", "ep9"}} {
-			queries, args, err := s.TopImagesPlan(ctx, "p1", eps, 5)
+			queries, args, err := sqlstore.TopImagesPlan(ctx, s.Store, "p1", eps, 5)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -139,7 +168,7 @@ func TestTopImagesPlans(t *testing.T) {
 					stats.name, eps, len(queries), len(one))
 			}
 			for i, q := range queries {
-				detail := explain(t, db, q, args[i])
+				detail := explainSQLite(t, db, q, args[i])
 				if !strings.Contains(detail, "USING INDEX images_top (project_id=? AND enterprise_project_id=? AND severity_level=? AND vul_num>?)") ||
 					strings.Contains(detail, "TEMP B-TREE") {
 					t.Errorf("%s, %v, %v: plan %q, want a range of images_top in order", stats.name, eps, args[i], detail)
@@ -150,7 +179,7 @@ func TestTopImagesPlans(t *testing.T) {
 	}
 }
 
-func explain(t *testing.T, db *sql.DB, q string, args []any) string {
+func explainSQLite(t *testing.T, db *sql.DB, q string, args []any) string {
 	t.Helper()
 	rows, err := db.Query(`EXPLAIN QUERY PLAN `+q, args...)
 	if err != nil {
@@ -167,4 +196,105 @@ func explain(t *testing.T, db *sql.DB, q string, args []any) string {
 		parts = append(parts, detail)
 	}
 	return strings.Join(parts, "; ")
+}
+
+// TestTopImagesPlansPostgres checks that each of TopImages' reads (one per
+// enterprise project and severity level) is an index scan of images_top
+// in order, with no sort, in the plan made for its arguments and in the
+// generic plan a prepared statement may switch to (pgx prepares every
+// statement; the generic plan knows no argument, hence vul_num > 0 written
+// out). With images_severity, a level's rows were read and sorted (78,000
+// at 10^6 rows).
+func TestTopImagesPlansPostgres(t *testing.T) {
+	ctx := context.Background()
+	dsn := postgresSchema(t)
+	s, err := postgres.Open(ctx, dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	db, err := sql.Open("pgx", dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	if _, err := benchseed.Seed(ctx, s, benchseed.Spec{ProjectID: "p1", Rows: 4000, Namespaces: 4, Repos: 40, Registries: 2}, rand.New(rand.NewPCG(1, 2))); err != nil {
+		t.Fatal(err)
+	}
+	// A third of the rows in a second enterprise project, so that a scope
+	// of two is several ranges per level.
+	if _, err := db.ExecContext(ctx, `UPDATE images SET enterprise_project_id = 'ep9' WHERE id % 3 = 0`); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := db.ExecContext(ctx, `ANALYZE images`); err != nil {
+		t.Fatal(err)
+	}
+	conn, err := db.Conn(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	explain := func(q string, args ...any) string {
+		t.Helper()
+		rows, err := conn.QueryContext(ctx, `EXPLAIN `+q, args...)
+		if err != nil {
+			t.Fatalf("EXPLAIN %s: %v", q, err)
+		}
+		defer rows.Close()
+		var lines []string
+		for rows.Next() {
+			var line string
+			if err := rows.Scan(&line); err != nil {
+				t.Fatal(err)
+			}
+			lines = append(lines, strings.TrimSpace(line))
+		}
+		if err := rows.Err(); err != nil {
+			t.Fatal(err)
+		}
+		return strings.Join(lines, "; ")
+	}
+	inOrder := func(plan string) bool {
+		return strings.Contains(plan, "Index Scan using images_top on images") && !strings.Contains(plan, "Sort") &&
+			!strings.Contains(plan, "Seq Scan")
+	}
+	one, _, err := sqlstore.TopImagesPlan(ctx, s.Store, "p1", []string{"0"}, 5)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, eps := range [][]string{nil, {"0", "ep9"}} {
+		queries, args, err := sqlstore.TopImagesPlan(ctx, s.Store, "p1", eps, 5)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(queries) < 3 || len(queries) <= len(one) { // High, Medium and Low, of each enterprise project
+			t.Fatalf("%v: %d queries (%d for one enterprise project), want one per level and enterprise project", eps, len(queries), len(one))
+		}
+		for i, q := range queries {
+			if plan := explain(q, args[i]...); !inOrder(plan) {
+				t.Errorf("%v, %v: plan %q, want an index scan of images_top in order", eps, args[i], plan)
+			}
+			if _, err := conn.ExecContext(ctx, `SET plan_cache_mode = force_generic_plan`); err != nil {
+				t.Fatal(err)
+			}
+			if _, err := conn.ExecContext(ctx, `PREPARE top AS `+q); err != nil {
+				t.Fatal(err)
+			}
+			// EXECUTE takes no bound argument: its arguments as literals.
+			literals := make([]string, len(args[i]))
+			for j, a := range args[i] {
+				literals[j] = fmt.Sprint(a)
+				if v, ok := a.(string); ok {
+					literals[j] = "'" + strings.ReplaceAll(v, "'", "''") + "'"
+				}
+			}
+			plan := explain(`EXECUTE top(` + strings.Join(literals, ", ") + `)`)
+			if _, err := conn.ExecContext(ctx, `DEALLOCATE top; RESET plan_cache_mode`); err != nil {
+				t.Fatal(err)
+			}
+			if !inOrder(plan) {
+				t.Errorf("%v, %v: generic plan %q, want an index scan of images_top in order", eps, args[i], plan)
+			}
+		}
+	}
 }
