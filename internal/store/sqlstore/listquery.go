@@ -1,6 +1,7 @@
 package sqlstore
 
 import (
+	"slices"
 	"strconv"
 	"strings"
 
@@ -326,7 +327,7 @@ func Key(f inventory.Filter) string {
 	}
 	str(f.ProjectID)
 	str(string(f.Type))
-	keyList(&b, f.EnterpriseProjects, str)
+	keyEnterpriseProjects(&b, f.EnterpriseProjects)
 	for _, v := range []string{f.Namespace, f.ImageName, f.ImageVersion, f.InstanceName, f.InstanceID, string(f.ScanStatus)} {
 		str(v)
 	}
@@ -349,6 +350,19 @@ func Key(f inventory.Filter) string {
 	keyList(&b, f.RegistryIDs, func(id int64) { b.WriteString(strconv.FormatInt(id, 10) + ",") })
 	b.WriteString(strconv.FormatBool(f.SortByScanTime) + "," + strconv.FormatBool(f.SortDesc))
 	return b.String()
+}
+
+// keyEnterpriseProjects writes the enterprise projects of a cache key,
+// Key's and topKey's: nil (every one) apart from an empty list (none), and
+// a list in one spelling whatever its order and repeats, which select the
+// same rows.
+func keyEnterpriseProjects(b *strings.Builder, eps []string) {
+	if eps != nil {
+		eps = slices.Clone(eps) // non-nil when eps is empty
+		slices.Sort(eps)
+		eps = slices.Compact(eps)
+	}
+	keyList(b, eps, func(v string) { b.WriteString(strconv.Quote(v)); b.WriteByte(',') })
 }
 
 // keyList writes a list of Key's, each value with item, telling nil (no
