@@ -46,6 +46,37 @@ func sqliteConn(t *testing.T, path string) *sql.DB {
 	return db
 }
 
+// seededSQLite opens a store in a new SQLite file, seeded with benchseed's
+// rows of project p1, and returns it and the file's path.
+func seededSQLite(t *testing.T) (*sqlite.Store, string) {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), "openhss.db")
+	s := openSQLite(t, path)
+	if _, err := benchseed.Seed(context.Background(), s, benchseed.Spec{ProjectID: "p1", Rows: 4000, Namespaces: 4, Repos: 40, Registries: 2},
+		rand.New(rand.NewPCG(1, 2))); err != nil {
+		t.Fatal(err)
+	}
+	return s, path
+}
+
+// sqliteStatistics runs check under each kind of planner statistics the
+// SQLite file at path may hold: none, sampled (as benchseed.Seed and
+// PRAGMA optimize leave them) and full. explain reads a query's plan on a
+// connection opened after the statistics changed, which loads them afresh.
+func sqliteStatistics(t *testing.T, path string, check func(stats string, explain func(q string, args []any) string)) {
+	t.Helper()
+	for _, stats := range []struct{ name, sql string }{
+		{"no statistics", `DROP TABLE IF EXISTS sqlite_stat1; DROP TABLE IF EXISTS sqlite_stat4`},
+		{"sampled", `PRAGMA analysis_limit = 100; ANALYZE`},
+		{"full", `PRAGMA analysis_limit = 0; ANALYZE`},
+	} {
+		exec(t, path, stats.sql)
+		db := sqliteConn(t, path)
+		check(stats.name, func(q string, args []any) string { return explainSQLite(t, db, q, args) })
+		db.Close()
+	}
+}
+
 // exec runs q on a connection of its own to the SQLite file at path.
 func exec(t *testing.T, path, q string) {
 	t.Helper()
@@ -65,11 +96,7 @@ func exec(t *testing.T, path, q string) {
 // table reads instead of ten thousand index entries.
 func TestListPlansSQLite(t *testing.T) {
 	ctx := context.Background()
-	path := filepath.Join(t.TempDir(), "openhss.db")
-	s := openSQLite(t, path)
-	if _, err := benchseed.Seed(ctx, s, benchseed.Spec{ProjectID: "p1", Rows: 4000, Namespaces: 4, Repos: 40, Registries: 2}, rand.New(rand.NewPCG(1, 2))); err != nil {
-		t.Fatal(err)
-	}
+	s, path := seededSQLite(t)
 	yes := true
 	base := inventory.Filter{ProjectID: "p1", Type: inventory.PrivateImage, EnterpriseProjects: []string{"0"}}
 	with := func(mod func(*inventory.Filter)) inventory.Filter {
@@ -99,14 +126,7 @@ func TestListPlansSQLite(t *testing.T) {
 		{"scan_status", with(func(f *inventory.Filter) { f.ScanStatus = inventory.ScanSuccess }), "images_status"},
 		{"latest_version", with(func(f *inventory.Filter) { f.LatestVersionOnly = true }), "images_latest"},
 	}
-	for _, stats := range []struct{ name, sql string }{
-		{"no statistics", `DROP TABLE IF EXISTS sqlite_stat1; DROP TABLE IF EXISTS sqlite_stat4`},
-		{"sampled", `PRAGMA analysis_limit = 100; ANALYZE`},
-		{"full", `PRAGMA analysis_limit = 0; ANALYZE`},
-	} {
-		exec(t, path, stats.sql)
-		// A connection of its own, which loads the statistics afresh.
-		db := sqliteConn(t, path)
+	sqliteStatistics(t, path, func(stats string, explain func(q string, args []any) string) {
 		for _, tc := range cases {
 			where, args, err := sqlstore.ListPlan(ctx, s.Store, tc.f)
 			if err != nil {
@@ -123,14 +143,13 @@ func TestListPlansSQLite(t *testing.T) {
 				queries["count"] = `SELECT count(*) FROM images i WHERE ` + where
 			}
 			for what, q := range queries {
-				detail := explainSQLite(t, db, q, args)
+				detail := explain(q, args)
 				if !strings.Contains(detail, "COVERING INDEX "+tc.index+" ") || strings.Contains(detail, "TEMP B-TREE") {
-					t.Errorf("%s, %s %s: plan %q, want a walk of covering index %s in order", stats.name, tc.name, what, detail, tc.index)
+					t.Errorf("%s, %s %s: plan %q, want a walk of covering index %s in order", stats, tc.name, what, detail, tc.index)
 				}
 			}
 		}
-		db.Close()
-	}
+	})
 }
 
 // TestTopImagesPlansSQLite checks that each of TopImages' reads (one per
@@ -139,11 +158,7 @@ func TestListPlansSQLite(t *testing.T) {
 // a level's rows were read and sorted (78,000 at 10^6 rows).
 func TestTopImagesPlansSQLite(t *testing.T) {
 	ctx := context.Background()
-	path := filepath.Join(t.TempDir(), "openhss.db")
-	s := openSQLite(t, path)
-	if _, err := benchseed.Seed(ctx, s, benchseed.Spec{ProjectID: "p1", Rows: 4000, Namespaces: 4, Repos: 40, Registries: 2}, rand.New(rand.NewPCG(1, 2))); err != nil {
-		t.Fatal(err)
-	}
+	s, path := seededSQLite(t)
 	// A third of the rows in a second enterprise project, so that a scope
 	// of two is several ranges per level.
 	exec(t, path, `UPDATE images SET enterprise_project_id = 'ep9' WHERE id % 3 = 0`)
@@ -151,13 +166,7 @@ func TestTopImagesPlansSQLite(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, stats := range []struct{ name, sql string }{
-		{"no statistics", `DROP TABLE IF EXISTS sqlite_stat1; DROP TABLE IF EXISTS sqlite_stat4`},
-		{"sampled", `PRAGMA analysis_limit = 100; ANALYZE`},
-		{"full", `PRAGMA analysis_limit = 0; ANALYZE`},
-	} {
-		exec(t, path, stats.sql)
-		db := sqliteConn(t, path)
+	sqliteStatistics(t, path, func(stats string, explain func(q string, args []any) string) {
 		for _, eps := range [][]string{nil, {"0", "ep9"}} {
 			queries, args, err := sqlstore.TopImagesPlan(ctx, s.Store, "p1", eps, 5)
 			if err != nil {
@@ -165,20 +174,20 @@ func TestTopImagesPlansSQLite(t *testing.T) {
 			}
 			if len(queries) < 3 || len(queries) <= len(one) { // High, Medium and Low, of each enterprise project
 				t.Fatalf("%s, %v: %d queries (%d for one enterprise project), want one per level and enterprise project",
-					stats.name, eps, len(queries), len(one))
+					stats, eps, len(queries), len(one))
 			}
 			for i, q := range queries {
-				detail := explainSQLite(t, db, q, args[i])
+				detail := explain(q, args[i])
 				if !strings.Contains(detail, "USING INDEX images_top (project_id=? AND enterprise_project_id=? AND severity_level=? AND vul_num>?)") ||
 					strings.Contains(detail, "TEMP B-TREE") {
-					t.Errorf("%s, %v, %v: plan %q, want a range of images_top in order", stats.name, eps, args[i], detail)
+					t.Errorf("%s, %v, %v: plan %q, want a range of images_top in order", stats, eps, args[i], detail)
 				}
 			}
 		}
-		db.Close()
-	}
+	})
 }
 
+// explainSQLite is the plan of q on db, its steps joined by "; ".
 func explainSQLite(t *testing.T, db *sql.DB, q string, args []any) string {
 	t.Helper()
 	rows, err := db.Query(`EXPLAIN QUERY PLAN `+q, args...)
