@@ -44,17 +44,10 @@ func (r *Repos) Add(namespace, name string, rows int64) {
 // image_repos, and with substrings also its namespace and image name
 // substrings (both, even when empty: every string contains "").
 func RepoFilter(d Dialect, f inventory.Filter, substrings bool) *builder {
-	b := newBuilder(d)
-	b.Eq("project_id", f.ProjectID)
-	if f.Type != "" {
-		b.Eq("image_type", string(f.Type))
-	}
+	b := newImageScoped(d, "", f)
 	if substrings {
 		b.Contains("namespace", f.Namespace)
 		b.Contains("name", f.ImageName)
-	}
-	if f.EnterpriseProjects != nil {
-		b.In("enterprise_project_id", f.EnterpriseProjects)
 	}
 	return b
 }
@@ -89,14 +82,7 @@ func imageWhere(d Dialect, f inventory.Filter, resolve func() (Repos, error)) (I
 // empty set is the caller's to answer).
 func imageWhereRegs(d Dialect, f inventory.Filter, resolve func() (Repos, error), regIDs []int64) (ImageWhere, error) {
 	var w ImageWhere
-	b := newBuilder(d)
-	b.Eq("i.project_id", f.ProjectID)
-	if f.Type != "" {
-		b.Eq("i.image_type", string(f.Type))
-	}
-	if f.EnterpriseProjects != nil {
-		b.In("i.enterprise_project_id", f.EnterpriseProjects)
-	}
+	b := newImageScoped(d, "i.", f)
 	if (f.RegistryTypes != nil && len(f.RegistryTypes) == 0) || (f.RegistryIDs != nil && len(f.RegistryIDs) == 0) {
 		return ImageWhere{Empty: true}, nil
 	}

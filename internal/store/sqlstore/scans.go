@@ -749,12 +749,7 @@ func (s *Store) projectRows(projectID string, enterpriseProjects []string) (b *b
 	if !s.scopeCanMatch(projectID, enterpriseProjects) {
 		return nil, false
 	}
-	b = newBuilder(s.d)
-	b.Eq("i.project_id", projectID)
-	if enterpriseProjects != nil {
-		b.In("i.enterprise_project_id", enterpriseProjects)
-	}
-	return b, true
+	return newScoped(s.d, "i.", projectID, enterpriseProjects), true
 }
 
 // TopImages implements scanresult.FindingsStore: the web console's top
@@ -835,11 +830,7 @@ type topGroup struct{ enterpriseProject, level string }
 // image_counts knows them, by rank of the level (severities); rank 0
 // holds every other level (Security, none, any unknown one) as one.
 func (s *Store) topRanks(ctx context.Context, tx querier, projectID string, enterpriseProjects []string) ([][]topGroup, error) {
-	c := newBuilder(s.d)
-	c.Eq("c.project_id", projectID)
-	if enterpriseProjects != nil {
-		c.In("c.enterprise_project_id", enterpriseProjects)
-	}
+	c := newScoped(s.d, "c.", projectID, enterpriseProjects)
 	c.Where(s.d.IsTrue("c.vul"))
 	groups, err := queryAll(ctx, tx, func(r rowScanner) (g topGroup, err error) { return g, r.Scan(&g.enterpriseProject, &g.level) },
 		`SELECT c.enterprise_project_id, c.severity_level FROM image_counts c WHERE `+c.SQL()+`

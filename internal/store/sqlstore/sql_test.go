@@ -365,8 +365,8 @@ func TestRepoFilter(t *testing.T) {
 		want       string
 	}{
 		{SQLite, false, "project_id = ? AND image_type = ? AND enterprise_project_id = ?"},
-		{SQLite, true, "project_id = ? AND image_type = ? AND instr(namespace, ?) > 0 AND instr(name, ?) > 0 AND enterprise_project_id = ?"},
-		{Postgres, true, "project_id = $1 AND image_type = $2 AND strpos(namespace, $3) > 0 AND strpos(name, $4) > 0 AND enterprise_project_id = $5"},
+		{SQLite, true, "project_id = ? AND image_type = ? AND enterprise_project_id = ? AND instr(namespace, ?) > 0 AND instr(name, ?) > 0"},
+		{Postgres, true, "project_id = $1 AND image_type = $2 AND enterprise_project_id = $3 AND strpos(namespace, $4) > 0 AND strpos(name, $5) > 0"},
 	}
 	for _, tc := range cases {
 		b := RepoFilter(tc.d, f, tc.substrings)
