@@ -23,6 +23,7 @@ import (
 	"github.com/openhss/openhss/internal/jobs"
 	"github.com/openhss/openhss/internal/registry"
 	"github.com/openhss/openhss/internal/scanjob"
+	"github.com/openhss/openhss/internal/scanresult"
 	"github.com/openhss/openhss/internal/secret"
 	"github.com/openhss/openhss/internal/store/sqlite"
 	"github.com/openhss/openhss/internal/taskrun"
@@ -53,6 +54,37 @@ type env struct {
 	updater  *vulnupdate.Updater
 	vulnDB   *vulndb.DB // the updater's, for another updater over the same store
 	rematch  *countingRematch
+	reads    *countingStore // st as the console reads it
+}
+
+// countingStore is the store counting the reads of the Unsafe settings
+// tab, which should not grow with the baselines it lists.
+type countingStore struct {
+	*sqlite.Store
+	mu             sync.Mutex
+	configs, rules int
+}
+
+func (c *countingStore) RiskConfigs(ctx context.Context, sel scanresult.RowSelection, f scanresult.RiskConfigFilter) (int64, []scanresult.RiskConfig, error) {
+	c.mu.Lock()
+	c.configs++
+	c.mu.Unlock()
+	return c.Store.RiskConfigs(ctx, sel, f)
+}
+
+func (c *countingStore) RiskConfigRules(ctx context.Context, sel scanresult.RowSelection, f scanresult.RiskRuleFilter) (int64, []scanresult.RiskRule, error) {
+	c.mu.Lock()
+	c.rules++
+	c.mu.Unlock()
+	return c.Store.RiskConfigRules(ctx, sel, f)
+}
+
+// counted returns the reads counted since the last call and resets them.
+func (c *countingStore) counted() (configs, rules int) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	configs, rules, c.configs, c.rules = c.configs, c.rules, 0, 0
+	return configs, rules
 }
 
 func newEnv(t *testing.T) *env {
@@ -106,7 +138,8 @@ func newEnvUpdating(t *testing.T, vulnBase string) *env {
 			t.Fatal(err)
 		}
 	}
-	e := &env{t: t, st: st, rows: map[string]int64{}, rematch: &countingRematch{}, scans: &recordedScans{}, box: box, syncs: &recordedSyncs{}, iam: svc}
+	e := &env{t: t, st: st, rows: map[string]int64{}, rematch: &countingRematch{}, scans: &recordedScans{}, box: box, syncs: &recordedSyncs{}, iam: svc,
+		reads: &countingStore{Store: st}}
 	for i, r := range []struct {
 		key, project, ep, ns, name string
 	}{
@@ -149,7 +182,7 @@ func newEnvUpdating(t *testing.T, vulnBase string) *env {
 	if err != nil {
 		t.Fatal(err)
 	}
-	c, err := console.New(console.Options{Store: st, Auth: svc, Scans: e.scans, Tasks: starter, VulnUpdate: e.updater, Box: box,
+	c, err := console.New(console.Options{Store: e.reads, Auth: svc, Scans: e.scans, Tasks: starter, VulnUpdate: e.updater, Box: box,
 		Registries: lister, Fallback: fallback})
 	if err != nil {
 		t.Fatal(err)

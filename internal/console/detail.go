@@ -308,29 +308,45 @@ func (b baselineView) RulesTo() int { return b.RulesOffset + len(b.List) }
 
 // baselines reads the Unsafe settings tab through the store calls of the
 // API's risk-configs route (the page of baselines cf selects) and of its
-// rules route (each baseline's rules rf selects, by its name and
-// standard), for the one row sel selects. The baseline named rulesOf
-// lists its rules from rulesOffset, every other one from its first.
+// rules route (the rules rf selects of every baseline on the page, by its
+// name and standard, in one read rather than one per baseline), for the
+// one row sel selects. The baseline named rulesOf lists its rules from
+// rulesOffset, every other one from its first. A row's rules are those of
+// the scanner's catalogue, 15 in 5 baselines (docs/scanner.md, Unsafe
+// settings), so reading all of the page's at once and paging each here
+// costs less than a read per baseline, up to 50.
 func (c *Console) baselines(ctx context.Context, sel scanresult.RowSelection, cf scanresult.RiskConfigFilter,
 	rf scanresult.RiskRuleFilter, offset int, rulesOf string, rulesOffset int) (int64, []baselineView, error) {
 	// The tab's severity is the rules' (the rules route's parameter).
 	total, configs, err := c.opts.Store.RiskConfigs(ctx, sel, scanresult.RiskConfigFilter{CheckName: cf.CheckName,
 		Standard: cf.Standard, Offset: offset, Limit: detailLimit})
+	if err != nil || len(configs) == 0 {
+		return total, []baselineView{}, err
+	}
+	f := rf
+	f.CheckName, f.Standard, f.Offset, f.Limit = "", "", 0, 0
+	for _, rc := range configs {
+		f.Baselines = append(f.Baselines, scanresult.BaselineKey{CheckName: rc.CheckName, Standard: rc.Standard})
+	}
+	_, rules, err := c.opts.Store.RiskConfigRules(ctx, sel, f)
 	if err != nil {
-		return 0, nil, err
+		return 0, nil, fmt.Errorf("rules of baselines: %w", err)
+	}
+	// Each baseline's rules, in rule order (the store's within a baseline).
+	of := map[scanresult.BaselineKey][]scanresult.RiskRule{}
+	for _, r := range rules {
+		k := scanresult.BaselineKey{CheckName: r.CheckName, Standard: r.Standard}
+		of[k] = append(of[k], r)
 	}
 	out := make([]baselineView, len(configs))
 	for i, rc := range configs {
-		f := rf
-		f.CheckName, f.Standard, f.Offset, f.Limit = rc.CheckName, rc.Standard, 0, maxRulesPerBaseline
+		all := of[scanresult.BaselineKey{CheckName: rc.CheckName, Standard: rc.Standard}]
+		from := 0
 		if rc.CheckName == rulesOf {
-			f.Offset = rulesOffset
+			from = rulesOffset
 		}
-		n, rules, err := c.opts.Store.RiskConfigRules(ctx, sel, f)
-		if err != nil {
-			return 0, nil, fmt.Errorf("rules of baseline %q: %w", rc.CheckName, err)
-		}
-		out[i] = baselineView{RiskConfig: rc, N: offset + i + 1, RulesTotal: n, RulesOffset: f.Offset, List: rules}
+		out[i] = baselineView{RiskConfig: rc, N: offset + i + 1, RulesTotal: int64(len(all)), RulesOffset: from,
+			List: all[min(from, len(all)):min(from+maxRulesPerBaseline, len(all))]}
 	}
 	return total, out, nil
 }

@@ -2,6 +2,7 @@ package findingquery_test
 
 import (
 	"net/url"
+	"reflect"
 	"testing"
 
 	"github.com/openhss/openhss/internal/findingquery"
@@ -76,7 +77,7 @@ func TestReaders(t *testing.T) {
 				}
 			case q.Err != nil:
 				t.Errorf("error %v", q.Err)
-			case got != tc.want:
+			case !reflect.DeepEqual(got, tc.want):
 				t.Errorf("got %+v, want %+v", got, tc.want)
 			}
 		})

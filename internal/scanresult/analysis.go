@@ -173,12 +173,22 @@ type RiskConfig struct {
 // RiskRuleFilter selects and pages RiskConfigRules.
 type RiskRuleFilter struct {
 	CheckName, Standard string // the baseline, exact
-	Result              string // "pass" or "failed"; "" for both
-	Severity            string // exact
-	RuleName            string // substring
-	Offset              int
-	Limit               int // 0: all
+	// Baselines, when not empty, stands for CheckName and Standard: the
+	// rules of each baseline it names, in one read (the web console's
+	// Unsafe settings tab lists a page of baselines with their rules),
+	// ordered by check name, standard, then rule id; Offset and Limit
+	// page that whole list and the total counts it.
+	Baselines []BaselineKey
+	Result    string // "pass" or "failed"; "" for both
+	Severity  string // exact
+	RuleName  string // substring
+	Offset    int
+	Limit     int // 0: all
 }
+
+// BaselineKey names one baseline as RiskConfigRules selects it: its check
+// name and standard, exact.
+type BaselineKey struct{ CheckName, Standard string }
 
 // RiskRule is one rule of a baseline over the selected manifests: failed
 // when any of them failed it. Its name, type and severity are the least

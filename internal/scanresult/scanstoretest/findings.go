@@ -89,6 +89,14 @@ func testFindingsAggregation(t *testing.T, e *env) {
 		"p2 rows of c":      ids("p2", c),
 		"p1 rows of nobody": ids("p1"),
 	}
+	// keys are baselines by check name and standard, in pairs.
+	keys := func(pairs ...string) []scanresult.BaselineKey {
+		var out []scanresult.BaselineKey
+		for i := 0; i < len(pairs); i += 2 {
+			out = append(out, scanresult.BaselineKey{CheckName: pairs[i], Standard: pairs[i+1]})
+		}
+		return out
+	}
 	for name, sel := range selections {
 		rows, analyses := e.oldSelection(sel)
 		for _, f := range []scanresult.RiskConfigFilter{{}, {CheckName: "acc"}, {Severity: "High"}, {Severity: "Security"},
@@ -103,7 +111,18 @@ func testFindingsAggregation(t *testing.T, e *env) {
 			{CheckName: "accounts", Standard: "cn_standard", Result: "failed"}, {CheckName: "accounts", Standard: "cn_standard", Result: "pass"},
 			{CheckName: "accounts", Standard: "cn_standard", Severity: "Medium"}, {CheckName: "accounts", Standard: "cn_standard", RuleName: "weak"},
 			{CheckName: "image_config", Standard: "hw_standard", Offset: 1, Limit: 1}, {CheckName: "image_config", Standard: "cn_standard"},
-			{CheckName: "image_config", Standard: "hw_standard", Offset: 5, Limit: 1}} {
+			{CheckName: "image_config", Standard: "hw_standard", Offset: 5, Limit: 1},
+			// Several baselines in one read: a baseline under another
+			// standard than its own and one stored nowhere select
+			// nothing, nor does a name no column can hold.
+			{Baselines: keys("misc", "hw_standard", "accounts", "cn_standard", "image_config", "hw_standard")},
+			{Baselines: keys("image_config", "hw_standard", "accounts", "cn_standard"), Result: "failed"},
+			{Baselines: keys("image_config", "hw_standard", "accounts", "cn_standard"), RuleName: "password", Severity: "High"},
+			{Baselines: keys("accounts", "hw_standard", "image_config", "hw_standard", "nowhere", "cn_standard")},
+			{Baselines: keys("accounts", "cn_standard", "image_config\x00", "hw_standard")},
+			{Baselines: keys("image_config", "hw_standard"), Offset: 1},
+			{Baselines: keys("accounts", "cn_standard", "image_config", "hw_standard"), Offset: 1, Limit: 2},
+			{Baselines: keys("accounts", "cn_standard", "image_config", "hw_standard"), Offset: 9, Limit: 2}} {
 			wantTotal, want := oldRiskRules(analyses, f)
 			total, got, err := e.st.RiskConfigRules(e.ctx, sel, f)
 			if err != nil || total != wantTotal || !reflect.DeepEqual(got, want) {
@@ -196,7 +215,23 @@ func oldRiskConfigs(analyses []scanresult.Analysis, f scanresult.RiskConfigFilte
 	return page(list, f.Offset, f.Limit)
 }
 
+// oldRiskRules is the in-memory aggregation, one baseline's rules at a
+// time; several baselines' are each one's in turn, by check name and
+// standard.
 func oldRiskRules(analyses []scanresult.Analysis, f scanresult.RiskRuleFilter) (int64, []scanresult.RiskRule) {
+	if len(f.Baselines) > 0 {
+		keys := slices.SortedFunc(slices.Values(f.Baselines), func(a, b scanresult.BaselineKey) int {
+			return cmp.Or(cmp.Compare(a.CheckName, b.CheckName), cmp.Compare(a.Standard, b.Standard))
+		})
+		var all []scanresult.RiskRule
+		for _, k := range keys {
+			one := f
+			one.Baselines, one.CheckName, one.Standard, one.Offset, one.Limit = nil, k.CheckName, k.Standard, 0, 0
+			_, rules := oldRiskRules(analyses, one)
+			all = append(all, rules...)
+		}
+		return page(all, f.Offset, f.Limit)
+	}
 	by := map[string]*scanresult.RiskRule{}
 	for _, a := range analyses {
 		for _, b := range a.Baseline {

@@ -241,7 +241,12 @@ func TestCloseWithConnectionHeld(t *testing.T) {
 // TestListCompactsInBackground: a list that finds more than MaxChangeRows
 // generation rows answers without waiting for their compaction, which
 // runs once, after it, and leaves one row of the same summed generation;
-// Wait waits for it.
+// Wait waits for it. The test holds images_changes in SHARE mode until
+// the list has answered: the list only reads the table, the compaction's
+// DELETE waits for the lock, so every row is still there at the answer and
+// is folded only after the test lets go. A list that compacted before
+// answering would wait for the lock until compactTimeout (10 s), fail to
+// compact, and leave the rows unfolded.
 func TestListCompactsInBackground(t *testing.T) {
 	s := open(t, newSchema(t))
 	defer s.Close()
@@ -268,16 +273,45 @@ func TestListCompactsInBackground(t *testing.T) {
 	if before <= sqlstore.MaxChangeRows {
 		t.Fatalf("%d images_changes rows: the test needs more than %d", before, sqlstore.MaxChangeRows)
 	}
-	p, err := s.ListImages(ctx, inventory.Filter{ProjectID: "p1", Type: inventory.LocalImage, Limit: 5})
-	if err != nil || p.Total != 1 {
-		t.Fatalf("list: total %d (%v), want 1", p.Total, err)
+	hold, err := s.pool.p.Begin(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer hold.Rollback(ctx)
+	if _, err := hold.Exec(ctx, `LOCK TABLE images_changes IN SHARE MODE`); err != nil {
+		t.Fatal(err)
+	}
+	type answer struct {
+		p   inventory.Page
+		err error
+	}
+	listed := make(chan answer, 1)
+	go func() {
+		p, err := s.ListImages(ctx, inventory.Filter{ProjectID: "p1", Type: inventory.LocalImage, Limit: 5})
+		listed <- answer{p, err}
+	}()
+	select {
+	case a := <-listed:
+		if a.err != nil || a.p.Total != 1 {
+			t.Fatalf("list: total %d (%v), want 1", a.p.Total, a.err)
+		}
+	case <-time.After(time.Minute):
+		// Only a list that waits for its compaction is still here.
+		hold.Rollback(ctx)
+		t.Fatal("the list did not answer while its compaction could not run")
+	}
+	if rows, _ := changes(); rows != before {
+		t.Fatalf("answered with %d images_changes rows, want the %d from before: compacted before the answer", rows, before)
+	}
+	if err := hold.Rollback(ctx); err != nil {
+		t.Fatal(err)
 	}
 	s.Wait()
 	after, genAfter := changes()
 	if after != 1 || genAfter != gen {
 		t.Fatalf("after the list: %d rows of generation %d, want 1 of %d", after, genAfter, gen)
 	}
-	p, err = s.ListImages(ctx, inventory.Filter{ProjectID: "p1", Type: inventory.LocalImage, Limit: 5})
+	p, err := s.ListImages(ctx, inventory.Filter{ProjectID: "p1", Type: inventory.LocalImage, Limit: 5})
 	if err != nil || p.Total != 1 || len(p.Images) != 1 {
 		t.Fatalf("list after the compaction: total %d, %d rows (%v), want 1", p.Total, len(p.Images), err)
 	}

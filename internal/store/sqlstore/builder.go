@@ -3,6 +3,8 @@ package sqlstore
 import (
 	"reflect"
 	"strings"
+
+	"github.com/openhss/openhss/internal/inventory"
 )
 
 // The text a builder makes of a filter depends only on its shape (which
@@ -24,6 +26,33 @@ func newBuilder(d Dialect, args ...any) *builder {
 	// Room for a list filter's usual conditions without regrowing.
 	b := &builder{d: d, conds: make([]string, 0, 8), args: make([]any, len(args), len(args)+8)}
 	copy(b.args, args)
+	return b
+}
+
+// newScoped returns a builder in dialect d holding that the rows are
+// projectID's, in enterpriseProjects (nil: every one): the scope of a
+// caller, its columns named with prefix (a table's alias and a dot, or ""
+// for a table read alone).
+func newScoped(d Dialect, prefix, projectID string, enterpriseProjects []string) *builder {
+	b := newBuilder(d)
+	b.Eq(prefix+"project_id", projectID)
+	if enterpriseProjects != nil {
+		b.In(prefix+"enterprise_project_id", enterpriseProjects)
+	}
+	return b
+}
+
+// newImageScoped is newScoped for an image filter: f's project, image
+// type (when set) and enterprise projects, in that order.
+func newImageScoped(d Dialect, prefix string, f inventory.Filter) *builder {
+	b := newBuilder(d)
+	b.Eq(prefix+"project_id", f.ProjectID)
+	if f.Type != "" {
+		b.Eq(prefix+"image_type", string(f.Type))
+	}
+	if f.EnterpriseProjects != nil {
+		b.In(prefix+"enterprise_project_id", f.EnterpriseProjects)
+	}
 	return b
 }
 

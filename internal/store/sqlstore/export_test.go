@@ -37,7 +37,7 @@ func ImageCountKeys(ctx context.Context, s *Store) (fromImages, fromCounts map[s
 // CountImages counts the rows of images matching f with the list's own
 // WHERE (ListPlan), never from image_counts or image_repos.
 func CountImages(ctx context.Context, s *Store, f inventory.Filter) (int64, error) {
-	where, args, err := s.ListPlan(ctx, f)
+	where, args, err := ListPlan(ctx, s, f)
 	if err != nil || where == "" {
 		return 0, err
 	}
@@ -142,7 +142,7 @@ func ShiftScanTimes(ctx context.Context, s *Store, projectID string, delta int64
 // PageIDs is the ids of f's page read the plain way: f's WHERE (ListPlan),
 // ORDER BY the list order, LIMIT and OFFSET over images.
 func PageIDs(ctx context.Context, s *Store, f inventory.Filter) ([]int64, error) {
-	where, args, err := s.ListPlan(ctx, f)
+	where, args, err := ListPlan(ctx, s, f)
 	if err != nil || where == "" {
 		return nil, err
 	}
@@ -154,4 +154,39 @@ func PageIDs(ctx context.Context, s *Store, f inventory.Filter) ([]int64, error)
 		return nil, err
 	}
 	return collect(rows, func(r rowScanner) (id int64, err error) { return id, r.Scan(&id) })
+}
+
+// ListPlan is the WHERE clause over images aliased i, and its arguments,
+// that f becomes at the current generation: what a test of the query plans
+// of the list needs (EXPLAIN of its count and page).
+func ListPlan(ctx context.Context, s *Store, f inventory.Filter) (where string, args []any, err error) {
+	tx, err := s.snapshot(ctx)
+	if err != nil {
+		return "", nil, s.errf("list plan: %w", err)
+	}
+	defer tx.Rollback()
+	p, err := s.plan(ctx, tx, f)
+	return p.where, p.args, err
+}
+
+// TopImagesPlan returns the queries TopImages would run for the project's
+// rows in enterpriseProjects at the current generation, were every rank
+// read, with their arguments: what a test of their query plans needs.
+func TopImagesPlan(ctx context.Context, s *Store, projectID string, enterpriseProjects []string, n int) (queries []string, args [][]any, err error) {
+	tx, err := s.snapshot(ctx)
+	if err != nil {
+		return nil, nil, s.errf("top images plan: %w", err)
+	}
+	defer tx.Rollback()
+	ranks, err := s.topRanks(ctx, tx, projectID, enterpriseProjects)
+	if err != nil {
+		return nil, nil, s.errf("top images plan: %w", err)
+	}
+	for _, rank := range ranks {
+		for _, g := range rank {
+			q, a := s.topQuery(projectID, g, n)
+			queries, args = append(queries, q), append(args, a)
+		}
+	}
+	return queries, args, nil
 }

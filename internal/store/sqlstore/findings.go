@@ -142,18 +142,36 @@ func (s *Store) RiskConfigs(ctx context.Context, sel scanresult.RowSelection, f 
 }
 
 // RiskConfigRules implements scanresult.FindingsAggregator: the rules of
-// one baseline over the selected rows' manifests.
+// one baseline, or of each of f.Baselines, over the selected rows'
+// manifests.
 func (s *Store) RiskConfigRules(ctx context.Context, sel scanresult.RowSelection, f scanresult.RiskRuleFilter) (int64, []scanresult.RiskRule, error) {
-	if !s.storable(f.CheckName, f.Standard, f.Severity, f.RuleName) {
+	keys := f.Baselines
+	if len(keys) == 0 {
+		keys = []scanresult.BaselineKey{{CheckName: f.CheckName, Standard: f.Standard}}
+	}
+	// A name no column can hold names no baseline.
+	var checks, standards []string
+	for _, k := range keys {
+		if s.storable(k.CheckName, k.Standard) {
+			checks, standards = append(checks, k.CheckName), append(standards, k.Standard)
+		}
+	}
+	if len(checks) == 0 || !s.storable(f.Severity, f.RuleName) {
 		return 0, []scanresult.RiskRule{}, nil
 	}
 	return overRows(ctx, s, "risk config rules", sel, func(tx *sql.Tx, b *builder, _ string, out *[]scanresult.RiskRule) (int64, error) {
 		digests := `SELECT ` + scannedDigest + ` FROM images i WHERE ` + b.SQL()
 		c := newBuilder(s.d, b.Args()...)
-		with := `WITH g AS (SELECT rule_id, min(name) AS name, min(check_type) AS check_type, min(severity) AS severity,
-				max(CASE WHEN ` + s.d.IsTrue("passed") + ` THEN 0 ELSE 1 END) AS failed
-			FROM baseline_results WHERE digest IN (` + digests + `) AND check_name = ` + c.Arg(f.CheckName) +
-			` AND standard = ` + c.Arg(f.Standard) + ` GROUP BY rule_id)`
+		var baselines string
+		if len(checks) == 1 {
+			baselines = `check_name = ` + c.Arg(checks[0]) + ` AND standard = ` + c.Arg(standards[0])
+		} else {
+			baselines = `(check_name, standard) IN (` + c.Rows(col{Type: "text", Values: checks}, col{Type: "text", Values: standards}) + `)`
+		}
+		with := `WITH g AS (SELECT check_name, standard, rule_id, min(name) AS name, min(check_type) AS check_type,
+				min(severity) AS severity, max(CASE WHEN ` + s.d.IsTrue("passed") + ` THEN 0 ELSE 1 END) AS failed
+			FROM baseline_results WHERE digest IN (` + digests + `) AND ` + baselines + `
+			GROUP BY check_name, standard, rule_id)`
 		c.Where("true")
 		switch f.Result {
 		case "pass":
@@ -167,12 +185,14 @@ func (s *Store) RiskConfigRules(ctx context.Context, sel scanresult.RowSelection
 		if f.RuleName != "" {
 			c.Contains("name", f.RuleName)
 		}
-		return s.aggregate(ctx, tx, c, with, `rule_id, name, check_type, severity, failed`,
-			`FROM g WHERE `+c.SQL()+` ORDER BY rule_id`, f.Offset, f.Limit,
+		return s.aggregate(ctx, tx, c, with, `check_name, standard, rule_id, name, check_type, severity, failed`,
+			`FROM g WHERE `+c.SQL()+` ORDER BY `+s.d.bytewise("check_name")+`, `+s.d.bytewise("standard")+`, rule_id`, f.Offset, f.Limit,
 			func(r rowScanner, total *int64) error {
-				rr := scanresult.RiskRule{CheckName: f.CheckName, Standard: f.Standard}
-				var failed int
-				err := r.Scan(&rr.RuleID, &rr.Name, &rr.CheckType, &rr.Severity, &failed, total)
+				var (
+					rr     scanresult.RiskRule
+					failed int
+				)
+				err := r.Scan(&rr.CheckName, &rr.Standard, &rr.RuleID, &rr.Name, &rr.CheckType, &rr.Severity, &failed, total)
 				rr.Failed = failed != 0
 				*out = append(*out, rr)
 				return err

@@ -178,19 +178,6 @@ func (s *Store) listInTx(ctx context.Context, f inventory.Filter, key string) (_
 	return page, changes, nil
 }
 
-// ListPlan is the WHERE clause over images aliased i, and its arguments,
-// that f becomes at the current generation: what a test of the query plans
-// of the list needs (EXPLAIN of its count and page).
-func (s *Store) ListPlan(ctx context.Context, f inventory.Filter) (where string, args []any, err error) {
-	tx, err := s.snapshot(ctx)
-	if err != nil {
-		return "", nil, s.errf("list plan: %w", err)
-	}
-	defer tx.Rollback()
-	p, err := s.plan(ctx, tx, f)
-	return p.where, p.args, err
-}
-
 // listPlan is the translated filter: a WHERE clause over images aliased i,
 // its arguments, and the total it selects.
 type listPlan struct {

@@ -24,14 +24,7 @@ func countWhere(d Dialect, f inventory.Filter, regIDs []int64) (where string, ar
 		f.StartLatestScanTime != nil || f.EndLatestScanTime != nil {
 		return "", nil, false
 	}
-	b := newBuilder(d)
-	b.Eq("c.project_id", f.ProjectID)
-	if f.Type != "" {
-		b.Eq("c.image_type", string(f.Type))
-	}
-	if f.EnterpriseProjects != nil {
-		b.In("c.enterprise_project_id", f.EnterpriseProjects)
-	}
+	b := newImageScoped(d, "c.", f)
 	if len(f.RegistryIDs) > 0 {
 		b.InInts("c.registry_id", f.RegistryIDs)
 	}

@@ -1,6 +1,7 @@
 package sqlstore
 
 import (
+	"slices"
 	"strconv"
 	"strings"
 
@@ -43,17 +44,10 @@ func (r *Repos) Add(namespace, name string, rows int64) {
 // image_repos, and with substrings also its namespace and image name
 // substrings (both, even when empty: every string contains "").
 func RepoFilter(d Dialect, f inventory.Filter, substrings bool) *builder {
-	b := newBuilder(d)
-	b.Eq("project_id", f.ProjectID)
-	if f.Type != "" {
-		b.Eq("image_type", string(f.Type))
-	}
+	b := newImageScoped(d, "", f)
 	if substrings {
 		b.Contains("namespace", f.Namespace)
 		b.Contains("name", f.ImageName)
-	}
-	if f.EnterpriseProjects != nil {
-		b.In("enterprise_project_id", f.EnterpriseProjects)
 	}
 	return b
 }
@@ -88,14 +82,7 @@ func imageWhere(d Dialect, f inventory.Filter, resolve func() (Repos, error)) (I
 // empty set is the caller's to answer).
 func imageWhereRegs(d Dialect, f inventory.Filter, resolve func() (Repos, error), regIDs []int64) (ImageWhere, error) {
 	var w ImageWhere
-	b := newBuilder(d)
-	b.Eq("i.project_id", f.ProjectID)
-	if f.Type != "" {
-		b.Eq("i.image_type", string(f.Type))
-	}
-	if f.EnterpriseProjects != nil {
-		b.In("i.enterprise_project_id", f.EnterpriseProjects)
-	}
+	b := newImageScoped(d, "i.", f)
 	if (f.RegistryTypes != nil && len(f.RegistryTypes) == 0) || (f.RegistryIDs != nil && len(f.RegistryIDs) == 0) {
 		return ImageWhere{Empty: true}, nil
 	}
@@ -326,7 +313,7 @@ func Key(f inventory.Filter) string {
 	}
 	str(f.ProjectID)
 	str(string(f.Type))
-	keyList(&b, f.EnterpriseProjects, str)
+	keyEnterpriseProjects(&b, f.EnterpriseProjects)
 	for _, v := range []string{f.Namespace, f.ImageName, f.ImageVersion, f.InstanceName, f.InstanceID, string(f.ScanStatus)} {
 		str(v)
 	}
@@ -349,6 +336,19 @@ func Key(f inventory.Filter) string {
 	keyList(&b, f.RegistryIDs, func(id int64) { b.WriteString(strconv.FormatInt(id, 10) + ",") })
 	b.WriteString(strconv.FormatBool(f.SortByScanTime) + "," + strconv.FormatBool(f.SortDesc))
 	return b.String()
+}
+
+// keyEnterpriseProjects writes the enterprise projects of a cache key,
+// Key's and topKey's: nil (every one) apart from an empty list (none), and
+// a list in one spelling whatever its order and repeats, which select the
+// same rows.
+func keyEnterpriseProjects(b *strings.Builder, eps []string) {
+	if eps != nil {
+		eps = slices.Clone(eps) // non-nil when eps is empty
+		slices.Sort(eps)
+		eps = slices.Compact(eps)
+	}
+	keyList(b, eps, func(v string) { b.WriteString(strconv.Quote(v)); b.WriteByte(',') })
 }
 
 // keyList writes a list of Key's, each value with item, telling nil (no

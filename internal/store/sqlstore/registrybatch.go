@@ -23,11 +23,7 @@ func (s *Store) DeleteRegistries(ctx context.Context, projectID string, enterpri
 		return s.errf("registries %v: %w", ids, inventory.ErrNotFound)
 	}
 	return s.inTx(ctx, func(tx *sql.Tx) error {
-		b := newBuilder(s.d)
-		b.Eq("project_id", projectID)
-		if enterpriseProjects != nil {
-			b.In("enterprise_project_id", enterpriseProjects)
-		}
+		b := newScoped(s.d, "", projectID, enterpriseProjects)
 		b.InInts("id", ids)
 		n, err := execCount(ctx, tx, `DELETE FROM registries WHERE `+b.SQL(), b.Args()...)
 		if err != nil {
@@ -61,11 +57,7 @@ func (s *Store) CountRegistriesByStatus(ctx context.Context, f inventory.Registr
 	if !s.storable(append(append([]string{f.ProjectID}, f.EnterpriseProjects...), types...)...) {
 		return out, nil // matches no stored string
 	}
-	b := newBuilder(s.d)
-	b.Eq("project_id", f.ProjectID)
-	if f.EnterpriseProjects != nil {
-		b.In("enterprise_project_id", f.EnterpriseProjects)
-	}
+	b := newScoped(s.d, "", f.ProjectID, f.EnterpriseProjects)
 	if f.Types != nil {
 		b.In("type", types)
 	}

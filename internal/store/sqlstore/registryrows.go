@@ -27,11 +27,7 @@ func ScanRegistry(row rowScanner) (inventory.Registry, error) {
 // Registries translates f into conditions over registries aliased r (the
 // caller has already answered a filter granting no enterprise project).
 func Registries(d Dialect, f inventory.RegistryFilter) *builder {
-	b := newBuilder(d)
-	b.Eq("r.project_id", f.ProjectID)
-	if f.EnterpriseProjects != nil {
-		b.In("r.enterprise_project_id", f.EnterpriseProjects)
-	}
+	b := newScoped(d, "r.", f.ProjectID, f.EnterpriseProjects)
 	if f.Name != "" {
 		b.Contains("r.name", f.Name)
 	}

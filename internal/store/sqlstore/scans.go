@@ -749,12 +749,7 @@ func (s *Store) projectRows(projectID string, enterpriseProjects []string) (b *b
 	if !s.scopeCanMatch(projectID, enterpriseProjects) {
 		return nil, false
 	}
-	b = newBuilder(s.d)
-	b.Eq("i.project_id", projectID)
-	if enterpriseProjects != nil {
-		b.In("i.enterprise_project_id", enterpriseProjects)
-	}
-	return b, true
+	return newScoped(s.d, "i.", projectID, enterpriseProjects), true
 }
 
 // TopImages implements scanresult.FindingsStore: the web console's top
@@ -835,11 +830,7 @@ type topGroup struct{ enterpriseProject, level string }
 // image_counts knows them, by rank of the level (severities); rank 0
 // holds every other level (Security, none, any unknown one) as one.
 func (s *Store) topRanks(ctx context.Context, tx querier, projectID string, enterpriseProjects []string) ([][]topGroup, error) {
-	c := newBuilder(s.d)
-	c.Eq("c.project_id", projectID)
-	if enterpriseProjects != nil {
-		c.In("c.enterprise_project_id", enterpriseProjects)
-	}
+	c := newScoped(s.d, "c.", projectID, enterpriseProjects)
 	c.Where(s.d.IsTrue("c.vul"))
 	groups, err := queryAll(ctx, tx, func(r rowScanner) (g topGroup, err error) { return g, r.Scan(&g.enterpriseProject, &g.level) },
 		`SELECT c.enterprise_project_id, c.severity_level FROM image_counts c WHERE `+c.SQL()+`
@@ -868,28 +859,6 @@ func (s *Store) topQuery(projectID string, g topGroup, limit int) (string, []any
 	q.Where("i.vul_num > 0")
 	return `SELECT i.id, i.image_type, i.namespace, i.name, i.tag, i.severity_level, i.vul_num
 		FROM images i WHERE ` + q.SQL() + ` ORDER BY i.vul_num DESC, i.id LIMIT ` + q.Arg(limit), q.Args()
-}
-
-// TopImagesPlan returns the queries TopImages would run for the project's
-// rows in enterpriseProjects at the current generation, were every rank
-// read, with their arguments: what a test of their query plans needs.
-func (s *Store) TopImagesPlan(ctx context.Context, projectID string, enterpriseProjects []string, n int) (queries []string, args [][]any, err error) {
-	tx, err := s.snapshot(ctx)
-	if err != nil {
-		return nil, nil, s.errf("top images plan: %w", err)
-	}
-	defer tx.Rollback()
-	ranks, err := s.topRanks(ctx, tx, projectID, enterpriseProjects)
-	if err != nil {
-		return nil, nil, s.errf("top images plan: %w", err)
-	}
-	for _, rank := range ranks {
-		for _, g := range rank {
-			q, a := s.topQuery(projectID, g, n)
-			queries, args = append(queries, q), append(args, a)
-		}
-	}
-	return queries, args, nil
 }
 
 // TopVulns implements scanresult.FindingsStore: the web console's top

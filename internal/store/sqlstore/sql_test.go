@@ -365,8 +365,8 @@ func TestRepoFilter(t *testing.T) {
 		want       string
 	}{
 		{SQLite, false, "project_id = ? AND image_type = ? AND enterprise_project_id = ?"},
-		{SQLite, true, "project_id = ? AND image_type = ? AND instr(namespace, ?) > 0 AND instr(name, ?) > 0 AND enterprise_project_id = ?"},
-		{Postgres, true, "project_id = $1 AND image_type = $2 AND strpos(namespace, $3) > 0 AND strpos(name, $4) > 0 AND enterprise_project_id = $5"},
+		{SQLite, true, "project_id = ? AND image_type = ? AND enterprise_project_id = ? AND instr(namespace, ?) > 0 AND instr(name, ?) > 0"},
+		{Postgres, true, "project_id = $1 AND image_type = $2 AND enterprise_project_id = $3 AND strpos(namespace, $4) > 0 AND strpos(name, $5) > 0"},
 	}
 	for _, tc := range cases {
 		b := RepoFilter(tc.d, f, tc.substrings)
@@ -427,6 +427,47 @@ func TestKey(t *testing.T) {
 	paged.Offset, paged.Limit = 10, 20
 	if Key(paged) != Key(base) {
 		t.Errorf("paging changed the key: %q, %q", Key(paged), Key(base))
+	}
+	// Enterprise projects in another order or repeated select the same
+	// rows: the same key.
+	two := base
+	two.EnterpriseProjects = []string{"0", "1"}
+	for _, eps := range [][]string{{"1", "0"}, {"0", "1", "0"}} {
+		f := base
+		f.EnterpriseProjects = eps
+		if Key(f) != Key(two) {
+			t.Errorf("enterprise projects %q: key %q, want %q's %q", eps, Key(f), two.EnterpriseProjects, Key(two))
+		}
+	}
+}
+
+// TestTopKey: TopImages' cache keys differ in project, enterprise
+// projects (every one, none, which) and length, whatever the bytes of the
+// names; enterprise projects in another order or repeated share a key.
+func TestTopKey(t *testing.T) {
+	seen := map[string]string{}
+	for name, k := range map[string]string{
+		"every ep":           topKey("p", nil, 5),
+		"no ep":              topKey("p", []string{}, 5),
+		"ep 0":               topKey("p", []string{"0"}, 5),
+		"eps 0 1":            topKey("p", []string{"0", "1"}, 5),
+		"ep with a NUL":      topKey("p", []string{"0\x001"}, 5),
+		"ep *":               topKey("p", []string{"*"}, 5),
+		"ep with a comma":    topKey("p", []string{`0",`}, 5),
+		"other project":      topKey("q", nil, 5),
+		"project with a NUL": topKey("p\x00*", nil, 5),
+		"length 0":           topKey("p", nil, 0),
+		"ten":                topKey("p", nil, 10),
+	} {
+		if other, ok := seen[k]; ok {
+			t.Errorf("%s and %s share key %q", name, other, k)
+		}
+		seen[k] = name
+	}
+	for _, eps := range [][]string{{"1", "0"}, {"0", "1", "1"}} {
+		if got, want := topKey("p", eps, 5), topKey("p", []string{"0", "1"}, 5); got != want {
+			t.Errorf("enterprise projects %q: key %q, want %q", eps, got, want)
+		}
 	}
 }
 

@@ -22,15 +22,15 @@ func newTopCache(max int) *topCache {
 	return &topCache{newGenCache[[]scanresult.TopImage](max)}
 }
 
-// topKey tells nil enterprise projects (every one) from a list of them.
+// topKey is the key of TopImages' answer for the project's rows in
+// enterpriseProjects (nil: every one), n long; its enterprise projects are
+// spelt as the list cache's Key spells them.
 func topKey(projectID string, enterpriseProjects []string, n int) string {
-	eps := "*"
-	if enterpriseProjects != nil {
-		s := slices.Clone(enterpriseProjects)
-		slices.Sort(s)
-		eps = "[" + strings.Join(slices.Compact(s), "\x00") + "]"
-	}
-	return projectID + "\x00" + eps + "\x00" + strconv.Itoa(n)
+	var b strings.Builder
+	b.WriteString(strconv.Quote(projectID) + ",")
+	keyEnterpriseProjects(&b, enterpriseProjects)
+	b.WriteString(strconv.Itoa(n))
+	return b.String()
 }
 
 // get and put copy the rows: the cached ones are shared by every caller.

@@ -103,11 +103,7 @@ func (s *Store) TrendPoints(ctx context.Context, projectID string, enterprisePro
 	if !s.scopeCanMatch(projectID, enterpriseProjects) {
 		return out, nil
 	}
-	b := newBuilder(s.d)
-	b.Eq("project_id", projectID)
-	if enterpriseProjects != nil {
-		b.In("enterprise_project_id", enterpriseProjects)
-	}
+	b := newScoped(s.d, "", projectID, enterpriseProjects)
 	b.Op("day", ">=", from)
 	b.Op("day", "<=", to)
 	out, err := queryAll(ctx, s.read, func(r rowScanner) (p trend.Point, err error) {
