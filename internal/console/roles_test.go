@@ -83,7 +83,7 @@ var postForm = regexp.MustCompile(`<form method="post" action="([^"]*)"`)
 // inventory, scan and whitelist actions pass (docs/console.md, Roles).
 func TestRolesRefuseByCategory(t *testing.T) {
 	e := newEnv(t)
-	olga := e.userWithRole("olga", inventory.RoleOperator)
+	e.userWithRole("olga", inventory.RoleOperator)
 	vic := e.userWithRole("vic", inventory.RoleViewer)
 	ctx := context.Background()
 	reg := e.addStoredRegistry(projA, "0", "harbor-a", "registry.example.com", "pw")
@@ -187,15 +187,12 @@ func TestRolesRefuseByCategory(t *testing.T) {
 	if len(e.syncs.all()) != 1 {
 		t.Errorf("the operator's sync was not queued: %v", e.syncs.all())
 	}
-	_ = olga
 }
 
 // TestRolesOnSettings: an admin sets a role when creating a user and
 // changes a user's role; the change applies to that user's session at its
 // next request (a promoted viewer may act at once, a demoted admin is
-// refused at once); nobody changes their own role, and the project's last
-// admin can be neither demoted nor deleted (a clear message, nothing
-// changed).
+// refused at once), and nobody changes their own role (nothing changed).
 func TestRolesOnSettings(t *testing.T) {
 	e := newEnv(t)
 	alice, csrf := e.signIn("alice")
@@ -264,7 +261,6 @@ func TestRolesOnSettings(t *testing.T) {
 	if e.state() != before {
 		t.Fatal("a refused change of one's own role changed the users")
 	}
-
 }
 
 // TestRolesLastAdmin: the project's last admin can be neither demoted

@@ -35,7 +35,7 @@ func testUserRoles(t *testing.T, e *env) {
 	ann := mk("p1", "ann", "")
 	olga := mk("p1", "olga", inventory.RoleOperator)
 	vic := mk("p1", "vic", inventory.RoleViewer)
-	other := mk("p2", "ann", "") // another project's admin of the same name
+	mk("p2", "ann", "") // another project's admin of the same name
 	for name, want := range map[string]inventory.Role{"ann": inventory.RoleAdmin, "olga": inventory.RoleOperator, "vic": inventory.RoleViewer} {
 		if got := roleOf("p1", name); got != want {
 			t.Errorf("role of %s = %q, want %q", name, got, want)
@@ -99,7 +99,6 @@ func testUserRoles(t *testing.T, e *env) {
 	if got := roleOf("p2", "ann"); got != inventory.RoleAdmin {
 		t.Fatalf("p2's ann became %q", got)
 	}
-	_ = other
 }
 
 // testLastAdminConcurrently: two admins demoting each other at once, or
