@@ -1087,6 +1087,81 @@ func TestConsoleInBrowser(t *testing.T) {
 		screenshot(t, ctx, "settings-updated")
 	})
 
+	t.Run("roles: a viewer added on Settings sees no control that changes anything", func(t *testing.T) {
+		const viewer, viewerPW = "browser-viewer", "viewer-pw-123"
+		mustRun(t, ctx, "settings", chromedp.Navigate(srv.base+"/settings"), chromedp.WaitVisible(chromedp.CSS("#create-user")),
+			chromedp.SendKeys(chromedp.CSS("#new-user-name"), viewer),
+			chromedp.SendKeys(chromedp.CSS("#new-user-password"), viewerPW),
+			chromedp.SetValue(chromedp.CSS("#new-user-role"), "viewer"))
+		value(t, ctx, "create user", chromedp.WaitEvent(page.LoadEventFired, nil, chromedp.Submit(chromedp.CSS("#new-user-name"))))
+		if got := texts(t, ctx, "#message"); len(got) != 1 || !strings.Contains(got[0], "User "+viewer+" created as viewer") {
+			t.Fatalf("creating a viewer: %q", got)
+		}
+		if rows := texts(t, ctx, "#user-list tbody tr"); !slices.ContainsFunc(rows, func(r string) bool {
+			return strings.HasPrefix(r, viewer) && strings.Contains(r, "viewer") && strings.Contains(r, "Set role")
+		}) {
+			t.Errorf("user rows %q lack the viewer with its role and a Set role control", rows)
+		}
+		if unlabelled := value(t, ctx, "labels", chromedp.Evaluate[[]string](`Array.from(document.querySelectorAll('input:not([type=hidden]),select,textarea')).filter(e => !e.labels || e.labels.length === 0).map(e => e.name || e.id)`)); len(unlabelled) > 0 {
+			t.Errorf("form controls without a label on the Settings page: %v", unlabelled)
+		}
+		screenshot(t, ctx, "settings-users")
+
+		// The viewer, in a browser context of her own (her own cookies).
+		vctx, cancel := chromedp.NewContext(ctx, chromedp.WithNewBrowserContext())
+		defer cancel()
+		// The first action opens the tab, for vctx's life: not under a
+		// step's timeout, whose end would close it.
+		if err := chromedp.Do(vctx); err != nil {
+			t.Fatalf("open the viewer's browser context: %v", err)
+		}
+		mustRun(t, vctx, "viewer signs in", chromedp.Navigate(srv.base+"/"), chromedp.WaitVisible(chromedp.CSS("#username")),
+			chromedp.SendKeys(chromedp.CSS("#username"), viewer),
+			chromedp.SendKeys(chromedp.CSS("#password"), viewerPW),
+			chromedp.Submit(chromedp.CSS("#password")),
+			chromedp.WaitVisible(chromedp.CSS("#coverage")))
+		for _, p := range []string{"/", "/images", "/images?image_type=local_image", fmt.Sprintf("/images/%d", hostileID), "/registries", "/tasks", "/settings"} {
+			mustRun(t, vctx, p, chromedp.Navigate(srv.base+p), chromedp.WaitVisible(chromedp.CSS("main")))
+			if got := texts(t, vctx, "#my-role"); !slices.Equal(got, []string{"role viewer"}) {
+				t.Errorf("viewer %s: role shown %q", p, got)
+			}
+			// Only GET forms (filters) and Sign out: no control that posts.
+			if posts := value(t, vctx, "forms", chromedp.Evaluate[[]string](`Array.from(document.querySelectorAll('form')).filter(f => f.method === 'post' && f.getAttribute('action') !== '/signout').map(f => f.getAttribute('action'))`)); len(posts) > 0 {
+				t.Errorf("viewer %s shows forms that change things: %v", p, posts)
+			}
+			if buttons := value(t, vctx, "buttons", chromedp.Evaluate[[]string](`Array.from(document.querySelectorAll('button')).map(b => b.textContent.trim()).filter(x => x !== 'Filter' && x !== 'Sign out')`)); len(buttons) > 0 {
+				t.Errorf("viewer %s shows buttons %q", p, buttons)
+			}
+		}
+		screenshot(t, vctx, "settings-viewer")
+		// A form posted anyway (its CSRF token is valid) is refused.
+		jar, err := chromedp.Call(vctx, network.GetCookies, network.GetCookiesParams{URLs: []string{srv.base}})
+		if err != nil {
+			t.Fatalf("cookies: %v", err)
+		}
+		vc := httpClient{t: t, base: srv.base}
+		for _, c := range jar.Cookies {
+			if c.Name == "openhss_session" {
+				vc.cookie = &http.Cookie{Name: c.Name, Value: c.Value}
+			}
+		}
+		if vc.cookie == nil {
+			t.Fatal("no viewer session cookie")
+		}
+		_, body := vc.do("GET", "/", nil)
+		m := regexp.MustCompile(`name="csrf" value="([^"]+)"`).FindStringSubmatch(body)
+		if m == nil {
+			t.Fatal("no CSRF token on the viewer's overview")
+		}
+		if resp, body := vc.do("POST", "/settings/whitelist", url.Values{"csrf": {m[1]}, "customized_path": {"/"}}); resp.StatusCode != http.StatusForbidden ||
+			!strings.Contains(body, "Your role (viewer) does not allow this") {
+			t.Errorf("viewer's whitelist post: %s", resp.Status)
+		}
+		if resp, body := signed.do("GET", "/settings", nil); resp.StatusCode != http.StatusOK || !strings.Contains(body, "/opt/*/keys") {
+			t.Errorf("the whitelist changed after the viewer's refused post")
+		}
+	})
+
 	t.Run("another project's image is not found", func(t *testing.T) {
 		resp, body := signed.do("GET", fmt.Sprintf("/images/%d", foreignID), nil)
 		if resp.StatusCode != http.StatusNotFound || strings.Contains(body, "secret-app") {

@@ -139,7 +139,7 @@ func newCredentialCmd(g *globals) *cobra.Command {
 
 func newUserCmd(g *globals) *cobra.Command {
 	cmd := &cobra.Command{Use: "user", Short: "Manage users that obtain tokens (POST /v3/auth/tokens)"}
-	var name, project, eps string
+	var name, project, eps, role string
 	var fromStdin bool
 	create := &cobra.Command{
 		Use:   "create",
@@ -157,19 +157,23 @@ func newUserCmd(g *globals) *cobra.Command {
 			if err != nil {
 				return err
 			}
+			r, ok := inventory.ParseRole(role)
+			if !ok {
+				return fmt.Errorf("--role %q: must be admin, operator or viewer", role)
+			}
 			a, err := g.open(cmd.Context())
 			if err != nil {
 				return err
 			}
 			defer a.Close()
-			u, err := a.iam.CreateUser(cmd.Context(), project, name, pw, grant)
+			u, err := a.iam.CreateUserWithRole(cmd.Context(), project, name, pw, grant, r)
 			if err != nil {
 				return err
 			}
 			if g.json {
-				return printJSON(cmd.OutOrStdout(), map[string]any{"id": u.ID, "name": u.Name, "project_id": u.ProjectID})
+				return printJSON(cmd.OutOrStdout(), map[string]any{"id": u.ID, "name": u.Name, "project_id": u.ProjectID, "role": u.Role})
 			}
-			fmt.Fprintf(cmd.OutOrStdout(), "created user %s in project %s\n", u.Name, u.ProjectID)
+			fmt.Fprintf(cmd.OutOrStdout(), "created user %s (%s) in project %s\n", u.Name, u.Role, u.ProjectID)
 			return nil
 		},
 	}
@@ -177,9 +181,55 @@ func newUserCmd(g *globals) *cobra.Command {
 	create.Flags().StringVar(&project, "project", "", "project id (required)")
 	create.Flags().StringVar(&eps, "enterprise-projects", "0", "enterprise projects granted: \"all\" or a comma-separated list")
 	create.Flags().BoolVar(&fromStdin, "password-stdin", false, "read the password from standard input")
+	// admin by default: scripts written before roles made users who could
+	// do everything (docs/console.md, Roles).
+	create.Flags().StringVar(&role, "role", string(inventory.RoleAdmin), "role: admin, operator or viewer")
 	_ = create.MarkFlagRequired("name")
 	_ = create.MarkFlagRequired("project")
-	cmd.AddCommand(create)
+	cmd.AddCommand(create, newUserSetRoleCmd(g))
+	return cmd
+}
+
+// newUserSetRoleCmd changes a user's role from the command line: the
+// server's operator, so no "own role" rule, but the project keeps an admin
+// (inventory.ErrLastAdmin). The user's sessions carry the new role from
+// their next request (within 2 s on a running server: the token cache).
+func newUserSetRoleCmd(g *globals) *cobra.Command {
+	var name, project, role string
+	cmd := &cobra.Command{
+		Use:   "set-role",
+		Short: "Change a user's role (admin, operator or viewer)",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			r, ok := inventory.ParseRole(role)
+			if !ok {
+				return fmt.Errorf("--role %q: must be admin, operator or viewer", role)
+			}
+			a, err := g.open(cmd.Context())
+			if err != nil {
+				return err
+			}
+			defer a.Close()
+			u, err := a.store.GetUserByName(cmd.Context(), project, name)
+			if err != nil {
+				return fmt.Errorf("user %s in project %s: %w", name, project, err)
+			}
+			if err := a.iam.SetUserRole(cmd.Context(), project, u.ID, 0, r); err != nil {
+				return err
+			}
+			if g.json {
+				return printJSON(cmd.OutOrStdout(), map[string]any{"id": u.ID, "name": u.Name, "project_id": u.ProjectID, "role": r})
+			}
+			fmt.Fprintf(cmd.OutOrStdout(), "user %s in project %s is now %s\n", u.Name, u.ProjectID, r)
+			return nil
+		},
+	}
+	cmd.Flags().StringVar(&name, "name", "", "user name (required)")
+	cmd.Flags().StringVar(&project, "project", "", "project id (required)")
+	cmd.Flags().StringVar(&role, "role", "", "the new role: admin, operator or viewer (required)")
+	_ = cmd.MarkFlagRequired("name")
+	_ = cmd.MarkFlagRequired("project")
+	_ = cmd.MarkFlagRequired("role")
 	return cmd
 }
 

@@ -11,6 +11,7 @@
 package console
 
 import (
+	"cmp"
 	"context"
 	"crypto/hmac"
 	"crypto/rand"
@@ -125,8 +126,9 @@ type Auth interface {
 
 	// The Settings page's users of the session's project.
 	ListUsers(ctx context.Context, projectID string) ([]inventory.User, error)
-	CreateUniqueUser(ctx context.Context, projectID, name, password string, grant inventory.Grant) (inventory.User, error)
+	CreateUniqueUser(ctx context.Context, projectID, name, password string, grant inventory.Grant, role inventory.Role) (inventory.User, error)
 	DeleteUser(ctx context.Context, projectID string, id, by int64) error
+	SetUserRole(ctx context.Context, projectID string, id, by int64, role inventory.Role) error
 }
 
 // VulnUpdater queues the vulnerability data update the workers run
@@ -272,10 +274,25 @@ func New(opts Options) (*Console, error) {
 	return c, nil
 }
 
-// page is a console page: its handler and whether it changes state.
+// page is a console page: its handler, whether it changes state, and the
+// role it needs (docs/console.md, Roles). A POST page that names no role
+// needs admin: a new action is refused until its route says who may use it.
 type page struct {
 	post bool
+	need inventory.Role
 	fn   func(w http.ResponseWriter, r *http.Request, s *session)
+}
+
+// role is what p needs: every GET page is for every role; a POST page
+// names its own, admin when it names none.
+func (p page) role() inventory.Role {
+	switch {
+	case !p.post:
+		return inventory.RoleViewer
+	case p.need == "":
+		return inventory.RoleAdmin
+	}
+	return p.need
 }
 
 // ServeHTTP serves the console's own paths and hands every other one to
@@ -342,6 +359,16 @@ func (c *Console) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
+	// The role is checked here, for every console page, before its
+	// handler reads or changes anything; the role is the one read with the
+	// session's token on this request (docs/security.md, Web console).
+	if need := pg.role(); !s.principal.Allows(need) {
+		c.log.Info("console: refused by role", "path", p, "user", s.principal.UserID, "role", s.principal.Role, "need", need)
+		c.render(w, r, http.StatusForbidden, "error", s, map[string]any{"Message": fmt.Sprintf(
+			"Your role (%s) does not allow this: it needs the %s role. Ask an admin of the project. Nothing was changed.",
+			cmp.Or(string(s.principal.Role), "none"), need)})
+		return
+	}
 	pg.fn(w, r, s)
 }
 
@@ -357,25 +384,25 @@ func (c *Console) route(p string) (page, bool) {
 	case "/registries":
 		return page{fn: c.registries}, true
 	case "/registries/add":
-		return page{post: true, fn: c.addRegistry}, true
+		return page{post: true, need: inventory.RoleOperator, fn: c.addRegistry}, true
 	case "/registries/delete":
-		return page{post: true, fn: c.deleteRegistries}, true
+		return page{post: true, need: inventory.RoleOperator, fn: c.deleteRegistries}, true
 	case "/settings":
 		return page{fn: c.settings}, true
 	case "/settings/whitelist":
-		return page{post: true, fn: c.setWhitelist}, true
+		return page{post: true, need: inventory.RoleOperator, fn: c.setWhitelist}, true
 	case "/settings/vulndata/update":
-		return page{post: true, fn: c.updateVulnData}, true
+		return page{post: true, need: inventory.RoleOperator, fn: c.updateVulnData}, true
 	case "/settings/users/create":
-		return page{post: true, fn: c.createUser}, true
+		return page{post: true, need: inventory.RoleAdmin, fn: c.createUser}, true
 	case "/settings/credentials/create":
-		return page{post: true, fn: c.createCredential}, true
+		return page{post: true, need: inventory.RoleAdmin, fn: c.createCredential}, true
 	case "/signout":
-		return page{post: true, fn: c.signOut}, true
+		return page{post: true, need: inventory.RoleViewer, fn: c.signOut}, true
 	case "/images/scan":
-		return page{post: true, fn: c.scan}, true
+		return page{post: true, need: inventory.RoleOperator, fn: c.scan}, true
 	case "/images/scan-all":
-		return page{post: true, fn: c.scanAll}, true
+		return page{post: true, need: inventory.RoleOperator, fn: c.scanAll}, true
 	}
 	if rest, ok := strings.CutPrefix(p, "/images/"); ok && rest != "" {
 		switch id, sub, _ := strings.Cut(rest, "/"); {
@@ -392,17 +419,21 @@ func (c *Console) route(p string) (page, bool) {
 		case action == "":
 			return page{fn: c.registry}, true
 		case action == "edit" || action == "delete" || action == "test" || action == "sync":
-			return page{post: true, fn: c.registry}, true
+			return page{post: true, need: inventory.RoleOperator, fn: c.registry}, true
 		}
 	}
 	if rest, ok := strings.CutPrefix(p, "/settings/users/"); ok {
-		if id, action, _ := strings.Cut(rest, "/"); id != "" && action == "delete" {
-			return page{post: true, fn: c.deleteUser}, true
+		switch id, action, _ := strings.Cut(rest, "/"); {
+		case id == "":
+		case action == "delete":
+			return page{post: true, need: inventory.RoleAdmin, fn: c.deleteUser}, true
+		case action == "role":
+			return page{post: true, need: inventory.RoleAdmin, fn: c.setUserRole}, true
 		}
 	}
 	if rest, ok := strings.CutPrefix(p, "/settings/credentials/"); ok {
 		if ak, action, _ := strings.Cut(rest, "/"); ak != "" && action == "delete" {
-			return page{post: true, fn: c.deleteCredential}, true
+			return page{post: true, need: inventory.RoleAdmin, fn: c.deleteCredential}, true
 		}
 	}
 	if rest, ok := strings.CutPrefix(p, "/tasks/"); ok && rest != "" {
@@ -411,7 +442,7 @@ func (c *Console) route(p string) (page, bool) {
 		case action == "":
 			return page{fn: c.task}, true
 		case action == "stop":
-			return page{post: true, fn: c.stopTask}, true
+			return page{post: true, need: inventory.RoleOperator, fn: c.stopTask}, true
 		}
 	}
 	return page{}, false
@@ -544,7 +575,10 @@ func (c *Console) render(w http.ResponseWriter, r *http.Request, status int, nam
 		data = map[string]any{}
 	}
 	if s != nil {
-		data["Session"] = map[string]string{"CSRF": s.csrf, "Project": s.principal.ProjectID}
+		// Operate and Admin show the controls of the session's role, and
+		// only those: the server checks the role again on every POST.
+		data["Session"] = map[string]any{"CSRF": s.csrf, "Project": s.principal.ProjectID, "Role": string(s.principal.Role),
+			"Operate": s.principal.Allows(inventory.RoleOperator), "Admin": s.principal.Allows(inventory.RoleAdmin)}
 	}
 	data["Path"] = r.URL.Path
 	var b strings.Builder

@@ -44,6 +44,7 @@ type env struct {
 	url      string
 	handler  http.Handler
 	st       *sqlite.Store
+	dbPath   string   // st's file, for a second handle (another server)
 	fallback []string // paths the fallback served
 	scans    *recordedScans
 	rows     map[string]int64
@@ -113,7 +114,8 @@ func (c *countingRematch) Rematch(context.Context) (scanjob.RematchStats, error)
 func newEnvUpdating(t *testing.T, vulnBase string) *env {
 	t.Helper()
 	ctx := context.Background()
-	st, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "openhss.db"))
+	dbPath := filepath.Join(t.TempDir(), "openhss.db")
+	st, err := sqlite.Open(ctx, dbPath)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -138,8 +140,8 @@ func newEnvUpdating(t *testing.T, vulnBase string) *env {
 			t.Fatal(err)
 		}
 	}
-	e := &env{t: t, st: st, rows: map[string]int64{}, rematch: &countingRematch{}, scans: &recordedScans{}, box: box, syncs: &recordedSyncs{}, iam: svc,
-		reads: &countingStore{Store: st}}
+	e := &env{t: t, st: st, dbPath: dbPath, rows: map[string]int64{}, rematch: &countingRematch{}, scans: &recordedScans{},
+		box: box, syncs: &recordedSyncs{}, iam: svc, reads: &countingStore{Store: st}}
 	for i, r := range []struct {
 		key, project, ep, ns, name string
 	}{

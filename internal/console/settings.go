@@ -1,6 +1,7 @@
 package console
 
 import (
+	"cmp"
 	"errors"
 	"fmt"
 	"net/http"
@@ -21,9 +22,11 @@ type settingsView struct {
 	Data         vulnData  // as the Overview shows it
 	Update       *jobs.Job // the newest update job; nil when none (or purged)
 	Credentials  []inventory.Credential
-	Users        []inventory.User // nil: renderSettings reads them
-	Me           int64            // the session's user id: no Delete on that row
+	Users        []inventory.User
+	Roles        []inventory.Role // the choices of the role selects
+	Me           int64            // the session's user id: no Delete, no role change on that row
 	NewUserName  string           // the refused create form's name, to correct it
+	NewUserRole  inventory.Role   // the refused create form's role
 	NewAccessKey string
 	Secret       string
 	Default      []string
@@ -59,14 +62,14 @@ func (c *Console) renderSettings(w http.ResponseWriter, r *http.Request, s *sess
 		return
 	}
 	v.Credentials = creds
-	if v.Users == nil {
-		users, err := c.opts.Auth.ListUsers(ctx, s.principal.ProjectID)
-		if err != nil {
-			c.fail(w, r, s, fmt.Errorf("console: users: %w", err))
-			return
-		}
-		v.Users = users
+	users, err := c.opts.Auth.ListUsers(ctx, s.principal.ProjectID)
+	if err != nil {
+		c.fail(w, r, s, fmt.Errorf("console: users: %w", err))
+		return
 	}
+	v.Users = users
+	v.Roles = inventory.Roles()
+	v.NewUserRole = cmp.Or(v.NewUserRole, inventory.RoleViewer)
 	v.Me = s.principal.UserID
 	custom, err := c.opts.Store.SensitivePathWhitelist(ctx, s.principal.ProjectID)
 	if err != nil {
@@ -186,54 +189,83 @@ func jobState(j jobs.Job) string {
 }
 
 // createUser adds a user to the session's project with the session's
-// enterprise-project grant (never wider), as `openhss user create` does,
-// for a name no user has in any project: the console signs in by name
-// alone. A taken name answers "name not available", whichever project has
-// it. The password is never shown again, not even on a refusal.
+// enterprise-project grant (never wider) and the form's role (viewer when
+// the form names none: the least a new user may do), as `openhss user
+// create` does, for a name no user has in any project: the console signs
+// in by name alone. A taken name answers "name not available", whichever
+// project has it. The password is never shown again, not even on a
+// refusal. Only an admin reaches it (route).
 func (c *Console) createUser(w http.ResponseWriter, r *http.Request, s *session) {
 	name := r.PostForm.Get("name")
-	u, err := c.opts.Auth.CreateUniqueUser(r.Context(), s.principal.ProjectID, name, r.PostForm.Get("password"), s.principal.Grant)
+	role, ok := formRole(r.PostForm.Get("role"))
+	if !ok {
+		c.renderSettings(w, r, s, http.StatusBadRequest, settingsView{Message: "The user was not created: role must be admin, operator or viewer.", Error: true, NewUserName: name})
+		return
+	}
+	u, err := c.opts.Auth.CreateUniqueUser(r.Context(), s.principal.ProjectID, name, r.PostForm.Get("password"), s.principal.Grant, role)
 	switch {
 	case errors.Is(err, iam.ErrNameNotAvailable):
-		c.renderSettings(w, r, s, http.StatusBadRequest, settingsView{Message: "User name " + name + ": name not available.", Error: true, NewUserName: name})
+		c.renderSettings(w, r, s, http.StatusBadRequest, settingsView{Message: "User name " + name + ": name not available.", Error: true, NewUserName: name, NewUserRole: role})
 		return
 	case errors.Is(err, iam.ErrInvalid):
 		_, reason, _ := strings.Cut(err.Error(), iam.ErrInvalid.Error()+": ")
-		c.renderSettings(w, r, s, http.StatusBadRequest, settingsView{Message: "The user was not created: " + reason + ".", Error: true, NewUserName: name})
+		c.renderSettings(w, r, s, http.StatusBadRequest, settingsView{Message: "The user was not created: " + reason + ".", Error: true, NewUserName: name, NewUserRole: role})
 		return
 	case err != nil:
 		c.fail(w, r, s, fmt.Errorf("console: create user: %w", err))
 		return
 	}
-	c.log.Info("console: user created", "project", s.principal.ProjectID, "user", u.Name, "by", s.principal.UserID)
-	c.renderSettings(w, r, s, http.StatusOK, settingsView{Message: "User " + u.Name + " created: they can sign in now."})
+	c.log.Info("console: user created", "project", s.principal.ProjectID, "user", u.Name, "role", u.Role, "by", s.principal.UserID)
+	c.renderSettings(w, r, s, http.StatusOK, settingsView{Message: "User " + u.Name + " created as " + string(u.Role) + ": they can sign in now."})
+}
+
+// formRole is a form's role field; viewer when it is empty.
+func formRole(v string) (inventory.Role, bool) {
+	if v == "" {
+		return inventory.RoleViewer, true
+	}
+	return inventory.ParseRole(v)
+}
+
+// projectUser is the project's user the path names (/settings/users/{id}/
+// ACTION); false, after answering 404, for a malformed id or a user of
+// another project or none.
+func (c *Console) projectUser(w http.ResponseWriter, r *http.Request, s *session) (inventory.User, bool) {
+	raw, _, _ := strings.Cut(strings.TrimPrefix(r.URL.Path, "/settings/users/"), "/")
+	id, ok := imagequery.ParseID(raw)
+	if !ok {
+		c.notFound(w, r, s, "User")
+		return inventory.User{}, false
+	}
+	users, err := c.opts.Auth.ListUsers(r.Context(), s.principal.ProjectID)
+	if err != nil {
+		c.fail(w, r, s, fmt.Errorf("console: users: %w", err))
+		return inventory.User{}, false
+	}
+	i := slices.IndexFunc(users, func(u inventory.User) bool { return u.ID == id && u.ProjectID == s.principal.ProjectID })
+	if i < 0 {
+		c.notFound(w, r, s, "User")
+		return inventory.User{}, false
+	}
+	return users[i], true
 }
 
 // deleteUser deletes one of the project's users (POST
 // /settings/users/{id}/delete) and revokes their tokens, so their sessions
 // end on every server. A user of another project is not found and stays;
-// nobody deletes themself.
+// nobody deletes themself, and the project's last admin stays.
 func (c *Console) deleteUser(w http.ResponseWriter, r *http.Request, s *session) {
-	raw, _, _ := strings.Cut(strings.TrimPrefix(r.URL.Path, "/settings/users/"), "/")
-	id, ok := imagequery.ParseID(raw)
+	u, ok := c.projectUser(w, r, s)
 	if !ok {
-		c.notFound(w, r, s, "User")
 		return
 	}
-	users, err := c.opts.Auth.ListUsers(r.Context(), s.principal.ProjectID)
-	if err != nil {
-		c.fail(w, r, s, fmt.Errorf("console: users: %w", err))
-		return
-	}
-	i := slices.IndexFunc(users, func(u inventory.User) bool { return u.ID == id && u.ProjectID == s.principal.ProjectID })
-	if i < 0 {
-		c.notFound(w, r, s, "User")
-		return
-	}
-	err = c.opts.Auth.DeleteUser(r.Context(), s.principal.ProjectID, id, s.principal.UserID)
+	err := c.opts.Auth.DeleteUser(r.Context(), s.principal.ProjectID, u.ID, s.principal.UserID)
 	switch {
 	case errors.Is(err, iam.ErrSelf):
-		c.renderSettings(w, r, s, http.StatusBadRequest, settingsView{Message: "You cannot delete yourself.", Error: true, Users: users})
+		c.renderSettings(w, r, s, http.StatusBadRequest, settingsView{Message: "You cannot delete yourself.", Error: true})
+		return
+	case errors.Is(err, inventory.ErrLastAdmin):
+		c.renderSettings(w, r, s, http.StatusBadRequest, settingsView{Message: "User " + u.Name + " is the project's last admin and cannot be deleted: make another user admin first.", Error: true})
 		return
 	case errors.Is(err, inventory.ErrNotFound):
 		c.notFound(w, r, s, "User")
@@ -242,10 +274,40 @@ func (c *Console) deleteUser(w http.ResponseWriter, r *http.Request, s *session)
 		c.fail(w, r, s, fmt.Errorf("console: delete user: %w", err))
 		return
 	}
-	name := users[i].Name
-	c.log.Info("console: user deleted", "project", s.principal.ProjectID, "user", name, "by", s.principal.UserID)
-	// The page lists the users read above, less the deleted one: one read
-	// of the list per request.
-	c.renderSettings(w, r, s, http.StatusOK, settingsView{Message: "User " + name + " deleted: their sessions have ended.",
-		Users: slices.Delete(users, i, i+1)})
+	c.log.Info("console: user deleted", "project", s.principal.ProjectID, "user", u.Name, "by", s.principal.UserID)
+	c.renderSettings(w, r, s, http.StatusOK, settingsView{Message: "User " + u.Name + " deleted: their sessions have ended."})
+}
+
+// setUserRole changes one of the project's users' role (POST
+// /settings/users/{id}/role, an admin's). Nobody changes their own role,
+// and the project's last admin stays admin; a refusal changes nothing. The
+// user's sessions carry the new role from their next request (within 2 s
+// on another server: docs/security.md, Web console).
+func (c *Console) setUserRole(w http.ResponseWriter, r *http.Request, s *session) {
+	u, ok := c.projectUser(w, r, s)
+	if !ok {
+		return
+	}
+	role, ok := inventory.ParseRole(r.PostForm.Get("role"))
+	if !ok {
+		c.renderSettings(w, r, s, http.StatusBadRequest, settingsView{Message: "The role was not changed: role must be admin, operator or viewer.", Error: true})
+		return
+	}
+	err := c.opts.Auth.SetUserRole(r.Context(), s.principal.ProjectID, u.ID, s.principal.UserID, role)
+	switch {
+	case errors.Is(err, iam.ErrSelf):
+		c.renderSettings(w, r, s, http.StatusBadRequest, settingsView{Message: "You cannot change your own role: ask another admin.", Error: true})
+		return
+	case errors.Is(err, inventory.ErrLastAdmin):
+		c.renderSettings(w, r, s, http.StatusBadRequest, settingsView{Message: "User " + u.Name + " is the project's last admin and stays admin: make another user admin first.", Error: true})
+		return
+	case errors.Is(err, inventory.ErrNotFound):
+		c.notFound(w, r, s, "User")
+		return
+	case err != nil:
+		c.fail(w, r, s, fmt.Errorf("console: set user role: %w", err))
+		return
+	}
+	c.log.Info("console: user role changed", "project", s.principal.ProjectID, "user", u.Name, "from", u.Role, "to", role, "by", s.principal.UserID)
+	c.renderSettings(w, r, s, http.StatusOK, settingsView{Message: "User " + u.Name + " is now " + string(role) + ", from their next request."})
 }

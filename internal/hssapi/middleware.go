@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/openhss/openhss/internal/iam"
+	"github.com/openhss/openhss/internal/inventory"
 )
 
 // maxBody is the largest request body read (docs/api.md, Conventions and
@@ -184,6 +185,11 @@ func (s *server) v5(h handler) http.HandlerFunc {
 		// The SDK signs X-Project-Id; a request naming one project in the
 		// header and another in the path is refused whoever it comes from.
 		if hp := r.Header.Values("X-Project-Id"); len(hp) > 0 && (len(hp) != 1 || hp[0] != project) {
+			return errForbidden
+		}
+		// A viewer's token reads and changes nothing (docs/security.md,
+		// Web console): every v5 route other than GET changes the project.
+		if r.Method != http.MethodGet && r.Method != http.MethodHead && !c.Principal.Allows(inventory.RoleOperator) {
 			return errForbidden
 		}
 		c.ProjectID = project

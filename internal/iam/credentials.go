@@ -105,10 +105,21 @@ func (s *Service) RevokeCredential(ctx context.Context, accessKey string) error 
 	return nil
 }
 
-// CreateUser adds a user that can obtain tokens for projectID (created if
-// new). The password is kept as a bcrypt hash. A user of the same name in the
-// project wraps inventory.ErrConflict.
+// CreateUser adds an admin that can obtain tokens for projectID (created if
+// new): CreateUserWithRole with inventory.RoleAdmin, what every user was
+// before roles.
 func (s *Service) CreateUser(ctx context.Context, projectID, name, password string, grant inventory.Grant) (inventory.User, error) {
+	return s.CreateUserWithRole(ctx, projectID, name, password, grant, inventory.RoleAdmin)
+}
+
+// CreateUserWithRole adds a user of the given role that can obtain tokens
+// for projectID (created if new). The password is kept as a bcrypt hash. A
+// user of the same name in the project wraps inventory.ErrConflict; an
+// unknown role wraps ErrInvalid.
+func (s *Service) CreateUserWithRole(ctx context.Context, projectID, name, password string, grant inventory.Grant, role inventory.Role) (inventory.User, error) {
+	if _, ok := inventory.ParseRole(string(role)); !ok {
+		return inventory.User{}, fmt.Errorf("%w: role must be admin, operator or viewer", ErrInvalid)
+	}
 	if !ValidProjectID(projectID) {
 		return inventory.User{}, fmt.Errorf("%w: project id must be 1 to 64 letters, digits, '-' or '_'", ErrInvalid)
 	}
@@ -134,6 +145,7 @@ func (s *Service) CreateUser(ctx context.Context, projectID, name, password stri
 		Name:         name,
 		PasswordHash: string(hash),
 		Grant:        grant,
+		Role:         role,
 		CreatedAt:    inventory.Millis(s.opts.Now()),
 	})
 	if err != nil {
@@ -142,14 +154,14 @@ func (s *Service) CreateUser(ctx context.Context, projectID, name, password stri
 	return u, nil
 }
 
-// CreateUniqueUser is CreateUser for a name no user has in any project
+// CreateUniqueUser is CreateUserWithRole for a name no user has in any project
 // (the console's Users): a user signs in to the console by name alone, so a
 // name in two projects could not sign in there. A taken name wraps
 // ErrNameNotAvailable, whichever project has it, and says nothing more.
 // Two concurrent creates of one new name in two projects can both succeed
 // (the store's uniqueness is per project); such a name then cannot sign in
 // to the console until one is deleted.
-func (s *Service) CreateUniqueUser(ctx context.Context, projectID, name, password string, grant inventory.Grant) (inventory.User, error) {
+func (s *Service) CreateUniqueUser(ctx context.Context, projectID, name, password string, grant inventory.Grant, role inventory.Role) (inventory.User, error) {
 	if !validUserName(name) {
 		return inventory.User{}, fmt.Errorf("%w: user name must be 1 to %d letters, digits, '.', '-' or '_'", ErrInvalid, maxUserNameLen)
 	}
@@ -160,7 +172,7 @@ func (s *Service) CreateUniqueUser(ctx context.Context, projectID, name, passwor
 	if len(same) > 0 {
 		return inventory.User{}, fmt.Errorf("iam: create user: %w", ErrNameNotAvailable)
 	}
-	u, err := s.CreateUser(ctx, projectID, name, password, grant)
+	u, err := s.CreateUserWithRole(ctx, projectID, name, password, grant, role)
 	if errors.Is(err, inventory.ErrConflict) {
 		return inventory.User{}, fmt.Errorf("iam: create user: %w", ErrNameNotAvailable)
 	}
@@ -187,6 +199,27 @@ func (s *Service) DeleteUser(ctx context.Context, projectID string, id, by int64
 	}
 	if err := s.store.DeleteUser(ctx, projectID, id, inventory.Millis(s.opts.Now())); err != nil {
 		return fmt.Errorf("iam: delete user %d: %w", id, err)
+	}
+	return nil
+}
+
+// SetUserRole gives the user id of projectID the role, on behalf of the
+// user by (ErrSelf when it is the same one: nobody raises, or drops, their
+// own role; by 0 is the CLI, acting for the operator of the server). A
+// user of another project, or none, wraps inventory.ErrNotFound; demoting
+// the project's last admin wraps inventory.ErrLastAdmin and changes
+// nothing. The user's sessions and tokens carry the new role from their
+// next request on this server and within 2 s on the others (the store's
+// token cache).
+func (s *Service) SetUserRole(ctx context.Context, projectID string, id, by int64, role inventory.Role) error {
+	if _, ok := inventory.ParseRole(string(role)); !ok {
+		return fmt.Errorf("%w: role must be admin, operator or viewer", ErrInvalid)
+	}
+	if id == by {
+		return fmt.Errorf("iam: set role of user %d: %w", id, ErrSelf)
+	}
+	if err := s.store.SetUserRole(ctx, projectID, id, role); err != nil {
+		return fmt.Errorf("iam: set role of user %d: %w", id, err)
 	}
 	return nil
 }

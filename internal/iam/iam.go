@@ -36,8 +36,9 @@ var (
 	// ErrNameNotAvailable refuses a user name some user already has, in
 	// any project (CreateUniqueUser); it never says which project.
 	ErrNameNotAvailable = errors.New("name not available")
-	// ErrSelf refuses a user's deletion of their own account.
-	ErrSelf = errors.New("a user cannot delete themself")
+	// ErrSelf refuses a user's deletion of their own account, and a
+	// change of their own role.
+	ErrSelf = errors.New("a user cannot delete themself or change their own role")
 )
 
 // AllGrantedEPs is the enterprise_project_id value that selects every
@@ -54,6 +55,11 @@ type Principal struct {
 	Grant     inventory.Grant
 	AccessKey string // set for AK/SK callers
 	UserID    int64  // set for token callers
+	// Role is a token caller's role, read with the token from the user's
+	// row (a change applies to the next request, docs/security.md, Web
+	// console); "" for AK/SK callers, whom MayChange lets change the
+	// inventory.
+	Role inventory.Role
 	// SignedProjectID is the X-Project-Id header when the caller signed it;
 	// CheckProject then also requires it to equal the path's project.
 	SignedProjectID string
@@ -228,7 +234,17 @@ func (s *Service) authenticateToken(ctx context.Context, token string) (Principa
 	if s.opts.Now().UnixMilli() >= t.ExpiresAt {
 		return Principal{}, unauthenticated("token is expired")
 	}
-	return Principal{ProjectID: t.ProjectID, Grant: t.Grant, UserID: t.UserID}, nil
+	return Principal{ProjectID: t.ProjectID, Grant: t.Grant, UserID: t.UserID, Role: t.Role}, nil
+}
+
+// Allows reports whether p's role allows what need does. AK/SK callers
+// (no user) are allowed what an operator is: a credential is made by an
+// admin for automation, and manages no users or credentials.
+func (p Principal) Allows(need inventory.Role) bool {
+	if p.UserID == 0 && p.AccessKey != "" {
+		return inventory.RoleOperator.Allows(need)
+	}
+	return p.Role.Allows(need)
 }
 
 // CheckProject returns ErrForbidden unless p may act on projectID: the

@@ -312,7 +312,7 @@ func TestUsersAndTokens(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if want := (Principal{ProjectID: "proj1", Grant: grant, UserID: u.ID}); !reflect.DeepEqual(p, want) {
+	if want := (Principal{ProjectID: "proj1", Grant: grant, UserID: u.ID, Role: inventory.RoleAdmin}); !reflect.DeepEqual(p, want) {
 		t.Fatalf("principal %+v, want %+v", p, want)
 	}
 

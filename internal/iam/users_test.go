@@ -23,22 +23,22 @@ func TestUsers(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, tc := range []struct{ project, name string }{{p2, "alice"}, {p1, "alice"}} {
-		_, err := ts.CreateUniqueUser(ctx, tc.project, tc.name, "correct-horse", all)
+		_, err := ts.CreateUniqueUser(ctx, tc.project, tc.name, "correct-horse", all, inventory.RoleAdmin)
 		if !errors.Is(err, ErrNameNotAvailable) || strings.Contains(err.Error(), p1) {
 			t.Errorf("%s in %s: %v, want name not available without the project", tc.name, tc.project, err)
 		}
 	}
-	if _, err := ts.CreateUniqueUser(ctx, p1, "bad name", "correct-horse", all); !errors.Is(err, ErrInvalid) {
+	if _, err := ts.CreateUniqueUser(ctx, p1, "bad name", "correct-horse", all, inventory.RoleAdmin); !errors.Is(err, ErrInvalid) {
 		t.Errorf("bad name: %v", err)
 	}
-	if _, err := ts.CreateUniqueUser(ctx, p1, "carol", "short", all); !errors.Is(err, ErrInvalid) {
+	if _, err := ts.CreateUniqueUser(ctx, p1, "carol", "short", all, inventory.RoleAdmin); !errors.Is(err, ErrInvalid) {
 		t.Errorf("short password: %v", err)
 	}
-	bob, err := ts.CreateUniqueUser(ctx, p1, "bob", "correct-horse", inventory.Grant{IDs: []string{"ep1"}})
+	bob, err := ts.CreateUniqueUser(ctx, p1, "bob", "correct-horse", inventory.Grant{IDs: []string{"ep1"}}, inventory.RoleViewer)
 	if err != nil || bob.ProjectID != p1 || bob.Grant.All {
 		t.Fatalf("CreateUniqueUser = %+v, %v", bob, err)
 	}
-	if _, err := ts.CreateUniqueUser(ctx, p2, "dave", "correct-horse", all); err != nil {
+	if _, err := ts.CreateUniqueUser(ctx, p2, "dave", "correct-horse", all, inventory.RoleAdmin); err != nil {
 		t.Fatal(err)
 	}
 	names := func(project string) string {
@@ -78,7 +78,80 @@ func TestUsers(t *testing.T) {
 		t.Errorf("users after the delete: %s", got)
 	}
 	// The name is free again.
-	if _, err := ts.CreateUniqueUser(ctx, p2, "bob", "correct-horse", all); err != nil {
+	if _, err := ts.CreateUniqueUser(ctx, p2, "bob", "correct-horse", all, inventory.RoleAdmin); err != nil {
 		t.Errorf("bob again: %v", err)
+	}
+}
+
+// TestUserRoles: a token carries its user's role, read with the token, so a
+// change applies to the sessions the user already has at their next
+// request; nobody changes their own role; unknown roles are refused; an
+// AK/SK caller may do what an operator may (docs/security.md, Web console).
+func TestUserRoles(t *testing.T) {
+	ts := newTestService(t)
+	ctx := context.Background()
+	const p1 = "project-one"
+	all := inventory.Grant{All: true}
+	ann, err := ts.CreateUser(ctx, p1, "ann", "correct-horse", all)
+	if err != nil || ann.Role != inventory.RoleAdmin {
+		t.Fatalf("CreateUser = %+v, %v; want an admin", ann, err)
+	}
+	vic, err := ts.CreateUserWithRole(ctx, p1, "vic", "correct-horse", all, inventory.RoleViewer)
+	if err != nil || vic.Role != inventory.RoleViewer {
+		t.Fatalf("CreateUserWithRole = %+v, %v", vic, err)
+	}
+	if _, err := ts.CreateUserWithRole(ctx, p1, "root", "correct-horse", all, "root"); !errors.Is(err, ErrInvalid) {
+		t.Errorf("unknown role: %v, want ErrInvalid", err)
+	}
+	token, _, _, err := ts.SignIn(ctx, "vic", "correct-horse")
+	if err != nil {
+		t.Fatal(err)
+	}
+	role := func() inventory.Role {
+		t.Helper()
+		p, err := ts.AuthenticateToken(ctx, token)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return p.Role
+	}
+	if got := role(); got != inventory.RoleViewer {
+		t.Fatalf("vic's session role = %q", got)
+	}
+	if err := ts.SetUserRole(ctx, p1, vic.ID, vic.ID, inventory.RoleAdmin); !errors.Is(err, ErrSelf) {
+		t.Errorf("raising one's own role: %v, want ErrSelf", err)
+	}
+	if got := role(); got != inventory.RoleViewer {
+		t.Fatalf("the refused raise left vic %q", got)
+	}
+	if err := ts.SetUserRole(ctx, p1, vic.ID, ann.ID, "root"); !errors.Is(err, ErrInvalid) {
+		t.Errorf("unknown role: %v, want ErrInvalid", err)
+	}
+	if err := ts.SetUserRole(ctx, p1, vic.ID, ann.ID, inventory.RoleOperator); err != nil {
+		t.Fatal(err)
+	}
+	if got := role(); got != inventory.RoleOperator {
+		t.Fatalf("vic's session after the change = %q, want operator", got)
+	}
+	if err := ts.SetUserRole(ctx, p1, ann.ID, 0, inventory.RoleViewer); !errors.Is(err, inventory.ErrLastAdmin) {
+		t.Errorf("demoting the last admin: %v, want ErrLastAdmin", err)
+	}
+	for _, tc := range []struct {
+		p    Principal
+		need inventory.Role
+		want bool
+	}{
+		{Principal{UserID: 1, Role: inventory.RoleViewer}, inventory.RoleViewer, true},
+		{Principal{UserID: 1, Role: inventory.RoleViewer}, inventory.RoleOperator, false},
+		{Principal{UserID: 1, Role: inventory.RoleOperator}, inventory.RoleOperator, true},
+		{Principal{UserID: 1, Role: inventory.RoleOperator}, inventory.RoleAdmin, false},
+		{Principal{UserID: 1, Role: inventory.RoleAdmin}, inventory.RoleAdmin, true},
+		{Principal{UserID: 1}, inventory.RoleViewer, false}, // a deleted user's role
+		{Principal{AccessKey: "AK"}, inventory.RoleOperator, true},
+		{Principal{AccessKey: "AK"}, inventory.RoleAdmin, false},
+	} {
+		if got := tc.p.Allows(tc.need); got != tc.want {
+			t.Errorf("%+v.Allows(%s) = %v, want %v", tc.p, tc.need, got, tc.want)
+		}
 	}
 }

@@ -1,6 +1,9 @@
 package inventory
 
-import "slices"
+import (
+	"errors"
+	"slices"
+)
 
 // Grant is the set of enterprise projects a credential or user may see.
 type Grant struct {
@@ -40,8 +43,60 @@ type User struct {
 	Name         string
 	PasswordHash string // bcrypt
 	Grant        Grant
-	CreatedAt    int64
+	// Role is what the user may do in the web console and with their
+	// tokens (docs/security.md, Web console); the zero Role is stored as
+	// RoleAdmin, what every user was before roles.
+	Role      Role
+	CreatedAt int64
 }
+
+// Role is a project user's role. Each one allows what the one below it
+// does, and more (docs/console.md, Roles).
+type Role string
+
+const (
+	// RoleAdmin does everything, including managing the project's users
+	// and credentials.
+	RoleAdmin Role = "admin"
+	// RoleOperator changes the inventory and its scans: registries, syncs,
+	// scans, tasks, the sensitive-path whitelist, the vulnerability data
+	// update; not users or credentials.
+	RoleOperator Role = "operator"
+	// RoleViewer reads every page and changes nothing.
+	RoleViewer Role = "viewer"
+)
+
+// Roles lists the roles, most powerful first (the console's select shows
+// them in this order).
+func Roles() []Role { return []Role{RoleAdmin, RoleOperator, RoleViewer} }
+
+// ParseRole returns the role named s; false for any other string.
+func ParseRole(s string) (Role, bool) {
+	r := Role(s)
+	return r, r.rank() > 0
+}
+
+func (r Role) rank() int {
+	switch r {
+	case RoleAdmin:
+		return 3
+	case RoleOperator:
+		return 2
+	case RoleViewer:
+		return 1
+	}
+	return 0
+}
+
+// Allows reports whether r may do what need may. An unknown or empty role
+// allows nothing, not even reading.
+func (r Role) Allows(need Role) bool {
+	return r.rank() > 0 && r.rank() >= need.rank()
+}
+
+// ErrLastAdmin refuses a change that would leave a project with users but
+// no admin: demoting or deleting its last admin.
+var ErrLastAdmin = errors.New("the project's last admin cannot be demoted or deleted")
 
 // Token is an issued X-Auth-Token, stored by the SHA-256 of its value only.
 type Token struct {
@@ -52,4 +107,8 @@ type Token struct {
 	CreatedAt int64
 	ExpiresAt int64
 	RevokedAt int64
+	// Role is the user's role when the token was read (GetToken reads it
+	// from the user's row, not from the token), so a role change applies to
+	// the tokens the user already has.
+	Role Role
 }

@@ -59,8 +59,14 @@ type Access interface {
 	// ListUsers returns a project's users, by name.
 	ListUsers(ctx context.Context, projectID string) ([]User, error)
 	// DeleteUser deletes a project's user and revokes its tokens (at,
-	// ms); ErrNotFound when the project has no user of that id.
+	// ms); ErrNotFound when the project has no user of that id,
+	// ErrLastAdmin, deleting nothing, when it is the project's last admin.
 	DeleteUser(ctx context.Context, projectID string, id, at int64) error
+	// SetUserRole changes a project's user's role; ErrNotFound when the
+	// project has no user of that id, ErrLastAdmin, changing nothing, when
+	// it would demote the project's last admin. Tokens read after it
+	// return carry the new role (Token.Role).
+	SetUserRole(ctx context.Context, projectID string, id int64, role Role) error
 
 	CreateToken(ctx context.Context, t Token) error
 	GetToken(ctx context.Context, hash string) (Token, error)

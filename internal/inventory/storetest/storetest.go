@@ -29,6 +29,8 @@ func Run(t *testing.T, open func(t *testing.T) inventory.Store) {
 		fn   func(t *testing.T, e *env)
 	}{
 		{"Access", testAccess},
+		{"UserRoles", testUserRoles},
+		{"LastAdminConcurrently", testLastAdminConcurrently},
 		{"PurgeExpiredTokens", testPurgeExpiredTokens},
 		{"AnySealedSecret", testAnySealedSecret},
 		{"Registries", testRegistries},

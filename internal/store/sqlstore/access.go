@@ -127,12 +127,17 @@ func (s *Store) revoke(ctx context.Context, query string, at int64, key, what st
 	return s.execFound(ctx, s.write, what, "revoke "+what, query, at, key)
 }
 
-// CreateUser stores a user; ErrConflict on the same project and name.
+// CreateUser stores a user; ErrConflict on the same project and name. A
+// zero Role is stored as admin (inventory.User).
 func (s *Store) CreateUser(ctx context.Context, u inventory.User) (inventory.User, error) {
 	u.CreatedAt = cmp.Or(u.CreatedAt, time.Now().UnixMilli())
-	err := s.write.QueryRowContext(ctx, `INSERT INTO users (project_id, name, password_hash, grant_all, grant_ids, created_at)
-		VALUES ($1, $2, $3, $4, `+s.d.StringsFromJSON("$5")+`, $6) RETURNING id`,
-		u.ProjectID, u.Name, u.PasswordHash, u.Grant.All, grantIDs(u.Grant), u.CreatedAt).Scan(&u.ID)
+	u.Role = cmp.Or(u.Role, inventory.RoleAdmin)
+	if _, ok := inventory.ParseRole(string(u.Role)); !ok {
+		return inventory.User{}, s.errf("create user %s: unknown role %q", u.Name, u.Role)
+	}
+	err := s.write.QueryRowContext(ctx, `INSERT INTO users (project_id, name, password_hash, grant_all, grant_ids, role, created_at)
+		VALUES ($1, $2, $3, $4, `+s.d.StringsFromJSON("$5")+`, $6, $7) RETURNING id`,
+		u.ProjectID, u.Name, u.PasswordHash, u.Grant.All, grantIDs(u.Grant), string(u.Role), u.CreatedAt).Scan(&u.ID)
 	if err := s.conflict(err, "user "+u.Name, "create user"); err != nil {
 		return inventory.User{}, err
 	}
@@ -140,12 +145,12 @@ func (s *Store) CreateUser(ctx context.Context, u inventory.User) (inventory.Use
 }
 
 func (s *Store) userCols() string {
-	return `id, project_id, name, password_hash, grant_all, ` + s.d.StringsToJSON("grant_ids") + `, created_at`
+	return `id, project_id, name, password_hash, grant_all, ` + s.d.StringsToJSON("grant_ids") + `, role, created_at`
 }
 
 func scanUser(r rowScanner) (u inventory.User, err error) {
 	var g storedGrant
-	if err := r.Scan(&u.ID, &u.ProjectID, &u.Name, &u.PasswordHash, &g.all, &g.ids, &u.CreatedAt); err != nil {
+	if err := r.Scan(&u.ID, &u.ProjectID, &u.Name, &u.PasswordHash, &g.all, &g.ids, &u.Role, &u.CreatedAt); err != nil {
 		return u, err
 	}
 	u.Grant, err = g.grant()
@@ -190,13 +195,17 @@ func (s *Store) ListUsers(ctx context.Context, projectID string) ([]inventory.Us
 
 // DeleteUser deletes a project's user and revokes its tokens (at, ms) in
 // one transaction, so no session or token of a deleted user outlives it;
-// ErrNotFound when the project has no user of that id.
+// ErrNotFound when the project has no user of that id, ErrLastAdmin when
+// it is the project's last admin.
 func (s *Store) DeleteUser(ctx context.Context, projectID string, id, at int64) error {
 	// Forget every cached token after the commit: the user's hashes are
 	// not known here, and a lookup racing with the revocation must not
 	// store what it read.
 	defer s.tokens.revokedAll()
 	return s.inTx(ctx, func(tx *sql.Tx) error {
+		if err := s.keepAnAdmin(ctx, tx, projectID, id, ""); err != nil {
+			return err
+		}
 		if err := s.execFound(ctx, tx, fmt.Sprintf("user %d", id), fmt.Sprintf("delete user %d", id),
 			`DELETE FROM users WHERE id = $1 AND project_id = $2`, id, projectID); err != nil {
 			return err
@@ -206,6 +215,63 @@ func (s *Store) DeleteUser(ctx context.Context, projectID string, id, at int64) 
 		}
 		return nil
 	})
+}
+
+// SetUserRole changes a project's user's role; ErrNotFound when the
+// project has no user of that id, ErrLastAdmin, changing nothing, when it
+// would demote the project's last admin. The token cache is emptied after
+// the commit, as by DeleteUser: this process's next GetToken of the user's
+// tokens reads the new role, another process's within tokenCacheTTL.
+func (s *Store) SetUserRole(ctx context.Context, projectID string, id int64, role inventory.Role) error {
+	if _, ok := inventory.ParseRole(string(role)); !ok {
+		return s.errf("set role of user %d: unknown role %q", id, role)
+	}
+	defer s.tokens.revokedAll()
+	return s.inTx(ctx, func(tx *sql.Tx) error {
+		if err := s.keepAnAdmin(ctx, tx, projectID, id, role); err != nil {
+			return err
+		}
+		return s.execFound(ctx, tx, fmt.Sprintf("user %d", id), fmt.Sprintf("set role of user %d", id),
+			`UPDATE users SET role = $1 WHERE id = $2 AND project_id = $3`, string(role), id, projectID)
+	})
+}
+
+// keepAnAdmin returns ErrLastAdmin when the project's user id is an admin,
+// no other user of the project is, and the change gives them the role to
+// ("" for a deletion) other than admin; ErrNotFound when the project has
+// no such user. It locks the
+// project's user rows (FOR UPDATE on PostgreSQL; SQLite's write
+// transactions run one at a time), so two admins demoting each other at
+// once cannot both pass: the second re-reads the first's change.
+func (s *Store) keepAnAdmin(ctx context.Context, tx *sql.Tx, projectID string, id int64, to inventory.Role) error {
+	if !s.storable(projectID) {
+		return s.errf("user %d: %w", id, inventory.ErrNotFound)
+	}
+	type row struct {
+		id   int64
+		role inventory.Role
+	}
+	rows, err := queryAll(ctx, tx, func(r rowScanner) (x row, err error) { return x, r.Scan(&x.id, &x.role) },
+		`SELECT id, role FROM users WHERE project_id = $1 ORDER BY id`+s.d.forUpdate(), projectID)
+	if err != nil {
+		return s.errf("read users of %s: %w", projectID, err)
+	}
+	found, demoted, others := false, false, 0
+	for _, u := range rows {
+		switch {
+		case u.id == id:
+			found, demoted = true, u.role == inventory.RoleAdmin && to != inventory.RoleAdmin
+		case u.role == inventory.RoleAdmin:
+			others++
+		}
+	}
+	switch {
+	case !found:
+		return s.errf("user %d: %w", id, inventory.ErrNotFound)
+	case demoted && others == 0:
+		return s.errf("user %d: %w", id, inventory.ErrLastAdmin)
+	}
+	return nil
 }
 
 // CreateToken stores an issued token by its hash.
@@ -230,8 +296,13 @@ func (s *Store) GetToken(ctx context.Context, hash string) (inventory.Token, err
 		return t, s.errf("token: %w", inventory.ErrNotFound)
 	}
 	epoch := s.tokens.begin()
-	err := s.queryRow(ctx, `SELECT hash, user_id, project_id, grant_all, `+s.d.StringsToJSON("grant_ids")+`, created_at, expires_at, revoked_at
-		FROM tokens WHERE hash = $1`, hash).Scan(&t.Hash, &t.UserID, &t.ProjectID, &g.all, &g.ids, &t.CreatedAt, &t.ExpiresAt, &t.RevokedAt)
+	// The role is the user's, read with the token: a role change applies
+	// to tokens already issued (SetUserRole). A deleted user's tokens are
+	// revoked; their role reads as "", which allows nothing.
+	err := s.queryRow(ctx, `SELECT t.hash, t.user_id, t.project_id, t.grant_all, `+s.d.StringsToJSON("t.grant_ids")+`,
+		t.created_at, t.expires_at, t.revoked_at, coalesce(u.role, '')
+		FROM tokens t LEFT JOIN users u ON u.id = t.user_id WHERE t.hash = $1`, hash).Scan(&t.Hash, &t.UserID, &t.ProjectID,
+		&g.all, &g.ids, &t.CreatedAt, &t.ExpiresAt, &t.RevokedAt, &t.Role)
 	if err != nil {
 		return t, s.notFound(err, "token")
 	}
