@@ -214,7 +214,7 @@ func newServeCmd(g *globals) *cobra.Command {
 	f.DurationVar(&o.taskTimeout, "task-timeout", tasks.DefaultTimeout,
 		"how long a sync or scan task may run before it ends timed out (task_status -2, its queued scans cancelled), e.g. 48h; 0: never")
 	f.DurationVar(&o.trendRefresh, "trend-refresh", trend.DefaultRefresh,
-		"how long today's Overview trend snapshot stands before the workers recount it, e.g. 15m; 0: never (today's point stays as the day's first pass counted it)")
+		"how long today's Overview trend snapshot stands before the workers recount it, e.g. 15m; 0: never on this server (today's point stays as the day's first pass counted it, unless another server on the database refreshes it)")
 	addGuardFlags(f, &o.guard)
 	f.StringVar(&o.tlsCert, "tls-cert", os.Getenv("OPENHSS_TLS_CERT"), "PEM certificate (chain) to serve HTTPS with; needs --tls-key (env OPENHSS_TLS_CERT)")
 	f.StringVar(&o.tlsKey, "tls-key", os.Getenv("OPENHSS_TLS_KEY"), "PEM private key of --tls-cert (env OPENHSS_TLS_KEY)")

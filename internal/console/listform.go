@@ -25,7 +25,7 @@ type listSpec struct {
 	defaults map[string]string // a parameter's value when the form gives none
 }
 
-// query is the page's query in as the API's list reads it: empty fields
+// query is the page's query as the API's list reads it: empty fields
 // dropped (an empty field means "no condition"), the page's own
 // parameters left out, each default set unless given, and each date field
 // turned into its API time parameter (replacing it). The page and the

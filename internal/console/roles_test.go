@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"net/url"
 	"regexp"
+	"slices"
 	"strings"
 	"testing"
 
@@ -187,6 +188,9 @@ func TestRolesRefuseByCategory(t *testing.T) {
 	if len(e.syncs.all()) != 1 {
 		t.Errorf("the operator's sync was not queued: %v", e.syncs.all())
 	}
+	if got := e.scans.all(); len(got) != 1 || !slices.Contains(got[0], e.rows["a2"]) {
+		t.Errorf("the operator's scan was not queued: %v", got)
+	}
 }
 
 // TestRolesOnSettings: an admin sets a role when creating a user and
@@ -275,14 +279,20 @@ func TestRolesLastAdmin(t *testing.T) {
 	ctx := context.Background()
 	alice, csrf := e.signIn("alice")
 	a, ev := e.users(projA)["alice"], e.users(projA)["eve"]
-	// alice alone: herself she can neither demote nor delete.
+	// alice alone: she can neither demote nor delete herself, refused as
+	// her own row before the last-admin guard (which the stale session
+	// below reaches).
 	if resp, _ := e.do("POST", fmt.Sprintf("/settings/users/%d/role", ev.ID), url.Values{"role": {"operator"}, "csrf": {csrf}}, alice); resp.StatusCode != http.StatusOK {
 		t.Fatalf("demote eve: %s", resp.Status)
 	}
 	before := e.state()
-	for _, p := range []string{fmt.Sprintf("/settings/users/%d/role", a.ID), fmt.Sprintf("/settings/users/%d/delete", a.ID)} {
-		if resp, _ := e.do("POST", p, url.Values{"role": {"viewer"}, "csrf": {csrf}}, alice); resp.StatusCode != http.StatusBadRequest {
-			t.Errorf("the only admin, %s on herself: %s, want 400", p, resp.Status)
+	for _, tc := range []struct{ path, msg string }{
+		{fmt.Sprintf("/settings/users/%d/role", a.ID), "You cannot change your own role"},
+		{fmt.Sprintf("/settings/users/%d/delete", a.ID), "You cannot delete yourself"},
+	} {
+		if resp, body := e.do("POST", tc.path, url.Values{"role": {"viewer"}, "csrf": {csrf}}, alice); resp.StatusCode != http.StatusBadRequest ||
+			!strings.Contains(body, tc.msg) {
+			t.Errorf("the only admin, %s on herself: %s, want 400 %q", tc.path, resp.Status, tc.msg)
 		}
 	}
 	if e.state() != before {

@@ -137,14 +137,16 @@ func (c *Console) deleteCredential(w http.ResponseWriter, r *http.Request, s *se
 		c.fail(w, r, s, fmt.Errorf("console: credentials: %w", err))
 		return
 	}
-	found := false
-	for _, cr := range creds {
-		if cr.AccessKey == ak && cr.ProjectID == s.principal.ProjectID && cr.RevokedAt == 0 {
-			found = true
-		}
-	}
-	if !found {
+	i := slices.IndexFunc(creds, func(cr inventory.Credential) bool {
+		return cr.AccessKey == ak && cr.ProjectID == s.principal.ProjectID && cr.RevokedAt == 0
+	})
+	if i < 0 {
 		c.notFound(w, r, s, "Credential")
+		return
+	}
+	if !s.principal.Grant.Covers(creds[i].Grant) {
+		c.renderSettings(w, r, s, http.StatusForbidden, settingsView{Message: "Credential " + ak +
+			" can see enterprise projects your grant does not: nothing was changed.", Error: true})
 		return
 	}
 	if err := c.opts.Auth.RevokeCredential(r.Context(), ak); err != nil {
@@ -229,7 +231,9 @@ func formRole(v string) (inventory.Role, bool) {
 
 // projectUser is the project's user the path names (/settings/users/{id}/
 // ACTION); false, after answering 404, for a malformed id or a user of
-// another project or none.
+// another project or none, and after answering 403 for a user whose grant
+// reaches enterprise projects the session's does not (beyond one's own
+// grant, as no user is created).
 func (c *Console) projectUser(w http.ResponseWriter, r *http.Request, s *session) (inventory.User, bool) {
 	raw, _, _ := strings.Cut(strings.TrimPrefix(r.URL.Path, "/settings/users/"), "/")
 	id, ok := imagequery.ParseID(raw)
@@ -245,6 +249,11 @@ func (c *Console) projectUser(w http.ResponseWriter, r *http.Request, s *session
 	i := slices.IndexFunc(users, func(u inventory.User) bool { return u.ID == id && u.ProjectID == s.principal.ProjectID })
 	if i < 0 {
 		c.notFound(w, r, s, "User")
+		return inventory.User{}, false
+	}
+	if !s.principal.Grant.Covers(users[i].Grant) {
+		c.renderSettings(w, r, s, http.StatusForbidden, settingsView{Message: "User " + users[i].Name +
+			" can see enterprise projects your grant does not: nothing was changed.", Error: true})
 		return inventory.User{}, false
 	}
 	return users[i], true

@@ -187,7 +187,7 @@ func (s *server) v5(h handler) http.HandlerFunc {
 		if hp := r.Header.Values("X-Project-Id"); len(hp) > 0 && (len(hp) != 1 || hp[0] != project) {
 			return errForbidden
 		}
-		// A viewer's token reads and changes nothing (docs/security.md,
+		// A viewer's token reads but changes nothing (docs/security.md,
 		// Web console): every v5 route other than GET changes the project.
 		if r.Method != http.MethodGet && r.Method != http.MethodHead && !c.Principal.Allows(inventory.RoleOperator) {
 			return errForbidden

@@ -10,9 +10,7 @@ import (
 // Bounds of the list parameters (docs/api.md, Query parameters): those of
 // imagequery, which every reader of the image list shares.
 const (
-	maxOffset       = imagequery.MaxOffset
 	maxLimit        = imagequery.MaxLimit
-	defaultLimit    = imagequery.DefaultLimit
 	maxFilterLen    = imagequery.MaxFilterLen
 	maxEnterpriseID = imagequery.MaxEnterpriseID
 	maxInt64        = imagequery.MaxInt64

@@ -8,6 +8,7 @@ import (
 	"testing"
 	"unicode/utf8"
 
+	"github.com/openhss/openhss/internal/imagequery"
 	"github.com/openhss/openhss/internal/inventory"
 )
 
@@ -182,7 +183,7 @@ func FuzzParseListQuery(f *testing.F) {
 		if fl.ScanStatus != "" && !fl.ScanStatus.Valid() {
 			t.Fatalf("accepted scan_status %q", fl.ScanStatus)
 		}
-		if fl.Offset < 0 || fl.Offset > maxOffset || fl.Limit < 1 || fl.Limit > maxLimit {
+		if fl.Offset < 0 || fl.Offset > imagequery.MaxOffset || fl.Limit < 1 || fl.Limit > maxLimit {
 			t.Fatalf("offset %d / limit %d out of bounds", fl.Offset, fl.Limit)
 		}
 		for _, s := range []string{lq.EnterpriseProject, fl.Namespace, fl.ImageName, fl.ImageVersion, fl.InstanceName, fl.InstanceID} {

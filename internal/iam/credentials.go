@@ -115,7 +115,7 @@ func (s *Service) CreateUser(ctx context.Context, projectID, name, password stri
 // CreateUserWithRole adds a user of the given role that can obtain tokens
 // for projectID (created if new). The password is kept as a bcrypt hash. A
 // user of the same name in the project wraps inventory.ErrConflict; an
-// unknown role wraps ErrInvalid.
+// unknown role, or a project's first user not an admin, wraps ErrInvalid.
 func (s *Service) CreateUserWithRole(ctx context.Context, projectID, name, password string, grant inventory.Grant, role inventory.Role) (inventory.User, error) {
 	if _, ok := inventory.ParseRole(string(role)); !ok {
 		return inventory.User{}, fmt.Errorf("%w: role must be admin, operator or viewer", ErrInvalid)
@@ -132,6 +132,18 @@ func (s *Service) CreateUserWithRole(ctx context.Context, projectID, name, passw
 	grant, err := normalizeGrant(grant)
 	if err != nil {
 		return inventory.User{}, err
+	}
+	if role != inventory.RoleAdmin {
+		// A project's first user is its admin: a project of operators and
+		// viewers alone could never manage its users in the console, and
+		// from then on it keeps one (inventory.ErrLastAdmin).
+		users, err := s.store.ListUsers(ctx, projectID)
+		if err != nil {
+			return inventory.User{}, fmt.Errorf("iam: users of %s: %w", projectID, err)
+		}
+		if !slices.ContainsFunc(users, func(u inventory.User) bool { return u.Role == inventory.RoleAdmin }) {
+			return inventory.User{}, fmt.Errorf("%w: the first user of project %s must be an admin", ErrInvalid, projectID)
+		}
 	}
 	hash, err := bcrypt.GenerateFromPassword([]byte(password), bcrypt.DefaultCost)
 	if err != nil {

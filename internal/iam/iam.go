@@ -57,8 +57,8 @@ type Principal struct {
 	UserID    int64  // set for token callers
 	// Role is a token caller's role, read with the token from the user's
 	// row (a change applies to the next request, docs/security.md, Web
-	// console); "" for AK/SK callers, whom MayChange lets change the
-	// inventory.
+	// console); "" for AK/SK callers, whom Allows lets do what an
+	// operator does.
 	Role inventory.Role
 	// SignedProjectID is the X-Project-Id header when the caller signed it;
 	// CheckProject then also requires it to equal the path's project.
@@ -233,6 +233,11 @@ func (s *Service) authenticateToken(ctx context.Context, token string) (Principa
 	}
 	if s.opts.Now().UnixMilli() >= t.ExpiresAt {
 		return Principal{}, unauthenticated("token is expired")
+	}
+	// No role: the token's user is gone. Deleting a user revokes its
+	// tokens, but a sign-in racing the deletion can store one after that.
+	if t.Role == "" {
+		return Principal{}, unauthenticated("token's user no longer exists")
 	}
 	return Principal{ProjectID: t.ProjectID, Grant: t.Grant, UserID: t.UserID, Role: t.Role}, nil
 }

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/openhss/openhss/internal/inventory"
 )
@@ -153,5 +154,45 @@ func TestUserRoles(t *testing.T) {
 		if got := tc.p.Allows(tc.need); got != tc.want {
 			t.Errorf("%+v.Allows(%s) = %v, want %v", tc.p, tc.need, got, tc.want)
 		}
+	}
+}
+
+// TestTokenOfAGoneUser: a token whose user no longer exists (stored by a
+// sign-in that raced the user's deletion, after its tokens were revoked)
+// authenticates nobody.
+func TestTokenOfAGoneUser(t *testing.T) {
+	ts := newTestService(t)
+	ctx := context.Background()
+	const token = "a-token-of-nobody"
+	if err := ts.store.CreateToken(ctx, inventory.Token{Hash: sha256Hex([]byte(token)), UserID: 4242, ProjectID: "p1",
+		Grant: inventory.Grant{All: true}, CreatedAt: ts.now.UnixMilli(), ExpiresAt: ts.now.Add(time.Hour).UnixMilli()}); err != nil {
+		t.Fatal(err)
+	}
+	if p, err := ts.AuthenticateToken(ctx, token); !errors.Is(err, ErrUnauthenticated) {
+		t.Fatalf("token of a gone user: %+v, %v; want ErrUnauthenticated", p, err)
+	}
+}
+
+// TestFirstUserIsAdmin: a project's first user must be an admin (nobody
+// could manage the users of a project without one); once it has one, any
+// role may be added.
+func TestFirstUserIsAdmin(t *testing.T) {
+	ts := newTestService(t)
+	ctx := context.Background()
+	all := inventory.Grant{All: true}
+	for _, role := range []inventory.Role{inventory.RoleViewer, inventory.RoleOperator} {
+		if _, err := ts.CreateUserWithRole(ctx, "fresh", "first-"+string(role), "correct-horse", all, role); !errors.Is(err, ErrInvalid) ||
+			!strings.Contains(err.Error(), "must be an admin") {
+			t.Errorf("first user as %s: %v, want ErrInvalid", role, err)
+		}
+	}
+	if us, err := ts.ListUsers(ctx, "fresh"); err != nil || len(us) != 0 {
+		t.Fatalf("refused users stored: %+v, %v", us, err)
+	}
+	if _, err := ts.CreateUser(ctx, "fresh", "boss", "correct-horse", all); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := ts.CreateUserWithRole(ctx, "fresh", "vic", "correct-horse", all, inventory.RoleViewer); err != nil {
+		t.Errorf("a viewer beside an admin: %v", err)
 	}
 }

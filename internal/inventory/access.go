@@ -16,6 +16,24 @@ func (g Grant) Allows(ep string) bool {
 	return g.All || slices.Contains(g.IDs, ep)
 }
 
+// Covers reports whether every enterprise project o allows is inside g:
+// who holds g may manage a user or credential of grant o without reaching
+// beyond their own (docs/security.md, Web console).
+func (g Grant) Covers(o Grant) bool {
+	if g.All {
+		return true
+	}
+	if o.All {
+		return false
+	}
+	for _, ep := range o.IDs {
+		if !slices.Contains(g.IDs, ep) {
+			return false
+		}
+	}
+	return true
+}
+
 // Project is an HSS project (a tenant). Every image, registry and credential
 // belongs to exactly one.
 type Project struct {

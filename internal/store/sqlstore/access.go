@@ -298,7 +298,8 @@ func (s *Store) GetToken(ctx context.Context, hash string) (inventory.Token, err
 	epoch := s.tokens.begin()
 	// The role is the user's, read with the token: a role change applies
 	// to tokens already issued (SetUserRole). A deleted user's tokens are
-	// revoked; their role reads as "", which allows nothing.
+	// revoked; their role reads as "", which iam refuses (a token stored
+	// by a sign-in racing the deletion).
 	err := s.queryRow(ctx, `SELECT t.hash, t.user_id, t.project_id, t.grant_all, `+s.d.StringsToJSON("t.grant_ids")+`,
 		t.created_at, t.expires_at, t.revoked_at, coalesce(u.role, '')
 		FROM tokens t LEFT JOIN users u ON u.id = t.user_id WHERE t.hash = $1`, hash).Scan(&t.Hash, &t.UserID, &t.ProjectID,

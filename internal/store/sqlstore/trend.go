@@ -28,7 +28,8 @@ func trendFigures(f *trend.Figures) []any {
 }
 
 // trendSet is the SET list of the snapshot upsert: taken_at and every
-// column of trendCols, from the row proposed.
+// column of trendCols, from the row proposed (the suite's ReplaceOnlyStale
+// fails when one is left out).
 const trendSet = `taken_at = excluded.taken_at, images = excluded.images, scanned = excluded.scanned,
 	failed = excluded.failed, unscanned = excluded.unscanned, critical = excluded.critical,
 	critical_fixable = excluded.critical_fixable, high = excluded.high, high_fixable = excluded.high_fixable,
@@ -38,8 +39,10 @@ const trendSet = `taken_at = excluded.taken_at, images = excluded.images, scanne
 // PendingTrendScopes implements trend.Store: the (project, enterprise
 // project) pairs of image_counts (the list's counters, one row per key
 // rather than per image), of the registry connections, of the day
-// before's snapshots that counted images and of day's stale ones that
-// did, without a snapshot of day taken at or after staleBefore.
+// before's snapshots that counted images while day has none (a scope
+// emptied since: its drop to 0 is recorded once, not recounted all day)
+// and of day's stale ones that counted images, without a snapshot of day
+// taken at or after staleBefore.
 func (s *Store) PendingTrendScopes(ctx context.Context, day, staleBefore int64) ([]trend.Scope, error) {
 	out, err := queryAll(ctx, s.read, func(r rowScanner) (trend.Scope, error) {
 		var sc trend.Scope
@@ -49,13 +52,15 @@ func (s *Store) PendingTrendScopes(ctx context.Context, day, staleBefore int64) 
 			SELECT project_id, enterprise_project_id FROM image_counts
 				GROUP BY project_id, enterprise_project_id HAVING sum(rows) <> 0
 			UNION SELECT project_id, enterprise_project_id FROM registries
-			UNION SELECT project_id, enterprise_project_id FROM trend_days WHERE day = $1 AND images > 0
-			UNION SELECT project_id, enterprise_project_id FROM trend_days WHERE day = $2 AND images > 0
-				AND taken_at < $3
+			UNION SELECT y.project_id, y.enterprise_project_id FROM trend_days y WHERE y.day = $1 AND y.images > 0
+				AND NOT EXISTS (SELECT 1 FROM trend_days t WHERE t.project_id = y.project_id
+					AND t.enterprise_project_id = y.enterprise_project_id AND t.day = $2)
+			UNION SELECT project_id, enterprise_project_id FROM trend_days WHERE day = $3 AND images > 0
+				AND taken_at < $4
 		) c
 		WHERE NOT EXISTS (SELECT 1 FROM trend_days t WHERE t.project_id = c.project_id
-			AND t.enterprise_project_id = c.enterprise_project_id AND t.day = $4 AND t.taken_at >= $5)
-		ORDER BY c.project_id, c.enterprise_project_id`, day-1, day, staleBefore, day, staleBefore)
+			AND t.enterprise_project_id = c.enterprise_project_id AND t.day = $5 AND t.taken_at >= $6)
+		ORDER BY c.project_id, c.enterprise_project_id`, day-1, day, day, staleBefore, day, staleBefore)
 	if err != nil {
 		return nil, s.errf("pending trend scopes: %w", err)
 	}

@@ -253,7 +253,7 @@ func testPending(t *testing.T, e *env) {
 // testPendingStale: with staleBefore, the scopes whose snapshot of the day
 // was taken before it are pending again, and so is one whose stale
 // snapshot counted images it no longer has; an empty scope's stale zero
-// snapshot is not.
+// snapshot is not, also when it records a drop from the day before.
 func testPendingStale(t *testing.T, e *env) {
 	if _, err := e.st.EnsureProject(e.ctx, inventory.Project{ID: "p1"}); err != nil {
 		t.Fatal(err)
@@ -262,11 +262,14 @@ func testPendingStale(t *testing.T, e *env) {
 	e.registry("p1", "B", "b.example")
 	e.sync(a, "app", "1")
 	// A at 09:00, B at 11:00; C counted images at 09:00 and has none
-	// now; D was empty at 09:00 and still is.
+	// now; D was empty at 09:00 and still is; E counted images yesterday
+	// and its drop to 0 was recorded at 09:00 (done: not recounted).
 	e.putAt(e.st, "p1", "A", day, ms(day, 9*time.Hour), 0, figures(1))
 	e.putAt(e.st, "p1", "B", day, ms(day, 11*time.Hour), 0, figures(1))
 	e.putAt(e.st, "p1", "C", day, ms(day, 9*time.Hour), 0, figures(1))
 	e.putAt(e.st, "p1", "D", day, ms(day, 9*time.Hour), 0, trend.Figures{})
+	e.putAt(e.st, "p1", "E", day-1, ms(day-1, 9*time.Hour), 0, figures(1))
+	e.putAt(e.st, "p1", "E", day, ms(day, 9*time.Hour), 0, trend.Figures{})
 	for _, tc := range []struct {
 		name        string
 		staleBefore int64
