@@ -1125,15 +1125,27 @@ func TestConsoleInBrowser(t *testing.T) {
 			if got := texts(t, vctx, "#my-role"); !slices.Equal(got, []string{"role viewer"}) {
 				t.Errorf("viewer %s: role shown %q", p, got)
 			}
-			// Only GET forms (filters) and Sign out: no control that posts.
-			if posts := value(t, vctx, "forms", chromedp.Evaluate[[]string](`Array.from(document.querySelectorAll('form')).filter(f => f.method === 'post' && f.getAttribute('action') !== '/signout').map(f => f.getAttribute('action'))`)); len(posts) > 0 {
+			// Only GET forms (filters), Sign out and her own password
+			// (Settings, Account): no control that changes the project.
+			if posts := value(t, vctx, "forms", chromedp.Evaluate[[]string](`Array.from(document.querySelectorAll('form')).filter(f => f.method === 'post' && f.getAttribute('action') !== '/signout' && f.getAttribute('action') !== '/settings/password').map(f => f.getAttribute('action'))`)); len(posts) > 0 {
 				t.Errorf("viewer %s shows forms that change things: %v", p, posts)
 			}
-			if buttons := value(t, vctx, "buttons", chromedp.Evaluate[[]string](`Array.from(document.querySelectorAll('button')).map(b => b.textContent.trim()).filter(x => x !== 'Filter' && x !== 'Sign out')`)); len(buttons) > 0 {
+			if buttons := value(t, vctx, "buttons", chromedp.Evaluate[[]string](`Array.from(document.querySelectorAll('button')).map(b => b.textContent.trim()).filter(x => x !== 'Filter' && x !== 'Sign out' && x !== 'Change password')`)); len(buttons) > 0 {
 				t.Errorf("viewer %s shows buttons %q", p, buttons)
 			}
 		}
 		screenshot(t, vctx, "settings-viewer")
+		// She changes her own password: the session continues (re-issued;
+		// the cookie read below is the new one).
+		mustRun(t, vctx, "change password", chromedp.Navigate(srv.base+"/settings"), chromedp.WaitVisible(chromedp.CSS("#change-password")),
+			chromedp.SendKeys(chromedp.CSS("#current-password"), viewerPW),
+			chromedp.SendKeys(chromedp.CSS("#new-password"), viewerPW+"-new"),
+			chromedp.SendKeys(chromedp.CSS("#confirm-password"), viewerPW+"-new"))
+		value(t, vctx, "change password", chromedp.WaitEvent(page.LoadEventFired, nil, chromedp.Submit(chromedp.CSS("#current-password"))))
+		if got := texts(t, vctx, "#message"); len(got) != 1 || !strings.Contains(got[0], "Your password was changed.") {
+			t.Errorf("the viewer's password change: %q", got)
+		}
+		mustRun(t, vctx, "still signed in", chromedp.Navigate(srv.base+"/settings"), chromedp.WaitVisible(chromedp.CSS("#account")))
 		// A form posted anyway (its CSRF token is valid) is refused.
 		jar, err := chromedp.Call(vctx, network.GetCookies, network.GetCookiesParams{URLs: []string{srv.base}})
 		if err != nil {

@@ -186,7 +186,7 @@ func newUserCmd(g *globals) *cobra.Command {
 	create.Flags().StringVar(&role, "role", string(inventory.RoleAdmin), "role: admin, operator or viewer")
 	_ = create.MarkFlagRequired("name")
 	_ = create.MarkFlagRequired("project")
-	cmd.AddCommand(create, newUserSetRoleCmd(g))
+	cmd.AddCommand(create, newUserSetRoleCmd(g), newUserSetPasswordCmd(g))
 	return cmd
 }
 
@@ -230,6 +230,53 @@ func newUserSetRoleCmd(g *globals) *cobra.Command {
 	_ = cmd.MarkFlagRequired("name")
 	_ = cmd.MarkFlagRequired("project")
 	_ = cmd.MarkFlagRequired("role")
+	return cmd
+}
+
+// newUserSetPasswordCmd sets a user's password from the command line, the
+// server operator's reset (no current password): read from standard input
+// with --password-stdin, as `user create`, never from an argument that ps
+// would show. Every session and token of the user ends (within 2 s on a
+// running server: the token cache).
+func newUserSetPasswordCmd(g *globals) *cobra.Command {
+	var name, project string
+	var fromStdin bool
+	cmd := &cobra.Command{
+		Use:   "set-password",
+		Short: "Set a user's password, read from standard input; their sessions and tokens end",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if !fromStdin {
+				return errors.New("give the password on standard input with --password-stdin")
+			}
+			pw, err := readSecretLine(cmd.InOrStdin())
+			if err != nil {
+				return err
+			}
+			a, err := g.open(cmd.Context())
+			if err != nil {
+				return err
+			}
+			defer a.Close()
+			u, err := a.store.GetUserByName(cmd.Context(), project, name)
+			if err != nil {
+				return fmt.Errorf("user %s in project %s: %w", name, project, err)
+			}
+			if err := a.iam.SetUserPassword(cmd.Context(), project, u.ID, 0, pw); err != nil {
+				return err
+			}
+			if g.json {
+				return printJSON(cmd.OutOrStdout(), map[string]any{"id": u.ID, "name": u.Name, "project_id": u.ProjectID, "tokens_revoked": true})
+			}
+			fmt.Fprintf(cmd.OutOrStdout(), "password of user %s in project %s set; their sessions and tokens have ended\n", u.Name, u.ProjectID)
+			return nil
+		},
+	}
+	cmd.Flags().StringVar(&name, "name", "", "user name (required)")
+	cmd.Flags().StringVar(&project, "project", "", "project id (required)")
+	cmd.Flags().BoolVar(&fromStdin, "password-stdin", false, "read the password from standard input")
+	_ = cmd.MarkFlagRequired("name")
+	_ = cmd.MarkFlagRequired("project")
 	return cmd
 }
 

@@ -129,6 +129,11 @@ type Auth interface {
 	CreateUniqueUser(ctx context.Context, projectID, name, password string, grant inventory.Grant, role inventory.Role) (inventory.User, error)
 	DeleteUser(ctx context.Context, projectID string, id, by int64) error
 	SetUserRole(ctx context.Context, projectID string, id, by int64, role inventory.Role) error
+	// SetUserPassword is an admin's reset of another user's password;
+	// ChangePassword a user's change of their own, which checks the
+	// current one as sign-in does and returns the session's new token.
+	SetUserPassword(ctx context.Context, projectID string, id, by int64, password string) error
+	ChangePassword(ctx context.Context, projectID string, id int64, current, next string) (token string, tok inventory.Token, err error)
 }
 
 // VulnUpdater queues the vulnerability data update the workers run
@@ -395,6 +400,9 @@ func (c *Console) route(p string) (page, bool) {
 		return page{post: true, need: inventory.RoleOperator, fn: c.updateVulnData}, true
 	case "/settings/users/create":
 		return page{post: true, need: inventory.RoleAdmin, fn: c.createUser}, true
+	case "/settings/password":
+		// Every role: each user changes their own password.
+		return page{post: true, need: inventory.RoleViewer, fn: c.changePassword}, true
 	case "/settings/credentials/create":
 		return page{post: true, need: inventory.RoleAdmin, fn: c.createCredential}, true
 	case "/signout":
@@ -429,6 +437,8 @@ func (c *Console) route(p string) (page, bool) {
 			return page{post: true, need: inventory.RoleAdmin, fn: c.deleteUser}, true
 		case action == "role":
 			return page{post: true, need: inventory.RoleAdmin, fn: c.setUserRole}, true
+		case action == "password":
+			return page{post: true, need: inventory.RoleAdmin, fn: c.resetPassword}, true
 		}
 	}
 	if rest, ok := strings.CutPrefix(p, "/settings/credentials/"); ok {

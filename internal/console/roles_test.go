@@ -48,7 +48,7 @@ func (e *env) state() string {
 		e.t.Fatal(err)
 	}
 	for _, u := range us {
-		fmt.Fprintf(&b, "user %d %s %s\n", u.ID, u.Name, u.Role)
+		fmt.Fprintf(&b, "user %d %s %s %s\n", u.ID, u.Name, u.Role, u.PasswordHash)
 	}
 	creds, err := e.st.ListCredentials(ctx, projA)
 	if err != nil {
@@ -115,6 +115,7 @@ func TestRolesRefuseByCategory(t *testing.T) {
 		{"users", fmt.Sprintf("/settings/users/%d/delete", eve.ID), url.Values{}, inventory.RoleAdmin},
 		{"users", fmt.Sprintf("/settings/users/%d/role", eve.ID), url.Values{"role": {"viewer"}}, inventory.RoleAdmin},
 		{"users", fmt.Sprintf("/settings/users/%d/role", vic.ID), url.Values{"role": {"admin"}}, inventory.RoleAdmin},
+		{"users", fmt.Sprintf("/settings/users/%d/password", eve.ID), url.Values{"password": {"battery-staple"}}, inventory.RoleAdmin},
 		{"credentials", "/settings/credentials/create", url.Values{"description": {"x"}}, inventory.RoleAdmin},
 		{"credentials", "/settings/credentials/" + ak + "/delete", url.Values{}, inventory.RoleAdmin},
 	}
@@ -142,8 +143,8 @@ func TestRolesRefuseByCategory(t *testing.T) {
 			}
 		}
 		// No page shows a control the role cannot use: the viewer's
-		// pages have no form but Sign out; the operator's Settings none
-		// of users or credentials.
+		// pages have no form but Sign out and the change of their own
+		// password; the operator's Settings none of users or credentials.
 		for _, p := range []string{"/", "/images", "/images?image_type=local_image", fmt.Sprintf("/images/%d", e.rows["a1"]), "/registries",
 			fmt.Sprintf("/registries/%d", reg.ID), "/tasks", "/tasks/" + task.ID, "/settings"} {
 			resp, body := e.do("GET", p, nil, session)
@@ -156,7 +157,7 @@ func TestRolesRefuseByCategory(t *testing.T) {
 			for _, m := range postForm.FindAllStringSubmatch(body, -1) {
 				action := m[1]
 				admin := strings.HasPrefix(action, "/settings/users") || strings.HasPrefix(action, "/settings/credentials")
-				allowed := action == "/signout" || who.role == inventory.RoleOperator && !admin
+				allowed := action == "/signout" || action == "/settings/password" || who.role == inventory.RoleOperator && !admin
 				if !allowed {
 					t.Errorf("%s (%s) GET %s shows the form %s", who.name, who.role, p, action)
 				}

@@ -24,7 +24,10 @@ type settingsView struct {
 	Credentials  []inventory.Credential
 	Users        []inventory.User
 	Roles        []inventory.Role // the choices of the role selects
-	Me           int64            // the session's user id: no Delete, no role change on that row
+	Me           int64            // the session's user id: no Delete, no role change, no reset on that row
+	MyName       string           // the session's user's name, for Account
+	MinPassword  int              // the password rule (iam), for the password fields
+	MaxPassword  int              // the password rule's upper bound
 	NewUserName  string           // the refused create form's name, to correct it
 	NewUserRole  inventory.Role   // the refused create form's role
 	NewAccessKey string
@@ -71,6 +74,12 @@ func (c *Console) renderSettings(w http.ResponseWriter, r *http.Request, s *sess
 	v.Roles = inventory.Roles()
 	v.NewUserRole = cmp.Or(v.NewUserRole, inventory.RoleViewer)
 	v.Me = s.principal.UserID
+	for _, u := range users {
+		if u.ID == v.Me {
+			v.MyName = u.Name
+		}
+	}
+	v.MinPassword, v.MaxPassword = iam.MinPasswordLen, iam.MaxPasswordLen
 	custom, err := c.opts.Store.SensitivePathWhitelist(ctx, s.principal.ProjectID)
 	if err != nil {
 		c.fail(w, r, s, fmt.Errorf("console: sensitive path whitelist: %w", err))
@@ -210,8 +219,7 @@ func (c *Console) createUser(w http.ResponseWriter, r *http.Request, s *session)
 		c.renderSettings(w, r, s, http.StatusBadRequest, settingsView{Message: "User name " + name + ": name not available.", Error: true, NewUserName: name, NewUserRole: role})
 		return
 	case errors.Is(err, iam.ErrInvalid):
-		_, reason, _ := strings.Cut(err.Error(), iam.ErrInvalid.Error()+": ")
-		c.renderSettings(w, r, s, http.StatusBadRequest, settingsView{Message: "The user was not created: " + reason + ".", Error: true, NewUserName: name, NewUserRole: role})
+		c.renderSettings(w, r, s, http.StatusBadRequest, settingsView{Message: "The user was not created: " + invalidReason(err) + ".", Error: true, NewUserName: name, NewUserRole: role})
 		return
 	case err != nil:
 		c.fail(w, r, s, fmt.Errorf("console: create user: %w", err))

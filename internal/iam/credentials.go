@@ -8,8 +8,6 @@ import (
 	"slices"
 	"unicode/utf8"
 
-	"golang.org/x/crypto/bcrypt"
-
 	"github.com/openhss/openhss/internal/inventory"
 )
 
@@ -126,8 +124,8 @@ func (s *Service) CreateUserWithRole(ctx context.Context, projectID, name, passw
 	if !validUserName(name) {
 		return inventory.User{}, fmt.Errorf("%w: user name must be 1 to %d letters, digits, '.', '-' or '_'", ErrInvalid, maxUserNameLen)
 	}
-	if len(password) < MinPasswordLen || len(password) > MaxPasswordLen {
-		return inventory.User{}, fmt.Errorf("%w: password must be %d to %d bytes", ErrInvalid, MinPasswordLen, MaxPasswordLen)
+	if err := checkPassword(password); err != nil {
+		return inventory.User{}, err
 	}
 	grant, err := normalizeGrant(grant)
 	if err != nil {
@@ -145,9 +143,9 @@ func (s *Service) CreateUserWithRole(ctx context.Context, projectID, name, passw
 			return inventory.User{}, fmt.Errorf("%w: the first user of project %s must be an admin", ErrInvalid, projectID)
 		}
 	}
-	hash, err := bcrypt.GenerateFromPassword([]byte(password), bcrypt.DefaultCost)
+	hash, err := hashPassword(password)
 	if err != nil {
-		return inventory.User{}, fmt.Errorf("iam: hash password: %w", err)
+		return inventory.User{}, err
 	}
 	if err := s.ensureProject(ctx, projectID); err != nil {
 		return inventory.User{}, err

@@ -36,9 +36,14 @@ var (
 	// ErrNameNotAvailable refuses a user name some user already has, in
 	// any project (CreateUniqueUser); it never says which project.
 	ErrNameNotAvailable = errors.New("name not available")
-	// ErrSelf refuses a user's deletion of their own account, and a
-	// change of their own role.
-	ErrSelf = errors.New("a user cannot delete themself or change their own role")
+	// ErrSelf refuses a user's deletion of their own account, a change of
+	// their own role, and an admin's reset of their own password (they
+	// change it with their current one: ChangePassword).
+	ErrSelf = errors.New("a user cannot delete themself, change their own role or reset their own password")
+	// ErrWrongPassword refuses a password change whose current password
+	// is wrong (ChangePassword); it counts as a failed sign-in of the
+	// user's name.
+	ErrWrongPassword = errors.New("the current password is wrong")
 )
 
 // AllGrantedEPs is the enterprise_project_id value that selects every

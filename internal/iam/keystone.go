@@ -117,14 +117,23 @@ func (s *Service) signInUser(ctx context.Context, name, password, scopeID, scope
 		return "", inventory.Token{}, inventory.User{}, unauthenticated("wrong user name or password")
 	}
 	s.signIn.failures.succeeded(key)
+	token, tok, err = s.issueToken(ctx, user)
+	if err != nil {
+		return "", inventory.Token{}, inventory.User{}, err
+	}
+	return token, tok, user, nil
+}
 
+// issueToken makes and stores a new token of user, valid for TokenTTL:
+// the token is returned this once, only its SHA-256 is stored.
+func (s *Service) issueToken(ctx context.Context, user inventory.User) (string, inventory.Token, error) {
 	raw := make([]byte, 32)
 	if _, err := rand.Read(raw); err != nil {
-		return "", inventory.Token{}, inventory.User{}, fmt.Errorf("iam: random: %w", err)
+		return "", inventory.Token{}, fmt.Errorf("iam: random: %w", err)
 	}
-	token = base64.RawURLEncoding.EncodeToString(raw)
+	token := base64.RawURLEncoding.EncodeToString(raw)
 	now := s.opts.Now()
-	tok = inventory.Token{
+	tok := inventory.Token{
 		Hash:      sha256Hex([]byte(token)),
 		UserID:    user.ID,
 		ProjectID: user.ProjectID,
@@ -133,9 +142,9 @@ func (s *Service) signInUser(ctx context.Context, name, password, scopeID, scope
 		ExpiresAt: inventory.Millis(now.Add(s.opts.TokenTTL)),
 	}
 	if err := s.store.CreateToken(ctx, tok); err != nil {
-		return "", inventory.Token{}, inventory.User{}, fmt.Errorf("iam: store token: %w", err)
+		return "", inventory.Token{}, fmt.Errorf("iam: store token: %w", err)
 	}
-	return token, tok, user, nil
+	return token, tok, nil
 }
 
 func parseTokenRequest(body []byte) (name, password, scopeID, scopeName string, err error) {

@@ -67,6 +67,11 @@ type Access interface {
 	// it would demote the project's last admin. Tokens read after it
 	// return carry the new role (Token.Role).
 	SetUserRole(ctx context.Context, projectID string, id int64, role Role) error
+	// SetUserPassword replaces a project's user's password hash and
+	// revokes every token of the user (at, ms), in one transaction;
+	// ErrNotFound, changing nothing, when the project has no user of that
+	// id. Tokens read after it returns are revoked.
+	SetUserPassword(ctx context.Context, projectID string, id int64, hash string, at int64) error
 
 	CreateToken(ctx context.Context, t Token) error
 	GetToken(ctx context.Context, hash string) (Token, error)

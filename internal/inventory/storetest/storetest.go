@@ -31,6 +31,7 @@ func Run(t *testing.T, open func(t *testing.T) inventory.Store) {
 		{"Access", testAccess},
 		{"UserRoles", testUserRoles},
 		{"LastAdminConcurrently", testLastAdminConcurrently},
+		{"UserPassword", testUserPassword},
 		{"PurgeExpiredTokens", testPurgeExpiredTokens},
 		{"AnySealedSecret", testAnySealedSecret},
 		{"Registries", testRegistries},

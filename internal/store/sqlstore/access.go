@@ -236,6 +236,33 @@ func (s *Store) SetUserRole(ctx context.Context, projectID string, id int64, rol
 	})
 }
 
+// SetUserPassword replaces a project's user's password hash and revokes
+// every token of the user (at, ms) in one transaction, so no session or
+// token issued under the old password outlives the change; ErrNotFound,
+// changing nothing, when the project has no user of that id. The token
+// cache is emptied after the commit, as by DeleteUser: this process stops
+// serving the revoked tokens at once, another process within
+// tokenCacheTTL.
+func (s *Store) SetUserPassword(ctx context.Context, projectID string, id int64, hash string, at int64) error {
+	if hash == "" {
+		return s.errf("set password of user %d: empty hash", id)
+	}
+	if !s.storable(projectID) {
+		return s.errf("user %d: %w", id, inventory.ErrNotFound)
+	}
+	defer s.tokens.revokedAll()
+	return s.inTx(ctx, func(tx *sql.Tx) error {
+		if err := s.execFound(ctx, tx, fmt.Sprintf("user %d", id), fmt.Sprintf("set password of user %d", id),
+			`UPDATE users SET password_hash = $1 WHERE id = $2 AND project_id = $3`, hash, id, projectID); err != nil {
+			return err
+		}
+		if _, err := tx.ExecContext(ctx, `UPDATE tokens SET revoked_at = $1 WHERE user_id = $2 AND revoked_at = 0`, at, id); err != nil {
+			return s.errf("revoke tokens of user %d: %w", id, err)
+		}
+		return nil
+	})
+}
+
 // keepAnAdmin returns ErrLastAdmin when the project's user id is an admin,
 // no other user of the project is, and the change gives them the role to
 // ("" for a deletion) other than admin; ErrNotFound when the project has
