@@ -14,7 +14,7 @@ import (
 // TestAdminWithinGrant: an admin granted some enterprise projects manages
 // only the users and credentials whose grant stays within theirs, as they
 // create no user or credential beyond it: a wider one's role change,
-// deletion or revocation is refused (403, nothing changed), a narrower
+// deletion, password reset or revocation is refused (403, nothing changed), a narrower
 // one's passes (docs/security.md, Web console).
 func TestAdminWithinGrant(t *testing.T) {
 	e := newEnv(t)
@@ -44,6 +44,7 @@ func TestAdminWithinGrant(t *testing.T) {
 	for _, a := range []struct{ path, role string }{
 		{fmt.Sprintf("/settings/users/%d/role", wide.ID), "admin"},
 		{fmt.Sprintf("/settings/users/%d/delete", wide.ID), ""},
+		{fmt.Sprintf("/settings/users/%d/password", wide.ID), ""},
 		{fmt.Sprintf("/settings/users/%d/role", two.ID), "operator"},
 		{"/settings/credentials/" + wideKey + "/delete", ""},
 	} {
