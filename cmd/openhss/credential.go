@@ -205,30 +205,20 @@ func newUserSetRoleCmd(g *globals) *cobra.Command {
 			if !ok {
 				return fmt.Errorf("--role %q: must be admin, operator or viewer", role)
 			}
-			a, err := g.open(cmd.Context())
-			if err != nil {
-				return err
-			}
-			defer a.Close()
-			u, err := a.store.GetUserByName(cmd.Context(), project, name)
-			if err != nil {
-				return fmt.Errorf("user %s in project %s: %w", name, project, err)
-			}
-			if err := a.iam.SetUserRole(cmd.Context(), project, u.ID, 0, r); err != nil {
-				return err
-			}
-			if g.json {
-				return printJSON(cmd.OutOrStdout(), map[string]any{"id": u.ID, "name": u.Name, "project_id": u.ProjectID, "role": r})
-			}
-			fmt.Fprintf(cmd.OutOrStdout(), "user %s in project %s is now %s\n", u.Name, u.ProjectID, r)
-			return nil
+			return g.withUser(cmd, project, name, func(a *app, u inventory.User) error {
+				if err := a.iam.SetUserRole(cmd.Context(), project, u.ID, 0, r); err != nil {
+					return err
+				}
+				if g.json {
+					return printJSON(cmd.OutOrStdout(), map[string]any{"id": u.ID, "name": u.Name, "project_id": u.ProjectID, "role": r})
+				}
+				fmt.Fprintf(cmd.OutOrStdout(), "user %s in project %s is now %s\n", u.Name, u.ProjectID, r)
+				return nil
+			})
 		},
 	}
-	cmd.Flags().StringVar(&name, "name", "", "user name (required)")
-	cmd.Flags().StringVar(&project, "project", "", "project id (required)")
+	userFlags(cmd, &project, &name)
 	cmd.Flags().StringVar(&role, "role", "", "the new role: admin, operator or viewer (required)")
-	_ = cmd.MarkFlagRequired("name")
-	_ = cmd.MarkFlagRequired("project")
 	_ = cmd.MarkFlagRequired("role")
 	return cmd
 }
@@ -253,31 +243,45 @@ func newUserSetPasswordCmd(g *globals) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			a, err := g.open(cmd.Context())
-			if err != nil {
-				return err
-			}
-			defer a.Close()
-			u, err := a.store.GetUserByName(cmd.Context(), project, name)
-			if err != nil {
-				return fmt.Errorf("user %s in project %s: %w", name, project, err)
-			}
-			if err := a.iam.SetUserPassword(cmd.Context(), project, u.ID, 0, pw); err != nil {
-				return err
-			}
-			if g.json {
-				return printJSON(cmd.OutOrStdout(), map[string]any{"id": u.ID, "name": u.Name, "project_id": u.ProjectID, "tokens_revoked": true})
-			}
-			fmt.Fprintf(cmd.OutOrStdout(), "password of user %s in project %s set; their sessions and tokens have ended\n", u.Name, u.ProjectID)
-			return nil
+			return g.withUser(cmd, project, name, func(a *app, u inventory.User) error {
+				if err := a.iam.SetUserPassword(cmd.Context(), project, u.ID, 0, pw); err != nil {
+					return err
+				}
+				if g.json {
+					return printJSON(cmd.OutOrStdout(), map[string]any{"id": u.ID, "name": u.Name, "project_id": u.ProjectID, "tokens_revoked": true})
+				}
+				fmt.Fprintf(cmd.OutOrStdout(), "password of user %s in project %s set; their sessions and tokens have ended\n", u.Name, u.ProjectID)
+				return nil
+			})
 		},
 	}
-	cmd.Flags().StringVar(&name, "name", "", "user name (required)")
-	cmd.Flags().StringVar(&project, "project", "", "project id (required)")
+	userFlags(cmd, &project, &name)
 	cmd.Flags().BoolVar(&fromStdin, "password-stdin", false, "read the password from standard input")
+	return cmd
+}
+
+// userFlags adds the --project and --name flags, both required, that name
+// the user a `user` subcommand changes.
+func userFlags(cmd *cobra.Command, project, name *string) {
+	cmd.Flags().StringVar(name, "name", "", "user name (required)")
+	cmd.Flags().StringVar(project, "project", "", "project id (required)")
 	_ = cmd.MarkFlagRequired("name")
 	_ = cmd.MarkFlagRequired("project")
-	return cmd
+}
+
+// withUser opens the store, finds the user name of project and runs fn
+// with them.
+func (g *globals) withUser(cmd *cobra.Command, project, name string, fn func(a *app, u inventory.User) error) error {
+	a, err := g.open(cmd.Context())
+	if err != nil {
+		return err
+	}
+	defer a.Close()
+	u, err := a.store.GetUserByName(cmd.Context(), project, name)
+	if err != nil {
+		return fmt.Errorf("user %s in project %s: %w", name, project, err)
+	}
+	return fn(a, u)
 }
 
 // readSecretLine reads one line (a password) from r without echoing it anywhere.
