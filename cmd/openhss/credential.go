@@ -146,10 +146,7 @@ func newUserCmd(g *globals) *cobra.Command {
 		Short: "Create a user; the password is read from standard input",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			if !fromStdin {
-				return errors.New("give the password on standard input with --password-stdin")
-			}
-			pw, err := readSecretLine(cmd.InOrStdin())
+			pw, err := stdinPassword(cmd, fromStdin)
 			if err != nil {
 				return err
 			}
@@ -236,10 +233,7 @@ func newUserSetPasswordCmd(g *globals) *cobra.Command {
 		Short: "Set a user's password, read from standard input; their sessions and tokens end",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			if !fromStdin {
-				return errors.New("give the password on standard input with --password-stdin")
-			}
-			pw, err := readSecretLine(cmd.InOrStdin())
+			pw, err := stdinPassword(cmd, fromStdin)
 			if err != nil {
 				return err
 			}
@@ -282,6 +276,16 @@ func (g *globals) withUser(cmd *cobra.Command, project, name string, fn func(a *
 		return fmt.Errorf("user %s in project %s: %w", name, project, err)
 	}
 	return fn(a, u)
+}
+
+// stdinPassword is the password a `user` subcommand reads from standard
+// input, only with --password-stdin (fromStdin): a flag or argument would
+// show it to ps.
+func stdinPassword(cmd *cobra.Command, fromStdin bool) (string, error) {
+	if !fromStdin {
+		return "", errors.New("give the password on standard input with --password-stdin")
+	}
+	return readSecretLine(cmd.InOrStdin())
 }
 
 // readSecretLine reads one line (a password) from r without echoing it anywhere.
