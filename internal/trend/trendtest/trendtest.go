@@ -5,6 +5,7 @@ package trendtest
 
 import (
 	"context"
+	"errors"
 	"reflect"
 	"sync"
 	"testing"
@@ -481,38 +482,60 @@ func testTwoServers(t *testing.T, e *env) {
 	e.world()
 	other := e.open()
 	now := trend.Date(day).Add(time.Hour)
-	var wg sync.WaitGroup
-	taken := make([]int, 2)
-	errs := make([]error, 2)
-	for i, st := range []Store{e.st, other} {
+	var snaps []*trend.Snapshotter
+	for _, st := range []Store{e.st, other} {
 		s, err := trend.New(trend.Options{Store: st, Now: func() time.Time { return now }})
 		if err != nil {
 			t.Fatal(err)
 		}
-		wg.Go(func() { _, taken[i], errs[i] = s.Take(e.ctx) })
+		snaps = append(snaps, s)
 	}
-	wg.Wait()
-	if errs[0] != nil || errs[1] != nil {
-		t.Fatalf("Take: %v, %v", errs[0], errs[1])
-	}
-	if taken[0]+taken[1] != 3 {
-		t.Fatalf("servers stored %d and %d snapshots, want 3 in all (one per scope)", taken[0], taken[1])
-	}
+	takeAtOnce(t, e, snaps, "stored")
 	c, err := trend.Count(e.ctx, e.st, "p1", []string{"A", "B"})
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, st := range []Store{e.st, other} {
+	e.dayIsOnEvery(t, []Store{e.st, other}, c.Figures)
+	if got := e.pending(day); len(got) != 0 {
+		t.Fatalf("still pending after both servers: %+v", got)
+	}
+}
+
+// takeAtOnce has snaps, servers on one database, Take at once and
+// requires one snapshot per scope of the three e.world makes, in all
+// (done: stored or replaced).
+func takeAtOnce(t *testing.T, e *env, snaps []*trend.Snapshotter, done string) {
+	t.Helper()
+	var wg sync.WaitGroup
+	taken := make([]int, len(snaps))
+	errs := make([]error, len(snaps))
+	for i, s := range snaps {
+		wg.Go(func() { _, taken[i], errs[i] = s.Take(e.ctx) })
+	}
+	wg.Wait()
+	if err := errors.Join(errs...); err != nil {
+		t.Fatalf("Take: %v", err)
+	}
+	n := 0
+	for _, k := range taken {
+		n += k
+	}
+	if n != 3 {
+		t.Fatalf("servers %s %v snapshots, want 3 in all (one per scope)", done, taken)
+	}
+}
+
+// dayIsOnEvery requires each of stores to read day's point of p1 as want.
+func (e *env) dayIsOnEvery(t *testing.T, stores []Store, want trend.Figures) {
+	t.Helper()
+	for _, st := range stores {
 		got, err := st.TrendPoints(e.ctx, "p1", nil, day, day)
 		if err != nil {
 			t.Fatal(err)
 		}
-		if len(got) != 1 || got[0].Figures != c.Figures {
-			t.Fatalf("p1: %+v, want one day of %+v", got, c.Figures)
+		if len(got) != 1 || got[0].Figures != want {
+			t.Fatalf("p1: %+v, want one day of %+v", got, want)
 		}
-	}
-	if got := e.pending(day); len(got) != 0 {
-		t.Fatalf("still pending after both servers: %+v", got)
 	}
 }
 
@@ -537,19 +560,7 @@ func testTwoServersRefresh(t *testing.T, e *env) {
 	e.sync(a, "app", "1", "2", "3", "4", "5")
 	e.sync(b, "web", "1", "2", "3", "4", "5")
 	now = now.Add(90 * time.Minute)
-	var wg sync.WaitGroup
-	taken := make([]int, 2)
-	errs := make([]error, 2)
-	for i, s := range snaps {
-		wg.Go(func() { _, taken[i], errs[i] = s.Take(e.ctx) })
-	}
-	wg.Wait()
-	if errs[0] != nil || errs[1] != nil {
-		t.Fatalf("Take: %v, %v", errs[0], errs[1])
-	}
-	if taken[0]+taken[1] != 3 {
-		t.Fatalf("servers replaced %d and %d snapshots, want 3 in all (one per scope)", taken[0], taken[1])
-	}
+	takeAtOnce(t, e, snaps, "replaced")
 	c, err := trend.Count(e.ctx, e.st, "p1", []string{"A", "B"})
 	if err != nil {
 		t.Fatal(err)
@@ -557,15 +568,7 @@ func testTwoServersRefresh(t *testing.T, e *env) {
 	if c.Images != 10 {
 		t.Fatalf("count of p1: %d images, want 10", c.Images)
 	}
-	for _, st := range []Store{e.st, other} {
-		got, err := st.TrendPoints(e.ctx, "p1", nil, day, day)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if len(got) != 1 || got[0].Figures != c.Figures {
-			t.Fatalf("p1: %+v, want one day of %+v", got, c.Figures)
-		}
-	}
+	e.dayIsOnEvery(t, []Store{e.st, other}, c.Figures)
 	// Both fresh now: a third pass of either stores nothing.
 	for i, s := range snaps {
 		if _, n, err := s.Take(e.ctx); err != nil || n != 0 {
