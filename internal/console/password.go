@@ -9,7 +9,6 @@ import (
 	"strings"
 
 	"github.com/openhss/openhss/internal/iam"
-	"github.com/openhss/openhss/internal/inventory"
 )
 
 // invalidReason is what an iam.ErrInvalid refusal asks to correct.
@@ -65,19 +64,10 @@ func (c *Console) resetPassword(w http.ResponseWriter, r *http.Request, s *sessi
 	if !ok {
 		return
 	}
-	err := c.opts.Auth.SetUserPassword(r.Context(), s.principal.ProjectID, u.ID, s.principal.UserID, r.PostForm.Get("password"))
-	switch {
-	case errors.Is(err, iam.ErrSelf):
-		c.renderSettings(w, r, s, http.StatusBadRequest, settingsView{Message: "Change your own password under Account, with your current one.", Error: true})
-		return
-	case errors.Is(err, iam.ErrInvalid):
-		c.renderSettings(w, r, s, http.StatusBadRequest, settingsView{Message: "The password of " + u.Name + " was not reset: " + invalidReason(err) + ".", Error: true})
-		return
-	case errors.Is(err, inventory.ErrNotFound):
-		c.notFound(w, r, s, "User")
-		return
-	case err != nil:
-		c.fail(w, r, s, fmt.Errorf("console: reset password: %w", err))
+	if err := c.opts.Auth.SetUserPassword(r.Context(), s.principal.ProjectID, u.ID, s.principal.UserID, r.PostForm.Get("password")); err != nil {
+		c.userActionFailed(w, r, s, err, "reset password",
+			refusal{iam.ErrSelf, "Change your own password under Account, with your current one."},
+			refusal{iam.ErrInvalid, "The password of " + u.Name + " was not reset: " + invalidReason(err) + "."})
 		return
 	}
 	c.log.Info("console: user password reset", "project", s.principal.ProjectID, "user", u.Name, "by", s.principal.UserID)

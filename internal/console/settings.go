@@ -267,6 +267,30 @@ func (c *Console) projectUser(w http.ResponseWriter, r *http.Request, s *session
 	return users[i], true
 }
 
+// refusal is a user action's answer (400, its message) to an error it
+// wraps.
+type refusal struct {
+	err error
+	msg string
+}
+
+// userActionFailed answers err, not nil, of an action on a project user:
+// 400 with the message of the first refusal it wraps, 404 when the user is
+// gone, else a failure (500) of what.
+func (c *Console) userActionFailed(w http.ResponseWriter, r *http.Request, s *session, err error, what string, refusals ...refusal) {
+	for _, rf := range refusals {
+		if errors.Is(err, rf.err) {
+			c.renderSettings(w, r, s, http.StatusBadRequest, settingsView{Message: rf.msg, Error: true})
+			return
+		}
+	}
+	if errors.Is(err, inventory.ErrNotFound) {
+		c.notFound(w, r, s, "User")
+		return
+	}
+	c.fail(w, r, s, fmt.Errorf("console: %s: %w", what, err))
+}
+
 // deleteUser deletes one of the project's users (POST
 // /settings/users/{id}/delete) and revokes their tokens, so their sessions
 // end on every server. A user of another project is not found and stays;
@@ -276,19 +300,10 @@ func (c *Console) deleteUser(w http.ResponseWriter, r *http.Request, s *session)
 	if !ok {
 		return
 	}
-	err := c.opts.Auth.DeleteUser(r.Context(), s.principal.ProjectID, u.ID, s.principal.UserID)
-	switch {
-	case errors.Is(err, iam.ErrSelf):
-		c.renderSettings(w, r, s, http.StatusBadRequest, settingsView{Message: "You cannot delete yourself.", Error: true})
-		return
-	case errors.Is(err, inventory.ErrLastAdmin):
-		c.renderSettings(w, r, s, http.StatusBadRequest, settingsView{Message: "User " + u.Name + " is the project's last admin and cannot be deleted: make another user admin first.", Error: true})
-		return
-	case errors.Is(err, inventory.ErrNotFound):
-		c.notFound(w, r, s, "User")
-		return
-	case err != nil:
-		c.fail(w, r, s, fmt.Errorf("console: delete user: %w", err))
+	if err := c.opts.Auth.DeleteUser(r.Context(), s.principal.ProjectID, u.ID, s.principal.UserID); err != nil {
+		c.userActionFailed(w, r, s, err, "delete user",
+			refusal{iam.ErrSelf, "You cannot delete yourself."},
+			refusal{inventory.ErrLastAdmin, "User " + u.Name + " is the project's last admin and cannot be deleted: make another user admin first."})
 		return
 	}
 	c.log.Info("console: user deleted", "project", s.principal.ProjectID, "user", u.Name, "by", s.principal.UserID)
@@ -310,19 +325,10 @@ func (c *Console) setUserRole(w http.ResponseWriter, r *http.Request, s *session
 		c.renderSettings(w, r, s, http.StatusBadRequest, settingsView{Message: "The role was not changed: role must be admin, operator or viewer.", Error: true})
 		return
 	}
-	err := c.opts.Auth.SetUserRole(r.Context(), s.principal.ProjectID, u.ID, s.principal.UserID, role)
-	switch {
-	case errors.Is(err, iam.ErrSelf):
-		c.renderSettings(w, r, s, http.StatusBadRequest, settingsView{Message: "You cannot change your own role: ask another admin.", Error: true})
-		return
-	case errors.Is(err, inventory.ErrLastAdmin):
-		c.renderSettings(w, r, s, http.StatusBadRequest, settingsView{Message: "User " + u.Name + " is the project's last admin and stays admin: make another user admin first.", Error: true})
-		return
-	case errors.Is(err, inventory.ErrNotFound):
-		c.notFound(w, r, s, "User")
-		return
-	case err != nil:
-		c.fail(w, r, s, fmt.Errorf("console: set user role: %w", err))
+	if err := c.opts.Auth.SetUserRole(r.Context(), s.principal.ProjectID, u.ID, s.principal.UserID, role); err != nil {
+		c.userActionFailed(w, r, s, err, "set user role",
+			refusal{iam.ErrSelf, "You cannot change your own role: ask another admin."},
+			refusal{inventory.ErrLastAdmin, "User " + u.Name + " is the project's last admin and stays admin: make another user admin first."})
 		return
 	}
 	c.log.Info("console: user role changed", "project", s.principal.ProjectID, "user", u.Name, "from", u.Role, "to", role, "by", s.principal.UserID)
