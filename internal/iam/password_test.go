@@ -3,13 +3,10 @@ package iam
 import (
 	"context"
 	"errors"
-	"path/filepath"
 	"testing"
 	"time"
 
 	"github.com/openhss/openhss/internal/inventory"
-	"github.com/openhss/openhss/internal/secret"
-	"github.com/openhss/openhss/internal/store/sqlite"
 )
 
 // passwordEnv is a Service over a real SQLite file with alice and bob in
@@ -25,19 +22,8 @@ const pwP1, pwP2 = "project-one", "project-two"
 func newPasswordEnv(t *testing.T, failures int) *passwordEnv {
 	t.Helper()
 	ctx := context.Background()
-	st, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "openhss.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { st.Close() })
-	box, err := secret.NewBox([]byte("0123456789abcdef0123456789abcdef"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	svc, err := New(Options{Store: st, Box: box, SignInFailures: failures, SignInWindow: time.Hour})
-	if err != nil {
-		t.Fatal(err)
-	}
+	svc := newTestServiceWith(t, Options{SignInFailures: failures, SignInWindow: time.Hour}).Service
+	var err error
 	e := &passwordEnv{Service: svc, users: map[string]inventory.User{}, tokens: map[string][]string{}}
 	for _, u := range []struct{ project, name string }{{pwP1, "alice"}, {pwP1, "bob"}, {pwP2, "carol"}} {
 		e.users[u.name], err = svc.CreateUser(ctx, u.project, u.name, "correct-horse", inventory.Grant{All: true})

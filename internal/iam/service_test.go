@@ -28,6 +28,13 @@ type testService struct {
 
 func newTestService(t *testing.T) *testService {
 	t.Helper()
+	return newTestServiceWith(t, Options{})
+}
+
+// newTestServiceWith is newTestService with o's other options (Store, Box
+// and Now are its own).
+func newTestServiceWith(t *testing.T, o Options) *testService {
+	t.Helper()
 	ctx := context.Background()
 	st, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "openhss.db"))
 	if err != nil {
@@ -39,7 +46,8 @@ func newTestService(t *testing.T) *testService {
 		t.Fatal(err)
 	}
 	ts := &testService{store: st, now: t0}
-	ts.Service, err = New(Options{Store: st, Box: box, Now: func() time.Time { return ts.now }})
+	o.Store, o.Box, o.Now = st, box, func() time.Time { return ts.now }
+	ts.Service, err = New(o)
 	if err != nil {
 		t.Fatal(err)
 	}
