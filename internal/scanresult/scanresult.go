@@ -250,8 +250,9 @@ var SeverityClasses = []string{ClassCritical, ClassHigh, ClassMedium, ClassLow, 
 // which holds every other label: CVSS ratings ("none" is a base score of
 // 0, vulndb.LabelForScore) and the distributions' words (Red Hat's
 // "important", Debian's "unimportant"). This is the one table: the
-// console's classes, vulndb's repair necessity and the CLI's --fail-on all
-// read labels through ClassOfSeverity.
+// console's classes, vulndb's repair necessity (which reads a rating of
+// "none" as unassessed, not low) and the CLI's --fail-on all read labels
+// through ClassOfSeverity.
 var severityLabels = map[string][]string{
 	ClassCritical: {"critical"},
 	ClassHigh:     {"high", "important"},

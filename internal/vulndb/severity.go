@@ -7,6 +7,8 @@ import (
 	gocvss30 "github.com/pandatix/go-cvss/30"
 	gocvss31 "github.com/pandatix/go-cvss/31"
 	gocvss40 "github.com/pandatix/go-cvss/40"
+
+	"github.com/openhss/openhss/internal/scanresult"
 )
 
 // RepairNecessity is HSS's repair_necessity.
@@ -32,19 +34,21 @@ func NecessityForScore(score float64) RepairNecessity {
 }
 
 // NecessityForRating maps a qualitative severity (GHSA, Ubuntu priority,
-// Debian urgency, Red Hat/SUSE ratings). Words that say nothing about the
-// risk ("unknown", "not yet assigned", Ubuntu's "none"...) give delay_repair,
-// the same as a record without any severity: an unrated vulnerability is
-// not ignored, nor raised to an emergency.
+// Debian urgency, Red Hat/SUSE ratings) through its class
+// (scanresult.ClassOfSeverity, the one table of the words). Words that say
+// nothing about the risk ("unknown", "not yet assigned"...) give
+// delay_repair, the same as a record without any severity: an unrated
+// vulnerability is not ignored, nor raised to an emergency. So does a
+// rating of "none" (Ubuntu's priority for an unassessed issue), which the
+// classes read as CVSS's "none", a base score of 0 (low).
 func NecessityForRating(rating string) RepairNecessity {
-	r := strings.ToLower(strings.TrimSpace(rating))
-	r = strings.TrimSuffix(r, "*") // Debian marks urgencies it guessed with "*"
-	switch r {
-	case "critical", "high", "important":
-		return ImmediateRepair
-	case "medium", "moderate":
+	if strings.EqualFold(strings.TrimSpace(rating), "none") {
 		return DelayRepair
-	case "low", "negligible", "unimportant":
+	}
+	switch scanresult.ClassOfSeverity(rating) {
+	case scanresult.ClassCritical, scanresult.ClassHigh:
+		return ImmediateRepair
+	case scanresult.ClassLow:
 		return NotNeededRepair
 	default:
 		return DelayRepair
