@@ -5,10 +5,10 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
-	"strings"
 
 	"github.com/openhss/openhss/internal/imagequery"
 	"github.com/openhss/openhss/internal/inventory"
+	"github.com/openhss/openhss/internal/taskquery"
 )
 
 // maxBatchDelete is how many ids one BatchDeleteRegistry may name: the
@@ -94,19 +94,17 @@ func parseRegistryIDs(raw json.RawMessage) ([]int64, *apiError) {
 func (s *server) listRegistryStatistics(w http.ResponseWriter, r *http.Request, c *call) error {
 	q := &imagequery.Reader{V: r.URL.Query()}
 	ep := q.Text("enterprise_project_id", maxEnterpriseID)
-	typesText := q.Text("registry_type", maxRegistryTypesLen)
+	typesText := q.Text("registry_type", taskquery.MaxRegistryTypes)
 	if q.Err != nil {
 		return paramError(q.Err)
 	}
+	types, perr := taskquery.RegistryTypes(typesText)
+	if perr != nil {
+		return paramError(perr)
+	}
 	f := inventory.RegistryStatsFilter{ProjectID: c.ProjectID}
-	if typesText != "" {
-		for _, t := range strings.Split(typesText, ",") {
-			rt := inventory.RegistryType(strings.TrimSpace(t))
-			if !rt.Valid() {
-				return invalidParam("registry_type", "must be a comma-separated list of SwrPrivate, SwrShared, SwrEnterprise, Harbor, Jfrog, Other")
-			}
-			f.Types = append(f.Types, rt)
-		}
+	for _, t := range types {
+		f.Types = append(f.Types, inventory.RegistryType(t))
 	}
 	eps, err := s.enterpriseProjects(c.Principal, ep)
 	if err != nil {
@@ -123,10 +121,6 @@ func (s *server) listRegistryStatistics(w http.ResponseWriter, r *http.Request, 
 	})
 	return nil
 }
-
-// maxRegistryTypesLen bounds registry_type: every type once, with commas,
-// fits well inside it.
-const maxRegistryTypesLen = 256
 
 func clampInt32(n int64) int32 {
 	if n > 1<<31-1 {

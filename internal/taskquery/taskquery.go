@@ -11,6 +11,7 @@ import (
 
 	"github.com/openhss/openhss/internal/imagequery"
 	"github.com/openhss/openhss/internal/inventory"
+	"github.com/openhss/openhss/internal/registry"
 	"github.com/openhss/openhss/internal/scanresult"
 	"github.com/openhss/openhss/internal/tasks"
 )
@@ -115,18 +116,19 @@ func Parse(v url.Values) (List, *imagequery.ParamError) {
 }
 
 // Bounds of the filters of a sync task's connections
-// (ListAssociateRegistries).
+// (ListAssociateRegistries; MaxRegistryTypes also ListRegistryStatistics').
 const (
-	MaxRegistryName = 128 // registry_name, as long as a connection's name
+	MaxRegistryName = registry.MaxNameLen // registry_name, as long as a connection's name
 	// MaxRegistryTypes bounds registry_type: every type once, with
 	// commas, fits well inside it.
 	MaxRegistryTypes = 256
 )
 
-// RegistryTypes reads ListAssociateRegistries' registry_type, a
-// comma-separated list of connection types, into the types ItemFilter
-// matches (any of them; none for ""). The API and the console's task page
-// read it here so that both refuse the same values in the same words.
+// RegistryTypes reads a registry_type parameter, a comma-separated list of
+// connection types (ListAssociateRegistries', ListRegistryStatistics'),
+// into the types it names (any of them; none for ""). The API and the
+// console's task page read it here so that both refuse the same values in
+// the same words.
 func RegistryTypes(text string) ([]string, *imagequery.ParamError) {
 	if text == "" {
 		return nil, nil
