@@ -43,11 +43,8 @@ func (s *Store) GetRegistry(ctx context.Context, projectID string, id int64) (in
 // ListRegistries returns a page of a project's connections, by id, and the
 // count of all matching, both from one snapshot.
 func (s *Store) ListRegistries(ctx context.Context, f inventory.RegistryFilter) ([]inventory.Registry, int64, error) {
-	if f.EnterpriseProjects != nil && len(f.EnterpriseProjects) == 0 {
-		return []inventory.Registry{}, 0, nil // granted no enterprise project: nothing to see
-	}
-	if !s.storable(append([]string{f.Name, string(f.Type), f.Addr, f.Status}, f.EnterpriseProjects...)...) {
-		return []inventory.Registry{}, 0, nil // matches no stored string
+	if !s.scopeCanMatch(f.ProjectID, f.EnterpriseProjects) || !s.storable(f.Name, string(f.Type), f.Addr, f.Status) {
+		return []inventory.Registry{}, 0, nil // granted no enterprise project, or matches no stored string
 	}
 	b := Registries(s.d, f)
 	total, out, err := pageOf(ctx, s, "list registries", b, RegistryCols, `FROM registries r WHERE `+b.SQL(), "r.id",

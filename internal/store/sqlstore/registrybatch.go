@@ -18,8 +18,7 @@ func (s *Store) DeleteRegistries(ctx context.Context, projectID string, enterpri
 	if len(ids) == 0 {
 		return nil
 	}
-	if ids[0] <= 0 || (enterpriseProjects != nil && len(enterpriseProjects) == 0) ||
-		!s.storable(append([]string{projectID}, enterpriseProjects...)...) {
+	if ids[0] <= 0 || !s.scopeCanMatch(projectID, enterpriseProjects) {
 		return s.errf("registries %v: %w", ids, inventory.ErrNotFound)
 	}
 	return s.inTx(ctx, func(tx *sql.Tx) error {
@@ -47,7 +46,7 @@ func (s *Store) DeleteRegistries(ctx context.Context, projectID string, enterpri
 // status; statuses no connection has are absent.
 func (s *Store) CountRegistriesByStatus(ctx context.Context, f inventory.RegistryStatsFilter) (map[string]int64, error) {
 	out := map[string]int64{}
-	if (f.EnterpriseProjects != nil && len(f.EnterpriseProjects) == 0) || (f.Types != nil && len(f.Types) == 0) {
+	if !s.scopeCanMatch(f.ProjectID, f.EnterpriseProjects) || (f.Types != nil && len(f.Types) == 0) {
 		return out, nil
 	}
 	types := make([]string, len(f.Types))
