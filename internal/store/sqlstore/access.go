@@ -265,12 +265,15 @@ func (s *Store) SetUserPassword(ctx context.Context, projectID string, id int64,
 
 // keepAnAdmin returns ErrLastAdmin when the project's user id is an admin,
 // no other user of the project is, and the change gives them the role to
-// ("" for a deletion) other than admin; ErrNotFound when the project has
-// no such user. It locks the
-// project's user rows (FOR UPDATE on PostgreSQL; SQLite's write
-// transactions run one at a time), so two admins demoting each other at
-// once cannot both pass: the second re-reads the first's change.
+// ("" for a deletion) other than admin (a user it does not find is the
+// change's own not-found). It locks the project's user rows (FOR UPDATE on
+// PostgreSQL; SQLite's write transactions run one at a time), so two admins
+// demoting each other at once cannot both pass: the second re-reads the
+// first's change. Making someone admin demotes nobody: nothing to check.
 func (s *Store) keepAnAdmin(ctx context.Context, tx *sql.Tx, projectID string, id int64, to inventory.Role) error {
+	if to == inventory.RoleAdmin {
+		return nil
+	}
 	if !s.storable(projectID) {
 		return s.errf("user %d: %w", id, inventory.ErrNotFound)
 	}
@@ -283,19 +286,16 @@ func (s *Store) keepAnAdmin(ctx context.Context, tx *sql.Tx, projectID string, i
 	if err != nil {
 		return s.errf("read users of %s: %w", projectID, err)
 	}
-	found, demoted, others := false, false, 0
+	demoted, others := false, 0
 	for _, u := range rows {
 		switch {
 		case u.id == id:
-			found, demoted = true, u.role == inventory.RoleAdmin && to != inventory.RoleAdmin
+			demoted = u.role == inventory.RoleAdmin
 		case u.role == inventory.RoleAdmin:
 			others++
 		}
 	}
-	switch {
-	case !found:
-		return s.errf("user %d: %w", id, inventory.ErrNotFound)
-	case demoted && others == 0:
+	if demoted && others == 0 {
 		return s.errf("user %d: %w", id, inventory.ErrLastAdmin)
 	}
 	return nil
