@@ -228,6 +228,13 @@ func TestRolesOnSettings(t *testing.T) {
 	if e.state() != before {
 		t.Fatal("a refused create changed the users")
 	}
+	if resp, body := e.do("POST", fmt.Sprintf("/settings/users/%d/role", ev.ID), url.Values{"role": {"root"}, "csrf": {csrf}}, alice); resp.StatusCode != http.StatusBadRequest ||
+		!strings.Contains(body, "The role was not changed: role must be admin, operator or viewer.") {
+		t.Errorf("unknown role for eve: %s\n%s", resp.Status, body)
+	}
+	if e.state() != before {
+		t.Fatal("a refused role change changed the users")
+	}
 
 	// A role change applies to the user's session at its next request.
 	vic := e.users(projA)["vic"]

@@ -208,11 +208,8 @@ func jobState(j jobs.Job) string {
 // refusal. Only an admin reaches it (route).
 func (c *Console) createUser(w http.ResponseWriter, r *http.Request, s *session) {
 	name := r.PostForm.Get("name")
-	role, ok := formRole(r.PostForm.Get("role"))
-	if !ok {
-		c.renderSettings(w, r, s, http.StatusBadRequest, settingsView{Message: "The user was not created: role must be admin, operator or viewer.", Error: true, NewUserName: name})
-		return
-	}
+	// Viewer when the form names none; IAM refuses a role it does not know.
+	role := inventory.Role(cmp.Or(r.PostForm.Get("role"), string(inventory.RoleViewer)))
 	u, err := c.opts.Auth.CreateUniqueUser(r.Context(), s.principal.ProjectID, name, r.PostForm.Get("password"), s.principal.Grant, role)
 	switch {
 	case errors.Is(err, iam.ErrNameNotAvailable):
@@ -227,14 +224,6 @@ func (c *Console) createUser(w http.ResponseWriter, r *http.Request, s *session)
 	}
 	c.log.Info("console: user created", "project", s.principal.ProjectID, "user", u.Name, "role", u.Role, "by", s.principal.UserID)
 	c.renderSettings(w, r, s, http.StatusOK, settingsView{Message: "User " + u.Name + " created as " + string(u.Role) + ": they can sign in now."})
-}
-
-// formRole is a form's role field; viewer when it is empty.
-func formRole(v string) (inventory.Role, bool) {
-	if v == "" {
-		return inventory.RoleViewer, true
-	}
-	return inventory.ParseRole(v)
 }
 
 // projectUser is the project's user the path names (/settings/users/{id}/
@@ -320,13 +309,10 @@ func (c *Console) setUserRole(w http.ResponseWriter, r *http.Request, s *session
 	if !ok {
 		return
 	}
-	role, ok := inventory.ParseRole(r.PostForm.Get("role"))
-	if !ok {
-		c.renderSettings(w, r, s, http.StatusBadRequest, settingsView{Message: "The role was not changed: role must be admin, operator or viewer.", Error: true})
-		return
-	}
+	role := inventory.Role(r.PostForm.Get("role"))
 	if err := c.opts.Auth.SetUserRole(r.Context(), s.principal.ProjectID, u.ID, s.principal.UserID, role); err != nil {
 		c.userActionFailed(w, r, s, err, "set user role",
+			refusal{iam.ErrInvalid, "The role was not changed: " + invalidReason(err) + "."},
 			refusal{iam.ErrSelf, "You cannot change your own role: ask another admin."},
 			refusal{inventory.ErrLastAdmin, "User " + u.Name + " is the project's last admin and stays admin: make another user admin first."})
 		return
