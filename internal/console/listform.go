@@ -182,10 +182,9 @@ func pageLinksOf(path string, q url.Values, param string, offset, limit int, tot
 // selectedIDs reads the ids of the rows checked on a list page (the form's
 // id fields), each once, in order. None, or more than a page of the API's
 // (imagequery.MaxLimit), is a 400 ("Select at least one image to scan.",
-// "Select at most 200 images."); an id that parse refuses is a 404, so
-// the caller acts on none. false: the answer is written.
-func (c *Console) selectedIDs(w http.ResponseWriter, r *http.Request, s *session, one, many, action string,
-	parse func(string) (int64, bool)) ([]int64, bool) {
+// "Select at most 200 images."); an id that is not one (imagequery.ParseID)
+// is a 404, so the caller acts on none. false: the answer is written.
+func (c *Console) selectedIDs(w http.ResponseWriter, r *http.Request, s *session, one, many, action string) ([]int64, bool) {
 	texts := r.PostForm["id"]
 	switch {
 	case len(texts) == 0:
@@ -198,7 +197,7 @@ func (c *Console) selectedIDs(w http.ResponseWriter, r *http.Request, s *session
 	ids := make([]int64, 0, len(texts))
 	seen := map[int64]bool{}
 	for _, t := range texts {
-		id, ok := parse(t)
+		id, ok := imagequery.ParseID(t)
 		if !ok {
 			c.notFound(w, r, s, strings.ToUpper(one[:1])+one[1:])
 			return nil, false

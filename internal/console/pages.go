@@ -250,7 +250,7 @@ func (c *Console) listFilter(s *session, q url.Values) (inventory.Filter, string
 // scan task, then returns to the list it came from. Every id must be a row
 // the session may read and a container image, or nothing is queued.
 func (c *Console) scan(w http.ResponseWriter, r *http.Request, s *session) {
-	ids, ok := c.selectedIDs(w, r, s, "image", "images", "scan", imagequery.ParseID)
+	ids, ok := c.selectedIDs(w, r, s, "image", "images", "scan")
 	if !ok {
 		return
 	}

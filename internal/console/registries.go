@@ -9,7 +9,6 @@ import (
 	"strings"
 
 	"github.com/openhss/openhss/internal/iam"
-	"github.com/openhss/openhss/internal/imagequery"
 	"github.com/openhss/openhss/internal/inventory"
 	"github.com/openhss/openhss/internal/registry"
 	"github.com/openhss/openhss/internal/registryquery"
@@ -110,7 +109,7 @@ func (c *Console) registryPage(w http.ResponseWriter, r *http.Request, s *sessio
 // all or none, so an id of another project, of an enterprise project not
 // granted, or unknown deletes nothing and answers 404.
 func (c *Console) deleteRegistries(w http.ResponseWriter, r *http.Request, s *session) {
-	ids, ok := c.selectedIDs(w, r, s, "registry", "registries", "delete", imagequery.ParseID)
+	ids, ok := c.selectedIDs(w, r, s, "registry", "registries", "delete")
 	if !ok {
 		return
 	}
