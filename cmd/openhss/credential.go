@@ -174,15 +174,12 @@ func newUserCmd(g *globals) *cobra.Command {
 			return nil
 		},
 	}
-	create.Flags().StringVar(&name, "name", "", "user name (required)")
-	create.Flags().StringVar(&project, "project", "", "project id (required)")
+	userFlags(create, &project, &name)
 	create.Flags().StringVar(&eps, "enterprise-projects", "0", "enterprise projects granted: \"all\" or a comma-separated list")
 	create.Flags().BoolVar(&fromStdin, "password-stdin", false, "read the password from standard input")
 	// admin by default: scripts written before roles made users who could
 	// do everything (docs/console.md, Roles).
 	create.Flags().StringVar(&role, "role", string(inventory.RoleAdmin), "role: admin, operator or viewer")
-	_ = create.MarkFlagRequired("name")
-	_ = create.MarkFlagRequired("project")
 	cmd.AddCommand(create, newUserSetRoleCmd(g), newUserSetPasswordCmd(g))
 	return cmd
 }
@@ -255,7 +252,7 @@ func newUserSetPasswordCmd(g *globals) *cobra.Command {
 }
 
 // userFlags adds the --project and --name flags, both required, that name
-// the user a `user` subcommand changes.
+// the user a `user` subcommand creates or changes.
 func userFlags(cmd *cobra.Command, project, name *string) {
 	cmd.Flags().StringVar(name, "name", "", "user name (required)")
 	cmd.Flags().StringVar(project, "project", "", "project id (required)")
