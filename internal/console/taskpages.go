@@ -184,7 +184,7 @@ func (c *Console) task(w http.ResponseWriter, r *http.Request, s *session) {
 		return
 	}
 	p := newPager("/tasks/"+url.PathEscape(t.ID), keep, offset, maxTaskItems, len(items), total)
-	data["Items"], data["ItemTotal"], data["From"], data["To"], data["Prev"], data["Next"] = items, p.Total, p.From, p.To, p.Prev, p.Next
+	data["Items"], data["Pager"] = items, p
 	c.render(w, r, http.StatusOK, "task", s, data)
 }
 
