@@ -61,14 +61,16 @@ func (c *Console) overview(w http.ResponseWriter, r *http.Request, s *session) {
 	for i, label := range trend.Severities {
 		vulns = append(vulns, bucket{Label: label, Findings: n.Findings[i].Findings, Fixable: n.Findings[i].Fixable})
 	}
-	// The newest failures with their reasons, each type's few first; none
-	// to read when the counts have no failed image (the same statuses and
-	// types).
+	// The newest failures with their reasons, each type's few first; read
+	// only for the types and statuses the counts have failed images of.
 	var failures []inventory.Image
-	for _, st := range trend.Failed {
-		for _, t := range inventory.ImageTypes() {
-			if len(failures) >= maxFailures || n.Failed == 0 {
+	for si, st := range trend.Failed {
+		for ti, t := range inventory.ImageTypes() {
+			if len(failures) >= maxFailures {
 				break
+			}
+			if n.FailedBy[ti][si] == 0 {
+				continue
 			}
 			page, err := c.opts.Store.ListImages(r.Context(), inventory.Filter{ProjectID: s.principal.ProjectID,
 				EnterpriseProjects: eps, Type: t, ScanStatus: st, Limit: maxFailures - len(failures)})

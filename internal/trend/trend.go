@@ -63,6 +63,10 @@ type Counts struct {
 	Figures
 	Waiting int64
 	Levels  [3]int64
+	// FailedBy is Failed per image type (inventory.ImageTypes' order) and
+	// failed status (Failed's order): where the Overview has failures to
+	// list.
+	FailedBy [4][3]int64
 }
 
 // Levels are the severity_level values of Counts.Levels, by index.
@@ -103,6 +107,7 @@ func Count(ctx context.Context, c Counter, projectID string, enterpriseProjects 
 		return Counts{}, fmt.Errorf("trend: count images: %w", err)
 	}
 	var out Counts
+	types := inventory.ImageTypes()
 	for _, ic := range images {
 		if !ic.Type.Valid() {
 			continue
@@ -113,6 +118,7 @@ func Count(ctx context.Context, c Counter, projectID string, enterpriseProjects 
 			out.Scanned += ic.Images
 		case slices.Contains(Failed, st):
 			out.Failed += ic.Images
+			out.FailedBy[slices.Index(types, ic.Type)][slices.Index(Failed, st)] += ic.Images
 		case st == inventory.Unscan:
 			out.Unscanned += ic.Images
 		case st == inventory.WaitingForScan || st == inventory.Scanning:

@@ -45,6 +45,16 @@ func listCounts(e *env, projectID string, eps []string) trend.Counts {
 	for i, level := range trend.Levels {
 		out.Levels[i] = total(func(f *inventory.Filter) { f.SeverityLevel = level })
 	}
+	for ti, t := range inventory.ImageTypes() {
+		for si, st := range trend.Failed {
+			f := inventory.Filter{ProjectID: projectID, EnterpriseProjects: eps, Type: t, ScanStatus: st, Limit: 1}
+			page, err := e.st.ListImages(e.ctx, f)
+			if err != nil {
+				e.t.Fatalf("ListImages(%+v): %v", f, err)
+			}
+			out.FailedBy[ti][si] = page.Total
+		}
+	}
 	return out
 }
 
