@@ -133,8 +133,8 @@ func nonNil(ss []string) []string {
 // from their own definitions (one sort each is far cheaper than a million
 // scattered b-tree inserts), all in one transaction, so no reader ever sees
 // the table without them. The triggers run for the load as for any insert
-// and bring the counters (image_repos, images_num, the list generation) up
-// to date.
+// and bring the counters (image_repos, image_namespaces, images_num, the
+// list generation) up to date.
 func (s *Store) LoadImages(ctx context.Context, n int, image func(i int) inventory.Image) error {
 	conn, err := s.write.Conn(ctx)
 	if err != nil {
@@ -234,12 +234,12 @@ func (d Dialect) imageIndexes() string {
 // that it weighs the list indexes on this data: sampled on SQLite
 // (analysis_limit), as PRAGMA optimize does; with a visibility map on
 // PostgreSQL, so that the list's id walks are index-only scans, and for
-// the counters the load's triggers filled (image_repos, image_counts,
-// image_time_counts, image_scan_counts),
-// which the list reads on every uncached call.
+// the counters the load's triggers filled (image_repos, image_namespaces,
+// image_counts, image_time_counts, image_scan_counts), which the list
+// reads on every uncached call.
 func (d Dialect) analyzeImages() string {
 	if d == Postgres {
-		return `VACUUM (ANALYZE) images, image_repos, image_counts, image_time_counts, image_scan_counts`
+		return `VACUUM (ANALYZE) images, image_repos, image_namespaces, image_counts, image_time_counts, image_scan_counts`
 	}
 	return `PRAGMA analysis_limit = 1000; ANALYZE`
 }

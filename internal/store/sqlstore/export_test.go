@@ -34,6 +34,25 @@ func ImageCountKeys(ctx context.Context, s *Store) (fromImages, fromCounts map[s
 	return countKeys(ctx, s, "", "image_counts")
 }
 
+// ImageNamespaceKeys returns the rows of images per image_namespaces key
+// (project, type, namespace, enterprise project), counted by a GROUP BY
+// over images and by summing image_namespaces (over connections, on
+// PostgreSQL); an image_namespaces row left at 0 or below is an error.
+func ImageNamespaceKeys(ctx context.Context, s *Store) (fromImages, fromCounts map[string]int64, err error) {
+	var left int
+	if err := s.read.QueryRowContext(ctx, `SELECT count(*) FROM image_namespaces WHERE rows <= 0`).Scan(&left); err != nil || left > 0 {
+		return nil, nil, fmt.Errorf("image_namespaces: %d rows at 0 or below (%v)", left, err)
+	}
+	read := func(q string) (map[string]int64, error) { return queryMap(ctx, s, q) }
+	if fromImages, err = read(`SELECT project_id, image_type, namespace, enterprise_project_id, count(*)
+		FROM images GROUP BY 1, 2, 3, 4`); err != nil {
+		return nil, nil, err
+	}
+	fromCounts, err = read(`SELECT project_id, image_type, namespace, enterprise_project_id, CAST(sum(rows) AS BIGINT)
+		FROM image_namespaces GROUP BY 1, 2, 3, 4`)
+	return fromImages, fromCounts, err
+}
+
 // CountImages counts the rows of images matching f with the list's own
 // WHERE (ListPlan), never from image_counts or image_repos.
 func CountImages(ctx context.Context, s *Store, f inventory.Filter) (int64, error) {
@@ -70,33 +89,7 @@ func ImageScanCountKeys(ctx context.Context, s *Store) (fromImages, fromCounts m
 // GROUP BY over images and by summing the table; bucket, when not "", is
 // the expression over images of the table's bucket column.
 func countKeys(ctx context.Context, s *Store, bucket, table string) (fromImages, fromCounts map[string]int64, err error) {
-	read := func(q string) (map[string]int64, error) {
-		rows, err := s.read.QueryContext(ctx, q)
-		if err != nil {
-			return nil, err
-		}
-		defer rows.Close()
-		cols, err := rows.Columns()
-		if err != nil {
-			return nil, err
-		}
-		m := map[string]int64{}
-		for rows.Next() {
-			k := make([]any, len(cols)-1)
-			var n int64
-			ptrs := make([]any, 0, len(cols))
-			for i := range k {
-				ptrs = append(ptrs, &k[i])
-			}
-			if err := rows.Scan(append(ptrs, &n)...); err != nil {
-				return nil, err
-			}
-			if n != 0 {
-				m[fmt.Sprint(k)] = n
-			}
-		}
-		return m, rows.Err()
-	}
+	read := func(q string) (map[string]int64, error) { return queryMap(ctx, s, q) }
 	imgBucket, tableBucket, groups := "", "", "1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11"
 	if bucket != "" {
 		imgBucket, tableBucket, groups = bucket+", ", "bucket, ", groups+", 12"
@@ -189,4 +182,34 @@ func TopImagesPlan(ctx context.Context, s *Store, projectID string, enterprisePr
 		}
 	}
 	return queries, args, nil
+}
+
+// queryMap reads q's rows, key columns then a count, into a map from the
+// keys (printed) to their counts, leaving out counts of 0.
+func queryMap(ctx context.Context, s *Store, q string) (map[string]int64, error) {
+	rows, err := s.read.QueryContext(ctx, q)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	cols, err := rows.Columns()
+	if err != nil {
+		return nil, err
+	}
+	m := map[string]int64{}
+	for rows.Next() {
+		k := make([]any, len(cols)-1)
+		var n int64
+		ptrs := make([]any, 0, len(cols))
+		for i := range k {
+			ptrs = append(ptrs, &k[i])
+		}
+		if err := rows.Scan(append(ptrs, &n)...); err != nil {
+			return nil, err
+		}
+		if n != 0 {
+			m[fmt.Sprint(k)] = n
+		}
+	}
+	return m, rows.Err()
 }

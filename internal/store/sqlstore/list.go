@@ -239,10 +239,17 @@ func (s *Store) plan(ctx context.Context, tx *sql.Tx, f inventory.Filter) (listP
 
 // resolveRepos resolves f's namespace and image name substrings against
 // the project's repositories of f.Type (in f.EnterpriseProjects, when not
-// nil); Repos sums a repository's rows over its image_repos rows.
+// nil); Repos sums a repository's rows over its image_repos rows. A
+// namespace alone is resolved against image_namespaces: a project's tens
+// of namespaces, not its thousands of repositories, whose pages a first
+// call reads cold (docs/benchmarks.md, Namespace table).
 func (s *Store) resolveRepos(ctx context.Context, tx *sql.Tx, f inventory.Filter) (Repos, error) {
 	var r Repos
-	b := RepoFilter(s.d, f, true)
+	b := RepoFilter(s.d, f)
+	from := `SELECT namespace, name, rows FROM image_repos`
+	if f.ImageName == "" {
+		from = `SELECT namespace, '', rows FROM image_namespaces`
+	}
 	err := queryEach(ctx, cachedTx{s, tx}, func(row rowScanner) error {
 		var (
 			ns, name string
@@ -251,8 +258,7 @@ func (s *Store) resolveRepos(ctx context.Context, tx *sql.Tx, f inventory.Filter
 		err := row.Scan(&ns, &name, &n)
 		r.Add(ns, name, n)
 		return err
-	}, `SELECT namespace, name, rows FROM image_repos
-		WHERE `+b.SQL(), b.Args()...)
+	}, from+` WHERE `+b.SQL(), b.Args()...)
 	if err != nil {
 		return r, s.errf("resolve repositories: %w", err)
 	}

@@ -59,6 +59,13 @@ func TestImageCountsFollowWrites(t *testing.T) {
 				if len(fromImages) == 0 || !maps.Equal(fromImages, fromCounts) {
 					t.Fatalf("%s: image_scan_counts %v, images %v", step, fromCounts, fromImages)
 				}
+				fromImages, fromCounts, err = sqlstore.ImageNamespaceKeys(ctx, s)
+				if err != nil {
+					t.Fatalf("%s: %v", step, err)
+				}
+				if len(fromImages) == 0 || !maps.Equal(fromImages, fromCounts) {
+					t.Fatalf("%s: image_namespaces %v, images %v", step, fromCounts, fromImages)
+				}
 				yes, no := true, false
 				base := inventory.Filter{ProjectID: project, Type: inventory.PrivateImage, Limit: 5,
 					EnterpriseProjects: []string{inventory.DefaultEnterpriseProject}}
@@ -81,6 +88,11 @@ func TestImageCountsFollowWrites(t *testing.T) {
 					"no registry":    func(f *inventory.Filter) { f.RegistryName = "nothing" },
 					"registry+risky": func(f *inventory.Filter) { f.RegistryName = "bench-02"; f.Risky = &yes },
 					"every type":     func(f *inventory.Filter) { f.Type = ""; f.EnterpriseProjects = nil; f.HasVul = &yes },
+					// Resolved from image_namespaces, counted from it.
+					"namespace":      func(f *inventory.Filter) { f.Namespace = "ns-01" },
+					"namespaces":     func(f *inventory.Filter) { f.Namespace = "ns-0" },
+					"namespace, eps": func(f *inventory.Filter) { f.Namespace = "ns-0"; f.EnterpriseProjects = nil },
+					"namespace, ep2": func(f *inventory.Filter) { f.Namespace = "ns-02"; f.EnterpriseProjects = []string{"ep2"} },
 				} {
 					f := base
 					mod(&f)
@@ -137,6 +149,19 @@ func TestImageCountsFollowWrites(t *testing.T) {
 				t.Fatal(err)
 			}
 			check("after moving rows between days of scan")
+
+			// A connection edited into another enterprise project moves its
+			// rows' keys.
+			regs, _, err := s.ListRegistries(ctx, inventory.RegistryFilter{ProjectID: project})
+			if err != nil || len(regs) != spec.Registries {
+				t.Fatalf("%d registries, %v", len(regs), err)
+			}
+			moved := regs[len(regs)-1]
+			moved.EnterpriseProjectID = "ep2"
+			if _, err := s.UpdateRegistry(ctx, moved); err != nil {
+				t.Fatal(err)
+			}
+			check("after moving a connection to another enterprise project")
 
 			// A sync that finds the first connection empty deletes its rows.
 			if _, err := s.ApplySync(ctx, inventory.Snapshot{RegistryID: regID, SeenAt: 1}); err != nil {

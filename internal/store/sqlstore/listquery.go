@@ -15,8 +15,10 @@ import (
 const MaxSortRows = 5000
 
 // Repos is what a filter's namespace and image name substrings resolve to
-// in image_repos: the distinct namespaces and names of the matching
-// repositories, in the order first read, and how many rows they hold.
+// in image_repos (or image_namespaces, for a namespace alone): the
+// distinct namespaces and names of the matching repositories, in the
+// order first read, and how many rows they hold. Names is empty when only
+// namespaces were read.
 type Repos struct {
 	Namespaces, Names []string
 	Rows              int64
@@ -24,7 +26,8 @@ type Repos struct {
 	seenNS, seenName map[string]bool
 }
 
-// Add counts one matching image_repos row.
+// Add counts one matching image_repos row, or with name "" one
+// image_namespaces row (no repository has an empty name).
 func (r *Repos) Add(namespace, name string, rows int64) {
 	if r.seenNS == nil {
 		r.seenNS, r.seenName = map[string]bool{}, map[string]bool{}
@@ -34,19 +37,22 @@ func (r *Repos) Add(namespace, name string, rows int64) {
 		r.seenNS[namespace] = true
 		r.Namespaces = append(r.Namespaces, namespace)
 	}
-	if !r.seenName[name] {
+	if name != "" && !r.seenName[name] {
 		r.seenName[name] = true
 		r.Names = append(r.Names, name)
 	}
 }
 
-// RepoFilter is f's project, type and enterprise projects as conditions on
-// image_repos, and with substrings also its namespace and image name
-// substrings (both, even when empty: every string contains "").
-func RepoFilter(d Dialect, f inventory.Filter, substrings bool) *builder {
+// RepoFilter is f's project, type, enterprise projects and namespace and
+// image name substrings (those not empty: every string contains "") as
+// conditions on image_repos, or without an image name on
+// image_namespaces.
+func RepoFilter(d Dialect, f inventory.Filter) *builder {
 	b := newImageScoped(d, "", f)
-	if substrings {
+	if f.Namespace != "" {
 		b.Contains("namespace", f.Namespace)
+	}
+	if f.ImageName != "" {
 		b.Contains("name", f.ImageName)
 	}
 	return b

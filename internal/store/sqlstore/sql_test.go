@@ -343,35 +343,39 @@ func TestRepos(t *testing.T) {
 	for _, row := range []struct {
 		ns, name string
 		n        int64
-	}{{"a", "x", 1}, {"b", "x", 2}, {"a", "y", 3}, {"a", "x", 4}} {
+	}{{"a", "x", 1}, {"b", "x", 2}, {"a", "y", 3}, {"a", "x", 4}, {"c", "", 5}} { // c: an image_namespaces row
 		r.Add(row.ns, row.name, row.n)
 	}
-	if want := []string{"a", "b"}; !reflect.DeepEqual(r.Namespaces, want) {
+	if want := []string{"a", "b", "c"}; !reflect.DeepEqual(r.Namespaces, want) {
 		t.Errorf("Namespaces = %v, want %v", r.Namespaces, want)
 	}
 	if want := []string{"x", "y"}; !reflect.DeepEqual(r.Names, want) {
 		t.Errorf("Names = %v, want %v", r.Names, want)
 	}
-	if r.Rows != 10 {
-		t.Errorf("Rows = %d, want 10", r.Rows)
+	if r.Rows != 15 {
+		t.Errorf("Rows = %d, want 15", r.Rows)
 	}
 }
 
 func TestRepoFilter(t *testing.T) {
-	f := inventory.Filter{ProjectID: "p", Type: inventory.PrivateImage, Namespace: "n", EnterpriseProjects: []string{"0"}}
+	f := inventory.Filter{ProjectID: "p", Type: inventory.PrivateImage, EnterpriseProjects: []string{"0"}}
+	ns, name, both := f, f, f
+	ns.Namespace, name.ImageName = "n", "m"
+	both.Namespace, both.ImageName = "n", "m"
 	cases := []struct {
-		d          Dialect
-		substrings bool
-		want       string
+		d    Dialect
+		f    inventory.Filter
+		want string
 	}{
-		{SQLite, false, "project_id = ? AND image_type = ? AND enterprise_project_id = ?"},
-		{SQLite, true, "project_id = ? AND image_type = ? AND enterprise_project_id = ? AND instr(namespace, ?) > 0 AND instr(name, ?) > 0"},
-		{Postgres, true, "project_id = $1 AND image_type = $2 AND enterprise_project_id = $3 AND strpos(namespace, $4) > 0 AND strpos(name, $5) > 0"},
+		{SQLite, f, "project_id = ? AND image_type = ? AND enterprise_project_id = ?"},
+		{SQLite, ns, "project_id = ? AND image_type = ? AND enterprise_project_id = ? AND instr(namespace, ?) > 0"},
+		{SQLite, name, "project_id = ? AND image_type = ? AND enterprise_project_id = ? AND instr(name, ?) > 0"},
+		{Postgres, both, "project_id = $1 AND image_type = $2 AND enterprise_project_id = $3 AND strpos(namespace, $4) > 0 AND strpos(name, $5) > 0"},
 	}
 	for _, tc := range cases {
-		b := RepoFilter(tc.d, f, tc.substrings)
+		b := RepoFilter(tc.d, tc.f)
 		if got := b.SQL(); got != tc.want {
-			t.Errorf("dialect %d, substrings %v: %q, want %q", tc.d, tc.substrings, got, tc.want)
+			t.Errorf("dialect %d, %q/%q: %q, want %q", tc.d, tc.f.Namespace, tc.f.ImageName, got, tc.want)
 		}
 		checkPlaceholders(t, tc.d, b.SQL(), b.Args())
 	}

@@ -14,3 +14,10 @@ func TestUserRolesMigration(t *testing.T) {
 	defer s.Close()
 	storetest.UserRolesMigration(t, s, goose.DialectPostgres, s.db, migrations)
 }
+
+func TestNamespacesMigration(t *testing.T) {
+	testDSN(t)
+	s := open(t, newSchema(t))
+	defer s.Close()
+	storetest.NamespacesMigration(t, s, goose.DialectPostgres, s.db, migrations)
+}

@@ -14,3 +14,9 @@ func TestUserRolesMigration(t *testing.T) {
 	defer s.Close()
 	storetest.UserRolesMigration(t, s, goose.DialectSQLite3, s.write, migrations)
 }
+
+func TestNamespacesMigration(t *testing.T) {
+	s := open(t, filepath.Join(t.TempDir(), "openhss.db"))
+	defer s.Close()
+	storetest.NamespacesMigration(t, s, goose.DialectSQLite3, s.write, migrations)
+}
