@@ -62,8 +62,9 @@ type User struct {
 	PasswordHash string // bcrypt
 	Grant        Grant
 	// Role is what the user may do in the web console and with their
-	// tokens (docs/security.md, Web console); the zero Role is stored as
-	// RoleAdmin, what every user was before roles.
+	// tokens (docs/security.md, Web console). CreateUser refuses the zero
+	// Role: a caller that forgot it must not make an admin. (Users stored
+	// before roles became admins: the 01040 migrations.)
 	Role      Role
 	CreatedAt int64
 }

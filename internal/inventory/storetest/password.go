@@ -15,7 +15,7 @@ func testUserPassword(t *testing.T, e *env) {
 	ctx := e.ctx
 	mk := func(project, name string) inventory.User {
 		t.Helper()
-		u, err := e.st.CreateUser(ctx, inventory.User{ProjectID: project, Name: name, PasswordHash: "old-" + name})
+		u, err := e.st.CreateUser(ctx, inventory.User{Role: inventory.RoleAdmin, ProjectID: project, Name: name, PasswordHash: "old-" + name})
 		if err != nil {
 			t.Fatal(err)
 		}

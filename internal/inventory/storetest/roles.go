@@ -9,8 +9,8 @@ import (
 	"github.com/openhss/openhss/internal/inventory"
 )
 
-// testUserRoles: a user's role round-trips (a zero role stored as admin,
-// what every user was before roles), SetUserRole changes one user of one
+// testUserRoles: a user's role round-trips (a zero or unknown role is
+// refused), SetUserRole changes one user of one
 // project, a token read after it carries the new role even when the old one
 // was cached, and the project's last admin can be neither demoted nor
 // deleted (nothing changed). docs/security.md, Web console.
@@ -32,10 +32,10 @@ func testUserRoles(t *testing.T, e *env) {
 		}
 		return u.Role
 	}
-	ann := mk("p1", "ann", "")
+	ann := mk("p1", "ann", inventory.RoleAdmin)
 	olga := mk("p1", "olga", inventory.RoleOperator)
 	vic := mk("p1", "vic", inventory.RoleViewer)
-	mk("p2", "ann", "") // another project's admin of the same name
+	mk("p2", "ann", inventory.RoleAdmin) // another project's admin of the same name
 	for name, want := range map[string]inventory.Role{"ann": inventory.RoleAdmin, "olga": inventory.RoleOperator, "vic": inventory.RoleViewer} {
 		if got := roleOf("p1", name); got != want {
 			t.Errorf("role of %s = %q, want %q", name, got, want)
@@ -45,8 +45,12 @@ func testUserRoles(t *testing.T, e *env) {
 	if err != nil || len(us) != 3 || us[0].Role != inventory.RoleAdmin || us[1].Role != inventory.RoleOperator || us[2].Role != inventory.RoleViewer {
 		t.Fatalf("ListUsers(p1) = %+v, %v", us, err)
 	}
-	if _, err := e.st.CreateUser(ctx, inventory.User{ProjectID: "p1", Name: "x", PasswordHash: "h", Role: "root"}); err == nil {
-		t.Fatal("CreateUser stored the unknown role root")
+	// No role is refused as an unknown one is: an insert path that forgot
+	// the role must not make an admin.
+	for _, role := range []inventory.Role{"root", ""} {
+		if _, err := e.st.CreateUser(ctx, inventory.User{ProjectID: "p1", Name: "x", PasswordHash: "h", Role: role}); err == nil {
+			t.Fatalf("CreateUser stored the role %q", role)
+		}
 	}
 
 	// The token carries the user's role as it is when read: cached as
@@ -109,11 +113,11 @@ func testLastAdminConcurrently(t *testing.T, e *env) {
 	ctx := e.ctx
 	for i := range 5 {
 		project := fmt.Sprintf("race%d", i)
-		a, err := e.st.CreateUser(ctx, inventory.User{ProjectID: project, Name: "a", PasswordHash: "h"})
+		a, err := e.st.CreateUser(ctx, inventory.User{Role: inventory.RoleAdmin, ProjectID: project, Name: "a", PasswordHash: "h"})
 		if err != nil {
 			t.Fatal(err)
 		}
-		b, err := e.st.CreateUser(ctx, inventory.User{ProjectID: project, Name: "b", PasswordHash: "h"})
+		b, err := e.st.CreateUser(ctx, inventory.User{Role: inventory.RoleAdmin, ProjectID: project, Name: "b", PasswordHash: "h"})
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -217,13 +217,13 @@ func testAccess(t *testing.T, e *env) {
 	}
 	wantErr(t, e.st.RevokeCredential(ctx, "AK9", 1), inventory.ErrNotFound)
 
-	u, err := e.st.CreateUser(ctx, inventory.User{ProjectID: "p1", Name: "alice", PasswordHash: "h", Grant: inventory.Grant{IDs: []string{"0"}}})
+	u, err := e.st.CreateUser(ctx, inventory.User{Role: inventory.RoleAdmin, ProjectID: "p1", Name: "alice", PasswordHash: "h", Grant: inventory.Grant{IDs: []string{"0"}}})
 	if err != nil || u.ID <= 0 {
 		t.Fatalf("CreateUser = %+v, %v", u, err)
 	}
-	_, err = e.st.CreateUser(ctx, inventory.User{ProjectID: "p1", Name: "alice", PasswordHash: "x"})
+	_, err = e.st.CreateUser(ctx, inventory.User{Role: inventory.RoleAdmin, ProjectID: "p1", Name: "alice", PasswordHash: "x"})
 	wantErr(t, err, inventory.ErrConflict)
-	u2, err := e.st.CreateUser(ctx, inventory.User{ProjectID: "p2", Name: "alice", PasswordHash: "h2", Grant: inventory.Grant{All: true}})
+	u2, err := e.st.CreateUser(ctx, inventory.User{Role: inventory.RoleAdmin, ProjectID: "p2", Name: "alice", PasswordHash: "h2", Grant: inventory.Grant{All: true}})
 	if err != nil || u2.ID == u.ID {
 		t.Fatalf("same name in another project: %+v, %v", u2, err)
 	}
@@ -261,7 +261,7 @@ func testAccess(t *testing.T, e *env) {
 	// A project's users, by name; deleting one revokes its tokens (read
 	// once, so a cached row must not survive) and leaves the other
 	// project's user of the same name alone.
-	if _, err := e.st.CreateUser(ctx, inventory.User{ProjectID: "p1", Name: "aaron", PasswordHash: "h"}); err != nil {
+	if _, err := e.st.CreateUser(ctx, inventory.User{Role: inventory.RoleAdmin, ProjectID: "p1", Name: "aaron", PasswordHash: "h"}); err != nil {
 		t.Fatal(err)
 	}
 	names := func(project string) []string {

@@ -128,10 +128,9 @@ func (s *Store) revoke(ctx context.Context, query string, at int64, key, what st
 }
 
 // CreateUser stores a user; ErrConflict on the same project and name. A
-// zero Role is stored as admin (inventory.User).
+// zero Role is refused as an unknown one is (inventory.User).
 func (s *Store) CreateUser(ctx context.Context, u inventory.User) (inventory.User, error) {
 	u.CreatedAt = cmp.Or(u.CreatedAt, time.Now().UnixMilli())
-	u.Role = cmp.Or(u.Role, inventory.RoleAdmin)
 	if _, ok := inventory.ParseRole(string(u.Role)); !ok {
 		return inventory.User{}, s.errf("create user %s: unknown role %q", u.Name, u.Role)
 	}
