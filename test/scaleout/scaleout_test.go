@@ -128,8 +128,12 @@ func TestTwoServersOneDatabase(t *testing.T) {
 		if err := json.Unmarshal(b.get(t, ak, sk, "/image/swr-repository?image_type=private_image&limit=100"), &list); err != nil {
 			t.Fatal(err)
 		}
+		// A worker stores the scan's result, then ends its job: the list
+		// can show every image scanned while a job is still running.
 		return !slices.ContainsFunc(list.DataList, func(r listRow) bool {
 			return r.ScanStatus == "waiting_for_scan" || r.ScanStatus == "scanning"
+		}) && !slices.ContainsFunc(db.jobs(t, "scan"), func(j jobRow) bool {
+			return j.state == "queued" || j.state == "running"
 		})
 	})
 	for _, r := range list.DataList {
