@@ -34,8 +34,9 @@ func (s *Store) TakeSignInFailure(ctx context.Context, key string, b inventory.S
 	if !s.storable(key) {
 		return 0, s.errf("take sign-in failure: key is not storable")
 	}
-	burst := float64(b.Burst)
-	perMs := burst / float64(b.Window.Milliseconds())
+	// Refills multiply before they divide, so that a whole share of the
+	// window refills whole tokens, exactly.
+	burst, windowMs := float64(b.Burst), float64(b.Window.Milliseconds())
 	var wait time.Duration
 	err := s.inTx(ctx, func(tx *sql.Tx) error {
 		if _, err := tx.ExecContext(ctx, `INSERT INTO sign_in_failures (name_key, tokens, updated_at) VALUES ($1, $2, $3)
@@ -54,11 +55,11 @@ func (s *Store) TakeSignInFailure(ctx context.Context, key string, b inventory.S
 		// and waits until it reaches the row's time.
 		behind := max(0, at-now)
 		if now > at {
-			tokens = min(burst, tokens+float64(now-at)*perMs)
+			tokens = min(burst, tokens+float64(now-at)*burst/windowMs)
 			at = now
 		}
 		if tokens < 1 {
-			wait = time.Duration(behind+int64(math.Ceil((1-tokens)/perMs))) * time.Millisecond
+			wait = time.Duration(behind+int64(math.Ceil((1-tokens)*windowMs/burst))) * time.Millisecond
 			return nil
 		}
 		if _, err := tx.ExecContext(ctx, `UPDATE sign_in_failures SET tokens = $1, updated_at = $2 WHERE name_key = $3`,
