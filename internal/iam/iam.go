@@ -97,7 +97,8 @@ type Options struct {
 	// SignInWindow, from any address; past that the name is refused with
 	// ErrThrottled, without a password check, until the window refills. A
 	// success resets the count. Defaults DefaultSignInFailures and
-	// DefaultSignInWindow. The count lives in this process only.
+	// DefaultSignInWindow. The count is kept in Store: every server on
+	// one database draws on it.
 	SignInFailures int
 	SignInWindow   time.Duration
 	// ComparePassword checks a password against its bcrypt hash; default

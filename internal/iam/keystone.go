@@ -93,13 +93,13 @@ func (s *Service) signInUser(ctx context.Context, name, password, scopeID, scope
 	// guesses cannot overrun it. Keyed by hash: the name is the client's
 	// and unbounded in length.
 	key := sha256Hex([]byte(name))
-	if err := s.signIn.failures.take(key); err != nil {
+	if err := s.signIn.takeFailure(ctx, key); err != nil {
 		return "", inventory.Token{}, inventory.User{}, err
 	}
 	user, err = s.findUser(ctx, name, scopeID, scopeName)
 	known := err == nil
 	if err != nil && !errors.Is(err, inventory.ErrNotFound) {
-		s.signIn.failures.refund(key)
+		s.signIn.refundFailure(ctx, key)
 		return "", inventory.Token{}, inventory.User{}, err
 	}
 	// An unknown name is compared against a dummy hash so that it costs
@@ -110,13 +110,13 @@ func (s *Service) signInUser(ctx context.Context, name, password, scopeID, scope
 	}
 	match, err := s.signIn.compare(ctx, s.opts.ComparePassword, hash, []byte(password))
 	if err != nil {
-		s.signIn.failures.refund(key)
+		s.signIn.refundFailure(ctx, key)
 		return "", inventory.Token{}, inventory.User{}, err
 	}
 	if !known || !match {
 		return "", inventory.Token{}, inventory.User{}, unauthenticated("wrong user name or password")
 	}
-	s.signIn.failures.succeeded(key)
+	s.signIn.succeeded(ctx, key)
 	token, tok, err = s.issueToken(ctx, user)
 	if err != nil {
 		return "", inventory.Token{}, inventory.User{}, err

@@ -75,18 +75,18 @@ func (s *Service) ChangePassword(ctx context.Context, projectID string, id int64
 	// The key of signInUser's budget: guesses through this form and
 	// through sign-in draw on one count.
 	key := sha256Hex([]byte(user.Name))
-	if err := s.signIn.failures.take(key); err != nil {
+	if err := s.signIn.takeFailure(ctx, key); err != nil {
 		return "", inventory.Token{}, err
 	}
 	match, err := s.signIn.compare(ctx, s.opts.ComparePassword, []byte(user.PasswordHash), []byte(current))
 	if err != nil {
-		s.signIn.failures.refund(key)
+		s.signIn.refundFailure(ctx, key)
 		return "", inventory.Token{}, err
 	}
 	if !match {
 		return "", inventory.Token{}, fmt.Errorf("iam: change password of user %d: %w", id, ErrWrongPassword)
 	}
-	s.signIn.failures.succeeded(key)
+	s.signIn.succeeded(ctx, key)
 	hash, err := hashPassword(next)
 	if err != nil {
 		return "", inventory.Token{}, err

@@ -5,11 +5,12 @@ import (
 	"errors"
 	"fmt"
 	"runtime"
-	"sync"
 	"sync/atomic"
 	"time"
 
 	"golang.org/x/sync/semaphore"
+
+	"github.com/openhss/openhss/internal/inventory"
 )
 
 // ErrThrottled refuses a sign-in without checking its password: the server's
@@ -55,27 +56,30 @@ const (
 // can never take the CPU the API and the workers need.
 func DefaultPasswordChecks() int { return max(1, runtime.GOMAXPROCS(0)/2) }
 
-// maxFailureKeys bounds the per-name failure table; unknown names count
-// too, so an attacker chooses how many keys exist.
-const maxFailureKeys = 100_000
-
 // signInGuard bounds the CPU that sign-ins can take: a semaphore over the
-// password comparisons (bcrypt costs tens of milliseconds of one core each)
-// and a per-user-name budget of failures.
+// password comparisons (bcrypt costs tens of milliseconds of one core each),
+// this process's own, and a per-user-name budget of failures, kept in the
+// store so that every server on it draws on one count (docs/security.md,
+// Password guessing per user).
 type signInGuard struct {
-	slots    *semaphore.Weighted
-	waiting  atomic.Int64
-	maxWait  int64 // waiters beyond this are refused at once
-	wait     time.Duration
-	failures *failureTable
+	slots   *semaphore.Weighted
+	waiting atomic.Int64
+	maxWait int64 // waiters beyond this are refused at once
+	wait    time.Duration
+
+	store  inventory.Access
+	budget inventory.SignInBudget
+	now    func() time.Time
 }
 
 func newSignInGuard(o Options) *signInGuard {
 	return &signInGuard{
-		slots:    semaphore.NewWeighted(int64(o.PasswordChecks)),
-		maxWait:  int64(4 * o.PasswordChecks),
-		wait:     o.PasswordWait,
-		failures: newFailureTable(o.SignInFailures, o.SignInWindow, o.Now),
+		slots:   semaphore.NewWeighted(int64(o.PasswordChecks)),
+		maxWait: int64(4 * o.PasswordChecks),
+		wait:    o.PasswordWait,
+		store:   o.Store,
+		budget:  inventory.SignInBudget{Burst: o.SignInFailures, Window: o.SignInWindow},
+		now:     o.Now,
 	}
 }
 
@@ -101,97 +105,43 @@ func (g *signInGuard) compare(ctx context.Context, cmp func(hash, password []byt
 	return cmp(hash, password) == nil, nil
 }
 
-// failureTable is a token bucket of failures per user name: burst failures
-// at once, refilled at burst per window. A sign-in takes a token before its
-// password is checked, so concurrent guesses cannot overrun the budget; a
-// success refills the bucket.
-type failureTable struct {
-	mu      sync.Mutex
-	burst   float64
-	perSec  float64
-	window  time.Duration
-	now     func() time.Time
-	buckets map[string]*failBucket
-}
-
-type failBucket struct {
-	tokens float64
-	last   time.Time
-}
-
-func newFailureTable(burst int, window time.Duration, now func() time.Time) *failureTable {
-	return &failureTable{
-		burst:   float64(burst),
-		perSec:  float64(burst) / window.Seconds(),
-		window:  window,
-		now:     now,
-		buckets: map[string]*failBucket{},
+// takeFailure reserves one failure of the budget of the name whose key is
+// key, before its password is checked, so that concurrent guesses, on
+// this server or another, cannot overrun the budget; it refuses when the
+// name has used its budget, saying when the next attempt may come. A
+// store that cannot answer refuses the attempt too: a guess is never let
+// through uncounted.
+func (g *signInGuard) takeFailure(ctx context.Context, key string) error {
+	wait, err := g.store.TakeSignInFailure(ctx, key, g.budget, inventory.Millis(g.now()))
+	if err != nil {
+		return fmt.Errorf("iam: sign-in failure budget: %w", err)
 	}
-}
-
-// take reserves one failure for name; it refuses when the name has used
-// its budget, saying when the next attempt may come.
-func (f *failureTable) take(name string) error {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	now := f.now()
-	b, ok := f.buckets[name]
-	if !ok {
-		f.makeRoom(now)
-		b = &failBucket{tokens: f.burst, last: now}
-		f.buckets[name] = b
+	if wait > 0 {
+		return &ThrottledError{Reason: "too many failed sign-ins for this user name", After: wait}
 	}
-	f.refill(b, now)
-	if b.tokens < 1 {
-		after := time.Duration((1 - b.tokens) / f.perSec * float64(time.Second))
-		return &ThrottledError{Reason: "too many failed sign-ins for this user name", After: after}
-	}
-	b.tokens--
 	return nil
 }
 
-// succeeded forgets the failures of name.
-func (f *failureTable) succeeded(name string) {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	delete(f.buckets, name)
+// budgetTimeout bounds refundFailure's and succeeded's store calls, which
+// outlive the request's context.
+const budgetTimeout = 5 * time.Second
+
+// refundFailure gives back a failure taken for an attempt that ended in
+// neither success nor a wrong password (the store failed, every password
+// check was busy, the client went away). It runs even when ctx is
+// cancelled. Its error is dropped: the failure then stays counted, the
+// safe side, and refills with the window like any other.
+func (g *signInGuard) refundFailure(ctx context.Context, key string) {
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), budgetTimeout)
+	defer cancel()
+	_ = g.store.RefundSignInFailure(ctx, key, g.budget)
 }
 
-// refund gives back a token taken for an attempt that ended in neither
-// success nor a wrong password (the store failed, the request was bad).
-func (f *failureTable) refund(name string) {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	if b, ok := f.buckets[name]; ok {
-		b.tokens = min(f.burst, b.tokens+1)
-	}
-}
-
-// makeRoom keeps the table under maxFailureKeys: full buckets are dropped
-// first (a new bucket starts full anyway), then arbitrary ones. Reaching
-// the second step takes more sign-ins than the password-check bound lets
-// through in a window.
-func (f *failureTable) makeRoom(now time.Time) {
-	if len(f.buckets) < maxFailureKeys {
-		return
-	}
-	for k, b := range f.buckets {
-		if f.refill(b, now) >= f.burst {
-			delete(f.buckets, k)
-		}
-	}
-	for k := range f.buckets {
-		if len(f.buckets) < maxFailureKeys {
-			break
-		}
-		delete(f.buckets, k)
-	}
-}
-
-func (f *failureTable) refill(b *failBucket, now time.Time) float64 {
-	if d := now.Sub(b.last); d > 0 {
-		b.tokens = min(f.burst, b.tokens+d.Seconds()*f.perSec)
-		b.last = now
-	}
-	return b.tokens
+// succeeded refills the budget of key after a right password. Its error
+// is dropped, as refundFailure's: the user is signed in; their earlier
+// failures stay counted until the window refills them.
+func (g *signInGuard) succeeded(ctx context.Context, key string) {
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), budgetTimeout)
+	defer cancel()
+	_ = g.store.ForgetSignInFailures(ctx, key)
 }

@@ -1,6 +1,9 @@
 package inventory
 
-import "context"
+import (
+	"context"
+	"time"
+)
 
 // Images reads and writes the rows of the image list.
 type Images interface {
@@ -84,6 +87,28 @@ type Access interface {
 	// secret key or a registry password), or nil when there is none: the
 	// master key is checked against it at start.
 	AnySealedSecret(ctx context.Context) ([]byte, error)
+
+	// The failed sign-in budget of a user name (docs/security.md, Password
+	// guessing per user), one count for every server on the store; key is
+	// the name's hash, now the caller's clock in ms.
+	//
+	// TakeSignInFailure reserves one failure of key's budget, atomically
+	// across servers: of two takes of the last one, one gets it. It
+	// returns 0 when it took one, else how long until one will be there,
+	// taking nothing.
+	TakeSignInFailure(ctx context.Context, key string, b SignInBudget, now int64) (wait time.Duration, err error)
+	// RefundSignInFailure gives back a failure taken for an attempt that
+	// ended in neither success nor a wrong password.
+	RefundSignInFailure(ctx context.Context, key string, b SignInBudget) error
+	// ForgetSignInFailures refills key's budget (a success).
+	ForgetSignInFailures(ctx context.Context, key string) error
+}
+
+// SignInBudget is a user name's budget of failed sign-ins, a token bucket:
+// Burst failures at once, refilled at Burst per Window.
+type SignInBudget struct {
+	Burst  int
+	Window time.Duration
 }
 
 // Store is everything the inventory persists. A database engine implements

@@ -32,6 +32,7 @@ func Run(t *testing.T, open func(t *testing.T) inventory.Store) {
 		{"UserRoles", testUserRoles},
 		{"LastAdminConcurrently", testLastAdminConcurrently},
 		{"UserPassword", testUserPassword},
+		{"SignInFailures", testSignInFailures},
 		{"PurgeExpiredTokens", testPurgeExpiredTokens},
 		{"AnySealedSecret", testAnySealedSecret},
 		{"Registries", testRegistries},

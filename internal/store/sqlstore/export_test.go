@@ -213,3 +213,11 @@ func queryMap(ctx context.Context, s *Store, q string) (map[string]int64, error)
 	}
 	return m, rows.Err()
 }
+
+// SignInFailureRows counts the rows of sign_in_failures.
+func SignInFailureRows(ctx context.Context, s *Store) (n int64, err error) {
+	return n, s.read.QueryRowContext(ctx, `SELECT count(*) FROM sign_in_failures`).Scan(&n)
+}
+
+// StaleSignInRows is staleSignInRows, for the tests of package sqlstore_test.
+const StaleSignInRows = staleSignInRows
