@@ -106,12 +106,8 @@ func (s *Store) ListCredentials(ctx context.Context, projectID string) ([]invent
 	if !s.storable(projectID) {
 		return []inventory.Credential{}, nil
 	}
-	out, err := queryAll(ctx, s.read, scanCredential, `SELECT `+s.credentialCols()+` FROM credentials
+	return readAll(ctx, s, s.read, "list credentials", scanCredential, `SELECT `+s.credentialCols()+` FROM credentials
 		WHERE $1 = '' OR project_id = $1 ORDER BY created_at, access_key`, projectID)
-	if err != nil {
-		return nil, s.errf("list credentials: %w", err)
-	}
-	return out, nil
 }
 
 // RevokeCredential marks a credential revoked at the given time (the first
@@ -173,11 +169,7 @@ func (s *Store) FindUsersByName(ctx context.Context, name string) ([]inventory.U
 	if !s.storable(name) {
 		return []inventory.User{}, nil
 	}
-	out, err := queryAll(ctx, s.read, scanUser, `SELECT `+s.userCols()+` FROM users WHERE name = $1 ORDER BY id`, name)
-	if err != nil {
-		return nil, s.errf("find users: %w", err)
-	}
-	return out, nil
+	return readAll(ctx, s, s.read, "find users", scanUser, `SELECT `+s.userCols()+` FROM users WHERE name = $1 ORDER BY id`, name)
 }
 
 // ListUsers returns a project's users, by name.
@@ -185,11 +177,7 @@ func (s *Store) ListUsers(ctx context.Context, projectID string) ([]inventory.Us
 	if !s.storable(projectID) {
 		return []inventory.User{}, nil
 	}
-	out, err := queryAll(ctx, s.read, scanUser, `SELECT `+s.userCols()+` FROM users WHERE project_id = $1 ORDER BY name, id`, projectID)
-	if err != nil {
-		return nil, s.errf("list users: %w", err)
-	}
-	return out, nil
+	return readAll(ctx, s, s.read, "list users", scanUser, `SELECT `+s.userCols()+` FROM users WHERE project_id = $1 ORDER BY name, id`, projectID)
 }
 
 // DeleteUser deletes a project's user and revokes its tokens (at, ms) in

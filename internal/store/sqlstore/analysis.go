@@ -237,15 +237,11 @@ func (s *Store) LookupSignatures(ctx context.Context, hashes []string) (map[stri
 
 // HashMatches lists the stored file hashes a stored signature names.
 func (s *Store) HashMatches(ctx context.Context) ([]scanresult.HashMatch, error) {
-	out, err := queryAll(ctx, s.read, func(r rowScanner) (m scanresult.HashMatch, err error) {
+	return readAll(ctx, s, s.read, "hash matches", func(r rowScanner) (m scanresult.HashMatch, err error) {
 		err = r.Scan(&m.Digest, &m.File.Path, &m.File.SHA256, &m.File.Size, &m.File.LayerDigest,
 			&m.Signature.Name, &m.Signature.Source, &m.Signature.ImportedAt)
 		m.Signature.SHA256 = m.File.SHA256
 		return m, err
 	}, `SELECT h.digest, h.path, h.sha256, h.size, h.layer_digest, m.name, m.source,
 		m.imported_at FROM file_hashes h JOIN malware_signatures m ON m.sha256 = h.sha256 ORDER BY h.digest, h.path`)
-	if err != nil {
-		return nil, s.errf("hash matches: %w", err)
-	}
-	return out, nil
 }

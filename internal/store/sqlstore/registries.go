@@ -62,11 +62,7 @@ func (s *Store) RegistriesByImageType(ctx context.Context, projectID string, t i
 	b := newBuilder(s.d)
 	b.Eq("r.project_id", projectID)
 	b.In("r.type", types)
-	out, err := queryAll(ctx, s.read, ScanRegistry, `SELECT `+RegistryCols+` FROM registries r WHERE `+b.SQL()+` ORDER BY r.id`, b.Args()...)
-	if err != nil {
-		return nil, s.errf("registries by type: %w", err)
-	}
-	return out, nil
+	return readAll(ctx, s, s.read, "registries by type", ScanRegistry, `SELECT `+RegistryCols+` FROM registries r WHERE `+b.SQL()+` ORDER BY r.id`, b.Args()...)
 }
 
 // registryRow is what rows copy from their registry connection.

@@ -623,11 +623,7 @@ func (s *Store) GetSBOM(ctx context.Context, digest string) (scanresult.SBOM, er
 
 // SBOMDigests lists every digest with a stored SBOM.
 func (s *Store) SBOMDigests(ctx context.Context) ([]string, error) {
-	out, err := queryAll(ctx, s.read, scanString, `SELECT digest FROM sboms ORDER BY digest`)
-	if err != nil {
-		return nil, s.errf("sbom digests: %w", err)
-	}
-	return out, nil
+	return readAll(ctx, s, s.read, "sbom digests", scanString, `SELECT digest FROM sboms ORDER BY digest`)
 }
 
 // necessityRank orders findings most urgent first.
@@ -723,15 +719,11 @@ func (s *Store) CountFindings(ctx context.Context, projectID string, enterpriseP
 	// images_manifest: an IN over the rows' manifests built a set of every
 	// scanned row first, seconds at 10^6 rows (docs/benchmarks.md, Web
 	// console), whatever the findings.
-	out, err := queryAll(ctx, s.read, func(r rowScanner) (c scanresult.SeverityCount, err error) {
+	return readAll(ctx, s, s.read, "count findings of project "+projectID, func(r rowScanner) (c scanresult.SeverityCount, err error) {
 		return c, r.Scan(&c.Severity, &c.Findings, &c.Fixable)
 	}, `SELECT f.severity, count(*), sum(CASE WHEN f.fixed_version <> '' THEN 1 ELSE 0 END)
 		FROM scan_findings f WHERE EXISTS (SELECT 1 FROM images i WHERE i.manifest_digest = f.digest AND `+b.SQL()+`)
 		GROUP BY f.severity ORDER BY f.severity`, b.Args()...)
-	if err != nil {
-		return nil, s.errf("count findings of project %s: %w", projectID, err)
-	}
-	return out, nil
 }
 
 // scopeCanMatch reports whether any row of a project in
@@ -978,11 +970,7 @@ func (s *Store) ImagesByRef(ctx context.Context, projectID string, t inventory.I
 
 func (s *Store) images(ctx context.Context, query string, args ...any) ([]inventory.Image, error) {
 	now := time.Now().UnixMilli()
-	out, err := queryAll(ctx, s.read, func(r rowScanner) (inventory.Image, error) { return ScanImage(r, now) }, query, args...)
-	if err != nil {
-		return nil, s.errf("images: %w", err)
-	}
-	return out, nil
+	return readAll(ctx, s, s.read, "images", func(r rowScanner) (inventory.Image, error) { return ScanImage(r, now) }, query, args...)
 }
 
 // SetLocalSource records the file or directory a local_image row was
@@ -1014,7 +1002,7 @@ func (s *Store) LocalSource(ctx context.Context, imageID int64) (path, ref strin
 // queued before scan jobs were per project is keyed by the digest alone
 // and carries its project.
 func (s *Store) OrphanedScans(ctx context.Context, kind string) ([]inventory.ScanRequest, error) {
-	out, err := queryAll(ctx, s.read, func(r rowScanner) (o inventory.ScanRequest, err error) {
+	return readAll(ctx, s, s.read, "orphaned scans", func(r rowScanner) (o inventory.ScanRequest, err error) {
 		return o, r.Scan(&o.ProjectID, &o.Digest)
 	}, `SELECT DISTINCT i.project_id, i.manifest_digest FROM images i
 		WHERE i.scan_status IN ('waiting_for_scan', 'scanning')
@@ -1022,10 +1010,6 @@ func (s *Store) OrphanedScans(ctx context.Context, kind string) ([]inventory.Sca
 			AND (j.key = i.project_id || '/' || i.manifest_digest
 				OR (j.key = i.manifest_digest AND j.project_id = i.project_id)))
 		ORDER BY i.project_id, i.manifest_digest`, s.text(kind))
-	if err != nil {
-		return nil, s.errf("orphaned scans: %w", err)
-	}
-	return out, nil
 }
 
 // ScanMeta reads a number the scan service keeps (0 when never set).

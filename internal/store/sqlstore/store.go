@@ -438,3 +438,13 @@ func queryAll[T any](ctx context.Context, q querier, scan func(rowScanner) (T, e
 	}
 	return collect(rows, scan)
 }
+
+// readAll is queryAll whose error is the store's, naming what was read:
+// the read that ends a method.
+func readAll[T any](ctx context.Context, s *Store, q querier, what string, scan func(rowScanner) (T, error), query string, args ...any) ([]T, error) {
+	out, err := queryAll(ctx, q, scan, query, args...)
+	if err != nil {
+		return nil, s.errf("%s: %w", what, err)
+	}
+	return out, nil
+}

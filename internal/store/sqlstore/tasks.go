@@ -157,12 +157,8 @@ func (s *Store) taskErr(id string, err error) error {
 
 // pendingItems reads a task's pending items in the order they were added.
 func (s *Store) pendingItems(ctx context.Context, tx *sql.Tx, id string) ([]tasks.Item, error) {
-	out, err := queryAll(ctx, tx, scanItem, `SELECT `+itemCols+` FROM task_items WHERE task_id = $1 AND state = 'pending'
+	return readAll(ctx, s, tx, "items of task "+id, scanItem, `SELECT `+itemCols+` FROM task_items WHERE task_id = $1 AND state = 'pending'
 		ORDER BY seq`, id)
-	if err != nil {
-		return nil, s.errf("items of task %s: %w", id, err)
-	}
-	return out, nil
 }
 
 // ListTasks returns one page of the tasks f selects, newest first.
