@@ -197,10 +197,8 @@ func (s *Store) DeleteUser(ctx context.Context, projectID string, id, at int64) 
 			`DELETE FROM users WHERE id = $1 AND project_id = $2`, id, projectID); err != nil {
 			return err
 		}
-		if _, err := tx.ExecContext(ctx, `UPDATE tokens SET revoked_at = $1 WHERE user_id = $2 AND revoked_at = 0`, at, id); err != nil {
-			return s.errf("revoke tokens of user %d: %w", id, err)
-		}
-		return nil
+		_, err := tx.ExecContext(ctx, `UPDATE tokens SET revoked_at = $1 WHERE user_id = $2 AND revoked_at = 0`, at, id)
+		return s.wrap(err, fmt.Sprintf("revoke tokens of user %d", id))
 	})
 }
 
@@ -243,10 +241,8 @@ func (s *Store) SetUserPassword(ctx context.Context, projectID string, id int64,
 			`UPDATE users SET password_hash = $1 WHERE id = $2 AND project_id = $3`, hash, id, projectID); err != nil {
 			return err
 		}
-		if _, err := tx.ExecContext(ctx, `UPDATE tokens SET revoked_at = $1 WHERE user_id = $2 AND revoked_at = 0`, at, id); err != nil {
-			return s.errf("revoke tokens of user %d: %w", id, err)
-		}
-		return nil
+		_, err := tx.ExecContext(ctx, `UPDATE tokens SET revoked_at = $1 WHERE user_id = $2 AND revoked_at = 0`, at, id)
+		return s.wrap(err, fmt.Sprintf("revoke tokens of user %d", id))
 	})
 }
 

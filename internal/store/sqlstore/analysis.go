@@ -124,10 +124,7 @@ func (s *Store) GetAnalysis(ctx context.Context, digest string) (scanresult.Anal
 		a.FileHashes = append(a.FileHashes, h)
 		return err
 	})
-	if err != nil {
-		return a, s.errf("analysis of %s: %w", digest, err)
-	}
-	return a, nil
+	return a, s.wrap(err, "analysis of "+digest)
 }
 
 // ReplaceMalware swaps the malware findings of digest and sets

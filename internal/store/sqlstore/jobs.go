@@ -118,10 +118,7 @@ func (s *Store) Claim(ctx context.Context, kinds []string, owner string, now tim
 		if errors.Is(err, sql.ErrNoRows) {
 			return jobs.ErrNoJob
 		}
-		if err != nil {
-			return s.errf("claim: %w", err)
-		}
-		return nil
+		return s.wrap(err, "claim")
 	})
 	return j, err
 }

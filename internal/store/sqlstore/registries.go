@@ -127,10 +127,7 @@ func (s *Store) UpdateRegistry(ctx context.Context, r inventory.Registry) (inven
 				AND (enterprise_project_id, domain_name, shared_expires, instance_id, instance_name, instance_url)
 				IS DISTINCT FROM ($1, $2, $3, $4, $5, $6)`,
 			r.EnterpriseProjectID, r.DomainName, r.SharedExpires, r.InstanceID, r.InstanceName, r.InstanceURL, r.ID, r.ProjectID)
-		if err != nil {
-			return s.errf("update rows of registry %d: %w", r.ID, err)
-		}
-		return nil
+		return s.wrap(err, fmt.Sprintf("update rows of registry %d", r.ID))
 	})
 	if err != nil {
 		return inventory.Registry{}, err

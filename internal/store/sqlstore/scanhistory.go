@@ -38,10 +38,7 @@ func (s *Store) addHistory(ctx context.Context, tx *sql.Tx, projectID, digest st
 	_, err = tx.ExecContext(ctx, `DELETE FROM scan_history WHERE project_id = $1 AND digest = $2 AND id NOT IN (
 		SELECT id FROM scan_history WHERE project_id = $1 AND digest = $2 ORDER BY id DESC LIMIT $3)`,
 		projectID, digest, scanresult.ScanHistoryLimit)
-	if err != nil {
-		return s.errf("prune scan history of %s: %w", digest, err)
-	}
-	return nil
+	return s.wrap(err, "prune scan history of "+digest)
 }
 
 // ScanHistory implements scanresult.ScanHistoryStore.

@@ -110,10 +110,8 @@ func (s *Store) execScan(ctx context.Context, digest string, query string, args 
 		if err := s.lockDigests(ctx, tx, digest); err != nil {
 			return err
 		}
-		if _, err := tx.ExecContext(ctx, query, args...); err != nil {
-			return s.errf("scan state of %s: %w", digest, err)
-		}
-		return nil
+		_, err := tx.ExecContext(ctx, query, args...)
+		return s.wrap(err, "scan state of "+digest)
 	})
 }
 
@@ -979,10 +977,7 @@ func (s *Store) images(ctx context.Context, query string, args ...any) ([]invent
 func (s *Store) SetLocalSource(ctx context.Context, imageID int64, path, ref string) error {
 	_, err := s.write.ExecContext(ctx, `INSERT INTO local_sources (image_id, path, ref) VALUES ($1, $2, $3)
 		ON CONFLICT (image_id) DO UPDATE SET path = excluded.path, ref = excluded.ref`, imageID, []byte(path), s.text(ref))
-	if err != nil {
-		return s.errf("local source of image %d: %w", imageID, err)
-	}
-	return nil
+	return s.wrap(err, fmt.Sprintf("local source of image %d", imageID))
 }
 
 // LocalSource returns where a local_image row was imported from.
@@ -1032,8 +1027,5 @@ func (s *Store) ScanMeta(ctx context.Context, key string) (int64, error) {
 func (s *Store) SetScanMeta(ctx context.Context, key string, value int64) error {
 	_, err := s.write.ExecContext(ctx, `INSERT INTO scan_meta (key, value) VALUES ($1, $2)
 		ON CONFLICT (key) DO UPDATE SET value = excluded.value`, key, value)
-	if err != nil {
-		return s.errf("scan meta %s: %w", key, err)
-	}
-	return nil
+	return s.wrap(err, "scan meta "+key)
 }

@@ -153,10 +153,7 @@ func New(o Options) (*Store, error) {
 // acquire timeout).
 func (s *Store) Ping(ctx context.Context) error {
 	var one int
-	if err := s.read.QueryRowContext(ctx, `SELECT 1`).Scan(&one); err != nil {
-		return s.errf("ping: %w", err)
-	}
-	return nil
+	return s.wrap(s.read.QueryRowContext(ctx, `SELECT 1`).Scan(&one), "ping")
 }
 
 // queryRow runs a hot read outside any transaction, prepared once per
@@ -214,10 +211,7 @@ func (s *Store) end(tx *sql.Tx, err error) error {
 		_ = tx.Rollback()
 		return err
 	}
-	if err := tx.Commit(); err != nil {
-		return s.errf("commit: %w", err)
-	}
-	return nil
+	return s.wrap(tx.Commit(), "commit")
 }
 
 // RowSource yields rows to load, one at a time, so that a large load is
@@ -282,10 +276,8 @@ func (s *Store) lockDigests(ctx context.Context, tx *sql.Tx, digests ...string) 
 	if q == "" || len(names) == 0 {
 		return nil
 	}
-	if _, err := tx.ExecContext(ctx, q, args...); err != nil {
-		return s.errf("lock scans: %w", err)
-	}
-	return nil
+	_, err := tx.ExecContext(ctx, q, args...)
+	return s.wrap(err, "lock scans")
 }
 
 // text is v as a text column can hold it: on an engine that cannot store
@@ -323,6 +315,15 @@ func (s *Store) errf(format string, args ...any) error {
 func (s *Store) notFound(err error, what string) error {
 	if errors.Is(err, sql.ErrNoRows) {
 		return s.errf("%s: %w", what, inventory.ErrNotFound)
+	}
+	return s.errf("%s: %w", what, err)
+}
+
+// wrap is err as an error of the store, what naming what failed; nil
+// stays nil.
+func (s *Store) wrap(err error, what string) error {
+	if err == nil {
+		return nil
 	}
 	return s.errf("%s: %w", what, err)
 }

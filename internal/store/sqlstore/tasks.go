@@ -96,10 +96,7 @@ func (s *Store) recount(ctx context.Context, tx *sql.Tx, taskID string, at int64
 		end_time = CASE WHEN `+done+` THEN $2 ELSE end_time END,
 		state = CASE WHEN `+done+` THEN 'finished' ELSE state END
 		WHERE id = $1`, taskID, at)
-	if err != nil {
-		return s.errf("count items of task %s: %w", taskID, err)
-	}
-	return nil
+	return s.wrap(err, "count items of task "+taskID)
 }
 
 // AddTaskItems adds items to a running task of the project; last ends its
