@@ -60,10 +60,7 @@ func (s *Store) GetProject(ctx context.Context, id string) (inventory.Project, e
 		return p, s.errf("project: %w", inventory.ErrNotFound)
 	}
 	err := s.queryRow(ctx, `SELECT id, name, created_at FROM projects WHERE id = $1`, id).Scan(&p.ID, &p.Name, &p.CreatedAt)
-	if err != nil {
-		return p, s.notFound(err, "project "+id)
-	}
-	return p, nil
+	return p, s.notFound(err, "project "+id)
 }
 
 // CreateCredential stores an AK/SK pair; ErrConflict when the access key
@@ -94,10 +91,7 @@ func (s *Store) GetCredential(ctx context.Context, accessKey string) (inventory.
 		return inventory.Credential{}, s.errf("credential: %w", inventory.ErrNotFound)
 	}
 	c, err := scanCredential(s.queryRow(ctx, `SELECT `+s.credentialCols()+` FROM credentials WHERE access_key = $1`, accessKey))
-	if err != nil {
-		return c, s.notFound(err, "credential "+accessKey)
-	}
-	return c, nil
+	return c, s.notFound(err, "credential "+accessKey)
 }
 
 // ListCredentials returns the credentials of a project ("" for all), oldest
@@ -158,10 +152,7 @@ func (s *Store) GetUserByName(ctx context.Context, projectID, name string) (inve
 		return inventory.User{}, s.errf("user: %w", inventory.ErrNotFound)
 	}
 	u, err := scanUser(s.queryRow(ctx, `SELECT `+s.userCols()+` FROM users WHERE project_id = $1 AND name = $2`, projectID, name))
-	if err != nil {
-		return u, s.notFound(err, "user "+name)
-	}
-	return u, nil
+	return u, s.notFound(err, "user "+name)
 }
 
 // FindUsersByName returns the users of that name in every project, by id.

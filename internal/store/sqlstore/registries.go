@@ -34,10 +34,7 @@ func (s *Store) CreateRegistry(ctx context.Context, r inventory.Registry) (inven
 func (s *Store) GetRegistry(ctx context.Context, projectID string, id int64) (inventory.Registry, error) {
 	r, err := ScanRegistry(s.read.QueryRowContext(ctx, `SELECT `+RegistryCols+` FROM registries r
 		WHERE r.id = $1 AND r.project_id = $2`, id, projectID))
-	if err != nil {
-		return r, s.notFound(err, fmt.Sprintf("registry %d", id))
-	}
-	return r, nil
+	return r, s.notFound(err, fmt.Sprintf("registry %d", id))
 }
 
 // ListRegistries returns a page of a project's connections, by id, and the
@@ -84,10 +81,7 @@ func (s *Store) lockRegistry(ctx context.Context, tx *sql.Tx, id int64) (registr
 	err := tx.QueryRowContext(ctx, `SELECT project_id, enterprise_project_id, type, domain_name, shared_expires,
 		instance_id, instance_name, instance_url FROM registries WHERE id = $1`+s.d.forUpdate(), id).
 		Scan(&r.projectID, &r.enterpriseProjectID, &r.typ, &r.domainName, &r.sharedExpires, &r.instanceID, &r.instanceName, &r.instanceURL)
-	if err != nil {
-		return r, s.notFound(err, fmt.Sprintf("registry %d", id))
-	}
-	return r, nil
+	return r, s.notFound(err, fmt.Sprintf("registry %d", id))
 }
 
 // UpdateRegistry replaces a connection's settings (not its status, sync time

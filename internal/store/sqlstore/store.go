@@ -311,8 +311,11 @@ func (s *Store) errf(format string, args ...any) error {
 }
 
 // notFound maps sql.ErrNoRows to inventory.ErrNotFound; what names the
-// thing looked up.
+// thing looked up; nil stays nil.
 func (s *Store) notFound(err error, what string) error {
+	if err == nil {
+		return nil
+	}
 	if errors.Is(err, sql.ErrNoRows) {
 		return s.errf("%s: %w", what, inventory.ErrNotFound)
 	}
