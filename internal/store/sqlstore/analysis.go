@@ -131,10 +131,7 @@ func (s *Store) GetAnalysis(ctx context.Context, digest string) (scanresult.Anal
 // malicious_file_num where the last scan succeeded (a digest without a
 // stored SBOM is left alone: its scan failed or was replaced).
 func (s *Store) ReplaceMalware(ctx context.Context, digest string, ms []scanresult.Malware, num int32) error {
-	return s.scanTx(ctx, func(tx *sql.Tx, _ *sql.Conn) error {
-		if err := s.lockDigests(ctx, tx, digest); err != nil {
-			return err
-		}
+	return s.scanTx(ctx, []string{digest}, func(tx *sql.Tx, _ *sql.Conn) error {
 		var n int
 		if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM sboms WHERE digest = $1`, digest).Scan(&n); err != nil {
 			return s.errf("sbom of %s: %w", digest, err)

@@ -21,9 +21,9 @@ var (
 )
 
 // The scan writers keep one digest's SBOM, findings and analysis
-// consistent under concurrent writers: each takes the digest's lock first
-// (Dialect.xactLock; SQLite's single writer needs none) and runs in scanTx,
-// which runs a transaction the engine aborted to break a deadlock again.
+// consistent under concurrent writers: each runs in scanTx, which takes
+// the digests' locks first (Dialect.xactLock; SQLite's single writer needs
+// none) and runs a transaction the engine aborted to break a deadlock again.
 //
 // A scan's waiting, running and failed states are a project's own: they
 // are written on the rows of the requesting project only, never on the
@@ -106,10 +106,7 @@ func (s *Store) execScan(ctx context.Context, digest string, query string, args 
 	if !s.storable(digest) {
 		return nil // no row can describe it
 	}
-	return s.scanTx(ctx, func(tx *sql.Tx, _ *sql.Conn) error {
-		if err := s.lockDigests(ctx, tx, digest); err != nil {
-			return err
-		}
+	return s.scanTx(ctx, []string{digest}, func(tx *sql.Tx, _ *sql.Conn) error {
 		_, err := tx.ExecContext(ctx, query, args...)
 		return s.wrap(err, "scan state of "+digest)
 	})
@@ -127,11 +124,8 @@ func (s *Store) AdoptSharedScope(ctx context.Context, projectID, digest string, 
 		return false, nil
 	}
 	adopted := false
-	err := s.scanTx(ctx, func(tx *sql.Tx, _ *sql.Conn) error {
+	err := s.scanTx(ctx, []string{digest}, func(tx *sql.Tx, _ *sql.Conn) error {
 		adopted = false
-		if err := s.lockDigests(ctx, tx, digest); err != nil {
-			return err
-		}
 		r, err := s.freshShared(ctx, tx, digest, since, scope.Parts())
 		if errors.Is(err, sql.ErrNoRows) {
 			return nil
@@ -206,10 +200,7 @@ func (s *Store) SaveScopedScan(ctx context.Context, projectID string, scope scan
 	if err := fr.add(s, d, types, findings); err != nil {
 		return err
 	}
-	return s.scanTx(ctx, func(tx *sql.Tx, conn *sql.Conn) error {
-		if err := s.lockDigests(ctx, tx, d); err != nil {
-			return err
-		}
+	return s.scanTx(ctx, []string{d}, func(tx *sql.Tx, conn *sql.Conn) error {
 		saveSBOM := true
 		if scope.Complete() {
 			if err := s.deleteParts(ctx, tx, d, scanresult.ScopeAll); err != nil {
@@ -358,10 +349,7 @@ func (s *Store) ClearScan(ctx context.Context, projectID, digest string, r inven
 		return nil // no row can describe it
 	}
 	r.FailedDesc = s.text(r.FailedDesc)
-	return s.scanTx(ctx, func(tx *sql.Tx, _ *sql.Conn) error {
-		if err := s.lockDigests(ctx, tx, digest); err != nil {
-			return err
-		}
+	return s.scanTx(ctx, []string{digest}, func(tx *sql.Tx, _ *sql.Conn) error {
 		if err := s.projectResult(ctx, tx, projectID, digest, r); err != nil {
 			return s.errf("record scan of %s: %w", digest, err)
 		}
@@ -476,10 +464,7 @@ func (s *Store) ReplaceFindings(ctx context.Context, updates []scanresult.Findin
 		return nil
 	}
 	slices.Sort(digests)
-	return s.scanTx(ctx, func(tx *sql.Tx, conn *sql.Conn) error {
-		if err := s.lockDigests(ctx, tx, digests...); err != nil {
-			return err
-		}
+	return s.scanTx(ctx, digests, func(tx *sql.Tx, conn *sql.Conn) error {
 		var (
 			fr      findingRows
 			present []string

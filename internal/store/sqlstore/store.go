@@ -227,17 +227,25 @@ type RowSource interface {
 // maxTxAttempts bounds scanTx's runs of a transaction the engine aborted.
 const maxTxAttempts = 5
 
-// scanTx is inTx, run again when the engine aborted the transaction in a
-// way that may not happen again (Dialect.retryable). fn must be safe to run
-// again. A scan write locks a manifest and then the rows of every
-// connection describing it, a sync locks one connection's rows in its own
-// order; the two rarely meet, and when they do one of them runs again.
+// scanTx is inTx whose first statement takes the scan locks of digests
+// (lockDigests), run again, locks first, when the engine aborted the
+// transaction in a way that may not happen again (Dialect.retryable). fn
+// must be safe to run again. A scan write locks a manifest and then the
+// rows of every connection describing it, a sync locks one connection's
+// rows in its own order; the two rarely meet, and when they do one of them
+// runs again.
 //
 // fn gets the transaction's connection too, for Options.Copy.
-func (s *Store) scanTx(ctx context.Context, fn func(tx *sql.Tx, conn *sql.Conn) error) error {
+func (s *Store) scanTx(ctx context.Context, digests []string, fn func(tx *sql.Tx, conn *sql.Conn) error) error {
+	locked := func(tx *sql.Tx, conn *sql.Conn) error {
+		if err := s.lockDigests(ctx, tx, digests...); err != nil {
+			return err
+		}
+		return fn(tx, conn)
+	}
 	var err error
 	for range maxTxAttempts {
-		if err = s.connTx(ctx, fn); !s.d.retryable(err) {
+		if err = s.connTx(ctx, locked); !s.d.retryable(err) {
 			return err
 		}
 	}
