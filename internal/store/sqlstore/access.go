@@ -60,10 +60,7 @@ func (s *Store) GetProject(ctx context.Context, id string) (inventory.Project, e
 		return p, s.errf("project: %w", inventory.ErrNotFound)
 	}
 	err := s.queryRow(ctx, `SELECT id, name, created_at FROM projects WHERE id = $1`, id).Scan(&p.ID, &p.Name, &p.CreatedAt)
-	if err != nil {
-		return p, s.notFound(err, "project "+id)
-	}
-	return p, nil
+	return p, s.notFound(err, "project "+id)
 }
 
 // CreateCredential stores an AK/SK pair; ErrConflict when the access key
@@ -94,10 +91,7 @@ func (s *Store) GetCredential(ctx context.Context, accessKey string) (inventory.
 		return inventory.Credential{}, s.errf("credential: %w", inventory.ErrNotFound)
 	}
 	c, err := scanCredential(s.queryRow(ctx, `SELECT `+s.credentialCols()+` FROM credentials WHERE access_key = $1`, accessKey))
-	if err != nil {
-		return c, s.notFound(err, "credential "+accessKey)
-	}
-	return c, nil
+	return c, s.notFound(err, "credential "+accessKey)
 }
 
 // ListCredentials returns the credentials of a project ("" for all), oldest
@@ -106,12 +100,8 @@ func (s *Store) ListCredentials(ctx context.Context, projectID string) ([]invent
 	if !s.storable(projectID) {
 		return []inventory.Credential{}, nil
 	}
-	out, err := queryAll(ctx, s.read, scanCredential, `SELECT `+s.credentialCols()+` FROM credentials
+	return readAll(ctx, s, s.read, "list credentials", scanCredential, `SELECT `+s.credentialCols()+` FROM credentials
 		WHERE $1 = '' OR project_id = $1 ORDER BY created_at, access_key`, projectID)
-	if err != nil {
-		return nil, s.errf("list credentials: %w", err)
-	}
-	return out, nil
 }
 
 // RevokeCredential marks a credential revoked at the given time (the first
@@ -162,10 +152,7 @@ func (s *Store) GetUserByName(ctx context.Context, projectID, name string) (inve
 		return inventory.User{}, s.errf("user: %w", inventory.ErrNotFound)
 	}
 	u, err := scanUser(s.queryRow(ctx, `SELECT `+s.userCols()+` FROM users WHERE project_id = $1 AND name = $2`, projectID, name))
-	if err != nil {
-		return u, s.notFound(err, "user "+name)
-	}
-	return u, nil
+	return u, s.notFound(err, "user "+name)
 }
 
 // FindUsersByName returns the users of that name in every project, by id.
@@ -173,11 +160,7 @@ func (s *Store) FindUsersByName(ctx context.Context, name string) ([]inventory.U
 	if !s.storable(name) {
 		return []inventory.User{}, nil
 	}
-	out, err := queryAll(ctx, s.read, scanUser, `SELECT `+s.userCols()+` FROM users WHERE name = $1 ORDER BY id`, name)
-	if err != nil {
-		return nil, s.errf("find users: %w", err)
-	}
-	return out, nil
+	return readAll(ctx, s, s.read, "find users", scanUser, `SELECT `+s.userCols()+` FROM users WHERE name = $1 ORDER BY id`, name)
 }
 
 // ListUsers returns a project's users, by name.
@@ -185,11 +168,7 @@ func (s *Store) ListUsers(ctx context.Context, projectID string) ([]inventory.Us
 	if !s.storable(projectID) {
 		return []inventory.User{}, nil
 	}
-	out, err := queryAll(ctx, s.read, scanUser, `SELECT `+s.userCols()+` FROM users WHERE project_id = $1 ORDER BY name, id`, projectID)
-	if err != nil {
-		return nil, s.errf("list users: %w", err)
-	}
-	return out, nil
+	return readAll(ctx, s, s.read, "list users", scanUser, `SELECT `+s.userCols()+` FROM users WHERE project_id = $1 ORDER BY name, id`, projectID)
 }
 
 // DeleteUser deletes a project's user and revokes its tokens (at, ms) in
@@ -209,10 +188,8 @@ func (s *Store) DeleteUser(ctx context.Context, projectID string, id, at int64) 
 			`DELETE FROM users WHERE id = $1 AND project_id = $2`, id, projectID); err != nil {
 			return err
 		}
-		if _, err := tx.ExecContext(ctx, `UPDATE tokens SET revoked_at = $1 WHERE user_id = $2 AND revoked_at = 0`, at, id); err != nil {
-			return s.errf("revoke tokens of user %d: %w", id, err)
-		}
-		return nil
+		_, err := tx.ExecContext(ctx, `UPDATE tokens SET revoked_at = $1 WHERE user_id = $2 AND revoked_at = 0`, at, id)
+		return s.wrap(err, fmt.Sprintf("revoke tokens of user %d", id))
 	})
 }
 
@@ -255,10 +232,8 @@ func (s *Store) SetUserPassword(ctx context.Context, projectID string, id int64,
 			`UPDATE users SET password_hash = $1 WHERE id = $2 AND project_id = $3`, hash, id, projectID); err != nil {
 			return err
 		}
-		if _, err := tx.ExecContext(ctx, `UPDATE tokens SET revoked_at = $1 WHERE user_id = $2 AND revoked_at = 0`, at, id); err != nil {
-			return s.errf("revoke tokens of user %d: %w", id, err)
-		}
-		return nil
+		_, err := tx.ExecContext(ctx, `UPDATE tokens SET revoked_at = $1 WHERE user_id = $2 AND revoked_at = 0`, at, id)
+		return s.wrap(err, fmt.Sprintf("revoke tokens of user %d", id))
 	})
 }
 

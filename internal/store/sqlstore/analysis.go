@@ -124,20 +124,14 @@ func (s *Store) GetAnalysis(ctx context.Context, digest string) (scanresult.Anal
 		a.FileHashes = append(a.FileHashes, h)
 		return err
 	})
-	if err != nil {
-		return a, s.errf("analysis of %s: %w", digest, err)
-	}
-	return a, nil
+	return a, s.wrap(err, "analysis of "+digest)
 }
 
 // ReplaceMalware swaps the malware findings of digest and sets
 // malicious_file_num where the last scan succeeded (a digest without a
 // stored SBOM is left alone: its scan failed or was replaced).
 func (s *Store) ReplaceMalware(ctx context.Context, digest string, ms []scanresult.Malware, num int32) error {
-	return s.scanTx(ctx, func(tx *sql.Tx, _ *sql.Conn) error {
-		if err := s.lockDigests(ctx, tx, digest); err != nil {
-			return err
-		}
+	return s.scanTx(ctx, []string{digest}, func(tx *sql.Tx, _ *sql.Conn) error {
 		var n int
 		if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM sboms WHERE digest = $1`, digest).Scan(&n); err != nil {
 			return s.errf("sbom of %s: %w", digest, err)
@@ -237,15 +231,11 @@ func (s *Store) LookupSignatures(ctx context.Context, hashes []string) (map[stri
 
 // HashMatches lists the stored file hashes a stored signature names.
 func (s *Store) HashMatches(ctx context.Context) ([]scanresult.HashMatch, error) {
-	out, err := queryAll(ctx, s.read, func(r rowScanner) (m scanresult.HashMatch, err error) {
+	return readAll(ctx, s, s.read, "hash matches", func(r rowScanner) (m scanresult.HashMatch, err error) {
 		err = r.Scan(&m.Digest, &m.File.Path, &m.File.SHA256, &m.File.Size, &m.File.LayerDigest,
 			&m.Signature.Name, &m.Signature.Source, &m.Signature.ImportedAt)
 		m.Signature.SHA256 = m.File.SHA256
 		return m, err
 	}, `SELECT h.digest, h.path, h.sha256, h.size, h.layer_digest, m.name, m.source,
 		m.imported_at FROM file_hashes h JOIN malware_signatures m ON m.sha256 = h.sha256 ORDER BY h.digest, h.path`)
-	if err != nil {
-		return nil, s.errf("hash matches: %w", err)
-	}
-	return out, nil
 }

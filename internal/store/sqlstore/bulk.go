@@ -22,10 +22,7 @@ func (s *Store) load(ctx context.Context, tx *sql.Tx, conn *sql.Conn, table stri
 	} else {
 		err = s.insertRows(ctx, tx, table, cols, src)
 	}
-	if err != nil {
-		return s.errf("save %s: %w", table, err)
-	}
-	return nil
+	return s.wrap(err, "save "+table)
 }
 
 // insertRowsPer is how many rows one INSERT of insertRows writes. A
@@ -176,10 +173,8 @@ func (s *Store) LoadImages(ctx context.Context, n int, image func(i int) invento
 	if err != nil {
 		return err
 	}
-	if _, err := conn.ExecContext(ctx, s.d.analyzeImages()); err != nil {
-		return s.errf("load images: analyze: %w", err)
-	}
-	return nil
+	_, err = conn.ExecContext(ctx, s.d.analyzeImages())
+	return s.wrap(err, "load images: analyze")
 }
 
 // loadColumns are the columns of an imageSource row.

@@ -20,7 +20,7 @@ func (s *Store) ImageCounts(ctx context.Context, projectID string, enterprisePro
 	}
 	f := inventory.Filter{ProjectID: projectID, EnterpriseProjects: enterpriseProjects}
 	where, args, _ := countWhere(s.d, f, nil) // countable: no substring, range or connection
-	out, err := queryAll(ctx, s.read, func(r rowScanner) (trend.ImageCount, error) {
+	return readAll(ctx, s, s.read, "count images of project "+projectID, func(r rowScanner) (trend.ImageCount, error) {
 		var (
 			c       trend.ImageCount
 			typ, st string
@@ -31,8 +31,4 @@ func (s *Store) ImageCounts(ctx context.Context, projectID string, enterprisePro
 	}, `SELECT c.image_type, c.scan_status, c.severity_level, CAST(sum(c.rows) AS BIGINT) FROM image_counts c
 		WHERE `+where+` GROUP BY c.image_type, c.scan_status, c.severity_level HAVING sum(c.rows) <> 0
 		ORDER BY c.image_type, c.scan_status, c.severity_level`, args...)
-	if err != nil {
-		return nil, s.errf("count images of project %s: %w", projectID, err)
-	}
-	return out, nil
 }

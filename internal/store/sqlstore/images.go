@@ -15,10 +15,7 @@ import (
 func (s *Store) GetImage(ctx context.Context, projectID string, id int64) (inventory.Image, error) {
 	row := s.queryRow(ctx, `SELECT `+s.d.ImageCols()+` FROM images i WHERE i.id = $1 AND i.project_id = $2`, id, projectID)
 	img, err := ScanImage(row, time.Now().UnixMilli())
-	if err != nil {
-		return img, s.notFound(err, fmt.Sprintf("image %d", id))
-	}
-	return img, nil
+	return img, s.notFound(err, fmt.Sprintf("image %d", id))
 }
 
 // maxBulkRows bounds the rows one bulk statement carries, so that no

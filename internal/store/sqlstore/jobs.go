@@ -118,10 +118,7 @@ func (s *Store) Claim(ctx context.Context, kinds []string, owner string, now tim
 		if errors.Is(err, sql.ErrNoRows) {
 			return jobs.ErrNoJob
 		}
-		if err != nil {
-			return s.errf("claim: %w", err)
-		}
-		return nil
+		return s.wrap(err, "claim")
 	})
 	return j, err
 }
@@ -203,10 +200,7 @@ func (s *Store) PurgeJobs(ctx context.Context, before time.Time) (int64, error) 
 // GetJob returns a job by id (inventory.ErrNotFound when there is none).
 func (s *Store) GetJob(ctx context.Context, id int64) (jobs.Job, error) {
 	j, err := scanJob(s.read.QueryRowContext(ctx, `SELECT `+jobCols+` FROM jobs WHERE id = $1`, id))
-	if err != nil {
-		return j, s.notFound(err, fmt.Sprintf("job %d", id))
-	}
-	return j, nil
+	return j, s.notFound(err, fmt.Sprintf("job %d", id))
 }
 
 // LatestJob returns the newest job of kind in any state
@@ -222,8 +216,5 @@ func (s *Store) LatestJob(ctx context.Context, kind string) (jobs.Job, error) {
 		UNION ALL SELECT MAX(id) AS id FROM jobs WHERE state = 'done' AND kind = $3
 		UNION ALL SELECT MAX(id) AS id FROM jobs WHERE state = 'failed' AND kind = $4) AS latest)`,
 		kind, kind, kind, kind))
-	if err != nil {
-		return j, s.notFound(err, kind+" job")
-	}
-	return j, nil
+	return j, s.notFound(err, kind+" job")
 }

@@ -259,10 +259,7 @@ func (s *Store) resolveRepos(ctx context.Context, tx *sql.Tx, f inventory.Filter
 		r.Add(ns, name, n)
 		return err
 	}, from+` WHERE `+b.SQL(), b.Args()...)
-	if err != nil {
-		return r, s.errf("resolve repositories: %w", err)
-	}
-	return r, nil
+	return r, s.wrap(err, "resolve repositories")
 }
 
 // listCache remembers, per filter, the translated query, its total,

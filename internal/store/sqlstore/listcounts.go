@@ -72,12 +72,8 @@ func (s *Store) countFromCounts(ctx context.Context, tx *sql.Tx, where string, a
 // in list order (images_registry), and image_counts counts its rows.
 func (s *Store) resolveRegistries(ctx context.Context, tx *sql.Tx, f inventory.Filter) ([]int64, error) {
 	sub := registryConds(newBuilder(s.d), f)
-	ids, err := queryAll(ctx, cachedTx{s, tx}, func(r rowScanner) (id int64, err error) { return id, r.Scan(&id) },
+	return readAll(ctx, s, cachedTx{s, tx}, "resolve registries", func(r rowScanner) (id int64, err error) { return id, r.Scan(&id) },
 		`SELECT r.id FROM registries r WHERE `+sub.SQL()+` ORDER BY r.id`, sub.Args()...)
-	if err != nil {
-		return nil, s.errf("resolve registries: %w", err)
-	}
-	return ids, nil
 }
 
 // The buckets of image_time_counts and image_scan_counts (see the 00970

@@ -19,12 +19,8 @@ func scanPolicy(r rowScanner) (policy.Policy, error) {
 
 // policyRegistries reads the connections p selects.
 func (s *Store) policyRegistries(ctx context.Context, projectID string) ([]int64, error) {
-	ids, err := queryAll(ctx, s.read, func(r rowScanner) (id int64, err error) { return id, r.Scan(&id) },
+	return readAll(ctx, s, s.read, "scan policy registries of "+projectID, func(r rowScanner) (id int64, err error) { return id, r.Scan(&id) },
 		`SELECT registry_id FROM scan_policy_registries WHERE project_id = $1 ORDER BY registry_id`, projectID)
-	if err != nil {
-		return nil, s.errf("scan policy registries of %s: %w", projectID, err)
-	}
-	return ids, nil
 }
 
 // ScanPolicy returns the project's stored scan policy, or the default

@@ -34,10 +34,7 @@ func (s *Store) CreateRegistry(ctx context.Context, r inventory.Registry) (inven
 func (s *Store) GetRegistry(ctx context.Context, projectID string, id int64) (inventory.Registry, error) {
 	r, err := ScanRegistry(s.read.QueryRowContext(ctx, `SELECT `+RegistryCols+` FROM registries r
 		WHERE r.id = $1 AND r.project_id = $2`, id, projectID))
-	if err != nil {
-		return r, s.notFound(err, fmt.Sprintf("registry %d", id))
-	}
-	return r, nil
+	return r, s.notFound(err, fmt.Sprintf("registry %d", id))
 }
 
 // ListRegistries returns a page of a project's connections, by id, and the
@@ -62,11 +59,7 @@ func (s *Store) RegistriesByImageType(ctx context.Context, projectID string, t i
 	b := newBuilder(s.d)
 	b.Eq("r.project_id", projectID)
 	b.In("r.type", types)
-	out, err := queryAll(ctx, s.read, ScanRegistry, `SELECT `+RegistryCols+` FROM registries r WHERE `+b.SQL()+` ORDER BY r.id`, b.Args()...)
-	if err != nil {
-		return nil, s.errf("registries by type: %w", err)
-	}
-	return out, nil
+	return readAll(ctx, s, s.read, "registries by type", ScanRegistry, `SELECT `+RegistryCols+` FROM registries r WHERE `+b.SQL()+` ORDER BY r.id`, b.Args()...)
 }
 
 // registryRow is what rows copy from their registry connection.
@@ -88,10 +81,7 @@ func (s *Store) lockRegistry(ctx context.Context, tx *sql.Tx, id int64) (registr
 	err := tx.QueryRowContext(ctx, `SELECT project_id, enterprise_project_id, type, domain_name, shared_expires,
 		instance_id, instance_name, instance_url FROM registries WHERE id = $1`+s.d.forUpdate(), id).
 		Scan(&r.projectID, &r.enterpriseProjectID, &r.typ, &r.domainName, &r.sharedExpires, &r.instanceID, &r.instanceName, &r.instanceURL)
-	if err != nil {
-		return r, s.notFound(err, fmt.Sprintf("registry %d", id))
-	}
-	return r, nil
+	return r, s.notFound(err, fmt.Sprintf("registry %d", id))
 }
 
 // UpdateRegistry replaces a connection's settings (not its status, sync time
@@ -131,10 +121,7 @@ func (s *Store) UpdateRegistry(ctx context.Context, r inventory.Registry) (inven
 				AND (enterprise_project_id, domain_name, shared_expires, instance_id, instance_name, instance_url)
 				IS DISTINCT FROM ($1, $2, $3, $4, $5, $6)`,
 			r.EnterpriseProjectID, r.DomainName, r.SharedExpires, r.InstanceID, r.InstanceName, r.InstanceURL, r.ID, r.ProjectID)
-		if err != nil {
-			return s.errf("update rows of registry %d: %w", r.ID, err)
-		}
-		return nil
+		return s.wrap(err, fmt.Sprintf("update rows of registry %d", r.ID))
 	})
 	if err != nil {
 		return inventory.Registry{}, err

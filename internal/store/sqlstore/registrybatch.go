@@ -35,10 +35,8 @@ func (s *Store) DeleteRegistries(ctx context.Context, projectID string, enterpri
 		rows := newBuilder(s.d)
 		rows.Eq("project_id", projectID)
 		rows.InInts("registry_id", ids)
-		if _, err := tx.ExecContext(ctx, `DELETE FROM images WHERE `+rows.SQL(), rows.Args()...); err != nil {
-			return s.errf("delete rows of registries: %w", err)
-		}
-		return nil
+		_, err = tx.ExecContext(ctx, `DELETE FROM images WHERE `+rows.SQL(), rows.Args()...)
+		return s.wrap(err, "delete rows of registries")
 	})
 }
 

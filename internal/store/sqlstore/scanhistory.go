@@ -38,10 +38,7 @@ func (s *Store) addHistory(ctx context.Context, tx *sql.Tx, projectID, digest st
 	_, err = tx.ExecContext(ctx, `DELETE FROM scan_history WHERE project_id = $1 AND digest = $2 AND id NOT IN (
 		SELECT id FROM scan_history WHERE project_id = $1 AND digest = $2 ORDER BY id DESC LIMIT $3)`,
 		projectID, digest, scanresult.ScanHistoryLimit)
-	if err != nil {
-		return s.errf("prune scan history of %s: %w", digest, err)
-	}
-	return nil
+	return s.wrap(err, "prune scan history of "+digest)
 }
 
 // ScanHistory implements scanresult.ScanHistoryStore.
@@ -49,13 +46,9 @@ func (s *Store) ScanHistory(ctx context.Context, projectID, digest string) ([]in
 	if !s.storable(projectID, digest) {
 		return []inventory.ScanResult{}, nil
 	}
-	out, err := queryAll(ctx, s.read, func(r rowScanner) (h inventory.ScanResult, err error) {
+	return readAll(ctx, s, s.read, "scan history of "+digest, func(r rowScanner) (h inventory.ScanResult, err error) {
 		return h, r.Scan(&h.ScanTime, &h.Status, &h.FailedDesc, &h.VulNum, &h.UnsafeSettingNum, &h.MaliciousFileNum, &h.SeverityLevel)
 	}, `SELECT scan_time, scan_status, failed_desc, vul_num, unsafe_setting_num, malicious_file_num, severity_level
 		FROM scan_history WHERE project_id = $1 AND digest = $2 ORDER BY id DESC LIMIT $3`,
 		projectID, digest, scanresult.ScanHistoryLimit)
-	if err != nil {
-		return nil, s.errf("scan history of %s: %w", digest, err)
-	}
-	return out, nil
 }

@@ -21,9 +21,9 @@ var (
 )
 
 // The scan writers keep one digest's SBOM, findings and analysis
-// consistent under concurrent writers: each takes the digest's lock first
-// (Dialect.xactLock; SQLite's single writer needs none) and runs in scanTx,
-// which runs a transaction the engine aborted to break a deadlock again.
+// consistent under concurrent writers: each runs in scanTx, which takes
+// the digests' locks first (Dialect.xactLock; SQLite's single writer needs
+// none) and runs a transaction the engine aborted to break a deadlock again.
 //
 // A scan's waiting, running and failed states are a project's own: they
 // are written on the rows of the requesting project only, never on the
@@ -106,14 +106,9 @@ func (s *Store) execScan(ctx context.Context, digest string, query string, args 
 	if !s.storable(digest) {
 		return nil // no row can describe it
 	}
-	return s.scanTx(ctx, func(tx *sql.Tx, _ *sql.Conn) error {
-		if err := s.lockDigests(ctx, tx, digest); err != nil {
-			return err
-		}
-		if _, err := tx.ExecContext(ctx, query, args...); err != nil {
-			return s.errf("scan state of %s: %w", digest, err)
-		}
-		return nil
+	return s.scanTx(ctx, []string{digest}, func(tx *sql.Tx, _ *sql.Conn) error {
+		_, err := tx.ExecContext(ctx, query, args...)
+		return s.wrap(err, "scan state of "+digest)
 	})
 }
 
@@ -129,11 +124,8 @@ func (s *Store) AdoptSharedScope(ctx context.Context, projectID, digest string, 
 		return false, nil
 	}
 	adopted := false
-	err := s.scanTx(ctx, func(tx *sql.Tx, _ *sql.Conn) error {
+	err := s.scanTx(ctx, []string{digest}, func(tx *sql.Tx, _ *sql.Conn) error {
 		adopted = false
-		if err := s.lockDigests(ctx, tx, digest); err != nil {
-			return err
-		}
 		r, err := s.freshShared(ctx, tx, digest, since, scope.Parts())
 		if errors.Is(err, sql.ErrNoRows) {
 			return nil
@@ -208,10 +200,7 @@ func (s *Store) SaveScopedScan(ctx context.Context, projectID string, scope scan
 	if err := fr.add(s, d, types, findings); err != nil {
 		return err
 	}
-	return s.scanTx(ctx, func(tx *sql.Tx, conn *sql.Conn) error {
-		if err := s.lockDigests(ctx, tx, d); err != nil {
-			return err
-		}
+	return s.scanTx(ctx, []string{d}, func(tx *sql.Tx, conn *sql.Conn) error {
 		saveSBOM := true
 		if scope.Complete() {
 			if err := s.deleteParts(ctx, tx, d, scanresult.ScopeAll); err != nil {
@@ -360,10 +349,7 @@ func (s *Store) ClearScan(ctx context.Context, projectID, digest string, r inven
 		return nil // no row can describe it
 	}
 	r.FailedDesc = s.text(r.FailedDesc)
-	return s.scanTx(ctx, func(tx *sql.Tx, _ *sql.Conn) error {
-		if err := s.lockDigests(ctx, tx, digest); err != nil {
-			return err
-		}
+	return s.scanTx(ctx, []string{digest}, func(tx *sql.Tx, _ *sql.Conn) error {
 		if err := s.projectResult(ctx, tx, projectID, digest, r); err != nil {
 			return s.errf("record scan of %s: %w", digest, err)
 		}
@@ -478,10 +464,7 @@ func (s *Store) ReplaceFindings(ctx context.Context, updates []scanresult.Findin
 		return nil
 	}
 	slices.Sort(digests)
-	return s.scanTx(ctx, func(tx *sql.Tx, conn *sql.Conn) error {
-		if err := s.lockDigests(ctx, tx, digests...); err != nil {
-			return err
-		}
+	return s.scanTx(ctx, digests, func(tx *sql.Tx, conn *sql.Conn) error {
 		var (
 			fr      findingRows
 			present []string
@@ -623,11 +606,7 @@ func (s *Store) GetSBOM(ctx context.Context, digest string) (scanresult.SBOM, er
 
 // SBOMDigests lists every digest with a stored SBOM.
 func (s *Store) SBOMDigests(ctx context.Context) ([]string, error) {
-	out, err := queryAll(ctx, s.read, scanString, `SELECT digest FROM sboms ORDER BY digest`)
-	if err != nil {
-		return nil, s.errf("sbom digests: %w", err)
-	}
-	return out, nil
+	return readAll(ctx, s, s.read, "sbom digests", scanString, `SELECT digest FROM sboms ORDER BY digest`)
 }
 
 // necessityRank orders findings most urgent first.
@@ -723,15 +702,11 @@ func (s *Store) CountFindings(ctx context.Context, projectID string, enterpriseP
 	// images_manifest: an IN over the rows' manifests built a set of every
 	// scanned row first, seconds at 10^6 rows (docs/benchmarks.md, Web
 	// console), whatever the findings.
-	out, err := queryAll(ctx, s.read, func(r rowScanner) (c scanresult.SeverityCount, err error) {
+	return readAll(ctx, s, s.read, "count findings of project "+projectID, func(r rowScanner) (c scanresult.SeverityCount, err error) {
 		return c, r.Scan(&c.Severity, &c.Findings, &c.Fixable)
 	}, `SELECT f.severity, count(*), sum(CASE WHEN f.fixed_version <> '' THEN 1 ELSE 0 END)
 		FROM scan_findings f WHERE EXISTS (SELECT 1 FROM images i WHERE i.manifest_digest = f.digest AND `+b.SQL()+`)
 		GROUP BY f.severity ORDER BY f.severity`, b.Args()...)
-	if err != nil {
-		return nil, s.errf("count findings of project %s: %w", projectID, err)
-	}
-	return out, nil
 }
 
 // scopeCanMatch reports whether any row of a project in
@@ -978,11 +953,7 @@ func (s *Store) ImagesByRef(ctx context.Context, projectID string, t inventory.I
 
 func (s *Store) images(ctx context.Context, query string, args ...any) ([]inventory.Image, error) {
 	now := time.Now().UnixMilli()
-	out, err := queryAll(ctx, s.read, func(r rowScanner) (inventory.Image, error) { return ScanImage(r, now) }, query, args...)
-	if err != nil {
-		return nil, s.errf("images: %w", err)
-	}
-	return out, nil
+	return readAll(ctx, s, s.read, "images", func(r rowScanner) (inventory.Image, error) { return ScanImage(r, now) }, query, args...)
 }
 
 // SetLocalSource records the file or directory a local_image row was
@@ -991,10 +962,7 @@ func (s *Store) images(ctx context.Context, query string, args ...any) ([]invent
 func (s *Store) SetLocalSource(ctx context.Context, imageID int64, path, ref string) error {
 	_, err := s.write.ExecContext(ctx, `INSERT INTO local_sources (image_id, path, ref) VALUES ($1, $2, $3)
 		ON CONFLICT (image_id) DO UPDATE SET path = excluded.path, ref = excluded.ref`, imageID, []byte(path), s.text(ref))
-	if err != nil {
-		return s.errf("local source of image %d: %w", imageID, err)
-	}
-	return nil
+	return s.wrap(err, fmt.Sprintf("local source of image %d", imageID))
 }
 
 // LocalSource returns where a local_image row was imported from.
@@ -1014,7 +982,7 @@ func (s *Store) LocalSource(ctx context.Context, imageID int64) (path, ref strin
 // queued before scan jobs were per project is keyed by the digest alone
 // and carries its project.
 func (s *Store) OrphanedScans(ctx context.Context, kind string) ([]inventory.ScanRequest, error) {
-	out, err := queryAll(ctx, s.read, func(r rowScanner) (o inventory.ScanRequest, err error) {
+	return readAll(ctx, s, s.read, "orphaned scans", func(r rowScanner) (o inventory.ScanRequest, err error) {
 		return o, r.Scan(&o.ProjectID, &o.Digest)
 	}, `SELECT DISTINCT i.project_id, i.manifest_digest FROM images i
 		WHERE i.scan_status IN ('waiting_for_scan', 'scanning')
@@ -1022,10 +990,6 @@ func (s *Store) OrphanedScans(ctx context.Context, kind string) ([]inventory.Sca
 			AND (j.key = i.project_id || '/' || i.manifest_digest
 				OR (j.key = i.manifest_digest AND j.project_id = i.project_id)))
 		ORDER BY i.project_id, i.manifest_digest`, s.text(kind))
-	if err != nil {
-		return nil, s.errf("orphaned scans: %w", err)
-	}
-	return out, nil
 }
 
 // ScanMeta reads a number the scan service keeps (0 when never set).
@@ -1048,8 +1012,5 @@ func (s *Store) ScanMeta(ctx context.Context, key string) (int64, error) {
 func (s *Store) SetScanMeta(ctx context.Context, key string, value int64) error {
 	_, err := s.write.ExecContext(ctx, `INSERT INTO scan_meta (key, value) VALUES ($1, $2)
 		ON CONFLICT (key) DO UPDATE SET value = excluded.value`, key, value)
-	if err != nil {
-		return s.errf("scan meta %s: %w", key, err)
-	}
-	return nil
+	return s.wrap(err, "scan meta "+key)
 }

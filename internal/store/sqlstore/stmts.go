@@ -133,17 +133,6 @@ func (c *StmtCache) QueryRow(ctx context.Context, query string, args ...any) row
 	return e.stmt.QueryRowContext(ctx, args...)
 }
 
-// Query runs a cached statement of the pool outside any transaction. The
-// caller must not hold a connection of the pool.
-func (c *StmtCache) Query(ctx context.Context, query string, args ...any) (*sql.Rows, error) {
-	e, err := c.get(ctx, query)
-	if err != nil {
-		return nil, err
-	}
-	defer e.release()
-	return e.stmt.QueryContext(ctx, args...)
-}
-
 // Inside a transaction a statement is only ever taken from the cache, never
 // prepared into it: db.PrepareContext needs a connection of the pool, and a
 // caller holding one (its transaction's) while waiting for another

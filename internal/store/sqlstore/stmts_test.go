@@ -21,6 +21,18 @@ func openSQLite(t *testing.T) *sql.DB {
 	return db
 }
 
+// Query runs a cached statement of the pool outside any transaction; only
+// the tests need it (to hold an evicted statement's rows open). The caller
+// must not hold a connection of the pool.
+func (c *StmtCache) Query(ctx context.Context, query string, args ...any) (*sql.Rows, error) {
+	e, err := c.get(ctx, query)
+	if err != nil {
+		return nil, err
+	}
+	defer e.release()
+	return e.stmt.QueryContext(ctx, args...)
+}
+
 // TestStmtCacheEvicts runs more distinct statements than the cache holds,
 // each several times, with an evicted statement's rows still open.
 func TestStmtCacheEvicts(t *testing.T) {

@@ -153,10 +153,7 @@ func New(o Options) (*Store, error) {
 // acquire timeout).
 func (s *Store) Ping(ctx context.Context) error {
 	var one int
-	if err := s.read.QueryRowContext(ctx, `SELECT 1`).Scan(&one); err != nil {
-		return s.errf("ping: %w", err)
-	}
-	return nil
+	return s.wrap(s.read.QueryRowContext(ctx, `SELECT 1`).Scan(&one), "ping")
 }
 
 // queryRow runs a hot read outside any transaction, prepared once per
@@ -214,10 +211,7 @@ func (s *Store) end(tx *sql.Tx, err error) error {
 		_ = tx.Rollback()
 		return err
 	}
-	if err := tx.Commit(); err != nil {
-		return s.errf("commit: %w", err)
-	}
-	return nil
+	return s.wrap(tx.Commit(), "commit")
 }
 
 // RowSource yields rows to load, one at a time, so that a large load is
@@ -233,17 +227,25 @@ type RowSource interface {
 // maxTxAttempts bounds scanTx's runs of a transaction the engine aborted.
 const maxTxAttempts = 5
 
-// scanTx is inTx, run again when the engine aborted the transaction in a
-// way that may not happen again (Dialect.retryable). fn must be safe to run
-// again. A scan write locks a manifest and then the rows of every
-// connection describing it, a sync locks one connection's rows in its own
-// order; the two rarely meet, and when they do one of them runs again.
+// scanTx is inTx whose first statement takes the scan locks of digests
+// (lockDigests), run again, locks first, when the engine aborted the
+// transaction in a way that may not happen again (Dialect.retryable). fn
+// must be safe to run again. A scan write locks a manifest and then the
+// rows of every connection describing it, a sync locks one connection's
+// rows in its own order; the two rarely meet, and when they do one of them
+// runs again.
 //
 // fn gets the transaction's connection too, for Options.Copy.
-func (s *Store) scanTx(ctx context.Context, fn func(tx *sql.Tx, conn *sql.Conn) error) error {
+func (s *Store) scanTx(ctx context.Context, digests []string, fn func(tx *sql.Tx, conn *sql.Conn) error) error {
+	locked := func(tx *sql.Tx, conn *sql.Conn) error {
+		if err := s.lockDigests(ctx, tx, digests...); err != nil {
+			return err
+		}
+		return fn(tx, conn)
+	}
 	var err error
 	for range maxTxAttempts {
-		if err = s.connTx(ctx, fn); !s.d.retryable(err) {
+		if err = s.connTx(ctx, locked); !s.d.retryable(err) {
 			return err
 		}
 	}
@@ -282,10 +284,8 @@ func (s *Store) lockDigests(ctx context.Context, tx *sql.Tx, digests ...string) 
 	if q == "" || len(names) == 0 {
 		return nil
 	}
-	if _, err := tx.ExecContext(ctx, q, args...); err != nil {
-		return s.errf("lock scans: %w", err)
-	}
-	return nil
+	_, err := tx.ExecContext(ctx, q, args...)
+	return s.wrap(err, "lock scans")
 }
 
 // text is v as a text column can hold it: on an engine that cannot store
@@ -319,10 +319,22 @@ func (s *Store) errf(format string, args ...any) error {
 }
 
 // notFound maps sql.ErrNoRows to inventory.ErrNotFound; what names the
-// thing looked up.
+// thing looked up; nil stays nil.
 func (s *Store) notFound(err error, what string) error {
+	if err == nil {
+		return nil
+	}
 	if errors.Is(err, sql.ErrNoRows) {
 		return s.errf("%s: %w", what, inventory.ErrNotFound)
+	}
+	return s.errf("%s: %w", what, err)
+}
+
+// wrap is err as an error of the store, what naming what failed; nil
+// stays nil.
+func (s *Store) wrap(err error, what string) error {
+	if err == nil {
+		return nil
 	}
 	return s.errf("%s: %w", what, err)
 }
@@ -437,4 +449,14 @@ func queryAll[T any](ctx context.Context, q querier, scan func(rowScanner) (T, e
 		return nil, err
 	}
 	return collect(rows, scan)
+}
+
+// readAll is queryAll whose error is the store's, naming what was read:
+// the read that ends a method.
+func readAll[T any](ctx context.Context, s *Store, q querier, what string, scan func(rowScanner) (T, error), query string, args ...any) ([]T, error) {
+	out, err := queryAll(ctx, q, scan, query, args...)
+	if err != nil {
+		return nil, s.errf("%s: %w", what, err)
+	}
+	return out, nil
 }

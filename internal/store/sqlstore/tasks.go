@@ -96,10 +96,7 @@ func (s *Store) recount(ctx context.Context, tx *sql.Tx, taskID string, at int64
 		end_time = CASE WHEN `+done+` THEN $2 ELSE end_time END,
 		state = CASE WHEN `+done+` THEN 'finished' ELSE state END
 		WHERE id = $1`, taskID, at)
-	if err != nil {
-		return s.errf("count items of task %s: %w", taskID, err)
-	}
-	return nil
+	return s.wrap(err, "count items of task "+taskID)
 }
 
 // AddTaskItems adds items to a running task of the project; last ends its
@@ -157,12 +154,8 @@ func (s *Store) taskErr(id string, err error) error {
 
 // pendingItems reads a task's pending items in the order they were added.
 func (s *Store) pendingItems(ctx context.Context, tx *sql.Tx, id string) ([]tasks.Item, error) {
-	out, err := queryAll(ctx, tx, scanItem, `SELECT `+itemCols+` FROM task_items WHERE task_id = $1 AND state = 'pending'
+	return readAll(ctx, s, tx, "items of task "+id, scanItem, `SELECT `+itemCols+` FROM task_items WHERE task_id = $1 AND state = 'pending'
 		ORDER BY seq`, id)
-	if err != nil {
-		return nil, s.errf("items of task %s: %w", id, err)
-	}
-	return out, nil
 }
 
 // ListTasks returns one page of the tasks f selects, newest first.

@@ -44,7 +44,7 @@ const trendSet = `taken_at = excluded.taken_at, images = excluded.images, scanne
 // and of day's stale ones that counted images, without a snapshot of day
 // taken at or after staleBefore.
 func (s *Store) PendingTrendScopes(ctx context.Context, day, staleBefore int64) ([]trend.Scope, error) {
-	out, err := queryAll(ctx, s.read, func(r rowScanner) (trend.Scope, error) {
+	return readAll(ctx, s, s.read, "pending trend scopes", func(r rowScanner) (trend.Scope, error) {
 		var sc trend.Scope
 		err := r.Scan(&sc.ProjectID, &sc.EnterpriseProjectID)
 		return sc, err
@@ -61,10 +61,6 @@ func (s *Store) PendingTrendScopes(ctx context.Context, day, staleBefore int64) 
 		WHERE NOT EXISTS (SELECT 1 FROM trend_days t WHERE t.project_id = c.project_id
 			AND t.enterprise_project_id = c.enterprise_project_id AND t.day = $5 AND t.taken_at >= $6)
 		ORDER BY c.project_id, c.enterprise_project_id`, day-1, day, day, staleBefore, day, staleBefore)
-	if err != nil {
-		return nil, s.errf("pending trend scopes: %w", err)
-	}
-	return out, nil
 }
 
 // PutTrendSnapshot implements trend.Store: the row's key (project,
@@ -111,12 +107,8 @@ func (s *Store) TrendPoints(ctx context.Context, projectID string, enterprisePro
 	b := newScoped(s.d, "", projectID, enterpriseProjects)
 	b.Op("day", ">=", from)
 	b.Op("day", "<=", to)
-	out, err := queryAll(ctx, s.read, func(r rowScanner) (p trend.Point, err error) {
+	return readAll(ctx, s, s.read, "trend of project "+projectID, func(r rowScanner) (p trend.Point, err error) {
 		return p, r.Scan(append([]any{&p.Day}, trendFigures(&p.Figures)...)...)
 	}, `SELECT day, `+trendSums+` FROM trend_days WHERE `+b.SQL()+`
 		GROUP BY day ORDER BY day`, b.Args()...)
-	if err != nil {
-		return nil, s.errf("trend of project %s: %w", projectID, err)
-	}
-	return out, nil
 }

@@ -215,10 +215,7 @@ func (s *Store) BeginVulnImport(ctx context.Context, imp vulndb.ImportLog) (int6
 		}
 		err = tx.QueryRowContext(ctx, `INSERT INTO vuln_imports (source, state, owner, started_at, finished_at, records, written)
 			VALUES ($1, $2, $3, $4, 0, 0, 0) RETURNING id`, imp.Source, string(imp.State), imp.Owner, imp.Started.UnixMilli()).Scan(&id)
-		if err != nil {
-			return s.errf("begin vuln import: %w", err)
-		}
-		return nil
+		return s.wrap(err, "begin vuln import")
 	})
 	if err != nil {
 		return 0, nil, err

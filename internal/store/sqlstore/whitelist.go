@@ -10,12 +10,8 @@ import (
 // stored. It is read from the database on every call, with no cache, so a
 // change made by any process applies to the next read of every process.
 func (s *Store) SensitivePathWhitelist(ctx context.Context, projectID string) ([]string, error) {
-	out, err := queryAll(ctx, s.read, scanString,
+	return readAll(ctx, s, s.read, "sensitive path whitelist of "+projectID, scanString,
 		`SELECT path FROM sensitive_path_whitelist WHERE project_id = $1 ORDER BY position`, projectID)
-	if err != nil {
-		return nil, s.errf("sensitive path whitelist of %s: %w", projectID, err)
-	}
-	return out, nil
 }
 
 // SetSensitivePathWhitelist replaces projectID's whitelist with paths, in
