@@ -178,6 +178,18 @@ func (d Dialect) leaseNow(b *builder, now time.Time) string {
 	return b.Arg(now.UnixMilli())
 }
 
+// indexedBy follows a table name in a SQLite query that must read it
+// through index (INDEXED BY, an error if it cannot): where statistics
+// ANALYZE took while the table was nearly empty lead SQLite's planner to
+// an index that reads every row of a large set instead (see liveJob).
+// PostgreSQL's statistics follow its tables (autovacuum): nothing.
+func (d Dialect) indexedBy(index string) string {
+	if d == Postgres {
+		return ""
+	}
+	return " INDEXED BY " + index
+}
+
 // skipLocked follows the job claim's candidate query: how a claimer passes
 // over rows another open transaction has locked (nothing on SQLite, where
 // no other claimer holds a lock).

@@ -15,6 +15,9 @@ const TokenCacheTTL = tokenCacheTTL
 // SetTokenClock sets the clock of s's token cache.
 func SetTokenClock(s *Store, now func() time.Time) { s.tokens.now = now }
 
+// LiveJobQuery is the query Enqueue reads a kind and key's live job with.
+func LiveJobQuery(d Dialect) string { return d.liveJob() }
+
 // ImageIndexes lists the names of the secondary indexes of images.
 func ImageIndexes(ctx context.Context, s *Store) ([]string, error) {
 	rows, err := s.read.QueryContext(ctx, s.d.imageIndexes())

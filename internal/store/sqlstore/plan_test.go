@@ -12,6 +12,7 @@ import (
 
 	"github.com/openhss/openhss/internal/benchseed"
 	"github.com/openhss/openhss/internal/inventory"
+	"github.com/openhss/openhss/internal/jobs"
 	"github.com/openhss/openhss/internal/store/postgres"
 	"github.com/openhss/openhss/internal/store/sqlite"
 	"github.com/openhss/openhss/internal/store/sqlstore"
@@ -305,5 +306,40 @@ func TestTopImagesPlansPostgres(t *testing.T) {
 				t.Errorf("%v, %v: generic plan %q, want an index scan of images_top in order", eps, args[i], plan)
 			}
 		}
+	}
+}
+
+// TestEnqueuePlanSQLite checks that Enqueue reads a kind and key's live job
+// through jobs_live whatever the statistics, also those ANALYZE took while
+// jobs was empty: with them SQLite walked jobs_ready over every queued job
+// of the kind on each enqueue (a scan-all queueing 20,000 scans took five
+// minutes).
+func TestEnqueuePlanSQLite(t *testing.T) {
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "openhss.db")
+	s := openSQLite(t, path)
+	enqueue := func(n int) {
+		t.Helper()
+		for i := range n {
+			if _, _, err := s.Enqueue(ctx, jobs.Job{Kind: "scan", Key: fmt.Sprintf("p/%d", i), ProjectID: "p"}); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	for _, stats := range []struct {
+		name, sql string
+		jobs      int // queued after the statistics were taken
+	}{
+		{"taken while jobs was empty", `PRAGMA analysis_limit = 0; ANALYZE`, 500},
+		{"no statistics", `DROP TABLE IF EXISTS sqlite_stat1; DROP TABLE IF EXISTS sqlite_stat4`, 0},
+		{"full", `PRAGMA analysis_limit = 0; ANALYZE`, 0},
+	} {
+		exec(t, path, stats.sql)
+		enqueue(stats.jobs)
+		db := sqliteConn(t, path)
+		if detail := explainSQLite(t, db, sqlstore.LiveJobQuery(sqlstore.SQLite), []any{"scan", "p/7"}); !strings.Contains(detail, "USING INDEX jobs_live ") {
+			t.Errorf("%s: plan %q, want a search of jobs_live", stats.name, detail)
+		}
+		db.Close()
 	}
 }
