@@ -65,7 +65,11 @@ type Queue interface {
 // and scanning states, the image's sources, and the outcome's record.
 type ScanStore interface {
 	Queue
-	MarkScanWaiting(ctx context.Context, projectID, digest string) error
+	// QueueScans enqueues scan jobs and marks the project's rows of
+	// their digests waiting in one transaction, so that no job runs
+	// before its rows say waiting and no sweep sees them waiting without
+	// it.
+	QueueScans(ctx context.Context, projectID string, js []jobs.Job, digests []string) ([]jobs.Job, []bool, error)
 	SetScanStatus(ctx context.Context, projectID, digest string, status inventory.ScanStatus) error
 	RestoreScanStatus(ctx context.Context, projectID, digest string) error
 	SetScannable(ctx context.Context, projectID, digest string, scannable bool) error
@@ -282,32 +286,34 @@ func (s *Service) request(ctx context.Context, projectID string, images []invent
 			sources[d] = append(sources[d], src)
 		}
 	}
-	tickets := make([]Ticket, 0, len(order))
+	js := make([]jobs.Job, 0, len(order))
 	for _, d := range order {
 		p, err := json.Marshal(payload{Digest: d, Sources: sources[d]})
 		if err != nil {
-			return tickets, err
+			return nil, err
 		}
 		nb, err := sp.notBefore(ctx, sources[d][0])
 		if err != nil {
-			return tickets, err
+			return nil, err
 		}
 		now := inventory.Millis(s.o.Now())
-		j, joined, err := s.scans.Enqueue(ctx, jobs.Job{
+		js = append(js, jobs.Job{
 			Kind: JobKind, Key: inventory.ScanJobKey(projectID, d), ProjectID: projectID, Payload: p,
 			State: jobs.Queued, CreatedAt: now, UpdatedAt: now, NotBefore: nb,
 		})
-		if err != nil {
-			return tickets, fmt.Errorf("scanjob: queue scan of %s: %w", d, err)
-		}
-		// After the job exists: the sweep for scans without a job must
-		// never see the waiting status first.
-		if err := s.scans.MarkScanWaiting(ctx, projectID, d); err != nil {
-			return tickets, fmt.Errorf("scanjob: mark %s waiting: %w", d, err)
-		}
-		tickets = append(tickets, Ticket{Digest: d, Job: j, Joined: joined})
 	}
-	if len(tickets) > 0 && s.o.Wake != nil {
+	if len(js) == 0 {
+		return []Ticket{}, nil
+	}
+	queued, joined, err := s.scans.QueueScans(ctx, projectID, js, order)
+	if err != nil {
+		return nil, fmt.Errorf("scanjob: queue %d scans: %w", len(js), err)
+	}
+	tickets := make([]Ticket, len(order))
+	for i, d := range order {
+		tickets[i] = Ticket{Digest: d, Job: queued[i], Joined: joined[i]}
+	}
+	if s.o.Wake != nil {
 		s.o.Wake()
 	}
 	return tickets, nil

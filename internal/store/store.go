@@ -55,6 +55,7 @@ type Scans interface {
 	SetScanStatus(ctx context.Context, projectID, digest string, status inventory.ScanStatus) error
 	RestoreScanStatus(ctx context.Context, projectID, digest string) error
 	MarkScanWaiting(ctx context.Context, projectID, digest string) error
+	QueueScans(ctx context.Context, projectID string, js []jobs.Job, digests []string) ([]jobs.Job, []bool, error)
 	SetScannable(ctx context.Context, projectID, digest string, scannable bool) error
 	ImagesByDigest(ctx context.Context, projectID, digest string) ([]inventory.Image, error)
 	ImagesByRef(ctx context.Context, projectID string, t inventory.ImageType, namespace, name, tag string) ([]inventory.Image, error)

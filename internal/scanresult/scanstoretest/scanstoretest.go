@@ -36,6 +36,7 @@ type Store interface {
 	SetScanResult(ctx context.Context, digest string, r inventory.ScanResult) error
 	SetScanStatus(ctx context.Context, projectID, digest string, status inventory.ScanStatus) error
 	MarkScanWaiting(ctx context.Context, projectID, digest string) error
+	QueueScans(ctx context.Context, projectID string, js []jobs.Job, digests []string) ([]jobs.Job, []bool, error)
 	RestoreScanStatus(ctx context.Context, projectID, digest string) error
 	SetScannable(ctx context.Context, projectID, digest string, scannable bool) error
 	ImagesByDigest(ctx context.Context, projectID, digest string) ([]inventory.Image, error)
@@ -67,6 +68,7 @@ func Run(t *testing.T, open func(t *testing.T) Store) {
 		{"ScanStatus", testScanStatus},
 		{"ScanStatePerProject", testScanStatePerProject},
 		{"ScanRestore", testScanRestore},
+		{"QueueScans", testQueueScans},
 		{"Scannable", testScannable},
 		{"ImagesByDigestAndRef", testImagesBy},
 		{"LocalSource", testLocalSource},
@@ -1337,5 +1339,61 @@ func testTopImagesAndVulns(t *testing.T, e *env) {
 				t.Errorf("TopImages = %q\nwant %q", got, tc.images)
 			}
 		})
+	}
+}
+
+// testQueueScans: QueueScans enqueues each job as Enqueue does (a live job
+// of the same key joined, not duplicated) and marks the project's rows of
+// the digests waiting, unless being scanned, in the same transaction:
+// another project's rows and other digests are untouched, and a failed
+// batch queues nothing and marks nothing.
+func testQueueScans(t *testing.T, e *env) {
+	w := e.world()
+	c := digest("c") // no row: a job, nothing to mark
+	job := func(d string) jobs.Job {
+		return jobs.Job{Kind: "scan", Key: "p1/" + d, ProjectID: "p1", Payload: []byte(`{}`), State: jobs.Queued}
+	}
+	if err := e.st.SetScanStatus(e.ctx, "p1", w.b, inventory.Scanning); err != nil {
+		t.Fatal(err)
+	}
+	// A bad job fails the batch before anything is written.
+	if _, _, err := e.st.QueueScans(e.ctx, "p1", []jobs.Job{job(w.a), {Key: "p1/x"}}, []string{w.a, ""}); err == nil {
+		t.Fatal("a job without a kind was queued")
+	}
+	if rows := e.rows("p1", w.a); rows[0].ScanStatus == inventory.WaitingForScan {
+		t.Fatalf("a failed batch marked %s waiting", w.a)
+	}
+	got, joined, err := e.st.QueueScans(e.ctx, "p1", []jobs.Job{job(w.a), job(w.b), job(c)}, []string{w.a, w.b, c})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != 3 || got[0].ID == 0 || got[1].ID == 0 || got[2].ID == 0 || joined[0] || joined[1] || joined[2] {
+		t.Fatalf("queued %+v joined %v; want three new jobs", got, joined)
+	}
+	for i, d := range []string{w.a, w.b, c} {
+		live, err := e.st.GetJob(e.ctx, got[i].ID)
+		if err != nil || live.Key != "p1/"+d || live.State != jobs.Queued {
+			t.Fatalf("job of %s: %+v, %v", d, live, err)
+		}
+	}
+	for _, img := range e.rows("p1", w.a) {
+		if img.ScanStatus != inventory.WaitingForScan {
+			t.Fatalf("p1 row %d of a: %s, want waiting", img.ID, img.ScanStatus)
+		}
+	}
+	for _, img := range e.rows("p1", w.b) {
+		if img.ScanStatus != inventory.Scanning {
+			t.Fatalf("p1 row %d of b: %s, want still scanning", img.ID, img.ScanStatus)
+		}
+	}
+	for _, img := range e.rows("p2", w.a) {
+		if img.ScanStatus == inventory.WaitingForScan {
+			t.Fatalf("p2 row %d of a marked waiting by p1's request", img.ID)
+		}
+	}
+	// Asked again: the live jobs are joined, none added.
+	again, joined, err := e.st.QueueScans(e.ctx, "p1", []jobs.Job{job(w.a), job(c)}, []string{w.a, c})
+	if err != nil || again[0].ID != got[0].ID || again[1].ID != got[2].ID || !joined[0] || !joined[1] {
+		t.Fatalf("asked again: %+v joined %v, %v; want jobs %d and %d joined", again, joined, err, got[0].ID, got[2].ID)
 	}
 }

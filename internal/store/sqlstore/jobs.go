@@ -6,8 +6,10 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"slices"
 	"time"
 
+	"github.com/openhss/openhss/internal/inventory"
 	"github.com/openhss/openhss/internal/jobs"
 )
 
@@ -33,47 +35,21 @@ func scanJob(r rowScanner) (jobs.Job, error) {
 // never race) inserts nothing, and the next round reads the live job.
 // Joining a queued job writes only to lower its not_before to j's.
 func (s *Store) Enqueue(ctx context.Context, j jobs.Job) (jobs.Job, bool, error) {
-	if j.Kind == "" {
-		return jobs.Job{}, false, s.errf("enqueue: job needs a kind")
+	j, err := s.enqueuable(j)
+	if err != nil {
+		return jobs.Job{}, false, err
 	}
-	j.CreatedAt = cmp.Or(j.CreatedAt, time.Now().UnixMilli())
-	j.NotBefore = max(j.NotBefore, 0)
 	// A live job may also finish between the conflict and the next read;
 	// then the round after inserts. Bounded only as a guard against a bug.
-	for range 100 {
+	for range maxEnqueueRounds {
 		var (
 			out    jobs.Job
 			joined bool
 		)
 		err := s.inTx(ctx, func(tx *sql.Tx) error {
 			var err error
-			out, err = scanJob(tx.QueryRowContext(ctx, s.d.liveJob(), j.Kind, j.Key))
-			if err == nil {
-				joined = true
-				if out.State != jobs.Queued || out.NotBefore <= j.NotBefore {
-					return nil
-				}
-				// Conditional: a claim may have taken the job since the
-				// read, or another joiner lowered it further.
-				if _, err := tx.ExecContext(ctx, `UPDATE jobs SET not_before = $2
-					WHERE id = $1 AND state = 'queued' AND not_before > $2`, out.ID, j.NotBefore); err != nil {
-					return s.errf("enqueue: %w", err)
-				}
-				out.NotBefore = j.NotBefore
-				return nil
-			}
-			if !errors.Is(err, sql.ErrNoRows) {
-				return s.errf("enqueue: %w", err)
-			}
-			out, err = scanJob(tx.QueryRowContext(ctx, `INSERT INTO jobs (kind, key, project_id, payload, state, attempts, created_at, updated_at, not_before)
-				VALUES ($1, $2, $3, $4, 'queued', 0, $5, $5, $6)
-				ON CONFLICT (kind, key) WHERE state IN ('queued', 'running') DO NOTHING
-				RETURNING `+jobCols, j.Kind, j.Key, j.ProjectID, j.Payload, j.CreatedAt, j.NotBefore))
-			// No rows: another enqueuer won; its job is read next round.
-			if err != nil && !errors.Is(err, sql.ErrNoRows) {
-				return s.errf("enqueue: %w", err)
-			}
-			return nil
+			out, joined, err = s.enqueueRound(ctx, tx, j)
+			return err
 		})
 		if err != nil {
 			return jobs.Job{}, false, err
@@ -83,6 +59,52 @@ func (s *Store) Enqueue(ctx context.Context, j jobs.Job) (jobs.Job, bool, error)
 		}
 	}
 	return jobs.Job{}, false, s.errf("enqueue %s/%s: live job kept vanishing", j.Kind, j.Key)
+}
+
+// maxEnqueueRounds bounds the rounds of one enqueue (see Enqueue).
+const maxEnqueueRounds = 100
+
+// enqueuable is j checked and with Enqueue's defaults.
+func (s *Store) enqueuable(j jobs.Job) (jobs.Job, error) {
+	if j.Kind == "" {
+		return j, s.errf("enqueue: job needs a kind")
+	}
+	j.CreatedAt = cmp.Or(j.CreatedAt, time.Now().UnixMilli())
+	j.NotBefore = max(j.NotBefore, 0)
+	return j, nil
+}
+
+// enqueueRound is one round of Enqueue in tx: the live job of j's kind and
+// key, joined; else j inserted; else (another enqueuer won) no job, for
+// the next round, in a statement of its own that sees the winner's
+// commit (READ COMMITTED on PostgreSQL), to read.
+func (s *Store) enqueueRound(ctx context.Context, tx *sql.Tx, j jobs.Job) (jobs.Job, bool, error) {
+	out, err := scanJob(tx.QueryRowContext(ctx, s.d.liveJob(), j.Kind, j.Key))
+	if err == nil {
+		if out.State != jobs.Queued || out.NotBefore <= j.NotBefore {
+			return out, true, nil
+		}
+		// Conditional: a claim may have taken the job since the read, or
+		// another joiner lowered it further.
+		if _, err := tx.ExecContext(ctx, `UPDATE jobs SET not_before = $2
+			WHERE id = $1 AND state = 'queued' AND not_before > $2`, out.ID, j.NotBefore); err != nil {
+			return jobs.Job{}, false, s.errf("enqueue: %w", err)
+		}
+		out.NotBefore = j.NotBefore
+		return out, true, nil
+	}
+	if !errors.Is(err, sql.ErrNoRows) {
+		return jobs.Job{}, false, s.errf("enqueue: %w", err)
+	}
+	out, err = scanJob(tx.QueryRowContext(ctx, `INSERT INTO jobs (kind, key, project_id, payload, state, attempts, created_at, updated_at, not_before)
+		VALUES ($1, $2, $3, $4, 'queued', 0, $5, $5, $6)
+		ON CONFLICT (kind, key) WHERE state IN ('queued', 'running') DO NOTHING
+		RETURNING `+jobCols, j.Kind, j.Key, j.ProjectID, j.Payload, j.CreatedAt, j.NotBefore))
+	// No rows: another enqueuer won; its job is read next round.
+	if err != nil && !errors.Is(err, sql.ErrNoRows) {
+		return jobs.Job{}, false, s.errf("enqueue: %w", err)
+	}
+	return out, false, nil
 }
 
 // liveJob reads the live (queued or running) job of a kind ($1) and key
@@ -227,3 +249,64 @@ func (s *Store) LatestJob(ctx context.Context, kind string) (jobs.Job, error) {
 		kind, kind, kind, kind))
 	return j, s.notFound(err, kind+" job")
 }
+
+// QueueScans enqueues the scan jobs js (each as Enqueue does) and marks
+// projectID's rows of their digests waiting (as MarkScanWaiting does) in
+// one transaction under the digests' scan locks: no worker claims a job
+// before its rows say waiting, and no sweep sees rows waiting without
+// their job. A scan request queues its batch so: one statement on images
+// for the batch, where one per digest (each parsing the table's trigger
+// programs) was most of a large scan-all. It returns the jobs as Enqueue
+// would, and whether each joined a live one.
+func (s *Store) QueueScans(ctx context.Context, projectID string, js []jobs.Job, digests []string) ([]jobs.Job, []bool, error) {
+	for i := range js {
+		var err error
+		if js[i], err = s.enqueuable(js[i]); err != nil {
+			return nil, nil, err
+		}
+	}
+	ds := make([]string, 0, len(digests))
+	for _, d := range digests {
+		if s.storable(d) { // else no row can describe it
+			ds = append(ds, d)
+		}
+	}
+	slices.Sort(ds)
+	ds = slices.Compact(ds)
+	out, joined := make([]jobs.Job, len(js)), make([]bool, len(js))
+	err := s.scanTx(ctx, ds, func(tx *sql.Tx, _ *sql.Conn) error {
+		for i, j := range js {
+			out[i] = jobs.Job{}
+			for round := 0; out[i].ID == 0; round++ {
+				if round == maxEnqueueRounds {
+					return s.errf("enqueue %s/%s: live job kept vanishing", j.Kind, j.Key)
+				}
+				var err error
+				if out[i], joined[i], err = s.enqueueRound(ctx, tx, j); err != nil {
+					return err
+				}
+			}
+		}
+		if len(ds) == 0 {
+			return nil
+		}
+		b := newBuilder(s.d)
+		set := `UPDATE images SET scan_status = ` + b.Arg(string(inventory.WaitingForScan)) + `, scan_failed_desc = '',
+			prev_scan_status = CASE WHEN ` + pendingScan + ` THEN prev_scan_status ELSE scan_status END,
+			prev_scan_failed_desc = CASE WHEN ` + pendingScan + ` THEN prev_scan_failed_desc ELSE scan_failed_desc END
+			WHERE `
+		b.In("manifest_digest", ds)
+		b.Eq("project_id", projectID)
+		b.Where(pendingScanNot)
+		_, err := tx.ExecContext(ctx, set+b.SQL(), b.Args()...)
+		return s.wrap(err, fmt.Sprintf("mark %d scans waiting", len(ds)))
+	})
+	if err != nil {
+		return nil, nil, err
+	}
+	return out, joined, nil
+}
+
+// pendingScanNot is true of a row whose scan is neither queued nor
+// running: what QueueScans marks waiting.
+const pendingScanNot = `scan_status NOT IN ('waiting_for_scan', 'scanning')`
