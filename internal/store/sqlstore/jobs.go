@@ -291,10 +291,8 @@ func (s *Store) QueueScans(ctx context.Context, projectID string, js []jobs.Job,
 			return nil
 		}
 		b := newBuilder(s.d)
-		set := `UPDATE images SET scan_status = ` + b.Arg(string(inventory.WaitingForScan)) + `, scan_failed_desc = '',
-			prev_scan_status = CASE WHEN ` + pendingScan + ` THEN prev_scan_status ELSE scan_status END,
-			prev_scan_failed_desc = CASE WHEN ` + pendingScan + ` THEN prev_scan_failed_desc ELSE scan_failed_desc END
-			WHERE `
+		set := `UPDATE images SET scan_status = ` + b.Arg(string(inventory.WaitingForScan)) + `, scan_failed_desc = '', ` +
+			keepSettled + ` WHERE `
 		b.In("manifest_digest", ds)
 		b.Eq("project_id", projectID)
 		b.Where(pendingScanNot)

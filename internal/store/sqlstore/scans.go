@@ -86,12 +86,16 @@ func (s *Store) MarkScanWaiting(ctx context.Context, projectID, digest string) e
 // it in prev_scan_status (its failure in prev_scan_failed_desc) for
 // RestoreScanStatus.
 func (s *Store) projectStatus(ctx context.Context, projectID, digest string, status, unless inventory.ScanStatus) error {
-	return s.execScan(ctx, digest, `UPDATE images SET scan_status = $1, scan_failed_desc = '',
-		prev_scan_status = CASE WHEN `+pendingScan+` THEN prev_scan_status ELSE scan_status END,
-		prev_scan_failed_desc = CASE WHEN `+pendingScan+` THEN prev_scan_failed_desc ELSE scan_failed_desc END
+	return s.execScan(ctx, digest, `UPDATE images SET scan_status = $1, scan_failed_desc = '', `+keepSettled+`
 		WHERE manifest_digest = $2 AND project_id = $3 AND scan_status <> $1 AND scan_status <> $4`,
 		string(status), digest, projectID, string(unless))
 }
+
+// keepSettled is the SET of a row's prev_scan_status and
+// prev_scan_failed_desc when its scan is asked for: a settled status (and
+// its failure) is kept for RestoreScanStatus; a pending one leaves them.
+const keepSettled = `prev_scan_status = CASE WHEN ` + pendingScan + ` THEN prev_scan_status ELSE scan_status END,
+		prev_scan_failed_desc = CASE WHEN ` + pendingScan + ` THEN prev_scan_failed_desc ELSE scan_failed_desc END`
 
 // SetScannable records whether the project's rows of a manifest can be
 // scanned (false once it proved oversized for that project's scan).
