@@ -54,7 +54,6 @@ type Scans interface {
 	SetScanResult(ctx context.Context, digest string, r inventory.ScanResult) error
 	SetScanStatus(ctx context.Context, projectID, digest string, status inventory.ScanStatus) error
 	RestoreScanStatus(ctx context.Context, projectID, digest string) error
-	MarkScanWaiting(ctx context.Context, projectID, digest string) error
 	QueueScans(ctx context.Context, projectID string, js []jobs.Job, digests []string) ([]jobs.Job, []bool, error)
 	SetScannable(ctx context.Context, projectID, digest string, scannable bool) error
 	ImagesByDigest(ctx context.Context, projectID, digest string) ([]inventory.Image, error)

@@ -35,7 +35,6 @@ type Store interface {
 	scanresult.ScanHistoryStore
 	SetScanResult(ctx context.Context, digest string, r inventory.ScanResult) error
 	SetScanStatus(ctx context.Context, projectID, digest string, status inventory.ScanStatus) error
-	MarkScanWaiting(ctx context.Context, projectID, digest string) error
 	QueueScans(ctx context.Context, projectID string, js []jobs.Job, digests []string) ([]jobs.Job, []bool, error)
 	RestoreScanStatus(ctx context.Context, projectID, digest string) error
 	SetScannable(ctx context.Context, projectID, digest string, scannable bool) error
@@ -214,7 +213,7 @@ func (e *env) statusAll(d string, status inventory.ScanStatus) error {
 // waitingAll marks the rows of d of both projects waiting.
 func (e *env) waitingAll(d string) error {
 	for _, p := range []string{"p1", "p2"} {
-		if err := e.st.MarkScanWaiting(e.ctx, p, d); err != nil {
+		if err := e.markWaiting(p, d); err != nil {
 			return err
 		}
 	}
@@ -756,7 +755,7 @@ func testScanStatus(t *testing.T, e *env) {
 	if err := e.st.ClearScan(e.ctx, "p1", w.b, inventory.ScanResult{Status: inventory.ScanFailed, FailedDesc: "unknown_error"}); err != nil {
 		t.Fatal(err)
 	}
-	if err := e.st.MarkScanWaiting(e.ctx, "p1", w.b); err != nil {
+	if err := e.markWaiting("p1", w.b); err != nil {
 		t.Fatal(err)
 	}
 	if rows := e.rows("p1", w.b); rows[0].ScanStatus != inventory.WaitingForScan || rows[0].ScanFailedDesc != "" {
@@ -765,7 +764,7 @@ func testScanStatus(t *testing.T, e *env) {
 	// A waiting state is the project's own: it is not kept for rows a
 	// later sync brings, which another project's scan would never finish.
 	c := digest("c")
-	if err := e.st.MarkScanWaiting(e.ctx, "p1", c); err != nil {
+	if err := e.markWaiting("p1", c); err != nil {
 		t.Fatal(err)
 	}
 	e.sync(w.r3, inventory.RepoSnapshot{Namespace: "lib", Name: "app", Tags: []inventory.TagRef{tag("1", w.a), tag("9", c)}})
@@ -792,7 +791,7 @@ func testScanStatePerProject(t *testing.T, e *env) {
 			}
 		}
 	}
-	if err := e.st.MarkScanWaiting(e.ctx, "p2", w.a); err != nil {
+	if err := e.markWaiting("p2", w.a); err != nil {
 		t.Fatal(err)
 	}
 	check("p2", inventory.WaitingForScan, "", 3)
@@ -1027,7 +1026,7 @@ func testOrphanedScans(t *testing.T, e *env) {
 	}
 	reqs := []inventory.ScanRequest{{ProjectID: "p1", Digest: w.a}, {ProjectID: "p2", Digest: w.a}, {ProjectID: "p1", Digest: w.b}, {ProjectID: "p1", Digest: c}, {ProjectID: "p1", Digest: d}}
 	for _, r := range reqs {
-		if err := e.st.MarkScanWaiting(e.ctx, r.ProjectID, r.Digest); err != nil {
+		if err := e.markWaiting(r.ProjectID, r.Digest); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -1190,12 +1189,12 @@ func testScanRestore(t *testing.T, e *env) {
 		t.Fatalf("set-up: %+v", before)
 	}
 	for _, d := range []string{w.a, w.b, c} {
-		if err := e.st.MarkScanWaiting(e.ctx, "p1", d); err != nil {
+		if err := e.markWaiting("p1", d); err != nil {
 			t.Fatal(err)
 		}
 		// Marked again (a second task asks) and then running: the status
 		// to go back to is still the one before the first request.
-		if err := e.st.MarkScanWaiting(e.ctx, "p1", d); err != nil {
+		if err := e.markWaiting("p1", d); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -1396,4 +1395,11 @@ func testQueueScans(t *testing.T, e *env) {
 	if err != nil || again[0].ID != got[0].ID || again[1].ID != got[2].ID || !joined[0] || !joined[1] {
 		t.Fatalf("asked again: %+v joined %v, %v; want jobs %d and %d joined", again, joined, err, got[0].ID, got[2].ID)
 	}
+}
+
+// markWaiting marks project's rows of d waiting for a scan, as a request
+// does (QueueScans), without queueing a job.
+func (e *env) markWaiting(project, d string) error {
+	_, _, err := e.st.QueueScans(e.ctx, project, nil, []string{d})
+	return err
 }

@@ -251,8 +251,10 @@ func (s *Store) LatestJob(ctx context.Context, kind string) (jobs.Job, error) {
 }
 
 // QueueScans enqueues the scan jobs js (each as Enqueue does) and marks
-// projectID's rows of their digests waiting (as MarkScanWaiting does) in
-// one transaction under the digests' scan locks: no worker claims a job
+// projectID's rows of digests waiting_for_scan, unless being scanned right
+// now (a request that joins a running scan must not make it look queued
+// again; a settled status is kept as projectStatus keeps it), in one
+// transaction under the digests' scan locks: no worker claims a job
 // before its rows say waiting, and no sweep sees rows waiting without
 // their job. A scan request queues its batch so: one statement on images
 // for the batch, where one per digest (each parsing the table's trigger

@@ -57,7 +57,7 @@ func (s *Store) SetScanResult(ctx context.Context, digest string, r inventory.Sc
 // runs. Other projects' rows and the manifest's shared result are left
 // alone.
 func (s *Store) SetScanStatus(ctx context.Context, projectID, digest string, status inventory.ScanStatus) error {
-	return s.projectStatus(ctx, projectID, digest, status, "")
+	return s.projectStatus(ctx, projectID, digest, status)
 }
 
 // RestoreScanStatus puts the project's rows of digest still waiting for or
@@ -73,22 +73,15 @@ func (s *Store) RestoreScanStatus(ctx context.Context, projectID, digest string)
 // pendingScan is true of a row whose scan is queued or running.
 const pendingScan = `scan_status IN ('waiting_for_scan', 'scanning')`
 
-// MarkScanWaiting sets waiting_for_scan on the project's rows, unless they
-// are being scanned right now: a request that joins a running scan must
-// not make it look queued again.
-func (s *Store) MarkScanWaiting(ctx context.Context, projectID, digest string) error {
-	return s.projectStatus(ctx, projectID, digest, inventory.WaitingForScan, inventory.Scanning)
-}
-
 // projectStatus moves the rows of projectID describing digest to status,
-// leaving rows already in status or in unless alone and the previous
-// scan's counts and time as they are. A row leaving a settled status keeps
-// it in prev_scan_status (its failure in prev_scan_failed_desc) for
-// RestoreScanStatus.
-func (s *Store) projectStatus(ctx context.Context, projectID, digest string, status, unless inventory.ScanStatus) error {
+// leaving rows already in it alone and the previous scan's counts and time
+// as they are. A row leaving a settled status keeps it in prev_scan_status
+// (its failure in prev_scan_failed_desc) for RestoreScanStatus. Marking
+// rows waiting is QueueScans' (with their jobs, in one transaction).
+func (s *Store) projectStatus(ctx context.Context, projectID, digest string, status inventory.ScanStatus) error {
 	return s.execScan(ctx, digest, `UPDATE images SET scan_status = $1, scan_failed_desc = '', `+keepSettled+`
-		WHERE manifest_digest = $2 AND project_id = $3 AND scan_status <> $1 AND scan_status <> $4`,
-		string(status), digest, projectID, string(unless))
+		WHERE manifest_digest = $2 AND project_id = $3 AND scan_status <> $1`,
+		string(status), digest, projectID)
 }
 
 // keepSettled is the SET of a row's prev_scan_status and
