@@ -39,23 +39,31 @@ func (s *Store) Enqueue(ctx context.Context, j jobs.Job) (jobs.Job, bool, error)
 	if err != nil {
 		return jobs.Job{}, false, err
 	}
-	// A live job may also finish between the conflict and the next read;
-	// then the round after inserts. Bounded only as a guard against a bug.
+	var (
+		out    jobs.Job
+		joined bool
+	)
+	err = s.inTx(ctx, func(tx *sql.Tx) error {
+		var err error
+		out, joined, err = s.enqueueIn(ctx, tx, j)
+		return err
+	})
+	if err != nil {
+		return jobs.Job{}, false, err
+	}
+	return out, joined, nil
+}
+
+// enqueueIn is Enqueue in tx: rounds until one joins or inserts. A live
+// job may also finish between the conflict and the next read; then the
+// round after inserts. Each round's statements see what other enqueuers
+// committed (READ COMMITTED on PostgreSQL). Bounded only as a guard
+// against a bug.
+func (s *Store) enqueueIn(ctx context.Context, tx *sql.Tx, j jobs.Job) (jobs.Job, bool, error) {
 	for range maxEnqueueRounds {
-		var (
-			out    jobs.Job
-			joined bool
-		)
-		err := s.inTx(ctx, func(tx *sql.Tx) error {
-			var err error
-			out, joined, err = s.enqueueRound(ctx, tx, j)
-			return err
-		})
-		if err != nil {
-			return jobs.Job{}, false, err
-		}
-		if out.ID != 0 {
-			return out, joined, nil
+		out, joined, err := s.enqueueRound(ctx, tx, j)
+		if err != nil || out.ID != 0 {
+			return out, joined, err
 		}
 	}
 	return jobs.Job{}, false, s.errf("enqueue %s/%s: live job kept vanishing", j.Kind, j.Key)
@@ -74,10 +82,9 @@ func (s *Store) enqueuable(j jobs.Job) (jobs.Job, error) {
 	return j, nil
 }
 
-// enqueueRound is one round of Enqueue in tx: the live job of j's kind and
+// enqueueRound is one round of enqueueIn: the live job of j's kind and
 // key, joined; else j inserted; else (another enqueuer won) no job, for
-// the next round, in a statement of its own that sees the winner's
-// commit (READ COMMITTED on PostgreSQL), to read.
+// the next round to read.
 func (s *Store) enqueueRound(ctx context.Context, tx *sql.Tx, j jobs.Job) (jobs.Job, bool, error) {
 	out, err := scanJob(tx.QueryRowContext(ctx, s.d.liveJob(), j.Kind, j.Key))
 	if err == nil {
@@ -278,15 +285,9 @@ func (s *Store) QueueScans(ctx context.Context, projectID string, js []jobs.Job,
 	out, joined := make([]jobs.Job, len(js)), make([]bool, len(js))
 	err := s.scanTx(ctx, ds, func(tx *sql.Tx, _ *sql.Conn) error {
 		for i, j := range js {
-			out[i] = jobs.Job{}
-			for round := 0; out[i].ID == 0; round++ {
-				if round == maxEnqueueRounds {
-					return s.errf("enqueue %s/%s: live job kept vanishing", j.Kind, j.Key)
-				}
-				var err error
-				if out[i], joined[i], err = s.enqueueRound(ctx, tx, j); err != nil {
-					return err
-				}
+			var err error
+			if out[i], joined[i], err = s.enqueueIn(ctx, tx, j); err != nil {
+				return err
 			}
 		}
 		if len(ds) == 0 {
