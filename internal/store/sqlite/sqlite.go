@@ -148,6 +148,12 @@ func loadSchema(ctx context.Context, db *sql.DB, n int) error {
 
 // connCacheSize is each connection's page cache: 64 MiB (negative: KiB),
 // for the list's index walks.
+//
+// The pools set no mmap_size: SQLite reads pages into this cache rather
+// than through a memory map. Touching a mapped page for the first time
+// faults, and a store's first list call paid more in faults than reading
+// the same pages costs (about 40 % of it, on every filter set measured;
+// docs/benchmarks.md, "Store refactor", sixth run).
 const connCacheSize = -65536
 
 func openPool(path, txlock string, conns int) (*sql.DB, error) {
@@ -158,7 +164,6 @@ func openPool(path, txlock string, conns int) (*sql.DB, error) {
 	q.Add("_pragma", "synchronous(NORMAL)")
 	q.Add("_pragma", fmt.Sprintf("cache_size(%d)", connCacheSize))
 	q.Add("_pragma", "temp_store(MEMORY)")
-	q.Add("_pragma", "mmap_size(1073741824)")
 	q.Set("_txlock", txlock)
 	db, err := sql.Open("sqlite", "file:"+path+"?"+q.Encode())
 	if err != nil {
