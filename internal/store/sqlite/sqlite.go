@@ -150,10 +150,12 @@ func loadSchema(ctx context.Context, db *sql.DB, n int) error {
 // for the list's index walks.
 //
 // The pools set no mmap_size: SQLite reads pages into this cache rather
-// than through a memory map. Touching a mapped page for the first time
-// faults, and a store's first list call paid more in faults than reading
-// the same pages costs (about 40 % of it, on every filter set measured;
-// docs/benchmarks.md, "Store refactor", sixth run).
+// than through a memory map. Measured at 10^6 images (docs/benchmarks.md,
+// "Store refactor", sixth run): a list call right after a write, the usual
+// uncached call of a running server, takes a quarter to a half of the time
+// it took through the map, and a store's first call about 40 % less. The
+// one call that is slower walks 10^5 index entries to a deep page in
+// scan-time order (about 60 ms instead of 15).
 const connCacheSize = -65536
 
 func openPool(path, txlock string, conns int) (*sql.DB, error) {
