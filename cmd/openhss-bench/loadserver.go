@@ -35,8 +35,8 @@ func openhssBinary(ctx context.Context, path, dir string) (string, error) {
 type cli struct {
 	bin, data, db string
 	// allow is passed as --registry-allow to the commands whose --help
-	// offers the flag (the network policy of issue 9 may or may not be
-	// in the binary under test).
+	// offers the flag (the registry network policy, docs/api.md, may or
+	// may not be in the binary under test).
 	allow string
 }
 
