@@ -1085,6 +1085,12 @@ func TestConsoleInBrowser(t *testing.T) {
 			t.Errorf("the last import is not the bucket's Go archive")
 		}
 		screenshot(t, ctx, "settings-updated")
+		// Again at once: quickstart's default --vulndb-min-interval (an hour)
+		// refuses it.
+		value(t, ctx, "update now again", chromedp.WaitEvent(page.LoadEventFired, nil, chromedp.Click(chromedp.CSS("#update-vulndata button"))))
+		if got := texts(t, ctx, "#message"); len(got) != 1 || !strings.Contains(got[0], "Update now is taken again from") {
+			t.Errorf("update now right after an update: %q", got)
+		}
 	})
 
 	t.Run("roles: a viewer added on Settings sees no control that changes anything", func(t *testing.T) {

@@ -75,8 +75,9 @@ type serveOptions struct {
 // vulnDBOptions configure the vulnerability-data update job the workers
 // run for the console (what `openhss db update` does).
 type vulnDBOptions struct {
-	baseURL    string
-	ecosystems []string
+	baseURL     string
+	ecosystems  []string
+	minInterval time.Duration
 }
 
 // taskSweepEvery is how often the workers look for tasks past
@@ -235,6 +236,8 @@ func addVulnDBFlags(f *pflag.FlagSet, o *vulnDBOptions) {
 		"where the console's Update now fetches <Ecosystem>/all.zip, as db update --base-url (env OPENHSS_VULNDB_BASE_URL)")
 	f.StringSliceVar(&o.ecosystems, "vulndb-ecosystem", vulndb.DefaultEcosystems,
 		"OSV ecosystems the console's Update now fetches, as db update --ecosystem")
+	f.DurationVar(&o.minInterval, "vulndb-min-interval", time.Hour,
+		"how long after an update finished the console's Update now takes another (0: no limit)")
 }
 
 // loadTLS returns the server TLS configuration of a certificate and key
@@ -314,7 +317,7 @@ func (a *app) services(o *serveOptions) (*services, error) {
 		return nil, err
 	}
 	updater, err := vulnupdate.New(vulnupdate.Options{DB: vdb, Rematch: scans, Queue: a.store, BaseURL: o.vulnDB.baseURL,
-		Ecosystems: o.vulnDB.ecosystems, Wake: runner.Wake, Logger: a.log})
+		Ecosystems: o.vulnDB.ecosystems, MinInterval: o.vulnDB.minInterval, Wake: runner.Wake, Logger: a.log})
 	if err != nil {
 		return nil, err
 	}

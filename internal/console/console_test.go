@@ -110,8 +110,8 @@ func (c *countingRematch) Rematch(context.Context) (scanjob.RematchStats, error)
 }
 
 // newEnvUpdating is newEnv whose vulnerability data updates fetch the
-// archives of vulnBase.
-func newEnvUpdating(t *testing.T, vulnBase string) *env {
+// archives of vulnBase, its updater's options changed by opts.
+func newEnvUpdating(t *testing.T, vulnBase string, opts ...func(*vulnupdate.Options)) *env {
 	t.Helper()
 	ctx := context.Background()
 	dbPath := filepath.Join(t.TempDir(), "openhss.db")
@@ -179,8 +179,11 @@ func newEnvUpdating(t *testing.T, vulnBase string) *env {
 	if err != nil {
 		t.Fatal(err)
 	}
-	e.updater, err = vulnupdate.New(vulnupdate.Options{DB: e.vulnDB, Rematch: e.rematch, Queue: st, BaseURL: vulnBase,
-		Ecosystems: []string{"Debian"}})
+	uo := vulnupdate.Options{DB: e.vulnDB, Rematch: e.rematch, Queue: st, BaseURL: vulnBase, Ecosystems: []string{"Debian"}}
+	for _, o := range opts {
+		o(&uo)
+	}
+	e.updater, err = vulnupdate.New(uo)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -4,15 +4,19 @@ import (
 	"cmp"
 	"errors"
 	"fmt"
+	"math"
 	"net/http"
 	"slices"
+	"strconv"
 	"strings"
+	"time"
 
 	"github.com/openhss/openhss/internal/iam"
 	"github.com/openhss/openhss/internal/imagequery"
 	"github.com/openhss/openhss/internal/inventory"
 	"github.com/openhss/openhss/internal/jobs"
 	"github.com/openhss/openhss/internal/pathallow"
+	"github.com/openhss/openhss/internal/vulnupdate"
 )
 
 // settingsView is the Settings page's data. Secret is set only on the
@@ -171,6 +175,14 @@ func (c *Console) deleteCredential(w http.ResponseWriter, r *http.Request, s *se
 // one is queued or running joins it and queues nothing.
 func (c *Console) updateVulnData(w http.ResponseWriter, r *http.Request, s *session) {
 	_, joined, err := c.opts.VulnUpdate.Request(r.Context())
+	var soon *vulnupdate.TooSoonError
+	if errors.As(err, &soon) {
+		w.Header().Set("Retry-After", strconv.Itoa(max(1, int(math.Ceil(time.Until(soon.Next).Seconds())))))
+		c.renderSettings(w, r, s, http.StatusTooManyRequests, settingsView{Error: true,
+			Message: "The vulnerability data was last updated " + formatMillis(soon.Finished.UnixMilli()) +
+				": Update now is taken again from " + formatMillis(soon.Next.UnixMilli()) + ". Nothing was queued."})
+		return
+	}
 	if err != nil {
 		c.fail(w, r, s, fmt.Errorf("console: queue vulnerability data update: %w", err))
 		return

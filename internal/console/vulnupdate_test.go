@@ -5,6 +5,7 @@ import (
 	"errors"
 	"net/http"
 	"net/url"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -115,5 +116,41 @@ func TestSettingsUpdateNow(t *testing.T) {
 	_, body = e.do("GET", "/settings", nil, alice)
 	if !strings.Contains(body, `<span class="job-failed">failed`) || !strings.Contains(body, "Nope/all.zip") {
 		t.Errorf("failed job not shown with its error:\n%s", body)
+	}
+}
+
+// TestSettingsUpdateNowTooSoon: with a minimum interval between updates
+// (serve --vulndb-min-interval), a click within it of the last finished
+// update, by any project's user, answers 429 with Retry-After and says
+// from when, and queues nothing.
+func TestSettingsUpdateNowTooSoon(t *testing.T) {
+	base, served := osvtestdata.Bucket(t, map[string]string{"Debian": "debian-12"})
+	e := newEnvUpdating(t, base, func(o *vulnupdate.Options) { o.MinInterval = time.Hour })
+	ctx := context.Background()
+	alice, csrf := e.signIn("alice")
+	bob, bobCSRF := e.signIn("bob")
+	if resp, body := e.do("POST", "/settings/vulndata/update", url.Values{"csrf": {csrf}}, alice); resp.StatusCode != http.StatusOK ||
+		!strings.Contains(body, "Vulnerability data update queued") {
+		t.Fatalf("first click: %s\n%s", resp.Status, body)
+	}
+	done := e.runUpdateJob(e.updater)
+	if served.Load() != 1 {
+		t.Fatalf("%d archives served by the first update, want 1", served.Load())
+	}
+	for _, c := range []struct {
+		who    string
+		cookie *http.Cookie
+		csrf   string
+	}{{"alice", alice, csrf}, {"bob, of another project", bob, bobCSRF}} {
+		resp, body := e.do("POST", "/settings/vulndata/update", url.Values{"csrf": {c.csrf}}, c.cookie)
+		retry, _ := strconv.Atoi(resp.Header.Get("Retry-After"))
+		if resp.StatusCode != http.StatusTooManyRequests || retry < 3000 || retry > 3600 ||
+			!strings.Contains(body, "Update now is taken again from") || !strings.Contains(body, "Nothing was queued") {
+			t.Fatalf("%s: click after a finished update: %s, Retry-After %q\n%s", c.who, resp.Status, resp.Header.Get("Retry-After"), body)
+		}
+		j, err := e.st.LatestJob(ctx, vulnupdate.JobKind)
+		if err != nil || j.ID != done.ID || j.State != jobs.Done {
+			t.Fatalf("%s: latest job %+v (%v), want the finished job %d alone", c.who, j, err, done.ID)
+		}
 	}
 }

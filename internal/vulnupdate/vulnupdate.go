@@ -56,6 +56,13 @@ type Options struct {
 	// vulndb.DefaultBaseURL and vulndb.DefaultEcosystems).
 	BaseURL    string
 	Ecosystems []string
+	// MinInterval (0: none) is how long after an update finished Request
+	// takes another; sooner it answers a *TooSoonError. Update now is open
+	// to the operators of every project, and each update downloads the
+	// archives and re-matches the images of every project: this bounds how
+	// often one tenant can make the server do that (docs/security.md). A
+	// failed update does not count: it may be retried at once.
+	MinInterval time.Duration
 	// Wake tells the workers a job is queued (optional).
 	Wake   func()
 	Logger *slog.Logger     // default: discard
@@ -130,13 +137,41 @@ func (u *Updater) MatchAfter(ctx context.Context, results []vulndb.ImportResult)
 	return nil
 }
 
+// TooSoonError is Request's answer within Options.MinInterval of the end
+// of the last update.
+type TooSoonError struct {
+	Finished time.Time // when the last update finished
+	Next     time.Time // from when a request is taken again
+}
+
+func (e *TooSoonError) Error() string {
+	return fmt.Sprintf("vulnupdate: the last update finished at %s; another is taken from %s",
+		e.Finished.UTC().Format(time.RFC3339), e.Next.UTC().Format(time.RFC3339))
+}
+
 // Request queues an update job, or joins the one already queued or
-// running (joined true): one update at a time, however many ask.
+// running (joined true): one update at a time, however many ask, and with
+// Options.MinInterval none sooner than that after the last one finished.
 func (u *Updater) Request(ctx context.Context) (jobs.Job, bool, error) {
 	if u.o.Queue == nil {
 		return jobs.Job{}, false, errors.New("vulnupdate: no queue")
 	}
-	now := inventory.Millis(u.o.Now())
+	at := u.o.Now()
+	if u.o.MinInterval > 0 {
+		// Two requests may both pass this check: the queue still keeps
+		// one job, which the second joins.
+		last, found, err := u.Latest(ctx)
+		if err != nil {
+			return jobs.Job{}, false, err
+		}
+		if found && last.State == jobs.Done {
+			finished := time.UnixMilli(last.UpdatedAt)
+			if next := finished.Add(u.o.MinInterval); at.Before(next) {
+				return jobs.Job{}, false, &TooSoonError{Finished: finished, Next: next}
+			}
+		}
+	}
+	now := inventory.Millis(at)
 	j, joined, err := u.o.Queue.Enqueue(ctx, jobs.Job{Kind: JobKind, Key: jobKey, State: jobs.Queued, CreatedAt: now, UpdatedAt: now})
 	if err != nil {
 		return jobs.Job{}, false, fmt.Errorf("vulnupdate: queue update: %w", err)

@@ -2,6 +2,7 @@ package vulnupdate_test
 
 import (
 	"context"
+	"errors"
 	"path/filepath"
 	"strings"
 	"sync/atomic"
@@ -130,5 +131,72 @@ func TestJob(t *testing.T) {
 	// The wrong kind is refused.
 	if err := u.Handle(ctx, jobs.Job{ID: 1, Kind: "scan"}); err == nil {
 		t.Fatal("Handle of a scan job succeeded")
+	}
+}
+
+// TestRequestTooSoon: with MinInterval, a request within it of the end of
+// the last finished update is refused and queues nothing; one at or after
+// its end is taken; a failed update does not count.
+func TestRequestTooSoon(t *testing.T) {
+	base, _ := osvtestdata.Bucket(t, map[string]string{"Debian": "debian-12"})
+	_, st, _ := newUpdater(t, base)
+	ctx := context.Background()
+	db, err := vulndb.New(vulndb.Options{Store: st, TempDir: t.TempDir()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t0 := time.Date(2026, 12, 7, 12, 0, 0, 0, time.UTC)
+	now := t0
+	u, err := vulnupdate.New(vulnupdate.Options{DB: db, Rematch: &countingRematch{}, Queue: st, BaseURL: base,
+		Ecosystems: []string{"Debian"}, MinInterval: time.Hour, Now: func() time.Time { return now }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// run claims the queued update and ends it at the current time, failed
+	// with msg when msg is not empty.
+	run := func(want int64, msg string) {
+		t.Helper()
+		j, err := st.Claim(ctx, []string{vulnupdate.JobKind}, "w", now, time.Minute)
+		if err != nil || j.ID != want {
+			t.Fatalf("claim = %+v, %v; want job %d", j, err, want)
+		}
+		if err := st.Finish(ctx, j.Lease(), msg, now); err != nil {
+			t.Fatal(err)
+		}
+	}
+	first, joined, err := u.Request(ctx)
+	if err != nil || joined {
+		t.Fatalf("first request: joined %v, %v", joined, err)
+	}
+	now = t0.Add(time.Minute)
+	run(first.ID, "")
+	for _, tc := range []struct {
+		name string
+		at   time.Duration // after the end of the update
+	}{
+		{"at once", 0},
+		{"a minute before the end of the interval", 59 * time.Minute},
+		{"a millisecond before it", time.Hour - time.Millisecond},
+	} {
+		now = t0.Add(time.Minute + tc.at)
+		_, _, err := u.Request(ctx)
+		var soon *vulnupdate.TooSoonError
+		if !errors.As(err, &soon) || !soon.Next.Equal(t0.Add(61*time.Minute)) || !soon.Finished.Equal(t0.Add(time.Minute)) {
+			t.Fatalf("%s: %v, want a TooSoonError finished %v, next %v", tc.name, err, t0.Add(time.Minute), t0.Add(61*time.Minute))
+		}
+		if l, _, _ := u.Latest(ctx); l.ID != first.ID {
+			t.Fatalf("%s: a refused request queued job %d", tc.name, l.ID)
+		}
+	}
+	now = t0.Add(61 * time.Minute)
+	second, joined, err := u.Request(ctx)
+	if err != nil || joined || second.ID == first.ID {
+		t.Fatalf("request at the end of the interval: %+v joined %v, %v", second, joined, err)
+	}
+	// A failed update may be retried at once.
+	run(second.ID, "download failed")
+	third, joined, err := u.Request(ctx)
+	if err != nil || joined || third.ID == second.ID {
+		t.Fatalf("request after a failure: %+v joined %v, %v", third, joined, err)
 	}
 }
