@@ -154,9 +154,9 @@ func newUserCmd(g *globals) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			r, ok := inventory.ParseRole(role)
-			if !ok {
-				return fmt.Errorf("--role %q: must be admin, operator or viewer", role)
+			r, err := roleFlag(role)
+			if err != nil {
+				return err
 			}
 			a, err := g.open(cmd.Context())
 			if err != nil {
@@ -184,6 +184,16 @@ func newUserCmd(g *globals) *cobra.Command {
 	return cmd
 }
 
+// roleFlag parses --role before anything is opened, so a typo fails with
+// the flag's name rather than after the store has been opened.
+func roleFlag(s string) (inventory.Role, error) {
+	r, ok := inventory.ParseRole(s)
+	if !ok {
+		return "", fmt.Errorf("--role %q: must be admin, operator or viewer", s)
+	}
+	return r, nil
+}
+
 // newUserSetRoleCmd changes a user's role from the command line: the
 // server's operator, so no "own role" rule, but the project keeps an admin
 // (inventory.ErrLastAdmin). The user's sessions carry the new role from
@@ -195,9 +205,9 @@ func newUserSetRoleCmd(g *globals) *cobra.Command {
 		Short: "Change a user's role (admin, operator or viewer)",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			r, ok := inventory.ParseRole(role)
-			if !ok {
-				return fmt.Errorf("--role %q: must be admin, operator or viewer", role)
+			r, err := roleFlag(role)
+			if err != nil {
+				return err
 			}
 			return g.withUser(cmd, project, name, func(a *app, u inventory.User) error {
 				if err := a.iam.SetUserRole(cmd.Context(), project, u.ID, 0, r); err != nil {

@@ -172,7 +172,9 @@ func (c *Console) deleteCredential(w http.ResponseWriter, r *http.Request, s *se
 // updateVulnData queues the vulnerability data update (POST
 // /settings/vulndata/update): a job the workers run, doing what `openhss
 // db update` does. One at a time for the whole server: a request while
-// one is queued or running joins it and queues nothing.
+// one is queued or running joins it and queues nothing; one within the
+// updater's minimum interval of the last finished update is refused
+// (429), since every project's operators may ask (docs/security.md).
 func (c *Console) updateVulnData(w http.ResponseWriter, r *http.Request, s *session) {
 	_, joined, err := c.opts.VulnUpdate.Request(r.Context())
 	var soon *vulnupdate.TooSoonError
