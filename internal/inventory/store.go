@@ -2,6 +2,7 @@ package inventory
 
 import (
 	"context"
+	"math"
 	"time"
 )
 
@@ -109,6 +110,31 @@ type Access interface {
 type SignInBudget struct {
 	Burst  int
 	Window time.Duration
+}
+
+// Valid reports whether the budget has tokens and a window to refill them
+// in (a whole millisecond at least: the stores keep ms).
+func (b SignInBudget) Valid() bool { return b.Burst > 0 && b.Window.Milliseconds() > 0 }
+
+// Take is one take from a bucket that held tokens when last taken from at
+// at (ms), made at now (ms): the bucket refilled by the time since at,
+// then one token taken. It returns what the bucket then holds and when it
+// was last taken from; under one token it takes nothing, leaves both as
+// they are, and says how long until a token will be there (rounded up to
+// the ms, so never 0). A clock behind at (another server's) refills
+// nothing and waits until it reaches at too.
+func (b SignInBudget) Take(tokens float64, at, now int64) (left float64, last int64, wait time.Duration) {
+	// Refills multiply before they divide, so that a whole share of the
+	// window refills whole tokens, exactly.
+	burst, windowMs := float64(b.Burst), float64(b.Window.Milliseconds())
+	behind := max(0, at-now)
+	if now > at {
+		tokens, at = min(burst, tokens+float64(now-at)*burst/windowMs), now
+	}
+	if tokens < 1 {
+		return tokens, at, time.Duration(behind+int64(math.Ceil((1-tokens)*windowMs/burst))) * time.Millisecond
+	}
+	return tokens - 1, at, 0
 }
 
 // Store is everything the inventory persists. A database engine implements

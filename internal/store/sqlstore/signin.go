@@ -3,7 +3,6 @@ package sqlstore
 import (
 	"context"
 	"database/sql"
-	"math"
 	"time"
 
 	"github.com/openhss/openhss/internal/inventory"
@@ -18,29 +17,24 @@ import (
 // count, so an attacker chooses how many names there are, not how fast.
 const staleSignInRows = 16
 
-// TakeSignInFailure reserves one failure of key's budget b at now (ms): the
-// bucket is refilled by the time since it was last taken from, then one
-// token taken; under one token it takes nothing and returns how long until
-// one will be there (rounded up to the ms, so never 0). The row is locked
-// for the transaction (FOR UPDATE on PostgreSQL; SQLite's write
-// transactions run one at a time), so of two servers taking the last
-// token one gets it and the other reads what it left. The row is inserted
-// full first if missing: ON CONFLICT DO NOTHING waits for a concurrent
-// insert of the same key to commit, then the SELECT reads its row.
+// TakeSignInFailure reserves one failure of key's budget b at now (ms), as
+// b.Take counts it. The row is locked for the transaction (FOR UPDATE on
+// PostgreSQL; SQLite's write transactions run one at a time), so of two
+// servers taking the last token one gets it and the other reads what it
+// left. The row is inserted full first if missing: ON CONFLICT DO NOTHING
+// waits for a concurrent insert of the same key to commit, then the
+// SELECT reads its row.
 func (s *Store) TakeSignInFailure(ctx context.Context, key string, b inventory.SignInBudget, now int64) (time.Duration, error) {
-	if b.Burst <= 0 || b.Window.Milliseconds() <= 0 {
+	if !b.Valid() {
 		return 0, s.errf("take sign-in failure: budget %+v", b)
 	}
 	if !s.storable(key) {
 		return 0, s.errf("take sign-in failure: key is not storable")
 	}
-	// Refills multiply before they divide, so that a whole share of the
-	// window refills whole tokens, exactly.
-	burst, windowMs := float64(b.Burst), float64(b.Window.Milliseconds())
 	var wait time.Duration
 	err := s.inTx(ctx, func(tx *sql.Tx) error {
 		if _, err := tx.ExecContext(ctx, `INSERT INTO sign_in_failures (name_key, tokens, updated_at) VALUES ($1, $2, $3)
-			ON CONFLICT (name_key) DO NOTHING`, key, burst, now); err != nil {
+			ON CONFLICT (name_key) DO NOTHING`, key, float64(b.Burst), now); err != nil {
 			return s.errf("take sign-in failure: %w", err)
 		}
 		var (
@@ -51,30 +45,20 @@ func (s *Store) TakeSignInFailure(ctx context.Context, key string, b inventory.S
 			key).Scan(&tokens, &at); err != nil {
 			return s.errf("take sign-in failure: %w", err)
 		}
-		// A clock behind the row's (another server's) refills nothing,
-		// and waits until it reaches the row's time.
-		behind := max(0, at-now)
-		if now > at {
-			tokens = min(burst, tokens+float64(now-at)*burst/windowMs)
-			at = now
-		}
-		if tokens < 1 {
-			wait = time.Duration(behind+int64(math.Ceil((1-tokens)*windowMs/burst))) * time.Millisecond
+		if tokens, at, wait = b.Take(tokens, at, now); wait > 0 {
 			return nil
 		}
 		if _, err := tx.ExecContext(ctx, `UPDATE sign_in_failures SET tokens = $1, updated_at = $2 WHERE name_key = $3`,
-			tokens-1, at, key); err != nil {
+			tokens, at, key); err != nil {
 			return s.errf("take sign-in failure: %w", err)
 		}
 		// Rows last taken from a window ago have refilled to full (tokens
 		// never go below 0), the same as no row. SKIP LOCKED: the rows
 		// other takes hold are theirs; waiting on them could deadlock.
-		if _, err := tx.ExecContext(ctx, `DELETE FROM sign_in_failures WHERE name_key IN (
+		_, err := tx.ExecContext(ctx, `DELETE FROM sign_in_failures WHERE name_key IN (
 				SELECT name_key FROM sign_in_failures WHERE updated_at <= $1 ORDER BY updated_at LIMIT $2`+s.d.skipLocked()+`)`,
-			now-b.Window.Milliseconds(), staleSignInRows); err != nil {
-			return s.errf("delete stale sign-in failures: %w", err)
-		}
-		return nil
+			now-b.Window.Milliseconds(), staleSignInRows)
+		return s.wrap(err, "delete stale sign-in failures")
 	})
 	if err != nil {
 		return 0, err
@@ -90,10 +74,7 @@ func (s *Store) RefundSignInFailure(ctx context.Context, key string, b inventory
 	}
 	_, err := s.write.ExecContext(ctx, `UPDATE sign_in_failures
 		SET tokens = CASE WHEN tokens + 1 > $1 THEN $1 ELSE tokens + 1 END WHERE name_key = $2`, float64(b.Burst), key)
-	if err != nil {
-		return s.errf("refund sign-in failure: %w", err)
-	}
-	return nil
+	return s.wrap(err, "refund sign-in failure")
 }
 
 // ForgetSignInFailures deletes key's row: its bucket is full again.
@@ -101,8 +82,6 @@ func (s *Store) ForgetSignInFailures(ctx context.Context, key string) error {
 	if !s.storable(key) {
 		return nil
 	}
-	if _, err := s.write.ExecContext(ctx, `DELETE FROM sign_in_failures WHERE name_key = $1`, key); err != nil {
-		return s.errf("forget sign-in failures: %w", err)
-	}
-	return nil
+	_, err := s.write.ExecContext(ctx, `DELETE FROM sign_in_failures WHERE name_key = $1`, key)
+	return s.wrap(err, "forget sign-in failures")
 }
