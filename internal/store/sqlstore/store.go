@@ -321,13 +321,10 @@ func (s *Store) errf(format string, args ...any) error {
 // notFound maps sql.ErrNoRows to inventory.ErrNotFound; what names the
 // thing looked up; nil stays nil.
 func (s *Store) notFound(err error, what string) error {
-	if err == nil {
-		return nil
-	}
 	if errors.Is(err, sql.ErrNoRows) {
-		return s.errf("%s: %w", what, inventory.ErrNotFound)
+		err = inventory.ErrNotFound
 	}
-	return s.errf("%s: %w", what, err)
+	return s.wrap(err, what)
 }
 
 // wrap is err as an error of the store, what naming what failed; nil
@@ -456,7 +453,7 @@ func queryAll[T any](ctx context.Context, q querier, scan func(rowScanner) (T, e
 func readAll[T any](ctx context.Context, s *Store, q querier, what string, scan func(rowScanner) (T, error), query string, args ...any) ([]T, error) {
 	out, err := queryAll(ctx, q, scan, query, args...)
 	if err != nil {
-		return nil, s.errf("%s: %w", what, err)
+		return nil, s.wrap(err, what)
 	}
 	return out, nil
 }
