@@ -374,7 +374,15 @@ func loadOneStore(ctx context.Context, c cli, storeName, regAddr, vulnData strin
 	if err := waitFor(ctx, 5*time.Minute, func() (bool, error) {
 		var err error
 		counts, err = clients[0].statusCounts(ctx)
-		return counts["success"]+counts["failed"]+counts["download_failed"]+counts["image_oversized"] == want, err
+		// The counts are one list call per status, not one snapshot: a
+		// row that moved on between two calls is counted twice, so they
+		// are taken only when they add up to the rows.
+		var all int64
+		for _, n := range counts {
+			all += n
+		}
+		done := counts["success"] + counts["failed"] + counts["download_failed"] + counts["image_oversized"]
+		return done == want && all == want, err
 	}); err != nil {
 		return run, serveLine, fmt.Errorf("first scan of every image (%v): %w", counts, err)
 	}
